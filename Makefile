@@ -1,0 +1,45 @@
+# msoko — the two commands a newcomer needs: `make report` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+MSOKO  := $(VENV)/bin/msoko
+STAMP  := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+JOBS   ?=
+
+.PHONY: report test lab install install-dev demo clean-reports
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+$(DEVSTAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+install-dev: $(DEVSTAMP)
+
+## Build every report from the built-in demo municipality (demo data is generated if data/raw is empty).
+report: $(STAMP)
+	@if [ -z "$$(ls -A data/raw | grep -v '^.gitkeep$$')" ]; then $(MSOKO) demo --out data/raw; fi
+	$(MSOKO) run --raw data/raw --processed data/processed --reports reports $(if $(JOBS),--jobs $(JOBS),)
+
+## Run the whole test suite.
+test: $(DEVSTAMP)
+	$(PY) -m pytest
+
+## Open JupyterLab on the notebooks with this environment's kernel.
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+demo: $(STAMP)
+	$(MSOKO) demo --out data/raw
+
+clean-reports:
+	rm -rf reports/* && touch reports/.gitkeep

@@ -1,0 +1,11 @@
+"""msoko — муниципальная система оценки качества образования.
+
+A small tested library behind the МСОКО reports: load and validate raw data
+(:mod:`msoko.ingest`), generate the demo municipality (:mod:`msoko.demo`),
+compute indicators (:mod:`msoko.indicators`) and objectivity diagnostics
+(:mod:`msoko.objectivity`), draw charts (:mod:`msoko.plots`), build reports
+(:mod:`msoko.report`, :mod:`msoko.export`) and run the annual pipeline
+(:mod:`msoko.runner`).
+"""
+
+__version__ = "0.1.0"

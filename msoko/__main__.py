@@ -1,0 +1,5 @@
+import sys
+
+from msoko.cli import main
+
+sys.exit(main())

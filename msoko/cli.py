@@ -1,0 +1,117 @@
+"""The ``msoko`` command. Help and messages are in Russian.
+
+Each subcommand is a thin wrapper over one library function; argument parsing
+lives here, the work lives in the modules.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from msoko import __version__
+from msoko.errors import MsokoError
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from msoko.ingest import ingest
+
+    result = ingest(raw_dir=args.raw, processed_dir=args.processed, jobs=args.jobs)
+    return 0 if result.ok else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from msoko.demo import generate
+
+    y1, _, y2 = args.years.partition("-")
+    generate(out_dir=args.out, seed=args.seed, n_schools=args.schools,
+             years=(int(y1), int(y2 or y1)))
+    return 0
+
+
+def _cmd_compute(args: argparse.Namespace) -> int:
+    from msoko.compute import compute
+
+    compute(processed_dir=args.processed, config_path=args.config)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from msoko.runner import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="msoko",
+        description="msoko — муниципальная система оценки качества образования: "
+                    "загрузка данных, показатели восьми систем, диагностика объективности, отчёты.",
+    )
+    parser.add_argument("--version", action="version", version=f"msoko {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="команда", title="команды")
+
+    p = sub.add_parser("ingest", help="загрузить и проверить исходные данные, записать Parquet",
+                       description="Загружает выгрузки ВПР, спецификации заданий, реестр школ и шаблоны "
+                                   "msoko из папки исходных данных, проверяет каждую строку и записывает "
+                                   "таблицы Parquet. Отклонённые строки — в rejects.csv с причиной.")
+    p.add_argument("--raw", default="data/raw", help="папка исходных данных (по умолчанию data/raw)")
+    p.add_argument("--processed", default="data/processed",
+                   help="папка обработанных данных (по умолчанию data/processed)")
+    p.add_argument("--jobs", type=int, default=None, help="число процессов (по умолчанию — все ядра)")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("demo", help="создать демонстрационный муниципалитет",
+                       description="Создаёт папку исходных данных вымышленного муниципалитета "
+                                   "(ВПР, ГИА, олимпиады, кадры, воспитание, дошкольное образование) "
+                                   "с заложенными «истинами» в _truth/.")
+    p.add_argument("--out", default="data/raw", help="куда записать данные (по умолчанию data/raw)")
+    p.add_argument("--seed", type=int, default=2021, help="зерно генератора (по умолчанию 2021)")
+    p.add_argument("--schools", type=int, default=40, help="число школ (по умолчанию 40)")
+    p.add_argument("--years", default="2021-2023", help="годы, например 2021-2023")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("compute", help="рассчитать показатели и признаки необъективности",
+                       description="Рассчитывает все показатели каталога и диагностику объективности "
+                                   "по обработанным таблицам: indicators.parquet, objectivity.parquet.")
+    p.add_argument("--processed", default="data/processed", help="папка обработанных данных")
+    p.add_argument("--config", default=None,
+                   help="файл муниципальной конфигурации (TOML); по умолчанию — встроенный")
+    p.set_defaults(func=_cmd_compute)
+
+    p = sub.add_parser("run", help="годовой прогон: загрузка → расчёт → отчёты",
+                       description="Загрузка (инкрементальная) → показатели и диагностика → "
+                                   "все отчёты (papermill) → HTML → reports/index.html.")
+    p.add_argument("--raw", default="data/raw", help="папка исходных данных")
+    p.add_argument("--processed", default="data/processed", help="папка обработанных данных")
+    p.add_argument("--reports", default="reports", help="папка отчётов")
+    p.add_argument("--year", type=int, default=None, help="год отчёта (по умолчанию — последний в данных)")
+    p.add_argument("--municipality", default=None, help="муниципалитет (по умолчанию — все)")
+    p.add_argument("--schools", nargs="*", default=None, metavar="ID", help="только эти школы (логины)")
+    p.add_argument("--jobs", type=int, default=None, help="число параллельных процессов (по умолчанию — все ядра)")
+    p.add_argument("--executor", choices=["local", "dask"], default="local",
+                   help="где выполнять блокноты: local (по умолчанию) или dask")
+    p.add_argument("--scheduler", default=None, help="адрес планировщика Dask (tcp://host:8786)")
+    p.add_argument("--config", default=None, help="файл муниципальной конфигурации (TOML)")
+    p.add_argument("--log", default=None, help="файл журнала (по умолчанию <reports>/run.log)")
+    p.set_defaults(func=_cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except MsokoError as exc:
+        print(f"Ошибка: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Прервано пользователем.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
