@@ -1,0 +1,1338 @@
+"""Tables and plain Russian sentences for the report notebooks.
+
+The notebooks stay thin: they call the functions here and display what comes
+back. Everything is computed from the processed tables (``schools``, ``vpr``,
+``vpr_tasks``, ``task_specs``, ``indicators``, ``indicator_catalogue.csv``,
+``objectivity``, the templates and the management-cycle outputs) — the report
+never re-derives an indicator that ``indicators.parquet`` already holds.
+
+Rules every function follows:
+
+* groups under 5 participants are suppressed, under 20 are marked as of limited
+  informativeness (:data:`MIN_N`, :data:`LIMITED_N`);
+* participant codes never leave this module;
+* ВПР results are compared (school vs similar schools, municipality, region),
+  never ranked: school tables are sorted by name/login, never by a result;
+* all text from the data is escaped before it becomes HTML (:func:`html_table`,
+  :func:`esc`).
+"""
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from msoko.errors import MsokoError
+
+MIN_N = 5       # smaller groups are not shown
+LIMITED_N = 20  # smaller groups are of limited informativeness
+RELIABLE_N = 50  # ≥ 50 participants: informative (ФИОКО)
+
+SYSTEMS: dict[int, str] = {
+    1: "Система оценки качества подготовки обучающихся",
+    2: "Система работы со школами с низкими результатами обучения и/или школами, "
+       "функционирующими в неблагоприятных социальных условиях",
+    3: "Система выявления, поддержки и развития способностей и талантов у детей и молодежи",
+    4: "Система работы по самоопределению и профессиональной ориентации обучающихся",
+    5: "Система мониторинга эффективности руководителей образовательных организаций",
+    6: "Система обеспечения профессионального развития педагогических работников",
+    7: "Система организации воспитания обучающихся",
+    8: "Система мониторинга качества дошкольного образования",
+}
+
+# Subject in the dative after «по»: «по математике», «по русскому языку».
+SUBJECT_DATIVE: dict[str, str] = {
+    "Русский язык": "русскому языку", "Математика": "математике", "Окружающий мир": "окружающему миру",
+    "Биология": "биологии", "История": "истории", "География": "географии",
+    "Обществознание": "обществознанию", "Физика": "физике", "Химия": "химии",
+    "Английский язык": "английскому языку", "Немецкий язык": "немецкому языку",
+    "Французский язык": "французскому языку", "Информатика": "информатике", "Литература": "литературе",
+}
+
+OFFICIAL_SIGNS: dict[str, str] = {
+    "inflated_mean": "Завышенный средний балл",
+    "journal_mismatch": "Несоответствие отметкам в журнале",
+    "cohort_fall": "Резкое падение результатов параллели (4 → 5 класс)",
+    "cohort_rise": "Резкий рост результатов параллели (4 → 5 класс)",
+}
+MSOKO_SIGNS: dict[str, str] = {
+    "combined": "Сводная оценка msoko (основание для плана работы)",
+    "bunching": "Скопление баллов у границ отметок",
+    "easy_hard": "Базовые задания выполнены хуже сложных",
+    "journal_up": "Доля «повысили» (ВПР выше журнала)",
+    "journal_down": "Доля «понизили» (ВПР ниже журнала)",
+    "journal_diff2": "Расхождение с журналом на 2 и более балла",
+    "journal_shift": "Расхождение ВПР с журналом",
+    "not_confirmed_by_gia": "Высокие результаты не подтверждены ГИА",
+    "unconfirmed_high": "Высокие результаты не подтверждены ГИА",
+    "answer_similarity": "Совпадение ответов внутри класса",
+    "similar_answers": "Совпадение ответов внутри класса",
+    "swing": "Неожиданные колебания по годам",
+    "inflated_mean_similar": "Завышенный средний балл относительно похожих школ",
+    "inflated_mean_calibrated": "Завышенный средний балл относительно похожих школ",
+}
+INDEX_SIGN = "objectivity_index"
+
+GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI, GROUP_REGION = "Школа", "Похожие школы", "Муниципалитет", "Регион"
+SRC_VPR = "ФИС ОКО, ВПР"
+
+
+# ======================================================================================
+# escaping and formatting
+# ======================================================================================
+
+def esc(value) -> str:
+    """Escape any text from the data for HTML."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def fmt(x, digits: int = 1) -> str:
+    """Russian number: decimal comma, no trailing «,0» for whole numbers of counts."""
+    if x is None or (isinstance(x, (float, np.floating)) and math.isnan(x)) or x is pd.NA:
+        return "—"
+    try:
+        if pd.isna(x):
+            return "—"
+    except (TypeError, ValueError):
+        pass
+    if isinstance(x, (int, np.integer)):
+        return f"{int(x):,}".replace(",", "\u202f")
+    s = f"{float(x):,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    return s
+
+
+def fmt_pct(x, digits: int = 0) -> str:
+    return "—" if pd.isna(x) else f"{fmt(float(x), digits)} %"
+
+
+def informativeness(n) -> str:
+    """ФИОКО wording for the size of a sample."""
+    if n is None or pd.isna(n):
+        return "объём выборки неизвестен"
+    n = int(n)
+    if n < MIN_N:
+        return f"менее {MIN_N} участников — не показывается"
+    if n < LIMITED_N:
+        return f"ограниченная информативность (n = {n})"
+    if n < RELIABLE_N:
+        return f"ориентировочно (n = {n})"
+    return f"информативно (n = {n})"
+
+
+def reliability_phrase(n) -> str:
+    n = int(n)
+    word = _plural(n, "участник", "участника", "участников")
+    if n >= RELIABLE_N:
+        return f"вывод надёжный: выборка {n} {word}"
+    if n >= LIMITED_N:
+        return f"вывод ориентировочный: выборка {n} {word}"
+    return f"вывод предварительный, информативность ограничена: выборка {n} {word}"
+
+
+def _plural(n: int, one: str, few: str, many: str) -> str:
+    n = abs(int(n))
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def subject_phrase(subject, grade) -> str:
+    """«по математике в 5 классе» (empty parts are left out)."""
+    parts = []
+    if subject is not None and not pd.isna(subject):
+        parts.append("по " + SUBJECT_DATIVE.get(str(subject), f"предмету «{subject}»"))
+    if grade is not None and not pd.isna(grade):
+        parts.append(f"в {int(grade)} классе")
+    return " ".join(parts)
+
+
+def html_table(df: pd.DataFrame, *, caption: str | None = None, note: str | None = None,
+               classes: str = "msoko-table") -> str:
+    """A frame as an escaped HTML table (every cell and header escaped)."""
+    if df is None or df.empty:
+        return f'<p class="msoko-empty">{esc(caption + ": " if caption else "")}нет данных</p>'
+    body = df.to_html(index=False, escape=True, na_rep="—", border=0, classes=classes)
+    out = ""
+    if caption:
+        out += f'<p class="msoko-caption">{esc(caption)}</p>'
+    out += body
+    if note:
+        out += f'<p class="msoko-note">{esc(note)}</p>'
+    return out
+
+
+def html_sentences(sentences: Iterable[str], *, empty: str = "Нет замечаний.") -> str:
+    items = [f"<li>{esc(s)}</li>" for s in sentences]
+    if not items:
+        return f"<p>{esc(empty)}</p>"
+    return "<ul class=\"msoko-list\">" + "".join(items) + "</ul>"
+
+
+def html_heading(text: str, level: int = 3) -> str:
+    return f"<h{level}>{esc(text)}</h{level}>"
+
+
+def html_para(text: str, cls: str | None = None) -> str:
+    c = f' class="{cls}"' if cls else ""
+    return f"<p{c}>{esc(text)}</p>"
+
+
+# ======================================================================================
+# loading
+# ======================================================================================
+
+@dataclass
+class ReportData:
+    """The processed tables a report reads (missing optional tables are empty frames)."""
+    processed_dir: Path
+    schools: pd.DataFrame
+    vpr: pd.DataFrame
+    vpr_tasks: pd.DataFrame
+    task_specs: pd.DataFrame
+    indicators: pd.DataFrame
+    catalogue: pd.DataFrame
+    objectivity: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """An optional table (template or cycle output); empty frame when absent."""
+        if name not in self.tables:
+            path = self.processed_dir / f"{name}.parquet"
+            self.tables[name] = pd.read_parquet(path) if path.exists() else pd.DataFrame()
+        return self.tables[name]
+
+
+_CATALOGUE_ALIASES = {
+    "code": ("code", "indicator", "id"),
+    "name": ("name", "title", "name_ru"),
+    "system": ("system",),
+    "unit": ("unit",),
+    "direction": ("direction",),
+    "formula": ("formula", "formula_ru"),
+    "source": ("source", "data_source"),
+    "target": ("target", "target_value"),
+}
+
+
+def _normalise_catalogue(cat: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=cat.index)
+    for canon, aliases in _CATALOGUE_ALIASES.items():
+        col = next((a for a in aliases if a in cat.columns), None)
+        out[canon] = cat[col] if col is not None else pd.NA
+    out["system"] = pd.to_numeric(out["system"], errors="coerce").astype("Int64")
+    out["code"] = out["code"].astype(str)
+    out["name"] = out["name"].fillna(out["code"]).astype(str)
+    out["unit"] = out["unit"].fillna("").astype(str)
+    d = out["direction"].astype("string").str.lower().fillna("")
+    out["direction"] = np.where(d.str.startswith(("lower", "ниж", "меньш", "-", "down")), "lower",
+                                np.where(d.str.startswith(("higher", "выш", "больш", "+", "up")), "higher", ""))
+    out["order"] = np.arange(len(out))
+    return out.reset_index(drop=True)
+
+
+def _read(processed: Path, name: str) -> pd.DataFrame:
+    path = processed / f"{name}.parquet"
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+
+def load(processed_dir: str | Path) -> ReportData:
+    """Read the processed tables for a report. Only ``schools`` is required."""
+    processed = Path(processed_dir)
+    if not (processed / "schools.parquet").exists():
+        raise MsokoError(
+            f"В папке {processed} нет обработанных данных (schools.parquet). "
+            "Выполните: msoko ingest и msoko compute (или make report)."
+        )
+    schools = pd.read_parquet(processed / "schools.parquet")
+    schools["school_id"] = schools["school_id"].astype(str)
+    for col in ("name", "municipality", "org_type", "settlement_type"):
+        if col not in schools:
+            schools[col] = pd.NA
+    cat_path = processed / "indicator_catalogue.csv"
+    catalogue = _normalise_catalogue(pd.read_csv(cat_path, encoding="utf-8-sig")) if cat_path.exists() \
+        else _normalise_catalogue(pd.DataFrame(columns=["code"]))
+    indicators = _read(processed, "indicators")
+    if not indicators.empty:
+        indicators["school_id"] = indicators["school_id"].astype(str)
+    objectivity = _read(processed, "objectivity")
+    vpr = _read(processed, "vpr")
+    if not vpr.empty and "absent" in vpr:
+        vpr = vpr[~vpr["absent"].astype(bool)].copy()
+    return ReportData(processed_dir=processed, schools=schools, vpr=vpr,
+                      vpr_tasks=_read(processed, "vpr_tasks"), task_specs=_read(processed, "task_specs"),
+                      indicators=indicators, catalogue=catalogue, objectivity=objectivity)
+
+
+def years(data: ReportData) -> list[int]:
+    ys: set[int] = set()
+    for df in (data.indicators, data.vpr, data.objectivity):
+        if not df.empty and "year" in df:
+            ys |= {int(y) for y in df["year"].dropna().unique()}
+    return sorted(ys)
+
+
+def resolve_year(data: ReportData, year: int | None) -> int:
+    ys = years(data)
+    if year is None:
+        if not ys:
+            raise MsokoError("В обработанных данных нет ни одного года.")
+        return ys[-1]
+    return int(year)
+
+
+def resolve_school(data: ReportData, school_id: str | None) -> str:
+    ids = sorted(data.schools.loc[~data.schools.get("is_preschool", pd.Series(False, index=data.schools.index))
+                                  .fillna(False).astype(bool), "school_id"])
+    if school_id is None:
+        if not ids:
+            raise MsokoError("В реестре нет ни одной школы.")
+        return ids[0]
+    if str(school_id) not in set(data.schools["school_id"]):
+        raise MsokoError(f"Школа с логином «{school_id}» не найдена в реестре (schools.parquet).")
+    return str(school_id)
+
+
+def resolve_municipality(data: ReportData, municipality: str | None) -> str:
+    munis = sorted(data.schools["municipality"].dropna().astype(str).unique())
+    if municipality is None:
+        if not munis:
+            raise MsokoError("В реестре не указан муниципалитет ни одной организации.")
+        return munis[0]
+    if municipality not in munis:
+        raise MsokoError(f"Муниципалитет «{municipality}» не найден в реестре. Есть: {', '.join(munis)}.")
+    return municipality
+
+
+def school_row(data: ReportData, school_id: str) -> pd.Series:
+    return data.schools.set_index("school_id").loc[school_id]
+
+
+def school_name(data: ReportData, school_id: str) -> str:
+    name = school_row(data, school_id).get("name")
+    return str(name) if pd.notna(name) else school_id
+
+
+def similar_schools(data: ReportData, school_id: str) -> list[str]:
+    """Schools of the same type and settlement type (the school itself excluded)."""
+    s = data.schools.set_index("school_id")
+    me = s.loc[school_id]
+    mask = (s["org_type"].astype("string") == str(me["org_type"])) & \
+           (s["settlement_type"].astype("string") == str(me["settlement_type"]))
+    return sorted(i for i in s.index[mask.fillna(False)] if i != school_id)
+
+
+def comparison_groups(data: ReportData, school_id: str) -> dict[str, list[str]]:
+    """School ids of each comparison group of a school report (region only when wider than the municipality)."""
+    s = data.schools
+    muni = school_row(data, school_id)["municipality"]
+    groups = {GROUP_SCHOOL: [school_id], GROUP_SIMILAR: similar_schools(data, school_id),
+              GROUP_MUNI: sorted(s.loc[s["municipality"] == muni, "school_id"])}
+    if s["municipality"].nunique() > 1:
+        groups[GROUP_REGION] = sorted(s["school_id"])
+    return {g: ids for g, ids in groups.items() if ids}
+
+
+# ======================================================================================
+# context
+# ======================================================================================
+
+_CONTEXT_LABELS = {
+    "name": "Наименование", "school_id": "Логин", "municipality": "Муниципалитет", "org_type": "Тип организации",
+    "settlement_type": "Тип населённого пункта", "settlement": "Населённый пункт",
+    "students_total": "Число обучающихся",
+}
+
+
+def school_context(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
+    """Two columns «Характеристика / Значение»: registry, contingent, the similar-schools group."""
+    row = school_row(data, school_id)
+    rows = [("Логин", school_id)]
+    for col, label in _CONTEXT_LABELS.items():
+        if col in row.index and col != "school_id" and pd.notna(row[col]):
+            rows.append((label, row[col]))
+    cont = data.table("contingent")
+    if not cont.empty and {"year", "school_id", "students"} <= set(cont):
+        c = cont[(cont["year"] == year) & (cont["school_id"].astype(str) == school_id)]
+        if len(c):
+            rows.append((f"Обучающихся в {year} г. (контингент)", int(c["students"].sum())))
+            if "students_ovz" in c and c["students"].sum() > 0:
+                rows.append(("Доля обучающихся с ОВЗ", fmt_pct(100 * c["students_ovz"].sum() / c["students"].sum())))
+    sim = similar_schools(data, school_id)
+    rows.append(("Похожие школы (тот же тип и тип населённого пункта)", f"{len(sim)}"))
+    return pd.DataFrame(rows, columns=["Характеристика", "Значение"]).astype(str)
+
+
+def school_vpr_counts(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
+    """ВПР written by the school in the year: class, subject, participants."""
+    v = data.vpr
+    if v.empty:
+        return pd.DataFrame()
+    d = v[(v["year"] == year) & (v["school_id"] == school_id)]
+    t = d.groupby(["grade", "subject"]).size().reset_index(name="n").sort_values(["grade", "subject"])
+    return t
+
+
+# ======================================================================================
+# indicators: school vs comparison groups
+# ======================================================================================
+
+def _wilson(k: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return centre - half, centre + half
+
+
+def _key_mask(df: pd.DataFrame, grade, subject) -> pd.Series:
+    g = df["grade"].isna() if grade is None or pd.isna(grade) else (df["grade"] == grade)
+    s = df["subject"].isna() if subject is None or pd.isna(subject) else (df["subject"] == subject)
+    return g.fillna(False) & s.fillna(False)
+
+
+def _pooled(rows: pd.DataFrame) -> dict:
+    """Pooled value of a group of schools from numerators and denominators.
+
+    The scale (e.g. ×100 for a share in %) is taken from the rows themselves.
+    A Wilson interval is given when the rows are shares (value = 100·num/den).
+    """
+    rows = rows[~rows.get("suppressed", pd.Series(False, index=rows.index)).fillna(False).astype(bool)]
+    rows = rows.dropna(subset=["value"])
+    if rows.empty:
+        return dict(value=math.nan, ci_low=math.nan, ci_high=math.nan, n=0)
+    n = int(rows["n"].fillna(0).sum()) if "n" in rows else 0
+    if {"numerator", "denominator"} <= set(rows) and rows["denominator"].notna().all() and rows["denominator"].sum() > 0:
+        num, den = float(rows["numerator"].sum()), float(rows["denominator"].sum())
+        ratio = rows["numerator"] / rows["denominator"]
+        ok = ratio.abs() > 1e-12
+        scale = float(np.median(rows.loc[ok, "value"] / ratio[ok])) if ok.any() else 1.0
+        value = scale * num / den
+        lo = hi = math.nan
+        if abs(scale - 100) < 1e-6 and 0 <= num <= den:
+            lo, hi = (100 * x for x in _wilson(num, den))
+        return dict(value=value, ci_low=lo, ci_high=hi, n=n)
+    w = rows["n"].fillna(1) if "n" in rows else pd.Series(1.0, index=rows.index)
+    return dict(value=float(np.average(rows["value"], weights=w)), ci_low=math.nan, ci_high=math.nan, n=n)
+
+
+def indicator_groups(data: ReportData, school_id: str, year: int, code: str, grade=None, subject=None) -> pd.DataFrame:
+    """Long frame ``group, value, ci_low, ci_high, n, suppressed, limited`` for one indicator.
+
+    The school and the municipality come from ``indicators.parquet`` as they are;
+    similar schools are pooled from their rows (unless a ``similar`` level exists);
+    the region is shown when ``indicators.parquet`` has a ``region`` level.
+    """
+    ind = data.indicators
+    if ind.empty:
+        return pd.DataFrame(columns=["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"])
+    d = ind[(ind["year"] == year) & (ind["indicator"] == code)]
+    d = d[_key_mask(d, grade, subject)]
+    muni = school_row(data, school_id)["municipality"]
+    out = []
+
+    def add(group, r):
+        if r is None:
+            return
+        out.append(dict(group=group, value=r.get("value"), ci_low=r.get("ci_low", math.nan),
+                        ci_high=r.get("ci_high", math.nan), n=r.get("n", math.nan),
+                        suppressed=bool(r.get("suppressed", False)) if pd.notna(r.get("suppressed", False)) else False,
+                        limited=bool(r.get("limited", False)) if pd.notna(r.get("limited", False)) else False))
+
+    sch = d[(d["level"] == "school") & (d["school_id"] == school_id)]
+    add(GROUP_SCHOOL, sch.iloc[0].to_dict() if len(sch) else None)
+    sim_level = d[(d["level"] == "similar") & (d["school_id"] == school_id)]
+    if len(sim_level):
+        add(GROUP_SIMILAR, sim_level.iloc[0].to_dict())
+    else:
+        sim = similar_schools(data, school_id)
+        rows = d[(d["level"] == "school") & d["school_id"].isin(sim)]
+        if len(rows):
+            p = _pooled(rows)
+            p.update(suppressed=p["n"] < MIN_N, limited=p["n"] < LIMITED_N)
+            add(GROUP_SIMILAR, p)
+    m = d[(d["level"] == "municipality") & (d["school_id"] == str(muni))]
+    add(GROUP_MUNI, m.iloc[0].to_dict() if len(m) else None)
+    r = d[d["level"] == "region"]
+    add(GROUP_REGION, r.iloc[0].to_dict() if len(r) else None)
+    res = pd.DataFrame(out, columns=["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"])
+    # suppression: a group under MIN_N never shows its value
+    small = res["suppressed"] | (pd.to_numeric(res["n"], errors="coerce") < MIN_N)
+    res.loc[small, ["value", "ci_low", "ci_high"]] = math.nan
+    res["suppressed"] = small
+    return res
+
+
+def catalogue_for(data: ReportData, system: int) -> pd.DataFrame:
+    c = data.catalogue
+    return c[c["system"] == system].sort_values("order")
+
+
+def _value_cell(value, lo, hi, unit: str, suppressed: bool, n) -> str:
+    if suppressed:
+        return f"скрыто (n < {MIN_N})"
+    if pd.isna(value):
+        return "—"
+    u = f" {unit}" if unit and unit != "%" else (" %" if unit == "%" else "")
+    s = f"{fmt(value)}{u}"
+    if pd.notna(lo) and pd.notna(hi):
+        s += f" [{fmt(lo)}–{fmt(hi)}]"
+    return s
+
+
+def _compare_word(row_school: dict, ref_value, direction: str) -> str:
+    """«выше» / «ниже» / «не отличается» by the school's interval against a reference value."""
+    v, lo, hi = row_school.get("value"), row_school.get("ci_low"), row_school.get("ci_high")
+    if pd.isna(v) or pd.isna(ref_value):
+        return ""
+    if pd.notna(lo) and pd.notna(hi):
+        if lo > ref_value:
+            word = "выше"
+        elif hi < ref_value:
+            word = "ниже"
+        else:
+            return "в пределах погрешности"
+    else:
+        word = "выше" if v > ref_value else ("ниже" if v < ref_value else "равно")
+    if direction in ("higher", "lower") and word in ("выше", "ниже"):
+        good = (word == "выше") == (direction == "higher")
+        word += " (лучше)" if good else " (хуже)"
+    return word
+
+
+def system_indicator_table(data: ReportData, school_id: str, year: int, system: int, *,
+                           all_breakdowns: bool = False) -> pd.DataFrame:
+    """The school's indicators of one system beside similar schools, municipality and region.
+
+    One row per indicator (overall rows: grade and subject null; with
+    ``all_breakdowns`` every grade × subject). Values carry their 95 % interval.
+    """
+    cat = catalogue_for(data, system)
+    ind = data.indicators
+    if cat.empty or ind.empty:
+        return pd.DataFrame()
+    d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
+            & ind["indicator"].isin(cat["code"])]
+    if not all_breakdowns:
+        d = d[d["grade"].isna() & d["subject"].isna()]
+    prev = ind[(ind["year"] == year - 1) & (ind["level"] == "school") & (ind["school_id"] == school_id)]
+    rows = []
+    order = dict(zip(cat["code"], cat["order"]))
+    for _, r in d.assign(_o=d["indicator"].map(order)).sort_values(["_o", "grade", "subject"]).iterrows():
+        c = cat.set_index("code").loc[r["indicator"]]
+        g = indicator_groups(data, school_id, year, r["indicator"], r["grade"], r["subject"])
+        gd = g.set_index("group")
+        me = gd.loc[GROUP_SCHOOL].to_dict() if GROUP_SCHOOL in gd.index else {}
+        name = c["name"] + (f" — {subject_phrase(r['subject'], r['grade'])}" if pd.notna(r["grade"]) or pd.notna(r["subject"]) else "")
+        row = {"Показатель": name}
+        row[GROUP_SCHOOL] = _value_cell(me.get("value"), me.get("ci_low"), me.get("ci_high"), c["unit"],
+                                        bool(me.get("suppressed", False)), me.get("n"))
+        row["n"] = fmt(int(me["n"])) if pd.notna(me.get("n")) else "—"
+        for grp in (GROUP_SIMILAR, GROUP_MUNI, GROUP_REGION):
+            if grp in gd.index:
+                x = gd.loc[grp]
+                row[grp] = _value_cell(x["value"], math.nan, math.nan, c["unit"], bool(x["suppressed"]), x["n"])
+            else:
+                row[grp] = "—"
+        pv = prev[(prev["indicator"] == r["indicator"]) & _key_mask(prev, r["grade"], r["subject"])]
+        if len(pv) and pd.notna(me.get("value")) and not bool(pv.iloc[0].get("suppressed", False)):
+            row["Изменение за год"] = ("+" if me["value"] - pv.iloc[0]["value"] >= 0 else "−") + \
+                fmt(abs(me["value"] - pv.iloc[0]["value"]))
+        else:
+            row["Изменение за год"] = "—"
+        muni_v = gd.loc[GROUP_MUNI, "value"] if GROUP_MUNI in gd.index else math.nan
+        row["Сравнение с муниципалитетом"] = _compare_word(me, muni_v, c["direction"]) if not me.get("suppressed") else ""
+        n = me.get("n")
+        row["Информативность"] = informativeness(n) if pd.notna(n) else "—"
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if not out.empty and (out[GROUP_REGION] == "—").all():
+        out = out.drop(columns=[GROUP_REGION])
+    return out
+
+
+def headline_indicators(data: ReportData, school_id: str, year: int, system: int, k: int = 2) -> list[str]:
+    """The first ``k`` catalogue indicators of the system the school has an overall, unsuppressed value for."""
+    cat = catalogue_for(data, system)
+    ind = data.indicators
+    if cat.empty or ind.empty:
+        return []
+    d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
+            & ind["grade"].isna() & ind["subject"].isna() & ind["value"].notna()
+            & ~ind["suppressed"].fillna(False).astype(bool)]
+    have = set(d["indicator"])
+    return [c for c in cat["code"] if c in have][:k]
+
+
+def indicator_trend(data: ReportData, school_id: str, code: str, year: int, *, grade=None, subject=None,
+                    n_years: int = 3) -> pd.DataFrame:
+    """Long frame ``year, group, value, ci_low, ci_high, n`` for the last ``n_years`` years."""
+    frames = []
+    for y in range(year - n_years + 1, year + 1):
+        g = indicator_groups(data, school_id, y, code, grade, subject)
+        if not g.empty:
+            frames.append(g.assign(year=y))
+    if not frames:
+        return pd.DataFrame(columns=["year", "group", "value", "ci_low", "ci_high", "n"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[out["group"].isin([GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI])]
+
+
+def indicator_meta(data: ReportData, code: str) -> dict:
+    c = data.catalogue.set_index("code")
+    if code not in c.index:
+        return dict(name=code, unit="", direction="", formula="", source="", target=math.nan)
+    return c.loc[code].to_dict()
+
+
+# ======================================================================================
+# ФИС ОКО views of one ВПР
+# ======================================================================================
+
+def _vpr_cell(data: ReportData, year: int, grade: int, subject: str) -> pd.DataFrame:
+    v = data.vpr
+    return v[(v["year"] == year) & (v["grade"] == grade) & (v["subject"] == subject)]
+
+
+def mark_boundaries(data: ReportData, year: int, grade: int, subject: str) -> dict[int, float]:
+    """Lowest primary score of each mark «3»–«5» as seen in the export (marks are data, not code)."""
+    d = _vpr_cell(data, year, grade, subject).dropna(subset=["mark", "primary_score"])
+    if d.empty:
+        return {}
+    lows = d.groupby("mark")["primary_score"].min()
+    return {int(m): float(lows[m]) for m in lows.index if int(m) >= 3}
+
+
+def marks_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``group, mark, share (%), n`` — groups under 5 participants left out."""
+    d = _vpr_cell(data, year, grade, subject).dropna(subset=["mark"])
+    out = []
+    for g, ids in comparison_groups(data, school_id).items():
+        x = d[d["school_id"].isin(ids)]
+        n = len(x)
+        if n < MIN_N:
+            continue
+        counts = x["mark"].astype(int).value_counts()
+        for m in (2, 3, 4, 5):
+            out.append(dict(group=g, mark=m, share=100 * counts.get(m, 0) / n, n=n))
+    return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
+
+
+def score_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``group, score, share (%), n`` over whole primary scores; school plus the municipality."""
+    d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
+    groups = comparison_groups(data, school_id)
+    out = []
+    for g in (GROUP_SCHOOL, GROUP_MUNI):
+        x = d[d["school_id"].isin(groups.get(g, []))]
+        n = len(x)
+        if n < MIN_N:
+            continue
+        maxs = int(np.nanmax(d["max_score"])) if "max_score" in d and d["max_score"].notna().any() \
+            else int(d["primary_score"].max())
+        counts = x["primary_score"].round().astype(int).value_counts().reindex(range(0, maxs + 1), fill_value=0)
+        out.append(pd.DataFrame(dict(group=g, score=counts.index, share=100 * counts.values / n, n=n)))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["group", "score", "share", "n"])
+
+
+def _task_table(data: ReportData, school_ids: list[str], year: int, grade: int, subject: str) -> pd.DataFrame:
+    t = data.vpr_tasks
+    if t.empty:
+        return pd.DataFrame()
+    t = t[(t["year"] == year) & (t["grade"] == grade) & (t["subject"] == subject) & t["school_id"].isin(school_ids)]
+    return t
+
+
+def task_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``task, level, group, value (% of max), n`` — a task not done counts as 0."""
+    spec = data.task_specs
+    if spec.empty or data.vpr_tasks.empty:
+        return pd.DataFrame(columns=["task", "level", "group", "value", "n"])
+    spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)][["task", "level", "max_score"]]
+    spec = spec.assign(task=spec["task"].astype(str))
+    out = []
+    for g, ids in comparison_groups(data, school_id).items():
+        if g == GROUP_REGION:
+            continue
+        t = _task_table(data, ids, year, grade, subject)
+        n = t["student_code"].nunique() if len(t) else 0
+        if n < MIN_N:
+            continue
+        agg = t.assign(score=t["score"].fillna(0), task=t["task"].astype(str)).groupby("task")["score"].agg(["sum", "size"])
+        agg = agg.reset_index().merge(spec, on="task", how="left")
+        agg["value"] = 100 * agg["sum"] / (agg["size"] * agg["max_score"])
+        out.append(agg.assign(group=g, n=n)[["task", "level", "group", "value", "n"]])
+    if not out:
+        return pd.DataFrame(columns=["task", "level", "group", "value", "n"])
+    res = pd.concat(out, ignore_index=True)
+    key = res["task"].str.extract(r"^(\d+)")[0].astype(float)
+    res = res.assign(_k=key).sort_values(["_k", "task"], kind="stable").drop(columns="_k")
+    return res.reset_index(drop=True)
+
+
+def level_completion(task_long: pd.DataFrame, data: ReportData, grade: int, subject: str) -> pd.DataFrame:
+    """``level, group, value, n``: completion by difficulty level, weighted by the tasks' maximum scores."""
+    if task_long.empty:
+        return pd.DataFrame(columns=["level", "group", "value", "n"])
+    spec = data.task_specs
+    spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
+    mx = dict(zip(spec["task"].astype(str), spec["max_score"]))
+    d = task_long.dropna(subset=["level"]).assign(mx=lambda x: x["task"].map(mx))
+    d = d.assign(w=d["value"] * d["mx"])
+    g = d.groupby(["level", "group"]).agg(w=("w", "sum"), mx=("mx", "sum"), n=("n", "max")).reset_index()
+    g["value"] = g["w"] / g["mx"]
+    return g[["level", "group", "value", "n"]]
+
+
+def journal_comparison(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``group, category, share (%), n`` — понизили / подтвердили / повысили."""
+    d = _vpr_cell(data, year, grade, subject).dropna(subset=["mark", "journal_mark"])
+    out = []
+    for g, ids in comparison_groups(data, school_id).items():
+        x = d[d["school_id"].isin(ids)]
+        n = len(x)
+        if n < MIN_N:
+            continue
+        diff = x["mark"].astype(int) - x["journal_mark"].astype(int)
+        for cat, k in (("Понизили", (diff < 0).sum()), ("Подтвердили", (diff == 0).sum()), ("Повысили", (diff > 0).sum())):
+            out.append(dict(group=g, category=cat, share=100 * k / n, n=n))
+    return pd.DataFrame(out, columns=["group", "category", "share", "n"])
+
+
+def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """Participants, mean score, успеваемость, качество and the share of «2» per group, with intervals."""
+    d = _vpr_cell(data, year, grade, subject)
+    rows = []
+    for g, ids in comparison_groups(data, school_id).items():
+        x = d[d["school_id"].isin(ids)]
+        n = len(x)
+        marks = x["mark"].dropna().astype(int)
+        k = len(marks)
+        row = {"Группа": g, "Участников": fmt(n)}
+        if n < MIN_N:
+            row.update({"Средний балл": f"скрыто (n < {MIN_N})"})
+            rows.append(row)
+            continue
+        mean = x["primary_score"].mean()
+        row["Средний балл"] = fmt(mean)
+        for label, hit in (("Доля «2»", marks == 2), ("Успеваемость («3»–«5»)", marks >= 3),
+                           ("Качество («4»–«5»)", marks >= 4)):
+            if k >= MIN_N:
+                lo, hi = _wilson(hit.sum(), k)
+                row[label] = f"{fmt(100 * hit.sum() / k, 0)} % [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
+            else:
+                row[label] = "—"
+        row["Информативность"] = informativeness(n)
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("—")
+
+
+# ======================================================================================
+# ГИА
+# ======================================================================================
+
+def gia_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
+    """ГИА by exam and subject: participants, mean score, share below the minimum — school vs municipality."""
+    g = data.table("gia")
+    if g.empty:
+        return pd.DataFrame()
+    g = g[g["year"] == year].copy()
+    g["school_id"] = g["school_id"].astype(str)
+    g["score"] = g["test_score"].where(g["test_score"].notna(), g["primary_score"]) if "test_score" in g else g["primary_score"]
+    g["below"] = g["score"] < g["min_threshold"]
+    groups = comparison_groups(data, school_id)
+    rows = []
+    for (exam, subject), x in g.groupby(["exam", "subject"], sort=True):
+        row = {"Экзамен": exam, "Предмет": subject}
+        for grp in (GROUP_SCHOOL, GROUP_MUNI):
+            y = x[x["school_id"].isin(groups.get(grp, []))]
+            n = len(y)
+            if grp == GROUP_SCHOOL and n == 0:
+                break
+            if n < MIN_N:
+                row[f"{grp}: участников"] = fmt(n)
+                row[f"{grp}: средний балл"] = f"скрыто (n < {MIN_N})"
+                row[f"{grp}: ниже минимума"] = "—"
+                continue
+            row[f"{grp}: участников"] = fmt(n)
+            row[f"{grp}: средний балл"] = fmt(y["score"].mean())
+            lo, hi = _wilson(y["below"].sum(), n)
+            row[f"{grp}: ниже минимума"] = f"{fmt(100 * y['below'].mean(), 0)} % [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
+        else:
+            rows.append(row)
+    return pd.DataFrame(rows).fillna("—")
+
+
+# ======================================================================================
+# МКДО
+# ======================================================================================
+
+def mkdo_areas(data: ReportData, municipality: str, year: int, dou_id: str | None = None) -> pd.DataFrame:
+    """``area, group, score, n`` — the municipality's mean per area (and one kindergarten's when given)."""
+    m = data.table("mkdo")
+    if m.empty:
+        return pd.DataFrame(columns=["area", "group", "score", "n"])
+    m = m[m["year"] == year]
+    dous = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"])
+    m = m[m["dou_id"].astype(str).isin(dous)] if dous & set(m["dou_id"].astype(str)) else m
+    out = m.groupby("area", sort=False).agg(score=("score", "mean"), n=("dou_id", "nunique")).reset_index()
+    out["group"] = GROUP_MUNI
+    if dou_id is not None:
+        x = m[m["dou_id"].astype(str) == dou_id].groupby("area", sort=False)["score"].mean().reset_index()
+        out = pd.concat([x.assign(group=GROUP_SCHOOL, n=1), out], ignore_index=True)
+    return out[["area", "group", "score", "n"]]
+
+
+# ======================================================================================
+# objectivity
+# ======================================================================================
+
+def sign_name(sign: str) -> str:
+    return OFFICIAL_SIGNS.get(sign) or MSOKO_SIGNS.get(sign) or str(sign)
+
+
+def is_official(sign: str) -> bool:
+    return sign in OFFICIAL_SIGNS
+
+
+def objectivity_index(data: ReportData) -> pd.DataFrame:
+    """«Год / Показатель объективности»: the official index per year (100 − % of marked schools)."""
+    o = data.objectivity
+    if o.empty:
+        return pd.DataFrame()
+    idx = o[o["sign"] == INDEX_SIGN].sort_values("year")
+    rows = []
+    for _, r in idx.iterrows():
+        y = int(r["year"])
+        off = o[(o["year"] == y) & o["sign"].isin(OFFICIAL_SIGNS)]
+        assessed = off.dropna(subset=["flagged"])["school_id"].nunique()
+        marked = off[off["flagged"].fillna(False).astype(bool)]["school_id"].nunique()
+        rows.append({"Год": str(y), "Показатель объективности": fmt(r["value"]),
+                     "Школ с хотя бы одним признаком": fmt(int(marked)), "Школ оценено": fmt(int(assessed))})
+    return pd.DataFrame(rows)
+
+
+def flagged_signs(data: ReportData, year: int, school_id: str | None = None, *, official: bool | None = None,
+                  include_combined: bool = True) -> pd.DataFrame:
+    """Flagged signs of a year (one school or all), sorted by school name, grade, subject."""
+    o = data.objectivity
+    if o.empty:
+        return pd.DataFrame(columns=["year", "school_id", "grade", "subject", "sign", "value", "threshold", "n"])
+    d = o[(o["year"] == year) & (o["sign"] != INDEX_SIGN) & o["flagged"].fillna(False).astype(bool)].copy()
+    if school_id is not None:
+        d = d[d["school_id"].astype(str) == school_id]
+    if official is True:
+        d = d[d["sign"].isin(OFFICIAL_SIGNS)]
+    elif official is False:
+        d = d[~d["sign"].isin(OFFICIAL_SIGNS)]
+    if not include_combined:
+        d = d[d["sign"] != "combined"]
+    d["school_id"] = d["school_id"].astype(str)
+    names = data.schools.set_index("school_id")["name"]
+    d["_name"] = d["school_id"].map(names).astype(str)
+    return d.sort_values(["_name", "school_id", "grade", "subject", "sign"]).drop(columns="_name").reset_index(drop=True)
+
+
+def _sign_evidence_text(sign: str, value, threshold) -> str:
+    if sign == "inflated_mean":
+        return (f"нижняя граница интервала школы {fmt(value)} выше верхней границы интервала сравнения "
+                f"{fmt(threshold)}") if pd.notna(value) and pd.notna(threshold) else "интервал школы выше интервала сравнения"
+    if sign == "journal_mismatch":
+        return f"корреляция Спирмена отметки в журнале и балла ВПР {fmt(value, 2)} (< 0)"
+    if sign == "cohort_fall":
+        return f"K = {fmt(value, 2)} выше верхней границы {fmt(threshold, 2)} (Q3 + 3·IQR)"
+    if sign == "cohort_rise":
+        return f"K = {fmt(value, 2)} ниже нижней границы {fmt(threshold, 2)} (Q1 − 3·IQR)"
+    return f"значение {fmt(value, 2)}, порог {fmt(threshold, 2)}"
+
+
+def signs_table(data: ReportData, year: int, school_id: str | None = None, *, official: bool | None = None,
+                include_combined: bool = True) -> pd.DataFrame:
+    """Human table of flagged signs with their evidence and informativeness (sorted by school name)."""
+    d = flagged_signs(data, year, school_id, official=official, include_combined=include_combined)
+    if d.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+    out = pd.DataFrame({
+        "Школа": d["school_id"].map(names).fillna(d["school_id"]),
+        "Логин": d["school_id"],
+        "Класс": d["grade"].map(lambda g: "—" if pd.isna(g) else str(int(g))),
+        "Предмет": d["subject"].fillna("—"),
+        "Признак": d["sign"].map(sign_name),
+        "Чей метод": d["sign"].map(lambda s: "ФИОКО (официальный)" if is_official(s) else "msoko (дополнительный)"),
+        "Свидетельство": [_sign_evidence_text(s, v, t) for s, v, t in zip(d["sign"], d["value"], d["threshold"])],
+        "Информативность": d["n"].map(informativeness),
+    })
+    if school_id is not None:
+        out = out.drop(columns=["Школа", "Логин"])
+    return out
+
+
+def mean_intervals(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``group, mean, ci_low, ci_high, n`` of the primary score: school, similar schools, reference (all schools)."""
+    d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
+    groups = comparison_groups(data, school_id)
+    ref_name = GROUP_REGION if GROUP_REGION in groups else GROUP_MUNI
+    out = []
+    for g, ids in ((GROUP_SCHOOL, groups[GROUP_SCHOOL]), (GROUP_SIMILAR, groups.get(GROUP_SIMILAR, [])),
+                   (ref_name, sorted(d["school_id"].unique()))):
+        x = d.loc[d["school_id"].isin(ids), "primary_score"]
+        if len(x) < 2:
+            continue
+        half = 1.96 * x.std(ddof=1) / math.sqrt(len(x))
+        out.append(dict(group=g, mean=x.mean(), ci_low=x.mean() - half, ci_high=x.mean() + half, n=len(x)))
+    return pd.DataFrame(out, columns=["group", "mean", "ci_low", "ci_high", "n"])
+
+
+def bunching_data(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``score, count, expected``: the school's score counts and what the reference distribution predicts.
+
+    The expectation is the distribution of all other schools' scores of the same
+    work, rescaled to the school's number of participants (a picture of the
+    sign; the statistic itself comes from ``objectivity.parquet``).
+    """
+    d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
+    if d.empty:
+        return pd.DataFrame(columns=["score", "count", "expected"])
+    maxs = int(np.nanmax(d["max_score"])) if "max_score" in d and d["max_score"].notna().any() else int(d["primary_score"].max())
+    rng = range(0, maxs + 1)
+    mine = d[d["school_id"] == school_id]["primary_score"].round().astype(int).value_counts().reindex(rng, fill_value=0)
+    other = d[d["school_id"] != school_id]["primary_score"].round().astype(int).value_counts().reindex(rng, fill_value=0)
+    expected = other / other.sum() * mine.sum() if other.sum() else pd.Series(np.nan, index=list(rng))
+    return pd.DataFrame({"score": list(rng), "count": mine.values, "expected": expected.values})
+
+
+def cohort_k_data(data: ReportData, year: int, subject: str) -> pd.DataFrame:
+    """``school_id, k, flagged`` for the cohort sign (grade 4 in Y−1 → grade 5 in Y) from ``objectivity.parquet``."""
+    o = data.objectivity
+    if o.empty:
+        return pd.DataFrame(columns=["school_id", "k", "flagged"])
+    d = o[(o["year"] == year) & (o["subject"] == subject) & o["sign"].isin(["cohort_fall", "cohort_rise"])]
+    if d.empty:
+        return pd.DataFrame(columns=["school_id", "k", "flagged"])
+    g = d.groupby("school_id").agg(k=("value", "first"), flagged=("flagged", lambda s: bool(s.fillna(False).any())))
+    return g.reset_index()
+
+
+def cohort_fences(data: ReportData, year: int, subject: str) -> tuple[float, float] | None:
+    o = data.objectivity
+    if o.empty:
+        return None
+    d = o[(o["year"] == year) & (o["subject"] == subject)]
+    lo = d.loc[d["sign"] == "cohort_rise", "threshold"].dropna()
+    hi = d.loc[d["sign"] == "cohort_fall", "threshold"].dropna()
+    if lo.empty or hi.empty:
+        return None
+    return float(lo.iloc[0]), float(hi.iloc[0])
+
+
+def plan_of_work(data: ReportData, year: int) -> pd.DataFrame:
+    """Schools for the plan of work on objectivity (as in the Omsk plan, seed 002): sorted by name.
+
+    A school enters when an official sign fires or msoko's ``combined`` judgement
+    is flagged. The suggested measures follow the plan's items: a monitoring visit
+    and a re-check of the works where the evidence is informative, an interview on
+    the road map and an expert review of the school's own tests otherwise.
+    """
+    d = flagged_signs(data, year)
+    d = d[d["sign"].isin(list(OFFICIAL_SIGNS) + ["combined"])]
+    if d.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+    rows = []
+    for sid, x in d.groupby("school_id", sort=False):
+        official = sorted({sign_name(s) for s in x["sign"] if is_official(s)})
+        works = sorted({f"{int(g)} кл., {s}" for g, s in zip(x["grade"], x["subject"]) if pd.notna(g) and pd.notna(s)})
+        nmax = x["n"].max()
+        measures = ["совещание с руководителем", "собеседование по дорожной карте"]
+        if pd.notna(nmax) and nmax >= LIMITED_N:
+            measures += ["мониторинговый визит", "перепроверка работ ВПР", "присутствие наблюдателей на ВПР"]
+        else:
+            measures += ["экспертиза КИМ внутренних контрольных работ"]
+        rows.append({
+            "Школа": names.get(sid, sid), "Логин": sid,
+            "Официальные признаки (ФИОКО)": "; ".join(official) if official else "нет",
+            "Сводная оценка msoko": "да" if (x["sign"] == "combined").any() else "нет",
+            "Работы": "; ".join(works),
+            "Информативность": informativeness(nmax),
+            "Предлагаемые мероприятия": "; ".join(measures),
+        })
+    return pd.DataFrame(rows).sort_values(["Школа", "Логин"]).reset_index(drop=True)
+
+
+# ======================================================================================
+# «зоны внимания»
+# ======================================================================================
+
+def _value_with_unit(v, unit: str, digits: int = 0) -> str:
+    if unit == "%":
+        return f"{fmt(v, digits)} %"
+    return f"{fmt(v, 1)}" + (f" {unit}" if unit else "")
+
+
+def attention_zones(data: ReportData, school_id: str, year: int, *, max_items: int = 12) -> list[str]:
+    """Plain Russian sentences: what stands out for the school and how sure we are.
+
+    An indicator stands out when the school's 95 % interval lies entirely on the
+    worse side of the municipal value (direction from the catalogue). Sentences
+    are ordered by informativeness (largest sample first), then the objectivity
+    signs follow.
+    """
+    ind, cat = data.indicators, data.catalogue.set_index("code")
+    out: list[tuple[int, str]] = []
+    if not ind.empty:
+        muni = str(school_row(data, school_id)["municipality"])
+        d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
+                & ~ind["suppressed"].fillna(False).astype(bool) & ind["ci_low"].notna() & ind["ci_high"].notna()]
+        m = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == muni)]
+        keys = ["indicator", "grade", "subject"]
+        d = d.merge(m[keys + ["value"]].rename(columns={"value": "muni"}), on=keys, how="inner")
+        for _, r in d.iterrows():
+            if r["indicator"] not in cat.index or pd.isna(r["muni"]):
+                continue
+            c = cat.loc[r["indicator"]]
+            direction = c["direction"]
+            if direction not in ("higher", "lower"):
+                continue
+            if r["ci_low"] > r["muni"]:
+                word = "выше"
+            elif r["ci_high"] < r["muni"]:
+                word = "ниже"
+            else:
+                continue
+            worse = (word == "ниже") == (direction == "higher")
+            if not worse:
+                continue
+            unit = c["unit"]
+            where = subject_phrase(r["subject"], r["grade"])
+            name = c["name"] + (f" {where}" if where else "")
+            n = int(r["n"]) if pd.notna(r["n"]) else 0
+            s = (f"{name} ({_value_with_unit(r['value'], unit)}, 95 % ДИ {fmt(r['ci_low'], 0 if unit == '%' else 1)}–"
+                 f"{_value_with_unit(r['ci_high'], unit)}) {word}, чем в муниципалитете "
+                 f"({_value_with_unit(r['muni'], unit)}); {reliability_phrase(n)}.")
+            out.append((n, s))
+    out.sort(key=lambda t: -t[0])
+    sentences = [s for _, s in out[:max_items]]
+    sig = flagged_signs(data, year, school_id, include_combined=False)
+    for _, r in sig.iterrows():
+        where = subject_phrase(r["subject"], r["grade"])
+        who = "официальный признак ФИОКО" if is_official(r["sign"]) else "дополнительный признак msoko"
+        sentences.append(
+            f"{where[:1].upper() + where[1:] if where else 'В результатах'} есть {who} «{sign_name(r['sign'])}»: "
+            f"{_sign_evidence_text(r['sign'], r['value'], r['threshold'])}; {informativeness(r['n'])}. "
+            "Это повод внимательно посмотреть на проведение и проверку работы, а не доказательство нарушений.")
+    return sentences
+
+
+# ======================================================================================
+# management cycle: goals, analysis, recommendations, effectiveness
+# ======================================================================================
+
+def _cycle_table(data: ReportData, *names: str) -> pd.DataFrame:
+    for n in names:
+        t = data.table(n)
+        if not t.empty:
+            return t
+    return pd.DataFrame()
+
+
+def goals_table(data: ReportData, system: int, year: int) -> pd.DataFrame:
+    """Goals and targets of a system (cycle output ``goals`` when present, else the catalogue's targets)."""
+    g = _cycle_table(data, "goals", "cycle_goals")
+    if not g.empty and "system" in g:
+        g = g[(g["system"] == system) & ((g["year"] == year) if "year" in g else True)]
+        cols = {c: c for c in g.columns}
+        ren = {"goal": "Цель", "indicator": "Показатель", "target": "Целевое значение",
+               "target_value": "Целевое значение", "text": "Цель"}
+        keep = [c for c in g.columns if c in ren]
+        if keep:
+            t = g[keep].rename(columns=ren)
+            if "Показатель" in t:
+                t["Показатель"] = t["Показатель"].map(lambda c: indicator_meta(data, c)["name"])
+            return t.astype(str)
+        del cols
+    cat = catalogue_for(data, system)
+    if cat.empty:
+        return pd.DataFrame()
+    t = cat[["name", "formula", "unit", "direction", "source", "target"]].copy()
+    t["direction"] = t["direction"].map({"higher": "чем больше, тем лучше", "lower": "чем меньше, тем лучше"}).fillna("—")
+    t["target"] = t["target"].map(lambda v: fmt(v) if pd.notna(v) and v != "" else "не задано")
+    return t.rename(columns={"name": "Показатель", "formula": "Формула", "unit": "Ед.", "direction": "Направление",
+                             "source": "Источник данных", "target": "Целевое значение"}).fillna("—").astype(str)
+
+
+def municipal_indicator_table(data: ReportData, municipality: str, year: int, system: int) -> pd.DataFrame:
+    """Municipal values of a system's indicators over three years, with intervals and targets."""
+    cat = catalogue_for(data, system)
+    ind = data.indicators
+    if cat.empty or ind.empty:
+        return pd.DataFrame()
+    d = ind[(ind["level"] == "municipality") & (ind["school_id"] == municipality) & ind["indicator"].isin(cat["code"])
+            & ind["grade"].isna() & ind["subject"].isna() & ind["year"].between(year - 2, year)]
+    rows = []
+    for _, c in cat.iterrows():
+        x = d[d["indicator"] == c["code"]].set_index("year")
+        if x.empty:
+            continue
+        row = {"Показатель": c["name"], "Ед.": c["unit"] or "—"}
+        for y in range(year - 2, year + 1):
+            if y in x.index:
+                r = x.loc[y]
+                row[str(y)] = _value_cell(r["value"], r.get("ci_low"), r.get("ci_high"), "", bool(r.get("suppressed", False)), r.get("n"))
+            else:
+                row[str(y)] = "—"
+        if year in x.index:
+            row[f"n ({year})"] = fmt(int(x.loc[year, "n"])) if pd.notna(x.loc[year, "n"]) else "—"
+        tgt = c["target"]
+        row["Цель"] = fmt(float(tgt)) if pd.notna(tgt) and str(tgt) != "" else "не задана"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def school_comparison_table(data: ReportData, municipality: str, year: int, code: str, *, grade=None,
+                            subject=None) -> pd.DataFrame:
+    """Every school's value of one indicator beside the municipality — sorted by school name, never by value."""
+    ind = data.indicators
+    if ind.empty:
+        return pd.DataFrame()
+    meta = indicator_meta(data, code)
+    s = data.schools[data.schools["municipality"] == municipality]
+    d = ind[(ind["year"] == year) & (ind["indicator"] == code) & (ind["level"] == "school")
+            & ind["school_id"].isin(s["school_id"])]
+    d = d[_key_mask(d, grade, subject)]
+    m = ind[(ind["year"] == year) & (ind["indicator"] == code) & (ind["level"] == "municipality")
+            & (ind["school_id"] == municipality)]
+    m = m[_key_mask(m, grade, subject)]
+    mv = m["value"].iloc[0] if len(m) else math.nan
+    names = s.set_index("school_id")["name"]
+    rows = []
+    for _, r in d.iterrows():
+        sup = bool(r.get("suppressed", False)) or (pd.notna(r["n"]) and r["n"] < MIN_N)
+        rows.append({
+            "Школа": names.get(r["school_id"], r["school_id"]), "Логин": r["school_id"],
+            "Значение [95 % ДИ]": _value_cell(r["value"], r["ci_low"], r["ci_high"], meta["unit"], sup, r["n"]),
+            "n": fmt(int(r["n"])) if pd.notna(r["n"]) else "—",
+            "Сравнение с муниципалитетом": "" if sup else _compare_word(r.to_dict(), mv, meta["direction"]),
+            "Информативность": informativeness(r["n"]),
+        })
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    return out.sort_values(["Школа", "Логин"]).reset_index(drop=True)
+
+
+def analysis_table(data: ReportData, municipality: str, year: int, system: int) -> pd.DataFrame:
+    """Schools × indicators that fall short: the school's interval on the worse side of the municipality
+    or below the target. Sorted by school name (compare, never rank)."""
+    cyc = _cycle_table(data, "analysis", "cycle_analysis")
+    cat = catalogue_for(data, system)
+    names = data.schools.set_index("school_id")["name"]
+    if not cyc.empty and {"school_id", "indicator"} <= set(cyc):
+        c = cyc[(cyc["year"] == year)] if "year" in cyc else cyc
+        c = c[c["indicator"].isin(cat["code"])] if "system" not in c else c[c["system"] == system]
+        if c.empty:
+            return pd.DataFrame()
+        out = pd.DataFrame({"Школа": c["school_id"].astype(str).map(names).fillna(c["school_id"].astype(str)),
+                            "Логин": c["school_id"].astype(str),
+                            "Показатель": c["indicator"].map(lambda x: indicator_meta(data, x)["name"])})
+        for col, label in (("reason", "Что не так"), ("text", "Что не так"), ("certainty", "Насколько уверены"),
+                           ("value", "Значение")):
+            if col in c and label not in out:
+                out[label] = c[col].map(lambda v: fmt(v) if isinstance(v, (float, int, np.floating)) else v).values
+        return out.sort_values(["Школа", "Логин"]).reset_index(drop=True)
+    ind = data.indicators
+    if ind.empty or cat.empty:
+        return pd.DataFrame()
+    s = data.schools[data.schools["municipality"] == municipality]
+    d = ind[(ind["year"] == year) & (ind["level"] == "school") & ind["school_id"].isin(s["school_id"])
+            & ind["indicator"].isin(cat["code"]) & ind["grade"].isna() & ind["subject"].isna()
+            & ~ind["suppressed"].fillna(False).astype(bool)]
+    m = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == municipality)
+            & ind["grade"].isna() & ind["subject"].isna()].set_index("indicator")["value"]
+    c = cat.set_index("code")
+    rows = []
+    for _, r in d.iterrows():
+        meta = c.loc[r["indicator"]]
+        mv = m.get(r["indicator"], math.nan)
+        if meta["direction"] not in ("higher", "lower") or pd.isna(mv) or pd.isna(r["ci_low"]):
+            continue
+        worse = (r["ci_high"] < mv) if meta["direction"] == "higher" else (r["ci_low"] > mv)
+        tgt = pd.to_numeric(pd.Series([meta["target"]]), errors="coerce").iloc[0]
+        miss_target = pd.notna(tgt) and ((r["value"] < tgt) if meta["direction"] == "higher" else (r["value"] > tgt))
+        if not (worse or miss_target):
+            continue
+        why = []
+        if worse:
+            why.append(f"{'ниже' if meta['direction'] == 'higher' else 'выше'} муниципального значения "
+                       f"{_value_with_unit(mv, meta['unit'])} за пределами погрешности")
+        if miss_target:
+            why.append(f"не достигнута цель {_value_with_unit(tgt, meta['unit'])}")
+        rows.append({"Школа": names.get(r["school_id"], r["school_id"]), "Логин": r["school_id"],
+                     "Показатель": meta["name"],
+                     "Значение [95 % ДИ]": _value_cell(r["value"], r["ci_low"], r["ci_high"], meta["unit"], False, r["n"]),
+                     "Что не так": "; ".join(why), "Информативность": informativeness(r["n"])})
+    out = pd.DataFrame(rows)
+    return out.sort_values(["Школа", "Логин", "Показатель"]).reset_index(drop=True) if not out.empty else out
+
+
+def recommendations_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
+                          municipality: str | None = None) -> pd.DataFrame:
+    """Addressed recommendations from the management cycle (``recommendations`` table), sorted by school name."""
+    r = _cycle_table(data, "recommendations", "cycle_recommendations")
+    if r.empty:
+        return pd.DataFrame()
+    r = r.copy()
+    if "year" in r:
+        r = r[r["year"] == year]
+    if "school_id" in r:
+        r["school_id"] = r["school_id"].astype(str)
+        if school_id is not None:
+            r = r[r["school_id"] == school_id]
+        if municipality is not None:
+            ids = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"]) | {municipality}
+            r = r[r["school_id"].isin(ids)]
+    if system is not None and "system" in r:
+        r = r[r["system"] == system]
+    if r.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+    out = pd.DataFrame(index=r.index)
+    if school_id is None and "school_id" in r:
+        out["Школа"] = r["school_id"].map(names).fillna(r["school_id"])
+    if "system" in r and system is None:
+        out["Система"] = r["system"].map(lambda s: f"{int(s)}" if pd.notna(s) else "—")
+    if "indicator" in r:
+        out["Показатель"] = r["indicator"].map(lambda x: indicator_meta(data, x)["name"] if pd.notna(x) else "—")
+    for col, label in (("reason", "Основание"), ("evidence", "Основание"), ("recommendation", "Рекомендация"),
+                       ("text", "Рекомендация"), ("addressee", "Адресат"), ("priority", "Приоритет")):
+        if col in r and label not in out:
+            out[label] = r[col]
+    sort = [c for c in ("Школа", "Система", "Показатель") if c in out]
+    return out.sort_values(sort).reset_index(drop=True) if sort else out.reset_index(drop=True)
+
+
+def measures_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
+                   municipality: str | None = None) -> pd.DataFrame:
+    """Measures and management decisions recorded for a year (template ``measures``)."""
+    m = data.table("measures")
+    if m.empty:
+        return pd.DataFrame()
+    m = m[m["year"] == year].copy()
+    m["school_id"] = m["school_id"].astype(str)
+    if school_id is not None:
+        m = m[m["school_id"] == school_id]
+    if municipality is not None:
+        ids = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"]) | {municipality}
+        m = m[m["school_id"].isin(ids)]
+    if system is not None:
+        m = m[m["system"] == system]
+    if m.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+    out = pd.DataFrame({"Школа": m["school_id"].map(names).fillna(m["school_id"]),
+                        "Показатель": m["indicator"].map(lambda x: indicator_meta(data, x)["name"]),
+                        "Мера": m["measure"],
+                        "Управленческое решение": m.get("decision", pd.Series("—", index=m.index)),
+                        "Ответственный": m.get("responsible", pd.Series("—", index=m.index))})
+    if school_id is not None:
+        out = out.drop(columns=["Школа"])
+    return out.sort_values(list(out.columns[:2])).reset_index(drop=True).fillna("—")
+
+
+def effectiveness_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
+                        municipality: str | None = None) -> pd.DataFrame:
+    """Did the measures of ``year − 1`` move their indicator? Before / after with intervals and a verdict.
+
+    The cycle's ``effectiveness`` table is shown when present; otherwise the
+    verdict is worked out here from ``indicators.parquet``: «улучшение», when the
+    new interval lies entirely on the better side of last year's value;
+    «ухудшение» for the opposite; else «изменение в пределах погрешности».
+    """
+    eff = _cycle_table(data, "effectiveness", "cycle_effectiveness")
+    names = data.schools.set_index("school_id")["name"]
+    if not eff.empty and {"school_id", "indicator"} <= set(eff):
+        e = eff[eff["year"] == year] if "year" in eff else eff
+        e = e.assign(school_id=e["school_id"].astype(str))
+        if school_id is not None:
+            e = e[e["school_id"] == school_id]
+        if system is not None and "system" in e:
+            e = e[e["system"] == system]
+        if municipality is not None:
+            ids = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"]) | {municipality}
+            e = e[e["school_id"].isin(ids)]
+        if e.empty:
+            return pd.DataFrame()
+        out = pd.DataFrame({"Школа": e["school_id"].map(names).fillna(e["school_id"]),
+                            "Показатель": e["indicator"].map(lambda x: indicator_meta(data, x)["name"])})
+        for col, label in (("measure", "Мера"), ("value_before", "Было"), ("before", "Было"),
+                           ("value_after", "Стало"), ("after", "Стало"), ("change", "Изменение"),
+                           ("verdict", "Вывод"), ("effect", "Вывод")):
+            if col in e and label not in out:
+                out[label] = e[col].map(lambda v: fmt(v) if isinstance(v, (float, np.floating)) else v).values
+        if school_id is not None:
+            out = out.drop(columns=["Школа"])
+        return out.sort_values(list(out.columns[:2])).reset_index(drop=True).fillna("—")
+    m = data.table("measures")
+    ind = data.indicators
+    if m.empty or ind.empty:
+        return pd.DataFrame()
+    m = m[m["year"] == year - 1].assign(school_id=lambda x: x["school_id"].astype(str))
+    if school_id is not None:
+        m = m[m["school_id"] == school_id]
+    if system is not None:
+        m = m[m["system"] == system]
+    if municipality is not None:
+        ids = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"])
+        m = m[m["school_id"].isin(ids)]
+    rows = []
+    for _, r in m.iterrows():
+        meta = indicator_meta(data, r["indicator"])
+        x = ind[(ind["indicator"] == r["indicator"]) & (ind["school_id"] == r["school_id"]) & (ind["level"] == "school")
+                & ind["grade"].isna() & ind["subject"].isna()].set_index("year")
+        if year - 1 not in x.index or year not in x.index:
+            verdict, before, after = "нет данных за оба года", "—", "—"
+        else:
+            b, a = x.loc[year - 1], x.loc[year]
+            before = _value_cell(b["value"], b["ci_low"], b["ci_high"], meta["unit"], bool(b["suppressed"]), b["n"])
+            after = _value_cell(a["value"], a["ci_low"], a["ci_high"], meta["unit"], bool(a["suppressed"]), a["n"])
+            if bool(a["suppressed"]) or bool(b["suppressed"]) or pd.isna(a["ci_low"]):
+                verdict = "нельзя оценить (мало участников)"
+            else:
+                better_hi = a["ci_low"] > b["value"]
+                better_lo = a["ci_high"] < b["value"]
+                if meta["direction"] == "higher":
+                    verdict = "улучшение" if better_hi else ("ухудшение" if better_lo else "изменение в пределах погрешности")
+                elif meta["direction"] == "lower":
+                    verdict = "улучшение" if better_lo else ("ухудшение" if better_hi else "изменение в пределах погрешности")
+                else:
+                    verdict = "изменение" if (better_hi or better_lo) else "изменение в пределах погрешности"
+        rows.append({"Школа": names.get(r["school_id"], r["school_id"]), "Показатель": meta["name"],
+                     "Мера": r["measure"], f"Было ({year - 1})": before, f"Стало ({year})": after, "Вывод": verdict})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    if school_id is not None:
+        out = out.drop(columns=["Школа"])
+    return out.sort_values(list(out.columns[:2])).reset_index(drop=True)
+
+
+# ======================================================================================
+# one-call helpers for the notebooks (display only)
+# ======================================================================================
+
+def display_html(fragment: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(fragment))
+
+
+def show_table(df: pd.DataFrame, *, caption: str | None = None, note: str | None = None) -> None:
+    display_html(html_table(df, caption=caption, note=note))

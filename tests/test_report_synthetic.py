@@ -1,0 +1,321 @@
+"""A small synthetic processed folder matching the contracts of docs/architecture.md,
+used by the report tests while (and besides) the demo pipeline is available, and
+tests of msoko.report on it with hand-worked values."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from msoko import report
+
+EVIL_NAME = "Школа <script>alert(1)</script> & «Ко»"
+MUNI = "Демо-район"
+SUBJECTS = ("Математика", "Русский язык")
+MAX = {"Математика": 20, "Русский язык": 38}
+BOUNDS = {"Математика": (6, 10, 15), "Русский язык": (14, 24, 33)}
+
+
+def _mark(score: float, subject: str) -> int:
+    b3, b4, b5 = BOUNDS[subject]
+    return 5 if score >= b5 else 4 if score >= b4 else 3 if score >= b3 else 2
+
+
+def build_synthetic(out: Path, *, evil: bool = False) -> Path:
+    """Write schools, vpr, vpr_tasks, task_specs, indicators (+catalogue), objectivity, gia, mkdo,
+    measures to ``out``: 6 schools, years 2021–2023, grades 4–5, maths and Russian."""
+    rng = np.random.default_rng(3)
+    out.mkdir(parents=True, exist_ok=True)
+    schools = pd.DataFrame({
+        "school_id": ["sch01", "sch02", "sch03", "sch04", "sch05", "sch06", "dou01", "dou02"],
+        "name": ["СОШ № 1", "СОШ № 2", "Гимназия № 3", "СОШ № 4", "ООШ с. Малое", "СОШ № 6",
+                 "Детский сад № 1", "Детский сад № 2"],
+        "municipality": MUNI,
+        "org_type": ["СОШ", "СОШ", "Гимназия", "СОШ", "ООШ", "СОШ", "ДОУ", "ДОУ"],
+        "settlement_type": ["город", "город", "город", "город", "село", "город", "город", "город"],
+        "settlement": "г. Демо",
+        "students_total": pd.array([600, 550, 800, 480, 60, 500, 120, 90], dtype="Int32"),
+        "is_preschool": [False] * 6 + [True] * 2,
+    })
+    if evil:
+        schools.loc[0, "name"] = EVIL_NAME
+    schools.to_parquet(out / "schools.parquet", index=False)
+
+    size = {"sch01": 48, "sch02": 60, "sch03": 70, "sch04": 40, "sch05": 4, "sch06": 55}
+    spec_rows, vpr_rows, task_rows = [], [], []
+    ntask = {"Математика": 10, "Русский язык": 12}
+    for grade in (4, 5):
+        for subj in SUBJECTS:
+            mx = [2] * ntask[subj]
+            for t in range(ntask[subj]):
+                spec_rows.append(dict(grade=grade, subject=subj, task=str(t + 1), skill=f"Умение {t + 1}",
+                                      level="Б" if t < ntask[subj] - 3 else ("П" if t < ntask[subj] - 1 else "В"),
+                                      max_score=float(mx[t]), kes="1.1", kt="1"))
+    code = 0
+    for year in (2021, 2022, 2023):
+        for grade in (4, 5):
+            for subj in SUBJECTS:
+                nt = ntask[subj]
+                for sid, n in size.items():
+                    ability = {"sch03": 0.8, "sch05": -0.6}.get(sid, 0.0)
+                    for _ in range(n):
+                        code += 1
+                        sc = f"S{code:06d}"
+                        p = 1 / (1 + np.exp(-(ability + rng.normal(0, 1) + 0.3 - np.linspace(-1, 1.5, nt))))
+                        tasks = rng.binomial(2, p).astype(float)
+                        total = tasks.sum() * MAX[subj] / (2 * nt)
+                        total = float(round(total))
+                        if sid == "sch04" and year == 2023 and grade == 4 and subj == "Математика" and total in (4, 5):
+                            total = 6.0  # bunching at the «3» boundary
+                        mark = _mark(total, subj)
+                        jm = int(np.clip(mark + rng.choice([-1, 0, 0, 1]), 2, 5))
+                        vpr_rows.append(dict(year=year, grade=grade, subject=subj, school_id=sid, student_code=sc,
+                                             journal_mark=jm, sex="м", **{"class": f"{grade}А"}, variant="1",
+                                             absent=False, primary_score=total, max_score=float(MAX[subj]),
+                                             mark=mark, source_file="x.xlsx", source_row=code))
+                        for t in range(nt):
+                            task_rows.append(dict(year=year, grade=grade, subject=subj, school_id=sid,
+                                                  student_code=sc, task=str(t + 1),
+                                                  score=None if tasks[t] == 0 and t == nt - 1 else tasks[t]))
+                # an absent student
+                code += 1
+                vpr_rows.append(dict(year=year, grade=grade, subject=subj, school_id="sch01", student_code=f"S{code:06d}",
+                                     journal_mark=3, sex="ж", **{"class": f"{grade}А"}, variant=None, absent=True,
+                                     primary_score=None, max_score=float(MAX[subj]), mark=None, source_file="x.xlsx",
+                                     source_row=code))
+    vpr = pd.DataFrame(vpr_rows)
+    for c, t in (("year", "int16"), ("grade", "int8"), ("journal_mark", "Int8"), ("mark", "Int8"), ("source_row", "int32")):
+        vpr[c] = vpr[c].astype(t)
+    vpr.to_parquet(out / "vpr.parquet", index=False)
+    pd.DataFrame(task_rows).to_parquet(out / "vpr_tasks.parquet", index=False)
+    spec = pd.DataFrame(spec_rows)
+    spec["grade"] = spec["grade"].astype("int8")
+    spec.to_parquet(out / "task_specs.parquet", index=False)
+
+    # --- indicator catalogue: two indicators per system --------------------------------------
+    cat = []
+    for sysno in range(1, 9):
+        for j, (kind, unit, direction) in enumerate((("share", "%", "higher"), ("share", "%", "lower"))):
+            cat.append(dict(code=f"s{sysno}_{'good' if direction == 'higher' else 'bad'}",
+                            name=f"Показатель {sysno}.{j + 1} «{'хороший' if direction == 'higher' else 'плохой'}»",
+                            system=sysno, formula="числитель / знаменатель × 100 %", numerator="a", denominator="b",
+                            unit=unit, direction=direction, source="шаблон msoko", min_n=5,
+                            target=80.0 if direction == "higher" else math.nan))
+    cat[0].update(code="vpr_fail_share", name="Доля «2»", unit="%", direction="lower", target=10.0)
+    cat[1].update(code="vpr_quality", name="Качество («4»–«5»)", unit="%", direction="higher", target=math.nan)
+    pd.DataFrame(cat).to_csv(out / "indicator_catalogue.csv", index=False, encoding="utf-8-sig")
+
+    rows = []
+    v = vpr[~vpr["absent"]]
+    for year in (2021, 2022, 2023):
+        for sysno in range(1, 9):
+            for c in (x for x in cat if x["system"] == sysno):
+                if c["code"] in ("vpr_fail_share", "vpr_quality"):
+                    keys = [(None, None)] + [(g, s) for g in (4, 5) for s in SUBJECTS]
+                    for g, s in keys:
+                        x = v[v["year"] == year]
+                        if g is not None:
+                            x = x[(x["grade"] == g) & (x["subject"] == s)]
+                        hit = (x["mark"] == 2) if c["code"] == "vpr_fail_share" else (x["mark"] >= 4)
+                        per = pd.DataFrame({"k": hit.astype(int), "school_id": x["school_id"]}).groupby("school_id")["k"].agg(["sum", "size"])
+                        for sid, r in per.iterrows():
+                            rows.append(_ind_row(year, "school", sid, c["code"], g, s, r["sum"], r["size"]))
+                        rows.append(_ind_row(year, "municipality", MUNI, c["code"], g, s, per["sum"].sum(), per["size"].sum()))
+                    continue
+                tot_k = tot_n = 0
+                for sid in size:
+                    n = int(rng.integers(30, 90)) if sid != "sch05" else 4
+                    base = 0.7 if c["direction"] == "higher" else 0.2
+                    if sid == "sch02" and sysno == 3 and c["direction"] == "higher":
+                        base = 0.25  # planted weak spot: talents
+                    k = int(rng.binomial(n, base))
+                    rows.append(_ind_row(year, "school", sid, c["code"], None, None, k, n))
+                    tot_k, tot_n = tot_k + k, tot_n + n
+                rows.append(_ind_row(year, "municipality", MUNI, c["code"], None, None, tot_k, tot_n))
+    ind = pd.DataFrame(rows)
+    ind["grade"] = ind["grade"].astype("Int8")
+    ind.to_parquet(out / "indicators.parquet", index=False)
+
+    # --- objectivity ------------------------------------------------------------------------
+    o = [dict(year=2023, school_id="sch04", grade=4, subject="Математика", sign="inflated_mean", value=9.1,
+              threshold=8.4, flagged=True, n=40),
+         dict(year=2023, school_id="sch04", grade=4, subject="Математика", sign="bunching", value=3.2,
+              threshold=1.0, flagged=True, n=40),
+         dict(year=2023, school_id="sch04", grade=4, subject="Математика", sign="combined", value=1.0,
+              threshold=1.0, flagged=True, n=40),
+         dict(year=2023, school_id="sch01", grade=4, subject="Математика", sign="inflated_mean", value=7.0,
+              threshold=8.4, flagged=False, n=48),
+         dict(year=2023, school_id="sch05", grade=4, subject="Математика", sign="journal_mismatch", value=math.nan,
+              threshold=0.0, flagged=None, n=4)]
+    for i, sid in enumerate(size):
+        k = 1.0 + 0.02 * i
+        o.append(dict(year=2023, school_id=sid, grade=5, subject="Математика", sign="cohort_fall", value=k,
+                      threshold=1.4, flagged=False, n=size[sid]))
+        o.append(dict(year=2023, school_id=sid, grade=5, subject="Математика", sign="cohort_rise", value=k,
+                      threshold=0.7, flagged=False, n=size[sid]))
+    for y, val in ((2021, 100.0), (2022, 100.0), (2023, 83.3)):
+        o.append(dict(year=y, school_id=None, grade=None, subject=None, sign="objectivity_index", value=val,
+                      threshold=None, flagged=None, n=6))
+    obj = pd.DataFrame(o)
+    obj["flagged"] = obj["flagged"].astype("boolean")
+    obj["grade"] = obj["grade"].astype("Int8")
+    obj.to_parquet(out / "objectivity.parquet", index=False)
+
+    # --- templates ---------------------------------------------------------------------------
+    gia = []
+    for sid in size:
+        for i in range(12 if sid != "sch05" else 3):
+            gia.append(dict(year=2023, exam="ОГЭ", school_id=sid, student_code=f"G{sid}{i}", subject="Математика",
+                            primary_score=float(rng.integers(3, 25)), test_score=None, mark=None, min_threshold=8.0))
+    pd.DataFrame(gia).to_parquet(out / "gia.parquet", index=False)
+    areas = ["образовательная программа", "образовательные условия", "взаимодействие с родителями"]
+    pd.DataFrame([dict(year=2023, dou_id=d, area=a, score=float(s)) for d, s0 in (("dou01", 1.5), ("dou02", 2.1))
+                  for a, s in zip(areas, (s0, s0 + 0.3, s0 - 0.4))]).to_parquet(out / "mkdo.parquet", index=False)
+    pd.DataFrame([dict(year=2022, school_id="sch02", system=3, indicator="s3_good",
+                       measure="Методическое сопровождение <b>олимпиадной</b> подготовки",
+                       decision="Приказ УО № 45", responsible="Методист ИМЦ", target_value=50.0)]) \
+        .to_parquet(out / "measures.parquet", index=False)
+    return out
+
+
+def _ind_row(year, level, sid, code, grade, subject, k, n):
+    k, n = float(k), float(n)
+    lo, hi = report._wilson(k, n) if n else (math.nan, math.nan)
+    return dict(year=year, level=level, school_id=sid, indicator=code, grade=grade, subject=subject,
+                numerator=k, denominator=n, value=100 * k / n if n else math.nan, ci_low=100 * lo, ci_high=100 * hi,
+                n=int(n), suppressed=n < 5, limited=n < 20)
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory) -> report.ReportData:
+    return report.load(build_synthetic(tmp_path_factory.mktemp("synth")))
+
+
+def test_wilson_matches_statsmodels():
+    from statsmodels.stats.proportion import proportion_confint
+
+    for k, n in ((0, 10), (3, 17), (62, 62), (11, 62)):
+        lo, hi = report._wilson(k, n)
+        rlo, rhi = proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert lo == pytest.approx(rlo, abs=1e-9) and hi == pytest.approx(rhi, abs=1e-9)
+
+
+def test_resolve_defaults(synth):
+    assert report.resolve_year(synth, None) == 2023
+    assert report.resolve_school(synth, None) == "sch01"  # first school by login, kindergartens excluded
+    assert report.resolve_municipality(synth, None) == MUNI
+    with pytest.raises(report.MsokoError):
+        report.resolve_school(synth, "nope")
+
+
+def test_similar_schools_same_type_and_settlement(synth):
+    assert report.similar_schools(synth, "sch01") == ["sch02", "sch04", "sch06"]
+    assert report.similar_schools(synth, "sch03") == []
+
+
+def test_marks_distribution_by_hand(synth):
+    got = report.marks_distribution(synth, "sch01", 2023, 4, "Математика")
+    v = synth.vpr
+    x = v[(v.year == 2023) & (v.grade == 4) & (v.subject == "Математика") & (v.school_id == "sch01")]
+    want = x["mark"].astype(int).value_counts(normalize=True) * 100
+    school = got[got.group == "Школа"].set_index("mark")["share"]
+    for m in (2, 3, 4, 5):
+        assert school[m] == pytest.approx(want.get(m, 0.0))
+    assert school.sum() == pytest.approx(100)
+    assert set(got.n[got.group == "Школа"]) == {48}  # absent student excluded
+    # the school of 4 participants is never shown
+    small = report.marks_distribution(synth, "sch05", 2023, 4, "Математика")
+    assert "Школа" not in set(small.group)
+
+
+def test_similar_pooled_not_averaged(synth):
+    g = report.indicator_groups(synth, "sch01", 2023, "vpr_fail_share").set_index("group")
+    ind = synth.indicators
+    rows = ind[(ind.year == 2023) & (ind.indicator == "vpr_fail_share") & ind.grade.isna()
+               & ind.school_id.isin(["sch02", "sch04", "sch06"])]
+    assert g.loc["Похожие школы", "value"] == pytest.approx(100 * rows.numerator.sum() / rows.denominator.sum())
+    assert g.loc["Похожие школы", "n"] == rows.n.sum()
+    # suppressed group: value hidden
+    g5 = report.indicator_groups(synth, "sch05", 2023, "s2_good").set_index("group")
+    assert g5.loc["Школа", "suppressed"] and math.isnan(g5.loc["Школа", "value"])
+
+
+def test_journal_comparison_by_hand(synth):
+    got = report.journal_comparison(synth, "sch02", 2022, 5, "Русский язык")
+    v = synth.vpr
+    x = v[(v.year == 2022) & (v.grade == 5) & (v.subject == "Русский язык") & (v.school_id == "sch02")]
+    d = x["mark"].astype(int) - x["journal_mark"].astype(int)
+    s = got[got.group == "Школа"].set_index("category")["share"]
+    assert s["Понизили"] == pytest.approx(100 * (d < 0).mean())
+    assert s["Повысили"] == pytest.approx(100 * (d > 0).mean())
+
+
+def test_task_completion_counts_not_done_as_zero(synth):
+    got = report.task_completion(synth, "sch01", 2021, 4, "Математика")
+    t = synth.vpr_tasks
+    x = t[(t.year == 2021) & (t.grade == 4) & (t.subject == "Математика") & (t.school_id == "sch01") & (t.task == "10")]
+    want = 100 * x["score"].fillna(0).sum() / (len(x) * 2)
+    assert got[(got.group == "Школа") & (got.task == "10")]["value"].iloc[0] == pytest.approx(want)
+    assert list(got[got.group == "Школа"]["task"]) == [str(i) for i in range(1, 11)]  # natural order
+    lv = report.level_completion(got, synth, 4, "Математика").set_index(["level", "group"])["value"]
+    sch = got[got.group == "Школа"]
+    assert lv[("Б", "Школа")] == pytest.approx(sch[sch.level == "Б"]["value"].mean())  # equal max scores
+
+
+def test_mark_boundaries_from_the_export(synth):
+    assert report.mark_boundaries(synth, 2023, 4, "Математика") == {3: 6.0, 4: 10.0, 5: 15.0}
+
+
+def test_attention_zone_sentence_format(synth):
+    s = report.attention_zones(synth, "sch02", 2023)
+    talents = [x for x in s if x.startswith("Показатель 3.1")]
+    assert talents, s
+    ind = synth.indicators
+    r = ind[(ind.year == 2023) & (ind.school_id == "sch02") & (ind.indicator == "s3_good")].iloc[0]
+    m = ind[(ind.year == 2023) & (ind.school_id == MUNI) & (ind.indicator == "s3_good")].iloc[0]
+    n = int(r.n)
+    word = "надёжный" if n >= 50 else "ориентировочный"
+    assert talents[0] == (f"Показатель 3.1 «хороший» ({report.fmt(r.value, 0)} %, 95 % ДИ {report.fmt(r.ci_low, 0)}–"
+                          f"{report.fmt(r.ci_high, 0)} %) ниже, чем в муниципалитете ({report.fmt(m.value, 0)} %); "
+                          f"вывод {word}: выборка {n} {report._plural(n, 'участник', 'участника', 'участников')}.")
+    s4 = report.attention_zones(synth, "sch04", 2023)
+    assert any("Завышенный средний балл" in x and x.startswith("По математике в 4 классе есть официальный признак ФИОКО") for x in s4)
+
+
+def test_reliability_phrase():
+    assert report.reliability_phrase(62) == "вывод надёжный: выборка 62 участника"
+    assert report.reliability_phrase(21) == "вывод ориентировочный: выборка 21 участник"
+    assert report.reliability_phrase(11) .endswith("выборка 11 участников")
+
+
+def test_school_tables_sorted_by_name_not_value(synth):
+    t = report.school_comparison_table(synth, MUNI, 2023, "vpr_fail_share", grade=4, subject="Математика")
+    assert list(t["Школа"]) == sorted(t["Школа"])
+    assert "sch05" in set(t["Логин"])
+    assert t.set_index("Логин").loc["sch05", "Значение [95 % ДИ]"] == "скрыто (n < 5)"
+
+
+def test_effectiveness_verdict(synth):
+    e = report.effectiveness_table(synth, 2023, school_id="sch02")
+    assert len(e) == 1 and e["Вывод"].iloc[0] in {"улучшение", "ухудшение", "изменение в пределах погрешности"}
+    ind = synth.indicators
+    x = ind[(ind.school_id == "sch02") & (ind.indicator == "s3_good")].set_index("year")
+    b, a = x.loc[2022], x.loc[2023]
+    want = ("улучшение" if a.ci_low > b.value else "ухудшение" if a.ci_high < b.value
+            else "изменение в пределах погрешности")
+    assert e["Вывод"].iloc[0] == want
+
+
+def test_html_table_escapes(synth):
+    h = report.html_table(pd.DataFrame({"Школа": [EVIL_NAME]}))
+    assert "<script>" not in h and "&lt;script&gt;alert(1)&lt;/script&gt;" in h
+
+
+def test_plan_of_work(synth):
+    p = report.plan_of_work(synth, 2023)
+    assert list(p["Логин"]) == ["sch04"]
+    assert "Завышенный средний балл" in p["Официальные признаки (ФИОКО)"].iloc[0]
+    assert report.objectivity_index(synth)["Показатель объективности"].tolist() == ["100,0", "100,0", "83,3"]
