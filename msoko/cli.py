@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, help="адрес планировщика Dask (tcp://host:8786)")
     p.add_argument("--config", default=None, help="файл муниципальной конфигурации (TOML)")
     p.add_argument("--log", default=None, help="файл журнала (по умолчанию <reports>/run.log)")
+    p.add_argument("--notebooks", default=None,
+                   help="папка блокнотов отчётов (по умолчанию notebooks/ проекта)")
+    p.add_argument("--force", action="store_true",
+                   help="перестроить все отчёты, даже если ничего не изменилось")
+    p.epilog = ("Коды завершения: 0 — все отчёты построены; 1 — часть отчётов с ошибками "
+                "(см. сводку и index.html); 2 — ошибка ввода или данных.")
     p.set_defaults(func=_cmd_run)
     return parser
 

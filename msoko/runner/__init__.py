@@ -1,0 +1,344 @@
+"""``msoko run`` — the annual run: ingest → compute → every report notebook → HTML → index.
+
+Exit codes (also in docs/scheduling.md):
+
+* 0 — every report built (or unchanged);
+* 1 — the run finished but some reports failed (listed in the summary and on index.html);
+* 2 — user/input error (no data, unknown school or municipality, another run holds the lock …).
+
+Layout of ``<reports>``::
+
+    index.html                         entry page
+    manifest.json                      versions, input hashes, parameters, timings, status
+    run.log                            log with timestamps (--log)
+    <year>/schools/<school_id>.html    one per school
+    <year>/municipality/<name>.html
+    <year>/objectivity/<year>.html
+    _executed/<same path>.ipynb        executed notebooks (provenance; failed ones hold the error)
+    _state/                            hash cache and per-report fingerprints (incremental runs)
+
+A report is rebuilt only when its fingerprint changes: notebook file, parameters,
+library version (hash of msoko/ sources) or the processed tables it reads.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from msoko.errors import MsokoError
+from msoko.runner.plan import ReportJob, plan
+from msoko.runner.state import (HashCache, atomic_write, data_files, dir_state, library_hash,
+                                load_manifest, package_versions, sha256_bytes, sha256_json)
+
+log = logging.getLogger("msoko.runner")
+
+EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
+COMPUTE_STATE = ".msoko_compute_state.json"
+DEFAULT_CELL_TIMEOUT = 1800
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def default_notebooks_dir() -> Path:
+    here = Path("notebooks")
+    if here.is_dir():
+        return here.resolve()
+    return Path(__file__).resolve().parents[2] / "notebooks"
+
+
+# ---------------------------------------------------------------- logging / lock
+def setup_logging(path: Path) -> logging.Handler:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h = logging.FileHandler(path, encoding="utf-8")
+    h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(process)d] %(message)s",
+                                     "%Y-%m-%d %H:%M:%S%z"))
+    h.setLevel(logging.INFO)
+    log.addHandler(h)
+    log.setLevel(logging.INFO)
+    return h
+
+
+class RunLock:
+    """``<reports>/.run.lock``: two overlapping scheduled runs must not write the same files."""
+
+    def __init__(self, reports_dir: Path):
+        self.path = reports_dir / ".run.lock"
+        self.held = False
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                self.held = True
+                return self
+            except FileExistsError:
+                try:
+                    pid = int(self.path.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    pid = 0
+                if pid and _pid_alive(pid):
+                    raise MsokoError(f"Другой прогон msoko run (процесс {pid}) уже пишет в {self.path.parent}. "
+                                     f"Дождитесь его окончания или удалите {self.path}, если он завис.")
+                self.path.unlink(missing_ok=True)  # stale lock of a dead run
+        raise MsokoError(f"Не удалось захватить блокировку {self.path}.")
+
+    def __exit__(self, *exc):
+        if self.held:
+            self.path.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+# ---------------------------------------------------------------- stages
+def run_ingest(raw: Path, processed: Path, jobs: int) -> str:
+    has_raw = raw.is_dir() and any(p.name != ".gitkeep" for p in raw.iterdir())
+    if not has_raw:
+        if data_files(processed):
+            log.info("нет исходных данных в %s — загрузка пропущена, берутся таблицы из %s", raw, processed)
+            return "пропущена (нет исходных данных, использованы готовые таблицы)"
+        raise MsokoError(f"Нет исходных данных в {raw} и обработанных таблиц в {processed}. "
+                         "Положите выгрузки в папку исходных данных или создайте демо: msoko demo.")
+    try:
+        from msoko.ingest import ingest
+    except ImportError:
+        if data_files(processed):
+            log.warning("модуль загрузки недоступен — используются готовые таблицы")
+            return "пропущена (модуль загрузки недоступен)"
+        raise MsokoError("Модуль загрузки данных (msoko.ingest) недоступен, а обработанных таблиц нет.")
+    t = time.perf_counter()
+    result = ingest(raw_dir=raw, processed_dir=processed, jobs=jobs)
+    ok = getattr(result, "ok", True)
+    log.info("загрузка: %.2f с, ok=%s", time.perf_counter() - t, ok)
+    return "выполнена" if ok else "выполнена с ошибками (см. rejects.csv)"
+
+
+def run_compute(processed: Path, config: str | None, lib_hash: str, cache: HashCache) -> str:
+    """Skip when the processed folder, the config and the library are as after the last compute."""
+    state_path = processed / COMPUTE_STATE
+    cfg_hash = cache.file(Path(config)) if config else None
+    before = dir_state(processed, cache, exclude=("ingest_state.json",))
+    try:
+        saved = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    if saved.get("lib") == lib_hash and saved.get("config") == cfg_hash and saved.get("state") == before:
+        log.info("расчёт пропущен: входные таблицы, конфигурация и библиотека не изменились")
+        return "пропущен (входные данные не изменились)"
+    try:
+        from msoko.compute import compute
+    except ImportError:
+        log.warning("модуль расчёта (msoko.compute) недоступен — расчёт пропущен")
+        return "пропущен (модуль расчёта недоступен)"
+    t = time.perf_counter()
+    compute(processed_dir=processed, config_path=config)
+    log.info("расчёт: %.2f с", time.perf_counter() - t)
+    after = dir_state(processed, cache, exclude=("ingest_state.json",))
+    atomic_write(state_path, json.dumps({"lib": lib_hash, "config": cfg_hash, "state": after},
+                                        ensure_ascii=False, indent=1))
+    return "выполнен"
+
+
+# ---------------------------------------------------------------- reports
+def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "local",
+                  n_jobs: int | None = None, scheduler: Any = None, force: bool = False,
+                  fresh_kernel: bool = False, timeout: float | None = DEFAULT_CELL_TIMEOUT,
+                  progress: bool | None = None, exporter: str = "auto") -> list[dict[str, Any]]:
+    """Build the reports whose fingerprint changed; return one manifest entry per job."""
+    from msoko.runner import executors
+
+    reports_dir = Path(reports_dir)
+    state_path = reports_dir / "_state" / "reports.json"
+    state = load_manifest(state_path)
+    entries: dict[str, dict[str, Any]] = {}
+    todo: list[ReportJob] = []
+    for j in jobs:
+        prev = state.get(j.key) or {}
+        entry = {"key": j.key, "kind": j.kind, "title": j.title, "label": j.label,
+                 "notebook": str(j.notebook), "notebook_hash": j.notebook_hash, "params": j.params,
+                 "inputs": sorted(j.inputs), "data_version": j.data_version, "fingerprint": j.fingerprint,
+                 "html": j.html_rel, "executed": j.executed_rel}
+        up_to_date = (not force and prev.get("fingerprint") == j.fingerprint and prev.get("status") == "ok"
+                      and (reports_dir / j.html_rel).exists() and (reports_dir / j.executed_rel).exists())
+        if up_to_date:
+            entry.update(status="unchanged", built_at=prev.get("built_at"), duration_s=prev.get("duration_s"),
+                         worker=prev.get("worker"))
+        else:
+            todo.append(j)
+        entries[j.key] = entry
+    by_key = {j.key: j for j in todo}
+    log.info("отчётов: %d, к построению: %d, без изменений: %d", len(jobs), len(todo), len(jobs) - len(todo))
+
+    bar = None
+    if todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc="Отчёты", unit="отч.", file=sys.stderr,
+                   disable=(None if progress is None else not progress), dynamic_ncols=True)
+
+    def on_result(res: dict[str, Any]) -> None:
+        j = by_key[res["key"]]
+        e = entries[j.key]
+        if res.get("executed"):
+            atomic_write(reports_dir / j.executed_rel, res["executed"])
+        html_path = reports_dir / j.html_rel
+        if res["status"] == "ok":
+            atomic_write(html_path, res["html"])
+            e.update(status="built", built_at=_now(), error=None)
+            state[j.key] = {"fingerprint": j.fingerprint, "status": "ok", "built_at": e["built_at"],
+                            "duration_s": res.get("duration"), "worker": res.get("worker")}
+            log.info("построен %s за %.2f с (%s)", j.key, res.get("duration") or 0, res.get("worker"))
+        else:
+            html_path.unlink(missing_ok=True)   # never leave an outdated report looking current
+            e.update(status="failed", built_at=None, error=res.get("error"))
+            state[j.key] = {"fingerprint": j.fingerprint, "status": "failed"}
+            log.error("ошибка в %s: %s (блокнот: %s)", j.key, res.get("error"), j.executed_rel)
+        e.update(duration_s=res.get("duration"), worker=res.get("worker"))
+        if bar is not None:
+            bar.update(1)
+
+    payloads = [j.payload(timeout=timeout, cwd=str(j.notebook.parent), fresh_kernel=fresh_kernel,
+                          exporter=exporter) for j in todo]
+    try:
+        if executor == "dask":
+            if scheduler is None:
+                raise MsokoError("Для --executor dask укажите адрес планировщика: --scheduler tcp://host:8786.")
+            executors.run_dask(payloads, scheduler, on_result)
+        elif executor == "local":
+            n = n_jobs or os.cpu_count() or 1
+            executors.run_local(payloads, n, on_result,
+                                kernel_log=str(reports_dir / "_state" / "kernels.log"))
+        else:
+            raise MsokoError(f"Неизвестный исполнитель «{executor}»: local или dask.")
+    finally:
+        if bar is not None:
+            bar.close()
+        for key in by_key:                   # anything that never came back
+            if "status" not in entries[key]:
+                entries[key].update(status="failed", error="отчёт не был выполнен (прогон прерван)")
+        atomic_write(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
+    return [entries[j.key] for j in jobs]
+
+
+def write_outputs(reports_dir: Path, manifest: dict[str, Any]) -> None:
+    from msoko.runner.index import render_index
+
+    atomic_write(reports_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+    atomic_write(reports_dir / "index.html", render_index(manifest))
+
+
+def summary_text(manifest: dict[str, Any], reports_dir: Path) -> str:
+    run = manifest["run"]
+    failed = [r for r in manifest["reports"] if r["status"] == "failed"]
+    lines = [f"Прогон завершён за {run['duration_s']:.1f} с: отчётов {len(manifest['reports'])}, "
+             f"построено {run['built']}, без изменений {run['skipped']}, с ошибками {len(failed)}.",
+             f"Загрузка: {run['ingest']}; расчёт: {run['compute']}."]
+    for w in run.get("warnings", []):
+        lines.append(f"Предупреждение: {w}")
+    if failed:
+        lines.append("Отчёты с ошибками:")
+        for r in failed:
+            lines.append(f"  — {r['title']} ({r['label']}): {r.get('error')}")
+            lines.append(f"    блокнот с ошибкой: {reports_dir / r['executed']}")
+    lines.append(f"Оглавление: {reports_dir / 'index.html'}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``msoko run`` (see module docstring for exit codes)."""
+    t0 = time.perf_counter()
+    started = _now()
+    raw = Path(args.raw)
+    processed = Path(args.processed).resolve()
+    reports_dir = Path(args.reports).resolve()
+    n_jobs = args.jobs or os.cpu_count() or 1
+    if n_jobs < 1:
+        raise MsokoError("--jobs должно быть не меньше 1.")
+    executor = getattr(args, "executor", "local") or "local"
+    if executor == "dask" and not getattr(args, "scheduler", None):
+        raise MsokoError("Для --executor dask укажите адрес планировщика: --scheduler tcp://host:8786.")
+    notebooks_dir = Path(getattr(args, "notebooks", None) or default_notebooks_dir())
+    handler = setup_logging(Path(args.log) if getattr(args, "log", None) else reports_dir / "run.log")
+    try:
+        with RunLock(reports_dir):
+            log.info("=== msoko run: %s", " ".join(sys.argv[1:]) or vars(args))
+            cache = HashCache(reports_dir / "_state" / "hashes.json")
+            lib_hash = library_hash()
+            stages: dict[str, float] = {}
+            t = time.perf_counter()
+            ingest_status = run_ingest(raw, processed, n_jobs)
+            stages["ingest_s"] = round(time.perf_counter() - t, 3)
+            t = time.perf_counter()
+            compute_status = run_compute(processed, getattr(args, "config", None), lib_hash, cache)
+            stages["compute_s"] = round(time.perf_counter() - t, 3)
+
+            from msoko.runner.plan import latest_year
+
+            year = args.year or latest_year(processed)
+            jobs, warns = plan(processed, notebooks_dir, year=year, municipality=args.municipality,
+                               schools=args.schools or None, lib_hash=lib_hash, cache=cache)
+            for w in warns:
+                log.warning(w)
+            if not jobs:
+                raise MsokoError(f"Нечего строить: нет блокнотов отчётов в {notebooks_dir} "
+                                 "или нет ни одной школы.")
+            t = time.perf_counter()
+            entries = build_reports(jobs, reports_dir, executor=executor, n_jobs=n_jobs,
+                                    scheduler=getattr(args, "scheduler", None),
+                                    force=bool(getattr(args, "force", False)))
+            stages["reports_s"] = round(time.perf_counter() - t, 3)
+            inputs = {name: cache.file(p) for name, p in data_files(processed).items()}
+            cache.save()
+            manifest = {
+                "format": 1,
+                "run": {"started": started, "finished": _now(),
+                        "duration_s": round(time.perf_counter() - t0, 3), **stages,
+                        "year": year, "municipality": args.municipality, "schools": args.schools,
+                        "executor": executor, "scheduler": getattr(args, "scheduler", None),
+                        "jobs": n_jobs, "raw": str(raw.resolve()), "processed": str(processed),
+                        "notebooks": str(notebooks_dir), "ingest": ingest_status, "compute": compute_status,
+                        "built": sum(e["status"] == "built" for e in entries),
+                        "skipped": sum(e["status"] == "unchanged" for e in entries),
+                        "failed": sum(e["status"] == "failed" for e in entries),
+                        "warnings": warns},
+                "versions": package_versions(),
+                "library_hash": lib_hash,
+                "data_version": sha256_json(inputs),
+                "inputs": inputs,
+                "reports": entries,
+            }
+            write_outputs(reports_dir, manifest)
+            text = summary_text(manifest, reports_dir)
+            log.info(text)
+            print(text)
+            return EXIT_FAILED if manifest["run"]["failed"] else EXIT_OK
+    except MsokoError as exc:
+        log.error("ошибка: %s", exc)
+        raise
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+__all__ = ["run", "build_reports", "plan", "ReportJob", "EXIT_OK", "EXIT_FAILED", "EXIT_USER"]

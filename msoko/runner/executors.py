@@ -1,0 +1,98 @@
+"""Where the notebooks run: a local pool of warm-kernel workers, or Dask."""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from typing import Any, Callable, Iterable
+
+log = logging.getLogger("msoko.runner")
+
+ResultCallback = Callable[[dict[str, Any]], None]
+
+
+def _failed(key: str, msg: str) -> dict[str, Any]:
+    return {"key": key, "status": "failed", "executed": None, "html": None, "error": msg,
+            "duration": 0.0, "worker": ""}
+
+
+def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
+              kernel_log: str | None = None) -> None:
+    """A pool of ``n_jobs`` processes; each keeps one warm kernel for all its reports."""
+    from msoko.runner import worker
+
+    if not payloads:
+        return
+    n = max(1, min(n_jobs, len(payloads)))
+    if n == 1:
+        # No pool: run here (saves a process start), kernel stopped afterwards.
+        worker.init_worker(kernel_log, prestart=False)
+        try:
+            for p in payloads:
+                on_result(worker.execute_job(p))
+        finally:
+            worker.shutdown_worker_kernel()
+        return
+
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent; same on Windows
+    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=worker.init_worker,
+                             initargs=(kernel_log,)) as pool:
+        futs = {pool.submit(worker.execute_job, p): p["key"] for p in payloads}
+        for fut in as_completed(futs):
+            key = futs[fut]
+            try:
+                res = fut.result()
+            except BrokenProcessPool as exc:
+                res = _failed(key, f"процесс-исполнитель аварийно завершился: {exc}")
+            except Exception as exc:  # pragma: no cover - defensive
+                res = _failed(key, f"{type(exc).__name__}: {exc}")
+            on_result(res)
+
+
+def _shutdown_kernels_on_worker() -> int:
+    from msoko.runner import worker
+
+    return worker.shutdown_all_kernels()
+
+
+def run_dask(payloads: list[dict], scheduler: Any, on_result: ResultCallback) -> None:
+    """Submit every report to an existing Dask cluster (``scheduler`` is an
+    address such as ``tcp://host:8786`` or a ``distributed.Client``).
+
+    Workers need msoko installed and read access to the processed folder (the
+    notebook text travels with the task; results come back as strings and are
+    written here)."""
+    if not payloads:
+        return
+    from distributed import Client, as_completed
+
+    from msoko.runner import worker
+
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler, set_as_default=False) if own else scheduler
+    try:
+        futs = client.map(worker.execute_job, payloads, pure=False,
+                          key=[f"msoko-report-{i}-{os.getpid()}" for i in range(len(payloads))])
+        keys = {f.key: p["key"] for f, p in zip(futs, payloads)}
+        for fut in as_completed(futs):
+            try:
+                res = fut.result()
+            except Exception as exc:
+                res = _failed(keys[fut.key], f"ошибка исполнителя Dask: {type(exc).__name__}: {exc}")
+            on_result(res)
+        # Do not leave kernels with a possibly stale msoko on the workers.
+        try:
+            client.run(_shutdown_kernels_on_worker)
+        except Exception as exc:  # pragma: no cover
+            log.warning("не удалось остановить ядра на узлах Dask: %s", exc)
+    finally:
+        if own:
+            client.close()
+
+
+def iter_chunks(seq: list, n: int) -> Iterable[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]

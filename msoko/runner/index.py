@@ -1,0 +1,80 @@
+"""reports/index.html — the entry page. Russian, self-contained (inline CSS, no
+external hosts), every name escaped."""
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from msoko.runner.plan import KIND_TITLES
+
+CSS = """
+body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:2em auto;
+max-width:1100px;padding:0 1em;color:#1d1d1f;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%;font-size:.95em}th,td{text-align:left;padding:.35em .6em;
+border-bottom:1px solid #eee;vertical-align:top}th{background:#f5f5f7}
+.meta{color:#555;font-size:.93em}.fail{background:#fff0f0}.fail td{color:#8b0000}
+.ok{color:#1a7f37}.badge{display:inline-block;padding:0 .5em;border-radius:.6em;font-size:.85em}
+.bad{background:#b00020;color:#fff}code{font-size:.9em}
+@media print{a{color:inherit;text-decoration:none}}
+"""
+
+
+def _href(rel: str) -> str:
+    return escape(quote(rel, safe="/"), quote=True)
+
+
+def _when(ts: str | None) -> str:
+    return escape((ts or "")[:16].replace("T", " "))
+
+
+def render_index(manifest: dict[str, Any]) -> str:
+    run = manifest["run"]
+    reports = manifest["reports"]
+    failed = [r for r in reports if r["status"] == "failed"]
+    ok = [r for r in reports if r["status"] != "failed"]
+    scope = run.get("municipality") or "все муниципалитеты"
+    title = f"Отчёты МСОКО — {scope}, {run.get('year')} год"
+    out = ["<!DOCTYPE html>", '<html lang="ru"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+           f"<h1>{escape(title)}</h1>",
+           '<p class="meta">',
+           f"Дата прогона: {_when(run.get('finished'))} (UTC) · ",
+           f"версия данных: <code>{escape(manifest.get('data_version', '')[:12])}</code> · ",
+           f"версия msoko: {escape(str(manifest['versions'].get('msoko')))} "
+           f"(<code>{escape(manifest.get('library_hash', '')[:12])}</code>)<br>",
+           f"Отчётов: {len(reports)}; построено заново: {run.get('built', 0)}, "
+           f"без изменений: {run.get('skipped', 0)}, с ошибками: {len(failed)}.",
+           "</p>"]
+    if failed:
+        out += ['<h2>Отчёты с ошибками <span class="badge bad">' f"{len(failed)}</span></h2>",
+                "<p>Эти отчёты не построены. Выполненная копия блокнота с ошибкой сохранена "
+                "для разбора (ссылка «блокнот»).</p>",
+                "<table><thead><tr><th>Отчёт</th><th>Код</th><th>Ошибка</th><th>Блокнот</th></tr></thead><tbody>"]
+        for r in failed:
+            out.append(f'<tr class="fail"><td>{escape(r["title"])}</td><td>{escape(r["label"])}</td>'
+                       f'<td>{escape(str(r.get("error") or ""))}</td>'
+                       f'<td><a href="{_href(r["executed"])}">блокнот</a></td></tr>')
+        out.append("</tbody></table>")
+    for kind in ("municipality", "objectivity", "school"):
+        rows = [r for r in ok if r["kind"] == kind]
+        if not rows:
+            continue
+        head = {"school": "Отчёты школ", "municipality": "Муниципалитет",
+                "objectivity": KIND_TITLES["objectivity"]}[kind]
+        out += [f"<h2>{escape(head)}</h2>",
+                "<table><thead><tr><th>Отчёт</th><th>Код</th><th>Построен (UTC)</th>"
+                "<th>Версия данных</th></tr></thead><tbody>"]
+        for r in rows:
+            out.append(f'<tr><td><a href="{_href(r["html"])}">{escape(r["title"])}</a></td>'
+                       f'<td>{escape(r["label"])}</td><td>{_when(r.get("built_at"))}</td>'
+                       f'<td><code>{escape(r.get("data_version", ""))}</code></td></tr>')
+        out.append("</tbody></table>")
+    if not reports:
+        out.append("<p>Отчётов нет: не найдено ни одного блокнота отчёта или ни одной школы.</p>")
+    out.append('<p class="meta">Журнал прогона: run.log · сведения о версиях и входных данных: '
+               '<a href="manifest.json">manifest.json</a>.</p>')
+    out.append("</body></html>\n")
+    return "\n".join(out)

@@ -1,0 +1,160 @@
+"""Which reports a run builds, with which parameters, from which inputs."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from msoko.errors import MsokoError
+from msoko.runner.state import FORMAT_VERSION, HashCache, data_files, sha256_bytes, sha256_json
+
+# Notebook file → kind of report. The notebooks may narrow their inputs with
+# notebook metadata {"msoko": {"inputs": ["indicators", "schools", ...]}};
+# without it a report depends on every processed table (safe default).
+NOTEBOOKS = {
+    "school": "school.ipynb",
+    "municipality": "municipality.ipynb",
+    "objectivity": "objectivity.ipynb",
+}
+KIND_DIRS = {"school": "schools", "municipality": "municipality", "objectivity": "objectivity"}
+KIND_TITLES = {"school": "Отчёт школы", "municipality": "Отчёт муниципалитета",
+               "objectivity": "Объективность результатов ВПР"}
+# Heavier reports first: better load balance.
+KIND_ORDER = {"municipality": 0, "objectivity": 1, "school": 2}
+
+
+@dataclass
+class ReportJob:
+    key: str
+    kind: str
+    title: str
+    notebook: Path
+    params: dict[str, Any]
+    html_rel: str
+    executed_rel: str
+    inputs: dict[str, str] = field(default_factory=dict)   # table -> sha256
+    notebook_hash: str = ""
+    fingerprint: str = ""
+    label: str = ""          # school_id / municipality name, for the index
+
+    @property
+    def data_version(self) -> str:
+        return sha256_json(self.inputs)[:12]
+
+    def payload(self, *, timeout: float | None, cwd: str | None, fresh_kernel: bool = False,
+                exporter: str = "auto") -> dict:
+        return {"key": self.key, "notebook": self.notebook.read_text(encoding="utf-8"),
+                "params": self.params, "title": self.title, "timeout": timeout, "cwd": cwd,
+                "fresh_kernel": fresh_kernel, "exporter": exporter}
+
+
+_UNSAFE = re.compile(r'[^\w\-.]+', re.UNICODE)
+
+
+def slug(name: str) -> str:
+    """A file name from any school id / municipality name (Cyrillic kept)."""
+    s = _UNSAFE.sub("_", str(name)).strip("._") or "_"
+    if s != str(name):  # keep distinct names distinct
+        s = f"{s[:60]}-{sha256_bytes(str(name).encode())[:6]}"
+    return s[:80]
+
+
+def notebook_inputs(nb_path: Path, available: dict[str, Path]) -> list[str]:
+    try:
+        meta = json.loads(nb_path.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError) as exc:
+        raise MsokoError(f"Не удалось прочитать блокнот {nb_path}: {exc}") from exc
+    wanted = (meta.get("msoko") or {}).get("inputs")
+    if not wanted:
+        return sorted(available)
+    return sorted(w for w in wanted if w in available)
+
+
+def latest_year(processed_dir: Path) -> int:
+    from msoko.store import read_table
+
+    vpr = read_table(processed_dir, "vpr", columns=["year"], missing_ok=True)
+    if vpr is None or vpr.empty:
+        raise MsokoError(f"Нет данных ВПР в {processed_dir} (vpr.parquet): укажите год явно: --year ГОД.")
+    return int(vpr["year"].max())
+
+
+def select_schools(processed_dir: Path, municipality: str | None,
+                   schools: list[str] | None):
+    """Non-preschool schools from schools.parquet, filtered."""
+    import pandas as pd
+
+    from msoko.store import read_table
+
+    df = read_table(processed_dir, "schools")
+    df = df.copy()
+    df["school_id"] = df["school_id"].astype(str)
+    keep = pd.Series(True, index=df.index)
+    if "is_preschool" in df:
+        keep &= ~df["is_preschool"].astype("boolean").fillna(False).astype(bool)
+    if "org_type" in df:
+        keep &= df["org_type"].astype("string").fillna("").str.strip() != "ДОУ"
+    df = df[keep]
+    if municipality:
+        known = sorted(df["municipality"].dropna().astype(str).unique()) if "municipality" in df else []
+        if municipality not in known:
+            raise MsokoError(f"Муниципалитет «{municipality}» не найден в schools.parquet. "
+                             f"Есть: {', '.join(known) or 'нет ни одного'}.")
+        df = df[df["municipality"].astype(str) == municipality]
+    if schools:
+        unknown = [s for s in schools if s not in set(df["school_id"])]
+        if unknown:
+            raise MsokoError("Школы не найдены (или это дошкольные организации / другой муниципалитет): "
+                             + ", ".join(unknown))
+        df = df[df["school_id"].isin(schools)]
+    return df.sort_values("school_id").drop_duplicates("school_id")
+
+
+def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: str | None,
+         schools: list[str] | None, lib_hash: str, cache: HashCache,
+         kinds: tuple[str, ...] = ("municipality", "objectivity", "school")) -> tuple[list[ReportJob], list[str]]:
+    """Return (jobs, warnings). A notebook that does not exist is skipped with a warning."""
+    processed_dir = Path(processed_dir).resolve()
+    available = data_files(processed_dir)
+    hashes = {name: cache.file(p) for name, p in available.items()}
+    warnings: list[str] = []
+    jobs: list[ReportJob] = []
+    sch = select_schools(processed_dir, municipality, schools)
+    munis = ([municipality] if municipality else
+             sorted(sch["municipality"].dropna().astype(str).unique()) if "municipality" in sch else [])
+    for kind in kinds:
+        nb = Path(notebooks_dir) / NOTEBOOKS[kind]
+        if not nb.exists():
+            warnings.append(f"нет блокнота {nb} — отчёты «{KIND_TITLES[kind]}» пропущены")
+            continue
+        nb_hash = sha256_bytes(nb.read_bytes())
+        inputs = {t: hashes[t] for t in notebook_inputs(nb, available)}
+        base = {"processed_dir": str(processed_dir), "year": int(year)}
+        items: list[tuple[str, str, dict]] = []
+        if kind == "school":
+            for row in sch.itertuples(index=False):
+                sid = str(row.school_id)
+                name = getattr(row, "name", None)
+                name = sid if name is None or str(name) in ("", "nan", "<NA>", "None") else str(name)
+                items.append((sid, f"{KIND_TITLES[kind]}: {name}", {"school_id": sid, **base}))
+        elif kind == "municipality":
+            if schools:   # a run for some schools only does not rebuild municipal reports
+                continue
+            for m in munis:
+                items.append((m, f"{KIND_TITLES[kind]}: {m}", {"municipality": m, **base}))
+        else:
+            if schools:
+                continue
+            items.append((f"{year}", f"{KIND_TITLES[kind]}, {year}", dict(base)))
+        for label, title, params in items:
+            rel = f"{year}/{KIND_DIRS[kind]}/{slug(label)}"
+            job = ReportJob(key=f"{kind}:{year}:{label}", kind=kind, title=title, notebook=nb,
+                            params=params, html_rel=f"{rel}.html", executed_rel=f"_executed/{rel}.ipynb",
+                            inputs=inputs, notebook_hash=nb_hash, label=label)
+            job.fingerprint = sha256_json({"v": FORMAT_VERSION, "nb": nb_hash, "params": params,
+                                           "lib": lib_hash, "inputs": inputs})
+            jobs.append(job)
+    jobs.sort(key=lambda j: (KIND_ORDER[j.kind], j.key))
+    return jobs, warnings

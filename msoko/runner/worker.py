@@ -1,0 +1,241 @@
+"""Executing one report: parameters → warm kernel → executed notebook + HTML.
+
+:func:`execute_job` is a pure function of its payload (notebook text, parameters,
+options) and returns the executed notebook and the HTML as strings, so the same
+function runs in the local process pool and on Dask workers (which then only
+need msoko installed and read access to the processed tables).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import warnings
+from typing import Any
+
+from msoko.runner.kernel import WarmKernel
+
+log = logging.getLogger("msoko.runner")
+
+_local = threading.local()
+_all_kernels: list[WarmKernel] = []        # every warm kernel of this process (any thread)
+_all_lock = threading.Lock()
+ERROR_CELL_ID = "msoko-error-cell"
+ERROR_ANCHOR_ID = "msoko-error-anchor"
+INJECTED_ID = "injected-parameters"
+
+
+def _quiet() -> None:
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*[Ff]rozen modules.*")
+    warnings.filterwarnings("ignore", message=".*Proactor event loop.*")
+    for name in ("traitlets", "papermill", "nbclient", "asyncio"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def init_worker(kernel_log: str | None = None, prestart: bool = True) -> None:
+    """Process-pool initializer: start the warm kernel right away (in parallel
+    with the other workers) so the first report does not pay for it."""
+    _quiet()
+    _local.kernel_log = kernel_log
+    if prestart:
+        try:
+            _kernel()
+        except Exception as exc:  # reported again by the first job
+            log.warning("ядро не запустилось при старте процесса: %s", exc)
+
+
+def _kernel() -> WarmKernel:
+    k = getattr(_local, "kernel", None)
+    if k is not None and k.alive():
+        return k
+    if k is not None:
+        k.shutdown()
+    path = getattr(_local, "kernel_log", None)
+    if path and not os.path.isdir(os.path.dirname(path) or "."):
+        path = None
+    k = WarmKernel(stderr_path=path).start()
+    _local.kernel = k
+    with _all_lock:
+        _all_kernels.append(k)
+        global _finalizer
+        if _finalizer is None:
+            import atexit
+            from multiprocessing import util
+
+            # multiprocessing children skip atexit; Finalize runs on their normal exit.
+            _finalizer = util.Finalize(None, shutdown_all_kernels, exitpriority=10)
+            atexit.register(shutdown_all_kernels)
+    return k
+
+
+_finalizer = None
+
+
+def shutdown_worker_kernel() -> None:
+    """Stop this thread's kernel."""
+    k = getattr(_local, "kernel", None)
+    if k is not None:
+        k.shutdown()
+        _local.kernel = None
+        with _all_lock:
+            if k in _all_kernels:
+                _all_kernels.remove(k)
+
+
+def shutdown_all_kernels() -> int:
+    """Stop every warm kernel of this process; returns how many."""
+    with _all_lock:
+        ks = list(_all_kernels)
+        _all_kernels.clear()
+    for k in ks:
+        k.shutdown()
+    return len(ks)
+
+
+def parameterize(nb, params: dict[str, Any]):
+    """papermill's own injection (so the executed notebook records the
+    parameters in ``metadata.papermill.parameters``), with a fixed cell id so the
+    same parameters give byte-identical notebooks."""
+    from papermill.parameterize import parameterize_notebook
+
+    nb.metadata.setdefault("papermill", {})
+    added = [c for c in nb.cells if "tags" not in c.setdefault("metadata", {})]
+    for c in added:
+        c.metadata["tags"] = []
+    nb = parameterize_notebook(nb, params, kernel_name="python3", language="python",
+                                         comment="Параметры")
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = INJECTED_ID
+    for c in added:
+        if not c.metadata.get("tags"):
+            del c.metadata["tags"]
+    return nb
+
+
+def _normalise(nb) -> None:
+    """Stable execution counts (a warm kernel must look like a fresh one)."""
+    n = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if cell.get("execution_count") is not None or cell.get("outputs"):
+            n += 1
+            cell["execution_count"] = n
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "execute_result":
+                    out["execution_count"] = n
+        else:
+            cell["execution_count"] = None
+
+
+def mark_error(nb) -> dict[str, Any]:
+    """papermill-style error marking, in Russian: a banner cell at the top
+    linking to an anchor right before the failing cell. Returns error info."""
+    import nbformat
+
+    info = {"ename": "Ошибка", "evalue": "", "cell": None, "execution_count": None}
+    idx = None
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                info.update(ename=out.get("ename", ""), evalue=out.get("evalue", ""), cell=i,
+                            execution_count=cell.get("execution_count"))
+                idx = i
+                break
+        if idx is not None:
+            break
+    style = "color:#b00020; font-weight:bold; font-size:1.4em;"
+    banner = nbformat.v4.new_markdown_cell(
+        f'<span style="{style}">Ошибка при выполнении отчёта в ячейке '
+        f'<a href="#{ERROR_ANCHOR_ID}">In [{info["execution_count"] or "?"}]</a>: '
+        f'{_md_escape(info["ename"])}: {_md_escape(info["evalue"])}</span>')
+    banner["id"] = ERROR_CELL_ID
+    banner.metadata["tags"] = ["papermill-error-cell-tag"]
+    cells = list(nb.cells)
+    if idx is not None:
+        anchor = nbformat.v4.new_markdown_cell(
+            f'<span id="{ERROR_ANCHOR_ID}" style="{style}">Выполнение остановлено здесь из-за ошибки:</span>')
+        anchor["id"] = ERROR_ANCHOR_ID
+        anchor.metadata["tags"] = ["papermill-error-cell-tag"]
+        cells.insert(idx, anchor)
+    cells.insert(0, banner)
+    nb.cells = cells
+    nb.metadata.setdefault("papermill", {})["exception"] = True
+    return info
+
+
+def _md_escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text)[:500])
+
+
+def export_html(nb, title: str, exporter: str = "auto") -> str:
+    """The reports' exporter (msoko.export) when present, else nbconvert without inputs.
+    ``exporter="nbconvert"`` forces the fallback (tests of the runner alone)."""
+    _export = None
+    if exporter != "nbconvert":
+        try:
+            from msoko.export import export_html as _export
+        except ImportError:
+            if exporter == "msoko":
+                raise
+    if _export is not None:
+        return _export(nb, title=title)
+    from nbconvert import HTMLExporter
+
+    exp = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    nb.metadata["title"] = title
+    body, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
+def execute_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one report. Never raises for a notebook error: the result says so."""
+    import nbformat
+    from nbclient.exceptions import CellExecutionError, DeadKernelError, CellTimeoutError
+
+    _quiet()
+    t0 = time.perf_counter()
+    res: dict[str, Any] = {"key": job["key"], "status": "failed", "executed": None, "html": None,
+                           "error": None, "worker": f"{os.uname().nodename if hasattr(os, 'uname') else ''}:{os.getpid()}"}
+    nb = nbformat.reads(job["notebook"], as_version=4)
+    nb = parameterize(nb, job["params"])
+    failed = None
+    kernel = None
+    try:
+        kernel = WarmKernel(stderr_path=None).start() if job.get("fresh_kernel") else _kernel()
+        kernel.execute(nb, cwd=job.get("cwd"), timeout=job.get("timeout"))
+    except CellExecutionError:
+        failed = "cell"
+    except (DeadKernelError, CellTimeoutError) as exc:
+        failed = "kernel"
+        res["error"] = f"ядро остановилось или превышено время ожидания: {exc}"
+        shutdown_worker_kernel()
+    except Exception as exc:  # kernel start failure, etc.
+        failed = "kernel"
+        res["error"] = f"{type(exc).__name__}: {exc}"
+        shutdown_worker_kernel()
+    finally:
+        if job.get("fresh_kernel") and kernel is not None:
+            kernel.shutdown()
+    _normalise(nb)
+    if failed:
+        info = mark_error(nb)
+        if failed == "cell" or not res["error"]:
+            res["error"] = f"{info['ename']}: {info['evalue']}".strip(": ")
+        res["error_cell"] = info["execution_count"]
+    else:
+        try:
+            res["html"] = export_html(nb, job["title"], job.get("exporter", "auto"))
+            res["status"] = "ok"
+        except Exception as exc:
+            res["error"] = f"ошибка экспорта в HTML: {type(exc).__name__}: {exc}"
+    res["executed"] = nbformat.writes(nb)
+    res["duration"] = round(time.perf_counter() - t0, 3)
+    return res
