@@ -11,6 +11,7 @@ All text on a chart is Russian; units are part of the axis labels.
 from __future__ import annotations
 
 import io
+import textwrap
 from typing import Iterable, Mapping, Sequence
 
 import matplotlib
@@ -18,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")  # reports are rendered headless
 
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
@@ -100,10 +102,30 @@ def caption(ax: Axes, *, source: str, n: int | str | None = None, note: str | No
         parts.append(f"n = {n if isinstance(n, str) else fmt_num(n)}")
     if note:
         parts.append(note)
-    ax.annotate("; ".join(parts), xy=(0, 0), xycoords="axes fraction", xytext=(0, -30),
-                textcoords="offset points", va="top", ha="left", fontsize=7.5, color="#555555",
-                annotation_clip=False)
+    width_chars = max(40, int(ax.get_position().width * ax.figure.get_figwidth() * 17))
+    text = "\n".join(textwrap.wrap("; ".join(parts), width_chars))
+    ann = ax.annotate(text, xy=(0, 0), xycoords="axes fraction", xytext=(0, -30),
+                      textcoords="offset points", va="top", ha="left", fontsize=7.5, color="#555555",
+                      annotation_clip=False)
+    ann.set_gid("msoko-caption")
     return ax
+
+
+def _place_captions(fig) -> None:
+    """Move every caption just below its axes' tick labels and axis label (known only after drawing)."""
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        caps = [t for t in ax.texts if t.get_gid() == "msoko-caption"]
+        if not caps:
+            continue
+        for c in caps:
+            c.set_visible(False)
+        bb = ax.get_tightbbox(renderer)
+        ax_bottom = ax.get_window_extent(renderer).y0
+        gap_pt = (ax_bottom - bb.y0) * 72 / fig.dpi + 5
+        for c in caps:
+            c.set_visible(True)
+            c.xyann = (0, -gap_pt)
 
 
 def _no_data(ax: Axes, text: str = "Нет данных") -> Axes:
@@ -186,8 +208,11 @@ def plot_score_histogram(data: pd.DataFrame, ax: Axes | None = None, *, boundari
     ax.set_xlabel("Первичный балл")
     ax.set_ylabel("Доля участников, %")
     ax.grid(axis="y")
-    ax.legend(loc="upper left", bbox_to_anchor=(0, 1.22), ncol=3)
-    ax.set_title(title or "Распределение первичных баллов", pad=24)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: not labels[i].startswith(groups[0]))
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_title(title or "Распределение первичных баллов", pad=22)
     return caption(ax, source=source, n=n_first, note="пунктир — границы отметок")
 
 
@@ -317,11 +342,11 @@ def plot_indicator(data: pd.DataFrame, ax: Axes | None = None, *, unit: str = ""
                     ha="center", fontsize=7.5)
     if target is not None and pd.notna(target):
         ax.axvline(target, color="#333333", ls="--", lw=1)
-        ax.annotate("цель", (target, y.max() + 0.4), ha="center", fontsize=7.5, annotation_clip=False)
+        ax.text(target, 1.0, "цель", transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7.5)
     ax.set_yticks(y, [f"{g} (n = {fmt_num(k)})" for g, k in zip(groups, d["n"])])
     ax.set_ylim(-0.6, len(groups) - 0.2)
     ax.set_xlabel(unit or "значение")
-    ax.set_title(title or "", loc="left")
+    ax.set_title(title or "", loc="left", pad=14)
     return caption(ax, source=source, n=d["n"].iloc[0] if pd.notna(d["n"].iloc[0]) else None,
                    note="линии — 95 % доверительный интервал")
 
@@ -347,7 +372,7 @@ def plot_trend(data: pd.DataFrame, ax: Axes | None = None, *, unit: str = "", so
     ax.grid(axis="y")
     ax.grid(axis="x", visible=False)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3)
-    ax.set_title(title or "Динамика за три года", pad=18)
+    ax.set_title(title or "Динамика за три года", pad=22)
     n = data.loc[data["group"] == "Школа", "n"] if "n" in data else pd.Series(dtype=float)
     return caption(ax, source=source, n=" / ".join(fmt_num(v) for v in n) if len(n) else None,
                    note="полоса — 95 % ДИ")
@@ -482,6 +507,8 @@ def plot_cohort_k(data: pd.DataFrame, ax: Axes | None = None, *, highlight: str 
 def to_png(ax_or_fig, *, dpi: int = 100) -> bytes:
     """Render a chart to PNG bytes and close its figure (keeps memory flat in long runs)."""
     fig = ax_or_fig.figure if isinstance(ax_or_fig, Axes) else ax_or_fig
+    fig.canvas.draw()
+    _place_captions(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
     plt.close(fig)

@@ -162,7 +162,7 @@ def html_table(df: pd.DataFrame, *, caption: str | None = None, note: str | None
     out = ""
     if caption:
         out += f'<p class="msoko-caption">{esc(caption)}</p>'
-    out += body
+    out += f'<div class="table-wrap">{body}</div>'
     if note:
         out += f'<p class="msoko-note">{esc(note)}</p>'
     return out
@@ -200,6 +200,7 @@ class ReportData:
     catalogue: pd.DataFrame
     objectivity: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         """An optional table (template or cycle output); empty frame when absent."""
@@ -211,11 +212,11 @@ class ReportData:
 
 _CATALOGUE_ALIASES = {
     "code": ("code", "indicator", "id"),
-    "name": ("name", "title", "name_ru"),
+    "name": ("name_ru", "name", "title"),
     "system": ("system",),
     "unit": ("unit",),
     "direction": ("direction",),
-    "formula": ("formula", "formula_ru"),
+    "formula": ("formula_ru", "formula"),
     "source": ("source", "data_source"),
     "target": ("target", "target_value"),
 }
@@ -242,7 +243,7 @@ def _read(processed: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(path) if path.exists() else pd.DataFrame()
 
 
-def load(processed_dir: str | Path) -> ReportData:
+def load(processed_dir: str | Path, *, config_path: str | Path | None = None) -> ReportData:
     """Read the processed tables for a report. Only ``schools`` is required."""
     processed = Path(processed_dir)
     if not (processed / "schools.parquet").exists():
@@ -267,7 +268,41 @@ def load(processed_dir: str | Path) -> ReportData:
         vpr = vpr[~vpr["absent"].astype(bool)].copy()
     return ReportData(processed_dir=processed, schools=schools, vpr=vpr,
                       vpr_tasks=_read(processed, "vpr_tasks"), task_specs=_read(processed, "task_specs"),
-                      indicators=indicators, catalogue=catalogue, objectivity=objectivity)
+                      indicators=indicators, catalogue=catalogue, objectivity=objectivity,
+                      config=_load_config(config_path))
+
+
+def _load_config(path) -> dict:
+    try:
+        from msoko.config import load_config
+    except ImportError:  # pragma: no cover - config module absent
+        return {}
+    return load_config(path)
+
+
+def sufficiency_thresholds(data: ReportData, year: int) -> dict[str, float]:
+    """Sufficiency thresholds of task completion by level (configuration, by year)."""
+    suff = data.config.get("sufficiency", {})
+    if not suff:
+        return {"Б": 50.0, "П": 30.0, "В": 15.0}
+    chosen = suff.get("default", {})
+    for y in sorted(int(k) for k in suff if str(k).isdigit()):
+        if y <= year:
+            chosen = suff[str(y)]
+    return {k: float(v) for k, v in chosen.items()}
+
+
+def target_value(data: ReportData, code: str, year: int) -> float:
+    """Configured target of an indicator for a year (NaN when none)."""
+    try:
+        from msoko.config import target
+        t = target(data.config, code, year) if data.config else None
+    except (ImportError, TypeError, ValueError):
+        t = None
+    if t is None:
+        c = data.catalogue.set_index("code")
+        t = pd.to_numeric(pd.Series([c["target"].get(code)]), errors="coerce").iloc[0] if code in c.index else math.nan
+    return math.nan if t is None else float(t)
 
 
 def years(data: ReportData) -> list[int]:
@@ -1044,29 +1079,24 @@ def _cycle_table(data: ReportData, *names: str) -> pd.DataFrame:
     return pd.DataFrame()
 
 
+def system_goal(data: ReportData, system: int) -> tuple[str, list[str]]:
+    """The goal and tasks of a system from the municipal configuration."""
+    sec = (data.config.get("systems", {}) or {}).get(str(system), {}) or {}
+    return str(sec.get("goal", "")), [str(t) for t in sec.get("tasks", [])]
+
+
 def goals_table(data: ReportData, system: int, year: int) -> pd.DataFrame:
-    """Goals and targets of a system (cycle output ``goals`` when present, else the catalogue's targets)."""
-    g = _cycle_table(data, "goals", "cycle_goals")
-    if not g.empty and "system" in g:
-        g = g[(g["system"] == system) & ((g["year"] == year) if "year" in g else True)]
-        cols = {c: c for c in g.columns}
-        ren = {"goal": "Цель", "indicator": "Показатель", "target": "Целевое значение",
-               "target_value": "Целевое значение", "text": "Цель"}
-        keep = [c for c in g.columns if c in ren]
-        if keep:
-            t = g[keep].rename(columns=ren)
-            if "Показатель" in t:
-                t["Показатель"] = t["Показатель"].map(lambda c: indicator_meta(data, c)["name"])
-            return t.astype(str)
-        del cols
+    """The system's indicators: formula, unit, direction, data source and the configured target for ``year``."""
     cat = catalogue_for(data, system)
     if cat.empty:
         return pd.DataFrame()
-    t = cat[["name", "formula", "unit", "direction", "source", "target"]].copy()
-    t["direction"] = t["direction"].map({"higher": "чем больше, тем лучше", "lower": "чем меньше, тем лучше"}).fillna("—")
-    t["target"] = t["target"].map(lambda v: fmt(v) if pd.notna(v) and v != "" else "не задано")
+    t = cat[["code", "name", "formula", "unit", "direction", "source"]].copy()
+    t["target"] = [target_value(data, c, year) for c in t["code"]]
+    t["direction"] = t["direction"].map({"higher": "больше — лучше", "lower": "меньше — лучше"}).fillna("—")
+    t["target"] = t["target"].map(lambda v: fmt(v) if pd.notna(v) else "не задано")
+    t = t.drop(columns="code")
     return t.rename(columns={"name": "Показатель", "formula": "Формула", "unit": "Ед.", "direction": "Направление",
-                             "source": "Источник данных", "target": "Целевое значение"}).fillna("—").astype(str)
+                             "source": "Источник данных", "target": f"Цель на {year} г."}).fillna("—").astype(str)
 
 
 def municipal_indicator_table(data: ReportData, municipality: str, year: int, system: int) -> pd.DataFrame:
@@ -1091,8 +1121,8 @@ def municipal_indicator_table(data: ReportData, municipality: str, year: int, sy
                 row[str(y)] = "—"
         if year in x.index:
             row[f"n ({year})"] = fmt(int(x.loc[year, "n"])) if pd.notna(x.loc[year, "n"]) else "—"
-        tgt = c["target"]
-        row["Цель"] = fmt(float(tgt)) if pd.notna(tgt) and str(tgt) != "" else "не задана"
+        tgt = target_value(data, c["code"], year)
+        row["Цель"] = fmt(tgt) if pd.notna(tgt) else "не задана"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -1165,7 +1195,7 @@ def analysis_table(data: ReportData, municipality: str, year: int, system: int) 
         if meta["direction"] not in ("higher", "lower") or pd.isna(mv) or pd.isna(r["ci_low"]):
             continue
         worse = (r["ci_high"] < mv) if meta["direction"] == "higher" else (r["ci_low"] > mv)
-        tgt = pd.to_numeric(pd.Series([meta["target"]]), errors="coerce").iloc[0]
+        tgt = target_value(data, r["indicator"], year)
         miss_target = pd.notna(tgt) and ((r["value"] < tgt) if meta["direction"] == "higher" else (r["value"] > tgt))
         if not (worse or miss_target):
             continue
@@ -1336,3 +1366,371 @@ def display_html(fragment: str) -> None:
 
 def show_table(df: pd.DataFrame, *, caption: str | None = None, note: str | None = None) -> None:
     display_html(html_table(df, caption=caption, note=note))
+
+
+# ======================================================================================
+# notebook sections: each displays one part of a report (tables, charts, sentences)
+# ======================================================================================
+
+def _show_chart(ax) -> None:
+    from msoko import plots
+
+    plots.show(ax)
+
+
+def _vpr_source(year: int) -> str:
+    return f"{SRC_VPR} {year}; расчёт msoko"
+
+
+def show_title(data: ReportData, *, kind: str, year: int, school_id: str | None = None,
+               municipality: str | None = None) -> None:
+    """A short header block: who the report is about and how to read it."""
+    lines = []
+    if school_id is not None:
+        row = school_row(data, school_id)
+        lines.append(f"<p><b>{esc(school_name(data, school_id))}</b> (логин {esc(school_id)}), "
+                     f"{esc(row.get('municipality', ''))}. Учебный год: {year}.</p>")
+    elif municipality is not None:
+        lines.append(f"<p><b>{esc(municipality)}</b>. Учебный год: {year}.</p>")
+    else:
+        lines.append(f"<p>Учебный год: {year}.</p>")
+    lines.append(
+        "<p class=\"msoko-note\">Как читать: значения показаны рядом с муниципалитетом"
+        + (", похожими школами (тот же тип организации и тип населённого пункта)" if school_id else "")
+        + " и, где есть данные, регионом; в квадратных скобках — 95 % доверительный интервал. "
+        f"Группы меньше {MIN_N} участников не показываются, меньше {LIMITED_N} — отмечены как малоинформативные. "
+        "Результаты ВПР сравниваются, а не ранжируются: школы в таблицах упорядочены по названию.</p>")
+    lines.append(
+        "<p class=\"msoko-note\">Цвета на всех графиках: <span style=\"color:#1f4e79\">■</span> школа, "
+        "<span style=\"color:#4d9221\">■</span> похожие школы, <span style=\"color:#e08214\">■</span> муниципалитет, "
+        "<span style=\"color:#7f7f7f\">■</span> регион.</p>")
+    display_html(f"<div class=\"callout\">{''.join(lines)}</div>")
+
+
+def show_school_context(data: ReportData, school_id: str, year: int) -> None:
+    show_table(school_context(data, school_id, year), caption="Характеристики школы")
+    t = school_vpr_counts(data, school_id, year)
+    if not t.empty:
+        t = pd.DataFrame({"Класс": t["grade"].astype(int).astype(str), "Предмет": t["subject"],
+                          "Участников": t["n"].map(fmt), "Информативность": t["n"].map(informativeness)})
+    show_table(t, caption=f"ВПР {year} года, написанные школой")
+
+
+def show_attention(data: ReportData, school_id: str, year: int) -> None:
+    s = attention_zones(data, school_id, year)
+    display_html(html_sentences(s, empty="Ни один показатель школы не отличается от муниципального в худшую "
+                                          "сторону за пределами погрешности, признаков необъективности нет."))
+
+
+def _indicator_pair(data: ReportData, school_id: str, year: int, code: str) -> None:
+    import matplotlib.pyplot as plt
+    from msoko import plots
+
+    meta = indicator_meta(data, code)
+    g = indicator_groups(data, school_id, year, code)
+    tr = indicator_trend(data, school_id, code, year)
+    if g.empty or g["value"].isna().all():
+        return
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 2.7), gridspec_kw={"width_ratios": [1.35, 1]})
+    src = f"{meta.get('source') or 'msoko'}; показатели msoko"
+    tgt = target_value(data, code, year)
+    plots.plot_indicator(g, ax=a1, unit=meta.get("unit", ""), source=src, title=f"{meta['name']}, {year}",
+                         target=tgt if pd.notna(tgt) else None)
+    plots.plot_trend(tr, ax=a2, unit=meta.get("unit", ""), source=src, title="Динамика")
+    fig.tight_layout(w_pad=3)
+    _show_chart(fig)
+
+
+def show_school_system(data: ReportData, school_id: str, year: int, system: int) -> None:
+    """Indicators of one system beside the comparison groups, with intervals and the 3-year trend."""
+    goal, _ = system_goal(data, system)
+    if goal:
+        display_html(html_para(f"Цель системы: {goal}.", "msoko-note"))
+    t = system_indicator_table(data, school_id, year, system)
+    if t.empty:
+        display_html(html_para("Для школы нет показателей этой системы за выбранный год "
+                               "(данные не загружены или группа слишком мала).", "msoko-empty"))
+        return
+    show_table(t, caption="Показатели школы и группы сравнения",
+               note="В столбце «Школа» — значение и 95 % доверительный интервал в квадратных скобках.")
+    for code in headline_indicators(data, school_id, year, system):
+        _indicator_pair(data, school_id, year, code)
+
+
+def show_vpr_views(data: ReportData, school_id: str, year: int) -> None:
+    """ФИС ОКО views for each ВПР the school took: summary, marks, scores, tasks, ВПР vs journal."""
+    from msoko import plots
+
+    taken = school_vpr_counts(data, school_id, year)
+    if taken.empty:
+        display_html(html_para(f"В {year} году школа не писала ВПР (или данные не загружены).", "msoko-empty"))
+        return
+    thr = sufficiency_thresholds(data, year)
+    for _, r in taken.iterrows():
+        grade, subject, n = int(r["grade"]), str(r["subject"]), int(r["n"])
+        display_html(html_heading(f"ВПР {year}: {subject}, {grade} класс", 3))
+        if n < MIN_N:
+            display_html(html_para(f"Участников меньше {MIN_N} — результаты не показываются.", "msoko-empty"))
+            continue
+        if n < LIMITED_N:
+            display_html(html_para(f"Участников {n}: информативность ограничена, выводы предварительные.", "msoko-note"))
+        show_table(vpr_summary_table(data, school_id, year, grade, subject), caption="Основные показатели")
+        src = _vpr_source(year)
+        _show_chart(plots.plot_marks_distribution(marks_distribution(data, school_id, year, grade, subject),
+                                                  source=src, title="Распределение отметок"))
+        _show_chart(plots.plot_score_histogram(score_distribution(data, school_id, year, grade, subject),
+                                               boundaries=mark_boundaries(data, year, grade, subject),
+                                               max_score=_max_score(data, year, grade, subject), source=src))
+        tasks = task_completion(data, school_id, year, grade, subject)
+        if not tasks.empty:
+            _show_chart(plots.plot_task_completion(tasks, thresholds=thr, source=src,
+                                                   title="Выполнение заданий (% от максимального балла)"))
+            _show_chart(plots.plot_task_levels(level_completion(tasks, data, grade, subject), thresholds=thr,
+                                               source=src))
+        j = journal_comparison(data, school_id, year, grade, subject)
+        if not j.empty:
+            _show_chart(plots.plot_vpr_vs_journal(j, source=f"{src}; отметка за четверть"))
+
+
+def _max_score(data: ReportData, year: int, grade: int, subject: str):
+    d = _vpr_cell(data, year, grade, subject)
+    return float(d["max_score"].max()) if "max_score" in d and d["max_score"].notna().any() else None
+
+
+def show_gia(data: ReportData, school_id: str, year: int) -> None:
+    t = gia_table(data, school_id, year)
+    show_table(t, caption=f"ГИА {year}: школа и муниципалитет",
+               note="Средний балл: тестовый для ЕГЭ, первичный для ОГЭ; «ниже минимума» — доля участников "
+                    "ниже минимального порога, в скобках 95 % ДИ.")
+
+
+def _evidence_charts(data: ReportData, school_id: str, year: int, grade, subject, signs: set[str]) -> None:
+    from msoko import plots
+
+    if pd.isna(grade) or pd.isna(subject):
+        return
+    grade, subject = int(grade), str(subject)
+    src = _vpr_source(year)
+    if signs & {"inflated_mean", "inflated_mean_similar", "inflated_mean_calibrated", "combined", "not_confirmed_by_gia",
+                "unconfirmed_high"}:
+        mi = mean_intervals(data, school_id, year, grade, subject)
+        if len(mi) > 1:
+            _show_chart(plots.plot_interval_vs_reference(mi, source=src, title=f"Средний балл: {subject}, {grade} класс"))
+    if signs & {"bunching", "combined"}:
+        b = bunching_data(data, school_id, year, grade, subject)
+        if b["count"].sum() >= MIN_N:
+            _show_chart(plots.plot_bunching(b, boundaries=mark_boundaries(data, year, grade, subject), source=src,
+                                            title=f"Распределение баллов: {subject}, {grade} класс"))
+    if signs & {"cohort_fall", "cohort_rise", "swing"}:
+        k = cohort_k_data(data, year, subject)
+        if not k.empty:
+            _show_chart(plots.plot_cohort_k(k, highlight=school_id, fences=cohort_fences(data, year, subject), source=src,
+                                            title=f"Параллель 4 → 5 класс: {subject}"))
+    if signs & {"journal_mismatch", "journal_up", "journal_down", "journal_diff2", "journal_shift", "combined"}:
+        j = journal_comparison(data, school_id, year, grade, subject)
+        if not j.empty:
+            _show_chart(plots.plot_vpr_vs_journal(j, source=f"{src}; отметка за четверть",
+                                                  title=f"ВПР и журнал: {subject}, {grade} класс"))
+
+
+def show_school_objectivity(data: ReportData, school_id: str, year: int) -> None:
+    """The school's objectivity signs with their evidence (numbers and pictures)."""
+    t = signs_table(data, year, school_id)
+    if t.empty:
+        o = data.objectivity
+        assessed = (not o.empty) and ((o["year"] == year) & (o["school_id"].astype(str) == school_id)).any()
+        display_html(html_para("Признаков необъективности за год не выявлено." if assessed else
+                               "Диагностика объективности за этот год не рассчитана.", "msoko-note"))
+        return
+    display_html("<div class=\"callout msoko\"><p>Признак — повод внимательно посмотреть на проведение и проверку "
+                 "работы, а не доказательство нарушений. Официальные признаки рассчитаны по методике ФИОКО; "
+                 "дополнительные — собственные показатели msoko.</p></div>")
+    show_table(t, caption="Выявленные признаки")
+    d = flagged_signs(data, year, school_id)
+    for (grade, subject), x in d.groupby(["grade", "subject"], dropna=False, sort=True):
+        if pd.isna(grade) or pd.isna(subject):
+            continue
+        display_html(html_heading(f"Свидетельства: {subject}, {int(grade)} класс", 4))
+        _evidence_charts(data, school_id, year, grade, subject, set(x["sign"]))
+
+
+def show_school_recommendations(data: ReportData, school_id: str, year: int) -> None:
+    t = recommendations_table(data, year, school_id=school_id)
+    show_table(t, caption=f"Адресные рекомендации по итогам {year} года")
+    m = measures_table(data, year, school_id=school_id)
+    if not m.empty:
+        show_table(m, caption=f"Меры и управленческие решения {year} года")
+
+
+def show_school_effectiveness(data: ReportData, school_id: str, year: int) -> None:
+    t = effectiveness_table(data, year, school_id=school_id)
+    if t.empty:
+        display_html(html_para(f"Мер, принятых в {year - 1} году в отношении школы, не зарегистрировано.",
+                               "msoko-empty"))
+        return
+    show_table(t, caption=f"Меры {year - 1} года и изменение показателей к {year} году",
+               note="«Улучшение» — новый 95 % интервал целиком по лучшую сторону прошлогоднего значения; "
+                    "иначе изменение в пределах погрешности.")
+
+
+# --- municipality ------------------------------------------------------------------
+
+def municipal_headline(data: ReportData, municipality: str, year: int, system: int, k: int = 2) -> list[str]:
+    cat = catalogue_for(data, system)
+    ind = data.indicators
+    if cat.empty or ind.empty:
+        return []
+    d = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == municipality)
+            & ind["grade"].isna() & ind["subject"].isna() & ind["value"].notna()]
+    s = ind[(ind["year"] == year) & (ind["level"] == "school") & ind["grade"].isna() & ind["subject"].isna()]
+    have = set(d["indicator"]) & set(s["indicator"])
+    return [c for c in cat["code"] if c in have][:k]
+
+
+def municipal_trend(data: ReportData, municipality: str, code: str, year: int) -> pd.DataFrame:
+    ind = data.indicators
+    d = ind[(ind["level"] == "municipality") & (ind["school_id"] == municipality) & (ind["indicator"] == code)
+            & ind["grade"].isna() & ind["subject"].isna() & ind["year"].between(year - 2, year)]
+    return d.assign(group=GROUP_MUNI)[["year", "group", "value", "ci_low", "ci_high", "n"]]
+
+
+def municipal_vpr_marks(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """``group`` = «<grade> кл., <subject>», ``mark``, ``share``, ``n`` over the municipality's schools."""
+    v = data.vpr
+    if v.empty:
+        return pd.DataFrame(columns=["group", "mark", "share", "n"])
+    ids = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"])
+    d = v[(v["year"] == year) & v["school_id"].isin(ids)].dropna(subset=["mark"])
+    out = []
+    for (g, s), x in d.groupby(["grade", "subject"], sort=True):
+        n = len(x)
+        if n < MIN_N:
+            continue
+        c = x["mark"].astype(int).value_counts()
+        out += [dict(group=f"{int(g)} кл., {s}", mark=m, share=100 * c.get(m, 0) / n, n=n) for m in (2, 3, 4, 5)]
+    return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
+
+
+def show_municipal_system(data: ReportData, municipality: str, year: int, system: int) -> None:
+    """One chapter of the municipal report, following the management cycle."""
+    from msoko import plots
+
+    goal, tasks = system_goal(data, system)
+    display_html(html_heading("Цели и показатели", 3))
+    if goal:
+        display_html(html_para(f"Цель: {goal}."))
+    if tasks:
+        display_html(html_sentences(tasks))
+    show_table(goals_table(data, system, year), caption="Показатели системы: формулы, источники, целевые значения")
+
+    display_html(html_heading("Мониторинг показателей", 3))
+    show_table(municipal_indicator_table(data, municipality, year, system),
+               caption=f"Муниципальные значения за {year - 2}–{year} годы",
+               note="Значения муниципалитета — по всем обучающимся (объединённые), а не среднее по школам; "
+                    "в квадратных скобках — 95 % ДИ.")
+    if system == 1:
+        mk = municipal_vpr_marks(data, municipality, year)
+        if not mk.empty:
+            _show_chart(plots.plot_marks_distribution(mk, source=_vpr_source(year), title=f"Отметки ВПР {year} по работам"))
+    if system == 8:
+        a = mkdo_areas(data, municipality, year)
+        if not a.empty:
+            _show_chart(plots.plot_mkdo_areas(a, source=f"МКДО {year}; расчёт msoko"))
+    for code in municipal_headline(data, municipality, year, system):
+        meta = indicator_meta(data, code)
+        tr = municipal_trend(data, municipality, code, year)
+        if len(tr) >= 2:
+            _show_chart(plots.plot_trend(tr, unit=meta.get("unit", ""), title=f"{meta['name']}: динамика",
+                                         source=f"{meta.get('source') or 'msoko'}; показатели msoko"))
+        t = school_comparison_table(data, municipality, year, code)
+        show_table(t, caption=f"{meta['name']}: школы в сравнении с муниципалитетом ({year})",
+                   note="Школы перечислены по названию; это сравнение, а не рейтинг.")
+
+    display_html(html_heading("Анализ результатов мониторинга", 3))
+    show_table(analysis_table(data, municipality, year, system),
+               caption="Школы и показатели, которые не достигают цели или отстают от муниципалитета",
+               note="Отставание засчитывается, только если 95 % интервал школы целиком хуже муниципального значения.")
+
+    display_html(html_heading("Адресные рекомендации", 3))
+    show_table(recommendations_table(data, year, system=system, municipality=municipality),
+               caption=f"Рекомендации по итогам {year} года")
+
+    display_html(html_heading("Меры и управленческие решения", 3))
+    show_table(measures_table(data, year, system=system, municipality=municipality),
+               caption=f"Меры, принятые в {year} году")
+
+    display_html(html_heading("Анализ эффективности принятых мер", 3))
+    e = effectiveness_table(data, year, system=system, municipality=municipality)
+    if e.empty:
+        display_html(html_para(f"Меры {year - 1} года по этой системе не зарегистрированы — оценивать нечего.",
+                               "msoko-empty"))
+    else:
+        show_table(e, caption=f"Меры {year - 1} года и изменение показателей к {year} году")
+
+
+def show_municipal_summary(data: ReportData, municipality: str, year: int) -> None:
+    s = data.schools[data.schools["municipality"] == municipality]
+    pre = s.get("is_preschool", pd.Series(False, index=s.index)).fillna(False).astype(bool)
+    v = data.vpr
+    nv = int(((v["year"] == year) & v["school_id"].isin(s["school_id"])).sum()) if not v.empty else 0
+    rows = [("Общеобразовательных организаций", fmt(int((~pre).sum()))), ("Дошкольных организаций", fmt(int(pre.sum()))),
+            (f"Работ ВПР в {year} году (писавшие)", fmt(nv))]
+    idx = objectivity_index(data)
+    if not idx.empty and str(year) in set(idx["Год"]):
+        rows.append(("Показатель объективности (ФИОКО)", idx.set_index("Год").loc[str(year), "Показатель объективности"]))
+    show_table(pd.DataFrame(rows, columns=["Характеристика", "Значение"]), caption="Муниципалитет в цифрах")
+
+
+# --- objectivity report ----------------------------------------------------------------
+
+def show_objectivity_official(data: ReportData, year: int) -> None:
+    show_table(objectivity_index(data), caption="Показатель объективности по годам",
+               note="Показатель = 100 − доля (%) школ, у которых выявлен хотя бы один из 14 официальных признаков.")
+    o = data.objectivity
+    if o.empty:
+        return
+    d = o[(o["year"] == year) & o["sign"].isin(OFFICIAL_SIGNS)]
+    if not d.empty:
+        g = d.groupby("sign").agg(assessed=("flagged", lambda s: int(s.notna().sum())),
+                                  flagged=("flagged", lambda s: int(s.fillna(False).astype(bool).sum())))
+        t = pd.DataFrame({"Признак": [sign_name(x) for x in g.index], "Оценено случаев": g["assessed"].map(fmt).values,
+                          "Выявлено": g["flagged"].map(fmt).values})
+        show_table(t, caption=f"Официальные признаки {year} года (школа × класс × предмет)")
+    show_table(signs_table(data, year, official=True), caption=f"Школы с официальными признаками, {year}",
+               note="Школы перечислены по названию.")
+
+
+def show_objectivity_msoko(data: ReportData, year: int) -> None:
+    display_html(
+        "<div class=\"callout msoko\"><p><b>Собственные показатели msoko.</b> Ниже — дополнительные свидетельства, "
+        "которых нет в официальной методике ФИОКО: скопления баллов у границ отметок, соотношение базовых и сложных "
+        "заданий, расхождение с журналом, сопоставление с ГИА, совпадение ответов, колебания по годам, а также "
+        "сводная оценка msoko. Это основания присмотреться, а не доказательство.</p>"
+        "<p>Важно: на реальных региональных данных буквальное правило «завышенный средний балл» (интервал школы "
+        "целиком выше интервала региона) отмечает многие сильные гимназии и лицеи — у них высокий балл объясняется "
+        "составом обучающихся. Поэтому msoko показывает рядом калиброванную альтернативу — сравнение с похожими "
+        "школами (тот же тип и тип населённого пункта).</p></div>")
+    show_table(signs_table(data, year, official=False), caption=f"Дополнительные признаки msoko, {year}",
+               note="Школы перечислены по названию.")
+
+
+def show_objectivity_cards(data: ReportData, year: int) -> None:
+    d = flagged_signs(data, year)
+    if d.empty:
+        display_html(html_para("Признаков необъективности не выявлено ни у одной школы.", "msoko-empty"))
+        return
+    names = data.schools.set_index("school_id")["name"]
+    for sid in dict.fromkeys(d["school_id"]):
+        display_html(html_heading(f"{names.get(sid, sid)} ({sid})", 3))
+        show_table(signs_table(data, year, sid), caption="Признаки и свидетельства")
+        x = d[d["school_id"] == sid]
+        for (grade, subject), y in x.groupby(["grade", "subject"], dropna=False, sort=True):
+            _evidence_charts(data, sid, year, grade, subject, set(y["sign"]))
+
+
+def show_plan_of_work(data: ReportData, year: int) -> None:
+    p = plan_of_work(data, year)
+    show_table(p, caption=f"Школы для плана работы по обеспечению объективности на {year + 1} год",
+               note="Как в плане работы департамента образования г. Омска (2021): совещание с руководителями, "
+                    "мониторинговые визиты, перепроверка работ, собеседование по дорожным картам, экспертиза КИМ. "
+                    "Школы перечислены по названию.")

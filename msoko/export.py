@@ -1,0 +1,104 @@
+"""Self-contained HTML export of an executed report notebook.
+
+The default nbconvert templates load require.js and MathJax from CDNs; municipal
+networks are often closed, so msoko renders the cells with the minimal ``basic``
+template and wraps them in its own HTML shell: inline CSS (screen and print), a
+table of contents built from the headings, no script, no font, no request to
+any other host. Images are already embedded by the notebook (PNG as data URIs).
+
+Text from the data is escaped where it enters the notebook's HTML outputs
+(:mod:`msoko.report`); plain-text outputs are escaped by nbconvert.
+"""
+from __future__ import annotations
+
+import html
+import re
+from importlib import resources
+
+import nbformat
+from nbconvert import HTMLExporter
+
+_HEADING_RE = re.compile(r"<h([1-3])([^>]*)>(.*?)</h\1>", re.S | re.I)
+_ANCHOR_RE = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>', re.S)
+_TAG_RE = re.compile(r"<[^>]+>")
+_ID_RE = re.compile(r'\bid="([^"]*)"')
+
+
+def _css() -> str:
+    return resources.files("msoko").joinpath("resources/report/report.css").read_text(encoding="utf-8")
+
+
+def _strip_stderr(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop stderr streams (library warnings) — errors stay visible as error outputs."""
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", [])
+                               if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    return nb
+
+
+def _add_toc(body: str) -> tuple[str, str]:
+    """Give every h1–h3 an id and build the table of contents (h2 and h3)."""
+    used: set[str] = set()
+    entries: list[tuple[int, str, str]] = []
+
+    def repl(m: re.Match) -> str:
+        level, attrs, inner = int(m.group(1)), m.group(2), _ANCHOR_RE.sub("", m.group(3))
+        label = html.unescape(_TAG_RE.sub("", inner)).strip()
+        base = f"sec-{len(entries) + 1}"
+        hid = base
+        while hid in used:
+            hid += "-x"
+        used.add(hid)
+        attrs = _ID_RE.sub("", attrs)
+        if level >= 2:
+            entries.append((level, hid, label))
+        return f'<h{level} id="{hid}"{attrs}>{inner}</h{level}>'
+
+    body = _HEADING_RE.sub(repl, body)
+    if len(entries) > 30:  # a long report: chapters only
+        entries = [e for e in entries if e[0] == 2]
+    items = "".join(
+        f'<li class="toc-h{lvl}"><a href="#{hid}">{html.escape(label)}</a></li>' for lvl, hid, label in entries)
+    toc = f'<nav class="toc" aria-label="Содержание"><p class="toc-title">Содержание</p><ol>{items}</ol></nav>' \
+        if entries else ""
+    return body, toc
+
+
+def _params_line(nb: nbformat.NotebookNode) -> str:
+    params = (nb.get("metadata", {}).get("papermill", {}) or {}).get("parameters") or {}
+    if not params:
+        return ""
+    shown = ", ".join(f"{k} = {v!r}" for k, v in params.items())
+    return f'<p class="params">Параметры отчёта: {html.escape(shown)}</p>'
+
+
+def export_html(nb: nbformat.NotebookNode, *, title: str) -> str:
+    """Render an executed notebook as one self-contained HTML page (code hidden, TOC, print CSS)."""
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, anchor_link_text="")
+    exporter.exclude_raw = True
+    body, _ = exporter.from_notebook_node(_strip_stderr(nb))
+    body = _ANCHOR_RE.sub("", body)
+    # nothing in a report may run a script or reach another host
+    body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S | re.I)
+    body, toc = _add_toc(body)
+    try:
+        from msoko import __version__ as version
+    except ImportError:  # pragma: no cover
+        version = ""
+    return (
+        "<!DOCTYPE html>\n<html lang=\"ru\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+        "style-src 'unsafe-inline'\">\n"
+        f"<title>{html.escape(title)}</title>\n<style>\n{_css()}\n</style>\n</head>\n<body>\n"
+        f"<header class=\"report-header\"><p class=\"brand\">МСОКО · msoko</p><h1 class=\"report-title\">"
+        f"{html.escape(title)}</h1>{_params_line(nb)}</header>\n"
+        f"<div class=\"layout\">{toc}<main class=\"report\">\n{body}\n</main></div>\n"
+        f"<footer class=\"report-footer\">Отчёт сформирован msoko {html.escape(str(version))}. "
+        "Результаты ВПР используются для сравнения, а не для рейтингования школ "
+        "(письма Рособрнадзора 2021 г. и от 18.04.2025 № 02-86).</footer>\n"
+        "</body>\n</html>\n"
+    )
