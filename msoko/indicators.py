@@ -1,0 +1,1114 @@
+"""Indicator catalogue and computation for the eight systems.
+
+The catalogue (``resources/indicator_catalogue.csv``) is the list of indicators the code
+computes: one row per indicator with its Russian name, system, formula, numerator and
+denominator, unit, direction, source, minimum group size ``min_n`` and breakdown.
+
+How an indicator is computed
+----------------------------
+Each indicator is first reduced to a *base*: a frame at the finest level
+(``year, school_id, grade, subject, item``) holding **additive** statistics:
+
+- ``share``/``flag`` — ``num``, ``den`` (value = num/den × 100 %, Wilson interval);
+- ``mean``/``score`` — ``s = Σx``, ``ss = Σx²``, ``n`` (t interval); a school-level
+  ``score`` is a mean over one unit, so the municipality gets the mean over schools;
+- ``rate`` — ``num``, ``den`` (× 1000, exact Poisson interval); ``ratio`` — no interval;
+- ``count`` — ``num`` and the population ``n``.
+
+Because the statistics are additive, the school, the municipality (pooled over students,
+never an average of school shares), the region (all data) and the *similar schools*
+(same ``org_type`` and ``settlement_type``, the school itself excluded) are all sums of
+the same base — one vectorised ``groupby`` each. Then come the change from the previous
+year (with a Newcombe / Welch / Wald interval), thresholds and flags, and suppression:
+``n < min_n`` (5 by default) hides the value, ``n < 20`` marks it as limited.
+
+Internally the breakdown keys use sentinels (``grade = -1``, ``subject = item = ""``)
+for "all"; the output has nulls there, as the contract in docs/architecture.md says.
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from msoko import stats
+from msoko.config import by_year
+
+DIMS = ["grade", "subject", "item"]
+KEYS = ["year", "school_id", *DIMS]
+ALL_GRADE, ALL_STR = -1, ""
+
+ENGINE_KIND = {"share": "share", "flag": "share", "mean": "mean", "score": "mean",
+               "rate": "rate", "ratio": "ratio", "count": "count"}
+ADDITIVE = {"share": ["num", "den"], "rate": ["num", "den"], "ratio": ["num", "den"],
+            "mean": ["s", "ss", "n"], "count": ["num", "n"]}
+SCALE = {"share": 100.0, "rate": 1000.0, "ratio": 100.0, "mean": 1.0, "count": 1.0}
+
+OUTPUT_COLUMNS = [
+    "year", "level", "school_id", "indicator", "grade", "subject", "item",
+    "numerator", "denominator", "value", "ci_low", "ci_high", "n", "suppressed", "limited",
+    "municipality", "prev_value", "change", "change_ci_low", "change_ci_high",
+    "municipality_value", "vs_municipality", "region_value", "similar_value", "similar_n",
+    "similar_schools", "vs_similar", "threshold", "flag",
+]
+
+OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
+
+VPR_SETS = [("grade", "subject"), ()]
+
+
+# --------------------------------------------------------------------------- catalogue
+
+def load_catalogue() -> pd.DataFrame:
+    """The indicator catalogue as a frame (one row per indicator)."""
+    path = resources.files("msoko.resources").joinpath("indicator_catalogue.csv")
+    with path.open("r", encoding="utf-8") as fh:
+        cat = pd.read_csv(fh, dtype={"code": str}, keep_default_na=False)
+    cat["system"] = cat["system"].astype(int)
+    cat["min_n"] = cat["min_n"].astype(int)
+    return cat
+
+
+# --------------------------------------------------------------------------- bases
+
+@dataclass
+class Base:
+    """Additive statistics of one indicator at the finest level (see module doc)."""
+
+    code: str
+    frame: pd.DataFrame
+    sets: list[tuple[str, ...]] = field(default_factory=lambda: [()])
+
+
+def _base(code: str, df: pd.DataFrame, cols: dict[str, str | pd.Series], sets=None) -> Base:
+    """Build a base frame from ``df`` keys and the given statistic columns."""
+    out = pd.DataFrame({k: df[k] for k in KEYS if k in df.columns})
+    for name, src in cols.items():
+        out[name] = df[src] if isinstance(src, str) else src
+    return Base(code, _fill_keys(out), sets or [()])
+
+
+def _fill_keys(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    if "grade" not in df.columns:
+        df["grade"] = ALL_GRADE
+    df["grade"] = pd.to_numeric(df["grade"], errors="coerce").fillna(ALL_GRADE).astype("int16")
+    for c in ("subject", "item"):
+        if c not in df.columns:
+            df[c] = ALL_STR
+        else:
+            df[c] = df[c].astype(object).where(df[c].notna(), ALL_STR).astype(str)
+    df["year"] = df["year"].astype("int16")
+    df["school_id"] = df["school_id"].astype(str)
+    return df
+
+
+# --------------------------------------------------------------------------- engine
+
+def _finalize(df: pd.DataFrame, kind: str, conf: float, prefix: str = "") -> pd.DataFrame:
+    """value, ci_low, ci_high, n (and sd for means) from the additive columns."""
+    g = lambda c: df[prefix + c].to_numpy(dtype="float64")  # noqa: E731
+    scale = SCALE[kind]
+    out = {}
+    if kind == "share":
+        k, n = g("num"), g("den")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["value"] = np.where(n > 0, k / n * scale, np.nan)
+        lo, hi = stats.wilson_ci(k, n, conf)
+        out["ci_low"], out["ci_high"], out["n"] = lo * scale, hi * scale, n
+    elif kind == "mean":
+        m, lo, hi = stats.mean_ci(g("s"), g("ss"), g("n"), conf)
+        out["value"], out["ci_low"], out["ci_high"], out["n"] = m, lo, hi, g("n")
+        out["sd"] = stats.mean_sd(g("s"), g("ss"), g("n"))[1]
+    elif kind in ("rate", "ratio"):
+        k, n = g("num"), g("den")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["value"] = np.where(n > 0, k / n * scale, np.nan)
+            if kind == "rate":
+                lo, hi = stats.poisson_ci(k, conf)
+                out["ci_low"], out["ci_high"] = lo / n * scale, hi / n * scale
+            else:
+                out["ci_low"] = out["ci_high"] = np.full(len(df), np.nan)
+        out["n"] = n
+    elif kind == "count":
+        out["value"], out["n"] = g("num"), g("n")
+        out["ci_low"] = out["ci_high"] = np.full(len(df), np.nan)
+    return pd.DataFrame(out, index=df.index)
+
+
+def _rollup(base: Base, kind: str, meta: pd.DataFrame, conf: float) -> pd.DataFrame:
+    """School, municipality, region and similar-school values of one base."""
+    cols = ADDITIVE[kind]
+    f = base.frame
+    parts = []
+    for gset in base.sets:
+        dims = list(gset)
+        sch = f.groupby(["year", "school_id", *dims], sort=False, observed=True)[cols].sum().reset_index()
+        for d in DIMS:
+            if d not in dims:
+                sch[d] = ALL_GRADE if d == "grade" else ALL_STR
+        sch = sch.merge(meta[["school_id", "municipality", "org_type", "settlement_type"]],
+                        on="school_id", how="left")
+        sch["municipality"] = sch["municipality"].fillna("")
+        mk = ["year", "municipality", *DIMS]
+        muni = sch.groupby(mk, sort=False, observed=True)[cols].sum().reset_index()
+        reg = sch.groupby(["year", *DIMS], sort=False, observed=True)[cols].sum().reset_index()
+        simk = ["year", "org_type", "settlement_type", *DIMS]
+        sim = sch.dropna(subset=["org_type", "settlement_type"]).groupby(simk, sort=False, observed=True)
+        sim = sim[cols].sum().join(sim.size().rename("similar_schools")).reset_index()
+
+        sf = _finalize(sch, kind, conf)
+        school = pd.concat([sch, sf.drop(columns=[c for c in sf.columns if c in sch.columns])], axis=1)
+        mf = _finalize(muni, kind, conf)
+        muni_rows = pd.concat([muni, mf.drop(columns=[c for c in mf.columns if c in muni.columns])], axis=1)
+        rv = reg[["year", *DIMS]].assign(region_value=_finalize(reg, kind, conf)["value"].to_numpy())
+        school = school.merge(muni_rows[mk + ["value"]].rename(columns={"value": "municipality_value"}),
+                              on=mk, how="left")
+        school = school.merge(rv, on=["year", *DIMS], how="left")
+        school = school.merge(sim.rename(columns={c: "sim_" + c for c in cols}), on=simk, how="left")
+        for c in cols:
+            school["sim_" + c] = school["sim_" + c] - school[c]
+        school["similar_schools"] = school["similar_schools"] - 1
+        simf = _finalize(school, kind, conf, prefix="sim_")
+        school["similar_value"] = simf["value"].to_numpy()
+        school["similar_n"] = simf["n"].to_numpy()
+        school.loc[~(school["similar_schools"] > 0), ["similar_value", "similar_n"]] = np.nan
+        school = school.drop(columns=["sim_" + c for c in cols] + ["org_type", "settlement_type"])
+        school["level"] = "school"
+
+        muni_rows = muni_rows.merge(rv, on=["year", *DIMS], how="left")
+        muni_rows["school_id"] = muni_rows["municipality"]
+        muni_rows["level"] = "municipality"
+        parts += [school, muni_rows]
+    out = pd.concat(parts, ignore_index=True, sort=False)
+    out["indicator"] = base.code
+    return out
+
+
+def _add_change(df: pd.DataFrame, kind: str, conf: float) -> pd.DataFrame:
+    """prev_value, change and its interval (same level, school and breakdown, year − 1)."""
+    k = ["level", "school_id", *DIMS]
+    cols = [c for c in ADDITIVE[kind] if c in df.columns]
+    keep = k + ["year", "value"] + cols + (["sd"] if "sd" in df.columns else [])
+    prev = df[keep].copy()
+    prev["year"] = (prev["year"] + 1).astype(df["year"].dtype)
+    prev = prev.rename(columns={c: c + "_prev" for c in keep if c not in k + ["year"]})
+    df = df.merge(prev, on=k + ["year"], how="left")
+    df["prev_value"] = df.pop("value_prev")
+    df["change"] = df["value"] - df["prev_value"]
+    lo = hi = np.full(len(df), np.nan)
+    if kind == "share" and "num" in df.columns:
+        _, lo, hi = stats.newcombe_diff_ci(df["num"], df["den"], df["num_prev"], df["den_prev"], conf)
+        lo, hi = lo * 100, hi * 100
+    elif kind == "mean" and "sd" in df.columns:
+        _, lo, hi = stats.welch_diff_ci(df["value"], df["sd"], df["n"], df["prev_value"],
+                                        df["sd_prev"], df["n_prev"], conf)
+    elif kind == "rate":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se1 = np.sqrt(df["num"]) / df["den"] * 1000
+            se0 = np.sqrt(df["num_prev"]) / df["den_prev"] * 1000
+        _, lo, hi = stats.wald_diff_ci(df["value"], se1, df["prev_value"], se0, conf)
+    df["change_ci_low"], df["change_ci_high"] = np.asarray(lo, float), np.asarray(hi, float)
+    return df.drop(columns=[c for c in df.columns if c.endswith("_prev")])
+
+
+def _vs(value_lo, value_hi, ref) -> np.ndarray:
+    """+1 when the interval lies above ``ref``, −1 below, 0 overlapping, NaN unknown."""
+    lo, hi, r = (np.asarray(x, dtype="float64") for x in (value_lo, value_hi, ref))
+    out = np.where(lo > r, 1.0, np.where(hi < r, -1.0, 0.0))
+    return np.where(np.isnan(lo) | np.isnan(hi) | np.isnan(r), np.nan, out)
+
+
+def _finish(df: pd.DataFrame, kind: str, spec: pd.Series, info: dict) -> pd.DataFrame:
+    """Numerator/denominator names, comparisons, suppression and the output column set."""
+    for c in OUTPUT_COLUMNS:
+        if c not in df.columns:
+            df[c] = np.nan
+    if kind == "mean":
+        df["numerator"], df["denominator"] = df["s"], df["n"]
+    elif kind == "count":
+        df["numerator"], df["denominator"] = df["num"], np.nan
+    else:
+        df["numerator"], df["denominator"] = df["num"], df["den"]
+    min_n = int(spec["min_n"])
+    sup_below = min(min_n, int(info.get("suppress_below", 5))) if min_n > 0 else 0
+    suppressed, limited = stats.informativeness(df["n"], sup_below, int(info.get("limited_below", 20)))
+    if min_n == 0:
+        limited = np.zeros(len(df), dtype=bool) | ((df["level"] == "municipality").to_numpy() & limited)
+    df["suppressed"], df["limited"] = suppressed, limited
+    df["vs_municipality"] = _vs(df["ci_low"], df["ci_high"], df.get("municipality_value"))
+    df["vs_similar"] = _vs(df["ci_low"], df["ci_high"], df.get("similar_value"))
+    if sup_below:
+        hide = df["suppressed"].to_numpy()
+        df.loc[hide, ["numerator", "value", "ci_low", "ci_high", "change", "change_ci_low",
+                      "change_ci_high", "vs_municipality", "vs_similar"]] = np.nan
+        small_sim = df["similar_n"].to_numpy(dtype=float) < sup_below
+        df.loc[small_sim, ["similar_value", "vs_similar"]] = np.nan
+    return df[OUTPUT_COLUMNS]
+
+
+# --------------------------------------------------------------------------- inputs
+
+def _get(tables: dict, name: str) -> pd.DataFrame | None:
+    df = tables.get(name)
+    return None if df is None or len(df) == 0 else df
+
+
+class NotComputable(Exception):
+    """An indicator cannot be computed: the message (Russian) says why."""
+
+
+def _need(tables: dict, *names: str) -> list[pd.DataFrame]:
+    missing = [n for n in names if _get(tables, n) is None]
+    if missing:
+        raise NotComputable("нет данных: " + ", ".join(f"таблица «{m}»" for m in missing))
+    return [tables[n] for n in names]
+
+
+def school_meta(tables: dict, config: dict) -> pd.DataFrame:
+    """``school_id, name, municipality, org_type, settlement_type, students_total, is_preschool``
+    for every organisation met in any table (unknown ones get the default municipality)."""
+    schools = _get(tables, "schools")
+    cols = ["school_id", "name", "municipality", "org_type", "settlement_type",
+            "students_total", "is_preschool"]
+    if schools is not None:
+        meta = schools.reindex(columns=cols).drop_duplicates("school_id").copy()
+    else:
+        meta = pd.DataFrame(columns=cols)
+    meta["school_id"] = meta["school_id"].astype(str)
+    ids = set(meta["school_id"])
+    extra = set()
+    for name, df in tables.items():
+        if df is None or name == "schools":
+            continue
+        for c in ("school_id", "dou_id"):
+            if c in df.columns:
+                extra |= set(df[c].dropna().astype(str).unique())
+    extra -= ids
+    if extra:
+        meta = pd.concat([meta, pd.DataFrame({"school_id": sorted(extra)})], ignore_index=True)
+    default = (config.get("municipality") or {}).get("name") or ""
+    munis = meta["municipality"].dropna().unique()
+    if not default:
+        default = munis[0] if len(munis) == 1 else "Муниципалитет (не указан)"
+    meta["municipality"] = meta["municipality"].fillna(default).astype(str)
+    meta.loc[meta["municipality"].str.strip() == "", "municipality"] = default
+    for c in ("org_type", "settlement_type"):
+        meta[c] = meta[c].astype(object).where(meta[c].notna(), None)
+    meta["is_preschool"] = meta["is_preschool"].fillna(False).astype(bool)
+    return meta.reset_index(drop=True)
+
+
+def _contingent(tables: dict) -> pd.DataFrame:
+    (c,) = _need(tables, "contingent")
+    c = c[["year", "school_id", "grade", "students"] + (["students_ovz"] if "students_ovz" in c else [])]
+    return c.assign(school_id=c["school_id"].astype(str))
+
+
+# --------------------------------------------------------------------------- producers
+
+def _vpr(tables, config, ctx) -> list[Base]:
+    (v,) = _need(tables, "vpr")
+    present = ~v["absent"].astype(bool).to_numpy()
+    mark = pd.to_numeric(v["mark"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    jm = pd.to_numeric(v["journal_mark"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    ps = pd.to_numeric(v["primary_score"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    mx = pd.to_numeric(v["max_score"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    d = pd.DataFrame({"year": v["year"].to_numpy(), "school_id": v["school_id"].to_numpy(),
+                      "grade": v["grade"].to_numpy(), "subject": v["subject"].to_numpy()})
+    d["rows"] = np.ones(len(v), dtype="int32")
+    d["present"] = present.astype("int32")
+    marked = present & ~np.isnan(mark)
+    d["marked"] = marked.astype("int32")
+    for k in (2, 3, 4, 5):
+        d[f"m{k}"] = (marked & (mark == k)).astype("int32")
+    sc = present & ~np.isnan(ps)
+    d["s"], d["ns"] = np.where(sc, ps, 0.0), sc.astype("int32")
+    d["ss"] = d["s"] ** 2
+    pc = sc & (mx > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(pc, ps / mx * 100, 0.0)
+    d["sp"], d["ssp"], d["np"] = pct, pct ** 2, pc.astype("int32")
+    both = marked & np.isin(jm, [2, 3, 4, 5])
+    d["both"] = both.astype("int32")
+    d["lower"] = (both & (mark < jm)).astype("int32")
+    d["eq"] = (both & (mark == jm)).astype("int32")
+    d["higher"] = (both & (mark > jm)).astype("int32")
+    a = d.groupby(["year", "school_id", "grade", "subject"], sort=False, observed=True).sum().reset_index()
+    a["school_id"] = a["school_id"].astype(str)
+    a["subject"] = a["subject"].astype(str)
+    ctx["vpr_agg"] = a
+    S = VPR_SETS
+    return [
+        _base("vpr_participation", a, {"num": "present", "den": "rows"}, S),
+        _base("vpr_fail_share", a, {"num": "m2", "den": "marked"}, S),
+        _base("vpr_mark3_share", a, {"num": "m3", "den": "marked"}, S),
+        _base("vpr_mark4_share", a, {"num": "m4", "den": "marked"}, S),
+        _base("vpr_mark5_share", a, {"num": "m5", "den": "marked"}, S),
+        _base("vpr_success", a, {"num": a["m3"] + a["m4"] + a["m5"], "den": "marked"}, S),
+        _base("vpr_quality", a, {"num": a["m4"] + a["m5"], "den": "marked"}, S),
+        _base("vpr_mean_score", a, {"s": "s", "ss": "ss", "n": "ns"}, S),
+        _base("vpr_mean_pct", a, {"s": "sp", "ss": "ssp", "n": "np"}, S),
+        _base("vpr_journal_lower", a, {"num": "lower", "den": "both"}, S),
+        _base("vpr_journal_confirm", a, {"num": "eq", "den": "both"}, S),
+        _base("vpr_journal_higher", a, {"num": "higher", "den": "both"}, S),
+    ]
+
+
+def _task_specs_lookup(tables) -> pd.DataFrame:
+    specs = _get(tables, "task_specs")
+    if specs is None:
+        return pd.DataFrame(columns=["grade", "subject", "task", "level", "spec_max"])
+    s = specs[["grade", "subject", "task", "level", "max_score"]].rename(columns={"max_score": "spec_max"})
+    s = s.assign(grade=pd.to_numeric(s["grade"]).astype("int16"), subject=s["subject"].astype(str),
+                 task=s["task"].astype(str))
+    return s.drop_duplicates(["grade", "subject", "task"])
+
+
+def _tasks(tables, config, ctx) -> list[Base]:
+    (t,) = _need(tables, "vpr_tasks")
+    specs = _task_specs_lookup(tables)
+    score = pd.to_numeric(t["score"], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
+    k = ["year", "school_id", "grade", "subject", "task"]
+    d = pd.DataFrame({c: t[c].to_numpy() for c in k})
+    d["x"], d["x2"], d["c"] = score, score * score, np.ones(len(d), dtype="int32")
+    a = d.groupby(k, sort=False, observed=True).agg(x=("x", "sum"), x2=("x2", "sum"), c=("c", "sum"),
+                                                    mx=("x", "max")).reset_index()
+    a = a.astype({"school_id": str, "subject": str, "task": str})
+    a["grade"] = pd.to_numeric(a["grade"]).astype("int16")
+    # maximum of a task: the specification, else the best score seen in the year.
+    obs = a.groupby(["year", "grade", "subject", "task"], observed=True)["mx"].max().rename("obs_max")
+    a = a.join(obs, on=["year", "grade", "subject", "task"]).merge(
+        specs, on=["grade", "subject", "task"], how="left")
+    tmax = a["spec_max"].where(a["spec_max"] > 0, a["obs_max"]).to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a["s"] = np.where(tmax > 0, a["x"] / tmax * 100, np.nan)
+        a["ss"] = np.where(tmax > 0, a["x2"] / tmax ** 2 * 10000, np.nan)
+    a = a[np.isfinite(a["s"])]
+    bases = [_base("vpr_task_completion", a.assign(item=a["task"]), {"s": "s", "ss": "ss", "n": "c"},
+                   [("grade", "subject", "item")])]
+    # level completion: per student, Σ score on the level's tasks / Σ their maxima
+    tm = a.assign(tmax=np.where(a["spec_max"] > 0, a["spec_max"], a["obs_max"]))
+    tm = tm[["year", "grade", "subject", "task", "level", "tmax"]].drop_duplicates(
+        ["year", "grade", "subject", "task"]).dropna(subset=["level"])
+    if len(tm):
+        r = d[["year", "school_id", "grade", "subject", "task"]].copy()
+        r["x"] = score
+        r = r.astype({"school_id": str, "subject": str, "task": str})
+        r["grade"] = pd.to_numeric(r["grade"]).astype("int16")
+        r["student_code"] = t["student_code"].to_numpy()
+        r = r.merge(tm, on=["year", "grade", "subject", "task"], how="inner")
+        st_ = r.groupby(["year", "school_id", "grade", "subject", "student_code", "level"], sort=False,
+                        observed=True)[["x", "tmax"]].sum().reset_index()
+        st_ = st_[st_["tmax"] > 0]
+        p = st_["x"] / st_["tmax"] * 100
+        st_ = st_.assign(s=p, ss=p * p, n=1, item=st_["level"])
+        bases.append(_base("vpr_level_completion", st_, {"s": "s", "ss": "ss", "n": "n"},
+                           [("grade", "subject", "item")]))
+    return bases
+
+
+GIA_GRADE = {"ОГЭ": 9, "ЕГЭ": 11}
+
+
+def _gia(tables, config, ctx) -> list[Base]:
+    (g,) = _need(tables, "gia")
+    g = g[g["exam"].isin(list(GIA_GRADE))].copy()
+    if g.empty:
+        raise NotComputable("нет результатов ОГЭ/ЕГЭ в таблице «gia»")
+    g["grade"] = g["exam"].map(GIA_GRADE)
+    ege = (g["exam"] == "ЕГЭ").to_numpy()
+    ts = pd.to_numeric(g["test_score"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    ps = pd.to_numeric(g["primary_score"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    thr = pd.to_numeric(g["min_threshold"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    mark = pd.to_numeric(g["mark"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    used = np.where(ege & ~np.isnan(ts), ts, ps)
+    ok = ~np.isnan(used) & ~np.isnan(thr)
+    g["res"] = ok.astype(int)
+    g["below"] = (ok & (used < thr)).astype(int)
+    oge_m = (~ege) & ~np.isnan(mark)
+    g["oge_marked"] = oge_m.astype(int)
+    g["oge45"] = (oge_m & (mark >= 4)).astype(int)
+    g["oge_s"] = np.where(oge_m, mark, 0.0)
+    g["oge_ss"] = g["oge_s"] ** 2
+    e = ege & ~np.isnan(ts)
+    g["ege_n"] = e.astype(int)
+    g["ege_s"] = np.where(e, ts, 0.0)
+    g["ege_ss"] = g["ege_s"] ** 2
+    g["ege80"] = (e & (ts >= 80)).astype(int)
+    g["ege100"] = (e & (ts >= 100)).astype(int)
+    g["school_id"] = g["school_id"].astype(str)
+    cols = ["res", "below", "oge_marked", "oge45", "oge_s", "oge_ss", "ege_n", "ege_s", "ege_ss", "ege80", "ege100"]
+    a = g.groupby(["year", "school_id", "grade", "subject"], observed=True)[cols].sum().reset_index()
+    S = [("grade", "subject"), ("grade",)]
+    oge, eg = a[a["grade"] == 9], a[a["grade"] == 11]
+    return [
+        _base("gia_below_min", a, {"num": "below", "den": "res"}, S + [()]),
+        _base("oge_mark45_share", oge, {"num": "oge45", "den": "oge_marked"}, S),
+        _base("oge_mean_mark", oge, {"s": "oge_s", "ss": "oge_ss", "n": "oge_marked"}, [("grade", "subject")]),
+        _base("ege_mean_score", eg, {"s": "ege_s", "ss": "ege_ss", "n": "ege_n"}, [("grade", "subject")]),
+        _base("ege_80plus", eg, {"num": "ege80", "den": "ege_n"}, S),
+        _base("ege_100", eg, {"num": "ege100", "n": "ege_n"}, S),
+    ]
+
+
+def _leavers(tables, config, ctx) -> list[Base]:
+    (lv,) = _need(tables, "leavers")
+    lv = lv.copy()
+    lv["placed"] = lv["to_spo"] + lv["to_vuz"]
+    S = [("grade",)]
+    out = [_base("gia_no_attestat", lv, {"num": "no_attestat", "den": "graduates"}, [("grade",), ()])]
+    for code, col in [("leavers_to_grade10", "to_grade10"), ("leavers_to_spo", "to_spo"),
+                      ("leavers_to_vuz", "to_vuz"), ("leavers_to_work", "to_work"),
+                      ("leavers_not_placed", "not_placed")]:
+        sub = lv
+        if code == "leavers_to_grade10":
+            sub = lv[lv["grade"] == 9]
+        elif code == "leavers_to_vuz":
+            sub = lv[lv["grade"] == 11]
+        out.append(_base(code, sub, {"num": col, "den": "graduates"}, S))
+    out.append(_base("leavers_profile_match", lv, {"num": "profile_match", "den": "placed"}, [("grade",), ()]))
+    return out
+
+
+def _olympiad(tables, config, ctx) -> list[Base]:
+    o, = _need(tables, "olympiad")
+    cont = _contingent(tables)
+    o = o.assign(school_id=o["school_id"].astype(str))
+    # school stage, grades 4–11, unique people (a person counted once in their grade)
+    ss = o[(o["stage"] == "школьный") & o["grade"].between(4, 11)]
+    ppl = ss.drop_duplicates(["year", "school_id", "student_code"])
+    num = ppl.groupby(["year", "school_id", "grade"]).size().rename("num")
+    den = cont[cont["grade"].between(4, 11)].groupby(["year", "school_id", "grade"])["students"].sum().rename("den")
+    a = pd.concat([num, den], axis=1).fillna(0).reset_index()
+    a = a[a["den"] > 0]
+    out = [_base("olymp_school_participation", a, {"num": "num", "den": "den"}, [("grade",), ()])]
+    ms = o[(o["stage"] == "муниципальный") & o["grade"].between(7, 11)]
+    num = ms.drop_duplicates(["year", "school_id", "student_code"]).groupby(["year", "school_id"]).size().rename("num")
+    den = cont[cont["grade"].between(7, 11)].groupby(["year", "school_id"])["students"].sum().rename("den")
+    a = pd.concat([num, den], axis=1).fillna(0).reset_index()
+    out.append(_base("olymp_municipal_share", a[a["den"] > 0], {"num": "num", "den": "den"}))
+    # per stage: unique people; awardees = winners or prize-winners (people, not diplomas)
+    o = o.assign(award=o["status"].isin(["победитель", "призёр", "призер"]).astype(int))
+    per = o.groupby(["year", "school_id", "stage", "student_code"], observed=True)["award"].max().reset_index()
+    st = per.groupby(["year", "school_id", "stage"], observed=True).agg(part=("award", "size"),
+                                                                       aw=("award", "sum")).reset_index()
+    st["item"] = st["stage"].astype(str)
+    S = [("item",)]
+    out += [_base("olymp_stage_participants", st, {"num": "part", "n": "part"}, S),
+            _base("olymp_awardees", st, {"num": "aw", "n": "part"}, S),
+            _base("olymp_awardee_share", st, {"num": "aw", "den": "part"}, S)]
+    return out
+
+
+TECH_DIRECTIONS = ("техническая", "естественнонаучная")
+
+
+def _addedu(tables, config, ctx) -> list[Base]:
+    ad, = _need(tables, "addedu")
+    cont = _contingent(tables)
+    ad = ad.assign(school_id=ad["school_id"].astype(str))
+    den = cont.groupby(["year", "school_id"])["students"].sum().rename("den")
+    num = ad.drop_duplicates(["year", "child_code"]).groupby(["year", "school_id"]).size().rename("num")
+    tech = ad[ad["direction"].isin(TECH_DIRECTIONS)].drop_duplicates(["year", "child_code"])
+    numt = tech.groupby(["year", "school_id"]).size().rename("numt")
+    a = pd.concat([num, numt, den], axis=1).fillna(0).reset_index()
+    a = a[a["den"] > 0]
+    return [_base("addedu_coverage", a, {"num": "num", "den": "den"}),
+            _base("addedu_tech_coverage", a, {"num": "numt", "den": "den"})]
+
+
+def _career(tables, config, ctx) -> list[Base]:
+    c, = _need(tables, "career")
+    S = [("grade",), ()]
+    return [_base("profmin_basic_share", c, {"num": "profmin_basic", "den": "students"}, S),
+            _base("profmin_main_share", c, {"num": "profmin_main", "den": "students"}, S),
+            _base("profmin_advanced_share", c, {"num": "profmin_advanced", "den": "students"}, S),
+            _base("profile_classes_share", c, {"num": "in_profile_classes", "den": "students"}, S)]
+
+
+def _flag_base(code, df, flag) -> Base:
+    f = np.asarray(flag, dtype=bool).astype(int)
+    return _base(code, df, {"num": f, "den": np.ones(len(df), dtype=int)})
+
+
+def _score_base(code, df, value, extra_keys=None) -> Base:
+    v = pd.to_numeric(pd.Series(np.asarray(value, dtype=float), index=df.index), errors="coerce")
+    keep = v.notna().to_numpy()
+    d = df[keep]
+    v = v[keep].to_numpy()
+    return _base(code, d, {"s": v, "ss": v * v, "n": np.ones(len(d), dtype=int)})
+
+
+def _principals(tables, config, ctx) -> list[Base]:
+    p, = _need(tables, "principals")
+    years = int((config.get("periods") or {}).get("mgmt_training_years", 3))
+    t = pd.to_numeric(p["mgmt_training_year"], errors="coerce")
+    trained = (p["year"] - t < years) & (p["year"] - t >= 0)
+    out = [_flag_base("principal_mgmt_training", p, trained.fillna(False)),
+           _flag_base("principal_reserve", p, pd.to_numeric(p["reserve_size"], errors="coerce").fillna(0) >= 1)]
+    out.append(_score_base("nokuod_score", p, p["nokuod_score"]))
+    return out
+
+
+def _teachers(tables, config, ctx) -> list[Base]:
+    t, = _need(tables, "teachers")
+    per = config.get("periods") or {}
+    kpk_years = int(per.get("kpk_years", 3))
+    young, senior = int(per.get("young_teacher_age", 35)), int(per.get("senior_teacher_age", 60))
+    t = t.copy()
+    age = t["year"] - pd.to_numeric(t["birth_year"], errors="coerce")
+    kpk = pd.to_datetime(t["kpk_date"], errors="coerce", dayfirst=True)
+    since = pd.to_datetime((t["year"] - kpk_years).astype(str) + "-09-01")
+    end = pd.to_datetime(t["year"].astype(str) + "-08-31")
+    b = lambda s: s.fillna(False).astype(bool).astype(int)  # noqa: E731
+    t["one"] = 1
+    t["top"] = b(t["category"].isin(["высшая", "первая"]))
+    t["highest"] = b(t["category"] == "высшая")
+    t["kpk"] = b((kpk >= since) & (kpk <= end))
+    t["diag"] = b(t["deficit_diagnostics"])
+    t["iom"] = b(t["deficit_diagnostics"].fillna(False).astype(bool) & t["individual_route"].fillna(False).astype(bool))
+    t["young"] = b(age < young)
+    t["senior"] = b(age >= senior)
+    t["contest"] = b(t["prof_contest"])
+    t["school_id"] = t["school_id"].astype(str)
+    a = t.groupby(["year", "school_id"])[["one", "top", "highest", "kpk", "diag", "iom", "young",
+                                          "senior", "contest"]].sum().reset_index()
+    return [_base("teachers_top_category", a, {"num": "top", "den": "one"}),
+            _base("teachers_highest_category", a, {"num": "highest", "den": "one"}),
+            _base("teachers_kpk3", a, {"num": "kpk", "den": "one"}),
+            _base("teachers_diagnostics", a, {"num": "diag", "den": "one"}),
+            _base("teachers_iom_after_diag", a[a["diag"] > 0], {"num": "iom", "den": "diag"}),
+            _base("teachers_young", a, {"num": "young", "den": "one"}),
+            _base("teachers_60plus", a, {"num": "senior", "den": "one"}),
+            _base("teachers_contests", a, {"num": "contest", "den": "one"})]
+
+
+def _upbringing(tables, config, ctx) -> list[Base]:
+    u, = _need(tables, "upbringing")
+    u = u.copy()
+    u["ever"] = u["pdn_kdn_registered"] + u["removed_improved"]
+    return [_base("upbr_clubs", u, {"num": "in_clubs", "den": "students"}),
+            _base("upbr_volunteers", u, {"num": "volunteers", "den": "students"}),
+            _base("upbr_movements", u, {"num": "youth_movements", "den": "students"}),
+            _base("upbr_offences_rate", u, {"num": "offences", "den": "students"}),
+            _base("upbr_pdn_kdn_rate", u, {"num": "pdn_kdn_registered", "den": "students"}),
+            _base("upbr_removed_improved", u[u["ever"] > 0], {"num": "removed_improved", "den": "ever"}),
+            _flag_base("upbr_programme_approved", u, u["programme_approved"].fillna(False).astype(bool))]
+
+
+def _mkdo(tables, config, ctx) -> list[Base]:
+    m, = _need(tables, "mkdo")
+    m = m.rename(columns={"dou_id": "school_id"})
+    area = _score_base("mkdo_area_score", m.assign(item=m["area"].astype(str)), m["score"])
+    area.sets = [("item",)]
+    tot = m.groupby(["year", "school_id"], observed=True)["score"].mean().reset_index()
+    return [area, _score_base("mkdo_total_score", tot, tot["score"])]
+
+
+def _preschool(tables, config, ctx) -> list[Base]:
+    p, = _need(tables, "preschool")
+    p = p.rename(columns={"dou_id": "school_id"}).copy()
+    p["w37"] = p["enrolled_3_7"] + p["queue_3_7"]
+    p["w03"] = p["enrolled_0_3"] + p["queue_0_3"]
+    p["kids"] = p["enrolled_3_7"] + p["enrolled_0_3"]
+    return [_base("preschool_availability_3_7", p[p["w37"] > 0], {"num": "enrolled_3_7", "den": "w37"}),
+            _base("preschool_availability_0_3", p[p["w03"] > 0], {"num": "enrolled_0_3", "den": "w03"}),
+            _base("preschool_occupancy", p[p["places"] > 0], {"num": "kids", "den": "places"}),
+            _base("preschool_staff_higher_ed", p[p["staff"] > 0], {"num": "staff_higher_ed", "den": "staff"}),
+            _base("preschool_staff_category", p[p["staff"] > 0], {"num": "staff_category", "den": "staff"})]
+
+
+def _surveys(tables, config, ctx) -> list[Base]:
+    meta = ctx["meta"]
+    s, = _need(tables, "surveys")
+    s = s[s["respondents_group"] == "родители"].assign(school_id=lambda d: d["school_id"].astype(str))
+    dou_ids = set(meta.loc[meta["is_preschool"], "school_id"])
+    for name, col in (("preschool", "dou_id"), ("mkdo", "dou_id")):
+        df = _get(tables, name)
+        if df is not None:
+            dou_ids |= set(df[col].astype(str))
+    is_dou = s["school_id"].isin(dou_ids)
+    out = []
+    if (~is_dou).any():
+        out.append(_base("school_parent_satisfaction", s[~is_dou], {"num": "satisfied", "den": "respondents"}))
+    if is_dou.any():
+        out.append(_base("dou_parent_satisfaction", s[is_dou], {"num": "satisfied", "den": "respondents"}))
+    return out
+
+
+# --------------------------------------------------------------------------- system 2
+
+def _students_by_school(tables, meta) -> pd.DataFrame:
+    """``year, school_id, students, ovz`` from the contingent (fallback: upbringing)."""
+    c = _get(tables, "contingent")
+    if c is not None:
+        c = c.assign(school_id=c["school_id"].astype(str))
+        ovz = c["students_ovz"] if "students_ovz" in c.columns else np.nan
+        c = c.assign(ovz=pd.to_numeric(ovz, errors="coerce"))
+        return c.groupby(["year", "school_id"]).agg(students=("students", "sum"),
+                                                    ovz=("ovz", lambda x: x.sum(min_count=1))).reset_index()
+    u = _get(tables, "upbringing")
+    if u is not None:
+        return u.assign(school_id=u["school_id"].astype(str), ovz=np.nan)[["year", "school_id", "students", "ovz"]]
+    return pd.DataFrame(columns=["year", "school_id", "students", "ovz"])
+
+
+def context_metrics(tables: dict, meta: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``year, school_id`` of the context table with the «500+» metrics."""
+    ctx, = _need(tables, "context")
+    m = ctx.assign(school_id=ctx["school_id"].astype(str)).copy()
+    st = _students_by_school(tables, meta)
+    m = m.merge(st, on=["year", "school_id"], how="left")
+    t = _get(tables, "teachers")
+    if t is not None:
+        tn = t.assign(school_id=t["school_id"].astype(str)).groupby(["year", "school_id"]).size().rename("teachers_n")
+        m = m.join(tn, on=["year", "school_id"])
+    else:
+        m["teachers_n"] = np.nan
+    m = m.merge(meta[["school_id", "settlement_type", "students_total"]], on="school_id", how="left")
+    m["students"] = m["students"].fillna(pd.to_numeric(m["students_total"], errors="coerce"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stu = m["students"].astype(float).where(m["students"] > 0)
+        m["vacancy_den"] = m["teachers_n"] + m["teacher_vacancies"]
+        m["vacancy_rate"] = m["teacher_vacancies"] / m["vacancy_den"].where(m["vacancy_den"] > 0) * 100
+        m["risk_failure_share"] = m["students_risk_failure"] / stu * 100
+        m["ovz_share"] = m["ovz"] / stu * 100
+        m["families_at_risk_share"] = m["families_at_risk"] / stu * 100
+    return m
+
+
+def risk_profile(metrics: pd.DataFrame, config: dict) -> pd.DataFrame:
+    """Long table ``year, school_id, factor, name, metric, value, op, threshold, flagged``."""
+    rf = config.get("risk_factors") or {}
+    rows = []
+    for key, spec in rf.items():
+        if not isinstance(spec, dict) or "metric" not in spec:
+            continue
+        if spec["metric"] not in metrics.columns:
+            continue
+        for year, part in metrics.groupby("year"):
+            s = by_year(spec, int(year))
+            thr = float(by_year(s.get("threshold"), int(year)))
+            val = pd.to_numeric(part[s["metric"]], errors="coerce").astype(float)
+            flagged = pd.Series(OPS[s.get("op", "<")](val, thr), index=part.index).astype("boolean")
+            flagged[val.isna()] = pd.NA
+            rows.append(pd.DataFrame({"year": part["year"], "school_id": part["school_id"], "factor": key,
+                                      "name": s.get("name", key), "metric": s["metric"], "value": val,
+                                      "op": s.get("op", "<"), "threshold": thr, "flagged": flagged}))
+    if not rows:
+        return pd.DataFrame(columns=["year", "school_id", "factor", "name", "metric", "value", "op",
+                                     "threshold", "flagged"])
+    return pd.concat(rows, ignore_index=True)
+
+
+def context_index(metrics: pd.DataFrame, config: dict) -> pd.Series:
+    """Context index 0–100 (higher = less favourable), see ``[context_index]`` in the config."""
+    ci = config.get("context_index") or {}
+    w = ci.get("weights") or {}
+    sscore = ci.get("settlement_score") or {}
+    students = pd.to_numeric(metrics["students"], errors="coerce")
+    size = np.where(students < ci.get("small_school_students", 100), 1.0,
+                    np.where(students < ci.get("medium_school_students", 300), 0.5, 0.0))
+    size = np.where(students.isna(), np.nan, size)
+    comps = {
+        "settlement": metrics["settlement_type"].map(sscore).astype(float),
+        "school_size": pd.Series(size, index=metrics.index),
+        "ovz_share": (metrics["ovz_share"] / ci.get("ovz_share_cap", 20.0)).clip(0, 1),
+        "families_at_risk_share": (metrics["families_at_risk_share"] / ci.get("families_at_risk_share_cap", 15.0)).clip(0, 1),
+        "vacancy_rate": (metrics["vacancy_rate"] / ci.get("vacancy_rate_cap", 15.0)).clip(0, 1),
+    }
+    num = pd.Series(0.0, index=metrics.index)
+    den = pd.Series(0.0, index=metrics.index)
+    for k, v in comps.items():
+        wk = float(w.get(k, 1.0))
+        ok = v.notna()
+        num += np.where(ok, v.fillna(0) * wk, 0.0)
+        den += np.where(ok, wk, 0.0)
+    return (num / den.where(den > 0) * 100).rename("context_index")
+
+
+def _system2(tables, config, ctx) -> list[Base]:
+    meta = ctx["meta"]
+    m = context_metrics(tables, meta)
+    prof = risk_profile(m, config)
+    ctx["risk_profile"] = prof
+    out = []
+    for key, metric, kind in [("low_equipment", "equipment_index", "score"),
+                              ("low_competence", "teacher_competence", "score"),
+                              ("low_parent_involvement", "parent_involvement", "score"),
+                              ("low_motivation", "learning_motivation", "score"),
+                              ("weak_climate", "school_climate", "score")]:
+        out.append(_score_base(f"risk_{key}", m, m[metric]))
+    v = m[m["vacancy_den"] > 0]
+    out.append(_base("risk_teacher_shortage", v, {"num": "teacher_vacancies", "den": "vacancy_den"}))
+    s = m[m["students"] > 0]
+    out.append(_base("risk_failure_risk", s, {"num": "students_risk_failure", "den": "students"}))
+    so = s[s["ovz"].notna()]
+    out.append(_base("risk_high_ovz", so, {"num": "ovz", "den": "students"}))
+    out.append(_base("teacher_vacancies", m, {"num": "teacher_vacancies", "n": np.ones(len(m), dtype=int)}))
+    if len(prof):
+        cnt = prof.groupby(["year", "school_id"]).agg(k=("flagged", lambda x: x.fillna(False).astype(bool).sum()),
+                                                      assessed=("flagged", "count")).reset_index()
+        cnt = cnt[cnt["assessed"] > 0]
+        out.append(_score_base("risk_factors_count", cnt, cnt["k"]))
+        kmin = int((config.get("risk_factors") or {}).get("high_profile_min_factors", 3))
+        out.append(_flag_base("risk_profile_high", cnt, cnt["k"] >= kmin))
+    idx = context_index(m, config)
+    m = m.assign(context_index=idx)
+    ctx["context"] = m
+    out.append(_score_base("context_index", m, m["context_index"]))
+    mm = m[m["context_index"].notna()]
+    thr = mm["year"].map(lambda y: float(by_year((config.get("context_index") or {}).get("shnsu_threshold", 50.0), int(y))))
+    out.append(_flag_base("shnsu_flag", mm, mm["context_index"] >= thr))
+    return out
+
+
+def shnor_procedures(tables: dict, ctx: dict) -> pd.DataFrame:
+    """``year, school_id, procedure, n, below`` — the procedures the ШНОР rule looks at."""
+    parts = []
+    a = ctx.get("vpr_agg")
+    if a is not None:
+        parts.append(pd.DataFrame({
+            "year": a["year"].astype(int), "school_id": a["school_id"].astype(str),
+            "procedure": "ВПР, " + a["subject"].astype(str) + ", " + a["grade"].astype(str) + " кл.",
+            "kind": "vpr", "n": a["marked"], "below": a["m2"]}))
+    g = _get(tables, "gia")
+    if g is not None:
+        o = g[g["exam"] == "ОГЭ"]
+        if len(o):
+            mark = pd.to_numeric(o["mark"], errors="coerce")
+            ps = pd.to_numeric(o["primary_score"], errors="coerce")
+            thr = pd.to_numeric(o["min_threshold"], errors="coerce")
+            below = (mark == 2) | (mark.isna() & (ps < thr))
+            o = o.assign(below=below.astype(int), one=1, school_id=o["school_id"].astype(str))
+            go = o.groupby(["year", "school_id", "subject"]).agg(n=("one", "sum"), below=("below", "sum")).reset_index()
+            parts.append(pd.DataFrame({"year": go["year"].astype(int), "school_id": go["school_id"],
+                                       "procedure": "ОГЭ, " + go["subject"].astype(str), "kind": "oge",
+                                       "n": go["n"], "below": go["below"]}))
+    if not parts:
+        raise NotComputable("нет данных: таблицы «vpr» и «gia»")
+    return pd.concat(parts, ignore_index=True)
+
+
+def shnor_list(procs: pd.DataFrame, config: dict) -> pd.DataFrame:
+    """Apply the configured ШНОР rule (by year). Returns one row per ``year, school_id``:
+    ``procedures, low_procedures, repeated (procedure low ≥ consecutive_years in a row), shnor,
+    reason`` and marks ``low`` on ``procs`` (returned as attribute ``procs``)."""
+    rows, marked = [], []
+    procs = procs.copy()
+    procs["share"] = procs["below"] / procs["n"].where(procs["n"] > 0) * 100
+    for year in sorted(procs["year"].unique()):
+        rule = by_year(config.get("shnor") or {}, int(year)) or {}
+        kinds = rule.get("procedures", ["vpr", "oge"])
+        p = procs[procs["kind"].isin(kinds)]
+        low_share = float(rule.get("low_share", 30.0))
+        min_n = int(rule.get("min_participants", 5))
+        cy = int(rule.get("consecutive_years", 2))
+        mp = int(rule.get("min_procedures", 2))
+        valid = p["n"] >= min_n
+        lowf = valid & (p["share"] >= low_share)
+        p = p.assign(valid=valid, low=lowf)
+        cur = p[p["year"] == year]
+        marked.append(cur)
+        # same procedure low in each of the cy years up to this one
+        window = p[(p["year"] > year - cy) & (p["year"] <= year) & p["low"]]
+        rep = window.groupby(["school_id", "procedure"])["year"].nunique()
+        rep = rep[rep >= cy].reset_index().groupby("school_id")["procedure"].agg(lambda x: "; ".join(sorted(x)))
+        g = cur.groupby("school_id").agg(procedures=("valid", "sum"), low_procedures=("low", "sum"))
+        g = g[g["procedures"] > 0]
+        g["repeated"] = rep.reindex(g.index)
+        g["by_count"] = g["low_procedures"] >= mp
+        g["shnor"] = g["by_count"] | g["repeated"].notna()
+        lows = cur[cur["low"]].groupby("school_id")["procedure"].agg(lambda x: "; ".join(sorted(x)))
+        g["low_list"] = lows.reindex(g.index)
+        g["reason"] = np.where(
+            g["by_count"], "≥ " + str(low_share).rstrip("0").rstrip(".") + " % ниже «3» в процедурах: " + g["low_list"].fillna(""),
+            np.where(g["repeated"].notna(), str(cy) + " года подряд ≥ " + str(low_share).rstrip("0").rstrip(".")
+                     + " % ниже «3»: " + g["repeated"].fillna(""), ""))
+        rows.append(g.reset_index().assign(year=int(year)))
+    out = pd.concat(rows, ignore_index=True)
+    out.attrs["procs"] = pd.concat(marked, ignore_index=True)
+    return out
+
+
+def _shnor(tables, config, ctx) -> list[Base]:
+    procs = shnor_procedures(tables, ctx)
+    lst = shnor_list(procs, config)
+    ctx["shnor"] = lst
+    ctx["shnor_procedures"] = lst.attrs["procs"]
+    return [_flag_base("shnor_flag", lst, lst["shnor"]),
+            _base("shnor_low_procedures", lst, {"num": "low_procedures", "den": "procedures"})]
+
+
+# --------------------------------------------------------------------------- system 5 (composites)
+
+def _school_totals(frames: dict[str, pd.DataFrame], codes: list[str]) -> pd.DataFrame:
+    """Unsuppressed school values (all grades/subjects) of ``codes``: ``year, school_id`` × code."""
+    parts = []
+    for c in codes:
+        f = frames.get(c)
+        if f is None:
+            continue
+        f = f[(f["level"] == "school") & (f["grade"] == ALL_GRADE) & (f["subject"] == ALL_STR)
+              & (f["item"] == ALL_STR)]
+        parts.append(f[["year", "school_id", "value"]].assign(code=c))
+    if not parts:
+        return pd.DataFrame(columns=["year", "school_id"])
+    return pd.concat(parts).pivot_table(index=["year", "school_id"], columns="code", values="value").reset_index()
+
+
+def objectivity_component(objectivity: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``year, school_id, value`` = 100 − % of the assessed objectivity signs flagged."""
+    if objectivity is None or len(objectivity) == 0 or "flagged" not in objectivity.columns:
+        return None
+    o = objectivity[objectivity["school_id"].notna() & (objectivity["sign"] != "objectivity_index")]
+    o = o[o["flagged"].notna()]
+    if o.empty:
+        return None
+    f = o.assign(f=o["flagged"].astype(bool).astype(int), school_id=o["school_id"].astype(str))
+    g = f.groupby(["year", "school_id"])["f"].agg(["sum", "count"]).reset_index()
+    g["objectivity"] = 100 - g["sum"] / g["count"] * 100
+    return g[["year", "school_id", "objectivity"]]
+
+
+def _composites(frames, config, ctx, objectivity) -> list[Base]:
+    tv = _school_totals(frames, ["vpr_success", "gia_below_min", "teachers_kpk3", "nokuod_score",
+                                 "principal_mgmt_training", "principal_reserve"])
+    if tv.empty or len(tv.columns) <= 2:
+        raise NotComputable("нет данных для компонентов (ВПР, ГИА, кадры, руководители)")
+    oc = objectivity_component(objectivity)
+    if oc is not None:
+        tv = tv.merge(oc, on=["year", "school_id"], how="outer")
+    tv = tv.assign(year=tv["year"].astype(int))
+    g = lambda c: tv[c] if c in tv.columns else pd.Series(np.nan, index=tv.index)  # noqa: E731
+    res = pd.concat([g("vpr_success"), 100 - g("gia_below_min")], axis=1).mean(axis=1)
+    comps = {"results": res, "objectivity": g("objectivity"), "staff_development": g("teachers_kpk3"),
+             "conditions": g("nokuod_score"), "mgmt_training": g("principal_mgmt_training"),
+             "reserve": g("principal_reserve")}
+    w = (config.get("principal_composite") or {}).get("weights") or {}
+    num = sum(np.where(v.notna(), v.fillna(0) * float(w.get(k, 1.0)), 0.0) for k, v in comps.items())
+    den = sum(np.where(v.notna(), float(w.get(k, 1.0)), 0.0) for k, v in comps.items())
+    navail = sum(v.notna().astype(int) for v in comps.values())
+    comp = pd.Series(np.where((den > 0) & (navail >= 2), num / np.where(den > 0, den, 1), np.nan), index=tv.index)
+    if "principals" in ctx.get("available", set()):
+        p = ctx["tables"]["principals"]
+        keys = set(zip(p["year"].astype(int), p["school_id"].astype(str)))
+        inp = pd.Series([k in keys for k in zip(tv["year"], tv["school_id"])], index=tv.index)
+        comp = comp.where(inp)
+    ctx["principal_components"] = tv.assign(**{f"component_{k}": v for k, v in comps.items()},
+                                            composite=comp)
+    out = [_score_base("principal_composite", tv, comp), _score_base("principal_results", tv, res)]
+    if oc is not None:
+        out.append(_score_base("principal_objectivity", tv, comps["objectivity"]))
+    return out
+
+
+# --------------------------------------------------------------------------- thresholds
+
+def _level_of_task(tables) -> pd.DataFrame:
+    s = _task_specs_lookup(tables)
+    return s.rename(columns={"task": "item", "level": "task_level"})[["grade", "subject", "item", "task_level"]]
+
+
+def _sufficiency(config, year, level):
+    suff = by_year(config.get("sufficiency") or {}, int(year)) or {}
+    v = suff.get(level)
+    return np.nan if v is None else float(v)
+
+
+def _apply_thresholds(code: str, df: pd.DataFrame, config: dict, tables: dict) -> pd.DataFrame:
+    school = (df["level"] == "school").to_numpy()
+    if code == "vpr_task_completion":
+        df = df.merge(_level_of_task(tables), on=["grade", "subject", "item"], how="left")
+        df["threshold"] = [_sufficiency(config, y, lv) if isinstance(lv, str) else np.nan
+                           for y, lv in zip(df["year"], df["task_level"])]
+        df = df.drop(columns="task_level")
+        df["flag"] = pd.array(np.where(df["threshold"].notna() & df["value"].notna(),
+                                       df["value"] < df["threshold"], pd.NA), dtype="boolean")
+    elif code == "vpr_level_completion":
+        df["threshold"] = [_sufficiency(config, y, lv) for y, lv in zip(df["year"], df["item"])]
+        df["flag"] = pd.array(np.where(df["threshold"].notna() & df["value"].notna(),
+                                       df["value"] < df["threshold"], pd.NA), dtype="boolean")
+    elif code.startswith("risk_") and code[5:] in (config.get("risk_factors") or {}):
+        spec = config["risk_factors"][code[5:]]
+        thr = df["year"].map(lambda y: float(by_year(by_year(spec, int(y)).get("threshold"), int(y))))
+        op = OPS[spec.get("op", "<")]
+        df["threshold"] = thr.to_numpy()
+        f = np.where(school & df["value"].notna().to_numpy(), op(df["value"], thr), pd.NA)
+        df["flag"] = pd.array(f, dtype="boolean")
+    elif code == "context_index":
+        thr = df["year"].map(lambda y: float(by_year((config.get("context_index") or {}).get("shnsu_threshold", 50.0), int(y))))
+        df["threshold"] = thr.to_numpy()
+        df["flag"] = pd.array(np.where(school & df["value"].notna().to_numpy(), df["value"] >= thr, pd.NA),
+                              dtype="boolean")
+    elif code in ("shnor_flag", "shnsu_flag", "risk_profile_high"):
+        df["flag"] = pd.array(np.where(school & df["value"].notna().to_numpy(), df["value"] >= 50, pd.NA),
+                              dtype="boolean")
+    return df
+
+
+def _tasks_sufficient(task_rows: pd.DataFrame) -> pd.DataFrame:
+    """vpr_tasks_sufficient from the task rows (school and municipality, unsuppressed values)."""
+    t = task_rows[task_rows["threshold"].notna() & task_rows["value"].notna()]
+    k = ["year", "level", "school_id", "municipality", "grade", "subject"]
+    t = t.assign(ok=(t["value"] >= t["threshold"]).astype(int), one=1)
+    a = t.groupby(k, sort=False).agg(num=("ok", "sum"), den=("one", "sum"), n=("n", "max"),
+                                     region_value=("region_value", "first")).reset_index()
+    a["item"] = ALL_STR
+    a["value"] = a["num"] / a["den"] * 100
+    a["ci_low"] = a["ci_high"] = np.nan
+    a["region_value"] = np.nan
+    mv = a[a["level"] == "municipality"][["year", "school_id", "grade", "subject", "value"]].rename(
+        columns={"school_id": "municipality", "value": "municipality_value"})
+    a = a.merge(mv, on=["year", "municipality", "grade", "subject"], how="left")
+    a.loc[a["level"] == "municipality", "municipality_value"] = np.nan
+    a["indicator"] = "vpr_tasks_sufficient"
+    return a
+
+
+# --------------------------------------------------------------------------- orchestration
+
+PRODUCERS = [
+    (_vpr, ["vpr_participation", "vpr_fail_share", "vpr_mark3_share", "vpr_mark4_share", "vpr_mark5_share",
+            "vpr_success", "vpr_quality", "vpr_mean_score", "vpr_mean_pct", "vpr_journal_lower",
+            "vpr_journal_confirm", "vpr_journal_higher"]),
+    (_tasks, ["vpr_task_completion", "vpr_level_completion", "vpr_tasks_sufficient"]),
+    (_gia, ["gia_below_min", "oge_mark45_share", "oge_mean_mark", "ege_mean_score", "ege_80plus", "ege_100"]),
+    (_leavers, ["gia_no_attestat", "leavers_to_grade10", "leavers_to_spo", "leavers_to_vuz", "leavers_to_work",
+                "leavers_not_placed", "leavers_profile_match"]),
+    (_system2, ["risk_low_equipment", "risk_teacher_shortage", "risk_low_competence", "risk_failure_risk",
+                "risk_high_ovz", "risk_low_parent_involvement", "risk_low_motivation", "risk_weak_climate",
+                "risk_factors_count", "risk_profile_high", "context_index", "shnsu_flag", "teacher_vacancies"]),
+    (_shnor, ["shnor_flag", "shnor_low_procedures"]),
+    (_olympiad, ["olymp_school_participation", "olymp_municipal_share", "olymp_stage_participants",
+                 "olymp_awardees", "olymp_awardee_share"]),
+    (_addedu, ["addedu_coverage", "addedu_tech_coverage"]),
+    (_career, ["profmin_basic_share", "profmin_main_share", "profmin_advanced_share", "profile_classes_share"]),
+    (_principals, ["principal_mgmt_training", "principal_reserve", "nokuod_score"]),
+    (_teachers, ["teachers_top_category", "teachers_highest_category", "teachers_kpk3", "teachers_diagnostics",
+                 "teachers_iom_after_diag", "teachers_young", "teachers_60plus", "teachers_contests"]),
+    (_upbringing, ["upbr_clubs", "upbr_volunteers", "upbr_movements", "upbr_offences_rate", "upbr_pdn_kdn_rate",
+                   "upbr_removed_improved", "upbr_programme_approved"]),
+    (_mkdo, ["mkdo_area_score", "mkdo_total_score"]),
+    (_preschool, ["preschool_availability_3_7", "preschool_availability_0_3", "preschool_occupancy",
+                  "preschool_staff_higher_ed", "preschool_staff_category"]),
+    (_surveys, ["school_parent_satisfaction", "dou_parent_satisfaction"]),
+]
+COMPOSITE_CODES = ["principal_composite", "principal_results", "principal_objectivity"]
+
+
+@dataclass
+class IndicatorResult:
+    """What :func:`compute_indicators` returns.
+
+    ``indicators`` — the indicators.parquet frame; ``notes`` — indicators that could not be
+    computed (``indicator, name_ru, system, reason``, Russian); ``details`` — supporting
+    tables: ``shnor`` (list with reasons), ``shnor_procedures``, ``risk_profile``,
+    ``context`` (context metrics and index), ``principal_components``.
+    """
+
+    indicators: pd.DataFrame
+    notes: pd.DataFrame
+    details: dict[str, pd.DataFrame]
+    meta: pd.DataFrame
+
+    def summary(self) -> str:
+        ind = self.indicators
+        return (f"Показателей рассчитано: {ind['indicator'].nunique()}, строк: {len(ind):,}; "
+                f"не рассчитано: {len(self.notes)}").replace(",", " ")
+
+
+def _process(base: Base, spec: pd.Series, meta, conf) -> pd.DataFrame | None:
+    if base.frame.empty:
+        return None
+    kind = ENGINE_KIND[spec["kind"]]
+    df = _rollup(base, kind, meta, conf)
+    return _add_change(df, kind, conf)
+
+
+def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
+                       objectivity: pd.DataFrame | None = None,
+                       progress=None) -> IndicatorResult:
+    """Compute every catalogue indicator from the processed ``tables`` (name → frame or None)."""
+    cat = load_catalogue().set_index("code")
+    info = config.get("informativeness") or {}
+    conf = float(info.get("confidence", 0.95))
+    tables = {k: v for k, v in tables.items() if v is not None}
+    meta = school_meta(tables, config)
+    ctx = {"meta": meta, "tables": tables, "available": {k for k, v in tables.items() if len(v)}}
+    frames: dict[str, pd.DataFrame] = {}
+    notes: dict[str, str] = {}
+    say = progress or (lambda msg: None)
+
+    def run(fn, codes):
+        try:
+            bases = fn(tables, config, ctx)
+        except NotComputable as exc:
+            for c in codes:
+                notes.setdefault(c, str(exc))
+            return
+        for b in bases:
+            if b.code not in cat.index:
+                continue
+            df = _process(b, cat.loc[b.code], meta, conf)
+            if df is None or df.empty:
+                notes.setdefault(b.code, "нет строк данных для расчёта")
+                continue
+            frames[b.code] = _apply_thresholds(b.code, df, config, tables)
+
+    for fn, codes in PRODUCERS:
+        say(f"  показатели: {fn.__name__.strip('_')}")
+        run(fn, codes)
+    if "vpr_task_completion" in frames:
+        ts = _tasks_sufficient(frames["vpr_task_completion"])
+        if len(ts):
+            frames["vpr_tasks_sufficient"] = _add_change(ts, "share", conf)
+            frames["vpr_tasks_sufficient"][["change_ci_low", "change_ci_high"]] = np.nan
+        else:
+            notes.setdefault("vpr_tasks_sufficient", "нет заданий с известным уровнем сложности (task_specs)")
+    say("  показатели: composites")
+    run(lambda t, c, x: _composites(frames, c, x, objectivity), COMPOSITE_CODES)
+    if objectivity is None:
+        notes.setdefault("principal_objectivity", "нет результатов диагностики объективности")
+
+    out = []
+    for code, df in frames.items():
+        spec = cat.loc[code]
+        out.append(_finish(df, ENGINE_KIND[spec["kind"]], spec, info).assign(indicator=code))
+    for code in cat.index:
+        if code not in frames:
+            notes.setdefault(code, "нет данных")
+    ind = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=OUTPUT_COLUMNS)
+    ind = _output_types(ind)
+    nt = pd.DataFrame([(c, cat.loc[c, "name_ru"], int(cat.loc[c, "system"]), r) for c, r in notes.items()
+                       if c in cat.index and c not in frames],
+                      columns=["indicator", "name_ru", "system", "reason"])
+    details = {k: ctx[k] for k in ("shnor", "shnor_procedures", "risk_profile", "context", "principal_components")
+               if k in ctx}
+    return IndicatorResult(ind, nt, details, meta)
+
+
+def _output_types(ind: pd.DataFrame) -> pd.DataFrame:
+    ind = ind.copy()
+    ind["year"] = ind["year"].astype("int16")
+    g = pd.to_numeric(ind["grade"], errors="coerce")
+    ind["grade"] = pd.array(np.where(g == ALL_GRADE, pd.NA, g), dtype="Int8")
+    for c in ("subject", "item"):
+        ind[c] = ind[c].astype(object).where(ind[c].astype(str) != ALL_STR, None)
+    for c in ("level", "school_id", "indicator", "municipality"):
+        ind[c] = ind[c].astype(str)
+    for c in ("suppressed", "limited"):
+        ind[c] = ind[c].astype(bool)
+    for c in ("vs_municipality", "vs_similar"):
+        ind[c] = pd.array(ind[c].to_numpy(dtype=float), dtype="Float64").round().astype("Int8")
+    ind["flag"] = ind["flag"].astype("boolean")
+    for c in ("numerator", "denominator", "value", "ci_low", "ci_high", "n", "prev_value", "change",
+              "change_ci_low", "change_ci_high", "municipality_value", "region_value", "similar_value",
+              "similar_n", "similar_schools", "threshold"):
+        ind[c] = pd.to_numeric(ind[c], errors="coerce").astype("float64")
+    return ind.sort_values(["indicator", "level", "school_id", "year", "grade", "subject", "item"],
+                           na_position="first", kind="stable").reset_index(drop=True)
