@@ -1,0 +1,188 @@
+"""Readers: Excel (python-calamine) and CSV (UTF-8 / Windows-1251, ``;`` or ``,``) → raw frames.
+
+A reader returns a :class:`RawTable`: the header row as cleaned strings and the
+data rows as a ``DataFrame`` of ``object`` columns named ``c0, c1, …``. Cells keep
+what the file stored: text stays text (never parsed here), numbers typed by Excel
+stay numbers (turning 1.3 million numeric cells into text and back would only cost
+time). Every column is cleaned later, by the module that knows what the column
+means (:mod:`msoko.layouts`, :mod:`msoko.ingest`). Row ``i`` of the frame is
+spreadsheet row ``i + 2`` (row 1 is the header).
+
+Errors a user can fix (a truncated workbook, an unreadable encoding, an empty
+file) raise :class:`msoko.errors.MsokoError` with a Russian message naming the file.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from msoko.errors import MsokoError
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+CSV_SUFFIXES = {".csv", ".txt"}
+ENCODINGS = ("utf-8-sig", "cp1251")
+
+_WS = re.compile(r"\s+")
+
+
+@dataclass
+class RawTable:
+    """Header + data rows of one sheet or CSV file, as stored."""
+
+    path: Path
+    header: list[str]
+    data: pd.DataFrame          # columns c0..c{n-1}, dtype object
+    sheet: str | None = None
+    encoding: str | None = None  # CSV only
+    sep: str | None = None       # CSV only
+    first_data_row: int = 2      # 1-based spreadsheet row of data row 0
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.data)
+
+
+def clean_header(value) -> str:
+    """Header cell → text: numbers without '.0', whitespace (incl. NBSP) collapsed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _WS.sub(" ", str(value).replace("\xa0", " ")).strip()
+
+
+def cell_text(value) -> str:
+    """One stored cell → text, the way a person reads it in Excel.
+
+    ``None``/empty → ``''``; a float that is a whole number → without ``.0``
+    (Excel stores ``40001`` as ``40001.0``); everything else ``str``; NBSP → space;
+    surrounding whitespace stripped.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, str):
+        if not value:
+            return ""
+        return value.replace("\xa0", " ").strip()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in EXCEL_SUFFIXES | CSV_SUFFIXES
+
+
+def read_table(path: str | Path, *, header_only: bool = False) -> RawTable:
+    """Read the first sheet of a workbook, or a CSV file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return read_csv(path, header_only=header_only)
+    if suffix in EXCEL_SUFFIXES:
+        return read_excel(path, header_only=header_only)
+    raise MsokoError(f"Файл «{path}»: неподдерживаемый формат «{suffix}» (ожидается .xlsx или .csv).")
+
+
+def _frame(rows: list[list], width: int) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame({f"c{i}": pd.Series([], dtype=object) for i in range(width)})
+    df = pd.DataFrame(rows, dtype=object)
+    if df.shape[1] < width:
+        for i in range(df.shape[1], width):
+            df[i] = ""
+    df = df.iloc[:, :width]
+    df.columns = [f"c{i}" for i in range(width)]
+    return df
+
+
+def read_excel(path: str | Path, *, header_only: bool = False) -> RawTable:
+    from python_calamine import CalamineWorkbook
+
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise MsokoError(f"Файл «{path.name}» пуст (0 байт) — нечего загружать.")
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        sheet_name = wb.sheet_names[0]
+        sheet = wb.get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False, nrows=20) if header_only \
+            else sheet.to_python(skip_empty_area=False)
+    except MsokoError:
+        raise
+    except Exception as exc:  # calamine raises several error types (zip, xml, …)
+        raise MsokoError(
+            f"Файл «{path.name}» не удалось прочитать как книгу Excel: файл повреждён или обрезан "
+            f"(нужно заново выгрузить или пересохранить его в Excel). Подробности: {type(exc).__name__}: {exc}"
+        ) from None
+    # drop leading completely empty rows (some exports start with a blank line)
+    start = 0
+    while start < len(rows) and all(cell_text(v) == "" for v in rows[start]):
+        start += 1
+    if start >= len(rows):
+        raise MsokoError(f"Файл «{path.name}»: лист «{sheet_name}» пуст — нет ни заголовка, ни данных.")
+    header = [clean_header(v) for v in rows[start]]
+    # trailing unnamed columns that are empty in the header are kept (they are mapped as ignorable)
+    width = len(header)
+    data = _frame([] if header_only else rows[start + 1:], width)
+    table = RawTable(path=path, header=header, data=data, sheet=sheet_name)
+    table.first_data_row = start + 2  # 1-based spreadsheet row of data row 0
+    return table
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, str]:
+    for enc in ENCODINGS:
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise MsokoError(  # cp1251 decodes almost anything, so this is rare (e.g. UTF-16)
+        f"Файл «{path.name}»: не удалось определить кодировку (поддерживаются UTF-8 и Windows-1251). "
+        "Сохраните файл в Excel как «CSV UTF-8» или как книгу .xlsx."
+    )
+
+
+def sniff_sep(first_line: str) -> str:
+    counts = {sep: first_line.count(sep) for sep in (";", ",", "\t")}
+    sep = max(counts, key=counts.get)
+    return sep if counts[sep] > 0 else ";"
+
+
+def read_csv(path: str | Path, *, header_only: bool = False) -> RawTable:
+    path = Path(path)
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise MsokoError(f"Файл «{path.name}» пуст — нечего загружать.")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:200]:
+        raise MsokoError(
+            f"Файл «{path.name}»: кодировка UTF-16 не поддерживается (поддерживаются UTF-8 и Windows-1251). "
+            "Сохраните файл в Excel как «CSV UTF-8» или как книгу .xlsx."
+        )
+    text, enc = _decode(raw, path)
+    first = text.split("\n", 1)[0]
+    sep = sniff_sep(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    rows = [r for r in reader]
+    start = 0
+    while start < len(rows) and all(not c.strip() for c in rows[start]):
+        start += 1
+    if start >= len(rows):
+        raise MsokoError(f"Файл «{path.name}» пуст — нет ни заголовка, ни данных.")
+    header = [clean_header(v) for v in rows[start]]
+    data = _frame([] if header_only else rows[start + 1:], len(header))
+    table = RawTable(path=path, header=header, data=data, encoding=enc, sep=sep)
+    table.first_data_row = start + 2
+    return table
