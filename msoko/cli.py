@@ -19,6 +19,14 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _cmd_templates(args: argparse.Namespace) -> int:
+    from msoko.dictionary import write_templates
+
+    for path in write_templates(out_dir=args.out, fmt=args.format):
+        print(path)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from msoko.demo import generate
 
@@ -59,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="папка обработанных данных (по умолчанию data/processed)")
     p.add_argument("--jobs", type=int, default=None, help="число процессов (по умолчанию — все ядра)")
     p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("templates", help="создать пустые шаблоны msoko для заполнения",
+                       description="Записывает пустые шаблоны msoko (один лист, русские заголовки, строка-пример) "
+                                   "для данных без федеральной выгрузки: ГИА, олимпиады, кадры, воспитание, "
+                                   "дошкольное образование, реестр школ и др. Описание столбцов — "
+                                   "docs/data_dictionary.md.")
+    p.add_argument("--out", default="data/templates", help="куда записать шаблоны (по умолчанию data/templates)")
+    p.add_argument("--format", choices=["xlsx", "csv"], default="xlsx",
+                   help="формат шаблонов: xlsx (по умолчанию) или csv (UTF-8, разделитель «;»)")
+    p.set_defaults(func=_cmd_templates)
 
     p = sub.add_parser("demo", help="создать демонстрационный муниципалитет",
                        description="Создаёт папку исходных данных вымышленного муниципалитета "
