@@ -188,6 +188,8 @@ class _Rejects:
         reasons = [reason] * len(positions) if isinstance(reason, str) else np.asarray(reason, dtype=object)[fresh]
         self.mask[positions] = True
         for r, v, why in zip(rows, values, reasons):
+            if isinstance(v, (float, np.floating)):
+                v = f"{float(v):g}"
             self.records.append((self.file, int(r), column, "" if v is None else str(v), why))
 
     def frame(self) -> pd.DataFrame:
