@@ -589,7 +589,14 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
                         message="в task_specs читаются только файлы ALL.xlsx")
             return meta
         table = read_table(p)
-        lay = layouts.detect(table.header, rel)
+        try:
+            lay = layouts.detect(table.header, rel)
+        except layouts.LayoutError as exc:
+            if table.encoding == "cp1251":
+                raise layouts.LayoutError(
+                    f"{exc} Если заголовки выше выглядят как бессмысленный набор букв, файл сохранён в другой "
+                    "кодировке: поддерживаются UTF-8 и Windows-1251.") from None
+            raise
         meta["kind"] = lay.kind
         meta["table"] = lay.table
         if lay.kind == "codifier":
