@@ -249,7 +249,9 @@ def plot_task_completion(data: pd.DataFrame, ax: Axes | None = None, *, threshol
     ax.set_xlabel("Задание (уровень сложности: Б — базовый, П — повышенный, В — высокий)")
     ax.grid(axis="y")
     ax.grid(axis="x", visible=False)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=4)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] != school)
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower left", bbox_to_anchor=(0, 1.0), ncol=4)
     ax.set_title(title or "Выполнение заданий", pad=20)
     n = int(d0["n"].max()) if "n" in d0 and d0["n"].notna().any() else None
     return caption(ax, source=source, n=n,
@@ -507,7 +509,7 @@ def plot_cohort_k(data: pd.DataFrame, ax: Axes | None = None, *, highlight: str 
 def to_png(ax_or_fig, *, dpi: int = 100) -> bytes:
     """Render a chart to PNG bytes and close its figure (keeps memory flat in long runs)."""
     fig = ax_or_fig.figure if isinstance(ax_or_fig, Axes) else ax_or_fig
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     _place_captions(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
@@ -520,3 +522,38 @@ def show(ax_or_fig, *, dpi: int = 100) -> None:
     from IPython.display import Image, display
 
     display(Image(data=to_png(ax_or_fig, dpi=dpi), format="png"))
+
+
+def plot_vpr_panel(*, marks: pd.DataFrame, scores: pd.DataFrame, tasks: pd.DataFrame, levels: pd.DataFrame,
+                   journal: pd.DataFrame, boundaries: Mapping[int, float] | None = None,
+                   max_score: float | None = None, thresholds: Mapping[str, float] | None = None,
+                   source: str = "ФИС ОКО, ВПР", title: str | None = None):
+    """The ФИС ОКО views of one ВПР in one figure (one render instead of five):
+    marks | ВПР vs journal, score histogram | levels, task completion across the bottom.
+
+    Each panel is drawn by its axes-level function above and keeps its own caption.
+    Returns the figure.
+    """
+    ntasks = tasks["task"].nunique() if not tasks.empty else 0
+    fig = plt.figure(figsize=(11, 10.2))
+    gs = fig.add_gridspec(3, 2, height_ratios=[1.0, 1.25, 1.25], width_ratios=[1.35, 1], hspace=0.95, wspace=0.45,
+                          left=0.14, right=0.98, top=0.92, bottom=0.09)
+    plot_marks_distribution(marks, ax=fig.add_subplot(gs[0, 0]), source=source)
+    if journal.empty:
+        _no_data(fig.add_subplot(gs[0, 1]), "Нет отметок из журнала")
+    else:
+        plot_vpr_vs_journal(journal, ax=fig.add_subplot(gs[0, 1]), source=f"{source}; отметка за четверть")
+    plot_score_histogram(scores, ax=fig.add_subplot(gs[1, 0]), boundaries=boundaries, max_score=max_score,
+                         source=source)
+    if levels.empty:
+        _no_data(fig.add_subplot(gs[1, 1]), "Нет спецификации заданий")
+    else:
+        plot_task_levels(levels, ax=fig.add_subplot(gs[1, 1]), thresholds=thresholds, source=source)
+    if tasks.empty or ntasks == 0:
+        _no_data(fig.add_subplot(gs[2, :]), "Нет результатов по заданиям")
+    else:
+        plot_task_completion(tasks, ax=fig.add_subplot(gs[2, :]), thresholds=thresholds, source=source,
+                             title="Выполнение заданий (% от максимального балла)")
+    if title:
+        fig.suptitle(title, x=0.02, ha="left", fontsize=11, fontweight="bold")
+    return fig

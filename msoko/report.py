@@ -1453,7 +1453,7 @@ def show_school_system(data: ReportData, school_id: str, year: int, system: int)
         return
     show_table(t, caption="Показатели школы и группы сравнения",
                note="В столбце «Школа» — значение и 95 % доверительный интервал в квадратных скобках.")
-    for code in headline_indicators(data, school_id, year, system):
+    for code in headline_indicators(data, school_id, year, system, k=1):
         _indicator_pair(data, school_id, year, code)
 
 
@@ -1475,21 +1475,15 @@ def show_vpr_views(data: ReportData, school_id: str, year: int) -> None:
         if n < LIMITED_N:
             display_html(html_para(f"Участников {n}: информативность ограничена, выводы предварительные.", "msoko-note"))
         show_table(vpr_summary_table(data, school_id, year, grade, subject), caption="Основные показатели")
-        src = _vpr_source(year)
-        _show_chart(plots.plot_marks_distribution(marks_distribution(data, school_id, year, grade, subject),
-                                                  source=src, title="Распределение отметок"))
-        _show_chart(plots.plot_score_histogram(score_distribution(data, school_id, year, grade, subject),
-                                               boundaries=mark_boundaries(data, year, grade, subject),
-                                               max_score=_max_score(data, year, grade, subject), source=src))
         tasks = task_completion(data, school_id, year, grade, subject)
-        if not tasks.empty:
-            _show_chart(plots.plot_task_completion(tasks, thresholds=thr, source=src,
-                                                   title="Выполнение заданий (% от максимального балла)"))
-            _show_chart(plots.plot_task_levels(level_completion(tasks, data, grade, subject), thresholds=thr,
-                                               source=src))
-        j = journal_comparison(data, school_id, year, grade, subject)
-        if not j.empty:
-            _show_chart(plots.plot_vpr_vs_journal(j, source=f"{src}; отметка за четверть"))
+        fig = plots.plot_vpr_panel(
+            marks=marks_distribution(data, school_id, year, grade, subject),
+            scores=score_distribution(data, school_id, year, grade, subject),
+            tasks=tasks, levels=level_completion(tasks, data, grade, subject),
+            journal=journal_comparison(data, school_id, year, grade, subject),
+            boundaries=mark_boundaries(data, year, grade, subject), max_score=_max_score(data, year, grade, subject),
+            thresholds=thr, source=_vpr_source(year))
+        _show_chart(fig)
 
 
 def _max_score(data: ReportData, year: int, grade: int, subject: str):

@@ -1,0 +1,178 @@
+"""Execute the three report notebooks with papermill and check the exported HTML.
+
+Two inputs: the small synthetic processed folder of test_report_synthetic (always),
+and the session demo municipality (``demo_processed``) once the demo, ingest and
+compute stages exist. In both, the first school is renamed to a name containing
+``<script>alert(1)</script>`` that must come out as text.
+"""
+from __future__ import annotations
+
+import base64
+import html as html_mod
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill as pm
+import pytest
+
+from msoko.export import export_html
+from msoko.report import SYSTEMS
+
+from test_report_synthetic import EVIL_NAME, build_synthetic
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+pytestmark = pytest.mark.slow
+
+
+def _with_evil_school(src: Path, dst: Path) -> tuple[Path, str]:
+    """Copy a processed folder and rename its first school (by login) to EVIL_NAME."""
+    shutil.copytree(src, dst)
+    schools = pd.read_parquet(dst / "schools.parquet")
+    pre = schools.get("is_preschool", pd.Series(False, index=schools.index)).fillna(False).astype(bool)
+    sid = sorted(schools.loc[~pre, "school_id"].astype(str))[0]
+    schools.loc[schools["school_id"].astype(str) == sid, "name"] = EVIL_NAME
+    schools.to_parquet(dst / "schools.parquet", index=False)
+    return dst, sid
+
+
+@pytest.fixture(scope="module", params=["synthetic", "demo"])
+def processed(request, tmp_path_factory) -> tuple[Path, str, str]:
+    tmp = tmp_path_factory.mktemp(f"nb_{request.param}")
+    if request.param == "synthetic":
+        src = build_synthetic(tmp / "src")
+    else:
+        for mod in ("msoko.demo", "msoko.ingest", "msoko.compute"):
+            pytest.importorskip(mod, reason=f"{mod} ещё нет")
+        src = request.getfixturevalue("demo_processed")
+    path, sid = _with_evil_school(src, tmp / "processed")
+    return path, sid, request.param
+
+
+def _run(name: str, out_dir: Path, **params) -> tuple[nbformat.NotebookNode, str, float]:
+    out = out_dir / f"{name}.ipynb"
+    t0 = time.perf_counter()
+    pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters=params, kernel_name="python3",
+                        progress_bar=False, cwd=str(REPO))
+    elapsed = time.perf_counter() - t0
+    nb = nbformat.read(out, as_version=4)
+    html = export_html(nb, title=f"Отчёт {name}")
+    (out_dir / f"{name}.html").write_text(html, encoding="utf-8")
+    return nb, html, elapsed
+
+
+@pytest.fixture(scope="module")
+def reports(processed, tmp_path_factory):
+    path, sid, kind = processed
+    out = tmp_path_factory.mktemp(f"reports_{kind}")
+    res = {
+        "school": _run("school", out, school_id=sid, year=None, processed_dir=str(path)),
+        "municipality": _run("municipality", out, year=None, municipality=None, processed_dir=str(path)),
+        "objectivity": _run("objectivity", out, year=None, processed_dir=str(path)),
+    }
+    return dict(res=res, out=out, processed=path, school_id=sid, kind=kind)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_no_error_or_warning_output(reports):
+    for name, (nb, html, _) in reports["res"].items():
+        for cell in nb.cells:
+            for o in cell.get("outputs", []):
+                assert o["output_type"] != "error", (name, o.get("ename"), o.get("evalue"))
+                assert not (o["output_type"] == "stream" and o.get("name") == "stderr"), (name, o.get("text"))
+        assert "Traceback" not in html and "Error" not in _text(html), name
+
+
+@pytest.mark.parametrize("name", ["school", "municipality"])
+def test_every_system_chapter_present(reports, name):
+    html = reports["res"][name][1]
+    heads = [_text(h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", html, re.S)]
+    for k, title in SYSTEMS.items():
+        assert f"{k}. {title}" in heads, (name, k)
+    toc = re.search(r'<nav class="toc".*?</nav>', html, re.S).group(0)
+    assert all(title in _text(toc) for title in SYSTEMS.values())
+
+
+def test_municipal_chapters_follow_the_cycle(reports):
+    html = reports["res"]["municipality"][1]
+    steps = ["Цели и показатели", "Мониторинг показателей", "Анализ результатов мониторинга",
+             "Адресные рекомендации", "Меры и управленческие решения", "Анализ эффективности принятых мер"]
+    chapters = re.split(r"<h2[^>]*>", html)[2:]  # after «Сводка»
+    assert len(chapters) == 8
+    for ch in chapters:
+        pos = [ch.find(f">{s}</h3>") for s in steps]
+        assert all(p > 0 for p in pos) and pos == sorted(pos)
+
+
+def test_objectivity_report_sections(reports):
+    text = _text(reports["res"]["objectivity"][1])
+    for part in ("Официальные признаки и показатель объективности (ФИОКО)", "Дополнительные свидетельства msoko",
+                 "Собственные показатели msoko", "гимназии и лицеи", "Карточки школ", "Список школ для плана работы"):
+        assert part in text
+
+
+def test_self_contained_no_external_host(reports):
+    for name, (_, html, _) in reports["res"].items():
+        refs = re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)""", html, re.I)
+        assert refs, name
+        bad = [r for r in refs if not (r.startswith("#") or r.startswith("data:"))]
+        assert not bad, (name, bad[:5])
+        assert "<script" not in html.lower() and "@import" not in html and "url(" not in html
+        assert "mathjax" not in html.lower() and "require.js" not in html.lower()
+
+
+def test_images_decode_and_size(reports):
+    for name, (_, html, _) in reports["res"].items():
+        uris = re.findall(r'<img[^>]+src="data:image/png;base64,([^"]+)"', html)
+        assert len(uris) == len(re.findall(r"<img\b", html)), name
+        for u in uris:
+            raw = base64.b64decode(u, validate=True)
+            assert raw[:8] == b"\x89PNG\r\n\x1a\n" and len(raw) > 1000
+    school = reports["res"]["school"][1]
+    assert len(re.findall(r"<img\b", school)) >= 3
+    assert len(school.encode()) < 3 * 1024 * 1024
+
+
+def test_no_participant_code_in_reports(reports):
+    vpr = pd.read_parquet(reports["processed"] / "vpr.parquet", columns=["student_code"])
+    codes = set(vpr["student_code"].dropna().astype(str))
+    gia = reports["processed"] / "gia.parquet"
+    if gia.exists():
+        codes |= set(pd.read_parquet(gia, columns=["student_code"])["student_code"].dropna().astype(str))
+    codes = {c for c in codes if len(c) >= 4}
+    for name, (nb, html, _) in reports["res"].items():
+        tokens = set(re.findall(r"[0-9A-Za-zА-Яа-я_\-]+", _text(html)))
+        assert not (tokens & codes), (name, sorted(tokens & codes)[:5])
+
+
+def test_script_in_school_name_is_shown_as_text(reports):
+    for name in ("school", "municipality"):
+        html = reports["res"][name][1]
+        assert "<script>alert(1)</script>" not in html
+        assert EVIL_ESCAPED in html, name
+    assert EVIL_ESCAPED in reports["res"]["school"][1].split("</header>")[1]  # in the body, not only the title
+
+
+def test_school_tables_not_ranked(reports):
+    html = reports["res"]["municipality"][1]
+    for table in re.findall(r"<table.*?</table>", html, re.S):
+        head = re.search(r"<thead>(.*?)</thead>", table, re.S)
+        if not head or ">Школа</th>" not in head.group(1):
+            continue
+        rows = re.findall(r"<tr>\s*<td>(.*?)</td>", table, re.S)
+        names = [html_mod.unescape(re.sub(r"\s+", " ", r).strip()) for r in rows]
+        assert names == sorted(names), names
+
+
+def test_execution_is_fast(reports):
+    for name, (_, _, elapsed) in reports["res"].items():
+        assert elapsed < 60, (name, elapsed)  # generous: 2 shared cores; typical 4–12 s incl. kernel start
