@@ -1,0 +1,233 @@
+"""Objectivity diagnostics: the official ФИОКО signs, msoko's further evidence, the combined picture.
+
+Public API
+----------
+``compute_objectivity(tables, config) -> DataFrame`` — the objectivity.parquet frame
+(one row per year, school_id, grade, subject, sign; the index per year with
+``school_id`` null). ``tables`` has the processed tables ``vpr``, ``vpr_tasks``,
+``task_specs``, ``schools``, ``gia``; any may be missing (the signs that need it are
+then not assessed). ``config`` is the municipal configuration
+(``msoko.config.load_config()``); its ``[objectivity]`` section overrides
+:data:`msoko.objectivity.core.DEFAULTS`.
+
+For reports (no recomputation of the whole region): :func:`sign_catalogue`,
+:func:`school_card` (rows of one school with Russian status sentences),
+:func:`cell_evidence` (picture data for one school × grade × subject × year) and
+:func:`cohort_table`.
+
+Columns of the frame: ``year, school_id, grade, subject, sign, value, threshold,
+flagged`` (nullable boolean: null = not assessed), ``n, ci_low, ci_high, p_value``
+(one-sided, msoko signs and Spearman), ``procedure`` ('ВПР'/'ОГЭ'), ``official``
+(the sign belongs to the ФИОКО methodology), ``informativeness``
+('информативна' n ≥ 50 / 'минимально' 20–49 / 'ограниченно' < 20) and ``detail``
+(a Russian sentence with the numbers behind the value).
+
+No text here calls a school dishonest: a sign is «признак, требующий внимания».
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from msoko.objectivity import evidence as ev
+from msoko.objectivity import official as off
+from msoko.objectivity.combined import combined_rows
+from msoko.objectivity.core import (CELL_KEYS, COLUMNS, DEFAULTS, OFFICIAL_SIGNS, empty_frame, finish,
+                                    informativeness, prepare, settings)
+from msoko.objectivity.official import cohort_table
+
+__all__ = ["compute_objectivity", "sign_catalogue", "school_card", "cell_evidence", "cohort_table",
+           "SIGNS", "DEFAULTS", "COLUMNS", "OFFICIAL_SIGNS", "settings", "informativeness"]
+
+SIGNS: dict[str, tuple[str, bool, str]] = {
+    # sign: (Russian title, official, what it means)
+    "inflated_mean": ("Завышенный средний балл", True,
+                      "95 % интервал среднего первичного балла школы целиком выше интервала региона (ФИОКО)."),
+    "journal_mismatch": ("Несоответствие отметкам за четверть", True,
+                         "Корреляция Спирмена между отметкой за четверть и первичным баллом ВПР отрицательна (ФИОКО)."),
+    "cohort_fall": ("Резкое снижение результатов параллели", True,
+                    "K = S4(Y)/S5(Y+1) выше Q3 + 3·IQR по школам региона (ФИОКО)."),
+    "cohort_rise": ("Резкий рост результатов параллели", True,
+                    "K = S4(Y)/S5(Y+1) ниже Q1 − 3·IQR по школам региона (ФИОКО)."),
+    "objectivity_index": ("Показатель объективности (методика ФИОКО)", True,
+                          "100 − % школ, у которых есть хотя бы один официальный признак."),
+    "inflated_mean_similar": ("Результат заметно выше, чем у похожих школ (msoko)", False,
+                              "Собственная калиброванная альтернатива msoko: сравнение со школами того же типа и "
+                              "типа поселения с учётом обычного разброса между школами."),
+    "bunching": ("Скопление баллов у границ отметок (msoko)", False,
+                 "Избыток работ на границе отметки и на балл выше по сравнению с гладким распределением."),
+    "tasks_basic_vs_advanced": ("Базовые задания выполнены хуже сложных (msoko)", False,
+                                "Относительно региона и уровня школы сложные задания выполнены лучше базовых."),
+    "marks_lower": ("Много отметок ВПР ниже отметок за четверть (msoko)", False,
+                    "Доля «понизили» заметно выше, чем в регионе."),
+    "marks_higher": ("Много отметок ВПР выше отметок за четверть (msoko)", False,
+                     "Доля «повысили» заметно выше, чем в регионе."),
+    "marks_far": ("Расхождение с отметкой за четверть на 2 балла и более (msoko)", False,
+                  "Доля таких расхождений заметно выше, чем в регионе."),
+    "high_not_confirmed": ("Высокие результаты ВПР не подтверждаются ОГЭ/ЕГЭ (msoko)", False,
+                           "Обычная школа (не лицей и не гимназия) далеко выше региона по ВПР, но не по ГИА."),
+    "answer_similarity": ("Совпадающие работы внутри класса (msoko)", False,
+                          "Пар работ с одинаковыми баллами по всем заданиям больше, чем ожидается при независимом выполнении."),
+    "score_swing": ("Всплеск результата между годами (msoko)", False,
+                    "Результат заметно выше, чем у той же параллели и того же класса в соседние годы."),
+    "combined": ("Совокупность признаков (msoko)", False,
+                 "Признаки вместе достаточно сильны, чтобы включить школу в план работы по объективности."),
+    "objectivity_index_msoko": ("Показатель объективности по совокупности признаков (msoko)", False,
+                                "100 − % школ, по которым совокупность признаков достаточна для плана работы."),
+}
+
+
+def sign_catalogue() -> pd.DataFrame:
+    """sign, title (Russian), official, description — for legends and report tables."""
+    return pd.DataFrame([(k, t, o, d) for k, (t, o, d) in SIGNS.items()],
+                        columns=["sign", "title", "official", "description"])
+
+
+def _guard(name: str, fn, *args, **kwargs) -> pd.DataFrame:
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - one sign must not stop the others
+        warnings.warn(f"Признак «{name}» не рассчитан: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
+        return empty_frame()
+
+
+def compute_objectivity(tables: dict[str, pd.DataFrame], config: dict | None = None, *,
+                        return_evidence: bool = False):
+    """All signs, the combined picture and the indices (see the module docstring).
+
+    With ``return_evidence=True`` returns ``(frame, evidence)`` where ``evidence`` holds
+    region-level picture data: ``cohort`` (K per school with fences), ``bunching_reference``
+    (region histogram with the smooth counterfactual), ``task_levels`` (basic/advanced
+    completion per school, observed and expected).
+    """
+    cfg = settings(config)
+    tables = tables or {}
+    prep = prepare(tables.get("vpr"))
+    og, osub = cfg["official_grades"], cfg["official_subjects"]
+    eg, esub = cfg["evidence_grades"] or None, cfg["evidence_subjects"] or None
+    parts = []
+    # official
+    parts.append(_guard("inflated_mean", off.inflated_mean_rows, prep.cells, prep.tests, cfg, "ВПР", og, osub))
+    oc, ot = off.oge_cells(tables.get("gia"), cfg)
+    if len(oc):
+        parts.append(_guard("inflated_mean (ОГЭ)", off.inflated_mean_rows, oc, ot, {**cfg, "reference_stats": []},
+                            "ОГЭ"))
+    parts.append(_guard("journal_mismatch", off.journal_mismatch_rows, prep.students, prep.cells, cfg, og, osub))
+    parts.append(_guard("cohort", off.cohort_rows, prep.cells, cfg))
+    # msoko's further evidence
+    parts.append(_guard("inflated_mean_similar", ev.inflated_mean_similar_rows, prep.cells, tables.get("schools"),
+                        cfg, eg, esub))
+    parts.append(_guard("marks", ev.marks_rows, prep.students, prep.cells, cfg, eg, esub))
+    parts.append(_guard("high_not_confirmed", ev.high_not_confirmed_rows, prep.cells, prep.tests,
+                        tables.get("schools"), tables.get("gia"), cfg, eg, esub))
+    parts.append(_guard("score_swing", ev.swing_rows, prep.cells, prep.tests, cfg, eg, esub))
+    ref_hist: list = []
+    parts.append(_guard("bunching", ev.bunching_rows, prep.students, prep.tests, cfg, eg, esub,
+                        keep_reference=ref_hist))
+    levels: list = []
+    tasks = tables.get("vpr_tasks")
+    if tasks is not None and len(tasks) and len(prep.students):
+        tm = _guard("vpr_tasks", ev.TaskMatrix, tasks, prep.students, tables.get("task_specs"), eg, esub)
+        if isinstance(tm, ev.TaskMatrix):
+            parts.append(_guard("tasks_basic_vs_advanced", ev.tasks_rows, tm, cfg, level_table=levels))
+            parts.append(_guard("answer_similarity", ev.similarity_rows, tm, cfg))
+    rows = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else empty_frame()
+    comb = _guard("combined", combined_rows, rows, prep.cells, cfg, eg, esub)
+    rows = pd.concat([rows, comb], ignore_index=True) if len(comb) else rows
+    idx = off.index_rows(rows, OFFICIAL_SIGNS)
+    idx_m = off.index_rows(rows, ("combined",), name="objectivity_index_msoko", official=False,
+                           label="совокупности признаков msoko")
+    out = pd.concat([x for x in (rows, idx, idx_m) if len(x)], ignore_index=True) if len(rows) else empty_frame()
+    out = finish(out, cfg)
+    out = out.sort_values(["year", "sign", "school_id", "grade", "subject"], na_position="first",
+                          kind="stable").reset_index(drop=True)
+    if not return_evidence:
+        return out
+    evidence = {
+        "cohort": cohort_table(prep.cells, cfg),
+        "bunching_reference": pd.concat(ref_hist, ignore_index=True) if ref_hist else pd.DataFrame(),
+        "task_levels": pd.concat(levels, ignore_index=True) if levels else pd.DataFrame(),
+    }
+    return out, evidence
+
+
+STATUS = {True: "признак есть", False: "признака нет", None: "не оценивается"}
+
+
+def school_card(objectivity: pd.DataFrame, school_id: str, year: int | None = None,
+                only_flagged: bool = False) -> pd.DataFrame:
+    """One school's signs as data for an evidence card.
+
+    Columns: year, grade, subject, sign, title, official, status (Russian), value, threshold,
+    ci_low, ci_high, n, informativeness, detail — official signs first, then msoko's.
+    """
+    o = objectivity.loc[objectivity["school_id"] == school_id]
+    if year is not None:
+        o = o.loc[o["year"] == year]
+    if only_flagged:
+        o = o.loc[o["flagged"].fillna(False).astype(bool)]
+    o = o.copy()
+    o["title"] = o["sign"].map(lambda s: SIGNS.get(s, (s,))[0])
+    o["status"] = [STATUS[None if pd.isna(f) else bool(f)] for f in o["flagged"]]
+    order = {s: i for i, s in enumerate(SIGNS)}
+    o["_o"] = o["sign"].map(order).fillna(99)
+    o = o.sort_values(["year", "grade", "subject", "official", "_o"], ascending=[True, True, True, False, True])
+    return o[["year", "grade", "subject", "sign", "title", "official", "status", "value", "threshold", "ci_low",
+              "ci_high", "n", "informativeness", "detail"]].reset_index(drop=True)
+
+
+def cell_evidence(tables: dict[str, pd.DataFrame], config: dict | None, year: int, grade: int, subject: str,
+                  school_id: str) -> dict[str, pd.DataFrame]:
+    """Picture data for one school × grade × subject × year (computed for that test only).
+
+    Keys: ``scores`` (score, observed, expected under the smooth counterfactual, window,
+    boundary), ``journal`` (journal mark × ВПР mark counts), ``intervals`` (school and
+    reference mean with 95 % intervals), ``similarity`` (pairs of works in a class with
+    the number of identical task scores), ``tasks`` (basic/advanced completion,
+    observed/expected/reference), ``swing`` (the school's standardised result by year and
+    grade in this subject), ``cohort`` (K of every school for this subject with fences).
+    """
+    cfg = settings(config)
+    vpr = tables.get("vpr")
+    out: dict[str, pd.DataFrame] = {}
+    if vpr is None or len(vpr) == 0:
+        return out
+    v = vpr.loc[(vpr["subject"] == subject)]
+    prep = prepare(v)
+    test = prep.students.loc[(prep.students["year"] == year) & (prep.students["grade"] == grade)]
+    own = test.loc[test["school_id"] == school_id]
+    out["scores"] = ev.school_bunching_curve(prep.students, prep.tests, cfg, year, grade, subject, school_id)
+    j = own.dropna(subset=["journal_mark", "mark"])
+    out["journal"] = (j.groupby(["journal_mark", "mark"]).size().rename("count").reset_index()
+                      .astype({"journal_mark": "int64", "mark": "int64"}))
+    cells = prep.cells.loc[(prep.cells["year"] == year) & (prep.cells["grade"] == grade)]
+    z = float(cfg["z"])
+    rows = []
+    c = cells.loc[cells["school_id"] == school_id]
+    if len(c):
+        r = c.iloc[0]
+        h = z * r["sd"] / np.sqrt(r["n"]) if r["n"] >= 2 else np.nan
+        rows.append(("школа", r["mean"], r["mean"] - h, r["mean"] + h, int(r["n"])))
+    t = prep.tests.loc[(prep.tests["year"] == year) & (prep.tests["grade"] == grade)]
+    if len(t):
+        r = t.iloc[0]
+        h = z * r["sd"] / np.sqrt(r["n"])
+        rows.append(("эталон (все школы)", r["mean"], r["mean"] - h, r["mean"] + h, int(r["n"])))
+    out["intervals"] = pd.DataFrame(rows, columns=["group", "mean", "ci_low", "ci_high", "n"])
+    tasks = tables.get("vpr_tasks")
+    if tasks is not None and len(tasks):
+        tt = tasks.loc[(tasks["year"] == year) & (tasks["grade"] == grade) & (tasks["subject"] == subject)]
+        tm = ev.TaskMatrix(tt, prep.students, tables.get("task_specs"))
+        out["similarity"] = ev.class_similarity_matrix(tm, year, grade, subject, school_id)
+        lv: list = []
+        ev.tasks_rows(tm, cfg, level_table=lv)
+        out["tasks"] = (pd.concat(lv).query("school_id == @school_id").reset_index(drop=True) if lv
+                        else pd.DataFrame())
+    sw = ev.swing_table(prep.cells, prep.tests)
+    out["swing"] = sw.loc[sw["school_id"] == school_id, ["year", "grade", "e", "n"]].rename(
+        columns={"e": "standardised"}).sort_values(["year", "grade"]).reset_index(drop=True)
+    ct = cohort_table(prep.cells, cfg)
+    out["cohort"] = ct.loc[ct["subject"] == subject].reset_index(drop=True)
+    return out

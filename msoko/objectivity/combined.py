@@ -1,0 +1,96 @@
+"""msoko's combined picture per school × grade × subject × year (sign ``combined``).
+
+Signs are grouped into families that look at different traces of the same cell
+(level of results, journal marks, distribution of scores, task pattern, answer
+strings). Within a family the strongest sign counts, Bonferroni-corrected for the
+number of signs assessed in it (they are correlated). Across families the
+p-values are roughly independent and are combined two ways:
+
+* Fisher: X = −2 Σ ln p_f ~ χ²(2F) — several moderate traces together;
+* Tippett: 1 − (1 − min p_f)^F — one overwhelming trace;
+
+p = min(1, 2·min(p_Fisher, p_Tippett)). The cell is flagged when p < combined_alpha
+and n ≥ combined_min_n. ``value`` = −log10 p (the strength of the evidence),
+``threshold`` = −log10 combined_alpha. Sample size enters through each sign's
+p-value (small classes give weak evidence), and the informativeness label is shown
+beside it.
+
+Where a sign points at another cell than the one it is reported on, it is moved:
+``cohort_fall`` (S₄(Y) high against S₅(Y+1)) is evidence about grade 4 in year Y;
+``cohort_rise`` about grade 5 in Y+1 (its own row).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from msoko.objectivity.core import CELL_KEYS, finish, in_scope
+
+FAMILY_TITLES = {"level": "уровень результатов", "journal": "отметки за четверть",
+                 "distribution": "распределение баллов", "tasks": "выполнение заданий",
+                 "strings": "совпадение работ"}
+
+
+def combined_rows(rows: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=None, subjects=None) -> pd.DataFrame:
+    from msoko.objectivity import SIGNS
+    fam_of = {s: f for f, lst in cfg["combined_families"].items() for s in lst}
+    c = cells.loc[in_scope(cells, grades, subjects), CELL_KEYS + ["n"]].copy()
+    if len(c) == 0:
+        return finish(pd.DataFrame())
+    e = rows.loc[rows["sign"].isin(fam_of) & rows["school_id"].notna() & rows["flagged"].notna()
+                 & rows["p_value"].notna(), CELL_KEYS + ["sign", "p_value", "flagged"]].copy()
+    e["year"] = e["year"].astype("int64")
+    e["grade"] = e["grade"].astype("int64")
+    fall = e["sign"] == "cohort_fall"
+    e.loc[fall, "year"] -= 1
+    e.loc[fall, "grade"] -= 1
+    e["family"] = e["sign"].map(fam_of)
+    c["year"] = c["year"].astype("int64")
+    c["grade"] = c["grade"].astype("int64")
+    if len(e):
+        g = e.groupby(CELL_KEYS + ["family"])
+        fam = g.agg(p=("p_value", "min"), m=("p_value", "size")).reset_index()
+        best = e.loc[e.groupby(CELL_KEYS + ["family"])["p_value"].idxmin(), CELL_KEYS + ["family", "sign"]]
+        fam = fam.merge(best, on=CELL_KEYS + ["family"])
+        fam["pf"] = np.minimum(1.0, fam["p"] * fam["m"]).clip(lower=1e-300)
+        fam["lnp"] = np.log(fam["pf"])
+        agg = fam.groupby(CELL_KEYS).agg(F=("pf", "size"), sln=("lnp", "sum"), pmin=("pf", "min")).reset_index()
+        agg["p_fisher"] = st.chi2.sf(-2 * agg["sln"], 2 * agg["F"])
+        agg["p_tippett"] = -np.expm1(agg["F"] * np.log1p(-agg["pmin"].clip(upper=1 - 1e-16)))
+        agg["p_tippett"] = np.where(agg["pmin"] < 1e-12, agg["F"] * agg["pmin"], agg["p_tippett"])
+        agg["p"] = np.minimum(1.0, 2 * np.minimum(agg["p_fisher"], agg["p_tippett"]))
+        strong = fam.loc[fam["pf"] < 0.01].sort_values("pf")
+        strong_txt = strong.groupby(CELL_KEYS).apply(
+            lambda d: "; ".join(f"{FAMILY_TITLES.get(f, f)} — {SIGNS.get(s, (s,))[0]} (p={_p(p)})"
+                                for f, s, p in zip(d["family"], d["sign"], d["pf"])),
+            include_groups=False).rename("strong").reset_index() if len(strong) else \
+            pd.DataFrame(columns=CELL_KEYS + ["strong"])
+        c = c.merge(agg[CELL_KEYS + ["F", "p"]], on=CELL_KEYS, how="left").merge(strong_txt, on=CELL_KEYS, how="left")
+    else:
+        c["F"], c["p"], c["strong"] = np.nan, np.nan, None
+    alpha = float(cfg["combined_alpha"])
+    ok = c["F"].notna() & (c["F"] > 0) & (c["n"] >= int(cfg["combined_min_n"]))
+    c["value"] = -np.log10(c["p"].clip(lower=1e-300))
+    c["threshold"] = -np.log10(alpha)
+    c["p_value"] = c["p"]
+    c["flagged"] = pd.Series(np.asarray(c["p"] < alpha), dtype=object).where(ok.to_numpy(), None).to_numpy()
+    det = []
+    for a, f, fl, s in zip(ok, c["F"], c["flagged"], c["strong"]):
+        if not a:
+            det.append("не оценивается: нет рассчитанных признаков или мало участников")
+            continue
+        head = ("msoko: совокупность признаков достаточна для включения в план работы по объективности"
+                if fl else "msoko: совокупность признаков недостаточна для включения в план работы")
+        det.append(f"{head}; семейств признаков рассчитано: {int(f)}"
+                   + (f"; заметные: {s}" if isinstance(s, str) and s else ""))
+    c["detail"] = det
+    c["sign"] = "combined"
+    c["official"] = False
+    c["procedure"] = "ВПР"
+    return finish(c[["year", "school_id", "grade", "subject", "sign", "value", "threshold", "flagged", "n",
+                     "p_value", "procedure", "official", "detail"]], cfg)
+
+
+def _p(p: float) -> str:
+    return f"{p:.1e}".replace(".", ",") if p < 0.001 else f"{p:.3f}".replace(".", ",")

@@ -1,0 +1,223 @@
+"""Shared pieces of the objectivity diagnostics: configuration, preparation, helpers.
+
+Every sign function takes prepared frames and returns rows of the objectivity
+frame (see :data:`COLUMNS`). Nothing here loops over students in Python: all
+statistics are grouped sums, grouped ranks or small per-test matrices.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+RUS = "Русский язык"
+MATH = "Математика"
+
+# Defaults of the [objectivity] section of municipal_config.toml (the file wins).
+DEFAULTS: dict = {
+    # Official ФИОКО signs.
+    "official_grades": [4, 5],
+    "official_subjects": [RUS, MATH],
+    "oge_subjects": [RUS, MATH],
+    "z": 1.96,                        # x̄ ± z·s/√n, as published (not the t quantile)
+    "reference": "loaded",            # "loaded": all schools in the data for that year, grade, subject
+    "reference_stats": [],            # or given figures: [{year, grade, subject, mean, sd, n}]
+    "journal_min_n": 5,
+    "cohort_iqr_k": 3.0,
+    "cohort_min_schools": 4,
+    "cohort_from_grade": 4,
+    # msoko's further evidence (all ВПР grades and subjects unless limited here).
+    "evidence_grades": [],            # empty = all
+    "evidence_subjects": [],
+    "min_n": 5,                       # below this no msoko sign is assessed
+    "alpha": 0.001,                   # one-sided level of each further sign
+    "similar_min_peers": 5,
+    "bunching_marks": [3, 4, 5],
+    "bunching_above": 2,              # score points at/just above a boundary: b, b+1
+    "bunching_below": 2,              # score points just below: b-2, b-1
+    "bunching_max_degree": 5,
+    "bunching_min_window": 8,
+    "tasks_min_gap": 10.0,            # p.p.
+    "marks_min_gap": 15.0,            # p.p.
+    "gia_far_above": 0.5,             # region SD units
+    "gia_min_gap": 0.5,
+    "gia_years_window": 1,
+    "selective_org_types": ["лицей", "гимназия", "СОШ с УИОП"],
+    "similarity_alpha": 1e-4,
+    "similarity_min_tasks": 5,
+    "swing_min": 0.5,                 # region SD units
+    # Combined picture.
+    "combined_alpha": 1e-5,
+    "combined_min_n": 5,
+    "combined_families": {
+        "level": ["inflated_mean_similar", "high_not_confirmed", "score_swing", "cohort_fall", "cohort_rise"],
+        "journal": ["journal_mismatch", "marks_lower", "marks_higher", "marks_far"],
+        "distribution": ["bunching"],
+        "tasks": ["tasks_basic_vs_advanced"],
+        "strings": ["answer_similarity"],
+    },
+    "informative_from": 50,
+    "limited_below": 20,
+}
+
+COLUMNS = ["year", "school_id", "grade", "subject", "sign", "value", "threshold", "flagged", "n",
+           "ci_low", "ci_high", "p_value", "procedure", "official", "informativeness", "detail"]
+
+TEST_KEYS = ["year", "grade", "subject"]
+CELL_KEYS = ["year", "grade", "subject", "school_id"]
+
+OFFICIAL_SIGNS = ("inflated_mean", "journal_mismatch", "cohort_fall", "cohort_rise")
+
+
+def settings(config: dict | None) -> dict:
+    """Objectivity settings: :data:`DEFAULTS` with ``config['objectivity']`` merged over them."""
+    out = copy.deepcopy(DEFAULTS)
+    user = (config or {}).get("objectivity", {}) or {}
+    for k, v in user.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def informativeness(n, cfg: dict | None = None) -> np.ndarray:
+    """'информативна' (n ≥ 50), 'минимально' (20–49), 'ограниченно' (< 20); None for n unknown."""
+    cfg = cfg or DEFAULTS
+    n = np.asarray(pd.to_numeric(pd.Series(n), errors="coerce"), dtype="float64")
+    lab = np.where(n >= cfg["informative_from"], "информативна",
+                   np.where(n >= cfg["limited_below"], "минимально", "ограниченно"))
+    return np.where(np.isnan(n), None, lab).astype(object)
+
+
+def empty_frame() -> pd.DataFrame:
+    return finish(pd.DataFrame({c: [] for c in COLUMNS}))
+
+
+def finish(df: pd.DataFrame, cfg: dict | None = None) -> pd.DataFrame:
+    """Give a sign frame the contract's columns and dtypes."""
+    df = df.copy()
+    for c in COLUMNS:
+        if c not in df.columns:
+            df[c] = np.nan if c in ("value", "threshold", "ci_low", "ci_high", "p_value") else None
+    df = df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
+    df["year"] = pd.array(pd.to_numeric(df["year"]), dtype="Int16")
+    df["grade"] = pd.array(pd.to_numeric(df["grade"]), dtype="Int8")
+    df["n"] = pd.array(pd.to_numeric(df["n"]).round(), dtype="Int32")
+    df["flagged"] = pd.array(df["flagged"].astype(object).where(df["flagged"].notna(), None), dtype="boolean")
+    df["official"] = df["official"].fillna(False).astype(bool)
+    for c in ("value", "threshold", "ci_low", "ci_high", "p_value"):
+        df[c] = pd.to_numeric(df[c]).astype("float64")
+    for c in ("school_id", "subject", "sign", "procedure", "detail", "informativeness"):
+        df[c] = df[c].astype(object).where(df[c].notna(), None)
+    mask = df["informativeness"].isna() & df["n"].notna()
+    if mask.any():
+        df.loc[mask, "informativeness"] = informativeness(df.loc[mask, "n"].astype("float64"), cfg)
+    return df.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- preparation
+
+@dataclass
+class Prepared:
+    """Present students with a score, plus per-cell and per-test aggregates."""
+    students: pd.DataFrame      # one row per present student work (year, grade, subject, school_id, ...)
+    cells: pd.DataFrame         # per school cell: n, mean, sd, share mean (S), max_score
+    tests: pd.DataFrame         # per test (year, grade, subject): n, mean, sd over all students
+
+
+def present_students(vpr: pd.DataFrame | None) -> pd.DataFrame:
+    cols = ["year", "grade", "subject", "school_id", "student_code", "journal_mark", "class",
+            "primary_score", "max_score", "mark", "variant"]
+    if vpr is None or len(vpr) == 0 or "primary_score" not in vpr.columns:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+    v = vpr
+    keep = v["primary_score"].notna().to_numpy().copy()
+    if "absent" in v.columns:
+        keep &= ~v["absent"].fillna(False).astype(bool).to_numpy()
+    v = v.loc[keep, [c for c in cols if c in v.columns]].copy()
+    for c in cols:
+        if c not in v.columns:
+            v[c] = np.nan
+    v["year"] = v["year"].astype("int64")
+    v["grade"] = v["grade"].astype("int64")
+    v["primary_score"] = v["primary_score"].astype("float64")
+    v["max_score"] = pd.to_numeric(v["max_score"], errors="coerce").astype("float64")
+    v["journal_mark"] = pd.to_numeric(v["journal_mark"], errors="coerce").astype("float64")
+    v["mark"] = pd.to_numeric(v["mark"], errors="coerce").astype("float64")
+    for c in ("subject", "school_id", "student_code"):
+        if isinstance(v[c].dtype, pd.CategoricalDtype):
+            v[c] = v[c].astype(str)
+    return v.reset_index(drop=True)
+
+
+def grouped_moments(df: pd.DataFrame, keys: list[str], col: str) -> pd.DataFrame:
+    """n, mean, sd (ddof=1, NaN for n < 2) of ``col`` by ``keys``."""
+    g = df.groupby(keys, sort=True, observed=True)[col]
+    out = g.agg(n="count", mean="mean", sd="std").reset_index()
+    out["n"] = out["n"].astype("int64")
+    return out
+
+
+def prepare(vpr: pd.DataFrame | None) -> Prepared:
+    s = present_students(vpr)
+    if len(s) == 0:
+        e = pd.DataFrame(columns=CELL_KEYS + ["n", "mean", "sd", "share", "max_score"])
+        return Prepared(s, e, pd.DataFrame(columns=TEST_KEYS + ["n", "mean", "sd", "max_score"]))
+    mx = s.groupby(TEST_KEYS, observed=True)["max_score"].transform("max")
+    obs_max = s.groupby(TEST_KEYS, observed=True)["primary_score"].transform("max")
+    s["test_max"] = mx.fillna(obs_max).where(lambda x: x > 0, np.nan)
+    s["share"] = s["primary_score"] / s["max_score"].fillna(s["test_max"])
+    cells = grouped_moments(s, CELL_KEYS, "primary_score")
+    cells["share"] = s.groupby(CELL_KEYS, sort=True, observed=True)["share"].mean().to_numpy()
+    tests = grouped_moments(s, TEST_KEYS, "primary_score")
+    tests["max_score"] = s.groupby(TEST_KEYS, sort=True, observed=True)["test_max"].max().to_numpy()
+    return Prepared(s, cells, tests)
+
+
+def in_scope(df: pd.DataFrame, grades, subjects) -> np.ndarray:
+    m = np.ones(len(df), dtype=bool)
+    if grades:
+        m &= df["grade"].isin([int(g) for g in grades]).to_numpy()
+    if subjects:
+        m &= df["subject"].isin(list(subjects)).to_numpy()
+    return m
+
+
+# ---------------------------------------------------------------- statistics helpers
+
+def robust_tau2(est: np.ndarray, se: np.ndarray) -> float:
+    """Between-unit variance beyond sampling error, robust to a few outliers.
+
+    ``max(0, (1.4826·MAD(est))² − median(se²))`` — a moment estimate in the spirit of
+    DerSimonian–Laird, with the median absolute deviation so that the units we look
+    for (a few extreme ones) do not widen the yardstick they are measured with.
+    """
+    est = np.asarray(est, dtype="float64")
+    se = np.asarray(se, dtype="float64")
+    ok = np.isfinite(est) & np.isfinite(se)
+    if ok.sum() < 3:
+        return 0.0
+    e = est[ok]
+    mad = 1.4826 * np.median(np.abs(e - np.median(e)))
+    return float(max(0.0, mad * mad - np.median(se[ok] ** 2)))
+
+
+def norm_sf(z) -> np.ndarray:
+    return st.norm.sf(np.asarray(z, dtype="float64"))
+
+
+def grouped_tau2(df: pd.DataFrame, keys: list[str], est: str, se: str) -> pd.Series:
+    """:func:`robust_tau2` per group, broadcast back to the rows of ``df``."""
+    if len(df) == 0:
+        return pd.Series(dtype="float64")
+    med = df.groupby(keys, observed=True)[est].transform("median")
+    dev = (df[est] - med).abs()
+    mad = 1.4826 * dev.groupby([df[k] for k in keys], observed=True).transform("median")
+    se2 = (df[se] ** 2).groupby([df[k] for k in keys], observed=True).transform("median")
+    cnt = df[est].notna().groupby([df[k] for k in keys], observed=True).transform("sum")
+    tau2 = (mad * mad - se2).clip(lower=0.0)
+    return tau2.where(cnt >= 3, 0.0).fillna(0.0)

@@ -1,0 +1,780 @@
+"""msoko's further evidence of non-objectivity (not part of the official ФИОКО index).
+
+Each function returns rows of the objectivity frame for one sign, with its
+statistic (``value``), the decision boundary in the same units (``threshold``),
+a one-sided p-value under "nothing unusual" (``p_value``) that the combined
+picture uses, and a Russian ``detail``. Every sign is a reason to look, never a
+proof; the texts never call a school dishonest.
+
+Calibration: school-level statistics vary between schools more than sampling
+alone explains (teachers, intake). Where a sign compares a school with others,
+its z-score divides by ``sqrt(se² + τ²)`` with τ² the between-school variance
+beyond sampling error, estimated robustly (median absolute deviation) so that
+the few schools we look for do not widen the yardstick.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from msoko.objectivity.core import (CELL_KEYS, TEST_KEYS, finish, grouped_moments, grouped_tau2,
+                                    in_scope, robust_tau2)
+
+
+def _fmt(x, nd=1) -> str:
+    try:
+        if x is None or not np.isfinite(x):
+            return "—"
+    except TypeError:
+        return "—"
+    return f"{x:.{nd}f}".replace(".", ",")
+
+
+def _zcrit(cfg) -> float:
+    return float(st.norm.isf(float(cfg["alpha"])))
+
+
+def _rows(df: pd.DataFrame, sign: str, cols_extra=()) -> pd.DataFrame:
+    df = df.copy()
+    df["sign"] = sign
+    df["official"] = False
+    if "procedure" not in df.columns:
+        df["procedure"] = "ВПР"
+    keep = ["year", "school_id", "grade", "subject", "sign", "value", "threshold", "flagged", "n",
+            "ci_low", "ci_high", "p_value", "procedure", "official", "detail", *cols_extra]
+    return finish(df[[c for c in keep if c in df.columns]])
+
+
+def _flag(assessed, cond) -> pd.Series:
+    return pd.Series(np.asarray(cond, dtype=bool), dtype=object).where(np.asarray(assessed, dtype=bool), None)
+
+
+# ---------------------------------------------------------------- similar schools (calibrated inflated_mean)
+
+def school_attributes(schools: pd.DataFrame | None) -> pd.DataFrame:
+    cols = ["school_id", "org_type", "settlement_type", "name"]
+    if schools is None or len(schools) == 0 or "school_id" not in schools.columns:
+        return pd.DataFrame(columns=cols)
+    s = schools.copy()
+    for c in cols:
+        if c not in s.columns:
+            s[c] = None
+    s = s[cols].drop_duplicates("school_id")
+    s["school_id"] = s["school_id"].astype(str)
+    return s
+
+
+def inflated_mean_similar_rows(cells: pd.DataFrame, schools: pd.DataFrame | None, cfg: dict,
+                               grades=None, subjects=None) -> pd.DataFrame:
+    """msoko's calibrated alternative to inflated_mean: the school against similar schools.
+
+    Peers = other schools with the same org_type and settlement_type for the same
+    year, grade and subject (fewer than ``similar_min_peers`` → same org_type → all
+    schools). z = (x̄ − peer mean) / √(s²/n + τ² + se_peer²), τ² the between-school
+    variance among peers beyond sampling error.
+    """
+    c = cells.loc[in_scope(cells, grades, subjects)].copy()
+    if len(c) == 0:
+        return finish(pd.DataFrame())
+    c = c.merge(school_attributes(schools)[["school_id", "org_type", "settlement_type"]], on="school_id", how="left")
+    c["org_type"] = c["org_type"].fillna("?").astype(str)
+    c["settlement_type"] = c["settlement_type"].fillna("?").astype(str)
+    c["se"] = c["sd"] / np.sqrt(c["n"])
+    ok = (c["n"] >= max(2, int(cfg["min_n"]))) & c["se"].notna()
+    c["se"] = c["se"].where(ok)
+    c["m"] = c["mean"].where(ok)
+    min_peers = int(cfg["similar_min_peers"])
+    levels = [(TEST_KEYS + ["org_type", "settlement_type"], "тот же тип ОО и тип поселения"),
+              (TEST_KEYS + ["org_type"], "тот же тип ОО"),
+              (TEST_KEYS, "все школы")]
+    c["peer_mean"] = np.nan
+    c["peer_var"] = np.nan
+    c["peers"] = 0
+    c["peer_label"] = None
+    done = np.zeros(len(c), dtype=bool)
+    for keys, label in levels:
+        g = c.groupby(keys, observed=True)
+        cnt = g["m"].transform("count")
+        tot = g["m"].transform("sum")
+        self_in = c["m"].notna().astype(int)
+        peers = cnt - self_in
+        pm = (tot - c["m"].fillna(0.0)) / peers.replace(0, np.nan)
+        tau2 = grouped_tau2(c, keys, "m", "se")
+        se2_med = (c["se"] ** 2).groupby([c[k] for k in keys], observed=True).transform("median")
+        pv = (tau2 + se2_med) / peers.replace(0, np.nan)  # variance of the peer mean
+        use = (~done) & (peers >= min_peers).to_numpy()
+        c.loc[use, "peer_mean"] = pm[use]
+        c.loc[use, "peer_var"] = pv[use]
+        c.loc[use, "tau2"] = tau2[use]
+        c.loc[use, "peers"] = peers[use]
+        c.loc[use, "peer_label"] = label
+        done |= use
+    c["diff"] = c["m"] - c["peer_mean"]
+    scale = np.sqrt(c["se"] ** 2 + c["tau2"] + c["peer_var"])
+    z = c["diff"] / scale
+    assessed = ok & c["peer_mean"].notna() & np.isfinite(z)
+    zc = _zcrit(cfg)
+    c["value"] = c["diff"]
+    c["threshold"] = zc * scale
+    c["p_value"] = np.where(assessed, st.norm.sf(z), np.nan)
+    c["flagged"] = _flag(assessed, z > zc)
+    c["ci_low"] = c["diff"] - 1.96 * c["se"]
+    c["ci_high"] = c["diff"] + 1.96 * c["se"]
+    c["detail"] = [
+        (f"msoko: средний балл {_fmt(m)} против {_fmt(pm)} у похожих школ ({lab}, {int(k)} шк.); "
+         f"разница {_fmt(d)} балла при допустимой {_fmt(t)}") if a else
+        "не оценивается: мало участников или нет похожих школ"
+        for m, pm, lab, k, d, t, a in zip(c["mean"], c["peer_mean"], c["peer_label"], c["peers"], c["diff"],
+                                          c["threshold"], assessed)]
+    return _rows(c, "inflated_mean_similar")
+
+
+# ---------------------------------------------------------------- journal marks vs ВПР marks
+
+def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=None, subjects=None) -> pd.DataFrame:
+    """Shares of ВПР marks below («понизили»), above («повысили») and ≥ 2 away from the journal mark.
+
+    Compared with the pooled share of the reference population (all loaded schools),
+    z with the between-school variance; flagged when p < alpha and the gap ≥ marks_min_gap p.p.
+    """
+    s = students.loc[in_scope(students, grades, subjects) & students["journal_mark"].notna().to_numpy()
+                     & students["mark"].notna().to_numpy(), CELL_KEYS + ["journal_mark", "mark"]].copy()
+    if len(s) == 0:
+        return finish(pd.DataFrame())
+    d = s["mark"] - s["journal_mark"]
+    s["lower"], s["higher"], s["far"] = (d < 0).astype(float), (d > 0).astype(float), (d.abs() >= 2).astype(float)
+    agg = s.groupby(CELL_KEYS, observed=True).agg(n=("mark", "size"), lower=("lower", "sum"), higher=("higher", "sum"),
+                                                   far=("far", "sum")).reset_index()
+    ref = s.groupby(TEST_KEYS, observed=True)[["lower", "higher", "far"]].mean().reset_index()
+    agg = agg.merge(ref, on=TEST_KEYS, suffixes=("", "_ref"))
+    zc = _zcrit(cfg)
+    gap = float(cfg["marks_min_gap"]) / 100.0
+    out = []
+    words = {"lower": ("marks_lower", "ВПР ниже отметки за четверть («понизили»)"),
+             "higher": ("marks_higher", "ВПР выше отметки за четверть («повысили»)"),
+             "far": ("marks_far", "расхождение с отметкой за четверть на 2 балла и более")}
+    for key, (sign, text) in words.items():
+        a = agg.copy()
+        a["share"] = a[key] / a["n"]
+        p0 = a[key + "_ref"].clip(1e-4, 1 - 1e-4)
+        a["se"] = np.sqrt(p0 * (1 - p0) / a["n"])
+        ok = a["n"] >= int(cfg["min_n"])
+        a["est"] = a["share"].where(ok)
+        a["tau2"] = grouped_tau2(a, TEST_KEYS, "est", "se")
+        scale = np.sqrt(a["se"] ** 2 + a["tau2"])
+        z = (a["share"] - p0) / scale
+        a["value"] = 100 * a["share"]
+        a["threshold"] = 100 * (p0 + np.maximum(gap, zc * scale))
+        a["p_value"] = np.where(ok, st.norm.sf(z), np.nan)
+        a["flagged"] = _flag(ok, (z > zc) & (a["share"] - p0 >= gap))
+        lo, hi = _wilson(a[key], a["n"])
+        a["ci_low"], a["ci_high"] = 100 * lo, 100 * hi
+        a["detail"] = [f"msoko: {text}: {int(k)} из {int(n)} ({_fmt(100 * v)} %) при {_fmt(100 * r)} % в эталоне"
+                       for k, n, v, r in zip(a[key], a["n"], a["share"], p0)]
+        out.append(_rows(a, sign))
+    return pd.concat(out, ignore_index=True)
+
+
+def _wilson(k, n, z=1.959963984540054):
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        den = 1 + z * z / n
+        c = (p + z * z / (2 * n)) / den
+        h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return c - h, c + h
+
+
+# ---------------------------------------------------------------- results not confirmed by ГИА
+
+GIA_SUBJECTS = {"Математика": ["Математика", "Математика (профиль)", "Математика (база)",
+                               "Математика (профильный уровень)", "Математика (базовый уровень)"]}
+
+
+def high_not_confirmed_rows(cells: pd.DataFrame, tests: pd.DataFrame, schools: pd.DataFrame | None,
+                            gia: pd.DataFrame | None, cfg: dict, grades=None, subjects=None) -> pd.DataFrame:
+    """ВПР far above the reference in an ordinary school, not confirmed by ОГЭ/ЕГЭ of the same school.
+
+    e = (school mean − reference mean) / reference SD for ВПР (the cell) and for ГИА
+    (same subject, years within ± gia_years_window, inverse-variance pooled over exams).
+    Flagged for schools that are not лицей/гимназия/СОШ с УИОП when e_ВПР ≥ gia_far_above,
+    e_ВПР − e_ГИА ≥ gia_min_gap and the gap is significant (p < alpha with τ²).
+    """
+    c = cells.loc[in_scope(cells, grades, subjects)].copy()
+    need = {"year", "exam", "school_id", "subject", "primary_score"}
+    if len(c) == 0:
+        return finish(pd.DataFrame())
+    c = c.merge(tests[TEST_KEYS + ["mean", "sd"]].rename(columns={"mean": "rm", "sd": "rsd"}), on=TEST_KEYS)
+    c["ev"] = (c["mean"] - c["rm"]) / c["rsd"]
+    c["sev"] = c["sd"] / c["rsd"] / np.sqrt(c["n"])
+    attrs = school_attributes(schools)
+    c = c.merge(attrs[["school_id", "org_type"]], on="school_id", how="left")
+    selective = c["org_type"].isin(cfg["selective_org_types"])
+    have_gia = gia is not None and len(gia) > 0 and need <= set(gia.columns)
+    if not have_gia:
+        c["value"] = np.nan
+        c["flagged"] = None
+        c["detail"] = "не оценивается: нет результатов ОГЭ/ЕГЭ"
+        return _rows(c, "high_not_confirmed")
+    g = gia.loc[gia["primary_score"].notna(), ["year", "exam", "school_id", "subject", "primary_score"]].copy()
+    g["year"] = g["year"].astype("int64")
+    g["school_id"] = g["school_id"].astype(str)
+    g["exam"] = g["exam"].astype(str)
+    gk = ["year", "exam", "subject"]
+    sc = grouped_moments(g, gk + ["school_id"], "primary_score")
+    rf = grouped_moments(g, gk, "primary_score").rename(columns={"mean": "gm", "sd": "gsd", "n": "gn"})
+    sc = sc.merge(rf, on=gk)
+    sc["eg"] = (sc["mean"] - sc["gm"]) / sc["gsd"]
+    sc["seg"] = (sc["sd"].fillna(sc["gsd"]) / sc["gsd"]) / np.sqrt(sc["n"])
+    sc = sc.loc[np.isfinite(sc["eg"]) & (sc["seg"] > 0)]
+    # map ГИА subjects to ВПР subjects
+    inv = {gs: vs for vs, lst in GIA_SUBJECTS.items() for gs in lst}
+    sc["vsubject"] = sc["subject"].map(lambda x: inv.get(x, x))
+    sc["w"] = 1.0 / sc["seg"] ** 2
+    w = int(cfg["gia_years_window"])
+    base = c[["year", "school_id", "subject"]].drop_duplicates()
+    parts = []
+    for dy in range(-w, w + 1):
+        t = sc.assign(year=sc["year"] - dy)[["year", "school_id", "vsubject", "eg", "w", "n"]]
+        parts.append(base.merge(t.rename(columns={"vsubject": "subject"}), on=["year", "school_id", "subject"]))
+    gg = pd.concat(parts, ignore_index=True)
+    if len(gg):
+        gg["ew"] = gg["eg"] * gg["w"]
+        pooled = gg.groupby(["year", "school_id", "subject"]).agg(ew=("ew", "sum"), w=("w", "sum"),
+                                                                   gia_n=("n", "sum")).reset_index()
+        pooled["eg"] = pooled["ew"] / pooled["w"]
+        pooled["seg"] = 1.0 / np.sqrt(pooled["w"])
+        c = c.merge(pooled[["year", "school_id", "subject", "eg", "seg", "gia_n"]],
+                    on=["year", "school_id", "subject"], how="left")
+    else:
+        c["eg"], c["seg"], c["gia_n"] = np.nan, np.nan, np.nan
+    c["diff"] = c["ev"] - c["eg"]
+    c["sed"] = np.sqrt(c["sev"] ** 2 + c["seg"] ** 2)
+    ok = (c["n"] >= int(cfg["min_n"])) & c["diff"].notna() & c["sed"].notna() & ~selective
+    c["dd"] = c["diff"].where(ok)
+    c["tau2"] = grouped_tau2(c, TEST_KEYS, "dd", "sed")
+    med = c.groupby(TEST_KEYS)["dd"].transform("median").fillna(0.0)
+    scale = np.sqrt(c["sed"] ** 2 + c["tau2"])
+    z = (c["diff"] - med) / scale
+    zc = _zcrit(cfg)
+    cond = (z > zc) & (c["ev"] >= float(cfg["gia_far_above"])) & (c["diff"] >= float(cfg["gia_min_gap"]))
+    c["value"] = c["diff"]
+    c["threshold"] = np.maximum(float(cfg["gia_min_gap"]), med + zc * scale)
+    c["p_value"] = np.where(ok & (c["ev"] >= float(cfg["gia_far_above"])), st.norm.sf(z), np.where(ok, 1.0, np.nan))
+    c["flagged"] = _flag(ok, cond)
+    c["ci_low"] = c["diff"] - 1.96 * c["sed"]
+    c["ci_high"] = c["diff"] + 1.96 * c["sed"]
+    det = []
+    for a, sel, ev, eg, d, gn in zip(ok, selective, c["ev"], c["eg"], c["diff"], c["gia_n"]):
+        if sel:
+            det.append("не применяется: лицей, гимназия или школа с углублённым изучением предметов")
+        elif not np.isfinite(eg) if eg is not None else True:
+            det.append("не оценивается: нет результатов ОГЭ/ЕГЭ школы по этому предмету")
+        elif not a:
+            det.append("не оценивается: мало участников")
+        else:
+            det.append(f"msoko: ВПР {_fmt(ev, 2)} SD от эталона, ОГЭ/ЕГЭ {_fmt(eg, 2)} SD "
+                       f"(n ГИА={int(gn)}); расхождение {_fmt(d, 2)} SD")
+    c["detail"] = det
+    return _rows(c, "high_not_confirmed")
+
+
+# ---------------------------------------------------------------- swings across years (Jacob & Levitt)
+
+def swing_table(cells: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
+    """Standardised school results e = (x̄ − reference)/SD with their neighbours in time.
+
+    before = mean of (Y−1, g−1) [same cohort] and (Y−1, g) [same grade]; after = mean of
+    (Y+1, g+1) and (Y+1, g). swing = min(e − before, e − after) over the sides present.
+    """
+    c = cells.merge(tests[TEST_KEYS + ["mean", "sd"]].rename(columns={"mean": "rm", "sd": "rsd"}), on=TEST_KEYS)
+    c["e"] = (c["mean"] - c["rm"]) / c["rsd"]
+    c["se2"] = (c["sd"].fillna(c["rsd"]) / c["rsd"]) ** 2 / c["n"]
+    base = c[CELL_KEYS + ["e", "se2", "n", "mean"]].copy()
+    k = ["year", "grade", "subject", "school_id"]
+    acc = {}
+    for side, shifts in (("before", [(-1, -1), (-1, 0)]), ("after", [(1, 1), (1, 0)])):
+        s_e = np.zeros(len(base))
+        s_v = np.zeros(len(base))
+        cnt = np.zeros(len(base))
+        for dy, dg in shifts:
+            nb = base[k + ["e", "se2"]].copy()
+            nb["year"] = nb["year"] - dy
+            nb["grade"] = nb["grade"] - dg
+            m = base[k].merge(nb, on=k, how="left")
+            has = m["e"].notna().to_numpy()
+            s_e += np.where(has, m["e"].to_numpy(), 0.0)
+            s_v += np.where(has, m["se2"].to_numpy(), 0.0)
+            cnt += has
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc[side] = np.where(cnt > 0, s_e / cnt, np.nan)
+            acc[side + "_v"] = np.where(cnt > 0, s_v / cnt ** 2, np.nan)
+    base["before"], base["after"] = acc["before"], acc["after"]
+    rise = base["e"] - base["before"]
+    fall = base["e"] - base["after"]
+    base["rise"], base["fall"] = rise, fall
+    base["swing"] = np.fmin(rise, fall)
+    v_side = np.where(rise.notna() & fall.notna() & (rise <= fall), acc["before_v"],
+                      np.where(fall.notna(), acc["after_v"], acc["before_v"]))
+    base["se_swing"] = np.sqrt(base["se2"] + v_side)
+    return base
+
+
+def swing_rows(cells: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades=None, subjects=None) -> pd.DataFrame:
+    c = swing_table(cells, tests)
+    c = c.loc[in_scope(c, grades, subjects)].copy()
+    if len(c) == 0:
+        return finish(pd.DataFrame())
+    ok = (c["n"] >= int(cfg["min_n"])) & c["swing"].notna() & c["se_swing"].notna()
+    c["sw"] = c["swing"].where(ok)
+    c["tau2"] = grouped_tau2(c, ["grade", "subject"], "sw", "se_swing")
+    med = c.groupby(["grade", "subject"])["sw"].transform("median").fillna(0.0)
+    scale = np.sqrt(c["se_swing"] ** 2 + c["tau2"])
+    z = (c["swing"] - med) / scale
+    zc = _zcrit(cfg)
+    c["value"] = c["swing"]
+    c["threshold"] = np.maximum(float(cfg["swing_min"]), med + zc * scale)
+    c["p_value"] = np.where(ok, st.norm.sf(z), np.nan)
+    c["flagged"] = _flag(ok, (z > zc) & (c["swing"] >= float(cfg["swing_min"])))
+    c["ci_low"] = c["swing"] - 1.96 * c["se_swing"]
+    c["ci_high"] = c["swing"] + 1.96 * c["se_swing"]
+    c["detail"] = [
+        (f"msoko: результат {_fmt(e, 2)} SD от эталона; до: {_fmt(b, 2)}, после: {_fmt(a, 2)} "
+         f"(та же параллель и тот же класс в соседние годы); всплеск {_fmt(s, 2)} SD") if o else
+        "не оценивается: нет результатов школы в соседние годы или мало участников"
+        for e, b, a, s, o in zip(c["e"], c["before"], c["after"], c["swing"], ok)]
+    return _rows(c, "score_swing")
+
+
+# ---------------------------------------------------------------- bunching at mark boundaries
+
+def mark_boundaries(students: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
+    """min3/min4/min5 per test: msoko's mark scales (msoko.marks), else inferred from the marks in the data.
+
+    Inference: the lowest primary score at which most works carry a mark ≥ k.
+    """
+    out = tests[TEST_KEYS].copy()
+    try:
+        from msoko.marks import load_scales
+        sc = load_scales()[["year", "grade", "subject", "min3", "min4", "min5"]].astype({"year": "int64", "grade": "int64"})
+        out = out.merge(sc, on=TEST_KEYS, how="left")
+    except Exception:  # noqa: BLE001 - scales are optional here
+        out[["min3", "min4", "min5"]] = np.nan
+    s = students.loc[students["mark"].notna(), TEST_KEYS + ["primary_score", "mark"]]
+    if len(s):
+        s = s.assign(score=s["primary_score"].round())
+        for k in (3, 4, 5):
+            t = s.assign(hit=(s["mark"] >= k).astype(float)).groupby(TEST_KEYS + ["score"])["hit"].mean().reset_index()
+            t = t.loc[t["hit"] > 0.5].groupby(TEST_KEYS)["score"].min().rename(f"inf{k}").reset_index()
+            out = out.merge(t, on=TEST_KEYS, how="left")
+            out[f"min{k}"] = out[f"min{k}"].fillna(out[f"inf{k}"])
+            out = out.drop(columns=f"inf{k}")
+    return out
+
+
+def smooth_counterfactual(hist: np.ndarray, excluded: np.ndarray, max_degree: int) -> np.ndarray:
+    """Dee et al. (2019)-style counterfactual: a polynomial in the score fitted to log counts
+    outside the windows around the mark boundaries (i.e. with a dummy for each excluded
+    score), evaluated everywhere and normalised to a distribution."""
+    m = len(hist) - 1
+    x = np.arange(m + 1) / max(m, 1)
+    keep = ~excluded
+    kept = int(keep.sum())
+    if kept < 3:
+        p = hist + 0.5
+        return p / p.sum()
+    deg = int(min(max_degree, max(1, kept // 3), kept - 2))
+    y = np.log(hist[keep] + 0.5)
+    w = np.sqrt(hist[keep] + 0.5)
+    coef = np.polyfit(x[keep], y, deg, w=w)
+    f = np.exp(np.clip(np.polyval(coef, x), -30, 30))
+    return f / f.sum()
+
+
+def _tilt(f0: np.ndarray, target: np.ndarray, iters: int = 40) -> np.ndarray:
+    """Exponential tilts p_s(x) ∝ f0(x)·exp(θ_s·x) (x = score/max) matching each school's mean."""
+    m = len(f0) - 1
+    x = np.arange(m + 1) / max(m, 1)
+    lf = np.log(np.maximum(f0, 1e-300))
+    th = np.zeros(len(target))
+    tgt = np.clip(target, 0.5 / max(m, 1), 1 - 0.5 / max(m, 1))
+    for _ in range(iters):
+        lp = lf[None, :] + th[:, None] * x[None, :]
+        lp -= lp.max(axis=1, keepdims=True)
+        p = np.exp(lp)
+        p /= p.sum(axis=1, keepdims=True)
+        mu = p @ x
+        var = np.maximum(p @ (x * x) - mu * mu, 1e-6)
+        step = np.clip((tgt - mu) / var, -10, 10)
+        th = np.clip(th + step, -80, 80)
+        if np.max(np.abs(step)) < 1e-7:
+            break
+    lp = lf[None, :] + th[:, None] * x[None, :]
+    lp -= lp.max(axis=1, keepdims=True)
+    p = np.exp(lp)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _windows(bounds, m, cfg):
+    above, below = int(cfg["bunching_above"]), int(cfg["bunching_below"])
+    out = []
+    for b in bounds:
+        if not np.isfinite(b):
+            continue
+        b = int(round(b))
+        if b < 1 or b > m:
+            continue
+        a = np.arange(b, min(b + above, m + 1))
+        z = np.arange(max(b - below, 0), b)
+        if len(a) and len(z):
+            out.append((b, a, z))
+    return out
+
+
+def bunching_rows(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades=None, subjects=None,
+                  keep_reference: list | None = None) -> pd.DataFrame:
+    """Excess of works at/just above the mark boundaries against a smooth reference-adjusted distribution.
+
+    For each boundary b the works in A = [b, b+above) and B = [b−below, b) of a school are
+    compared with π = p(A)/(p(A)+p(B)) under the school's counterfactual p: the
+    reference population's smooth polynomial fit (windows excluded), exponentially tilted
+    to the school's mean. O = Σ works in A, E = Σ N·π, V = Σ N·π(1−π); z = (O − E − ½)/√V.
+    ``value`` = (O − E)/N in p.p. of the window works, with a Wilson interval.
+    """
+    s = students.loc[in_scope(students, grades, subjects)]
+    if len(s) == 0:
+        return finish(pd.DataFrame())
+    bnd = mark_boundaries(s, tests.loc[in_scope(tests, grades, subjects)])
+    marks = [int(k) for k in cfg["bunching_marks"]]
+    zc = _zcrit(cfg)
+    parts = []
+    for (year, grade, subject), grp in s.groupby(TEST_KEYS, sort=True, observed=True):
+        row = bnd.loc[(bnd["year"] == year) & (bnd["grade"] == grade) & (bnd["subject"] == subject)]
+        mx = grp["test_max"].max()
+        if not np.isfinite(mx) or len(row) == 0:
+            continue
+        m = int(round(mx))
+        bounds = [row.iloc[0].get(f"min{k}", np.nan) for k in marks]
+        wins = _windows(bounds, m, cfg)
+        if not wins:
+            continue
+        sc = grp["primary_score"].round().clip(0, m).astype(int).to_numpy()
+        sid, schools = pd.factorize(grp["school_id"], sort=True)
+        ns = len(schools)
+        counts = np.bincount(sid * (m + 1) + sc, minlength=ns * (m + 1)).reshape(ns, m + 1).astype(float)
+        hist = counts.sum(axis=0)
+        excluded = np.zeros(m + 1, dtype=bool)
+        for _, a, z in wins:
+            excluded[a] = True
+            excluded[z] = True
+        f0 = smooth_counterfactual(hist, excluded, int(cfg["bunching_max_degree"]))
+        if keep_reference is not None:
+            keep_reference.append(pd.DataFrame({"year": year, "grade": grade, "subject": subject,
+                                                "score": np.arange(m + 1), "count": hist, "smooth": f0 * hist.sum(),
+                                                "window": excluded,
+                                                "boundaries": [",".join(str(w[0]) for w in wins)] * (m + 1)}))
+        n = counts.sum(axis=1)
+        mean = (counts @ np.arange(m + 1)) / np.maximum(n, 1)
+        p = _tilt(f0, mean / m)
+        O = np.zeros(ns)
+        E = np.zeros(ns)
+        V = np.zeros(ns)
+        N = np.zeros(ns)
+        for _, a, z in wins:
+            pa, pb = p[:, a].sum(axis=1), p[:, z].sum(axis=1)
+            pi = pa / np.maximum(pa + pb, 1e-300)
+            oa, ob = counts[:, a].sum(axis=1), counts[:, z].sum(axis=1)
+            O += oa
+            N += oa + ob
+            E += (oa + ob) * pi
+            V += (oa + ob) * pi * (1 - pi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (O - E - 0.5) / np.sqrt(V)
+            value = 100 * (O - E) / N
+            thr = 100 * (zc * np.sqrt(V) + 0.5) / N
+            lo, hi = _wilson(O, N)
+        ok = (n >= int(cfg["min_n"])) & (N >= int(cfg["bunching_min_window"])) & (V > 0)
+        parts.append(pd.DataFrame({
+            "year": year, "grade": grade, "subject": subject, "school_id": np.asarray(schools), "n": n,
+            "value": value, "threshold": thr, "ci_low": 100 * lo - 100 * E / N, "ci_high": 100 * hi - 100 * E / N,
+            "p_value": np.where(ok, st.norm.sf(z), np.nan), "flagged": _flag(ok, z > zc),
+            "detail": [(f"msoko: у границ отметок ({', '.join(str(w[0]) for w in wins)} б.) и на 1 балл выше — "
+                        f"{int(o)} работ из {int(nn)} в окрестности при ожидаемых {_fmt(e)}")
+                       if a_ else "не оценивается: мало работ около границ отметок"
+                       for o, nn, e, a_ in zip(O, N, E, ok)]}))
+    if not parts:
+        return finish(pd.DataFrame())
+    return _rows(pd.concat(parts, ignore_index=True), "bunching")
+
+
+def school_bunching_curve(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict, year, grade, subject,
+                          school_id) -> pd.DataFrame:
+    """Picture data for one school: score, observed, expected (tilted smooth), is_window, boundary."""
+    s = students.loc[(students["year"] == year) & (students["grade"] == grade) & (students["subject"] == subject)]
+    if len(s) == 0:
+        return pd.DataFrame(columns=["score", "observed", "expected", "window", "boundary"])
+    m = int(round(s["test_max"].max()))
+    bnd = mark_boundaries(s, tests.loc[(tests["year"] == year) & (tests["grade"] == grade) & (tests["subject"] == subject)])
+    bounds = [bnd.iloc[0].get(f"min{k}", np.nan) for k in cfg["bunching_marks"]] if len(bnd) else []
+    wins = _windows(bounds, m, cfg)
+    sc = s["primary_score"].round().clip(0, m).astype(int)
+    hist = np.bincount(sc, minlength=m + 1).astype(float)
+    excluded = np.zeros(m + 1, dtype=bool)
+    for _, a, z in wins:
+        excluded[a] = True
+        excluded[z] = True
+    f0 = smooth_counterfactual(hist, excluded, int(cfg["bunching_max_degree"]))
+    own = sc[s["school_id"] == school_id].to_numpy()
+    obs = np.bincount(own, minlength=m + 1).astype(float)
+    p = _tilt(f0, np.array([own.mean() / m if len(own) else 0.5]))[0]
+    bset = {w[0] for w in wins}
+    return pd.DataFrame({"score": np.arange(m + 1), "observed": obs, "expected": p * len(own), "window": excluded,
+                         "boundary": [x in bset for x in range(m + 1)]})
+
+
+# ---------------------------------------------------------------- task-level signs (wide matrix)
+
+class TaskMatrix:
+    """Present students × tasks score matrix per test, built once from vpr_tasks (no Python loop over rows)."""
+
+    def __init__(self, tasks: pd.DataFrame, students: pd.DataFrame, specs: pd.DataFrame | None,
+                 grades=None, subjects=None):
+        keys = CELL_KEYS + ["student_code"]
+        t = tasks.loc[in_scope(tasks, grades, subjects), keys + ["task", "score"]]
+        t = t.astype({"year": "int64", "grade": "int64"})
+        for c in ("subject", "school_id", "student_code", "task"):
+            if isinstance(t[c].dtype, pd.CategoricalDtype):
+                t[c] = t[c].astype(str)
+        sid = t.groupby(keys, sort=False, observed=True).ngroup().to_numpy()
+        tid, tnames = pd.factorize(t["task"].astype(str), sort=False)
+        ns = int(sid.max()) + 1 if len(sid) else 0
+        self.scores = np.full((ns, len(tnames)), np.nan)
+        self.present = np.zeros((ns, len(tnames)), dtype=bool)
+        self.scores[sid, tid] = t["score"].to_numpy(dtype="float64", na_value=np.nan)
+        self.present[sid, tid] = True
+        first = np.unique(sid, return_index=True)[1]
+        info = t.iloc[first][keys].reset_index(drop=True)
+        stu = students[keys + ["class"]].copy()
+        info = info.merge(stu, on=keys, how="left")
+        self.info = info
+        self.tasks = np.asarray(tnames)
+        self.specs = specs
+
+    def tests(self):
+        """Yield (year, grade, subject, row indices, column indices, task names, max per task, levels)."""
+        if len(self.info) == 0:
+            return
+        for (year, grade, subject), idx in self.info.groupby(TEST_KEYS, sort=True).indices.items():
+            cols = np.flatnonzero(self.present[idx].any(axis=0))
+            if len(cols) == 0:
+                continue
+            names = self.tasks[cols]
+            X = self.scores[np.ix_(idx, cols)]
+            mx = np.nanmax(np.where(np.isnan(X), -np.inf, X), axis=0)
+            levels = np.array([None] * len(cols), dtype=object)
+            sp = self.specs
+            if sp is not None and len(sp) and {"grade", "subject", "task"} <= set(sp.columns):
+                q = sp.loc[(sp["grade"].astype(int) == grade) & (sp["subject"] == subject)]
+                if len(q):
+                    q = q.drop_duplicates("task").set_index(q.drop_duplicates("task")["task"].astype(str))
+                    if "max_score" in q.columns:
+                        smx = q["max_score"].reindex(names).to_numpy(dtype="float64", na_value=np.nan)
+                        mx = np.where(np.isfinite(smx) & (smx > 0), smx, mx)
+                    if "level" in q.columns:
+                        levels = q["level"].reindex(names).to_numpy(dtype=object)
+            mx = np.where(np.isfinite(mx) & (mx > 0), mx, 1.0)
+            yield year, grade, subject, idx, cols, names, mx, levels
+
+
+def _logit(p):
+    return np.log(p) - np.log1p(-p)
+
+
+def _expit(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def tasks_rows(tm: TaskMatrix, cfg: dict, level_table: list | None = None) -> pd.DataFrame:
+    """Basic (Б) tasks done worse than advanced (П/В) ones, relative to the reference population.
+
+    Rasch-like expectation: the school's completion of task j is expit(logit p_j + δ_s), p_j the
+    reference completion, δ_s matched to the school's overall completion (this removes the
+    ceiling effect: strong schools gain less on easy tasks). Per student
+    r = (advanced − expected advanced) − (basic − expected basic); statistic = mean r (p.p.)
+    with a t interval; z uses the between-school variance τ².
+    """
+    parts = []
+    for year, grade, subject, idx, cols, names, mx, levels in tm.tests():
+        lv = np.array([str(x) if x is not None and x == x else "" for x in levels])
+        bmask = lv == "Б"
+        amask = np.isin(lv, ["П", "В"])
+        if bmask.sum() == 0 or amask.sum() == 0:
+            continue
+        X = np.nan_to_num(tm.scores[np.ix_(idx, cols)], nan=0.0)
+        X = np.minimum(X, mx[None, :])
+        info = tm.info.iloc[idx]
+        sid, schools = pd.factorize(info["school_id"], sort=True)
+        ns = len(schools)
+        pj = np.clip(X.sum(axis=0) / (len(idx) * mx), 0.005, 0.995)
+        share = X.sum(axis=1) / mx.sum()
+        n = np.bincount(sid, minlength=ns).astype(float)
+        target = np.bincount(sid, weights=share, minlength=ns) / np.maximum(n, 1)
+        d = np.zeros(ns)
+        lj = _logit(pj)
+        for _ in range(40):
+            q = _expit(lj[None, :] + d[:, None])
+            f = (q * mx).sum(axis=1) / mx.sum() - target
+            fp = (q * (1 - q) * mx).sum(axis=1) / mx.sum()
+            step = np.clip(f / np.maximum(fp, 1e-9), -5, 5)
+            d -= step
+            if np.max(np.abs(step)) < 1e-8:
+                break
+        q = _expit(lj[None, :] + d[:, None])
+        eb = (q[:, bmask] * mx[bmask]).sum(axis=1) / mx[bmask].sum()
+        ea = (q[:, amask] * mx[amask]).sum(axis=1) / mx[amask].sum()
+        b = X[:, bmask].sum(axis=1) / mx[bmask].sum()
+        a = X[:, amask].sum(axis=1) / mx[amask].sum()
+        r = (a - ea[sid]) - (b - eb[sid])
+        sr = np.bincount(sid, weights=r, minlength=ns)
+        sr2 = np.bincount(sid, weights=r * r, minlength=ns)
+        mean_r = sr / np.maximum(n, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var = np.where(n > 1, (sr2 - sr * sr / n) / (n - 1), np.nan)
+            se = np.sqrt(np.maximum(var, 0) / n)
+        ok = (n >= int(cfg["min_n"])) & np.isfinite(se)
+        tau2 = robust_tau2(np.where(ok, mean_r, np.nan), se)
+        scale = np.sqrt(se ** 2 + tau2)
+        med = float(np.nanmedian(np.where(ok, mean_r, np.nan))) if ok.any() else 0.0
+        z = (mean_r - med) / scale
+        zc = _zcrit(cfg)
+        gap = float(cfg["tasks_min_gap"]) / 100
+        bo = np.bincount(sid, weights=b, minlength=ns) / np.maximum(n, 1)
+        ao = np.bincount(sid, weights=a, minlength=ns) / np.maximum(n, 1)
+        pb_ref = (X[:, bmask].sum() / (len(idx) * mx[bmask].sum()))
+        pa_ref = (X[:, amask].sum() / (len(idx) * mx[amask].sum()))
+        if level_table is not None:
+            level_table.append(pd.DataFrame({"year": year, "grade": grade, "subject": subject,
+                                             "school_id": np.asarray(schools), "basic": 100 * bo,
+                                             "basic_expected": 100 * eb, "advanced": 100 * ao,
+                                             "advanced_expected": 100 * ea, "basic_reference": 100 * pb_ref,
+                                             "advanced_reference": 100 * pa_ref, "n": n}))
+        parts.append(pd.DataFrame({
+            "year": year, "grade": grade, "subject": subject, "school_id": np.asarray(schools), "n": n,
+            "value": 100 * mean_r, "threshold": 100 * np.maximum(gap, med + zc * scale),
+            "ci_low": 100 * (mean_r - 1.96 * se), "ci_high": 100 * (mean_r + 1.96 * se),
+            "p_value": np.where(ok, st.norm.sf(z), np.nan),
+            "flagged": _flag(ok, (z > zc) & (mean_r >= gap)),
+            "detail": [(f"msoko: базовые задания {_fmt(100 * x)} % (ожидалось {_fmt(100 * ex)} %), "
+                        f"повышенные и высокие {_fmt(100 * y)} % (ожидалось {_fmt(100 * ey)} %) "
+                        f"при уровне школы; эталон {_fmt(100 * pb_ref)} % / {_fmt(100 * pa_ref)} %") if o_ else
+                       "не оценивается: мало участников"
+                       for x, ex, y, ey, o_ in zip(bo, eb, ao, ea, ok)]}))
+    if not parts:
+        return finish(pd.DataFrame())
+    return _rows(pd.concat(parts, ignore_index=True), "tasks_basic_vs_advanced")
+
+
+def _conditional_probs(T: np.ndarray, C: np.ndarray, m: int, k: int) -> np.ndarray:
+    """P[t, j, c]: share of score category c on task j among works with total t (smoothed).
+
+    Neighbouring totals are pooled with weights 1-2-1 and half a work's worth of the
+    task's marginal distribution is added, so sparse totals do not give 0/1 estimates.
+    """
+    n, J = C.shape
+    cnt = np.zeros((m + 1, J, k))
+    np.add.at(cnt, (np.repeat(T, J), np.tile(np.arange(J), n), C.ravel()), 1.0)
+    sm = 2 * cnt
+    sm[1:] += cnt[:-1]
+    sm[:-1] += cnt[1:]
+    marg = cnt.sum(axis=0)
+    marg = marg / np.maximum(marg.sum(axis=1, keepdims=True), 1)
+    sm += 0.5 * marg[None, :, :]
+    return sm / np.maximum(sm.sum(axis=2, keepdims=True), 1e-12)
+
+
+def similarity_rows(tm: TaskMatrix, cfg: dict) -> pd.DataFrame:
+    """Improbably many identical answer strings (task-score vectors) within a class.
+
+    Under independence of students given their total score, the chance that two works
+    with totals a and b have identical vectors is Q_ab = Π_j Σ_c P_j(c|a)·P_j(c|b)
+    (P from the reference population, :func:`_conditional_probs`). Expected identical
+    pairs in a class E = Σ_pairs Q (from the class's counts per total, no pair loop);
+    observed O from grouping identical vectors. The model's bias is corrected by the
+    reference-wide ratio φ = Σ min(O, cap)/Σ E (≥ 1). p = P(Poisson(φE) ≥ O).
+    A task not done counts as its own category.
+    """
+    alpha = float(cfg["similarity_alpha"])
+    parts = []
+    for year, grade, subject, idx, cols, names, mx, levels in tm.tests():
+        J = len(cols)
+        if J < int(cfg["similarity_min_tasks"]):
+            continue
+        raw = tm.scores[np.ix_(idx, cols)]
+        Cc = np.where(np.isnan(raw), 0, np.clip(np.round(raw), 0, None) + 1).astype(np.int64)
+        k = int(Cc.max()) + 1
+        T = np.round(np.nan_to_num(raw, nan=0.0).sum(axis=1)).astype(np.int64)
+        m = int(T.max())
+        P = _conditional_probs(T, Cc, m, k)
+        logq = np.log(np.maximum(np.einsum("ajc,bjc->abj", P, P), 1e-300)).sum(axis=2)
+        Q = np.exp(logq)
+        info = tm.info.iloc[idx]
+        cls = info["class"].astype(object).where(info["class"].notna(), "")
+        gid, _ = pd.factorize(pd.Series(info["school_id"].astype(str).to_numpy()) + "\x1f" + cls.astype(str).to_numpy())
+        ng = int(gid.max()) + 1
+        Cg = np.zeros((ng, m + 1))
+        np.add.at(Cg, (gid, T), 1.0)
+        E = 0.5 * (np.einsum("ga,ab,gb->g", Cg, Q, Cg) - Cg @ np.diag(Q))
+        _, vid = np.unique(np.column_stack([gid, Cc]), axis=0, return_inverse=True)
+        vid = vid.ravel()
+        csize = np.bincount(vid)
+        cg = np.zeros(len(csize), dtype=np.int64)
+        cg[vid] = gid
+        O = np.bincount(cg, weights=csize * (csize - 1) / 2.0, minlength=ng)
+        in_cl = np.bincount(cg, weights=np.where(csize >= 2, csize, 0), minlength=ng)
+        cap = st.poisson.isf(1e-3, np.maximum(E, 1e-12)) + 1
+        phi = max(1.0, float(np.minimum(O, cap).sum() / max(E.sum(), 1e-12)))
+        Ea = phi * E
+        sch = info["school_id"].to_numpy()
+        gschool = np.empty(ng, dtype=object)
+        gschool[gid] = sch
+        g = pd.DataFrame({"school_id": gschool, "O": O, "E": Ea, "in_cl": in_cl, "n": np.bincount(gid, minlength=ng),
+                          "cls": 1})
+        a = g.groupby("school_id").sum().reset_index()
+        p = st.poisson.sf(a["O"] - 1, np.maximum(a["E"], 1e-12))
+        ok = a["n"] >= int(cfg["min_n"])
+        crit = st.poisson.isf(alpha, np.maximum(a["E"], 1e-12)) + 1
+        parts.append(pd.DataFrame({
+            "year": year, "grade": grade, "subject": subject, "school_id": a["school_id"], "n": a["n"],
+            "value": a["O"], "threshold": np.maximum(crit, 2), "p_value": np.where(ok, p, np.nan),
+            "flagged": _flag(ok, (p < alpha) & (a["O"] >= 2)),
+            "detail": [f"msoko: пар работ с полностью совпадающими баллами по всем {J} заданиям — {int(o)} "
+                       f"при ожидаемых {_fmt(e, 2)} (по классам, с учётом общего балла); "
+                       f"в группах одинаковых ответов {int(c)} обучающихся" for o, e, c in
+                       zip(a["O"], a["E"], a["in_cl"])]}))
+    if not parts:
+        return finish(pd.DataFrame())
+    return _rows(pd.concat(parts, ignore_index=True), "answer_similarity")
+
+
+def class_similarity_matrix(tm: TaskMatrix, year, grade, subject, school_id, klass=None) -> pd.DataFrame:
+    """Picture data: pairwise number of tasks with identical scores within a class (long form)."""
+    m = ((tm.info["year"] == year) & (tm.info["grade"] == grade) & (tm.info["subject"] == subject)
+         & (tm.info["school_id"] == school_id))
+    if klass is not None:
+        m &= tm.info["class"] == klass
+    idx = np.flatnonzero(m.to_numpy())
+    if len(idx) == 0:
+        return pd.DataFrame(columns=["student_a", "student_b", "same_tasks", "tasks", "class"])
+    cols = np.flatnonzero(tm.present[idx].any(axis=0))
+    raw = tm.scores[np.ix_(idx, cols)]
+    Cc = np.where(np.isnan(raw), -1, np.round(raw))
+    same = (Cc[:, None, :] == Cc[None, :, :]).sum(axis=2)
+    codes = tm.info.iloc[idx]["student_code"].to_numpy()
+    kl = tm.info.iloc[idx]["class"].astype(object).where(tm.info.iloc[idx]["class"].notna(), "").to_numpy()
+    ia, ib = np.triu_indices(len(idx), 1)
+    keep = kl[ia] == kl[ib]
+    ia, ib = ia[keep], ib[keep]
+    return pd.DataFrame({"student_a": codes[ia], "student_b": codes[ib], "same_tasks": same[ia, ib],
+                         "tasks": len(cols), "class": kl[ia]})
