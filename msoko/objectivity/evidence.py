@@ -290,6 +290,7 @@ def swing_table(cells: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
     (Y+1, g+1) and (Y+1, g). swing = min(e − before, e − after) over the sides present.
     """
     c = cells.merge(tests[TEST_KEYS + ["mean", "sd"]].rename(columns={"mean": "rm", "sd": "rsd"}), on=TEST_KEYS)
+    c = c.astype({k: "float64" for k in ("mean", "sd", "rm", "rsd", "n")})
     c["e"] = (c["mean"] - c["rm"]) / c["rsd"]
     c["se2"] = (c["sd"].fillna(c["rsd"]) / c["rsd"]) ** 2 / c["n"]
     base = c[CELL_KEYS + ["e", "se2", "n", "mean"]].copy()
@@ -323,6 +324,8 @@ def swing_table(cells: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
 
 
 def swing_rows(cells: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades=None, subjects=None) -> pd.DataFrame:
+    if len(cells) == 0:
+        return finish(pd.DataFrame())
     c = swing_table(cells, tests)
     c = c.loc[in_scope(c, grades, subjects)].copy()
     if len(c) == 0:
@@ -495,10 +498,11 @@ def bunching_rows(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades
             value = 100 * (O - E) / N
             thr = 100 * (zc * np.sqrt(V) + 0.5) / N
             lo, hi = _wilson(O, N)
+            lo, hi = 100 * (lo - E / N), 100 * (hi - E / N)
         ok = (n >= int(cfg["min_n"])) & (N >= int(cfg["bunching_min_window"])) & (V > 0)
         parts.append(pd.DataFrame({
             "year": year, "grade": grade, "subject": subject, "school_id": np.asarray(schools), "n": n,
-            "value": value, "threshold": thr, "ci_low": 100 * lo - 100 * E / N, "ci_high": 100 * hi - 100 * E / N,
+            "value": value, "threshold": thr, "ci_low": lo, "ci_high": hi,
             "p_value": np.where(ok, st.norm.sf(z), np.nan), "flagged": _flag(ok, z > zc),
             "detail": [(f"msoko: у границ отметок ({', '.join(str(w[0]) for w in wins)} б.) и на 1 балл выше — "
                         f"{int(o)} работ из {int(nn)} в окрестности при ожидаемых {_fmt(e)}")

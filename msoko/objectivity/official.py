@@ -131,7 +131,8 @@ def journal_mismatch_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict
     r = _spearman_grouped(s, CELL_KEYS, "journal_mark", "primary_score") if len(s) else \
         pd.DataFrame(columns=CELL_KEYS + ["n", "rho", "constant"])
     c = c.merge(r, on=CELL_KEYS, how="left")
-    c["n"] = c["n"].fillna(0).astype("int64")
+    c["n"] = pd.to_numeric(c["n"]).fillna(0).astype("int64")
+    c["rho"] = pd.to_numeric(c["rho"]).astype("float64")
     min_n = int(cfg["journal_min_n"])
     assessed = (c["n"] >= min_n) & c["rho"].notna()
     c["value"] = c["rho"]
