@@ -85,107 +85,168 @@ class Base:
 
 def _base(code: str, df: pd.DataFrame, cols: dict[str, str | pd.Series], sets=None) -> Base:
     """Build a base frame from ``df`` keys and the given statistic columns."""
-    out = pd.DataFrame({k: df[k] for k in KEYS if k in df.columns})
+    out = pd.DataFrame({k: df[k].to_numpy() if k in ("year", "grade") else df[k]
+                        for k in KEYS if k in df.columns}).reset_index(drop=True)
     for name, src in cols.items():
-        out[name] = df[src] if isinstance(src, str) else src
-    return Base(code, _fill_keys(out), sets or [()])
+        v = df[src] if isinstance(src, str) else src
+        out[name] = np.asarray(v.to_numpy() if isinstance(v, pd.Series) else v, dtype="float64")
+    return Base(code, out, sets or [()])
 
 
-def _fill_keys(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.copy()
-    if "grade" not in df.columns:
-        df["grade"] = ALL_GRADE
-    df["grade"] = pd.to_numeric(df["grade"], errors="coerce").fillna(ALL_GRADE).astype("int16")
-    for c in ("subject", "item"):
-        if c not in df.columns:
-            df[c] = ALL_STR
-        else:
-            df[c] = df[c].astype(object).where(df[c].notna(), ALL_STR).astype(str)
-    df["year"] = df["year"].astype("int16")
-    df["school_id"] = df["school_id"].astype(str)
-    return df
+class Codes:
+    """Integer codes for the key columns, so that every groupby and merge runs on integers.
+
+    ``school_id`` codes follow ``meta`` (one row per organisation); ``subject`` and
+    ``item`` share one growing vocabulary whose code 0 is ``""`` ("all"). Municipality
+    rows carry ``school_id = −(municipality code + 1)``.
+    """
+
+    def __init__(self, meta: pd.DataFrame):
+        self.schools = list(meta["school_id"].astype(str))
+        self.school_index = {s: i for i, s in enumerate(self.schools)}
+        self.munis = sorted(meta["municipality"].astype(str).unique())
+        mi = {m: i for i, m in enumerate(self.munis)}
+        self.muni_of = meta["municipality"].astype(str).map(mi).to_numpy(dtype="int32")
+        sim = meta["org_type"].astype(object).fillna("\0") + "|" + meta["settlement_type"].astype(object).fillna("\0")
+        sim_codes, _ = pd.factorize(sim)
+        known = meta["org_type"].notna().to_numpy() & meta["settlement_type"].notna().to_numpy()
+        self.sim_of = np.where(known, sim_codes, -1).astype("int32")
+        self.words = [ALL_STR]
+        self.word_index = {ALL_STR: 0}
+
+    def _map(self, values, index: dict, vocab: list, grow: bool) -> np.ndarray:
+        codes, uniques = pd.factorize(pd.Series(values).astype(object), use_na_sentinel=True)
+        m = np.empty(len(uniques) + 1, dtype="int32")
+        for j, u in enumerate(uniques):
+            u = str(u)
+            if u not in index:
+                if not grow:
+                    m[j] = -1
+                    continue
+                index[u] = len(vocab)
+                vocab.append(u)
+            m[j] = index[u]
+        m[-1] = 0  # NA -> "all"
+        return m[codes]
+
+    def school(self, values) -> np.ndarray:
+        n0 = len(self.schools)
+        out = self._map(values, self.school_index, self.schools, grow=True)
+        if len(self.schools) > n0:  # organisations unknown to meta: default municipality, no peers
+            extra = len(self.schools) - n0
+            self.muni_of = np.concatenate([self.muni_of, np.zeros(extra, dtype="int32")])
+            self.sim_of = np.concatenate([self.sim_of, np.full(extra, -1, dtype="int32")])
+        return out
+
+    def word(self, values) -> np.ndarray:
+        return self._map(values, self.word_index, self.words, grow=True)
+
+    def encode(self, df: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(index=df.index)
+        out["year"] = pd.to_numeric(df["year"]).to_numpy().astype("int16")
+        out["school_id"] = self.school(df["school_id"])
+        g = pd.to_numeric(df["grade"], errors="coerce") if "grade" in df.columns else None
+        out["grade"] = ALL_GRADE if g is None else g.fillna(ALL_GRADE).to_numpy().astype("int16")
+        for c in ("subject", "item"):
+            out[c] = 0 if c not in df.columns else self.word(df[c])
+            out[c] = out[c].astype("int32")
+        for c in df.columns:
+            if c not in KEYS:
+                out[c] = df[c]
+        return out
+
+    def decode(self, df: pd.DataFrame) -> pd.DataFrame:
+        df = df.copy()
+        lvl = df["level"].to_numpy()
+        sc = df["school_id"].to_numpy()
+        schools = np.array(self.schools, dtype=object)
+        munis = np.array(self.munis, dtype=object)
+        words = np.array([None] + self.words[1:], dtype=object)
+        df["school_id"] = np.where(lvl == 0, schools[np.clip(sc, 0, None)], munis[np.clip(-sc - 1, 0, None)])
+        df["municipality"] = munis[df["muni"].to_numpy()]
+        df["level"] = np.where(lvl == 0, "school", "municipality")
+        for c in ("subject", "item"):
+            df[c] = words[df[c].to_numpy()]
+        return df.drop(columns="muni")
 
 
 # --------------------------------------------------------------------------- engine
 
-def _finalize(df: pd.DataFrame, kind: str, conf: float, prefix: str = "") -> pd.DataFrame:
-    """value, ci_low, ci_high, n (and sd for means) from the additive columns."""
-    g = lambda c: df[prefix + c].to_numpy(dtype="float64")  # noqa: E731
+def _finalize(get, kind: str, conf: float, size: int) -> dict:
+    """value, ci_low, ci_high, n (and sd for means) from additive columns (``get(name)``)."""
     scale = SCALE[kind]
     out = {}
+    nan = np.full(size, np.nan)
     if kind == "share":
-        k, n = g("num"), g("den")
+        k, n = get("num"), get("den")
         with np.errstate(divide="ignore", invalid="ignore"):
             out["value"] = np.where(n > 0, k / n * scale, np.nan)
         lo, hi = stats.wilson_ci(k, n, conf)
         out["ci_low"], out["ci_high"], out["n"] = lo * scale, hi * scale, n
     elif kind == "mean":
-        m, lo, hi = stats.mean_ci(g("s"), g("ss"), g("n"), conf)
-        out["value"], out["ci_low"], out["ci_high"], out["n"] = m, lo, hi, g("n")
-        out["sd"] = stats.mean_sd(g("s"), g("ss"), g("n"))[1]
+        m, lo, hi = stats.mean_ci(get("s"), get("ss"), get("n"), conf)
+        out["value"], out["ci_low"], out["ci_high"], out["n"] = m, lo, hi, get("n")
+        out["sd"] = stats.mean_sd(get("s"), get("ss"), get("n"))[1]
     elif kind in ("rate", "ratio"):
-        k, n = g("num"), g("den")
+        k, n = get("num"), get("den")
         with np.errstate(divide="ignore", invalid="ignore"):
             out["value"] = np.where(n > 0, k / n * scale, np.nan)
             if kind == "rate":
                 lo, hi = stats.poisson_ci(k, conf)
                 out["ci_low"], out["ci_high"] = lo / n * scale, hi / n * scale
             else:
-                out["ci_low"] = out["ci_high"] = np.full(len(df), np.nan)
+                out["ci_low"], out["ci_high"] = nan, nan.copy()
         out["n"] = n
     elif kind == "count":
-        out["value"], out["n"] = g("num"), g("n")
-        out["ci_low"] = out["ci_high"] = np.full(len(df), np.nan)
-    return pd.DataFrame(out, index=df.index)
+        out["value"], out["n"] = get("num"), get("n")
+        out["ci_low"], out["ci_high"] = nan, nan.copy()
+    return out
 
 
-def _rollup(base: Base, kind: str, meta: pd.DataFrame, conf: float) -> pd.DataFrame:
-    """School, municipality, region and similar-school values of one base."""
+def _rollup(frame: pd.DataFrame, sets, kind: str, codes: Codes, conf: float) -> pd.DataFrame:
+    """School, municipality, region and similar-school values of one encoded base frame."""
     cols = ADDITIVE[kind]
-    f = base.frame
     parts = []
-    for gset in base.sets:
+    for gset in sets:
         dims = list(gset)
-        sch = f.groupby(["year", "school_id", *dims], sort=False, observed=True)[cols].sum().reset_index()
+        sch = frame.groupby(["year", "school_id", *dims], sort=False)[cols].sum().reset_index()
         for d in DIMS:
             if d not in dims:
-                sch[d] = ALL_GRADE if d == "grade" else ALL_STR
-        sch = sch.merge(meta[["school_id", "municipality", "org_type", "settlement_type"]],
-                        on="school_id", how="left")
-        sch["municipality"] = sch["municipality"].fillna("")
-        mk = ["year", "municipality", *DIMS]
-        muni = sch.groupby(mk, sort=False, observed=True)[cols].sum().reset_index()
-        reg = sch.groupby(["year", *DIMS], sort=False, observed=True)[cols].sum().reset_index()
-        simk = ["year", "org_type", "settlement_type", *DIMS]
-        sim = sch.dropna(subset=["org_type", "settlement_type"]).groupby(simk, sort=False, observed=True)
-        sim = sim[cols].sum().join(sim.size().rename("similar_schools")).reset_index()
+                sch[d] = np.int16(ALL_GRADE) if d == "grade" else np.int32(0)
+        sc = sch["school_id"].to_numpy()
+        sch["muni"] = codes.muni_of[sc]
+        sch["sim"] = codes.sim_of[sc]
+        n = len(sch)
+        own = {c: sch[c].to_numpy(dtype="float64") for c in cols}
+        gm = sch.groupby(["year", "muni", *DIMS], sort=False)
+        msum = gm[cols].transform("sum")
+        rsum = sch.groupby(["year", *DIMS], sort=False)[cols].transform("sum")
+        gs = sch.groupby(["year", "sim", *DIMS], sort=False)
+        ssum = gs[cols].transform("sum")
+        scount = gs["year"].transform("size").to_numpy() - 1
+        nosim = (sch["sim"].to_numpy() < 0) | (scount < 1)
 
-        sf = _finalize(sch, kind, conf)
-        school = pd.concat([sch, sf.drop(columns=[c for c in sf.columns if c in sch.columns])], axis=1)
-        mf = _finalize(muni, kind, conf)
-        muni_rows = pd.concat([muni, mf.drop(columns=[c for c in mf.columns if c in muni.columns])], axis=1)
-        rv = reg[["year", *DIMS]].assign(region_value=_finalize(reg, kind, conf)["value"].to_numpy())
-        school = school.merge(muni_rows[mk + ["value"]].rename(columns={"value": "municipality_value"}),
-                              on=mk, how="left")
-        school = school.merge(rv, on=["year", *DIMS], how="left")
-        school = school.merge(sim.rename(columns={c: "sim_" + c for c in cols}), on=simk, how="left")
-        for c in cols:
-            school["sim_" + c] = school["sim_" + c] - school[c]
-        school["similar_schools"] = school["similar_schools"] - 1
-        simf = _finalize(school, kind, conf, prefix="sim_")
-        school["similar_value"] = simf["value"].to_numpy()
-        school["similar_n"] = simf["n"].to_numpy()
-        school.loc[~(school["similar_schools"] > 0), ["similar_value", "similar_n"]] = np.nan
-        school = school.drop(columns=["sim_" + c for c in cols] + ["org_type", "settlement_type"])
-        school["level"] = "school"
+        res = _finalize(lambda c: own[c], kind, conf, n)
+        for k, v in res.items():
+            sch[k] = v
+        sch["municipality_value"] = _finalize(lambda c: msum[c].to_numpy(dtype="float64"), kind, conf, n)["value"]
+        sch["region_value"] = _finalize(lambda c: rsum[c].to_numpy(dtype="float64"), kind, conf, n)["value"]
+        simres = _finalize(lambda c: ssum[c].to_numpy(dtype="float64") - own[c], kind, conf, n)
+        sch["similar_value"] = np.where(nosim, np.nan, simres["value"])
+        sch["similar_n"] = np.where(nosim, np.nan, simres["n"])
+        sch["similar_schools"] = np.where(nosim, np.nan, scount)
+        sch["level"] = np.int8(0)
 
-        muni_rows = muni_rows.merge(rv, on=["year", *DIMS], how="left")
-        muni_rows["school_id"] = muni_rows["municipality"]
-        muni_rows["level"] = "municipality"
-        parts += [school, muni_rows]
-    out = pd.concat(parts, ignore_index=True, sort=False)
-    out["indicator"] = base.code
-    return out
+        muni = gm[cols].sum().reset_index()
+        mres = _finalize(lambda c: muni[c].to_numpy(dtype="float64"), kind, conf, len(muni))
+        for k, v in mres.items():
+            muni[k] = v
+        reg = sch.drop_duplicates(["year", *DIMS])[["year", *DIMS, "region_value"]]
+        muni = muni.merge(reg, on=["year", *DIMS], how="left")
+        muni["school_id"] = -(muni["muni"].to_numpy() + 1)
+        muni["level"] = np.int8(1)
+        parts += [sch.drop(columns="sim"), muni]
+    return pd.concat(parts, ignore_index=True, sort=False)
 
 
 def _add_change(df: pd.DataFrame, kind: str, conf: float) -> pd.DataFrame:
@@ -194,6 +255,7 @@ def _add_change(df: pd.DataFrame, kind: str, conf: float) -> pd.DataFrame:
     cols = [c for c in ADDITIVE[kind] if c in df.columns]
     keep = k + ["year", "value"] + cols + (["sd"] if "sd" in df.columns else [])
     prev = df[keep].copy()
+    prev["prev_n"] = df["n"].to_numpy()
     prev["year"] = (prev["year"] + 1).astype(df["year"].dtype)
     prev = prev.rename(columns={c: c + "_prev" for c in keep if c not in k + ["year"]})
     df = df.merge(prev, on=k + ["year"], how="left")
@@ -222,9 +284,12 @@ def _vs(value_lo, value_hi, ref) -> np.ndarray:
     return np.where(np.isnan(lo) | np.isnan(hi) | np.isnan(r), np.nan, out)
 
 
+INTERNAL_COLUMNS = [c for c in OUTPUT_COLUMNS if c != "municipality"] + ["muni", "prev_n"]
+
+
 def _finish(df: pd.DataFrame, kind: str, spec: pd.Series, info: dict) -> pd.DataFrame:
     """Numerator/denominator names, comparisons, suppression and the output column set."""
-    for c in OUTPUT_COLUMNS:
+    for c in INTERNAL_COLUMNS:
         if c not in df.columns:
             df[c] = np.nan
     if kind == "mean":
@@ -237,17 +302,19 @@ def _finish(df: pd.DataFrame, kind: str, spec: pd.Series, info: dict) -> pd.Data
     sup_below = min(min_n, int(info.get("suppress_below", 5))) if min_n > 0 else 0
     suppressed, limited = stats.informativeness(df["n"], sup_below, int(info.get("limited_below", 20)))
     if min_n == 0:
-        limited = np.zeros(len(df), dtype=bool) | ((df["level"] == "municipality").to_numpy() & limited)
+        limited = (df["level"].to_numpy() == 1) & limited
     df["suppressed"], df["limited"] = suppressed, limited
-    df["vs_municipality"] = _vs(df["ci_low"], df["ci_high"], df.get("municipality_value"))
-    df["vs_similar"] = _vs(df["ci_low"], df["ci_high"], df.get("similar_value"))
+    df["vs_municipality"] = _vs(df["ci_low"], df["ci_high"], df["municipality_value"])
+    df["vs_similar"] = _vs(df["ci_low"], df["ci_high"], df["similar_value"])
     if sup_below:
         hide = df["suppressed"].to_numpy()
         df.loc[hide, ["numerator", "value", "ci_low", "ci_high", "change", "change_ci_low",
                       "change_ci_high", "vs_municipality", "vs_similar"]] = np.nan
         small_sim = df["similar_n"].to_numpy(dtype=float) < sup_below
         df.loc[small_sim, ["similar_value", "vs_similar"]] = np.nan
-    return df[OUTPUT_COLUMNS]
+        small_prev = df["prev_n"].to_numpy(dtype=float) < sup_below
+        df.loc[small_prev, ["prev_value", "change", "change_ci_low", "change_ci_high"]] = np.nan
+    return df[INTERNAL_COLUMNS]
 
 
 # --------------------------------------------------------------------------- inputs
@@ -368,45 +435,92 @@ def _task_specs_lookup(tables) -> pd.DataFrame:
     return s.drop_duplicates(["grade", "subject", "task"])
 
 
+def _factor(values) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype("int64"), np.asarray(uniques, dtype=object)
+
+
+def _group(*arrays_and_sizes) -> tuple[np.ndarray, np.ndarray]:
+    """Group ids of rows by several small non-negative int arrays: ``(gid, first_row)``."""
+    key = np.zeros(len(arrays_and_sizes[0][0]), dtype="int64")
+    for arr, size in arrays_and_sizes:
+        key = key * int(size) + arr
+    gid, uniq = pd.factorize(key)
+    first = np.empty(len(uniq), dtype="int64")
+    first[gid[::-1]] = np.arange(len(gid) - 1, -1, -1)
+    return gid, first
+
+
 def _tasks(tables, config, ctx) -> list[Base]:
+    """Task completion (per task) and level completion (per student, then mean) — numpy only,
+    because vpr_tasks is the largest table (≈ 15 rows per student work)."""
     (t,) = _need(tables, "vpr_tasks")
     specs = _task_specs_lookup(tables)
     score = pd.to_numeric(t["score"], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
-    k = ["year", "school_id", "grade", "subject", "task"]
-    d = pd.DataFrame({c: t[c].to_numpy() for c in k})
-    d["x"], d["x2"], d["c"] = score, score * score, np.ones(len(d), dtype="int32")
-    a = d.groupby(k, sort=False, observed=True).agg(x=("x", "sum"), x2=("x2", "sum"), c=("c", "sum"),
-                                                    mx=("x", "max")).reset_index()
-    a = a.astype({"school_id": str, "subject": str, "task": str})
-    a["grade"] = pd.to_numeric(a["grade"]).astype("int16")
-    # maximum of a task: the specification, else the best score seen in the year.
-    obs = a.groupby(["year", "grade", "subject", "task"], observed=True)["mx"].max().rename("obs_max")
-    a = a.join(obs, on=["year", "grade", "subject", "task"]).merge(
-        specs, on=["grade", "subject", "task"], how="left")
-    tmax = a["spec_max"].where(a["spec_max"] > 0, a["obs_max"]).to_numpy(dtype=float)
+    year = pd.to_numeric(t["year"]).to_numpy().astype("int64")
+    grade = pd.to_numeric(t["grade"]).to_numpy().astype("int64")
+    y0, g0 = year.min(), 0
+    yc, gc = year - y0, grade
+    sc, s_u = _factor(t["school_id"])
+    bc, b_u = _factor(t["subject"])
+    kc, k_u = _factor(t["task"])
+    ny, ng, ns, nb, nk = int(yc.max()) + 1, int(gc.max()) + 1, len(s_u) + 1, len(b_u) + 1, len(k_u) + 1
+    # per task: (year, grade, subject, school, task)
+    gid, first = _group((yc, ny), (gc, ng), (bc, nb), (sc, ns), (kc, nk))
+    x = np.bincount(gid, weights=score)
+    x2 = np.bincount(gid, weights=score * score)
+    c = np.bincount(gid)
+    mx = np.full(len(first), -np.inf)
+    np.maximum.at(mx, gid, score)
+    a = pd.DataFrame({"year": year[first], "grade": grade[first], "subject": b_u[bc[first]],
+                      "school_id": s_u[sc[first]], "task": k_u[kc[first]], "x": x, "x2": x2, "c": c, "mx": mx,
+                      "yc": yc[first], "bc": bc[first], "kc": kc[first]})
+    # maximum of a task: the specification, else the best score seen in the year
+    obs = a.groupby(["year", "grade", "subject", "task"])["mx"].transform("max")
+    a = a.assign(obs_max=obs.to_numpy()).merge(
+        specs.assign(grade=specs["grade"].astype("int64"), subject=specs["subject"].astype(object),
+                     task=specs["task"].astype(object)), on=["grade", "subject", "task"], how="left")
+    tmax = np.where(a["spec_max"].to_numpy(dtype=float, na_value=np.nan) > 0,
+                    a["spec_max"].to_numpy(dtype=float, na_value=np.nan), a["obs_max"].to_numpy(dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         a["s"] = np.where(tmax > 0, a["x"] / tmax * 100, np.nan)
         a["ss"] = np.where(tmax > 0, a["x2"] / tmax ** 2 * 10000, np.nan)
-    a = a[np.isfinite(a["s"])]
-    bases = [_base("vpr_task_completion", a.assign(item=a["task"]), {"s": "s", "ss": "ss", "n": "c"},
+    a["tmax"] = tmax
+    ok = np.isfinite(a["s"].to_numpy())
+    bases = [_base("vpr_task_completion", a[ok].assign(item=a.loc[ok, "task"]), {"s": "s", "ss": "ss", "n": "c"},
                    [("grade", "subject", "item")])]
-    # level completion: per student, Σ score on the level's tasks / Σ their maxima
-    tm = a.assign(tmax=np.where(a["spec_max"] > 0, a["spec_max"], a["obs_max"]))
-    tm = tm[["year", "grade", "subject", "task", "level", "tmax"]].drop_duplicates(
-        ["year", "grade", "subject", "task"]).dropna(subset=["level"])
-    if len(tm):
-        r = d[["year", "school_id", "grade", "subject", "task"]].copy()
-        r["x"] = score
-        r = r.astype({"school_id": str, "subject": str, "task": str})
-        r["grade"] = pd.to_numeric(r["grade"]).astype("int16")
-        r["student_code"] = t["student_code"].to_numpy()
-        r = r.merge(tm, on=["year", "grade", "subject", "task"], how="inner")
-        st_ = r.groupby(["year", "school_id", "grade", "subject", "student_code", "level"], sort=False,
-                        observed=True)[["x", "tmax"]].sum().reset_index()
-        st_ = st_[st_["tmax"] > 0]
-        p = st_["x"] / st_["tmax"] * 100
-        st_ = st_.assign(s=p, ss=p * p, n=1, item=st_["level"])
-        bases.append(_base("vpr_level_completion", st_, {"s": "s", "ss": "ss", "n": "n"},
+    # level completion: per student Σ score on the level's tasks / Σ their maxima, then mean
+    lv_u = np.array(["Б", "П", "В"], dtype=object)
+    lv_code = pd.Series(a["level"]).map({v: i for i, v in enumerate(lv_u)})
+    a["lc"] = lv_code.fillna(-1).to_numpy().astype("int64")
+    lut = a[ok & (a["lc"].to_numpy() >= 0)].drop_duplicates(["yc", "grade", "bc", "kc"])
+    if len(lut):
+        size = ny * ng * nb * nk
+        lkey = ((lut["yc"].to_numpy() * ng + lut["grade"].to_numpy()) * nb + lut["bc"].to_numpy()) * nk + lut["kc"].to_numpy()
+        lut_level = np.full(size, -1, dtype="int64")
+        lut_max = np.zeros(size)
+        lut_level[lkey] = lut["lc"].to_numpy()
+        lut_max[lkey] = lut["tmax"].to_numpy()
+        rkey = ((yc * ng + gc) * nb + bc) * nk + kc
+        rl = lut_level[rkey]
+        keep = rl >= 0
+        stc, st_u = _factor(t["student_code"][keep])
+        sid, sfirst = _group((yc[keep], ny), (gc[keep], ng), (bc[keep], nb), (sc[keep], ns),
+                             (stc, len(st_u) + 1), (rl[keep], 3))
+        sx = np.bincount(sid, weights=score[keep])
+        sm = np.bincount(sid, weights=lut_max[rkey[keep]])
+        p = np.where(sm > 0, sx / np.where(sm > 0, sm, 1) * 100, np.nan)
+        good = np.isfinite(p)
+        idx = np.flatnonzero(keep)[sfirst]
+        lid, lfirst = _group((yc[idx][good], ny), (gc[idx][good], ng), (bc[idx][good], nb),
+                             (sc[idx][good], ns), (rl[idx][good], 3))
+        pg = p[good]
+        rows = idx[good][lfirst]
+        lvl = pd.DataFrame({"year": year[rows], "grade": grade[rows], "subject": b_u[bc[rows]],
+                            "school_id": s_u[sc[rows]], "item": lv_u[rl[rows]],
+                            "s": np.bincount(lid, weights=pg), "ss": np.bincount(lid, weights=pg * pg),
+                            "n": np.bincount(lid)})
+        bases.append(_base("vpr_level_completion", lvl, {"s": "s", "ss": "ss", "n": "n"},
                            [("grade", "subject", "item")]))
     return bases
 
@@ -846,23 +960,26 @@ def _shnor(tables, config, ctx) -> list[Base]:
 
 # --------------------------------------------------------------------------- system 5 (composites)
 
-def _school_totals(frames: dict[str, pd.DataFrame], codes: list[str]) -> pd.DataFrame:
+def _school_totals(frames: dict[str, pd.DataFrame], codes: list[str], cx: Codes) -> pd.DataFrame:
     """Unsuppressed school values (all grades/subjects) of ``codes``: ``year, school_id`` × code."""
     parts = []
     for c in codes:
         f = frames.get(c)
         if f is None:
             continue
-        f = f[(f["level"] == "school") & (f["grade"] == ALL_GRADE) & (f["subject"] == ALL_STR)
-              & (f["item"] == ALL_STR)]
-        parts.append(f[["year", "school_id", "value"]].assign(code=c))
+        f = f[(f["level"] == 0) & (f["grade"] == ALL_GRADE) & (f["subject"] == 0) & (f["item"] == 0)]
+        parts.append(pd.DataFrame({"year": f["year"].to_numpy(), "school_id": f["school_id"].to_numpy(),
+                                   "value": f["value"].to_numpy(), "code": c}))
     if not parts:
         return pd.DataFrame(columns=["year", "school_id"])
-    return pd.concat(parts).pivot_table(index=["year", "school_id"], columns="code", values="value").reset_index()
+    out = pd.concat(parts).pivot_table(index=["year", "school_id"], columns="code", values="value").reset_index()
+    out.columns.name = None
+    out["school_id"] = np.array(cx.schools, dtype=object)[out["school_id"].to_numpy()]
+    return out
 
 
 def objectivity_component(objectivity: pd.DataFrame | None) -> pd.DataFrame | None:
-    """``year, school_id, value`` = 100 − % of the assessed objectivity signs flagged."""
+    """``year, school_id, objectivity`` = 100 − % of the assessed objectivity signs flagged."""
     if objectivity is None or len(objectivity) == 0 or "flagged" not in objectivity.columns:
         return None
     o = objectivity[objectivity["school_id"].notna() & (objectivity["sign"] != "objectivity_index")]
@@ -877,7 +994,7 @@ def objectivity_component(objectivity: pd.DataFrame | None) -> pd.DataFrame | No
 
 def _composites(frames, config, ctx, objectivity) -> list[Base]:
     tv = _school_totals(frames, ["vpr_success", "gia_below_min", "teachers_kpk3", "nokuod_score",
-                                 "principal_mgmt_training", "principal_reserve"])
+                                 "principal_mgmt_training", "principal_reserve"], ctx["codes"])
     if tv.empty or len(tv.columns) <= 2:
         raise NotComputable("нет данных для компонентов (ВПР, ГИА, кадры, руководители)")
     oc = objectivity_component(objectivity)
@@ -894,13 +1011,11 @@ def _composites(frames, config, ctx, objectivity) -> list[Base]:
     den = sum(np.where(v.notna(), float(w.get(k, 1.0)), 0.0) for k, v in comps.items())
     navail = sum(v.notna().astype(int) for v in comps.values())
     comp = pd.Series(np.where((den > 0) & (navail >= 2), num / np.where(den > 0, den, 1), np.nan), index=tv.index)
-    if "principals" in ctx.get("available", set()):
-        p = ctx["tables"]["principals"]
+    p = ctx["tables"].get("principals")
+    if p is not None and len(p):
         keys = set(zip(p["year"].astype(int), p["school_id"].astype(str)))
-        inp = pd.Series([k in keys for k in zip(tv["year"], tv["school_id"])], index=tv.index)
-        comp = comp.where(inp)
-    ctx["principal_components"] = tv.assign(**{f"component_{k}": v for k, v in comps.items()},
-                                            composite=comp)
+        comp = comp.where(pd.Series([k in keys for k in zip(tv["year"], tv["school_id"])], index=tv.index))
+    ctx["principal_components"] = tv.assign(**{f"component_{k}": v for k, v in comps.items()}, composite=comp)
     out = [_score_base("principal_composite", tv, comp), _score_base("principal_results", tv, res)]
     if oc is not None:
         out.append(_score_base("principal_objectivity", tv, comps["objectivity"]))
@@ -909,64 +1024,76 @@ def _composites(frames, config, ctx, objectivity) -> list[Base]:
 
 # --------------------------------------------------------------------------- thresholds
 
-def _level_of_task(tables) -> pd.DataFrame:
-    s = _task_specs_lookup(tables)
-    return s.rename(columns={"task": "item", "level": "task_level"})[["grade", "subject", "item", "task_level"]]
-
-
 def _sufficiency(config, year, level):
     suff = by_year(config.get("sufficiency") or {}, int(year)) or {}
     v = suff.get(level)
     return np.nan if v is None else float(v)
 
 
-def _apply_thresholds(code: str, df: pd.DataFrame, config: dict, tables: dict) -> pd.DataFrame:
-    school = (df["level"] == "school").to_numpy()
-    if code == "vpr_task_completion":
-        df = df.merge(_level_of_task(tables), on=["grade", "subject", "item"], how="left")
-        df["threshold"] = [_sufficiency(config, y, lv) if isinstance(lv, str) else np.nan
-                           for y, lv in zip(df["year"], df["task_level"])]
-        df = df.drop(columns="task_level")
-        df["flag"] = pd.array(np.where(df["threshold"].notna() & df["value"].notna(),
-                                       df["value"] < df["threshold"], pd.NA), dtype="boolean")
-    elif code == "vpr_level_completion":
-        df["threshold"] = [_sufficiency(config, y, lv) for y, lv in zip(df["year"], df["item"])]
-        df["flag"] = pd.array(np.where(df["threshold"].notna() & df["value"].notna(),
-                                       df["value"] < df["threshold"], pd.NA), dtype="boolean")
+def _year_values(df: pd.DataFrame, fn) -> np.ndarray:
+    """``fn(year)`` broadcast over the rows (evaluated once per year)."""
+    years = df["year"].to_numpy()
+    out = np.full(len(df), np.nan)
+    for y in np.unique(years):
+        out[years == y] = fn(int(y))
+    return out
+
+
+def _flag(cond, valid) -> pd.arrays.BooleanArray:
+    return pd.array(np.where(valid, cond, pd.NA), dtype="boolean")
+
+
+def _apply_thresholds(code: str, df: pd.DataFrame, config: dict, ctx: dict) -> pd.DataFrame:
+    school = df["level"].to_numpy() == 0
+    val = df["value"].to_numpy(dtype=float)
+    has = ~np.isnan(val)
+    if code in ("vpr_task_completion", "vpr_level_completion"):
+        cx: Codes = ctx["codes"]
+        if code == "vpr_task_completion":
+            spec = _task_specs_lookup(ctx["tables"])
+            spec = pd.DataFrame({"grade": spec["grade"].to_numpy().astype("int16"),
+                                 "subject": cx.word(spec["subject"]), "item": cx.word(spec["task"]),
+                                 "task_level": spec["level"].to_numpy()})
+            lv = df[["grade", "subject", "item"]].merge(spec, on=["grade", "subject", "item"], how="left")["task_level"]
+        else:
+            lv = pd.Series(np.array(cx.words, dtype=object)[df["item"].to_numpy()])
+        lv = lv.to_numpy(dtype=object)
+        thr = np.full(len(df), np.nan)
+        years = df["year"].to_numpy()
+        for y in np.unique(years):
+            suff = by_year(config.get("sufficiency") or {}, int(y)) or {}
+            for level, t in suff.items():
+                thr[(years == y) & (lv == level)] = float(t)
+        df["threshold"] = thr
+        df["flag"] = _flag(val < thr, has & ~np.isnan(thr))
     elif code.startswith("risk_") and code[5:] in (config.get("risk_factors") or {}):
         spec = config["risk_factors"][code[5:]]
-        thr = df["year"].map(lambda y: float(by_year(by_year(spec, int(y)).get("threshold"), int(y))))
-        op = OPS[spec.get("op", "<")]
-        df["threshold"] = thr.to_numpy()
-        f = np.where(school & df["value"].notna().to_numpy(), op(df["value"], thr), pd.NA)
-        df["flag"] = pd.array(f, dtype="boolean")
+        thr = _year_values(df, lambda y: float(by_year(by_year(spec, y).get("threshold"), y)))
+        df["threshold"] = thr
+        df["flag"] = _flag(OPS[spec.get("op", "<")](val, thr), school & has)
     elif code == "context_index":
-        thr = df["year"].map(lambda y: float(by_year((config.get("context_index") or {}).get("shnsu_threshold", 50.0), int(y))))
-        df["threshold"] = thr.to_numpy()
-        df["flag"] = pd.array(np.where(school & df["value"].notna().to_numpy(), df["value"] >= thr, pd.NA),
-                              dtype="boolean")
+        thr = _year_values(df, lambda y: float(by_year(
+            (config.get("context_index") or {}).get("shnsu_threshold", 50.0), y)))
+        df["threshold"] = thr
+        df["flag"] = _flag(val >= thr, school & has)
     elif code in ("shnor_flag", "shnsu_flag", "risk_profile_high"):
-        df["flag"] = pd.array(np.where(school & df["value"].notna().to_numpy(), df["value"] >= 50, pd.NA),
-                              dtype="boolean")
+        df["flag"] = _flag(val >= 50, school & has)
     return df
 
 
 def _tasks_sufficient(task_rows: pd.DataFrame) -> pd.DataFrame:
     """vpr_tasks_sufficient from the task rows (school and municipality, unsuppressed values)."""
     t = task_rows[task_rows["threshold"].notna() & task_rows["value"].notna()]
-    k = ["year", "level", "school_id", "municipality", "grade", "subject"]
+    k = ["year", "level", "school_id", "muni", "grade", "subject"]
     t = t.assign(ok=(t["value"] >= t["threshold"]).astype(int), one=1)
-    a = t.groupby(k, sort=False).agg(num=("ok", "sum"), den=("one", "sum"), n=("n", "max"),
-                                     region_value=("region_value", "first")).reset_index()
-    a["item"] = ALL_STR
+    a = t.groupby(k, sort=False).agg(num=("ok", "sum"), den=("one", "sum"), n=("n", "max")).reset_index()
+    a["item"] = np.int32(0)
     a["value"] = a["num"] / a["den"] * 100
     a["ci_low"] = a["ci_high"] = np.nan
-    a["region_value"] = np.nan
-    mv = a[a["level"] == "municipality"][["year", "school_id", "grade", "subject", "value"]].rename(
-        columns={"school_id": "municipality", "value": "municipality_value"})
-    a = a.merge(mv, on=["year", "municipality", "grade", "subject"], how="left")
-    a.loc[a["level"] == "municipality", "municipality_value"] = np.nan
-    a["indicator"] = "vpr_tasks_sufficient"
+    mv = a[a["level"] == 1][["year", "muni", "grade", "subject", "value"]].rename(
+        columns={"value": "municipality_value"})
+    a = a.merge(mv, on=["year", "muni", "grade", "subject"], how="left")
+    a.loc[a["level"] == 1, "municipality_value"] = np.nan
     return a
 
 
@@ -1008,7 +1135,8 @@ class IndicatorResult:
     ``indicators`` — the indicators.parquet frame; ``notes`` — indicators that could not be
     computed (``indicator, name_ru, system, reason``, Russian); ``details`` — supporting
     tables: ``shnor`` (list with reasons), ``shnor_procedures``, ``risk_profile``,
-    ``context`` (context metrics and index), ``principal_components``.
+    ``context`` (context metrics and index), ``principal_components``; ``meta`` — the
+    organisations (``school_id, name, municipality, org_type, settlement_type``).
     """
 
     indicators: pd.DataFrame
@@ -1018,16 +1146,9 @@ class IndicatorResult:
 
     def summary(self) -> str:
         ind = self.indicators
-        return (f"Показателей рассчитано: {ind['indicator'].nunique()}, строк: {len(ind):,}; "
-                f"не рассчитано: {len(self.notes)}").replace(",", " ")
-
-
-def _process(base: Base, spec: pd.Series, meta, conf) -> pd.DataFrame | None:
-    if base.frame.empty:
-        return None
-    kind = ENGINE_KIND[spec["kind"]]
-    df = _rollup(base, kind, meta, conf)
-    return _add_change(df, kind, conf)
+        return (f"показателей рассчитано: {ind['indicator'].nunique()} из "
+                f"{ind['indicator'].nunique() + len(self.notes)}, строк: {len(ind)}; "
+                f"не рассчитано: {len(self.notes)}")
 
 
 def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
@@ -1039,38 +1160,42 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
     conf = float(info.get("confidence", 0.95))
     tables = {k: v for k, v in tables.items() if v is not None}
     meta = school_meta(tables, config)
-    ctx = {"meta": meta, "tables": tables, "available": {k for k, v in tables.items() if len(v)}}
+    codes = Codes(meta)
+    ctx = {"meta": meta, "tables": tables, "codes": codes}
     frames: dict[str, pd.DataFrame] = {}
     notes: dict[str, str] = {}
     say = progress or (lambda msg: None)
 
-    def run(fn, codes):
+    def run(fn, names):
         try:
             bases = fn(tables, config, ctx)
         except NotComputable as exc:
-            for c in codes:
+            for c in names:
                 notes.setdefault(c, str(exc))
             return
         for b in bases:
             if b.code not in cat.index:
                 continue
-            df = _process(b, cat.loc[b.code], meta, conf)
-            if df is None or df.empty:
+            if b.frame.empty:
                 notes.setdefault(b.code, "нет строк данных для расчёта")
                 continue
-            frames[b.code] = _apply_thresholds(b.code, df, config, tables)
+            kind = ENGINE_KIND[cat.loc[b.code, "kind"]]
+            df = _rollup(codes.encode(b.frame), b.sets, kind, codes, conf)
+            df = _add_change(df, kind, conf)
+            frames[b.code] = _apply_thresholds(b.code, df, config, ctx)
 
-    for fn, codes in PRODUCERS:
-        say(f"  показатели: {fn.__name__.strip('_')}")
-        run(fn, codes)
+    for fn, names in PRODUCERS:
+        say(f"  {fn.__name__.strip('_')}")
+        run(fn, names)
     if "vpr_task_completion" in frames:
         ts = _tasks_sufficient(frames["vpr_task_completion"])
         if len(ts):
-            frames["vpr_tasks_sufficient"] = _add_change(ts, "share", conf)
-            frames["vpr_tasks_sufficient"][["change_ci_low", "change_ci_high"]] = np.nan
+            ts = _add_change(ts, "share", conf)
+            ts[["change_ci_low", "change_ci_high"]] = np.nan
+            frames["vpr_tasks_sufficient"] = ts
         else:
             notes.setdefault("vpr_tasks_sufficient", "нет заданий с известным уровнем сложности (task_specs)")
-    say("  показатели: composites")
+    say("  composites")
     run(lambda t, c, x: _composites(frames, c, x, objectivity), COMPOSITE_CODES)
     if objectivity is None:
         notes.setdefault("principal_objectivity", "нет результатов диагностики объективности")
@@ -1082,8 +1207,8 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
     for code in cat.index:
         if code not in frames:
             notes.setdefault(code, "нет данных")
-    ind = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=OUTPUT_COLUMNS)
-    ind = _output_types(ind)
+    ind = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=INTERNAL_COLUMNS + ["indicator"])
+    ind = _output_types(codes.decode(ind) if len(ind) else ind.drop(columns="muni").assign(municipality=None))
     nt = pd.DataFrame([(c, cat.loc[c, "name_ru"], int(cat.loc[c, "system"]), r) for c, r in notes.items()
                        if c in cat.index and c not in frames],
                       columns=["indicator", "name_ru", "system", "reason"])
@@ -1096,11 +1221,11 @@ def _output_types(ind: pd.DataFrame) -> pd.DataFrame:
     ind = ind.copy()
     ind["year"] = ind["year"].astype("int16")
     g = pd.to_numeric(ind["grade"], errors="coerce")
-    ind["grade"] = pd.array(np.where(g == ALL_GRADE, pd.NA, g), dtype="Int8")
-    for c in ("subject", "item"):
-        ind[c] = ind[c].astype(object).where(ind[c].astype(str) != ALL_STR, None)
+    ind["grade"] = pd.array(np.where(g == ALL_GRADE, np.nan, g), dtype="Float64").astype("Int8")
     for c in ("level", "school_id", "indicator", "municipality"):
         ind[c] = ind[c].astype(str)
+    for c in ("subject", "item"):
+        ind[c] = ind[c].astype(object)
     for c in ("suppressed", "limited"):
         ind[c] = ind[c].astype(bool)
     for c in ("vs_municipality", "vs_similar"):
@@ -1110,5 +1235,6 @@ def _output_types(ind: pd.DataFrame) -> pd.DataFrame:
               "change_ci_low", "change_ci_high", "municipality_value", "region_value", "similar_value",
               "similar_n", "similar_schools", "threshold"):
         ind[c] = pd.to_numeric(ind[c], errors="coerce").astype("float64")
+    ind = ind[OUTPUT_COLUMNS]
     return ind.sort_values(["indicator", "level", "school_id", "year", "grade", "subject", "item"],
                            na_position="first", kind="stable").reset_index(drop=True)
