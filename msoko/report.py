@@ -262,6 +262,17 @@ def load(processed_dir: str | Path, *, config_path: str | Path | None = None) ->
     indicators = _read(processed, "indicators")
     if not indicators.empty:
         indicators["school_id"] = indicators["school_id"].astype(str)
+        if "item" in indicators:
+            # task-level rows (item = task) are not shown as indicators: the ФИС ОКО views
+            # are drawn from vpr_tasks; keep only the school/grade/subject breakdowns
+            item = indicators["item"].astype("string")
+            indicators = indicators[item.isna() | (item == "")].drop(columns="item").reset_index(drop=True)
+        for col in ("suppressed", "limited"):
+            if col not in indicators:
+                indicators[col] = False
+        for col in ("ci_low", "ci_high", "n"):
+            if col not in indicators:
+                indicators[col] = np.nan
     objectivity = _read(processed, "objectivity")
     vpr = _read(processed, "vpr")
     if not vpr.empty and "absent" in vpr:
@@ -483,10 +494,17 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
                         limited=bool(r.get("limited", False)) if pd.notna(r.get("limited", False)) else False))
 
     sch = d[(d["level"] == "school") & (d["school_id"] == school_id)]
-    add(GROUP_SCHOOL, sch.iloc[0].to_dict() if len(sch) else None)
+    me = sch.iloc[0].to_dict() if len(sch) else None
+    add(GROUP_SCHOOL, me)
     sim_level = d[(d["level"] == "similar") & (d["school_id"] == school_id)]
     if len(sim_level):
         add(GROUP_SIMILAR, sim_level.iloc[0].to_dict())
+    elif me is not None and "similar_value" in me:
+        # computed by msoko.indicators (pooled over the similar schools); shown as it is
+        sn = me.get("similar_n")
+        if pd.notna(me.get("similar_value")):
+            add(GROUP_SIMILAR, dict(value=me["similar_value"], n=sn, suppressed=pd.notna(sn) and sn < MIN_N,
+                                    limited=pd.notna(sn) and sn < LIMITED_N))
     else:
         sim = similar_schools(data, school_id)
         rows = d[(d["level"] == "school") & d["school_id"].isin(sim)]
@@ -497,7 +515,10 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
     m = d[(d["level"] == "municipality") & (d["school_id"] == str(muni))]
     add(GROUP_MUNI, m.iloc[0].to_dict() if len(m) else None)
     r = d[d["level"] == "region"]
-    add(GROUP_REGION, r.iloc[0].to_dict() if len(r) else None)
+    if len(r):
+        add(GROUP_REGION, r.iloc[0].to_dict())
+    elif me is not None and pd.notna(me.get("region_value")) and data.schools["municipality"].nunique() > 1:
+        add(GROUP_REGION, dict(value=me["region_value"], n=math.nan))
     res = pd.DataFrame(out, columns=["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"])
     # suppression: a group under MIN_N never shows its value
     small = res["suppressed"] | (pd.to_numeric(res["n"], errors="coerce") < MIN_N)
@@ -830,7 +851,19 @@ def mkdo_areas(data: ReportData, municipality: str, year: int, dou_id: str | Non
 # objectivity
 # ======================================================================================
 
+def _module_signs() -> dict:
+    try:
+        from msoko.objectivity import SIGNS
+        return SIGNS
+    except ImportError:  # pragma: no cover - module absent
+        return {}
+
+
 def sign_name(sign: str) -> str:
+    """Russian title of a sign (the objectivity module's catalogue first)."""
+    t = _module_signs().get(sign)
+    if t:
+        return str(t[0])
     return OFFICIAL_SIGNS.get(sign) or MSOKO_SIGNS.get(sign) or str(sign)
 
 
@@ -844,14 +877,18 @@ def objectivity_index(data: ReportData) -> pd.DataFrame:
     if o.empty:
         return pd.DataFrame()
     idx = o[o["sign"] == INDEX_SIGN].sort_values("year")
+    own = o[o["sign"] == INDEX_SIGN + "_msoko"].set_index("year")["value"]
     rows = []
     for _, r in idx.iterrows():
         y = int(r["year"])
         off = o[(o["year"] == y) & o["sign"].isin(OFFICIAL_SIGNS)]
         assessed = off.dropna(subset=["flagged"])["school_id"].nunique()
         marked = off[off["flagged"].fillna(False).astype(bool)]["school_id"].nunique()
-        rows.append({"Год": str(y), "Показатель объективности": fmt(r["value"]),
-                     "Школ с хотя бы одним признаком": fmt(int(marked)), "Школ оценено": fmt(int(assessed))})
+        row = {"Год": str(y), "Показатель объективности": fmt(r["value"]),
+               "Школ с хотя бы одним признаком": fmt(int(marked)), "Школ оценено": fmt(int(assessed))}
+        if len(own):
+            row["Показатель по совокупности признаков (msoko)"] = fmt(own.get(r["year"], math.nan))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -861,7 +898,8 @@ def flagged_signs(data: ReportData, year: int, school_id: str | None = None, *, 
     o = data.objectivity
     if o.empty:
         return pd.DataFrame(columns=["year", "school_id", "grade", "subject", "sign", "value", "threshold", "n"])
-    d = o[(o["year"] == year) & (o["sign"] != INDEX_SIGN) & o["flagged"].fillna(False).astype(bool)].copy()
+    d = o[(o["year"] == year) & ~o["sign"].astype(str).str.startswith(INDEX_SIGN)
+          & o["flagged"].fillna(False).astype(bool)].copy()
     if school_id is not None:
         d = d[d["school_id"].astype(str) == school_id]
     if official is True:
@@ -889,6 +927,14 @@ def _sign_evidence_text(sign: str, value, threshold) -> str:
     return f"значение {fmt(value, 2)}, порог {fmt(threshold, 2)}"
 
 
+def _evidence(r) -> str:
+    """The numbers behind a sign: the objectivity module's own sentence when it gives one."""
+    detail = r.get("detail") if hasattr(r, "get") else None
+    if isinstance(detail, str) and detail.strip():
+        return detail.strip()
+    return _sign_evidence_text(r["sign"], r["value"], r["threshold"])
+
+
 def signs_table(data: ReportData, year: int, school_id: str | None = None, *, official: bool | None = None,
                 include_combined: bool = True) -> pd.DataFrame:
     """Human table of flagged signs with their evidence and informativeness (sorted by school name)."""
@@ -903,7 +949,7 @@ def signs_table(data: ReportData, year: int, school_id: str | None = None, *, of
         "Предмет": d["subject"].fillna("—"),
         "Признак": d["sign"].map(sign_name),
         "Чей метод": d["sign"].map(lambda s: "ФИОКО (официальный)" if is_official(s) else "msoko (дополнительный)"),
-        "Свидетельство": [_sign_evidence_text(s, v, t) for s, v, t in zip(d["sign"], d["value"], d["threshold"])],
+        "Свидетельство": [_evidence(r) for _, r in d.iterrows()],
         "Информативность": d["n"].map(informativeness),
     })
     if school_id is not None:
@@ -927,6 +973,30 @@ def mean_intervals(data: ReportData, school_id: str, year: int, grade: int, subj
     return pd.DataFrame(out, columns=["group", "mean", "ci_low", "ci_high", "n"])
 
 
+def cell_evidence(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> dict:
+    """Picture data of the objectivity module for one school × work (``{}`` when unavailable)."""
+    key = ("_evidence", school_id, year, grade, subject)
+    if key in data.tables:
+        return data.tables[key]  # type: ignore[return-value]
+    out: dict = {}
+    try:
+        from msoko.objectivity import cell_evidence as _cell_evidence
+    except ImportError:
+        _cell_evidence = None
+    if _cell_evidence is not None and not data.vpr.empty:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out = _cell_evidence({"vpr": data.vpr, "vpr_tasks": data.vpr_tasks, "task_specs": data.task_specs,
+                                      "schools": data.schools}, data.config or None, year, grade, subject, school_id)
+            except Exception:  # noqa: BLE001 - a picture must not break the report
+                out = {}
+    data.tables[key] = out  # type: ignore[assignment]
+    return out
+
+
 def bunching_data(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """``score, count, expected``: the school's score counts and what the reference distribution predicts.
 
@@ -934,6 +1004,10 @@ def bunching_data(data: ReportData, school_id: str, year: int, grade: int, subje
     work, rescaled to the school's number of participants (a picture of the
     sign; the statistic itself comes from ``objectivity.parquet``).
     """
+    ev = cell_evidence(data, school_id, year, grade, subject).get("scores")
+    if ev is not None and len(ev) and {"score", "observed", "expected"} <= set(ev):
+        return pd.DataFrame({"score": ev["score"].astype(int), "count": ev["observed"].astype(float),
+                             "expected": ev["expected"].astype(float)})
     d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
     if d.empty:
         return pd.DataFrame(columns=["score", "count", "expected"])
@@ -1062,7 +1136,7 @@ def attention_zones(data: ReportData, school_id: str, year: int, *, max_items: i
         who = "официальный признак ФИОКО" if is_official(r["sign"]) else "дополнительный признак msoko"
         sentences.append(
             f"{where[:1].upper() + where[1:] if where else 'В результатах'} есть {who} «{sign_name(r['sign'])}»: "
-            f"{_sign_evidence_text(r['sign'], r['value'], r['threshold'])}; {informativeness(r['n'])}. "
+            f"{_evidence(r).rstrip('.')}; {informativeness(r['n'])}. "
             "Это повод внимательно посмотреть на проведение и проверку работы, а не доказательство нарушений.")
     return sentences
 
@@ -1498,29 +1572,44 @@ def show_gia(data: ReportData, school_id: str, year: int) -> None:
                     "ниже минимального порога, в скобках 95 % ДИ.")
 
 
+SIGNS_INTERVAL = {"inflated_mean", "inflated_mean_similar", "inflated_mean_calibrated", "high_not_confirmed",
+                  "not_confirmed_by_gia", "unconfirmed_high", "score_swing", "swing", "combined"}
+SIGNS_BUNCHING = {"bunching", "combined"}
+SIGNS_COHORT = {"cohort_fall", "cohort_rise"}
+SIGNS_JOURNAL = {"journal_mismatch", "marks_lower", "marks_higher", "marks_far", "journal_up", "journal_down",
+                 "journal_diff2", "journal_shift", "combined"}
+SIGNS_TASKS = {"tasks_basic_vs_advanced", "easy_hard"}
+
+
 def _evidence_charts(data: ReportData, school_id: str, year: int, grade, subject, signs: set[str]) -> None:
+    """The pictures behind the signs of one school × work."""
     from msoko import plots
 
     if pd.isna(grade) or pd.isna(subject):
         return
     grade, subject = int(grade), str(subject)
     src = _vpr_source(year)
-    if signs & {"inflated_mean", "inflated_mean_similar", "inflated_mean_calibrated", "combined", "not_confirmed_by_gia",
-                "unconfirmed_high"}:
+    if signs & SIGNS_INTERVAL:
         mi = mean_intervals(data, school_id, year, grade, subject)
         if len(mi) > 1:
             _show_chart(plots.plot_interval_vs_reference(mi, source=src, title=f"Средний балл: {subject}, {grade} класс"))
-    if signs & {"bunching", "combined"}:
+    if signs & SIGNS_BUNCHING:
         b = bunching_data(data, school_id, year, grade, subject)
-        if b["count"].sum() >= MIN_N:
+        if len(b) and b["count"].sum() >= MIN_N:
             _show_chart(plots.plot_bunching(b, boundaries=mark_boundaries(data, year, grade, subject), source=src,
                                             title=f"Распределение баллов: {subject}, {grade} класс"))
-    if signs & {"cohort_fall", "cohort_rise", "swing"}:
+    if signs & SIGNS_COHORT:
         k = cohort_k_data(data, year, subject)
         if not k.empty:
             _show_chart(plots.plot_cohort_k(k, highlight=school_id, fences=cohort_fences(data, year, subject), source=src,
-                                            title=f"Параллель 4 → 5 класс: {subject}"))
-    if signs & {"journal_mismatch", "journal_up", "journal_down", "journal_diff2", "journal_shift", "combined"}:
+                                            title=f"Параллель: 4 класс ({year - 1}) → 5 класс ({year}), {subject}"))
+    if signs & SIGNS_TASKS:
+        t = task_completion(data, school_id, year, grade, subject)
+        lv = level_completion(t, data, grade, subject)
+        if not lv.empty:
+            _show_chart(plots.plot_task_levels(lv, thresholds=sufficiency_thresholds(data, year), source=src,
+                                               title=f"Уровни сложности: {subject}, {grade} класс"))
+    if signs & SIGNS_JOURNAL:
         j = journal_comparison(data, school_id, year, grade, subject)
         if not j.empty:
             _show_chart(plots.plot_vpr_vs_journal(j, source=f"{src}; отметка за четверть",

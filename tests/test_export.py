@@ -1,0 +1,79 @@
+"""msoko.export.export_html on small hand-made notebooks (no kernel needed)."""
+from __future__ import annotations
+
+import base64
+import re
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from msoko.export import export_html
+
+PNG_1PX = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360f8cf"
+    "c0f01f0005000201a5f6f1c70000000049454e44ae426082")).decode()
+
+
+def _nb() -> nbformat.NotebookNode:
+    code = new_code_cell("secret_code = 1\nprint('x')", outputs=[
+        new_output("stream", name="stdout", text="plain <script>alert(1)</script> text\n"),
+        new_output("stream", name="stderr", text="UserWarning: noisy library warning\n"),
+        new_output("display_data", data={"text/html": "<h3>Подраздел &lt;b&gt;</h3><p>таблица</p>",
+                                         "text/plain": "<HTML>"}),
+        new_output("display_data", data={"image/png": PNG_1PX, "text/plain": "<Figure>"}),
+    ])
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Заголовок\n\nВступление."),
+        new_markdown_cell("## Первая глава"),
+        code,
+        new_markdown_cell("## Вторая глава\n\nТекст со ссылкой на [раздел](#sec-2)."),
+    ])
+    nb.metadata["papermill"] = {"parameters": {"school_id": "sch<01>", "year": 2023}}
+    return nb
+
+
+def test_document_shell_title_and_params():
+    html = export_html(_nb(), title="Отчёт <школы> & «Ко»")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<title>Отчёт &lt;школы&gt; &amp; «Ко»</title>" in html
+    assert 'lang="ru"' in html and 'charset="utf-8"' in html
+    assert "Параметры отчёта: school_id = &#x27;sch&lt;01&gt;&#x27;, year = 2023" in html
+
+
+def test_code_hidden_stderr_dropped_text_escaped():
+    html = export_html(_nb(), title="t")
+    assert "secret_code" not in html  # inputs excluded
+    assert "In&nbsp;[" not in html and "Out[" not in html
+    assert "noisy library warning" not in html
+    assert "plain &lt;script&gt;alert(1)&lt;/script&gt; text" in html
+    assert "<script" not in html.lower()
+
+
+def test_toc_links_every_h2_and_h3_including_outputs():
+    html = export_html(_nb(), title="t")
+    toc = re.search(r'<nav class="toc".*?</nav>', html, re.S).group(0)
+    entries = re.findall(r'<li class="toc-h(\d)"><a href="#([^"]+)">(.*?)</a></li>', toc)
+    assert [(lvl, text) for lvl, _, text in entries] == [
+        ("2", "Первая глава"), ("3", "Подраздел &lt;b&gt;"), ("2", "Вторая глава")]
+    for _, hid, _ in entries:
+        assert len(re.findall(rf'<h[23] id="{hid}"', html)) == 1
+    assert "¶" not in html  # no anchor-link pilcrows
+
+
+def test_self_contained_and_printable():
+    html = export_html(_nb(), title="t")
+    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html)
+    assert refs and all(r.startswith(("#", "data:")) for r in refs), refs
+    assert f'src="data:image/png;base64,{PNG_1PX}"' in html
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    assert "@media print" in html and "@page" in html
+    assert "http://" not in html and "https://" not in html
+    assert "MathJax" not in html and "require" not in html
+
+
+def test_error_output_stays_visible():
+    nb = _nb()
+    nb.cells[2].outputs.append(new_output("error", ename="MsokoError", evalue="Нет данных",
+                                          traceback=["MsokoError: Нет данных"]))
+    html = export_html(nb, title="t")
+    assert "MsokoError" in html and "Нет данных" in html
