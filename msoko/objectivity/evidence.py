@@ -651,7 +651,9 @@ def tasks_rows(tm: TaskMatrix, cfg: dict, level_table: list | None = None) -> pd
         tau2 = robust_tau2(np.where(ok, mean_r, np.nan), se)
         scale = np.sqrt(se ** 2 + tau2)
         med = float(np.nanmedian(np.where(ok, mean_r, np.nan))) if ok.any() else 0.0
-        z = (mean_r - med) / scale
+        ok &= scale > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (mean_r - med) / scale
         zc = _zcrit(cfg)
         gap = float(cfg["tasks_min_gap"]) / 100
         bo = np.bincount(sid, weights=b, minlength=ns) / np.maximum(n, 1)
@@ -707,7 +709,7 @@ def similarity_rows(tm: TaskMatrix, cfg: dict) -> pd.DataFrame:
     pairs in a class E = Σ_pairs Q (from the class's counts per total, no pair loop);
     observed O from grouping identical vectors. The model's bias is corrected by the
     reference-wide ratio φ = Σ min(O, cap)/Σ E (≥ 1). p = P(Poisson(φE) ≥ O).
-    A task not done counts as its own category.
+    A task not done ('X') counts as 0 points.
     """
     alpha = float(cfg["similarity_alpha"])
     parts = []
@@ -716,7 +718,9 @@ def similarity_rows(tm: TaskMatrix, cfg: dict) -> pd.DataFrame:
         if J < int(cfg["similarity_min_tasks"]):
             continue
         raw = tm.scores[np.ix_(idx, cols)]
-        Cc = np.where(np.isnan(raw), 0, np.clip(np.round(raw), 0, None) + 1).astype(np.int64)
+        # a task not done ('X') scores 0, as in the total: copied works stay identical when
+        # the exports mark some of their zeros as 'X' and others not
+        Cc = np.clip(np.round(np.nan_to_num(raw, nan=0.0)), 0, None).astype(np.int64)
         k = int(Cc.max()) + 1
         T = np.round(np.nan_to_num(raw, nan=0.0).sum(axis=1)).astype(np.int64)
         m = int(T.max())
@@ -773,7 +777,7 @@ def class_similarity_matrix(tm: TaskMatrix, year, grade, subject, school_id, kla
         return pd.DataFrame(columns=["student_a", "student_b", "same_tasks", "tasks", "class"])
     cols = np.flatnonzero(tm.present[idx].any(axis=0))
     raw = tm.scores[np.ix_(idx, cols)]
-    Cc = np.where(np.isnan(raw), -1, np.round(raw))
+    Cc = np.round(np.nan_to_num(raw, nan=0.0))
     same = (Cc[:, None, :] == Cc[None, :, :]).sum(axis=2)
     codes = tm.info.iloc[idx]["student_code"].to_numpy()
     kl = tm.info.iloc[idx]["class"].astype(object).where(tm.info.iloc[idx]["class"].notna(), "").to_numpy()
