@@ -138,11 +138,8 @@ def _text(series: pd.Series) -> np.ndarray:
     vals = series.to_numpy(dtype=object)
     if len(vals) == 0:
         return np.array([], dtype=object)
-    try:
-        uniq, inv = np.unique(vals, return_inverse=True)
-    except TypeError:  # mixed float/str cannot be sorted
-        return np.array([cell_text(v) for v in vals], dtype=object)
-    return np.array([cell_text(v) for v in uniq], dtype=object)[inv]
+    codes, uniq = pd.factorize(vals, use_na_sentinel=False)  # hash-based: works on mixed float/str
+    return np.array([cell_text(v) for v in uniq], dtype=object)[codes]
 
 
 def _numbers(series: pd.Series):
@@ -756,7 +753,11 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
         if dup.any():
             warnings.append(f"Спецификации заданий: {int(dup.sum())} повторов (класс, предмет, задание) — взяты первые.")
             specs = specs[~dup]
-    specs = specs.astype({"grade": "int8", "max_score": "float64"}) if len(specs) else specs
+    if len(specs):
+        specs = specs.astype({"grade": "int8", "max_score": "float64"})
+        order = pd.to_numeric(specs["task"], errors="coerce")
+        specs = specs.assign(_o=order).sort_values(["grade", "subject", "_o", "task"], kind="stable") \
+            .drop(columns="_o").reset_index(drop=True)
     spec_max = {k: dict(zip(g["task"], g["max_score"])) for k, g in specs.groupby(["grade", "subject"])} \
         if len(specs) else {}
 
@@ -827,11 +828,13 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                     rej_recs.append((rel, int(r.source_row), heads.get(r.task, r.task), f"{r.score:g}",
                                      f"балл за задание {r.task} = {r.score:g} больше максимума "
                                      f"{spec[r.task]:g} по спецификации"))
+        elif not len(v):
+            pass
         elif spec is not None:
             warnings.append(f"«{rel}»: задания выгрузки ({len(info['tasks'])}) не совпадают со спецификацией "
                             f"{info['grade']} класс, {info['subject']} ({len(spec)}) — проверка максимального балла "
                             "пропущена, max_score не заполнен.")
-        else:
+        elif len(v):
             warnings.append(f"«{rel}»: нет спецификации заданий для {info['grade']} класс, {info['subject']} — "
                             "проверка максимального балла пропущена, max_score не заполнен.")
         if have_registry:
