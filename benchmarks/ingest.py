@@ -39,10 +39,36 @@ def _rewrite(login, k: int):
     return f"{login}_{k}"
 
 
-def build(replicas: int, out: Path) -> dict:
-    """Replicate the real sample into ``out`` (skipped when a matching build exists)."""
+def _build_one(src: str, dst: str, replicas: int) -> int:
+    """Write one replicated workbook; shared strings as in a real export (no constant_memory)."""
     import xlsxwriter
     from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(src).get_sheet_by_index(0).to_python(skip_empty_area=False)
+    header, data = rows[0], rows[1:]
+    li = next((i for i, h in enumerate(header) if str(h).strip().lower() in LOGIN_HEADERS), None)
+    wb = xlsxwriter.Workbook(dst, {"strings_to_numbers": False, "strings_to_formulas": False,
+                                   "strings_to_urls": False})
+    ws = wb.add_worksheet("Sheet1")
+    ws.write_row(0, 0, header)
+    r = 1
+    for k in range(replicas):
+        for row in data:
+            if li is not None:
+                row = list(row)
+                row[li] = _rewrite(row[li], k)
+            for c, v in enumerate(row):
+                if v == "" or v is None:
+                    continue
+                ws.write(r, c, v)
+            r += 1
+    wb.close()
+    return r - 1
+
+
+def build(replicas: int, out: Path, jobs: int = 2) -> dict:
+    """Replicate the real sample into ``out`` (skipped when a matching build exists)."""
+    from concurrent.futures import ProcessPoolExecutor
 
     stamp = out / ".built.json"
     if stamp.exists():
@@ -53,37 +79,18 @@ def build(replicas: int, out: Path) -> dict:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     t0 = time.perf_counter()
-    rows_total = 0
-    files = sorted(p for p in REAL.rglob("*.xlsx"))
-    for src in files:
+    todo = []
+    for src in sorted(REAL.rglob("*.xlsx")):
         rel = src.relative_to(REAL)
         dst = out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         if "task_specs" in rel.parts:
             shutil.copy2(src, dst)
-            continue
-        rows = CalamineWorkbook.from_path(str(src)).get_sheet_by_index(0).to_python(skip_empty_area=False)
-        header, data = rows[0], rows[1:]
-        li = next((i for i, h in enumerate(header) if str(h).strip().lower() in LOGIN_HEADERS), None)
-        wb = xlsxwriter.Workbook(str(dst), {"constant_memory": True, "strings_to_numbers": False,
-                                            "strings_to_formulas": False, "strings_to_urls": False})
-        ws = wb.add_worksheet("Sheet1")
-        ws.write_row(0, 0, header)
-        r = 1
-        for k in range(replicas):
-            for row in data:
-                if li is not None:
-                    row = list(row)
-                    row[li] = _rewrite(row[li], k)
-                for c, v in enumerate(row):
-                    if v == "" or v is None:
-                        continue
-                    ws.write(r, c, v)
-                r += 1
-        wb.close()
-        rows_total += r - 1
-        print(f"  {rel}: {r - 1} строк", file=sys.stderr)
-    info = {"replicas": replicas, "rows": rows_total, "seconds": round(time.perf_counter() - t0, 1),
+        else:
+            todo.append((str(src), str(dst)))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        counts = list(pool.map(_build_one, [a for a, _ in todo], [b for _, b in todo], [replicas] * len(todo)))
+    info = {"replicas": replicas, "rows": int(sum(counts)), "seconds": round(time.perf_counter() - t0, 1),
             "bytes": sum(p.stat().st_size for p in out.rglob("*.xlsx")),
             "files": sum(1 for _ in out.rglob("*.xlsx"))}
     stamp.write_text(json.dumps(info))

@@ -145,24 +145,35 @@ def _text(series: pd.Series) -> np.ndarray:
 def _numbers(series: pd.Series):
     """Column → (float values with NaN for empty/not done, not_done mask, bad mask, text of bad cells)."""
     vals = series.to_numpy(dtype=object)
-    num = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    num = np.array(pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan), copy=True)
     nan = np.isnan(num)
     not_done = np.zeros(len(vals), dtype=bool)
     bad = np.zeros(len(vals), dtype=bool)
     if nan.any():
         idx = np.flatnonzero(nan)
-        for i in idx:
-            t = cell_text(vals[i])
-            if t == "":
-                continue
-            tl = t.lower()
-            if tl in NOT_DONE:
-                not_done[i] = True
-                continue
-            try:
-                num[i] = float(t.replace(",", ".").replace(" ", ""))
-            except ValueError:
-                bad[i] = True
+        left = vals[idx]
+        empty = (left == "") | pd.isna(left)
+        idx, left = idx[~empty], left[~empty]
+        if len(idx):
+            codes, uniq = pd.factorize(left, use_na_sentinel=False)
+            kind = np.zeros(len(uniq), dtype=np.int8)       # 0 empty, 1 not done, 2 number, 3 bad
+            value = np.full(len(uniq), np.nan)
+            for u, raw in enumerate(uniq):
+                t = cell_text(raw)
+                if t == "":
+                    continue
+                if t.lower() in NOT_DONE:
+                    kind[u] = 1
+                    continue
+                try:
+                    value[u] = float(t.replace(",", ".").replace(" ", ""))
+                    kind[u] = 2
+                except ValueError:
+                    kind[u] = 3
+            k = kind[codes]
+            not_done[idx[k == 1]] = True
+            bad[idx[k == 3]] = True
+            num[idx[k == 2]] = value[codes][k == 2]
     return num, not_done, bad
 
 
