@@ -911,7 +911,7 @@ def shnor_procedures(tables: dict, ctx: dict) -> pd.DataFrame:
 def shnor_list(procs: pd.DataFrame, config: dict) -> pd.DataFrame:
     """Apply the configured ШНОР rule (by year). Returns one row per ``year, school_id``:
     ``procedures, low_procedures, repeated (procedure low ≥ consecutive_years in a row), shnor,
-    reason`` and marks ``low`` on ``procs`` (returned as attribute ``procs``)."""
+    reason``; and the procedures with ``share``, ``valid`` and ``low`` marked: ``(list, procs)``."""
     rows, marked = [], []
     procs = procs.copy()
     procs["share"] = procs["below"] / procs["n"].where(procs["n"] > 0) * 100
@@ -944,16 +944,14 @@ def shnor_list(procs: pd.DataFrame, config: dict) -> pd.DataFrame:
             np.where(g["repeated"].notna(), str(cy) + " года подряд ≥ " + str(low_share).rstrip("0").rstrip(".")
                      + " % ниже «3»: " + g["repeated"].fillna(""), ""))
         rows.append(g.reset_index().assign(year=int(year)))
-    out = pd.concat(rows, ignore_index=True)
-    out.attrs["procs"] = pd.concat(marked, ignore_index=True)
-    return out
+    return pd.concat(rows, ignore_index=True), pd.concat(marked, ignore_index=True)
 
 
 def _shnor(tables, config, ctx) -> list[Base]:
     procs = shnor_procedures(tables, ctx)
-    lst = shnor_list(procs, config)
+    lst, marked = shnor_list(procs, config)
     ctx["shnor"] = lst
-    ctx["shnor_procedures"] = lst.attrs["procs"]
+    ctx["shnor_procedures"] = marked
     return [_flag_base("shnor_flag", lst, lst["shnor"]),
             _base("shnor_low_procedures", lst, {"num": "low_procedures", "den": "procedures"})]
 
@@ -1185,7 +1183,7 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
             frames[b.code] = _apply_thresholds(b.code, df, config, ctx)
 
     for fn, names in PRODUCERS:
-        say(f"  {fn.__name__.strip('_')}")
+        say(f"  показатели: {fn.__name__.strip('_')}")
         run(fn, names)
     if "vpr_task_completion" in frames:
         ts = _tasks_sufficient(frames["vpr_task_completion"])
@@ -1195,7 +1193,7 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
             frames["vpr_tasks_sufficient"] = ts
         else:
             notes.setdefault("vpr_tasks_sufficient", "нет заданий с известным уровнем сложности (task_specs)")
-    say("  composites")
+    say("  показатели: composites")
     run(lambda t, c, x: _composites(frames, c, x, objectivity), COMPOSITE_CODES)
     if objectivity is None:
         notes.setdefault("principal_objectivity", "нет результатов диагностики объективности")
