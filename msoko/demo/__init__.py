@@ -1,0 +1,347 @@
+"""Demo municipality: a complete raw-data folder with known truth planted in it.
+
+``generate(out_dir, seed, n_schools, years)`` writes (layout: docs/architecture.md, «Raw folder»)::
+
+    logins.xlsx, context_<year>.xlsx, task_specs/<grade>/<subject>/ALL.xlsx,
+    vpr/<year>/<grade>/Проведение работы по <предмету>, <grade> класс. ВПР <year>.xlsx,
+    templates/<table>.xlsx  (every table of resources/data_dictionary.toml),
+    _truth/*.csv            (planted manipulations, low-result schools, weak spots; never read
+                             by the analysis)
+
+The model is described in :mod:`msoko.demo.model` (schools, children), :mod:`msoko.demo.vpr`
+(item response, journal marks, manipulations) and :mod:`msoko.demo.systems` (other systems).
+Same seed → byte-identical files.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from msoko.errors import MsokoError
+
+DEFAULT_KINDERGARTENS = 30
+
+
+def _tables():
+    """Dictionary tables: {id: [(col_id, header, type), ...]} (msoko.dictionary, else the TOML)."""
+    try:
+        from msoko.dictionary import load_dictionary
+        return {t.id: [(c.id, c.header, c.type) for c in t.columns] for t in load_dictionary().tables}
+    except ImportError:  # pragma: no cover
+        import tomllib
+        from importlib import resources
+        data = tomllib.loads((resources.files("msoko") / "resources" / "data_dictionary.toml").read_text("utf-8"))
+        return {t["id"]: [(c["id"], c["header"], c["type"]) for c in t["columns"]] for t in data["table"]}
+
+
+def _write_template(out: Path, table: str, df: pd.DataFrame, tables) -> None:
+    from msoko.demo.xlsx import write_xlsx
+
+    cols = tables[table]
+    header = [h for _, h, _ in cols]
+    data, numeric = [], set()
+    for j, (cid, _, typ) in enumerate(cols):
+        if cid in df.columns:
+            v = df[cid]
+            if typ in ("int", "float"):
+                numeric.add(j)
+                arr = v.astype(object).where(v.notna(), None).to_numpy()
+                if typ == "int":
+                    arr = np.array([None if x is None else int(x) for x in arr], dtype=object)
+                data.append(arr)
+            else:
+                data.append(v.astype(object).where(v.notna(), None).to_numpy())
+        else:
+            data.append(np.full(len(df), None, dtype=object))
+    write_xlsx(out / "templates" / f"{table}.xlsx", header, data, numeric=numeric)
+
+
+def _write_vpr_job(args):
+    from msoko.demo.vpr import write_vpr_cell
+    path, cell, schools, trailing = args
+    return write_vpr_cell(path, cell, schools, trailing)
+
+
+def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, int] = (2021, 2023),
+             n_kindergartens: int | None = None, jobs: int | None = None) -> dict:
+    """Write the demo municipality to ``out_dir``; return a summary (row counts, truth sizes)."""
+    from msoko.demo import model, systems, vpr
+    from msoko.demo.subjects import vpr_file_name
+    from msoko.demo.xlsx import write_xlsx
+
+    y1, y2 = int(years[0]), int(years[1])
+    if y2 < y1 or y1 < 2015 or y2 > 2040:
+        raise MsokoError(f"Годы демо-данных заданы неверно: {y1}–{y2} (нужно, например, 2021-2023).")
+    if n_schools < 3:
+        raise MsokoError("В демо-муниципалитете должно быть не меньше 3 школ.")
+    years = (y1, y2)
+    n_kg = n_kindergartens if n_kindergartens is not None else (
+        DEFAULT_KINDERGARTENS if n_schools == 40 else max(3, round(n_schools * 0.75)))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for sub in ("vpr", "task_specs", "templates", "_truth"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+    rng = np.random.default_rng(seed)
+
+    # ------------------------------------------------------------ schools and children
+    schools = model.make_schools(rng, n_schools)
+    eligible = [s for s in schools if s.org_type not in ("гимназия", "лицей", "СОШ с УИОП", "коррекционная школа")]
+    n_low = max(1, round(0.08 * n_schools))
+    for i in rng.choice(len(eligible), size=min(n_low, len(eligible)), replace=False):
+        eligible[i].low_result = True
+        eligible[i].effect -= 0.55
+    kgs = model.make_kindergartens(rng, n_kg)
+    pop = model.make_population(rng, schools, years)
+
+    # ------------------------------------------------------------ ВПР
+    cells = vpr.choose_cells(rng, schools, years, pop.members)
+    params: dict = {}
+    trailing_rng = np.random.default_rng([seed, 1])
+    jobs = jobs or min(2, os.cpu_count() or 1)
+    n_vpr = 0
+    vpr_files = []
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 and n_schools >= 100 else None
+    futures = []
+    try:
+        for cell in vpr.generate_vpr(rng, schools, pop, years, cells, params):
+            path = out / "vpr" / str(cell.year) / str(cell.grade) / vpr_file_name(cell.grade, cell.subject, cell.year)
+            trailing = int(trailing_rng.integers(0, 6))
+            if pool:
+                futures.append(pool.submit(_write_vpr_job, (path, cell, schools, trailing)))
+            else:
+                n_vpr += vpr.write_vpr_cell(path, cell, schools, trailing)
+            vpr_files.append(path)
+        for f in futures:
+            n_vpr += f.result()
+    finally:
+        if pool:
+            pool.shutdown()
+
+    # ------------------------------------------------------------ task specs
+    headers = vpr.spec_headers()
+    specs = vpr.spec_rows()
+    for key, head in headers.items():
+        g, subj = key.split("/", 1)
+        d = specs[(specs.grade == g) & (specs.subject == subj)]
+        src = ["kim", "task", "skill", "outcome", "level", "kes", "kt", "max_score", "minutes"][: len(head)]
+        write_xlsx(out / "task_specs" / g / subj / "ALL.xlsx", head,
+                   [d[c].replace("", None).to_numpy(dtype=object) for c in src], sheet="Лист1")
+
+    # ------------------------------------------------------------ logins, context questionnaire
+    write_xlsx(out / "logins.xlsx", ["логин", "имя", "регион"],
+               [[s.school_id for s in schools], [s.name for s in schools], [model.MUNICIPALITY] * len(schools)])
+    for y in range(y1, y2 + 1):
+        _write_context(out / f"context_{y}.xlsx", rng, schools, pop, y)
+
+    # ------------------------------------------------------------ other systems
+    tables = _tables()
+    sys_rng = np.random.default_rng([seed, 2])
+    pick = _weak_picker(sys_rng, schools)
+    low_olymp, low_profmin, high_pdn, low_kpk_s, no_training_s = (pick() for _ in range(5))
+    kg_idx = list(range(len(kgs)))
+    sys_rng.shuffle(kg_idx)
+    n_w = max(1, len(kgs) // 15)
+    low_mkdo = set(kg_idx[:n_w])
+    long_queue = set(kg_idx[n_w: 2 * n_w])
+
+    cont = systems.contingent(pop, schools)
+    totals = systems.school_totals(pop)
+    gia, no_att = systems.gia(sys_rng, pop, schools, years)
+    staff = {}
+    tot0 = totals[totals.year == y1].set_index("school").students
+    for s in schools:
+        staff[s.school_id] = max(5, int(round(tot0.get(s.idx, 0) / 12)) + 2)
+    for k in kgs:
+        staff[k.dou_id] = max(3, int(round(k.places / 10)))
+    low_kpk = {schools[i].school_id for i in low_kpk_s}
+    no_training = {schools[i].school_id for i in no_training_s}
+    teach = systems.teachers(sys_rng, staff, years, low_kpk)
+    registry = pd.DataFrame(
+        [dict(school_id=s.school_id, name=s.name, municipality=model.MUNICIPALITY, org_type=s.org_type,
+              settlement_type=s.settlement_type, settlement=s.settlement) for s in schools]
+        + [dict(school_id=k.dou_id, name=k.name, municipality=model.MUNICIPALITY, org_type="ДОУ",
+                settlement_type=k.settlement_type, settlement=k.settlement) for k in kgs])
+    data = {
+        "registry": registry,
+        "contingent": cont,
+        "context": systems.context(sys_rng, pop, schools, years),
+        "gia": gia,
+        "olympiad": systems.olympiad(sys_rng, pop, schools, years, low_olymp),
+        "addedu": systems.addedu(sys_rng, pop, schools, years),
+        "career": systems.career(sys_rng, cont, schools, low_profmin),
+        "leavers": systems.leavers(sys_rng, pop, schools, years, no_att),
+        "principals": systems.principals(
+            sys_rng, [(s.school_id, s.ctx) for s in schools] + [(k.dou_id, k.quality) for k in kgs],
+            years, no_training),
+        "teachers": teach,
+        "upbringing": systems.upbringing(sys_rng, pop, schools, high_pdn),
+        "mkdo": systems.mkdo(sys_rng, kgs, years, low_mkdo),
+        "preschool": systems.preschool(sys_rng, kgs, years, teach, long_queue),
+        "surveys": systems.surveys(sys_rng, schools, kgs, years, totals, staff),
+    }
+    weak = _weak_spots(schools, kgs, years, low_olymp, low_profmin, high_pdn, low_kpk_s, no_training_s,
+                       low_mkdo, long_queue)
+    data["measures"] = _measures(sys_rng, weak, schools, years)
+    for table in tables:
+        _write_template(out, table, data.get(table, pd.DataFrame()), tables)
+
+    # ------------------------------------------------------------ truth
+    truth = out / "_truth"
+    truth.mkdir(exist_ok=True)
+    cells_out = cells.assign(
+        school_id=[schools[i].school_id for i in cells.school],
+        params=[json.dumps(params.get((r.year, r.school, r.grade, r.subject), {}), ensure_ascii=False,
+                           sort_keys=True) for r in cells.itertuples(index=False)],
+    )[["year", "school_id", "grade", "subject", "kind", "strength", "params"]]
+    cells_out = cells_out.sort_values(["year", "school_id", "grade", "subject"]).reset_index(drop=True)
+    cells_out.to_csv(truth / "objectivity_cells.csv", index=False, encoding="utf-8", lineterminator="\n")
+    pd.DataFrame([dict(school_id=s.school_id, name=s.name, org_type=s.org_type, settlement_type=s.settlement_type,
+                       effect_shift=-0.55) for s in schools if s.low_result]).to_csv(
+        truth / "low_result_schools.csv", index=False, encoding="utf-8", lineterminator="\n")
+    weak.to_csv(truth / "weak_spots.csv", index=False, encoding="utf-8", lineterminator="\n")
+    pd.DataFrame([dict(school_id=s.school_id, org_type=s.org_type, settlement_type=s.settlement_type,
+                       context_index=round(s.ctx, 4), ability_effect=round(s.effect, 4),
+                       journal_leniency=round(s.leniency, 4), low_result=s.low_result) for s in schools]).to_csv(
+        truth / "schools.csv", index=False, encoding="utf-8", lineterminator="\n")
+    (truth / "README.md").write_text(_TRUTH_README, encoding="utf-8")
+    return {"vpr_rows": n_vpr, "vpr_files": len(vpr_files), "cells": len(cells_out),
+            "schools": len(schools), "kindergartens": len(kgs),
+            **{f"{t}_rows": len(d) for t, d in data.items()}}
+
+
+_TRUTH_README = """# Planted truth of the demo municipality (never read by the analysis)
+
+- objectivity_cells.csv — (year, school_id, grade, subject) cells with a planted manipulation:
+  kind ∈ boundary_push | inflated_scores | inflated_journal | answer_copying | cohort_spike,
+  strength ∈ weak | moderate | strong, params (JSON) = the parameters used. Every other
+  ВПР cell is clean (generated by the model only). A cohort_spike is planted in grade 4 of
+  year Y; the same children in grade 5 in Y+1 are clean (params.partner).
+- low_result_schools.csv — schools whose children's abilities were lowered (ШНОР candidates).
+- weak_spots.csv — (year, school_id, system, indicator_hint, description): known weak spots in
+  the other systems; indicator_hint is the indicator code that should show it.
+- schools.csv — latent school parameters: context index, ability effect, journal leniency.
+"""
+
+
+def _weak_picker(rng, schools):
+    used: set[int] = set()
+    order = [s.idx for s in schools if s.org_type not in ("НОШ",)]
+    rng.shuffle(order)
+    n = max(1, len(schools) // 20)
+
+    def pick() -> set[int]:
+        got = set()
+        for i in order:
+            if i not in used and len(got) < n:
+                got.add(i)
+                used.add(i)
+        return got
+    return pick
+
+
+def _weak_spots(schools, kgs, years, low_olymp, low_profmin, high_pdn, low_kpk, no_training,
+                low_mkdo, long_queue) -> pd.DataFrame:
+    rows = []
+    spec = [
+        (low_olymp, 3, "olymp_school_participation", "низкая доля участников школьного этапа ВсОШ (около 4 %)"),
+        (low_profmin, 4, "profmin_basic_share", "низкий охват профминимумом (около 5 % обучающихся 6–11 классов)"),
+        (high_pdn, 7, "upbr_pdn_kdn_rate", "в 4 раза больше обучающихся на учёте ПДН/КДН и правонарушений, мало снятых с учёта"),
+        (low_kpk, 6, "teachers_kpk3", "низкая доля педагогов, прошедших КПК за 3 года"),
+        (no_training, 5, "principal_mgmt_training", "руководитель без обучения по управлению, низкий балл НОКУОД"),
+    ]
+    for idxs, system, hint, desc in spec:
+        for i in sorted(idxs):
+            for y in range(years[0], years[1] + 1):
+                rows.append(dict(year=y, school_id=schools[i].school_id, system=system, indicator_hint=hint,
+                                 description=desc))
+    for i in sorted(low_mkdo):
+        for y in range(years[0], years[1] + 1):
+            rows.append(dict(year=y, school_id=kgs[i].dou_id, system=8, indicator_hint="mkdo_total_score",
+                             description="баллы МКДО ниже базового уровня по большинству областей (на 0,9 ниже)"))
+    for i in sorted(long_queue):
+        for y in range(years[0], years[1] + 1):
+            rows.append(dict(year=y, school_id=kgs[i].dou_id, system=8, indicator_hint="preschool_availability_3_7",
+                             description="длинная очередь в детский сад (3–7 лет: около 25 детей, 0–3: около 60)"))
+    for s in schools:
+        if s.low_result:
+            for y in range(years[0], years[1] + 1):
+                rows.append(dict(year=y, school_id=s.school_id, system=2, indicator_hint="shnor_flag",
+                                 description="школа с низкими результатами: способности обучающихся ниже на 0,55 SD"))
+    return pd.DataFrame(rows, columns=["year", "school_id", "system", "indicator_hint", "description"]).sort_values(
+        ["year", "system", "school_id"], kind="stable").reset_index(drop=True)
+
+
+_MEASURES = {
+    2: ("Методический десант в школу с низкими результатами", "Методист ИМЦ"),
+    3: ("Организация школьного этапа ВсОШ на платформе «Сириус.Курсы» для всех параллелей", "Заместитель директора по УВР"),
+    4: ("Включение школы в проект «Билет в будущее», план профминимума", "Педагог-навигатор"),
+    5: ("Направление руководителя на курсы «Менеджмент в образовании»", "Начальник отдела кадров УО"),
+    6: ("План-график КПК педагогов на год", "Методист ИМЦ"),
+    7: ("Программа профилактики правонарушений совместно с КДН", "Социальный педагог"),
+    8: ("Дорожная карта повышения качества дошкольного образования по итогам МКДО", "Заведующий ДОУ"),
+}
+
+
+def _measures(rng, weak: pd.DataFrame, schools, years) -> pd.DataFrame:
+    rows = []
+    first = weak[weak.year == years[0]]
+    for k, r in enumerate(first.itertuples(index=False)):
+        measure, resp = _MEASURES[int(r.system)]
+        rows.append(dict(year=int(r.year), school_id=r.school_id, system=int(r.system), indicator=r.indicator_hint,
+                         measure=measure, decision=f"Приказ УО № {40 + k} от 10.09.{r.year}", responsible=resp,
+                         target_value=None))
+    return pd.DataFrame(rows)
+
+
+def _write_context(path: Path, rng, schools, pop, year: int) -> None:
+    """The ФИС ОКО context questionnaire, header exactly as in the real file."""
+    from msoko.demo.vpr import _res
+    from msoko.demo.xlsx import write_xlsx
+
+    layout = json.loads(_res("context_layout.json").read_text(encoding="utf-8"))
+    header = layout["header"]
+    opt = layout["options"]
+    n = len(schools)
+    cols = [[None] * n for _ in header]
+    mem = pop.members[pop.members.year == year]
+    by = mem.groupby(["school", "grade"]).size()
+    settle = {"город": opt["10"][0], "пгт": opt["10"][1], "село": opt["10"][2]}
+    size = {"город": "4. 10–50 тыс. человек", "пгт": "2. 1–5 тыс. человек", "село": "1. Менее 1 тыс. человек"}
+    numeric = {1, 21} | set(range(22, 46)) | {49, 50, 51, 52}
+    for i, s in enumerate(schools):
+        def put(j, v):
+            cols[j][i] = v
+        put(0, s.school_id)
+        put(1, 22)
+        put(2, s.name)
+        put(3, s.full_name)
+        put(5, "1. Государственная" if s.org_type in ("КШИ", "коррекционная школа") else "2. Муниципальная")
+        put(6, "Да" if s.grade_lo <= 4 else "Нет")
+        put(7, "Да" if s.grade_hi >= 5 else "Нет")
+        put(8, "Да" if s.grade_hi >= 10 else "Нет")
+        put(9, "Нет")
+        put(10, settle[s.settlement_type])
+        put(11, s.settlement)
+        put(12, size[s.settlement_type])
+        put(13, opt["13"][0] if s.settlement_type != "село" else opt["13"][1])
+        put(16, "Да" if s.org_type == "коррекционная школа" else "Нет")
+        put(17, "Нет")
+        put(18, "Нет")
+        put(19, "Нет")
+        put(20, "Да" if s.org_type in ("КШИ", "коррекционная школа") else "Нет")
+        total = 0
+        for g in range(1, 13):
+            k = int(by.get((s.idx, g), 0))
+            total += k
+            put(22 + 2 * (g - 1), (max(1, round(k / max(s.class_size, 1))) if k else 0))
+            put(23 + 2 * (g - 1), k)
+        put(21, total)
+        put(49, max(5, round(total / 12) + 2))
+    write_xlsx(path, header, cols, numeric=numeric)
