@@ -1,0 +1,249 @@
+"""Indicators on small fixed frames: every formula kind checked by hand or by statsmodels/scipy."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as st
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+from msoko.config import load_config
+from msoko.indicators import compute_indicators, load_catalogue
+
+CFG = load_config()
+
+
+def schools(*rows):
+    return pd.DataFrame(rows, columns=["school_id", "name", "municipality", "org_type", "settlement_type"]).assign(
+        settlement="x", students_total=pd.array([None] * len(rows), dtype="Int32"), is_preschool=False)
+
+
+SCHOOLS = schools(("A", "Школа А", "М", "СОШ", "село"), ("B", "Школа Б", "М", "СОШ", "село"),
+                  ("C", "Гимназия В", "М", "гимназия", "город"))
+
+
+def vpr_rows(school, year, marks, grade=5, subject="Математика", journal=None, absent=0, scores=None,
+             max_score=20.0):
+    """One row per work: marks (list of 2..5), optional journal marks and scores; + absent rows."""
+    n = len(marks)
+    scores = scores if scores is not None else [float(m * 4) for m in marks]
+    journal = journal if journal is not None else [None] * n
+    df = pd.DataFrame({
+        "year": year, "grade": grade, "subject": subject, "school_id": school,
+        "student_code": [f"{school}{year}{grade}{subject}{i}" for i in range(n)],
+        "journal_mark": pd.array(journal, dtype="Int8"), "sex": "м", "class": "а", "variant": "1",
+        "absent": False, "primary_score": scores, "max_score": max_score, "mark": pd.array(marks, dtype="Int8")})
+    if absent:
+        ab = pd.DataFrame({"year": year, "grade": grade, "subject": subject, "school_id": school,
+                           "student_code": [f"{school}{year}ab{i}" for i in range(absent)],
+                           "journal_mark": pd.array([None] * absent, dtype="Int8"), "sex": "м", "class": "а",
+                           "variant": None, "absent": True, "primary_score": np.nan, "max_score": max_score,
+                           "mark": pd.array([None] * absent, dtype="Int8")})
+        df = pd.concat([df, ab], ignore_index=True)
+    return df
+
+
+def row(ind, code, school, year=2021, level=None, grade=None, subject=None, item=None):
+    level = level or ("municipality" if school == "М" else "school")
+    m = (ind["indicator"] == code) & (ind["school_id"] == school) & (ind["year"] == year) & (ind["level"] == level)
+    m &= ind["grade"].isna() if grade is None else (ind["grade"] == grade)
+    m &= ind["subject"].isna() if subject is None else (ind["subject"] == subject)
+    m &= ind["item"].isna() if item is None else (ind["item"] == item)
+    out = ind[m]
+    assert len(out) == 1, (code, school, year, len(out))
+    return out.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def small():
+    # A: 30 works: 3×«2», 9×«3», 12×«4», 6×«5»; + 2 absent. B: 10 works: 1×«2», 9×«4». C: 4 works (suppressed).
+    a = vpr_rows("A", 2021, [2] * 3 + [3] * 9 + [4] * 12 + [5] * 6, absent=2,
+                 journal=[3] * 3 + [3] * 9 + [5] * 12 + [4] * 6)
+    b = vpr_rows("B", 2021, [2] * 1 + [4] * 9)
+    c = vpr_rows("C", 2021, [5, 5, 4, 3])
+    a0 = vpr_rows("A", 2020, [2] * 10 + [3] * 10)  # last year: 10/20 «2»
+    tables = {"vpr": pd.concat([a, b, c, a0], ignore_index=True), "schools": SCHOOLS}
+    return compute_indicators(tables, CFG)
+
+
+def test_share_and_wilson(small):
+    r = row(small.indicators, "vpr_fail_share", "A")
+    assert (r.numerator, r.denominator, r.n) == (3, 30, 30)
+    assert r.value == pytest.approx(10.0)
+    lo, hi = proportion_confint(3, 30, method="wilson")
+    assert (r.ci_low, r.ci_high) == pytest.approx((lo * 100, hi * 100))
+    assert row(small.indicators, "vpr_success", "A").value == pytest.approx(90.0)       # 27/30
+    assert row(small.indicators, "vpr_quality", "A").value == pytest.approx(60.0)       # 18/30
+    assert row(small.indicators, "vpr_mark4_share", "A").value == pytest.approx(40.0)   # 12/30
+    p = row(small.indicators, "vpr_participation", "A")
+    assert (p.numerator, p.denominator) == (30, 32)
+
+
+def test_municipality_is_pooled_not_average(small):
+    m = row(small.indicators, "vpr_fail_share", "М")
+    # pooled over students: (3 + 1 + 0) / (30 + 10 + 4) — not the mean of 10 %, 10 %, 0 %
+    assert (m.numerator, m.denominator) == (4, 44)
+    assert m.value == pytest.approx(400 / 44)
+    assert row(small.indicators, "vpr_fail_share", "A").municipality_value == pytest.approx(400 / 44)
+    # grade × subject rows exist beside the total
+    assert row(small.indicators, "vpr_fail_share", "A", grade=5, subject="Математика").value == pytest.approx(10.0)
+
+
+def test_similar_schools_pooled_excluding_itself(small):
+    a = row(small.indicators, "vpr_quality", "A")
+    assert a.similar_value == pytest.approx(90.0)       # B alone: 9/10
+    assert (a.similar_n, a.similar_schools) == (10, 1)
+    b = row(small.indicators, "vpr_quality", "B")
+    assert b.similar_value == pytest.approx(60.0)       # A alone: 18/30
+    assert np.isnan(row(small.indicators, "vpr_quality", "C").similar_value)  # no peer of its type
+    # A's interval [~42, ~75] lies wholly below B (90) → −1; municipality 30/44 = 68.2 inside → 0
+    assert a.vs_similar == -1 and a.vs_municipality == 0
+    assert "rank" not in " ".join(small.indicators.columns)
+
+
+def test_suppression_and_limited(small):
+    c = row(small.indicators, "vpr_quality", "C")
+    assert c.suppressed and c.limited and c.n == 4
+    assert np.isnan(c.value) and np.isnan(c.numerator) and np.isnan(c.ci_low)
+    b = row(small.indicators, "vpr_quality", "B")
+    assert not b.suppressed and b.limited and b.value == pytest.approx(90.0)
+    a = row(small.indicators, "vpr_quality", "A")
+    assert not a.suppressed and not a.limited
+
+
+def test_change_with_newcombe_interval(small):
+    r = row(small.indicators, "vpr_fail_share", "A")
+    assert r.prev_value == pytest.approx(50.0)
+    assert r.change == pytest.approx(-40.0)
+    lo, hi = confint_proportions_2indep(3, 30, 10, 20, method="newcomb", compare="diff")
+    assert (r.change_ci_low, r.change_ci_high) == pytest.approx((lo * 100, hi * 100))
+
+
+def test_mean_with_t_interval(small):
+    scores = np.array([8.0] * 3 + [12.0] * 9 + [16.0] * 12 + [20.0] * 6)
+    r = row(small.indicators, "vpr_mean_score", "A")
+    lo, hi = st.t.interval(0.95, len(scores) - 1, loc=scores.mean(), scale=st.sem(scores))
+    assert r.value == pytest.approx(scores.mean())
+    assert (r.ci_low, r.ci_high) == pytest.approx((lo, hi))
+    pct = row(small.indicators, "vpr_mean_pct", "A")
+    assert pct.value == pytest.approx(scores.mean() / 20 * 100)
+
+
+def test_journal_comparison(small):
+    # A: «2» with journal 3 → lower (3); «3»=3 → confirm (9); «4» with 5 → lower (12); «5» with 4 → higher (6)
+    ind = small.indicators
+    assert row(ind, "vpr_journal_lower", "A").numerator == 15
+    assert row(ind, "vpr_journal_confirm", "A").numerator == 9
+    assert row(ind, "vpr_journal_higher", "A").numerator == 6
+    assert row(ind, "vpr_journal_lower", "A").denominator == 30
+    # B has no journal marks: denominator 0 → no value
+    assert np.isnan(row(ind, "vpr_journal_lower", "B").value)
+
+
+def test_missing_tables_are_notes_not_errors(small):
+    notes = small.notes.set_index("indicator")["reason"]
+    assert "таблица «gia»" in notes["gia_below_min"]
+    assert "таблица «teachers»" in notes["teachers_kpk3"]
+    assert set(small.notes["indicator"]) | set(small.indicators["indicator"]) == set(load_catalogue()["code"])
+
+
+def test_task_and_level_completion_with_sufficiency():
+    # 5 students of school A, 3 tasks: 1 (Б, max 1), 2 (Б, max 2), 3 (П, max 2); 'X' (NaN) = 0
+    s1 = [1.0, 0, 0, 1, 0]
+    s2 = [1.0, 2, 2, 0, 2]
+    s3 = [np.nan, 2, 0, 1, 2]
+    vpr = vpr_rows("A", 2021, [3, 4, 3, 3, 4], scores=[2.0, 4, 2, 2, 4], max_score=5)
+    codes = list(vpr.student_code)
+    tasks = pd.DataFrame({"year": 2021, "grade": 5, "subject": "Математика", "school_id": "A",
+                          "student_code": codes * 3, "task": ["1"] * 5 + ["2"] * 5 + ["3"] * 5,
+                          "score": s1 + s2 + s3})
+    specs = pd.DataFrame({"grade": 5, "subject": "Математика", "task": ["1", "2", "3"], "skill": "s",
+                          "level": ["Б", "Б", "П"], "max_score": [1.0, 2.0, 2.0], "kes": "", "kt": ""})
+    res = compute_indicators({"vpr": vpr, "vpr_tasks": tasks, "task_specs": specs, "schools": SCHOOLS}, CFG)
+    ind = res.indicators
+    g = dict(grade=5, subject="Математика")
+    t1 = row(ind, "vpr_task_completion", "A", item="1", **g)
+    t2 = row(ind, "vpr_task_completion", "A", item="2", **g)
+    t3 = row(ind, "vpr_task_completion", "A", item="3", **g)
+    assert (t1.value, t2.value, t3.value) == pytest.approx((40.0, 70.0, 50.0))
+    assert (t1.threshold, t2.threshold, t3.threshold) == (50.0, 50.0, 30.0)
+    assert bool(t1.flag) and not bool(t2.flag) and not bool(t3.flag)
+    x = np.array(s1) * 100
+    lo, hi = st.t.interval(0.95, 4, loc=x.mean(), scale=st.sem(x))
+    assert (t1.ci_low, t1.ci_high) == pytest.approx((lo, hi))
+    # level per student: Б = (s1 + s2) / 3, П = s3 / 2 ('X' = 0); then the mean over students
+    pb = (np.array(s1) + np.array(s2)) / 3 * 100
+    pp = np.nan_to_num(np.array(s3)) / 2 * 100
+    b = row(ind, "vpr_level_completion", "A", item="Б", **g)
+    p = row(ind, "vpr_level_completion", "A", item="П", **g)
+    assert b.value == pytest.approx(pb.mean()) and b.value == pytest.approx(60.0)
+    assert p.value == pytest.approx(pp.mean()) and p.value == pytest.approx(50.0)
+    lo, hi = st.t.interval(0.95, 4, loc=pp.mean(), scale=st.sem(pp))
+    assert (p.ci_low, p.ci_high) == pytest.approx((lo, hi))
+    assert (b.threshold, p.threshold) == (50.0, 30.0)
+    suff = row(ind, "vpr_tasks_sufficient", "A", **g)
+    assert (suff.numerator, suff.denominator) == (2, 3)
+    assert suff.value == pytest.approx(200 / 3)
+
+
+def test_rate_per_1000_and_flag_share():
+    up = pd.DataFrame({"year": 2021, "school_id": ["A", "B"], "students": [500, 1500], "in_clubs": [100, 300],
+                       "volunteers": 0, "youth_movements": 0, "offences": [2, 1], "pdn_kdn_registered": [4, 2],
+                       "removed_improved": [1, 0], "programme_approved": [True, False]})
+    ind = compute_indicators({"upbringing": up, "schools": SCHOOLS}, CFG).indicators
+    assert row(ind, "upbr_pdn_kdn_rate", "A").value == pytest.approx(8.0)
+    m = row(ind, "upbr_pdn_kdn_rate", "М")
+    assert m.value == pytest.approx(6 / 2000 * 1000)
+    assert m.ci_low == pytest.approx(st.chi2.ppf(0.025, 12) / 2 / 2000 * 1000)
+    assert row(ind, "upbr_removed_improved", "A").value == pytest.approx(20.0)   # 1 / (4 + 1)
+    # an institution fact is never suppressed at school level; municipality = share of schools
+    a = row(ind, "upbr_programme_approved", "A")
+    assert a.value == 100 and not a.suppressed
+    assert row(ind, "upbr_programme_approved", "М").value == pytest.approx(50.0)
+    assert row(ind, "upbr_clubs", "М").value == pytest.approx(20.0)           # (100 + 300) / 2000
+
+
+def test_shnor_rule_omsk_2025():
+    def lows(school, year, grade, subject, n_fail, n=10):
+        return vpr_rows(school, year, [2] * n_fail + [4] * (n - n_fail), grade=grade, subject=subject)
+    vpr = pd.concat([
+        # A: two procedures ≥ 30 % «2» in 2021 → ШНОР 2021
+        lows("A", 2021, 5, "Математика", 3), lows("A", 2021, 5, "Русский язык", 4), lows("A", 2020, 5, "Математика", 0),
+        # B: one procedure low in 2020 and again in 2021 → ШНОР 2021 (two years running), not 2020
+        lows("B", 2020, 6, "Математика", 5), lows("B", 2021, 6, "Математика", 3), lows("B", 2021, 6, "Русский язык", 1),
+        # C: one low procedure in 2021 only (29 % in the other) → not ШНОР
+        lows("C", 2021, 5, "Математика", 5), lows("C", 2021, 5, "Русский язык", 2, n=7), lows("C", 2020, 5, "Математика", 1),
+    ], ignore_index=True)
+    res = compute_indicators({"vpr": vpr, "schools": SCHOOLS}, CFG)
+    ind = res.indicators
+    assert row(ind, "shnor_flag", "A").value == 100 and row(ind, "shnor_flag", "A").flag
+    assert row(ind, "shnor_flag", "B").value == 100
+    assert row(ind, "shnor_flag", "B", year=2020).value == 0
+    assert row(ind, "shnor_flag", "C").value == 0
+    assert row(ind, "shnor_flag", "М").value == pytest.approx(200 / 3)
+    lst = res.details["shnor"].set_index(["year", "school_id"])
+    assert "2 года подряд" in lst.loc[(2021, "B"), "reason"]
+    # a stricter regional rule from the configuration: 50 % → nobody
+    from msoko.config import deep_merge
+    strict = deep_merge(CFG, {"shnor": {"default": {"low_share": 50.0}}})
+    ind2 = compute_indicators({"vpr": vpr, "schools": SCHOOLS}, strict).indicators
+    assert row(ind2, "shnor_flag", "A").value == 0 and row(ind2, "shnor_flag", "B").value == 0
+
+
+def test_risk_profile_thresholds_from_config():
+    ctx = pd.DataFrame({"year": 2021, "school_id": ["A", "B"], "equipment_index": [55.0, 80.0],
+                        "teacher_vacancies": [3, 0], "students_risk_failure": [30, 5], "families_at_risk": [10, 1],
+                        "parent_involvement": [40.0, 70.0], "learning_motivation": [45.0, 60.0],
+                        "school_climate": [50.0, 80.0], "teacher_competence": [70.0, 70.0]})
+    cont = pd.DataFrame({"year": 2021, "school_id": ["A", "B"], "grade": 5, "students": [100, 100],
+                         "students_ovz": [12, 2]})
+    res = compute_indicators({"context": ctx, "contingent": cont, "schools": SCHOOLS}, CFG)
+    ind = res.indicators
+    eq = row(ind, "risk_low_equipment", "A")
+    assert (eq.value, eq.threshold, bool(eq.flag)) == (55.0, 60.0, True)
+    assert not bool(row(ind, "risk_low_equipment", "B").flag)
+    assert row(ind, "risk_high_ovz", "A").value == pytest.approx(12.0) and bool(row(ind, "risk_high_ovz", "A").flag)
+    # A: equipment, failure risk (30 %), ОВЗ (12 %), parents, motivation, climate = 6 (vacancy rate unknown: no staff table)
+    assert row(ind, "risk_factors_count", "A").value == 6
+    assert row(ind, "risk_factors_count", "B").value == 0
+    assert row(ind, "risk_profile_high", "М").value == pytest.approx(50.0)
