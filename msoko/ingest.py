@@ -68,7 +68,7 @@ SCHOOL_COLUMNS = ["school_id", "name", "municipality", "org_type", "settlement_t
 
 KIND_RU = {"vpr2020": "ВПР 2020", "vpr2021": "ВПР 2021", "logins": "реестр (logins)",
            "context": "контекстная анкета", "task_specs": "спецификация заданий",
-           "codifier": "кодификатор", "template": "шаблон", "unknown": "неизвестный формат",
+           "codifier": "кодификатор", "template": "шаблон", "mark_scales": "шкалы отметок", "unknown": "неизвестный формат",
            "error": "ошибка чтения"}
 
 
@@ -571,7 +571,34 @@ def _parse_template(table, lay, rel, raw_root) -> dict:
             "rows_rejected": int(rej.mask.sum()), "meta": {"table": tdef.id}}
 
 
-PARSERS = {"vpr2020": _parse_vpr, "vpr2021": _parse_vpr, "task_specs": _parse_specs, "logins": _parse_logins,
+def _parse_scales(table, lay, rel, raw_root) -> dict:
+    data, rows = _simple_rows(table, lay, rel)
+    rej = _Rejects(rel, len(data))
+    recs = []
+    for i, (r, row) in enumerate(zip(rows, data.itertuples(index=False, name=None))):
+        vals = {f: cell_text(row[c]) for f, c in lay.columns.items()}
+        subject = layouts.subject_from_text(vals["subject"])
+        try:
+            rec = {"year": int(float(vals["year"])), "grade": int(float(vals["grade"])), "subject": subject,
+                   **{k: float(vals[k].replace(",", ".")) for k in ("min3", "min4", "min5")},
+                   "source": vals.get("source") or rel}
+        except ValueError:
+            rej.add([i], [r], "min3/min4/min5", " | ".join(vals.values()), "год, класс и границы должны быть числами")
+            continue
+        if subject is None:
+            rej.add([i], [r], table.header[lay.columns["subject"]], vals["subject"], "неизвестный предмет")
+            continue
+        if not rec["min3"] <= rec["min4"] <= rec["min5"]:
+            rej.add([i], [r], "min3/min4/min5", f"{rec['min3']:g} / {rec['min4']:g} / {rec['min5']:g}",
+                    "границы отметок должны не убывать: min3 ≤ min4 ≤ min5")
+            continue
+        recs.append(rec)
+    df = pd.DataFrame(recs, columns=["year", "grade", "subject", "min3", "min4", "min5", "source"])
+    return {"frames": {"mark_scales": df, "rejects": rej.frame()}, "rows_read": len(data),
+            "rows_rejected": int(rej.mask.sum()), "meta": {}}
+
+
+PARSERS = {"mark_scales": _parse_scales, "vpr2020": _parse_vpr, "vpr2021": _parse_vpr, "task_specs": _parse_specs, "logins": _parse_logins,
            "context": _parse_context, "template": _parse_template}
 
 
@@ -879,7 +906,15 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
             for f, r in zip(rdf["file"], rdf["row"]):
                 reject_rows.setdefault(f, set()).add(int(r))
             vpr = vpr[~dup].reset_index(drop=True)
-        marks, no_scale = assign_marks(vpr, load_scales())
+        scales = load_scales()
+        raw_scales = [_read_frag(cache, m["key"], "mark_scales") for m in frags("mark_scales")]
+        raw_scales = [r for r in raw_scales if len(r)]
+        if raw_scales:
+            extra = pd.concat(raw_scales, ignore_index=True).astype({"year": "int16", "grade": "int8"})
+            extra = extra.drop_duplicates(["year", "grade", "subject"], keep="last")
+            scales = pd.concat([scales, extra], ignore_index=True).drop_duplicates(
+                ["year", "grade", "subject"], keep="last")     # the raw folder's scales win
+        marks, no_scale = assign_marks(vpr, scales)
         vpr["mark"] = marks.to_numpy()
         for y, g, s in no_scale:
             warnings.append(f"Нет шкалы перевода в отметку для ВПР {y}, {g} класс, {s} — отметка не рассчитана "

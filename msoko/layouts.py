@@ -18,6 +18,8 @@ Known layouts
 ``context``   ФИС ОКО school context questionnaire (``логин`` + «Где расположена …»).
 ``task_specs`` task specification ``№ КИМ | № | Умения … | Уровень сложности | Код КЭС |
               Код КТ | Максимальный балл …``.
+``mark_scales`` ВПР mark scales (``year | grade | subject | min3 | min4 | min5`` or
+              ``Год | Класс | Предмет | Мин. балл на «3» | …``); they win over the built-in ones.
 ``codifier``  КЭС/КТ codifier lists (``Код | Проверяемые элементы …``) — recognised and skipped.
 ``template``  one of msoko's own templates (``resources/data_dictionary.toml``), by the
               Russian headers of its columns.
@@ -131,6 +133,13 @@ SPEC_FIELDS = {
 }
 SPEC_PREFIX = {"умения": "skill", "блоки пооп": "outcome", "примерное время": None}
 
+
+
+# a mark-scale table in the raw folder (same columns as resources/mark_scales.csv; it wins)
+SCALE_FIELDS = {"year": "year", "год": "year", "grade": "grade", "класс": "grade", "subject": "subject",
+                "предмет": "subject", "min3": "min3", "min4": "min4", "min5": "min5",
+                "мин. балл на «3»": "min3", "мин. балл на «4»": "min4", "мин. балл на «5»": "min5",
+                "source": "source", "источник": "source"}
 
 
 def _first_index(keys: list[str], wanted: str) -> int | None:
@@ -270,6 +279,11 @@ def detect(header: list[str], path: str | Path) -> Layout:
         return lay
     if "код" in keyset and len(keyset) <= 3 and any(k.startswith("проверяем") for k in keyset):
         return Layout(kind="codifier")
+
+    scale = {SCALE_FIELDS[k]: i for i, k in reversed(list(enumerate(keys))) if k in SCALE_FIELDS}
+    if {"year", "grade", "subject", "min3", "min4", "min5"} <= set(scale):
+        return Layout(kind="mark_scales", columns=scale,
+                      ignored=[h for h, k in zip(header, keys) if k and k not in SCALE_FIELDS])
 
     # msoko templates
     cands = template_candidates(keys)

@@ -177,7 +177,8 @@ def read_csv(path: str | Path, *, header_only: bool = False) -> RawTable:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     rows = [r for r in reader]
     start = 0
-    while start < len(rows) and all(not c.strip() for c in rows[start]):
+    # leading blank lines and '#' comment lines (as in resources/mark_scales.csv) are not the header
+    while start < len(rows) and (all(not c.strip() for c in rows[start]) or rows[start][0].startswith("#")):
         start += 1
     if start >= len(rows):
         raise MsokoError(f"Файл «{path.name}» пуст — нет ни заголовка, ни данных.")

@@ -189,3 +189,22 @@ def test_export_mark_wins_and_missing_scale_warns(tmp_path):
     assert pd.isna(vpr.loc[("Химия", "1"), "mark"])         # no scale for 2019 chemistry 4: null, not a reject
     no_scale = [w for w in res.warnings if "Нет шкалы" in w]
     assert len(no_scale) == 1 and "2019, 4 класс, Химия" in no_scale[0]
+
+
+def test_scales_in_the_raw_folder_win(tmp_path):
+    raw = tmp_path / "raw"
+    write_xlsx(raw / "logins.xlsx", [["логин", "имя", "регион"], ["sch000001", "СОШ", "г"]])
+    h = H2021[:9] + ["балл за 1"]
+    write_xlsx(raw / "2021" / "4" / "Математика.xlsx", [h, ["sch000001", "р", "1", "1", "4", "м", "а", "1", "16", "16"]])
+    write_xlsx(raw / "2023" / "4" / "Математика.xlsx", [h, ["sch000001", "р", "1", "1", "4", "м", "а", "1", "12", "12"]])
+    (raw / "config").mkdir()
+    (raw / "config" / "шкалы.csv").write_text(
+        "# scales of this municipality\nyear;grade;subject;min3;min4;min5\n"
+        "2023;4;математика;6;13;17\n2021;4;Математика;20;25;30\n2022;4;Математика;9;5;1\n", encoding="utf-8")
+    res = run(raw, tmp_path / "p")
+    vpr = pd.read_parquet(tmp_path / "p" / "vpr.parquet").set_index("year")
+    assert vpr.loc[2023, "mark"] == 3      # 12 with 6/13/17
+    assert vpr.loc[2021, "mark"] == 2      # the raw file's 20/25/30 wins over the built-in 6/10/15
+    rep = {f.file: f for f in res.files}["config/шкалы.csv"]
+    assert (rep.kind, rep.rows_read, rep.rows_written, rep.rows_rejected) == ("mark_scales", 3, 2, 1)
+    assert not [w for w in res.warnings if "Нет шкалы" in w]
