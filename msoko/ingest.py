@@ -780,6 +780,8 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     extra_count: dict[str, int] = {}
     ok = [m for m in metas if m["status"] == "ok"]
 
+    ok.sort(key=lambda m: m["file"])
+
     def frags(kind=None, table=None):
         return [m for m in ok if (kind is None or m["kind"] == kind) and (table is None or m["table"] == table)]
 
@@ -809,8 +811,8 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     registry = cat("template", "template", "registry")
     if logins is not None:
         logins = logins.drop_duplicates("school_id")
-    if context is not None:
-        context = context.drop_duplicates("school_id")
+    if context is not None:  # several questionnaires (context_2021, context_2022, …): the last file wins
+        context = context.drop_duplicates("school_id", keep="last")
     if registry is not None:
         d = registry.duplicated("school_id")
         if d.any():
