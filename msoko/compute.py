@@ -104,7 +104,7 @@ def compute(processed_dir: str | Path = "data/processed", config_path: str | Pat
     cat = load_catalogue()
     notes = res.notes.set_index("indicator")["reason"]
     cat["computed"] = ~cat["code"].isin(notes.index)
-    cat["note_ru"] = cat["code"].map(notes).fillna("")
+    cat["note_ru"] = cat["code"].map(notes.to_dict()).astype(object).where(lambda x: x.notna(), "")
     cat_path = processed / "indicator_catalogue.csv"
     cat.to_csv(cat_path, index=False, encoding="utf-8-sig")
     result.outputs["indicator_catalogue"] = cat_path

@@ -298,6 +298,8 @@ def _finish(df: pd.DataFrame, kind: str, spec: pd.Series, info: dict) -> pd.Data
         df["numerator"], df["denominator"] = df["num"], np.nan
     else:
         df["numerator"], df["denominator"] = df["num"], df["den"]
+    if spec["kind"] == "flag":  # a school's yes/no is a fact, not a sample: no interval
+        df.loc[df["level"].to_numpy() == 0, ["ci_low", "ci_high", "change_ci_low", "change_ci_high"]] = np.nan
     min_n = int(spec["min_n"])
     sup_below = min(min_n, int(info.get("suppress_below", 5))) if min_n > 0 else 0
     suppressed, limited = stats.informativeness(df["n"], sup_below, int(info.get("limited_below", 20)))
