@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="папка блокнотов отчётов (по умолчанию notebooks/ проекта)")
     p.add_argument("--force", action="store_true",
                    help="перестроить все отчёты, даже если ничего не изменилось")
+    p.add_argument("--only-reports", action="store_true",
+                   help="только отчёты: без загрузки и расчёта (обработанные таблицы уже готовы)")
     p.epilog = ("Коды завершения: 0 — все отчёты построены; 1 — часть отчётов с ошибками "
                 "(см. сводку и index.html); 2 — ошибка ввода или данных.")
     p.set_defaults(func=_cmd_run)

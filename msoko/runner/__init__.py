@@ -286,12 +286,17 @@ def run(args: argparse.Namespace) -> int:
             cache = HashCache(reports_dir / "_state" / "hashes.json")
             lib_hash = library_hash()
             stages: dict[str, float] = {}
-            t = time.perf_counter()
-            ingest_status = run_ingest(raw, processed, n_jobs)
-            stages["ingest_s"] = round(time.perf_counter() - t, 3)
-            t = time.perf_counter()
-            compute_status = run_compute(processed, getattr(args, "config", None), lib_hash, cache)
-            stages["compute_s"] = round(time.perf_counter() - t, 3)
+            if getattr(args, "only_reports", False):
+                if not data_files(processed):
+                    raise MsokoError(f"Нет обработанных таблиц в {processed}.")
+                ingest_status, compute_status = "пропущена (--only-reports)", "пропущен (--only-reports)"
+            else:
+                t = time.perf_counter()
+                ingest_status = run_ingest(raw, processed, n_jobs)
+                stages["ingest_s"] = round(time.perf_counter() - t, 3)
+                t = time.perf_counter()
+                compute_status = run_compute(processed, getattr(args, "config", None), lib_hash, cache)
+                stages["compute_s"] = round(time.perf_counter() - t, 3)
 
             from msoko.runner.plan import latest_year
 
@@ -306,7 +311,9 @@ def run(args: argparse.Namespace) -> int:
             t = time.perf_counter()
             entries = build_reports(jobs, reports_dir, executor=executor, n_jobs=n_jobs,
                                     scheduler=getattr(args, "scheduler", None),
-                                    force=bool(getattr(args, "force", False)))
+                                    force=bool(getattr(args, "force", False)),
+                                    exporter=getattr(args, "exporter", "auto") or "auto",
+                                    progress=getattr(args, "progress", None))
             stages["reports_s"] = round(time.perf_counter() - t, 3)
             inputs = {name: cache.file(p) for name, p in data_files(processed).items()}
             cache.save()

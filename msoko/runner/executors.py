@@ -77,7 +77,7 @@ def run_dask(payloads: list[dict], scheduler: Any, on_result: ResultCallback) ->
         futs = client.map(worker.execute_job, payloads, pure=False,
                           key=[f"msoko-report-{i}-{os.getpid()}" for i in range(len(payloads))])
         keys = {f.key: p["key"] for f, p in zip(futs, payloads)}
-        for fut in as_completed(futs):
+        for fut in as_completed(futs, loop=client.loop):
             try:
                 res = fut.result()
             except Exception as exc:

@@ -19,6 +19,7 @@ debugger warnings do not leak into the reports.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -42,13 +43,35 @@ WARMUP_CODE = r"""
 import warnings as __w
 with __w.catch_warnings():
     __w.simplefilter("ignore")
-    for __m in ("numpy", "pandas", "pyarrow", "scipy.stats", "matplotlib", "matplotlib.pyplot",
-                "seaborn", "msoko", "msoko.store", "msoko.plots", "msoko.report", "msoko.stats",
-                "msoko.indicators", "msoko.objectivity", "msoko.cycle", "msoko.config"):
+    # msoko's modules have import-time side effects (msoko.plots sets the Agg backend
+    # and the theme); importing all of them here puts those effects into the snapshot
+    # that every report starts from, so the first and the hundredth report of a
+    # kernel see the same state.
+    import pkgutil
+    __mods = ["numpy", "pandas", "pyarrow", "scipy.stats", "matplotlib", "matplotlib.pyplot", "seaborn"]
+    try:
+        import msoko
+        __mods += [m.name for m in pkgutil.walk_packages(msoko.__path__, "msoko.")
+                   if not m.name.startswith(("msoko.runner", "msoko.cli", "msoko.__main__", "msoko.demo"))]
+    except Exception:
+        pass
+    for __m in __mods:
         try:
             __import__(__m)
-        except Exception:
+        except BaseException:
             pass
+# Cell file names carry the kernel's pid (/tmp/ipykernel_<pid>/<hash>.py) and show up in
+# warnings and tracebacks: make them the same in every kernel.
+def __msoko_tmp_directory():
+    import os, tempfile
+    return os.path.join(tempfile.gettempdir(), "ipykernel_msoko")
+try:
+    import ipykernel.compiler as __c
+    __c.get_tmp_directory = __msoko_tmp_directory
+    del __c
+except Exception:
+    pass
+del __msoko_tmp_directory
 def __msoko_snapshot():
     import sys, warnings, copy
     ip = get_ipython()
@@ -60,7 +83,7 @@ def __msoko_snapshot():
         st["rc"] = copy.deepcopy(dict(mpl.rcParams))
     ip._msoko_state = st
 __msoko_snapshot()
-del __msoko_snapshot, __w
+del __msoko_snapshot, __w, __mods, __m, pkgutil
 """
 
 # Run before every notebook: the state a fresh kernel would have after the warm-up.
@@ -105,8 +128,10 @@ del __msoko_reset
 
 
 def kernel_argv() -> list[str]:
+    # No IPython history: many kernels would contend for one SQLite file, and the
+    # execution counter restarting at 1 per report would collide with it.
     return [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
-            "-f", "{connection_file}"]
+            "-f", "{connection_file}", "--HistoryManager.enabled=False"]
 
 
 def _make_manager(transport: str, workdir: str):
@@ -141,11 +166,26 @@ class WarmKernel:
         self.workdir = None
         self._stderr = None
         self.runs = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def _run(self, coro):
+        """Run a coroutine on this kernel's private event loop (the calling thread may be a
+        Dask worker thread, where jupyter_core's run_sync would pick up a foreign loop)."""
+        if self.loop is None or self.loop.is_closed():
+            self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        return self.loop.run_until_complete(coro)
+
+    @staticmethod
+    def _loop_running() -> bool:
+        try:
+            asyncio.get_running_loop()
+            return True
+        except RuntimeError:
+            return False
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> "WarmKernel":
-        from jupyter_core.utils import run_sync
-
         transport = "ipc" if os.name == "posix" else "tcp"
         delay = 0.5
         last: Exception | None = None
@@ -158,10 +198,10 @@ class WarmKernel:
                     self._stderr = open(self.stderr_path, "ab")
                     kw["stderr"] = self._stderr
                     kw["stdout"] = self._stderr
-                run_sync(self.km.start_kernel)(**kw)
+                self._run(self.km.start_kernel(**kw))
                 self.kc = self.km.client()
                 self.kc.start_channels()
-                run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+                self._run(self.kc.wait_for_ready(timeout=self.startup_timeout))
                 self.kc.allow_stdin = False
                 break
             except Exception as exc:  # ZMQError (port race), RuntimeError, TimeoutError
@@ -177,32 +217,28 @@ class WarmKernel:
         return self
 
     def alive(self) -> bool:
-        from jupyter_core.utils import run_sync
-
-        try:
-            return self.km is not None and bool(run_sync(self.km.is_alive)())
-        except Exception:
-            return False
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return proc is not None and proc.poll() is None
 
     def shutdown(self) -> None:
-        from jupyter_core.utils import run_sync
-
+        """Stop the kernel. From a thread with a running event loop (e.g. ``client.run`` on a
+        Dask worker) it kills the process directly instead of the graceful path."""
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
         try:
             if self.kc is not None:
                 self.kc.stop_channels()
         except Exception:
             pass
-        try:
-            if self.km is not None and run_sync(self.km.is_alive)():
-                run_sync(self.km.shutdown_kernel)(now=True)
-        except Exception:
-            pass
-        try:
-            if self.km is not None:
-                run_sync(self.km.cleanup_resources)()
-        except Exception:
-            pass
+        if self.km is not None and not self._loop_running():
+            try:
+                if self.alive():
+                    self._run(self.km.shutdown_kernel(now=True))
+            except Exception:
+                pass
+            try:
+                self._run(self.km.cleanup_resources())
+            except Exception:
+                pass
         try:
             if proc is not None and proc.poll() is None:
                 proc.kill()
@@ -216,16 +252,20 @@ class WarmKernel:
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+        if self.loop is not None and not self.loop.is_running() and not self._loop_running():
+            try:
+                self.loop.close()
+            except Exception:
+                pass
+            self.loop = None
 
     # -- execution ---------------------------------------------------------
     def run_code(self, code: str, timeout: float = 120) -> None:
         """Run bookkeeping code silently; raise if it fails."""
-        from jupyter_core.utils import run_sync
-
         msg_id = self.kc.execute(code, silent=True, store_history=False)
         deadline = time.monotonic() + timeout
         while True:
-            reply = run_sync(self.kc.get_shell_msg)(timeout=max(1.0, deadline - time.monotonic()))
+            reply = self._run(self.kc.get_shell_msg(timeout=max(1.0, deadline - time.monotonic())))
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
         if reply["content"]["status"] != "ok":
@@ -246,4 +286,4 @@ class WarmKernel:
                                 record_timing=False, kernel_name="python3",
                                 shutdown_kernel="immediate")
         client.kc = self.kc
-        return client.execute()
+        return self._run(client.async_execute())

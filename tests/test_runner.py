@@ -1,0 +1,307 @@
+"""msoko run: failure isolation, incremental rebuilds, manifest, index, Dask.
+
+Tiny processed tables and tiny notebooks in tmp dirs: independent of the real
+report notebooks; every expected value is worked out by hand in the fixture.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+import msoko.runner as runner
+from msoko.cli import main as cli_main
+
+SCHOOLS = pd.DataFrame({
+    "school_id": ["s1", "s2", "s3", "d1"],
+    "name": ["Школа №1", "Школа <2> & «Ко»", "Школа 3", "Детский сад"],
+    "municipality": ["Город", "Город", "Село", "Город"],
+    "org_type": ["СОШ", "СОШ", "ООШ", "ДОУ"],
+    "is_preschool": [False, False, False, True],
+})
+VPR = pd.DataFrame({"year": [2022, 2023, 2023, 2023, 2023],
+                    "school_id": ["s1", "s1", "s1", "s2", "s3"],
+                    "score": [100.0, 1.5, 2.0, 4.0, 8.0]})
+EXTRA = pd.DataFrame({"municipality": ["Город", "Село"], "value": [10, 20]})
+
+
+def _nb(params: str, body: list[str], inputs: list[str] | None, kernel: str = "no-such-kernel"):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": kernel, "display_name": kernel, "language": "python"}
+    if inputs is not None:
+        nb.metadata["msoko"] = {"inputs": inputs}
+    p = nbformat.v4.new_code_cell(params)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Отчёт"), p] + [nbformat.v4.new_code_cell(b) for b in body]
+    for i, c in enumerate(nb.cells):
+        c["id"] = f"c{i}"
+    return nb
+
+
+SCHOOL_BODY = [
+    "import sys, pandas as pd\n"
+    "v = pd.read_parquet(processed_dir + '/vpr.parquet')\n"
+    "v = v[(v.school_id == school_id) & (v.year == year)]",
+    "if school_id == 's2':\n    raise ValueError('сломанная школа ' + school_id)",
+    "print(f'ШКОЛА {school_id} {year} СУММА {v.score.sum():.2f}')",
+]
+
+
+@pytest.fixture(autouse=True)
+def pinned_library_version(monkeypatch):
+    """Other developers edit msoko/ while the tests run: pin the library version."""
+    monkeypatch.setattr(runner, "library_hash", lambda: "версия-1")
+
+
+@pytest.fixture
+def project(tmp_path):
+    proc = tmp_path / "processed"
+    nbs = tmp_path / "notebooks"
+    proc.mkdir()
+    nbs.mkdir()
+    SCHOOLS.to_parquet(proc / "schools.parquet", index=False)
+    VPR.to_parquet(proc / "vpr.parquet", index=False)
+    EXTRA.to_parquet(proc / "extra.parquet", index=False)
+    nbformat.write(_nb("school_id = None\nyear = None\nprocessed_dir = None", SCHOOL_BODY,
+                       ["vpr", "schools"]), nbs / "school.ipynb")
+    nbformat.write(_nb("year = None\nmunicipality = None\nprocessed_dir = None",
+                       ["import pandas as pd\ne = pd.read_parquet(processed_dir + '/extra.parquet')\n"
+                        "print('МУНИЦИПАЛИТЕТ', municipality, int(e.loc[e.municipality == municipality, 'value'].sum()))"],
+                       ["extra"]), nbs / "municipality.ipynb")
+    # no metadata inputs: depends on every processed table
+    nbformat.write(_nb("year = None\nprocessed_dir = None", ["print('ОБЪЕКТИВНОСТЬ', year)"], None),
+                   nbs / "objectivity.ipynb")
+    return tmp_path
+
+
+def _args(project: Path, **kw) -> argparse.Namespace:
+    a = dict(raw=str(project / "raw"), processed=str(project / "processed"),
+             reports=str(project / "reports"), year=None, municipality=None, schools=None, jobs=1,
+             executor="local", scheduler=None, config=None, log=None,
+             notebooks=str(project / "notebooks"), force=False, only_reports=True,
+             exporter="nbconvert", progress=False)
+    a.update(kw)
+    return argparse.Namespace(**a)
+
+
+def _manifest(project: Path) -> dict:
+    return json.loads((project / "reports" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _status(project: Path) -> dict[str, str]:
+    return {r["key"]: r["status"] for r in _manifest(project)["reports"]}
+
+
+def _executed_stdout(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream" and o["name"] == "stdout")
+
+
+def test_failing_school_is_isolated_and_exit_code_nonzero(project):
+    rc = runner.run(_args(project, jobs=2))
+    assert rc == runner.EXIT_FAILED == 1
+    rep = project / "reports"
+    st = _status(project)
+    # preschool d1 excluded; latest year 2023 chosen
+    assert st == {"municipality:2023:Город": "built", "municipality:2023:Село": "built",
+                  "objectivity:2023:2023": "built", "school:2023:s1": "built",
+                  "school:2023:s2": "failed", "school:2023:s3": "built"}
+    # the others are built and hold their hand-computed values (1.5 + 2.0; 8.0)
+    assert "ШКОЛА s1 2023 СУММА 3.50" in _executed_stdout(rep / "_executed/2023/schools/s1.ipynb")
+    assert "ШКОЛА s3 2023 СУММА 8.00" in _executed_stdout(rep / "_executed/2023/schools/s3.ipynb")
+    assert "СУММА 3.50" in (rep / "2023/schools/s1.html").read_text(encoding="utf-8")
+    assert "МУНИЦИПАЛИТЕТ Село 20" in (rep / "2023/municipality/Село.html").read_text(encoding="utf-8")
+    # the failing one: no HTML, executed copy with the error, error banner first
+    assert not (rep / "2023/schools/s2.html").exists()
+    bad = nbformat.read(rep / "_executed/2023/schools/s2.ipynb", as_version=4)
+    assert bad.cells[0].id == "msoko-error-cell" and "ValueError" in bad.cells[0].source
+    errs = [o for c in bad.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if o.output_type == "error"]
+    assert [(e.ename, e.evalue) for e in errs] == [("ValueError", "сломанная школа s2")]
+    assert bad.metadata.papermill.parameters == {"school_id": "s2", "year": 2023,
+                                                 "processed_dir": str((project / "processed").resolve())}
+    # listed on the index, escaped
+    index = (rep / "index.html").read_text(encoding="utf-8")
+    fail_section = index.split("Отчёты с ошибками")[1].split("<h2>")[0]
+    assert "Школа &lt;2&gt; &amp; «Ко»" in fail_section and "сломанная школа s2" in fail_section
+    assert "Школа <2>" not in index
+    assert 'href="2023/schools/s1.html"' in index
+    assert 'href="2023/municipality/%D0%93%D0%BE%D1%80%D0%BE%D0%B4.html"' in index
+    # self-contained: no external hosts at all
+    assert not re.search(r"(src|href)=\"(https?:)?//", index)
+    # a re-run retries only the failed report
+    rc = runner.run(_args(project))
+    assert rc == 1
+    st2 = _status(project)
+    assert st2["school:2023:s2"] == "failed"
+    assert [k for k, v in st2.items() if v == "built"] == []
+
+
+def test_unchanged_rerun_rebuilds_nothing_and_changes_rebuild_dependents(project, monkeypatch):
+    args = _args(project, schools=None, jobs=2)
+    # make s2 succeed: no school fails here
+    nb = nbformat.read(project / "notebooks/school.ipynb", as_version=4)
+    nb.cells[3].source = "pass"
+    nbformat.write(nb, project / "notebooks/school.ipynb")
+    assert runner.run(args) == 0
+    rep = project / "reports"
+    assert set(_status(project).values()) == {"built"}
+    mtimes = {p: p.stat().st_mtime_ns for p in rep.rglob("*.html") if p.name != "index.html"}
+    first = {p: p.read_bytes() for p in mtimes}
+
+    t = time.perf_counter()
+    assert runner.run(_args(project)) == 0
+    assert time.perf_counter() - t < 5
+    assert set(_status(project).values()) == {"unchanged"}
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
+
+    # changed input table: only reports that read it (municipality via metadata, objectivity reads all)
+    EXTRA.assign(value=[11, 20]).to_parquet(project / "processed/extra.parquet", index=False)
+    assert runner.run(_args(project)) == 0
+    st = _status(project)
+    assert {k for k, v in st.items() if v == "built"} == {
+        "municipality:2023:Город", "municipality:2023:Село", "objectivity:2023:2023"}
+    assert "МУНИЦИПАЛИТЕТ Город 11" in (rep / "2023/municipality/Город.html").read_text(encoding="utf-8")
+    # Село's report content is identical: same inputs → same content
+    assert (rep / "2023/municipality/Село.html").read_bytes() == first[rep / "2023/municipality/Село.html"]
+
+    # changed school notebook: only school reports
+    nb = nbformat.read(project / "notebooks/school.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("Примечание"))
+    nbformat.write(nb, project / "notebooks/school.ipynb")
+    assert runner.run(_args(project)) == 0
+    assert {k for k, v in _status(project).items() if v == "built"} == {
+        "school:2023:s1", "school:2023:s2", "school:2023:s3"}
+
+    # changed parameters (another year) are other reports; the library version rebuilds everything
+    monkeypatch.setattr(runner, "library_hash", lambda: "другая-версия")
+    assert runner.run(_args(project, schools=["s1"])) == 0
+    assert _status(project) == {"school:2023:s1": "built"}
+
+
+def test_manifest_records_versions_inputs_params(project):
+    runner.run(_args(project, schools=["s1", "s3"], year=2023))
+    m = _manifest(project)
+    proc = project / "processed"
+    for name in ("schools", "vpr", "extra"):
+        assert m["inputs"][name] == hashlib.sha256((proc / f"{name}.parquet").read_bytes()).hexdigest()
+    assert m["versions"]["msoko"] and m["versions"]["papermill"] and m["versions"]["pandas"]
+    assert m["versions"]["python"] == ".".join(map(str, sys.version_info[:3]))
+    r = {x["key"]: x for x in m["reports"]}
+    # --schools builds school reports only
+    assert set(r) == {"school:2023:s1", "school:2023:s3"}
+    assert r["school:2023:s1"]["params"] == {"school_id": "s1", "year": 2023, "processed_dir": str(proc.resolve())}
+    assert r["school:2023:s1"]["inputs"] == ["schools", "vpr"]
+    assert r["school:2023:s1"]["duration_s"] > 0
+    assert (project / "reports/run.log").read_text(encoding="utf-8").count("построен school:2023:s") == 2
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", (project / "reports/run.log").read_text(encoding="utf-8"))
+
+
+def test_user_errors_exit_2(project, capsys):
+    base = ["run", "--raw", str(project / "raw"), "--processed", str(project / "processed"),
+            "--reports", str(project / "reports"), "--notebooks", str(project / "notebooks"), "--only-reports"]
+    assert cli_main(base + ["--schools", "s1", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+    assert cli_main(base + ["--schools", "d1"]) == 2          # preschool is not a school report
+    assert cli_main(base + ["--municipality", "Нигде"]) == 2
+    assert cli_main(base + ["--executor", "dask"]) == 2       # no --scheduler
+
+
+def test_kernel_is_current_env_and_quiet(tmp_path):
+    """Whatever kernel name the notebook carries, it runs in this interpreter, and
+    no kernel/debugger warnings reach the outputs."""
+    from msoko.runner.worker import execute_job, shutdown_worker_kernel
+
+    nb = _nb("x = 1", ["import sys, os; print(os.path.realpath(sys.executable))",
+                       "import pandas, scipy.stats, matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
+                       "ax.plot([1, 2]); display(fig)"], None,
+             kernel="kernel-that-does-not-exist")
+    try:
+        res = execute_job({"key": "k", "notebook": nbformat.writes(nb), "params": {"x": 2},
+                           "title": "t", "exporter": "nbconvert"})
+    finally:
+        shutdown_worker_kernel()
+    assert res["status"] == "ok", res["error"]
+    out = nbformat.reads(res["executed"], as_version=4)
+    streams = [o for c in out.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
+    assert [s.name for s in streams] == ["stdout"]          # nothing on stderr
+    assert streams[0].text.strip() == os.path.realpath(sys.executable)
+    assert out.cells[-1].outputs[-1].output_type == "display_data"  # the figure
+
+
+def test_warm_kernel_gives_same_result_as_fresh_kernel(tmp_path):
+    """A report run after a polluting one in the same warm kernel equals a fresh-kernel run."""
+    from msoko.runner.worker import execute_job, shutdown_worker_kernel
+
+    polluter = _nb("p = 0", ["import matplotlib as mpl, matplotlib.pyplot as plt, numpy as np, warnings\n"
+                             "mpl.rcParams['lines.linewidth'] = 9\nleak = 42\nplt.figure()\n"
+                             "warnings.simplefilter('error')\nnp.random.rand(5)"], None)
+    probe = _nb("p = 0", ["import matplotlib as mpl, numpy as np, random, warnings\n"
+                          "print('leak' in globals(), mpl.rcParams['lines.linewidth'], len(__import__('matplotlib.pyplot').pyplot.get_fignums()))\n"
+                          "print(np.random.randint(0, 10**6), random.randint(0, 10**6))\n"
+                          "warnings.warn('видно')\nprint(get_ipython().execution_count)"], None)
+    job = {"key": "p", "notebook": nbformat.writes(probe), "params": {"p": 1}, "title": "t",
+           "exporter": "nbconvert"}
+    try:
+        execute_job({**job, "notebook": nbformat.writes(polluter)})
+        warm = execute_job(dict(job))
+        fresh = execute_job({**job, "fresh_kernel": True})
+    finally:
+        shutdown_worker_kernel()
+    assert warm["status"] == fresh["status"] == "ok"
+    assert warm["executed"] == fresh["executed"]
+    assert warm["html"] == fresh["html"]
+    text = _executed_stdout_from_str(warm["executed"])
+    assert text.splitlines()[0] == "False 1.5 0"
+    # counts restart per report: parameters (1), injected parameters (2), probe (3)
+    probe_cell = nbformat.reads(warm["executed"], as_version=4).cells[-1]
+    assert probe_cell.execution_count == 3
+
+
+def _executed_stdout_from_str(s: str) -> str:
+    nb = nbformat.reads(s, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream" and o["name"] == "stdout")
+
+
+def test_dask_executor_builds_same_reports_as_local(project, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    local = _args(project, reports=str(tmp_path / "local"), schools=["s1", "s3"], jobs=1)
+    assert runner.run(local) == 0
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        dask_args = _args(project, reports=str(tmp_path / "dask"), schools=["s1", "s3"],
+                          executor="dask", scheduler=cluster.scheduler_address)
+        assert runner.run(dask_args) == 0
+    for rel in ("2023/schools/s1.html", "2023/schools/s3.html",
+                "_executed/2023/schools/s1.ipynb", "_executed/2023/schools/s3.ipynb"):
+        assert (tmp_path / "local" / rel).read_bytes() == (tmp_path / "dask" / rel).read_bytes(), rel
+    assert "ШКОЛА s3 2023 СУММА 8.00" in (tmp_path / "dask/2023/schools/s3.html").read_text(encoding="utf-8")
+    m = json.loads((tmp_path / "dask/manifest.json").read_text(encoding="utf-8"))
+    assert m["run"]["executor"] == "dask" and m["run"]["built"] == 2
+
+
+@pytest.mark.slow
+def test_end_to_end_on_demo(demo_processed, tmp_path):
+    repo = Path(__file__).resolve().parents[1]
+    if not all((repo / "notebooks" / n).exists() for n in ("school.ipynb", "municipality.ipynb",
+                                                           "objectivity.ipynb")):
+        pytest.skip("блокноты отчётов ещё не готовы")
+    schools = pd.read_parquet(demo_processed / "schools.parquet")
+    sid = str(schools.loc[~schools["is_preschool"].astype(bool), "school_id"].sort_values().iloc[0])
+    args = _args(tmp_path, processed=str(demo_processed), reports=str(tmp_path / "reports"),
+                 notebooks=str(repo / "notebooks"), schools=[sid], exporter="auto", jobs=1)
+    assert runner.run(args) == 0
+    html = (tmp_path / "reports" / "_executed").rglob("*.ipynb")
+    assert len(list(html)) == 1
+    assert runner.run(args) == 0 and set(_status(tmp_path).values()) == {"unchanged"}
