@@ -982,7 +982,9 @@ def objectivity_component(objectivity: pd.DataFrame | None) -> pd.DataFrame | No
     """``year, school_id, objectivity`` = 100 − % of the assessed objectivity signs flagged."""
     if objectivity is None or len(objectivity) == 0 or "flagged" not in objectivity.columns:
         return None
-    o = objectivity[objectivity["school_id"].notna() & (objectivity["sign"] != "objectivity_index")]
+    o = objectivity[objectivity["school_id"].notna() & ~objectivity["sign"].astype(str).str.startswith("objectivity_index")]
+    if "official" in o.columns:  # the ФИОКО signs only: msoko's own evidence is a reason to look, not a score
+        o = o[o["official"].astype("boolean").fillna(False).astype(bool)]
     o = o[o["flagged"].notna()]
     if o.empty:
         return None
