@@ -394,3 +394,12 @@ def test_cell_evidence_picture_data(planted):
     sim = cell_evidence({"vpr": vpr, "vpr_tasks": tasks, "task_specs": specs}, {}, 2021, 4, MATH, "S00")["similarity"]
     assert (sim["same_tasks"] == sim["tasks"]).sum() >= 21
     assert (sim["class"] == "4А").any()
+
+
+def test_config_section_matches_defaults():
+    from msoko.config import load_config
+    from msoko.objectivity.core import DEFAULTS
+    sec = load_config()["objectivity"]
+    assert set(sec) == set(DEFAULTS)
+    for k, v in DEFAULTS.items():
+        assert sec[k] == v, k

@@ -26,6 +26,7 @@ No text here calls a school dishonest: a sign is «признак, требую�
 """
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -85,12 +86,18 @@ def sign_catalogue() -> pd.DataFrame:
                         columns=["sign", "title", "official", "description"])
 
 
+TIMINGS: dict[str, float] = {}  # seconds per step of the last compute_objectivity call
+
+
 def _guard(name: str, fn, *args, **kwargs) -> pd.DataFrame:
+    t0 = time.perf_counter()
     try:
         return fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - one sign must not stop the others
         warnings.warn(f"Признак «{name}» не рассчитан: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
         return empty_frame()
+    finally:
+        TIMINGS[name] = TIMINGS.get(name, 0.0) + time.perf_counter() - t0
 
 
 def compute_objectivity(tables: dict[str, pd.DataFrame], config: dict | None = None, *,
@@ -104,7 +111,8 @@ def compute_objectivity(tables: dict[str, pd.DataFrame], config: dict | None = N
     """
     cfg = settings(config)
     tables = tables or {}
-    prep = prepare(tables.get("vpr"))
+    TIMINGS.clear()
+    prep = _guard("prepare", prepare, tables.get("vpr"))
     og, osub = cfg["official_grades"], cfg["official_subjects"]
     eg, esub = cfg["evidence_grades"] or None, cfg["evidence_subjects"] or None
     parts = []

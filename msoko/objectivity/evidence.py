@@ -540,28 +540,100 @@ def school_bunching_curve(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict
 
 # ---------------------------------------------------------------- task-level signs (wide matrix)
 
+def _changes(s: pd.Series) -> np.ndarray:
+    """Boolean array: row i differs from row i−1 in ``s`` (first row True)."""
+    n = len(s)
+    out = np.ones(n, dtype=bool)
+    if n < 2:
+        return out
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        v = s.cat.codes.to_numpy()
+        out[1:] = v[1:] != v[:-1]
+    elif pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        v = s.to_numpy(dtype="float64", na_value=np.nan)
+        out[1:] = ~((v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1])))
+    else:
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            a = pa.array(s.array) if hasattr(s.array, "__arrow_array__") else pa.array(s.astype(str).to_numpy())
+            ne = pc.fill_null(pc.not_equal(a.slice(1), a.slice(0, n - 1)), True)
+            out[1:] = ne.to_numpy(zero_copy_only=False)
+        except Exception:  # noqa: BLE001 - plain numpy fallback
+            v = s.astype(str).to_numpy()
+            out[1:] = v[1:] != v[:-1]
+    return out
+
+
+def _factorize(s: pd.Series):
+    """pd.factorize, through Arrow's dictionary encoding for Arrow-backed strings (much faster)."""
+    if hasattr(s.array, "__arrow_array__") and not isinstance(s.dtype, pd.CategoricalDtype):
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            d = pc.dictionary_encode(pa.array(s.array))
+            if isinstance(d, pa.ChunkedArray):
+                d = d.combine_chunks()
+            codes = d.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            return codes, pd.Index(d.dictionary.to_pylist())
+        except Exception:  # noqa: BLE001
+            pass
+    return pd.factorize(s, sort=False)
+
+
+def _student_ids(t: pd.DataFrame, keys: list[str], expected: int | None = None):
+    """Integer id per student work of the long task table, and the first row of each.
+
+    Exports list a student's tasks on consecutive rows, so ids come from runs of equal keys
+    (a few vectorised comparisons instead of hashing millions of strings). The runs are
+    trusted when there are no more of them than present students (``expected``) or no key
+    turns up in two runs; otherwise the general grouping is used.
+    """
+    if len(t) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    change = np.zeros(len(t), dtype=bool)
+    for k in keys:
+        change |= _changes(t[k])
+    sid = np.cumsum(change) - 1
+    first = np.flatnonzero(change)
+    if expected is not None and len(first) <= expected:
+        return sid, first
+    if not t.iloc[first][keys].duplicated().any():
+        return sid, first
+    sid = t.groupby(keys, sort=False, observed=True).ngroup().to_numpy()
+    return sid, np.unique(sid, return_index=True)[1]
+
+
 class TaskMatrix:
     """Present students × tasks score matrix per test, built once from vpr_tasks (no Python loop over rows)."""
 
     def __init__(self, tasks: pd.DataFrame, students: pd.DataFrame, specs: pd.DataFrame | None,
                  grades=None, subjects=None):
         keys = CELL_KEYS + ["student_code"]
-        t = tasks.loc[in_scope(tasks, grades, subjects), keys + ["task", "score"]]
-        t = t.astype({"year": "int64", "grade": "int64"})
-        for c in ("subject", "school_id", "student_code", "task"):
-            if isinstance(t[c].dtype, pd.CategoricalDtype):
-                t[c] = t[c].astype(str)
-        sid = t.groupby(keys, sort=False, observed=True).ngroup().to_numpy()
-        tid, tnames = pd.factorize(t["task"].astype(str), sort=False)
+        scope = in_scope(tasks, grades, subjects)
+        t = tasks if scope.all() else tasks.loc[scope, keys + ["task", "score"]]
+        sid, first = _student_ids(t, keys, expected=int(in_scope(students, grades, subjects).sum()))
+        tid, tnames = _factorize(t["task"])
+        tnames = pd.Index(tnames).astype(str)
         ns = int(sid.max()) + 1 if len(sid) else 0
         self.scores = np.full((ns, len(tnames)), np.nan)
         self.present = np.zeros((ns, len(tnames)), dtype=bool)
         self.scores[sid, tid] = t["score"].to_numpy(dtype="float64", na_value=np.nan)
         self.present[sid, tid] = True
-        first = np.unique(sid, return_index=True)[1]
-        info = t.iloc[first][keys].reset_index(drop=True)
-        stu = students[keys + ["class"]].copy()
+        info = pd.DataFrame({k: t[k].take(first).to_numpy() if isinstance(t[k].dtype, pd.CategoricalDtype) is False
+                             and pd.api.types.is_numeric_dtype(t[k].dtype) else t[k].take(first).reset_index(drop=True)
+                             for k in keys})
+        info = info.astype({"year": "int64", "grade": "int64"})
+        for c in ("subject", "school_id", "student_code"):
+            if isinstance(info[c].dtype, pd.CategoricalDtype):
+                info[c] = info[c].astype(str)
+        stu = students[keys + ["class"]]
         info = info.merge(stu, on=keys, how="left")
+        # integer codes used by the per-test statistics (no string hashing per test)
+        self.school_code, self.school_names = _factorize(info["school_id"])
+        cls = _factorize(info["class"].fillna(""))[0]
+        self.group_code = pd.factorize(self.school_code.astype(np.int64) * (int(cls.max()) + 2 if len(cls) else 1)
+                                       + cls)[0]
         self.info = info
         self.tasks = np.asarray(tnames)
         self.specs = specs
@@ -618,8 +690,8 @@ def tasks_rows(tm: TaskMatrix, cfg: dict, level_table: list | None = None) -> pd
             continue
         X = np.nan_to_num(tm.scores[np.ix_(idx, cols)], nan=0.0)
         X = np.minimum(X, mx[None, :])
-        info = tm.info.iloc[idx]
-        sid, schools = pd.factorize(info["school_id"], sort=True)
+        sid, scodes = pd.factorize(tm.school_code[idx])
+        schools = np.asarray(tm.school_names)[scodes]
         ns = len(schools)
         pj = np.clip(X.sum(axis=0) / (len(idx) * mx), 0.005, 0.995)
         share = X.sum(axis=1) / mx.sum()
@@ -689,8 +761,8 @@ def _conditional_probs(T: np.ndarray, C: np.ndarray, m: int, k: int) -> np.ndarr
     task's marginal distribution is added, so sparse totals do not give 0/1 estimates.
     """
     n, J = C.shape
-    cnt = np.zeros((m + 1, J, k))
-    np.add.at(cnt, (np.repeat(T, J), np.tile(np.arange(J), n), C.ravel()), 1.0)
+    flat = (T[:, None] * J + np.arange(J)[None, :]) * k + C
+    cnt = np.bincount(flat.ravel(), minlength=(m + 1) * J * k).astype(float).reshape(m + 1, J, k)
     sm = 2 * cnt
     sm[1:] += cnt[:-1]
     sm[:-1] += cnt[1:]
@@ -727,15 +799,15 @@ def similarity_rows(tm: TaskMatrix, cfg: dict) -> pd.DataFrame:
         P = _conditional_probs(T, Cc, m, k)
         logq = np.log(np.maximum(np.einsum("ajc,bjc->abj", P, P), 1e-300)).sum(axis=2)
         Q = np.exp(logq)
-        info = tm.info.iloc[idx]
-        cls = info["class"].astype(object).where(info["class"].notna(), "")
-        gid, _ = pd.factorize(pd.Series(info["school_id"].astype(str).to_numpy()) + "\x1f" + cls.astype(str).to_numpy())
-        ng = int(gid.max()) + 1
-        Cg = np.zeros((ng, m + 1))
-        np.add.at(Cg, (gid, T), 1.0)
+        gid, guniq = pd.factorize(tm.group_code[idx])
+        ng = len(guniq)
+        Cg = np.bincount(gid * (m + 1) + T, minlength=ng * (m + 1)).astype(float).reshape(ng, m + 1)
         E = 0.5 * (np.einsum("ga,ab,gb->g", Cg, Q, Cg) - Cg @ np.diag(Q))
-        _, vid = np.unique(np.column_stack([gid, Cc]), axis=0, return_inverse=True)
-        vid = vid.ravel()
+        # identical vectors within a class: a 64-bit hash of (class, vector), wrapping arithmetic
+        mult = np.random.default_rng(12345).integers(1, 2 ** 62, size=J + 1, dtype=np.int64) | 1
+        with np.errstate(over="ignore"):
+            h = gid.astype(np.int64) * mult[0] + (Cc.astype(np.int64) * mult[1:][None, :]).sum(axis=1)
+        vid = pd.factorize(h)[0]
         csize = np.bincount(vid)
         cg = np.zeros(len(csize), dtype=np.int64)
         cg[vid] = gid
@@ -744,12 +816,14 @@ def similarity_rows(tm: TaskMatrix, cfg: dict) -> pd.DataFrame:
         cap = st.poisson.isf(1e-3, np.maximum(E, 1e-12)) + 1
         phi = max(1.0, float(np.minimum(O, cap).sum() / max(E.sum(), 1e-12)))
         Ea = phi * E
-        sch = info["school_id"].to_numpy()
-        gschool = np.empty(ng, dtype=object)
-        gschool[gid] = sch
-        g = pd.DataFrame({"school_id": gschool, "O": O, "E": Ea, "in_cl": in_cl, "n": np.bincount(gid, minlength=ng),
-                          "cls": 1})
-        a = g.groupby("school_id").sum().reset_index()
+        gsch = np.zeros(ng, dtype=np.int64)
+        gsch[gid] = tm.school_code[idx]
+        ssid, suniq = pd.factorize(gsch)
+        ns_ = len(suniq)
+        a = pd.DataFrame({"school_id": np.asarray(tm.school_names)[suniq],
+                          "O": np.bincount(ssid, weights=O, minlength=ns_), "E": np.bincount(ssid, weights=Ea, minlength=ns_),
+                          "in_cl": np.bincount(ssid, weights=in_cl, minlength=ns_),
+                          "n": np.bincount(ssid, weights=np.bincount(gid, minlength=ng), minlength=ns_).astype(int)})
         p = st.poisson.sf(a["O"] - 1, np.maximum(a["E"], 1e-12))
         ok = a["n"] >= int(cfg["min_n"])
         crit = st.poisson.isf(alpha, np.maximum(a["E"], 1e-12)) + 1

@@ -1,0 +1,202 @@
+"""Benchmark of the objectivity diagnostics on the demo municipality (planted truth).
+
+    .venv/bin/python benchmarks/objectivity.py                      # demo, 40 schools, seed 1
+    .venv/bin/python benchmarks/objectivity.py --schools 700 --timing-only   # region-sized timing
+    .venv/bin/python benchmarks/objectivity.py --raw DIR [--processed DIR]   # an existing demo folder
+
+Prints, against ``<raw>/_truth/``, the recall per manipulation kind × strength and the
+false-positive rate on clean school × grade × subject × year cells — for the official
+ФИОКО signs alone and for msoko's combined picture — plus the recall and FPR of every
+single sign, and the time of ``compute_objectivity`` on the loaded tables.
+
+A planted cell counts as found by the official signs when any official sign is flagged
+for it (for ``cohort_spike`` in grade 4 of year Y: ``cohort_fall``/``cohort_rise`` on the
+grade-5 row of Y+1, where the official method reports it). Clean cells are cells with no
+planted manipulation that are not the grade-5 partner of a planted cohort spike; the
+official FPR is over the cells the official signs assess (grades 4–5, Russian and maths).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+KEYS = ["year", "school_id", "grade", "subject"]
+OFFICIAL = ["inflated_mean", "journal_mismatch", "cohort_fall", "cohort_rise"]
+
+
+def load_truth(raw: Path) -> pd.DataFrame:
+    """Planted manipulation cells from <raw>/_truth/: any table with kind and strength columns."""
+    tdir = raw / "_truth"
+    found = []
+    for p in sorted(tdir.rglob("*")):
+        if p.suffix == ".csv":
+            df = pd.read_csv(p)
+        elif p.suffix == ".parquet":
+            df = pd.read_parquet(p)
+        elif p.suffix == ".json":
+            try:
+                df = pd.read_json(p)
+            except ValueError:
+                continue
+        else:
+            continue
+        if {"kind", "strength"} <= set(df.columns) and {"year", "grade", "subject"} <= set(df.columns):
+            found.append((p, df))
+    if not found:
+        sys.exit(f"В {tdir} не найдена таблица заложенных искажений (столбцы kind, strength).")
+    p, df = found[0]
+    if "school_id" not in df.columns:
+        for c in ("login", "school", "school_login"):
+            if c in df.columns:
+                df = df.rename(columns={c: "school_id"})
+                break
+    df = df.astype({"year": "int64", "grade": "int64"})
+    df["school_id"] = df["school_id"].astype(str)
+    print(f"Заложенные искажения: {p.relative_to(raw)} ({len(df)} ячеек)")
+    return df
+
+
+def load_tables(processed: Path) -> dict:
+    out = {}
+    for name in ("vpr", "vpr_tasks", "task_specs", "schools", "gia"):
+        p = processed / f"{name}.parquet"
+        if p.exists():
+            out[name] = pd.read_parquet(p)
+    return out
+
+
+def flagged_cells(obj: pd.DataFrame, signs) -> pd.DataFrame:
+    r = obj[obj["sign"].isin(signs) & obj["school_id"].notna() & obj["flagged"].fillna(False).astype(bool)]
+    r = r[KEYS + ["sign"]].copy()
+    r["year"] = r["year"].astype("int64")
+    r["grade"] = r["grade"].astype("int64")
+    return r
+
+
+def assessed_cells(obj: pd.DataFrame, signs) -> pd.DataFrame:
+    r = obj[obj["sign"].isin(signs) & obj["school_id"].notna() & obj["flagged"].notna()][KEYS].drop_duplicates()
+    return r.astype({"year": "int64", "grade": "int64"})
+
+
+def hits(truth: pd.DataFrame, fl: pd.DataFrame, cohort_partner: bool) -> np.ndarray:
+    """Per truth row: flagged at the cell (or, for cohort_spike, at the grade-5 cell of Y+1 when allowed)."""
+    s = set(map(tuple, fl[KEYS].to_numpy().tolist()))
+    out = []
+    for r in truth.itertuples(index=False):
+        own = (r.year, r.school_id, r.grade, r.subject) in s
+        partner = cohort_partner and r.kind == "cohort_spike" and \
+            (r.year + 1, r.school_id, r.grade + 1, r.subject) in s
+        out.append(own or partner)
+    return np.array(out, dtype=bool)
+
+
+def clean_set(truth: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    bad = set(map(tuple, truth[KEYS].to_numpy().tolist()))
+    sp = truth[truth.kind == "cohort_spike"]
+    bad |= {(y + 1, s, g + 1, subj) for y, s, g, subj in sp[KEYS].to_numpy().tolist()}
+    mask = [tuple(x) not in bad for x in cells[KEYS].to_numpy().tolist()]
+    return cells[np.array(mask, dtype=bool)]
+
+
+def fpr(fl: pd.DataFrame, clean: pd.DataFrame) -> tuple[int, int]:
+    s = set(map(tuple, fl[KEYS].to_numpy().tolist()))
+    k = sum(tuple(x) in s for x in clean[KEYS].to_numpy().tolist())
+    return k, len(clean)
+
+
+def report(obj: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    off_fl = flagged_cells(obj, OFFICIAL)
+    comb_fl = flagged_cells(obj, ["combined"])
+    t = truth.copy()
+    t["official"] = hits(t, off_fl, cohort_partner=True)
+    t["combined"] = hits(t, comb_fl, cohort_partner=False)
+    signs = [s for s in obj["sign"].unique() if s not in ("objectivity_index", "objectivity_index_msoko")]
+    for s in signs:
+        t[s] = hits(t, flagged_cells(obj, [s]), cohort_partner=s.startswith("cohort"))
+    order = {"weak": 0, "moderate": 1, "strong": 2}
+    tab = t.groupby(["kind", "strength"]).agg(n=("official", "size"), official=("official", "mean"),
+                                              combined=("combined", "mean")).reset_index()
+    tab = tab.sort_values(["kind", "strength"], key=lambda c: c.map(order) if c.name == "strength" else c)
+    pd.set_option("display.width", 200)
+    print("\nПолнота (recall) по видам и силе искажений:")
+    print(tab.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    mm = t[t.strength.isin(["moderate", "strong"])]
+    print(f"\nmoderate+strong: official {mm.official.mean():.3f}  combined {mm.combined.mean():.3f}  (n={len(mm)})")
+    # FPR
+    off_cells = assessed_cells(obj, OFFICIAL)
+    off_cells = off_cells[off_cells.grade.isin([4, 5])]
+    comb_cells = assessed_cells(obj, ["combined"])
+    k1, n1 = fpr(off_fl, clean_set(truth, off_cells))
+    k2, n2 = fpr(comb_fl, clean_set(truth, comb_cells))
+    elig = comb_cells[comb_cells.grade.between(4, 8) & comb_cells.subject.isin(["Русский язык", "Математика"])]
+    k3, n3 = fpr(comb_fl, clean_set(truth, elig))
+    print("\nДоля ложных срабатываний на чистых ячейках школа × класс × предмет × год:")
+    print(f"  официальные признаки (4–5 кл., рус./мат.): {k1}/{n1} = {100 * k1 / max(n1, 1):.2f} %")
+    print(f"  совокупность msoko (все ячейки ВПР):        {k2}/{n2} = {100 * k2 / max(n2, 1):.2f} %")
+    print(f"  совокупность msoko (4–8 кл., рус./мат.):    {k3}/{n3} = {100 * k3 / max(n3, 1):.2f} %")
+    print("\nОтдельные признаки: полнота по видам (moderate+strong) и доля ложных срабатываний:")
+    rows = []
+    for s in signs:
+        sc = assessed_cells(obj, [s])
+        k, n = fpr(flagged_cells(obj, [s]), clean_set(truth, sc))
+        rec = mm.groupby("kind")[s].mean()
+        rows.append({"sign": s, **{k_: round(v, 2) for k_, v in rec.items()}, "FPR %": round(100 * k / max(n, 1), 2),
+                     "clean": n})
+    print(pd.DataFrame(rows).to_string(index=False))
+    return {"recall_mm_combined": float(mm.combined.mean()), "fpr_combined": k2 / max(n2, 1),
+            "recall_mm_official": float(mm.official.mean()), "fpr_official": k1 / max(n1, 1)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Бенчмарк диагностики объективности на демо-муниципалитете")
+    ap.add_argument("--raw", type=Path, help="готовая папка демо (иначе создаётся msoko demo)")
+    ap.add_argument("--processed", type=Path, help="готовая папка обработанных таблиц")
+    ap.add_argument("--schools", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--years", default="2021-2023")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--timing-only", action="store_true", help="только время расчёта")
+    a = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="msoko_bench_obj_"))
+    raw = a.raw
+    if raw is None:
+        from msoko.demo import generate
+        y1, y2 = (int(x) for x in a.years.split("-"))
+        raw = tmp / "raw"
+        t0 = time.perf_counter()
+        generate(out_dir=raw, seed=a.seed, n_schools=a.schools, years=(y1, y2))
+        print(f"demo: {a.schools} школ, {time.perf_counter() - t0:.1f} с")
+    processed = a.processed
+    if processed is None or not (processed / "vpr.parquet").exists():
+        from msoko.ingest import ingest
+        processed = processed or tmp / "processed"
+        t0 = time.perf_counter()
+        ingest(raw_dir=raw, processed_dir=processed, jobs=a.jobs, progress=False)
+        print(f"ingest: {time.perf_counter() - t0:.1f} с")
+    t0 = time.perf_counter()
+    tables = load_tables(processed)
+    t_load = time.perf_counter() - t0
+    from msoko.objectivity import compute_objectivity
+    t0 = time.perf_counter()
+    obj = compute_objectivity(tables, {})
+    t_comp = time.perf_counter() - t0
+    nv = len(tables.get("vpr", []))
+    nt = len(tables.get("vpr_tasks", []))
+    ns = tables["vpr"]["school_id"].nunique() if "vpr" in tables else 0
+    print(f"\nВремя: чтение таблиц {t_load:.1f} с; все признаки compute_objectivity {t_comp:.1f} с "
+          f"(школ {ns}, строк vpr {nv:,}, vpr_tasks {nt:,}, строк результата {len(obj):,})".replace(",", " "))
+    if a.timing_only:
+        return 0
+    truth = load_truth(raw)
+    report(obj, truth)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
