@@ -2,7 +2,7 @@
 
 ``generate(out_dir, seed, n_schools, years)`` writes (layout: docs/architecture.md, «Raw folder»)::
 
-    logins.xlsx, context_<year>.xlsx, task_specs/<grade>/<subject>/ALL.xlsx,
+    logins.xlsx, context_<year>.xlsx, mark_scales.xlsx, task_specs/<grade>/<subject>/ALL.xlsx,
     vpr/<year>/<grade>/Проведение работы по <предмету>, <grade> класс. ВПР <year>.xlsx,
     templates/<table>.xlsx  (every table of resources/data_dictionary.toml),
     _truth/*.csv            (planted manipulations, low-result schools, weak spots; never read
@@ -133,6 +133,23 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
         src = ["kim", "task", "skill", "outcome", "level", "kes", "kt", "max_score", "minutes"][: len(head)]
         write_xlsx(out / "task_specs" / g / subj / "ALL.xlsx", head,
                    [d[c].replace("", None).to_numpy(dtype=object) for c in src], sheet="Лист1")
+
+    # ------------------------------------------------------------ mark scales of the demo years
+    # (resources/mark_scales.csv has real 2020–2021 scales; later demo years reuse the latest
+    # earlier scale — written to the raw folder, where ingest takes it over the built-in table)
+    from msoko.demo.subjects import COMBOS
+    sc_rows = []
+    for y in range(y1, y2 + 1):
+        for g, subj in COMBOS:
+            b = vpr.scale_for(y, g, subj, with_year=True)
+            if b:
+                sc_rows.append((y, g, subj, *b[1:], f"msoko/resources/mark_scales.csv: шкала {b[0]} г."))
+    write_xlsx(out / "mark_scales.xlsx", ["Год", "Класс", "Предмет", "Мин. балл на «3»", "Мин. балл на «4»",
+                                          "Мин. балл на «5»", "Источник"],
+               [[r[0] for r in sc_rows], [r[1] for r in sc_rows], [r[2] for r in sc_rows],
+                [r[3] for r in sc_rows], [r[4] for r in sc_rows], [r[5] for r in sc_rows],
+                [r[6] for r in sc_rows]],
+               numeric={0, 1, 3, 4, 5})
 
     # ------------------------------------------------------------ logins, context questionnaire
     write_xlsx(out / "logins.xlsx", ["логин", "имя", "регион"],

@@ -4,7 +4,9 @@ specification table ``specs.csv`` shipped with the demo from the real
 
     python -m msoko.demo._extract_specs ../shared/data/vpr-altai
 
-Keeps, per task, at most 2 rows (КЭС × КТ combinations), the first block of
+Also writes ``context_layout.json`` (the questionnaire header and answer options),
+``textbooks.json`` (most used textbooks) and ``calibration.csv`` (real marginals the
+item model is fitted to). Keeps, per task, at most 2 rows (КЭС × КТ combinations), the first block of
 columns and the header spelling of each file. Combos whose task count differs
 from the real export are reported and skipped.
 """
@@ -74,6 +76,40 @@ def main(root: str) -> None:
     (HERE / "spec_headers.json").write_text(json.dumps(headers, ensure_ascii=False, indent=1), encoding="utf-8")
     _context(root)
     _textbooks(root)
+    _calibration(root)
+
+
+def _calibration(root: Path) -> None:
+    """Real 2021 marginals per grade and subject: share absent, mean and SD of % of max,
+    journal-mark distribution, Spearman(journal, score), SD of school means (schools ≥ 5)."""
+    import pandas as pd
+    from python_calamine import CalamineWorkbook
+
+    specs = pd.read_csv(HERE / "specs.csv", dtype=str, keep_default_na=False)
+    out = []
+    for grade, subject in COMBOS:
+        stem = vpr_file_name(grade, subject, 2021).split(",")[0] + f", {grade} класс"
+        path = [p for p in (root / "vpr_results" / "2021" / str(grade)).glob("*.xlsx") if p.name.startswith(stem)][0]
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+        df = pd.DataFrame(rows[1:], columns=range(len(rows[0])))
+        present = df[7].astype(str) != "отсутствовал"
+        d = df[present]
+        sp = specs[(specs.grade == str(grade)) & (specs.subject == subject)].drop_duplicates("task")
+        mx = pd.to_numeric(sp.max_score).sum()
+        total = pd.to_numeric(d[8], errors="coerce")
+        pct = total / mx * 100
+        jm = pd.to_numeric(d[4].astype(str).str.strip(), errors="coerce")
+        jm = jm.where(jm.between(2, 5))
+        sch = pd.DataFrame({"s": d[0], "p": pct}).groupby("s").p.agg(["mean", "size"])
+        sch = sch[sch["size"] >= 5]
+        ok = jm.notna() & total.notna()
+        out.append(dict(grade=grade, subject=subject, max=mx, absent=round(1 - present.mean(), 4),
+                        mean_pct=round(pct.mean(), 2), sd_pct=round(pct.std(), 2),
+                        j2=round((jm == 2).mean(), 4), j3=round((jm == 3).mean(), 4),
+                        j4=round((jm == 4).mean(), 4), j5=round((jm == 5).mean(), 4),
+                        rho=round(jm[ok].corr(total[ok], method="spearman"), 3),
+                        school_sd=round(sch["mean"].std(), 2)))
+    pd.DataFrame(out).to_csv(HERE / "calibration.csv", index=False, lineterminator="\n")
 
 
 def _context(root: Path) -> None:

@@ -85,15 +85,17 @@ def _scales() -> pd.DataFrame:
         return pd.DataFrame(columns=["year", "grade", "subject", "min3", "min4", "min5"])
 
 
-def scale_for(year: int, grade: int, subject: str) -> tuple[int, int, int] | None:
-    """Mark boundaries: the scale of the year, else the latest earlier one, else the earliest."""
+def scale_for(year: int, grade: int, subject: str, with_year: bool = False):
+    """Mark boundaries (min3, min4, min5): the scale of the year, else the latest earlier one,
+    else the earliest; ``with_year`` adds the year of the scale used in front."""
     s = _scales()
     s = s[(s.grade == grade) & (s.subject == subject)]
     if s.empty:
         return None
     before = s[s.year <= year]
     r = (before.sort_values("year").iloc[-1] if len(before) else s.sort_values("year").iloc[0])
-    return int(r.min3), int(r.min4), int(r.min5)
+    out = (int(r.min3), int(r.min4), int(r.min5))
+    return ((int(r.year),) + out) if with_year else out
 
 
 @dataclass
@@ -136,16 +138,16 @@ def calibrate(theta: np.ndarray, it: Items, mean_pct: float, sd_pct: float,
               weight: np.ndarray) -> tuple[float, float]:
     """(c, k) such that scores of ``c + k·z`` (z = standardised θ) have the target mean and SD
     of % of max among the present children (``weight`` = probability to be present)."""
-    step = max(1, len(theta) // 4000)
+    step = max(1, len(theta) // 600)
     th, w = theta[::step], weight[::step]
     th = (th - theta.mean()) / (theta.std() or 1.0)
     w = w / w.sum()
     k = 1.0
     u = np.random.default_rng(12345)
     variant = np.ones(len(th), dtype=int)
-    for _ in range(5):
+    for _ in range(4):
         lo, hi = -4.0, 4.0
-        for _ in range(30):
+        for _ in range(22):
             c = (lo + hi) / 2
             if (expected_pct(c + k * th, it) * w).sum() < mean_pct:
                 lo = c
@@ -288,42 +290,48 @@ def generate_vpr(rng: np.random.Generator, schools: list[School], pop: Populatio
     fit: dict = {}
     cuts: dict = {}
     # class plans: the same classes within a (year, school, grade) across subjects
-    plans: dict = {}
-    labels: dict = {}
-    for (y, sc, g), grp in members.groupby(["year", "school", "grade"], sort=True):
-        lab, n_cls = _class_labels(schools[sc], len(grp), g)
-        labels[(y, sc, g)] = lab
-        plans[(y, sc, g)] = subject_plan(rng, schools[sc], g, n_cls)
+    # classes and which classes write which subject, per (year, grade): members are stored
+    # school by school with consecutive roster slots, so each school is one contiguous block
+    blocks: dict = {}
+    for (y, g), gm in members.groupby(["year", "grade"], sort=True):
+        sc_arr = gm.school.to_numpy()
+        starts = np.flatnonzero(np.r_[True, sc_arr[1:] != sc_arr[:-1]])
+        ends = np.r_[starts[1:], len(sc_arr)]
+        cls_lab = np.empty(len(sc_arr), dtype=object)
+        cls_idx = np.zeros(len(sc_arr), dtype=np.int64)
+        plan_list = []
+        for a, b in zip(starts, ends):
+            sc = int(sc_arr[a])
+            lab, n_cls = _class_labels(schools[sc], b - a, g)
+            cls_lab[a:b] = lab
+            cls_idx[a:b] = (np.arange(b - a) * n_cls) // (b - a)
+            plan_list.append(subject_plan(rng, schools[sc], g, n_cls))
+        blocks[(y, g)] = (gm, starts, ends, cls_lab, cls_idx, plan_list)
     tcell = {(r.year, r.school, r.grade, r.subject): r for r in truth_cells.itertuples(index=False)}
     spike_shift = {}
     for r in truth_cells.itertuples(index=False):
         if r.kind in ("inflated_scores", "cohort_spike"):
             spike_shift[(r.year, r.school, r.grade, r.subject)] = PARAMS[r.kind][r.strength]["delta"]
     item_seed = int(rng.integers(0, 2**31))
+    sex_all = np.asarray(persons.sex.to_numpy(), dtype=object)
     lenient = np.array([s.leniency for s in schools])
     th_year = {}
     for year in range(y1, y2 + 1):
-        ym = members[members.year == year]
         year_noise = rng.normal(0, YEAR_NOISE, len(persons))
         th_year[year] = year_noise
         for grade, subject in COMBOS:
-            gm = ym[ym.grade == grade]
-            if gm.empty:
+            if (year, grade) not in blocks:
                 continue
-            sel = []
-            for (sc,), grp in gm.groupby(["school"], sort=True):
-                plan = plans[(year, sc, grade)].get(subject)
-                if plan is None or not plan.any():
-                    continue
-                lab = labels[(year, sc, grade)]
-                n_cls = len(plan)
-                cls_idx = (np.arange(len(grp)) * n_cls) // max(len(grp), 1)
-                take = plan[cls_idx]
-                if take.any():
-                    sel.append(grp[take].assign(cls=lab[take]))
-            if not sel:
+            gm, starts, ends, cls_lab, cls_idx, plan_list = blocks[(year, grade)]
+            take = np.zeros(len(gm), dtype=bool)
+            for a, b, plan in zip(starts, ends, plan_list):
+                pl = plan.get(subject)
+                if pl is not None:
+                    take[a:b] = pl[cls_idx[a:b]]
+            if not take.any():
                 continue
-            rows = pd.concat(sel, ignore_index=True)
+            rows = pd.DataFrame({"pid": gm.pid.to_numpy()[take], "school": gm.school.to_numpy()[take],
+                                 "slot": gm.slot.to_numpy()[take], "cls": cls_lab[take]})
             n = len(rows)
             pid = rows.pid.to_numpy()
             sc_idx = rows.school.to_numpy()
@@ -359,6 +367,7 @@ def generate_vpr(rng: np.random.Generator, schools: list[School], pop: Populatio
             lat = theta + lenient[sc_idx] + rng.normal(0, JOURNAL_NOISE, n)
             journal = 2 + np.searchsorted(cuts[combo], lat)
             # manipulations that act after scoring
+            copies = []
             for (yy, ss, gg, subj), r in tcell.items():
                 if yy != year or gg != grade or subj != subject:
                     continue
@@ -392,6 +401,7 @@ def generate_vpr(rng: np.random.Generator, schools: list[School], pop: Populatio
                     cp = rng.choice(others, size=min(k_copy, len(others)), replace=False)
                     scores[cp] = scores[src]
                     variant[cp] = variant[src]
+                    copies.append((cp, src))
                     info.update(cls=str(the_cls), n_copied=int(len(cp)), source_code=int(grade * 10000 + rows.slot.iloc[src] + 1))
                 elif r.kind in ("inflated_scores", "cohort_spike"):
                     info["n"] = int(pres.sum())
@@ -402,10 +412,12 @@ def generate_vpr(rng: np.random.Generator, schools: list[School], pop: Populatio
             xs = (scores == 0) & (rng.random(scores.shape) < X_SHARE)
             scores = scores.astype(np.int8)
             scores[xs] = -1
+            for cp, src in copies:          # copied answer strings stay identical, 'X' included
+                scores[cp] = scores[src]
             t_opts = tb.get(f"{grade}/{subject}", [""])
             school_tb = np.array([t_opts[(s * 7 + grade) % len(t_opts)] for s in range(len(schools))], dtype=object)
             yield VprCell(year, grade, subject, sc_idx, rows.slot.to_numpy(), rows.cls.to_numpy(),
-                          persons.sex.to_numpy()[pid], absent, np.where(absent, 0, variant),
+                          sex_all[pid], absent, np.where(absent, 0, variant),
                           np.where(absent, 0, journal), scores, school_tb[sc_idx])
 
 

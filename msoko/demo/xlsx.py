@@ -13,6 +13,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import numpy as np
+import pandas as pd
 
 _ZIP_DATE = (2021, 1, 1, 0, 0, 0)
 _CREATED = "2021-01-01T00:00:00Z"
@@ -102,41 +103,30 @@ def col_letter(i: int) -> str:
 def _vocab_xml(vocab, numeric: bool) -> np.ndarray:
     xml = np.empty(len(vocab), dtype=object)
     for k, u in enumerate(vocab):
-        if u is None or u == "":
-            xml[k] = '" t="inlineStr" />'
+        if u is None or (isinstance(u, float) and u != u) or u == "":
+            xml[k] = b'" t="inlineStr" />'
         elif numeric:
-            xml[k] = f'"><v>{u}</v></c>'
+            if isinstance(u, float) and u.is_integer():
+                u = int(u)
+            xml[k] = f'"><v>{u}</v></c>'.encode()
         else:
-            xml[k] = f'" t="inlineStr"><is><t>{escape(str(u))}</t></is></c>'
+            xml[k] = f'" t="inlineStr"><is><t>{escape(str(u))}</t></is></c>'.encode()
     return xml
 
 
 def _cell_suffixes(values, numeric: bool) -> np.ndarray:
-    """Object array of the cell text after ``<c r="A2`` for every value of a column.
+    """Object array (bytes) of the cell XML after ``<c r="A2`` for every value of a column.
 
-    ``values`` is a sequence (None = empty cell) or a pre-coded pair ``(codes, vocab)``
-    (integer array indexing a list of texts), which skips the factorisation."""
+    ``values`` is a sequence (None/NaN = empty cell) or a pre-coded pair ``(codes, vocab)``
+    (integer array indexing a list of values), which skips the factorisation."""
     if isinstance(values, tuple):
         codes, vocab = values
         return _vocab_xml(vocab, numeric)[np.asarray(codes)]
-    vals = np.asarray(values, dtype=object)
-    out = np.empty(len(vals), dtype=object)
-    if len(vals) == 0:
-        return out
-    # factorise: the XML of each distinct value is built once
-    keys = np.array(["\x00" if v is None else (repr(v) if numeric else str(v)) for v in vals], dtype=object)
-    uniq, inv = np.unique(keys, return_inverse=True)
-    xml = np.empty(len(uniq), dtype=object)
-    for k, u in enumerate(uniq):
-        if u == "\x00" or u == "nan" or u == "":
-            xml[k] = '" t="inlineStr" />'
-        elif numeric:
-            if u.endswith(".0"):
-                u = u[:-2]
-            xml[k] = f'"><v>{u}</v></c>'
-        else:
-            xml[k] = f'" t="inlineStr"><is><t>{escape(u)}</t></is></c>'
-    return xml[inv]
+    vals = pd.Series(np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values,
+                     dtype=object)
+    codes, uniq = pd.factorize(vals, use_na_sentinel=True)
+    vocab = list(uniq) + [None]
+    return _vocab_xml(vocab, numeric)[np.where(codes < 0, len(vocab) - 1, codes)]
 
 
 def write_xlsx(path: str | Path, header: list[str | None], columns: list, *,
@@ -159,28 +149,31 @@ def write_xlsx(path: str | Path, header: list[str | None], columns: list, *,
         else:
             parts.append(f'<c r="{letters[j]}1" t="inlineStr"><is><t>{escape(str(h))}</t></is></c>')
     parts.append("</row>")
-    head = "".join(parts)
-    body = ""
+    head = "".join(parts).encode()
+    body = b""
     if nrow:
         grid = np.empty((nrow, 3 * ncol + 2), dtype=object)
-        rownums = np.array([str(i) for i in range(2, nrow + 2)], dtype=object)
-        grid[:, 0] = np.array([f'<row r="{i}">' for i in range(2, nrow + 2)], dtype=object)
+        rownums = np.array([str(i).encode() for i in range(2, nrow + 2)], dtype=object)
+        grid[:, 0] = np.array([f'<row r="{i}">'.encode() for i in range(2, nrow + 2)], dtype=object)
         for j in range(ncol):
-            grid[:, 1 + 3 * j] = f'<c r="{letters[j]}'
+            grid[:, 1 + 3 * j] = f'<c r="{letters[j]}'.encode()
             grid[:, 2 + 3 * j] = rownums
             grid[:, 3 + 3 * j] = _cell_suffixes(columns[j], j in numeric)
-        grid[:, -1] = "</row>"
-        body = "".join(grid.ravel().tolist())
-    tail = '</sheetData><pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5" /></worksheet>'
+        grid[:, -1] = b"</row>"
+        body = b"".join(grid.ravel().tolist())
+    tail = b'</sheetData><pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5" /></worksheet>'
     tmp = path.with_name(path.name + ".part")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
         for name, data in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS),
                            ("docProps/app.xml", _APP), ("docProps/core.xml", _CORE),
                            ("xl/workbook.xml", _workbook(sheet)), ("xl/_rels/workbook.xml.rels", _WB_RELS),
-                           ("xl/styles.xml", _STYLES),
-                           ("xl/worksheets/sheet1.xml", head + body + tail)):
+                           ("xl/styles.xml", _STYLES)):
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
             zf.writestr(info, data.encode("utf-8"), compresslevel=compresslevel)
+        info = zipfile.ZipInfo("xl/worksheets/sheet1.xml", date_time=_ZIP_DATE)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o600 << 16
+        zf.writestr(info, head + body + tail, compresslevel=compresslevel)
     tmp.replace(path)
