@@ -41,7 +41,7 @@ from msoko.errors import MsokoError
 from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import table_path, write_table
 
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -352,23 +352,40 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
     present = good & ~absent
     idx = np.flatnonzero(present)
     kk = len(task_labels)
+    m_rows = len(idx) * kk
+
+    def dict_array(values: np.ndarray) -> pa.DictionaryArray:
+        codes, uniq = pd.factorize(values)
+        return pa.DictionaryArray.from_arrays(pa.array(np.repeat(codes.astype("int32"), kk)),
+                                              pa.array(list(uniq), type=pa.string()))
+
     tasks = pa.table({
-        "year": pa.array(np.full(len(idx) * kk, year, dtype="int16")),
-        "grade": pa.array(np.full(len(idx) * kk, grade, dtype="int8")),
-        "subject": pa.array([subject] * (len(idx) * kk), type=pa.string()),
-        "school_id": pa.array(np.repeat(school[idx], kk), type=pa.string()),
-        "student_code": pa.array(np.repeat(code[idx], kk), type=pa.string()),
-        "task": pa.array(np.tile(np.array(task_labels, dtype=object), len(idx)), type=pa.string()),
+        "year": pa.array(np.full(m_rows, year, dtype="int16")),
+        "grade": pa.array(np.full(m_rows, grade, dtype="int8")),
+        "subject": pa.DictionaryArray.from_arrays(pa.array(np.zeros(m_rows, dtype="int32")),
+                                                  pa.array([subject], type=pa.string())),
+        "school_id": dict_array(school[idx]),
+        "student_code": dict_array(code[idx]),
+        "task": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(kk, dtype="int32"), len(idx))),
+                                               pa.array(task_labels, type=pa.string())),
         "score": pa.array(scores[idx].ravel(), from_pandas=True),
         "source_row": pa.array(np.repeat(rows[idx], kk)),
     })
+    # distinct scores per task with counts: the spec check of stage 2 needs no re-read of the rows
+    hist = {}
+    for j, label in enumerate(task_labels):
+        col_scores = scores[idx, j]
+        col_scores = col_scores[~np.isnan(col_scores)]
+        vals, cnts = np.unique(col_scores, return_counts=True)
+        hist[label] = [[float(a), int(b)] for a, b in zip(vals, cnts)]
     return {
         "frames": {"vpr": vpr, "rejects": rej.frame(),
                    "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)},
         "arrow": {"tasks": tasks},
         "rows_read": n,
         "rows_rejected": int(rej.mask.sum()),
-        "meta": {"year": year, "grade": grade, "subject": subject, "tasks": task_labels, "task_headers": task_heads},
+        "meta": {"year": year, "grade": grade, "subject": subject, "tasks": task_labels, "task_headers": task_heads,
+                 "score_hist": hist, "n_present": int(len(idx))},
     }
 
 
@@ -644,7 +661,7 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
             df.to_parquet(fd / f"{name}.parquet", index=False)
             meta["fragments"].append(name)
         for name, tbl in res.get("arrow", {}).items():
-            pq.write_table(tbl, fd / f"{name}.parquet", compression="zstd")
+            pq.write_table(tbl, fd / f"{name}.parquet", compression="snappy")
             meta["fragments"].append(name)
         meta["rows_read"] = int(res["rows_read"])
         meta["rows_rejected"] = int(res["rows_rejected"])
@@ -841,25 +858,29 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
         key = (info["grade"], info["subject"])
         spec = spec_max.get(key)
         if spec is not None and set(info["tasks"]) == set(spec):
-            t = pq.read_table(cache / m["key"] / "tasks.parquet", columns=["task", "score", "source_row"]).to_pandas()
-            mx = t["task"].map(spec).astype("float64")
-            over = t[t["score"] > mx + 1e-9]
             eff = dict(spec)
-            if len(over):
+            hist = info.get("score_hist", {})
+            counts = {tk: sum(c for sc, c in hist.get(tk, []) if sc > spec[tk] + 1e-9) for tk in spec}
+            counts = {tk: c for tk, c in counts.items() if c}
+            over = pd.DataFrame(columns=["task", "score", "source_row"])
+            if counts:
                 # A maximum exceeded by many participants is an error of the specification, not of
                 # the rows (the real specs have a few): keep the rows, use the observed maximum, warn.
-                n_present = int((~v["absent"]).sum())
-                limit = max(SPEC_SUSPECT_MIN_ROWS, SPEC_SUSPECT_SHARE * n_present)
-                counts = over.groupby("task")["source_row"].nunique()
+                limit = max(SPEC_SUSPECT_MIN_ROWS, SPEC_SUSPECT_SHARE * info.get("n_present", 0))
                 suspect = [tk for tk, c in counts.items() if c > limit]
                 for tk in suspect:
-                    obs = float(t.loc[t["task"] == tk, "score"].max())
+                    obs = max(sc for sc, _ in hist[tk])
                     eff[tk] = obs
                     warnings.append(
                         f"«{rel}»: балл за задание {tk} выше максимума спецификации ({spec[tk]:g}) у {int(counts[tk])} "
                         f"участников — вероятно, ошибка спецификации ({info['grade']} класс, {info['subject']}); "
                         f"строки не отклонены, принят наблюдаемый максимум {obs:g}.")
-                over = over[~over["task"].isin(suspect)]
+                if set(counts) - set(suspect):   # rare: read this file's task scores to find the rows
+                    t = pq.read_table(cache / m["key"] / "tasks.parquet",
+                                      columns=["task", "score", "source_row"]).to_pandas()
+                    t["task"] = t["task"].astype(str)
+                    mx = t["task"].map(spec).astype("float64")
+                    over = t[(t["score"] > mx + 1e-9) & ~t["task"].isin(suspect)]
             v["max_score"] = float(sum(eff.values()))
             if len(over):
                 over = over.drop_duplicates("source_row")
@@ -933,7 +954,11 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     # tasks: stream fragment by fragment (tens of millions of rows on a region)
     out = table_path(processed, "vpr_tasks")
     tmp = out.with_suffix(".parquet.tmp")
-    with pq.ParquetWriter(tmp, TASK_SCHEMA, compression="zstd") as writer:
+    dict_schema = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), pa.string()))
+                             if f.type == pa.string() else f for f in TASK_SCHEMA])
+    # dictionary-encoded columns are written as they are (fast); without the stored Arrow schema
+    # every reader gets plain strings, as the contract says
+    with pq.ParquetWriter(tmp, dict_schema, compression="snappy", store_schema=False) as writer:
         for m in vpr_metas:
             t = pq.read_table(cache / m["key"] / "tasks.parquet")
             bad = reject_rows.get(m["file"])
@@ -941,7 +966,8 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                 import pyarrow.compute as pc
                 mask = pc.invert(pc.is_in(t["source_row"], value_set=pa.array(sorted(bad), type=t["source_row"].type)))
                 t = t.filter(mask)
-            writer.write_table(t.drop_columns(["source_row"]).cast(TASK_SCHEMA))
+            if t.num_rows:
+                writer.write_table(t.drop_columns(["source_row"]).cast(dict_schema))
     tmp.replace(out)
 
     spec_out = specs.reindex(columns=SPEC_COLUMNS) if len(specs) else pd.DataFrame(
