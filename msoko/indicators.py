@@ -81,6 +81,7 @@ class Base:
     code: str
     frame: pd.DataFrame
     sets: list[tuple[str, ...]] = field(default_factory=lambda: [()])
+    encoded: bool = False   # keys already integer codes (see Codes)
 
 
 def _base(code: str, df: pd.DataFrame, cols: dict[str, str | pd.Series], sets=None) -> Base:
@@ -442,88 +443,135 @@ def _factor(values) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype("int64"), np.asarray(uniques, dtype=object)
 
 
-def _group(*arrays_and_sizes) -> tuple[np.ndarray, np.ndarray]:
-    """Group ids of rows by several small non-negative int arrays: ``(gid, first_row)``."""
-    key = np.zeros(len(arrays_and_sizes[0][0]), dtype="int64")
-    for arr, size in arrays_and_sizes:
-        key = key * int(size) + arr
-    gid, uniq = pd.factorize(key)
-    first = np.empty(len(uniq), dtype="int64")
-    first[gid[::-1]] = np.arange(len(gid) - 1, -1, -1)
-    return gid, first
+def _dense(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group ids for non-negative int keys below ``size``: ``(gid, keys_present)`` (no hashing)."""
+    present = np.flatnonzero(np.bincount(key, minlength=size))
+    remap = np.full(size, -1, dtype="int64")
+    remap[present] = np.arange(len(present))
+    return remap[key], present
+
+
+def _runs(work: np.ndarray, student) -> np.ndarray:
+    """Run id of consecutive rows with the same (work cell, student) — one run per student work
+    when the long table keeps a work's tasks together (as the ingest writes it); otherwise
+    ``None``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(work)
+    arr = pa.chunked_array([pa.array(student.to_numpy(dtype=object))]) if not hasattr(student.array, "_pa_array") \
+        else student.array._pa_array
+    diff_s = pc.fill_null(pc.not_equal(arr.slice(1), arr.slice(0, n - 1)), True).to_numpy(zero_copy_only=False)
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    change[1:] = (work[1:] != work[:-1]) | diff_s
+    starts = np.flatnonzero(change)
+    codes, _ = pd.factorize(student.iloc[starts].to_numpy(dtype=object))
+    pair = work[starts] * (int(codes.max()) + 2) + codes
+    if len(pd.unique(pair)) != len(starts):
+        return None
+    return np.cumsum(change) - 1
 
 
 def _tasks(tables, config, ctx) -> list[Base]:
-    """Task completion (per task) and level completion (per student, then mean) — numpy only,
-    because vpr_tasks is the largest table (≈ 15 rows per student work)."""
+    """Task completion (per task) and level completion (per student work, then the mean) —
+    numpy only (dense integer keys, no hashing of the 15-million-row table)."""
     (t,) = _need(tables, "vpr_tasks")
+    cx: Codes = ctx["codes"]
     specs = _task_specs_lookup(tables)
     score = pd.to_numeric(t["score"], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
     year = pd.to_numeric(t["year"]).to_numpy().astype("int64")
-    grade = pd.to_numeric(t["grade"]).to_numpy().astype("int64")
-    y0, g0 = year.min(), 0
-    yc, gc = year - y0, grade
+    gc = pd.to_numeric(t["grade"]).to_numpy().astype("int64")
+    y0 = int(year.min())
+    yc = year - y0
     sc, s_u = _factor(t["school_id"])
     bc, b_u = _factor(t["subject"])
     kc, k_u = _factor(t["task"])
-    ny, ng, ns, nb, nk = int(yc.max()) + 1, int(gc.max()) + 1, len(s_u) + 1, len(b_u) + 1, len(k_u) + 1
-    # per task: (year, grade, subject, school, task)
-    gid, first = _group((yc, ny), (gc, ng), (bc, nb), (sc, ns), (kc, nk))
-    x = np.bincount(gid, weights=score)
-    x2 = np.bincount(gid, weights=score * score)
-    c = np.bincount(gid)
-    mx = np.full(len(first), -np.inf)
-    np.maximum.at(mx, gid, score)
-    a = pd.DataFrame({"year": year[first], "grade": grade[first], "subject": b_u[bc[first]],
-                      "school_id": s_u[sc[first]], "task": k_u[kc[first]], "x": x, "x2": x2, "c": c, "mx": mx,
-                      "yc": yc[first], "bc": bc[first], "kc": kc[first]})
-    # maximum of a task: the specification, else the best score seen in the year
-    obs = a.groupby(["year", "grade", "subject", "task"])["mx"].transform("max")
-    a = a.assign(obs_max=obs.to_numpy()).merge(
-        specs.assign(grade=specs["grade"].astype("int64"), subject=specs["subject"].astype(object),
-                     task=specs["task"].astype(object)), on=["grade", "subject", "task"], how="left")
-    tmax = np.where(a["spec_max"].to_numpy(dtype=float, na_value=np.nan) > 0,
-                    a["spec_max"].to_numpy(dtype=float, na_value=np.nan), a["obs_max"].to_numpy(dtype=float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a["s"] = np.where(tmax > 0, a["x"] / tmax * 100, np.nan)
-        a["ss"] = np.where(tmax > 0, a["x2"] / tmax ** 2 * 10000, np.nan)
-    a["tmax"] = tmax
-    ok = np.isfinite(a["s"].to_numpy())
-    bases = [_base("vpr_task_completion", a[ok].assign(item=a.loc[ok, "task"]), {"s": "s", "ss": "ss", "n": "c"},
-                   [("grade", "subject", "item")])]
-    # level completion: per student Σ score on the level's tasks / Σ their maxima, then mean
+    ny, ng, ns, nb, nk = int(yc.max()) + 1, int(gc.max()) + 1, len(s_u), len(b_u), len(k_u)
+    # work cell (year, grade, subject, school) and task within it
+    wraw = ((yc * ng + gc) * nb + bc) * ns + sc
+    w, wkeys = _dense(wraw, ny * ng * nb * ns)
+    tid, tkeys = _dense(w * nk + kc, len(wkeys) * nk)
+    x = np.bincount(tid, weights=score)
+    x2 = np.bincount(tid, weights=score * score)
+    cnt = np.bincount(tid)
+    mx = np.zeros(len(tkeys))
+    np.maximum.at(mx, tid, score)
+    tw, tk = tkeys // nk, tkeys % nk
+    wk = wkeys[tw]
+    t_sc, rest = wk % ns, wk // ns
+    t_bc, rest = rest % nb, rest // nb
+    t_gc, t_yc = rest % ng, rest // ng
+    # maximum of a task: the specification, else the best score seen in the year (per task cell)
+    cell = ((t_yc * ng + t_gc) * nb + t_bc) * nk + tk
+    csize = ny * ng * nb * nk
+    obs = np.zeros(csize)
+    np.maximum.at(obs, cell, mx)
+    tri = pd.DataFrame({"grade": t_gc, "subject": b_u[t_bc], "task": k_u[tk]}).drop_duplicates()
+    tri = tri.merge(specs.assign(grade=specs["grade"].astype("int64"), subject=specs["subject"].astype(object),
+                                 task=specs["task"].astype(object)), on=["grade", "subject", "task"], how="left")
     lv_u = np.array(["Б", "П", "В"], dtype=object)
-    lv_code = pd.Series(a["level"]).map({v: i for i, v in enumerate(lv_u)})
-    a["lc"] = lv_code.fillna(-1).to_numpy().astype("int64")
-    lut = a[ok & (a["lc"].to_numpy() >= 0)].drop_duplicates(["yc", "grade", "bc", "kc"])
-    if len(lut):
-        size = ny * ng * nb * nk
-        lkey = ((lut["yc"].to_numpy() * ng + lut["grade"].to_numpy()) * nb + lut["bc"].to_numpy()) * nk + lut["kc"].to_numpy()
-        lut_level = np.full(size, -1, dtype="int64")
-        lut_max = np.zeros(size)
-        lut_level[lkey] = lut["lc"].to_numpy()
-        lut_max[lkey] = lut["tmax"].to_numpy()
-        rkey = ((yc * ng + gc) * nb + bc) * nk + kc
-        rl = lut_level[rkey]
+    tri_key = (tri["grade"].to_numpy() * nb + pd.Index(b_u).get_indexer(tri["subject"])) * nk \
+        + pd.Index(k_u).get_indexer(tri["task"])
+    spec_max = np.full(ng * nb * nk, np.nan)
+    spec_lvl = np.full(ng * nb * nk, -1, dtype="int64")
+    spec_max[tri_key] = tri["spec_max"].to_numpy(dtype=float, na_value=np.nan)
+    spec_lvl[tri_key] = tri["level"].map({v: i for i, v in enumerate(lv_u)}).fillna(-1).to_numpy().astype("int64")
+    skey = (t_gc * nb + t_bc) * nk + tk
+    tmax = np.where(spec_max[skey] > 0, spec_max[skey], obs[cell])
+    ok = tmax > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_pct = np.where(ok, x / tmax * 100, np.nan)
+        ss_pct = np.where(ok, x2 / tmax ** 2 * 10000, np.nan)
+    smap, bmap, kmap = cx.school(s_u), cx.word(b_u), cx.word(k_u)
+    task_frame = pd.DataFrame({"year": (t_yc + y0)[ok].astype("int16"), "school_id": smap[t_sc][ok],
+                               "grade": t_gc[ok].astype("int16"), "subject": bmap[t_bc][ok],
+                               "item": kmap[tk][ok], "s": s_pct[ok], "ss": ss_pct[ok],
+                               "n": cnt[ok].astype("float64")})
+    bases = [Base("vpr_task_completion", task_frame, [("grade", "subject", "item")], encoded=True)]
+
+    # level completion: per student work Σ score on the level's tasks / Σ their maxima, then mean
+    row_cell = ((yc * ng + gc) * nb + bc) * nk + kc
+    row_skey = (gc * nb + bc) * nk + kc
+    rl = spec_lvl[row_skey]
+    if (rl >= 0).any():
+        row_max = np.where(spec_max[row_skey] > 0, spec_max[row_skey], obs[row_cell])
+        run = _runs(w, t["student_code"])
+        order = None
+        if run is None:  # tasks of a work are not kept together: sort them together first
+            st_codes, _ = _factor(t["student_code"])
+            order = np.argsort(w * (int(st_codes.max()) + 2) + st_codes, kind="stable")
+            ws = w[order]
+            pair = ws * (int(st_codes.max()) + 2) + st_codes[order]
+            change = np.empty(len(pair), dtype=bool)
+            change[0] = True
+            change[1:] = pair[1:] != pair[:-1]
+            run = np.empty(len(pair), dtype="int64")
+            run[order] = np.cumsum(change) - 1
         keep = rl >= 0
-        stc, st_u = _factor(t["student_code"][keep])
-        sid, sfirst = _group((yc[keep], ny), (gc[keep], ng), (bc[keep], nb), (sc[keep], ns),
-                             (stc, len(st_u) + 1), (rl[keep], 3))
-        sx = np.bincount(sid, weights=score[keep])
-        sm = np.bincount(sid, weights=lut_max[rkey[keep]])
-        p = np.where(sm > 0, sx / np.where(sm > 0, sm, 1) * 100, np.nan)
-        good = np.isfinite(p)
-        idx = np.flatnonzero(keep)[sfirst]
-        lid, lfirst = _group((yc[idx][good], ny), (gc[idx][good], ng), (bc[idx][good], nb),
-                             (sc[idx][good], ns), (rl[idx][good], 3))
-        pg = p[good]
-        rows = idx[good][lfirst]
-        lvl = pd.DataFrame({"year": year[rows], "grade": grade[rows], "subject": b_u[bc[rows]],
-                            "school_id": s_u[sc[rows]], "item": lv_u[rl[rows]],
-                            "s": np.bincount(lid, weights=pg), "ss": np.bincount(lid, weights=pg * pg),
-                            "n": np.bincount(lid)})
-        bases.append(_base("vpr_level_completion", lvl, {"s": "s", "ss": "ss", "n": "n"},
-                           [("grade", "subject", "item")]))
+        nruns = int(run.max()) + 1
+        rk = run[keep] * 3 + rl[keep]
+        sx = np.bincount(rk, weights=score[keep], minlength=nruns * 3)
+        sm = np.bincount(rk, weights=row_max[keep], minlength=nruns * 3)
+        has = sm > 0
+        p = np.where(has, sx / np.where(has, sm, 1) * 100, 0.0)
+        run_w = np.zeros(nruns, dtype="int64")
+        run_w[run] = w
+        lvl_of = np.tile(np.arange(3), nruns)
+        key2 = run_w[np.repeat(np.arange(nruns), 3)] * 3 + lvl_of
+        ls = np.bincount(key2, weights=np.where(has, p, 0.0), minlength=len(wkeys) * 3)
+        lss = np.bincount(key2, weights=np.where(has, p * p, 0.0), minlength=len(wkeys) * 3)
+        ln = np.bincount(key2, weights=has.astype(float), minlength=len(wkeys) * 3)
+        g = np.flatnonzero(ln > 0)
+        gw, gl = g // 3, g % 3
+        wk2 = wkeys[gw]
+        l_sc, rest = wk2 % ns, wk2 // ns
+        l_bc, rest = rest % nb, rest // nb
+        l_gc, l_yc = rest % ng, rest // ng
+        lvl = pd.DataFrame({"year": (l_yc + y0).astype("int16"), "school_id": smap[l_sc],
+                            "grade": l_gc.astype("int16"), "subject": bmap[l_bc],
+                            "item": cx.word(lv_u)[gl], "s": ls[g], "ss": lss[g], "n": ln[g]})
+        bases.append(Base("vpr_level_completion", lvl, [("grade", "subject", "item")], encoded=True))
     return bases
 
 
@@ -1182,7 +1230,7 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
                 notes.setdefault(b.code, "нет строк данных для расчёта")
                 continue
             kind = ENGINE_KIND[cat.loc[b.code, "kind"]]
-            df = _rollup(codes.encode(b.frame), b.sets, kind, codes, conf)
+            df = _rollup(b.frame if b.encoded else codes.encode(b.frame), b.sets, kind, codes, conf)
             df = _add_change(df, kind, conf)
             frames[b.code] = _apply_thresholds(b.code, df, config, ctx)
 

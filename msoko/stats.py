@@ -57,9 +57,21 @@ def mean_ci(total, total_sq, n, confidence: float = 0.95):
     mean, sd = mean_sd(total, total_sq, n)
     n = _f(n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = _st.t.ppf(0.5 + confidence / 2, np.where(n > 1, n - 1, np.nan))
+        t = t_quantile(np.where(n > 1, n - 1, np.nan), confidence)
         half = t * sd / np.sqrt(n)
     return mean, mean - half, mean + half
+
+
+def t_quantile(df, confidence: float = 0.95) -> np.ndarray:
+    """Two-sided Student t quantile for each ``df`` (computed once per distinct df)."""
+    df = _f(df)
+    flat = df.ravel()
+    out = np.full(flat.shape, np.nan)
+    ok = np.isfinite(flat) & (flat > 0)
+    if ok.any():
+        uniq, inv = np.unique(flat[ok], return_inverse=True)
+        out[ok] = _st.t.ppf(0.5 + confidence / 2, uniq)[inv]
+    return out.reshape(df.shape)
 
 
 def poisson_ci(count, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -184,6 +184,12 @@ def test_task_and_level_completion_with_sufficiency():
     suff = row(ind, "vpr_tasks_sufficient", "A", **g)
     assert (suff.numerator, suff.denominator) == (2, 3)
     assert suff.value == pytest.approx(200 / 3)
+    # the tasks of a work scattered over the table (not as the ingest writes them): same result
+    shuffled = tasks.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    ind2 = compute_indicators({"vpr": vpr, "vpr_tasks": shuffled, "task_specs": specs, "schools": SCHOOLS},
+                              CFG).indicators
+    b2 = row(ind2, "vpr_level_completion", "A", item="Б", **g)
+    assert (b2.value, b2.ci_low) == pytest.approx((b.value, b.ci_low))
 
 
 def test_rate_per_1000_and_flag_share():
