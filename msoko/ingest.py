@@ -142,39 +142,35 @@ def _text(series: pd.Series) -> np.ndarray:
     return np.array([cell_text(v) for v in uniq], dtype=object)[codes]
 
 
+def _classify_number(raw) -> tuple[int, float]:
+    """One distinct cell value → (kind, value): 0 empty, 1 not done ('X'), 2 number, 3 not a number."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return (0, np.nan) if raw != raw else (2, float(raw))
+    t = cell_text(raw)
+    if t == "":
+        return 0, np.nan
+    if t.lower() in NOT_DONE:
+        return 1, np.nan
+    try:
+        return 2, float(t.replace(",", ".").replace(" ", ""))
+    except ValueError:
+        return 3, np.nan
+
+
 def _numbers(series: pd.Series):
-    """Column → (float values with NaN for empty/not done, not_done mask, bad mask, text of bad cells)."""
+    """Column → (float values with NaN for empty/not done, not_done mask, bad mask).
+
+    Hash-based: a score column has a handful of distinct values ('0', '1', '2', 'X', ''), so each
+    distinct value is classified once and the result is spread with a vectorised lookup.
+    """
     vals = series.to_numpy(dtype=object)
-    num = np.array(pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan), copy=True)
-    nan = np.isnan(num)
-    not_done = np.zeros(len(vals), dtype=bool)
-    bad = np.zeros(len(vals), dtype=bool)
-    if nan.any():
-        idx = np.flatnonzero(nan)
-        left = vals[idx]
-        empty = (left == "") | pd.isna(left)
-        idx, left = idx[~empty], left[~empty]
-        if len(idx):
-            codes, uniq = pd.factorize(left, use_na_sentinel=False)
-            kind = np.zeros(len(uniq), dtype=np.int8)       # 0 empty, 1 not done, 2 number, 3 bad
-            value = np.full(len(uniq), np.nan)
-            for u, raw in enumerate(uniq):
-                t = cell_text(raw)
-                if t == "":
-                    continue
-                if t.lower() in NOT_DONE:
-                    kind[u] = 1
-                    continue
-                try:
-                    value[u] = float(t.replace(",", ".").replace(" ", ""))
-                    kind[u] = 2
-                except ValueError:
-                    kind[u] = 3
-            k = kind[codes]
-            not_done[idx[k == 1]] = True
-            bad[idx[k == 3]] = True
-            num[idx[k == 2]] = value[codes][k == 2]
-    return num, not_done, bad
+    codes, uniq = pd.factorize(vals, use_na_sentinel=False)
+    kinds = np.empty(len(uniq), dtype=np.int8)
+    values = np.empty(len(uniq), dtype="float64")
+    for u, raw in enumerate(uniq):
+        kinds[u], values[u] = _classify_number(raw)
+    k = kinds[codes]
+    return values[codes], k == 1, k == 3
 
 
 class _Rejects:
