@@ -82,6 +82,7 @@ def main(root: str) -> None:
 def _calibration(root: Path) -> None:
     """Real 2021 marginals per grade and subject: share absent, mean and SD of % of max,
     journal-mark distribution, Spearman(journal, score), SD of school means (schools ≥ 5)."""
+    import numpy as np
     import pandas as pd
     from python_calamine import CalamineWorkbook
 
@@ -103,13 +104,24 @@ def _calibration(root: Path) -> None:
         sch = pd.DataFrame({"s": d[0], "p": pct}).groupby("s").p.agg(["mean", "size"])
         sch = sch[sch["size"] >= 5]
         ok = jm.notna() & total.notna()
-        out.append(dict(grade=grade, subject=subject, max=mx, absent=round(1 - present.mean(), 4),
+        from msoko.marks import load_scales
+        sc = load_scales()
+        sc = sc[(sc.year == 2021) & (sc.grade == grade) & (sc.subject == subject)]
+        marks = {}
+        if len(sc):
+            b = sc.iloc[0]
+            t = total.dropna()
+            mk = np.where(t >= b.min5, 5, np.where(t >= b.min4, 4, np.where(t >= b.min3, 3, 2)))
+            marks = {f"m{m}": round(float((mk == m).mean()), 4) for m in (2, 3, 4, 5)}
+        out.append(dict(**marks,grade=grade, subject=subject, max=mx, absent=round(1 - present.mean(), 4),
                         mean_pct=round(pct.mean(), 2), sd_pct=round(pct.std(), 2),
                         j2=round((jm == 2).mean(), 4), j3=round((jm == 3).mean(), 4),
                         j4=round((jm == 4).mean(), 4), j5=round((jm == 5).mean(), 4),
                         rho=round(jm[ok].corr(total[ok], method="spearman"), 3),
                         school_sd=round(sch["mean"].std(), 2)))
-    pd.DataFrame(out).to_csv(HERE / "calibration.csv", index=False, lineterminator="\n")
+    cols = ["grade", "subject", "max", "absent", "mean_pct", "sd_pct", "m2", "m3", "m4", "m5",
+            "j2", "j3", "j4", "j5", "rho", "school_sd"]
+    pd.DataFrame(out)[cols].to_csv(HERE / "calibration.csv", index=False, lineterminator="\n")
 
 
 def _context(root: Path) -> None:

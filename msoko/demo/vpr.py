@@ -5,9 +5,11 @@ Item model (graded response, 2PL per step): for task j with maximum m_j,
 ``P(X ≥ k | θ) = σ(a_j (θ − b_j − d_k))``, ``d_k`` spread ±0.45 per step around the task
 difficulty ``b_j``; ``b_j`` follows the task level (Б ≈ −0.7, П ≈ +0.5, В ≈ +1.3),
 ``a_j ∈ [0.9, 1.7]``. For each grade and subject the ability is ``c + k·θ``: ``c`` and ``k``
-are fitted once (first year, clean data) to the real region's mean and SD of the
-percentage of the maximum (``calibration.csv``, derived from the real 2021 exports),
-and then kept, so later years move with the children.
+are fitted once (first year, clean data) to the real region's shares of «2» and «5»
+(``calibration.csv``, derived from the real 2021 exports; mean and SD of the % of the
+maximum where no scale is known), and then kept, so later years move with the children.
+The real exports bunch at the mark boundaries (e.g. grade 5 maths: 18.7 % at exactly 7
+points, 1.5 % at 6); clean demo cells do not — bunching is planted only (boundary_push).
 
 Journal mark: latent ``θ + leniency_school + N(0, 0.6)`` cut at the quantiles of the real
 distribution of «2»…«5» for the grade and subject.
@@ -157,6 +159,43 @@ def calibrate(theta: np.ndarray, it: Items, mean_pct: float, sd_pct: float,
         sd = np.sqrt((w * (sc - (w * sc).sum()) ** 2).sum())
         k = float(np.clip(k * (sd_pct / sd) ** 1.3, 0.3, 4.0)) if sd > 0 else k
     return c, k
+
+
+def calibrate_marks(theta: np.ndarray, it: Items, m2: float, m5: float, bounds: tuple[int, int, int],
+                    weight: np.ndarray) -> tuple[float, float]:
+    """(c, k) such that among present children the share of «2» (score < min3) is ``m2`` and the
+    share of «5» (score ≥ min5) is ``m5`` — the real mark distribution, whose bunching at the
+    boundaries a clean model does not copy, is matched at its two ends instead of by mean and SD."""
+    step = max(1, len(theta) // 600)
+    th, w = theta[::step], weight[::step]
+    th = (th - theta.mean()) / (theta.std() or 1.0)
+    w = w / w.sum()
+    b3, _, b5 = bounds
+    variant = np.ones(len(th), dtype=int)
+
+    def totals(c, k):
+        return draw_scores(np.random.default_rng(12345), c + k * th, it, variant).sum(1)
+
+    def fit_c(k):
+        lo, hi = -5.0, 5.0
+        for _ in range(16):
+            c = (lo + hi) / 2
+            if (w * (totals(c, k) < b3)).sum() > m2:
+                lo = c
+            else:
+                hi = c
+        return (lo + hi) / 2
+
+    lo, hi = 0.2, 3.5
+    for _ in range(10):
+        k = (lo + hi) / 2
+        c = fit_c(k)
+        if (w * (totals(c, k) >= b5)).sum() < m5:
+            lo = k
+        else:
+            hi = k
+    k = (lo + hi) / 2
+    return fit_c(k), k
 
 
 def _class_labels(school: School, n: int, grade: int) -> tuple[np.ndarray, int]:
@@ -344,8 +383,12 @@ def generate_vpr(rng: np.random.Generator, schools: list[School], pop: Populatio
                 items[combo] = make_items(irng, tasks)
                 cr = cal.loc[combo]
                 w = 1 - np.clip(cr.absent * np.exp(-0.35 * (theta - theta.mean())), 0, 0.6)
-                fit[combo] = calibrate(theta, items[combo], float(cr.mean_pct), float(cr.sd_pct), w) + (
-                    float(theta.mean()), float(theta.std() or 1.0))
+                bounds = scale_for(2021, grade, subject)
+                if bounds and not np.isnan(cr.m2):
+                    ck = calibrate_marks(theta, items[combo], float(cr.m2), float(cr.m5), bounds, w)
+                else:
+                    ck = calibrate(theta, items[combo], float(cr.mean_pct), float(cr.sd_pct), w)
+                fit[combo] = ck + (float(theta.mean()), float(theta.std() or 1.0))
                 # journal cut points on the clean latent of the first year
                 lat = theta + lenient[sc_idx]
                 lat = lat + rng.normal(0, JOURNAL_NOISE, n)
