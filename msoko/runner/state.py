@@ -105,10 +105,12 @@ def data_files(processed_dir: Path) -> dict[str, Path]:
 
 
 def dir_state(processed_dir: Path, cache: HashCache, exclude: tuple[str, ...] = ()) -> dict[str, str]:
-    """Hash of every data file in the folder (for the compute skip)."""
+    """Hash of every data file (Parquet/CSV) in the folder, for the compute skip. Logs
+    (which may carry timestamps) and sub-folders such as ingest's cache are left out."""
     out = {}
     for p in sorted(Path(processed_dir).iterdir()) if Path(processed_dir).is_dir() else []:
-        if p.is_file() and not p.name.startswith(".") and p.name not in exclude and not p.name.endswith(".tmp"):
+        if (p.is_file() and p.suffix in DATA_SUFFIXES and not p.name.startswith(".")
+                and p.name not in exclude):
             out[p.name] = cache.file(p)
     return out
 
