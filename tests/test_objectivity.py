@@ -381,7 +381,17 @@ def test_combined_fisher_tippett_hand_worked():
     p_t = 1 - (1 - 0.01) ** 3
     assert r["p_value"] == pytest.approx(min(1, 2 * min(p_f, p_t)))
     assert r["value"] == pytest.approx(-math.log10(r["p_value"]))
-    assert bool(r["flagged"]) is False
+    # by hand: χ²₆ tail = e^(−x/2)·(1 + x/2 + (x/2)²/2) at x = 18.867 → 0.0043944; times 2
+    h = x / 2
+    assert r["p_value"] == pytest.approx(2 * math.exp(-h) * (1 + h + h * h / 2))
+    assert r["p_value"] == pytest.approx(0.008789, abs=1e-6)
+    assert bool(r["flagged"]) is True                              # < combined_alpha = 0.02
+    # Simes within a family: journal p's 0.004 and 0.005 → min(2·0.004/1, 2·0.005/2) = 0.005 (Bonferroni: 0.008)
+    rows2 = rows.assign(p_value=[0.9, 0.004, 0.005, 0.9])
+    r2 = combined_rows(rows2, cells, settings({})).iloc[0]
+    x2 = -2 * (math.log(0.9) + math.log(0.005) + math.log(0.9))
+    p2 = 2 * min(stats.chi2.sf(x2, 6), 1 - (1 - 0.005) ** 3)
+    assert r2["p_value"] == pytest.approx(p2)
 
 
 def test_cell_evidence_picture_data(planted):

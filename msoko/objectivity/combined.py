@@ -1,9 +1,11 @@
 """msoko's combined picture per school × grade × subject × year (sign ``combined``).
 
-Signs are grouped into families that look at different traces of the same cell
-(level of results, journal marks, distribution of scores, task pattern, answer
-strings). Within a family the strongest sign counts, Bonferroni-corrected for the
-number of signs assessed in it (they are correlated). Across families the
+Signs are grouped into families that look at different traces of the same cell and
+are nearly independent when nothing is wrong: level against similar schools and ГИА,
+level against the neighbouring years, journal marks, distribution of scores, task
+pattern, answer strings. Within a family the signs are correlated; their p-values are merged by
+Simes' rule, min_i m·p_(i)/i (valid under positive dependence, less conservative than
+Bonferroni when two signs of the family agree). Across families the
 p-values are roughly independent and are combined two ways:
 
 * Fisher: X = −2 Σ ln p_f ~ χ²(2F) — several moderate traces together;
@@ -27,7 +29,8 @@ from scipy import stats as st
 
 from msoko.objectivity.core import CELL_KEYS, finish, in_scope
 
-FAMILY_TITLES = {"level": "уровень результатов", "journal": "отметки за четверть",
+FAMILY_TITLES = {"level_peers": "уровень результатов против похожих школ и ГИА",
+                 "level_time": "уровень результатов против соседних лет", "journal": "отметки за четверть",
                  "distribution": "распределение баллов", "tasks": "выполнение заданий",
                  "strings": "совпадение работ"}
 
@@ -49,11 +52,16 @@ def combined_rows(rows: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=Non
     c["year"] = c["year"].astype("int64")
     c["grade"] = c["grade"].astype("int64")
     if len(e):
-        g = e.groupby(CELL_KEYS + ["family"])
-        fam = g.agg(p=("p_value", "min"), m=("p_value", "size")).reset_index()
-        best = e.loc[e.groupby(CELL_KEYS + ["family"])["p_value"].idxmin(), CELL_KEYS + ["family", "sign"]]
+        # Simes within a family: min_i m·p_(i)/i (valid for positively dependent signs)
+        e = e.sort_values(CELL_KEYS + ["family", "p_value"])
+        g = e.groupby(CELL_KEYS + ["family"], sort=False)
+        e["rank"] = g.cumcount() + 1
+        e["m"] = g["p_value"].transform("size")
+        e["simes"] = e["m"] * e["p_value"] / e["rank"]
+        fam = e.groupby(CELL_KEYS + ["family"]).agg(pf=("simes", "min"), m=("m", "first")).reset_index()
+        best = e.loc[e["rank"] == 1, CELL_KEYS + ["family", "sign"]]
         fam = fam.merge(best, on=CELL_KEYS + ["family"])
-        fam["pf"] = np.minimum(1.0, fam["p"] * fam["m"]).clip(lower=1e-300)
+        fam["pf"] = np.minimum(1.0, fam["pf"]).clip(lower=1e-300)
         fam["lnp"] = np.log(fam["pf"])
         agg = fam.groupby(CELL_KEYS).agg(F=("pf", "size"), sln=("lnp", "sum"), pmin=("pf", "min")).reset_index()
         agg["p_fisher"] = st.chi2.sf(-2 * agg["sln"], 2 * agg["F"])

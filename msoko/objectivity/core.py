@@ -36,10 +36,10 @@ DEFAULTS: dict = {
     "alpha": 0.001,                   # one-sided level of each further sign
     "similar_min_peers": 5,
     "bunching_marks": [3, 4, 5],
-    "bunching_above": 2,              # score points at/just above a boundary: b, b+1
+    "bunching_above": 1,              # score points at/just above a boundary: b
     "bunching_below": 2,              # score points just below: b-2, b-1
     "bunching_max_degree": 5,
-    "bunching_min_window": 8,
+    "bunching_min_window": 5,
     "tasks_min_gap": 10.0,            # p.p.
     "marks_min_gap": 15.0,            # p.p.
     "gia_far_above": 0.5,             # region SD units
@@ -50,10 +50,11 @@ DEFAULTS: dict = {
     "similarity_min_tasks": 5,
     "swing_min": 0.5,                 # region SD units
     # Combined picture.
-    "combined_alpha": 1e-5,
+    "combined_alpha": 0.02,
     "combined_min_n": 5,
     "combined_families": {
-        "level": ["inflated_mean_similar", "high_not_confirmed", "score_swing", "cohort_fall", "cohort_rise"],
+        "level_peers": ["inflated_mean_similar", "high_not_confirmed"],
+        "level_time": ["score_swing", "cohort_fall", "cohort_rise"],
         "journal": ["journal_mismatch", "marks_lower", "marks_higher", "marks_far"],
         "distribution": ["bunching"],
         "tasks": ["tasks_basic_vs_advanced"],
@@ -165,8 +166,8 @@ def grouped_moments(df: pd.DataFrame, keys: list[str], col: str) -> pd.DataFrame
 def prepare(vpr: pd.DataFrame | None) -> Prepared:
     s = present_students(vpr)
     if len(s) == 0:
-        e = pd.DataFrame(columns=CELL_KEYS + ["n", "mean", "sd", "share", "max_score"])
-        return Prepared(s, e, pd.DataFrame(columns=TEST_KEYS + ["n", "mean", "sd", "max_score"]))
+        e = pd.DataFrame(columns=CELL_KEYS + ["n", "mean", "sd", "share", "max_score", "se_pooled"])
+        return Prepared(s, e, pd.DataFrame(columns=TEST_KEYS + ["n", "mean", "sd", "max_score", "within_sd"]))
     mx = s.groupby(TEST_KEYS, observed=True)["max_score"].transform("max")
     obs_max = s.groupby(TEST_KEYS, observed=True)["primary_score"].transform("max")
     s["test_max"] = mx.fillna(obs_max).where(lambda x: x > 0, np.nan)
@@ -175,6 +176,13 @@ def prepare(vpr: pd.DataFrame | None) -> Prepared:
     cells["share"] = s.groupby(CELL_KEYS, sort=True, observed=True)["share"].mean().to_numpy()
     tests = grouped_moments(s, TEST_KEYS, "primary_score")
     tests["max_score"] = s.groupby(TEST_KEYS, sort=True, observed=True)["test_max"].max().to_numpy()
+    # pooled within-school SD per test: a stable sampling SD for small schools (msoko signs)
+    w = cells.assign(ss=(cells["n"] - 1).clip(lower=0) * cells["sd"].fillna(0.0) ** 2,
+                     df=(cells["n"] - 1).clip(lower=0))
+    pooled = w.groupby(TEST_KEYS, sort=True)[["ss", "df"]].sum()
+    tests["within_sd"] = np.sqrt(pooled["ss"] / pooled["df"].replace(0, np.nan)).to_numpy()
+    cells["se_pooled"] = cells.merge(tests[TEST_KEYS + ["within_sd"]], on=TEST_KEYS, how="left")["within_sd"].to_numpy() \
+        / np.sqrt(cells["n"])
     return Prepared(s, cells, tests)
 
 
@@ -189,21 +197,40 @@ def in_scope(df: pd.DataFrame, grades, subjects) -> np.ndarray:
 
 # ---------------------------------------------------------------- statistics helpers
 
+MEDIAN_CHI2_1 = 0.454936423119572  # median of χ²(1)
+
+
 def robust_tau2(est: np.ndarray, se: np.ndarray) -> float:
     """Between-unit variance beyond sampling error, robust to a few outliers.
 
-    ``max(0, (1.4826·MAD(est))² − median(se²))`` — a moment estimate in the spirit of
-    DerSimonian–Laird, with the median absolute deviation so that the units we look
-    for (a few extreme ones) do not widen the yardstick they are measured with.
+    A median version of the Paule–Mandel estimator: τ² ≥ 0 such that the median of
+    ``(est − median)² / (se² + τ²)`` equals the median of χ²(1). Units with very
+    different sampling errors (small and large schools) are weighed correctly, and the
+    few extreme units we look for do not widen the yardstick they are measured with.
     """
     est = np.asarray(est, dtype="float64")
     se = np.asarray(se, dtype="float64")
     ok = np.isfinite(est) & np.isfinite(se)
     if ok.sum() < 3:
         return 0.0
-    e = est[ok]
-    mad = 1.4826 * np.median(np.abs(e - np.median(e)))
-    return float(max(0.0, mad * mad - np.median(se[ok] ** 2)))
+    e, v = est[ok], se[ok] ** 2
+    d2 = (e - np.median(e)) ** 2
+
+    def stat(t2):
+        return np.median(d2 / np.maximum(v + t2, 1e-300))
+
+    if stat(0.0) <= MEDIAN_CHI2_1:
+        return 0.0
+    lo, hi = 0.0, max(float(np.median(d2)) / MEDIAN_CHI2_1, 1e-12)
+    while stat(hi) > MEDIAN_CHI2_1:
+        hi *= 2
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        if stat(mid) > MEDIAN_CHI2_1:
+            lo = mid
+        else:
+            hi = mid
+    return float(0.5 * (lo + hi))
 
 
 def norm_sf(z) -> np.ndarray:
@@ -211,13 +238,12 @@ def norm_sf(z) -> np.ndarray:
 
 
 def grouped_tau2(df: pd.DataFrame, keys: list[str], est: str, se: str) -> pd.Series:
-    """:func:`robust_tau2` per group, broadcast back to the rows of ``df``."""
+    """:func:`robust_tau2` per group, broadcast back to the rows of ``df`` (a loop over groups)."""
     if len(df) == 0:
         return pd.Series(dtype="float64")
-    med = df.groupby(keys, observed=True)[est].transform("median")
-    dev = (df[est] - med).abs()
-    mad = 1.4826 * dev.groupby([df[k] for k in keys], observed=True).transform("median")
-    se2 = (df[se] ** 2).groupby([df[k] for k in keys], observed=True).transform("median")
-    cnt = df[est].notna().groupby([df[k] for k in keys], observed=True).transform("sum")
-    tau2 = (mad * mad - se2).clip(lower=0.0)
-    return tau2.where(cnt >= 3, 0.0).fillna(0.0)
+    out = np.zeros(len(df))
+    e = df[est].to_numpy(dtype="float64", na_value=np.nan)
+    s = df[se].to_numpy(dtype="float64", na_value=np.nan)
+    for idx in df.groupby(keys, observed=True, sort=False).indices.values():
+        out[idx] = robust_tau2(e[idx], s[idx])
+    return pd.Series(out, index=df.index)

@@ -80,7 +80,7 @@ def inflated_mean_similar_rows(cells: pd.DataFrame, schools: pd.DataFrame | None
     c = c.merge(school_attributes(schools)[["school_id", "org_type", "settlement_type"]], on="school_id", how="left")
     c["org_type"] = c["org_type"].fillna("?").astype(str)
     c["settlement_type"] = c["settlement_type"].fillna("?").astype(str)
-    c["se"] = c["sd"] / np.sqrt(c["n"])
+    c["se"] = c["se_pooled"] if "se_pooled" in c.columns else c["sd"] / np.sqrt(c["n"])
     ok = (c["n"] >= max(2, int(cfg["min_n"]))) & c["se"].notna()
     c["se"] = c["se"].where(ok)
     c["m"] = c["mean"].where(ok)
@@ -111,6 +111,9 @@ def inflated_mean_similar_rows(cells: pd.DataFrame, schools: pd.DataFrame | None
         c.loc[use, "peer_label"] = label
         done |= use
     c["diff"] = c["m"] - c["peer_mean"]
+    # τ² of the differences from the peers, over all schools of the test (a stable estimate;
+    # per peer group there are often only a handful of schools)
+    c["tau2"] = grouped_tau2(c.assign(dd=c["diff"].where(c["peer_mean"].notna())), TEST_KEYS, "dd", "se")
     scale = np.sqrt(c["se"] ** 2 + c["tau2"] + c["peer_var"])
     z = c["diff"] / scale
     assessed = ok & c["peer_mean"].notna() & np.isfinite(z)
@@ -135,8 +138,9 @@ def inflated_mean_similar_rows(cells: pd.DataFrame, schools: pd.DataFrame | None
 def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=None, subjects=None) -> pd.DataFrame:
     """Shares of ВПР marks below («понизили»), above («повысили») and ≥ 2 away from the journal mark.
 
-    Compared with the pooled share of the reference population (all loaded schools),
-    z with the between-school variance; flagged when p < alpha and the gap ≥ marks_min_gap p.p.
+    Compared with the pooled share of the reference population (all loaded schools): the
+    count is beta-binomial with that share and the between-school overdispersion (τ²);
+    flagged when p < alpha and the gap ≥ marks_min_gap p.p.
     """
     s = students.loc[in_scope(students, grades, subjects) & students["journal_mark"].notna().to_numpy()
                      & students["mark"].notna().to_numpy(), CELL_KEYS + ["journal_mark", "mark"]].copy()
@@ -162,12 +166,18 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
         ok = a["n"] >= int(cfg["min_n"])
         a["est"] = a["share"].where(ok)
         a["tau2"] = grouped_tau2(a, TEST_KEYS, "est", "se")
-        scale = np.sqrt(a["se"] ** 2 + a["tau2"])
-        z = (a["share"] - p0) / scale
+        # overdispersed counts: beta-binomial with the reference share and the intra-school
+        # correlation ρ = τ²/(p(1−p)) — exact tails also for small schools and rare events
+        rho = (a["tau2"] / (p0 * (1 - p0))).clip(1e-6, 0.5)
+        ab = 1.0 / rho - 1.0
+        pv = st.betabinom.sf(a[key].to_numpy() - 1, a["n"].to_numpy(), (p0 * ab).to_numpy(),
+                             ((1 - p0) * ab).to_numpy())
+        nn = a["n"].to_numpy()
+        crit = st.betabinom.isf(float(cfg["alpha"]), nn, (p0 * ab).to_numpy(), ((1 - p0) * ab).to_numpy()) + 1
         a["value"] = 100 * a["share"]
-        a["threshold"] = 100 * (p0 + np.maximum(gap, zc * scale))
-        a["p_value"] = np.where(ok, st.norm.sf(z), np.nan)
-        a["flagged"] = _flag(ok, (z > zc) & (a["share"] - p0 >= gap))
+        a["threshold"] = 100 * np.maximum(p0 + gap, crit / nn)
+        a["p_value"] = np.where(ok, pv, np.nan)
+        a["flagged"] = _flag(ok, (pv < float(cfg["alpha"])) & (a["share"] - p0 >= gap))
         lo, hi = _wilson(a[key], a["n"])
         a["ci_low"], a["ci_high"] = 100 * lo, 100 * hi
         a["detail"] = [f"msoko: {text}: {int(k)} из {int(n)} ({_fmt(100 * v)} %) при {_fmt(100 * r)} % в эталоне"
@@ -208,7 +218,7 @@ def high_not_confirmed_rows(cells: pd.DataFrame, tests: pd.DataFrame, schools: p
         return finish(pd.DataFrame())
     c = c.merge(tests[TEST_KEYS + ["mean", "sd"]].rename(columns={"mean": "rm", "sd": "rsd"}), on=TEST_KEYS)
     c["ev"] = (c["mean"] - c["rm"]) / c["rsd"]
-    c["sev"] = c["sd"] / c["rsd"] / np.sqrt(c["n"])
+    c["sev"] = (c["se_pooled"] if "se_pooled" in c.columns else c["sd"] / np.sqrt(c["n"])) / c["rsd"]
     attrs = school_attributes(schools)
     c = c.merge(attrs[["school_id", "org_type"]], on="school_id", how="left")
     selective = c["org_type"].isin(cfg["selective_org_types"])
@@ -287,12 +297,16 @@ def swing_table(cells: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
     """Standardised school results e = (x̄ − reference)/SD with their neighbours in time.
 
     before = mean of (Y−1, g−1) [same cohort] and (Y−1, g) [same grade]; after = mean of
-    (Y+1, g+1) and (Y+1, g). swing = min(e − before, e − after) over the sides present.
+    (Y+1, g+1) and (Y+1, g); rise = e − before, fall = e − after; swing = e − mean of all
+    neighbours present.
     """
     c = cells.merge(tests[TEST_KEYS + ["mean", "sd"]].rename(columns={"mean": "rm", "sd": "rsd"}), on=TEST_KEYS)
     c = c.astype({k: "float64" for k in ("mean", "sd", "rm", "rsd", "n")})
     c["e"] = (c["mean"] - c["rm"]) / c["rsd"]
-    c["se2"] = (c["sd"].fillna(c["rsd"]) / c["rsd"]) ** 2 / c["n"]
+    if "se_pooled" in c.columns:
+        c["se2"] = (c["se_pooled"].astype("float64") / c["rsd"]) ** 2
+    else:
+        c["se2"] = (c["sd"].fillna(c["rsd"]) / c["rsd"]) ** 2 / c["n"]
     base = c[CELL_KEYS + ["e", "se2", "n", "mean"]].copy()
     k = ["year", "grade", "subject", "school_id"]
     acc = {}
@@ -311,15 +325,20 @@ def swing_table(cells: pd.DataFrame, tests: pd.DataFrame) -> pd.DataFrame:
             cnt += has
         with np.errstate(invalid="ignore", divide="ignore"):
             acc[side] = np.where(cnt > 0, s_e / cnt, np.nan)
-            acc[side + "_v"] = np.where(cnt > 0, s_v / cnt ** 2, np.nan)
+        acc[side + "_s"], acc[side + "_vs"], acc[side + "_n"] = s_e, s_v, cnt
     base["before"], base["after"] = acc["before"], acc["after"]
     rise = base["e"] - base["before"]
     fall = base["e"] - base["after"]
     base["rise"], base["fall"] = rise, fall
-    base["swing"] = np.fmin(rise, fall)
-    v_side = np.where(rise.notna() & fall.notna() & (rise <= fall), acc["before_v"],
-                      np.where(fall.notna(), acc["after_v"], acc["before_v"]))
-    base["se_swing"] = np.sqrt(base["se2"] + v_side)
+    # the statistic: the cell against the mean of every neighbour present (more neighbours,
+    # less noise); "rise then fall" is required when both sides exist (see swing_rows)
+    k = acc["before_n"] + acc["after_n"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nb = (acc["before_s"] + acc["after_s"]) / k
+        nbv = (acc["before_vs"] + acc["after_vs"]) / k ** 2
+    base["neighbours"] = k
+    base["swing"] = np.where(k > 0, base["e"] - nb, np.nan)
+    base["se_swing"] = np.sqrt(base["se2"] + np.where(k > 0, nbv, np.nan))
     return base
 
 
@@ -340,7 +359,10 @@ def swing_rows(cells: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades=None,
     c["value"] = c["swing"]
     c["threshold"] = np.maximum(float(cfg["swing_min"]), med + zc * scale)
     c["p_value"] = np.where(ok, st.norm.sf(z), np.nan)
-    c["flagged"] = _flag(ok, (z > zc) & (c["swing"] >= float(cfg["swing_min"])))
+    both = c["rise"].notna() & c["fall"].notna()
+    shape = ~both | ((c["rise"] > 0) & (c["fall"] > 0))   # rise then fall when both sides exist
+    c["p_value"] = np.where(ok & shape, c["p_value"], np.where(ok, 1.0, np.nan))
+    c["flagged"] = _flag(ok, (z > zc) & (c["swing"] >= float(cfg["swing_min"])) & shape)
     c["ci_low"] = c["swing"] - 1.96 * c["se_swing"]
     c["ci_high"] = c["swing"] + 1.96 * c["se_swing"]
     c["detail"] = [
@@ -443,7 +465,8 @@ def bunching_rows(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades
     For each boundary b the works in A = [b, b+above) and B = [b−below, b) of a school are
     compared with π = p(A)/(p(A)+p(B)) under the school's counterfactual p: the
     reference population's smooth polynomial fit (windows excluded), exponentially tilted
-    to the school's mean. O = Σ works in A, E = Σ N·π, V = Σ N·π(1−π); z = (O − E − ½)/√V.
+    to the school's mean. O = Σ works in A, E = Σ N·π over the boundaries; p = P(X ≥ O),
+    X ~ Binomial(N, E/N).
     ``value`` = (O − E)/N in p.p. of the window works, with a Wilson interval.
     """
     s = students.loc[in_scope(students, grades, subjects)]
@@ -494,18 +517,24 @@ def bunching_rows(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades
             E += (oa + ob) * pi
             V += (oa + ob) * pi * (1 - pi)
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = (O - E - 0.5) / np.sqrt(V)
+            pbar = np.clip(E / N, 1e-9, 1 - 1e-9)
+            # binomial tail with the mean window probability (exact for one boundary,
+            # slightly conservative for several — a Poisson-binomial is less dispersed)
+            pv = st.binom.sf(O - 1, N, pbar)
+            crit = st.binom.isf(float(cfg["alpha"]), N, pbar) + 1
             value = 100 * (O - E) / N
-            thr = 100 * (zc * np.sqrt(V) + 0.5) / N
+            thr = 100 * (crit - E) / N
             lo, hi = _wilson(O, N)
             lo, hi = 100 * (lo - E / N), 100 * (hi - E / N)
         ok = (n >= int(cfg["min_n"])) & (N >= int(cfg["bunching_min_window"])) & (V > 0)
         parts.append(pd.DataFrame({
             "year": year, "grade": grade, "subject": subject, "school_id": np.asarray(schools), "n": n,
             "value": value, "threshold": thr, "ci_low": lo, "ci_high": hi,
-            "p_value": np.where(ok, st.norm.sf(z), np.nan), "flagged": _flag(ok, z > zc),
-            "detail": [(f"msoko: у границ отметок ({', '.join(str(w[0]) for w in wins)} б.) и на 1 балл выше — "
-                        f"{int(o)} работ из {int(nn)} в окрестности при ожидаемых {_fmt(e)}")
+            "p_value": np.where(ok, pv, np.nan), "flagged": _flag(ok, pv < float(cfg["alpha"])),
+            "detail": [(f"msoko: на границах отметок ({', '.join(str(w[0]) for w in wins)} б.)"
+                        + (f" и до {int(cfg['bunching_above']) - 1} б. выше" if int(cfg['bunching_above']) > 1 else "")
+                        + f" — {int(o)} работ из {int(nn)} в окрестности границ (от {int(cfg['bunching_below'])} б. ниже) "
+                        f"при ожидаемых {_fmt(e)} по гладкому распределению")
                        if a_ else "не оценивается: мало работ около границ отметок"
                        for o, nn, e, a_ in zip(O, N, E, ok)]}))
     if not parts:
@@ -717,8 +746,10 @@ def tasks_rows(tm: TaskMatrix, cfg: dict, level_table: list | None = None) -> pd
         sr2 = np.bincount(sid, weights=r * r, minlength=ns)
         mean_r = sr / np.maximum(n, 1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            var = np.where(n > 1, (sr2 - sr * sr / n) / (n - 1), np.nan)
-            se = np.sqrt(np.maximum(var, 0) / n)
+            # pooled within-school variance of r: stable for small schools
+            ssw = np.where(n > 1, sr2 - sr * sr / np.maximum(n, 1), 0.0)
+            pooled_var = ssw.sum() / max((n - 1).clip(min=0).sum(), 1)
+            se = np.where(n > 1, np.sqrt(pooled_var / n), np.nan)
         ok = (n >= int(cfg["min_n"])) & np.isfinite(se)
         tau2 = robust_tau2(np.where(ok, mean_r, np.nan), se)
         scale = np.sqrt(se ** 2 + tau2)
