@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 JOBS   ?=
 
-.PHONY: report test lab install install-dev demo clean-reports
+.PHONY: report test lab install install-dev demo clean-reports bench-run
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,7 @@ demo: $(STAMP)
 
 clean-reports:
 	rm -rf reports/* && touch reports/.gitkeep
+
+## Time `msoko run` against the naive papermill + nbconvert loop on the demo municipality.
+bench-run: $(STAMP)
+	$(PY) benchmarks/run.py $(if $(JOBS),--jobs $(JOBS),)
