@@ -413,3 +413,25 @@ def test_config_section_matches_defaults():
     assert set(sec) == set(DEFAULTS)
     for k, v in DEFAULTS.items():
         assert sec[k] == v, k
+
+
+def test_demo_planted_truth(demo_raw, demo_processed):
+    """On the session demo municipality: strong copying and inflated journal marks are found by the
+    combined picture, and few clean cells are flagged (the benchmark measures this on larger demos)."""
+    from msoko.store import read_table
+    obj = read_table(demo_processed, "objectivity", missing_ok=True)
+    if obj is None:
+        tables = {n: read_table(demo_processed, n, missing_ok=True)
+                  for n in ("vpr", "vpr_tasks", "task_specs", "schools", "gia")}
+        obj = compute_objectivity({k: v for k, v in tables.items() if v is not None}, {})
+    truth = pd.read_csv(demo_raw / "_truth" / "objectivity_cells.csv")
+    keys = ["year", "school_id", "grade", "subject"]
+    comb = obj[(obj.sign == "combined") & obj.flagged.notna()].astype({"year": int, "grade": int})
+    m = comb.merge(truth[keys + ["kind", "strength"]], on=keys, how="left")
+    strong = m[m.strength.eq("strong") & m.kind.isin(["answer_copying", "inflated_journal"])]
+    assert len(strong) >= 2 and strong["flagged"].astype(bool).all()
+    spike = truth[truth.kind == "cohort_spike"]
+    partners = {(y + 1, s, 5, subj) for y, s, subj in spike[["year", "school_id", "subject"]].itertuples(index=False)}
+    clean = m[m.kind.isna() & ~m[keys].apply(tuple, axis=1).isin(partners)]
+    assert len(clean) > 300
+    assert clean["flagged"].astype(bool).mean() <= 0.03
