@@ -204,78 +204,120 @@ def _finalize(get, kind: str, conf: float, size: int) -> dict:
     return out
 
 
+def _compose(parts) -> np.ndarray:
+    """One int64 key from small non-negative int arrays ``[(array, size), ...]``."""
+    key = np.zeros(len(parts[0][0]), dtype="int64")
+    for arr, size in parts:
+        key = key * int(size) + arr.astype("int64")
+    return key
+
+
+def _sums(key: np.ndarray, cols: dict[str, np.ndarray]):
+    """Group rows by ``key``: ``(gid, first_row, {col: sums})``."""
+    gid, uniq = pd.factorize(key)
+    first = np.empty(len(uniq), dtype="int64")
+    first[gid[::-1]] = np.arange(len(gid) - 1, -1, -1)
+    return gid, first, {c: np.bincount(gid, weights=v, minlength=len(uniq)) for c, v in cols.items()}
+
+
 def _rollup(frame: pd.DataFrame, sets, kind: str, codes: Codes, conf: float) -> pd.DataFrame:
-    """School, municipality, region and similar-school values of one encoded base frame."""
+    """School, municipality, region and similar-school values of one encoded base frame.
+
+    Pure numpy on integer keys: one factorize + ``bincount`` per level.
+    """
     cols = ADDITIVE[kind]
+    year = frame["year"].to_numpy().astype("int64")
+    y0 = int(year.min()) if len(year) else 0
+    yc = year - y0
+    ny = int(yc.max()) + 1 if len(yc) else 1
+    school = frame["school_id"].to_numpy().astype("int64")
+    nsch = len(codes.schools)
+    nw = len(codes.words)
+    raw = {"grade": frame["grade"].to_numpy().astype("int64") + 1,      # −1 ("all") → 0
+           "subject": frame["subject"].to_numpy().astype("int64"),
+           "item": frame["item"].to_numpy().astype("int64")}
+    size = {"grade": 13, "subject": nw, "item": nw}
+    vals = {c: frame[c].to_numpy(dtype="float64") for c in cols}
     parts = []
     for gset in sets:
-        dims = list(gset)
-        sch = frame.groupby(["year", "school_id", *dims], sort=False)[cols].sum().reset_index()
-        for d in DIMS:
-            if d not in dims:
-                sch[d] = np.int16(ALL_GRADE) if d == "grade" else np.int32(0)
-        sc = sch["school_id"].to_numpy()
-        sch["muni"] = codes.muni_of[sc]
-        sch["sim"] = codes.sim_of[sc]
-        n = len(sch)
-        own = {c: sch[c].to_numpy(dtype="float64") for c in cols}
-        gm = sch.groupby(["year", "muni", *DIMS], sort=False)
-        msum = gm[cols].transform("sum")
-        rsum = sch.groupby(["year", *DIMS], sort=False)[cols].transform("sum")
-        gs = sch.groupby(["year", "sim", *DIMS], sort=False)
-        ssum = gs[cols].transform("sum")
-        scount = gs["year"].transform("size").to_numpy() - 1
-        nosim = (sch["sim"].to_numpy() < 0) | (scount < 1)
+        dims = {d: (raw[d] if d in gset else np.zeros(len(year), dtype="int64")) for d in DIMS}
+        dkey = _compose([(dims[d], size[d]) for d in DIMS])
+        dsize = 13 * nw * nw
+        gid, first, own = _sums(_compose([(yc, ny), (school, nsch), (dkey, dsize)]), vals)
+        s_year, s_school, s_dkey = yc[first], school[first], dkey[first]
+        n = len(first)
+        muni = codes.muni_of[s_school].astype("int64")
+        sim = codes.sim_of[s_school].astype("int64")
+        mg, mfirst, msum = _sums(_compose([(s_year, ny), (muni, len(codes.munis)), (s_dkey, dsize)]), own)
+        rg, rfirst, rsum = _sums(_compose([(s_year, ny), (s_dkey, dsize)]), own)
+        simv = sim >= 0
+        sg, _, ssum = _sums(_compose([(s_year, ny), (np.where(simv, sim, 0), int(sim.max()) + 2 if n else 1),
+                                      (s_dkey, dsize)]), {**own, "_one": np.ones(n)})
+        scount = ssum.pop("_one")[sg] - 1
+        nosim = ~simv | (scount < 1)
 
         res = _finalize(lambda c: own[c], kind, conf, n)
-        for k, v in res.items():
-            sch[k] = v
-        sch["municipality_value"] = _finalize(lambda c: msum[c].to_numpy(dtype="float64"), kind, conf, n)["value"]
-        sch["region_value"] = _finalize(lambda c: rsum[c].to_numpy(dtype="float64"), kind, conf, n)["value"]
-        simres = _finalize(lambda c: ssum[c].to_numpy(dtype="float64") - own[c], kind, conf, n)
-        sch["similar_value"] = np.where(nosim, np.nan, simres["value"])
-        sch["similar_n"] = np.where(nosim, np.nan, simres["n"])
-        sch["similar_schools"] = np.where(nosim, np.nan, scount)
-        sch["level"] = np.int8(0)
-
-        muni = gm[cols].sum().reset_index()
-        mres = _finalize(lambda c: muni[c].to_numpy(dtype="float64"), kind, conf, len(muni))
-        for k, v in mres.items():
-            muni[k] = v
-        reg = sch.drop_duplicates(["year", *DIMS])[["year", *DIMS, "region_value"]]
-        muni = muni.merge(reg, on=["year", *DIMS], how="left")
-        muni["school_id"] = -(muni["muni"].to_numpy() + 1)
-        muni["level"] = np.int8(1)
-        parts += [sch.drop(columns="sim"), muni]
+        mres = _finalize(lambda c: msum[c], kind, conf, len(mfirst))
+        rres = _finalize(lambda c: rsum[c], kind, conf, len(rfirst))
+        simres = _finalize(lambda c: ssum[c][sg] - own[c], kind, conf, n)
+        keys = {"year": (s_year + y0).astype("int16"), "school_id": s_school.astype("int64"),
+                "grade": (dims["grade"][first] - 1).astype("int16"),
+                "subject": dims["subject"][first].astype("int32"), "item": dims["item"][first].astype("int32")}
+        sch = pd.DataFrame({**keys, "muni": muni.astype("int32"), **own, **res,
+                            "municipality_value": mres["value"][mg], "region_value": rres["value"][rg],
+                            "similar_value": np.where(nosim, np.nan, simres["value"]),
+                            "similar_n": np.where(nosim, np.nan, simres["n"]),
+                            "similar_schools": np.where(nosim, np.nan, scount), "level": np.int8(0)})
+        m_rows = first[mfirst]            # a school row of each municipality group, for its keys
+        mkeys = {k: v[mfirst] for k, v in keys.items()}
+        mkeys["school_id"] = -(muni[mfirst] + 1)
+        mun = pd.DataFrame({**mkeys, "muni": muni[mfirst].astype("int32"), **msum, **mres,
+                            "region_value": rres["value"][rg[mfirst]], "level": np.int8(1)})
+        del m_rows
+        parts += [sch, mun]
     return pd.concat(parts, ignore_index=True, sort=False)
 
 
 def _add_change(df: pd.DataFrame, kind: str, conf: float) -> pd.DataFrame:
     """prev_value, change and its interval (same level, school and breakdown, year − 1)."""
-    k = ["level", "school_id", *DIMS]
     cols = [c for c in ADDITIVE[kind] if c in df.columns]
-    keep = k + ["year", "value"] + cols + (["sd"] if "sd" in df.columns else [])
-    prev = df[keep].copy()
-    prev["prev_n"] = df["n"].to_numpy()
-    prev["year"] = (prev["year"] + 1).astype(df["year"].dtype)
-    prev = prev.rename(columns={c: c + "_prev" for c in keep if c not in k + ["year"]})
-    df = df.merge(prev, on=k + ["year"], how="left")
-    df["prev_value"] = df.pop("value_prev")
-    df["change"] = df["value"] - df["prev_value"]
+    year = df["year"].to_numpy().astype("int64")
+    y0 = int(year.min()) if len(year) else 0
+    ident = pd.factorize(_compose([(df["level"].to_numpy().astype("int64"), 2),
+                                   (df["school_id"].to_numpy().astype("int64") + 10_000, 10_000_000),
+                                   (df["grade"].to_numpy().astype("int64") + 1, 13),
+                                   (df["subject"].to_numpy().astype("int64"), 1_000_000),
+                                   (df["item"].to_numpy().astype("int64"), 1_000_000)]))[0].astype("int64")
+    span = int(year.max()) - y0 + 2 if len(year) else 2
+    here = ident * span + (year - y0 + 1)
+    idx = pd.Index(here).get_indexer(ident * span + (year - y0))
+    has = idx >= 0
+    take = np.where(has, idx, 0)
+
+    def prev(c):
+        v = df[c].to_numpy(dtype="float64")[take]
+        return np.where(has, v, np.nan)
+
+    value = df["value"].to_numpy(dtype="float64")
+    pv = prev("value")
+    df["prev_value"] = pv
+    df["prev_n"] = prev("n")
+    df["change"] = value - pv
     lo = hi = np.full(len(df), np.nan)
-    if kind == "share" and "num" in df.columns:
-        _, lo, hi = stats.newcombe_diff_ci(df["num"], df["den"], df["num_prev"], df["den_prev"], conf)
+    if kind == "share" and "num" in cols:
+        _, lo, hi = stats.newcombe_diff_ci(df["num"].to_numpy(float), df["den"].to_numpy(float),
+                                           prev("num"), prev("den"), conf)
         lo, hi = lo * 100, hi * 100
     elif kind == "mean" and "sd" in df.columns:
-        _, lo, hi = stats.welch_diff_ci(df["value"], df["sd"], df["n"], df["prev_value"],
-                                        df["sd_prev"], df["n_prev"], conf)
+        _, lo, hi = stats.welch_diff_ci(value, df["sd"].to_numpy(float), df["n"].to_numpy(float), pv,
+                                        prev("sd"), prev("n"), conf)
     elif kind == "rate":
         with np.errstate(divide="ignore", invalid="ignore"):
-            se1 = np.sqrt(df["num"]) / df["den"] * 1000
-            se0 = np.sqrt(df["num_prev"]) / df["den_prev"] * 1000
-        _, lo, hi = stats.wald_diff_ci(df["value"], se1, df["prev_value"], se0, conf)
+            se1 = np.sqrt(df["num"].to_numpy(float)) / df["den"].to_numpy(float) * 1000
+            se0 = np.sqrt(prev("num")) / prev("den") * 1000
+        _, lo, hi = stats.wald_diff_ci(value, se1, pv, se0, conf)
     df["change_ci_low"], df["change_ci_high"] = np.asarray(lo, float), np.asarray(hi, float)
-    return df.drop(columns=[c for c in df.columns if c.endswith("_prev")])
+    return df
 
 
 def _vs(value_lo, value_hi, ref) -> np.ndarray:
