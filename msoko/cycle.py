@@ -56,6 +56,8 @@ FLAG_INDICATORS = {"shnor_flag", "shnsu_flag", "risk_profile_high", "vpr_level_c
 # per-task rows are too fine for the attention list
 SKIP_COMPARISON = {"vpr_task_completion", "olymp_stage_participants", "olymp_awardees", "teacher_vacancies",
                    "vpr_mark3_share", "vpr_mark4_share", "vpr_mark5_share", "vpr_journal_confirm"}
+# by grade/subject these repeat another indicator's finding (complement of the «2» share, score vs % of max)
+SKIP_BREAKDOWN = {"vpr_success", "vpr_mean_score", "oge_mean_mark"}
 ANALYSIS_COLUMNS = ["year", "system", "level", "school_id", "school_name", "indicator", "name_ru", "grade",
                     "subject", "item", "reason", "reason_ru", "value", "ci_low", "ci_high", "n", "limited",
                     "reference", "gap", "z", "certainty", "text_ru"]
@@ -162,6 +164,7 @@ def analyse(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
         found.append(sub)
     # 3–4. compared with the municipality / similar schools (school rows, any breakdown)
     school = (ind["level"] == "school") & ~ind["indicator"].isin(SKIP_COMPARISON)
+    school &= total | ~ind["indicator"].isin(SKIP_BREAKDOWN)
     if not an.get("by_breakdown", True):
         school &= total
     pct = ind["unit"].isin(["%"])
@@ -195,7 +198,9 @@ def analyse(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
     names = _names(meta)
     out["school_name"] = np.where(out["level"] == "school", out["school_id"].map(names), out["school_id"])
     out["school_name"] = out["school_name"].fillna(out["school_id"])
-    out["text_ru"] = [_sentence(r) for r in out.to_dict("records")]
+    cols = ["level", "school_name", "name_ru", "unit", "value", "ci_low", "ci_high", "reason", "reference",
+            "certainty", "limited", "n", "subject", "grade", "item"]
+    out["text_ru"] = [_sentence(r) for r in out[cols].to_dict("records")]
     order = {"точно": 0, "достоверно": 1, "вероятно": 2}
     out["_o"] = out["certainty"].map(order)
     out["_z"] = -out["z"].fillna(0)
@@ -286,7 +291,7 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
             keys &= set(zip(mrows["year"], mrows["school_id"]))
         first = first[[k in keys for k in zip(first["year"], first["school_id"])]]
         unit = cat.loc[conds[0]["indicator"], "unit"] if conds[0]["indicator"] in cat.index else ""
-        for r in first.to_dict("records"):
+        for r in first[["year", "school_id", "indicator", "grade", "subject", "item", "value"]].to_dict("records"):
             name = names.get(r["school_id"]) or r["school_id"]
             text = rule["text"].format(
                 school=name, value=fmt(r["value"], unit), indicator=r["indicator"],

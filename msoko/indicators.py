@@ -332,34 +332,44 @@ INTERNAL_COLUMNS = [c for c in OUTPUT_COLUMNS if c != "municipality"] + ["muni",
 
 def _finish(df: pd.DataFrame, kind: str, spec: pd.Series, info: dict) -> pd.DataFrame:
     """Numerator/denominator names, comparisons, suppression and the output column set."""
-    for c in INTERNAL_COLUMNS:
-        if c not in df.columns:
-            df[c] = np.nan
+    n_rows = len(df)
+
+    def col(c):
+        return df[c].to_numpy(dtype="float64") if c in df.columns else np.full(n_rows, np.nan)
+
+    out = {c: df[c].to_numpy() for c in ("year", "level", "school_id", "grade", "subject", "item", "muni")}
+    out.update({c: col(c) for c in INTERNAL_COLUMNS if c not in out and c not in ("flag", "suppressed", "limited")})
     if kind == "mean":
-        df["numerator"], df["denominator"] = df["s"], df["n"]
+        out["numerator"], out["denominator"] = col("s"), col("n")
     elif kind == "count":
-        df["numerator"], df["denominator"] = df["num"], np.nan
+        out["numerator"], out["denominator"] = col("num"), np.full(n_rows, np.nan)
     else:
-        df["numerator"], df["denominator"] = df["num"], df["den"]
+        out["numerator"], out["denominator"] = col("num"), col("den")
+    level = out["level"]
     if spec["kind"] == "flag":  # a school's yes/no is a fact, not a sample: no interval
-        df.loc[df["level"].to_numpy() == 0, ["ci_low", "ci_high", "change_ci_low", "change_ci_high"]] = np.nan
+        for c in ("ci_low", "ci_high", "change_ci_low", "change_ci_high"):
+            out[c] = np.where(level == 0, np.nan, out[c])
     min_n = int(spec["min_n"])
     sup_below = min(min_n, int(info.get("suppress_below", 5))) if min_n > 0 else 0
-    suppressed, limited = stats.informativeness(df["n"], sup_below, int(info.get("limited_below", 20)))
+    suppressed, limited = stats.informativeness(out["n"], sup_below, int(info.get("limited_below", 20)))
     if min_n == 0:
-        limited = (df["level"].to_numpy() == 1) & limited
-    df["suppressed"], df["limited"] = suppressed, limited
-    df["vs_municipality"] = _vs(df["ci_low"], df["ci_high"], df["municipality_value"])
-    df["vs_similar"] = _vs(df["ci_low"], df["ci_high"], df["similar_value"])
+        limited = (level == 1) & limited
+    out["suppressed"], out["limited"] = suppressed, limited
+    out["vs_municipality"] = _vs(out["ci_low"], out["ci_high"], out["municipality_value"])
+    out["vs_similar"] = _vs(out["ci_low"], out["ci_high"], out["similar_value"])
     if sup_below:
-        hide = df["suppressed"].to_numpy()
-        df.loc[hide, ["numerator", "value", "ci_low", "ci_high", "change", "change_ci_low",
-                      "change_ci_high", "vs_municipality", "vs_similar"]] = np.nan
-        small_sim = df["similar_n"].to_numpy(dtype=float) < sup_below
-        df.loc[small_sim, ["similar_value", "vs_similar"]] = np.nan
-        small_prev = df["prev_n"].to_numpy(dtype=float) < sup_below
-        df.loc[small_prev, ["prev_value", "change", "change_ci_low", "change_ci_high"]] = np.nan
-    return df[INTERNAL_COLUMNS]
+        hide = suppressed
+        for c in ("numerator", "value", "ci_low", "ci_high", "change", "change_ci_low", "change_ci_high",
+                  "vs_municipality", "vs_similar"):
+            out[c] = np.where(hide, np.nan, out[c])
+        small_sim = out["similar_n"] < sup_below
+        for c in ("similar_value", "vs_similar"):
+            out[c] = np.where(small_sim, np.nan, out[c])
+        small_prev = out["prev_n"] < sup_below
+        for c in ("prev_value", "change", "change_ci_low", "change_ci_high"):
+            out[c] = np.where(small_prev, np.nan, out[c])
+    out["flag"] = df["flag"].array if "flag" in df.columns else pd.array([pd.NA] * n_rows, dtype="boolean")
+    return pd.DataFrame({c: out[c] for c in INTERNAL_COLUMNS})
 
 
 # --------------------------------------------------------------------------- inputs
