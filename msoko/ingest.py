@@ -616,6 +616,10 @@ PARSERS = {"mark_scales": _parse_scales, "vpr2020": _parse_vpr, "vpr2021": _pars
 
 
 # ====================================================================== stage 1: one file
+class _Done(Exception):
+    """A file that is recognised and deliberately not loaded (codifiers)."""
+
+
 def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
     """Parse one file and store its fragments under ``frag_dir``. Returns a JSON-able meta dict.
 
@@ -629,13 +633,10 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
             "status": "skipped", "message": "", "fragments": [], "notes": [], "info": {}}
     fd = Path(frag_dir)
     try:
-        if p.name.lower() in ("ks.xlsx", "kt.xlsx") and p.parent.parent.parent.name == "task_specs":
-            meta.update(kind="codifier", status="ignored", message="кодификатор КЭС/КТ — не используется")
-            return meta
-        if "task_specs" in p.parts and p.name.lower() != "all.xlsx":
+        if "task_specs" in Path(rel).parts and p.name.lower() != "all.xlsx":
             meta.update(kind="codifier", status="ignored",
-                        message="в task_specs читаются только файлы ALL.xlsx")
-            return meta
+                        message="в task_specs читаются только файлы ALL.xlsx (KS/KT — кодификаторы)")
+            raise _Done
         table = read_table(p)
         try:
             lay = layouts.detect(table.header, rel)
@@ -649,7 +650,7 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
         meta["table"] = lay.table
         if lay.kind == "codifier":
             meta.update(status="ignored", message="кодификатор КЭС/КТ — не используется")
-            return meta
+            raise _Done
         parser = PARSERS[lay.kind]
         res = parser(table, lay, rel, Path(raw_root))
         fd.mkdir(parents=True, exist_ok=True)
@@ -668,6 +669,8 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
         if lay.ignored:
             meta["notes"].append("не читаются столбцы: " + ", ".join(f"«{h}»" for h in dict.fromkeys(lay.ignored)))
         meta["status"] = "ok"
+    except _Done:
+        pass
     except layouts.LayoutError as exc:
         meta.update(status="skipped", message=str(exc))
     except MsokoError as exc:
@@ -1162,7 +1165,9 @@ def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = No
     metas += parsed
 
     # ---- stage 2
+    t_parse = time.perf_counter() - t0
     reports, warnings = assemble(metas, cache, processed, progress)
+    t_assemble = time.perf_counter() - t0 - t_parse
     for m in metas:
         for note in m.get("notes", []):
             pass  # layout notes are informational; kept in meta.json
@@ -1184,6 +1189,7 @@ def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = No
 
     secs = time.perf_counter() - t0
     _print_report(reports, warnings, secs, len(parsed))
+    _say(f"Из них: поиск и разбор файлов {t_parse:.1f} с, проверки и запись таблиц {t_assemble:.1f} с.")
     unbalanced = [r for r in reports if not r.balanced]
     return IngestResult(ok=not unbalanced, processed_dir=processed, files=reports, warnings=warnings,
                         unchanged=False, parsed=len(parsed), seconds=secs)
