@@ -344,25 +344,44 @@ def test_low_result_schools_are_low(demo_raw, vpr):
 
 
 def test_weak_spots_show_in_their_systems(demo_raw):
+    """Each planted weak spot is visible in its year; where the measure worked, it is gone later."""
     w = pd.read_csv(demo_raw / "_truth" / "weak_spots.csv")
     assert {2, 3, 4, 5, 6, 7, 8} <= set(w.system)
     T = lambda t: frame(demo_raw / "templates" / f"{t}.xlsx")  # noqa: E731
     co = T("contingent")
-    pupils = co[co["Класс"] >= 4].groupby("Логин ОО")["Обучающихся"].sum()
+    pupils = co[co["Класс"] >= 4].groupby(["Год", "Логин ОО"])["Обучающихся"].sum()
     ol = T("olympiad")
-    part = ol[ol["Этап"] == "школьный"].groupby("Логин ОО")["Код участника"].nunique() / pupils
-    for s in w.loc[w.indicator_hint == "olymp_school_participation", "school_id"].unique():
-        assert part.get(s, 0) < 0.5 * part.median()
-    up = T("upbringing")
-    rate = up.groupby("Логин ОО")["На учёте ПДН/КДН"].sum() / up.groupby("Логин ОО")["Обучающихся"].sum()
-    for s in w.loc[w.indicator_hint == "upbr_pdn_kdn_rate", "school_id"].unique():
-        assert rate[s] > 2 * rate.median()
-    mk = T("mkdo").groupby("Код ДОУ")["Балл"].mean()
-    for s in w.loc[w.indicator_hint == "mkdo_total_score", "school_id"].unique():
-        assert mk[s] < mk.median() - 0.5
+    part = ol[ol["Этап"] == "школьный"].groupby(["Год", "Логин ОО"])["Код участника"].nunique() / pupils
+    up = T("upbringing").set_index(["Год", "Логин ОО"])
+    pdn = up["На учёте ПДН/КДН"] / up["Обучающихся"]
+    mk = T("mkdo").groupby(["Год", "Код ДОУ"])["Балл"].mean()
     car = T("career")
-    cov = car.iloc[:, 4:7].sum(axis=1).groupby(car["Логин ОО"]).sum() / car.groupby("Логин ОО")["Обучающихся"].sum()
-    for s in w.loc[w.indicator_hint == "profmin_basic_share", "school_id"].unique():
-        assert cov[s] < 0.2 < cov.median()
+    cov = (car.iloc[:, 4:7].sum(axis=1).groupby([car["Год"], car["Логин ОО"]]).sum()
+           / car.groupby(["Год", "Логин ОО"])["Обучающихся"].sum())
+    metric = {  # indicator → (values by (year, org), is this value weak compared with the year's median?)
+        "olymp_school_participation": (part, lambda v, med: v < 0.5 * med),
+        "upbr_pdn_kdn_rate": (pdn, lambda v, med: v > 2 * med),
+        "mkdo_total_score": (mk, lambda v, med: v < med - 0.5),
+        "profmin_basic_share": (cov, lambda v, med: v < 0.2 < med),
+    }
+    years = range(YEARS[0], YEARS[1] + 1)
+    checked = 0
+    for hint, (values, is_weak) in metric.items():
+        ww = w[w.indicator_hint == hint]
+        assert len(ww), hint
+        for s, grp in ww.groupby("school_id"):
+            for y in years:
+                med = values.xs(y, level=0).median()
+                v = values.get((y, s), 0.0)
+                if y in set(grp.year):
+                    assert is_weak(v, med), (hint, s, y, v, med)
+                    checked += 1
+                else:  # the measure worked: the weak spot is gone (or at least halved)
+                    v0 = values.get((grp.year.max(), s), 0.0)
+                    gone = not is_weak(v, med) or abs(v - med) < 0.5 * abs(v0 - med)
+                    assert grp.measure_effective.all() and gone, (hint, s, y, v, v0, med)
+    assert checked >= len(metric)
     ms = T("measures")
-    assert set(ms["Логин ОО"]) <= set(w.school_id)
+    assert set(ms["Логин ОО"]) == set(w.loc[w.year == YEARS[0], "school_id"])
+    assert (ms["Год"] == YEARS[0]).all()
+    assert w.groupby("indicator_hint").measure_effective.any().drop("shnor_flag").all()

@@ -68,6 +68,11 @@ def _write_vpr_job(args):
     return write_vpr_cell(path, cell, schools, trailing)
 
 
+def _write_template_job(args):
+    _write_template(*args)
+    return 0
+
+
 def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, int] = (2021, 2023),
              n_kindergartens: int | None = None, jobs: int | None = None) -> dict:
     """Write the demo municipality to ``out_dir``; return a summary (row counts, truth sizes)."""
@@ -107,6 +112,8 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
     jobs = jobs or min(2, os.cpu_count() or 1)
     n_vpr = 0
     vpr_files = []
+    # writing the workbooks is most of the work: with jobs > 1 (large demos) worker processes
+    # write while this process goes on generating
     pool = ProcessPoolExecutor(jobs) if jobs > 1 and n_schools >= 100 else None
     futures = []
     try:
@@ -118,12 +125,45 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
             else:
                 n_vpr += vpr.write_vpr_cell(path, cell, schools, trailing)
             vpr_files.append(path)
+        summary = _rest(out, seed, years, rng, schools, kgs, pop, pool, futures)
         for f in futures:
-            n_vpr += f.result()
+            r = f.result()
+            n_vpr += r if isinstance(r, int) else 0
     finally:
         if pool:
             pool.shutdown()
 
+    # ------------------------------------------------------------ truth
+    truth = out / "_truth"
+    truth.mkdir(exist_ok=True)
+    cells_out = cells.assign(
+        school_id=[schools[i].school_id for i in cells.school],
+        params=[json.dumps(params.get((r.year, r.school, r.grade, r.subject), {}), ensure_ascii=False,
+                           sort_keys=True) for r in cells.itertuples(index=False)],
+    )[["year", "school_id", "grade", "subject", "kind", "strength", "params"]]
+    cells_out = cells_out.sort_values(["year", "school_id", "grade", "subject"]).reset_index(drop=True)
+    cells_out.to_csv(truth / "objectivity_cells.csv", index=False, encoding="utf-8", lineterminator="\n")
+    pd.DataFrame([dict(school_id=s.school_id, name=s.name, org_type=s.org_type, settlement_type=s.settlement_type,
+                       effect_shift=-0.55) for s in schools if s.low_result]).to_csv(
+        truth / "low_result_schools.csv", index=False, encoding="utf-8", lineterminator="\n")
+    weak = summary["weak"]
+    data = summary["data"]
+    weak.to_csv(truth / "weak_spots.csv", index=False, encoding="utf-8", lineterminator="\n")
+    pd.DataFrame([dict(school_id=s.school_id, org_type=s.org_type, settlement_type=s.settlement_type,
+                       context_index=round(s.ctx, 4), ability_effect=round(s.effect, 4),
+                       journal_leniency=round(s.leniency, 4), low_result=s.low_result) for s in schools]).to_csv(
+        truth / "schools.csv", index=False, encoding="utf-8", lineterminator="\n")
+    (truth / "README.md").write_text(_TRUTH_README, encoding="utf-8")
+    return {"vpr_rows": n_vpr, "vpr_files": len(vpr_files), "cells": len(cells_out),
+            "schools": len(schools), "kindergartens": len(kgs),
+            **{f"{t}_rows": len(d) for t, d in data.items()}}
+
+
+def _rest(out, seed, years, rng, schools, kgs, pop, pool, futures) -> dict:
+    """Everything after the ВПР: specs, scales, logins, context, the templates of the other systems."""
+    from msoko.demo import model, systems, vpr
+    from msoko.demo.xlsx import write_xlsx
+    y1, y2 = years
     # ------------------------------------------------------------ task specs
     headers = vpr.spec_headers()
     specs = vpr.spec_rows()
@@ -154,19 +194,26 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
     # ------------------------------------------------------------ logins, context questionnaire
     write_xlsx(out / "logins.xlsx", ["логин", "имя", "регион"],
                [[s.school_id for s in schools], [s.name for s in schools], [model.MUNICIPALITY] * len(schools)])
-    for y in range(y1, y2 + 1):
-        _write_context(out / f"context_{y}.xlsx", rng, schools, pop, y)
 
     # ------------------------------------------------------------ other systems
     tables = _tables()
     sys_rng = np.random.default_rng([seed, 2])
     pick = _weak_picker(sys_rng, schools)
-    low_olymp, low_profmin, high_pdn, low_kpk_s, no_training_s = (pick() for _ in range(5))
+
+    def last_year(idxs) -> dict:
+        # a measure is taken in the first year; for about half of the weak spots it works
+        # (the weak spot is gone from the second year on), for the others it does not
+        out_ = {}
+        for j, i in enumerate(sorted(idxs)):
+            out_[i] = y1 if (j % 2 == 0 and y2 > y1) else y2
+        return out_
+
+    low_olymp, low_profmin, high_pdn, low_kpk_s, no_training_s = (last_year(pick()) for _ in range(5))
     kg_idx = list(range(len(kgs)))
     sys_rng.shuffle(kg_idx)
     n_w = max(1, len(kgs) // 15)
-    low_mkdo = set(kg_idx[:n_w])
-    long_queue = set(kg_idx[n_w: 2 * n_w])
+    low_mkdo = last_year(kg_idx[:n_w])
+    long_queue = last_year(kg_idx[n_w: 2 * n_w])
 
     cont = systems.contingent(pop, schools)
     totals = systems.school_totals(pop)
@@ -177,9 +224,11 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
         staff[s.school_id] = max(5, int(round(tot0.get(s.idx, 0) / 12)) + 2)
     for k in kgs:
         staff[k.dou_id] = max(3, int(round(k.places / 10)))
-    low_kpk = {schools[i].school_id for i in low_kpk_s}
-    no_training = {schools[i].school_id for i in no_training_s}
+    low_kpk = {schools[i].school_id: v for i, v in low_kpk_s.items()}
+    no_training = {schools[i].school_id: v for i, v in no_training_s.items()}
     teach = systems.teachers(sys_rng, staff, years, low_kpk)
+    for y in range(y1, y2 + 1):
+        _write_context(out / f"context_{y}.xlsx", schools, pop, teach, y)
     registry = pd.DataFrame(
         [dict(school_id=s.school_id, name=s.name, municipality=model.MUNICIPALITY, org_type=s.org_type,
               settlement_type=s.settlement_type, settlement=s.settlement) for s in schools]
@@ -207,30 +256,13 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
                        low_mkdo, long_queue)
     data["measures"] = _measures(sys_rng, weak, schools, years)
     for table in tables:
-        _write_template(out, table, data.get(table, pd.DataFrame()), tables)
+        args = (out, table, data.get(table, pd.DataFrame()), tables)
+        if pool:
+            futures.append(pool.submit(_write_template_job, args))
+        else:
+            _write_template(*args)
+    return dict(data=data, weak=weak, cells_rows={t: len(d) for t, d in data.items()})
 
-    # ------------------------------------------------------------ truth
-    truth = out / "_truth"
-    truth.mkdir(exist_ok=True)
-    cells_out = cells.assign(
-        school_id=[schools[i].school_id for i in cells.school],
-        params=[json.dumps(params.get((r.year, r.school, r.grade, r.subject), {}), ensure_ascii=False,
-                           sort_keys=True) for r in cells.itertuples(index=False)],
-    )[["year", "school_id", "grade", "subject", "kind", "strength", "params"]]
-    cells_out = cells_out.sort_values(["year", "school_id", "grade", "subject"]).reset_index(drop=True)
-    cells_out.to_csv(truth / "objectivity_cells.csv", index=False, encoding="utf-8", lineterminator="\n")
-    pd.DataFrame([dict(school_id=s.school_id, name=s.name, org_type=s.org_type, settlement_type=s.settlement_type,
-                       effect_shift=-0.55) for s in schools if s.low_result]).to_csv(
-        truth / "low_result_schools.csv", index=False, encoding="utf-8", lineterminator="\n")
-    weak.to_csv(truth / "weak_spots.csv", index=False, encoding="utf-8", lineterminator="\n")
-    pd.DataFrame([dict(school_id=s.school_id, org_type=s.org_type, settlement_type=s.settlement_type,
-                       context_index=round(s.ctx, 4), ability_effect=round(s.effect, 4),
-                       journal_leniency=round(s.leniency, 4), low_result=s.low_result) for s in schools]).to_csv(
-        truth / "schools.csv", index=False, encoding="utf-8", lineterminator="\n")
-    (truth / "README.md").write_text(_TRUTH_README, encoding="utf-8")
-    return {"vpr_rows": n_vpr, "vpr_files": len(vpr_files), "cells": len(cells_out),
-            "schools": len(schools), "kindergartens": len(kgs),
-            **{f"{t}_rows": len(d) for t, d in data.items()}}
 
 
 _TRUTH_README = """# Planted truth of the demo municipality (never read by the analysis)
@@ -241,15 +273,23 @@ _TRUTH_README = """# Planted truth of the demo municipality (never read by the a
   ВПР cell is clean (generated by the model only). A cohort_spike is planted in grade 4 of
   year Y; the same children in grade 5 in Y+1 are clean (params.partner).
 - low_result_schools.csv — schools whose children's abilities were lowered (ШНОР candidates).
-- weak_spots.csv — (year, school_id, system, indicator_hint, description): known weak spots in
-  the other systems; indicator_hint is the indicator code that should show it.
+- weak_spots.csv — (year, school_id, system, indicator_hint, description, measure_effective):
+  known weak spots in the other systems, one row per year in which the weak spot is present;
+  indicator_hint is the indicator code that should show it. A measure aimed at each of them
+  is in templates/measures.xlsx (first year); where measure_effective is true the weak spot
+  is gone from the second year on, otherwise it stays (ШНОР schools: abilities stay low).
 - schools.csv — latent school parameters: context index, ability effect, journal leniency.
 """
 
 
 def _weak_picker(rng, schools):
+    """Weak-spot schools: distinct, drawn among the larger half (a rate of a few dozen pupils
+    is noise, not a weak spot), never primary-only schools."""
     used: set[int] = set()
-    order = [s.idx for s in schools if s.org_type not in ("НОШ",)]
+    size = {s.idx: s.n_classes * s.class_size * (s.grade_hi - s.grade_lo + 1) for s in schools}
+    cands = [s.idx for s in schools if s.org_type != "НОШ"]
+    med = float(np.median([size[i] for i in cands]))
+    order = [i for i in cands if size[i] >= med]
     rng.shuffle(order)
     n = max(1, len(schools) // 20)
 
@@ -269,29 +309,28 @@ def _weak_spots(schools, kgs, years, low_olymp, low_profmin, high_pdn, low_kpk, 
     spec = [
         (low_olymp, 3, "olymp_school_participation", "низкая доля участников школьного этапа ВсОШ (около 4 %)"),
         (low_profmin, 4, "profmin_basic_share", "низкий охват профминимумом (около 5 % обучающихся 6–11 классов)"),
-        (high_pdn, 7, "upbr_pdn_kdn_rate", "в 4 раза больше обучающихся на учёте ПДН/КДН и правонарушений, мало снятых с учёта"),
+        (high_pdn, 7, "upbr_pdn_kdn_rate", "в 5 раз больше обучающихся на учёте ПДН/КДН и правонарушений, мало снятых с учёта"),
         (low_kpk, 6, "teachers_kpk3", "низкая доля педагогов, прошедших КПК за 3 года"),
         (no_training, 5, "principal_mgmt_training", "руководитель без обучения по управлению, низкий балл НОКУОД"),
     ]
+    spec += [(low_mkdo, 8, "mkdo_total_score", "баллы МКДО ниже базового уровня по большинству областей (на 0,9 ниже)"),
+             (long_queue, 8, "preschool_availability_3_7",
+              "длинная очередь в детский сад (3–7 лет: около 25 детей, 0–3: около 60)")]
     for idxs, system, hint, desc in spec:
-        for i in sorted(idxs):
-            for y in range(years[0], years[1] + 1):
-                rows.append(dict(year=y, school_id=schools[i].school_id, system=system, indicator_hint=hint,
-                                 description=desc))
-    for i in sorted(low_mkdo):
-        for y in range(years[0], years[1] + 1):
-            rows.append(dict(year=y, school_id=kgs[i].dou_id, system=8, indicator_hint="mkdo_total_score",
-                             description="баллы МКДО ниже базового уровня по большинству областей (на 0,9 ниже)"))
-    for i in sorted(long_queue):
-        for y in range(years[0], years[1] + 1):
-            rows.append(dict(year=y, school_id=kgs[i].dou_id, system=8, indicator_hint="preschool_availability_3_7",
-                             description="длинная очередь в детский сад (3–7 лет: около 25 детей, 0–3: около 60)"))
+        orgs = kgs if system == 8 else schools
+        for i, last in sorted(idxs.items()):
+            oid = orgs[i].dou_id if system == 8 else orgs[i].school_id
+            for y in range(years[0], last + 1):
+                rows.append(dict(year=y, school_id=oid, system=system, indicator_hint=hint, description=desc,
+                                 measure_effective=last < years[1]))
     for s in schools:
         if s.low_result:
             for y in range(years[0], years[1] + 1):
                 rows.append(dict(year=y, school_id=s.school_id, system=2, indicator_hint="shnor_flag",
-                                 description="школа с низкими результатами: способности обучающихся ниже на 0,55 SD"))
-    return pd.DataFrame(rows, columns=["year", "school_id", "system", "indicator_hint", "description"]).sort_values(
+                                 description="школа с низкими результатами: способности обучающихся ниже на 0,55 SD",
+                                 measure_effective=False))
+    return pd.DataFrame(rows, columns=["year", "school_id", "system", "indicator_hint", "description",
+                                       "measure_effective"]).sort_values(
         ["year", "system", "school_id"], kind="stable").reset_index(drop=True)
 
 
@@ -306,19 +345,30 @@ _MEASURES = {
 }
 
 
+# indicator a measure aims at, and its target value
+_MEASURE_TARGET = {
+    "shnor_flag": ("vpr_fail_share", 15.0), "olymp_school_participation": ("olymp_school_participation", 30.0),
+    "profmin_basic_share": ("profmin_basic_share", 50.0), "upbr_pdn_kdn_rate": ("upbr_pdn_kdn_rate", 5.0),
+    "teachers_kpk3": ("teachers_kpk3", 90.0), "principal_mgmt_training": ("principal_mgmt_training", 1.0),
+    "mkdo_total_score": ("mkdo_total_score", 1.5), "preschool_availability_3_7": ("preschool_availability_3_7", 100.0),
+}
+
+
 def _measures(rng, weak: pd.DataFrame, schools, years) -> pd.DataFrame:
     rows = []
     first = weak[weak.year == years[0]]
     for k, r in enumerate(first.itertuples(index=False)):
         measure, resp = _MEASURES[int(r.system)]
-        rows.append(dict(year=int(r.year), school_id=r.school_id, system=int(r.system), indicator=r.indicator_hint,
+        indicator, target = _MEASURE_TARGET.get(r.indicator_hint, (r.indicator_hint, None))
+        rows.append(dict(year=int(r.year), school_id=r.school_id, system=int(r.system), indicator=indicator,
                          measure=measure, decision=f"Приказ УО № {40 + k} от 10.09.{r.year}", responsible=resp,
-                         target_value=None))
+                         target_value=target))
     return pd.DataFrame(rows)
 
 
-def _write_context(path: Path, rng, schools, pop, year: int) -> None:
-    """The ФИС ОКО context questionnaire, header exactly as in the real file."""
+def _write_context(path: Path, schools, pop, teach: pd.DataFrame, year: int) -> None:
+    """The ФИС ОКО context questionnaire, header exactly as in the real file; class and pupil
+    counts from the rosters, teacher counts from the teachers template of the same year."""
     from msoko.demo.vpr import _res
     from msoko.demo.xlsx import write_xlsx
 
@@ -329,6 +379,11 @@ def _write_context(path: Path, rng, schools, pop, year: int) -> None:
     cols = [[None] * n for _ in header]
     mem = pop.members[pop.members.year == year]
     by = mem.groupby(["school", "grade"]).size()
+    t = teach[teach.year == year]
+    n_teach = t.groupby("school_id").size()
+    n_high = t[t.category == "высшая"].groupby("school_id").size()
+    n_young = t[year - t.birth_year <= 30].groupby("school_id").size()
+    n_old = t[year - t.birth_year >= 60].groupby("school_id").size()
     settle = {"город": opt["10"][0], "пгт": opt["10"][1], "село": opt["10"][2]}
     size = {"город": "4. 10–50 тыс. человек", "пгт": "2. 1–5 тыс. человек", "село": "1. Менее 1 тыс. человек"}
     numeric = {1, 21} | set(range(22, 46)) | {49, 50, 51, 52}
@@ -360,5 +415,8 @@ def _write_context(path: Path, rng, schools, pop, year: int) -> None:
             put(22 + 2 * (g - 1), (max(1, round(k / max(s.class_size, 1))) if k else 0))
             put(23 + 2 * (g - 1), k)
         put(21, total)
-        put(49, max(5, round(total / 12) + 2))
+        put(49, int(n_teach.get(s.school_id, 0)))
+        put(50, int(n_high.get(s.school_id, 0)))
+        put(51, int(n_young.get(s.school_id, 0)))
+        put(52, int(n_old.get(s.school_id, 0)))
     write_xlsx(path, header, cols, numeric=numeric)

@@ -212,19 +212,26 @@ def gia(rng, pop: Population, schools: list[School], years) -> tuple[pd.DataFram
 
 
 # ---------------------------------------------------------------- olympiad
-def olympiad(rng, pop: Population, schools: list[School], years, low_olymp: set[int]) -> pd.DataFrame:
+def weak(spots: dict, key, year: int) -> bool:
+    """Is ``key`` a planted weak spot in ``year``? ``spots``: key → last weak year."""
+    return key in spots and year <= spots[key]
+
+
+def olympiad(rng, pop: Population, schools: list[School], years, low_olymp: dict) -> pd.DataFrame:
     P = pop.persons
     mem = pop.members[pop.members.grade >= 4]
     out = []
     rate_s = np.array([np.clip(0.38 + 0.08 * s.ctx + rng.normal(0, 0.08), 0.12, 0.75) for s in schools])
-    for i in low_olymp:
-        rate_s[i] = 0.04
     for y, ym in mem.groupby("year", sort=True):
+        rate = rate_s.copy()
+        for i in low_olymp:
+            if weak(low_olymp, i, y):
+                rate[i] = 0.04
         pid = ym.pid.to_numpy()
         sc = ym.school.to_numpy()
         g = ym.grade.to_numpy()
         theta = P.theta.to_numpy()[pid]
-        part = rng.random(len(pid)) < rate_s[sc] * np.exp(0.25 * (theta - theta.mean()))
+        part = rng.random(len(pid)) < rate[sc] * np.exp(0.25 * (theta - theta.mean()))
         n_sub = rng.choice([1, 2, 3, 4], size=len(pid), p=[0.45, 0.3, 0.17, 0.08])
         rows_p, rows_s = [], []
         for i in np.flatnonzero(part):
@@ -304,14 +311,14 @@ def addedu(rng, pop: Population, schools: list[School], years) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- career guidance, leavers
-def career(rng, cont: pd.DataFrame, schools: list[School], low_profmin: set[int]) -> pd.DataFrame:
+def career(rng, cont: pd.DataFrame, schools: list[School], low_profmin: dict) -> pd.DataFrame:
     by_id = {s.school_id: s for s in schools}
     c = cont[cont.grade >= 6].copy()
     rows = []
     for r in c.itertuples(index=False):
         s = by_id[r.school_id]
         n = int(r.students)
-        cover = 0.05 if s.idx in low_profmin else float(np.clip(rng.normal(0.82, 0.08), 0.4, 1.0))
+        cover = 0.05 if weak(low_profmin, s.idx, r.year) else float(np.clip(rng.normal(0.82, 0.08), 0.4, 1.0))
         n_cov = int(rng.binomial(n, cover))
         adv = int(rng.binomial(n_cov, 0.1))
         main = int(rng.binomial(n_cov - adv, 0.3))
@@ -361,7 +368,7 @@ def leavers(rng, pop: Population, schools: list[School], years, no_att: pd.DataF
 
 
 # ---------------------------------------------------------------- principals, teachers
-def principals(rng, orgs: list[tuple[str, float]], years, no_training: set[str]) -> pd.DataFrame:
+def principals(rng, orgs: list[tuple[str, float]], years, no_training: dict) -> pd.DataFrame:
     rows = []
     for k, (oid, ctx) in enumerate(orgs):
         code = f"r-{k + 1:04d}"
@@ -370,20 +377,22 @@ def principals(rng, orgs: list[tuple[str, float]], years, no_training: set[str])
         reserve = int(rng.integers(0, 3))
         base = float(np.clip(84 + 4 * ctx + rng.normal(0, 4), 55, 99))
         for y in range(years[0], years[1] + 1):
-            if y > years[0] and rng.random() < 0.07:
+            w = weak(no_training, oid, y)
+            if oid in no_training and not w and trained is None:
+                trained = y                      # the measure worked: trained this year
+            if y > years[0] and rng.random() < 0.07 and oid not in no_training:
                 code = f"r-{k + 1:04d}-{y}"
                 appointed = y
-                trained = None if oid in no_training else (y if rng.random() < 0.5 else None)
-            elif trained is not None and y - trained >= 3 and rng.random() < 0.5 and oid not in no_training:
+                trained = y if rng.random() < 0.5 else None
+            elif trained is not None and y - trained >= 3 and rng.random() < 0.5:
                 trained = y
             rows.append(dict(year=y, school_id=oid, principal_code=code, appointed_year=appointed,
-                             mgmt_training_year=trained, reserve_size=reserve,
-                             nokuod_score=round(base + rng.normal(0, 1.5), 1) if oid not in no_training
-                             else round(base - 12 + rng.normal(0, 1.5), 1)))
+                             mgmt_training_year=None if w else trained, reserve_size=0 if w else reserve,
+                             nokuod_score=round(base - (12 if w else 0) + rng.normal(0, 1.5), 1)))
     return pd.DataFrame(rows)
 
 
-def teachers(rng, staff: dict[str, int], years, low_kpk: set[str]) -> pd.DataFrame:
+def teachers(rng, staff: dict[str, int], years, low_kpk: dict) -> pd.DataFrame:
     """One row per teacher and year. ``staff``: organisation id → number of teachers."""
     rows = []
     tid = 0
@@ -399,12 +408,15 @@ def teachers(rng, staff: dict[str, int], years, low_kpk: set[str]) -> pd.DataFra
                         tid += 1
                         roster[j] = _new_teacher(rng, tid, y, young=True)
             for t in roster:
-                if y > years[0] and rng.random() < (0.12 if oid in low_kpk else 0.4):
+                w = weak(low_kpk, oid, y)
+                if y > years[0] and rng.random() < (0.12 if w else 0.4):
                     t["kpk"] = dt.date(y - 1, 10, 1) + dt.timedelta(days=int(rng.integers(0, 240)))
                 if rng.random() < 0.05 and t["category"] in ("без категории", "соответствие"):
                     t["category"] = "первая"
                 diag = bool(rng.random() < 0.42)
-                kpk = t["kpk"] if (oid not in low_kpk or rng.random() < 0.5) else None
+                if oid in low_kpk and not w and y > years[0] and t["kpk"].year < y - 1:
+                    t["kpk"] = dt.date(y - 1, 10, 1) + dt.timedelta(days=int(rng.integers(0, 240)))  # КПК plan done
+                kpk = t["kpk"] if (not w or rng.random() < 0.5) else None
                 if kpk is not None and kpk.year > y:
                     kpk = None
                 rows.append(dict(year=y, school_id=oid, teacher_code=t["code"], birth_year=t["birth"],
@@ -427,13 +439,13 @@ def _new_teacher(rng, tid: int, year: int, young: bool = False) -> dict:
 
 
 # ---------------------------------------------------------------- upbringing
-def upbringing(rng, pop: Population, schools: list[School], high_pdn: set[int]) -> pd.DataFrame:
+def upbringing(rng, pop: Population, schools: list[School], high_pdn: dict) -> pd.DataFrame:
     tot = school_totals(pop)
     rows = []
     for r in tot.itertuples(index=False):
         s = schools[r.school]
         n = int(r.students)
-        mult = 4.0 if s.idx in high_pdn else 1.0
+        mult = 5.0 if weak(high_pdn, s.idx, int(r.year)) else 1.0
         reg = int(rng.poisson(n * 0.006 * np.exp(-0.5 * s.ctx) * mult))
         reg = min(reg, n)
         rows.append(dict(
@@ -447,18 +459,18 @@ def upbringing(rng, pop: Population, schools: list[School], high_pdn: set[int]) 
 
 
 # ---------------------------------------------------------------- preschool
-def mkdo(rng, kgs: list[Kindergarten], years, low_mkdo: set[int]) -> pd.DataFrame:
+def mkdo(rng, kgs: list[Kindergarten], years, low_mkdo: dict) -> pd.DataFrame:
     rows = []
     for k in kgs:
-        base = 1.6 + 0.45 * k.quality - (0.9 if k.idx in low_mkdo else 0.0)
         for y in range(years[0], years[1] + 1):
+            base = 1.6 + 0.45 * k.quality - (0.9 if weak(low_mkdo, k.idx, y) else 0.0)
             sc = np.clip(base + MKDO_AREA_SHIFT + 0.05 * (y - years[0]) + rng.normal(0, 0.2, len(MKDO_AREAS)), 0, 3)
             for a, v in zip(MKDO_AREAS, sc):
                 rows.append(dict(year=y, dou_id=k.dou_id, area=a, score=round(float(v), 1)))
     return pd.DataFrame(rows)
 
 
-def preschool(rng, kgs: list[Kindergarten], years, teach: pd.DataFrame, long_queue: set[int]) -> pd.DataFrame:
+def preschool(rng, kgs: list[Kindergarten], years, teach: pd.DataFrame, long_queue: dict) -> pd.DataFrame:
     t = teach[teach.school_id.str.startswith("dou")]
     st = t.groupby(["year", "school_id"]).agg(
         staff=("teacher_code", "size"), staff_higher_ed=("_higher_ed", "sum"),
@@ -468,8 +480,8 @@ def preschool(rng, kgs: list[Kindergarten], years, teach: pd.DataFrame, long_que
         for y in range(years[0], years[1] + 1):
             e37 = int(k.places * rng.uniform(0.7, 0.95))
             e03 = int(k.places * rng.uniform(0.08, 0.2))
-            q37 = int(rng.poisson(25 if k.idx in long_queue else 1.5))
-            q03 = int(rng.poisson(60 if k.idx in long_queue else 8))
+            q37 = int(rng.poisson(25 if weak(long_queue, k.idx, y) else 1.5))
+            q03 = int(rng.poisson(60 if weak(long_queue, k.idx, y) else 8))
             s = st.loc[(y, k.dou_id)] if (y, k.dou_id) in st.index else None
             rows.append(dict(year=y, dou_id=k.dou_id, places=k.places, enrolled_3_7=e37, queue_3_7=q37,
                              enrolled_0_3=e03, queue_0_3=q03,
