@@ -208,3 +208,29 @@ def test_scales_in_the_raw_folder_win(tmp_path):
     rep = {f.file: f for f in res.files}["config/шкалы.csv"]
     assert (rep.kind, rep.rows_read, rep.rows_written, rep.rows_rejected) == ("mark_scales", 3, 2, 1)
     assert not [w for w in res.warnings if "Нет шкалы" in w]
+
+
+def test_registry_template_wins_over_logins_and_questionnaire(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    write_xlsx(raw / "Сбор контекстных данных.xlsx", [
+        ["логин", "Название ОО", "Где расположена Ваша образовательная организация?",
+         "Укажите наименование населенного пункта, где расположена Ваша образовательная организация",
+         "Укажите количество обучающихся в ОО в 2020/2021 учебном году (в сумме по всем классам)"],
+        ["sch000001", "СОШ 1", "4. Населенный пункт сельского типа (село, хутор, деревня и пр.)", "Ивановка", 321.0],
+        ["sch000002", "Гимназия 2", "3. Населенный пункт городского типа (рабочий поселок, поселок городского типа и пр.)",
+         "Заречный", "150"],
+    ])
+    write_xlsx(raw / "templates" / "реестр.xlsx", [
+        ["Логин ОО", "Наименование ОО", "Муниципалитет", "Тип ОО", "Тип поселения", "Населённый пункт"],
+        ["sch000001", "МБОУ «Лицей № 1»", "Примерский район", "лицей", "город", ""],
+    ])
+    run(raw, tmp_path / "p")
+    s = pd.read_parquet(tmp_path / "p" / "schools.parquet").set_index("school_id")
+    one, two = s.loc["sch000001"], s.loc["sch000002"]
+    # the registry template wins where it has a value …
+    assert (one["name"], one.municipality, one.org_type, one.settlement_type) == \
+        ("МБОУ «Лицей № 1»", "Примерский район", "лицей", "город")
+    # … and the questionnaire/logins fill the rest
+    assert one.settlement == "Ивановка" and one.students_total == 321
+    assert (two.org_type, two.settlement_type, two.settlement, two.students_total) == ("гимназия", "пгт", "Заречный", 150)
+    assert two.municipality == "г. Примерск"
