@@ -54,8 +54,10 @@ t = time.perf_counter()
 tables = load_tables(sys.argv[1])
 t_load = time.perf_counter() - t
 t = time.perf_counter()
+c = time.process_time()
 res = compute_indicators(tables, config)
 t_ind = time.perf_counter() - t
+c_ind = time.process_time() - c
 t = time.perf_counter()
 cy = management_cycle(res.indicators, load_catalogue(), config, measures=tables.get("measures"), meta=res.meta,
                       notes=res.notes)
@@ -67,7 +69,7 @@ t_write = time.perf_counter() - t
 vpr = tables.get("vpr")
 tasks = tables.get("vpr_tasks")
 print(json.dumps({
-    "load": t_load, "indicators": t_ind, "cycle": t_cycle, "write": t_write,
+    "load": t_load, "indicators": t_ind, "indicators_cpu": c_ind, "cycle": t_cycle, "write": t_write,
     "process": time.perf_counter() - t0,
     "rows_out": len(res.indicators), "computed": int(res.indicators["indicator"].nunique()),
     "not_computed": len(res.notes), "vpr_rows": 0 if vpr is None else len(vpr),
@@ -85,6 +87,10 @@ def _child(code: str, *args: str) -> dict:
         sys.stderr.write(out.stderr)
         raise SystemExit(f"сбой дочернего процесса ({out.returncode})")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _n(x: int) -> str:
+    return f"{x:,}".replace(",", " ")
 
 
 def _ingest_time_from_log(processed: Path) -> float | None:
@@ -142,14 +148,16 @@ def main(argv=None) -> int:
 
     print(f"Входные данные: {processed}", file=sys.stderr)
     r = _child(CHILD_COMPUTE, str(processed))
-    print(f"Данные: {r['schools']} школ, ВПР {r['vpr_rows']:,} строк, заданий {r['task_rows']:,} строк".replace(",", " "))
+    print(f"Данные: {r['schools']} школ, ВПР {_n(r['vpr_rows'])} строк, заданий {_n(r['task_rows'])} строк")
+    import os
+    print(f"Загрузка машины (load average за 1 мин): {os.getloadavg()[0]:.1f} при {os.cpu_count()} ядрах")
     if ingest_wall is not None:
         print(f"Загрузка (msoko ingest): {ingest_wall:.1f} с — {source}")
     else:
         print(f"Загрузка (msoko ingest): — ({source})")
     print(f"Чтение таблиц:           {r['load']:.1f} с")
-    print(f"Показатели (все):        {r['indicators']:.1f} с — рассчитано {r['computed']}, "
-          f"не рассчитано {r['not_computed']}, строк {r['rows_out']:,}".replace(",", " "))
+    print(f"Показатели (все):        {r['indicators']:.1f} с (процессорное время {r['indicators_cpu']:.1f} с) — "
+          f"рассчитано {r['computed']}, не рассчитано {r['not_computed']}, строк {_n(r['rows_out'])}")
     print(f"Управленческий цикл:     {r['cycle']:.1f} с — зон внимания {r['findings']}")
     print(f"Запись indicators.parquet: {r['write']:.1f} с")
     print(f"Процесс целиком:         {r['process']:.1f} с; пиковая память {r['peak_gib']:.2f} ГиБ")

@@ -569,8 +569,25 @@ def _tasks(tables, config, ctx) -> list[Base]:
     spec_lvl = np.full(ng * nb * nk, -1, dtype="int64")
     spec_max[tri_key] = tri["spec_max"].to_numpy(dtype=float, na_value=np.nan)
     spec_lvl[tri_key] = tri["level"].map({v: i for i, v in enumerate(lv_u)}).fillna(-1).to_numpy().astype("int64")
+    # a specification applies to a year's export only when it has the same number of tasks
+    # (the 2020 exports differ from the 2021 specifications): otherwise no levels and the
+    # observed maxima are used
+    n_export = (np.bincount(cell, minlength=csize) > 0).reshape(ny, ng, nb, nk).sum(axis=3)
+    n_spec = np.zeros((ng, nb), dtype="int64")
+    sp = specs[specs["grade"].astype("int64") < ng]
+    sb = pd.Index(b_u).get_indexer(sp["subject"].astype(object))
+    np.add.at(n_spec, (sp["grade"].astype("int64").to_numpy()[sb >= 0], sb[sb >= 0]), 1)
+    valid = (n_spec[None, :, :] > 0) & (n_export == n_spec[None, :, :])
     skey = (t_gc * nb + t_bc) * nk + tk
-    tmax = np.where(spec_max[skey] > 0, spec_max[skey], obs[cell])
+    t_valid = valid[t_yc, t_gc, t_bc]
+    t_spec = np.where(t_valid, spec_max[skey], np.nan)
+    # a score above the specified maximum means the specification is wrong: take the observed one
+    tmax = np.where(t_spec > 0, np.fmax(t_spec, obs[cell]), obs[cell])
+    t_lvl = np.where(t_valid, spec_lvl[skey], -1)
+    ctx["task_levels"] = pd.DataFrame({
+        "year": (t_yc + y0).astype("int16"), "grade": t_gc.astype("int16"), "subject": cx.word(b_u)[t_bc],
+        "item": cx.word(k_u)[tk], "task_level": np.where(t_lvl >= 0, lv_u[np.clip(t_lvl, 0, 2)], None)}
+    ).drop_duplicates(["year", "grade", "subject", "item"])
     ok = tmax > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         s_pct = np.where(ok, x / tmax * 100, np.nan)
@@ -585,9 +602,11 @@ def _tasks(tables, config, ctx) -> list[Base]:
     # level completion: per student work Σ score on the level's tasks / Σ their maxima, then mean
     row_cell = ((yc * ng + gc) * nb + bc) * nk + kc
     row_skey = (gc * nb + bc) * nk + kc
-    rl = spec_lvl[row_skey]
+    row_valid = valid[yc, gc, bc]
+    rl = np.where(row_valid, spec_lvl[row_skey], -1)
     if (rl >= 0).any():
-        row_max = np.where(spec_max[row_skey] > 0, spec_max[row_skey], obs[row_cell])
+        row_spec = np.where(row_valid, spec_max[row_skey], np.nan)
+        row_max = np.where(row_spec > 0, np.fmax(row_spec, obs[row_cell]), obs[row_cell])
         run = _runs(w, t["student_code"])
         order = None
         if run is None:  # tasks of a work are not kept together: sort them together first
@@ -1152,11 +1171,8 @@ def _apply_thresholds(code: str, df: pd.DataFrame, config: dict, ctx: dict) -> p
     if code in ("vpr_task_completion", "vpr_level_completion"):
         cx: Codes = ctx["codes"]
         if code == "vpr_task_completion":
-            spec = _task_specs_lookup(ctx["tables"])
-            spec = pd.DataFrame({"grade": spec["grade"].to_numpy().astype("int16"),
-                                 "subject": cx.word(spec["subject"]), "item": cx.word(spec["task"]),
-                                 "task_level": spec["level"].to_numpy()})
-            lv = df[["grade", "subject", "item"]].merge(spec, on=["grade", "subject", "item"], how="left")["task_level"]
+            lv = df[["year", "grade", "subject", "item"]].merge(
+                ctx["task_levels"], on=["year", "grade", "subject", "item"], how="left")["task_level"]
         else:
             lv = pd.Series(np.array(cx.words, dtype=object)[df["item"].to_numpy()])
         lv = lv.to_numpy(dtype=object)
