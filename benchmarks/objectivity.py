@@ -1,6 +1,7 @@
 """Benchmark of the objectivity diagnostics on the demo municipality (planted truth).
 
-    .venv/bin/python benchmarks/objectivity.py                      # demo, 40 schools, seed 1
+    .venv/bin/python benchmarks/objectivity.py                      # demo, 120 schools, seed 2
+    .venv/bin/python benchmarks/objectivity.py --seeds 1,2,3        # three demos, pooled
     .venv/bin/python benchmarks/objectivity.py --schools 700 --timing-only   # region-sized timing
     .venv/bin/python benchmarks/objectivity.py --raw DIR [--processed DIR]   # an existing demo folder
 
@@ -157,22 +158,40 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Бенчмарк диагностики объективности на демо-муниципалитете")
     ap.add_argument("--raw", type=Path, help="готовая папка демо (иначе создаётся msoko demo)")
     ap.add_argument("--processed", type=Path, help="готовая папка обработанных таблиц")
-    ap.add_argument("--schools", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--schools", type=int, default=120)
+    ap.add_argument("--seeds", default="2", help="зёрна демо через запятую (результаты объединяются)")
     ap.add_argument("--years", default="2021-2023")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timing-only", action="store_true", help="только время расчёта")
     a = ap.parse_args(argv)
+    if a.raw is not None:
+        runs = [(a.raw, a.processed)]
+    else:
+        runs = [(None, None) for _ in a.seeds.split(",")]
+    objs, truths = [], []
+    for i, (raw, processed) in enumerate(runs):
+        seed = int(a.seeds.split(",")[i]) if a.raw is None else None
+        obj, truth = run_one(a, raw, processed, seed)
+        if truth is not None:
+            tag = f"s{seed}:" if seed is not None else ""
+            objs.append(obj.assign(school_id=tag + obj["school_id"].astype(str).where(obj["school_id"].notna(), "")))
+            truths.append(truth.assign(school_id=tag + truth["school_id"]))
+    if objs:
+        if len(objs) > 1:
+            print(f"\n=== Все прогоны вместе ({len(objs)} демо) ===")
+        report(pd.concat(objs, ignore_index=True), pd.concat(truths, ignore_index=True))
+    return 0
+
+
+def run_one(a, raw, processed, seed):
     tmp = Path(tempfile.mkdtemp(prefix="msoko_bench_obj_"))
-    raw = a.raw
     if raw is None:
         from msoko.demo import generate
         y1, y2 = (int(x) for x in a.years.split("-"))
         raw = tmp / "raw"
         t0 = time.perf_counter()
-        generate(out_dir=raw, seed=a.seed, n_schools=a.schools, years=(y1, y2))
-        print(f"demo: {a.schools} школ, {time.perf_counter() - t0:.1f} с")
-    processed = a.processed
+        generate(out_dir=raw, seed=seed, n_schools=a.schools, years=(y1, y2))
+        print(f"demo: {a.schools} школ, зерно {seed}, {time.perf_counter() - t0:.1f} с")
     if processed is None or not (processed / "vpr.parquet").exists():
         from msoko.ingest import ingest
         processed = processed or tmp / "processed"
@@ -182,20 +201,20 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     tables = load_tables(processed)
     t_load = time.perf_counter() - t0
-    from msoko.objectivity import compute_objectivity
-    t0 = time.perf_counter()
+    from msoko.objectivity import TIMINGS, compute_objectivity
+    t0, c0 = time.perf_counter(), time.process_time()
     obj = compute_objectivity(tables, {})
-    t_comp = time.perf_counter() - t0
+    t_comp, c_comp = time.perf_counter() - t0, time.process_time() - c0
     nv = len(tables.get("vpr", []))
     nt = len(tables.get("vpr_tasks", []))
     ns = tables["vpr"]["school_id"].nunique() if "vpr" in tables else 0
     print(f"\nВремя: чтение таблиц {t_load:.1f} с; все признаки compute_objectivity {t_comp:.1f} с "
-          f"(школ {ns}, строк vpr {nv:,}, vpr_tasks {nt:,}, строк результата {len(obj):,})".replace(",", " "))
+          f"(процессорное время {c_comp:.1f} с; школ {ns}, строк vpr {nv:,}, vpr_tasks {nt:,}, "
+          f"строк результата {len(obj):,})".replace(",", " "))
+    print("  по шагам, с: " + ", ".join(f"{k} {v:.1f}" for k, v in TIMINGS.items()))
     if a.timing_only:
-        return 0
-    truth = load_truth(raw)
-    report(obj, truth)
-    return 0
+        return obj, None
+    return obj, load_truth(raw)
 
 
 if __name__ == "__main__":

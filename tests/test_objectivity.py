@@ -435,3 +435,23 @@ def test_demo_planted_truth(demo_raw, demo_processed):
     clean = m[m.kind.isna() & ~m[keys].apply(tuple, axis=1).isin(partners)]
     assert len(clean) > 300
     assert clean["flagged"].astype(bool).mean() <= 0.03
+
+
+def test_betabinom_tail_matches_scipy():
+    rng = np.random.default_rng(0)
+    n = rng.integers(1, 80, 200)
+    k = rng.integers(0, 80, 200) % (n + 1)
+    a, b = rng.uniform(0.1, 30, 200), rng.uniform(0.1, 30, 200)
+    p, crit = ev.betabinom_tail(k, n, a, b, 0.001)
+    np.testing.assert_allclose(p, stats.betabinom.sf(k - 1, n, a, b), atol=1e-12)
+    np.testing.assert_array_equal(crit, stats.betabinom.isf(0.001, n, a, b) + 1)
+
+
+def test_robust_tau2_recovers_between_variance():
+    from msoko.objectivity.core import robust_tau2
+    rng = np.random.default_rng(2)
+    se = rng.uniform(0.1, 0.5, 4000)
+    est = rng.normal(0, 0.3, 4000) + rng.normal(0, se)
+    est[:40] += 5                                   # a few extreme units do not widen the yardstick
+    assert robust_tau2(est, se) == pytest.approx(0.09, rel=0.1)
+    assert robust_tau2(rng.normal(0, se), se) < 0.01

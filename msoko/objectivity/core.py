@@ -224,7 +224,7 @@ def robust_tau2(est: np.ndarray, se: np.ndarray) -> float:
     lo, hi = 0.0, max(float(np.median(d2)) / MEDIAN_CHI2_1, 1e-12)
     while stat(hi) > MEDIAN_CHI2_1:
         hi *= 2
-    for _ in range(50):
+    for _ in range(40):
         mid = 0.5 * (lo + hi)
         if stat(mid) > MEDIAN_CHI2_1:
             lo = mid

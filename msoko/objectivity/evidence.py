@@ -100,13 +100,8 @@ def inflated_mean_similar_rows(cells: pd.DataFrame, schools: pd.DataFrame | None
         self_in = c["m"].notna().astype(int)
         peers = cnt - self_in
         pm = (tot - c["m"].fillna(0.0)) / peers.replace(0, np.nan)
-        tau2 = grouped_tau2(c, keys, "m", "se")
-        se2_med = (c["se"] ** 2).groupby([c[k] for k in keys], observed=True).transform("median")
-        pv = (tau2 + se2_med) / peers.replace(0, np.nan)  # variance of the peer mean
         use = (~done) & (peers >= min_peers).to_numpy()
         c.loc[use, "peer_mean"] = pm[use]
-        c.loc[use, "peer_var"] = pv[use]
-        c.loc[use, "tau2"] = tau2[use]
         c.loc[use, "peers"] = peers[use]
         c.loc[use, "peer_label"] = label
         done |= use
@@ -114,6 +109,8 @@ def inflated_mean_similar_rows(cells: pd.DataFrame, schools: pd.DataFrame | None
     # τ² of the differences from the peers, over all schools of the test (a stable estimate;
     # per peer group there are often only a handful of schools)
     c["tau2"] = grouped_tau2(c.assign(dd=c["diff"].where(c["peer_mean"].notna())), TEST_KEYS, "dd", "se")
+    se2_med = (c["se"] ** 2).groupby([c[k] for k in TEST_KEYS], observed=True).transform("median")
+    c["peer_var"] = (c["tau2"] + se2_med) / c["peers"].replace(0, np.nan)   # variance of the peer mean
     scale = np.sqrt(c["se"] ** 2 + c["tau2"] + c["peer_var"])
     z = c["diff"] / scale
     assessed = ok & c["peer_mean"].notna() & np.isfinite(z)
@@ -170,10 +167,9 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
         # correlation ρ = τ²/(p(1−p)) — exact tails also for small schools and rare events
         rho = (a["tau2"] / (p0 * (1 - p0))).clip(1e-6, 0.5)
         ab = 1.0 / rho - 1.0
-        pv = st.betabinom.sf(a[key].to_numpy() - 1, a["n"].to_numpy(), (p0 * ab).to_numpy(),
-                             ((1 - p0) * ab).to_numpy())
         nn = a["n"].to_numpy()
-        crit = st.betabinom.isf(float(cfg["alpha"]), nn, (p0 * ab).to_numpy(), ((1 - p0) * ab).to_numpy()) + 1
+        pv, crit = betabinom_tail(a[key].to_numpy(), nn, (p0 * ab).to_numpy(), ((1 - p0) * ab).to_numpy(),
+                                  float(cfg["alpha"]))
         a["value"] = 100 * a["share"]
         a["threshold"] = 100 * np.maximum(p0 + gap, crit / nn)
         a["p_value"] = np.where(ok, pv, np.nan)
@@ -184,6 +180,37 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
                        for k, n, v, r in zip(a[key], a["n"], a["share"], p0)]
         out.append(_rows(a, sign))
     return pd.concat(out, ignore_index=True)
+
+
+def betabinom_tail(k, n, a, b, alpha: float, chunk: int = 4000):
+    """Vectorised beta-binomial upper tail P(X ≥ k) and the smallest k with P(X ≥ k) < alpha.
+
+    pmf from log-gamma functions, tails by cumulative sums (scipy's betabinom.sf/isf loop in
+    Python per element, far too slow for thousands of schools).
+    """
+    from scipy.special import betaln, gammaln
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    p = np.full(len(k), np.nan)
+    crit = np.full(len(k), np.nan)
+    for s in range(0, len(k), chunk):
+        sl = slice(s, s + chunk)
+        nmax = int(np.nanmax(n[sl])) if np.isfinite(n[sl]).any() else 0
+        j = np.arange(nmax + 1)[None, :]
+        nn, aa, bb = n[sl, None], a[sl, None], b[sl, None]
+        with np.errstate(invalid="ignore"):
+            lp = (gammaln(nn + 1) - gammaln(j + 1) - gammaln(np.maximum(nn - j, 0) + 1)
+                  + betaln(j + aa, np.maximum(nn - j, 0) + bb) - betaln(aa, bb))
+        pmf = np.where(j <= nn, np.exp(lp), 0.0)
+        tail = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]          # tail[:, j] = P(X ≥ j)
+        kk = np.clip(k[sl], 0, nmax).astype(int)
+        p[sl] = np.minimum(1.0, tail[np.arange(len(kk)), kk])
+        below = tail < alpha
+        first = np.where(below.any(axis=1), below.argmax(axis=1), n[sl] + 1)
+        crit[sl] = first
+    return p, crit
 
 
 def _wilson(k, n, z=1.959963984540054):
