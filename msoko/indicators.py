@@ -82,6 +82,7 @@ class Base:
     frame: pd.DataFrame
     sets: list[tuple[str, ...]] = field(default_factory=lambda: [()])
     encoded: bool = False   # keys already integer codes (see Codes)
+    note: str = ""          # why the frame is empty (Russian), if it is
 
 
 def _base(code: str, df: pd.DataFrame, cols: dict[str, str | pd.Series], sets=None) -> Base:
@@ -643,6 +644,10 @@ def _tasks(tables, config, ctx) -> list[Base]:
                             "grade": l_gc.astype("int16"), "subject": bmap[l_bc],
                             "item": cx.word(lv_u)[gl], "s": ls[g], "ss": lss[g], "n": ln[g]})
         bases.append(Base("vpr_level_completion", lvl, [("grade", "subject", "item")], encoded=True))
+    else:
+        bases.append(Base("vpr_level_completion", pd.DataFrame(), note=(
+            "уровни сложности заданий неизвестны: нет спецификации (task_specs) с тем же числом заданий, "
+            "что в выгрузке")))
     return bases
 
 
@@ -1295,7 +1300,7 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
             if b.code not in cat.index:
                 continue
             if b.frame.empty:
-                notes.setdefault(b.code, "нет строк данных для расчёта")
+                notes.setdefault(b.code, b.note or "нет строк данных для расчёта")
                 continue
             kind = ENGINE_KIND[cat.loc[b.code, "kind"]]
             df = _rollup(b.frame if b.encoded else codes.encode(b.frame), b.sets, kind, codes, conf)

@@ -253,3 +253,21 @@ def test_risk_profile_thresholds_from_config():
     assert row(ind, "risk_factors_count", "A").value == 6
     assert row(ind, "risk_factors_count", "B").value == 0
     assert row(ind, "risk_profile_high", "М").value == pytest.approx(50.0)
+
+
+def test_specification_not_applied_to_an_export_with_other_tasks():
+    # the export has 2 tasks, the specification 3 (as for the 2020 ВПР against 2021 specs):
+    # no difficulty levels, no thresholds, the observed maximum is used
+    vpr = vpr_rows("A", 2020, [3] * 5, scores=[2.0] * 5, max_score=4)
+    tasks = pd.DataFrame({"year": 2020, "grade": 5, "subject": "Математика", "school_id": "A",
+                          "student_code": list(vpr.student_code) * 2, "task": ["1"] * 5 + ["2"] * 5,
+                          "score": [1.0, 1, 0, 0, 0] + [2.0, 1, 1, 0, 0]})
+    specs = pd.DataFrame({"grade": 5, "subject": "Математика", "task": ["1", "2", "3"], "skill": "s",
+                          "level": ["Б", "Б", "П"], "max_score": [1.0, 1.0, 2.0], "kes": "", "kt": ""})
+    res = compute_indicators({"vpr": vpr, "vpr_tasks": tasks, "task_specs": specs, "schools": SCHOOLS}, CFG)
+    ind = res.indicators
+    t2 = row(ind, "vpr_task_completion", "A", year=2020, grade=5, subject="Математика", item="2")
+    assert t2.value == pytest.approx(40.0)        # (2 + 1 + 1) / 5 / observed max 2
+    assert np.isnan(t2.threshold)
+    notes = res.notes.set_index("indicator")["reason"]
+    assert "уровни сложности заданий неизвестны" in notes["vpr_level_completion"]
