@@ -200,7 +200,8 @@ def analyse(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
     out["school_name"] = out["school_name"].fillna(out["school_id"])
     cols = ["level", "school_name", "name_ru", "unit", "value", "ci_low", "ci_high", "reason", "reference",
             "certainty", "limited", "n", "subject", "grade", "item"]
-    out["text_ru"] = [_sentence(r) for r in out[cols].to_dict("records")]
+    arrays = [out[c].tolist() for c in cols]      # plain lists: much cheaper than to_dict("records")
+    out["text_ru"] = [_sentence(dict(zip(cols, v))) for v in zip(*arrays)]
     order = {"точно": 0, "достоверно": 1, "вероятно": 2}
     out["_o"] = out["certainty"].map(order)
     out["_z"] = -out["z"].fillna(0)
