@@ -443,7 +443,7 @@ def plot_interval_vs_reference(data: pd.DataFrame, ax: Axes | None = None, *, so
 
 
 def plot_bunching(data: pd.DataFrame, ax: Axes | None = None, *, boundaries: Mapping[int, float] | None = None,
-                  source: str = "ФИС ОКО, ВПР", title: str | None = None) -> Axes:
+                  source: str = "ФИС ОКО, ВПР", title: str | None = None, expected_label: str | None = None) -> Axes:
     """Score distribution with a smooth fit: excess mass just at the mark boundaries.
 
     ``data`` columns: ``score``, ``count`` (observed), ``expected`` (smooth fit, may be NaN).
@@ -456,7 +456,8 @@ def plot_bunching(data: pd.DataFrame, ax: Axes | None = None, *, boundaries: Map
     colors = [FLAG_COLOR if float(s) in bnd else group_color("Школа") for s in d["score"]]
     ax.bar(d["score"], d["count"], color=colors, width=0.8, alpha=0.85, label="Наблюдаемое число работ")
     if "expected" in d and d["expected"].notna().any():
-        ax.plot(d["score"], d["expected"], color="#333333", lw=1.4, label="Гладкая модель (без скачков)")
+        ax.plot(d["score"], d["expected"], color="#333333", lw=1.4,
+                label=expected_label or "Ожидаемое без скачков у границ")
     for mark, low in sorted((boundaries or {}).items()):
         ax.axvline(low - 0.5, color="#333333", ls="--", lw=0.8)
         ax.text(low - 0.4, ax.get_ylim()[1] * 0.97, f"«{mark}»", fontsize=7.5, va="top")
@@ -509,10 +510,13 @@ def plot_cohort_k(data: pd.DataFrame, ax: Axes | None = None, *, highlight: str 
 def to_png(ax_or_fig, *, dpi: int = 100) -> bytes:
     """Render a chart to PNG bytes and close its figure (keeps memory flat in long runs)."""
     fig = ax_or_fig.figure if isinstance(ax_or_fig, Axes) else ax_or_fig
+    fig.set_dpi(dpi)
     fig.draw_without_rendering()
     _place_captions(fig)
+    # the tight box once, by hand: bbox_inches="tight" would lay the figure out a second time
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.08)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=bbox, facecolor="white")
     plt.close(fig)
     return buf.getvalue()
 
@@ -554,6 +558,45 @@ def plot_vpr_panel(*, marks: pd.DataFrame, scores: pd.DataFrame, tasks: pd.DataF
     else:
         plot_task_completion(tasks, ax=fig.add_subplot(gs[2, :]), thresholds=thresholds, source=source,
                              title="Выполнение заданий (% от максимального балла)")
+    if title:
+        fig.suptitle(title, x=0.02, ha="left", fontsize=11, fontweight="bold")
+    return fig
+
+
+def plot_evidence_panel(*, intervals: pd.DataFrame | None = None, bunching: pd.DataFrame | None = None,
+                        boundaries: Mapping[int, float] | None = None, journal: pd.DataFrame | None = None,
+                        cohort: pd.DataFrame | None = None, cohort_fences: tuple[float, float] | None = None,
+                        highlight: str | None = None, levels: pd.DataFrame | None = None,
+                        thresholds: Mapping[str, float] | None = None, source: str = "ФИС ОКО, ВПР",
+                        title: str | None = None, expected_label: str | None = None):
+    """The pictures behind the objectivity signs of one school × work, in one figure.
+
+    Only the panels whose data is given are drawn (two per row). Returns the figure,
+    or ``None`` when there is nothing to draw.
+    """
+    panels = []
+    if intervals is not None and len(intervals) > 1:
+        panels.append(lambda ax: plot_interval_vs_reference(intervals, ax=ax, source=source,
+                                                            title="Средний балл: школа и сравнение"))
+    if bunching is not None and len(bunching) and bunching["count"].sum() > 0:
+        panels.append(lambda ax: plot_bunching(bunching, ax=ax, boundaries=boundaries, source=source,
+                                               expected_label=expected_label))
+    if journal is not None and len(journal):
+        panels.append(lambda ax: plot_vpr_vs_journal(journal, ax=ax, source=f"{source}; отметка за четверть"))
+    if levels is not None and len(levels):
+        panels.append(lambda ax: plot_task_levels(levels, ax=ax, thresholds=thresholds, source=source))
+    if cohort is not None and len(cohort.dropna(subset=["k"])):
+        panels.append(lambda ax: plot_cohort_k(cohort, ax=ax, highlight=highlight, fences=cohort_fences,
+                                               source=source))
+    if not panels:
+        return None
+    ncols = 1 if len(panels) == 1 else 2
+    nrows = (len(panels) + ncols - 1) // ncols
+    fig = plt.figure(figsize=(11 if ncols == 2 else 6.5, 3.3 * nrows + 0.3))
+    gs = fig.add_gridspec(nrows, ncols, hspace=1.0, wspace=0.45, left=0.14, right=0.98,
+                          top=1 - 0.55 / (3.3 * nrows + 0.3), bottom=0.9 / (3.3 * nrows + 0.3))
+    for i, draw in enumerate(panels):
+        draw(fig.add_subplot(gs[i // ncols, i % ncols]))
     if title:
         fig.suptitle(title, x=0.02, ha="left", fontsize=11, fontweight="bold")
     return fig

@@ -190,16 +190,19 @@ def html_para(text: str, cls: str | None = None) -> str:
 
 @dataclass
 class ReportData:
-    """The processed tables a report reads (missing optional tables are empty frames)."""
+    """The processed tables a report reads (missing optional tables are empty frames).
+
+    ``vpr`` and ``vpr_tasks`` are large on regional data: they are read lazily, and the
+    report functions ask for one year (:meth:`vpr_year`) or one work (:meth:`tasks_cell`)
+    with Parquet filters instead of the whole table.
+    """
     processed_dir: Path
     schools: pd.DataFrame
-    vpr: pd.DataFrame
-    vpr_tasks: pd.DataFrame
     task_specs: pd.DataFrame
     indicators: pd.DataFrame
     catalogue: pd.DataFrame
     objectivity: pd.DataFrame
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
@@ -208,6 +211,58 @@ class ReportData:
             path = self.processed_dir / f"{name}.parquet"
             self.tables[name] = pd.read_parquet(path) if path.exists() else pd.DataFrame()
         return self.tables[name]
+
+    def _read_filtered(self, name: str, filters: list | None) -> pd.DataFrame:
+        path = self.processed_dir / f"{name}.parquet"
+        if not path.exists():
+            return pd.DataFrame()
+        df = pd.read_parquet(path, filters=filters) if filters else pd.read_parquet(path)
+        if "absent" in df:
+            df = df[~df["absent"].astype(bool)]
+        if "school_id" in df:
+            df = df.assign(school_id=df["school_id"].astype(str))
+        return df.reset_index(drop=True)
+
+    @property
+    def vpr(self) -> pd.DataFrame:
+        """Every ВПР work written (absent students left out), all years."""
+        if "_vpr" not in self.tables:
+            self.tables["_vpr"] = self._read_filtered("vpr", None)
+        return self.tables["_vpr"]
+
+    def vpr_year(self, year: int) -> pd.DataFrame:
+        """ВПР works of one year."""
+        if "_vpr" in self.tables:
+            v = self.tables["_vpr"]
+            return v[v["year"] == year] if not v.empty else v
+        key = ("_vpr_year", int(year))
+        if key not in self.tables:
+            self.tables[key] = self._read_filtered("vpr", [("year", "==", int(year))])
+        return self.tables[key]
+
+    @property
+    def vpr_tasks(self) -> pd.DataFrame:
+        if "_vpr_tasks" not in self.tables:
+            self.tables["_vpr_tasks"] = self._read_filtered("vpr_tasks", None)
+        return self.tables["_vpr_tasks"]
+
+    def tasks_cell(self, year: int, grade: int, subject: str) -> pd.DataFrame:
+        """Task scores of one work (year × grade × subject)."""
+        key = ("_tasks", int(year), int(grade), str(subject))
+        if key not in self.tables:
+            self.tables[key] = self._read_filtered(
+                "vpr_tasks", [("year", "==", int(year)), ("grade", "==", int(grade)), ("subject", "==", str(subject))])
+        return self.tables[key]
+
+    def years(self) -> list[int]:
+        ys: set[int] = set()
+        for df in (self.indicators, self.objectivity):
+            if not df.empty and "year" in df:
+                ys |= {int(y) for y in df["year"].dropna().unique()}
+        path = self.processed_dir / "vpr.parquet"
+        if path.exists():
+            ys |= {int(y) for y in pd.read_parquet(path, columns=["year"])["year"].dropna().unique()}
+        return sorted(ys)
 
 
 _CATALOGUE_ALIASES = {
@@ -274,11 +329,9 @@ def load(processed_dir: str | Path, *, config_path: str | Path | None = None) ->
             if col not in indicators:
                 indicators[col] = np.nan
     objectivity = _read(processed, "objectivity")
-    vpr = _read(processed, "vpr")
-    if not vpr.empty and "absent" in vpr:
-        vpr = vpr[~vpr["absent"].astype(bool)].copy()
-    return ReportData(processed_dir=processed, schools=schools, vpr=vpr,
-                      vpr_tasks=_read(processed, "vpr_tasks"), task_specs=_read(processed, "task_specs"),
+    if not objectivity.empty:
+        objectivity["school_id"] = objectivity["school_id"].astype("string")
+    return ReportData(processed_dir=processed, schools=schools, task_specs=_read(processed, "task_specs"),
                       indicators=indicators, catalogue=catalogue, objectivity=objectivity,
                       config=_load_config(config_path))
 
@@ -317,11 +370,7 @@ def target_value(data: ReportData, code: str, year: int) -> float:
 
 
 def years(data: ReportData) -> list[int]:
-    ys: set[int] = set()
-    for df in (data.indicators, data.vpr, data.objectivity):
-        if not df.empty and "year" in df:
-            ys |= {int(y) for y in df["year"].dropna().unique()}
-    return sorted(ys)
+    return data.years()
 
 
 def resolve_year(data: ReportData, year: int | None) -> int:
@@ -333,12 +382,17 @@ def resolve_year(data: ReportData, year: int | None) -> int:
     return int(year)
 
 
-def resolve_school(data: ReportData, school_id: str | None) -> str:
+def resolve_school(data: ReportData, school_id: str | None, year: int | None = None) -> str:
     ids = sorted(data.schools.loc[~data.schools.get("is_preschool", pd.Series(False, index=data.schools.index))
                                   .fillna(False).astype(bool), "school_id"])
     if school_id is None:
         if not ids:
             raise MsokoError("В реестре нет ни одной школы.")
+        if year is not None:
+            v = data.vpr_year(year)
+            with_vpr = sorted(set(ids) & set(v["school_id"])) if not v.empty else []
+            if with_vpr:
+                return with_vpr[0]  # the first school (by login) that wrote ВПР that year
         return ids[0]
     if str(school_id) not in set(data.schools["school_id"]):
         raise MsokoError(f"Школа с логином «{school_id}» не найдена в реестре (schools.parquet).")
@@ -417,10 +471,10 @@ def school_context(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
 
 def school_vpr_counts(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """ВПР written by the school in the year: class, subject, participants."""
-    v = data.vpr
+    v = data.vpr_year(year)
     if v.empty:
         return pd.DataFrame()
-    d = v[(v["year"] == year) & (v["school_id"] == school_id)]
+    d = v[v["school_id"] == school_id]
     t = d.groupby(["grade", "subject"]).size().reset_index(name="n").sort_values(["grade", "subject"])
     return t
 
@@ -600,8 +654,9 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
                 row[grp] = "—"
         pv = prev[(prev["indicator"] == r["indicator"]) & _key_mask(prev, r["grade"], r["subject"])]
         if len(pv) and pd.notna(me.get("value")) and not bool(pv.iloc[0].get("suppressed", False)):
-            row["Изменение за год"] = ("+" if me["value"] - pv.iloc[0]["value"] >= 0 else "−") + \
-                fmt(abs(me["value"] - pv.iloc[0]["value"]))
+            delta = me["value"] - pv.iloc[0]["value"]
+            row["Изменение за год"] = ("+" if delta >= 0 else "−") + fmt(abs(delta)) + \
+                (" п. п." if c["unit"] == "%" else (f" {c['unit']}" if c["unit"] else ""))
         else:
             row["Изменение за год"] = "—"
         muni_v = gd.loc[GROUP_MUNI, "value"] if GROUP_MUNI in gd.index else math.nan
@@ -654,8 +709,11 @@ def indicator_meta(data: ReportData, code: str) -> dict:
 # ======================================================================================
 
 def _vpr_cell(data: ReportData, year: int, grade: int, subject: str) -> pd.DataFrame:
-    v = data.vpr
-    return v[(v["year"] == year) & (v["grade"] == grade) & (v["subject"] == subject)]
+    key = ("_cell", int(year), int(grade), str(subject))
+    if key not in data.tables:
+        v = data.vpr_year(year)
+        data.tables[key] = v[(v["grade"] == grade) & (v["subject"] == subject)] if not v.empty else v
+    return data.tables[key]
 
 
 def mark_boundaries(data: ReportData, year: int, grade: int, subject: str) -> dict[int, float]:
@@ -700,17 +758,16 @@ def score_distribution(data: ReportData, school_id: str, year: int, grade: int, 
 
 
 def _task_table(data: ReportData, school_ids: list[str], year: int, grade: int, subject: str) -> pd.DataFrame:
-    t = data.vpr_tasks
+    t = data.tasks_cell(year, grade, subject)
     if t.empty:
         return pd.DataFrame()
-    t = t[(t["year"] == year) & (t["grade"] == grade) & (t["subject"] == subject) & t["school_id"].isin(school_ids)]
-    return t
+    return t[t["school_id"].isin(school_ids)]
 
 
 def task_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """``task, level, group, value (% of max), n`` — a task not done counts as 0."""
     spec = data.task_specs
-    if spec.empty or data.vpr_tasks.empty:
+    if spec.empty or data.tasks_cell(year, grade, subject).empty:
         return pd.DataFrame(columns=["task", "level", "group", "value", "n"])
     spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)][["task", "level", "max_score"]]
     spec = spec.assign(task=spec["task"].astype(str))
@@ -741,8 +798,11 @@ def level_completion(task_long: pd.DataFrame, data: ReportData, grade: int, subj
     spec = data.task_specs
     spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
     mx = dict(zip(spec["task"].astype(str), spec["max_score"]))
-    d = task_long.dropna(subset=["level"]).assign(mx=lambda x: x["task"].map(mx))
-    d = d.assign(w=d["value"] * d["mx"])
+    d = task_long.dropna(subset=["level"])
+    if d.empty:
+        return pd.DataFrame(columns=["level", "group", "value", "n"])
+    d = d.assign(mx=pd.to_numeric(d["task"].map(mx), errors="coerce").astype(float))
+    d = d.assign(w=d["value"].astype(float) * d["mx"])
     g = d.groupby(["level", "group"]).agg(w=("w", "sum"), mx=("mx", "sum"), n=("n", "max")).reset_index()
     g["value"] = g["w"] / g["mx"]
     return g[["level", "group", "value", "n"]]
@@ -989,7 +1049,8 @@ def cell_evidence(data: ReportData, school_id: str, year: int, grade: int, subje
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                out = _cell_evidence({"vpr": data.vpr, "vpr_tasks": data.vpr_tasks, "task_specs": data.task_specs,
+                out = _cell_evidence({"vpr": data.vpr, "vpr_tasks": data.tasks_cell(year, grade, subject),
+                                      "task_specs": data.task_specs,
                                       "schools": data.schools}, data.config or None, year, grade, subject, school_id)
             except Exception:  # noqa: BLE001 - a picture must not break the report
                 out = {}
@@ -1004,10 +1065,6 @@ def bunching_data(data: ReportData, school_id: str, year: int, grade: int, subje
     work, rescaled to the school's number of participants (a picture of the
     sign; the statistic itself comes from ``objectivity.parquet``).
     """
-    ev = cell_evidence(data, school_id, year, grade, subject).get("scores")
-    if ev is not None and len(ev) and {"score", "observed", "expected"} <= set(ev):
-        return pd.DataFrame({"score": ev["score"].astype(int), "count": ev["observed"].astype(float),
-                             "expected": ev["expected"].astype(float)})
     d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
     if d.empty:
         return pd.DataFrame(columns=["score", "count", "expected"])
@@ -1104,6 +1161,7 @@ def attention_zones(data: ReportData, school_id: str, year: int, *, max_items: i
         m = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == muni)]
         keys = ["indicator", "grade", "subject"]
         d = d.merge(m[keys + ["value"]].rename(columns={"value": "muni"}), on=keys, how="inner")
+        d = d[(d["grade"].isna() & d["subject"].isna()) | d["indicator"].isin(KEY_BREAKDOWN_INDICATORS)]
         for _, r in d.iterrows():
             if r["indicator"] not in cat.index or pd.isna(r["muni"]):
                 continue
@@ -1531,17 +1589,116 @@ def show_school_system(data: ReportData, school_id: str, year: int, system: int)
         _indicator_pair(data, school_id, year, code)
 
 
-def show_vpr_views(data: ReportData, school_id: str, year: int) -> None:
-    """ФИС ОКО views for each ВПР the school took: summary, marks, scores, tasks, ВПР vs journal."""
+CORE_SUBJECTS = ("Русский язык", "Математика")
+# Indicators whose grade × subject breakdowns count as «stands out» (the overall rows count for all):
+# with a dozen indicators per work, testing each breakdown would flag something by chance everywhere.
+KEY_BREAKDOWN_INDICATORS = {"vpr_fail_share", "vpr_quality", "vpr_mean_pct", "vpr_fail", "vpr_quality_share",
+                            "gia_below_min", "oge_mark45_share", "s1_bad", "s1_good"}
+MAX_DETAILED_WORKS = 8
+
+
+def _standout_works(data: ReportData, school_id: str, year: int) -> set[tuple[int, str]]:
+    """Works where the school's interval lies on the worse side of the municipality, or a sign fires."""
+    out: set[tuple[int, str]] = set()
+    ind, cat = data.indicators, data.catalogue.set_index("code")
+    if not ind.empty:
+        muni = str(school_row(data, school_id)["municipality"])
+        d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
+                & ind["grade"].notna() & ind["subject"].notna() & ind["ci_low"].notna()
+                & ~ind["suppressed"].fillna(False).astype(bool)]
+        m = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == muni)]
+        keys = ["indicator", "grade", "subject"]
+        d = d.merge(m[keys + ["value"]].rename(columns={"value": "muni"}), on=keys)
+        d = d[d["indicator"].isin(KEY_BREAKDOWN_INDICATORS)]
+        dirn = d["indicator"].map(cat["direction"]) if len(cat) else pd.Series("", index=d.index)
+        worse = ((dirn == "higher") & (d["ci_high"] < d["muni"])) | ((dirn == "lower") & (d["ci_low"] > d["muni"]))
+        out |= {(int(g), str(s)) for g, s in zip(d.loc[worse, "grade"], d.loc[worse, "subject"])}
+    f = flagged_signs(data, year, school_id, official=True).dropna(subset=["grade", "subject"])
+    out |= {(int(g), str(s)) for g, s in zip(f["grade"], f["subject"])}
+    return out
+
+
+def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
+    """One row per ВПР the school wrote: participants, «2», качество, mean % — school beside the municipality."""
+    taken = school_vpr_counts(data, school_id, year)
+    groups = comparison_groups(data, school_id)
+    rows = []
+    for _, r in taken.iterrows():
+        g, subj = int(r["grade"]), str(r["subject"])
+        d = _vpr_cell(data, year, g, subj)
+        row = {"Работа": f"{g} кл., {subj}", "Участников": fmt(int(r["n"]))}
+        for grp in (GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI):
+            x = d[d["school_id"].isin(groups.get(grp, []))]
+            marks = x["mark"].dropna().astype(int)
+            short = {GROUP_SCHOOL: "школа", GROUP_SIMILAR: "похожие", GROUP_MUNI: "муниц."}[grp]
+            if len(marks) < MIN_N:
+                row[f"«2», % ({short})"] = row[f"«4»–«5», % ({short})"] = "—" if grp != GROUP_SCHOOL else "скрыто"
+                continue
+            k2, k45, n = int((marks == 2).sum()), int((marks >= 4).sum()), len(marks)
+            if grp == GROUP_SCHOOL:
+                lo, hi = _wilson(k2, n)
+                row[f"«2», % ({short})"] = f"{fmt(100 * k2 / n, 0)} [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
+                lo, hi = _wilson(k45, n)
+                row[f"«4»–«5», % ({short})"] = f"{fmt(100 * k45 / n, 0)} [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
+            else:
+                row[f"«2», % ({short})"] = fmt(100 * k2 / n, 0)
+                row[f"«4»–«5», % ({short})"] = fmt(100 * k45 / n, 0)
+        row["Информативность"] = informativeness(int(r["n"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def vpr_overview_marks(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
+    """Marks of every ВПР of the school, each beside the municipality (long form for plot_marks_distribution)."""
+    taken = school_vpr_counts(data, school_id, year)
+    groups = comparison_groups(data, school_id)
+    out = []
+    for _, r in taken.iterrows():
+        g, subj = int(r["grade"]), str(r["subject"])
+        d = _vpr_cell(data, year, g, subj).dropna(subset=["mark"])
+        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
+            x = d[d["school_id"].isin(groups.get(grp, []))]
+            n = len(x)
+            if n < MIN_N:
+                continue
+            c = x["mark"].astype(int).value_counts()
+            out += [dict(group=f"{g} кл., {subj}: {label}", mark=m, share=100 * c.get(m, 0) / n, n=n)
+                    for m in (2, 3, 4, 5)]
+    return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
+
+
+def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str = "auto") -> None:
+    """ФИС ОКО views of the school's ВПР: an overview of every work, then the detailed views
+    (marks, scores with the mark boundaries, tasks and levels, ВПР vs journal) —
+    ``detail="auto"``: for Russian and mathematics and every work where something stands out;
+    ``detail="all"``: for every work."""
     from msoko import plots
 
     taken = school_vpr_counts(data, school_id, year)
     if taken.empty:
         display_html(html_para(f"В {year} году школа не писала ВПР (или данные не загружены).", "msoko-empty"))
         return
+    show_table(vpr_overview_table(data, school_id, year), caption=f"Все ВПР {year} года: школа и группы сравнения",
+               note="Для школы в квадратных скобках — 95 % доверительный интервал; «похожие» — школы того же типа "
+                    "и типа населённого пункта.")
+    ov = vpr_overview_marks(data, school_id, year)
+    if not ov.empty:
+        _show_chart(plots.plot_marks_distribution(ov, source=_vpr_source(year), title="Отметки по всем работам"))
+    standout = _standout_works(data, school_id, year)
     thr = sufficiency_thresholds(data, year)
+    shown = 0
+    if detail == "all":
+        chosen = list(zip(taken["grade"].astype(int), taken["subject"].astype(str)))
+    else:
+        core = [(int(g), str(x)) for g, x in zip(taken["grade"], taken["subject"]) if x in CORE_SUBJECTS]
+        other = [(int(g), str(x)) for g, x in zip(taken["grade"], taken["subject"])
+                 if x not in CORE_SUBJECTS and (int(g), str(x)) in standout]
+        chosen = set((core + other)[:MAX_DETAILED_WORKS])
     for _, r in taken.iterrows():
         grade, subject, n = int(r["grade"]), str(r["subject"]), int(r["n"])
+        if (grade, subject) not in chosen:
+            continue
+        shown += 1
         display_html(html_heading(f"ВПР {year}: {subject}, {grade} класс", 3))
         if n < MIN_N:
             display_html(html_para(f"Участников меньше {MIN_N} — результаты не показываются.", "msoko-empty"))
@@ -1558,6 +1715,12 @@ def show_vpr_views(data: ReportData, school_id: str, year: int) -> None:
             boundaries=mark_boundaries(data, year, grade, subject), max_score=_max_score(data, year, grade, subject),
             thresholds=thr, source=_vpr_source(year))
         _show_chart(fig)
+    if shown < len(taken):
+        display_html(html_para(
+            f"Подробно показаны {shown} из {len(taken)} работ: русский язык, математика и работы, где доля «2», "
+            "качество или средний процент выполнения школы хуже муниципальных за пределами погрешности либо есть "
+            f"официальный признак необъективности (не более {MAX_DETAILED_WORKS}). "
+            "Чтобы показать все, выполните show_vpr_views(..., detail=\"all\").", "msoko-note"))
 
 
 def _max_score(data: ReportData, year: int, grade: int, subject: str):
@@ -1581,39 +1744,45 @@ SIGNS_JOURNAL = {"journal_mismatch", "marks_lower", "marks_higher", "marks_far",
 SIGNS_TASKS = {"tasks_basic_vs_advanced", "easy_hard"}
 
 
+MAX_EVIDENCE_CELLS = 4   # pictures per school (school report)
+MAX_CARDS = 30           # evidence cards in the objectivity report
+EXPECTED_LABEL = "Ожидаемое: распределение остальных школ, приведённое к числу участников"
+
+
 def _evidence_charts(data: ReportData, school_id: str, year: int, grade, subject, signs: set[str]) -> None:
-    """The pictures behind the signs of one school × work."""
+    """The pictures behind the signs of one school × work, as one figure."""
     from msoko import plots
 
     if pd.isna(grade) or pd.isna(subject):
         return
     grade, subject = int(grade), str(subject)
-    src = _vpr_source(year)
+    kw: dict = {}
     if signs & SIGNS_INTERVAL:
-        mi = mean_intervals(data, school_id, year, grade, subject)
-        if len(mi) > 1:
-            _show_chart(plots.plot_interval_vs_reference(mi, source=src, title=f"Средний балл: {subject}, {grade} класс"))
+        kw["intervals"] = mean_intervals(data, school_id, year, grade, subject)
     if signs & SIGNS_BUNCHING:
-        b = bunching_data(data, school_id, year, grade, subject)
-        if len(b) and b["count"].sum() >= MIN_N:
-            _show_chart(plots.plot_bunching(b, boundaries=mark_boundaries(data, year, grade, subject), source=src,
-                                            title=f"Распределение баллов: {subject}, {grade} класс"))
-    if signs & SIGNS_COHORT:
-        k = cohort_k_data(data, year, subject)
-        if not k.empty:
-            _show_chart(plots.plot_cohort_k(k, highlight=school_id, fences=cohort_fences(data, year, subject), source=src,
-                                            title=f"Параллель: 4 класс ({year - 1}) → 5 класс ({year}), {subject}"))
-    if signs & SIGNS_TASKS:
-        t = task_completion(data, school_id, year, grade, subject)
-        lv = level_completion(t, data, grade, subject)
-        if not lv.empty:
-            _show_chart(plots.plot_task_levels(lv, thresholds=sufficiency_thresholds(data, year), source=src,
-                                               title=f"Уровни сложности: {subject}, {grade} класс"))
+        kw["bunching"] = bunching_data(data, school_id, year, grade, subject)
+        kw["boundaries"] = mark_boundaries(data, year, grade, subject)
     if signs & SIGNS_JOURNAL:
-        j = journal_comparison(data, school_id, year, grade, subject)
-        if not j.empty:
-            _show_chart(plots.plot_vpr_vs_journal(j, source=f"{src}; отметка за четверть",
-                                                  title=f"ВПР и журнал: {subject}, {grade} класс"))
+        kw["journal"] = journal_comparison(data, school_id, year, grade, subject)
+    if signs & SIGNS_TASKS:
+        kw["levels"] = level_completion(task_completion(data, school_id, year, grade, subject), data, grade, subject)
+        kw["thresholds"] = sufficiency_thresholds(data, year)
+    if signs & SIGNS_COHORT:
+        kw["cohort"] = cohort_k_data(data, year, subject)
+        kw["cohort_fences"] = cohort_fences(data, year, subject)
+        kw["highlight"] = school_id
+    fig = plots.plot_evidence_panel(source=_vpr_source(year), title=f"{subject}, {grade} класс",
+                                    expected_label=EXPECTED_LABEL, **kw)
+    if fig is not None:
+        _show_chart(fig)
+
+
+def _picture_cells(d: pd.DataFrame, max_cells: int) -> list[tuple]:
+    """Works (grade, subject) whose signs get pictures: official signs or msoko's combined judgement;
+    at most ``max_cells``, in class and subject order."""
+    key = d[d["sign"].isin(list(OFFICIAL_SIGNS) + ["combined"])].dropna(subset=["grade", "subject"])
+    cells = sorted({(int(g), str(s)) for g, s in zip(key["grade"], key["subject"])})
+    return cells[:max_cells]
 
 
 def show_school_objectivity(data: ReportData, school_id: str, year: int) -> None:
@@ -1630,11 +1799,15 @@ def show_school_objectivity(data: ReportData, school_id: str, year: int) -> None
                  "дополнительные — собственные показатели msoko.</p></div>")
     show_table(t, caption="Выявленные признаки")
     d = flagged_signs(data, year, school_id)
-    for (grade, subject), x in d.groupby(["grade", "subject"], dropna=False, sort=True):
-        if pd.isna(grade) or pd.isna(subject):
-            continue
-        display_html(html_heading(f"Свидетельства: {subject}, {int(grade)} класс", 4))
+    cells = _picture_cells(d, MAX_EVIDENCE_CELLS)
+    for grade, subject in cells:
+        x = d[(d["grade"] == grade) & (d["subject"] == subject)]
+        display_html(html_heading(f"Свидетельства: {subject}, {grade} класс", 4))
         _evidence_charts(data, school_id, year, grade, subject, set(x["sign"]))
+    rest = d.dropna(subset=["grade", "subject"])[["grade", "subject"]].drop_duplicates()
+    if len(rest) > len(cells):
+        display_html(html_para("Рисунки приведены для работ с официальными признаками или сводной оценкой msoko "
+                               f"(не более {MAX_EVIDENCE_CELLS}); числа по остальным — в таблице выше.", "msoko-note"))
 
 
 def show_school_recommendations(data: ReportData, school_id: str, year: int) -> None:
@@ -1679,11 +1852,11 @@ def municipal_trend(data: ReportData, municipality: str, code: str, year: int) -
 
 def municipal_vpr_marks(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
     """``group`` = «<grade> кл., <subject>», ``mark``, ``share``, ``n`` over the municipality's schools."""
-    v = data.vpr
+    v = data.vpr_year(year)
     if v.empty:
         return pd.DataFrame(columns=["group", "mark", "share", "n"])
     ids = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"])
-    d = v[(v["year"] == year) & v["school_id"].isin(ids)].dropna(subset=["mark"])
+    d = v[v["school_id"].isin(ids)].dropna(subset=["mark"])
     out = []
     for (g, s), x in d.groupby(["grade", "subject"], sort=True):
         n = len(x)
@@ -1754,8 +1927,8 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
 def show_municipal_summary(data: ReportData, municipality: str, year: int) -> None:
     s = data.schools[data.schools["municipality"] == municipality]
     pre = s.get("is_preschool", pd.Series(False, index=s.index)).fillna(False).astype(bool)
-    v = data.vpr
-    nv = int(((v["year"] == year) & v["school_id"].isin(s["school_id"])).sum()) if not v.empty else 0
+    v = data.vpr_year(year)
+    nv = int(v["school_id"].isin(s["school_id"]).sum()) if not v.empty else 0
     rows = [("Общеобразовательных организаций", fmt(int((~pre).sum()))), ("Дошкольных организаций", fmt(int(pre.sum()))),
             (f"Работ ВПР в {year} году (писавшие)", fmt(nv))]
     idx = objectivity_index(data)
@@ -1797,17 +1970,25 @@ def show_objectivity_msoko(data: ReportData, year: int) -> None:
                note="Школы перечислены по названию.")
 
 
-def show_objectivity_cards(data: ReportData, year: int) -> None:
-    d = flagged_signs(data, year)
-    if d.empty:
-        display_html(html_para("Признаков необъективности не выявлено ни у одной школы.", "msoko-empty"))
+def show_objectivity_cards(data: ReportData, year: int, *, max_cards: int = MAX_CARDS) -> None:
+    """An evidence card for every school of the plan of work (by name): its signs with their numbers,
+    and one picture of the work with an official sign or msoko's combined judgement."""
+    plan = plan_of_work(data, year)
+    if plan.empty:
+        display_html(html_para("Школ для плана работы нет: ни официальных признаков, ни сводной оценки msoko.",
+                               "msoko-empty"))
         return
-    names = data.schools.set_index("school_id")["name"]
-    for sid in dict.fromkeys(d["school_id"]):
-        display_html(html_heading(f"{names.get(sid, sid)} ({sid})", 3))
+    d = flagged_signs(data, year)
+    ids = list(plan["Логин"])
+    if len(ids) > max_cards:
+        display_html(html_para(f"Школ в плане работы {len(ids)}; карточки приведены для первых {max_cards} по "
+                               "алфавиту, полные свидетельства каждой школы — в её отчёте.", "msoko-note"))
+    for sid in ids[:max_cards]:
+        display_html(html_heading(f"{school_name(data, sid)} ({sid})", 3))
         show_table(signs_table(data, year, sid), caption="Признаки и свидетельства")
         x = d[d["school_id"] == sid]
-        for (grade, subject), y in x.groupby(["grade", "subject"], dropna=False, sort=True):
+        for grade, subject in _picture_cells(x, 1):
+            y = x[(x["grade"] == grade) & (x["subject"] == subject)]
             _evidence_charts(data, sid, year, grade, subject, set(y["sign"]))
 
 
