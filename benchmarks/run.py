@@ -33,10 +33,30 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+ENV = dict(os.environ)
+
+
 def sh(cmd: list[str], **kw) -> float:
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, **kw)
     return time.perf_counter() - t
+
+
+def snapshot(work: Path, notebooks: Path) -> Path:
+    """Freeze msoko/ and the notebooks for the duration of the benchmark: the checkout is
+    shared with other developers, and any edit of msoko/ changes the library version
+    (which would rebuild everything in the "no-change" re-run). PYTHONPATH puts the
+    copy ahead of the editable install, in msoko run, its kernels and papermill's."""
+    import shutil
+
+    lib = work / "lib"
+    shutil.rmtree(lib, ignore_errors=True)
+    shutil.copytree(REPO / "msoko", lib / "msoko", ignore=shutil.ignore_patterns("__pycache__"))
+    nb = work / "notebooks"
+    shutil.rmtree(nb, ignore_errors=True)
+    shutil.copytree(notebooks, nb, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    ENV["PYTHONPATH"] = os.pathsep.join([str(lib)] + ([ENV["PYTHONPATH"]] if ENV.get("PYTHONPATH") else []))
+    return nb
 
 
 def trivial_notebooks(out: Path) -> Path:
@@ -75,6 +95,7 @@ def main() -> int:
     raw, processed = work / "raw", work / "processed"
     msoko = str(BIN / "msoko")
     notebooks = trivial_notebooks(work / "nb_trivial") if a.trivial else REPO / "notebooks"
+    notebooks = snapshot(work, notebooks)
     print(f"Рабочая папка: {work}; ядер: {os.cpu_count()}; блокноты: {notebooks}")
 
     if not (raw / "logins.xlsx").exists():
@@ -93,7 +114,7 @@ def main() -> int:
     cmd = [msoko, "run", "--raw", str(raw), "--processed", str(processed), "--reports", str(reports),
            "--notebooks", str(notebooks)] + (["--jobs", str(a.jobs)] if a.jobs else [])
     t0 = time.perf_counter()
-    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV).returncode
     t_run = time.perf_counter() - t0
     m = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))
     r = m["run"]
@@ -104,7 +125,7 @@ def main() -> int:
 
     # --- no-change re-run -------------------------------------------------------------
     t0 = time.perf_counter()
-    rc2 = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    rc2 = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV).returncode
     t_rerun = time.perf_counter() - t0
     m2 = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))
     print(f"повторный msoko run без изменений: {t_rerun:.2f} с, код {rc2}; "
@@ -119,7 +140,7 @@ def main() -> int:
     subset = ids if a.naive_schools in (0, None) or a.naive_schools >= len(ids) else ids[:a.naive_schools]
     naive_dir = work / "naive"
     naive_dir.mkdir(exist_ok=True)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**ENV, "PATH": f"{BIN}{os.pathsep}{ENV.get('PATH', '')}"}
     times = []
     for sid in subset:
         out = naive_dir / f"{sid}.ipynb"

@@ -43,16 +43,19 @@ WARMUP_CODE = r"""
 import warnings as __w
 with __w.catch_warnings():
     __w.simplefilter("ignore")
-    # msoko's modules have import-time side effects (msoko.plots sets the Agg backend
-    # and the theme); importing all of them here puts those effects into the snapshot
+    # msoko's analysis modules have import-time side effects (msoko.plots sets the Agg
+    # backend and the theme); importing all of them here puts those effects into the snapshot
     # that every report starts from, so the first and the hundredth report of a
-    # kernel see the same state.
+    # kernel see the same state. Export/ingest modules run outside the kernel: skipped
+    # (nbformat's jsonschema import alone costs seconds).
     import pkgutil
     __mods = ["numpy", "pandas", "pyarrow", "scipy.stats", "matplotlib", "matplotlib.pyplot", "seaborn"]
     try:
         import msoko
         __mods += [m.name for m in pkgutil.walk_packages(msoko.__path__, "msoko.")
-                   if not m.name.startswith(("msoko.runner", "msoko.cli", "msoko.__main__", "msoko.demo"))]
+                   if not m.name.startswith(("msoko.runner", "msoko.cli", "msoko.__main__", "msoko.demo",
+                                             "msoko.export", "msoko.ingest", "msoko.readers",
+                                             "msoko.layouts", "msoko.dictionary"))]
     except Exception:
         pass
     for __m in __mods:
