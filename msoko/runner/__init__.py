@@ -88,7 +88,7 @@ class RunLock:
                     pid = int(self.path.read_text().strip() or 0)
                 except (OSError, ValueError):
                     pid = 0
-                if pid and _pid_alive(pid):
+                if pid and _pid_alive(pid, self.path):
                     raise MsokoError(f"Другой прогон msoko run (процесс {pid}) уже пишет в {self.path.parent}. "
                                      f"Дождитесь его окончания или удалите {self.path}, если он завис.")
                 self.path.unlink(missing_ok=True)  # stale lock of a dead run
@@ -99,9 +99,14 @@ class RunLock:
             self.path.unlink(missing_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
+def _pid_alive(pid: int, lock: Path | None = None) -> bool:
     if pid == os.getpid():
         return True
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there: trust a fresh lock
+        try:
+            return time.time() - lock.stat().st_mtime < 12 * 3600 if lock else True
+        except OSError:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -205,9 +210,9 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
         html_path = reports_dir / j.html_rel
         if res["status"] == "ok":
             atomic_write(html_path, res["html"])
-            e.update(status="built", built_at=_now(), error=None)
-            state[j.key] = {"fingerprint": j.fingerprint, "status": "ok", "built_at": e["built_at"],
-                            "duration_s": res.get("duration"), "worker": res.get("worker")}
+            e.update(status="built", built_at=_now(), error=None, duration_s=res.get("duration"),
+                     worker=res.get("worker"))
+            state[j.key] = {**e, "status": "ok"}
             log.info("построен %s за %.2f с (%s)", j.key, res.get("duration") or 0, res.get("worker"))
         else:
             html_path.unlink(missing_ok=True)   # never leave an outdated report looking current
@@ -241,11 +246,26 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
     return [entries[j.key] for j in jobs]
 
 
+def earlier_reports(reports_dir: Path, year: int, current: set[str]) -> list[dict[str, Any]]:
+    """Reports of the same year built by earlier runs and not part of this one (a run for
+    some schools only must not hide the others from the index)."""
+    state = load_manifest(reports_dir / "_state" / "reports.json")
+    out = []
+    for key, e in sorted(state.items()):
+        if key in current or e.get("status") != "ok" or "html" not in e or "title" not in e:
+            continue
+        if (e.get("params") or {}).get("year") != year or not (reports_dir / e["html"]).exists():
+            continue
+        out.append({**e, "status": "earlier"})
+    return out
+
+
 def write_outputs(reports_dir: Path, manifest: dict[str, Any]) -> None:
     from msoko.runner.index import render_index
 
     atomic_write(reports_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
-    atomic_write(reports_dir / "index.html", render_index(manifest))
+    earlier = earlier_reports(reports_dir, manifest["run"]["year"], {e["key"] for e in manifest["reports"]})
+    atomic_write(reports_dir / "index.html", render_index(manifest, earlier))
 
 
 def summary_text(manifest: dict[str, Any], reports_dir: Path) -> str:

@@ -29,9 +29,11 @@ def _when(ts: str | None) -> str:
     return escape((ts or "")[:16].replace("T", " "))
 
 
-def render_index(manifest: dict[str, Any]) -> str:
+def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None = None) -> str:
+    """``earlier``: reports of the same year from earlier runs, not part of this one."""
     run = manifest["run"]
     reports = manifest["reports"]
+    earlier = earlier or []
     failed = [r for r in reports if r["status"] == "failed"]
     ok = [r for r in reports if r["status"] != "failed"]
     scope = run.get("municipality") or "все муниципалитеты"
@@ -58,8 +60,11 @@ def render_index(manifest: dict[str, Any]) -> str:
                        f'<td>{escape(str(r.get("error") or ""))}</td>'
                        f'<td><a href="{_href(r["executed"])}">блокнот</a></td></tr>')
         out.append("</tbody></table>")
+    if earlier:
+        out.append(f'<p class="meta">Ещё {len(earlier)} отч. построены прежними прогонами и в этот '
+                   "прогон не входили (помечены «ранее»).</p>")
     for kind in ("municipality", "objectivity", "school"):
-        rows = [r for r in ok if r["kind"] == kind]
+        rows = sorted([r for r in ok + earlier if r["kind"] == kind], key=lambda r: r["key"])
         if not rows:
             continue
         head = {"school": "Отчёты школ", "municipality": "Муниципалитет",
@@ -69,7 +74,8 @@ def render_index(manifest: dict[str, Any]) -> str:
                 "<th>Версия данных</th></tr></thead><tbody>"]
         for r in rows:
             out.append(f'<tr><td><a href="{_href(r["html"])}">{escape(r["title"])}</a></td>'
-                       f'<td>{escape(r["label"])}</td><td>{_when(r.get("built_at"))}</td>'
+                       f'<td>{escape(r["label"])}</td><td>{_when(r.get("built_at"))}'
+                       f'{" (ранее)" if r["status"] == "earlier" else ""}</td>'
                        f'<td><code>{escape(r.get("data_version", ""))}</code></td></tr>')
         out.append("</tbody></table>")
     if not reports:
