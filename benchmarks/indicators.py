@@ -59,9 +59,11 @@ res = compute_indicators(tables, config)
 t_ind = time.perf_counter() - t
 c_ind = time.process_time() - c
 t = time.perf_counter()
+c = time.process_time()
 cy = management_cycle(res.indicators, load_catalogue(), config, measures=tables.get("measures"), meta=res.meta,
                       notes=res.notes)
 t_cycle = time.perf_counter() - t
+c_cycle = time.process_time() - c
 t = time.perf_counter()
 with tempfile.TemporaryDirectory() as d:
     write_table(res.indicators, d, "indicators")
@@ -69,7 +71,7 @@ t_write = time.perf_counter() - t
 vpr = tables.get("vpr")
 tasks = tables.get("vpr_tasks")
 print(json.dumps({
-    "load": t_load, "indicators": t_ind, "indicators_cpu": c_ind, "cycle": t_cycle, "write": t_write,
+    "load": t_load, "indicators": t_ind, "indicators_cpu": c_ind, "cycle_cpu": c_cycle, "cycle": t_cycle, "write": t_write,
     "process": time.perf_counter() - t0,
     "rows_out": len(res.indicators), "computed": int(res.indicators["indicator"].nunique()),
     "not_computed": len(res.notes), "vpr_rows": 0 if vpr is None else len(vpr),
@@ -158,11 +160,13 @@ def main(argv=None) -> int:
     print(f"Чтение таблиц:           {r['load']:.1f} с")
     print(f"Показатели (все):        {r['indicators']:.1f} с (процессорное время {r['indicators_cpu']:.1f} с) — "
           f"рассчитано {r['computed']}, не рассчитано {r['not_computed']}, строк {_n(r['rows_out'])}")
-    print(f"Управленческий цикл:     {r['cycle']:.1f} с — зон внимания {r['findings']}")
+    print(f"Управленческий цикл:     {r['cycle']:.1f} с (процессорное время {r['cycle_cpu']:.1f} с) — "
+          f"зон внимания {_n(r['findings'])}")
     print(f"Запись indicators.parquet: {r['write']:.1f} с")
     print(f"Процесс целиком:         {r['process']:.1f} с; пиковая память {r['peak_gib']:.2f} ГиБ")
     total = r["load"] + r["indicators"] + r["cycle"] + r["write"]
-    print(f"Цель: показатели < 30 с — {'да' if r['indicators'] < 30 else 'НЕТ'} "
+    print(f"Цель: показатели < 30 с — {'да' if r['indicators'] < 30 else 'НЕТ'} по часам, "
+          f"{'да' if r['indicators_cpu'] < 30 else 'НЕТ'} по процессорному времени "
           f"(чтение + показатели + цикл + запись = {total:.1f} с)")
     return 0
 
