@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports", default="reports", help="папка отчётов")
     p.add_argument("--year", type=int, default=None, help="год отчёта (по умолчанию — последний в данных)")
     p.add_argument("--municipality", default=None, help="муниципалитет (по умолчанию — все)")
-    p.add_argument("--schools", nargs="*", default=None, metavar="ID", help="только эти школы (логины)")
+    p.add_argument("--schools", nargs="*", default=None, metavar="ID", help="только эти школы (логины); отчёты муниципалитета и объективности "
+                        "в таком прогоне не строятся")
     p.add_argument("--jobs", type=int, default=None, help="число параллельных процессов (по умолчанию — все ядра)")
     p.add_argument("--executor", choices=["local", "dask"], default="local",
                    help="где выполнять блокноты: local (по умолчанию) или dask")

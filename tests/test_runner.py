@@ -230,9 +230,13 @@ def test_kernel_is_current_env_and_quiet(tmp_path):
                        "import pandas, scipy.stats, matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
                        "ax.plot([1, 2]); display(fig)"], None,
              kernel="kernel-that-does-not-exist")
+    from msoko.runner.worker import _kernel
+
     try:
         res = execute_job({"key": "k", "notebook": nbformat.writes(nb), "params": {"x": 2},
                            "title": "t", "exporter": "nbconvert"})
+        # IPC sockets on POSIX: no TCP port race between kernels starting together
+        assert _kernel().km.transport == ("ipc" if os.name == "posix" else "tcp")
     finally:
         shutdown_worker_kernel()
     assert res["status"] == "ok", res["error"]
@@ -241,6 +245,25 @@ def test_kernel_is_current_env_and_quiet(tmp_path):
     assert [s.name for s in streams] == ["stdout"]          # nothing on stderr
     assert streams[0].text.strip() == os.path.realpath(sys.executable)
     assert out.cells[-1].outputs[-1].output_type == "display_data"  # the figure
+
+
+def test_many_kernels_start_at_once():
+    """Eight kernels started together (the papermill/jupyter_client port race) all come up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from msoko.runner.kernel import WarmKernel
+
+    def start(_):
+        k = WarmKernel(warm=False, retries=1)   # no retry: the transport itself must not race
+        try:
+            k.start()
+            k.run_code("x = 6 * 7")
+            return k.alive()
+        finally:
+            k.shutdown()
+
+    with ThreadPoolExecutor(8) as ex:
+        assert list(ex.map(start, range(8))) == [True] * 8
 
 
 def test_warm_kernel_gives_same_result_as_fresh_kernel(tmp_path):

@@ -197,7 +197,7 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
 
     bar = None
     if todo:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc="Отчёты", unit="отч.", file=sys.stderr,
                    disable=(None if progress is None else not progress), dynamic_ncols=True)

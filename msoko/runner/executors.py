@@ -38,8 +38,9 @@ def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent; same on Windows
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=worker.init_worker,
-                             initargs=(kernel_log,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=worker.init_worker,
+                               initargs=(kernel_log,))
+    try:
         futs = {pool.submit(worker.execute_job, p): p["key"] for p in payloads}
         for fut in as_completed(futs):
             key = futs[fut]
@@ -50,6 +51,12 @@ def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
             except Exception as exc:  # pragma: no cover - defensive
                 res = _failed(key, f"{type(exc).__name__}: {exc}")
             on_result(res)
+    except BaseException:
+        # Ctrl+C / SIGTERM: drop what has not started; the workers' kernels exit with
+        # their parent (ipykernel's parent poller).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _shutdown_kernels_on_worker() -> int:
