@@ -716,8 +716,27 @@ def _leavers(tables, config, ctx) -> list[Base]:
 
 def _olympiad(tables, config, ctx) -> list[Base]:
     o, = _need(tables, "olympiad")
-    cont = _contingent(tables)
     o = o.assign(school_id=o["school_id"].astype(str))
+    out = []
+    if _get(tables, "contingent") is not None:
+        out += _olympiad_coverage(o, _contingent(tables))
+    else:
+        out += [Base(c, pd.DataFrame(), note="нет данных: таблица «contingent» (знаменатель охвата)")
+                for c in ("olymp_school_participation", "olymp_municipal_share")]
+    # per stage: unique people; awardees = winners or prize-winners (people, not diplomas)
+    o = o.assign(award=o["status"].isin(["победитель", "призёр", "призер"]).astype(int))
+    per = o.groupby(["year", "school_id", "stage", "student_code"], observed=True)["award"].max().reset_index()
+    st = per.groupby(["year", "school_id", "stage"], observed=True).agg(part=("award", "size"),
+                                                                       aw=("award", "sum")).reset_index()
+    st["item"] = st["stage"].astype(str)
+    S = [("item",)]
+    out += [_base("olymp_stage_participants", st, {"num": "part", "n": "part"}, S),
+            _base("olymp_awardees", st, {"num": "aw", "n": "part"}, S),
+            _base("olymp_awardee_share", st, {"num": "aw", "den": "part"}, S)]
+    return out
+
+
+def _olympiad_coverage(o: pd.DataFrame, cont: pd.DataFrame) -> list[Base]:
     # school stage, grades 4–11, unique people (a person counted once in their grade)
     ss = o[(o["stage"] == "школьный") & o["grade"].between(4, 11)]
     ppl = ss.drop_duplicates(["year", "school_id", "student_code"])
@@ -731,16 +750,6 @@ def _olympiad(tables, config, ctx) -> list[Base]:
     den = cont[cont["grade"].between(7, 11)].groupby(["year", "school_id"])["students"].sum().rename("den")
     a = pd.concat([num, den], axis=1).fillna(0).reset_index()
     out.append(_base("olymp_municipal_share", a[a["den"] > 0], {"num": "num", "den": "den"}))
-    # per stage: unique people; awardees = winners or prize-winners (people, not diplomas)
-    o = o.assign(award=o["status"].isin(["победитель", "призёр", "призер"]).astype(int))
-    per = o.groupby(["year", "school_id", "stage", "student_code"], observed=True)["award"].max().reset_index()
-    st = per.groupby(["year", "school_id", "stage"], observed=True).agg(part=("award", "size"),
-                                                                       aw=("award", "sum")).reset_index()
-    st["item"] = st["stage"].astype(str)
-    S = [("item",)]
-    out += [_base("olymp_stage_participants", st, {"num": "part", "n": "part"}, S),
-            _base("olymp_awardees", st, {"num": "aw", "n": "part"}, S),
-            _base("olymp_awardee_share", st, {"num": "aw", "den": "part"}, S)]
     return out
 
 

@@ -271,3 +271,21 @@ def test_specification_not_applied_to_an_export_with_other_tasks():
     assert np.isnan(t2.threshold)
     notes = res.notes.set_index("indicator")["reason"]
     assert "уровни сложности заданий неизвестны" in notes["vpr_level_completion"]
+
+
+def test_olympiad_people_not_diplomas_and_contingent_optional():
+    o = pd.DataFrame({"year": 2021, "stage": ["школьный"] * 4 + ["муниципальный"] * 2, "school_id": "A",
+                      "student_code": ["p1", "p1", "p2", "p3", "p1", "p2"], "grade": [7, 7, 8, 4, 7, 8],
+                      "subject": ["Математика", "Физика", "Математика", "Математика", "Математика", "Физика"],
+                      "status": ["победитель", "призёр", "участник", "участник", "призёр", "участник"]})
+    res = compute_indicators({"olympiad": o, "schools": SCHOOLS}, CFG)
+    ind = res.indicators
+    assert row(ind, "olymp_stage_participants", "A", item="школьный").value == 3      # p1 twice = 1 person
+    assert row(ind, "olymp_awardees", "A", item="школьный").value == 1               # two diplomas of p1
+    assert row(ind, "olymp_awardees", "A", item="муниципальный").value == 1
+    assert "contingent" in res.notes.set_index("indicator").loc["olymp_school_participation", "reason"]
+    cont = pd.DataFrame({"year": 2021, "school_id": "A", "grade": [4, 7, 8, 9], "students": [10, 10, 10, 10]})
+    ind2 = compute_indicators({"olympiad": o, "contingent": cont, "schools": SCHOOLS}, CFG).indicators
+    r = row(ind2, "olymp_school_participation", "A")
+    assert (r.numerator, r.denominator) == (3, 40)
+    assert row(ind2, "olymp_municipal_share", "A").numerator == 2                    # p1, p2 (grades 7–11)
