@@ -455,3 +455,14 @@ def test_robust_tau2_recovers_between_variance():
     est[:40] += 5                                   # a few extreme units do not widen the yardstick
     assert robust_tau2(est, se) == pytest.approx(0.09, rel=0.1)
     assert robust_tau2(rng.normal(0, se), se) < 0.01
+
+
+def test_attention_list_and_note(planted):
+    from msoko.objectivity import INFLATED_MEAN_NOTE, attention_list
+    out = planted[3]
+    al = attention_list(out, 2021)
+    comb = set(out[(out.sign == "combined") & out.flagged.fillna(False)].school_id)
+    assert set(al.school_id) == comb and {"S00", "S01", "S02", "S03"} <= comb
+    assert al["strongest"].is_monotonic_decreasing
+    assert all("не вывод о нарушениях" in t for t in al["text"])
+    assert "гимназии" in INFLATED_MEAN_NOTE

@@ -40,6 +40,7 @@ from msoko.objectivity.core import (CELL_KEYS, COLUMNS, DEFAULTS, OFFICIAL_SIGNS
 from msoko.objectivity.official import cohort_table
 
 __all__ = ["compute_objectivity", "sign_catalogue", "school_card", "cell_evidence", "cohort_table",
+           "attention_list", "INFLATED_MEAN_NOTE", "TIMINGS",
            "SIGNS", "DEFAULTS", "COLUMNS", "OFFICIAL_SIGNS", "settings", "informativeness"]
 
 SIGNS: dict[str, tuple[str, bool, str]] = {
@@ -78,6 +79,15 @@ SIGNS: dict[str, tuple[str, bool, str]] = {
     "objectivity_index_msoko": ("Показатель объективности по совокупности признаков (msoko)", False,
                                 "100 − % школ, по которым совокупность признаков достаточна для плана работы."),
 }
+
+
+INFLATED_MEAN_NOTE = (
+    "Официальный признак «завышенный средний балл» сравнивает интервал школы с интервалом региона, "
+    "построенным по всем участникам: при большом числе участников интервал региона очень узкий, и "
+    "признак отмечает почти любую школу с результатами выше среднего — в том числе сильные гимназии и "
+    "лицеи. Поэтому рядом показан собственный признак msoko «результат заметно выше, чем у похожих "
+    "школ»: сравнение со школами того же типа и типа поселения с учётом обычного разброса между "
+    "школами. Он не входит в официальный показатель и служит только для выбора, куда посмотреть.")
 
 
 def sign_catalogue() -> pd.DataFrame:
@@ -239,3 +249,39 @@ def cell_evidence(tables: dict[str, pd.DataFrame], config: dict | None, year: in
     ct = cohort_table(prep.cells, cfg)
     out["cohort"] = ct.loc[ct["subject"] == subject].reset_index(drop=True)
     return out
+
+
+def attention_list(objectivity: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
+    """Schools to put on the plan of work on objectivity, one row per school and year.
+
+    A school is listed when msoko's combined picture is flagged for at least one grade and
+    subject. Columns: year, school_id, cells (number of flagged grade × subject), where
+    (Russian list «4 кл. Математика, …»), official_signs (official signs flagged that year),
+    strongest (−log10 p of the strongest cell), informativeness (of the strongest cell),
+    text (a Russian sentence that describes signs, never a verdict about the school).
+    """
+    o = objectivity
+    if year is not None:
+        o = o.loc[o["year"] == year]
+    comb = o.loc[(o["sign"] == "combined") & o["flagged"].fillna(False).astype(bool)]
+    cols = ["year", "school_id", "cells", "where", "official_signs", "strongest", "informativeness", "text"]
+    if len(comb) == 0:
+        return pd.DataFrame(columns=cols)
+    off_f = o.loc[o["official"] & o["school_id"].notna() & o["flagged"].fillna(False).astype(bool)]
+    off_names = off_f.groupby(["year", "school_id"])["sign"].agg(
+        lambda x: ", ".join(sorted({SIGNS[s][0] for s in x}))).rename("official_signs")
+    rows = []
+    for (y, sch), g in comb.sort_values("value", ascending=False).groupby(["year", "school_id"], sort=False):
+        where = ", ".join(f"{int(gr)} кл. {sj}" for gr, sj in zip(g["grade"], g["subject"]))
+        top = g.iloc[0]
+        offs = off_names.get((y, sch), "")
+        text = (f"По совокупности признаков школа включается в план работы по обеспечению объективности "
+                f"({where}); это основание для внимательного анализа и методической поддержки, "
+                f"а не вывод о нарушениях.")
+        if offs:
+            text += f" Официальные признаки ФИОКО за этот год: {offs}."
+        if top["informativeness"] != "информативна":
+            text += f" Выборка {top['informativeness']} информативна — выводы предварительные."
+        rows.append((y, sch, len(g), where, offs, float(top["value"]), top["informativeness"], text))
+    return pd.DataFrame(rows, columns=cols).sort_values(["year", "strongest"], ascending=[True, False]) \
+        .reset_index(drop=True)
