@@ -533,17 +533,19 @@ def _tasks(tables, config, ctx) -> list[Base]:
     cx: Codes = ctx["codes"]
     specs = _task_specs_lookup(tables)
     score = pd.to_numeric(t["score"], errors="coerce").fillna(0.0).to_numpy(dtype="float64")
-    year = pd.to_numeric(t["year"]).to_numpy().astype("int64")
-    gc = pd.to_numeric(t["grade"]).to_numpy().astype("int64")
+    # keys as small ints (int32 where stored, int64 where combined): the table is the largest one
+    year = pd.to_numeric(t["year"]).to_numpy()
     y0 = int(year.min())
-    yc = year - y0
+    yc = (year - y0).astype("int32")
+    del year
+    gc = pd.to_numeric(t["grade"]).to_numpy().astype("int32")
     sc, s_u = _factor(t["school_id"])
     bc, b_u = _factor(t["subject"])
     kc, k_u = _factor(t["task"])
+    sc, bc, kc = sc.astype("int32"), bc.astype("int32"), kc.astype("int32")
     ny, ng, ns, nb, nk = int(yc.max()) + 1, int(gc.max()) + 1, len(s_u), len(b_u), len(k_u)
     # work cell (year, grade, subject, school) and task within it
-    wraw = ((yc * ng + gc) * nb + bc) * ns + sc
-    w, wkeys = _dense(wraw, ny * ng * nb * ns)
+    w, wkeys = _dense(((yc.astype("int64") * ng + gc) * nb + bc) * ns + sc, ny * ng * nb * ns)
     tid, tkeys = _dense(w * nk + kc, len(wkeys) * nk)
     x = np.bincount(tid, weights=score)
     x2 = np.bincount(tid, weights=score * score)
@@ -601,8 +603,9 @@ def _tasks(tables, config, ctx) -> list[Base]:
     bases = [Base("vpr_task_completion", task_frame, [("grade", "subject", "item")], encoded=True)]
 
     # level completion: per student work Σ score on the level's tasks / Σ their maxima, then mean
-    row_cell = ((yc * ng + gc) * nb + bc) * nk + kc
-    row_skey = (gc * nb + bc) * nk + kc
+    del tid
+    row_cell = ((yc.astype("int64") * ng + gc) * nb + bc) * nk + kc
+    row_skey = (gc.astype("int64") * nb + bc) * nk + kc
     row_valid = valid[yc, gc, bc]
     rl = np.where(row_valid, spec_lvl[row_skey], -1)
     if (rl >= 0).any():
