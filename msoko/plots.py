@@ -149,7 +149,8 @@ def plot_marks_distribution(data: pd.DataFrame, ax: Axes | None = None, *, sourc
 
     ``data`` columns: ``group``, ``mark`` (2–5), ``share`` (%), ``n`` (participants of the group).
     """
-    ax = _ax(ax, (7.5, 0.55 * max(2, data["group"].nunique()) + 1.3))
+    k = max(2, data["group"].nunique())
+    ax = _ax(ax, (7.5, (0.55 if k <= 6 else 0.32) * k + 1.3))
     if data.empty:
         return _no_data(ax)
     groups = _order(data["group"], GROUP_ORDER)
@@ -167,6 +168,7 @@ def plot_marks_distribution(data: pd.DataFrame, ax: Axes | None = None, *, sourc
                         color="white" if mark in (2, 5) else "black")
         left += vals
     ax.set_yticks(y, [f"{g} (n = {fmt_num(k)})" for g, k in zip(groups, ns)])
+    ax.set_ylim(-0.6, len(groups) - 0.4)
     ax.set_xlim(0, 100)
     ax.set_xlabel("Доля участников, %")
     ax.legend(ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0))

@@ -1291,25 +1291,49 @@ def school_comparison_table(data: ReportData, municipality: str, year: int, code
     return out.sort_values(["Школа", "Логин"]).reset_index(drop=True)
 
 
+def _municipal_ids(data: ReportData, municipality: str) -> set[str]:
+    return set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"].astype(str))
+
+
+def municipal_findings(data: ReportData, municipality: str, year: int, system: int, *, limit: int = 8) -> list[str]:
+    """The cycle's sentences about the municipality itself (target missed, worse trend), most certain first."""
+    cyc = _cycle_table(data, "cycle_analysis")
+    if cyc.empty or "text_ru" not in cyc:
+        return []
+    c = cyc[(cyc["year"] == year) & (cyc["system"] == system) & (cyc.get("level", "") == "municipality")
+            & (cyc["school_id"].astype(str) == municipality)]
+    if "z" in c:
+        c = c.sort_values("z", ascending=False)
+    return [str(t) for t in c["text_ru"].dropna().head(limit)]
+
+
 def analysis_table(data: ReportData, municipality: str, year: int, system: int) -> pd.DataFrame:
-    """Schools × indicators that fall short: the school's interval on the worse side of the municipality
-    or below the target. Sorted by school name (compare, never rank)."""
-    cyc = _cycle_table(data, "analysis", "cycle_analysis")
+    """Schools that fall short on the system's indicators, one row per school, sorted by name
+    (compare, never rank). From the management cycle (``cycle_analysis``) when computed, else
+    worked out here: the school's interval wholly on the worse side of the municipality, or the
+    target missed."""
+    cyc = _cycle_table(data, "cycle_analysis")
     cat = catalogue_for(data, system)
     names = data.schools.set_index("school_id")["name"]
-    if not cyc.empty and {"school_id", "indicator"} <= set(cyc):
-        c = cyc[(cyc["year"] == year)] if "year" in cyc else cyc
-        c = c[c["indicator"].isin(cat["code"])] if "system" not in c else c[c["system"] == system]
+    if not cyc.empty and {"school_id", "indicator", "system"} <= set(cyc):
+        c = cyc[(cyc["year"] == year) & (cyc["system"] == system)]
+        c = c[(c.get("level", "school") == "school") & c["school_id"].astype(str).isin(_municipal_ids(data, municipality))]
         if c.empty:
             return pd.DataFrame()
-        out = pd.DataFrame({"Школа": c["school_id"].astype(str).map(names).fillna(c["school_id"].astype(str)),
-                            "Логин": c["school_id"].astype(str),
-                            "Показатель": c["indicator"].map(lambda x: indicator_meta(data, x)["name"])})
-        for col, label in (("reason", "Что не так"), ("text", "Что не так"), ("certainty", "Насколько уверены"),
-                           ("value", "Значение")):
-            if col in c and label not in out:
-                out[label] = c[col].map(lambda v: fmt(v) if isinstance(v, (float, int, np.floating)) else v).values
-        return out.sort_values(["Школа", "Логин"]).reset_index(drop=True)
+        c = c.assign(school_id=c["school_id"].astype(str))
+        rows = []
+        for sid, x in c.groupby("school_id", sort=False):
+            cert = x["certainty"].value_counts() if "certainty" in x else pd.Series(dtype=int)
+            label = x["name_ru"] if "name_ru" in x else x["indicator"]
+            where = [f"{lab} ({subject_phrase(s, g).replace('по ', '', 1)})" if pd.notna(g) or pd.notna(s) else str(lab)
+                     for lab, g, s in zip(label, x.get("grade", pd.Series(pd.NA, index=x.index)),
+                                          x.get("subject", pd.Series(pd.NA, index=x.index)))]
+            uniq = list(dict.fromkeys(where))
+            rows.append({"Школа": names.get(sid, sid), "Логин": sid, "Зон внимания": fmt(len(x)),
+                         "Из них достоверно": fmt(int(cert.get("достоверно", 0))),
+                         "Причины": "; ".join(sorted(set(x["reason_ru"].dropna().astype(str)))) if "reason_ru" in x else "—",
+                         "Показатели": "; ".join(uniq[:4]) + (f" и ещё {len(uniq) - 4}" if len(uniq) > 4 else "")})
+        return pd.DataFrame(rows).sort_values(["Школа", "Логин"]).reset_index(drop=True)
     ind = data.indicators
     if ind.empty or cat.empty:
         return pd.DataFrame()
@@ -1346,39 +1370,51 @@ def analysis_table(data: ReportData, municipality: str, year: int, system: int) 
 
 
 def recommendations_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
-                          municipality: str | None = None) -> pd.DataFrame:
-    """Addressed recommendations from the management cycle (``recommendations`` table), sorted by school name."""
+                          municipality: str | None = None, per_school: int | None = None) -> pd.DataFrame:
+    """Addressed recommendations of the management cycle (``recommendations``), sorted by school name.
+
+    ``per_school`` keeps the first recommendations of each school (the rest are counted
+    in a last line per school: every one is in the school's own report)."""
     r = _cycle_table(data, "recommendations", "cycle_recommendations")
     if r.empty:
         return pd.DataFrame()
     r = r.copy()
     if "year" in r:
         r = r[r["year"] == year]
-    if "school_id" in r:
-        r["school_id"] = r["school_id"].astype(str)
-        if school_id is not None:
-            r = r[r["school_id"] == school_id]
-        if municipality is not None:
-            ids = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"]) | {municipality}
-            r = r[r["school_id"].isin(ids)]
+    r["school_id"] = r["school_id"].astype(str)
+    if school_id is not None:
+        r = r[r["school_id"] == school_id]
+    if municipality is not None:
+        r = r[r["school_id"].isin(_municipal_ids(data, municipality) | {municipality})]
     if system is not None and "system" in r:
         r = r[r["system"] == system]
     if r.empty:
         return pd.DataFrame()
     names = data.schools.set_index("school_id")["name"]
-    out = pd.DataFrame(index=r.index)
-    if school_id is None and "school_id" in r:
-        out["Школа"] = r["school_id"].map(names).fillna(r["school_id"])
-    if "system" in r and system is None:
-        out["Система"] = r["system"].map(lambda s: f"{int(s)}" if pd.notna(s) else "—")
-    if "indicator" in r:
-        out["Показатель"] = r["indicator"].map(lambda x: indicator_meta(data, x)["name"] if pd.notna(x) else "—")
-    for col, label in (("reason", "Основание"), ("evidence", "Основание"), ("recommendation", "Рекомендация"),
-                       ("text", "Рекомендация"), ("addressee", "Адресат"), ("priority", "Приоритет")):
-        if col in r and label not in out:
-            out[label] = r[col]
-    sort = [c for c in ("Школа", "Система", "Показатель") if c in out]
-    return out.sort_values(sort).reset_index(drop=True) if sort else out.reset_index(drop=True)
+    r["_name"] = r["school_id"].map(names).fillna(r["school_id"]).astype(str)
+    sort = ["_name", "school_id"] + [c for c in ("system", "indicator", "grade", "subject") if c in r]
+    r = r.sort_values(sort, na_position="first")
+    text_col = next((c for c in ("text_ru", "recommendation", "text") if c in r), None)
+    rows = []
+    for sid, x in r.groupby("school_id", sort=False):
+        shown = x if per_school is None else x.head(per_school)
+        for _, y in shown.iterrows():
+            row = {}
+            if school_id is None:
+                row["Школа"] = y["_name"]
+            if system is None and "system" in y:
+                row["Система"] = str(int(y["system"])) if pd.notna(y["system"]) else "—"
+            row["Рекомендация"] = y[text_col] if text_col else "—"
+            row["Адресат"] = y.get("addressee", "—") if pd.notna(y.get("addressee", pd.NA)) else "—"
+            rows.append(row)
+        if per_school is not None and len(x) > per_school:
+            row = {"Рекомендация": f"…и ещё {len(x) - per_school} (см. отчёт школы)", "Адресат": ""}
+            if school_id is None:
+                row = {"Школа": x["_name"].iloc[0], **row}
+            if system is None and "system" in x:
+                row["Система"] = ""
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def measures_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
@@ -1420,28 +1456,42 @@ def effectiveness_table(data: ReportData, year: int, *, school_id: str | None = 
     """
     eff = _cycle_table(data, "effectiveness", "cycle_effectiveness")
     names = data.schools.set_index("school_id")["name"]
-    if not eff.empty and {"school_id", "indicator"} <= set(eff):
-        e = eff[eff["year"] == year] if "year" in eff else eff
-        e = e.assign(school_id=e["school_id"].astype(str))
+    if not eff.empty and {"school_id", "indicator", "verdict"} <= set(eff):
+        e = eff.assign(school_id=eff["school_id"].astype(str), year=pd.to_numeric(eff["year"], errors="coerce"))
+        # a measure of year Y is judged by Y + 1: the report of ``year`` shows the measures of year − 1
+        e = e[e["year"] == year - 1]
         if school_id is not None:
             e = e[e["school_id"] == school_id]
         if system is not None and "system" in e:
-            e = e[e["system"] == system]
+            e = e[pd.to_numeric(e["system"], errors="coerce") == system]
         if municipality is not None:
-            ids = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"]) | {municipality}
-            e = e[e["school_id"].isin(ids)]
+            e = e[e["school_id"].isin(_municipal_ids(data, municipality) | {municipality})]
         if e.empty:
             return pd.DataFrame()
-        out = pd.DataFrame({"Школа": e["school_id"].map(names).fillna(e["school_id"]),
-                            "Показатель": e["indicator"].map(lambda x: indicator_meta(data, x)["name"])})
-        for col, label in (("measure", "Мера"), ("value_before", "Было"), ("before", "Было"),
-                           ("value_after", "Стало"), ("after", "Стало"), ("change", "Изменение"),
-                           ("verdict", "Вывод"), ("effect", "Вывод")):
-            if col in e and label not in out:
-                out[label] = e[col].map(lambda v: fmt(v) if isinstance(v, (float, np.floating)) else v).values
+        unit = e["indicator"].map(lambda c: indicator_meta(data, c).get("unit", ""))
+
+        def ch(r):
+            if pd.isna(r["change"]):
+                return "—"
+            s_ = ("+" if r["change"] >= 0 else "−") + fmt(abs(float(r["change"])))
+            if pd.notna(r.get("change_ci_low")) and pd.notna(r.get("change_ci_high")):
+                s_ += f" [{fmt(float(r['change_ci_low']))}; {fmt(float(r['change_ci_high']))}]"
+            return s_
+
+        out = pd.DataFrame({
+            "Школа": e["school_id"].map(names).fillna(e["school_id"]),
+            "Показатель": e["name_ru"] if "name_ru" in e else e["indicator"],
+            "Мера": e.get("measure", pd.Series("—", index=e.index)),
+            f"Было ({year - 1})": [fmt(float(v)) + (f" {u}" if u else "") if pd.notna(v) else "—"
+                                   for v, u in zip(e["value_before"], unit)],
+            f"Стало ({year})": [fmt(float(v)) + (f" {u}" if u else "") if pd.notna(v) else "—"
+                                for v, u in zip(e["value_after"], unit)],
+            "Изменение [95 % ДИ]": [ch(r) for _, r in e.iterrows()],
+            "Вывод": e["verdict"].fillna("—"),
+        })
         if school_id is not None:
             out = out.drop(columns=["Школа"])
-        return out.sort_values(list(out.columns[:2])).reset_index(drop=True).fillna("—")
+        return out.sort_values(list(out.columns[:2])).reset_index(drop=True)
     m = data.table("measures")
     ind = data.indicators
     if m.empty or ind.empty:
@@ -1542,10 +1592,11 @@ def show_title(data: ReportData, *, kind: str, year: int, school_id: str | None 
 def show_school_context(data: ReportData, school_id: str, year: int) -> None:
     show_table(school_context(data, school_id, year), caption="Характеристики школы")
     t = school_vpr_counts(data, school_id, year)
-    if not t.empty:
-        t = pd.DataFrame({"Класс": t["grade"].astype(int).astype(str), "Предмет": t["subject"],
-                          "Участников": t["n"].map(fmt), "Информативность": t["n"].map(informativeness)})
-    show_table(t, caption=f"ВПР {year} года, написанные школой")
+    if t.empty:
+        display_html(html_para(f"В {year} году школа не писала ВПР (или данные не загружены).", "msoko-note"))
+    else:
+        display_html(html_para(f"ВПР {year} года: {len(t)} {_plural(len(t), 'работа', 'работы', 'работ')}, "
+                               f"{fmt(int(t['n'].sum()))} работ участников; подробности — в главе 1.", "msoko-note"))
 
 
 def show_attention(data: ReportData, school_id: str, year: int) -> None:
@@ -1903,13 +1954,17 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
                    note="Школы перечислены по названию; это сравнение, а не рейтинг.")
 
     display_html(html_heading("Анализ результатов мониторинга", 3))
+    display_html(html_sentences(municipal_findings(data, municipality, year, system),
+                                empty="На уровне муниципалитета все показатели системы в пределах целей и без "
+                                      "достоверного ухудшения."))
     show_table(analysis_table(data, municipality, year, system),
                caption="Школы и показатели, которые не достигают цели или отстают от муниципалитета",
                note="Отставание засчитывается, только если 95 % интервал школы целиком хуже муниципального значения.")
 
     display_html(html_heading("Адресные рекомендации", 3))
-    show_table(recommendations_table(data, year, system=system, municipality=municipality),
-               caption=f"Рекомендации по итогам {year} года")
+    show_table(recommendations_table(data, year, system=system, municipality=municipality, per_school=3),
+               caption=f"Рекомендации по итогам {year} года",
+               note="Школы перечислены по названию; у каждой — не более трёх рекомендаций, полный список в отчёте школы.")
 
     display_html(html_heading("Меры и управленческие решения", 3))
     show_table(measures_table(data, year, system=system, municipality=municipality),

@@ -176,3 +176,53 @@ def test_school_tables_not_ranked(reports):
 def test_execution_is_fast(reports):
     for name, (_, _, elapsed) in reports["res"].items():
         assert elapsed < 60, (name, elapsed)  # generous: 2 shared cores; typical 4–12 s incl. kernel start
+
+
+# --- the demo's planted truth shows up in the school report ------------------------------------
+
+@pytest.fixture(scope="module")
+def demo_truth(request, tmp_path_factory):
+    for mod in ("msoko.demo", "msoko.ingest", "msoko.compute"):
+        pytest.importorskip(mod, reason=f"{mod} ещё нет")
+    raw = request.getfixturevalue("demo_raw")
+    processed = request.getfixturevalue("demo_processed")
+    return raw / "_truth", processed, tmp_path_factory.mktemp("truth_reports")
+
+
+def _section(html: str, title: str) -> str:
+    start = html.index(f">{title}</h2>")
+    nxt = html.find("<h2", start)
+    return html[start: nxt if nxt > 0 else len(html)]
+
+
+def test_planted_manipulation_shows_sign_with_evidence(demo_truth):
+    from msoko.report import OFFICIAL_SIGNS, sign_name
+
+    truth_dir, processed, out = demo_truth
+    cells = pd.read_csv(truth_dir / "objectivity_cells.csv")
+    cells = cells[cells["strength"].isin(["moderate", "strong"])]
+    obj = pd.read_parquet(processed / "objectivity.parquet")
+    obj = obj[obj["flagged"].fillna(False).astype(bool) & obj["sign"].isin(list(OFFICIAL_SIGNS) + ["combined"])]
+    hits = cells.merge(obj, on=["year", "school_id", "grade", "subject"])
+    assert len(hits), "ни одна заложенная манипуляция не отмечена — проверьте msoko.objectivity"
+    hit = hits.sort_values(["year", "school_id", "grade", "subject"], ascending=[False, True, True, True]).iloc[0]
+    _, html, _ = _run("school", out, school_id=hit["school_id"], year=int(hit["year"]), processed_dir=str(processed))
+    sec = _section(html, "Признаки необъективности и их свидетельства")
+    assert html_mod.escape(sign_name(hit["sign"]), quote=True) in sec
+    head = f"Свидетельства: {hit['subject']}, {int(hit['grade'])} класс"
+    assert head in sec
+    after = sec[sec.index(head):]
+    assert re.search(r'<img[^>]+src="data:image/png;base64,', after)
+
+
+def test_planted_weak_spot_gets_its_recommendation(demo_truth):
+    truth_dir, processed, out = demo_truth
+    spots = pd.read_csv(truth_dir / "weak_spots.csv")
+    spots = spots[spots["school_id"].astype(str).str.startswith("sch")]
+    rec = pd.read_parquet(processed / "recommendations.parquet")
+    hits = spots.merge(rec, left_on=["year", "school_id", "indicator_hint"], right_on=["year", "school_id", "indicator"])
+    assert len(hits), "ни одна заложенная слабая зона не получила рекомендацию — проверьте msoko.cycle"
+    hit = hits.sort_values(["year", "school_id"], ascending=[False, True]).iloc[0]
+    _, html, _ = _run("school", out, school_id=hit["school_id"], year=int(hit["year"]), processed_dir=str(processed))
+    sec = _section(html, "Адресные рекомендации")
+    assert html_mod.escape(hit["text_ru"], quote=True) in sec
