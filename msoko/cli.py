@@ -90,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compute", help="рассчитать показатели и признаки необъективности",
                        description="Рассчитывает все показатели каталога и диагностику объективности "
-                                   "по обработанным таблицам: indicators.parquet, objectivity.parquet.")
+                                   "по обработанным таблицам: indicators.parquet, objectivity.parquet, "
+                                   "а также управленческий цикл по восьми системам: зоны внимания "
+                                   "(cycle_analysis.parquet), адресные рекомендации (recommendations.parquet), "
+                                   "эффективность принятых мер (effectiveness.parquet). Таблицы, которых нет, "
+                                   "не мешают расчёту: показатели по ним отмечаются как нерассчитанные.")
     p.add_argument("--processed", default="data/processed", help="папка обработанных данных")
     p.add_argument("--config", default=None,
                    help="файл муниципальной конфигурации (TOML); по умолчанию — встроенный")
