@@ -1308,6 +1308,11 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
             for c in names:
                 notes.setdefault(c, str(exc))
             return
+        except (KeyError, ValueError, TypeError) as exc:  # one bad table must not stop the others
+            what = f"нет столбца {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+            for c in names:
+                notes.setdefault(c, f"ошибка в исходной таблице ({what})")
+            return
         for b in bases:
             if b.code not in cat.index:
                 continue

@@ -289,3 +289,14 @@ def test_olympiad_people_not_diplomas_and_contingent_optional():
     r = row(ind2, "olymp_school_participation", "A")
     assert (r.numerator, r.denominator) == (3, 40)
     assert row(ind2, "olymp_municipal_share", "A").numerator == 2                    # p1, p2 (grades 7–11)
+
+
+def test_table_without_a_column_is_a_note_not_a_crash():
+    up = pd.DataFrame({"year": 2021, "school_id": ["A"], "students": [500]})   # an old, short template
+    t = pd.DataFrame({"year": 2021, "school_id": "A", "teacher_code": ["t1", "t2", "t3", "t4", "t5"],
+                      "birth_year": 1980, "category": "первая", "kpk_date": pd.Timestamp("2020-10-01"),
+                      "deficit_diagnostics": True, "individual_route": False, "prof_contest": False})
+    res = compute_indicators({"upbringing": up, "teachers": t, "schools": SCHOOLS}, CFG)
+    notes = res.notes.set_index("indicator")["reason"]
+    assert "нет столбца" in notes["upbr_clubs"]
+    assert row(res.indicators, "teachers_kpk3", "A").value == 100.0
