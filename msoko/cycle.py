@@ -30,6 +30,7 @@ import pandas as pd
 
 from msoko import stats
 from msoko.config import by_year, target as config_target
+from msoko.errors import MsokoError
 
 SYSTEM_NAMES = {
     1: "Система оценки качества подготовки обучающихся",
@@ -268,7 +269,8 @@ def _condition_rows(ind: pd.DataFrame, cond: dict, config: dict, cat: pd.DataFra
     elif op == "worse_trend":
         m = np.where(bad > 0, rows["change_ci_low"] > 0, rows["change_ci_high"] < 0)
     else:
-        raise ValueError(f"Неизвестное условие правила рекомендации: op = «{op}»")
+        raise MsokoError(f"Неизвестное условие правила рекомендации: op = «{op}» (допустимы <, <=, >, >=, ==, "
+                         "flag, target_miss, worse_than_municipality, worse_trend)")
     return rows[np.asarray(m, dtype=bool)]
 
 
@@ -283,6 +285,12 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
         conds = rule.get("when") or []
         if not conds:
             continue
+        for c in conds:
+            if "indicator" not in c or (c.get("op", ">=") in ("<", "<=", ">", ">=", "==") and "value" not in c):
+                raise MsokoError(f"Правило рекомендации «{rule.get('id', '?')}»: в условии нужны indicator, op "
+                                 "и (для сравнения) value")
+        if "text" not in rule:
+            raise MsokoError(f"Правило рекомендации «{rule.get('id', '?')}»: не задан text")
         matched = [_condition_rows(ind, c, config, cat) for c in conds]
         first = matched[0]
         if first.empty:

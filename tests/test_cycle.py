@@ -122,3 +122,15 @@ def test_management_cycle_per_system(result):
     assert len(s1.effectiveness) == 2
     assert (s1.analysis["system"] == 1).all()
     assert "gia_below_min" in set(s1.not_computed["indicator"])
+
+
+def test_bad_rule_is_a_russian_error(result):
+    from msoko.errors import MsokoError
+    res, _ = result
+    bad = deep_merge(CFG, {"recommendations": [{"id": "x", "text": "{school}",
+                                                "when": [{"indicator": "vpr_fail_share", "op": "≥", "value": 1}]}]})
+    with pytest.raises(MsokoError, match="Неизвестное условие"):
+        recommend(res.indicators, CAT, bad)
+    bad = deep_merge(CFG, {"recommendations": [{"id": "y", "text": "{school}", "when": [{"op": ">"}]}]})
+    with pytest.raises(MsokoError, match="«y»"):
+        recommend(res.indicators, CAT, bad)
