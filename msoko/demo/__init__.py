@@ -40,6 +40,39 @@ def _tables():
         return {t["id"]: [(c["id"], c["header"], c["type"]) for c in t["columns"]] for t in data["table"]}
 
 
+def check_against_dictionary(table: str, df: pd.DataFrame) -> None:
+    """Guard: the demo never writes a value its own data dictionary rejects (ranges, categories,
+    required cells, unique keys). Raises MsokoError naming the table, column and value."""
+    try:
+        from msoko.dictionary import load_dictionary
+    except ImportError:  # pragma: no cover
+        return
+    t = load_dictionary().table(table)
+    for c in t.columns:
+        if c.id not in df.columns:
+            if c.required:
+                raise MsokoError(f"Демо: в таблице «{table}» нет обязательного столбца «{c.header}».")
+            continue
+        v = df[c.id]
+        empty = v.isna()
+        if c.required and empty.any():
+            raise MsokoError(f"Демо: «{table}.{c.id}»: пустые значения в обязательном столбце.")
+        v = v[~empty]
+        if c.type in ("int", "float") and len(v):
+            x = v.astype(float)
+            lo = -np.inf if c.min is None else c.min
+            hi = np.inf if c.max is None else c.max
+            bad = x[(x < lo) | (x > hi)]
+            if len(bad):
+                raise MsokoError(f"Демо: «{table}.{c.id}»: значение {bad.iloc[0]} вне диапазона {c.min}–{c.max}.")
+        if c.type == "category":
+            bad = v[~v.isin(c.values)]
+            if len(bad):
+                raise MsokoError(f"Демо: «{table}.{c.id}»: значение «{bad.iloc[0]}» не из списка.")
+    if t.key and df.duplicated(t.key).any():
+        raise MsokoError(f"Демо: «{table}»: повторяется ключ {', '.join(t.key)}.")
+
+
 def _write_template(out: Path, table: str, df: pd.DataFrame, tables) -> None:
     from msoko.demo.xlsx import write_xlsx
 
@@ -256,6 +289,7 @@ def _rest(out, seed, years, rng, schools, kgs, pop, pool, futures) -> dict:
                        low_mkdo, long_queue)
     data["measures"] = _measures(sys_rng, weak, schools, years)
     for table in tables:
+        check_against_dictionary(table, data.get(table, pd.DataFrame()))
         args = (out, table, data.get(table, pd.DataFrame()), tables)
         if pool:
             futures.append(pool.submit(_write_template_job, args))

@@ -4,7 +4,7 @@ Schools
     ``org_type`` (СОШ, ООШ, НОШ, СОШ с УИОП, гимназия, лицей, КШИ, коррекционная школа)
     and settlement (город / пгт / село) drive size and a social context index
     ``ctx`` ~ N(settlement mean, 0.7). The school effect on ability is
-    ``u = 0.25·ctx + type effect + N(0, 0.22)``; planted low-result (ШНОР) schools get −0.55.
+    ``u = 0.25·ctx + type effect + N(0, 0.27)``; planted low-result (ШНОР) schools get −0.55.
 
 Children
     Every child belongs to an entry cohort of a school (``cohort = year − grade``) and keeps
@@ -122,8 +122,8 @@ def make_schools(rng: np.random.Generator, n: int) -> list[School]:
         schools.append(School(
             idx=i, school_id=f"sch{220101 + i}", name=name, full_name=full, org_type=t,
             settlement_type=st, settlement=settlement, ctx=ctx,
-            effect=float(0.25 * ctx + eff + rng.normal(0, 0.22)),
-            leniency=float(rng.normal(0, 0.3)), grade_lo=lo, grade_hi=hi,
+            effect=float(0.25 * ctx + eff + rng.normal(0, 0.27)),
+            leniency=float(rng.normal(0, 0.25)), grade_lo=lo, grade_hi=hi,
             n_classes=int(rng.integers(lo_c, hi_c + 1)),
             class_size=float(csize * (0.8 if st == "село" and t == "СОШ" else 1.0) * rng.uniform(0.8, 1.15)),
             upper_case_letters=bool(rng.random() < 0.3), no_letter=bool(rng.random() < 0.6),
@@ -179,6 +179,13 @@ SUBJECT_KEY = {"Русский язык": "rus", "Математика": "mat", 
                "Математика (профиль)": "mat", "Математика (база)": "mat"}
 
 
+def _stay_after_9(rng: np.random.Generator, roster: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """About half of a cohort leaves after grade 9 (for СПО); the more able tend to stay."""
+    score = theta + rng.normal(0, 1, len(roster))
+    keep = max(1, int(round(len(roster) * rng.uniform(0.4, 0.65))))
+    return np.sort(roster[np.argsort(-score, kind="stable")[:keep]])
+
+
 def make_population(rng: np.random.Generator, schools: list[School], years: tuple[int, int]) -> Population:
     y1, y2 = years
     effects = np.array([s.effect for s in schools])
@@ -202,9 +209,12 @@ def make_population(rng: np.random.Generator, schools: list[School], years: tupl
             grades = [(y, y - cohort) for y in range(y1, y2 + 1) if s.grade_lo <= y - cohort <= s.grade_hi]
             if not grades:
                 continue
-            mean = s.n_classes * s.class_size * (0.55 if grades[0][1] >= 10 else 1.0)
+            mean = s.n_classes * s.class_size
             base = max(3, int(rng.normal(mean, 0.12 * mean)))
             roster = new_people(base, s, cohort, False)
+            if grades[0][1] >= 10:
+                # a cohort first seen in grade 10–11 already went through the selection after grade 9
+                roster = _stay_after_9(rng, roster, np.concatenate(theta_all)[roster])
             for y, g in grades:
                 m_year.append(np.full(len(roster), y))
                 m_school.append(np.full(len(roster), s.idx))
@@ -216,11 +226,7 @@ def make_population(rng: np.random.Generator, schools: list[School], years: tupl
                     roster = roster.copy()
                     roster[rng.choice(len(roster), size=k, replace=False)] = new_people(k, s, cohort, True)
                 if g == 9:
-                    # about half of a cohort leaves after grade 9; the more able tend to stay
-                    th = np.concatenate(theta_all)[roster]
-                    score = th + rng.normal(0, 1, len(roster))
-                    keep = int(round(len(roster) * rng.uniform(0.4, 0.65)))
-                    roster = np.sort(roster[np.argsort(-score, kind="stable")[:keep]])
+                    roster = _stay_after_9(rng, roster, np.concatenate(theta_all)[roster])
     theta = np.concatenate(theta_all)
     persons = pd.DataFrame({
         "pid": np.arange(pid),

@@ -19,22 +19,22 @@ from msoko.demo.model import SUBJECT_KEY, Kindergarten, Population, School
 OGE = {
     "Русский язык": (33, 15, 22, 29, -0.9),
     "Математика": (31, 8, 15, 22, -0.1),
-    "Обществознание": (37, 15, 25, 34, -0.2),
+    "Обществознание": (37, 15, 25, 34, -0.5),
     "Информатика": (19, 5, 11, 17, -0.3),
     "Биология": (48, 13, 25, 37, 0.0),
     "География": (31, 12, 19, 26, -0.4),
     "Физика": (45, 11, 23, 35, 0.1),
     "Химия": (40, 10, 20, 31, -0.2),
     "История": (37, 11, 20, 29, 0.1),
-    "Английский язык": (68, 29, 46, 58, -0.2),
+    "Английский язык": (68, 29, 46, 58, -0.5),
 }
 OGE_ELECTIVES = ["Обществознание", "Информатика", "Биология", "География", "Физика", "Химия",
                  "История", "Английский язык"]
 OGE_ELECTIVE_W = np.array([0.32, 0.14, 0.14, 0.17, 0.06, 0.07, 0.04, 0.06])
 # EGE: max primary, minimum test score, item difficulty, (primary, test) key points of the scale
 EGE = {
-    "Русский язык": (54, 24, -0.9, [(0, 0), (10, 24), (24, 56), (42, 82), (54, 100)]),
-    "Математика (профиль)": (32, 27, 0.3, [(0, 0), (6, 27), (12, 62), (20, 80), (32, 100)]),
+    "Русский язык": (54, 24, 0.0, [(0, 0), (10, 24), (24, 56), (42, 82), (54, 100)]),
+    "Математика (профиль)": (32, 27, 1.4, [(0, 0), (6, 27), (12, 62), (20, 80), (32, 100)]),
     "Обществознание": (65, 42, 0.1, [(0, 0), (22, 42), (40, 62), (56, 82), (65, 100)]),
     "Биология": (59, 36, 0.2, [(0, 0), (16, 36), (36, 64), (50, 83), (59, 100)]),
     "Химия": (56, 36, 0.3, [(0, 0), (13, 36), (30, 60), (46, 84), (56, 100)]),
@@ -189,11 +189,19 @@ def gia(rng, pop: Population, schools: list[School], years) -> tuple[pd.DataFram
             prim = rng.binomial(mx, _sigmoid(1.2 * (thm - diff)))
             ts = _test_score(prim, pts)
             add("ЕГЭ", "Математика (профиль)", profile, prim, ts, None, tmin)
-            base = ~profile if y == 2021 else (~profile | (rng.random(len(pid)) < 0.2))
-            bm, b3, b4, b5, bd = EGE_BASE_MATH
-            bp = rng.binomial(bm, _sigmoid(1.1 * (thm - bd)))
-            bmk = _mark(bp, b3, b4, b5)
-            add("ЕГЭ", "Математика (база)", base, bp, None, bmk, b3)
+            if y == 2021:
+                # 2021: no ЕГЭ in basic maths — those not going to a university wrote the ГВЭ
+                base = ~profile
+                bm, b3, b4, b5, bd = GVE["Математика"]
+                bp = rng.binomial(bm, _sigmoid(1.0 * (thm + 1.2 - bd)))
+                bmk = _mark(bp, b3, b4, b5)
+                add("ГВЭ", "Математика", base, bp, None, bmk, b3)
+            else:
+                base = ~profile | (rng.random(len(pid)) < 0.2)
+                bm, b3, b4, b5, bd = EGE_BASE_MATH
+                bp = rng.binomial(bm, _sigmoid(1.1 * (thm - bd)))
+                bmk = _mark(bp, b3, b4, b5)
+                add("ЕГЭ", "Математика (база)", base, bp, None, bmk, b3)
             fail |= np.where(base, bmk == 2, profile & (ts < tmin))
             n_el = rng.choice([0, 1, 2, 3], size=len(pid), p=[0.1, 0.35, 0.4, 0.15])
             picks = [rng.choice(len(EGE_ELECTIVES), k, replace=False, p=EGE_ELECTIVE_W) for k in n_el]
@@ -388,7 +396,7 @@ def principals(rng, orgs: list[tuple[str, float]], years, no_training: dict) -> 
                 trained = y
             rows.append(dict(year=y, school_id=oid, principal_code=code, appointed_year=appointed,
                              mgmt_training_year=None if w else trained, reserve_size=0 if w else reserve,
-                             nokuod_score=round(base - (12 if w else 0) + rng.normal(0, 1.5), 1)))
+                             nokuod_score=round(float(np.clip(base - (12 if w else 0) + rng.normal(0, 1.5), 0, 100)), 1)))
     return pd.DataFrame(rows)
 
 

@@ -11,7 +11,7 @@ maximum where no scale is known), and then kept, so later years move with the ch
 The real exports bunch at the mark boundaries (e.g. grade 5 maths: 18.7 % at exactly 7
 points, 1.5 % at 6); clean demo cells do not — bunching is planted only (boundary_push).
 
-Journal mark: latent ``θ + leniency_school + N(0, 0.6)`` cut at the quantiles of the real
+Journal mark: latent ``θ + leniency_school + N(0, 0.45)`` cut at the quantiles of the real
 distribution of «2»…«5» for the grade and subject.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from msoko.demo.model import MUNICIPALITY, SUBJECT_KEY, Population, School
 from msoko.demo.subjects import COMBOS, CORE
 
 LEVEL_B = {"Б": (-0.7, 0.45), "П": (0.5, 0.45), "В": (1.3, 0.35), "": (-0.3, 0.6)}
-JOURNAL_NOISE = 0.6
+JOURNAL_NOISE = 0.45
 YEAR_NOISE = 0.3
 X_SHARE = 0.2  # share of zero task scores written as 'X' (task not attempted)
 
