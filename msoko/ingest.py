@@ -214,18 +214,22 @@ def _nonempty_rows(df: pd.DataFrame) -> np.ndarray:
 # ====================================================================== per-kind parsers
 def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
     year, grade, subject = layouts.vpr_identity(table.path, raw_root)
-    data = table.data
-    keep = _nonempty_rows(data)
-    data = data[keep]
+    keep = table.nonempty()
     rows = (np.flatnonzero(keep) + table.first_data_row).astype(np.int32)
-    n = len(data)
+    n = len(rows)
     rej = _Rejects(rel, n)
     cleaning: list[tuple] = []
     header = table.header
     pos = np.arange(n)
+    cache: dict[int, pd.Series] = {}
+
+    def by_index(ci):
+        if ci not in cache:
+            cache[ci] = pd.Series(table.column(ci, keep), dtype=object)
+        return cache[ci]
 
     def col(f):
-        return data.iloc[:, lay.columns[f]] if f in lay.columns else pd.Series([""] * n, dtype=object)
+        return by_index(lay.columns[f]) if f in lay.columns else pd.Series([""] * n, dtype=object)
 
     def head(f):
         return header[lay.columns[f]] if f in lay.columns else f
@@ -262,7 +266,7 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
     scores = np.full((n, k), np.nan)
     used = np.zeros(k, dtype=bool)
     for j, (label, ci) in enumerate(task_cols):
-        s = data.iloc[:, ci]
+        s = by_index(ci)
         num, nd, bad = _numbers(s)
         used[j] = bool((~np.isnan(num) | nd | bad).any())
         scores[:, j] = np.where(nd, np.nan, num)
@@ -322,28 +326,29 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
     variant_out = np.where(absent | (variant == ""), None, variant).astype(object)
     primary = np.where(absent, np.nan, total)
 
-    vpr = pd.DataFrame({
-        "year": np.full(n, year, dtype="int16"),
-        "grade": np.full(n, grade, dtype="int8"),
-        "subject": np.full(n, subject, dtype=object),
-        "school_id": school,
-        "student_code": code,
-        "journal_mark": journal,
-        "sex": sex,
-        "class": klass,
-        "variant": variant_out,
-        "absent": absent.astype(bool),
-        "primary_score": primary,
-        "max_score": np.full(n, np.nan),
-        "mark": pd.array([None] * n, dtype="Int8"),
-        "source_file": np.full(n, rel, dtype=object),
-        "source_row": rows,
-    })
+    cols = {
+        "year": pa.array(np.full(n, year, dtype="int16")),
+        "grade": pa.array(np.full(n, grade, dtype="int8")),
+        "subject": pa.array(np.full(n, subject, dtype=object), type=pa.string()),
+        "school_id": pa.array(school, type=pa.string()),
+        "student_code": pa.array(code, type=pa.string()),
+        "journal_mark": pa.array(journal, type=pa.int8()),
+        "sex": pa.array(sex, type=pa.string()),
+        "class": pa.array(klass, type=pa.string()),
+        "variant": pa.array(variant_out, type=pa.string()),
+        "absent": pa.array(absent.astype(bool)),
+        "primary_score": pa.array(primary, type=pa.float64()),
+        "max_score": pa.array(np.full(n, np.nan), type=pa.float64()),
+        "mark": pa.nulls(n, type=pa.int8()),
+        "source_file": pa.array(np.full(n, rel, dtype=object), type=pa.string()),
+        "source_row": pa.array(rows, type=pa.int32()),
+    }
     if "export_mark" in lay.columns:
         em = pd.to_numeric(pd.Series(_text(col("export_mark"))), errors="coerce")
-        vpr["export_mark"] = em.where(em.between(2, 5)).astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+        cols["export_mark"] = pa.array(em.where(em.between(2, 5)).to_numpy(dtype="float64", na_value=np.nan),
+                                       type=pa.float64())
     good = ~rej.mask
-    vpr = vpr[good].reset_index(drop=True)
+    vpr = pa.table(cols).filter(pa.array(good))
 
     present = good & ~absent
     idx = np.flatnonzero(present)
@@ -375,9 +380,8 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
         vals, cnts = np.unique(col_scores, return_counts=True)
         hist[label] = [[float(a), int(b)] for a, b in zip(vals, cnts)]
     return {
-        "frames": {"vpr": vpr, "rejects": rej.frame(),
-                   "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)},
-        "arrow": {"tasks": tasks},
+        "frames": {"rejects": rej.frame(), "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)},
+        "arrow": {"vpr": vpr, "tasks": tasks},
         "rows_read": n,
         "rows_rejected": int(rej.mask.sum()),
         "meta": {"year": year, "grade": grade, "subject": subject, "tasks": task_labels, "task_headers": task_heads,

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from msoko.errors import MsokoError
@@ -32,11 +33,16 @@ _WS = re.compile(r"\s+")
 
 @dataclass
 class RawTable:
-    """Header + data rows of one sheet or CSV file, as stored."""
+    """Header + data rows of one sheet or CSV file, as stored.
+
+    ``rows`` is the list of data rows (each padded/cut to the header width); ``data`` is the
+    same as a ``DataFrame`` of ``object`` columns ``c0…``, built on first use. Hot paths take
+    single columns with :meth:`column` (no frame of every cell is built).
+    """
 
     path: Path
     header: list[str]
-    data: pd.DataFrame          # columns c0..c{n-1}, dtype object
+    rows: list[list]
     sheet: str | None = None
     encoding: str | None = None  # CSV only
     sep: str | None = None       # CSV only
@@ -44,7 +50,25 @@ class RawTable:
 
     @property
     def n_rows(self) -> int:
-        return len(self.data)
+        return len(self.rows)
+
+    @property
+    def data(self) -> pd.DataFrame:
+        df = self.__dict__.get("_data")
+        if df is None:
+            df = _frame(self.rows, len(self.header))
+            self.__dict__["_data"] = df
+        return df
+
+    def nonempty(self) -> np.ndarray:
+        """Mask of data rows with at least one non-empty cell (short-circuits on the first)."""
+        return np.fromiter((any(v is not None and v != "" for v in r) for r in self.rows),
+                           dtype=bool, count=len(self.rows))
+
+    def column(self, i: int, keep: np.ndarray | None = None) -> np.ndarray:
+        """Column ``i`` as an object array (only the rows where ``keep`` is true)."""
+        rows = self.rows if keep is None else [r for r, k in zip(self.rows, keep) if k]
+        return np.array([r[i] for r in rows] + [None], dtype=object)[:-1]
 
 
 def clean_header(value) -> str:
@@ -109,6 +133,13 @@ def _frame(rows: list[list], width: int) -> pd.DataFrame:
     return df
 
 
+def _rect(rows: list[list], width: int) -> list[list]:
+    """Rows cut/padded to the header width (calamine rows are already rectangular)."""
+    if all(len(r) == width for r in rows):
+        return rows
+    return [list(r[:width]) + [""] * (width - len(r)) if len(r) != width else r for r in rows]
+
+
 def read_excel(path: str | Path, *, header_only: bool = False) -> RawTable:
     from python_calamine import CalamineWorkbook
 
@@ -136,10 +167,8 @@ def read_excel(path: str | Path, *, header_only: bool = False) -> RawTable:
         raise MsokoError(f"Файл «{path.name}»: лист «{sheet_name}» пуст — нет ни заголовка, ни данных.")
     header = [clean_header(v) for v in rows[start]]
     # trailing unnamed columns that are empty in the header are kept (they are mapped as ignorable)
-    width = len(header)
-    data = _frame([] if header_only else rows[start + 1:], width)
-    table = RawTable(path=path, header=header, data=data, sheet=sheet_name)
-    table.first_data_row = start + 2  # 1-based spreadsheet row of data row 0
+    table = RawTable(path=path, header=header, rows=[] if header_only else _rect(rows[start + 1:], len(header)),
+                     sheet=sheet_name, first_data_row=start + 2)
     return table
 
 
@@ -183,7 +212,5 @@ def read_csv(path: str | Path, *, header_only: bool = False) -> RawTable:
     if start >= len(rows):
         raise MsokoError(f"Файл «{path.name}» пуст — нет ни заголовка, ни данных.")
     header = [clean_header(v) for v in rows[start]]
-    data = _frame([] if header_only else rows[start + 1:], len(header))
-    table = RawTable(path=path, header=header, data=data, encoding=enc, sep=sep)
-    table.first_data_row = start + 2
-    return table
+    return RawTable(path=path, header=header, rows=[] if header_only else _rect(rows[start + 1:], len(header)),
+                    encoding=enc, sep=sep, first_data_row=start + 2)

@@ -45,7 +45,7 @@ def test_templates_round_trip_through_ingest(tmp_path):
     """The example rows of the blank templates are valid: ingest loads every one of them."""
     raw = tmp_path / "raw" / "templates"
     write_templates(raw)
-    write_templates(tmp_path / "raw" / "csv", fmt="csv")      # and the CSV variant (';', UTF-8 BOM)
+    write_templates(tmp_path / "raw" / "templates_csv", fmt="csv")      # and the CSV variant (';', UTF-8 BOM)
     # the preschool examples refer to kindergarten dou001: register it
     wb = openpyxl.load_workbook(raw / "registry.xlsx")
     wb.active.append(["dou001", "МБДОУ «Детский сад № 1»", "г. Примерск", "ДОУ", "город", "Примерск"])
@@ -56,7 +56,7 @@ def test_templates_round_trip_through_ingest(tmp_path):
         f = rep[f"templates/{t}.xlsx"]
         n = 2 if t == "registry" else 1
         assert (f.kind, f.table, f.rows_read, f.rows_written) == ("template", t, n, n), f
-        assert rep[f"csv/{t}.csv"].table == t
+        assert rep[f"templates_csv/{t}.csv"].table == t
     gia = pd.read_parquet(tmp_path / "p" / "gia.parquet")
     assert gia.columns.tolist()[-2:] == ["source_file", "source_row"]
     # the xlsx and csv copies of the same example row: the second is a duplicate key
