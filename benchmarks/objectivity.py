@@ -163,6 +163,7 @@ def main(argv=None) -> int:
     ap.add_argument("--years", default="2021-2023")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timing-only", action="store_true", help="только время расчёта")
+    ap.add_argument("--only-years", help="ограничить таблицы годами, например 2022-2023 (для замера времени)")
     a = ap.parse_args(argv)
     if a.raw is not None:
         runs = [(a.raw, a.processed)]
@@ -201,6 +202,10 @@ def run_one(a, raw, processed, seed):
     t0 = time.perf_counter()
     tables = load_tables(processed)
     t_load = time.perf_counter() - t0
+    if a.only_years:
+        y1, y2 = (int(x) for x in a.only_years.split("-"))
+        tables = {k: (v[v["year"].between(y1, y2)].reset_index(drop=True) if "year" in v.columns else v)
+                  for k, v in tables.items()}
     from msoko.objectivity import TIMINGS, compute_objectivity
     t0, c0 = time.perf_counter(), time.process_time()
     obj = compute_objectivity(tables, {})

@@ -621,6 +621,23 @@ def _changes(s: pd.Series) -> np.ndarray:
     return out
 
 
+def _take(s: pd.Series, idx: np.ndarray):
+    """Values of ``s`` at positions ``idx`` as a plain array (Arrow take on combined chunks for strings)."""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.to_numpy()[idx]
+    if hasattr(s.array, "__arrow_array__") and not isinstance(s.dtype, pd.CategoricalDtype):
+        try:
+            import pyarrow as pa
+            a = pa.array(s.array)
+            out = a.take(pa.array(idx))
+            if isinstance(out, pa.ChunkedArray):
+                out = out.combine_chunks()
+            return pd.array(out, dtype=s.dtype)
+        except Exception:  # noqa: BLE001
+            pass
+    return s.take(idx).to_numpy()
+
+
 def _factorize(s: pd.Series):
     """pd.factorize, through Arrow's dictionary encoding for Arrow-backed strings (much faster)."""
     if hasattr(s.array, "__arrow_array__") and not isinstance(s.dtype, pd.CategoricalDtype):
@@ -676,9 +693,7 @@ class TaskMatrix:
         self.present = np.zeros((ns, len(tnames)), dtype=bool)
         self.scores[sid, tid] = t["score"].to_numpy(dtype="float64", na_value=np.nan)
         self.present[sid, tid] = True
-        info = pd.DataFrame({k: t[k].take(first).to_numpy() if isinstance(t[k].dtype, pd.CategoricalDtype) is False
-                             and pd.api.types.is_numeric_dtype(t[k].dtype) else t[k].take(first).reset_index(drop=True)
-                             for k in keys})
+        info = pd.DataFrame({k: _take(t[k], first) for k in keys})
         info = info.astype({"year": "int64", "grade": "int64"})
         for c in ("subject", "school_id", "student_code"):
             if isinstance(info[c].dtype, pd.CategoricalDtype):
