@@ -222,10 +222,11 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
     header = table.header
     pos = np.arange(n)
     cache: dict[int, pd.Series] = {}
+    kept = table.kept_rows(keep)
 
     def by_index(ci):
         if ci not in cache:
-            cache[ci] = pd.Series(table.column(ci, keep), dtype=object)
+            cache[ci] = pd.Series(table.column_of(kept, ci), dtype=object)
         return cache[ci]
 
     def col(f):
@@ -306,8 +307,11 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
             jmap[u] = None
             if t not in MARK_MISSING:
                 jnote[u] = True
-    journal = pd.array([jmap[v] for v in jm_text], dtype="Int8")
-    for i in np.flatnonzero(np.array([v in jnote for v in jm_text], dtype=bool)):
+    jcodes, juniq = pd.factorize(jm_text, use_na_sentinel=False)
+    jvals = np.array([np.nan if jmap[u] is None else jmap[u] for u in juniq] + [np.nan], dtype="float64")[:-1]
+    journal = pd.array(jvals[jcodes], dtype="Int8")
+    jflag = np.array([u in jnote for u in juniq] + [False], dtype=bool)[:-1]
+    for i in np.flatnonzero(jflag[jcodes]):
         cleaning.append((rel, int(rows[i]), head("journal_mark"), str(jm_text[i]),
                          "отметка за четверть вне 2–5 или не отметка — записан пропуск"))
 

@@ -65,10 +65,19 @@ class RawTable:
         return np.fromiter((any(v is not None and v != "" for v in r) for r in self.rows),
                            dtype=bool, count=len(self.rows))
 
+    def kept_rows(self, keep: np.ndarray | None) -> list[list]:
+        if keep is None or keep.all():
+            return self.rows
+        return [r for r, k in zip(self.rows, keep) if k]
+
+    @staticmethod
+    def column_of(rows: list[list], i: int) -> np.ndarray:
+        """Column ``i`` of ``rows`` as an object array."""
+        return np.array([r[i] for r in rows] + [None], dtype=object)[:-1]
+
     def column(self, i: int, keep: np.ndarray | None = None) -> np.ndarray:
         """Column ``i`` as an object array (only the rows where ``keep`` is true)."""
-        rows = self.rows if keep is None else [r for r, k in zip(self.rows, keep) if k]
-        return np.array([r[i] for r in rows] + [None], dtype=object)[:-1]
+        return self.column_of(self.kept_rows(keep), i)
 
 
 def clean_header(value) -> str:
