@@ -40,6 +40,7 @@ DEFAULTS: dict = {
     "bunching_below": 2,              # score points just below: b-2, b-1
     "bunching_max_degree": 5,
     "bunching_min_window": 5,
+    "bunching_reference": "typical",  # or "smooth": the plain test against the smooth curve
     "tasks_min_gap": 10.0,            # p.p.
     "marks_min_gap": 15.0,            # p.p.
     "gia_far_above": 0.5,             # region SD units

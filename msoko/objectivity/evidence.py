@@ -543,17 +543,30 @@ def bunching_rows(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades
             N += oa + ob
             E += (oa + ob) * pi
             V += (oa + ob) * pi * (1 - pi)
+        ok = (n >= int(cfg["min_n"])) & (N >= int(cfg["bunching_min_window"])) & (V > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             pbar = np.clip(E / N, 1e-9, 1 - 1e-9)
-            # binomial tail with the mean window probability (exact for one boundary,
-            # slightly conservative for several — a Poisson-binomial is less dispersed)
-            pv = st.binom.sf(O - 1, N, pbar)
-            crit = st.binom.isf(float(cfg["alpha"]), N, pbar) + 1
+            d = O / N - pbar
+            se = np.sqrt(pbar * (1 - pbar) / N)
+        # Calibration against the reference population ("typical"): where every school shows
+        # the peaks (a regional pattern), a school is flagged when its excess is unusual among
+        # schools — the regional excess is reported in the detail. "smooth": the plain Dee test.
+        centre, tau2 = 0.0, 0.0
+        if cfg.get("bunching_reference", "typical") == "typical" and ok.sum() >= 5:
+            centre = max(0.0, float(np.median(d[ok])))
+            tau2 = robust_tau2(d[ok], se[ok])
+        pstar = np.clip(pbar + centre, 1e-6, 1 - 1e-6)
+        rho = np.clip(tau2 / (pstar * (1 - pstar)), 1e-6, 0.5)
+        ab = 1.0 / rho - 1.0
+        # beta-binomial tail (binomial when τ² = 0; exact for one boundary, slightly conservative
+        # for several — a Poisson-binomial is less dispersed)
+        pv, crit = betabinom_tail(O, N, pstar * ab, (1 - pstar) * ab, float(cfg["alpha"]))
+        with np.errstate(divide="ignore", invalid="ignore"):
             value = 100 * (O - E) / N
             thr = 100 * (crit - E) / N
             lo, hi = _wilson(O, N)
             lo, hi = 100 * (lo - E / N), 100 * (hi - E / N)
-        ok = (n >= int(cfg["min_n"])) & (N >= int(cfg["bunching_min_window"])) & (V > 0)
+        typical = (f"; типичный избыток по школам эталона {_fmt(100 * centre)} п.п." if centre > 0.005 else "")
         parts.append(pd.DataFrame({
             "year": year, "grade": grade, "subject": subject, "school_id": np.asarray(schools), "n": n,
             "value": value, "threshold": thr, "ci_low": lo, "ci_high": hi,
@@ -561,7 +574,7 @@ def bunching_rows(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades
             "detail": [(f"msoko: на границах отметок ({', '.join(str(w[0]) for w in wins)} б.)"
                         + (f" и до {int(cfg['bunching_above']) - 1} б. выше" if int(cfg['bunching_above']) > 1 else "")
                         + f" — {int(o)} работ из {int(nn)} в окрестности границ (от {int(cfg['bunching_below'])} б. ниже) "
-                        f"при ожидаемых {_fmt(e)} по гладкому распределению")
+                        f"при ожидаемых {_fmt(e)} по гладкому распределению" + typical)
                        if a_ else "не оценивается: мало работ около границ отметок"
                        for o, nn, e, a_ in zip(O, N, E, ok)]}))
     if not parts:
