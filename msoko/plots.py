@@ -245,7 +245,9 @@ def plot_task_completion(data: pd.DataFrame, ax: Axes | None = None, *, threshol
             ax.hlines(thresholds[level], xi - 0.45, xi + 0.45, colors="#333333", linestyles=":", lw=1.2,
                       label=None if drawn else "Порог достаточности")
             drawn = True
-    ax.set_xticks(x, [f"{t}\n{lvl or ''}" for t, lvl in zip(tasks, lv)], fontsize=7)
+    labels = data.drop_duplicates("task").set_index("task").reindex(tasks)["label"] if "label" in data else \
+        pd.Series(tasks, index=tasks)
+    ax.set_xticks(x, [f"{lab}\n{lvl if isinstance(lvl, str) else ''}" for lab, lvl in zip(labels, lv)], fontsize=7)
     ax.set_ylim(0, 105)
     ax.set_ylabel("Выполнение, % от макс. балла")
     ax.set_xlabel("Задание (уровень сложности: Б — базовый, П — повышенный, В — высокий)")
@@ -467,8 +469,8 @@ def plot_bunching(data: pd.DataFrame, ax: Axes | None = None, *, boundaries: Map
     ax.set_ylabel("Число работ")
     ax.grid(axis="y")
     ax.grid(axis="x", visible=False)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2)
-    ax.set_title(title or "Скопление баллов у границ отметок", pad=18)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=1)
+    ax.set_title(title or "Скопление баллов у границ отметок", pad=34)
     return caption(ax, source=source, n=int(d["count"].sum()),
                    note="розовым — минимальный балл отметки")
 

@@ -670,6 +670,25 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
     return out
 
 
+# The indicators a chapter draws first (when computed); otherwise the catalogue order decides.
+HEADLINE: dict[int, list[str]] = {
+    1: ["vpr_fail_share", "vpr_quality", "gia_below_min"],
+    2: ["risk_factors_count", "context_index", "shnor_low_procedures"],
+    3: ["olymp_school_participation", "addedu_coverage"],
+    4: ["profmin_basic_share", "leavers_profile_match"],
+    5: ["principal_composite", "principal_mgmt_training"],
+    6: ["teachers_kpk3", "teachers_top_category"],
+    7: ["upbr_clubs", "upbr_pdn_kdn_rate"],
+    8: ["mkdo_total_score", "preschool_availability_3_7"],
+}
+
+
+def _headline_order(data: ReportData, system: int) -> list[str]:
+    codes = list(catalogue_for(data, system)["code"])
+    first = [c for c in HEADLINE.get(system, []) if c in codes]
+    return first + [c for c in codes if c not in first]
+
+
 def headline_indicators(data: ReportData, school_id: str, year: int, system: int, k: int = 2) -> list[str]:
     """The first ``k`` catalogue indicators of the system the school has an overall, unsuppressed value for."""
     cat = catalogue_for(data, system)
@@ -680,7 +699,7 @@ def headline_indicators(data: ReportData, school_id: str, year: int, system: int
             & ind["grade"].isna() & ind["subject"].isna() & ind["value"].notna()
             & ~ind["suppressed"].fillna(False).astype(bool)]
     have = set(d["indicator"])
-    return [c for c in cat["code"] if c in have][:k]
+    return [c for c in _headline_order(data, system) if c in have][:k]
 
 
 def indicator_trend(data: ReportData, school_id: str, code: str, year: int, *, grade=None, subject=None,
@@ -769,8 +788,10 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
     spec = data.task_specs
     if spec.empty or data.tasks_cell(year, grade, subject).empty:
         return pd.DataFrame(columns=["task", "level", "group", "value", "n"])
-    spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)][["task", "level", "max_score"]]
-    spec = spec.assign(task=spec["task"].astype(str))
+    spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
+    spec = spec.assign(task=spec["task"].astype(str),
+                       label=spec["task_label"].astype(str) if "task_label" in spec else spec["task"].astype(str))
+    spec = spec.drop_duplicates("task")[["task", "label", "level", "max_score"]]
     out = []
     for g, ids in comparison_groups(data, school_id).items():
         if g == GROUP_REGION:
@@ -782,9 +803,10 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
         agg = t.assign(score=t["score"].fillna(0), task=t["task"].astype(str)).groupby("task")["score"].agg(["sum", "size"])
         agg = agg.reset_index().merge(spec, on="task", how="left")
         agg["value"] = 100 * agg["sum"] / (agg["size"] * agg["max_score"])
-        out.append(agg.assign(group=g, n=n)[["task", "level", "group", "value", "n"]])
+        agg["label"] = agg["label"].fillna(agg["task"])
+        out.append(agg.assign(group=g, n=n)[["task", "label", "level", "group", "value", "n"]])
     if not out:
-        return pd.DataFrame(columns=["task", "level", "group", "value", "n"])
+        return pd.DataFrame(columns=["task", "label", "level", "group", "value", "n"])
     res = pd.concat(out, ignore_index=True)
     key = res["task"].str.extract(r"^(\d+)")[0].astype(float)
     res = res.assign(_k=key).sort_values(["_k", "task"], kind="stable").drop(columns="_k")
@@ -1891,7 +1913,7 @@ def municipal_headline(data: ReportData, municipality: str, year: int, system: i
             & ind["grade"].isna() & ind["subject"].isna() & ind["value"].notna()]
     s = ind[(ind["year"] == year) & (ind["level"] == "school") & ind["grade"].isna() & ind["subject"].isna()]
     have = set(d["indicator"]) & set(s["indicator"])
-    return [c for c in cat["code"] if c in have][:k]
+    return [c for c in _headline_order(data, system) if c in have][:k]
 
 
 def municipal_trend(data: ReportData, municipality: str, code: str, year: int) -> pd.DataFrame:
