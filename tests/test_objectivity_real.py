@@ -131,3 +131,35 @@ def test_index_recomputed(real_tables):
     idx = out[(out.sign == "objectivity_index") & (out.year == 2021)].iloc[0]
     assert idx["value"] == pytest.approx(100 - 100 * per.mean())
     assert idx["n"] == len(per)
+
+
+def test_msoko_flags_traceable(real_tables):
+    """msoko's own flags on the real sample are recomputed from the processed tables with pandas."""
+    tables, out = real_tables
+    v = present(tables["vpr"])
+    keys = ["year", "grade", "subject", "school_id"]
+    # answer strings: identical task-score vectors ('X' = 0) within a class
+    sim = out[(out.sign == "answer_similarity") & out.flagged.fillna(False)]
+    t = tables["vpr_tasks"]
+    for row in sim.sort_values("p_value").head(5).itertuples():
+        tt = t[(t.year == row.year) & (t.grade == row.grade) & (t.subject == row.subject)
+               & (t.school_id == row.school_id)]
+        wide = tt.assign(score=tt.score.fillna(0)).pivot(index="student_code", columns="task", values="score")
+        cls = v[(v.year == row.year) & (v.grade == row.grade) & (v.subject == row.subject)
+                & (v.school_id == row.school_id)].set_index("student_code")["class"].fillna("")
+        sizes = wide.assign(cls=cls.reindex(wide.index).fillna("")).groupby(
+            ["cls"] + list(wide.columns), dropna=False).size()
+        assert row.value == (sizes * (sizes - 1) / 2).sum()
+    # marks: share of ВПР marks below / above / ≥ 2 away from the journal mark
+    for sign, f in (("marks_lower", lambda d: d < 0), ("marks_higher", lambda d: d > 0),
+                    ("marks_far", lambda d: d.abs() >= 2)):
+        fl = out[(out.sign == sign) & out.flagged.fillna(False)].head(5)
+        for row in fl.itertuples():
+            g = v[(v.year == row.year) & (v.grade == row.grade) & (v.subject == row.subject)
+                  & (v.school_id == row.school_id)].dropna(subset=["journal_mark", "mark"])
+            d = g["mark"].astype(float) - g["journal_mark"].astype(float)
+            assert row.n == len(g)
+            assert row.value == pytest.approx(100 * f(d).mean())
+            assert row.value >= row.threshold
+    assert len(sim) + sum(out[(out.sign == s)].flagged.fillna(False).sum()
+                          for s in ("marks_lower", "marks_higher", "marks_far")) > 0
