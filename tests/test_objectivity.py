@@ -466,3 +466,15 @@ def test_attention_list_and_note(planted):
     assert al["strongest"].is_monotonic_decreasing
     assert all("не вывод о нарушениях" in t for t in al["text"])
     assert "гимназии" in INFLATED_MEAN_NOTE
+
+
+def test_categorical_inputs_and_index_rows(planted):
+    vpr, tasks, specs, out = planted
+    cat = vpr.astype({c: "category" for c in ("subject", "school_id", "student_code", "class")})
+    tcat = tasks.astype({c: "category" for c in ("subject", "school_id", "student_code", "task")})
+    out2 = compute_objectivity({"vpr": cat, "vpr_tasks": tcat, "task_specs": specs}, {})
+    a = out.set_index(["school_id", "sign"])["flagged"].dropna().sort_index()
+    b = out2.set_index(["school_id", "sign"])["flagged"].dropna().sort_index()
+    pd.testing.assert_series_equal(a, b)
+    idx = out[out.sign.str.startswith("objectivity_index")]
+    assert idx["informativeness"].isna().all() and idx["school_id"].isna().all()

@@ -115,7 +115,7 @@ def finish(df: pd.DataFrame, cfg: dict | None = None) -> pd.DataFrame:
         df[c] = pd.to_numeric(df[c]).astype("float64")
     for c in ("school_id", "subject", "sign", "procedure", "detail", "informativeness"):
         df[c] = df[c].astype(object).where(df[c].notna(), None)
-    mask = df["informativeness"].isna() & df["n"].notna()
+    mask = df["informativeness"].isna() & df["n"].notna() & df["school_id"].notna()
     if mask.any():
         df.loc[mask, "informativeness"] = informativeness(df.loc[mask, "n"].astype("float64"), cfg)
     return df.reset_index(drop=True)
@@ -150,9 +150,9 @@ def present_students(vpr: pd.DataFrame | None) -> pd.DataFrame:
     v["max_score"] = pd.to_numeric(v["max_score"], errors="coerce").astype("float64")
     v["journal_mark"] = pd.to_numeric(v["journal_mark"], errors="coerce").astype("float64")
     v["mark"] = pd.to_numeric(v["mark"], errors="coerce").astype("float64")
-    for c in ("subject", "school_id", "student_code"):
+    for c in ("subject", "school_id", "student_code", "class", "variant"):
         if isinstance(v[c].dtype, pd.CategoricalDtype):
-            v[c] = v[c].astype(str)
+            v[c] = v[c].astype(object).where(v[c].notna(), None)
     return v.reset_index(drop=True)
 
 
