@@ -189,16 +189,18 @@ def _stay_after_9(rng: np.random.Generator, roster: np.ndarray, theta: np.ndarra
 def make_population(rng: np.random.Generator, schools: list[School], years: tuple[int, int]) -> Population:
     y1, y2 = years
     effects = np.array([s.effect for s in schools])
-    theta_all: list[np.ndarray] = []
+    theta_buf = np.empty(1 << 16)        # latent general ability by person id (grows)
     p_school, p_cohort, p_new = [], [], []
     m_year, m_school, m_grade, m_pid, m_slot = [], [], [], [], []
     pid = 0
 
     def new_people(k: int, s: School, cohort: int, newcomer: bool) -> np.ndarray:
-        nonlocal pid
+        nonlocal pid, theta_buf
         ids = np.arange(pid, pid + k)
+        if pid + k > len(theta_buf):
+            theta_buf = np.concatenate([theta_buf, np.empty(max(len(theta_buf), k))])
+        theta_buf[pid:pid + k] = rng.normal(0, 1, k)
         pid += k
-        theta_all.append(rng.normal(0, 1, k))
         p_school.append(np.full(k, s.idx))
         p_cohort.append(np.full(k, cohort))
         p_new.append(np.full(k, newcomer))
@@ -214,7 +216,7 @@ def make_population(rng: np.random.Generator, schools: list[School], years: tupl
             roster = new_people(base, s, cohort, False)
             if grades[0][1] >= 10:
                 # a cohort first seen in grade 10–11 already went through the selection after grade 9
-                roster = _stay_after_9(rng, roster, np.concatenate(theta_all)[roster])
+                roster = _stay_after_9(rng, roster, theta_buf[roster])
             for y, g in grades:
                 m_year.append(np.full(len(roster), y))
                 m_school.append(np.full(len(roster), s.idx))
@@ -226,8 +228,8 @@ def make_population(rng: np.random.Generator, schools: list[School], years: tupl
                     roster = roster.copy()
                     roster[rng.choice(len(roster), size=k, replace=False)] = new_people(k, s, cohort, True)
                 if g == 9:
-                    roster = _stay_after_9(rng, roster, np.concatenate(theta_all)[roster])
-    theta = np.concatenate(theta_all)
+                    roster = _stay_after_9(rng, roster, theta_buf[roster])
+    theta = theta_buf[:pid].copy()
     persons = pd.DataFrame({
         "pid": np.arange(pid),
         "school": np.concatenate(p_school).astype(np.int32),

@@ -241,14 +241,14 @@ def olympiad(rng, pop: Population, schools: list[School], years, low_olymp: dict
         theta = P.theta.to_numpy()[pid]
         part = rng.random(len(pid)) < rate[sc] * np.exp(0.25 * (theta - theta.mean()))
         n_sub = rng.choice([1, 2, 3, 4], size=len(pid), p=[0.45, 0.3, 0.17, 0.08])
-        rows_p, rows_s = [], []
-        for i in np.flatnonzero(part):
-            for s in rng.choice(len(OLYMP_SUBJECTS), n_sub[i], replace=False):
-                rows_p.append(i)
-                rows_s.append(int(s))
-        if not rows_p:
+        idx = np.flatnonzero(part)
+        if not len(idx):
             continue
-        ii = np.array(rows_p)
+        # distinct subjects per child: the first n_sub of a random order of the subjects
+        order = np.argsort(rng.random((len(idx), len(OLYMP_SUBJECTS))), axis=1)
+        take = np.arange(len(OLYMP_SUBJECTS))[None, :] < n_sub[idx][:, None]
+        ii = np.repeat(idx, take.sum(1))
+        rows_s = order[take]
         d = pd.DataFrame({"i": ii, "subj": rows_s, "school": sc[ii], "grade": g[ii],
                           "score": theta[ii] + rng.normal(0, 0.6, len(ii))})
         # school stage: the best of a school, subject and grade win, the next ~25 % are prize-winners

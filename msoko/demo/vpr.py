@@ -106,6 +106,23 @@ class Items:
     b: np.ndarray       # (J,)
     max: np.ndarray     # (J,) int
 
+    def __post_init__(self):
+        # all score steps of all tasks side by side: step k of task j has the threshold
+        # b_j + d_k (d_k spread ±0.45 around the task difficulty)
+        a_s, t_s, task_of, k_of = [], [], [], []
+        for j, m in enumerate(self.max):
+            m = int(m)
+            d = (np.arange(1, m + 1) - (m + 1) / 2) * 0.9 / max(m - 1, 1) * 2 if m > 1 else np.zeros(1)
+            a_s += [self.a[j]] * m
+            t_s += list(self.b[j] + d)
+            task_of += [j] * m
+            k_of += list(range(1, m + 1))
+        self.step_a = np.array(a_s)
+        self.step_t = np.array(t_s)
+        self.step_task = np.array(task_of)
+        self.step_w2 = 2 * np.array(k_of) - 1.0          # E[X²] = Σ_k (2k − 1)·P(X ≥ k)
+        self.starts = np.r_[0, np.cumsum(self.max)[:-1]].astype(int)
+
 
 def make_items(rng: np.random.Generator, tasks: pd.DataFrame) -> Items:
     mu = np.array([LEVEL_B.get(lv, LEVEL_B[""])[0] for lv in tasks.level])
@@ -113,27 +130,32 @@ def make_items(rng: np.random.Generator, tasks: pd.DataFrame) -> Items:
     return Items(a=rng.uniform(0.9, 1.7, len(tasks)), b=rng.normal(mu, sd), max=tasks.max_score.to_numpy())
 
 
+def _p_steps(theta: np.ndarray, it: Items) -> np.ndarray:
+    """(n, steps) P(X_j ≥ k | θ) of the graded response model."""
+    return 1 / (1 + np.exp(-it.step_a * (theta[:, None] - it.step_t)))
+
+
 def expected_pct(theta: np.ndarray, it: Items) -> np.ndarray:
-    tot = np.zeros(len(theta))
-    for j in range(len(it.a)):
-        m = it.max[j]
-        d = (np.arange(1, m + 1) - (m + 1) / 2) * 0.9 / max(m - 1, 1) * 2 if m > 1 else np.zeros(1)
-        tot += (1 / (1 + np.exp(-it.a[j] * (theta[:, None] - it.b[j] - d[None, :])))).sum(1)
-    return tot / it.max.sum() * 100
+    return _p_steps(theta, it).sum(1) / it.max.sum() * 100
+
+
+def total_moments(theta: np.ndarray, it: Items) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of the total score given θ (tasks independent given θ)."""
+    p = _p_steps(theta, it)
+    e = np.add.reduceat(p, it.starts, axis=1)
+    e2 = np.add.reduceat(p * it.step_w2, it.starts, axis=1)
+    return e.sum(1), (e2 - e ** 2).sum(1)
 
 
 def draw_scores(rng: np.random.Generator, theta: np.ndarray, it: Items, variant: np.ndarray) -> np.ndarray:
-    """(n, J) int8 task scores; variant 2 items are slightly shifted."""
+    """(n, J) int8 task scores: one uniform per child and task, score = number of steps
+    whose P(X ≥ k) exceeds it; variant 2 items are slightly harder."""
     n, J = len(theta), len(it.a)
-    out = np.zeros((n, J), dtype=np.int8)
     shift = np.where(variant == 2, 0.05, -0.05)
     u = rng.random((n, J))
-    for j in range(J):
-        m = it.max[j]
-        d = (np.arange(1, m + 1) - (m + 1) / 2) * 0.9 / max(m - 1, 1) * 2 if m > 1 else np.zeros(1)
-        p = 1 / (1 + np.exp(-it.a[j] * ((theta - shift)[:, None] - it.b[j] - d[None, :])))
-        out[:, j] = (u[:, j][:, None] < p).sum(1)
-    return out
+    p = _p_steps(theta - shift, it)
+    hit = (u[:, it.step_task] < p).astype(np.int8)
+    return np.add.reduceat(hit, it.starts, axis=1).astype(np.int8)
 
 
 def calibrate(theta: np.ndarray, it: Items, mean_pct: float, sd_pct: float,
@@ -165,32 +187,36 @@ def calibrate_marks(theta: np.ndarray, it: Items, m2: float, m5: float, bounds: 
                     weight: np.ndarray) -> tuple[float, float]:
     """(c, k) such that among present children the share of «2» (score < min3) is ``m2`` and the
     share of «5» (score ≥ min5) is ``m5`` — the real mark distribution, whose bunching at the
-    boundaries a clean model does not copy, is matched at its two ends instead of by mean and SD."""
-    step = max(1, len(theta) // 600)
-    th, w = theta[::step], weight[::step]
-    th = (th - theta.mean()) / (theta.std() or 1.0)
-    w = w / w.sum()
-    b3, _, b5 = bounds
-    variant = np.ones(len(th), dtype=int)
+    boundaries a clean model does not copy, is matched at its two ends instead of by mean and SD.
+    The total given θ is taken as normal with the model's mean and variance (continuity-corrected)."""
+    from scipy.special import ndtr
 
-    def totals(c, k):
-        return draw_scores(np.random.default_rng(12345), c + k * th, it, variant).sum(1)
+    order = np.argsort(theta, kind="stable")
+    cw = np.cumsum(weight[order])
+    q = (np.arange(300) + 0.5) / 300 * cw[-1]
+    th = theta[order][np.searchsorted(cw, q)]          # 300 weighted quantiles of θ
+    th = (th - theta.mean()) / (theta.std() or 1.0)
+    b3, _, b5 = bounds
+
+    def shares(c, k):
+        mu, var = total_moments(c + k * th, it)
+        sd = np.sqrt(var + 1e-9)
+        return ndtr((b3 - 0.5 - mu) / sd).mean(), 1 - ndtr((b5 - 0.5 - mu) / sd).mean()
 
     def fit_c(k):
-        lo, hi = -5.0, 5.0
-        for _ in range(16):
+        lo, hi = -6.0, 6.0
+        for _ in range(30):
             c = (lo + hi) / 2
-            if (w * (totals(c, k) < b3)).sum() > m2:
+            if shares(c, k)[0] > m2:
                 lo = c
             else:
                 hi = c
         return (lo + hi) / 2
 
-    lo, hi = 0.2, 3.5
-    for _ in range(10):
+    lo, hi = 0.2, 4.0
+    for _ in range(25):
         k = (lo + hi) / 2
-        c = fit_c(k)
-        if (w * (totals(c, k) >= b5)).sum() < m5:
+        if shares(fit_c(k), k)[1] < m5:
             lo = k
         else:
             hi = k

@@ -1,7 +1,8 @@
 """A small, fast and deterministic .xlsx writer for the demo.
 
-It writes one sheet the way openpyxl writes the real ФИС ОКО exports: inline
-strings with explicit cell references, empty cells as ``<c r=".." t="inlineStr" />``.
+It writes one sheet like the real ФИС ОКО exports (written by openpyxl): inline
+strings, every cell of the used range present, empty ones as ``<c t="inlineStr" />``;
+data cells omit the optional ``r`` reference (a third of the XML).
 The XML is assembled column-wise with numpy fancy indexing and one ``str.join``
 (no per-cell Python code), and the zip entries carry a constant timestamp, so the
 same data always gives the same bytes.
@@ -104,18 +105,18 @@ def _vocab_xml(vocab, numeric: bool) -> np.ndarray:
     xml = np.empty(len(vocab), dtype=object)
     for k, u in enumerate(vocab):
         if u is None or (isinstance(u, float) and u != u) or u == "":
-            xml[k] = b'" t="inlineStr" />'
+            xml[k] = b'<c t="inlineStr" />'
         elif numeric:
             if isinstance(u, float) and u.is_integer():
                 u = int(u)
-            xml[k] = f'"><v>{u}</v></c>'.encode()
+            xml[k] = f'<c><v>{u}</v></c>'.encode()
         else:
-            xml[k] = f'" t="inlineStr"><is><t>{escape(str(u))}</t></is></c>'.encode()
+            xml[k] = f'<c t="inlineStr"><is><t>{escape(str(u))}</t></is></c>'.encode()
     return xml
 
 
 def _cell_suffixes(values, numeric: bool) -> np.ndarray:
-    """Object array (bytes) of the cell XML after ``<c r="A2`` for every value of a column.
+    """Object array (bytes) of the cell XML for every value of a column.
 
     ``values`` is a sequence (None/NaN = empty cell) or a pre-coded pair ``(codes, vocab)``
     (integer array indexing a list of values), which skips the factorisation."""
@@ -152,13 +153,12 @@ def write_xlsx(path: str | Path, header: list[str | None], columns: list, *,
     head = "".join(parts).encode()
     body = b""
     if nrow:
-        grid = np.empty((nrow, 3 * ncol + 2), dtype=object)
-        rownums = np.array([str(i).encode() for i in range(2, nrow + 2)], dtype=object)
+        # data cells carry no ``r`` reference (optional in SpreadsheetML: a cell without it is the
+        # next column); every cell is written, empty ones as ``<c t="inlineStr" />``
+        grid = np.empty((nrow, ncol + 2), dtype=object)
         grid[:, 0] = np.array([f'<row r="{i}">'.encode() for i in range(2, nrow + 2)], dtype=object)
         for j in range(ncol):
-            grid[:, 1 + 3 * j] = f'<c r="{letters[j]}'.encode()
-            grid[:, 2 + 3 * j] = rownums
-            grid[:, 3 + 3 * j] = _cell_suffixes(columns[j], j in numeric)
+            grid[:, 1 + j] = _cell_suffixes(columns[j], j in numeric)
         grid[:, -1] = b"</row>"
         body = b"".join(grid.ravel().tolist())
     tail = b'</sheetData><pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5" /></worksheet>'
