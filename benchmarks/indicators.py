@@ -6,8 +6,10 @@
     .venv/bin/python benchmarks/indicators.py --synthetic 700       # synthetic tables, every system
 
 Input, in this order of preference when nothing is given:
-1. ``benchmarks/_work/processed_x8`` — the ingest benchmark's output (the real Altai sample
-   replicated 8 times ≈ 700 schools, 1.3 million rows; ВПР only, the other systems empty);
+1. ``benchmarks/_work/processed_raw_x8_ind`` (written by ``--raw benchmarks/_work/raw_x8``, with
+   the ingest time saved beside it) or ``benchmarks/_work/processed_x8`` — the real Altai sample
+   replicated 8 times by benchmarks/ingest.py (664 schools, 1.33 million ВПР rows, 20.6 million
+   task rows; ВПР only, the other systems empty);
 2. synthetic processed tables in the contract of docs/architecture.md
    (``benchmarks/indicators_synthetic.py``: 700 schools, every system, 3 years), written once
    to ``benchmarks/_work/indicators_synthetic_<n>``.
@@ -96,6 +98,9 @@ def _n(x: int) -> str:
 
 
 def _ingest_time_from_log(processed: Path) -> float | None:
+    saved = processed / "_bench_ingest.json"
+    if saved.exists():
+        return float(json.loads(saved.read_text(encoding="utf-8"))["wall"])
     log = processed / "ingest_log.txt"
     if not log.exists():
         return None
@@ -134,11 +139,17 @@ def main(argv=None) -> int:
         print(f"Загрузка {args.raw} → {processed} (jobs={args.jobs})…", file=sys.stderr)
         ing = _child(CHILD_INGEST, str(args.raw), str(processed), str(args.jobs))
         ingest_wall, source = ing["wall"], f"загрузка {args.raw} (измерено сейчас)"
+        import os
+        (processed / "_bench_ingest.json").write_text(json.dumps(
+            {"wall": ing["wall"], "raw": str(args.raw), "jobs": args.jobs, "load": os.getloadavg()[0],
+             "at": time.strftime("%Y-%m-%d %H:%M:%S")}), encoding="utf-8")
     elif args.synthetic:
         processed = _synthetic(args.synthetic)
         source = "синтетические таблицы (загрузка не выполнялась)"
     elif args.processed is not None:
         processed = args.processed
+    elif (WORK / "processed_raw_x8_ind" / "vpr.parquet").exists():
+        processed = WORK / "processed_raw_x8_ind"
     elif (WORK / "processed_x8" / "vpr.parquet").exists():
         processed = WORK / "processed_x8"
     else:
@@ -146,7 +157,8 @@ def main(argv=None) -> int:
         source = "синтетические таблицы (загрузка не выполнялась)"
     if ingest_wall is None and not source:
         ingest_wall = _ingest_time_from_log(processed)
-        source = "из ingest_log.txt папки" if ingest_wall is not None else "время загрузки неизвестно"
+        source = ("измерено раньше этим бенчмарком (--raw) или из ingest_log.txt" if ingest_wall is not None
+                  else "время загрузки неизвестно: запустите с --raw")
 
     print(f"Входные данные: {processed}", file=sys.stderr)
     r = _child(CHILD_COMPUTE, str(processed))
