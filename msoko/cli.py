@@ -31,8 +31,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from msoko.demo import generate
 
     y1, _, y2 = args.years.partition("-")
-    generate(out_dir=args.out, seed=args.seed, n_schools=args.schools,
-             years=(int(y1), int(y2 or y1)))
+    try:
+        years = (int(y1), int(y2 or y1))
+    except ValueError:
+        raise MsokoError(f"Годы заданы неверно: «{args.years}» (нужно, например, 2021-2023).") from None
+    s = generate(out_dir=args.out, seed=args.seed, n_schools=args.schools, years=years)
+    rows = f"{s['vpr_rows']:,}".replace(",", " ")
+    print(f"Демо-муниципалитет записан в {args.out}: школ {s['schools']}, детских садов {s['kindergartens']}, "
+          f"строк ВПР {rows} в {s['vpr_files']} файлах, заложенных искажений {s['cells']} "
+          f"(см. {args.out}/_truth/).")
     return 0
 
 
