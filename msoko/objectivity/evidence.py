@@ -195,11 +195,12 @@ def betabinom_tail(k, n, a, b, alpha: float, chunk: int = 4000):
     b = np.asarray(b, dtype=float)
     p = np.full(len(k), np.nan)
     crit = np.full(len(k), np.nan)
+    order = np.argsort(np.nan_to_num(n, nan=0.0), kind="stable")   # similar n per chunk: narrow matrices
     for s in range(0, len(k), chunk):
-        sl = slice(s, s + chunk)
+        sl = order[s:s + chunk]
         nmax = int(np.nanmax(n[sl])) if np.isfinite(n[sl]).any() else 0
         j = np.arange(nmax + 1)[None, :]
-        nn, aa, bb = n[sl, None], a[sl, None], b[sl, None]
+        nn, aa, bb = n[sl][:, None], a[sl][:, None], b[sl][:, None]
         with np.errstate(invalid="ignore"):
             lp = (gammaln(nn + 1) - gammaln(j + 1) - gammaln(np.maximum(nn - j, 0) + 1)
                   + betaln(j + aa, np.maximum(nn - j, 0) + bb) - betaln(aa, bb))
