@@ -62,8 +62,9 @@ def _objectivity(tables, config, say):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return compute_objectivity({k: v for k, v in tables.items() if v is not None}, config)
-    except MsokoError:
-        raise
+    except MsokoError as exc:
+        say(f"Диагностика объективности не выполнена: {exc}")
+        return None
     except Exception as exc:  # noqa: BLE001 - the indicators must still be written
         say(f"Диагностика объективности не выполнена: {type(exc).__name__}: {exc}")
         return None
