@@ -179,3 +179,25 @@ if __name__ == "__main__":  # print the comparison table: python tests/test_demo
         print(cell)
         for k in rf[cell]:
             print(f"   {k:10s} real {rf[cell][k]:.3f}   demo {df[cell][k]:.3f}")
+
+
+@pytest.mark.realdata
+def test_layouts_copy_the_real_files(real_data, demo_raw):
+    """Header rows of the demo = header rows of the real files (questionnaire, logins, ВПР, specs)."""
+    import openpyxl
+
+    def header(p):
+        ws = openpyxl.load_workbook(p, read_only=True).active
+        return list(next(ws.iter_rows(values_only=True)))
+
+    real_ctx = header(real_data / "Сбор контекстных данных об ОО и участниках ВПР 2021.xlsx")
+    assert header(demo_raw / "context_2022.xlsx") == real_ctx
+    assert header(demo_raw / "logins.xlsx") == header(real_data / "logins.xlsx")
+    for g, s in CELLS + [(7, "Физика"), (11, "Химия")]:
+        real = header(real_data / "vpr_results" / "2021" / str(g) / vpr_file_name(g, s, 2021))
+        demo = header(demo_raw / "vpr" / "2021" / str(g) / vpr_file_name(g, s, 2021))
+        cut = lambda h: h[: h.index("Др.уч. название") + 1]  # noqa: E731 — trailing empty columns vary
+        assert cut(demo) == cut(real), (g, s)
+        spec = header(real_data / "task_specs" / str(g) / s / "ALL.xlsx")
+        spec = spec[: spec.index(None)] if None in spec else spec
+        assert header(demo_raw / "task_specs" / str(g) / s / "ALL.xlsx") == spec, (g, s)
