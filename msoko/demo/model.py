@@ -159,7 +159,7 @@ def make_kindergartens(rng: np.random.Generator, n: int) -> list[Kindergarten]:
         places = int({"город": rng.integers(140, 320), "пгт": rng.integers(60, 160),
                       "село": rng.integers(20, 70)}[st])
         name = (f"МБДОУ «Детский сад № {i + 1}»" if st == "город"
-                else f"МБДОУ «{settlement}: детский сад № {i + 1}»")
+                else f"МБДОУ «Детский сад № {i + 1} {'пгт' if st == 'пгт' else 'с.'} {settlement}»")
         out.append(Kindergarten(i, f"dou{i + 1:03d}", name, st, settlement,
                                 float(rng.normal(0.15 if st == "город" else -0.1, 0.5)), places))
     return out
