@@ -478,3 +478,39 @@ def test_categorical_inputs_and_index_rows(planted):
     pd.testing.assert_series_equal(a, b)
     idx = out[out.sign.str.startswith("objectivity_index")]
     assert idx["informativeness"].isna().all() and idx["school_id"].isna().all()
+
+
+def test_level_signs_planted():
+    """A one-year spike (swing), a school far above similar schools, ВПР not confirmed by ОГЭ."""
+    rng = np.random.default_rng(4)
+    rows, gia = [], []
+    u = rng.normal(0, 0.3, 40)
+    for year in (2021, 2022, 2023):
+        for grade in (4, 5, 6):
+            for s in range(40):
+                shift = 2.5 if (s == 5 and year == 2022 and grade == 5) else 0.0
+                sc = np.clip(np.round(10 + 3 * (u[s] + shift + rng.normal(0, 1, 30))), 0, 20)
+                rows += [(year, grade, MATH, f"S{s:02d}", float(x)) for x in sc]
+        for s in range(40):
+            g = np.clip(np.round(15 + 4 * (u[s] + rng.normal(0, 1, 25))), 0, 31)
+            gia += [dict(year=year, exam="ОГЭ", school_id=f"S{s:02d}", student_code=f"{year}-{s}-{i}",
+                         subject=MATH, primary_score=float(x)) for i, x in enumerate(g)]
+    vpr = vpr_frame(rows)
+    schools = pd.DataFrame({"school_id": [f"S{s:02d}" for s in range(40)], "org_type": "СОШ",
+                            "settlement_type": ["город", "село"] * 20})
+    out = compute_objectivity({"vpr": vpr, "gia": pd.DataFrame(gia), "schools": schools}, {})
+    cell = (out.year == 2022) & (out.grade == 5) & (out.school_id == "S05")
+    for sign in ("score_swing", "inflated_mean_similar", "high_not_confirmed", "combined"):
+        r = out[cell & (out.sign == sign)]
+        assert bool(r["flagged"].iloc[0]), sign
+    for sign in ("score_swing", "inflated_mean_similar", "high_not_confirmed"):
+        others = out[(out.sign == sign) & ~cell]
+        assert others["flagged"].fillna(False).mean() < 0.02, sign
+    # the swing value is the cell against the mean of its neighbours (hand check with pandas)
+    p = prepare(vpr)
+    t = p.tests.set_index(["year", "grade"])
+    c = p.cells[p.cells.school_id == "S05"].set_index(["year", "grade"])
+    e = {k: (c.loc[k, "mean"] - t.loc[k, "mean"]) / t.loc[k, "sd"] for k in c.index}
+    nb = [e[(2021, 4)], e[(2021, 5)], e[(2023, 6)], e[(2023, 5)]]
+    r = out[cell & (out.sign == "score_swing")].iloc[0]
+    assert r["value"] == pytest.approx(e[(2022, 5)] - np.mean(nb))
