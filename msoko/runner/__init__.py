@@ -18,7 +18,8 @@ Layout of ``<reports>``::
     _state/                            hash cache and per-report fingerprints (incremental runs)
 
 A report is rebuilt only when its fingerprint changes: notebook file, parameters,
-library version (hash of msoko/ sources) or the processed tables it reads.
+library version (hash of msoko/ sources), the processed tables it reads, or the
+versions of Python and the key packages.
 """
 from __future__ import annotations
 
@@ -321,8 +322,11 @@ def run(args: argparse.Namespace) -> int:
             from msoko.runner.plan import latest_year
 
             year = args.year or latest_year(processed)
+            versions = package_versions()
+            env_versions = {k: v for k, v in versions.items() if k not in ("platform", "executable", "msoko")}
             jobs, warns = plan(processed, notebooks_dir, year=year, municipality=args.municipality,
-                               schools=args.schools or None, lib_hash=lib_hash, cache=cache)
+                               schools=args.schools or None, lib_hash=lib_hash, cache=cache,
+                               env_versions=env_versions)
             for w in warns:
                 log.warning(w)
             if not jobs:
@@ -349,7 +353,7 @@ def run(args: argparse.Namespace) -> int:
                         "skipped": sum(e["status"] == "unchanged" for e in entries),
                         "failed": sum(e["status"] == "failed" for e in entries),
                         "warnings": warns},
-                "versions": package_versions(),
+                "versions": versions,
                 "library_hash": lib_hash,
                 "data_version": sha256_json(inputs),
                 "inputs": inputs,

@@ -114,8 +114,12 @@ def select_schools(processed_dir: Path, municipality: str | None,
 
 def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: str | None,
          schools: list[str] | None, lib_hash: str, cache: HashCache,
+         env_versions: dict[str, Any] | None = None,
          kinds: tuple[str, ...] = ("municipality", "objectivity", "school")) -> tuple[list[ReportJob], list[str]]:
-    """Return (jobs, warnings). A notebook that does not exist is skipped with a warning."""
+    """Return (jobs, warnings). A notebook that does not exist is skipped with a warning.
+
+    ``env_versions`` (Python and key packages) go into the fingerprint too: an upgraded
+    pandas or matplotlib may change a report, so it is rebuilt."""
     processed_dir = Path(processed_dir).resolve()
     available = data_files(processed_dir)
     hashes = {name: cache.file(p) for name, p in available.items()}
@@ -154,7 +158,7 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
                             params=params, html_rel=f"{rel}.html", executed_rel=f"_executed/{rel}.ipynb",
                             inputs=inputs, notebook_hash=nb_hash, label=label)
             job.fingerprint = sha256_json({"v": FORMAT_VERSION, "nb": nb_hash, "params": params,
-                                           "lib": lib_hash, "inputs": inputs})
+                                           "lib": lib_hash, "inputs": inputs, "env": env_versions or {}})
             jobs.append(job)
     jobs.sort(key=lambda j: (KIND_ORDER[j.kind], j.key))
     return jobs, warnings

@@ -190,8 +190,9 @@ def export_html(nb, title: str, exporter: str = "auto") -> str:
     from nbconvert import HTMLExporter
 
     exp = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    nb.metadata["title"] = title
-    body, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    import html
+
+    body, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": html.escape(title)}})
     return body
 
 
