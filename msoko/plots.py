@@ -301,7 +301,8 @@ def plot_vpr_vs_journal(data: pd.DataFrame, ax: Axes | None = None, *, source: s
 
     ``data`` columns: ``group``, ``category`` (one of :data:`JOURNAL_ORDER`), ``share`` (%), ``n``.
     """
-    ax = _ax(ax, (7.5, 0.55 * max(2, data["group"].nunique()) + 1.3))
+    k = max(2, data["group"].nunique())
+    ax = _ax(ax, (7.5, (0.55 if k <= 6 else 0.32) * k + 1.3))
     if data.empty:
         return _no_data(ax)
     groups = _order(data["group"], GROUP_ORDER)
@@ -317,6 +318,7 @@ def plot_vpr_vs_journal(data: pd.DataFrame, ax: Axes | None = None, *, source: s
                 ax.text(l + v / 2, yi, f"{v:.0f}", ha="center", va="center", fontsize=7.5)
         left += vals
     ax.set_yticks(y, [f"{g} (n = {fmt_num(k)})" for g, k in zip(groups, ns)])
+    ax.set_ylim(-0.6, len(groups) - 0.4)
     ax.set_xlim(0, 100)
     ax.set_xlabel("Доля участников, %")
     ax.legend(ncol=3, loc="lower left", bbox_to_anchor=(0, 1.0))
@@ -614,4 +616,24 @@ def plot_evidence_panel(*, intervals: pd.DataFrame | None = None, bunching: pd.D
         draw(fig.add_subplot(gs[i // ncols, i % ncols]))
     if title:
         fig.suptitle(title, x=0.02, ha="left", fontsize=11, fontweight="bold")
+    return fig
+
+
+def plot_vpr_detail(*, scores: pd.DataFrame, tasks: pd.DataFrame, boundaries: Mapping[int, float] | None = None,
+                    max_score: float | None = None, thresholds: Mapping[str, float] | None = None,
+                    source: str = "ФИС ОКО, ВПР"):
+    """The two pictures of one ВПР that a table cannot replace, side by side: the score
+    distribution with the mark boundaries, and task completion with the sufficiency thresholds.
+    (Marks and ВПР vs journal of every work are drawn once, in the overview.) Returns the figure."""
+    ntasks = tasks["task"].nunique() if not tasks.empty else 0
+    fig = plt.figure(figsize=(12, 3.9))
+    gs = fig.add_gridspec(1, 2, width_ratios=[1, max(1.2, min(2.2, ntasks / 9))], wspace=0.22,
+                          left=0.06, right=0.99, top=0.8, bottom=0.22)
+    plot_score_histogram(scores, ax=fig.add_subplot(gs[0, 0]), boundaries=boundaries, max_score=max_score,
+                         source=source)
+    if ntasks:
+        plot_task_completion(tasks, ax=fig.add_subplot(gs[0, 1]), thresholds=thresholds, source=source,
+                             title="Выполнение заданий (% от максимального балла)")
+    else:
+        _no_data(fig.add_subplot(gs[0, 1]), "Нет результатов по заданиям")
     return fig

@@ -1740,6 +1740,44 @@ def vpr_overview_marks(data: ReportData, school_id: str, year: int) -> pd.DataFr
     return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
 
 
+def vpr_overview_journal(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
+    """ВПР vs journal for every ВПР of the school, each beside the municipality (long form)."""
+    taken = school_vpr_counts(data, school_id, year)
+    groups = comparison_groups(data, school_id)
+    out = []
+    for _, r in taken.iterrows():
+        g, subj = int(r["grade"]), str(r["subject"])
+        d = _vpr_cell(data, year, g, subj).dropna(subset=["mark", "journal_mark"])
+        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
+            x = d[d["school_id"].isin(groups.get(grp, []))]
+            n = len(x)
+            if n < MIN_N:
+                continue
+            diff = x["mark"].astype(int) - x["journal_mark"].astype(int)
+            for cat, k in (("Понизили", (diff < 0).sum()), ("Подтвердили", (diff == 0).sum()),
+                           ("Повысили", (diff > 0).sum())):
+                out.append(dict(group=f"{g} кл., {subj}: {label}", category=cat, share=100 * k / n, n=n))
+    return pd.DataFrame(out, columns=["group", "category", "share", "n"])
+
+
+def level_table(data: ReportData, school_id: str, year: int, grade: int, subject: str, tasks: pd.DataFrame) -> pd.DataFrame:
+    """Completion by difficulty level (Б/П/В), school beside the comparison groups, with the threshold."""
+    lv = level_completion(tasks, data, grade, subject)
+    if lv.empty:
+        return pd.DataFrame()
+    thr = sufficiency_thresholds(data, year)
+    w = lv.pivot_table(index="level", columns="group", values="value", aggfunc="first")
+    rows = []
+    for level in [x for x in ("Б", "П", "В") if x in w.index]:
+        row = {"Уровень": f"{level} — {({'Б': 'базовый', 'П': 'повышенный', 'В': 'высокий'})[level]}"}
+        for grp in (GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI):
+            if grp in w.columns:
+                row[f"{grp}, %"] = fmt(w.loc[level, grp], 0)
+        row["Порог достаточности, %"] = fmt(thr.get(level), 0) if level in thr else "—"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str = "auto") -> None:
     """ФИС ОКО views of the school's ВПР: an overview of every work, then the detailed views
     (marks, scores with the mark boundaries, tasks and levels, ВПР vs journal) —
@@ -1757,6 +1795,10 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
     ov = vpr_overview_marks(data, school_id, year)
     if not ov.empty:
         _show_chart(plots.plot_marks_distribution(ov, source=_vpr_source(year), title="Отметки по всем работам"))
+    oj = vpr_overview_journal(data, school_id, year)
+    if not oj.empty:
+        _show_chart(plots.plot_vpr_vs_journal(oj, source=f"{_vpr_source(year)}; отметка за четверть",
+                                              title="Отметка ВПР и отметка в журнале по всем работам"))
     standout = _standout_works(data, school_id, year)
     thr = sufficiency_thresholds(data, year)
     shown = 0
@@ -1780,11 +1822,10 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
             display_html(html_para(f"Участников {n}: информативность ограничена, выводы предварительные.", "msoko-note"))
         show_table(vpr_summary_table(data, school_id, year, grade, subject), caption="Основные показатели")
         tasks = task_completion(data, school_id, year, grade, subject)
-        fig = plots.plot_vpr_panel(
-            marks=marks_distribution(data, school_id, year, grade, subject),
-            scores=score_distribution(data, school_id, year, grade, subject),
-            tasks=tasks, levels=level_completion(tasks, data, grade, subject),
-            journal=journal_comparison(data, school_id, year, grade, subject),
+        show_table(level_table(data, school_id, year, grade, subject, tasks),
+                   caption="Выполнение по уровням сложности (% от максимального балла)")
+        fig = plots.plot_vpr_detail(
+            scores=score_distribution(data, school_id, year, grade, subject), tasks=tasks,
             boundaries=mark_boundaries(data, year, grade, subject), max_score=_max_score(data, year, grade, subject),
             thresholds=thr, source=_vpr_source(year))
         _show_chart(fig)
