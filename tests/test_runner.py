@@ -332,3 +332,43 @@ def test_end_to_end_on_demo(demo_processed, tmp_path):
     html = (tmp_path / "reports" / "_executed").rglob("*.ipynb")
     assert len(list(html)) == 1
     assert runner.run(args) == 0 and set(_status(tmp_path).values()) == {"unchanged"}
+
+
+def test_compute_skipped_when_processed_inputs_unchanged(project, monkeypatch):
+    """Compute runs on the first run, not on an unchanged re-run, and again after a
+    processed table, the configuration or the library changes."""
+    import msoko.compute
+    from msoko.runner.state import HashCache
+
+    calls = []
+
+    def fake_compute(processed_dir, config_path):
+        calls.append(config_path)
+        # compute writes its outputs next to the inputs
+        pd.DataFrame({"v": [len(calls)]}).to_parquet(Path(processed_dir) / "indicators.parquet")
+
+    monkeypatch.setattr(msoko.compute, "compute", fake_compute)
+    proc = project / "processed"
+    cfg = project / "cfg.toml"
+    cfg.write_text("a = 1\n", encoding="utf-8")
+
+    def go(config=None, lib="версия-1"):
+        return runner.run_compute(proc, config, lib, HashCache(None))
+
+    assert go() == "выполнен" and len(calls) == 1
+    assert go().startswith("пропущен") and len(calls) == 1          # its own output is not a change
+    EXTRA.assign(value=[1, 2]).to_parquet(proc / "extra.parquet", index=False)
+    assert go() == "выполнен" and len(calls) == 2
+    assert go(str(cfg)) == "выполнен" and len(calls) == 3
+    assert go(str(cfg)).startswith("пропущен")
+    cfg.write_text("a = 2\n", encoding="utf-8")
+    assert go(str(cfg)) == "выполнен" and len(calls) == 4
+    assert go(str(cfg), lib="версия-2") == "выполнен" and len(calls) == 5
+
+
+def test_ingest_stage(project, tmp_path):
+    # no raw data but processed tables: ingest is skipped, the tables are used
+    assert runner.run_ingest(tmp_path / "нет", project / "processed", 1).startswith("пропущена")
+    # neither: a user error
+    with pytest.raises(runner.MsokoError):
+        runner.run_ingest(tmp_path / "нет", tmp_path / "пусто", 1)
