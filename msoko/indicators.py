@@ -18,12 +18,26 @@ Each indicator is first reduced to a *base*: a frame at the finest level
 Because the statistics are additive, the school, the municipality (pooled over students,
 never an average of school shares), the region (all data) and the *similar schools*
 (same ``org_type`` and ``settlement_type``, the school itself excluded) are all sums of
-the same base — one vectorised ``groupby`` each. Then come the change from the previous
-year (with a Newcombe / Welch / Wald interval), thresholds and flags, and suppression:
-``n < min_n`` (5 by default) hides the value, ``n < 20`` marks it as limited.
+the same base — one vectorised grouping each (integer keys, ``factorize`` + ``bincount``).
+Then come the change from the previous year (with a Newcombe / Welch / Wald interval),
+thresholds and flags, and suppression: ``n < min_n`` (5 by default) hides the value,
+``n < 20`` marks it as limited. Institution facts (``kind = flag``, ``min_n = 0``: a
+programme approved, a principal trained) are never suppressed and carry no interval at
+school level; at the municipality they are shares of schools with a Wilson interval.
 
-Internally the breakdown keys use sentinels (``grade = -1``, ``subject = item = ""``)
-for "all"; the output has nulls there, as the contract in docs/architecture.md says.
+Internally keys are integer codes (:class:`Codes`): ``grade = -1`` and the word code 0
+(``""``) stand for "all"; the output has nulls there, as docs/architecture.md says.
+The task table (≈ 15 rows per student work) is reduced with dense integer keys in
+:func:`_tasks`, never hashed row by row.
+
+Choices worth knowing (all in the catalogue's formula text too):
+- ВПР shares of marks are over works with a mark; participation counts absent works too.
+- Task completion = mean over present students of score / max × 100 («X» = 0); a task
+  specification applies to a year's export only if it has the same number of tasks.
+- ГИА: ОГЭ rows are grade 9, ЕГЭ rows grade 11; ГВЭ is left out (its grade is unknown).
+- Olympiad and additional education count unique people, never diplomas or enrolments.
+- Similar schools are pooled over all data given (the region when several municipalities
+  are loaded), excluding the school itself.
 """
 from __future__ import annotations
 
@@ -809,7 +823,7 @@ def _flag_base(code, df, flag) -> Base:
     return _base(code, df, {"num": f, "den": np.ones(len(df), dtype=int)})
 
 
-def _score_base(code, df, value, extra_keys=None) -> Base:
+def _score_base(code, df, value) -> Base:
     v = pd.to_numeric(pd.Series(np.asarray(value, dtype=float), index=df.index), errors="coerce")
     keep = v.notna().to_numpy()
     d = df[keep]
@@ -1183,12 +1197,6 @@ def _composites(frames, config, ctx, objectivity) -> list[Base]:
 
 
 # --------------------------------------------------------------------------- thresholds
-
-def _sufficiency(config, year, level):
-    suff = by_year(config.get("sufficiency") or {}, int(year)) or {}
-    v = suff.get(level)
-    return np.nan if v is None else float(v)
-
 
 def _year_values(df: pd.DataFrame, fn) -> np.ndarray:
     """``fn(year)`` broadcast over the rows (evaluated once per year)."""
