@@ -135,6 +135,8 @@ def test_failing_school_is_isolated_and_exit_code_nonzero(project):
     fail_section = index.split("Отчёты с ошибками")[1].split("<h2>")[0]
     assert "Школа &lt;2&gt; &amp; «Ко»" in fail_section and "сломанная школа s2" in fail_section
     assert "Школа <2>" not in index
+    assert 'href="_executed/2023/schools/s2.html"' in fail_section
+    assert "сломанная школа s2" in (rep / "_executed/2023/schools/s2.html").read_text(encoding="utf-8")
     assert 'href="2023/schools/s1.html"' in index
     assert 'href="2023/municipality/%D0%93%D0%BE%D1%80%D0%BE%D0%B4.html"' in index
     # self-contained: no external hosts at all

@@ -211,6 +211,7 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
         html_path = reports_dir / j.html_rel
         if res["status"] == "ok":
             atomic_write(html_path, res["html"])
+            (reports_dir / (j.executed_rel[:-len(".ipynb")] + ".html")).unlink(missing_ok=True)  # old error page
             e.update(status="built", built_at=_now(), error=None, duration_s=res.get("duration"),
                      worker=res.get("worker"))
             state[j.key] = {**e, "status": "ok"}
@@ -218,6 +219,9 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
         else:
             html_path.unlink(missing_ok=True)   # never leave an outdated report looking current
             e.update(status="failed", built_at=None, error=res.get("error"))
+            if res.get("error_html"):
+                e["error_html"] = j.executed_rel[:-len(".ipynb")] + ".html"
+                atomic_write(reports_dir / e["error_html"], res["error_html"])
             state[j.key] = {"fingerprint": j.fingerprint, "status": "failed"}
             log.error("ошибка в %s: %s (блокнот: %s)", j.key, res.get("error"), j.executed_rel)
         e.update(duration_s=res.get("duration"), worker=res.get("worker"))

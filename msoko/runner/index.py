@@ -25,6 +25,10 @@ def _href(rel: str) -> str:
     return escape(quote(rel, safe="/"), quote=True)
 
 
+def _error_page(r: dict[str, Any]) -> str:
+    return f'<a href="{_href(r["error_html"])}">страница с ошибкой</a> · ' if r.get("error_html") else ""
+
+
 def _when(ts: str | None) -> str:
     return escape((ts or "")[:16].replace("T", " "))
 
@@ -53,12 +57,12 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
     if failed:
         out += ['<h2>Отчёты с ошибками <span class="badge bad">' f"{len(failed)}</span></h2>",
                 "<p>Эти отчёты не построены. Выполненная копия блокнота с ошибкой сохранена "
-                "для разбора (ссылка «блокнот»).</p>",
+                "для разбора: страница с ошибкой и сам блокнот.</p>",
                 "<table><thead><tr><th>Отчёт</th><th>Код</th><th>Ошибка</th><th>Блокнот</th></tr></thead><tbody>"]
         for r in failed:
             out.append(f'<tr class="fail"><td>{escape(r["title"])}</td><td>{escape(r["label"])}</td>'
                        f'<td>{escape(str(r.get("error") or ""))}</td>'
-                       f'<td><a href="{_href(r["executed"])}">блокнот</a></td></tr>')
+                       f'<td>{_error_page(r)}<a href="{_href(r["executed"])}">блокнот</a></td></tr>')
         out.append("</tbody></table>")
     if earlier:
         out.append(f'<p class="meta">Ещё {len(earlier)} отч. построены прежними прогонами и в этот '

@@ -231,6 +231,10 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
         if failed == "cell" or not res["error"]:
             res["error"] = f"{info['ename']}: {info['evalue']}".strip(": ")
         res["error_cell"] = info["execution_count"]
+        try:  # the error as a page too: methodologists open HTML, not .ipynb
+            res["error_html"] = export_html(nb, f"{job['title']} — ошибка", job.get("exporter", "auto"))
+        except Exception:
+            res["error_html"] = None
     else:
         try:
             res["html"] = export_html(nb, job["title"], job.get("exporter", "auto"))
