@@ -129,6 +129,13 @@ def report(obj: pd.DataFrame, truth: pd.DataFrame) -> dict:
     print(tab.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     mm = t[t.strength.isin(["moderate", "strong"])]
     print(f"\nmoderate+strong: official {mm.official.mean():.3f}  combined {mm.combined.mean():.3f}  (n={len(mm)})")
+    # by the size of the cell (present works), as the report labels informativeness
+    nn = obj[(obj["sign"] == "combined")][KEYS + ["n"]].astype({"year": "int64", "grade": "int64"})
+    mmn = mm.merge(nn, on=KEYS, how="left")
+    for lab, sel in (("n ≥ 20", mmn["n"] >= 20), ("n < 20", mmn["n"] < 20)):
+        d = mmn[sel]
+        if len(d):
+            print(f"  {lab}: official {d.official.mean():.3f}  combined {d.combined.mean():.3f}  (n={len(d)})")
     # FPR
     off_cells = assessed_cells(obj, OFFICIAL)
     off_cells = off_cells[off_cells.grade.isin([4, 5])]
