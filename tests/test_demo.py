@@ -395,3 +395,19 @@ def test_weak_spots_show_in_their_systems(demo_raw):
     assert set(ms["Логин ОО"]) == set(w.loc[w.year == YEARS[0], "school_id"])
     assert (ms["Год"] == YEARS[0]).all()
     assert w.groupby("indicator_hint").measure_effective.any().drop("shnor_flag").all()
+
+
+def test_never_writes_over_foreign_files(tmp_path):
+    from msoko.errors import MsokoError
+
+    (tmp_path / "mine.xlsx").write_bytes(b"user data")
+    with pytest.raises(MsokoError, match="не пуста"):
+        generate(tmp_path, seed=1, n_schools=3, years=(2021, 2021), n_kindergartens=3)
+    assert (tmp_path / "mine.xlsx").read_bytes() == b"user data"
+    # an empty folder with only hidden files, or a previous demo, is fine
+    d = tmp_path / "demo"
+    d.mkdir()
+    (d / ".gitkeep").write_text("")
+    generate(d, seed=1, n_schools=3, years=(2021, 2021), n_kindergartens=3)
+    generate(d, seed=1, n_schools=3, years=(2021, 2021), n_kindergartens=3)
+    assert (d / "_truth" / "objectivity_cells.csv").is_file()

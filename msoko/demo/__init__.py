@@ -122,10 +122,16 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
     n_kg = n_kindergartens if n_kindergartens is not None else (
         DEFAULT_KINDERGARTENS if n_schools == 40 else max(3, round(n_schools * 0.75)))
     out = Path(out_dir)
+    if (out.exists() and any(not p.name.startswith(".") for p in out.iterdir())
+            and not (out / "_truth" / "README.md").is_file()):
+        raise MsokoError(f"Папка «{out}» не пуста и не похожа на демо-данные msoko — демо не будет записано "
+                         "поверх чужих файлов. Укажите пустую или новую папку (--out).")
     out.mkdir(parents=True, exist_ok=True)
-    for sub in ("vpr", "task_specs", "templates", "_truth"):
+    for sub in ("vpr", "task_specs", "templates", "_truth"):      # a previous demo: replace it
         if (out / sub).exists():
             shutil.rmtree(out / sub)
+    for old in out.glob("context_*.xlsx"):
+        old.unlink()
     rng = np.random.default_rng(seed)
 
     # ------------------------------------------------------------ schools and children
