@@ -116,3 +116,19 @@ def test_demo_measures_assessed(demo):
     assert len(eff) == len(measures)
     assert eff["verdict"].notna().all()
     assert not eff["verdict"].str.startswith("нет данных").any()
+
+
+def test_demo_effective_measures_show_improvement(demo):
+    path, raw = demo
+    weak = pd.read_csv(raw / "_truth" / "weak_spots.csv")
+    if "measure_effective" not in weak.columns:
+        pytest.skip("демо без поля measure_effective")
+    eff = pd.read_parquet(path / "effectiveness.parquet")
+    truth = weak.groupby(["school_id", "indicator_hint"])["measure_effective"].first().reset_index()
+    m = eff.merge(truth, left_on=["school_id", "indicator"], right_on=["school_id", "indicator_hint"])
+    assert len(m)
+    for r in m.itertuples():
+        if r.measure_effective:
+            assert r.verdict in ("достоверное улучшение", "улучшение (без интервала)"), (r.school_id, r.indicator)
+        else:
+            assert r.verdict != "достоверное улучшение", (r.school_id, r.indicator)
