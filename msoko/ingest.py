@@ -592,6 +592,47 @@ def _parse_template(table, lay, rel, raw_root) -> dict:
             "rows_rejected": int(rej.mask.sum()), "meta": {"table": tdef.id}}
 
 
+def _max_from_scales(vpr: pd.DataFrame, scales: pd.DataFrame, warnings: list) -> np.ndarray:
+    """Fill an empty ``max_score`` from the scales' ``max_score`` (the upper bound of «5»).
+
+    Used where the task specification does not match the export (e.g. the autumn-2020
+    works have split tasks), so that % of maximum — and the cohort signs — can still be
+    computed. A maximum below an observed score is not trusted (stays empty, warning).
+    """
+    from msoko.marks import load_scales
+
+    out = vpr["max_score"].to_numpy(dtype="float64", na_value=np.nan).copy()
+    need = np.isnan(out)
+    if not need.any():
+        return out
+    builtin = load_scales()
+    mx = builtin[["year", "grade", "subject", "max_score"]] if "max_score" in builtin else None
+    if "max_score" in scales:
+        mx = scales[["year", "grade", "subject", "max_score"]] if mx is None else pd.concat(
+            [scales[["year", "grade", "subject", "max_score"]].dropna(), mx]).drop_duplicates(
+            ["year", "grade", "subject"], keep="first")
+    if mx is None:
+        return out
+    keys = vpr.loc[need, ["year", "grade", "subject"]].astype({"year": "int16", "grade": "int8"})
+    cand = keys.merge(mx.astype({"year": "int16", "grade": "int8"}), on=["year", "grade", "subject"],
+                      how="left")["max_score"].to_numpy(dtype="float64")
+    pos = np.flatnonzero(need)
+    sub = vpr.loc[need, ["year", "grade", "subject", "primary_score"]].assign(cand=cand).set_axis(pos)
+    for (y, g, s), grp in sub.groupby(["year", "grade", "subject"], sort=True):
+        c = grp["cand"].iloc[0]
+        if np.isnan(c):
+            continue
+        obs = grp["primary_score"].max()
+        if pd.notna(obs) and obs > c:
+            warnings.append(f"ВПР {y}, {g} класс, {s}: наблюдаемый балл {obs:g} выше максимума шкалы {c:g} — "
+                            "max_score не заполнен.")
+            continue
+        out[grp.index.to_numpy()] = c
+        warnings.append(f"ВПР {y}, {g} класс, {s}: спецификация не подходит к выгрузке, максимальный балл "
+                        f"работы ({c:g}) взят из шкалы отметок.")
+    return out
+
+
 def _parse_scales(table, lay, rel, raw_root) -> dict:
     data, rows = _simple_rows(table, lay, rel)
     rej = _Rejects(rel, len(data))
@@ -946,6 +987,7 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                 ["year", "grade", "subject"], keep="last")     # the raw folder's scales win
         marks, no_scale = assign_marks(vpr, scales)
         vpr["mark"] = marks.to_numpy()
+        vpr["max_score"] = _max_from_scales(vpr, scales, warnings)
         for y, g, s in no_scale:
             warnings.append(f"Нет шкалы перевода в отметку для ВПР {y}, {g} класс, {s} — отметка не рассчитана "
                             "(добавьте шкалу в msoko/resources/mark_scales.csv).")
