@@ -35,7 +35,7 @@ import pandas as pd
 from msoko.objectivity import evidence as ev
 from msoko.objectivity import official as off
 from msoko.objectivity.combined import combined_rows
-from msoko.objectivity.core import (CELL_KEYS, COLUMNS, DEFAULTS, OFFICIAL_SIGNS, empty_frame, finish,
+from msoko.objectivity.core import (COLUMNS, DEFAULTS, OFFICIAL_SIGNS, empty_frame, finish,
                                     informativeness, prepare, settings)
 from msoko.objectivity.official import cohort_table
 
