@@ -65,8 +65,8 @@ OUTPUT_COLUMNS = [
     "year", "level", "school_id", "indicator", "grade", "subject", "item",
     "numerator", "denominator", "value", "ci_low", "ci_high", "n", "suppressed", "limited",
     "municipality", "prev_value", "change", "change_ci_low", "change_ci_high",
-    "municipality_value", "vs_municipality", "region_value", "similar_value", "similar_n",
-    "similar_schools", "vs_similar", "threshold", "flag",
+    "municipality_value", "vs_municipality", "region_value", "similar_value", "similar_ci_low",
+    "similar_ci_high", "similar_n", "similar_schools", "vs_similar", "threshold", "flag",
 ]
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
@@ -281,6 +281,8 @@ def _rollup(frame: pd.DataFrame, sets, kind: str, codes: Codes, conf: float) -> 
         sch = pd.DataFrame({**keys, "muni": muni.astype("int32"), **own, **res,
                             "municipality_value": mres["value"][mg], "region_value": rres["value"][rg],
                             "similar_value": np.where(nosim, np.nan, simres["value"]),
+                            "similar_ci_low": np.where(nosim, np.nan, simres["ci_low"]),
+                            "similar_ci_high": np.where(nosim, np.nan, simres["ci_high"]),
                             "similar_n": np.where(nosim, np.nan, simres["n"]),
                             "similar_schools": np.where(nosim, np.nan, scount), "level": np.int8(0)})
         m_rows = first[mfirst]            # a school row of each municipality group, for its keys
@@ -378,7 +380,7 @@ def _finish(df: pd.DataFrame, kind: str, spec: pd.Series, info: dict) -> pd.Data
                   "vs_municipality", "vs_similar"):
             out[c] = np.where(hide, np.nan, out[c])
         small_sim = out["similar_n"] < sup_below
-        for c in ("similar_value", "vs_similar"):
+        for c in ("similar_value", "similar_ci_low", "similar_ci_high", "vs_similar"):
             out[c] = np.where(small_sim, np.nan, out[c])
         small_prev = out["prev_n"] < sup_below
         for c in ("prev_value", "change", "change_ci_low", "change_ci_high"):
@@ -1411,6 +1413,6 @@ def _output_types(ind: pd.DataFrame) -> pd.DataFrame:
     ind["flag"] = ind["flag"].astype("boolean")
     for c in ("numerator", "denominator", "value", "ci_low", "ci_high", "n", "prev_value", "change",
               "change_ci_low", "change_ci_high", "municipality_value", "region_value", "similar_value",
-              "similar_n", "similar_schools", "threshold"):
+              "similar_ci_low", "similar_ci_high", "similar_n", "similar_schools", "threshold"):
         ind[c] = pd.to_numeric(ind[c], errors="coerce").astype("float64")
     return ind[OUTPUT_COLUMNS].reset_index(drop=True)

@@ -93,6 +93,8 @@ def test_similar_schools_pooled_excluding_itself(small):
     a = row(small.indicators, "vpr_quality", "A")
     assert a.similar_value == pytest.approx(90.0)       # B alone: 9/10
     assert (a.similar_n, a.similar_schools) == (10, 1)
+    lo, hi = proportion_confint(9, 10, method="wilson")
+    assert (a.similar_ci_low, a.similar_ci_high) == pytest.approx((lo * 100, hi * 100))
     b = row(small.indicators, "vpr_quality", "B")
     assert b.similar_value == pytest.approx(60.0)       # A alone: 18/30
     assert np.isnan(row(small.indicators, "vpr_quality", "C").similar_value)  # no peer of its type
