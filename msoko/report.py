@@ -1932,15 +1932,35 @@ def show_school_recommendations(data: ReportData, school_id: str, year: int) -> 
         show_table(m, caption=f"Меры и управленческие решения {year} года")
 
 
-def show_school_effectiveness(data: ReportData, school_id: str, year: int) -> None:
-    t = effectiveness_table(data, year, school_id=school_id)
+def latest_effectiveness(data: ReportData, year: int, **where) -> tuple[pd.DataFrame, int]:
+    """The effectiveness of last year's measures; when none were recorded, of the latest earlier
+    year that has any (returned as the report year ``y`` in which they were judged)."""
+    t = effectiveness_table(data, year, **where)
+    if not t.empty:
+        return t, year
+    for y in range(year - 1, year - 6, -1):
+        t = effectiveness_table(data, y, **where)
+        if not t.empty:
+            return t, y
+    return pd.DataFrame(), year
+
+
+def _show_effectiveness(data: ReportData, year: int, empty: str, **where) -> None:
+    t, y = latest_effectiveness(data, year, **where)
     if t.empty:
-        display_html(html_para(f"Мер, принятых в {year - 1} году в отношении школы, не зарегистрировано.",
-                               "msoko-empty"))
+        display_html(html_para(empty, "msoko-empty"))
         return
-    show_table(t, caption=f"Меры {year - 1} года и изменение показателей к {year} году",
-               note="«Улучшение» — новый 95 % интервал целиком по лучшую сторону прошлогоднего значения; "
-                    "иначе изменение в пределах погрешности.")
+    if y != year:
+        display_html(html_para(f"Мер {year - 1} года не зарегистрировано; ниже — последние оценённые меры "
+                               f"({y - 1} год, эффект к {y} году).", "msoko-note"))
+    show_table(t, caption=f"Меры {y - 1} года и изменение показателей к {y} году",
+               note="Вывод — по 95 % интервалу изменения: «достоверное улучшение», если интервал целиком "
+                    "по лучшую сторону нуля; иначе изменение не доказано.")
+
+
+def show_school_effectiveness(data: ReportData, school_id: str, year: int) -> None:
+    _show_effectiveness(data, year, f"Мер в отношении школы за {year - 1} и предыдущие годы не зарегистрировано.",
+                        school_id=school_id)
 
 
 # --- municipality ------------------------------------------------------------------
@@ -2034,12 +2054,8 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
                caption=f"Меры, принятые в {year} году")
 
     display_html(html_heading("Анализ эффективности принятых мер", 3))
-    e = effectiveness_table(data, year, system=system, municipality=municipality)
-    if e.empty:
-        display_html(html_para(f"Меры {year - 1} года по этой системе не зарегистрированы — оценивать нечего.",
-                               "msoko-empty"))
-    else:
-        show_table(e, caption=f"Меры {year - 1} года и изменение показателей к {year} году")
+    _show_effectiveness(data, year, f"Меры по этой системе за {year - 1} и предыдущие годы не зарегистрированы — "
+                                    "оценивать нечего.", system=system, municipality=municipality)
 
 
 def show_municipal_summary(data: ReportData, municipality: str, year: int) -> None:
