@@ -354,7 +354,7 @@ def plot_indicator(data: pd.DataFrame, ax: Axes | None = None, *, unit: str = ""
     ax.set_yticks(y, [f"{g} (n = {fmt_num(k)})" for g, k in zip(groups, d["n"])])
     ax.set_ylim(-0.6, len(groups) - 0.2)
     ax.set_xlabel(unit or "значение")
-    ax.set_title(title or "", loc="left", pad=14)
+    ax.set_title(title or "", loc="left", pad=16)
     return caption(ax, source=source, n=d["n"].iloc[0] if pd.notna(d["n"].iloc[0]) else None,
                    note="линии — 95 % доверительный интервал")
 

@@ -654,7 +654,7 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
                 row[grp] = "—"
         pv = prev[(prev["indicator"] == r["indicator"]) & _key_mask(prev, r["grade"], r["subject"])]
         if len(pv) and pd.notna(me.get("value")) and not bool(pv.iloc[0].get("suppressed", False)):
-            delta = me["value"] - pv.iloc[0]["value"]
+            delta = round(float(me["value"] - pv.iloc[0]["value"]), 1)
             row["Изменение за год"] = ("+" if delta >= 0 else "−") + fmt(abs(delta)) + \
                 (" п. п." if c["unit"] == "%" else (f" {c['unit']}" if c["unit"] else ""))
         else:
@@ -1639,7 +1639,10 @@ def _indicator_pair(data: ReportData, school_id: str, year: int, code: str) -> N
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 2.7), gridspec_kw={"width_ratios": [1.35, 1]})
     src = f"{meta.get('source') or 'msoko'}; показатели msoko"
     tgt = target_value(data, code, year)
-    plots.plot_indicator(g, ax=a1, unit=meta.get("unit", ""), source=src, title=f"{meta['name']}, {year}",
+    import textwrap
+
+    plots.plot_indicator(g, ax=a1, unit=meta.get("unit", ""), source=src,
+                         title="\n".join(textwrap.wrap(f"{meta['name']}, {year}", 55)),
                          target=tgt if pd.notna(tgt) else None)
     plots.plot_trend(tr, ax=a2, unit=meta.get("unit", ""), source=src, title="Динамика")
     fig.tight_layout(w_pad=3)
