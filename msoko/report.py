@@ -558,7 +558,8 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
         sn = me.get("similar_n")
         if pd.notna(me.get("similar_value")):
             add(GROUP_SIMILAR, dict(value=me["similar_value"], n=sn, suppressed=pd.notna(sn) and sn < MIN_N,
-                                    limited=pd.notna(sn) and sn < LIMITED_N))
+                                    limited=pd.notna(sn) and sn < LIMITED_N,
+                                    ci_low=me.get("similar_ci_low", math.nan), ci_high=me.get("similar_ci_high", math.nan)))
     else:
         sim = similar_schools(data, school_id)
         rows = d[(d["level"] == "school") & d["school_id"].isin(sim)]
