@@ -514,27 +514,38 @@ def plot_cohort_k(data: pd.DataFrame, ax: Axes | None = None, *, highlight: str 
 # --- rendering -------------------------------------------------------------------------------
 
 def to_png(ax_or_fig, *, dpi: int = 100, palette: bool = True) -> bytes:
-    """Render a chart to PNG bytes and close its figure (keeps memory flat in long runs)."""
-    fig = ax_or_fig.figure if isinstance(ax_or_fig, Axes) else ax_or_fig
-    fig.set_dpi(dpi)
-    fig.draw_without_rendering()
-    _place_captions(fig)
-    # the tight box once, by hand: bbox_inches="tight" would lay the figure out a second time
-    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.08)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=bbox, facecolor="white")
-    plt.close(fig)
-    return _palette_png(buf.getvalue()) if palette else buf.getvalue()
+    """Render a chart to PNG bytes and close its figure (keeps memory flat in long runs).
 
-
-def _palette_png(png: bytes, colors: int = 128) -> bytes:
-    """Charts are flat colours: a 128-colour palette PNG is about a third of the size, same look.
-    (Pillow comes with matplotlib, which requires it.)"""
+    No layout draw of its own (captions, tight box by hand: ``bbox_inches="tight"`` would lay the figure
+    out a second time), one Agg render to a raw RGBA buffer (no full-colour PNG to encode and
+    decode again), then a 128-colour palette PNG: charts are flat colours, so it is about a
+    third of the size with the same look."""
     from PIL import Image
 
-    im = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    fig = ax_or_fig.figure if isinstance(ax_or_fig, Axes) else ax_or_fig
+    fig.set_dpi(dpi)
+    if fig.get_layout_engine() is not None:  # constrained/tight engines lay out on draw
+        fig.draw_without_rendering()
+    _place_captions(fig)  # get_tightbbox updates ticks, titles and labels itself
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.08)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="raw", dpi=dpi, bbox_inches=bbox, facecolor="white")
+    raw = buf.getvalue()
+    # the Agg renderer of the saved area is int(width) × int(height) pixels
+    w, h = int(bbox.width * dpi), int(bbox.height * dpi)
+    w = next((c for c in (w, w + 1, w - 1) if c > 0 and len(raw) % (4 * c) == 0), 0)
+    h = len(raw) // (4 * w) if w else 0
+    plt.close(fig)
+    if not w or abs(h - bbox.height * dpi) > 1.5:  # not the Agg canvas: go the long way
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=bbox, facecolor="white")
+        im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    else:
+        im = Image.frombuffer("RGBA", (w, h), raw, "raw", "RGBA", 0, 1).convert("RGB")
+    if palette:
+        im = im.quantize(colors=128, method=Image.Quantize.FASTOCTREE)
     out = io.BytesIO()
-    im.save(out, format="PNG", optimize=True)
+    im.save(out, format="PNG", compress_level=6)
     return out.getvalue()
 
 
