@@ -298,14 +298,50 @@ def _read(processed: Path, name: str) -> pd.DataFrame:
     return pd.read_parquet(path) if path.exists() else pd.DataFrame()
 
 
-def load(processed_dir: str | Path, *, config_path: str | Path | None = None) -> ReportData:
-    """Read the processed tables for a report. Only ``schools`` is required."""
+# The last loaded data, reused while its files are unchanged: `msoko run` executes one report
+# after another in a warm kernel whose user namespace is reset but whose modules stay, so the
+# tables, the per-year ВПР frames and the per-work caches in ``ReportData.tables`` (identical for
+# every school) are read and built once per kernel instead of once per school.
+_LOAD_CACHE: dict = {}
+
+
+def _stamp(path: Path) -> tuple:
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), None)
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
+def _load_key(processed: Path, config_path) -> tuple:
+    files = sorted(p for p in processed.iterdir() if p.is_file()) if processed.is_dir() else []
+    cfg = _stamp(Path(config_path)) if config_path is not None else None
+    return (str(processed.resolve()), cfg, tuple(_stamp(p) for p in files))
+
+
+def load(processed_dir: str | Path, *, config_path: str | Path | None = None, cache: bool = True) -> ReportData:
+    """Read the processed tables for a report. Only ``schools`` is required.
+
+    With ``cache`` (the default) the same ``ReportData`` is returned again while no file of
+    ``processed_dir`` (nor the configuration) changed; report functions never modify it."""
     processed = Path(processed_dir)
     if not (processed / "schools.parquet").exists():
         raise MsokoError(
             f"В папке {processed} нет обработанных данных (schools.parquet). "
             "Выполните: msoko ingest и msoko compute (или make report)."
         )
+    if not cache:
+        return _load(processed, config_path)
+    key = _load_key(processed, config_path)
+    data = _LOAD_CACHE.get(key)
+    if data is None:
+        data = _load(processed, config_path)
+        _LOAD_CACHE.clear()
+        _LOAD_CACHE[key] = data
+    return data
+
+
+def _load(processed: Path, config_path) -> ReportData:
     schools = pd.read_parquet(processed / "schools.parquet")
     schools["school_id"] = schools["school_id"].astype(str)
     for col in ("name", "municipality", "org_type", "settlement_type"):
