@@ -111,21 +111,47 @@ def caption(ax: Axes, *, source: str, n: int | str | None = None, note: str | No
     return ax
 
 
-def _place_captions(fig) -> None:
-    """Move every caption just below its axes' tick labels and axis label (known only after drawing)."""
-    renderer = fig.canvas.get_renderer()
+def _place_captions(fig, renderer=None) -> list:
+    """Move every caption just below its axes' tick labels and axis label (known only after drawing).
+
+    Returns the tight boxes (display units) of the visible axes, captions included, so that
+    the figure's tight box needs no second pass over the axes."""
+    renderer = renderer or fig.canvas.get_renderer()
+    boxes = []
     for ax in fig.axes:
-        caps = [t for t in ax.texts if t.get_gid() == "msoko-caption"]
-        if not caps:
+        if not ax.get_visible():
             continue
+        caps = [t for t in ax.texts if t.get_gid() == "msoko-caption" and t.get_visible()]
         for c in caps:
             c.set_visible(False)
         bb = ax.get_tightbbox(renderer)
+        boxes.append(bb)
+        if not caps:
+            continue
         ax_bottom = ax.get_window_extent(renderer).y0
         gap_pt = (ax_bottom - bb.y0) * 72 / fig.dpi + 5
         for c in caps:
             c.set_visible(True)
             c.xyann = (0, -gap_pt)
+            boxes.append(c.get_tightbbox(renderer))
+    return boxes
+
+
+def _tight_box(fig, renderer, axes_boxes: list):
+    """``fig.get_tightbbox`` (in inches) from the axes boxes already measured by ``_place_captions``."""
+    from matplotlib.transforms import Bbox, TransformedBbox
+
+    bb = list(axes_boxes)
+    for a in fig.get_children():
+        if a not in fig.axes and a.get_visible() and a.get_in_layout():
+            b = a.get_tightbbox(renderer)
+            if b is not None:
+                bb.append(b)
+    bb = [b for b in bb if b is not None and np.isfinite(b.width) and np.isfinite(b.height)
+          and (b.width != 0 or b.height != 0)]
+    if not bb:
+        return fig.bbox_inches
+    return TransformedBbox(Bbox.union(bb), fig.dpi_scale_trans.inverted())
 
 
 def _no_data(ax: Axes, text: str = "Нет данных") -> Axes:
@@ -526,8 +552,9 @@ def to_png(ax_or_fig, *, dpi: int = 100, palette: bool = True) -> bytes:
     fig.set_dpi(dpi)
     if fig.get_layout_engine() is not None:  # constrained/tight engines lay out on draw
         fig.draw_without_rendering()
-    _place_captions(fig)  # get_tightbbox updates ticks, titles and labels itself
-    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.08)
+    renderer = fig.canvas.get_renderer()
+    boxes = _place_captions(fig, renderer)  # get_tightbbox updates ticks, titles and labels itself
+    bbox = _tight_box(fig, renderer, boxes).padded(0.08)
     buf = io.BytesIO()
     fig.savefig(buf, format="raw", dpi=dpi, bbox_inches=bbox, facecolor="white")
     raw = buf.getvalue()
