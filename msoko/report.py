@@ -560,6 +560,20 @@ def _pooled(rows: pd.DataFrame) -> dict:
     return dict(value=float(np.average(rows["value"], weights=w)), ci_low=math.nan, ci_high=math.nan, n=n)
 
 
+def _indicator_rows(data: ReportData, year: int, code: str) -> pd.DataFrame:
+    """Rows of ``indicators`` for one year × indicator, in table order (an index built once per
+    loaded data instead of a scan of the whole table per call)."""
+    key = ("_indicator_rows",)
+    idx = data.tables.get(key)
+    ind = data.indicators
+    if idx is None:
+        idx = {(int(y), str(c)): g for (y, c), g in ind.groupby(["year", "indicator"], sort=False, observed=True)
+               if pd.notna(y)}
+        data.tables[key] = idx  # type: ignore[assignment]
+    d = idx.get((int(year), str(code)))
+    return d if d is not None else ind.iloc[0:0]
+
+
 def indicator_groups(data: ReportData, school_id: str, year: int, code: str, grade=None, subject=None) -> pd.DataFrame:
     """Long frame ``group, value, ci_low, ci_high, n, suppressed, limited`` for one indicator.
 
@@ -570,7 +584,7 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
     ind = data.indicators
     if ind.empty:
         return pd.DataFrame(columns=["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"])
-    d = ind[(ind["year"] == year) & (ind["indicator"] == code)]
+    d = _indicator_rows(data, year, code)
     d = d[_key_mask(d, grade, subject)]
     muni = school_row(data, school_id)["municipality"]
     out = []
