@@ -36,7 +36,7 @@ test: $(DEVSTAMP)
 
 ## Open JupyterLab on the notebooks with this environment's kernel.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 demo: $(STAMP)
 	$(MSOKO) demo --out data/raw
