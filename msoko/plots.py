@@ -10,7 +10,9 @@ All text on a chart is Russian; units are part of the axis labels.
 """
 from __future__ import annotations
 
+import html
 import io
+import re
 import textwrap
 from typing import Iterable, Mapping, Sequence
 
@@ -351,6 +353,110 @@ def plot_vpr_vs_journal(data: pd.DataFrame, ax: Axes | None = None, *, source: s
     ax.set_title(title or "Отметка ВПР и отметка в журнале", pad=22)
     return caption(ax, source=source, n=int(ns.iloc[0]) if len(ns) else None,
                    note="понизили: отметка ВПР ниже журнальной")
+
+
+# --- HTML charts (no matplotlib: cheap to render, text stays text) -------------------------
+
+_HEX_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?\Z")
+_PRINT_EXACT = "-webkit-print-color-adjust:exact;print-color-adjust:exact;"
+
+
+def _text_color(bg: str) -> str:
+    """White text on dark fills, black on light ones (the same choice as the matplotlib charts)."""
+    h = bg.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return "#ffffff" if 0.299 * r + 0.587 * g + 0.114 * b < 115 else "#000000"
+
+
+def html_stacked_bars(data: pd.DataFrame, *, categories: Sequence, colors: Mapping, title: str, source_note: str,
+                      key: str = "category", labels: Mapping | None = None, n: int | None = None,
+                      note: str | None = None, min_n: int = 5, xlabel: str = "Доля участников, %") -> str:
+    """100 % horizontal stacked bars as an HTML fragment (inline styles only, no script, no external resource).
+
+    ``data`` columns: ``group`` (row label), ``key`` (one of ``categories``), ``share`` (%), ``n``
+    (participants of the row). Rows keep their order of appearance; segments follow ``categories``,
+    coloured by ``colors[category]`` (hex colours), named in the legend by ``labels[category]``
+    (default ``str(category)``). A segment at least 6 % wide carries its rounded share. Rows with
+    fewer than ``min_n`` participants show no shares. Under the chart: the source, n (``n`` or
+    «n — в подписи строки») and an optional note. Every text is escaped with :func:`html.escape`.
+    """
+    esc = html.escape
+    labels = dict(labels or {})
+    cats = list(categories)
+    for c in cats:
+        col = colors[c]
+        if not isinstance(col, str) or not _HEX_RE.match(col):
+            raise ValueError(f"Цвет категории {c!r} должен быть в виде #rrggbb: {col!r}")
+    name = {c: str(labels.get(c, c)) for c in cats}
+    box = "display:inline-block;width:0.9em;height:0.9em;vertical-align:-0.1em;margin-right:0.3em;"
+    legend = "".join(
+        f'<span style="white-space:nowrap;margin-right:1.2em"><span style="{box}background:{colors[c]};'
+        f'{_PRINT_EXACT}"></span>{esc(name[c])}</span>' for c in cats)
+    rows = []
+    if data is not None and not data.empty:
+        groups = list(dict.fromkeys(data["group"]))
+        wide = data.pivot_table(index="group", columns=key, values="share", aggfunc="sum").reindex(groups)
+        ns = data.groupby("group", sort=False)["n"].max().reindex(groups)
+        for g in groups:
+            ng = ns.loc[g]
+            label = esc(f"{g} (n = {fmt_num(ng)})")
+            head = (f'<div style="flex:0 0 38%;text-align:right;padding-right:0.6em;line-height:1.2">'
+                    f'{label}</div>')
+            if pd.isna(ng) or ng < min_n:
+                bar = (f'<div style="flex:1 1 auto;color:#777777;font-style:italic">'
+                       f'{esc(f"меньше {min_n} участников — не показывается")}</div>')
+            else:
+                segs = []
+                for c in cats:
+                    v = float(wide.loc[g, c]) if c in wide.columns and pd.notna(wide.loc[g, c]) else 0.0
+                    if v <= 0:
+                        continue
+                    text = esc(f"{v:.0f}") if v >= 6 else ""
+                    tip = esc(f"{name[c]}: {fmt_num(v, 1)} %", quote=True)
+                    segs.append(
+                        f'<div title="{tip}" style="width:{v:.3f}%;background:{colors[c]};color:{_text_color(colors[c])};'
+                        f'{_PRINT_EXACT}box-sizing:border-box;border-right:1px solid #ffffff;overflow:hidden;'
+                        f'white-space:nowrap;text-align:center;font-size:0.85em;line-height:1.5em">{text}</div>')
+                bar = ('<div style="flex:1 1 auto;display:flex;height:1.5em;background:#f2f2f2;'
+                       f'{_PRINT_EXACT}">{"".join(segs)}</div>')
+            rows.append(f'<div style="display:flex;align-items:center;margin:3px 0;break-inside:avoid;'
+                        f'page-break-inside:avoid">{head}{bar}</div>')
+    else:
+        rows.append('<div style="color:#777777">Нет данных</div>')
+    ticks = "".join(
+        f'<span style="position:absolute;left:{t}%;transform:translateX(-{t}%)">{t}</span>' for t in (0, 25, 50, 75, 100))
+    axis = ('<div style="display:flex;margin-top:2px;font-size:0.8em;color:#555555">'
+            '<div style="flex:0 0 38%"></div><div style="flex:1 1 auto;position:relative;height:1.2em">'
+            f'{ticks}</div></div>'
+            '<div style="display:flex;font-size:0.85em;color:#333333"><div style="flex:0 0 38%"></div>'
+            f'<div style="flex:1 1 auto;text-align:center">{esc(xlabel)}</div></div>')
+    parts = [f"Источник: {source_note}", f"n = {fmt_num(n)}" if n is not None else "n — в подписи строки"]
+    if note:
+        parts.append(note)
+    return (
+        f'<figure class="msoko-hbars" style="margin:1em 0 1.5em 0;max-width:58em;font-size:13px;{_PRINT_EXACT}'
+        'break-inside:auto">'
+        f'<div style="font-weight:600;font-size:1.1em;margin-bottom:0.3em">{esc(title)}</div>'
+        f'<div style="margin-bottom:0.4em">{legend}</div>'
+        f'{"".join(rows)}{axis}'
+        f'<figcaption style="font-size:0.85em;color:#555555;margin-top:0.4em">{esc("; ".join(parts))}</figcaption>'
+        '</figure>')
+
+
+def html_marks_distribution(data: pd.DataFrame, *, source: str = "ФИС ОКО, ВПР",
+                            title: str = "Распределение отметок") -> str:
+    """:func:`plot_marks_distribution` as HTML bars (for long overviews: many rows, no rendering cost)."""
+    return html_stacked_bars(data, categories=(2, 3, 4, 5), colors=MARK_COLORS, key="mark",
+                             labels={m: f"«{m}»" for m in (2, 3, 4, 5)}, title=title, source_note=source)
+
+
+def html_vpr_vs_journal(data: pd.DataFrame, *, source: str = "ФИС ОКО, ВПР; отметка в журнале",
+                        title: str = "Отметка ВПР и отметка в журнале") -> str:
+    """:func:`plot_vpr_vs_journal` as HTML bars."""
+    return html_stacked_bars(data, categories=JOURNAL_ORDER, colors=JOURNAL_COLORS, key="category",
+                             title=title, source_note=source, note="понизили: отметка ВПР ниже журнальной")
 
 
 # --- indicators -------------------------------------------------------------------------

@@ -27,23 +27,13 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from msoko.cycle import SYSTEM_NAMES as SYSTEMS  # noqa: F401 (used by reports and notebooks)
 from msoko.errors import MsokoError
 
 MIN_N = 5       # smaller groups are not shown
 LIMITED_N = 20  # smaller groups are of limited informativeness
 RELIABLE_N = 50  # ≥ 50 participants: informative (ФИОКО)
 
-SYSTEMS: dict[int, str] = {
-    1: "Система оценки качества подготовки обучающихся",
-    2: "Система работы со школами с низкими результатами обучения и/или школами, "
-       "функционирующими в неблагоприятных социальных условиях",
-    3: "Система выявления, поддержки и развития способностей и талантов у детей и молодежи",
-    4: "Система работы по самоопределению и профессиональной ориентации обучающихся",
-    5: "Система мониторинга эффективности руководителей образовательных организаций",
-    6: "Система обеспечения профессионального развития педагогических работников",
-    7: "Система организации воспитания обучающихся",
-    8: "Система мониторинга качества дошкольного образования",
-}
 
 # Subject in the dative after «по»: «по математике», «по русскому языку».
 SUBJECT_DATIVE: dict[str, str] = {
@@ -1850,11 +1840,12 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
                     "и типа населённого пункта.")
     ov = vpr_overview_marks(data, school_id, year)
     if not ov.empty:
-        _show_chart(plots.plot_marks_distribution(ov, source=_vpr_source(year), title="Отметки по всем работам"))
+        # ~60 rows: HTML bars (no matplotlib text layout), same colours as the charts
+        display_html(plots.html_marks_distribution(ov, source=_vpr_source(year), title="Отметки по всем работам"))
     oj = vpr_overview_journal(data, school_id, year)
     if not oj.empty:
-        _show_chart(plots.plot_vpr_vs_journal(oj, source=f"{_vpr_source(year)}; отметка за четверть",
-                                              title="Отметка ВПР и отметка в журнале по всем работам"))
+        display_html(plots.html_vpr_vs_journal(oj, source=f"{_vpr_source(year)}; отметка за четверть",
+                                               title="Отметка ВПР и отметка в журнале по всем работам"))
     standout = _standout_works(data, school_id, year)
     thr = sufficiency_thresholds(data, year)
     shown = 0

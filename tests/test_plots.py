@@ -154,3 +154,72 @@ def test_russian_number_format():
     assert plots.fmt_num(1108) == "1\u202f108"
     assert plots.fmt_num(12.345, 1) == "12,3"
     assert plots.fmt_num(np.nan) == "—"
+
+
+# --- HTML stacked bars ------------------------------------------------------------------------
+
+import re  # noqa: E402
+
+_SEG_RE = re.compile(r'<div title="[^"]*" style="width:([0-9.]+)%;background:(#[0-9a-fA-F]{6});color:(#[0-9a-f]{6})')
+
+
+def _html_rows(html: str) -> list[list[tuple[float, str, str]]]:
+    """Segments (width %, fill, text colour) of every bar row, top to bottom."""
+    bars = re.findall(r'<div style="flex:1 1 auto;display:flex;height:1.5em;[^"]*">(.*?)</div></div>', html)
+    return [[(float(w), bg, fg) for w, bg, fg in _SEG_RE.findall(b)] for b in bars]
+
+
+def test_html_marks_bars_widths_colours_labels_and_caption():
+    out = plots.html_marks_distribution(MARKS, source="ФИС ОКО, ВПР 2023", title="Отметки")
+    rows = _html_rows(out)
+    assert len(rows) == 2
+    # school: 10/40/30/20 in mark order with the mark colours; municipality 5/35/40/20
+    assert rows[0] == [(10.0, "#d7301f", "#ffffff"), (40.0, "#fdae61", "#000000"),
+                       (30.0, "#a6d96a", "#000000"), (20.0, "#1a9641", "#ffffff")]
+    assert [w for w, _, _ in rows[1]] == [5.0, 35.0, 40.0, 20.0]
+    assert [bg for _, bg, _ in rows[1]] == [plots.MARK_COLORS[m] for m in (2, 3, 4, 5)]
+    for r in rows:
+        assert sum(w for w, _, _ in r) == pytest.approx(100, abs=0.01)
+    assert "Школа (n = 50)" in out and "Муниципалитет (n = 900)" in out
+    assert out.index("Школа (n = 50)") < out.index("Муниципалитет (n = 900)")
+    # the 5 % segment is too narrow for its number, the others carry it
+    assert re.findall(r'line-height:1.5em">(\d*)</div>', out) == ["10", "40", "30", "20", "", "35", "40", "20"]
+    # legend: one swatch per mark, in order
+    assert re.findall(r'background:(#[0-9a-f]{6});-webkit-print-color-adjust:exact;print-color-adjust:exact;"></span>'
+                      r'(«\d»)', out) == [(plots.MARK_COLORS[m], f"«{m}»") for m in (2, 3, 4, 5)]
+    assert "Источник: ФИС ОКО, ВПР 2023; n — в подписи строки" in out
+    assert "print-color-adjust:exact" in out and "<script" not in out and "http" not in out
+
+
+def test_html_bars_uneven_shares_sum_to_100_within_rounding():
+    d = pd.DataFrame({"group": ["4 кл., Математика: школа"] * 3, "category": plots.JOURNAL_ORDER,
+                      "share": [100 / 3] * 3, "n": [6] * 3})
+    out = plots.html_vpr_vs_journal(d)
+    (row,) = _html_rows(out)
+    assert [w for w, _, _ in row] == [33.333] * 3
+    assert sum(w for w, _, _ in row) == pytest.approx(100, abs=0.01)
+    assert [bg for _, bg, _ in row] == [plots.JOURNAL_COLORS[c] for c in plots.JOURNAL_ORDER]
+    assert "4 кл., Математика: школа (n = 6)" in out
+    assert "понизили: отметка ВПР ниже журнальной" in out
+
+
+def test_html_bars_escape_every_text_and_reject_bad_colours():
+    d = pd.DataFrame({"group": ['<script>alert("x")</script>'] * 2, "category": ["<b>", "B&C"],
+                      "share": [50.0, 50.0], "n": [10, 10]})
+    out = plots.html_stacked_bars(d, categories=["<b>", "B&C"], colors={"<b>": "#000000", "B&C": "#ffffff"},
+                                  title="T <i>", source_note='src "q" & <u>', note="<img src=x>")
+    assert "<script" not in out and "<b>" not in out and "<i>" not in out and "<u>" not in out
+    assert "<img" not in out
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; (n = 10)" in out
+    assert "&lt;b&gt;" in out and "B&amp;C" in out and "T &lt;i&gt;" in out
+    assert "src &quot;q&quot; &amp; &lt;u&gt;" in out and "&lt;img src=x&gt;" in out
+    with pytest.raises(ValueError):
+        plots.html_stacked_bars(d, categories=["<b>", "B&C"], colors={"<b>": "red;background:url(x)", "B&C": "#fff"},
+                                title="t", source_note="s")
+
+
+def test_html_bars_small_rows_show_no_shares():
+    d = pd.DataFrame({"group": ["Школа"] * 4, "mark": [2, 3, 4, 5], "share": [25.0] * 4, "n": [4] * 4})
+    out = plots.html_marks_distribution(d)
+    assert _html_rows(out) == []
+    assert "Школа (n = 4)" in out and "меньше 5 участников — не показывается" in out
