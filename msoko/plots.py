@@ -401,7 +401,7 @@ def html_stacked_bars(data: pd.DataFrame, *, categories: Sequence, colors: Mappi
         ns = data.groupby("group", sort=False)["n"].max().reindex(groups)
         for g in groups:
             ng = ns.loc[g]
-            label = esc(f"{g} (n = {fmt_num(ng)})")
+            label = f'{esc(str(g))} <span style="white-space:nowrap">{esc(f"(n = {fmt_num(ng)})")}</span>'
             head = (f'<div style="flex:0 0 38%;text-align:right;padding-right:0.6em;line-height:1.2">'
                     f'{label}</div>')
             if pd.isna(ng) or ng < min_n:
@@ -436,7 +436,7 @@ def html_stacked_bars(data: pd.DataFrame, *, categories: Sequence, colors: Mappi
     if note:
         parts.append(note)
     return (
-        f'<figure class="msoko-hbars" style="margin:1em 0 1.5em 0;max-width:58em;font-size:13px;{_PRINT_EXACT}'
+        f'<figure class="msoko-hbars" style="margin:1em 0 1.5em 0;max-width:62em;font-size:13px;{_PRINT_EXACT}'
         'break-inside:auto">'
         f'<div style="font-weight:600;font-size:1.1em;margin-bottom:0.3em">{esc(title)}</div>'
         f'<div style="margin-bottom:0.4em">{legend}</div>'
