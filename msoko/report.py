@@ -309,12 +309,26 @@ def _load_key(processed: Path, config_path) -> tuple:
     return (str(processed.resolve()), cfg, tuple(_stamp(p) for p in files))
 
 
+def _locate_processed(path: Path) -> Path:
+    """A relative ``processed_dir`` is looked up from the working folder and then from its parents.
+
+    papermill runs from the repository root, JupyterLab starts the kernel in ``notebooks/``:
+    the default ``data/processed`` must work in both.
+    """
+    if path.is_absolute() or (path / "schools.parquet").exists():
+        return path
+    for parent in Path.cwd().parents:
+        if (parent / path / "schools.parquet").exists():
+            return parent / path
+    return path
+
+
 def load(processed_dir: str | Path, *, config_path: str | Path | None = None, cache: bool = True) -> ReportData:
     """Read the processed tables for a report. Only ``schools`` is required.
 
     With ``cache`` (the default) the same ``ReportData`` is returned again while no file of
     ``processed_dir`` (nor the configuration) changed; report functions never modify it."""
-    processed = Path(processed_dir)
+    processed = _locate_processed(Path(processed_dir))
     if not (processed / "schools.parquet").exists():
         raise MsokoError(
             f"В папке {processed} нет обработанных данных (schools.parquet). "
