@@ -92,7 +92,8 @@ def fmt(x, digits: int = 1) -> str:
         pass
     if isinstance(x, (int, np.integer)):
         return f"{int(x):,}".replace(",", "\u202f")
-    s = f"{float(x):,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    # round first, then add 0.0: a tiny negative (an interval bound of -1e-17) prints «0», not «-0»
+    s = f"{round(float(x), digits) + 0.0:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
     return s
 
 
