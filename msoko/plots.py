@@ -171,37 +171,49 @@ def _order(values: Iterable[str], order: Sequence[str]) -> list[str]:
 
 # --- ФИС ОКО views ----------------------------------------------------------------------
 
-def plot_marks_distribution(data: pd.DataFrame, ax: Axes | None = None, *, source: str = "ФИС ОКО, ВПР",
-                            title: str | None = None) -> Axes:
-    """100 % stacked bars of the «2»–«5» shares, one bar per group.
+def _stacked_share_bars(data: pd.DataFrame, ax: Axes | None, *, column: str, order, colors: Mapping,
+                        labels: Mapping, dark_text: set, ncol: int, title: str, source: str,
+                        note: str | None = None) -> Axes:
+    """100 % stacked horizontal bars of ``share`` by ``column`` category, one bar per ``group``.
 
-    ``data`` columns: ``group``, ``mark`` (2–5), ``share`` (%), ``n`` (participants of the group).
+    Shared by the marks and the ВПР-vs-journal charts: only categories, colours and texts differ.
     """
     k = max(2, data["group"].nunique())
     ax = _ax(ax, (7.5, (0.55 if k <= 6 else 0.32) * k + 1.3))
     if data.empty:
         return _no_data(ax)
     groups = _order(data["group"], GROUP_ORDER)
-    wide = data.pivot_table(index="group", columns="mark", values="share", aggfunc="sum").reindex(groups)
+    wide = data.pivot_table(index="group", columns=column, values="share", aggfunc="sum").reindex(groups)
     ns = data.groupby("group")["n"].max().reindex(groups)
     left = np.zeros(len(groups))
     y = np.arange(len(groups))[::-1]
-    for mark in (2, 3, 4, 5):
-        vals = wide[mark].fillna(0).to_numpy() if mark in wide else np.zeros(len(groups))
-        ax.barh(y, vals, left=left, color=MARK_COLORS[mark], label=f"«{mark}»", height=0.6,
+    for cat in order:
+        vals = wide[cat].fillna(0).to_numpy() if cat in wide else np.zeros(len(groups))
+        ax.barh(y, vals, left=left, color=colors[cat], label=labels[cat], height=0.6,
                 edgecolor="white", linewidth=0.5)
         for yi, l, v in zip(y, left, vals):
             if v >= 6:
                 ax.text(l + v / 2, yi, f"{v:.0f}", ha="center", va="center", fontsize=7.5,
-                        color="white" if mark in (2, 5) else "black")
+                        color="white" if cat in dark_text else "black")
         left += vals
     ax.set_yticks(y, [f"{g} (n = {fmt_num(k)})" for g, k in zip(groups, ns)])
     ax.set_ylim(-0.6, len(groups) - 0.4)
     ax.set_xlim(0, 100)
     ax.set_xlabel("Доля участников, %")
-    ax.legend(ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0))
-    ax.set_title(title or "Распределение отметок", pad=22)
-    return caption(ax, source=source, n=int(ns.iloc[0]) if len(ns) else None)
+    ax.legend(ncol=ncol, loc="lower left", bbox_to_anchor=(0, 1.0))
+    ax.set_title(title, pad=22)
+    return caption(ax, source=source, n=int(ns.iloc[0]) if len(ns) else None, note=note)
+
+
+def plot_marks_distribution(data: pd.DataFrame, ax: Axes | None = None, *, source: str = "ФИС ОКО, ВПР",
+                            title: str | None = None) -> Axes:
+    """100 % stacked bars of the «2»–«5» shares, one bar per group.
+
+    ``data`` columns: ``group``, ``mark`` (2–5), ``share`` (%), ``n`` (participants of the group).
+    """
+    return _stacked_share_bars(data, ax, column="mark", order=(2, 3, 4, 5), colors=MARK_COLORS,
+                               labels={m: f"«{m}»" for m in (2, 3, 4, 5)}, dark_text={2, 5}, ncol=4,
+                               title=title or "Распределение отметок", source=source)
 
 
 def plot_score_histogram(data: pd.DataFrame, ax: Axes | None = None, *, boundaries: Mapping[int, float] | None = None,
@@ -329,30 +341,10 @@ def plot_vpr_vs_journal(data: pd.DataFrame, ax: Axes | None = None, *, source: s
 
     ``data`` columns: ``group``, ``category`` (one of :data:`JOURNAL_ORDER`), ``share`` (%), ``n``.
     """
-    k = max(2, data["group"].nunique())
-    ax = _ax(ax, (7.5, (0.55 if k <= 6 else 0.32) * k + 1.3))
-    if data.empty:
-        return _no_data(ax)
-    groups = _order(data["group"], GROUP_ORDER)
-    wide = data.pivot_table(index="group", columns="category", values="share", aggfunc="sum").reindex(groups)
-    ns = data.groupby("group")["n"].max().reindex(groups)
-    y = np.arange(len(groups))[::-1]
-    left = np.zeros(len(groups))
-    for cat in JOURNAL_ORDER:
-        vals = wide[cat].fillna(0).to_numpy() if cat in wide else np.zeros(len(groups))
-        ax.barh(y, vals, left=left, color=JOURNAL_COLORS[cat], height=0.6, label=cat, edgecolor="white", lw=0.5)
-        for yi, l, v in zip(y, left, vals):
-            if v >= 6:
-                ax.text(l + v / 2, yi, f"{v:.0f}", ha="center", va="center", fontsize=7.5)
-        left += vals
-    ax.set_yticks(y, [f"{g} (n = {fmt_num(k)})" for g, k in zip(groups, ns)])
-    ax.set_ylim(-0.6, len(groups) - 0.4)
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("Доля участников, %")
-    ax.legend(ncol=3, loc="lower left", bbox_to_anchor=(0, 1.0))
-    ax.set_title(title or "Отметка ВПР и отметка в журнале", pad=22)
-    return caption(ax, source=source, n=int(ns.iloc[0]) if len(ns) else None,
-                   note="понизили: отметка ВПР ниже журнальной")
+    return _stacked_share_bars(data, ax, column="category", order=JOURNAL_ORDER, colors=JOURNAL_COLORS,
+                               labels={c: c for c in JOURNAL_ORDER}, dark_text=set(), ncol=3,
+                               title=title or "Отметка ВПР и отметка в журнале", source=source,
+                               note="понизили: отметка ВПР ниже журнальной")
 
 
 # --- HTML charts (no matplotlib: cheap to render, text stays text) -------------------------

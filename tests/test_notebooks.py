@@ -42,16 +42,18 @@ def _with_evil_school(src: Path, dst: Path) -> tuple[Path, str]:
     return dst, sid
 
 
-@pytest.fixture(scope="module", params=["synthetic", "demo"])
-def processed(request, tmp_path_factory) -> tuple[Path, str, str]:
-    tmp = tmp_path_factory.mktemp(f"nb_{request.param}")
+def prepare_processed(request, tmp: Path) -> tuple[Path, str]:
+    """Processed tables for ``request.param`` ('synthetic' or 'demo') with one school renamed to EVIL_NAME."""
     if request.param == "synthetic":
         src = build_synthetic(tmp / "src")
     else:
-        for mod in ("msoko.demo", "msoko.ingest", "msoko.compute"):
-            pytest.importorskip(mod, reason=f"{mod} ещё нет")
         src = request.getfixturevalue("demo_processed")
-    path, sid = _with_evil_school(src, tmp / "processed")
+    return _with_evil_school(src, tmp / "processed")
+
+
+@pytest.fixture(scope="module", params=["synthetic", "demo"])
+def processed(request, tmp_path_factory) -> tuple[Path, str, str]:
+    path, sid = prepare_processed(request, tmp_path_factory.mktemp(f"nb_{request.param}"))
     return path, sid, request.param
 
 

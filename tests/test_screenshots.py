@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from test_notebooks import _run, _with_evil_school
-from test_report_synthetic import build_synthetic
+from test_notebooks import _run, prepare_processed
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="нет chromium (apt-get install chromium)")]
@@ -43,13 +42,7 @@ def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module", params=["synthetic", "demo"])
 def built(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"shots_{request.param}")
-    if request.param == "synthetic":
-        src = build_synthetic(tmp / "src")
-    else:
-        for mod in ("msoko.demo", "msoko.ingest", "msoko.compute"):
-            pytest.importorskip(mod, reason=f"{mod} ещё нет")
-        src = request.getfixturevalue("demo_processed")
-    path, sid = _with_evil_school(src, tmp / "processed")
+    path, sid = prepare_processed(request, tmp)
     out = tmp / "reports"
     out.mkdir()
     _run("school", out, school_id=sid, year=None, processed_dir=str(path))
