@@ -1,30 +1,35 @@
-"""Every chart of the msoko reports, in one style.
+"""Every chart of the msoko reports, in one style, as inline SVG and HTML.
 
-Each chart is an axes-level function ``plot_x(data, ax=None, ...) -> Axes`` that
-takes a long-form frame, draws on ``ax`` (a new figure when ``None``) and returns
-it. The theme, the colours and the caption under every chart (source and n)
-are defined here once, so the same meaning has the same colour in every report:
-the school itself, the municipality, the region and similar schools.
+Each chart is a function ``plot_x(data, ...) -> Chart`` that takes a long-form
+frame and returns a self-contained HTML fragment (a ``<figure>`` holding an inline
+``<svg>``, its title, legend and caption). A :class:`Chart` is a ``str`` that
+Jupyter displays as HTML, so a notebook cell ending in ``plots.plot_trend(d)``
+shows the chart, and reports embed it without any image file.
 
-All text on a chart is Russian; units are part of the axis labels.
+Why SVG and not matplotlib PNGs: a school report holds about twenty charts, and
+laying out and rasterising them with matplotlib cost ~0.5 s each — most of a
+report's build time. Written directly, a chart costs milliseconds, its text stays
+text (searchable, copyable, sharp in print and on any screen), every mark carries
+a tooltip with its exact value (``<title>``), and the page has no images to load.
+No script and no external resource is used, so the reports' content security
+policy holds. Marks carry ``data-*`` attributes with the values they show, which
+also makes the charts testable.
+
+The theme, the colours and the caption under every chart (source and n) are
+defined here once, so the same meaning has the same colour in every report: the
+school itself, the municipality, the region and similar schools. All text on a
+chart is Russian; units are part of the axis labels. The same inputs always give
+the same bytes (no random ids; the jitter of the cohort strip is seeded).
 """
 from __future__ import annotations
 
 import html
-import io
+import math
 import re
-import textwrap
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # reports are rendered headless
-
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+import numpy as np
+import pandas as pd
 
 # --- one palette: the same colour means the same thing in every report -------------
 
@@ -46,47 +51,20 @@ JOURNAL_ORDER = ["Понизили", "Подтвердили", "Повысили
 LEVEL_NAMES: dict[str, str] = {"Б": "базовый", "П": "повышенный", "В": "высокий"}
 FLAG_COLOR = "#c51b7d"     # a sign that fires
 NEUTRAL_COLOR = "#9e9e9e"  # everything that is only context
+INK = "#333333"            # reference lines and their labels
+MUTED = "#555555"          # axis labels, captions
+GRID = "#e6e6e6"
 # Default sufficiency thresholds of task completion, % (the municipal configuration may override).
 DEFAULT_THRESHOLDS: dict[str, float] = {"Б": 50.0, "П": 30.0, "В": 15.0}
 
-RC = {
-    "figure.dpi": 100,
-    "savefig.dpi": 100,
-    "font.family": "DejaVu Sans",
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.labelsize": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "axes.grid.axis": "x",
-    "grid.color": "#e6e6e6",
-    "grid.linewidth": 0.8,
-    "legend.frameon": False,
-    "legend.fontsize": 8,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-}
-
-
-def set_style() -> None:
-    """Apply the msoko theme (called on import; safe to call again)."""
-    matplotlib.rcParams.update(RC)
-
-
-set_style()
+FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
+FS = 11          # tick labels and in-chart text, px (user units: the SVG scales with the page)
+CHAR_W = 0.6     # average glyph width of FONT, in em: used only to reserve room for labels
+_PRINT_EXACT = "-webkit-print-color-adjust:exact;print-color-adjust:exact;"
 
 
 def group_color(group: str) -> str:
     return GROUP_COLORS.get(str(group), NEUTRAL_COLOR)
-
-
-def _ax(ax: Axes | None, size: tuple[float, float] = (7.5, 3.2)) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=size)
-    return ax
 
 
 def fmt_num(x: float | None, digits: int = 0) -> str:
@@ -94,74 +72,9 @@ def fmt_num(x: float | None, digits: int = 0) -> str:
     if x is None or (isinstance(x, float) and np.isnan(x)) or pd.isna(x):
         return "—"
     s = f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    if s.lstrip("-").strip("0,\u202f") == "":  # -0 and -0,0 print as 0
+        s = s.lstrip("-")
     return s
-
-
-def caption(ax: Axes, *, source: str, n: int | str | None = None, note: str | None = None) -> Axes:
-    """Write the source, n and an optional note under the chart."""
-    parts = [f"Источник: {source}"]
-    if n is not None:
-        parts.append(f"n = {n if isinstance(n, str) else fmt_num(n)}")
-    if note:
-        parts.append(note)
-    width_chars = max(40, int(ax.get_position().width * ax.figure.get_figwidth() * 17))
-    text = "\n".join(textwrap.wrap("; ".join(parts), width_chars))
-    ann = ax.annotate(text, xy=(0, 0), xycoords="axes fraction", xytext=(0, -30),
-                      textcoords="offset points", va="top", ha="left", fontsize=7.5, color="#555555",
-                      annotation_clip=False)
-    ann.set_gid("msoko-caption")
-    return ax
-
-
-def _place_captions(fig, renderer=None) -> list:
-    """Move every caption just below its axes' tick labels and axis label (known only after drawing).
-
-    Returns the tight boxes (display units) of the visible axes, captions included, so that
-    the figure's tight box needs no second pass over the axes."""
-    renderer = renderer or fig.canvas.get_renderer()
-    boxes = []
-    for ax in fig.axes:
-        if not ax.get_visible():
-            continue
-        caps = [t for t in ax.texts if t.get_gid() == "msoko-caption" and t.get_visible()]
-        for c in caps:
-            c.set_visible(False)
-        bb = ax.get_tightbbox(renderer)
-        boxes.append(bb)
-        if not caps:
-            continue
-        ax_bottom = ax.get_window_extent(renderer).y0
-        gap_pt = (ax_bottom - bb.y0) * 72 / fig.dpi + 5
-        for c in caps:
-            c.set_visible(True)
-            c.xyann = (0, -gap_pt)
-            boxes.append(c.get_tightbbox(renderer))
-    return boxes
-
-
-def _tight_box(fig, renderer, axes_boxes: list):
-    """``fig.get_tightbbox`` (in inches) from the axes boxes already measured by ``_place_captions``."""
-    from matplotlib.transforms import Bbox, TransformedBbox
-
-    bb = list(axes_boxes)
-    for a in fig.get_children():
-        if a not in fig.axes and a.get_visible() and a.get_in_layout():
-            b = a.get_tightbbox(renderer)
-            if b is not None:
-                bb.append(b)
-    bb = [b for b in bb if b is not None and np.isfinite(b.width) and np.isfinite(b.height)
-          and (b.width != 0 or b.height != 0)]
-    if not bb:
-        return fig.bbox_inches
-    return TransformedBbox(Bbox.union(bb), fig.dpi_scale_trans.inverted())
-
-
-def _no_data(ax: Axes, text: str = "Нет данных") -> Axes:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#777777")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
-    return ax
 
 
 def _order(values: Iterable[str], order: Sequence[str]) -> list[str]:
@@ -169,188 +82,263 @@ def _order(values: Iterable[str], order: Sequence[str]) -> list[str]:
     return [g for g in order if g in vals] + [g for g in vals if g not in order]
 
 
-# --- ФИС ОКО views ----------------------------------------------------------------------
+# --- the chart object and its HTML frame ----------------------------------------------------
 
-def _stacked_share_bars(data: pd.DataFrame, ax: Axes | None, *, column: str, order, colors: Mapping,
-                        labels: Mapping, dark_text: set, ncol: int, title: str, source: str,
-                        note: str | None = None) -> Axes:
-    """100 % stacked horizontal bars of ``share`` by ``column`` category, one bar per ``group``.
+class Chart(str):
+    """An HTML fragment that Jupyter displays as HTML (``str`` so it embeds, joins and compares as text)."""
 
-    Shared by the marks and the ВПР-vs-journal charts: only categories, colours and texts differ.
-    """
-    k = max(2, data["group"].nunique())
-    ax = _ax(ax, (7.5, (0.55 if k <= 6 else 0.32) * k + 1.3))
-    if data.empty:
-        return _no_data(ax)
-    groups = _order(data["group"], GROUP_ORDER)
-    wide = data.pivot_table(index="group", columns=column, values="share", aggfunc="sum").reindex(groups)
-    ns = data.groupby("group")["n"].max().reindex(groups)
-    left = np.zeros(len(groups))
-    y = np.arange(len(groups))[::-1]
-    for cat in order:
-        vals = wide[cat].fillna(0).to_numpy() if cat in wide else np.zeros(len(groups))
-        ax.barh(y, vals, left=left, color=colors[cat], label=labels[cat], height=0.6,
-                edgecolor="white", linewidth=0.5)
-        for yi, l, v in zip(y, left, vals):
-            if v >= 6:
-                ax.text(l + v / 2, yi, f"{v:.0f}", ha="center", va="center", fontsize=7.5,
-                        color="white" if cat in dark_text else "black")
-        left += vals
-    ax.set_yticks(y, [f"{g} (n = {fmt_num(k)})" for g, k in zip(groups, ns)])
-    ax.set_ylim(-0.6, len(groups) - 0.4)
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("Доля участников, %")
-    ax.legend(ncol=ncol, loc="lower left", bbox_to_anchor=(0, 1.0))
-    ax.set_title(title, pad=22)
-    return caption(ax, source=source, n=int(ns.iloc[0]) if len(ns) else None, note=note)
+    def _repr_html_(self) -> str:
+        return str(self)
 
 
-def plot_marks_distribution(data: pd.DataFrame, ax: Axes | None = None, *, source: str = "ФИС ОКО, ВПР",
-                            title: str | None = None) -> Axes:
-    """100 % stacked bars of the «2»–«5» shares, one bar per group.
+def show(chart: str) -> None:
+    """Display a chart (or any HTML fragment) in a notebook."""
+    from IPython.display import HTML, display
 
-    ``data`` columns: ``group``, ``mark`` (2–5), ``share`` (%), ``n`` (participants of the group).
-    """
-    return _stacked_share_bars(data, ax, column="mark", order=(2, 3, 4, 5), colors=MARK_COLORS,
-                               labels={m: f"«{m}»" for m in (2, 3, 4, 5)}, dark_text={2, 5}, ncol=4,
-                               title=title or "Распределение отметок", source=source)
+    display(HTML(str(chart)))
 
 
-def plot_score_histogram(data: pd.DataFrame, ax: Axes | None = None, *, boundaries: Mapping[int, float] | None = None,
-                         max_score: float | None = None, source: str = "ФИС ОКО, ВПР",
-                         title: str | None = None) -> Axes:
-    """Distribution of primary scores with the mark boundaries drawn.
-
-    ``data`` columns: ``group``, ``score`` (primary score), ``share`` (% of the group's
-    participants), ``n``. The school is drawn as bars, every other group as a line.
-    ``boundaries``: the lowest primary score of each mark, e.g. ``{3: 6, 4: 10, 5: 15}``.
-    """
-    ax = _ax(ax)
-    if data.empty:
-        return _no_data(ax)
-    groups = _order(data["group"], GROUP_ORDER)
-    n_first = None
-    for g in groups:
-        d = data[data["group"] == g].sort_values("score")
-        if n_first is None:
-            n_first = int(d["n"].max())
-        if g == groups[0]:
-            ax.bar(d["score"], d["share"], width=0.8, color=group_color(g), alpha=0.85,
-                   label=f"{g} (n = {fmt_num(d['n'].max())})")
-        else:
-            ax.plot(d["score"], d["share"], color=group_color(g), marker="o", ms=2.5, lw=1.5,
-                    label=f"{g} (n = {fmt_num(d['n'].max())})")
-    top = data["share"].max() * 1.15 if len(data) else 1
-    for mark, low in sorted((boundaries or {}).items()):
-        ax.axvline(low - 0.5, color="#333333", ls="--", lw=0.9)
-        ax.text(low - 0.4, top, f"«{mark}» от {fmt_num(low)}", fontsize=7.5, va="top", ha="left", color="#333333")
-    ax.set_ylim(0, top * 1.05)
-    if max_score:
-        ax.set_xlim(-0.7, max_score + 0.7)
-    ax.set_xlabel("Первичный балл")
-    ax.set_ylabel("Доля участников, %")
-    ax.grid(axis="y")
-    handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: not labels[i].startswith(groups[0]))
-    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3)
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_title(title or "Распределение первичных баллов", pad=22)
-    return caption(ax, source=source, n=n_first, note="пунктир — границы отметок")
+def _e(s) -> str:
+    return html.escape(str(s), quote=True)
 
 
-def plot_task_completion(data: pd.DataFrame, ax: Axes | None = None, *, thresholds: Mapping[str, float] | None = None,
-                         source: str = "ФИС ОКО, ВПР", title: str | None = None) -> Axes:
-    """Task completion (% of the maximum score) by task, school vs comparison groups.
-
-    ``data`` columns: ``task``, ``level`` ('Б'/'П'/'В'/None), ``group``, ``value`` (%), ``n``.
-    The sufficiency threshold of each task's difficulty level is drawn as a short step.
-    """
-    thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
-    tasks = list(dict.fromkeys(data["task"]))
-    ax = _ax(ax, (max(6.0, 0.32 * len(tasks) + 2), 3.2))
-    if data.empty:
-        return _no_data(ax)
-    groups = _order(data["group"], GROUP_ORDER)
-    x = np.arange(len(tasks))
-    school = groups[0]
-    d0 = data[data["group"] == school].set_index("task").reindex(tasks)
-    ax.bar(x, d0["value"], width=0.7, color=group_color(school), alpha=0.85, label=school)
-    for g in groups[1:]:
-        d = data[data["group"] == g].set_index("task").reindex(tasks)
-        ax.plot(x, d["value"], ls="none", marker="_", ms=11, mew=2.2, color=group_color(g), label=g)
-    lv = data.drop_duplicates("task").set_index("task").reindex(tasks)["level"]
-    drawn = False
-    for xi, level in zip(x, lv):
-        if level in thresholds:
-            ax.hlines(thresholds[level], xi - 0.45, xi + 0.45, colors="#333333", linestyles=":", lw=1.2,
-                      label=None if drawn else "Порог достаточности")
-            drawn = True
-    labels = data.drop_duplicates("task").set_index("task").reindex(tasks)["label"] if "label" in data else \
-        pd.Series(tasks, index=tasks)
-    ax.set_xticks(x, [f"{lab}\n{lvl if isinstance(lvl, str) else ''}" for lab, lvl in zip(labels, lv)], fontsize=7)
-    ax.set_ylim(0, 105)
-    ax.set_ylabel("Выполнение, % от макс. балла")
-    ax.set_xlabel("Задание (уровень сложности: Б — базовый, П — повышенный, В — высокий)")
-    ax.grid(axis="y")
-    ax.grid(axis="x", visible=False)
-    handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i] != school)
-    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower left", bbox_to_anchor=(0, 1.0), ncol=4)
-    ax.set_title(title or "Выполнение заданий", pad=20)
-    n = int(d0["n"].max()) if "n" in d0 and d0["n"].notna().any() else None
-    return caption(ax, source=source, n=n,
-                   note="пороги: " + ", ".join(f"{k} — {fmt_num(v)} %" for k, v in thresholds.items()))
+def _num(v: float) -> str:
+    """An SVG coordinate: two decimals, no trailing zeros (stable bytes, small files)."""
+    s = f"{float(v):.2f}".rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
 
 
-def plot_task_levels(data: pd.DataFrame, ax: Axes | None = None, *, thresholds: Mapping[str, float] | None = None,
-                     source: str = "ФИС ОКО, ВПР", title: str | None = None) -> Axes:
-    """Completion by difficulty level (Б/П/В), grouped bars per comparison group.
-
-    ``data`` columns: ``level``, ``group``, ``value`` (%), ``n``.
-    """
-    thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
-    ax = _ax(ax, (5.5, 3.0))
-    if data.empty:
-        return _no_data(ax)
-    levels = [lv for lv in ("Б", "П", "В") if lv in set(data["level"])]
-    groups = _order(data["group"], GROUP_ORDER)
-    width = 0.8 / len(groups)
-    x = np.arange(len(levels))
-    for i, g in enumerate(groups):
-        d = data[data["group"] == g].set_index("level").reindex(levels)
-        bars = ax.bar(x + (i - (len(groups) - 1) / 2) * width, d["value"], width=width * 0.95,
-                      color=group_color(g), label=g)
-        ax.bar_label(bars, labels=[fmt_num(v) for v in d["value"]], fontsize=7, padding=1)
-    for xi, lv in zip(x, levels):
-        if lv in thresholds:
-            ax.hlines(thresholds[lv], xi - 0.45, xi + 0.45, colors="#333333", linestyles=":", lw=1.2)
-    ax.set_xticks(x, [f"{lv} — {LEVEL_NAMES[lv]}" for lv in levels])
-    ax.set_ylim(0, 110)
-    ax.set_ylabel("Выполнение, % от макс. балла")
-    ax.grid(axis="y")
-    ax.grid(axis="x", visible=False)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=4)
-    ax.set_title(title or "Выполнение по уровням сложности", pad=20)
-    n = data.loc[data["group"] == groups[0], "n"].max()
-    return caption(ax, source=source, n=int(n) if pd.notna(n) else None, note="точки — порог достаточности")
+def _swatch(color: str, kind: str = "box") -> str:
+    if kind == "line":
+        return (f'<svg width="18" height="10" style="vertical-align:0;margin-right:0.3em" aria-hidden="true">'
+                f'<line x1="0" y1="5" x2="18" y2="5" stroke="{color}" stroke-width="2.5"/></svg>')
+    if kind == "dash":
+        return (f'<svg width="18" height="10" style="vertical-align:0;margin-right:0.3em" aria-hidden="true">'
+                f'<line x1="0" y1="5" x2="18" y2="5" stroke="{color}" stroke-width="1.5" stroke-dasharray="2 2"/></svg>')
+    return (f'<span style="display:inline-block;width:0.9em;height:0.9em;vertical-align:-0.1em;margin-right:0.3em;'
+            f'background:{color};{_PRINT_EXACT}"></span>')
 
 
-def plot_vpr_vs_journal(data: pd.DataFrame, ax: Axes | None = None, *, source: str = "ФИС ОКО, ВПР; отметка в журнале",
-                        title: str | None = None) -> Axes:
-    """ВПР mark vs the journal mark: shares of «понизили / подтвердили / повысили».
-
-    ``data`` columns: ``group``, ``category`` (one of :data:`JOURNAL_ORDER`), ``share`` (%), ``n``.
-    """
-    return _stacked_share_bars(data, ax, column="category", order=JOURNAL_ORDER, colors=JOURNAL_COLORS,
-                               labels={c: c for c in JOURNAL_ORDER}, dark_text=set(), ncol=3,
-                               title=title or "Отметка ВПР и отметка в журнале", source=source,
-                               note="понизили: отметка ВПР ниже журнальной")
+def _legend(items: Sequence[tuple[str, str, str]]) -> str:
+    """Legend entries ``(label, colour, kind)``, kind ``box`` / ``line`` / ``dash``."""
+    if not items:
+        return ""
+    return ('<div class="msoko-legend" style="margin:0 0 0.3em 0;font-size:0.9em">' + "".join(
+        f'<span style="white-space:nowrap;margin-right:1.2em">{_swatch(c, k)}{_e(lab)}</span>'
+        for lab, c, k in items) + "</div>")
 
 
-# --- HTML charts (no matplotlib: cheap to render, text stays text) -------------------------
+def _caption_text(source: str, n=None, note: str | None = None) -> str:
+    parts = [f"Источник: {source}"]
+    if n is not None:
+        parts.append(f"n = {n if isinstance(n, str) else fmt_num(n)}")
+    if note:
+        parts.append(note)
+    return "; ".join(parts)
+
+
+def _figure(body: str, *, title: str | None, source: str | None, n=None, note: str | None = None,
+            legend: Sequence[tuple[str, str, str]] = (), width: float | None = None) -> Chart:
+    style = f"margin:0.8em 0 1.2em 0;{_PRINT_EXACT}break-inside:avoid;page-break-inside:avoid;font-size:13px"
+    if width:
+        style += f";max-width:{_num(width)}px"
+    head = (f'<div class="msoko-chart-title" style="font-weight:600;font-size:1.05em;margin-bottom:0.2em;'
+            f'white-space:pre-line">{_e(title)}</div>') if title else ""
+    cap = (f'<figcaption style="font-size:0.85em;color:{MUTED};margin-top:0.2em">'
+           f'{_e(_caption_text(source, n, note))}</figcaption>') if source else ""
+    return Chart(f'<figure class="msoko-chart" style="{style}">{head}{_legend(legend)}{body}{cap}</figure>')
+
+
+def row(*charts: str, title: str | None = None) -> Chart:
+    """Charts side by side (wrapping on narrow screens), under an optional common title."""
+    items = "".join(f'<div style="flex:1 1 22em;min-width:0">{c}</div>' for c in charts if c)
+    head = (f'<div style="font-weight:700;font-size:1.1em;margin-top:0.6em">{_e(title)}</div>' if title else "")
+    return Chart(f'<div class="msoko-chart-row">{head}<div style="display:flex;flex-wrap:wrap;gap:0 2em;'
+                 f'align-items:flex-start">{items}</div></div>')
+
+
+def no_data(text: str = "Нет данных", *, title: str | None = None) -> Chart:
+    return _figure(f'<div class="msoko-empty" style="color:#777777;padding:1.5em 0">{_e(text)}</div>',
+                   title=title, source=None)
+
+
+# --- scales and the SVG canvas ----------------------------------------------------------------
+
+def nice_ticks(lo: float, hi: float, n: int = 5, *, integer: bool = False) -> list[float]:
+    """Round tick values covering [lo, hi]: steps of 1, 2, 2.5 or 5 × 10^k, about ``n`` of them,
+    the first ≤ lo and the last ≥ hi (so the axis ends on a labelled tick)."""
+    lo, hi = float(lo), float(hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if hi < lo:
+        lo, hi = hi, lo
+    if hi == lo:
+        pad = abs(lo) * 0.1 or 1.0
+        lo, hi = lo - pad, hi + pad
+    raw = (hi - lo) / max(1, n)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    if integer:
+        step = max(1.0, float(round(step))) if step >= 1 else 1.0
+    first = math.floor(lo / step + 1e-9) * step
+    last = math.ceil(hi / step - 1e-9) * step
+    k = int(round((last - first) / step))
+    return [round(first + i * step, 10) for i in range(k + 1)]
+
+
+def _tick_label(v: float, ticks: Sequence[float]) -> str:
+    step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else 1
+    digits = 0 if float(step).is_integer() else (1 if round(step * 10, 9).is_integer() else 2)
+    return fmt_num(v, digits)
+
+
+def text_width(s: str, size: float = FS) -> float:
+    """Room to reserve for a label, px (an estimate: the browser lays the text out)."""
+    return len(str(s)) * size * CHAR_W
+
+
+class Canvas:
+    """One plot area of ``w`` × ``h`` user units with margins, linear scales and SVG marks."""
+
+    def __init__(self, w: float, h: float, *, left: float, right: float, top: float, bottom: float,
+                 x: tuple[float, float], y: tuple[float, float], label: str = ""):
+        self.w, self.h = w, h
+        self.l, self.r, self.t, self.b = left, w - right, top, h - bottom
+        self.x0, self.x1 = x
+        self.y0, self.y1 = y
+        self.label = label
+        self.parts: list[str] = []
+
+    def sx(self, v: float) -> float:
+        return self.l + (float(v) - self.x0) / ((self.x1 - self.x0) or 1) * (self.r - self.l)
+
+    def sy(self, v: float) -> float:
+        return self.b - (float(v) - self.y0) / ((self.y1 - self.y0) or 1) * (self.b - self.t)
+
+    def add(self, s: str) -> None:
+        self.parts.append(s)
+
+    @staticmethod
+    def _tip(tip: str | None) -> str:
+        return f"<title>{_e(tip)}</title>" if tip else ""
+
+    @staticmethod
+    def _data(data: Mapping | None) -> str:
+        return "".join(f' data-{k}="{_e(v)}"' for k, v in (data or {}).items())
+
+    def rect(self, x, y, w, h, fill, *, tip=None, cls=None, opacity=None, data=None) -> None:
+        if w < 0:
+            x, w = x + w, -w
+        if h < 0:
+            y, h = y + h, -h
+        op = f' fill-opacity="{opacity}"' if opacity is not None else ""
+        c = f' class="{cls}"' if cls else ""
+        self.add(f'<rect{c} x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(h)}" fill="{fill}"{op}'
+                 f'{self._data(data)}>{self._tip(tip)}</rect>')
+
+    def line(self, x1, y1, x2, y2, stroke, *, width=1.0, dash=None, opacity=None, cls=None, tip=None,
+             data=None, cap=None) -> None:
+        d = f' stroke-dasharray="{dash}"' if dash else ""
+        op = f' stroke-opacity="{opacity}"' if opacity is not None else ""
+        c = f' class="{cls}"' if cls else ""
+        lc = f' stroke-linecap="{cap}"' if cap else ""
+        self.add(f'<line{c} x1="{_num(x1)}" y1="{_num(y1)}" x2="{_num(x2)}" y2="{_num(y2)}" stroke="{stroke}" '
+                 f'stroke-width="{width}"{d}{op}{lc}{self._data(data)}>{self._tip(tip)}</line>')
+
+    def circle(self, x, y, r, fill, *, stroke=None, width=1.5, tip=None, cls=None, opacity=None, data=None) -> None:
+        s = f' stroke="{stroke}" stroke-width="{width}"' if stroke else ""
+        op = f' fill-opacity="{opacity}"' if opacity is not None else ""
+        c = f' class="{cls}"' if cls else ""
+        self.add(f'<circle{c} cx="{_num(x)}" cy="{_num(y)}" r="{r}" fill="{fill}"{s}{op}{self._data(data)}>'
+                 f'{self._tip(tip)}</circle>')
+
+    def polyline(self, pts, stroke, *, width=1.8, cls=None, data=None) -> None:
+        p = " ".join(f"{_num(x)},{_num(y)}" for x, y in pts)
+        c = f' class="{cls}"' if cls else ""
+        self.add(f'<polyline{c} points="{p}" fill="none" stroke="{stroke}" stroke-width="{width}" '
+                 f'stroke-linejoin="round"{self._data(data)}/>')
+
+    def polygon(self, pts, fill, *, opacity=0.12, cls=None) -> None:
+        p = " ".join(f"{_num(x)},{_num(y)}" for x, y in pts)
+        c = f' class="{cls}"' if cls else ""
+        self.add(f'<polygon{c} points="{p}" fill="{fill}" fill-opacity="{opacity}"/>')
+
+    def text(self, x, y, s, *, anchor="start", size=FS, fill="#222222", baseline="auto", weight=None,
+             cls=None) -> None:
+        lines = str(s).split("\n")
+        c = f' class="{cls}"' if cls else ""
+        w = f' font-weight="{weight}"' if weight else ""
+        db = f' dominant-baseline="{baseline}"' if baseline != "auto" else ""
+        if len(lines) == 1:
+            self.add(f'<text{c} x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}" font-size="{size}" '
+                     f'fill="{fill}"{db}{w}>{_e(s)}</text>')
+            return
+        spans = "".join(f'<tspan x="{_num(x)}" dy="{0 if i == 0 else round(size * 1.15, 2)}">{_e(t)}</tspan>'
+                        for i, t in enumerate(lines))
+        self.add(f'<text{c} x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}" font-size="{size}" '
+                 f'fill="{fill}"{db}{w}>{spans}</text>')
+
+    # axes ------------------------------------------------------------------------------
+    def xaxis(self, ticks: Sequence[float], labels: Sequence[str] | None = None, *, title: str = "",
+              grid: bool = False, label_size: float = FS - 1) -> None:
+        labels = list(labels) if labels is not None else [_tick_label(v, ticks) for v in ticks]
+        for v, lab in zip(ticks, labels):
+            x = self.sx(v)
+            if grid:
+                self.line(x, self.t, x, self.b, GRID, width=0.8)
+            self.line(x, self.b, x, self.b + 4, MUTED, width=0.8)
+            self.text(x, self.b + 6 + label_size, lab, anchor="middle", size=label_size, fill=MUTED)
+        self.line(self.l, self.b, self.r, self.b, MUTED, width=0.8)
+        if title:
+            nl = max(str(lab).count("\n") for lab in labels) if labels else 0
+            self.text((self.l + self.r) / 2, self.b + 22 + label_size * (1 + 1.15 * nl), title, anchor="middle",
+                      size=FS - 0.5, fill=INK)
+
+    def yaxis(self, ticks: Sequence[float], labels: Sequence[str] | None = None, *, title: str = "",
+              grid: bool = True, label_size: float = FS - 1) -> None:
+        labels = list(labels) if labels is not None else [_tick_label(v, ticks) for v in ticks]
+        for v, lab in zip(ticks, labels):
+            y = self.sy(v)
+            if grid:
+                self.line(self.l, y, self.r, y, GRID, width=0.8)
+            self.text(self.l - 5, y, lab, anchor="end", size=label_size, fill=MUTED, baseline="middle")
+        self.line(self.l, self.t, self.l, self.b, MUTED, width=0.8)
+        if title:
+            x, y = 12, (self.t + self.b) / 2
+            self.add(f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="middle" font-size="{FS - 0.5}" fill="{INK}" '
+                     f'transform="rotate(-90 {_num(x)} {_num(y)})">{_e(title)}</text>')
+
+    def ylabels(self, ys: Sequence[float], labels: Sequence[str], *, size: float = FS) -> None:
+        """Category labels left of the plot area (rows of a horizontal chart)."""
+        for y, lab in zip(ys, labels):
+            self.text(self.l - 8, y, lab, anchor="end", size=size, fill="#222222", baseline="middle")
+
+    def svg(self) -> str:
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_num(self.w)} {_num(self.h)}" '
+                f'width="{_num(self.w)}" height="{_num(self.h)}" style="max-width:100%;height:auto;display:block" '
+                f'role="img" aria-label="{_e(self.label)}" font-family="{FONT}">{"".join(self.parts)}</svg>')
+
+
+def _domain(values: Iterable[float], *, include: Iterable[float] = (), pad: float = 0.05,
+            clamp: tuple[float, float] | None = None, n: int = 5) -> list[float]:
+    vals = [float(v) for v in list(values) + list(include) if v is not None and pd.notna(v)]
+    if not vals:
+        return [0.0, 1.0]
+    lo, hi = min(vals), max(vals)
+    span = (hi - lo) or (abs(hi) or 1.0)
+    lo, hi = lo - pad * span, hi + pad * span
+    if clamp:
+        lo, hi = max(clamp[0], lo), min(clamp[1], hi)
+    return nice_ticks(lo, hi, n)
+
+
+def _ns(values) -> list:
+    return [None if pd.isna(v) else v for v in values]
+
+
+# --- HTML stacked bars (shares of categories) -------------------------------------------
 
 _HEX_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?\Z")
-_PRINT_EXACT = "-webkit-print-color-adjust:exact;print-color-adjust:exact;"
 
 
 def _text_color(bg: str) -> str:
@@ -437,283 +425,427 @@ def html_stacked_bars(data: pd.DataFrame, *, categories: Sequence, colors: Mappi
         '</figure>')
 
 
-def html_marks_distribution(data: pd.DataFrame, *, source: str = "ФИС ОКО, ВПР",
-                            title: str = "Распределение отметок") -> str:
-    """:func:`plot_marks_distribution` as HTML bars (for long overviews: many rows, no rendering cost)."""
-    return html_stacked_bars(data, categories=(2, 3, 4, 5), colors=MARK_COLORS, key="mark",
-                             labels={m: f"«{m}»" for m in (2, 3, 4, 5)}, title=title, source_note=source)
+# --- ФИС ОКО views ----------------------------------------------------------------------
+
+def plot_marks_distribution(data: pd.DataFrame, *, source: str = "ФИС ОКО, ВПР",
+                            title: str = "Распределение отметок") -> Chart:
+    """100 % stacked bars of the «2»–«5» shares, one bar per group (HTML bars).
+
+    ``data`` columns: ``group``, ``mark`` (2–5), ``share`` (%), ``n`` (participants of the group).
+    """
+    return Chart(html_stacked_bars(data, categories=(2, 3, 4, 5), colors=MARK_COLORS, key="mark",
+                                   labels={m: f"«{m}»" for m in (2, 3, 4, 5)}, title=title, source_note=source))
 
 
-def html_vpr_vs_journal(data: pd.DataFrame, *, source: str = "ФИС ОКО, ВПР; отметка в журнале",
-                        title: str = "Отметка ВПР и отметка в журнале") -> str:
-    """:func:`plot_vpr_vs_journal` as HTML bars."""
-    return html_stacked_bars(data, categories=JOURNAL_ORDER, colors=JOURNAL_COLORS, key="category",
-                             title=title, source_note=source, note="понизили: отметка ВПР ниже журнальной")
+def plot_vpr_vs_journal(data: pd.DataFrame, *, source: str = "ФИС ОКО, ВПР; отметка в журнале",
+                        title: str = "Отметка ВПР и отметка в журнале") -> Chart:
+    """ВПР mark vs the journal mark: shares of «понизили / подтвердили / повысили» (HTML bars).
+
+    ``data`` columns: ``group``, ``category`` (one of :data:`JOURNAL_ORDER`), ``share`` (%), ``n``.
+    """
+    return Chart(html_stacked_bars(data, categories=JOURNAL_ORDER, colors=JOURNAL_COLORS, key="category",
+                                   title=title, source_note=source, note="понизили: отметка ВПР ниже журнальной"))
+
+
+def plot_score_histogram(data: pd.DataFrame, *, boundaries: Mapping[int, float] | None = None,
+                         max_score: float | None = None, source: str = "ФИС ОКО, ВПР",
+                         title: str | None = None) -> Chart:
+    """Distribution of primary scores with the mark boundaries drawn.
+
+    ``data`` columns: ``group``, ``score`` (primary score), ``share`` (% of the group's
+    participants), ``n``. The first group (the school) is drawn as bars, every other group as a line.
+    ``boundaries``: the lowest primary score of each mark, e.g. ``{3: 6, 4: 10, 5: 15}``.
+    """
+    title = title or "Распределение первичных баллов"
+    if data.empty:
+        return no_data(title=title)
+    groups = _order(data["group"], GROUP_ORDER)
+    hi_score = float(max_score) if max_score else float(data["score"].max())
+    yt = _domain(data["share"], include=[0], pad=0.12, clamp=(0, 100))
+    c = Canvas(520, 250, left=48, right=10, top=22, bottom=44, x=(-0.7, hi_score + 0.7), y=(0, yt[-1]),
+               label=title)
+    c.yaxis(yt, title="Доля участников, %")
+    bw = (c.sx(1) - c.sx(0)) * 0.8
+    legend, n_first = [], None
+    for i, g in enumerate(groups):
+        d = data[data["group"] == g].sort_values("score")
+        n = d["n"].max()
+        if n_first is None:
+            n_first = int(n) if pd.notna(n) else None
+        col = group_color(g)
+        if i == 0:
+            for s, v in zip(d["score"], d["share"]):
+                c.rect(c.sx(s) - bw / 2, c.sy(v), bw, c.sy(0) - c.sy(v), col, opacity=0.85, cls="bar",
+                       tip=f"{g}: {fmt_num(s)} б. — {fmt_num(v, 1)} %", data={"group": g, "x": s, "value": round(v, 4)})
+            legend.append((f"{g} (n = {fmt_num(n)})", col, "box"))
+        else:
+            c.polyline([(c.sx(s), c.sy(v)) for s, v in zip(d["score"], d["share"])], col, width=1.5, cls="line",
+                       data={"group": g})
+            for s, v in zip(d["score"], d["share"]):
+                c.circle(c.sx(s), c.sy(v), 2.2, col, tip=f"{g}: {fmt_num(s)} б. — {fmt_num(v, 1)} %")
+            legend.append((f"{g} (n = {fmt_num(n)})", col, "line"))
+    for mark, low in sorted((boundaries or {}).items()):
+        x = c.sx(low - 0.5)
+        c.line(x, c.t - 6, x, c.b, INK, width=0.9, dash="4 3", cls="boundary", data={"mark": mark, "x": low - 0.5})
+        c.text(x + 3, c.t - 8, f"«{mark}» от {fmt_num(low)}", size=FS - 1.5, fill=INK)
+    xt = [t for t in nice_ticks(0, hi_score, 8, integer=True) if t <= hi_score]
+    c.xaxis(xt, title="Первичный балл")
+    return _figure(c.svg(), title=title, source=source, n=n_first, note="пунктир — границы отметок",
+                   legend=legend, width=c.w)
+
+
+def plot_task_completion(data: pd.DataFrame, *, thresholds: Mapping[str, float] | None = None,
+                         source: str = "ФИС ОКО, ВПР", title: str | None = None) -> Chart:
+    """Task completion (% of the maximum score) by task, school vs comparison groups.
+
+    ``data`` columns: ``task``, ``level`` ('Б'/'П'/'В'/None), ``group``, ``value`` (%), ``n``,
+    optional ``label``. The school is drawn as bars, other groups as short dashes; the
+    sufficiency threshold of each task's difficulty level as a dotted step.
+    """
+    title = title or "Выполнение заданий"
+    thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
+    if data.empty:
+        return no_data(title=title)
+    tasks = list(dict.fromkeys(data["task"]))
+    groups = _order(data["group"], GROUP_ORDER)
+    school = groups[0]
+    w = max(420.0, 24.0 * len(tasks) + 70)
+    c = Canvas(w, 260, left=48, right=8, top=10, bottom=62, x=(-0.6, len(tasks) - 0.4), y=(0, 105), label=title)
+    c.yaxis([0, 20, 40, 60, 80, 100], title="% от макс. балла")
+    first = data.drop_duplicates("task").set_index("task").reindex(tasks)
+    lv = first["level"]
+    labels = first["label"] if "label" in first else pd.Series(tasks, index=tasks)
+    bw = (c.sx(1) - c.sx(0)) * 0.7
+    d0 = data[data["group"] == school].set_index("task").reindex(tasks)
+    for i, (t, v) in enumerate(zip(tasks, d0["value"])):
+        if pd.notna(v):
+            c.rect(c.sx(i) - bw / 2, c.sy(v), bw, c.sy(0) - c.sy(v), group_color(school), opacity=0.85, cls="bar",
+                   tip=f"{school}, задание {labels.iloc[i]}: {fmt_num(v, 1)} %",
+                   data={"group": school, "x": t, "value": round(float(v), 4)})
+    legend = [(school, group_color(school), "box")]
+    for g in groups[1:]:
+        d = data[data["group"] == g].set_index("task").reindex(tasks)
+        col = group_color(g)
+        for i, v in enumerate(d["value"]):
+            if pd.notna(v):
+                c.line(c.sx(i) - bw * 0.55, c.sy(v), c.sx(i) + bw * 0.55, c.sy(v), col, width=2.5, cls="tick",
+                       tip=f"{g}, задание {labels.iloc[i]}: {fmt_num(v, 1)} %",
+                       data={"group": g, "x": tasks[i], "value": round(float(v), 4)})
+        legend.append((g, col, "line"))
+    drawn = False
+    for i, level in enumerate(lv):
+        if level in thresholds:
+            y = c.sy(thresholds[level])
+            c.line(c.sx(i - 0.45), y, c.sx(i + 0.45), y, INK, width=1.3, dash="1.5 2", cls="threshold",
+                   data={"level": level, "value": thresholds[level]})
+            drawn = True
+    if drawn:
+        legend.append(("Порог достаточности", INK, "dash"))
+    xl = [f"{lab}\n{lvl if isinstance(lvl, str) else ''}" for lab, lvl in zip(labels, lv)]
+    c.xaxis(list(range(len(tasks))), xl, label_size=FS - 2,
+            title="Задание (уровень: Б — базовый, П — повышенный, В — высокий)")
+    n = d0["n"].max() if "n" in d0 else None
+    return _figure(c.svg(), title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None,
+                   note="пороги: " + ", ".join(f"{k} — {fmt_num(v)} %" for k, v in thresholds.items()),
+                   legend=legend, width=c.w)
+
+
+def plot_task_levels(data: pd.DataFrame, *, thresholds: Mapping[str, float] | None = None,
+                     source: str = "ФИС ОКО, ВПР", title: str | None = None) -> Chart:
+    """Completion by difficulty level (Б/П/В), grouped bars per comparison group.
+
+    ``data`` columns: ``level``, ``group``, ``value`` (%), ``n``.
+    """
+    title = title or "Выполнение по уровням сложности"
+    thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
+    if data.empty:
+        return no_data(title=title)
+    levels = [lv for lv in ("Б", "П", "В") if lv in set(data["level"])]
+    groups = _order(data["group"], GROUP_ORDER)
+    c = Canvas(400, 240, left=48, right=8, top=16, bottom=40, x=(-0.5, len(levels) - 0.5), y=(0, 110),
+               label=title)
+    c.yaxis([0, 20, 40, 60, 80, 100], title="% от макс. балла")
+    slot = (c.sx(1) - c.sx(0)) * 0.8 / len(groups)
+    for i, g in enumerate(groups):
+        d = data[data["group"] == g].set_index("level").reindex(levels)
+        col = group_color(g)
+        for j, v in enumerate(d["value"]):
+            if pd.isna(v):
+                continue
+            x = c.sx(j) + (i - (len(groups) - 1) / 2) * slot
+            c.rect(x - slot * 0.475, c.sy(v), slot * 0.95, c.sy(0) - c.sy(v), col, cls="bar",
+                   tip=f"{g}, {LEVEL_NAMES[levels[j]]} уровень: {fmt_num(v, 1)} %",
+                   data={"group": g, "x": levels[j], "value": round(float(v), 4)})
+            c.text(x, c.sy(v) - 3, fmt_num(v), anchor="middle", size=FS - 2)
+    for j, lv in enumerate(levels):
+        if lv in thresholds:
+            y = c.sy(thresholds[lv])
+            c.line(c.sx(j - 0.45), y, c.sx(j + 0.45), y, INK, width=1.3, dash="1.5 2", cls="threshold",
+                   data={"level": lv, "value": thresholds[lv]})
+    c.xaxis(list(range(len(levels))), [f"{lv} — {LEVEL_NAMES[lv]}" for lv in levels])
+    n = data.loc[data["group"] == groups[0], "n"].max() if "n" in data else None
+    return _figure(c.svg(), title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None,
+                   note="точки — порог достаточности", legend=[(g, group_color(g), "box") for g in groups],
+                   width=c.w)
 
 
 # --- indicators -------------------------------------------------------------------------
 
-def plot_indicator(data: pd.DataFrame, ax: Axes | None = None, *, unit: str = "", source: str = "msoko, показатели",
-                   title: str | None = None, target: float | None = None) -> Axes:
-    """One indicator with its 95 % interval, the school beside its comparison groups.
+def _row_labels(groups: Sequence[str], ns: Sequence) -> list[str]:
+    return [f"{g} (n = {fmt_num(k)})" for g, k in zip(groups, ns)]
+
+
+def plot_indicator(data: pd.DataFrame, *, unit: str = "", source: str = "msoko, показатели",
+                   title: str | None = None, target: float | None = None) -> Chart:
+    """One indicator with its 95 % interval, the school beside its comparison groups (one row each).
 
     ``data`` columns: ``group``, ``value``, ``ci_low``, ``ci_high`` (may be NaN), ``n``.
     """
-    ax = _ax(ax, (6.0, 0.42 * max(2, len(data)) + 1.0))
     if data.empty or data["value"].isna().all():
-        return _no_data(ax)
+        return no_data(title=title)
     groups = _order(data["group"], GROUP_ORDER)
     d = data.set_index("group").reindex(groups)
-    y = np.arange(len(groups))[::-1]
-    for yi, (g, row) in zip(y, d.iterrows()):
-        c = group_color(g)
-        if pd.notna(row.get("ci_low")) and pd.notna(row.get("ci_high")):
-            ax.hlines(yi, row["ci_low"], row["ci_high"], color=c, lw=2.2, alpha=0.6)
-        ax.plot(row["value"], yi, "o", color=c, ms=7)
-        ax.annotate(fmt_num(row["value"], 1), (row["value"], yi), xytext=(0, 6), textcoords="offset points",
-                    ha="center", fontsize=7.5)
-    if target is not None and pd.notna(target):
-        ax.axvline(target, color="#333333", ls="--", lw=1)
-        ax.text(target, 1.0, "цель", transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7.5)
-    ax.set_yticks(y, [f"{g} (n = {fmt_num(k)})" for g, k in zip(groups, d["n"])])
-    ax.set_ylim(-0.6, len(groups) - 0.2)
-    ax.set_xlabel(unit or "значение")
-    ax.set_title(title or "", loc="left", pad=16)
-    return caption(ax, source=source, n=d["n"].iloc[0] if pd.notna(d["n"].iloc[0]) else None,
-                   note="линии — 95 % доверительный интервал")
+    for col in ("ci_low", "ci_high"):
+        if col not in d:
+            d[col] = np.nan
+    labels = _row_labels(groups, d["n"] if "n" in d else [None] * len(groups))
+    left = max(text_width(s) for s in labels) + 14
+    rh = 30
+    h = 24 + rh * len(groups) + 38
+    has_target = target is not None and pd.notna(target)
+    xt = _domain(pd.concat([d["value"], d["ci_low"], d["ci_high"]]), include=[target] if has_target else [],
+                 clamp=(0, 100) if unit.strip() == "%" else None)
+    c = Canvas(left + 330, h, left=left, right=14, top=24, bottom=38, x=(xt[0], xt[-1]),
+               y=(len(groups) - 0.5, -0.5), label=title or "")
+    c.xaxis(xt, title=unit or "значение", grid=True)
+    for i, (g, r) in enumerate(d.iterrows()):
+        col, y = group_color(g), c.sy(i)
+        lo, hi, v = r.get("ci_low"), r.get("ci_high"), r["value"]
+        tip = f"{g}: {fmt_num(v, 1)}" + (f" [{fmt_num(lo, 1)}–{fmt_num(hi, 1)}]" if pd.notna(lo) and pd.notna(hi)
+                                         else "") + (f", n = {fmt_num(r.get('n'))}" if pd.notna(r.get("n")) else "")
+        if pd.notna(lo) and pd.notna(hi):
+            c.line(c.sx(lo), y, c.sx(hi), y, col, width=3, opacity=0.55, cls="ci", cap="round",
+                   data={"group": g, "lo": round(float(lo), 4), "hi": round(float(hi), 4)})
+        if pd.notna(v):
+            c.circle(c.sx(v), y, 5, col, cls="point", tip=tip, data={"group": g, "value": round(float(v), 4)})
+            c.text(c.sx(v), y - 8, fmt_num(v, 1), anchor="middle", size=FS - 1.5)
+    c.ylabels([c.sy(i) for i in range(len(groups))], labels)
+    if has_target:
+        x = c.sx(target)
+        c.line(x, c.t - 4, x, c.b, INK, width=1, dash="4 3", cls="target", data={"value": target})
+        c.text(x, c.t - 8, f"цель {fmt_num(target, 1)}", anchor="middle", size=FS - 1.5, fill=INK)
+    n0 = d["n"].iloc[0] if "n" in d else None
+    return _figure(c.svg(), title=title, source=source, n=n0 if n0 is not None and pd.notna(n0) else None,
+                   note="линии — 95 % доверительный интервал", width=c.w)
 
 
-def plot_trend(data: pd.DataFrame, ax: Axes | None = None, *, unit: str = "", source: str = "msoko, показатели",
-               title: str | None = None) -> Axes:
+def plot_trend(data: pd.DataFrame, *, unit: str = "", source: str = "msoko, показатели",
+               title: str | None = None) -> Chart:
     """Three-year trend, one line per group, the interval as a band.
 
     ``data`` columns: ``year``, ``group``, ``value``, optional ``ci_low``, ``ci_high``, ``n``.
     """
-    ax = _ax(ax, (4.5, 2.8))
+    title = title or "Динамика за три года"
     if data.empty or data["value"].isna().all():
-        return _no_data(ax)
+        return no_data(title=title)
+    years = sorted(int(y) for y in data["year"].unique())
+    has_ci = {"ci_low", "ci_high"} <= set(data)
+    vals = [data["value"]] + ([data["ci_low"], data["ci_high"]] if has_ci else [])
+    yt = _domain(pd.concat(vals), clamp=(0, 100) if unit.strip() == "%" else None)
+    c = Canvas(380, 230, left=52, right=16, top=12, bottom=40, x=(-0.3, len(years) - 0.7), y=(yt[0], yt[-1]),
+               label=title)
+    c.yaxis(yt, title=unit or "значение")
+    pos = {y: i for i, y in enumerate(years)}
+    legend = []
     for g in _order(data["group"], GROUP_ORDER):
         d = data[data["group"] == g].sort_values("year")
-        c = group_color(g)
-        ax.plot(d["year"], d["value"], marker="o", color=c, label=g, lw=1.8, ms=4)
-        if {"ci_low", "ci_high"} <= set(d) and d["ci_low"].notna().any():
-            ax.fill_between(d["year"], d["ci_low"].astype(float), d["ci_high"].astype(float), color=c, alpha=0.12, lw=0)
-    years = sorted(data["year"].unique())
-    ax.set_xticks(years, [str(int(y)) for y in years])
-    ax.set_ylabel(unit or "значение")
-    ax.grid(axis="y")
-    ax.grid(axis="x", visible=False)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3)
-    ax.set_title(title or "Динамика за три года", pad=22)
+        d = d[d["value"].notna()]
+        if d.empty:
+            continue
+        col = group_color(g)
+        xs = [c.sx(pos[int(y)]) for y in d["year"]]
+        if has_ci and d["ci_low"].notna().any():
+            ok = d["ci_low"].notna() & d["ci_high"].notna()
+            xo = [x for x, k in zip(xs, ok) if k]
+            if len(xo) >= 2:
+                up = [(x, c.sy(v)) for x, v in zip(xo, d.loc[ok, "ci_high"])]
+                down = [(x, c.sy(v)) for x, v in zip(xo, d.loc[ok, "ci_low"])][::-1]
+                c.polygon(up + down, col, opacity=0.12, cls="band")
+        c.polyline(list(zip(xs, (c.sy(v) for v in d["value"]))), col, cls="line", data={"group": g})
+        for x, (_, r) in zip(xs, d.iterrows()):
+            tip = f"{g}, {int(r['year'])}: {fmt_num(r['value'], 1)}"
+            if has_ci and pd.notna(r.get("ci_low")) and pd.notna(r.get("ci_high")):
+                tip += f" [{fmt_num(r['ci_low'], 1)}–{fmt_num(r['ci_high'], 1)}]"
+            c.circle(x, c.sy(r["value"]), 3, col, cls="point", tip=tip,
+                     data={"group": g, "x": int(r["year"]), "value": round(float(r["value"]), 4)})
+        legend.append((g, col, "line"))
+    c.xaxis(list(range(len(years))), [str(y) for y in years])
     n = data.loc[data["group"] == "Школа", "n"] if "n" in data else pd.Series(dtype=float)
-    return caption(ax, source=source, n=" / ".join(fmt_num(v) for v in n) if len(n) else None,
-                   note="полоса — 95 % ДИ")
+    return _figure(c.svg(), title=title, source=source,
+                   n=" / ".join(fmt_num(v) for v in n) if len(n) else None, note="полоса — 95 % ДИ",
+                   legend=legend, width=c.w)
 
 
-def plot_mkdo_areas(data: pd.DataFrame, ax: Axes | None = None, *, source: str = "МКДО", title: str | None = None) -> Axes:
+def plot_mkdo_areas(data: pd.DataFrame, *, source: str = "МКДО", title: str | None = None) -> Chart:
     """МКДО scores by area of quality (scale 0–3), grouped horizontal bars.
 
     ``data`` columns: ``area``, ``group``, ``score``, ``n`` (kindergartens).
     """
-    areas = list(dict.fromkeys(data["area"]))
-    ax = _ax(ax, (7.5, 0.45 * max(3, len(areas)) + 1.2))
+    title = title or "МКДО по областям качества"
     if data.empty:
-        return _no_data(ax)
+        return no_data(title=title)
+    areas = list(dict.fromkeys(data["area"]))
     groups = _order(data["group"], GROUP_ORDER)
-    h = 0.8 / len(groups)
-    y = np.arange(len(areas))[::-1]
+    left = max(text_width(a) for a in areas) + 14
+    rh = 12 * len(groups) + 10
+    c = Canvas(left + 380, 22 + rh * len(areas) + 40, left=left, right=14, top=22, bottom=40, x=(0, 3.05),
+               y=(len(areas) - 0.5, -0.5), label=title)
+    c.xaxis([0, 0.5, 1, 1.5, 2, 2.5, 3], title="Балл МКДО (0 — ниже базового, 3 — превосходный)")
+    bh = (c.sy(1) - c.sy(0)) * 0.8 / len(groups)
     for i, g in enumerate(groups):
         d = data[data["group"] == g].set_index("area").reindex(areas)
-        ax.barh(y + ((len(groups) - 1) / 2 - i) * h, d["score"], height=h * 0.95, color=group_color(g), label=g)
+        col = group_color(g)
+        for j, v in enumerate(d["score"]):
+            if pd.notna(v):
+                y = c.sy(j) + (i - (len(groups) - 1) / 2) * bh
+                c.rect(c.sx(0), y - bh * 0.475, c.sx(v) - c.sx(0), bh * 0.95, col, cls="bar",
+                       tip=f"{g}, {areas[j]}: {fmt_num(v, 2)}", data={"group": g, "x": areas[j], "value": float(v)})
     for lvl, name in ((1, "базовый"), (2, "хороший"), (3, "превосходный")):
-        ax.axvline(lvl, color="#999999", ls=":", lw=0.8)
-        ax.text(lvl, y.max() + 0.6, name, fontsize=7, ha="center", color="#555555")
-    ax.set_yticks(y, areas)
-    ax.set_xlim(0, 3.05)
-    ax.set_xlabel("Балл МКДО (0 — ниже базового, 3 — превосходный)")
-    ax.legend(loc="lower right", bbox_to_anchor=(1, 1.0), ncol=3)
-    ax.set_title(title or "МКДО по областям качества", pad=20)
+        c.line(c.sx(lvl), c.t - 4, c.sx(lvl), c.b, "#999999", width=0.8, dash="1.5 2")
+        c.text(c.sx(lvl), c.t - 8, name, anchor="middle", size=FS - 2, fill=MUTED)
+    c.ylabels([c.sy(j) for j in range(len(areas))], areas)
     n = data.loc[data["group"] == groups[0], "n"].max() if "n" in data else None
-    return caption(ax, source=source, n=int(n) if n is not None and pd.notna(n) else None)
+    return _figure(c.svg(), title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None,
+                   legend=[(g, group_color(g), "box") for g in groups], width=c.w)
 
 
 # --- objectivity evidence -------------------------------------------------------------------
 
-def plot_interval_vs_reference(data: pd.DataFrame, ax: Axes | None = None, *, source: str = "ФИС ОКО, ВПР",
-                               title: str | None = None) -> Axes:
+def plot_interval_vs_reference(data: pd.DataFrame, *, source: str = "ФИС ОКО, ВПР",
+                               title: str | None = None) -> Chart:
     """The school's 95 % interval of the mean primary score vs the reference interval.
 
     ``data`` columns: ``group`` ('Школа' and e.g. 'Регион' / 'Похожие школы'), ``mean``,
     ``ci_low``, ``ci_high``, ``n``. The sign fires when the school's interval lies
     entirely above the reference one: the gap is shaded.
     """
-    ax = _ax(ax, (6.0, 1.9))
+    title = title or "Интервал школы и интервал сравнения"
     if data.empty:
-        return _no_data(ax)
+        return no_data(title=title)
     groups = _order(data["group"], GROUP_ORDER)
     d = data.set_index("group").reindex(groups)
-    y = np.arange(len(groups))[::-1]
-    for yi, (g, row) in zip(y, d.iterrows()):
-        c = group_color(g)
-        ax.hlines(yi, row["ci_low"], row["ci_high"], color=c, lw=5, alpha=0.55)
-        ax.plot(row["mean"], yi, "|", color=c, ms=14, mew=2)
-        ax.annotate(f"{fmt_num(row['ci_low'], 1)}–{fmt_num(row['ci_high'], 1)}", (row["ci_high"], yi),
-                    xytext=(5, -3), textcoords="offset points", fontsize=7.5)
+    labels = _row_labels(groups, d["n"])
+    left = max(text_width(s) for s in labels) + 14
+    xt = _domain(pd.concat([d["ci_low"], d["ci_high"], d["mean"]]), pad=0.15)
+    c = Canvas(left + 330, 14 + 32 * len(groups) + 40, left=left, right=70, top=14, bottom=40, x=(xt[0], xt[-1]),
+               y=(len(groups) - 0.5, -0.5), label=title)
+    c.xaxis(xt, title="Средний первичный балл (95 % ДИ)", grid=True)
     if "Школа" in d.index and len(groups) > 1:
-        ref = d.drop(index="Школа")
-        ref_hi = ref["ci_high"].max()
-        s_lo = d.loc["Школа", "ci_low"]
-        if s_lo > ref_hi:
-            ax.axvspan(ref_hi, s_lo, color=FLAG_COLOR, alpha=0.12, lw=0)
-    ax.set_yticks(y, [f"{g} (n = {fmt_num(k)})" for g, k in zip(groups, d["n"])])
-    ax.set_ylim(-0.7, len(groups) - 0.3)
-    ax.set_xlabel("Средний первичный балл (95 % ДИ)")
-    ax.set_title(title or "Интервал школы и интервал сравнения")
-    return caption(ax, source=source, n=d["n"].iloc[0], note="розовым — разрыв между интервалами")
+        ref_hi, s_lo = d.drop(index="Школа")["ci_high"].max(), d.loc["Школа", "ci_low"]
+        if pd.notna(ref_hi) and pd.notna(s_lo) and s_lo > ref_hi:
+            c.rect(c.sx(ref_hi), c.t, c.sx(s_lo) - c.sx(ref_hi), c.b - c.t, FLAG_COLOR, opacity=0.14, cls="gap",
+                   tip=f"разрыв: {fmt_num(ref_hi, 1)}–{fmt_num(s_lo, 1)}",
+                   data={"lo": round(float(ref_hi), 4), "hi": round(float(s_lo), 4)})
+    for i, (g, r) in enumerate(d.iterrows()):
+        col, y = group_color(g), c.sy(i)
+        c.line(c.sx(r["ci_low"]), y, c.sx(r["ci_high"]), y, col, width=8, opacity=0.55, cls="ci",
+               tip=f"{g}: {fmt_num(r['mean'], 1)} [{fmt_num(r['ci_low'], 1)}–{fmt_num(r['ci_high'], 1)}]",
+               data={"group": g, "lo": round(float(r["ci_low"]), 4), "hi": round(float(r["ci_high"]), 4)})
+        c.line(c.sx(r["mean"]), y - 8, c.sx(r["mean"]), y + 8, col, width=2.2, cls="mean",
+               data={"group": g, "value": round(float(r["mean"]), 4)})
+        c.text(c.sx(r["ci_high"]) + 6, y, f"{fmt_num(r['ci_low'], 1)}–{fmt_num(r['ci_high'], 1)}",
+               size=FS - 1.5, baseline="middle")
+    c.ylabels([c.sy(i) for i in range(len(groups))], labels)
+    return _figure(c.svg(), title=title, source=source, n=d["n"].iloc[0], note="розовым — разрыв между интервалами",
+                   width=c.w)
 
 
-def plot_bunching(data: pd.DataFrame, ax: Axes | None = None, *, boundaries: Mapping[int, float] | None = None,
-                  source: str = "ФИС ОКО, ВПР", title: str | None = None, expected_label: str | None = None) -> Axes:
-    """Score distribution with a smooth fit: excess mass just at the mark boundaries.
+def plot_bunching(data: pd.DataFrame, *, boundaries: Mapping[int, float] | None = None,
+                  source: str = "ФИС ОКО, ВПР", title: str | None = None, expected_label: str | None = None) -> Chart:
+    """Score distribution with its expected shape: excess mass just at the mark boundaries.
 
-    ``data`` columns: ``score``, ``count`` (observed), ``expected`` (smooth fit, may be NaN).
+    ``data`` columns: ``score``, ``count`` (observed), ``expected`` (may be NaN).
     """
-    ax = _ax(ax, (6.0, 2.8))
+    title = title or "Скопление баллов у границ отметок"
     if data.empty:
-        return _no_data(ax)
+        return no_data(title=title)
     d = data.sort_values("score")
-    bnd = set(float(b) for b in (boundaries or {}).values())
-    colors = [FLAG_COLOR if float(s) in bnd else group_color("Школа") for s in d["score"]]
-    ax.bar(d["score"], d["count"], color=colors, width=0.8, alpha=0.85, label="Наблюдаемое число работ")
-    if "expected" in d and d["expected"].notna().any():
-        ax.plot(d["score"], d["expected"], color="#333333", lw=1.4,
-                label=expected_label or "Ожидаемое без скачков у границ")
+    bnd = {float(b) for b in (boundaries or {}).values()}
+    has_exp = "expected" in d and d["expected"].notna().any()
+    yt = _domain(pd.concat([d["count"]] + ([d["expected"]] if has_exp else [])), include=[0], pad=0.1)
+    x0, x1 = float(d["score"].min()), float(d["score"].max())
+    c = Canvas(440, 240, left=46, right=10, top=22, bottom=44, x=(x0 - 0.7, x1 + 0.7), y=(0, yt[-1]), label=title)
+    c.yaxis(yt, title="Число работ")
+    bw = (c.sx(1) - c.sx(0)) * 0.8
+    for s, v in zip(d["score"], d["count"]):
+        flagged = float(s) in bnd
+        c.rect(c.sx(s) - bw / 2, c.sy(v), bw, c.sy(0) - c.sy(v), FLAG_COLOR if flagged else group_color("Школа"),
+               opacity=0.85, cls="bar flag" if flagged else "bar", tip=f"{fmt_num(s)} б.: {fmt_num(v)} работ",
+               data={"x": s, "value": v})
+    legend = [("Наблюдаемое число работ", group_color("Школа"), "box")]
+    if has_exp:
+        e = d[d["expected"].notna()]
+        c.polyline([(c.sx(s), c.sy(v)) for s, v in zip(e["score"], e["expected"])], INK, width=1.4, cls="expected")
+        legend.append((expected_label or "Ожидаемое без скачков у границ", INK, "line"))
+    if bnd:
+        legend.append(("Минимальный балл отметки", FLAG_COLOR, "box"))
     for mark, low in sorted((boundaries or {}).items()):
-        ax.axvline(low - 0.5, color="#333333", ls="--", lw=0.8)
-        ax.text(low - 0.4, ax.get_ylim()[1] * 0.97, f"«{mark}»", fontsize=7.5, va="top")
-    ax.set_xlabel("Первичный балл")
-    ax.set_ylabel("Число работ")
-    ax.grid(axis="y")
-    ax.grid(axis="x", visible=False)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=1)
-    ax.set_title(title or "Скопление баллов у границ отметок", pad=34)
-    return caption(ax, source=source, n=int(d["count"].sum()),
-                   note="розовым — минимальный балл отметки")
+        x = c.sx(low - 0.5)
+        c.line(x, c.t - 6, x, c.b, INK, width=0.8, dash="4 3", cls="boundary", data={"mark": mark, "x": low - 0.5})
+        c.text(x + 3, c.t - 8, f"«{mark}»", size=FS - 1.5, fill=INK)
+    c.xaxis([t for t in nice_ticks(x0, x1, 8, integer=True) if x0 - 0.7 <= t <= x1 + 0.7], title="Первичный балл")
+    return _figure(c.svg(), title=title, source=source, n=int(d["count"].sum()),
+                   note="розовым — минимальный балл отметки", legend=legend, width=c.w)
 
 
-def plot_cohort_k(data: pd.DataFrame, ax: Axes | None = None, *, highlight: str | None = None,
+def plot_cohort_k(data: pd.DataFrame, *, highlight: str | None = None,
                   fences: tuple[float, float] | None = None, source: str = "ФИС ОКО, ВПР",
-                  title: str | None = None) -> Axes:
+                  title: str | None = None) -> Chart:
     """Cohort K = S₄(Y) / S₅(Y+1) of every school, with the Q1 − 3·IQR / Q3 + 3·IQR fences.
 
-    ``data`` columns: ``school_id``, ``k``, ``s4``, ``s5`` (shares of the maximum, %),
-    optional ``flagged``. Schools are drawn as a strip along K, never labelled by name
-    except ``highlight`` (the school of the report).
+    ``data`` columns: ``school_id``, ``k``, optional ``flagged``. Schools are drawn as a strip
+    along K, never labelled by name; ``highlight`` (the school of the report) is ringed.
     """
-    ax = _ax(ax, (6.0, 2.3))
+    title = title or "Резкое изменение результатов одной параллели"
     d = data.dropna(subset=["k"])
     if d.empty:
-        return _no_data(ax)
-    rng = np.random.default_rng(0)
-    jitter = rng.uniform(-0.25, 0.25, len(d))
-    flagged = d.get("flagged", pd.Series(False, index=d.index)).fillna(False).astype(bool)
-    ax.scatter(d["k"], jitter, s=14, color=np.where(flagged, FLAG_COLOR, NEUTRAL_COLOR), alpha=0.8, lw=0)
-    if highlight is not None and (d["school_id"] == highlight).any():
-        k = d.loc[d["school_id"] == highlight, "k"].iloc[0]
-        ax.scatter([k], [0], s=70, facecolor="none", edgecolor=group_color("Школа"), lw=2, label="Школа")
-        ax.legend(loc="upper right")
+        return no_data(title=title)
     if fences is None:
         q1, q3 = np.percentile(d["k"], [25, 75])
         fences = (q1 - 3 * (q3 - q1), q3 + 3 * (q3 - q1))
+    xt = _domain(d["k"], include=list(fences), pad=0.05)
+    c = Canvas(440, 150, left=14, right=14, top=22, bottom=40, x=(xt[0], xt[-1]), y=(-0.5, 0.5), label=title)
+    jitter = np.random.default_rng(0).uniform(-0.3, 0.3, len(d))
+    flagged = d["flagged"].fillna(False).astype(bool) if "flagged" in d else pd.Series(False, index=d.index)
+    for k, j, f in zip(d["k"], jitter, flagged):
+        c.circle(c.sx(k), c.sy(j), 3.2, FLAG_COLOR if f else NEUTRAL_COLOR, opacity=0.8,
+                 cls="school flag" if f else "school", data={"value": round(float(k), 4)})
+    legend = []
+    if highlight is not None and (d["school_id"] == highlight).any():
+        k = d.loc[d["school_id"] == highlight, "k"].iloc[0]
+        c.circle(c.sx(k), c.sy(0), 7, "none", stroke=group_color("Школа"), width=2, cls="highlight",
+                 tip=f"Школа: K = {fmt_num(k, 2)}", data={"value": round(float(k), 4)})
+        legend.append(("Школа", group_color("Школа"), "box"))
     for f, name in zip(fences, ("рост", "падение")):
-        ax.axvline(f, color="#333333", ls="--", lw=0.9)
-        ax.text(f, 0.42, name, fontsize=7.5, ha="center")
-    ax.set_yticks([])
-    ax.set_ylim(-0.5, 0.55)
-    ax.set_xlabel("K = S₄(Y) / S₅(Y+1)")
-    ax.set_title(title or "Резкое изменение результатов одной параллели")
-    return caption(ax, source=source, n=len(d), note="пунктир — Q1 − 3·IQR и Q3 + 3·IQR; точка — школа")
+        c.line(c.sx(f), c.t - 4, c.sx(f), c.b, INK, width=0.9, dash="4 3", cls="fence", data={"x": round(float(f), 6)})
+        c.text(c.sx(f), c.t - 8, name, anchor="middle", size=FS - 1.5, fill=INK)
+    c.xaxis(xt, title="K = S₄(Y) / S₅(Y+1)")
+    return _figure(c.svg(), title=title, source=source, n=len(d),
+                   note="пунктир — Q1 − 3·IQR и Q3 + 3·IQR; точка — школа", legend=legend, width=c.w)
 
 
-# --- rendering -------------------------------------------------------------------------------
+# --- composite views -------------------------------------------------------------------------
 
-def to_png(ax_or_fig, *, dpi: int = 100, palette: bool = True) -> bytes:
-    """Render a chart to PNG bytes and close its figure (keeps memory flat in long runs).
-
-    No layout draw of its own (captions, tight box by hand: ``bbox_inches="tight"`` would lay the figure
-    out a second time), one Agg render to a raw RGBA buffer (no full-colour PNG to encode and
-    decode again), then a 128-colour palette PNG: charts are flat colours, so it is about a
-    third of the size with the same look."""
-    from PIL import Image
-
-    fig = ax_or_fig.figure if isinstance(ax_or_fig, Axes) else ax_or_fig
-    fig.set_dpi(dpi)
-    if fig.get_layout_engine() is not None:  # constrained/tight engines lay out on draw
-        fig.draw_without_rendering()
-    renderer = fig.canvas.get_renderer()
-    boxes = _place_captions(fig, renderer)  # get_tightbbox updates ticks, titles and labels itself
-    bbox = _tight_box(fig, renderer, boxes).padded(0.08)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="raw", dpi=dpi, bbox_inches=bbox, facecolor="white")
-    raw = buf.getvalue()
-    # the Agg renderer of the saved area is int(width) × int(height) pixels
-    w, h = int(bbox.width * dpi), int(bbox.height * dpi)
-    w = next((c for c in (w, w + 1, w - 1) if c > 0 and len(raw) % (4 * c) == 0), 0)
-    h = len(raw) // (4 * w) if w else 0
-    plt.close(fig)
-    if not w or abs(h - bbox.height * dpi) > 1.5:  # not the Agg canvas: go the long way
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches=bbox, facecolor="white")
-        im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    else:
-        im = Image.frombuffer("RGBA", (w, h), raw, "raw", "RGBA", 0, 1).convert("RGB")
-    if palette:
-        im = im.quantize(colors=128, method=Image.Quantize.FASTOCTREE)
-    out = io.BytesIO()
-    im.save(out, format="PNG", compress_level=6)
-    return out.getvalue()
-
-
-def show(ax_or_fig, *, dpi: int = 100) -> None:
-    """Display a chart in a notebook as an embedded PNG, then close the figure."""
-    from IPython.display import Image, display
-
-    display(Image(data=to_png(ax_or_fig, dpi=dpi), format="png"))
-
-
-def plot_vpr_panel(*, marks: pd.DataFrame, scores: pd.DataFrame, tasks: pd.DataFrame, levels: pd.DataFrame,
-                   journal: pd.DataFrame, boundaries: Mapping[int, float] | None = None,
-                   max_score: float | None = None, thresholds: Mapping[str, float] | None = None,
-                   source: str = "ФИС ОКО, ВПР", title: str | None = None):
-    """The ФИС ОКО views of one ВПР in one figure (one render instead of five):
-    marks | ВПР vs journal, score histogram | levels, task completion across the bottom.
-
-    Each panel is drawn by its axes-level function above and keeps its own caption.
-    Returns the figure.
-    """
-    ntasks = tasks["task"].nunique() if not tasks.empty else 0
-    fig = plt.figure(figsize=(11, 10.2))
-    gs = fig.add_gridspec(3, 2, height_ratios=[1.0, 1.25, 1.25], width_ratios=[1.35, 1], hspace=0.95, wspace=0.45,
-                          left=0.14, right=0.98, top=0.92, bottom=0.09)
-    plot_marks_distribution(marks, ax=fig.add_subplot(gs[0, 0]), source=source)
-    if journal.empty:
-        _no_data(fig.add_subplot(gs[0, 1]), "Нет отметок из журнала")
-    else:
-        plot_vpr_vs_journal(journal, ax=fig.add_subplot(gs[0, 1]), source=f"{source}; отметка за четверть")
-    plot_score_histogram(scores, ax=fig.add_subplot(gs[1, 0]), boundaries=boundaries, max_score=max_score,
-                         source=source)
-    if levels.empty:
-        _no_data(fig.add_subplot(gs[1, 1]), "Нет спецификации заданий")
-    else:
-        plot_task_levels(levels, ax=fig.add_subplot(gs[1, 1]), thresholds=thresholds, source=source)
-    if tasks.empty or ntasks == 0:
-        _no_data(fig.add_subplot(gs[2, :]), "Нет результатов по заданиям")
-    else:
-        plot_task_completion(tasks, ax=fig.add_subplot(gs[2, :]), thresholds=thresholds, source=source,
-                             title="Выполнение заданий (% от максимального балла)")
-    if title:
-        fig.suptitle(title, x=0.02, ha="left", fontsize=11, fontweight="bold")
-    return fig
+def plot_vpr_detail(*, scores: pd.DataFrame, tasks: pd.DataFrame, boundaries: Mapping[int, float] | None = None,
+                    max_score: float | None = None, thresholds: Mapping[str, float] | None = None,
+                    source: str = "ФИС ОКО, ВПР") -> Chart:
+    """The two pictures of one ВПР that a table cannot replace, side by side: the score
+    distribution with the mark boundaries, and task completion with the sufficiency thresholds.
+    (Marks and ВПР vs journal of every work are drawn once, in the overview.)"""
+    right = (plot_task_completion(tasks, thresholds=thresholds, source=source,
+                                  title="Выполнение заданий (% от максимального балла)")
+             if not tasks.empty else no_data("Нет результатов по заданиям"))
+    return row(plot_score_histogram(scores, boundaries=boundaries, max_score=max_score, source=source), right)
 
 
 def plot_evidence_panel(*, intervals: pd.DataFrame | None = None, bunching: pd.DataFrame | None = None,
@@ -721,55 +853,24 @@ def plot_evidence_panel(*, intervals: pd.DataFrame | None = None, bunching: pd.D
                         cohort: pd.DataFrame | None = None, cohort_fences: tuple[float, float] | None = None,
                         highlight: str | None = None, levels: pd.DataFrame | None = None,
                         thresholds: Mapping[str, float] | None = None, source: str = "ФИС ОКО, ВПР",
-                        title: str | None = None, expected_label: str | None = None):
-    """The pictures behind the objectivity signs of one school × work, in one figure.
+                        title: str | None = None, expected_label: str | None = None) -> Chart | None:
+    """The pictures behind the objectivity signs of one school × work, side by side.
 
-    Only the panels whose data is given are drawn (two per row). Returns the figure,
-    or ``None`` when there is nothing to draw.
+    Only the panels whose data is given are drawn. Returns ``None`` when there is nothing to draw.
     """
-    panels = []
+    panels: list[Callable[[], str]] = []
     if intervals is not None and len(intervals) > 1:
-        panels.append(lambda ax: plot_interval_vs_reference(intervals, ax=ax, source=source,
-                                                            title="Средний балл: школа и сравнение"))
+        panels.append(lambda: plot_interval_vs_reference(intervals, source=source,
+                                                         title="Средний балл: школа и сравнение"))
     if bunching is not None and len(bunching) and bunching["count"].sum() > 0:
-        panels.append(lambda ax: plot_bunching(bunching, ax=ax, boundaries=boundaries, source=source,
-                                               expected_label=expected_label))
+        panels.append(lambda: plot_bunching(bunching, boundaries=boundaries, source=source,
+                                            expected_label=expected_label))
     if journal is not None and len(journal):
-        panels.append(lambda ax: plot_vpr_vs_journal(journal, ax=ax, source=f"{source}; отметка за четверть"))
+        panels.append(lambda: plot_vpr_vs_journal(journal, source=f"{source}; отметка за четверть"))
     if levels is not None and len(levels):
-        panels.append(lambda ax: plot_task_levels(levels, ax=ax, thresholds=thresholds, source=source))
+        panels.append(lambda: plot_task_levels(levels, thresholds=thresholds, source=source))
     if cohort is not None and len(cohort.dropna(subset=["k"])):
-        panels.append(lambda ax: plot_cohort_k(cohort, ax=ax, highlight=highlight, fences=cohort_fences,
-                                               source=source))
+        panels.append(lambda: plot_cohort_k(cohort, highlight=highlight, fences=cohort_fences, source=source))
     if not panels:
         return None
-    ncols = 1 if len(panels) == 1 else 2
-    nrows = (len(panels) + ncols - 1) // ncols
-    fig = plt.figure(figsize=(11 if ncols == 2 else 6.5, 3.3 * nrows + 0.3))
-    gs = fig.add_gridspec(nrows, ncols, hspace=1.0, wspace=0.45, left=0.14, right=0.98,
-                          top=1 - 0.55 / (3.3 * nrows + 0.3), bottom=0.9 / (3.3 * nrows + 0.3))
-    for i, draw in enumerate(panels):
-        draw(fig.add_subplot(gs[i // ncols, i % ncols]))
-    if title:
-        fig.suptitle(title, x=0.02, ha="left", fontsize=11, fontweight="bold")
-    return fig
-
-
-def plot_vpr_detail(*, scores: pd.DataFrame, tasks: pd.DataFrame, boundaries: Mapping[int, float] | None = None,
-                    max_score: float | None = None, thresholds: Mapping[str, float] | None = None,
-                    source: str = "ФИС ОКО, ВПР"):
-    """The two pictures of one ВПР that a table cannot replace, side by side: the score
-    distribution with the mark boundaries, and task completion with the sufficiency thresholds.
-    (Marks and ВПР vs journal of every work are drawn once, in the overview.) Returns the figure."""
-    ntasks = tasks["task"].nunique() if not tasks.empty else 0
-    fig = plt.figure(figsize=(12, 3.9))
-    gs = fig.add_gridspec(1, 2, width_ratios=[1, max(1.2, min(2.2, ntasks / 9))], wspace=0.22,
-                          left=0.06, right=0.99, top=0.8, bottom=0.22)
-    plot_score_histogram(scores, ax=fig.add_subplot(gs[0, 0]), boundaries=boundaries, max_score=max_score,
-                         source=source)
-    if ntasks:
-        plot_task_completion(tasks, ax=fig.add_subplot(gs[0, 1]), thresholds=thresholds, source=source,
-                             title="Выполнение заданий (% от максимального балла)")
-    else:
-        _no_data(fig.add_subplot(gs[0, 1]), "Нет результатов по заданиям")
-    return fig
+    return row(*(p() for p in panels), title=title)

@@ -451,8 +451,16 @@ def resolve_municipality(data: ReportData, municipality: str | None) -> str:
     return municipality
 
 
+def _schools_by_id(data: ReportData) -> pd.DataFrame:
+    key = ("_schools_by_id",)
+    s = data.tables.get(key)
+    if s is None:
+        s = data.tables[key] = data.schools.set_index("school_id")  # type: ignore[assignment]
+    return s
+
+
 def school_row(data: ReportData, school_id: str) -> pd.Series:
-    return data.schools.set_index("school_id").loc[school_id]
+    return _schools_by_id(data).loc[school_id]
 
 
 def school_name(data: ReportData, school_id: str) -> str:
@@ -462,7 +470,7 @@ def school_name(data: ReportData, school_id: str) -> str:
 
 def similar_schools(data: ReportData, school_id: str) -> list[str]:
     """Schools of the same type and settlement type (the school itself excluded)."""
-    s = data.schools.set_index("school_id")
+    s = _schools_by_id(data)
     me = s.loc[school_id]
     mask = (s["org_type"].astype("string") == str(me["org_type"])) & \
            (s["settlement_type"].astype("string") == str(me["settlement_type"]))
@@ -565,18 +573,66 @@ def _pooled(rows: pd.DataFrame) -> dict:
     return dict(value=float(np.average(rows["value"], weights=w)), ci_low=math.nan, ci_high=math.nan, n=n)
 
 
-def _indicator_rows(data: ReportData, year: int, code: str) -> pd.DataFrame:
-    """Rows of ``indicators`` for one year × indicator, in table order (an index built once per
-    loaded data instead of a scan of the whole table per call)."""
+def _indicator_rows(data: ReportData, year: int, code: str, level: str | None = None,
+                    unit: str | None = None, cell: tuple | None = None) -> pd.DataFrame:
+    """Rows of ``indicators`` for one year × indicator (× level × unit, when given), in table order.
+
+    Indexes built once per loaded data instead of a scan of the whole table per call: a school
+    report asks for ~100 indicators × 4 comparison groups, and the loaded data is kept across
+    the reports of a run (:func:`load` caches it)."""
     key = ("_indicator_rows",)
     idx = data.tables.get(key)
     ind = data.indicators
     if idx is None:
-        idx = {(int(y), str(c)): g for (y, c), g in ind.groupby(["year", "indicator"], sort=False, observed=True)
-               if pd.notna(y)}
+        # positions only (``groupby.indices``): materialising ~10⁴ small frames up front costs seconds
+        by_code = ind.groupby(["year", "indicator"], sort=False, observed=True).indices
+        by_cell = ind.groupby(["year", "indicator", "level", "school_id", "grade", "subject"], sort=False,
+                              observed=True, dropna=False).indices
+        by_unit: dict = {}
+        by_level: dict = {}
+        cells: dict = {}
+        for (y, c, lv, u, g, sj), pos in by_cell.items():
+            y, c, lv, u = _int(y), str(c), str(lv), str(u)
+            by_unit.setdefault((y, c, lv, u), []).append(pos)
+            by_level.setdefault((y, c, lv), []).append(pos)
+            cells[(y, c, lv, u, _cell_key(g), _cell_key(sj))] = pos
+        idx = ({(_int(y), str(c)): v for (y, c), v in by_code.items()},
+               {k: np.sort(np.concatenate(v)) for k, v in by_level.items()},
+               {k: np.sort(np.concatenate(v)) for k, v in by_unit.items()},
+               {}, cells)
         data.tables[key] = idx  # type: ignore[assignment]
-    d = idx.get((int(year), str(code)))
-    return d if d is not None else ind.iloc[0:0]
+    by_code, by_level, by_unit, frames, cells = idx
+    if cell is not None:
+        k = (int(year), str(code), str(level), str(unit), _cell_key(cell[0]), _cell_key(cell[1]))
+        pos = cells.get(k)
+    elif level is None:
+        k = (int(year), str(code))
+        pos = by_code.get(k)
+    elif unit is None:
+        k = (int(year), str(code), str(level))
+        pos = by_level.get(k)
+    else:
+        k = (int(year), str(code), str(level), str(unit))
+        pos = by_unit.get(k)
+    if pos is None:
+        return ind.iloc[0:0]
+    d = frames.get(k)
+    if d is None:
+        d = frames[k] = ind.iloc[pos]
+    return d
+
+
+def _int(y):
+    return int(y) if pd.notna(y) else -1
+
+
+def _cell_key(v) -> str:
+    """A grade or subject as an index key: '' for none, 4 and 4.0 alike."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    if isinstance(v, (int, float, np.integer, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def indicator_groups(data: ReportData, school_id: str, year: int, code: str, grade=None, subject=None) -> pd.DataFrame:
@@ -589,10 +645,14 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
     ind = data.indicators
     if ind.empty:
         return pd.DataFrame(columns=["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"])
-    d = _indicator_rows(data, year, code)
-    d = d[_key_mask(d, grade, subject)]
     muni = school_row(data, school_id)["municipality"]
     out = []
+
+    def rows(level: str, unit: str | None = None) -> pd.DataFrame:
+        if unit is not None:
+            return _indicator_rows(data, year, code, level, unit, cell=(grade, subject))
+        d = _indicator_rows(data, year, code, level)
+        return d[_key_mask(d, grade, subject)]
 
     def add(group, r):
         if r is None:
@@ -602,10 +662,10 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
                         suppressed=bool(r.get("suppressed", False)) if pd.notna(r.get("suppressed", False)) else False,
                         limited=bool(r.get("limited", False)) if pd.notna(r.get("limited", False)) else False))
 
-    sch = d[(d["level"] == "school") & (d["school_id"] == school_id)]
+    sch = rows("school", school_id)
     me = sch.iloc[0].to_dict() if len(sch) else None
     add(GROUP_SCHOOL, me)
-    sim_level = d[(d["level"] == "similar") & (d["school_id"] == school_id)]
+    sim_level = rows("similar", school_id)
     if len(sim_level):
         add(GROUP_SIMILAR, sim_level.iloc[0].to_dict())
     elif me is not None and "similar_value" in me:
@@ -617,24 +677,25 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
                                     ci_low=me.get("similar_ci_low", math.nan), ci_high=me.get("similar_ci_high", math.nan)))
     else:
         sim = similar_schools(data, school_id)
-        rows = d[(d["level"] == "school") & d["school_id"].isin(sim)]
-        if len(rows):
-            p = _pooled(rows)
+        d = rows("school")
+        d = d[d["school_id"].isin(sim)]
+        if len(d):
+            p = _pooled(d)
             p.update(suppressed=p["n"] < MIN_N, limited=p["n"] < LIMITED_N)
             add(GROUP_SIMILAR, p)
-    m = d[(d["level"] == "municipality") & (d["school_id"] == str(muni))]
+    m = rows("municipality", str(muni))
     add(GROUP_MUNI, m.iloc[0].to_dict() if len(m) else None)
-    r = d[d["level"] == "region"]
+    r = rows("region")
     if len(r):
         add(GROUP_REGION, r.iloc[0].to_dict())
     elif me is not None and pd.notna(me.get("region_value")) and data.schools["municipality"].nunique() > 1:
         add(GROUP_REGION, dict(value=me["region_value"], n=math.nan))
-    res = pd.DataFrame(out, columns=["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"])
     # suppression: a group under MIN_N never shows its value
-    small = res["suppressed"] | (pd.to_numeric(res["n"], errors="coerce") < MIN_N)
-    res.loc[small, ["value", "ci_low", "ci_high"]] = math.nan
-    res["suppressed"] = small
-    return res
+    for r in out:
+        n = pd.to_numeric(r["n"], errors="coerce")
+        if r["suppressed"] or (pd.notna(n) and n < MIN_N):
+            r.update(value=math.nan, ci_low=math.nan, ci_high=math.nan, suppressed=True)
+    return pd.DataFrame(out, columns=["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"])
 
 
 def catalogue_for(data: ReportData, system: int) -> pd.DataFrame:
@@ -1632,10 +1693,8 @@ def show_table(df: pd.DataFrame, *, caption: str | None = None, note: str | None
 # notebook sections: each displays one part of a report (tables, charts, sentences)
 # ======================================================================================
 
-def _show_chart(ax) -> None:
-    from msoko import plots
-
-    plots.show(ax)
+def _show_chart(chart) -> None:
+    display_html(str(chart))
 
 
 def _vpr_source(year: int) -> str:
@@ -1684,7 +1743,8 @@ def show_attention(data: ReportData, school_id: str, year: int) -> None:
 
 
 def _indicator_pair(data: ReportData, school_id: str, year: int, code: str) -> None:
-    import matplotlib.pyplot as plt
+    import textwrap
+
     from msoko import plots
 
     meta = indicator_meta(data, code)
@@ -1692,19 +1752,13 @@ def _indicator_pair(data: ReportData, school_id: str, year: int, code: str) -> N
     tr = indicator_trend(data, school_id, code, year)
     if g.empty or g["value"].isna().all():
         return
-    # fixed margins instead of tight_layout (one layout pass less); to_png crops to the content,
-    # and the left panel's group labels (≤ «Муниципалитет (n = 12 345)») fit in its left margin
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 2.7), gridspec_kw={
-        "width_ratios": [1.35, 1], "left": 0.21, "right": 0.99, "bottom": 0.2, "top": 0.8, "wspace": 0.3})
     src = f"{meta.get('source') or 'msoko'}; показатели msoko"
     tgt = target_value(data, code, year)
-    import textwrap
-
-    plots.plot_indicator(g, ax=a1, unit=meta.get("unit", ""), source=src,
-                         title="\n".join(textwrap.wrap(f"{meta['name']}, {year}", 55)),
-                         target=tgt if pd.notna(tgt) else None)
-    plots.plot_trend(tr, ax=a2, unit=meta.get("unit", ""), source=src, title="Динамика")
-    _show_chart(fig)
+    _show_chart(plots.row(
+        plots.plot_indicator(g, unit=meta.get("unit", ""), source=src,
+                             title="\n".join(textwrap.wrap(f"{meta['name']}, {year}", 70)),
+                             target=tgt if pd.notna(tgt) else None),
+        plots.plot_trend(tr, unit=meta.get("unit", ""), source=src, title="Динамика")))
 
 
 def show_school_system(data: ReportData, school_id: str, year: int, system: int) -> None:
@@ -1855,11 +1909,10 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
                     "и типа населённого пункта.")
     ov = vpr_overview_marks(data, school_id, year)
     if not ov.empty:
-        # ~60 rows: HTML bars (no matplotlib text layout), same colours as the charts
-        display_html(plots.html_marks_distribution(ov, source=_vpr_source(year), title="Отметки по всем работам"))
+        _show_chart(plots.plot_marks_distribution(ov, source=_vpr_source(year), title="Отметки по всем работам"))
     oj = vpr_overview_journal(data, school_id, year)
     if not oj.empty:
-        display_html(plots.html_vpr_vs_journal(oj, source=f"{_vpr_source(year)}; отметка за четверть",
+        _show_chart(plots.plot_vpr_vs_journal(oj, source=f"{_vpr_source(year)}; отметка за четверть",
                                                title="Отметка ВПР и отметка в журнале по всем работам"))
     standout = _standout_works(data, school_id, year)
     thr = sufficiency_thresholds(data, year)
