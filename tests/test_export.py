@@ -77,3 +77,17 @@ def test_error_output_stays_visible():
                                           traceback=["MsokoError: Нет данных"]))
     html = export_html(nb, title="t")
     assert "MsokoError" in html and "Нет данных" in html
+
+
+def test_accessibility_edits_without_a_full_html_parse():
+    """The exporter skips nbconvert's BeautifulSoup pass and adds the missing alt texts itself."""
+    nb = _nb()
+    html = export_html(nb, title="t")
+    imgs = re.findall(r"<img\b[^>]*>", html)
+    assert imgs and all(re.search(r'\balt="[^"]+"', i) for i in imgs)
+    # Cyrillic headings as text, not numeric references; TOC labels are the same text
+    assert "&#10" not in html
+    assert re.search(r'<h2 id="sec-[\w-]+"[^>]*>Первая глава</h2>', html)
+    assert '>Первая глава</a></li>' in html
+    # the same notebook exported twice (one exporter per process) gives the same page
+    assert export_html(nb, title="t") == html

@@ -132,15 +132,19 @@ def test_self_contained_no_external_host(reports):
         assert "mathjax" not in html.lower() and "require.js" not in html.lower()
 
 
-def test_images_decode_and_size(reports):
+def test_charts_are_inline_svg_and_images_decode(reports):
+    import xml.etree.ElementTree as ET
+
     for name, (_, html, _) in reports["res"].items():
         uris = re.findall(r'<img[^>]+src="data:image/png;base64,([^"]+)"', html)
         assert len(uris) == len(re.findall(r"<img\b", html)), name
         for u in uris:
             raw = base64.b64decode(u, validate=True)
             assert raw[:8] == b"\x89PNG\r\n\x1a\n" and len(raw) > 1000
+        for svg in re.findall(r"<svg\b.*?</svg>", html, flags=re.S):
+            ET.fromstring(svg)  # every chart is well-formed SVG
     school = reports["res"]["school"][1]
-    assert len(re.findall(r"<img\b", school)) >= 3
+    assert len(re.findall(r'<svg\b[^>]*role="img"', school)) >= 3
     assert len(school.encode()) < 3 * 1024 * 1024
 
 
@@ -214,7 +218,7 @@ def test_planted_manipulation_shows_sign_with_evidence(demo_truth):
     head = f"Свидетельства: {hit['subject']}, {int(hit['grade'])} класс"
     assert head in sec
     after = sec[sec.index(head):]
-    assert re.search(r'<img[^>]+src="data:image/png;base64,', after)
+    assert re.search(r'<svg\b[^>]*role="img"', after)
 
 
 def test_planted_weak_spot_gets_its_recommendation(demo_truth):

@@ -28,6 +28,9 @@ window.addEventListener('load', function () {
   document.body.setAttribute('data-images', String(imgs.length));
   document.body.setAttribute('data-broken', String(broken));
   document.body.setAttribute('data-width', String(document.documentElement.scrollWidth));
+  var charts = Array.prototype.slice.call(document.querySelectorAll('svg[role=img]'));
+  var drawn = charts.filter(function (c) { var r = c.getBoundingClientRect(); return r.width > 50 && r.height > 30; });
+  document.body.setAttribute('data-charts', String(charts.length) + '/' + String(drawn.length));
 });
 </script>"""
 
@@ -81,4 +84,7 @@ def test_rendered_in_chromium(built, name, tmp_path):
     n_img, broken, width = map(int, m.groups())
     assert n_img == len(re.findall(r"<img\b", html))
     assert broken == 0
+    c = re.search(r'data-charts="(\d+)/(\d+)"', r.stdout)
+    assert c and c.group(1) == c.group(2), "каждый график SVG виден на странице"
+    assert int(c.group(1)) == len(re.findall(r'<svg\b[^>]*role="img"', html))
     assert width <= 1280  # no horizontal scrolling on a laptop
