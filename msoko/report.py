@@ -22,7 +22,7 @@ import html
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -479,13 +479,17 @@ def similar_schools(data: ReportData, school_id: str) -> list[str]:
 
 def comparison_groups(data: ReportData, school_id: str) -> dict[str, list[str]]:
     """School ids of each comparison group of a school report (region only when wider than the municipality)."""
-    s = data.schools
-    muni = school_row(data, school_id)["municipality"]
-    groups = {GROUP_SCHOOL: [school_id], GROUP_SIMILAR: similar_schools(data, school_id),
-              GROUP_MUNI: sorted(s.loc[s["municipality"] == muni, "school_id"])}
-    if s["municipality"].nunique() > 1:
-        groups[GROUP_REGION] = sorted(s["school_id"])
-    return {g: ids for g, ids in groups.items() if ids}
+    key = ("_comparison_groups", str(school_id))
+    cached = data.tables.get(key)
+    if cached is None:
+        s = data.schools
+        muni = school_row(data, school_id)["municipality"]
+        groups = {GROUP_SCHOOL: [school_id], GROUP_SIMILAR: similar_schools(data, school_id),
+                  GROUP_MUNI: sorted(s.loc[s["municipality"] == muni, "school_id"])}
+        if s["municipality"].nunique() > 1:
+            groups[GROUP_REGION] = sorted(s["school_id"])
+        cached = data.tables[key] = {g: ids for g, ids in groups.items() if ids}  # type: ignore[assignment]
+    return {g: list(ids) for g, ids in cached.items()}
 
 
 # ======================================================================================
@@ -852,6 +856,36 @@ def _vpr_cell(data: ReportData, year: int, grade: int, subject: str) -> pd.DataF
     return data.tables[key]
 
 
+def _group_rows(data: ReportData, key: tuple, frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
+    """Rows of ``frame`` (identified by ``key``) that belong to the schools ``ids``.
+
+    Memoised in the loaded data: the municipality and similar-schools groups are the same for
+    many reports of a run, and a school's own rows come from one index of the frame."""
+    ids = list(ids)
+    if len(ids) == 1:
+        pk = ("_group_pos", key)
+        pos = data.tables.get(pk)
+        if pos is None:
+            pos = data.tables[pk] = frame.groupby("school_id", sort=False, observed=True).indices  # type: ignore
+        sk = ("_group_rows", key, ids[0])
+        d = data.tables.get(sk)
+        if d is None:
+            p = pos.get(ids[0])
+            d = data.tables[sk] = frame.iloc[p] if p is not None else frame.iloc[0:0]  # type: ignore[assignment]
+        return d
+    gk = ("_group_rows", key, tuple(ids))
+    d = data.tables.get(gk)
+    if d is None:
+        d = data.tables[gk] = frame[frame["school_id"].isin(ids)]  # type: ignore[assignment]
+    return d
+
+
+def _cell_group(data: ReportData, year: int, grade: int, subject: str, ids: Sequence[str]) -> pd.DataFrame:
+    """ВПР rows of one work (year × grade × subject) written by the schools ``ids``."""
+    return _group_rows(data, ("_cell", int(year), int(grade), str(subject)),
+                       _vpr_cell(data, year, grade, subject), ids)
+
+
 def mark_boundaries(data: ReportData, year: int, grade: int, subject: str) -> dict[int, float]:
     """Lowest primary score of each mark «3»–«5» as seen in the export (marks are data, not code)."""
     d = _vpr_cell(data, year, grade, subject).dropna(subset=["mark", "primary_score"])
@@ -863,10 +897,9 @@ def mark_boundaries(data: ReportData, year: int, grade: int, subject: str) -> di
 
 def marks_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """``group, mark, share (%), n`` — groups under 5 participants left out."""
-    d = _vpr_cell(data, year, grade, subject).dropna(subset=["mark"])
     out = []
     for g, ids in comparison_groups(data, school_id).items():
-        x = d[d["school_id"].isin(ids)]
+        x = _cell_group(data, year, grade, subject, ids).dropna(subset=["mark"])
         n = len(x)
         if n < MIN_N:
             continue
@@ -882,7 +915,7 @@ def score_distribution(data: ReportData, school_id: str, year: int, grade: int, 
     groups = comparison_groups(data, school_id)
     out = []
     for g in (GROUP_SCHOOL, GROUP_MUNI):
-        x = d[d["school_id"].isin(groups.get(g, []))]
+        x = _cell_group(data, year, grade, subject, groups.get(g, [])).dropna(subset=["primary_score"])
         n = len(x)
         if n < MIN_N:
             continue
@@ -897,7 +930,7 @@ def _task_table(data: ReportData, school_ids: list[str], year: int, grade: int, 
     t = data.tasks_cell(year, grade, subject)
     if t.empty:
         return pd.DataFrame()
-    return t[t["school_id"].isin(school_ids)]
+    return _group_rows(data, ("_tasks", int(year), int(grade), str(subject)), t, school_ids)
 
 
 def task_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
@@ -913,14 +946,25 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
     for g, ids in comparison_groups(data, school_id).items():
         if g == GROUP_REGION:
             continue
-        t = _task_table(data, ids, year, grade, subject)
-        n = t["student_code"].nunique() if len(t) else 0
-        if n < MIN_N:
+        # a group of several schools is the same in many reports of a run: aggregated once
+        mk = ("_task_agg", int(year), int(grade), str(subject), tuple(ids))
+        hit = data.tables.get(mk) if len(ids) > 1 else None
+        if hit is None:
+            t = _task_table(data, ids, year, grade, subject)
+            n = t["student_code"].nunique() if len(t) else 0
+            agg = None
+            if n >= MIN_N:
+                agg = t.assign(score=t["score"].fillna(0), task=t["task"].astype(str)).groupby("task")["score"].agg(
+                    ["sum", "size"])
+                agg = agg.reset_index().merge(spec, on="task", how="left")
+                agg["value"] = 100 * agg["sum"] / (agg["size"] * agg["max_score"])
+                agg["label"] = agg["label"].fillna(agg["task"])
+            hit = (n, agg)
+            if len(ids) > 1:
+                data.tables[mk] = hit  # type: ignore[assignment]
+        n, agg = hit
+        if agg is None:
             continue
-        agg = t.assign(score=t["score"].fillna(0), task=t["task"].astype(str)).groupby("task")["score"].agg(["sum", "size"])
-        agg = agg.reset_index().merge(spec, on="task", how="left")
-        agg["value"] = 100 * agg["sum"] / (agg["size"] * agg["max_score"])
-        agg["label"] = agg["label"].fillna(agg["task"])
         out.append(agg.assign(group=g, n=n)[["task", "label", "level", "group", "value", "n"]])
     if not out:
         return pd.DataFrame(columns=["task", "label", "level", "group", "value", "n"])
@@ -949,10 +993,9 @@ def level_completion(task_long: pd.DataFrame, data: ReportData, grade: int, subj
 
 def journal_comparison(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """``group, category, share (%), n`` — понизили / подтвердили / повысили."""
-    d = _vpr_cell(data, year, grade, subject).dropna(subset=["mark", "journal_mark"])
     out = []
     for g, ids in comparison_groups(data, school_id).items():
-        x = d[d["school_id"].isin(ids)]
+        x = _cell_group(data, year, grade, subject, ids).dropna(subset=["mark", "journal_mark"])
         n = len(x)
         if n < MIN_N:
             continue
@@ -964,10 +1007,9 @@ def journal_comparison(data: ReportData, school_id: str, year: int, grade: int, 
 
 def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """Participants, mean score, успеваемость, качество and the share of «2» per group, with intervals."""
-    d = _vpr_cell(data, year, grade, subject)
     rows = []
     for g, ids in comparison_groups(data, school_id).items():
-        x = d[d["school_id"].isin(ids)]
+        x = _cell_group(data, year, grade, subject, ids)
         n = len(x)
         marks = x["mark"].dropna().astype(int)
         k = len(marks)
@@ -1813,10 +1855,9 @@ def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFr
     rows = []
     for _, r in taken.iterrows():
         g, subj = int(r["grade"]), str(r["subject"])
-        d = _vpr_cell(data, year, g, subj)
         row = {"Работа": f"{g} кл., {subj}", "Участников": fmt(int(r["n"]))}
         for grp in (GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI):
-            x = d[d["school_id"].isin(groups.get(grp, []))]
+            x = _cell_group(data, year, g, subj, groups.get(grp, []))
             marks = x["mark"].dropna().astype(int)
             short = {GROUP_SCHOOL: "школа", GROUP_SIMILAR: "похожие", GROUP_MUNI: "муниц."}[grp]
             if len(marks) < MIN_N:
@@ -1843,9 +1884,8 @@ def vpr_overview_marks(data: ReportData, school_id: str, year: int) -> pd.DataFr
     out = []
     for _, r in taken.iterrows():
         g, subj = int(r["grade"]), str(r["subject"])
-        d = _vpr_cell(data, year, g, subj).dropna(subset=["mark"])
         for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
-            x = d[d["school_id"].isin(groups.get(grp, []))]
+            x = _cell_group(data, year, g, subj, groups.get(grp, [])).dropna(subset=["mark"])
             n = len(x)
             if n < MIN_N:
                 continue
@@ -1862,9 +1902,8 @@ def vpr_overview_journal(data: ReportData, school_id: str, year: int) -> pd.Data
     out = []
     for _, r in taken.iterrows():
         g, subj = int(r["grade"]), str(r["subject"])
-        d = _vpr_cell(data, year, g, subj).dropna(subset=["mark", "journal_mark"])
         for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
-            x = d[d["school_id"].isin(groups.get(grp, []))]
+            x = _cell_group(data, year, g, subj, groups.get(grp, [])).dropna(subset=["mark", "journal_mark"])
             n = len(x)
             if n < MIN_N:
                 continue
