@@ -67,8 +67,14 @@ def _add_toc(body: str) -> tuple[str, str]:
     return body, toc
 
 
+_TECHNICAL_PARAMS = {"processed_dir", "config_path"}
+
+
 def _params_line(nb: nbformat.NotebookNode) -> str:
     params = (nb.get("metadata", {}).get("papermill", {}) or {}).get("parameters") or {}
+    # where the data lay on the building machine is not part of the report (it is in the manifest
+    # and in the executed notebook): the same inputs give the same page on any machine
+    params = {k: v for k, v in params.items() if k not in _TECHNICAL_PARAMS}
     if not params:
         return ""
     shown = ", ".join(f"{k} = {v!r}" for k, v in params.items())

@@ -91,3 +91,11 @@ def test_accessibility_edits_without_a_full_html_parse():
     assert '>Первая глава</a></li>' in html
     # the same notebook exported twice (one exporter per process) gives the same page
     assert export_html(nb, title="t") == html
+
+
+def test_params_line_leaves_out_local_paths():
+    nb = _nb()
+    nb.metadata["papermill"]["parameters"]["processed_dir"] = "/home/analyst/msoko/data/processed"
+    html = export_html(nb, title="t")
+    assert "Параметры отчёта: school_id = &#x27;sch&lt;01&gt;&#x27;, year = 2023</p>" in html
+    assert "/home/analyst" not in html

@@ -374,3 +374,31 @@ def test_ingest_stage(project, tmp_path):
     # neither: a user error
     with pytest.raises(runner.MsokoError):
         runner.run_ingest(tmp_path / "нет", tmp_path / "пусто", 1)
+
+
+def test_workers_warm_up_while_compute_runs(project, monkeypatch):
+    """With --jobs 2 the report workers are started just before the computation (not after it)
+    and build the reports; a skipped computation starts nothing early."""
+    import multiprocessing
+
+    import msoko.compute
+
+    seen = []
+
+    def fake_compute(processed_dir, config_path):
+        seen.append(len(multiprocessing.active_children()))
+
+    monkeypatch.setattr(msoko.compute, "compute", fake_compute)
+    monkeypatch.setattr(runner, "run_ingest", lambda raw, processed, jobs: "пропущена")
+    nb = nbformat.read(project / "notebooks/school.ipynb", as_version=4)
+    nb.cells[3].source = "pass"  # no failing school here
+    nbformat.write(nb, project / "notebooks/school.ipynb")
+    assert runner.run(_args(project, jobs=2, only_reports=False)) == 0
+    assert seen == [2]  # both workers were up while computing
+    workers = {r["worker"] for r in _manifest(project)["reports"]}
+    assert len(workers) == 2 and "" not in workers
+    assert multiprocessing.active_children() == []  # and are gone after the run
+    # unchanged: compute skipped, nothing rebuilt, no worker started
+    assert runner.run(_args(project, jobs=2, only_reports=False)) == 0
+    assert seen == [2] and set(_status(project).values()) == {"unchanged"}
+    assert multiprocessing.active_children() == []

@@ -31,7 +31,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from msoko.errors import MsokoError
 from msoko.runner.plan import ReportJob, plan
@@ -140,8 +140,11 @@ def run_ingest(raw: Path, processed: Path, jobs: int) -> str:
     return "выполнена" if ok else "выполнена с ошибками (см. rejects.csv)"
 
 
-def run_compute(processed: Path, config: str | None, lib_hash: str, cache: HashCache) -> str:
-    """Skip when the processed folder, the config and the library are as after the last compute."""
+def run_compute(processed: Path, config: str | None, lib_hash: str, cache: HashCache,
+                on_start: Callable[[], Any] | None = None) -> str:
+    """Skip when the processed folder, the config and the library are as after the last compute.
+    ``on_start`` is called only when the computation does run (``msoko run`` starts its report
+    workers then, so that they warm up on the cores the computation leaves idle)."""
     state_path = processed / COMPUTE_STATE
     cfg_hash = cache.file(Path(config)) if config else None
     before = dir_state(processed, cache, exclude=("ingest_state.json",))
@@ -157,6 +160,8 @@ def run_compute(processed: Path, config: str | None, lib_hash: str, cache: HashC
     except ImportError:
         log.warning("модуль расчёта (msoko.compute) недоступен — расчёт пропущен")
         return "пропущен (модуль расчёта недоступен)"
+    if on_start is not None:
+        on_start()
     t = time.perf_counter()
     compute(processed_dir=processed, config_path=config)
     log.info("расчёт: %.2f с", time.perf_counter() - t)
@@ -170,8 +175,10 @@ def run_compute(processed: Path, config: str | None, lib_hash: str, cache: HashC
 def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "local",
                   n_jobs: int | None = None, scheduler: Any = None, force: bool = False,
                   fresh_kernel: bool = False, timeout: float | None = DEFAULT_CELL_TIMEOUT,
-                  progress: bool | None = None, exporter: str = "auto") -> list[dict[str, Any]]:
-    """Build the reports whose fingerprint changed; return one manifest entry per job."""
+                  progress: bool | None = None, exporter: str = "auto",
+                  pool: Any = None) -> list[dict[str, Any]]:
+    """Build the reports whose fingerprint changed; return one manifest entry per job.
+    ``pool``: a started :class:`executors.LocalPool` to use (local executor)."""
     from msoko.runner import executors
 
     reports_dir = Path(reports_dir)
@@ -238,7 +245,7 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
         elif executor == "local":
             n = n_jobs or os.cpu_count() or 1
             executors.run_local(payloads, n, on_result,
-                                kernel_log=str(reports_dir / "_state" / "kernels.log"))
+                                kernel_log=str(reports_dir / "_state" / "kernels.log"), pool=pool)
         else:
             raise MsokoError(f"Неизвестный исполнитель «{executor}»: local или dask.")
     finally:
@@ -305,6 +312,7 @@ def run(args: argparse.Namespace) -> int:
         raise MsokoError("Для --executor dask укажите адрес планировщика: --scheduler tcp://host:8786.")
     notebooks_dir = Path(getattr(args, "notebooks", None) or default_notebooks_dir())
     handler = setup_logging(Path(args.log) if getattr(args, "log", None) else reports_dir / "run.log")
+    pool = None
     try:
         with RunLock(reports_dir):
             log.info("=== msoko run: %s", " ".join(sys.argv[1:]) or vars(args))
@@ -320,7 +328,13 @@ def run(args: argparse.Namespace) -> int:
                 ingest_status = run_ingest(raw, processed, n_jobs)
                 stages["ingest_s"] = round(time.perf_counter() - t, 3)
                 t = time.perf_counter()
-                compute_status = run_compute(processed, getattr(args, "config", None), lib_hash, cache)
+                if executor == "local" and n_jobs > 1:
+                    from msoko.runner.executors import LocalPool
+
+                    (reports_dir / "_state").mkdir(parents=True, exist_ok=True)
+                    pool = LocalPool(n_jobs, str(reports_dir / "_state" / "kernels.log"))
+                compute_status = run_compute(processed, getattr(args, "config", None), lib_hash, cache,
+                                             on_start=pool.start if pool is not None else None)
                 stages["compute_s"] = round(time.perf_counter() - t, 3)
 
             from msoko.runner.plan import latest_year
@@ -341,7 +355,8 @@ def run(args: argparse.Namespace) -> int:
                                     scheduler=getattr(args, "scheduler", None),
                                     force=bool(getattr(args, "force", False)),
                                     exporter=getattr(args, "exporter", "auto") or "auto",
-                                    progress=getattr(args, "progress", None))
+                                    progress=getattr(args, "progress", None), pool=pool)
+            pool = None  # handed over: build_reports shuts it down
             stages["reports_s"] = round(time.perf_counter() - t, 3)
             inputs = {name: cache.file(p) for name, p in data_files(processed).items()}
             cache.save()
@@ -372,6 +387,8 @@ def run(args: argparse.Namespace) -> int:
         log.error("ошибка: %s", exc)
         raise
     finally:
+        if pool is not None:  # started, never handed to build_reports (an error on the way)
+            pool.shutdown(cancel=True)
         log.removeHandler(handler)
         handler.close()
 

@@ -16,15 +16,48 @@ def _failed(key: str, msg: str) -> dict[str, Any]:
             "duration": 0.0, "worker": ""}
 
 
+class LocalPool:
+    """The local process pool, startable ahead of the reports.
+
+    ``msoko run`` starts it just before the indicators are computed: computing uses one core,
+    and meanwhile the workers start and warm their kernels (imports of pandas, scipy, msoko:
+    a few seconds each) on the others. Each worker keeps one warm kernel for all its reports."""
+
+    def __init__(self, n_jobs: int, kernel_log: str | None = None):
+        self.n = max(1, int(n_jobs))
+        self.kernel_log = kernel_log
+        self.pool = None
+
+    def start(self) -> "LocalPool":
+        from concurrent.futures import ProcessPoolExecutor
+
+        from msoko.runner import worker
+
+        if self.pool is None and self.n > 1:
+            ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent; same on Windows
+            self.pool = ProcessPoolExecutor(max_workers=self.n, mp_context=ctx, initializer=worker.init_worker,
+                                            initargs=(self.kernel_log,))
+            for _ in range(self.n):  # one task per worker: the pool spawns its processes now
+                self.pool.submit(worker.ready)
+        return self
+
+    def shutdown(self, *, cancel: bool = False) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self.pool = None
+
+
 def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
-              kernel_log: str | None = None) -> None:
-    """A pool of ``n_jobs`` processes; each keeps one warm kernel for all its reports."""
+              kernel_log: str | None = None, pool: LocalPool | None = None) -> None:
+    """Run the reports on ``pool`` (started here when not given: ``n_jobs`` processes)."""
     from msoko.runner import worker
 
     if not payloads:
+        if pool is not None:
+            pool.shutdown()
         return
     n = max(1, min(n_jobs, len(payloads)))
-    if n == 1:
+    if n == 1 and (pool is None or pool.pool is None):
         # No pool: run here (saves a process start), kernel stopped afterwards.
         worker.init_worker(kernel_log, prestart=False)
         try:
@@ -34,14 +67,13 @@ def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
             worker.shutdown_worker_kernel()
         return
 
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent; same on Windows
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=worker.init_worker,
-                               initargs=(kernel_log,))
+    own = LocalPool(n, kernel_log) if pool is None or pool.pool is None else pool
+    executor = own.start().pool
     try:
-        futs = {pool.submit(worker.execute_job, p): p["key"] for p in payloads}
+        futs = {executor.submit(worker.execute_job, p): p["key"] for p in payloads}
         for fut in as_completed(futs):
             key = futs[fut]
             try:
@@ -54,9 +86,9 @@ def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
     except BaseException:
         # Ctrl+C / SIGTERM: drop what has not started; the workers' kernels exit with
         # their parent (ipykernel's parent poller).
-        pool.shutdown(wait=False, cancel_futures=True)
+        own.shutdown(cancel=True)
         raise
-    pool.shutdown(wait=True)
+    own.shutdown()
 
 
 def _shutdown_kernels_on_worker() -> int:

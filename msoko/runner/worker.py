@@ -48,6 +48,11 @@ def init_worker(kernel_log: str | None = None, prestart: bool = True) -> None:
             log.warning("ядро не запустилось при старте процесса: %s", exc)
 
 
+def ready() -> int:
+    """A no-op task: makes a pool spawn its worker (whose initializer warms the kernel)."""
+    return os.getpid()
+
+
 def _kernel() -> WarmKernel:
     k = getattr(_local, "kernel", None)
     if k is not None and k.alive():
