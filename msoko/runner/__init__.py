@@ -334,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
                     (reports_dir / "_state").mkdir(parents=True, exist_ok=True)
                     pool = LocalPool(n_jobs, str(reports_dir / "_state" / "kernels.log"))
                 compute_status = run_compute(processed, getattr(args, "config", None), lib_hash, cache,
-                                             on_start=pool.start if pool is not None else None)
+                                             on_start=pool.start_beside_one_busy_core if pool is not None else None)
                 stages["compute_s"] = round(time.perf_counter() - t, 3)
 
             from msoko.runner.plan import latest_year

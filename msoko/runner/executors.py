@@ -20,7 +20,7 @@ class LocalPool:
     """The local process pool, startable ahead of the reports.
 
     ``msoko run`` starts it just before the indicators are computed: computing uses one core,
-    and meanwhile the workers start and warm their kernels (imports of pandas, scipy, msoko:
+    and meanwhile n − 1 workers start and warm their kernels (imports of pandas, scipy, msoko:
     a few seconds each) on the others. Each worker keeps one warm kernel for all its reports."""
 
     def __init__(self, n_jobs: int, kernel_log: str | None = None):
@@ -28,18 +28,25 @@ class LocalPool:
         self.kernel_log = kernel_log
         self.pool = None
 
-    def start(self) -> "LocalPool":
+    def start(self, warm: int | None = None) -> "LocalPool":
+        """Create the pool and spawn ``warm`` workers now (default: all); the pool spawns the
+        others when the reports are submitted."""
         from concurrent.futures import ProcessPoolExecutor
 
         from msoko.runner import worker
 
-        if self.pool is None and self.n > 1:
+        if self.pool is None:
             ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent; same on Windows
             self.pool = ProcessPoolExecutor(max_workers=self.n, mp_context=ctx, initializer=worker.init_worker,
                                             initargs=(self.kernel_log,))
-            for _ in range(self.n):  # one task per worker: the pool spawns its processes now
-                self.pool.submit(worker.ready)
+            for _ in range(self.n if warm is None else max(0, min(warm, self.n))):
+                self.pool.submit(worker.ready)  # one task per worker: the pool spawns it now
         return self
+
+    def start_beside_one_busy_core(self) -> "LocalPool":
+        """Warm the workers that the cores left idle by a one-core computation can carry (n − 1):
+        warming all of them would slow the computation down as much as it saves."""
+        return self.start(warm=self.n - 1)
 
     def shutdown(self, *, cancel: bool = False) -> None:
         if self.pool is not None:
