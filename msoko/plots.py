@@ -151,7 +151,9 @@ def _figure(body: str, *, title: str | None, source: str | None, n=None, note: s
 
 def row(*charts: str, title: str | None = None) -> Chart:
     """Charts side by side (wrapping on narrow screens), under an optional common title."""
-    items = "".join(f'<div style="flex:1 1 22em;min-width:0">{c}</div>' for c in charts if c)
+    # a chart keeps at least ~420 px (its text legible): three in a row wrap into two and one
+    items = "".join(f'<div style="flex:1 1 420px;min-width:min(420px,100%);max-width:100%">{c}</div>'
+                    for c in charts if c)
     head = (f'<div style="font-weight:700;font-size:1.1em;margin-top:0.6em">{_e(title)}</div>' if title else "")
     return Chart(f'<div class="msoko-chart-row">{head}<div style="display:flex;flex-wrap:wrap;gap:0 2em;'
                  f'align-items:flex-start">{items}</div></div>')
@@ -772,7 +774,8 @@ def plot_bunching(data: pd.DataFrame, *, boundaries: Mapping[int, float] | None 
     d = data.sort_values("score")
     bnd = {float(b) for b in (boundaries or {}).values()}
     has_exp = "expected" in d and d["expected"].notna().any()
-    yt = _domain(pd.concat([d["count"]] + ([d["expected"]] if has_exp else [])), include=[0], pad=0.1)
+    yt = _domain(pd.concat([d["count"]] + ([d["expected"]] if has_exp else [])), include=[0], pad=0.1,
+                 clamp=(0, math.inf))
     x0, x1 = float(d["score"].min()), float(d["score"].max())
     c = Canvas(440, 240, left=46, right=10, top=22, bottom=44, x=(x0 - 0.7, x1 + 0.7), y=(0, yt[-1]), label=title)
     c.yaxis(yt, title="Число работ")

@@ -2017,8 +2017,10 @@ MAX_CARDS = 30           # evidence cards in the objectivity report
 EXPECTED_LABEL = "Ожидаемое: распределение остальных школ, приведённое к числу участников"
 
 
-def _evidence_charts(data: ReportData, school_id: str, year: int, grade, subject, signs: set[str]) -> None:
-    """The pictures behind the signs of one school × work, as one figure."""
+def _evidence_charts(data: ReportData, school_id: str, year: int, grade, subject, signs: set[str], *,
+                     titled: bool = False) -> None:
+    """The pictures behind the signs of one school × work, side by side (under the work's name
+    when ``titled``: where no heading names it already)."""
     from msoko import plots
 
     if pd.isna(grade) or pd.isna(subject):
@@ -2039,8 +2041,8 @@ def _evidence_charts(data: ReportData, school_id: str, year: int, grade, subject
         kw["cohort"] = cohort_k_data(data, year, subject)
         kw["cohort_fences"] = cohort_fences(data, year, subject)
         kw["highlight"] = school_id
-    fig = plots.plot_evidence_panel(source=_vpr_source(year), title=f"{subject}, {grade} класс",
-                                    expected_label=EXPECTED_LABEL, **kw)
+    fig = plots.plot_evidence_panel(source=_vpr_source(year), expected_label=EXPECTED_LABEL,
+                                    title=f"{subject}, {grade} класс" if titled else None, **kw)
     if fig is not None:
         _show_chart(fig)
 
@@ -2277,7 +2279,7 @@ def show_objectivity_cards(data: ReportData, year: int, *, max_cards: int = MAX_
         x = d[d["school_id"] == sid]
         for grade, subject in _picture_cells(x, 1):
             y = x[(x["grade"] == grade) & (x["subject"] == subject)]
-            _evidence_charts(data, sid, year, grade, subject, set(y["sign"]))
+            _evidence_charts(data, sid, year, grade, subject, set(y["sign"]), titled=True)
 
 
 def show_plan_of_work(data: ReportData, year: int) -> None:
