@@ -402,3 +402,21 @@ def test_workers_warm_up_while_compute_runs(project, monkeypatch):
     assert runner.run(_args(project, jobs=2, only_reports=False)) == 0
     assert seen == [1] and set(_status(project).values()) == {"unchanged"}
     assert multiprocessing.active_children() == []
+
+
+def test_report_that_kills_its_worker_is_named_and_the_others_rebuilt(project):
+    """A notebook that kills its worker process (as the OOM killer would) breaks the process
+    pool: the reports lost with it run again one at a time; only the guilty one fails."""
+    nb = nbformat.read(project / "notebooks/school.ipynb", as_version=4)
+    nb.cells[3].source = ("import os, signal\n"
+                          "if school_id == 's2':\n    os.kill(os.getppid(), signal.SIGKILL)")
+    nbformat.write(nb, project / "notebooks/school.ipynb")
+    rc = runner.run(_args(project, jobs=2))
+    assert rc == runner.EXIT_FAILED
+    st = _status(project)
+    assert st.pop("school:2023:s2") == "failed"
+    assert set(st.values()) == {"built"} and len(st) == 5
+    err = {r["key"]: r.get("error") for r in _manifest(project)["reports"]}["school:2023:s2"]
+    assert "аварийно завершился дважды" in err
+    rep = project / "reports"
+    assert "ШКОЛА s3 2023 СУММА 8.00" in _executed_stdout(rep / "_executed/2023/schools/s3.ipynb")

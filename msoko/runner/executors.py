@@ -74,28 +74,61 @@ def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
             worker.shutdown_worker_kernel()
         return
 
-    from concurrent.futures import as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
     own = LocalPool(n, kernel_log) if pool is None or pool.pool is None else pool
-    executor = own.start().pool
     try:
-        futs = {executor.submit(worker.execute_job, p): p["key"] for p in payloads}
-        for fut in as_completed(futs):
-            key = futs[fut]
-            try:
-                res = fut.result()
-            except BrokenProcessPool as exc:
-                res = _failed(key, f"процесс-исполнитель аварийно завершился: {exc}")
-            except Exception as exc:  # pragma: no cover - defensive
-                res = _failed(key, f"{type(exc).__name__}: {exc}")
-            on_result(res)
+        _run_on_pool(payloads, n, on_result, own)
     except BaseException:
         # Ctrl+C / SIGTERM: drop what has not started; the workers' kernels exit with
         # their parent (ipykernel's parent poller).
         own.shutdown(cancel=True)
         raise
     own.shutdown()
+
+
+def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: LocalPool) -> None:
+    """At most ``n`` reports in flight. When a worker process dies (killed for memory, a crash
+    of the interpreter), the pool breaks and every report in flight is lost with it. The pool is
+    started afresh and those reports run again one at a time, alone, so that an innocent report
+    is rebuilt and the one that kills its worker is named: a report lost twice is failed."""
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    from msoko.runner import worker
+
+    queue, suspects = deque(payloads), deque()
+    lost_once: set[str] = set()
+    in_flight: dict = {}
+    while queue or suspects or in_flight:
+        executor = own.start().pool
+        if suspects:
+            if not in_flight:
+                p = suspects.popleft()
+                in_flight[executor.submit(worker.execute_job, p)] = p
+        else:
+            while queue and len(in_flight) < n:
+                p = queue.popleft()
+                in_flight[executor.submit(worker.execute_job, p)] = p
+        done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+        if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+            done, _ = wait(list(in_flight))  # the rest of the broken pool fails at once
+            own.shutdown()
+        for fut in done:
+            p = in_flight.pop(fut)
+            key = p["key"]
+            exc = fut.exception()
+            if isinstance(exc, BrokenProcessPool):
+                if key in lost_once:
+                    on_result(_failed(key, "процесс-исполнитель аварийно завершился дважды на этом отчёте "
+                                           f"(нехватка памяти или сбой интерпретатора): {exc}"))
+                else:
+                    lost_once.add(key)
+                    log.warning("процесс-исполнитель аварийно завершился; отчёт %s будет выполнен ещё раз", key)
+                    suspects.append(p)
+            elif exc is not None:  # pragma: no cover - defensive
+                on_result(_failed(key, f"{type(exc).__name__}: {exc}"))
+            else:
+                on_result(fut.result())
 
 
 def _shutdown_kernels_on_worker() -> int:
