@@ -1721,10 +1721,42 @@ def effectiveness_table(data: ReportData, year: int, *, school_id: str | None = 
 # one-call helpers for the notebooks (display only)
 # ======================================================================================
 
+_SECTION: list[str] | None = None  # fragments of the show_* call in progress
+
+
 def display_html(fragment: str) -> None:
+    """Show an HTML fragment; inside a ``show_*`` call, collect it for that call's one output."""
+    if _SECTION is not None:
+        _SECTION.append(str(fragment))
+        return
     from IPython.display import HTML, display
 
     display(HTML(fragment))
+
+
+def _one_output(fn):
+    """Make a ``show_*`` function display everything it shows as one output.
+
+    A school report's sections emit ~200 fragments (paragraphs, tables, charts); as separate
+    outputs each is a kernel message, a JSON round trip and a schema validation in the runner —
+    about a tenth of the report's build time. Nested ``show_*`` calls join their caller's output;
+    what was collected is shown even when the function fails half-way."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        global _SECTION
+        if _SECTION is not None:
+            return fn(*args, **kwargs)
+        _SECTION = []
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            parts, _SECTION = _SECTION, None
+            if parts:
+                display_html("".join(parts))
+
+    return wrapper
 
 
 def show_table(df: pd.DataFrame, *, caption: str | None = None, note: str | None = None) -> None:
@@ -2288,3 +2320,10 @@ def show_plan_of_work(data: ReportData, year: int) -> None:
                note="Как в плане работы департамента образования г. Омска (2021): совещание с руководителями, "
                     "мониторинговые визиты, перепроверка работ, собеседование по дорожным картам, экспертиза КИМ. "
                     "Школы перечислены по названию.")
+
+
+# every section function shows its part of a report as one output (see _one_output)
+for _name, _fn in list(globals().items()):
+    if _name.startswith("show_") and callable(_fn):
+        globals()[_name] = _one_output(_fn)
+del _name, _fn
