@@ -334,10 +334,6 @@ def _domain(values: Iterable[float], *, include: Iterable[float] = (), pad: floa
     return nice_ticks(lo, hi, n)
 
 
-def _ns(values) -> list:
-    return [None if pd.isna(v) else v for v in values]
-
-
 # --- HTML stacked bars (shares of categories) -------------------------------------------
 
 _HEX_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?\Z")

@@ -197,8 +197,6 @@ def test_russian_number_format():
 
 # --- HTML stacked bars ------------------------------------------------------------------------
 
-import re  # noqa: E402
-
 _SEG_RE = re.compile(r'<div title="[^"]*" style="width:([0-9.]+)%;background:(#[0-9a-fA-F]{6});color:(#[0-9a-f]{6})')
 
 
