@@ -109,9 +109,14 @@ class _ReportExporter(HTMLExporter):
         body = _IMG_NO_ALT_RE.sub('<img alt="Рисунок без описания"', body)
         # the markdown renderer writes non-ASCII letters as numeric references (&#1047;): back to text
         # (only code points ≥ 160, so no markup character can appear)
-        body = _NUMERIC_REF_RE.sub(lambda m: chr(int(m.group(1))) if 160 <= int(m.group(1)) < 0x110000 and not 0xD800 <= int(m.group(1)) < 0xE000
-                                   else m.group(0), body)
+        body = _NUMERIC_REF_RE.sub(_as_text, body)
         return body, resources
+
+
+def _as_text(m: re.Match) -> str:
+    """A numeric character reference as its character: letters only (≥ U+00A0, no surrogates)."""
+    code = int(m.group(1))
+    return chr(code) if 160 <= code < 0x110000 and not 0xD800 <= code < 0xE000 else m.group(0)
 
 
 _EXPORTER: _ReportExporter | None = None

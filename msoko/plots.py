@@ -368,10 +368,7 @@ def html_stacked_bars(data: pd.DataFrame, *, categories: Sequence, colors: Mappi
         if not isinstance(col, str) or not _HEX_RE.match(col):
             raise ValueError(f"Цвет категории {c!r} должен быть в виде #rrggbb: {col!r}")
     name = {c: str(labels.get(c, c)) for c in cats}
-    box = "display:inline-block;width:0.9em;height:0.9em;vertical-align:-0.1em;margin-right:0.3em;"
-    legend = "".join(
-        f'<span style="white-space:nowrap;margin-right:1.2em"><span style="{box}background:{colors[c]};'
-        f'{_PRINT_EXACT}"></span>{esc(name[c])}</span>' for c in cats)
+    legend = _legend([(name[c], colors[c], "box") for c in cats])
     rows = []
     if data is not None and not data.empty:
         groups = list(dict.fromkeys(data["group"]))
@@ -417,7 +414,7 @@ def html_stacked_bars(data: pd.DataFrame, *, categories: Sequence, colors: Mappi
         f'<figure class="msoko-hbars" style="margin:1em 0 1.5em 0;max-width:62em;font-size:13px;{_PRINT_EXACT}'
         'break-inside:auto">'
         f'<div style="font-weight:600;font-size:1.1em;margin-bottom:0.3em">{esc(title)}</div>'
-        f'<div style="margin-bottom:0.4em">{legend}</div>'
+        f'{legend}'
         f'{"".join(rows)}{axis}'
         f'<figcaption style="font-size:0.85em;color:#555555;margin-top:0.4em">{esc("; ".join(parts))}</figcaption>'
         '</figure>')

@@ -196,6 +196,13 @@ class ReportData:
     tables: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
+    def memo(self, key: tuple, build):
+        """``build()`` once per loaded data, kept under ``key`` in :attr:`tables`: the loaded data
+        outlives a report in a warm kernel, so what is the same for every school is built once."""
+        if key not in self.tables:
+            self.tables[key] = build()
+        return self.tables[key]
+
     def table(self, name: str) -> pd.DataFrame:
         """An optional table (template or cycle output); empty frame when absent."""
         if name not in self.tables:
@@ -452,11 +459,7 @@ def resolve_municipality(data: ReportData, municipality: str | None) -> str:
 
 
 def _schools_by_id(data: ReportData) -> pd.DataFrame:
-    key = ("_schools_by_id",)
-    s = data.tables.get(key)
-    if s is None:
-        s = data.tables[key] = data.schools.set_index("school_id")  # type: ignore[assignment]
-    return s
+    return data.memo(("_schools_by_id",), lambda: data.schools.set_index("school_id"))
 
 
 def school_row(data: ReportData, school_id: str) -> pd.Series:
@@ -479,16 +482,16 @@ def similar_schools(data: ReportData, school_id: str) -> list[str]:
 
 def comparison_groups(data: ReportData, school_id: str) -> dict[str, list[str]]:
     """School ids of each comparison group of a school report (region only when wider than the municipality)."""
-    key = ("_comparison_groups", str(school_id))
-    cached = data.tables.get(key)
-    if cached is None:
+    def build() -> dict[str, list[str]]:
         s = data.schools
         muni = school_row(data, school_id)["municipality"]
         groups = {GROUP_SCHOOL: [school_id], GROUP_SIMILAR: similar_schools(data, school_id),
                   GROUP_MUNI: sorted(s.loc[s["municipality"] == muni, "school_id"])}
         if s["municipality"].nunique() > 1:
             groups[GROUP_REGION] = sorted(s["school_id"])
-        cached = data.tables[key] = {g: ids for g, ids in groups.items() if ids}  # type: ignore[assignment]
+        return {g: ids for g, ids in groups.items() if ids}
+
+    cached = data.memo(("_comparison_groups", str(school_id)), build)
     return {g: list(ids) for g, ids in cached.items()}
 
 
@@ -577,53 +580,35 @@ def _pooled(rows: pd.DataFrame) -> dict:
     return dict(value=float(np.average(rows["value"], weights=w)), ci_low=math.nan, ci_high=math.nan, n=n)
 
 
-def _indicator_rows(data: ReportData, year: int, code: str, level: str | None = None,
-                    unit: str | None = None, cell: tuple | None = None) -> pd.DataFrame:
-    """Rows of ``indicators`` for one year × indicator (× level × unit, when given), in table order.
+def _indicator_rows(data: ReportData, year: int, code: str, level: str, unit: str | None = None,
+                    grade=None, subject=None) -> pd.DataFrame:
+    """Rows of ``indicators`` for one year × indicator × level, in table order; with ``unit``
+    (a school or municipality), only its row(s) for ``grade`` × ``subject``.
 
-    Indexes built once per loaded data instead of a scan of the whole table per call: a school
-    report asks for ~100 indicators × 4 comparison groups, and the loaded data is kept across
-    the reports of a run (:func:`load` caches it)."""
-    key = ("_indicator_rows",)
-    idx = data.tables.get(key)
-    ind = data.indicators
-    if idx is None:
+    Positions are indexed once per loaded data instead of a scan of the whole table per call: a
+    school report asks for ~100 indicators × 4 comparison groups."""
+    def build():
         # positions only (``groupby.indices``): materialising ~10⁴ small frames up front costs seconds
-        by_code = ind.groupby(["year", "indicator"], sort=False, observed=True).indices
-        by_cell = ind.groupby(["year", "indicator", "level", "school_id", "grade", "subject"], sort=False,
-                              observed=True, dropna=False).indices
-        by_unit: dict = {}
+        by_cell = data.indicators.groupby(["year", "indicator", "level", "school_id", "grade", "subject"],
+                                          sort=False, observed=True, dropna=False).indices
         by_level: dict = {}
         cells: dict = {}
         for (y, c, lv, u, g, sj), pos in by_cell.items():
             y, c, lv, u = _int(y), str(c), str(lv), str(u)
-            by_unit.setdefault((y, c, lv, u), []).append(pos)
             by_level.setdefault((y, c, lv), []).append(pos)
             cells[(y, c, lv, u, _cell_key(g), _cell_key(sj))] = pos
-        idx = ({(_int(y), str(c)): v for (y, c), v in by_code.items()},
-               {k: np.sort(np.concatenate(v)) for k, v in by_level.items()},
-               {k: np.sort(np.concatenate(v)) for k, v in by_unit.items()},
-               {}, cells)
-        data.tables[key] = idx  # type: ignore[assignment]
-    by_code, by_level, by_unit, frames, cells = idx
-    if cell is not None:
-        k = (int(year), str(code), str(level), str(unit), _cell_key(cell[0]), _cell_key(cell[1]))
-        pos = cells.get(k)
-    elif level is None:
-        k = (int(year), str(code))
-        pos = by_code.get(k)
-    elif unit is None:
+        return {k: np.sort(np.concatenate(v)) for k, v in by_level.items()}, cells
+
+    by_level, cells = data.memo(("_indicator_rows",), build)
+    if unit is None:
         k = (int(year), str(code), str(level))
         pos = by_level.get(k)
     else:
-        k = (int(year), str(code), str(level), str(unit))
-        pos = by_unit.get(k)
+        k = (int(year), str(code), str(level), str(unit), _cell_key(grade), _cell_key(subject))
+        pos = cells.get(k)
     if pos is None:
-        return ind.iloc[0:0]
-    d = frames.get(k)
-    if d is None:
-        d = frames[k] = ind.iloc[pos]
-    return d
+        return data.indicators.iloc[0:0]
+    return data.memo(("_indicator_frame", k), lambda: data.indicators.iloc[pos])
 
 
 def _int(y):
@@ -654,7 +639,7 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
 
     def rows(level: str, unit: str | None = None) -> pd.DataFrame:
         if unit is not None:
-            return _indicator_rows(data, year, code, level, unit, cell=(grade, subject))
+            return _indicator_rows(data, year, code, level, unit, grade, subject)
         d = _indicator_rows(data, year, code, level)
         return d[_key_mask(d, grade, subject)]
 
@@ -849,11 +834,11 @@ def indicator_meta(data: ReportData, code: str) -> dict:
 # ======================================================================================
 
 def _vpr_cell(data: ReportData, year: int, grade: int, subject: str) -> pd.DataFrame:
-    key = ("_cell", int(year), int(grade), str(subject))
-    if key not in data.tables:
+    def build():
         v = data.vpr_year(year)
-        data.tables[key] = v[(v["grade"] == grade) & (v["subject"] == subject)] if not v.empty else v
-    return data.tables[key]
+        return v[(v["grade"] == grade) & (v["subject"] == subject)] if not v.empty else v
+
+    return data.memo(("_cell", int(year), int(grade), str(subject)), build)
 
 
 def _group_rows(data: ReportData, key: tuple, frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
@@ -863,21 +848,10 @@ def _group_rows(data: ReportData, key: tuple, frame: pd.DataFrame, ids: Sequence
     many reports of a run, and a school's own rows come from one index of the frame."""
     ids = list(ids)
     if len(ids) == 1:
-        pk = ("_group_pos", key)
-        pos = data.tables.get(pk)
-        if pos is None:
-            pos = data.tables[pk] = frame.groupby("school_id", sort=False, observed=True).indices  # type: ignore
-        sk = ("_group_rows", key, ids[0])
-        d = data.tables.get(sk)
-        if d is None:
-            p = pos.get(ids[0])
-            d = data.tables[sk] = frame.iloc[p] if p is not None else frame.iloc[0:0]  # type: ignore[assignment]
-        return d
-    gk = ("_group_rows", key, tuple(ids))
-    d = data.tables.get(gk)
-    if d is None:
-        d = data.tables[gk] = frame[frame["school_id"].isin(ids)]  # type: ignore[assignment]
-    return d
+        pos = data.memo(("_group_pos", key), lambda: frame.groupby("school_id", sort=False, observed=True).indices)
+        p = pos.get(ids[0])
+        return data.memo(("_group_rows", key, ids[0]), lambda: frame.iloc[p] if p is not None else frame.iloc[0:0])
+    return data.memo(("_group_rows", key, tuple(ids)), lambda: frame[frame["school_id"].isin(ids)])
 
 
 def _cell_group(data: ReportData, year: int, grade: int, subject: str, ids: Sequence[str]) -> pd.DataFrame:
@@ -946,23 +920,21 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
     for g, ids in comparison_groups(data, school_id).items():
         if g == GROUP_REGION:
             continue
-        # a group of several schools is the same in many reports of a run: aggregated once
-        mk = ("_task_agg", int(year), int(grade), str(subject), tuple(ids))
-        hit = data.tables.get(mk) if len(ids) > 1 else None
-        if hit is None:
+        def aggregate(ids=ids):
             t = _task_table(data, ids, year, grade, subject)
             n = t["student_code"].nunique() if len(t) else 0
-            agg = None
-            if n >= MIN_N:
-                agg = t.assign(score=t["score"].fillna(0), task=t["task"].astype(str)).groupby("task")["score"].agg(
-                    ["sum", "size"])
-                agg = agg.reset_index().merge(spec, on="task", how="left")
-                agg["value"] = 100 * agg["sum"] / (agg["size"] * agg["max_score"])
-                agg["label"] = agg["label"].fillna(agg["task"])
-            hit = (n, agg)
-            if len(ids) > 1:
-                data.tables[mk] = hit  # type: ignore[assignment]
-        n, agg = hit
+            if n < MIN_N:
+                return n, None
+            agg = t.assign(score=t["score"].fillna(0), task=t["task"].astype(str)).groupby("task")["score"].agg(
+                ["sum", "size"])
+            agg = agg.reset_index().merge(spec, on="task", how="left")
+            agg["value"] = 100 * agg["sum"] / (agg["size"] * agg["max_score"])
+            agg["label"] = agg["label"].fillna(agg["task"])
+            return n, agg
+
+        # a group of several schools is the same in many reports of a run: aggregated once
+        n, agg = (data.memo(("_task_agg", int(year), int(grade), str(subject), tuple(ids)), aggregate)
+                  if len(ids) > 1 else aggregate())
         if agg is None:
             continue
         out.append(agg.assign(group=g, n=n)[["task", "label", "level", "group", "value", "n"]])
