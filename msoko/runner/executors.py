@@ -53,6 +53,32 @@ class LocalPool:
             self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self.pool = None
 
+    def discard_broken(self, join_timeout: float = 30.0) -> None:
+        """Throw away a broken pool without waiting on it.
+
+        When a worker dies, the pool stops reading its result pipe; a surviving worker that
+        was sending a large result (an executed notebook) then blocks in ``write`` for ever,
+        and ``shutdown(wait=True)`` joins it for ever (seen on Python 3.11 in CI: the run hung
+        until the job was killed). So: kill every worker process still there, then shut the
+        pool down without joining its management thread. Their kernels exit with them
+        (ipykernel's parent poller)."""
+        if self.pool is None:
+            return
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        for p in procs:
+            try:
+                if p.is_alive():
+                    p.kill()
+            except (OSError, ValueError, AttributeError):  # pragma: no cover - already gone
+                pass
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            try:
+                p.join(join_timeout)
+            except (OSError, ValueError, AttributeError, AssertionError):  # pragma: no cover
+                pass
+        self.pool = None
+
 
 def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
               kernel_log: str | None = None, pool: LocalPool | None = None) -> None:
@@ -111,8 +137,18 @@ def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: L
                 in_flight[executor.submit(worker.execute_job, p)] = p
         done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
         if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
-            done, _ = wait(list(in_flight))  # the rest of the broken pool fails at once
-            own.shutdown()
+            # The rest of the broken pool fails at once (bounded: never hang on a dead pool).
+            done, _ = wait(list(in_flight), timeout=60)
+            own.discard_broken()
+            done, _ = wait(list(in_flight), timeout=60)
+            for fut in list(in_flight):
+                if fut not in done:  # pragma: no cover - a future the dead pool never settled
+                    p = in_flight.pop(fut)
+                    if p["key"] in lost_once:
+                        on_result(_failed(p["key"], "процесс-исполнитель не ответил после аварии пула"))
+                    else:
+                        lost_once.add(p["key"])
+                        suspects.append(p)
         for fut in done:
             p = in_flight.pop(fut)
             key = p["key"]
