@@ -420,3 +420,40 @@ def test_report_that_kills_its_worker_is_named_and_the_others_rebuilt(project):
     assert "аварийно завершился дважды" in err
     rep = project / "reports"
     assert "ШКОЛА s3 2023 СУММА 8.00" in _executed_stdout(rep / "_executed/2023/schools/s3.ipynb")
+
+
+def _stuck_ignoring_sigterm(seconds: float) -> int:
+    """A worker that SIGTERM does not stop (as nbclient's asyncio SIGTERM handler made a
+    worker blocked writing its result): it stays until SIGKILL."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _die_at_once(delay: float) -> None:
+    import signal
+    time.sleep(delay)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_broken_pool_is_discarded_even_when_a_worker_ignores_sigterm():
+    """The stock ``shutdown(wait=True)`` of a broken pool joins a worker that SIGTERM did not
+    stop for as long as that worker lives (the CI hang); ``discard_broken`` kills it."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    from msoko.runner.executors import LocalPool
+
+    pool = LocalPool(2).start(warm=0)
+    stuck = pool.pool.submit(_stuck_ignoring_sigterm, 300)
+    dying = pool.pool.submit(_die_at_once, 1.0)
+    procs = list(pool.pool._processes.values())
+    wait([dying], timeout=120, return_when=FIRST_COMPLETED)
+    assert isinstance(dying.exception(), BrokenProcessPool)
+    t0 = time.monotonic()
+    pool.discard_broken()
+    assert time.monotonic() - t0 < 60  # not the 300 s the stuck worker would sleep
+    assert pool.pool is None
+    assert len(procs) == 2 and not any(p.is_alive() for p in procs)
+    assert stuck.done()
