@@ -431,6 +431,11 @@ def _stuck_ignoring_sigterm(seconds: float) -> int:
     return os.getpid()
 
 
+def _pid_after(delay: float) -> int:
+    time.sleep(delay)
+    return os.getpid()
+
+
 def _die_at_once(delay: float) -> None:
     import signal
     time.sleep(delay)
@@ -446,6 +451,8 @@ def test_broken_pool_is_discarded_even_when_a_worker_ignores_sigterm():
     from msoko.runner.executors import LocalPool
 
     pool = LocalPool(2).start(warm=0)
+    # both workers up and seen by the pool's management thread before the test tasks
+    assert len({f.result(timeout=120) for f in [pool.pool.submit(_pid_after, 0.5) for _ in range(2)]}) == 2
     stuck = pool.pool.submit(_stuck_ignoring_sigterm, 300)
     dying = pool.pool.submit(_die_at_once, 1.0)
     procs = list(pool.pool._processes.values())
@@ -457,3 +464,38 @@ def test_broken_pool_is_discarded_even_when_a_worker_ignores_sigterm():
     assert pool.pool is None
     assert len(procs) == 2 and not any(p.is_alive() for p in procs)
     assert stuck.done()
+
+
+def test_a_worker_death_the_pool_missed_is_treated_as_a_broken_pool():
+    """CPython 3.11 wakes a pool's management thread before it spawns the worker for a new
+    task, so that worker's death can go unseen; the run polls for dead workers itself."""
+    from concurrent.futures import Future
+
+    from msoko.runner.executors import LocalPool, _wait_some
+
+    class Own:
+        dead = False
+        checks = 0
+
+        def has_dead_worker(self):
+            self.checks += 1
+            return self.dead
+
+    own, never = Own(), Future()
+    own.dead = True
+    assert _wait_some({never: {}}, own, poll=0.05) == set() and own.checks == 1
+    done = Future()
+    done.set_result(1)
+    assert _wait_some({never: {}, done: {}}, Own(), poll=0.05) == {done}
+
+    pool = LocalPool(1).start(warm=0)
+    assert not pool.has_dead_worker()
+    pid = pool.pool.submit(_pid_after, 0.0).result(timeout=120)
+    assert not pool.has_dead_worker()
+    proc = next(iter(pool.pool._processes.values()))
+    assert proc.pid == pid
+    proc.kill()
+    proc.join(30)
+    assert pool.has_dead_worker()
+    pool.discard_broken()
+    assert pool.pool is None

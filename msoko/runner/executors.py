@@ -53,6 +53,14 @@ class LocalPool:
             self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self.pool = None
 
+    def has_dead_worker(self) -> bool:
+        """A worker process of the pool has exited. The pool notices a dead worker through the
+        processes' sentinels, but a worker spawned on demand is added after the management thread
+        was woken for its task (CPython 3.11 ``submit``: wakeup, then spawn), so its death can go
+        unseen until some other result arrives; the run checks for itself."""
+        procs = (getattr(self.pool, "_processes", None) or {}) if self.pool is not None else {}
+        return any(p.exitcode is not None for p in list(procs.values()))
+
     def discard_broken(self, join_timeout: float = 30.0) -> None:
         """Throw away a broken pool without waiting on it.
 
@@ -117,7 +125,7 @@ def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: L
     started afresh and those reports run again one at a time, alone, so that an innocent report
     is rebuilt and the one that kills its worker is named: a report lost twice is failed."""
     from collections import deque
-    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures import wait
     from concurrent.futures.process import BrokenProcessPool
 
     from msoko.runner import worker
@@ -135,10 +143,11 @@ def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: L
             while queue and len(in_flight) < n:
                 p = queue.popleft()
                 in_flight[executor.submit(worker.execute_job, p)] = p
-        done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-        if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+        done = _wait_some(in_flight, own)
+        if not done or any(isinstance(f.exception(), BrokenProcessPool) for f in done):
             # The rest of the broken pool fails at once (bounded: never hang on a dead pool).
-            done, _ = wait(list(in_flight), timeout=60)
+            if done:
+                wait(list(in_flight), timeout=10)
             own.discard_broken()
             done, _ = wait(list(in_flight), timeout=60)
             for fut in list(in_flight):
@@ -165,6 +174,20 @@ def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: L
                 on_result(_failed(key, f"{type(exc).__name__}: {exc}"))
             else:
                 on_result(fut.result())
+
+
+def _wait_some(in_flight: dict, own: LocalPool, poll: float = 10.0) -> set:
+    """The futures that are done (at least one), or an empty set when a worker died without the
+    pool noticing (see :meth:`LocalPool.has_dead_worker`): the pool is then treated as broken."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    while True:
+        done, _ = wait(list(in_flight), timeout=poll, return_when=FIRST_COMPLETED)
+        if done:
+            return done
+        if own.has_dead_worker():
+            log.warning("процесс-исполнитель завершился, а пул этого не заметил; пул перезапускается")
+            return set()
 
 
 def _shutdown_kernels_on_worker() -> int:
