@@ -423,8 +423,8 @@ def test_report_that_kills_its_worker_is_named_and_the_others_rebuilt(project):
 
 
 def _stuck_ignoring_sigterm(seconds: float) -> int:
-    """A worker that SIGTERM does not stop (as nbclient's asyncio SIGTERM handler made a
-    worker blocked writing its result): it stays until SIGKILL."""
+    """A worker that the pool's SIGTERM does not stop (as one stayed, blocked writing its result,
+    in a CI run that hung): it stays until SIGKILL."""
     import signal
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     time.sleep(seconds)
