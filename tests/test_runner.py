@@ -496,6 +496,6 @@ def test_a_worker_death_the_pool_missed_is_treated_as_a_broken_pool():
     assert proc.pid == pid
     proc.kill()
     proc.join(30)
-    assert pool.has_dead_worker()
+    assert pool.has_dead_worker()  # whether or not the pool's own thread has noticed yet
     pool.discard_broken()
     assert pool.pool is None

@@ -58,7 +58,11 @@ class LocalPool:
         processes' sentinels, but a worker spawned on demand is added after the management thread
         was woken for its task (CPython 3.11 ``submit``: wakeup, then spawn), so its death can go
         unseen until some other result arrives; the run checks for itself."""
-        procs = (getattr(self.pool, "_processes", None) or {}) if self.pool is not None else {}
+        if self.pool is None:
+            return False
+        if getattr(self.pool, "_broken", False):  # noticed after all (its processes are forgotten then)
+            return True
+        procs = getattr(self.pool, "_processes", None) or {}
         return any(p.exitcode is not None for p in list(procs.values()))
 
     def discard_broken(self, join_timeout: float = 30.0) -> None:
