@@ -456,6 +456,7 @@ def test_broken_pool_is_discarded_even_when_a_worker_ignores_sigterm():
     stuck = pool.pool.submit(_stuck_ignoring_sigterm, 300)
     dying = pool.pool.submit(_die_at_once, 1.0)
     procs = list(pool.pool._processes.values())
+    pool.remember_workers()  # as _run_on_pool does after each submit
     wait([dying], timeout=120, return_when=FIRST_COMPLETED)
     assert isinstance(dying.exception(), BrokenProcessPool)
     t0 = time.monotonic()

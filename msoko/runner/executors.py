@@ -27,6 +27,13 @@ class LocalPool:
         self.n = max(1, int(n_jobs))
         self.kernel_log = kernel_log
         self.pool = None
+        self._workers: dict = {}
+
+    def remember_workers(self) -> None:
+        """Note the pool's worker processes (called after each submit): once the pool has seen
+        a worker die it may forget the others, which must still be killed."""
+        if self.pool is not None:
+            self._workers.update(getattr(self.pool, "_processes", None) or {})
 
     def start(self, warm: int | None = None) -> "LocalPool":
         """Create the pool and spawn ``warm`` workers now (default: all); the pool spawns the
@@ -41,6 +48,7 @@ class LocalPool:
                                             initargs=(self.kernel_log,))
             for _ in range(self.n if warm is None else max(0, min(warm, self.n))):
                 self.pool.submit(worker.ready)  # one task per worker: the pool spawns it now
+            self.remember_workers()
         return self
 
     def start_beside_one_busy_core(self) -> "LocalPool":
@@ -52,6 +60,7 @@ class LocalPool:
         if self.pool is not None:
             self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self.pool = None
+            self._workers = {}
 
     def has_dead_worker(self) -> bool:
         """A worker process of the pool has exited. The pool notices a dead worker through the
@@ -76,7 +85,9 @@ class LocalPool:
         (ipykernel's parent poller)."""
         if self.pool is None:
             return
-        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.remember_workers()
+        procs = list(self._workers.values())
+        self._workers = {}
         for p in procs:
             try:
                 if p.is_alive():
@@ -147,6 +158,7 @@ def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: L
             while queue and len(in_flight) < n:
                 p = queue.popleft()
                 in_flight[executor.submit(worker.execute_job, p)] = p
+        own.remember_workers()
         done = _wait_some(in_flight, own)
         if not done or any(isinstance(f.exception(), BrokenProcessPool) for f in done):
             # The rest of the broken pool fails at once (bounded: never hang on a dead pool).
