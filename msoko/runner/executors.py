@@ -71,8 +71,8 @@ class LocalPool:
             return False
         if getattr(self.pool, "_broken", False):  # noticed after all (its processes are forgotten then)
             return True
-        procs = getattr(self.pool, "_processes", None) or {}
-        return any(p.exitcode is not None for p in list(procs.values()))
+        self.remember_workers()
+        return any(p.exitcode is not None for p in self._workers.values())
 
     def discard_broken(self, join_timeout: float = 30.0) -> None:
         """Throw away a broken pool without waiting on it.
@@ -148,6 +148,16 @@ def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: L
     queue, suspects = deque(payloads), deque()
     lost_once: set[str] = set()
     in_flight: dict = {}
+
+    def lost(p: dict, why: str) -> None:
+        """A report lost with a broken pool: run again alone, failed when lost twice."""
+        if p["key"] in lost_once:
+            on_result(_failed(p["key"], f"процесс-исполнитель аварийно завершился дважды на этом отчёте {why}"))
+        else:
+            lost_once.add(p["key"])
+            log.warning("процесс-исполнитель аварийно завершился; отчёт %s будет выполнен ещё раз", p["key"])
+            suspects.append(p)
+
     while queue or suspects or in_flight:
         executor = own.start().pool
         if suspects:
@@ -168,24 +178,13 @@ def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: L
             done, _ = wait(list(in_flight), timeout=60)
             for fut in list(in_flight):
                 if fut not in done:  # pragma: no cover - a future the dead pool never settled
-                    p = in_flight.pop(fut)
-                    if p["key"] in lost_once:
-                        on_result(_failed(p["key"], "процесс-исполнитель не ответил после аварии пула"))
-                    else:
-                        lost_once.add(p["key"])
-                        suspects.append(p)
+                    lost(in_flight.pop(fut), "(после аварии пула не ответил)")
         for fut in done:
             p = in_flight.pop(fut)
             key = p["key"]
             exc = fut.exception()
             if isinstance(exc, BrokenProcessPool):
-                if key in lost_once:
-                    on_result(_failed(key, "процесс-исполнитель аварийно завершился дважды на этом отчёте "
-                                           f"(нехватка памяти или сбой интерпретатора): {exc}"))
-                else:
-                    lost_once.add(key)
-                    log.warning("процесс-исполнитель аварийно завершился; отчёт %s будет выполнен ещё раз", key)
-                    suspects.append(p)
+                lost(p, f"(нехватка памяти или сбой интерпретатора): {exc}")
             elif exc is not None:  # pragma: no cover - defensive
                 on_result(_failed(key, f"{type(exc).__name__}: {exc}"))
             else:
