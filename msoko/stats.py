@@ -126,3 +126,95 @@ def informativeness(n, suppress_below: int = 5, limited_below: int = 20):
     n = _f(n)
     nn = np.nan_to_num(n, nan=0.0)
     return nn < suppress_below, nn < limited_below
+
+
+def betabinom_tails(k, n, a, b, alpha: float | None = None, chunk: int = 4000):
+    """Exact beta-binomial tails, vectorised: ``(P(X ≥ k), P(X = k), P(X ≤ k), crit)``.
+
+    The pmf is :func:`scipy.stats.betabinom.logpmf` on a units × 0..max(n) matrix (scipy's
+    own ``sf``/``cdf`` sum the pmf element by element in Python); tails by cumulative sums.
+    ``crit`` is the smallest k with P(X ≥ k) < ``alpha`` (n + 1 if none; NaN without alpha).
+    """
+    k, n, a, b = (np.atleast_1d(_f(x)) for x in (k, n, a, b))
+    k, n, a, b = np.broadcast_arrays(k, n, a, b)
+    ge, eq, le, crit = (np.full(len(k), np.nan) for _ in range(4))
+    good = np.isfinite(k) & np.isfinite(n) & (n >= 0) & np.isfinite(a) & (a > 0) & np.isfinite(b) & (b > 0)
+    order = np.flatnonzero(good)[np.argsort(n[good], kind="stable")]   # similar n per chunk
+    for s in range(0, len(order), chunk):
+        sl = order[s:s + chunk]
+        nmax = int(n[sl].max())
+        j = np.arange(nmax + 1)[None, :]
+        nn = n[sl][:, None]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            pmf = np.where(j <= nn, np.exp(_st.betabinom.logpmf(np.minimum(j, nn), nn, a[sl][:, None],
+                                                                b[sl][:, None])), 0.0)
+        tail = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]          # tail[:, j] = P(X ≥ j)
+        kk = np.clip(np.round(k[sl]), 0, nmax).astype(int)
+        r = np.arange(len(sl))
+        ge[sl] = np.minimum(1.0, tail[r, kk])
+        eq[sl] = pmf[r, kk]
+        le[sl] = np.minimum(1.0, 1.0 - tail[r, kk] + pmf[r, kk])
+        if alpha is not None:
+            below = tail < alpha
+            crit[sl] = np.where(below.any(axis=1), below.argmax(axis=1), n[sl] + 1)
+    return ge, eq, le, crit
+
+
+def betabinom_rho_mom(k, n, p: float) -> float:
+    """Moment estimate of the intra-unit correlation ρ of beta-binomial counts with mean ``p``.
+
+    E Σ n_i(p̂_i − p)² = p(1 − p)·Σ(1 + (n_i − 1)ρ)  (Kleinman 1973; DerSimonian–Laird style).
+    """
+    k, n = _f(k), _f(n)
+    ok = np.isfinite(k) & np.isfinite(n) & (n > 0)
+    k, n = k[ok], n[ok]
+    if len(k) < 2 or not 0 < p < 1 or (n - 1).sum() <= 0:
+        return 0.0
+    s = float((n * (k / n - p) ** 2).sum()) / (p * (1 - p))
+    return float(max(0.0, (s - len(k)) / (n - 1).sum()))
+
+
+def betabinom_fit(k, n, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3) -> tuple[float, float]:
+    """Maximum-likelihood ``(p, ρ)`` of a beta-binomial with a common mean across units.
+
+    Counts ``k`` of ``n`` per unit (e.g. schools of one work); X_i ~ BetaBinom(n_i, pα, (1 − p)α)
+    with α = 1/ρ − 1, so Var X_i = n_i p(1 − p)(1 + (n_i − 1)ρ). The log-likelihood
+    (:func:`scipy.stats.betabinom.logpmf`) is maximised by L-BFGS-B over (logit p, log ρ)
+    from the moment estimate — deterministic. With ``trim``, the fit is repeated once without
+    the units whose count is extreme in either tail (p < trim) under the first fit, so that the
+    few schools we look for do not widen the yardstick. ρ is clipped to ``rho_bounds``.
+    """
+    from scipy.optimize import minimize
+    from scipy.special import expit, logit
+
+    k, n = _f(k), _f(n)
+    ok = np.isfinite(k) & np.isfinite(n) & (n > 0)
+    k, n = k[ok], n[ok]
+    lo, hi = rho_bounds
+    if len(k) == 0 or n.sum() == 0:
+        return float("nan"), lo
+    p_pool = float(k.sum() / n.sum())
+    if len(k) < 3 or not 0 < p_pool < 1:
+        return p_pool, lo
+
+    def fit(k, n):
+        pp = float(np.clip(k.sum() / n.sum(), 1e-6, 1 - 1e-6))
+        r0 = float(np.clip(betabinom_rho_mom(k, n, pp), lo * 10, hi / 2))
+
+        def nll(th):
+            p, rho = expit(th[0]), np.exp(th[1])
+            ab = 1.0 / rho - 1.0
+            return -float(_st.betabinom.logpmf(k, n, p * ab, (1 - p) * ab).sum())
+
+        res = minimize(nll, np.array([logit(pp), np.log(r0)]), method="L-BFGS-B",
+                       bounds=[(-15.0, 15.0), (np.log(lo), np.log(hi))])
+        return float(expit(res.x[0])), float(np.clip(np.exp(res.x[1]), lo, hi))
+
+    p, rho = fit(k, n)
+    if trim:
+        ab = 1.0 / rho - 1.0
+        ge, _, le, _ = betabinom_tails(k, n, p * ab, (1 - p) * ab)
+        keep = (ge >= trim) & (le >= trim)
+        if 3 <= keep.sum() < len(k) and 0 < k[keep].sum() < n[keep].sum():
+            p, rho = fit(k[keep], n[keep])
+    return p, rho

@@ -20,6 +20,10 @@ beside it.
 Where a sign points at another cell than the one it is reported on, it is moved:
 ``cohort_fall`` (S₄(Y) high against S₅(Y+1)) is evidence about grade 4 in year Y;
 ``cohort_rise`` about grade 5 in Y+1 (its own row).
+
+Findings about the objectivity of current assessment rather than of the ВПР
+(:data:`NOT_COMBINED`: journal marks ≥ 2 above the ВПР mark) never enter the picture,
+even when a configuration lists them in a family.
 """
 from __future__ import annotations
 
@@ -34,10 +38,13 @@ FAMILY_TITLES = {"level_peers": "уровень результатов прот�
                  "distribution": "распределение баллов", "tasks": "выполнение заданий",
                  "strings": "совпадение работ"}
 
+# evidence of inflated current (journal) marks, not of inflated ВПР results
+NOT_COMBINED = frozenset({"marks_far_below"})
+
 
 def combined_rows(rows: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=None, subjects=None) -> pd.DataFrame:
     from msoko.objectivity import SIGNS
-    fam_of = {s: f for f, lst in cfg["combined_families"].items() for s in lst}
+    fam_of = {s: f for f, lst in cfg["combined_families"].items() for s in lst if s not in NOT_COMBINED}
     c = cells.loc[in_scope(cells, grades, subjects), CELL_KEYS + ["n"]].copy()
     if len(c) == 0:
         return finish(pd.DataFrame())

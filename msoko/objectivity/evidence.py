@@ -133,51 +133,70 @@ def inflated_mean_similar_rows(cells: pd.DataFrame, schools: pd.DataFrame | None
 # ---------------------------------------------------------------- journal marks vs ВПР marks
 
 def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=None, subjects=None) -> pd.DataFrame:
-    """Shares of ВПР marks below («понизили»), above («повысили») and ≥ 2 away from the journal mark.
+    """ВПР marks against the journal mark (отметка за четверть), share of students per school.
 
-    Compared with the pooled share of the reference population (all loaded schools): the
-    count is beta-binomial with that share and the between-school overdispersion (τ²);
-    flagged when p < alpha and the gap ≥ marks_min_gap p.p.
+    Four findings, each against the schools of the same work:
+
+    * ``marks_lower`` — ВПР below the journal mark («понизили»);
+    * ``marks_higher`` — ВПР above the journal mark («повысили»): a possible inflation of ВПР;
+    * ``marks_far`` — ВПР ≥ 2 marks ABOVE the journal mark: a possible inflation of ВПР;
+    * ``marks_far_below`` — ВПР ≥ 2 marks BELOW the journal mark: the journal marks look
+      inflated — a finding on the objectivity of current assessment, not of the ВПР; it does
+      not enter the combined picture (:data:`msoko.objectivity.combined.NOT_COMBINED`).
+
+    The count of a school is beta-binomial: the share p and the intra-school correlation ρ
+    (between-school overdispersion, ρ = τ²/(p(1 − p))) are fitted by maximum likelihood over
+    the schools of the work (:func:`msoko.stats.betabinom_fit`, trimmed of extreme schools).
+    p-value = P(X ≥ k) (exact, conservative for a discrete count); flagged when p < alpha and
+    the share exceeds p by ≥ marks_min_gap p.p.
     """
+    from msoko.stats import betabinom_fit, betabinom_tails
+
     s = students.loc[in_scope(students, grades, subjects) & students["journal_mark"].notna().to_numpy()
                      & students["mark"].notna().to_numpy(), CELL_KEYS + ["journal_mark", "mark"]].copy()
     if len(s) == 0:
         return finish(pd.DataFrame())
-    d = s["mark"] - s["journal_mark"]
-    s["lower"], s["higher"], s["far"] = (d < 0).astype(float), (d > 0).astype(float), (d.abs() >= 2).astype(float)
-    agg = s.groupby(CELL_KEYS, observed=True).agg(n=("mark", "size"), lower=("lower", "sum"), higher=("higher", "sum"),
-                                                   far=("far", "sum")).reset_index()
-    ref = s.groupby(TEST_KEYS, observed=True)[["lower", "higher", "far"]].mean().reset_index()
-    agg = agg.merge(ref, on=TEST_KEYS, suffixes=("", "_ref"))
-    zc = _zcrit(cfg)
+    d = s["mark"].astype(float) - s["journal_mark"].astype(float)
+    kinds = {"lower": d < 0, "higher": d > 0, "far": d >= 2, "far_below": d <= -2}
+    for key, m in kinds.items():
+        s[key] = m.astype(float)
+    agg = s.groupby(CELL_KEYS, observed=True).agg(n=("mark", "size"), **{k: (k, "sum") for k in kinds}).reset_index()
+    min_n = int(cfg["min_n"])
+    alpha = float(cfg["alpha"])
     gap = float(cfg["marks_min_gap"]) / 100.0
-    out = []
     words = {"lower": ("marks_lower", "ВПР ниже отметки за четверть («понизили»)"),
              "higher": ("marks_higher", "ВПР выше отметки за четверть («повысили»)"),
-             "far": ("marks_far", "расхождение с отметкой за четверть на 2 балла и более")}
+             "far": ("marks_far", "отметка ВПР выше отметки за четверть на 2 балла и более"),
+             "far_below": ("marks_far_below", "отметка за четверть выше отметки ВПР на 2 балла и более "
+                                              "(вопрос к объективности текущего оценивания, не к ВПР)")}
+    groups = list(agg.groupby(TEST_KEYS, observed=True, sort=False).indices.values())
+    nn = agg["n"].to_numpy(dtype=float)
+    ok = nn >= min_n
+    out = []
     for key, (sign, text) in words.items():
-        a = agg.copy()
-        a["share"] = a[key] / a["n"]
-        p0 = a[key + "_ref"].clip(1e-4, 1 - 1e-4)
-        a["se"] = np.sqrt(p0 * (1 - p0) / a["n"])
-        ok = a["n"] >= int(cfg["min_n"])
-        a["est"] = a["share"].where(ok)
-        a["tau2"] = grouped_tau2(a, TEST_KEYS, "est", "se")
-        # overdispersed counts: beta-binomial with the reference share and the intra-school
-        # correlation ρ = τ²/(p(1−p)) — exact tails also for small schools and rare events
-        rho = (a["tau2"] / (p0 * (1 - p0))).clip(1e-6, 0.5)
-        ab = 1.0 / rho - 1.0
-        nn = a["n"].to_numpy()
-        pv, crit = betabinom_tail(a[key].to_numpy(), nn, (p0 * ab).to_numpy(), ((1 - p0) * ab).to_numpy(),
-                                  float(cfg["alpha"]))
-        a["value"] = 100 * a["share"]
-        a["threshold"] = 100 * np.maximum(p0 + gap, crit / nn)
+        k = agg[key].to_numpy(dtype=float)
+        p0 = np.full(len(agg), np.nan)
+        rho = np.full(len(agg), np.nan)
+        for idx in groups:
+            use = idx[ok[idx]]
+            # the reference share and ρ from the schools of the work that are assessed
+            pp, rr = betabinom_fit(k[use], nn[use]) if len(use) else (np.nan, np.nan)
+            p0[idx], rho[idx] = pp, rr
+        pc = np.clip(p0, 1e-4, 1 - 1e-4)
+        ab = 1.0 / np.clip(rho, 1e-6, 0.5) - 1.0
+        pv, _, _, crit = betabinom_tails(k, nn, pc * ab, (1 - pc) * ab, alpha)
+        a = agg[CELL_KEYS + ["n"]].copy()
+        share = k / nn
+        a["value"] = 100 * share
+        a["threshold"] = 100 * np.maximum(pc + gap, crit / nn)
         a["p_value"] = np.where(ok, pv, np.nan)
-        a["flagged"] = _flag(ok, (pv < float(cfg["alpha"])) & (a["share"] - p0 >= gap))
-        lo, hi = _wilson(a[key], a["n"])
+        a["flagged"] = _flag(ok, (pv < alpha) & (share - pc >= gap))
+        lo, hi = _wilson(k, nn)
         a["ci_low"], a["ci_high"] = 100 * lo, 100 * hi
-        a["detail"] = [f"msoko: {text}: {int(k)} из {int(n)} ({_fmt(100 * v)} %) при {_fmt(100 * r)} % в эталоне"
-                       for k, n, v, r in zip(a[key], a["n"], a["share"], p0)]
+        a["detail"] = [(f"msoko: {text}: {int(kk)} из {int(n)} ({_fmt(100 * v)} %) при {_fmt(100 * r)} % "
+                        f"по школам этой работы (с учётом обычного разброса между школами)") if o_ else
+                       f"не оценивается: мало участников; {text}: {int(kk)} из {int(n)}"
+                       for kk, n, v, r, o_ in zip(k, nn, share, pc, ok)]
         out.append(_rows(a, sign))
     return pd.concat(out, ignore_index=True)
 
