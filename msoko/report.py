@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from msoko.cycle import SYSTEM_NAMES as SYSTEMS  # noqa: F401 (used by reports and notebooks)
+from msoko import stats
 from msoko.errors import MsokoError
 
 MIN_N = 5       # smaller groups are not shown
@@ -539,14 +540,10 @@ def school_vpr_counts(data: ReportData, school_id: str, year: int) -> pd.DataFra
 # indicators: school vs comparison groups
 # ======================================================================================
 
-def _wilson(k: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
-    if n <= 0:
-        return (math.nan, math.nan)
-    p = k / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return centre - half, centre + half
+def _wilson(k: float, n: float) -> tuple[float, float]:
+    """Scalar form of :func:`msoko.stats.wilson_ci` (0–1 scale; NaN for n = 0)."""
+    low, high = stats.wilson_ci(k, n)
+    return float(low), float(high)
 
 
 def _key_mask(df: pd.DataFrame, grade, subject) -> pd.Series:

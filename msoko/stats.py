@@ -1,9 +1,9 @@
 """Interval estimates used by every indicator, vectorised over numpy arrays.
 
-- :func:`wilson_ci` — Wilson score interval for a proportion (shares);
+- :func:`wilson_ci` — Wilson score interval for a proportion (shares; statsmodels);
 - :func:`mean_ci` — Student t interval for a mean, from sums (``Σx``, ``Σx²``, ``n``);
 - :func:`poisson_ci` — exact (Garwood) interval for a count, for rates per 1000;
-- :func:`newcombe_diff_ci` — Newcombe hybrid score interval for ``p1 − p2``;
+- :func:`newcombe_diff_ci` — Newcombe hybrid score interval for ``p1 − p2`` (statsmodels);
 - :func:`welch_diff_ci` — Welch t interval for ``mean1 − mean2``;
 - :func:`informativeness` — suppressed (n < 5) / limited (n < 20) flags.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats as _st
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 Z95 = 1.959963984540054
 
@@ -27,16 +28,15 @@ def _f(x) -> np.ndarray:
 
 
 def wilson_ci(count, nobs, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for ``count / nobs`` (same as statsmodels ``method='wilson'``)."""
-    k, n = _f(count), _f(nobs)
-    z = _z(confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        denom = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-        low, high = centre - half, centre + half
+    """Wilson score interval for ``count / nobs``: statsmodels ``proportion_confint(method='wilson')``.
+
+    Vectorised; NaN where ``nobs`` is not positive.
+    """
+    k, n = np.broadcast_arrays(_f(count), _f(nobs))
     bad = ~(n > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low, high = proportion_confint(np.where(bad, 0.0, k), np.where(bad, 1.0, n),
+                                       alpha=1 - confidence, method="wilson")
     low = np.where(bad, np.nan, np.clip(low, 0.0, 1.0))
     high = np.where(bad, np.nan, np.clip(high, 0.0, 1.0))
     return low, high
@@ -88,17 +88,17 @@ def poisson_ci(count, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]
 def newcombe_diff_ci(count1, nobs1, count2, nobs2, confidence: float = 0.95):
     """``(diff, low, high)`` for ``p1 − p2``: Newcombe's hybrid score interval (method 10).
 
-    Matches statsmodels ``confint_proportions_2indep(..., method='newcomb', compare='diff')``.
+    statsmodels ``confint_proportions_2indep(..., method='newcomb', compare='diff')``, vectorised;
+    NaN where either ``nobs`` is not positive.
     """
-    k1, n1, k2, n2 = _f(count1), _f(nobs1), _f(count2), _f(nobs2)
-    l1, u1 = wilson_ci(k1, n1, confidence)
-    l2, u2 = wilson_ci(k2, n2, confidence)
+    k1, n1, k2, n2 = np.broadcast_arrays(*map(_f, (count1, nobs1, count2, nobs2)))
+    bad = ~((n1 > 0) & (n2 > 0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        p1, p2 = k1 / n1, k2 / n2
-        d = p1 - p2
-        low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-        high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return d, low, high
+        d = k1 / n1 - k2 / n2
+        low, high = confint_proportions_2indep(np.where(bad, 0.0, k1), np.where(bad, 1.0, n1),
+                                               np.where(bad, 0.0, k2), np.where(bad, 1.0, n2),
+                                               method="newcomb", compare="diff", alpha=1 - confidence)
+    return d, np.where(bad, np.nan, low), np.where(bad, np.nan, high)
 
 
 def welch_diff_ci(mean1, sd1, n1, mean2, sd2, n2, confidence: float = 0.95):
