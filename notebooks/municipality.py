@@ -1,0 +1,85 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (msoko)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Муниципальный отчёт о состоянии системы образования
+#
+# Одна глава на каждую из восьми систем МСОКО, в порядке управленческого цикла: цели → показатели → мониторинг → анализ → адресные рекомендации → меры и управленческие решения → анализ эффективности принятых мер. Таблицы по школам сравнивают, а не ранжируют.
+
+# %% tags=["parameters"]
+year = None  # учебный год; None — последний в данных
+municipality = None  # муниципалитет; None — первый в реестре
+processed_dir = "data/processed"  # папка обработанных данных
+
+# %%
+from msoko import report as R
+
+data = R.load(processed_dir)
+year = R.resolve_year(data, year)
+municipality = R.resolve_municipality(data, municipality)
+R.show_title(data, kind="municipality", year=year, municipality=municipality)
+
+# %% [markdown]
+# ## Сводка
+
+# %%
+R.show_municipal_summary(data, municipality, year)
+
+# %% [markdown]
+# ## 1. Система оценки качества подготовки обучающихся
+
+# %%
+R.show_municipal_system(data, municipality, year, 1)
+
+# %% [markdown]
+# ## 2. Система работы со школами с низкими результатами обучения и/или школами, функционирующими в неблагоприятных социальных условиях
+
+# %%
+R.show_municipal_system(data, municipality, year, 2)
+
+# %% [markdown]
+# ## 3. Система выявления, поддержки и развития способностей и талантов у детей и молодежи
+
+# %%
+R.show_municipal_system(data, municipality, year, 3)
+
+# %% [markdown]
+# ## 4. Система работы по самоопределению и профессиональной ориентации обучающихся
+
+# %%
+R.show_municipal_system(data, municipality, year, 4)
+
+# %% [markdown]
+# ## 5. Система мониторинга эффективности руководителей образовательных организаций
+
+# %%
+R.show_municipal_system(data, municipality, year, 5)
+
+# %% [markdown]
+# ## 6. Система обеспечения профессионального развития педагогических работников
+
+# %%
+R.show_municipal_system(data, municipality, year, 6)
+
+# %% [markdown]
+# ## 7. Система организации воспитания обучающихся
+
+# %%
+R.show_municipal_system(data, municipality, year, 7)
+
+# %% [markdown]
+# ## 8. Система мониторинга качества дошкольного образования
+
+# %%
+R.show_municipal_system(data, municipality, year, 8)

@@ -1,0 +1,53 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (msoko)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Диагностика объективности результатов
+#
+# Для методистов: официальные признаки необъективности и показатель объективности по методике ФИОКО, дополнительные свидетельства msoko, карточки школ со свидетельствами и список школ для плана работы. Признак — повод присмотреться к проведению и проверке работ, а не доказательство нарушений.
+
+# %% tags=["parameters"]
+year = None  # учебный год; None — последний в данных
+processed_dir = "data/processed"  # папка обработанных данных
+
+# %%
+from msoko import report as R
+
+data = R.load(processed_dir)
+year = R.resolve_year(data, year)
+R.show_title(data, kind="objectivity", year=year)
+
+# %% [markdown]
+# ## Официальные признаки и показатель объективности (ФИОКО)
+
+# %%
+R.show_objectivity_official(data, year)
+
+# %% [markdown]
+# ## Дополнительные свидетельства msoko
+
+# %%
+R.show_objectivity_msoko(data, year)
+
+# %% [markdown]
+# ## Карточки школ
+
+# %%
+R.show_objectivity_cards(data, year)
+
+# %% [markdown]
+# ## Список школ для плана работы
+
+# %%
+R.show_plan_of_work(data, year)
