@@ -22,8 +22,9 @@ Where a sign points at another cell than the one it is reported on, it is moved:
 ``cohort_rise`` about grade 5 in Y+1 (its own row).
 
 Findings about the objectivity of current assessment rather than of the ВПР
-(:data:`NOT_COMBINED`: journal marks ≥ 2 above the ВПР mark) never enter the picture,
-even when a configuration lists them in a family.
+(:data:`NOT_COMBINED`: ВПР marks below the journal mark, «понизили», and journal marks
+≥ 2 above the ВПР mark — signs that the journal marks are inflated) never enter the
+picture, even when a configuration lists them in a family.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ FAMILY_TITLES = {"level_peers": "уровень результатов прот�
                  "strings": "совпадение работ"}
 
 # evidence of inflated current (journal) marks, not of inflated ВПР results
-NOT_COMBINED = frozenset({"marks_far_below"})
+NOT_COMBINED = frozenset({"marks_lower", "marks_far_below"})
 
 
 def combined_rows(rows: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=None, subjects=None) -> pd.DataFrame:

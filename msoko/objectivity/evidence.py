@@ -137,7 +137,8 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
 
     Four findings, each against the schools of the same work:
 
-    * ``marks_lower`` — ВПР below the journal mark («понизили»);
+    * ``marks_lower`` — ВПР below the journal mark («понизили»): the journal marks may be
+      inflated — like ``marks_far_below`` it does not enter the combined picture;
     * ``marks_higher`` — ВПР above the journal mark («повысили»): a possible inflation of ВПР;
     * ``marks_far`` — ВПР ≥ 2 marks ABOVE the journal mark: a possible inflation of ВПР;
     * ``marks_far_below`` — ВПР ≥ 2 marks BELOW the journal mark: the journal marks look
@@ -164,7 +165,8 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
     min_n = int(cfg["min_n"])
     alpha = float(cfg["alpha"])
     gap = float(cfg["marks_min_gap"]) / 100.0
-    words = {"lower": ("marks_lower", "ВПР ниже отметки за четверть («понизили»)"),
+    words = {"lower": ("marks_lower", "ВПР ниже отметки за четверть («понизили»; вопрос к объективности "
+                                    "текущего оценивания, не к ВПР)"),
              "higher": ("marks_higher", "ВПР выше отметки за четверть («повысили»)"),
              "far": ("marks_far", "отметка ВПР выше отметки за четверть на 2 балла и более"),
              "far_below": ("marks_far_below", "отметка за четверть выше отметки ВПР на 2 балла и более "

@@ -1,0 +1,187 @@
+"""Journal marks against ВПР marks: the beta-binomial null of marks_* and the split of findings.
+
+ВПР above the journal (marks_higher, marks_far) is evidence of inflated ВПР and feeds the
+combined picture; the journal far above the ВПР (marks_far_below) is evidence about current
+assessment and does not.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as st
+
+from msoko.objectivity import evidence as ev
+from msoko.objectivity.combined import NOT_COMBINED, combined_rows
+from msoko.objectivity.core import CELL_KEYS, settings
+from msoko.stats import betabinom_fit, betabinom_rho_mom, betabinom_tails
+
+
+def _simulate_counts(rng, works=10, schools=250, rho=0.05):
+    """Counts from the model's own null: per work a share p, per school BetaBinom(n, p, ρ)."""
+    out = []
+    for w in range(works):
+        p = 0.08 + 0.32 * w / max(works - 1, 1)
+        n = rng.integers(8, 61, size=schools)
+        ab = 1 / rho - 1
+        k = st.betabinom.rvs(n, p * ab, (1 - p) * ab, random_state=rng)
+        out.append(pd.DataFrame({"work": w, "n": n, "k": k}))
+    return pd.concat(out, ignore_index=True)
+
+
+def _pvalues(d: pd.DataFrame, rng):
+    """Fit (p, ρ) per work; exact P(X ≥ k) and the randomised PIT P(X > k) + U·P(X = k)."""
+    ge = np.empty(len(d))
+    eq = np.empty(len(d))
+    for _, idx in d.groupby("work").indices.items():
+        p, rho = betabinom_fit(d["k"].to_numpy()[idx], d["n"].to_numpy()[idx])
+        ab = 1 / rho - 1
+        g, e, _, _ = betabinom_tails(d["k"].to_numpy()[idx], d["n"].to_numpy()[idx], p * ab, (1 - p) * ab)
+        ge[idx], eq[idx] = g, e
+    return ge, ge - eq + rng.random(len(d)) * eq
+
+
+def test_null_pvalues_uniform():
+    rng = np.random.default_rng(20261203)
+    d = _simulate_counts(rng)
+    assert len(d) >= 2000
+    ge, pit = _pvalues(d, rng)
+    # the randomised PIT under the fitted model is uniform: the model and its fit are calibrated
+    assert st.kstest(pit, "uniform").pvalue > 0.01
+    # the reported p-value P(X ≥ k) is valid (super-uniform) at the levels that matter
+    for a in (0.001, 0.01, 0.05, 0.2):
+        assert (ge <= a).mean() <= a * 1.3 + 3 / len(d)
+
+
+def test_binomial_null_would_overflag():
+    """Ignoring the overdispersion (ρ = 0, the old collapse) gives far too many small p-values."""
+    rng = np.random.default_rng(7)
+    d = _simulate_counts(rng, rho=0.05)
+    p = d.groupby("work")["k"].transform("sum") / d.groupby("work")["n"].transform("sum")
+    binom = st.binom.sf(d["k"] - 1, d["n"], p)
+    ge, _ = _pvalues(d, rng)
+    assert (binom < 0.01).mean() > 3 * 0.01
+    assert (ge < 0.01).mean() <= 0.013
+
+
+@pytest.mark.parametrize("rho", [0.02, 0.06, 0.15])
+def test_estimator_recovers_rho(rho):
+    rng = np.random.default_rng(int(rho * 1000))
+    n = rng.integers(10, 60, size=600)
+    p = 0.25
+    ab = 1 / rho - 1
+    k = st.betabinom.rvs(n, p * ab, (1 - p) * ab, random_state=rng)
+    p_hat, rho_hat = betabinom_fit(k, n)
+    assert p_hat == pytest.approx(p, abs=0.02)
+    assert rho_hat == pytest.approx(rho, rel=0.3, abs=0.01)
+    assert betabinom_rho_mom(k, n, p) == pytest.approx(rho, rel=0.4, abs=0.015)
+    # deterministic
+    assert betabinom_fit(k, n) == (p_hat, rho_hat)
+
+
+def test_estimator_binomial_counts_give_small_rho():
+    rng = np.random.default_rng(3)
+    n = rng.integers(10, 60, size=600)
+    _, rho_hat = betabinom_fit(rng.binomial(n, 0.3), n)
+    assert rho_hat < 0.01
+
+
+def test_estimator_not_widened_by_a_few_extreme_schools():
+    rng = np.random.default_rng(11)
+    n = rng.integers(15, 40, size=300)
+    rho = 0.03
+    ab = 1 / rho - 1
+    k = st.betabinom.rvs(n, 0.2 * ab, 0.8 * ab, random_state=rng)
+    k[:5] = n[:5]                            # five schools where everyone differs
+    _, rho_hat = betabinom_fit(k, n)
+    assert rho_hat < 0.06
+
+
+def test_tails_match_scipy():
+    rng = np.random.default_rng(5)
+    n = rng.integers(1, 80, size=300)
+    k = rng.integers(0, 81, size=300) % (n + 1)
+    a, b = rng.uniform(0.3, 20, 300), rng.uniform(0.3, 20, 300)
+    ge, eq, le, crit = betabinom_tails(k, n, a, b, 0.001)
+    np.testing.assert_allclose(ge, st.betabinom.sf(k - 1, n, a, b), atol=1e-12)
+    np.testing.assert_allclose(eq, st.betabinom.pmf(k, n, a, b), atol=1e-12)
+    np.testing.assert_allclose(le, st.betabinom.cdf(k, n, a, b), atol=1e-12)
+    np.testing.assert_array_equal(crit, st.betabinom.isf(0.001, n, a, b) + 1)
+
+
+# ---------------------------------------------------------------- end to end through marks_rows
+
+def _students(seed=1, schools=80, plant_vpr=None, plant_journal=None):
+    """Students of one work: school shares of ВПР −1/0/+1 against the journal from a Dirichlet
+    (so every count is beta-binomial), rare ±2; planted schools on top."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(schools):
+        sid = f"S{s:02d}"
+        n = int(rng.integers(15, 45))
+        pr = rng.dirichlet(np.array([0.25, 0.55, 0.20]) * 40)      # lower / same / higher
+        d = rng.choice([-1, 0, 1], size=n, p=pr)
+        far = rng.random(n)
+        d = np.where(far < 0.02, -2, np.where(far > 0.99, 2, d))
+        if sid == plant_vpr:           # ВПР inflated: most works a mark or two above the journal
+            d = np.where(rng.random(n) < 0.7, rng.choice([1, 2], size=n, p=[0.6, 0.4]), d)
+        if sid == plant_journal:       # journal inflated: «5» in the journal, «3» in the ВПР
+            d = np.where(rng.random(n) < 0.6, -2, d)
+        journal = np.where(d <= -2, 5, np.where(d >= 2, 3, rng.choice([3, 4], size=n)))
+        rows.append(pd.DataFrame({"year": 2023, "grade": 5, "subject": "Математика", "school_id": sid,
+                                  "journal_mark": journal, "mark": journal + d}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _cells(students):
+    return students.groupby(CELL_KEYS).size().rename("n").reset_index()
+
+
+def _flag(out, sign, school):
+    r = out[(out.sign == sign) & (out.school_id == school)]
+    return bool(r["flagged"].iloc[0])
+
+
+def test_marks_rows_calibrated_on_null_schools():
+    cfg = settings({})
+    out = pd.concat([ev.marks_rows(_students(seed=s), None, cfg) for s in range(6)], ignore_index=True)
+    assert set(out.sign) == {"marks_lower", "marks_higher", "marks_far", "marks_far_below"}
+    for sign in ("marks_lower", "marks_higher"):
+        pv = out.loc[out.sign == sign, "p_value"].dropna()
+        assert len(pv) >= 400
+        assert (pv < 0.01).mean() <= 0.02
+        assert out.loc[out.sign == sign, "flagged"].astype(bool).mean() <= 0.01
+
+
+def test_planted_vpr_inflation_flagged_and_combined():
+    cfg = settings({})
+    s = _students(seed=2, plant_vpr="S05")
+    out = ev.marks_rows(s, None, cfg)
+    assert _flag(out, "marks_higher", "S05")
+    assert _flag(out, "marks_far", "S05")
+    assert not _flag(out, "marks_far_below", "S05")
+    comb = combined_rows(out, _cells(s), cfg)
+    assert bool(comb.loc[comb.school_id == "S05", "flagged"].iloc[0])
+    assert comb["flagged"].astype(bool).sum() <= 2
+
+
+def test_planted_journal_inflation_is_current_marks_finding_not_combined():
+    cfg = settings({})
+    s = _students(seed=3, plant_journal="S07")
+    out = ev.marks_rows(s, None, cfg)
+    assert _flag(out, "marks_far_below", "S07")
+    assert not _flag(out, "marks_higher", "S07") and not _flag(out, "marks_far", "S07")
+    row = out[(out.sign == "marks_far_below") & (out.school_id == "S07")].iloc[0]
+    assert "текущего оценивания" in row["detail"]
+    assert row["value"] >= row["threshold"]
+    assert "marks_far_below" in NOT_COMBINED
+    comb = combined_rows(out, _cells(s), cfg)
+    assert not bool(comb.loc[comb.school_id == "S07", "flagged"].fillna(False).iloc[0])
+
+
+def test_far_below_not_combined_even_if_configured():
+    cfg = settings({"objectivity": {"combined_families": {"journal": ["marks_far_below"]}}})
+    s = _students(seed=3, plant_journal="S07")
+    out = ev.marks_rows(s, None, cfg)
+    comb = combined_rows(out, _cells(s), cfg)
+    assert comb["flagged"].isna().all() or not comb["flagged"].fillna(False).astype(bool).any()
