@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from msoko import layouts
 from msoko.errors import MsokoError
 from msoko.readers import cell_text, is_supported, read_table
-from msoko.store import table_path, write_table
+from msoko.store import atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table, write_text_atomic
 
 PARSER_VERSION = "4"
 STATE_FILE = "ingest_state.json"
@@ -98,6 +98,11 @@ class IngestResult:
     unchanged: bool = False
     parsed: int = 0          # files parsed in this run (0 on a no-change re-run)
     seconds: float = 0.0
+
+    @property
+    def unreadable(self) -> list[FileReport]:
+        """Files that could not be read at all (status ``error``): the CLI must not exit 0 on them."""
+        return [f for f in self.files if f.status == "error"]
 
     @property
     def rows_read(self) -> int:
@@ -704,10 +709,11 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
         res = parser(table, lay, rel, Path(raw_root))
         fd.mkdir(parents=True, exist_ok=True)
         for name, df in res.get("frames", {}).items():
-            df.to_parquet(fd / f"{name}.parquet", index=False)
+            write_parquet(df, fd / f"{name}.parquet")
             meta["fragments"].append(name)
         for name, tbl in res.get("arrow", {}).items():
-            pq.write_table(tbl, fd / f"{name}.parquet", compression="snappy")
+            with atomic_path(fd / f"{name}.parquet") as tmp:
+                pq.write_table(tbl, tmp, compression="snappy")
             meta["fragments"].append(name)
         meta["rows_read"] = int(res["rows_read"])
         meta["rows_rejected"] = int(res["rows_rejected"])
@@ -724,14 +730,29 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
         meta.update(status="skipped", message=str(exc))
     except MsokoError as exc:
         meta.update(kind="error", status="error", message=str(exc))
+    except OSError as exc:  # no permission, a symbolic link to nowhere, a vanished file
+        meta.update(kind="error", status="error",
+                    message=f"Файл «{rel}» не удалось открыть: {_os_reason(exc)}. Файл пропущен.")
     except Exception as exc:  # noqa: BLE001 — one broken file must not stop the run
         meta.update(kind="error", status="error",
                     message=f"Файл «{rel}»: не удалось обработать ({type(exc).__name__}: {exc}). Файл пропущен.")
     meta["seconds"] = round(time.perf_counter() - t0, 3)
     if True:  # every outcome is cached: the same content gives the same result
         fd.mkdir(parents=True, exist_ok=True)
-        (fd / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        write_text_atomic(fd / "meta.json", json.dumps(meta, ensure_ascii=False))  # written last: marks the entry complete
     return meta
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    if isinstance(exc, PermissionError):
+        return "нет прав на чтение"
+    if exc.errno == errno.ENOENT:
+        return "файл не найден (возможно, символическая ссылка ведёт в никуда или файл удалён во время загрузки)"
+    if exc.errno == errno.ELOOP:
+        return "символические ссылки образуют цикл"
+    return f"ошибка ввода-вывода ({exc.strerror or exc})"
 
 
 def _parse_file_star(args):
@@ -739,10 +760,35 @@ def _parse_file_star(args):
 
 
 # ====================================================================== walking the raw folder
-def discover(raw_dir: Path) -> list[Path]:
+def discover(raw_dir: Path, notes: list[str] | None = None) -> list[Path]:
+    """Supported input files under ``raw_dir``, in a stable order.
+
+    Symbolic links are followed (a ``vpr_results`` that is a link to a shared disk is read); each
+    real folder is walked once, so a link to a folder already walked — a cycle of links included —
+    is skipped, with a note in ``notes``. Paths keep the link names (``rel`` is as the user sees it).
+    """
     out = []
-    for root, dirs, files in os.walk(raw_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+    seen = {os.path.realpath(raw_dir)}
+    def unreadable(exc: OSError) -> None:
+        if notes is not None:
+            notes.append(f"Папку «{exc.filename}» не удалось прочитать ({_os_reason(exc)}) — её файлы не загружены.")
+
+    for root, dirs, files in os.walk(raw_dir, followlinks=True, onerror=unreadable):
+        keep = []
+        for d in sorted(dirs):
+            if d.startswith(("_", ".")):
+                continue
+            full = os.path.join(root, d)
+            real = os.path.realpath(full)
+            if real in seen:
+                if notes is not None:
+                    rel = Path(full).relative_to(raw_dir).as_posix()
+                    notes.append(f"Папка «{rel}» — символическая ссылка на уже просмотренную папку «{real}» "
+                                 "(повтор или цикл ссылок): второй раз не читается.")
+                continue
+            seen.add(real)
+            keep.append(d)
+        dirs[:] = keep
         for f in sorted(files):
             if f.startswith((".", "~$")):
                 continue
@@ -753,6 +799,33 @@ def discover(raw_dir: Path) -> list[Path]:
 
 
 # ====================================================================== stage 2: assemble
+_META_KEYS = {"file", "kind", "status", "rows_read", "fragments"}
+
+
+def _load_meta(entry: Path, rel: str, notes: list[str]) -> dict | None:
+    """The cached result of one file, or ``None`` when there is none or it is damaged.
+
+    A damaged entry (an empty or unreadable ``meta.json``, a missing fragment — e.g. after a crash
+    or a full disk) is discarded with a Russian note; the file is then parsed again.
+    """
+    mp = entry / "meta.json"
+    if not mp.exists():
+        return None
+    try:
+        m = json.loads(mp.read_text(encoding="utf-8"))
+        if not isinstance(m, dict) or not _META_KEYS <= set(m):
+            raise ValueError("не хватает полей")
+        missing = [f for f in m["fragments"] if not (entry / f"{f}.parquet").is_file()
+                   or (entry / f"{f}.parquet").stat().st_size == 0]
+        if missing:
+            raise ValueError("нет фрагментов " + ", ".join(missing))
+    except (OSError, ValueError, TypeError) as exc:
+        notes.append(f"Кэш разбора файла «{rel}» повреждён ({mp}: {exc}) — кэш удалён, файл разобран заново.")
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+    return m
+
+
 def _read_frag(cache: Path, key: str, name: str) -> pd.DataFrame:
     return pd.read_parquet(cache / key / f"{name}.parquet")
 
@@ -1002,12 +1075,12 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
 
     # tasks: stream fragment by fragment (tens of millions of rows on a region)
     out = table_path(processed, "vpr_tasks")
-    tmp = out.with_suffix(".parquet.tmp")
     dict_schema = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), pa.string()))
                              if f.type == pa.string() else f for f in TASK_SCHEMA])
     # dictionary-encoded columns are written as they are (fast); without the stored Arrow schema
     # every reader gets plain strings, as the contract says
-    with pq.ParquetWriter(tmp, dict_schema, compression="snappy", store_schema=False) as writer:
+    with atomic_path(out) as tmp, pq.ParquetWriter(tmp, dict_schema, compression="snappy",
+                                                    store_schema=False) as writer:
         for m in vpr_metas:
             t = pq.read_table(cache / m["key"] / "tasks.parquet")
             bad = reject_rows.get(m["file"])
@@ -1017,7 +1090,6 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                 t = t.filter(mask)
             if t.num_rows:
                 writer.write_table(t.drop_columns(["source_row"]).cast(dict_schema))
-    tmp.replace(out)
 
     spec_out = specs.reindex(columns=SPEC_COLUMNS) if len(specs) else pd.DataFrame(
         {c: pd.Series([], dtype=object) for c in SPEC_COLUMNS})
@@ -1060,11 +1132,11 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     rejects = pd.concat([r for r in rej_parts if len(r)], ignore_index=True) if any(len(r) for r in rej_parts) \
         else pd.DataFrame(columns=REJECT_COLUMNS)
     rejects = rejects.sort_values(["file", "row"], kind="stable")
-    rejects.to_csv(processed / "rejects.csv", index=False, encoding="utf-8-sig")
+    write_csv(rejects, processed / "rejects.csv")
     cl_parts = [_read_frag(cache, m["key"], "cleaning") for m in ok if "cleaning" in m["fragments"]]
     cleaning = pd.concat([c for c in cl_parts if len(c)], ignore_index=True) if any(len(c) for c in cl_parts) \
         else pd.DataFrame(columns=CLEANING_COLUMNS)
-    cleaning.to_csv(processed / "cleaning_log.csv", index=False, encoding="utf-8-sig")
+    write_csv(cleaning, processed / "cleaning_log.csv")
 
     rej_count = rejects.groupby("file").size().to_dict() if len(rejects) else {}
     reports = []
@@ -1111,58 +1183,112 @@ def _print_report(reports: list[FileReport], warnings: list[str], seconds: float
     _say(f"Готово за {seconds:.1f} с; разобрано файлов: {parsed}, из кэша: {len(reports) - parsed}.")
 
 
+def _check_folders(raw: Path, processed: Path, raw_arg, processed_arg) -> None:
+    """``processed`` must be neither ``raw`` nor inside it (its tables would be read as inputs), nor contain it."""
+    if processed == raw:
+        raise MsokoError(f"Папка обработанных данных «{processed_arg}» совпадает с папкой исходных данных "
+                         f"«{raw_arg}» ({raw}). Укажите для --processed отдельную папку, например data/processed.")
+    if processed.is_relative_to(raw):
+        raise MsokoError(f"Папка обработанных данных «{processed_arg}» ({processed}) лежит внутри папки исходных "
+                         f"данных «{raw_arg}» ({raw}): её таблицы читались бы как исходные. "
+                         "Укажите для --processed папку вне исходных данных, например data/processed.")
+    if raw.is_relative_to(processed):
+        raise MsokoError(f"Папка исходных данных «{raw_arg}» ({raw}) лежит внутри папки обработанных данных "
+                         f"«{processed_arg}» ({processed}). Держите их раздельно, например data/raw и data/processed.")
+
+
+LOADABLE_KINDS = ("vpr2020", "vpr2021", "template")
+
+
+def _check_loadable(metas: list[dict], raw_dir, n_files: int) -> None:
+    """A raw folder without one ВПР export or msoko template that loads is an error, not an empty success."""
+    if any(m["status"] == "ok" and m["kind"] in LOADABLE_KINDS for m in metas):
+        return
+    if not n_files:
+        found = "в ней нет ни одного файла .xlsx или .csv"
+    else:
+        bad = [m for m in metas if m["status"] in ("error", "skipped")]
+        found = f"найдено файлов: {n_files}, но среди них нет выгрузки ВПР или шаблона msoko, которые удалось загрузить"
+        if bad:
+            found += "; не прочитаны: " + "; ".join(m["message"] or f"«{m['file']}»" for m in bad[:5])
+            if len(bad) > 5:
+                found += f" и ещё {len(bad) - 5}"
+    raise MsokoError(f"В папке исходных данных «{raw_dir}» нечего загружать: {found}. Положите в неё выгрузки "
+                     "ВПР (vpr_results/<год>/<класс>/…xlsx) или заполненные шаблоны msoko (msoko templates), "
+                     "либо создайте демо-данные: msoko demo.")
+
+
 def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = None,
            progress: bool = True) -> IngestResult:
     """Load every input under ``raw_dir`` into typed Parquet tables in ``processed_dir``.
 
-    Returns an :class:`IngestResult` (``.ok``, per-file balance in ``.files``).
-    Raises :class:`MsokoError` only when ``raw_dir`` does not exist.
+    Returns an :class:`IngestResult` (``.ok``, per-file balance in ``.files``, files that could not
+    be read at all in ``.unreadable``). Raises :class:`MsokoError` when ``raw_dir`` does not exist,
+    when ``processed_dir`` is ``raw_dir`` or one lies inside the other, and when the raw folder
+    holds no ВПР export and no msoko template that could be loaded.
     """
     t0 = time.perf_counter()
     raw = Path(raw_dir).resolve()
     processed = Path(processed_dir).resolve()
     if not raw.is_dir():
         raise MsokoError(f"Папка исходных данных «{raw_dir}» не найдена.")
+    _check_folders(raw, processed, raw_dir, processed_dir)
     processed.mkdir(parents=True, exist_ok=True)
     cache = processed / CACHE_DIR
     cache.mkdir(exist_ok=True)
     state_path = processed / STATE_FILE
+    notes: list[str] = []
     try:
         state = json.loads(state_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if not isinstance(state, dict):
+            raise ValueError("не объект JSON")
+    except FileNotFoundError:
+        state = {}
+    except (OSError, ValueError) as exc:
+        notes.append(f"Файл состояния {state_path} повреждён ({exc}) — загрузка выполнена заново.")
         state = {}
     fp = config_fingerprint()
     old_files = state.get("files", {}) if state.get("fingerprint") == fp else {}
+    if not isinstance(old_files, dict):
+        old_files = {}
 
     # ---- which files, with which content
-    files = discover(raw)
+    files = discover(raw, notes)
     cur = {}
     for p in files:
         rel = p.relative_to(raw).as_posix()
-        st = p.stat()
-        old = old_files.get(rel)
-        if old and old["size"] == st.st_size and old["mtime_ns"] == st.st_mtime_ns:
-            h = old["hash"]
-        else:
-            h = file_hash(p)
-        cur[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "hash": h}
+        try:
+            st = p.stat()
+            old = old_files.get(rel)
+            if isinstance(old, dict) and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
+                h = old["hash"]
+            else:
+                h = file_hash(p)
+            cur[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "hash": h}
+        except OSError as exc:  # unreadable: parse_file reports it as an error (the run exits non-zero)
+            cur[rel] = {"size": -1, "mtime_ns": 0, "hash": f"unreadable:{type(exc).__name__}:{time.time_ns()}"}
 
     outputs = ["vpr", "vpr_tasks", "task_specs", "schools"]
     outputs_ok = all(table_path(processed, o).exists() for o in outputs) and (processed / "ingest_report.csv").exists()
     same = (state.get("fingerprint") == fp and outputs_ok
             and {k: v["hash"] for k, v in old_files.items()} == {k: v["hash"] for k, v in cur.items()})
     if same:
-        rep = pd.read_csv(processed / "ingest_report.csv", encoding="utf-8-sig", keep_default_na=False)
+        rep = pd.read_csv(processed / "ingest_report.csv", encoding="utf-8-sig", keep_default_na=False,
+                          dtype={"file": str, "kind": str, "table": str, "status": str, "message": str})
+        rep = rep.map(csv_unsafe)
         reports = [FileReport(file=r.file, kind=r.kind, table=r.table or None, rows_read=int(r.rows_read),
                               rows_written=int(r.rows_written), rows_rejected=int(r.rows_rejected),
                               status=r.status, message=r.message) for r in rep.itertuples(index=False)]
         if cur != old_files:  # touched but identical content: remember the new mtimes
             state["files"] = cur
-            state_path.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
+            write_text_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1))
         secs = time.perf_counter() - t0
+        for msg in notes:
+            _say("Предупреждение: " + msg)
         _say(f"Изменений во входных данных нет — загрузка не требуется ({len(reports)} файлов, "
              f"{sum(r.rows_written for r in reports)} строк записано ранее; {secs:.2f} с).")
-        return IngestResult(ok=True, processed_dir=processed, files=reports, unchanged=True, parsed=0, seconds=secs)
+        return IngestResult(ok=True, processed_dir=processed, files=reports, warnings=notes, unchanged=True, parsed=0,
+                            seconds=secs)
 
     # ---- stage 1: parse what is not cached
     def cache_key(rel, h):
@@ -1172,9 +1298,8 @@ def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = No
     for p in files:
         rel = p.relative_to(raw).as_posix()
         key = cache_key(rel, cur[rel]["hash"])
-        mp = cache / key / "meta.json"
-        if mp.exists():
-            m = json.loads(mp.read_text(encoding="utf-8"))
+        m = _load_meta(cache / key, rel, notes)
+        if m is not None:
             m["key"] = key
             metas.append(m)
         else:
@@ -1213,18 +1338,20 @@ def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = No
     if bar:
         bar.close()
     metas += parsed
+    _check_loadable(metas, raw_dir, len(files))
 
     # ---- stage 2
     t_parse = time.perf_counter() - t0
     reports, warnings = assemble(metas, cache, processed, progress)
+    warnings = notes + warnings
     t_assemble = time.perf_counter() - t0 - t_parse
     for m in metas:
         for note in m.get("notes", []):
             pass  # layout notes are informational; kept in meta.json
-    pd.DataFrame([r.__dict__ for r in reports],
-                 columns=["file", "kind", "table", "rows_read", "rows_written", "rows_rejected", "status", "message"]
-                 ).to_csv(processed / "ingest_report.csv", index=False, encoding="utf-8-sig")
-    (processed / "ingest_log.txt").write_text("\n".join(warnings) + ("\n" if warnings else ""), encoding="utf-8")
+    write_csv(pd.DataFrame([r.__dict__ for r in reports],
+                           columns=["file", "kind", "table", "rows_read", "rows_written", "rows_rejected", "status",
+                                    "message"]), processed / "ingest_report.csv")
+    write_text_atomic(processed / "ingest_log.txt", "\n".join(warnings) + ("\n" if warnings else ""))
 
     # ---- forget cache entries of files that are gone or changed
     live = {m["key"] for m in metas}
@@ -1233,9 +1360,7 @@ def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = No
             shutil.rmtree(d, ignore_errors=True)
     state = {"version": PARSER_VERSION, "fingerprint": fp, "files": cur,
              "written_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    tmp = state_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(state_path)
+    write_text_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1))
 
     secs = time.perf_counter() - t0
     _print_report(reports, warnings, secs, len(parsed))

@@ -1,0 +1,318 @@
+"""Issue 14, "nothing fails silently", for ingest: symbolic links, a raw folder with nothing to
+load, unreadable files, formulas in the CSVs msoko writes, damaged cache/state files, and a
+processed folder that is (inside) the raw folder. Inputs are made here, in tmp_path; the real
+sample is used only where named (and skipped when absent)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from msoko.cli import main as cli_main
+from msoko.errors import MsokoError
+from msoko.ingest import CACHE_DIR, STATE_FILE, discover, ingest
+from msoko.store import atomic_path, csv_safe, csv_unsafe, write_csv
+from tests.test_ingest import H2021, make_raw, write_xlsx
+
+GOOD_VPR = "vpr/2021/4/Проведение работы по математике, 4 класс. ВПР 2021.xlsx"
+CYRILLIC = re.compile("[а-яА-Я]")
+VPR_KEY = ["source_file", "source_row"]
+
+
+def _run(raw: Path, processed: Path, jobs: int = 1):
+    return ingest(raw, processed, jobs=jobs, progress=False)
+
+
+def _vpr(processed: Path) -> pd.DataFrame:
+    return pd.read_parquet(processed / "vpr.parquet").sort_values(VPR_KEY).reset_index(drop=True)
+
+
+def _rows(res) -> dict:
+    return {f.file: (f.kind, f.status, f.rows_read, f.rows_written, f.rows_rejected) for f in res.files}
+
+
+def _link_tree(src: Path, dst: Path) -> Path:
+    """``dst`` made only of symbolic links, one per top-level entry of ``src``."""
+    dst.mkdir(parents=True)
+    for entry in sorted(src.iterdir()):
+        (dst / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    return dst
+
+
+def _assert_balanced(res, processed: Path):
+    rej = pd.read_csv(processed / "rejects.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    vpr = pd.read_parquet(processed / "vpr.parquet")
+    for f in res.files:
+        if f.kind in ("vpr2020", "vpr2021") and f.status == "ok":
+            n_rej = int((rej.file == f.file).sum())
+            assert f.rows_rejected == n_rej, f.file
+            assert int((vpr.source_file == f.file).sum()) == f.rows_read - n_rej, f.file
+
+
+# ---------------------------------------------------------------- 1. symbolic links
+def test_raw_folder_of_symlinks_loads_the_same_rows(tmp_path):
+    src = make_raw(tmp_path / "src")
+    links = _link_tree(src, tmp_path / "links")
+    assert (links / "vpr").is_symlink() and (links / "logins.xlsx").is_symlink()
+    direct = _run(src, tmp_path / "p_direct")
+    linked = _run(links, tmp_path / "p_links")
+    assert _rows(linked) == _rows(direct)
+    vpr_links = _vpr(tmp_path / "p_links")
+    assert len(vpr_links) > 0
+    assert {GOOD_VPR, "vpr/2020/4/Математика.xlsx"} <= set(vpr_links.source_file)
+    pd.testing.assert_frame_equal(vpr_links, _vpr(tmp_path / "p_direct"))
+    assert len(pd.read_parquet(tmp_path / "p_links" / "task_specs.parquet")) == 3
+    _assert_balanced(linked, tmp_path / "p_links")
+
+
+def test_symlinked_subfolder_deep_inside_is_followed(tmp_path):
+    src = make_raw(tmp_path / "src")
+    store = tmp_path / "elsewhere"
+    (src / "vpr" / "2021").rename(store)
+    (src / "vpr" / "2021").symlink_to(store, target_is_directory=True)
+    res = _run(src, tmp_path / "p")
+    f = {r.file: r for r in res.files}[GOOD_VPR]
+    assert f.status == "ok" and f.rows_read == 10
+    assert f.rows_written == f.rows_read - f.rows_rejected
+    assert int((_vpr(tmp_path / "p").source_file == GOOD_VPR).sum()) == f.rows_written
+
+
+def test_symlink_cycle_does_not_hang_or_duplicate(tmp_path):
+    src = make_raw(tmp_path / "src")
+    before = [p.relative_to(src) for p in discover(src)]
+    baseline = _rows(_run(src, tmp_path / "p0"))
+    (src / "vpr" / "2021" / "4" / "loop").symlink_to(src, target_is_directory=True)     # back to the root
+    (src / "vpr" / "again").symlink_to(src / "vpr" / "2021", target_is_directory=True)  # the same folder twice
+    notes: list[str] = []
+    assert [p.relative_to(src) for p in discover(src, notes)] == before
+    assert notes and all(CYRILLIC.search(n) for n in notes)
+    assert any("vpr/again" in n for n in notes) and any("vpr/2021/4/loop" in n for n in notes)
+    res = _run(src, tmp_path / "p")
+    assert _rows(res) == baseline
+    assert any("vpr/again" in w and "ссылк" in w for w in res.warnings)
+
+
+def test_real_sample_through_symlinks_equals_the_folder_itself(real_data, tmp_path):
+    links = _link_tree(real_data, tmp_path / "links")
+    direct = _run(real_data, tmp_path / "p_direct", jobs=2)
+    linked = _run(links, tmp_path / "p_links", jobs=2)
+    n_vpr = len(list((real_data / "vpr_results").rglob("*.xlsx")))
+    assert sum(f.kind in ("vpr2020", "vpr2021") for f in linked.files) == n_vpr >= 70
+    assert _rows(linked) == _rows(direct)
+    assert linked.rows_written == direct.rows_written > 100_000
+    pd.testing.assert_frame_equal(_vpr(tmp_path / "p_links"), _vpr(tmp_path / "p_direct"))
+    _assert_balanced(linked, tmp_path / "p_links")
+
+
+# ---------------------------------------------------------------- 2. nothing to load / unreadable file
+def test_empty_raw_folder_is_a_russian_error_naming_it(tmp_path):
+    raw = tmp_path / "пустая_папка"
+    raw.mkdir()
+    (raw / "readme.md").write_text("ничего", encoding="utf-8")
+    with pytest.raises(MsokoError) as e:
+        _run(raw, tmp_path / "p")
+    msg = str(e.value)
+    assert "пустая_папка" in msg and "нечего загружать" in msg and CYRILLIC.search(msg)
+
+
+def test_raw_folder_whose_only_vpr_is_broken_is_an_error_naming_the_file(tmp_path):
+    raw = tmp_path / "raw"
+    good = make_raw(tmp_path / "src") / GOOD_VPR
+    bad = raw / "vpr" / "2021" / "4" / good.name
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(good.read_bytes()[:500])
+    write_xlsx(raw / "logins.xlsx", [["логин", "имя", "регион"], ["sch000001", "МБОУ СОШ №1", "г. Примерск"]])
+    with pytest.raises(MsokoError) as e:
+        _run(raw, tmp_path / "p")
+    msg = str(e.value)
+    assert str(raw) in msg and good.name in msg and "повреждён" in msg
+
+
+def test_cli_exit_code_when_nothing_to_load(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    code = cli_main(["ingest", "--raw", str(raw), "--processed", str(tmp_path / "p"), "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code != 0 and "нечего загружать" in err and str(raw) in err and "Traceback" not in err
+
+
+def test_dangling_symlink_is_an_unreadable_file(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw")
+    baseline = _rows(_run(make_raw(tmp_path / "src"), tmp_path / "p0"))
+    dead = raw / "vpr" / "2021" / "4" / "Проведение работы по русскому языку, 4 класс. ВПР 2021.xlsx"
+    dead.symlink_to(tmp_path / "нет_такого.xlsx")
+    res = _run(raw, tmp_path / "p")
+    err = capsys.readouterr().err
+    rel = dead.relative_to(raw).as_posix()
+    assert [f.file for f in res.unreadable] == [rel]
+    msg = res.unreadable[0].message
+    assert rel in msg and "не удалось открыть" in msg and "ОШИБКА:" in err and "Traceback" not in err
+    assert {k: v for k, v in _rows(res).items() if k != rel} == baseline   # nothing else lost
+    # a re-run without changes still reports it (the error is not cached into silence)
+    again = _run(raw, tmp_path / "p")
+    assert [f.file for f in again.unreadable] == [rel]
+
+
+def test_truncated_file_is_flagged_unreadable(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    src = raw / GOOD_VPR
+    dst = src.with_name("Проведение работы по русскому языку, 4 класс. ВПР 2021.xlsx")
+    dst.write_bytes(src.read_bytes()[:700])
+    res = _run(raw, tmp_path / "p")
+    assert [f.file for f in res.unreadable] == [dst.relative_to(raw).as_posix()]
+    assert res.ok  # the balance itself holds; the CLI decides the exit code from .unreadable
+    clean = _run(make_raw(tmp_path / "src"), tmp_path / "p0")
+    assert clean.unreadable == []
+
+
+# ---------------------------------------------------------------- 3. formulas in CSVs
+@pytest.mark.parametrize("value,expected", [
+    ("=1+2", "'=1+2"), ("+7 913", "'+7 913"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("sch000001", "sch000001"), ("", ""), ("a=b", "a=b"),
+    ("'quoted", "'quoted"), (5, 5), (-1.5, -1.5), (None, None),
+])
+def test_csv_safe(value, expected):
+    assert csv_safe(value) == expected
+    assert csv_unsafe(csv_safe(value)) == value
+
+
+def test_write_csv_neutralises_text_cells_only(tmp_path):
+    df = pd.DataFrame({"file": ["=HYPERLINK(\"http://x\")", "ok.xlsx"], "row": [-3, 4], "value": ["@x", None]})
+    write_csv(df, tmp_path / "out.csv")
+    text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and "'@x" in text and "-3" in text and "'-3" not in text
+    back = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", keep_default_na=False, dtype=str)
+    assert back.file.tolist() == ["'=HYPERLINK(\"http://x\")", "ok.xlsx"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]   # no temporary file left
+
+
+def test_rejects_and_cleaning_log_have_no_live_formulas(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    rows = [H2021,
+            ["sch000001", "р", "1", "40001", "4", "м", "а", "1", "5", "1", "2", "2", "", "", "", None, None],
+            ["sch000001", "р", "2", "40002", "4", "м", "а", "1", "5", "1", "=1+1", "2", "", "", "", None, None],
+            ["sch000001", "р", "3", "40003", "4", "@cmd", "а", "1", "5", "1", "2", "2", "", "", "", None, None],
+            ["sch000001", "р", "4", "40004", "+6", "ж", "а", "1", "5", "1", "2", "2", "", "", "", None, None],
+            ["sch000002", "р", "5", "40005", "4", "ж", "а", "1", "-1", "0", "0", "-1", "", "", "", None, None]]
+    write_xlsx(raw / GOOD_VPR, rows)
+    wb = openpyxl.load_workbook(raw / GOOD_VPR)
+    cell = wb.active.cell(row=3, column=11)
+    cell.value, cell.data_type = "=1+1", "s"     # text, as an export stores it (not a formula)
+    wb.save(raw / GOOD_VPR)
+    res = _run(raw, tmp_path / "p")
+    f = {r.file: r for r in res.files}[GOOD_VPR]
+    assert (f.rows_read, f.rows_rejected, f.rows_written) == (5, 2, 3)
+    rej = pd.read_csv(tmp_path / "p" / "rejects.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    mine = rej[rej.file == GOOD_VPR].set_index("row")
+    assert mine.loc["3", "value"] == "'=1+1"
+    assert mine.loc["6", "value"].startswith("'-")
+    cl = pd.read_csv(tmp_path / "p" / "cleaning_log.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    mine = cl[cl.file == GOOD_VPR]
+    assert "'@cmd" in set(mine.value) and "'+6" in set(mine.value)
+    for df in (rej, cl, pd.read_csv(tmp_path / "p" / "ingest_report.csv", encoding="utf-8-sig", dtype=str,
+                                    keep_default_na=False)):
+        for c in df.columns:
+            assert not df[c].str.match(r"[=+\-@\t\r]").any(), c
+    assert len(_vpr(tmp_path / "p").query("source_file == @GOOD_VPR")) == f.rows_read - f.rows_rejected
+
+
+def test_report_of_a_file_named_like_a_formula_survives_the_no_change_rerun(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    write_xlsx(raw / "=cmd.xlsx", [["a", "b"], [1, 2]])      # unknown layout: skipped, but listed
+    first = _run(raw, tmp_path / "p")
+    assert "=cmd.xlsx" in _rows(first)
+    rep = pd.read_csv(tmp_path / "p" / "ingest_report.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert "'=cmd.xlsx" in set(rep.file) and "=cmd.xlsx" not in set(rep.file)
+    again = _run(raw, tmp_path / "p")
+    assert again.unchanged and _rows(again) == _rows(first)
+
+
+# ---------------------------------------------------------------- 4. atomic writes, damaged cache/state
+def test_atomic_path_keeps_the_old_file_on_failure(tmp_path):
+    target = tmp_path / "meta.json"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            assert tmp.parent == tmp_path and tmp != target
+            tmp.write_text("half", encoding="utf-8")
+            raise RuntimeError("crash while writing")
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["meta.json"]
+
+
+def _cache_meta(processed: Path, file: str) -> Path:
+    for mp in (processed / CACHE_DIR).glob("*/meta.json"):
+        if json.loads(mp.read_text(encoding="utf-8"))["file"] == file:
+            return mp
+    raise AssertionError(file)
+
+
+@pytest.mark.parametrize("damage", [b"", b"{\"file\": ", b"[]"])
+def test_damaged_cache_meta_is_rebuilt(tmp_path, damage):
+    raw = make_raw(tmp_path / "raw")
+    first = _run(raw, tmp_path / "p")
+    mp = _cache_meta(tmp_path / "p", GOOD_VPR)
+    mp.write_bytes(damage)
+    # another input changes, so the cache of the untouched workbook is consulted
+    write_xlsx(raw / "templates" / "noise.xlsx", [["x", "y"], [1, 2]])
+    res = _run(raw, tmp_path / "p")
+    assert res.parsed == 2   # the damaged entry and the new file
+    assert {k: v for k, v in _rows(res).items() if not k.startswith("templates/")} == _rows(first)
+    assert any("Кэш" in w and GOOD_VPR in w and "повреждён" in w for w in res.warnings)
+    json.loads(_cache_meta(tmp_path / "p", GOOD_VPR).read_text(encoding="utf-8"))   # valid again
+    _assert_balanced(res, tmp_path / "p")
+
+
+def test_cache_meta_whose_fragment_is_missing_is_rebuilt(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    first = _run(raw, tmp_path / "p")
+    mp = _cache_meta(tmp_path / "p", GOOD_VPR)
+    (mp.parent / "vpr.parquet").write_bytes(b"")
+    (tmp_path / "p" / STATE_FILE).unlink()
+    res = _run(raw, tmp_path / "p")
+    assert _rows(res) == _rows(first) and res.parsed == 1
+    assert any(GOOD_VPR in w and "повреждён" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("damage", [b"", b"{oops", b"[1, 2]"])
+def test_damaged_state_file_is_ignored_with_a_note(tmp_path, damage):
+    raw = make_raw(tmp_path / "raw")
+    first = _run(raw, tmp_path / "p")
+    (tmp_path / "p" / STATE_FILE).write_bytes(damage)
+    res = _run(raw, tmp_path / "p")
+    assert _rows(res) == _rows(first) and not res.unchanged
+    assert any(STATE_FILE in w and "повреждён" in w for w in res.warnings)
+    assert json.loads((tmp_path / "p" / STATE_FILE).read_text(encoding="utf-8"))["files"]
+
+
+def test_outputs_leave_no_temporary_files(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    _run(raw, tmp_path / "p")
+    left = [p for p in (tmp_path / "p").rglob("*") if p.name.endswith(".tmp")]
+    assert left == []
+
+
+# ---------------------------------------------------------------- 5. processed vs raw
+@pytest.mark.parametrize("where", ["same", "inside_raw", "contains_raw"])
+def test_processed_must_be_apart_from_raw(tmp_path, where):
+    raw = make_raw(tmp_path / "data" / "raw")
+    processed = {"same": raw, "inside_raw": raw / "processed", "contains_raw": tmp_path / "data"}[where]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises(MsokoError) as e:
+        _run(raw, processed)
+    msg = str(e.value)
+    assert CYRILLIC.search(msg) and str(raw) in msg
+    assert ("--processed" in msg) or ("раздельно" in msg)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before   # nothing written
+
+
+def test_processed_equal_to_raw_through_a_symlink_is_refused(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    (tmp_path / "alias").symlink_to(raw, target_is_directory=True)
+    with pytest.raises(MsokoError, match="совпадает"):
+        _run(raw, tmp_path / "alias")
