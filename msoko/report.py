@@ -30,6 +30,8 @@ import pandas as pd
 from msoko.cycle import SYSTEM_NAMES as SYSTEMS  # noqa: F401 (used by reports and notebooks)
 from msoko import stats
 from msoko.errors import MsokoError
+from msoko.objectivity import SIGNS
+from msoko.objectivity.core import OFFICIAL_SIGNS
 
 MIN_N = 5       # smaller groups are not shown
 LIMITED_N = 20  # smaller groups are of limited informativeness
@@ -45,28 +47,8 @@ SUBJECT_DATIVE: dict[str, str] = {
     "Французский язык": "французскому языку", "Информатика": "информатике", "Литература": "литературе",
 }
 
-OFFICIAL_SIGNS: dict[str, str] = {
-    "inflated_mean": "Завышенный средний балл",
-    "journal_mismatch": "Несоответствие отметкам в журнале",
-    "cohort_fall": "Резкое падение результатов параллели (4 → 5 класс)",
-    "cohort_rise": "Резкий рост результатов параллели (4 → 5 класс)",
-}
-MSOKO_SIGNS: dict[str, str] = {
-    "combined": "Сводная оценка msoko (основание для плана работы)",
-    "bunching": "Скопление баллов у границ отметок",
-    "easy_hard": "Базовые задания выполнены хуже сложных",
-    "journal_up": "Доля «повысили» (ВПР выше журнала)",
-    "journal_down": "Доля «понизили» (ВПР ниже журнала)",
-    "journal_diff2": "Расхождение с журналом на 2 и более балла",
-    "journal_shift": "Расхождение ВПР с журналом",
-    "not_confirmed_by_gia": "Высокие результаты не подтверждены ГИА",
-    "unconfirmed_high": "Высокие результаты не подтверждены ГИА",
-    "answer_similarity": "Совпадение ответов внутри класса",
-    "similar_answers": "Совпадение ответов внутри класса",
-    "swing": "Неожиданные колебания по годам",
-    "inflated_mean_similar": "Завышенный средний балл относительно похожих школ",
-    "inflated_mean_calibrated": "Завышенный средний балл относительно похожих школ",
-}
+# One vocabulary of signs: the objectivity module's catalogue (compute's objectivity.parquet holds
+# only its keys — resources/output_schema.toml); the official ones are those of the ФИОКО method.
 INDEX_SIGN = "objectivity_index"
 
 GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI, GROUP_REGION = "Школа", "Похожие школы", "Муниципалитет", "Регион"
@@ -1061,20 +1043,9 @@ def mkdo_areas(data: ReportData, municipality: str, year: int, dou_id: str | Non
 # objectivity
 # ======================================================================================
 
-def _module_signs() -> dict:
-    try:
-        from msoko.objectivity import SIGNS
-        return SIGNS
-    except ImportError:  # pragma: no cover - module absent
-        return {}
-
-
 def sign_name(sign: str) -> str:
-    """Russian title of a sign (the objectivity module's catalogue first)."""
-    t = _module_signs().get(sign)
-    if t:
-        return str(t[0])
-    return OFFICIAL_SIGNS.get(sign) or MSOKO_SIGNS.get(sign) or str(sign)
+    """Russian title of a sign, from the objectivity module's catalogue."""
+    return str(SIGNS[sign][0]) if sign in SIGNS else str(sign)
 
 
 def is_official(sign: str) -> bool:
