@@ -174,18 +174,24 @@ def betabinom_rho_mom(k, n, p: float) -> float:
     return float(max(0.0, (s - len(k)) / (n - 1).sum()))
 
 
-def betabinom_fit(k, n, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3) -> tuple[float, float]:
+def betabinom_fit(k, n, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3,
+                  start_trim: float = 0.05, max_iter: int = 10) -> tuple[float, float]:
     """Maximum-likelihood ``(p, ρ)`` of a beta-binomial with a common mean across units.
 
     Counts ``k`` of ``n`` per unit (e.g. schools of one work); X_i ~ BetaBinom(n_i, pα, (1 − p)α)
-    with α = 1/ρ − 1, so Var X_i = n_i p(1 − p)(1 + (n_i − 1)ρ). The log-likelihood
-    (:func:`scipy.stats.betabinom.logpmf`) is maximised by L-BFGS-B over (logit p, log ρ)
-    from the moment estimate — deterministic. With ``trim``, the fit is repeated once without
-    the units whose count is extreme in either tail (p < trim) under the first fit, so that the
-    few schools we look for do not widen the yardstick. ρ is clipped to ``rho_bounds``.
+    with α = 1/ρ − 1, so Var X_i = n_i p(1 − p)(1 + (n_i − 1)ρ). The log-likelihood (the
+    kernel of :func:`scipy.stats.betabinom.logpmf`, B(k + a, n − k + b)/B(a, b) by
+    ``scipy.special.betaln``) is maximised by L-BFGS-B over (logit p, log ρ) from the moment
+    estimate — deterministic. ρ is clipped to ``rho_bounds``.
+
+    With ``trim`` the fit is robust to the few schools we look for (one school with 70 % of a
+    rare event would otherwise make ρ large enough to hide itself): it starts without the
+    ``start_trim`` most extreme units in each tail under the pooled binomial, then refits on
+    the units that are not extreme (two-sided p ≥ ``trim``) under the current fit, until that
+    set no longer changes (a fixed point; under the model only ≈ 2·trim of the units drop out).
     """
     from scipy.optimize import minimize
-    from scipy.special import expit, logit
+    from scipy.special import betaln, expit, logit
 
     k, n = _f(k), _f(n)
     ok = np.isfinite(k) & np.isfinite(n) & (n > 0)
@@ -197,24 +203,35 @@ def betabinom_fit(k, n, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3) -> tu
     if len(k) < 3 or not 0 < p_pool < 1:
         return p_pool, lo
 
-    def fit(k, n):
+    def fit(k, n, x0=None):
         pp = float(np.clip(k.sum() / n.sum(), 1e-6, 1 - 1e-6))
-        r0 = float(np.clip(betabinom_rho_mom(k, n, pp), lo * 10, hi / 2))
+        if x0 is None:
+            x0 = np.array([logit(pp), np.log(np.clip(betabinom_rho_mom(k, n, pp), lo * 10, hi / 2))])
+        nk = n - k
 
         def nll(th):
             p, rho = expit(th[0]), np.exp(th[1])
             ab = 1.0 / rho - 1.0
-            return -float(_st.betabinom.logpmf(k, n, p * ab, (1 - p) * ab).sum())
+            a, b = p * ab, (1 - p) * ab
+            return -float((betaln(k + a, nk + b)).sum() - len(k) * betaln(a, b))
 
-        res = minimize(nll, np.array([logit(pp), np.log(r0)]), method="L-BFGS-B",
-                       bounds=[(-15.0, 15.0), (np.log(lo), np.log(hi))])
-        return float(expit(res.x[0])), float(np.clip(np.exp(res.x[1]), lo, hi))
+        res = minimize(nll, x0, method="L-BFGS-B", bounds=[(-15.0, 15.0), (np.log(lo), np.log(hi))])
+        return float(expit(res.x[0])), float(np.clip(np.exp(res.x[1]), lo, hi)), res.x
 
-    p, rho = fit(k, n)
-    if trim:
+    if not trim:
+        p, rho, _ = fit(k, n)
+        return p, rho
+    up, dn = _st.binom.sf(k - 1, n, p_pool), _st.binom.cdf(k, n, p_pool)
+    keep = (up > np.quantile(up, start_trim)) & (dn > np.quantile(dn, start_trim))
+    if keep.sum() < 3 or not 0 < k[keep].sum() < n[keep].sum():
+        keep = np.ones(len(k), dtype=bool)
+    x = None
+    for _ in range(max_iter):
+        p, rho, x = fit(k[keep], n[keep], x)
         ab = 1.0 / rho - 1.0
         ge, _, le, _ = betabinom_tails(k, n, p * ab, (1 - p) * ab)
-        keep = (ge >= trim) & (le >= trim)
-        if 3 <= keep.sum() < len(k) and 0 < k[keep].sum() < n[keep].sum():
-            p, rho = fit(k[keep], n[keep])
+        new = (ge >= trim) & (le >= trim)
+        if (new == keep).all() or new.sum() < 3 or not 0 < k[new].sum() < n[new].sum():
+            break
+        keep = new
     return p, rho

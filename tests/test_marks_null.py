@@ -97,6 +97,22 @@ def test_estimator_not_widened_by_a_few_extreme_schools():
     assert rho_hat < 0.06
 
 
+def test_trimmed_fit_not_masked_by_one_school_with_a_rare_event():
+    """A rare finding (1 %) and one school with 70 % of it: the untrimmed ML fit makes ρ huge,
+    which would hide that very school; the trimmed fit does not."""
+    rng = np.random.default_rng(21)
+    n = rng.integers(15, 100, size=57)
+    k = rng.binomial(n, 0.01)
+    n[0], k[0] = 15, 11
+    _, rho_raw = betabinom_fit(k, n, trim=None)
+    p, rho = betabinom_fit(k, n)
+    assert rho_raw > 0.03
+    assert rho < 0.01 and p < 0.02
+    ab = 1 / rho - 1
+    ge, _, _, _ = betabinom_tails(k[:1], n[:1], p * ab, (1 - p) * ab)
+    assert ge[0] < 1e-6
+
+
 def test_tails_match_scipy():
     rng = np.random.default_rng(5)
     n = rng.integers(1, 80, size=300)
@@ -162,7 +178,8 @@ def test_planted_vpr_inflation_flagged_and_combined():
     assert not _flag(out, "marks_far_below", "S05")
     comb = combined_rows(out, _cells(s), cfg)
     assert bool(comb.loc[comb.school_id == "S05", "flagged"].iloc[0])
-    assert comb["flagged"].astype(bool).sum() <= 2
+    # the combined picture has its own level (combined_alpha = 0.02): a few null schools may pass it
+    assert comb.loc[comb.school_id != "S05", "flagged"].astype(bool).mean() <= 0.05
 
 
 def test_planted_journal_inflation_is_current_marks_finding_not_combined():
