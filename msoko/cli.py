@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from msoko import __version__
 from msoko.errors import MsokoError
@@ -46,7 +47,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_compute(args: argparse.Namespace) -> int:
     from msoko.compute import compute
 
-    compute(processed_dir=args.processed, config_path=args.config)
+    result = compute(processed_dir=args.processed, config_path=args.config)
+    if result.failures:
+        print(f"Ошибки расчёта ({len(result.failures)}), остальные результаты записаны:", file=sys.stderr)
+        for message in dict.fromkeys(r["message_ru"] for r in result.failures):
+            print(f"  {message}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -105,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--processed", default="data/processed", help="папка обработанных данных")
     p.add_argument("--config", default=None,
                    help="файл муниципальной конфигурации (TOML); по умолчанию — встроенный")
+    p.epilog = ("Коды завершения: 0 — всё рассчитано (или пропущено за отсутствием данных); "
+                "1 — часть расчёта не выполнена из-за ошибки (названа в выводе и в compute_log.csv, "
+                "остальное записано); 2 — ошибка ввода или данных.")
     p.set_defaults(func=_cmd_compute)
 
     p = sub.add_parser("run", help="годовой прогон: загрузка → расчёт → отчёты",
@@ -149,6 +158,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Прервано пользователем.", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - msoko's own error: named, without a traceback
+        import os
+        import traceback
+
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        place = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
+        print(f"Внутренняя ошибка msoko{place}: {type(exc).__name__}: {exc}. Это ошибка программы, "
+              "а не исходных данных; полный отчёт об ошибке — с переменной окружения MSOKO_DEBUG=1.",
+              file=sys.stderr)
+        if os.environ.get("MSOKO_DEBUG"):
+            traceback.print_exc()
+        return 1
 
 
 if __name__ == "__main__":

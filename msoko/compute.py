@@ -11,7 +11,12 @@ reported as not computable, with the reason in Russian), writes beside them:
   system 2 and 5 indicators;
 - ``cycle_systems.parquet``, ``cycle_targets.parquet``, ``cycle_monitoring.parquet``,
   ``cycle_analysis.parquet``, ``recommendations.parquet``, ``effectiveness.parquet`` —
-  the management cycle, so that reports never recompute.
+  the management cycle, so that reports never recompute;
+- ``compute_log.csv`` — what did not work: ``step, item, scope, level, message_ru``. Level
+  «ошибка» is a step of msoko that failed (a sign, a group of indicators, the cycle): the
+  run names it, the other results are still written, ``ComputeResult.failures`` lists it
+  and ``msoko compute`` exits with code 1. Level «предупреждение» is something skipped
+  for lack of data (an indicator without its table, the diagnostics without ВПР).
 """
 from __future__ import annotations
 
@@ -33,11 +38,36 @@ INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "cont
                 "surveys", "measures"]
 
 
+LOG_NAME = "compute_log.csv"
+LOG_COLUMNS = ["step", "item", "scope", "level", "message_ru"]
+ERROR, WARNING = "ошибка", "предупреждение"
+CYCLE_OUTPUTS = ("cycle_systems", "cycle_targets", "cycle_monitoring", "cycle_analysis", "recommendations",
+                 "effectiveness")
+
+
 @dataclass
 class ComputeResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     notes: pd.DataFrame | None = None
     seconds: float = 0.0
+    # the rows of compute_log.csv with level «ошибка»: steps of msoko that failed
+    failures: list[dict] = field(default_factory=list)
+    log: pd.DataFrame | None = None  # compute_log.csv
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _row(step: str, item: str, scope: str, level: str, message: str) -> dict:
+    return {"step": step, "item": item, "scope": scope, "level": level, "message_ru": message}
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception in Russian: a MsokoError is the user's to fix; anything else is msoko's own error."""
+    if isinstance(exc, MsokoError):
+        return str(exc).rstrip(".")
+    return f"внутренняя ошибка msoko ({type(exc).__name__}: {exc})"
 
 
 def load_tables(processed_dir: str | Path) -> dict[str, pd.DataFrame | None]:
@@ -49,25 +79,54 @@ def load_tables(processed_dir: str | Path) -> dict[str, pd.DataFrame | None]:
     return out
 
 
-def _objectivity(tables, config, say):
+def _objectivity(tables, config, say, log):
+    """The objectivity frame (or None); every sign that failed and every skip goes into ``log``."""
     try:
+        from msoko import objectivity as objectivity_module
         from msoko.objectivity import compute_objectivity
-    except ImportError:
-        say("Диагностика объективности: модуль ещё не установлен — пропущено.")
+    except ImportError as exc:
+        message = f"Диагностика объективности пропущена: модуль не загружается ({type(exc).__name__}: {exc})."
+        say(message)
+        log.append(_row("objectivity", "*", "объективность", ERROR, message))
         return None
     if tables.get("vpr") is None:
-        say("Диагностика объективности: нет результатов ВПР — пропущено.")
+        message = "Диагностика объективности: нет результатов ВПР — пропущено."
+        say(message)
+        log.append(_row("objectivity", "*", "объективность", WARNING, message))
         return None
     try:
         with warnings.catch_warnings():
+            # the failures are reported from FAILURES below, not as warnings
             warnings.simplefilter("ignore", RuntimeWarning)
-            return compute_objectivity({k: v for k, v in tables.items() if v is not None}, config)
-    except MsokoError as exc:
-        say(f"Диагностика объективности не выполнена: {exc}")
-        return None
+            obj = compute_objectivity({k: v for k, v in tables.items() if v is not None}, config)
     except Exception as exc:  # noqa: BLE001 - the indicators must still be written
-        say(f"Диагностика объективности не выполнена: {type(exc).__name__}: {exc}")
+        message = f"Диагностика объективности не выполнена: {_describe(exc)}."
+        say(message)
+        log.append(_row("objectivity", "*", "объективность", ERROR, message))
         return None
+    for f in getattr(objectivity_module, "FAILURES", []):
+        say(f"  ОШИБКА: {f['message_ru']}")
+        for sign in f["signs"]:
+            log.append(_row("objectivity", sign, "объективность", ERROR, f["message_ru"]))
+    return obj
+
+
+def _remove_stale(processed: Path, names, say) -> None:
+    """A step that produced nothing this time must not leave last run's table for the reports."""
+    for name in names:
+        path = table_path(processed, name)
+        if path.exists():
+            path.unlink()
+            say(f"  удалена устаревшая таблица {path.name} (в этом расчёте она не построена)")
+
+
+def _write_log(processed: Path, log: list[dict]) -> tuple[Path, pd.DataFrame]:
+    df = pd.DataFrame(log, columns=LOG_COLUMNS)
+    path = processed / LOG_NAME
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_csv(tmp, index=False, encoding="utf-8-sig")
+    tmp.replace(path)
+    return path, df
 
 
 def compute(processed_dir: str | Path = "data/processed", config_path: str | Path | None = None, *,
@@ -90,13 +149,38 @@ def compute(processed_dir: str | Path = "data/processed", config_path: str | Pat
     if missing:
         say(f"Нет данных (показатели по ним не рассчитываются): {', '.join(missing)}.")
     result = ComputeResult()
+    log: list[dict] = []
+    try:
+        _compute_all(processed, config, tables, result, log, say, verbose)
+    except Exception as exc:
+        # a step outside the guarded ones: logged, then the CLI reports it without a traceback
+        log.append(_row("compute", "*", "расчёт", ERROR, f"Расчёт прерван: {_describe(exc)}."))
+        raise
+    finally:
+        result.outputs["compute_log"], result.log = _write_log(processed, log)
+    result.failures = [r for r in log if r["level"] == ERROR]
+    result.seconds = time.perf_counter() - t0
+    if result.failures:
+        items = sorted({f"{r['item']}" for r in result.failures if r["item"] != "*"})
+        steps = sorted({r["step"] for r in result.failures})
+        say(f"Расчёт завершён с ошибками за {result.seconds:.1f} с: не выполнено — "
+            f"{', '.join(items) if items else ', '.join(steps)} (шаги: {', '.join(steps)}). "
+            f"Остальные результаты записаны в «{processed}»; подробности — {LOG_NAME}.")
+    else:
+        say(f"Готово за {result.seconds:.1f} с. Результаты в «{processed}».")
+    return result
 
+
+def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeResult, log: list[dict], say,
+                 verbose: bool) -> None:
     say("Диагностика объективности…")
     t = time.perf_counter()
-    obj = _objectivity(tables, config, say)
+    obj = _objectivity(tables, config, say, log)
     if obj is not None:
         result.outputs["objectivity"] = write_table(obj, processed, "objectivity")
         say(f"  objectivity.parquet: {len(obj)} строк ({time.perf_counter() - t:.1f} с)")
+    else:
+        _remove_stale(processed, ["objectivity"], say)
 
     say("Показатели восьми систем…")
     t = time.perf_counter()
@@ -116,15 +200,38 @@ def compute(processed_dir: str | Path = "data/processed", config_path: str | Pat
         if df is not None:
             result.outputs[name] = write_table(df.reset_index(drop=True), processed, name)
     say(f"  indicators.parquet: {res.summary()} ({time.perf_counter() - t:.1f} с)")
+    result.notes = res.notes
+    failed = {}
+    for f in getattr(res, "failures", []):
+        say(f"  ОШИБКА: {f['message_ru']}")
+        for code in f["indicators"]:
+            failed[code] = f["message_ru"]
+    systems_of = res.notes.set_index("indicator")["system"].to_dict() if len(res.notes) else {}
+    for code, message in failed.items():
+        scope = f"система {systems_of[code]}" if code in systems_of else "показатели"
+        log.append(_row("indicators", code, scope, ERROR, message))
     if len(res.notes):
         for system, part in res.notes.groupby("system"):
+            part = part.loc[~part["indicator"].isin(failed)]
+            if not len(part):
+                continue
             say(f"  система {system}: не рассчитано — "
                 + "; ".join(f"{r.indicator} ({r.reason})" for r in part.itertuples()))
+            for r in part.itertuples():
+                log.append(_row("indicators", r.indicator, f"система {system}", WARNING,
+                                f"Показатель «{r.name_ru}» не рассчитан: {r.reason}."))
 
     say("Управленческий цикл: анализ, рекомендации, эффективность мер…")
     t = time.perf_counter()
-    cycles = management_cycle(res.indicators, cat, config, measures=tables.get("measures"), meta=res.meta,
-                              notes=res.notes)
+    try:
+        cycles = management_cycle(res.indicators, cat, config, measures=tables.get("measures"), meta=res.meta,
+                                  notes=res.notes)
+    except Exception as exc:  # noqa: BLE001 - the indicators and the diagnostics are already written
+        message = f"Управленческий цикл не рассчитан: {_describe(exc)}."
+        say(f"  ОШИБКА: {message}")
+        log.append(_row("cycle", "*", "управленческий цикл", ERROR, message))
+        _remove_stale(processed, CYCLE_OUTPUTS, say)
+        return
     systems = pd.DataFrame([{"system": s, "name": c.name, "goal": c.goal, "tasks": "\n".join(c.tasks),
                              "indicators": len(c.indicators), "not_computed": len(c.not_computed),
                              "findings": len(c.analysis), "recommendations": len(c.recommendations),
@@ -145,10 +252,6 @@ def compute(processed_dir: str | Path = "data/processed", config_path: str | Pat
     for s, c in cycles.items():
         say(f"    {s}. {SYSTEM_NAMES[s][:60]}…: зон внимания {len(c.analysis)}, "
             f"рекомендаций {len(c.recommendations)}")
-    result.notes = res.notes
-    result.seconds = time.perf_counter() - t0
-    say(f"Готово за {result.seconds:.1f} с. Результаты в «{processed}».")
-    return result
 
 
 def _effectiveness_all(cycles) -> pd.DataFrame:
@@ -159,4 +262,4 @@ def _effectiveness_all(cycles) -> pd.DataFrame:
         subset=["year", "school_id", "indicator", "measure"]).reset_index(drop=True)
 
 
-__all__ = ["compute", "load_tables", "ComputeResult", "table_path"]
+__all__ = ["compute", "load_tables", "ComputeResult", "table_path", "LOG_NAME", "LOG_COLUMNS"]

@@ -1168,16 +1168,21 @@ def objectivity_component(objectivity: pd.DataFrame | None) -> pd.DataFrame | No
     return g[["year", "school_id", "objectivity"]]
 
 
+PRINCIPAL_TOTALS = ("vpr_success", "gia_below_min", "teachers_kpk3", "nokuod_score", "principal_mgmt_training",
+                    "principal_reserve")
+
+
 def _composites(frames, config, ctx, objectivity) -> list[Base]:
-    tv = _school_totals(frames, ["vpr_success", "gia_below_min", "teachers_kpk3", "nokuod_score",
-                                 "principal_mgmt_training", "principal_reserve"], ctx["codes"])
+    tv = _school_totals(frames, list(PRINCIPAL_TOTALS), ctx["codes"])
     if tv.empty or len(tv.columns) <= 2:
         raise NotComputable("нет данных для компонентов (ВПР, ГИА, кадры, руководители)")
     oc = objectivity_component(objectivity)
     if oc is not None:
         tv = tv.merge(oc, on=["year", "school_id"], how="outer")
     tv = tv.assign(year=tv["year"].astype(int))
-    g = lambda c: tv[c] if c in tv.columns else pd.Series(np.nan, index=tv.index)  # noqa: E731
+    # every component column is written, empty where its data is absent (output_schema.toml)
+    tv = tv.reindex(columns=[*tv.columns, *(c for c in PRINCIPAL_TOTALS + ("objectivity",) if c not in tv.columns)])
+    g = tv.__getitem__
     res = pd.concat([g("vpr_success"), 100 - g("gia_below_min")], axis=1).mean(axis=1)
     comps = {"results": res, "objectivity": g("objectivity"), "staff_development": g("teachers_kpk3"),
              "conditions": g("nokuod_score"), "mgmt_training": g("principal_mgmt_training"),
@@ -1310,6 +1315,7 @@ class IndicatorResult:
     notes: pd.DataFrame
     details: dict[str, pd.DataFrame]
     meta: pd.DataFrame
+    failures: list[dict] = field(default_factory=list)  # step, indicators, error, message_ru: msoko's own errors
 
     def summary(self) -> str:
         ind = self.indicators
@@ -1331,6 +1337,7 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
     ctx = {"meta": meta, "tables": tables, "codes": codes}
     frames: dict[str, pd.DataFrame] = {}
     notes: dict[str, str] = {}
+    failures: list[dict] = []
     say = progress or (lambda msg: None)
 
     def run(fn, names):
@@ -1340,10 +1347,16 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
             for c in names:
                 notes.setdefault(c, str(exc))
             return
-        except (KeyError, ValueError, TypeError) as exc:  # one bad table must not stop the others
-            what = f"нет столбца {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - one failing step must not stop the others; it is reported
+            # The processed tables were validated by ingest: an exception here is msoko's own error,
+            # never worded as bad input.
+            error = f"{type(exc).__name__}: {exc}"
             for c in names:
-                notes.setdefault(c, f"ошибка в исходной таблице ({what})")
+                notes.setdefault(c, f"внутренняя ошибка msoko ({error})")
+            step = getattr(fn, "__name__", "").strip("_") or "?"
+            failures.append({"step": step, "indicators": list(names), "error": error,
+                             "message_ru": f"Показатели «{step}» ({', '.join(names)}) не рассчитаны: "
+                                           f"внутренняя ошибка msoko ({error})."})
             return
         for b in bases:
             if b.code not in cat.index:
@@ -1368,7 +1381,10 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
         else:
             notes.setdefault("vpr_tasks_sufficient", "нет заданий с известным уровнем сложности (task_specs)")
     say("  показатели: composites")
-    run(lambda t, c, x: _composites(frames, c, x, objectivity), COMPOSITE_CODES)
+    def composites(t, c, x):
+        return _composites(frames, c, x, objectivity)
+
+    run(composites, COMPOSITE_CODES)
     if objectivity is None:
         notes.setdefault("principal_objectivity", "нет результатов диагностики объективности")
 
@@ -1379,7 +1395,7 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
     for code in cat.index:
         if code not in frames:
             notes.setdefault(code, "нет данных")
-    ind = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=INTERNAL_COLUMNS + ["indicator"])
+    ind = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=INTERNAL_COLUMNS)
     if len(ind):
         # stable order on the integer codes: catalogue order, level, organisation, year, breakdown
         pos = {c: i for i, c in enumerate(cat.index)}
@@ -1394,7 +1410,7 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
                       columns=["indicator", "name_ru", "system", "reason"])
     details = {k: ctx[k] for k in ("shnor", "shnor_procedures", "risk_profile", "context", "principal_components")
                if k in ctx}
-    return IndicatorResult(ind, nt, details, meta)
+    return IndicatorResult(ind, nt, details, meta, failures)
 
 
 def _output_types(ind: pd.DataFrame) -> pd.DataFrame:

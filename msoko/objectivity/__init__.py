@@ -32,6 +32,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from msoko.errors import MsokoError
 from msoko.objectivity import evidence as ev
 from msoko.objectivity import official as off
 from msoko.objectivity.combined import combined_rows
@@ -40,7 +41,7 @@ from msoko.objectivity.core import (COLUMNS, DEFAULTS, OFFICIAL_SIGNS, empty_fra
 from msoko.objectivity.official import cohort_table
 
 __all__ = ["compute_objectivity", "sign_catalogue", "school_card", "cell_evidence", "cohort_table",
-           "attention_list", "INFLATED_MEAN_NOTE", "TIMINGS",
+           "attention_list", "INFLATED_MEAN_NOTE", "TIMINGS", "FAILURES", "STEP_SIGNS", "step_titles",
            "SIGNS", "DEFAULTS", "COLUMNS", "OFFICIAL_SIGNS", "settings", "informativeness"]
 
 SIGNS: dict[str, tuple[str, bool, str]] = {
@@ -103,13 +104,43 @@ def sign_catalogue() -> pd.DataFrame:
 
 TIMINGS: dict[str, float] = {}  # seconds per step of the last compute_objectivity call
 
+# The signs each guarded step of compute_objectivity produces (a step missing here is one sign).
+STEP_SIGNS: dict[str, tuple[str, ...]] = {
+    "inflated_mean (ОГЭ)": ("inflated_mean",),
+    "cohort": ("cohort_fall", "cohort_rise"),
+    "marks": ("marks_lower", "marks_higher", "marks_far", "marks_far_below"),
+    "vpr_tasks": ("tasks_basic_vs_advanced", "answer_similarity"),
+}
+
+# Steps of the last compute_objectivity call that raised: step, signs (the sign codes it
+# should have produced), error ("ExceptionType: message"), message_ru (a Russian sentence).
+FAILURES: list[dict] = []
+
+
+def step_titles(step: str) -> str:
+    """The Russian titles of the signs a guarded step produces, «…», «…»."""
+    return ", ".join(f"«{SIGNS[s][0]}»" if s in SIGNS else f"«{s}»" for s in STEP_SIGNS.get(step, (step,)))
+
+
+def _failed(name: str, exc: Exception) -> None:
+    """Record (FAILURES) and warn that the step ``name`` raised: a MsokoError is the user's to fix,
+    anything else is msoko's own error and is worded so."""
+    error = f"{type(exc).__name__}: {exc}"
+    reason = str(exc).rstrip(".") if isinstance(exc, MsokoError) else f"внутренняя ошибка msoko ({error})"
+    signs = STEP_SIGNS.get(name, (name,))
+    what = "Признаки" if len(signs) > 1 else "Признак"
+    message = (f"{what} {step_titles(name)} ({', '.join(signs)}) не рассчитан{'ы' if len(signs) > 1 else ''}: "
+               f"{reason}.")
+    FAILURES.append({"step": name, "signs": signs, "error": error, "message_ru": message})
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
 
 def _guard(name: str, fn, *args, **kwargs) -> pd.DataFrame:
     t0 = time.perf_counter()
     try:
         return fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - one sign must not stop the others
-        warnings.warn(f"Признак «{name}» не рассчитан: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
+    except Exception as exc:  # noqa: BLE001 - one sign must not stop the others; it is reported
+        _failed(name, exc)
         return empty_frame()
     finally:
         TIMINGS[name] = TIMINGS.get(name, 0.0) + time.perf_counter() - t0
@@ -127,13 +158,20 @@ def compute_objectivity(tables: dict[str, pd.DataFrame], config: dict | None = N
     cfg = settings(config)
     tables = tables or {}
     TIMINGS.clear()
-    prep = _guard("prepare", prepare, tables.get("vpr"))
+    FAILURES.clear()
+    t0 = time.perf_counter()
+    prep = prepare(tables.get("vpr"))  # every sign needs it: a failure here stops the diagnostics (reported)
+    TIMINGS["prepare"] = time.perf_counter() - t0
     og, osub = cfg["official_grades"], cfg["official_subjects"]
     eg, esub = cfg["evidence_grades"] or None, cfg["evidence_subjects"] or None
     parts = []
     # official
     parts.append(_guard("inflated_mean", off.inflated_mean_rows, prep.cells, prep.tests, cfg, "ВПР", og, osub))
-    oc, ot = off.oge_cells(tables.get("gia"), cfg)
+    try:
+        oc, ot = off.oge_cells(tables.get("gia"), cfg)
+    except Exception as exc:  # noqa: BLE001 - the ВПР signs must still be computed
+        _failed("inflated_mean (ОГЭ)", exc)
+        oc = ot = empty_frame()
     if len(oc):
         parts.append(_guard("inflated_mean (ОГЭ)", off.inflated_mean_rows, oc, ot, {**cfg, "reference_stats": []},
                             "ОГЭ"))

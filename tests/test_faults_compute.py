@@ -1,0 +1,170 @@
+"""Nothing fails silently in ``msoko compute`` (issue 14).
+
+A step of msoko that raises (one objectivity sign, one group of indicators, the management
+cycle) is named in the output and in compute_log.csv, the other results are still written
+and ``msoko compute`` exits with code 1. A processed folder with almost nothing in it is
+computed without a traceback.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from msoko import indicators
+from msoko.cli import main as cli_main
+from msoko.compute import LOG_NAME, compute
+
+SMALL_DEMO = dict(seed=11, n_schools=6, years=(2021, 2022))
+
+
+@pytest.fixture(scope="module")
+def small_processed(tmp_path_factory) -> Path:
+    """A small demo municipality, ingested (not computed)."""
+    from msoko.demo import generate
+    from msoko.ingest import ingest
+
+    raw = tmp_path_factory.mktemp("faults_raw")
+    generate(out_dir=raw, **SMALL_DEMO)
+    processed = tmp_path_factory.mktemp("faults_processed")
+    ingest(raw_dir=raw, processed_dir=processed, jobs=1)
+    assert (processed / "vpr.parquet").exists()
+    return processed
+
+
+@pytest.fixture
+def processed(small_processed, tmp_path) -> Path:
+    out = tmp_path / "processed"
+    shutil.copytree(small_processed, out)
+    return out
+
+
+def _log(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / LOG_NAME, encoding="utf-8-sig")
+
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("сбой для теста")
+
+
+def test_clean_compute_exits_zero_with_empty_error_log(processed, capsys):
+    assert cli_main(["compute", "--processed", str(processed)]) == 0
+    out = capsys.readouterr().out
+    assert "Готово" in out and "ОШИБКА" not in out
+    log = _log(processed)
+    assert list(log.columns) == ["step", "item", "scope", "level", "message_ru"]
+    assert not (log["level"] == "ошибка").any()
+
+
+def test_failing_sign_is_named_logged_and_exit_nonzero(processed, monkeypatch, capsys):
+    from msoko.objectivity import evidence
+
+    monkeypatch.setattr(evidence, "swing_rows", _boom)
+    code = cli_main(["compute", "--processed", str(processed)])
+    captured = capsys.readouterr()
+    assert code == 1
+    # named in the run's output, with the reason, as msoko's own error
+    assert "Всплеск результата между годами" in captured.out and "score_swing" in captured.out
+    assert "внутренняя ошибка msoko (RuntimeError: сбой для теста)" in captured.out
+    assert "score_swing" in captured.err  # the CLI's closing summary
+    assert "ошибка в исходной таблице" not in captured.out
+    log = _log(processed)
+    row = log.loc[(log["step"] == "objectivity") & (log["item"] == "score_swing")]
+    assert len(row) == 1 and row.iloc[0]["level"] == "ошибка"
+    assert "сбой для теста" in row.iloc[0]["message_ru"]
+    assert (log["level"] == "ошибка").sum() == 1
+    # the other signs are still written; the failed one is absent
+    signs = set(pd.read_parquet(processed / "objectivity.parquet")["sign"])
+    assert "score_swing" not in signs
+    assert {"inflated_mean", "journal_mismatch", "bunching", "marks_lower", "combined"} <= signs
+    assert (processed / "indicators.parquet").exists() and (processed / "recommendations.parquet").exists()
+
+
+def test_failing_sign_group_names_every_sign(processed, monkeypatch):
+    from msoko.objectivity import official
+
+    monkeypatch.setattr(official, "cohort_rows", _boom)
+    res = compute(processed, verbose=False)
+    assert not res.ok
+    assert {r["item"] for r in res.failures} == {"cohort_fall", "cohort_rise"}
+    assert "Резкое снижение результатов параллели" in res.failures[0]["message_ru"]
+
+
+def test_failing_indicator_step_is_internal_error_not_bad_input(processed, monkeypatch, capsys):
+    def _teachers(tables, config, ctx):
+        raise KeyError("birth_year")
+
+    producers = [(_teachers if fn.__name__ == "_teachers" else fn, names) for fn, names in indicators.PRODUCERS]
+    names = next(n for fn, n in indicators.PRODUCERS if fn.__name__ == "_teachers")
+    monkeypatch.setattr(indicators, "PRODUCERS", producers)
+    code = cli_main(["compute", "--processed", str(processed)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "ОШИБКА: Показатели «teachers»" in out and "внутренняя ошибка msoko (KeyError: 'birth_year')" in out
+    assert "ошибка в исходной таблице" not in out
+    log = _log(processed)
+    errors = log.loc[log["level"] == "ошибка"]
+    assert set(errors["item"]) == set(names) and set(errors["step"]) == {"indicators"}
+    assert set(errors["scope"]) == {"система 6"}
+    cat = pd.read_csv(processed / "indicator_catalogue.csv", encoding="utf-8-sig").set_index("code")
+    assert not cat.loc["teachers_kpk3", "computed"]
+    assert cat.loc["teachers_kpk3", "note_ru"].startswith("внутренняя ошибка msoko")
+    ind = pd.read_parquet(processed / "indicators.parquet")
+    assert "teachers_kpk3" not in set(ind["indicator"])
+    assert {"vpr_fail_share", "olymp_awardees"} <= set(ind["indicator"])
+
+
+def test_failing_cycle_is_named_indicators_kept_stale_tables_removed(processed, monkeypatch, capsys):
+    import msoko.compute as compute_module
+
+    stale = processed / "recommendations.parquet"
+    pd.DataFrame({"x": [1]}).to_parquet(stale)
+    monkeypatch.setattr(compute_module, "management_cycle", _boom)
+    code = cli_main(["compute", "--processed", str(processed)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Управленческий цикл не рассчитан: внутренняя ошибка msoko (RuntimeError: сбой для теста)" in out
+    log = _log(processed)
+    assert list(log.loc[log["level"] == "ошибка", "step"]) == ["cycle"]
+    assert not stale.exists()
+    assert len(pd.read_parquet(processed / "indicators.parquet"))
+    assert len(pd.read_parquet(processed / "objectivity.parquet"))
+
+
+def test_unexpected_error_outside_steps_no_traceback(processed, monkeypatch, capsys):
+    import msoko.compute as compute_module
+
+    monkeypatch.setattr(compute_module, "compute_indicators", _boom)
+    code = cli_main(["compute", "--processed", str(processed)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Внутренняя ошибка msoko" in err and "сбой для теста" in err and "Traceback" not in err
+    log = _log(processed)
+    assert "Расчёт прерван" in log.loc[log["level"] == "ошибка", "message_ru"].iloc[0]
+
+
+def test_only_schools_registry_computes_without_crash(small_processed, tmp_path, capsys):
+    """Regression: no indicator computable → the empty frame had 'indicator' twice (pyarrow refused it)."""
+    shutil.copy(small_processed / "schools.parquet", tmp_path / "schools.parquet")
+    assert cli_main(["compute", "--processed", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "нет результатов ВПР" in out
+    ind = pd.read_parquet(tmp_path / "indicators.parquet")
+    assert len(ind) == 0 and list(ind.columns) == indicators.OUTPUT_COLUMNS
+    log = _log(tmp_path)
+    assert set(log["level"]) == {"предупреждение"}
+    assert "vpr_fail_share" in set(log["item"])
+    for name in ("indicator_catalogue.csv", "cycle_systems.parquet", "recommendations.parquet"):
+        assert (tmp_path / name).exists()
+
+
+def test_schools_and_context_only(small_processed, tmp_path):
+    """The shape of a folder made from logins.xlsx and the context questionnaire alone."""
+    for name in ("schools", "context"):
+        shutil.copy(small_processed / f"{name}.parquet", tmp_path / f"{name}.parquet")
+    res = compute(tmp_path, verbose=False)
+    assert res.ok
+    assert (tmp_path / "indicators.parquet").exists()
+    assert not (tmp_path / "objectivity.parquet").exists()
