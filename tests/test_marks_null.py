@@ -202,3 +202,19 @@ def test_far_below_not_combined_even_if_configured():
     out = ev.marks_rows(s, None, cfg)
     comb = combined_rows(out, _cells(s), cfg)
     assert comb["flagged"].isna().all() or not comb["flagged"].fillna(False).astype(bool).any()
+
+
+def test_fit_is_the_scipy_betabinom_maximum():
+    """The fitted (p, ρ) maximises scipy.stats.betabinom's own log-likelihood (no better nearby)."""
+    rng = np.random.default_rng(9)
+    n = rng.integers(10, 60, size=300)
+    k = st.betabinom.rvs(n, 0.3 * 19, 0.7 * 19, random_state=rng)
+
+    def ll(p, rho):
+        ab = 1 / rho - 1
+        return st.betabinom.logpmf(k, n, p * ab, (1 - p) * ab).sum()
+
+    p, rho = betabinom_fit(k, n, trim=None)
+    best = ll(p, rho)
+    for dp, dr in ((0.005, 0), (-0.005, 0), (0, rho * 0.1), (0, -rho * 0.1)):
+        assert ll(p + dp, rho + dr) <= best + 1e-6
