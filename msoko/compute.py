@@ -31,6 +31,7 @@ from msoko.config import load_config
 from msoko.cycle import SYSTEM_NAMES, management_cycle
 from msoko.errors import MsokoError
 from msoko.indicators import compute_indicators, load_catalogue
+from msoko.outputs import validate as validate_output
 from msoko.store import read_table, table_path, write_table
 
 INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context", "gia", "olympiad",
@@ -171,13 +172,18 @@ def compute(processed_dir: str | Path = "data/processed", config_path: str | Pat
     return result
 
 
+def _write(df: pd.DataFrame, processed: Path, name: str) -> Path:
+    """Write an output table once it keeps its declared schema (msoko.outputs; a breach is msoko's bug)."""
+    return write_table(validate_output(name, df), processed, name)
+
+
 def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeResult, log: list[dict], say,
                  verbose: bool) -> None:
     say("Диагностика объективности…")
     t = time.perf_counter()
     obj = _objectivity(tables, config, say, log)
     if obj is not None:
-        result.outputs["objectivity"] = write_table(obj, processed, "objectivity")
+        result.outputs["objectivity"] = _write(obj, processed, "objectivity")
         say(f"  objectivity.parquet: {len(obj)} строк ({time.perf_counter() - t:.1f} с)")
     else:
         _remove_stale(processed, ["objectivity"], say)
@@ -185,7 +191,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     say("Показатели восьми систем…")
     t = time.perf_counter()
     res = compute_indicators(tables, config, objectivity=obj, progress=say if verbose else None)
-    result.outputs["indicators"] = write_table(res.indicators, processed, "indicators")
+    result.outputs["indicators"] = _write(res.indicators, processed, "indicators")
     cat = load_catalogue()
     notes = res.notes.set_index("indicator")["reason"]
     cat["computed"] = ~cat["code"].isin(notes.index)
@@ -198,7 +204,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
                       ("principal_components", "principal_components")):
         df = res.details.get(key)
         if df is not None:
-            result.outputs[name] = write_table(df.reset_index(drop=True), processed, name)
+            result.outputs[name] = _write(df.reset_index(drop=True), processed, name)
     say(f"  indicators.parquet: {res.summary()} ({time.perf_counter() - t:.1f} с)")
     result.notes = res.notes
     failed = {}
@@ -245,7 +251,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
         "effectiveness": _effectiveness_all(cycles),
     }
     for name, df in outputs.items():
-        result.outputs[name] = write_table(df, processed, name)
+        result.outputs[name] = _write(df, processed, name)
     say(f"  цикл рассчитан ({time.perf_counter() - t:.1f} с): "
         f"зон внимания {len(outputs['cycle_analysis'])}, рекомендаций {len(outputs['recommendations'])}, "
         f"мер оценено {len(outputs['effectiveness'])}")

@@ -63,3 +63,27 @@ def test_undeclared_table_is_a_violation():
 
 def test_committed_docs_are_generated_from_the_schema():
     assert (REPO / "docs" / "outputs.md").read_text(encoding="utf-8") == outputs.docs_markdown()
+
+
+def test_compute_refuses_to_write_a_table_that_breaks_its_schema(demo_processed, tmp_path, monkeypatch):
+    import shutil
+
+    import msoko.compute as C
+
+    work = tmp_path / "processed"
+    shutil.copytree(demo_processed, work)
+    before = pd.read_parquet(work / "indicators.parquet")
+    real = C.compute_indicators
+
+    def broken(*a, **k):
+        res = real(*a, **k)
+        res.indicators = res.indicators.assign(level="район")   # a value the schema does not allow
+        return res
+
+    monkeypatch.setattr(C, "compute_indicators", broken)
+    with pytest.raises(OutputSchemaError) as err:
+        C.compute(work, verbose=False)
+    assert "«indicators»" in str(err.value) and "«level»" in str(err.value) and "«район»" in str(err.value)
+    pd.testing.assert_frame_equal(pd.read_parquet(work / "indicators.parquet"), before)   # not overwritten
+    log = pd.read_csv(work / "compute_log.csv")
+    assert log["message_ru"].str.contains("схеме выходных таблиц").any()
