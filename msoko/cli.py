@@ -17,7 +17,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from msoko.ingest import ingest
 
     result = ingest(raw_dir=args.raw, processed_dir=args.processed, jobs=args.jobs)
-    return 0 if result.ok else 1
+    # a file that could not be read is work not done: the run carries on, its exit code says so
+    return 0 if result.ok and not result.unreadable else 1
 
 
 def _cmd_templates(args: argparse.Namespace) -> int:
