@@ -131,10 +131,13 @@ def informativeness(n, suppress_below: int = 5, limited_below: int = 20):
 def betabinom_tails(k, n, a, b, alpha: float | None = None, chunk: int = 4000):
     """Exact beta-binomial tails, vectorised: ``(P(X ≥ k), P(X = k), P(X ≤ k), crit)``.
 
-    The pmf is :func:`scipy.stats.betabinom.logpmf` on a units × 0..max(n) matrix (scipy's
-    own ``sf``/``cdf`` sum the pmf element by element in Python); tails by cumulative sums.
+    The pmf (that of :data:`scipy.stats.betabinom`, from log-gamma and log-beta functions) on a
+    units × 0..max(n) matrix — scipy's own ``sf``/``cdf`` sum the pmf element by element in
+    Python; tails by cumulative sums (checked against scipy in tests/test_marks_null.py).
     ``crit`` is the smallest k with P(X ≥ k) < ``alpha`` (n + 1 if none; NaN without alpha).
     """
+    from scipy.special import betaln, gammaln
+
     k, n, a, b = (np.atleast_1d(_f(x)) for x in (k, n, a, b))
     k, n, a, b = np.broadcast_arrays(k, n, a, b)
     ge, eq, le, crit = (np.full(len(k), np.nan) for _ in range(4))
@@ -145,9 +148,13 @@ def betabinom_tails(k, n, a, b, alpha: float | None = None, chunk: int = 4000):
         nmax = int(n[sl].max())
         j = np.arange(nmax + 1)[None, :]
         nn = n[sl][:, None]
+        aa, bb = a[sl][:, None], b[sl][:, None]
+        jj = np.minimum(j, nn)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            pmf = np.where(j <= nn, np.exp(_st.betabinom.logpmf(np.minimum(j, nn), nn, a[sl][:, None],
-                                                                b[sl][:, None])), 0.0)
+            # scipy.stats.betabinom's log-pmf written out (its logpmf has a large per-call cost)
+            lp = (gammaln(nn + 1) - gammaln(jj + 1) - gammaln(nn - jj + 1)
+                  + betaln(jj + aa, nn - jj + bb) - betaln(aa, bb))
+            pmf = np.where(j <= nn, np.exp(lp), 0.0)
         tail = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]          # tail[:, j] = P(X ≥ j)
         kk = np.clip(np.round(k[sl]), 0, nmax).astype(int)
         r = np.arange(len(sl))
@@ -181,7 +188,7 @@ def betabinom_fit(k, n, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3,
     Counts ``k`` of ``n`` per unit (e.g. schools of one work); X_i ~ BetaBinom(n_i, pα, (1 − p)α)
     with α = 1/ρ − 1, so Var X_i = n_i p(1 − p)(1 + (n_i − 1)ρ). The log-likelihood (the
     kernel of :func:`scipy.stats.betabinom.logpmf`, B(k + a, n − k + b)/B(a, b) by
-    ``scipy.special.betaln``) is maximised by L-BFGS-B over (logit p, log ρ) from the moment
+    ``scipy.special.betaln``) is maximised by Nelder–Mead over (logit p, log ρ) from the moment
     estimate — deterministic. ρ is clipped to ``rho_bounds``.
 
     With ``trim`` the fit is robust to the few schools we look for (one school with 70 % of a
@@ -209,14 +216,18 @@ def betabinom_fit(k, n, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3,
             x0 = np.array([logit(pp), np.log(np.clip(betabinom_rho_mom(k, n, pp), lo * 10, hi / 2))])
         nk = n - k
 
+        llo, lhi = np.log(lo), np.log(hi)
+
         def nll(th):
-            p, rho = expit(th[0]), np.exp(th[1])
+            p, rho = expit(np.clip(th[0], -15.0, 15.0)), np.exp(np.clip(th[1], llo, lhi))
             ab = 1.0 / rho - 1.0
             a, b = p * ab, (1 - p) * ab
             return -float((betaln(k + a, nk + b)).sum() - len(k) * betaln(a, b))
 
-        res = minimize(nll, x0, method="L-BFGS-B", bounds=[(-15.0, 15.0), (np.log(lo), np.log(hi))])
-        return float(expit(res.x[0])), float(np.clip(np.exp(res.x[1]), lo, hi)), res.x
+        # two parameters: Nelder–Mead (deterministic; L-BFGS-B's numerical gradient costs more here)
+        res = minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7, "maxiter": 400})
+        x = np.array([np.clip(res.x[0], -15.0, 15.0), np.clip(res.x[1], llo, lhi)])
+        return float(expit(x[0])), float(np.exp(x[1])), x
 
     if not trim:
         p, rho, _ = fit(k, n)
