@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/objectivity.py --seeds 1,2,3        # three demos, pooled
     .venv/bin/python benchmarks/objectivity.py --schools 700 --timing-only   # region-sized timing
     .venv/bin/python benchmarks/objectivity.py --raw DIR [--processed DIR]   # an existing demo folder
+    .venv/bin/python benchmarks/objectivity.py --real DIR [--processed DIR]  # real data: flag rates only
 
 Prints, against ``<raw>/_truth/``, the recall per manipulation kind × strength and the
 false-positive rate on clean school × grade × subject × year cells — for the official
@@ -171,7 +172,12 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timing-only", action="store_true", help="только время расчёта")
     ap.add_argument("--only-years", help="ограничить таблицы годами, например 2022-2023 (для замера времени)")
+    ap.add_argument("--real", type=Path, help="папка реальных данных (без заложенной истины): только доли "
+                                              "отмеченных ячеек по признакам")
     a = ap.parse_args(argv)
+    if a.real is not None:
+        real_rates(a)
+        return 0
     if a.raw is not None:
         runs = [(a.raw, a.processed)]
     else:
@@ -227,6 +233,20 @@ def run_one(a, raw, processed, seed):
     if a.timing_only:
         return obj, None
     return obj, load_truth(raw)
+
+
+def real_rates(a) -> pd.DataFrame:
+    """Real data (no planted truth): per sign, assessed school × work cells and the share flagged."""
+    _, processed = a.real, a.processed
+    obj, _ = run_one(argparse.Namespace(**{**vars(a), "timing_only": True}), a.real, processed, None)
+    r = obj[obj["school_id"].notna() & obj["flagged"].notna()]
+    tab = r.groupby("sign").agg(assessed=("flagged", "size"),
+                                flagged=("flagged", lambda f: int(f.astype(bool).sum()))).reset_index()
+    tab["rate %"] = (100 * tab["flagged"] / tab["assessed"]).round(2)
+    works = r[KEYS[:1] + KEYS[2:]].drop_duplicates()
+    print(f"\nРеальные данные {a.real}: работ (год × класс × предмет) {len(works)}; доля отмеченных ячеек:")
+    print(tab.to_string(index=False))
+    return tab
 
 
 if __name__ == "__main__":
