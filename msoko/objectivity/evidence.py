@@ -20,6 +20,7 @@ from scipy import stats as st
 
 from msoko.objectivity.core import (CELL_KEYS, TEST_KEYS, finish, grouped_moments, grouped_tau2,
                                     in_scope, robust_tau2)
+from msoko.stats import wilson_ci
 
 
 def _fmt(x, nd=1) -> str:
@@ -193,7 +194,7 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
         a["threshold"] = 100 * np.maximum(pc + gap, crit / nn)
         a["p_value"] = np.where(ok, pv, np.nan)
         a["flagged"] = _flag(ok, (pv < alpha) & (share - pc >= gap))
-        lo, hi = _wilson(k, nn)
+        lo, hi = wilson_ci(k, nn)
         a["ci_low"], a["ci_high"] = 100 * lo, 100 * hi
         a["detail"] = [(f"msoko: {text}: {int(kk)} из {int(n)} ({_fmt(100 * v)} %) при {_fmt(100 * r)} % "
                         f"по школам этой работы (с учётом обычного разброса между школами)") if o_ else
@@ -233,17 +234,6 @@ def betabinom_tail(k, n, a, b, alpha: float, chunk: int = 4000):
         first = np.where(below.any(axis=1), below.argmax(axis=1), n[sl] + 1)
         crit[sl] = first
     return p, crit
-
-
-def _wilson(k, n, z=1.959963984540054):
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        den = 1 + z * z / n
-        c = (p + z * z / (2 * n)) / den
-        h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return c - h, c + h
 
 
 # ---------------------------------------------------------------- results not confirmed by ГИА
@@ -586,7 +576,7 @@ def bunching_rows(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades
         with np.errstate(divide="ignore", invalid="ignore"):
             value = 100 * (O - E) / N
             thr = 100 * (crit - E) / N
-            lo, hi = _wilson(O, N)
+            lo, hi = wilson_ci(O, N)
             lo, hi = 100 * (lo - E / N), 100 * (hi - E / N)
         typical = (f"; типичный избыток по школам эталона {_fmt(100 * centre)} п.п." if centre > 0.005 else "")
         parts.append(pd.DataFrame({
