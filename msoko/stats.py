@@ -12,6 +12,8 @@ e.g. ``n = 0``). Proportions are on the 0–1 scale; callers multiply by 100.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import stats as _st
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
@@ -218,11 +220,14 @@ def betabinom_fit(k, n, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3,
 
         llo, lhi = np.log(lo), np.log(hi)
 
+        m = float(len(k))
+
         def nll(th):
-            p, rho = expit(np.clip(th[0], -15.0, 15.0)), np.exp(np.clip(th[1], llo, lhi))
-            ab = 1.0 / rho - 1.0
+            t0, t1 = float(th[0]), float(th[1])
+            p = 1.0 / (1.0 + math.exp(-min(15.0, max(-15.0, t0))))
+            ab = 1.0 / math.exp(min(lhi, max(llo, t1))) - 1.0
             a, b = p * ab, (1 - p) * ab
-            return -float((betaln(k + a, nk + b)).sum() - len(k) * betaln(a, b))
+            return -(float(betaln(k + a, nk + b).sum()) - m * float(betaln(a, b)))
 
         # two parameters: Nelder–Mead (deterministic; L-BFGS-B's numerical gradient costs more here)
         res = minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7, "maxiter": 400})
