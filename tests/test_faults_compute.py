@@ -168,3 +168,24 @@ def test_schools_and_context_only(small_processed, tmp_path):
     assert res.ok
     assert (tmp_path / "indicators.parquet").exists()
     assert not (tmp_path / "objectivity.parquet").exists()
+
+
+def test_run_for_a_year_without_data_is_refused(small_processed, tmp_path, capsys):
+    from msoko.runner.plan import check_year, data_years, latest_year
+    from msoko.errors import MsokoError
+
+    assert data_years(small_processed) == [2021, 2022]
+    assert latest_year(small_processed) == 2022
+    check_year(small_processed, 2021)
+    reports = tmp_path / "reports"
+    code = cli_main(["run", "--processed", str(small_processed), "--reports", str(reports), "--only-reports",
+                     "--year", "2030", "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "За 2030 год" in err and "нет данных" in err and "2021, 2022" in err
+    assert not list(reports.rglob("*.html"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    shutil.copy(small_processed / "schools.parquet", empty / "schools.parquet")
+    with pytest.raises(MsokoError, match="нет данных ни за один год"):
+        latest_year(empty)

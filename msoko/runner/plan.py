@@ -72,13 +72,58 @@ def notebook_inputs(nb_path: Path, available: dict[str, Path]) -> list[str]:
     return sorted(w for w in wanted if w in available)
 
 
+# Tables whose ``year`` says which years a report can show (measures may be planned ahead: left out).
+YEAR_TABLES = ("indicators", "objectivity", "vpr", "gia", "olympiad", "contingent", "context", "addedu", "career",
+               "leavers", "principals", "teachers", "upbringing", "mkdo", "preschool", "surveys")
+
+
+def data_years(processed_dir: Path) -> list[int]:
+    """The years with data in the processed folder (any of :data:`YEAR_TABLES` that has rows)."""
+    import pyarrow.parquet as pq
+
+    from msoko.store import table_path
+
+    years: set[int] = set()
+    for name in YEAR_TABLES:
+        path = table_path(processed_dir, name)
+        if not path.is_file():
+            continue
+        try:
+            if "year" not in pq.read_schema(path).names:
+                continue
+            col = pq.read_table(path, columns=["year"]).column("year").to_pandas()
+        except (OSError, ValueError) as exc:
+            raise MsokoError(f"Не удалось прочитать обработанную таблицу «{path.name}» в {processed_dir}: {exc}. "
+                             "Повторите загрузку и расчёт: msoko run (без --only-reports).") from None
+        years.update(int(y) for y in col.dropna().unique())
+    return sorted(years)
+
+
 def latest_year(processed_dir: Path) -> int:
+    """The last ВПР year; without ВПР, the last year with any data."""
     from msoko.store import read_table
 
     vpr = read_table(processed_dir, "vpr", columns=["year"], missing_ok=True)
-    if vpr is None or vpr.empty:
-        raise MsokoError(f"Нет данных ВПР в {processed_dir} (vpr.parquet): укажите год явно: --year ГОД.")
-    return int(vpr["year"].max())
+    if vpr is not None and len(vpr) and vpr["year"].notna().any():
+        return int(vpr["year"].max())
+    years = data_years(processed_dir)
+    if not years:
+        raise MsokoError(f"В {processed_dir} нет данных ни за один год (нет ни ВПР, ни других таблиц с годом): "
+                         "отчёты строить не из чего. Загрузите данные: msoko run --raw <папка исходных данных>.")
+    return years[-1]
+
+
+def check_year(processed_dir: Path, year: int) -> None:
+    """A report year without data is an error (reports would be empty), named with the years there are."""
+    years = data_years(processed_dir)
+    if int(year) in years:
+        return
+    if not years:
+        raise MsokoError(f"В {processed_dir} нет данных ни за один год, в том числе за {year}: отчёты строить "
+                         "не из чего. Загрузите данные: msoko run --raw <папка исходных данных>.")
+    raise MsokoError(f"За {year} год в {processed_dir} нет данных: отчёты были бы пустыми. Данные есть за "
+                     f"{', '.join(map(str, years))}. Укажите --year одним из этих годов "
+                     "(или не указывайте — возьмётся последний год ВПР).")
 
 
 def select_schools(processed_dir: Path, municipality: str | None,
@@ -116,11 +161,13 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
          schools: list[str] | None, lib_hash: str, cache: HashCache,
          env_versions: dict[str, Any] | None = None,
          kinds: tuple[str, ...] = ("municipality", "objectivity", "school")) -> tuple[list[ReportJob], list[str]]:
-    """Return (jobs, warnings). A notebook that does not exist is skipped with a warning.
+    """Return (jobs, warnings). A notebook that does not exist is skipped with a warning; a
+    ``year`` without data raises a Russian :class:`MsokoError` (see :func:`check_year`).
 
     ``env_versions`` (Python and key packages) go into the fingerprint too: an upgraded
     pandas or matplotlib may change a report, so it is rebuilt."""
     processed_dir = Path(processed_dir).resolve()
+    check_year(processed_dir, year)
     available = data_files(processed_dir)
     hashes = {name: cache.file(p) for name, p in available.items()}
     warnings: list[str] = []
