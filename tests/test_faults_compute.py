@@ -189,3 +189,34 @@ def test_run_for_a_year_without_data_is_refused(small_processed, tmp_path, capsy
     shutil.copy(small_processed / "schools.parquet", empty / "schools.parquet")
     with pytest.raises(MsokoError, match="нет данных ни за один год"):
         latest_year(empty)
+
+
+def test_real_logins_and_context_only(tmp_path, monkeypatch, capsys):
+    """The folder of issue 14: real logins.xlsx and the 2021 context questionnaire alone.
+
+    ``msoko ingest`` refuses such a raw folder (no ВПР, no template); the check is bypassed
+    here to get the processed folder the crash was reported on (schools only).
+    """
+    from conftest import REAL_DATA
+
+    import msoko.ingest as ingest_module
+    from msoko.errors import MsokoError
+
+    context = sorted(REAL_DATA.glob("Сбор контекстных данных*.xlsx")) if REAL_DATA.is_dir() else []
+    if not (REAL_DATA / "logins.xlsx").is_file() or not context:
+        pytest.skip(f"нет logins.xlsx и контекстной анкеты в {REAL_DATA}")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for src in (REAL_DATA / "logins.xlsx", context[0]):
+        shutil.copy(src, raw / src.name)
+    monkeypatch.setattr(ingest_module, "_check_loadable", lambda *a, **k: None, raising=False)
+    try:
+        ingest_module.ingest(raw_dir=raw, processed_dir=tmp_path / "p", jobs=1)
+    except MsokoError as exc:
+        pytest.skip(f"ingest не загружает такую папку: {exc}")
+    capsys.readouterr()
+    assert cli_main(["compute", "--processed", str(tmp_path / "p")]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "Готово" in captured.out
+    assert (tmp_path / "p" / "indicators.parquet").exists()
+    assert (tmp_path / "p" / LOG_NAME).exists()
