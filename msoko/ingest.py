@@ -571,7 +571,7 @@ def _parse_context(table, lay, rel, raw_root) -> dict:
 
 
 def _parse_template(table, lay, rel, raw_root) -> dict:
-    from msoko.dictionary import clean_value, load_dictionary, typed_frame
+    from msoko.dictionary import clean_value, example_row, load_dictionary, typed_frame
 
     tdef = load_dictionary().table(lay.table)
     data, rows = _simple_rows(table, lay, rel)
@@ -579,7 +579,10 @@ def _parse_template(table, lay, rel, raw_root) -> dict:
     rej = _Rejects(rel, n)
     records: dict[str, list] = {}
     arr = data.to_numpy(dtype=object)
-    for c in tdef.columns:
+    # the blank template's example row, as it reads once cleaned: left in, it is no data
+    example = [clean_value(c, ex, cell_text(ex))[0] for c, ex in zip(tdef.columns, example_row(tdef))]
+    is_example = np.ones(n, dtype=bool)
+    for c, ex in zip(tdef.columns, example):
         ci = lay.columns.get(c.id)
         vals = []
         for i in range(n):
@@ -588,8 +591,13 @@ def _parse_template(table, lay, rel, raw_root) -> dict:
             v, err = clean_value(c, raw, text)
             if err and not rej.mask[i]:
                 rej.add([i], [rows[i]], c.header, text, f"«{c.header}»: {err}")
+            if is_example[i] and not (v == ex or (v is None and ex is None)):
+                is_example[i] = False
             vals.append(v)
         records[c.id] = vals
+    for i in np.flatnonzero(is_example & ~rej.mask):
+        rej.add([i], [rows[i]], "", "", "строка-образец из пустого шаблона msoko (пример заполнения): "
+                "это не данные — удалите её из файла")
     good = ~rej.mask
     records = {k: [v for v, g in zip(vals, good) if g] for k, vals in records.items()}
     df = typed_frame(tdef, records, rel, [int(r) for r, g in zip(rows, good) if g])

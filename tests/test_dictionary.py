@@ -42,11 +42,11 @@ def test_committed_templates_and_docs_are_current(tmp_path):
 
 
 def test_templates_round_trip_through_ingest(tmp_path):
-    """The example rows of the blank templates are valid: ingest loads every one of them."""
+    """The blank templates are recognised; their example rows are valid, yet refused as examples, not data."""
     raw = tmp_path / "raw" / "templates"
     write_templates(raw)
     write_templates(tmp_path / "raw" / "templates_csv", fmt="csv")      # and the CSV variant (';', UTF-8 BOM)
-    # the preschool examples refer to kindergarten dou001: register it
+    # a real row beside the example in the registry (the kindergarten the preschool examples refer to)
     wb = openpyxl.load_workbook(raw / "registry.xlsx")
     wb.active.append(["dou001", "МБДОУ «Детский сад № 1»", "г. Примерск", "ДОУ", "город", "Примерск"])
     wb.save(raw / "registry.xlsx")
@@ -55,15 +55,17 @@ def test_templates_round_trip_through_ingest(tmp_path):
     for t in TABLES:
         f = rep[f"templates/{t}.xlsx"]
         n = 2 if t == "registry" else 1
-        assert (f.kind, f.table, f.rows_read, f.rows_written) == ("template", t, n, n), f
-        assert rep[f"templates_csv/{t}.csv"].table == t
-    gia = pd.read_parquet(tmp_path / "p" / "gia.parquet")
-    assert gia.columns.tolist()[-2:] == ["source_file", "source_row"]
-    # the xlsx and csv copies of the same example row: the second is a duplicate key
-    assert len(gia) == 1
+        assert (f.kind, f.table, f.rows_read, f.rows_written, f.rows_rejected) == ("template", t, n, n - 1, 1), f
+        c = rep[f"templates_csv/{t}.csv"]
+        assert (c.table, c.rows_read, c.rows_written, c.rows_rejected) == (t, 1, 0, 1), c
+    rejects = pd.read_csv(tmp_path / "p" / "rejects.csv", dtype=str)
+    rejects = rejects[rejects["file"].str.startswith("templates")]
+    # every example value is clean: the one reason each example row is refused is that it is the example
+    assert len(rejects) == 2 * len(TABLES)
+    assert rejects["reason"].str.startswith("строка-образец из пустого шаблона").all()
     schools = pd.read_parquet(tmp_path / "p" / "schools.parquet").set_index("school_id")
-    assert schools.loc["sch220206", "org_type"] == "СОШ" and schools.loc["sch220206", "settlement_type"] == "город"
-    assert bool(schools.loc["dou001", "is_preschool"]) and not bool(schools.loc["sch220206", "is_preschool"])
+    assert "sch220206" not in schools.index
+    assert bool(schools.loc["dou001", "is_preschool"])
 
 
 def test_clean_value_by_type():
