@@ -150,9 +150,9 @@ def test_msoko_flags_traceable(real_tables):
         sizes = wide.assign(cls=cls.reindex(wide.index).fillna("")).groupby(
             ["cls"] + list(wide.columns), dropna=False).size()
         assert row.value == (sizes * (sizes - 1) / 2).sum()
-    # marks: share of ВПР marks below / above / ≥ 2 away from the journal mark
+    # marks: share of ВПР marks below / above / ≥ 2 above / ≥ 2 below the journal mark
     for sign, f in (("marks_lower", lambda d: d < 0), ("marks_higher", lambda d: d > 0),
-                    ("marks_far", lambda d: d.abs() >= 2)):
+                    ("marks_far", lambda d: d >= 2), ("marks_far_below", lambda d: d <= -2)):
         fl = out[(out.sign == sign) & out.flagged.fillna(False)].head(5)
         for row in fl.itertuples():
             g = v[(v.year == row.year) & (v.grade == row.grade) & (v.subject == row.subject)
@@ -162,4 +162,4 @@ def test_msoko_flags_traceable(real_tables):
             assert row.value == pytest.approx(100 * f(d).mean())
             assert row.value >= row.threshold
     assert len(sim) + sum(out[(out.sign == s)].flagged.fillna(False).sum()
-                          for s in ("marks_lower", "marks_higher", "marks_far")) > 0
+                          for s in ("marks_lower", "marks_higher", "marks_far", "marks_far_below")) > 0
