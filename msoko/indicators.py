@@ -960,7 +960,10 @@ def context_metrics(tables: dict, meta: pd.DataFrame) -> pd.DataFrame:
     else:
         m["teachers_n"] = np.nan
     m = m.merge(meta[["school_id", "settlement_type", "students_total"]], on="school_id", how="left")
-    m["students"] = m["students"].fillna(pd.to_numeric(m["students_total"], errors="coerce"))
+    # without contingent the merged counts are an all-missing object column: numbers, so arithmetic works
+    m["students"] = pd.to_numeric(m["students"], errors="coerce").fillna(
+        pd.to_numeric(m["students_total"], errors="coerce"))
+    m["ovz"] = pd.to_numeric(m["ovz"], errors="coerce")
     with np.errstate(divide="ignore", invalid="ignore"):
         stu = m["students"].astype(float).where(m["students"] > 0)
         m["vacancy_den"] = m["teachers_n"] + m["teacher_vacancies"]
@@ -993,6 +996,26 @@ def risk_profile(metrics: pd.DataFrame, config: dict) -> pd.DataFrame:
         return pd.DataFrame(columns=["year", "school_id", "factor", "name", "metric", "value", "op",
                                      "threshold", "flagged"])
     return pd.concat(rows, ignore_index=True)
+
+
+CONTEXT_COUNTS = ("teacher_vacancies", "students_risk_failure", "families_at_risk", "students", "ovz", "teachers_n",
+                  "students_total", "vacancy_den")
+
+
+def _context_output(m: pd.DataFrame) -> pd.DataFrame:
+    """context_metrics.parquet: counts as nullable integers, the rest of the metrics as numbers
+    (on partial data a merged column may be object or float with gaps)."""
+    out = m.copy()
+    for c in out.columns:
+        if c in ("year", "school_id", "settlement_type", "source_file", "source_row"):
+            continue
+        v = pd.to_numeric(out[c], errors="coerce")
+        if c in CONTEXT_COUNTS:
+            f = v.astype("Float64")
+            if bool((f.dropna() == f.dropna().round()).all()):
+                v = f.round().astype("Int64")
+        out[c] = v
+    return out
 
 
 def context_index(metrics: pd.DataFrame, config: dict) -> pd.Series:
@@ -1049,7 +1072,7 @@ def _system2(tables, config, ctx) -> list[Base]:
         out.append(_flag_base("risk_profile_high", cnt, cnt["k"] >= kmin))
     idx = context_index(m, config)
     m = m.assign(context_index=idx)
-    ctx["context"] = m
+    ctx["context"] = _context_output(m)
     out.append(_score_base("context_index", m, m["context_index"]))
     mm = m[m["context_index"].notna()]
     thr = mm["year"].map(lambda y: float(by_year((config.get("context_index") or {}).get("shnsu_threshold", 50.0), int(y))))
@@ -1348,8 +1371,13 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
                 notes.setdefault(c, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - one failing step must not stop the others; it is reported
-            # The processed tables were validated by ingest: an exception here is msoko's own error,
-            # never worded as bad input.
+            missing = _missing_input_column(exc, tables)
+            if missing:  # a loaded table without a column its template declares: the data, not msoko
+                for c in names:
+                    notes.setdefault(c, f"нет столбца «{missing[1]}» в таблице «{missing[0]}» (таблица заполнена "
+                                        "по старому или неполному шаблону; свежий — msoko templates)")
+                return
+            # Otherwise an exception here is msoko's own error, never worded as bad input.
             error = f"{type(exc).__name__}: {exc}"
             for c in names:
                 notes.setdefault(c, f"внутренняя ошибка msoko ({error})")
@@ -1411,6 +1439,28 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
     details = {k: ctx[k] for k in ("shnor", "shnor_procedures", "risk_profile", "context", "principal_components")
                if k in ctx}
     return IndicatorResult(ind, nt, details, meta, failures)
+
+
+def _missing_input_column(exc: Exception, tables: dict) -> tuple[str, str] | None:
+    """(table, column) when ``exc`` is a KeyError for a column that a loaded input table lacks
+    although the data dictionary declares it; None for any other exception (msoko's own error)."""
+    if not isinstance(exc, KeyError) or not exc.args or not isinstance(exc.args[0], str):
+        return None
+    key = exc.args[0]
+    from msoko.dictionary import load_dictionary
+
+    try:
+        dictionary = load_dictionary()
+    except Exception:  # noqa: BLE001 - without the dictionary the error stays msoko's
+        return None
+    for name, df in tables.items():
+        try:
+            declared = {c.id for c in dictionary.table(name).columns}
+        except KeyError:
+            continue
+        if key in declared and key not in df.columns:
+            return name, key
+    return None
 
 
 def _output_types(ind: pd.DataFrame) -> pd.DataFrame:

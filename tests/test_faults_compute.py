@@ -220,3 +220,16 @@ def test_real_logins_and_context_only(tmp_path, monkeypatch, capsys):
     assert "Traceback" not in captured.err and "Готово" in captured.out
     assert (tmp_path / "p" / "indicators.parquet").exists()
     assert (tmp_path / "p" / LOG_NAME).exists()
+
+
+def test_table_missing_a_template_column_is_input_not_internal(processed, capsys):
+    """A loaded table without a column its template declares is worded as the data's problem (exit 0)."""
+    t = pd.read_parquet(processed / "teachers.parquet").drop(columns=["birth_year"])
+    t.to_parquet(processed / "teachers.parquet", index=False)
+    assert cli_main(["compute", "--processed", str(processed)]) == 0
+    capsys.readouterr()
+    log = _log(processed)
+    young = log.loc[log["item"] == "teachers_young"].iloc[0]
+    assert young["level"] == "предупреждение"
+    assert "нет столбца «birth_year» в таблице «teachers»" in young["message_ru"]
+    assert "внутренняя ошибка" not in young["message_ru"]
