@@ -31,6 +31,7 @@ from msoko.config import load_config
 from msoko.cycle import SYSTEM_NAMES, management_cycle
 from msoko.errors import MsokoError
 from msoko.indicators import compute_indicators, load_catalogue
+from msoko.outputs import OutputSchemaError
 from msoko.outputs import validate as validate_output
 from msoko.store import read_table, table_path, write_table
 
@@ -172,9 +173,23 @@ def compute(processed_dir: str | Path = "data/processed", config_path: str | Pat
     return result
 
 
-def _write(df: pd.DataFrame, processed: Path, name: str) -> Path:
-    """Write an output table once it keeps its declared schema (msoko.outputs; a breach is msoko's bug)."""
-    return write_table(validate_output(name, df), processed, name)
+def _write(df: pd.DataFrame, processed: Path, name: str, log: list[dict] | None = None, say=None,
+           step: str = "output") -> Path | None:
+    """Write an output table once it keeps its declared schema (msoko.outputs; a breach is msoko's bug).
+
+    With ``log`` a breach is named (``say``) and logged as an error of ``step``, the last good table
+    is left as it was and None is returned, so that the other outputs are still written."""
+    if log is None:
+        return write_table(validate_output(name, df), processed, name)
+    try:
+        checked = validate_output(name, df)
+    except OutputSchemaError as exc:
+        message = f"Таблица {name}.parquet не записана: {str(exc).rstrip('.')}."
+        if say is not None:
+            say(f"  ОШИБКА: {message}")
+        log.append(_row(step, name, "выходные таблицы", ERROR, message))
+        return None
+    return write_table(checked, processed, name)
 
 
 def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeResult, log: list[dict], say,
@@ -183,8 +198,10 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     t = time.perf_counter()
     obj = _objectivity(tables, config, say, log)
     if obj is not None:
-        result.outputs["objectivity"] = _write(obj, processed, "objectivity")
-        say(f"  objectivity.parquet: {len(obj)} строк ({time.perf_counter() - t:.1f} с)")
+        path = _write(obj, processed, "objectivity", log, say, "objectivity")
+        if path is not None:
+            result.outputs["objectivity"] = path
+            say(f"  objectivity.parquet: {len(obj)} строк ({time.perf_counter() - t:.1f} с)")
     else:
         _remove_stale(processed, ["objectivity"], say)
 
@@ -204,7 +221,9 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
                       ("principal_components", "principal_components")):
         df = res.details.get(key)
         if df is not None:
-            result.outputs[name] = _write(df.reset_index(drop=True), processed, name)
+            path = _write(df.reset_index(drop=True), processed, name, log, say, "indicators")
+            if path is not None:
+                result.outputs[name] = path
     say(f"  indicators.parquet: {res.summary()} ({time.perf_counter() - t:.1f} с)")
     result.notes = res.notes
     failed = {}
@@ -251,7 +270,9 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
         "effectiveness": _effectiveness_all(cycles),
     }
     for name, df in outputs.items():
-        result.outputs[name] = _write(df, processed, name)
+        path = _write(df, processed, name, log, say, "cycle")
+        if path is not None:
+            result.outputs[name] = path
     say(f"  цикл рассчитан ({time.perf_counter() - t:.1f} с): "
         f"зон внимания {len(outputs['cycle_analysis'])}, рекомендаций {len(outputs['recommendations'])}, "
         f"мер оценено {len(outputs['effectiveness'])}")

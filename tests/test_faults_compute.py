@@ -233,3 +233,27 @@ def test_table_missing_a_template_column_is_input_not_internal(processed, capsys
     assert young["level"] == "предупреждение"
     assert "нет столбца «birth_year» в таблице «teachers»" in young["message_ru"]
     assert "внутренняя ошибка" not in young["message_ru"]
+
+
+def test_output_schema_breach_is_named_and_the_other_tables_written(processed, monkeypatch, capsys):
+    import msoko.compute as compute_module
+    from msoko.outputs import OutputSchemaError
+
+    real = compute_module.validate_output
+
+    def validate(name, df, *a, **k):
+        if name == "recommendations":
+            raise OutputSchemaError("внутренняя ошибка msoko: таблица «recommendations», столбец «x» (тест)")
+        return real(name, df, *a, **k)
+
+    good = pd.DataFrame({"x": [1]})
+    good.to_parquet(processed / "recommendations.parquet")
+    monkeypatch.setattr(compute_module, "validate_output", validate)
+    assert cli_main(["compute", "--processed", str(processed)]) == 1
+    out = capsys.readouterr().out
+    assert "ОШИБКА: Таблица recommendations.parquet не записана" in out
+    log = _log(processed)
+    errors = log.loc[log["level"] == "ошибка"]
+    assert list(errors["item"]) == ["recommendations"] and list(errors["step"]) == ["cycle"]
+    pd.testing.assert_frame_equal(pd.read_parquet(processed / "recommendations.parquet"), good)
+    assert len(pd.read_parquet(processed / "cycle_analysis.parquet"))
