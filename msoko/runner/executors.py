@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
+import time
 from typing import Any, Callable, Iterable
 
 log = logging.getLogger("msoko.runner")
@@ -95,11 +97,28 @@ class LocalPool:
             except (OSError, ValueError, AttributeError):  # pragma: no cover - already gone
                 pass
         self.pool.shutdown(wait=False, cancel_futures=True)
-        for p in procs:
-            try:
-                p.join(join_timeout)
-            except (OSError, ValueError, AttributeError, AssertionError):  # pragma: no cover
-                pass
+        # the pool's own management thread may be reaping or joining the same processes: kill by
+        # pid until each has an exit code (a Process object's poll can lose that race)
+        deadline = time.monotonic() + join_timeout
+        while time.monotonic() < deadline:
+            alive = []
+            for p in procs:
+                try:
+                    if p.is_alive():
+                        alive.append(p)
+                except (OSError, ValueError, AttributeError, AssertionError):  # pragma: no cover
+                    pass
+            if not alive:
+                break
+            for p in alive:
+                try:
+                    os.kill(p.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError, TypeError):  # already gone
+                    pass
+                try:
+                    p.join(0.2)
+                except (OSError, ValueError, AttributeError, AssertionError):  # pragma: no cover
+                    pass
         self.pool = None
 
 
