@@ -356,7 +356,7 @@ def effectiveness(measures: pd.DataFrame | None, indicators: pd.DataFrame, catal
             miss = y + 1 if a is None or pd.isna(a["value"]) else y
             rows.append({**base, "value_before": None if b is None else b["value"],
                          "value_after": None if a is None else a["value"],
-                         "verdict": f"нет данных за {miss} год",
+                         "verdict": "нет данных",  # the year is in text_ru
                          "text_ru": f"{base['school_name']}: мера «{m.get('measure')}» ({y}) — "
                                     f"эффективность пока не оценить: нет значения показателя за {miss} год."})
             continue

@@ -106,7 +106,7 @@ def test_effectiveness_without_next_year():
     m = pd.DataFrame({"year": [2023], "school_id": ["A"], "system": [6], "indicator": ["teachers_kpk3"],
                       "measure": ["График КПК"], "decision": None, "responsible": None, "target_value": [np.nan]})
     eff = effectiveness(m, ind, CAT)
-    assert eff.iloc[0]["verdict"] == "нет данных за 2024 год"
+    assert eff.iloc[0]["verdict"] == "нет данных" and "нет значения показателя за 2024 год" in eff.iloc[0]["text_ru"]
 
 
 def test_management_cycle_per_system(result):
