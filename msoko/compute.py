@@ -33,7 +33,7 @@ from msoko.errors import MsokoError
 from msoko.indicators import compute_indicators, load_catalogue
 from msoko.outputs import OutputSchemaError
 from msoko.outputs import validate as validate_output
-from msoko.store import read_table, table_path, write_table
+from msoko.store import read_table, table_path, write_csv, write_table
 
 INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context", "gia", "olympiad",
                 "addedu", "career", "leavers", "principals", "teachers", "upbringing", "mkdo", "preschool",
@@ -124,11 +124,7 @@ def _remove_stale(processed: Path, names, say) -> None:
 
 def _write_log(processed: Path, log: list[dict]) -> tuple[Path, pd.DataFrame]:
     df = pd.DataFrame(log, columns=LOG_COLUMNS)
-    path = processed / LOG_NAME
-    tmp = path.with_name(f".{path.name}.tmp")
-    df.to_csv(tmp, index=False, encoding="utf-8-sig")
-    tmp.replace(path)
-    return path, df
+    return write_csv(df, processed / LOG_NAME), df   # atomic, formula-safe (msoko.store)
 
 
 def compute(processed_dir: str | Path = "data/processed", config_path: str | Path | None = None, *,
