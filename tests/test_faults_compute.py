@@ -257,3 +257,91 @@ def test_output_schema_breach_is_named_and_the_other_tables_written(processed, m
     assert list(errors["item"]) == ["recommendations"] and list(errors["step"]) == ["cycle"]
     pd.testing.assert_frame_equal(pd.read_parquet(processed / "recommendations.parquet"), good)
     assert len(pd.read_parquet(processed / "cycle_analysis.parquet"))
+
+
+# ---------------------------------------------------------------- msoko run (issue 14)
+def _tiny_school_notebook(folder: Path, body: str) -> Path:
+    """A one-cell school report: the runner's contract, not the real notebooks (fast)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "python3", "language": "python"}
+    params = nbformat.v4.new_code_cell("school_id = None\nyear = None\nprocessed_dir = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Отчёт"), params, nbformat.v4.new_code_cell(body)]
+    for i, c in enumerate(nb.cells):
+        c["id"] = f"c{i}"
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / "school.ipynb")
+    return folder
+
+
+def _run_args(processed: Path, tmp_path: Path, notebooks: Path, *extra: str) -> list[str]:
+    school = str(pd.read_parquet(processed / "schools.parquet").query("~is_preschool")["school_id"].min())
+    return ["run", "--raw", str(tmp_path / "нет_исходных"), "--processed", str(processed),
+            "--reports", str(tmp_path / "reports"), "--notebooks", str(notebooks), "--jobs", "1",
+            "--schools", school, *extra]
+
+
+def test_run_exits_nonzero_when_compute_logged_failures(processed, tmp_path, monkeypatch, capsys):
+    """msoko run: a failing sign is named in the summary and on index.html, the reports are still
+    built, the exit code is 1; the partial compute is not remembered as done (the next run computes
+    again and says so again)."""
+    from msoko.objectivity import evidence
+
+    import msoko.runner as runner
+
+    monkeypatch.setattr(runner, "library_hash", lambda: "версия-теста")  # others edit msoko/ meanwhile
+    monkeypatch.setattr(evidence, "swing_rows", _boom)
+    notebooks = _tiny_school_notebook(tmp_path / "nb", "print('ОТЧЁТ', school_id)")
+    args = _run_args(processed, tmp_path, notebooks)
+    assert cli_main(args) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    summary = captured.out.split("Прогон завершён")[1]
+    assert "расчёт: выполнен с ошибками: не выполнено — score_swing" in summary
+    assert "compute_log.csv" in summary and "с ошибками 0" in summary
+    index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "Расчёт выполнен с ошибками" in index and "score_swing" in index
+    manifest = (tmp_path / "reports" / "manifest.json").read_text(encoding="utf-8")
+    assert '"compute_failed": true' in manifest and '"status": "built"' in manifest
+    # the same inputs again: computed again (not «пропущен»), still exit 1
+    assert cli_main(args) == 1
+    assert "score_swing" in capsys.readouterr().out.split("Прогон завершён")[1]
+    # the fault gone: exit 0, and the run after that skips the computation
+    monkeypatch.undo()
+    monkeypatch.setattr(runner, "library_hash", lambda: "версия-теста")
+    assert cli_main(args) == 0
+    assert "расчёт: выполнен." in capsys.readouterr().out
+    assert cli_main(args) == 0
+    assert "расчёт: пропущен" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("raise ValueError('сломано для теста')",
+     "внутренняя ошибка msoko в блокноте отчёта (ValueError: сломано для теста)"),
+    ("from msoko.errors import MsokoError\nraise MsokoError('Нет данных ВПР за 2022 год для школы')",
+     "Нет данных ВПР за 2022 год для школы"),
+])
+def test_failed_report_error_page_shows_russian_reason_not_traceback(small_processed, tmp_path, monkeypatch,
+                                                                     capsys, body, reason):
+    import nbformat
+
+    import msoko.runner as runner
+
+    monkeypatch.setattr(runner, "library_hash", lambda: "версия-теста")
+    notebooks = _tiny_school_notebook(tmp_path / "nb", body)
+    assert cli_main(_run_args(small_processed, tmp_path, notebooks, "--only-reports")) == 1
+    out = capsys.readouterr().out
+    assert reason in out and "Traceback" not in out
+    page = next((tmp_path / "reports" / "_executed").rglob("*.html")).read_text(encoding="utf-8")
+    assert f"Отчёт не построен: {reason}" in page
+    assert "Traceback" not in page and "most recent call last" not in page and 'File "' not in page
+    assert "_executed/2022/schools/" in page and "run.log" in page  # where the traceback is kept
+    # the executed notebook keeps the traceback for developers
+    executed = nbformat.read(next((tmp_path / "reports" / "_executed").rglob("*.ipynb")), as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.output_type == "error"]
+    assert len(errors) == 1 and errors[0].traceback
+    index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    assert reason in index.replace("&#x27;", "'")

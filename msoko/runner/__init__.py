@@ -3,7 +3,8 @@
 Exit codes (also in docs/scheduling.md):
 
 * 0 — every report built (or unchanged);
-* 1 — the run finished but some reports failed (listed in the summary and on index.html);
+* 1 — the run finished but some reports failed (listed in the summary and on index.html), or a
+  step of compute failed (named in the summary, on index.html and in compute_log.csv);
 * 2 — user/input error (no data, unknown school or municipality, another run holds the lock …).
 
 Layout of ``<reports>``::
@@ -42,6 +43,7 @@ log = logging.getLogger("msoko.runner")
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COMPUTE_STATE = ".msoko_compute_state.json"
+COMPUTE_FAILED = "выполнен с ошибками"   # run_compute's status when a step of compute failed
 DEFAULT_CELL_TIMEOUT = 1800
 
 
@@ -163,8 +165,17 @@ def run_compute(processed: Path, config: str | None, lib_hash: str, cache: HashC
     if on_start is not None:
         on_start()
     t = time.perf_counter()
-    compute(processed_dir=processed, config_path=config)
+    result = compute(processed_dir=processed, config_path=config)
     log.info("расчёт: %.2f с", time.perf_counter() - t)
+    failures = list(getattr(result, "failures", None) or [])
+    if failures:
+        # named in the log and the summary; the state is not saved, so the next run computes again
+        # instead of calling the partial results «unchanged»
+        for message in dict.fromkeys(r.get("message_ru", "") for r in failures):
+            log.error("расчёт: %s", message)
+        items = sorted({str(r.get("item")) for r in failures if r.get("item") not in (None, "*")})
+        what = ", ".join(items) or ", ".join(sorted({str(r.get("step")) for r in failures}))
+        return f"{COMPUTE_FAILED}: не выполнено — {what} (подробности — {processed / 'compute_log.csv'})"
     after = dir_state(processed, cache, exclude=("ingest_state.json",))
     atomic_write(state_path, json.dumps({"lib": lib_hash, "config": cfg_hash, "state": after},
                                         ensure_ascii=False, indent=1))
@@ -286,6 +297,9 @@ def summary_text(manifest: dict[str, Any], reports_dir: Path) -> str:
     lines = [f"Прогон завершён за {run['duration_s']:.1f} с: отчётов {len(manifest['reports'])}, "
              f"построено {run['built']}, без изменений {run['skipped']}, с ошибками {len(failed)}.",
              f"Загрузка: {run['ingest']}; расчёт: {run['compute']}."]
+    if run.get("compute_failed"):
+        lines.append("Расчёт выполнен не полностью: отчёты построены по тому, что рассчитано "
+                     "(код завершения 1).")
     for w in run.get("warnings", []):
         lines.append(f"Предупреждение: {w}")
     if failed:
@@ -371,6 +385,7 @@ def run(args: argparse.Namespace) -> int:
                         "built": sum(e["status"] == "built" for e in entries),
                         "skipped": sum(e["status"] == "unchanged" for e in entries),
                         "failed": sum(e["status"] == "failed" for e in entries),
+                        "compute_failed": compute_status.startswith(COMPUTE_FAILED),
                         "warnings": warns},
                 "versions": versions,
                 "library_hash": lib_hash,
@@ -382,7 +397,8 @@ def run(args: argparse.Namespace) -> int:
             text = summary_text(manifest, reports_dir)
             log.info(text)
             print(text)
-            return EXIT_FAILED if manifest["run"]["failed"] else EXIT_OK
+            compute_failed = compute_status.startswith(COMPUTE_FAILED)
+            return EXIT_FAILED if manifest["run"]["failed"] or compute_failed else EXIT_OK
     except MsokoError as exc:
         log.error("ошибка: %s", exc)
         raise

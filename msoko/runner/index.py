@@ -54,6 +54,10 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
            f"Отчётов: {len(reports)}; построено заново: {run.get('built', 0)}, "
            f"без изменений: {run.get('skipped', 0)}, с ошибками: {len(failed)}.",
            "</p>"]
+    if run.get("compute_failed"):
+        out += ['<h2>Расчёт выполнен с ошибками</h2>',
+                f'<p class="fail">{escape(str(run.get("compute") or ""))}. Отчёты построены по тому, '
+                "что рассчитано; нерассчитанное в них отмечено.</p>"]
     if failed:
         out += ['<h2>Отчёты с ошибками <span class="badge bad">' f"{len(failed)}</span></h2>",
                 "<p>Эти отчёты не построены. Выполненная копия блокнота с ошибкой сохранена "

@@ -47,7 +47,8 @@ class ReportJob:
                 exporter: str = "auto") -> dict:
         return {"key": self.key, "notebook": self.notebook.read_text(encoding="utf-8"),
                 "params": self.params, "title": self.title, "timeout": timeout, "cwd": cwd,
-                "fresh_kernel": fresh_kernel, "exporter": exporter}
+                "fresh_kernel": fresh_kernel, "exporter": exporter,
+                "executed": self.executed_rel}
 
 
 _UNSAFE = re.compile(r'[^\w\-.]+', re.UNICODE)

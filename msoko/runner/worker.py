@@ -138,9 +138,44 @@ def _normalise(nb) -> None:
             cell["execution_count"] = None
 
 
-def mark_error(nb) -> dict[str, Any]:
+# errors of the input a user can fix: their message is already Russian and is the reason itself
+USER_ERRORS = ("MsokoError", "LayoutError")
+
+
+def error_reason(ename: str, evalue: str) -> str:
+    """Why a report was not built, in Russian, for the summary, the index and the error page.
+
+    The traceback is not part of it: it stays in the executed notebook and the log."""
+    ename, evalue = str(ename or "").strip(), str(evalue or "").strip()
+    if ename in USER_ERRORS and evalue:
+        return evalue
+    if ename == "KeyboardInterrupt":
+        return "выполнение отчёта прервано"
+    detail = f"{ename}: {evalue}" if evalue else ename
+    return (f"внутренняя ошибка msoko в блокноте отчёта ({detail or 'без описания'}) — "
+            "это ошибка программы, а не исходных данных")
+
+
+def error_page_notebook(nb, reason: str, executed: str | None = None):
+    """A copy of the executed notebook for the error page: every error output (the Python
+    traceback) replaced by the Russian reason and where the traceback is kept."""
+    import nbformat
+
+    where = f"в выполненном блокноте {executed}" if executed else "в выполненном блокноте (_executed/)"
+    text = f"Отчёт не построен: {reason}.\nПодробности для разработчиков (трассировка) — {where} и в журнале run.log.\n"
+    page = nbformat.from_dict(nb)
+    for cell in page.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        cell["outputs"] = [nbformat.v4.new_output("stream", name="stdout", text=text)
+                           if o.get("output_type") == "error" else o for o in cell.get("outputs", [])]
+    return page
+
+
+def mark_error(nb, reason: str | None = None) -> dict[str, Any]:
     """papermill-style error marking, in Russian: a banner cell at the top
-    linking to an anchor right before the failing cell. Returns error info."""
+    linking to an anchor right before the failing cell. Returns error info
+    (``reason``: the Russian reason; by default from the error output)."""
     import nbformat
 
     info = {"ename": "Ошибка", "evalue": "", "cell": None, "execution_count": None}
@@ -154,11 +189,12 @@ def mark_error(nb) -> dict[str, Any]:
                 break
         if idx is not None:
             break
+    info["reason"] = reason or error_reason(info["ename"], info["evalue"])
     style = "color:#b00020; font-weight:bold; font-size:1.4em;"
     banner = nbformat.v4.new_markdown_cell(
         f'<span style="{style}">Ошибка при выполнении отчёта в ячейке '
         f'<a href="#{ERROR_ANCHOR_ID}">In [{info["execution_count"] or "?"}]</a>: '
-        f'{_md_escape(info["ename"])}: {_md_escape(info["evalue"])}</span>')
+        f'{_md_escape(info["reason"])}</span>')
     banner["id"] = ERROR_CELL_ID
     banner.metadata["tags"] = ["papermill-error-cell-tag"]
     cells = list(nb.cells)
@@ -232,12 +268,12 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
             kernel.shutdown()
     _normalise(nb)
     if failed:
-        info = mark_error(nb)
-        if failed == "cell" or not res["error"]:
-            res["error"] = f"{info['ename']}: {info['evalue']}".strip(": ")
+        info = mark_error(nb, None if failed == "cell" or not res["error"] else res["error"])
+        res["error"] = info["reason"]
         res["error_cell"] = info["execution_count"]
-        try:  # the error as a page too: methodologists open HTML, not .ipynb
-            res["error_html"] = export_html(nb, f"{job['title']} — ошибка", job.get("exporter", "auto"))
+        try:  # the error as a page too: methodologists open HTML, not .ipynb; the reason, not the traceback
+            page = error_page_notebook(nb, info["reason"], job.get("executed"))
+            res["error_html"] = export_html(page, f"{job['title']} — ошибка", job.get("exporter", "auto"))
         except Exception:
             res["error_html"] = None
     else:
