@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from msoko.report import _locate_processed
+from msoko.report.data import _locate_processed
 
 
 def test_relative_processed_dir_found_from_a_subfolder(tmp_path, monkeypatch):
@@ -31,33 +31,18 @@ def test_tiny_negative_interval_bound_prints_as_zero():
     assert fmt(-1.5, 1) == "-1,5"
 
 
-def test_show_functions_emit_one_output_each(monkeypatch):
-    """Every show_* function shows its section as one output: nested show_* calls join it, and
-    what was collected before an error is still shown."""
-    import IPython.display
+def test_section_is_one_output_with_its_tables_and_figures():
+    """A show_* function returns one Section: shown as one HTML output in the order built, its
+    tables kept as DataFrames by caption and its charts by title for an analyst."""
+    from msoko.report.section import Section
 
-    from msoko import report as R
-
-    shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj.data))
     df = pd.DataFrame({"a": [1]})
-
-    def section():
-        R.display_html("<p>один</p>")
-        R.show_table(df, caption="T")  # itself a show_* function
-        R.display_html("<p>два</p>")
-
-    R._one_output(section)()
-    assert len(shown) == 1
-    assert shown[0].index("<p>один</p>") < shown[0].index("T") < shown[0].index("<p>два</p>")
-
-    def broken():
-        R.display_html("<p>до ошибки</p>")
-        raise ValueError("x")
-
-    with pytest.raises(ValueError):
-        R._one_output(broken)()
-    assert shown[1] == "<p>до ошибки</p>"
-    R.show_table(df, caption="одна таблица")  # outside any section: shown at once
-    assert len(shown) == 3 and "одна таблица" in shown[2]
-    assert R._SECTION is None
+    sec = Section().para("один").table(df, caption="T").html("<p>два</p>")
+    sec.figure(type("C", (), {"title": "Рисунок X", "_repr_html_": lambda self: "<svg/>"})())
+    html = sec._repr_html_()
+    assert html.index("один") < html.index("T") < html.index("<p>два</p>") < html.index("<svg/>")
+    assert sec.tables["T"] is df and list(sec.figures) == ["Рисунок X"]
+    other = Section().table(df, caption="T")
+    sec.extend(other)
+    assert list(sec.tables) == ["T", "T (2)"]
+    assert "таблиц 2" in repr(sec)

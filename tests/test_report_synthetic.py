@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msoko import report
+from msoko import report, stats
+from msoko.errors import MsokoError
+from msoko.report.fmt import _plural
 
 EVIL_NAME = "Школа <script>alert(1)</script> & «Ко»"
 MUNI = "Демо-район"
@@ -183,7 +185,7 @@ def build_synthetic(out: Path, *, evil: bool = False) -> Path:
 
 def _ind_row(year, level, sid, code, grade, subject, k, n):
     k, n = float(k), float(n)
-    lo, hi = report._wilson(k, n) if n else (math.nan, math.nan)
+    lo, hi = (float(x) for x in stats.wilson_ci(k, n)) if n else (math.nan, math.nan)
     return dict(year=year, level=level, school_id=sid, indicator=code, grade=grade, subject=subject,
                 numerator=k, denominator=n, value=100 * k / n if n else math.nan, ci_low=100 * lo, ci_high=100 * hi,
                 n=int(n), suppressed=n < 5, limited=n < 20)
@@ -194,11 +196,11 @@ def synth(tmp_path_factory) -> report.ReportData:
     return report.load(build_synthetic(tmp_path_factory.mktemp("synth")))
 
 
-def test_wilson_matches_statsmodels():
+def test_wilson_is_statsmodels():
     from statsmodels.stats.proportion import proportion_confint
 
     for k, n in ((0, 10), (3, 17), (62, 62), (11, 62)):
-        lo, hi = report._wilson(k, n)
+        lo, hi = (float(x) for x in stats.wilson_ci(k, n))
         rlo, rhi = proportion_confint(k, n, alpha=0.05, method="wilson")
         assert lo == pytest.approx(rlo, abs=1e-9) and hi == pytest.approx(rhi, abs=1e-9)
 
@@ -207,7 +209,7 @@ def test_resolve_defaults(synth):
     assert report.resolve_year(synth, None) == 2023
     assert report.resolve_school(synth, None) == "sch01"  # first school by login, kindergartens excluded
     assert report.resolve_municipality(synth, None) == MUNI
-    with pytest.raises(report.MsokoError):
+    with pytest.raises(MsokoError):
         report.resolve_school(synth, "nope")
 
 
@@ -280,7 +282,7 @@ def test_attention_zone_sentence_format(synth):
     word = "надёжный" if n >= 50 else "ориентировочный"
     assert talents[0] == (f"Показатель 3.1 «хороший» ({report.fmt(r.value, 0)} %, 95 % ДИ {report.fmt(r.ci_low, 0)}–"
                           f"{report.fmt(r.ci_high, 0)} %) ниже, чем в муниципалитете ({report.fmt(m.value, 0)} %); "
-                          f"вывод {word}: выборка {n} {report._plural(n, 'участник', 'участника', 'участников')}.")
+                          f"вывод {word}: выборка {n} {_plural(n, 'участник', 'участника', 'участников')}.")
     s4 = report.attention_zones(synth, "sch04", 2023)
     assert any("Завышенный средний балл" in x and x.startswith("По математике в 4 классе есть официальный признак ФИОКО") for x in s4)
 

@@ -1,0 +1,74 @@
+"""Parts shared by the three reports: the title block and the effectiveness of last year's measures.
+"""
+from __future__ import annotations
+
+
+import pandas as pd
+
+from msoko.report.fmt import LIMITED_N, MIN_N, SRC_VPR, esc, html_para
+from msoko.report.data import ReportData, school_name, school_row
+from msoko.report.indicators import effectiveness_table
+
+from msoko.report.section import Section
+
+
+# ======================================================================================
+# notebook sections: each displays one part of a report (tables, charts, sentences)
+# ======================================================================================
+
+def _vpr_source(year: int) -> str:
+    return f"{SRC_VPR} {year}; расчёт msoko"
+
+
+def show_title(data: ReportData, *, kind: str, year: int, school_id: str | None = None,
+               municipality: str | None = None) -> Section:
+    """A short header block: who the report is about and how to read it."""
+    sec = Section()
+    lines = []
+    if school_id is not None:
+        row = school_row(data, school_id)
+        lines.append(f"<p><b>{esc(school_name(data, school_id))}</b> (логин {esc(school_id)}), "
+                     f"{esc(row.get('municipality', ''))}. Учебный год: {year}.</p>")
+    elif municipality is not None:
+        lines.append(f"<p><b>{esc(municipality)}</b>. Учебный год: {year}.</p>")
+    else:
+        lines.append(f"<p>Учебный год: {year}.</p>")
+    lines.append(
+        "<p class=\"msoko-note\">Как читать: значения показаны рядом с муниципалитетом"
+        + (", похожими школами (тот же тип организации и тип населённого пункта)" if school_id else "")
+        + " и, где есть данные, регионом; в квадратных скобках — 95 % доверительный интервал. "
+        f"Группы меньше {MIN_N} участников не показываются, меньше {LIMITED_N} — отмечены как малоинформативные. "
+        "Результаты ВПР сравниваются, а не ранжируются: школы в таблицах упорядочены по названию.</p>")
+    lines.append(
+        "<p class=\"msoko-note\">Цвета на всех графиках: <span style=\"color:#1f4e79\">■</span> школа, "
+        "<span style=\"color:#4d9221\">■</span> похожие школы, <span style=\"color:#e08214\">■</span> муниципалитет, "
+        "<span style=\"color:#7f7f7f\">■</span> регион.</p>")
+    sec.html(f"<div class=\"callout\">{''.join(lines)}</div>")
+    return sec
+
+
+def latest_effectiveness(data: ReportData, year: int, **where) -> tuple[pd.DataFrame, int]:
+    """The effectiveness of last year's measures; when none were recorded, of the latest earlier
+    year that has any (returned as the report year ``y`` in which they were judged)."""
+    t = effectiveness_table(data, year, **where)
+    if not t.empty:
+        return t, year
+    for y in range(year - 1, year - 6, -1):
+        t = effectiveness_table(data, y, **where)
+        if not t.empty:
+            return t, y
+    return pd.DataFrame(), year
+
+
+def _show_effectiveness(sec: Section, data: ReportData, year: int, empty: str, **where) -> None:
+    t, y = latest_effectiveness(data, year, **where)
+    if t.empty:
+        sec.html(html_para(empty, "msoko-empty"))
+        return
+    if y != year:
+        sec.html(html_para(f"Мер {year - 1} года не зарегистрировано; ниже — последние оценённые меры "
+                               f"({y - 1} год, эффект к {y} году).", "msoko-note"))
+    sec.table(t, caption=f"Меры {y - 1} года и изменение показателей к {y} году",
+               note="Вывод — по 95 % интервалу изменения: «достоверное улучшение», если интервал целиком "
+                    "по лучшую сторону нуля; иначе изменение не доказано.")
+

@@ -1,0 +1,337 @@
+"""Loading the processed tables a report reads (:class:`ReportData`, one memo per load) and resolving
+the report's parameters (year, school, municipality) and comparison groups.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from msoko.errors import MsokoError
+from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
+
+
+# ======================================================================================
+# loading
+# ======================================================================================
+
+@dataclass
+class ReportData:
+    """The processed tables a report reads (missing optional tables are empty frames).
+
+    ``vpr`` and ``vpr_tasks`` are large on regional data: they are read lazily, and the
+    report functions ask for one year (:meth:`vpr_year`) or one work (:meth:`tasks_cell`)
+    with Parquet filters instead of the whole table.
+    """
+    processed_dir: Path
+    schools: pd.DataFrame
+    task_specs: pd.DataFrame
+    indicators: pd.DataFrame
+    catalogue: pd.DataFrame
+    objectivity: pd.DataFrame
+    tables: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+
+    def memo(self, key: tuple, build):
+        """``build()`` once per loaded data, kept under ``key`` in :attr:`tables`: the loaded data
+        outlives a report in a warm kernel, so what is the same for every school is built once."""
+        if key not in self.tables:
+            self.tables[key] = build()
+        return self.tables[key]
+
+    def table(self, name: str) -> pd.DataFrame:
+        """An optional table (template or cycle output); empty frame when absent."""
+        if name not in self.tables:
+            path = self.processed_dir / f"{name}.parquet"
+            self.tables[name] = pd.read_parquet(path) if path.exists() else pd.DataFrame()
+        return self.tables[name]
+
+    def _read_filtered(self, name: str, filters: list | None) -> pd.DataFrame:
+        path = self.processed_dir / f"{name}.parquet"
+        if not path.exists():
+            return pd.DataFrame()
+        df = pd.read_parquet(path, filters=filters) if filters else pd.read_parquet(path)
+        if "absent" in df:
+            df = df[~df["absent"].astype(bool)]
+        if "school_id" in df:
+            df = df.assign(school_id=df["school_id"].astype(str))
+        return df.reset_index(drop=True)
+
+    @property
+    def vpr(self) -> pd.DataFrame:
+        """Every ВПР work written (absent students left out), all years."""
+        if "_vpr" not in self.tables:
+            self.tables["_vpr"] = self._read_filtered("vpr", None)
+        return self.tables["_vpr"]
+
+    def vpr_year(self, year: int) -> pd.DataFrame:
+        """ВПР works of one year."""
+        if "_vpr" in self.tables:
+            v = self.tables["_vpr"]
+            return v[v["year"] == year] if not v.empty else v
+        key = ("_vpr_year", int(year))
+        if key not in self.tables:
+            self.tables[key] = self._read_filtered("vpr", [("year", "==", int(year))])
+        return self.tables[key]
+
+    @property
+    def vpr_tasks(self) -> pd.DataFrame:
+        if "_vpr_tasks" not in self.tables:
+            self.tables["_vpr_tasks"] = self._read_filtered("vpr_tasks", None)
+        return self.tables["_vpr_tasks"]
+
+    def tasks_cell(self, year: int, grade: int, subject: str) -> pd.DataFrame:
+        """Task scores of one work (year × grade × subject)."""
+        key = ("_tasks", int(year), int(grade), str(subject))
+        if key not in self.tables:
+            self.tables[key] = self._read_filtered(
+                "vpr_tasks", [("year", "==", int(year)), ("grade", "==", int(grade)), ("subject", "==", str(subject))])
+        return self.tables[key]
+
+    def years(self) -> list[int]:
+        ys: set[int] = set()
+        for df in (self.indicators, self.objectivity):
+            if not df.empty and "year" in df:
+                ys |= {int(y) for y in df["year"].dropna().unique()}
+        path = self.processed_dir / "vpr.parquet"
+        if path.exists():
+            ys |= {int(y) for y in pd.read_parquet(path, columns=["year"])["year"].dropna().unique()}
+        return sorted(ys)
+
+
+_CATALOGUE_ALIASES = {
+    "code": ("code", "indicator", "id"),
+    "name": ("name_ru", "name", "title"),
+    "system": ("system",),
+    "unit": ("unit",),
+    "direction": ("direction",),
+    "formula": ("formula_ru", "formula"),
+    "source": ("source", "data_source"),
+    "target": ("target", "target_value"),
+}
+
+
+def _normalise_catalogue(cat: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=cat.index)
+    for canon, aliases in _CATALOGUE_ALIASES.items():
+        col = next((a for a in aliases if a in cat.columns), None)
+        out[canon] = cat[col] if col is not None else pd.NA
+    out["system"] = pd.to_numeric(out["system"], errors="coerce").astype("Int64")
+    out["code"] = out["code"].astype(str)
+    out["name"] = out["name"].fillna(out["code"]).astype(str)
+    out["unit"] = out["unit"].fillna("").astype(str)
+    d = out["direction"].astype("string").str.lower().fillna("")
+    out["direction"] = np.where(d.str.startswith(("lower", "ниж", "меньш", "-", "down")), "lower",
+                                np.where(d.str.startswith(("higher", "выш", "больш", "+", "up")), "higher", ""))
+    out["order"] = np.arange(len(out))
+    return out.reset_index(drop=True)
+
+
+def _read(processed: Path, name: str) -> pd.DataFrame:
+    path = processed / f"{name}.parquet"
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+
+# The last loaded data, reused while its files are unchanged: `msoko run` executes one report
+# after another in a warm kernel whose user namespace is reset but whose modules stay, so the
+# tables, the per-year ВПР frames and the per-work caches in ``ReportData.tables`` (identical for
+# every school) are read and built once per kernel instead of once per school.
+_LOAD_CACHE: dict = {}
+
+
+def _stamp(path: Path) -> tuple:
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), None)
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
+def _load_key(processed: Path, config_path) -> tuple:
+    files = sorted(p for p in processed.iterdir() if p.is_file()) if processed.is_dir() else []
+    cfg = _stamp(Path(config_path)) if config_path is not None else None
+    return (str(processed.resolve()), cfg, tuple(_stamp(p) for p in files))
+
+
+def _locate_processed(path: Path) -> Path:
+    """A relative ``processed_dir`` is looked up from the working folder and then from its parents.
+
+    papermill runs from the repository root, JupyterLab starts the kernel in ``notebooks/``:
+    the default ``data/processed`` must work in both.
+    """
+    if path.is_absolute() or (path / "schools.parquet").exists():
+        return path
+    for parent in Path.cwd().parents:
+        if (parent / path / "schools.parquet").exists():
+            return parent / path
+    return path
+
+
+def load(processed_dir: str | Path, *, config_path: str | Path | None = None, cache: bool = True) -> ReportData:
+    """Read the processed tables for a report. Only ``schools`` is required.
+
+    With ``cache`` (the default) the same ``ReportData`` is returned again while no file of
+    ``processed_dir`` (nor the configuration) changed; report functions never modify it."""
+    processed = _locate_processed(Path(processed_dir))
+    if not (processed / "schools.parquet").exists():
+        raise MsokoError(
+            f"В папке {processed} нет обработанных данных (schools.parquet). "
+            "Выполните: msoko ingest и msoko compute (или make report)."
+        )
+    if not cache:
+        return _load(processed, config_path)
+    key = _load_key(processed, config_path)
+    data = _LOAD_CACHE.get(key)
+    if data is None:
+        data = _load(processed, config_path)
+        _LOAD_CACHE.clear()
+        _LOAD_CACHE[key] = data
+    return data
+
+
+def _load(processed: Path, config_path) -> ReportData:
+    schools = pd.read_parquet(processed / "schools.parquet")
+    schools["school_id"] = schools["school_id"].astype(str)
+    for col in ("name", "municipality", "org_type", "settlement_type"):
+        if col not in schools:
+            schools[col] = pd.NA
+    cat_path = processed / "indicator_catalogue.csv"
+    catalogue = _normalise_catalogue(pd.read_csv(cat_path, encoding="utf-8-sig")) if cat_path.exists() \
+        else _normalise_catalogue(pd.DataFrame(columns=["code"]))
+    indicators = _read(processed, "indicators")
+    if not indicators.empty:
+        indicators["school_id"] = indicators["school_id"].astype(str)
+        if "item" in indicators:
+            # task-level rows (item = task) are not shown as indicators: the ФИС ОКО views
+            # are drawn from vpr_tasks; keep only the school/grade/subject breakdowns
+            item = indicators["item"].astype("string")
+            indicators = indicators[item.isna() | (item == "")].drop(columns="item").reset_index(drop=True)
+        for col in ("suppressed", "limited"):
+            if col not in indicators:
+                indicators[col] = False
+        for col in ("ci_low", "ci_high", "n"):
+            if col not in indicators:
+                indicators[col] = np.nan
+    objectivity = _read(processed, "objectivity")
+    if not objectivity.empty:
+        objectivity["school_id"] = objectivity["school_id"].astype("string")
+    return ReportData(processed_dir=processed, schools=schools, task_specs=_read(processed, "task_specs"),
+                      indicators=indicators, catalogue=catalogue, objectivity=objectivity,
+                      config=_load_config(config_path))
+
+
+def _load_config(path) -> dict:
+    try:
+        from msoko.config import load_config
+    except ImportError:  # pragma: no cover - config module absent
+        return {}
+    return load_config(path)
+
+
+def sufficiency_thresholds(data: ReportData, year: int) -> dict[str, float]:
+    """Sufficiency thresholds of task completion by level (configuration, by year)."""
+    suff = data.config.get("sufficiency", {})
+    if not suff:
+        return {"Б": 50.0, "П": 30.0, "В": 15.0}
+    chosen = suff.get("default", {})
+    for y in sorted(int(k) for k in suff if str(k).isdigit()):
+        if y <= year:
+            chosen = suff[str(y)]
+    return {k: float(v) for k, v in chosen.items()}
+
+
+def target_value(data: ReportData, code: str, year: int) -> float:
+    """Configured target of an indicator for a year (NaN when none)."""
+    try:
+        from msoko.config import target
+        t = target(data.config, code, year) if data.config else None
+    except (ImportError, TypeError, ValueError):
+        t = None
+    if t is None:
+        c = data.catalogue.set_index("code")
+        t = pd.to_numeric(pd.Series([c["target"].get(code)]), errors="coerce").iloc[0] if code in c.index else math.nan
+    return math.nan if t is None else float(t)
+
+
+def years(data: ReportData) -> list[int]:
+    return data.years()
+
+
+def resolve_year(data: ReportData, year: int | None) -> int:
+    ys = years(data)
+    if year is None:
+        if not ys:
+            raise MsokoError("В обработанных данных нет ни одного года.")
+        return ys[-1]
+    return int(year)
+
+
+def resolve_school(data: ReportData, school_id: str | None, year: int | None = None) -> str:
+    ids = sorted(data.schools.loc[~data.schools.get("is_preschool", pd.Series(False, index=data.schools.index))
+                                  .fillna(False).astype(bool), "school_id"])
+    if school_id is None:
+        if not ids:
+            raise MsokoError("В реестре нет ни одной школы.")
+        if year is not None:
+            v = data.vpr_year(year)
+            with_vpr = sorted(set(ids) & set(v["school_id"])) if not v.empty else []
+            if with_vpr:
+                return with_vpr[0]  # the first school (by login) that wrote ВПР that year
+        return ids[0]
+    if str(school_id) not in set(data.schools["school_id"]):
+        raise MsokoError(f"Школа с логином «{school_id}» не найдена в реестре (schools.parquet).")
+    return str(school_id)
+
+
+def resolve_municipality(data: ReportData, municipality: str | None) -> str:
+    munis = sorted(data.schools["municipality"].dropna().astype(str).unique())
+    if municipality is None:
+        if not munis:
+            raise MsokoError("В реестре не указан муниципалитет ни одной организации.")
+        return munis[0]
+    if municipality not in munis:
+        raise MsokoError(f"Муниципалитет «{municipality}» не найден в реестре. Есть: {', '.join(munis)}.")
+    return municipality
+
+
+def _schools_by_id(data: ReportData) -> pd.DataFrame:
+    return data.memo(("_schools_by_id",), lambda: data.schools.set_index("school_id"))
+
+
+def school_row(data: ReportData, school_id: str) -> pd.Series:
+    return _schools_by_id(data).loc[school_id]
+
+
+def school_name(data: ReportData, school_id: str) -> str:
+    name = school_row(data, school_id).get("name")
+    return str(name) if pd.notna(name) else school_id
+
+
+def similar_schools(data: ReportData, school_id: str) -> list[str]:
+    """Schools of the same type and settlement type (the school itself excluded)."""
+    s = _schools_by_id(data)
+    me = s.loc[school_id]
+    mask = (s["org_type"].astype("string") == str(me["org_type"])) & \
+           (s["settlement_type"].astype("string") == str(me["settlement_type"]))
+    return sorted(i for i in s.index[mask.fillna(False)] if i != school_id)
+
+
+def comparison_groups(data: ReportData, school_id: str) -> dict[str, list[str]]:
+    """School ids of each comparison group of a school report (region only when wider than the municipality)."""
+    def build() -> dict[str, list[str]]:
+        s = data.schools
+        muni = school_row(data, school_id)["municipality"]
+        groups = {GROUP_SCHOOL: [school_id], GROUP_SIMILAR: similar_schools(data, school_id),
+                  GROUP_MUNI: sorted(s.loc[s["municipality"] == muni, "school_id"])}
+        if s["municipality"].nunique() > 1:
+            groups[GROUP_REGION] = sorted(s["school_id"])
+        return {g: ids for g, ids in groups.items() if ids}
+
+    cached = data.memo(("_comparison_groups", str(school_id)), build)
+    return {g: list(ids) for g, ids in cached.items()}
+
+
+# ======================================================================================

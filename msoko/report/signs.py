@@ -1,0 +1,297 @@
+"""Objectivity signs from ``objectivity.parquet`` (one vocabulary: :data:`msoko.objectivity.SIGNS`),
+their evidence in words, the plan of work and the «зоны внимания».
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from msoko.objectivity import SIGNS
+from msoko.objectivity.core import OFFICIAL_SIGNS
+from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
+from msoko.report.fmt import (
+    INDEX_SIGN, LIMITED_N, _value_with_unit, fmt, informativeness, reliability_phrase, subject_phrase,
+)
+from msoko.report.data import ReportData, comparison_groups, school_row
+from msoko.report.indicators import KEY_BREAKDOWN_INDICATORS
+from msoko.report.vpr import _vpr_cell
+
+
+# objectivity
+# ======================================================================================
+
+def sign_name(sign: str) -> str:
+    """Russian title of a sign, from the objectivity module's catalogue."""
+    return str(SIGNS[sign][0]) if sign in SIGNS else str(sign)
+
+
+def is_official(sign: str) -> bool:
+    return sign in OFFICIAL_SIGNS
+
+
+def objectivity_index(data: ReportData) -> pd.DataFrame:
+    """«Год / Показатель объективности»: the official index per year (100 − % of marked schools)."""
+    o = data.objectivity
+    if o.empty:
+        return pd.DataFrame()
+    idx = o[o["sign"] == INDEX_SIGN].sort_values("year")
+    own = o[o["sign"] == INDEX_SIGN + "_msoko"].set_index("year")["value"]
+    rows = []
+    for _, r in idx.iterrows():
+        y = int(r["year"])
+        off = o[(o["year"] == y) & o["sign"].isin(OFFICIAL_SIGNS)]
+        assessed = off.dropna(subset=["flagged"])["school_id"].nunique()
+        marked = off[off["flagged"].fillna(False).astype(bool)]["school_id"].nunique()
+        row = {"Год": str(y), "Показатель объективности": fmt(r["value"]),
+               "Школ с хотя бы одним признаком": fmt(int(marked)), "Школ оценено": fmt(int(assessed))}
+        if len(own):
+            row["Показатель по совокупности признаков (msoko)"] = fmt(own.get(r["year"], math.nan))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def flagged_signs(data: ReportData, year: int, school_id: str | None = None, *, official: bool | None = None,
+                  include_combined: bool = True) -> pd.DataFrame:
+    """Flagged signs of a year (one school or all), sorted by school name, grade, subject."""
+    o = data.objectivity
+    if o.empty:
+        return pd.DataFrame(columns=["year", "school_id", "grade", "subject", "sign", "value", "threshold", "n"])
+    d = o[(o["year"] == year) & ~o["sign"].astype(str).str.startswith(INDEX_SIGN)
+          & o["flagged"].fillna(False).astype(bool)].copy()
+    if school_id is not None:
+        d = d[d["school_id"].astype(str) == school_id]
+    if official is True:
+        d = d[d["sign"].isin(OFFICIAL_SIGNS)]
+    elif official is False:
+        d = d[~d["sign"].isin(OFFICIAL_SIGNS)]
+    if not include_combined:
+        d = d[d["sign"] != "combined"]
+    d["school_id"] = d["school_id"].astype(str)
+    names = data.schools.set_index("school_id")["name"]
+    d["_name"] = d["school_id"].map(names).astype(str)
+    return d.sort_values(["_name", "school_id", "grade", "subject", "sign"]).drop(columns="_name").reset_index(drop=True)
+
+
+def _sign_evidence_text(sign: str, value, threshold) -> str:
+    if sign == "inflated_mean":
+        return (f"нижняя граница интервала школы {fmt(value)} выше верхней границы интервала сравнения "
+                f"{fmt(threshold)}") if pd.notna(value) and pd.notna(threshold) else "интервал школы выше интервала сравнения"
+    if sign == "journal_mismatch":
+        return f"корреляция Спирмена отметки в журнале и балла ВПР {fmt(value, 2)} (< 0)"
+    if sign == "cohort_fall":
+        return f"K = {fmt(value, 2)} выше верхней границы {fmt(threshold, 2)} (Q3 + 3·IQR)"
+    if sign == "cohort_rise":
+        return f"K = {fmt(value, 2)} ниже нижней границы {fmt(threshold, 2)} (Q1 − 3·IQR)"
+    return f"значение {fmt(value, 2)}, порог {fmt(threshold, 2)}"
+
+
+def _evidence(r) -> str:
+    """The numbers behind a sign: the objectivity module's own sentence when it gives one."""
+    detail = r.get("detail") if hasattr(r, "get") else None
+    if isinstance(detail, str) and detail.strip():
+        return detail.strip()
+    return _sign_evidence_text(r["sign"], r["value"], r["threshold"])
+
+
+def signs_table(data: ReportData, year: int, school_id: str | None = None, *, official: bool | None = None,
+                include_combined: bool = True) -> pd.DataFrame:
+    """Human table of flagged signs with their evidence and informativeness (sorted by school name)."""
+    d = flagged_signs(data, year, school_id, official=official, include_combined=include_combined)
+    if d.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+    out = pd.DataFrame({
+        "Школа": d["school_id"].map(names).fillna(d["school_id"]),
+        "Логин": d["school_id"],
+        "Класс": d["grade"].map(lambda g: "—" if pd.isna(g) else str(int(g))),
+        "Предмет": d["subject"].fillna("—"),
+        "Признак": d["sign"].map(sign_name),
+        "Чей метод": d["sign"].map(lambda s: "ФИОКО (официальный)" if is_official(s) else "msoko (дополнительный)"),
+        "Свидетельство": [_evidence(r) for _, r in d.iterrows()],
+        "Информативность": d["n"].map(informativeness),
+    })
+    if school_id is not None:
+        out = out.drop(columns=["Школа", "Логин"])
+    return out
+
+
+def mean_intervals(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``group, mean, ci_low, ci_high, n`` of the primary score: school, similar schools, reference (all schools)."""
+    d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
+    groups = comparison_groups(data, school_id)
+    ref_name = GROUP_REGION if GROUP_REGION in groups else GROUP_MUNI
+    out = []
+    for g, ids in ((GROUP_SCHOOL, groups[GROUP_SCHOOL]), (GROUP_SIMILAR, groups.get(GROUP_SIMILAR, [])),
+                   (ref_name, sorted(d["school_id"].unique()))):
+        x = d.loc[d["school_id"].isin(ids), "primary_score"]
+        if len(x) < 2:
+            continue
+        half = 1.96 * x.std(ddof=1) / math.sqrt(len(x))
+        out.append(dict(group=g, mean=x.mean(), ci_low=x.mean() - half, ci_high=x.mean() + half, n=len(x)))
+    return pd.DataFrame(out, columns=["group", "mean", "ci_low", "ci_high", "n"])
+
+
+def cell_evidence(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> dict:
+    """Picture data of the objectivity module for one school × work (``{}`` when unavailable)."""
+    key = ("_evidence", school_id, year, grade, subject)
+    if key in data.tables:
+        return data.tables[key]  # type: ignore[return-value]
+    out: dict = {}
+    try:
+        from msoko.objectivity import cell_evidence as _cell_evidence
+    except ImportError:
+        _cell_evidence = None
+    if _cell_evidence is not None and not data.vpr.empty:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out = _cell_evidence({"vpr": data.vpr, "vpr_tasks": data.tasks_cell(year, grade, subject),
+                                      "task_specs": data.task_specs,
+                                      "schools": data.schools}, data.config or None, year, grade, subject, school_id)
+            except Exception:  # noqa: BLE001 - a picture must not break the report
+                out = {}
+    data.tables[key] = out  # type: ignore[assignment]
+    return out
+
+
+def bunching_data(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``score, count, expected``: the school's score counts and what the reference distribution predicts.
+
+    The expectation is the distribution of all other schools' scores of the same
+    work, rescaled to the school's number of participants (a picture of the
+    sign; the statistic itself comes from ``objectivity.parquet``).
+    """
+    d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
+    if d.empty:
+        return pd.DataFrame(columns=["score", "count", "expected"])
+    maxs = int(np.nanmax(d["max_score"])) if "max_score" in d and d["max_score"].notna().any() else int(d["primary_score"].max())
+    rng = range(0, maxs + 1)
+    mine = d[d["school_id"] == school_id]["primary_score"].round().astype(int).value_counts().reindex(rng, fill_value=0)
+    other = d[d["school_id"] != school_id]["primary_score"].round().astype(int).value_counts().reindex(rng, fill_value=0)
+    expected = other / other.sum() * mine.sum() if other.sum() else pd.Series(np.nan, index=list(rng))
+    return pd.DataFrame({"score": list(rng), "count": mine.values, "expected": expected.values})
+
+
+def cohort_k_data(data: ReportData, year: int, subject: str) -> pd.DataFrame:
+    """``school_id, k, flagged`` for the cohort sign (grade 4 in Y−1 → grade 5 in Y) from ``objectivity.parquet``."""
+    o = data.objectivity
+    if o.empty:
+        return pd.DataFrame(columns=["school_id", "k", "flagged"])
+    d = o[(o["year"] == year) & (o["subject"] == subject) & o["sign"].isin(["cohort_fall", "cohort_rise"])]
+    if d.empty:
+        return pd.DataFrame(columns=["school_id", "k", "flagged"])
+    g = d.groupby("school_id").agg(k=("value", "first"), flagged=("flagged", lambda s: bool(s.fillna(False).any())))
+    return g.reset_index()
+
+
+def cohort_fences(data: ReportData, year: int, subject: str) -> tuple[float, float] | None:
+    o = data.objectivity
+    if o.empty:
+        return None
+    d = o[(o["year"] == year) & (o["subject"] == subject)]
+    lo = d.loc[d["sign"] == "cohort_rise", "threshold"].dropna()
+    hi = d.loc[d["sign"] == "cohort_fall", "threshold"].dropna()
+    if lo.empty or hi.empty:
+        return None
+    return float(lo.iloc[0]), float(hi.iloc[0])
+
+
+def plan_of_work(data: ReportData, year: int) -> pd.DataFrame:
+    """Schools for the plan of work on objectivity (as in the Omsk plan, seed 002): sorted by name.
+
+    A school enters when an official sign fires or msoko's ``combined`` judgement
+    is flagged. The suggested measures follow the plan's items: a monitoring visit
+    and a re-check of the works where the evidence is informative, an interview on
+    the road map and an expert review of the school's own tests otherwise.
+    """
+    d = flagged_signs(data, year)
+    d = d[d["sign"].isin(list(OFFICIAL_SIGNS) + ["combined"])]
+    if d.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+    rows = []
+    for sid, x in d.groupby("school_id", sort=False):
+        official = sorted({sign_name(s) for s in x["sign"] if is_official(s)})
+        works = sorted({f"{int(g)} кл., {s}" for g, s in zip(x["grade"], x["subject"]) if pd.notna(g) and pd.notna(s)})
+        nmax = x["n"].max()
+        measures = ["совещание с руководителем", "собеседование по дорожной карте"]
+        if pd.notna(nmax) and nmax >= LIMITED_N:
+            measures += ["мониторинговый визит", "перепроверка работ ВПР", "присутствие наблюдателей на ВПР"]
+        else:
+            measures += ["экспертиза КИМ внутренних контрольных работ"]
+        rows.append({
+            "Школа": names.get(sid, sid), "Логин": sid,
+            "Официальные признаки (ФИОКО)": "; ".join(official) if official else "нет",
+            "Сводная оценка msoko": "да" if (x["sign"] == "combined").any() else "нет",
+            "Работы": "; ".join(works),
+            "Информативность": informativeness(nmax),
+            "Предлагаемые мероприятия": "; ".join(measures),
+        })
+    return pd.DataFrame(rows).sort_values(["Школа", "Логин"]).reset_index(drop=True)
+
+
+# ======================================================================================
+# «зоны внимания»
+# ======================================================================================
+
+
+def attention_zones(data: ReportData, school_id: str, year: int, *, max_items: int = 12) -> list[str]:
+    """Plain Russian sentences: what stands out for the school and how sure we are.
+
+    An indicator stands out when the school's 95 % interval lies entirely on the
+    worse side of the municipal value (direction from the catalogue). Sentences
+    are ordered by informativeness (largest sample first), then the objectivity
+    signs follow.
+    """
+    ind, cat = data.indicators, data.catalogue.set_index("code")
+    out: list[tuple[int, str]] = []
+    if not ind.empty:
+        muni = str(school_row(data, school_id)["municipality"])
+        d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
+                & ~ind["suppressed"].fillna(False).astype(bool) & ind["ci_low"].notna() & ind["ci_high"].notna()]
+        m = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == muni)]
+        keys = ["indicator", "grade", "subject"]
+        d = d.merge(m[keys + ["value"]].rename(columns={"value": "muni"}), on=keys, how="inner")
+        d = d[(d["grade"].isna() & d["subject"].isna()) | d["indicator"].isin(KEY_BREAKDOWN_INDICATORS)]
+        for _, r in d.iterrows():
+            if r["indicator"] not in cat.index or pd.isna(r["muni"]):
+                continue
+            c = cat.loc[r["indicator"]]
+            direction = c["direction"]
+            if direction not in ("higher", "lower"):
+                continue
+            if r["ci_low"] > r["muni"]:
+                word = "выше"
+            elif r["ci_high"] < r["muni"]:
+                word = "ниже"
+            else:
+                continue
+            worse = (word == "ниже") == (direction == "higher")
+            if not worse:
+                continue
+            unit = c["unit"]
+            where = subject_phrase(r["subject"], r["grade"])
+            name = c["name"] + (f" {where}" if where else "")
+            n = int(r["n"]) if pd.notna(r["n"]) else 0
+            s = (f"{name} ({_value_with_unit(r['value'], unit)}, 95 % ДИ {fmt(r['ci_low'], 0 if unit == '%' else 1)}–"
+                 f"{_value_with_unit(r['ci_high'], unit)}) {word}, чем в муниципалитете "
+                 f"({_value_with_unit(r['muni'], unit)}); {reliability_phrase(n)}.")
+            out.append((n, s))
+    out.sort(key=lambda t: -t[0])
+    sentences = [s for _, s in out[:max_items]]
+    sig = flagged_signs(data, year, school_id, include_combined=False)
+    for _, r in sig.iterrows():
+        where = subject_phrase(r["subject"], r["grade"])
+        who = "официальный признак ФИОКО" if is_official(r["sign"]) else "дополнительный признак msoko"
+        sentences.append(
+            f"{where[:1].upper() + where[1:] if where else 'В результатах'} есть {who} «{sign_name(r['sign'])}»: "
+            f"{_evidence(r).rstrip('.')}; {informativeness(r['n'])}. "
+            "Это повод внимательно посмотреть на проведение и проверку работы, а не доказательство нарушений.")
+    return sentences
+
+
+# ======================================================================================

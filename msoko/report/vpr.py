@@ -1,0 +1,246 @@
+"""The ФИС ОКО views of one ВПР (marks, scores, tasks, levels, journal), ГИА and МКДО tables.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL
+from msoko.report.fmt import MIN_N, fmt, informativeness
+from msoko.report.data import ReportData, comparison_groups
+from msoko.report.indicators import _wilson
+
+
+# ФИС ОКО views of one ВПР
+# ======================================================================================
+
+def _vpr_cell(data: ReportData, year: int, grade: int, subject: str) -> pd.DataFrame:
+    def build():
+        v = data.vpr_year(year)
+        return v[(v["grade"] == grade) & (v["subject"] == subject)] if not v.empty else v
+
+    return data.memo(("_cell", int(year), int(grade), str(subject)), build)
+
+
+def _group_rows(data: ReportData, key: tuple, frame: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
+    """Rows of ``frame`` (identified by ``key``) that belong to the schools ``ids``.
+
+    Memoised in the loaded data: the municipality and similar-schools groups are the same for
+    many reports of a run, and a school's own rows come from one index of the frame."""
+    ids = list(ids)
+    if len(ids) == 1:
+        pos = data.memo(("_group_pos", key), lambda: frame.groupby("school_id", sort=False, observed=True).indices)
+        p = pos.get(ids[0])
+        return data.memo(("_group_rows", key, ids[0]), lambda: frame.iloc[p] if p is not None else frame.iloc[0:0])
+    return data.memo(("_group_rows", key, tuple(ids)), lambda: frame[frame["school_id"].isin(ids)])
+
+
+def _cell_group(data: ReportData, year: int, grade: int, subject: str, ids: Sequence[str]) -> pd.DataFrame:
+    """ВПР rows of one work (year × grade × subject) written by the schools ``ids``."""
+    return _group_rows(data, ("_cell", int(year), int(grade), str(subject)),
+                       _vpr_cell(data, year, grade, subject), ids)
+
+
+def mark_boundaries(data: ReportData, year: int, grade: int, subject: str) -> dict[int, float]:
+    """Lowest primary score of each mark «3»–«5» as seen in the export (marks are data, not code)."""
+    d = _vpr_cell(data, year, grade, subject).dropna(subset=["mark", "primary_score"])
+    if d.empty:
+        return {}
+    lows = d.groupby("mark")["primary_score"].min()
+    return {int(m): float(lows[m]) for m in lows.index if int(m) >= 3}
+
+
+def marks_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``group, mark, share (%), n`` — groups under 5 participants left out."""
+    out = []
+    for g, ids in comparison_groups(data, school_id).items():
+        x = _cell_group(data, year, grade, subject, ids).dropna(subset=["mark"])
+        n = len(x)
+        if n < MIN_N:
+            continue
+        counts = x["mark"].astype(int).value_counts()
+        for m in (2, 3, 4, 5):
+            out.append(dict(group=g, mark=m, share=100 * counts.get(m, 0) / n, n=n))
+    return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
+
+
+def score_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``group, score, share (%), n`` over whole primary scores; school plus the municipality."""
+    d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
+    groups = comparison_groups(data, school_id)
+    out = []
+    for g in (GROUP_SCHOOL, GROUP_MUNI):
+        x = _cell_group(data, year, grade, subject, groups.get(g, [])).dropna(subset=["primary_score"])
+        n = len(x)
+        if n < MIN_N:
+            continue
+        maxs = int(np.nanmax(d["max_score"])) if "max_score" in d and d["max_score"].notna().any() \
+            else int(d["primary_score"].max())
+        counts = x["primary_score"].round().astype(int).value_counts().reindex(range(0, maxs + 1), fill_value=0)
+        out.append(pd.DataFrame(dict(group=g, score=counts.index, share=100 * counts.values / n, n=n)))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["group", "score", "share", "n"])
+
+
+def _task_table(data: ReportData, school_ids: list[str], year: int, grade: int, subject: str) -> pd.DataFrame:
+    t = data.tasks_cell(year, grade, subject)
+    if t.empty:
+        return pd.DataFrame()
+    return _group_rows(data, ("_tasks", int(year), int(grade), str(subject)), t, school_ids)
+
+
+def task_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``task, level, group, value (% of max), n`` — a task not done counts as 0."""
+    spec = data.task_specs
+    if spec.empty or data.tasks_cell(year, grade, subject).empty:
+        return pd.DataFrame(columns=["task", "level", "group", "value", "n"])
+    spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
+    spec = spec.assign(task=spec["task"].astype(str),
+                       label=spec["task_label"].astype(str) if "task_label" in spec else spec["task"].astype(str))
+    spec = spec.drop_duplicates("task")[["task", "label", "level", "max_score"]]
+    out = []
+    for g, ids in comparison_groups(data, school_id).items():
+        if g == GROUP_REGION:
+            continue
+        def aggregate(ids=ids):
+            t = _task_table(data, ids, year, grade, subject)
+            n = t["student_code"].nunique() if len(t) else 0
+            if n < MIN_N:
+                return n, None
+            agg = t.assign(score=t["score"].fillna(0), task=t["task"].astype(str)).groupby("task")["score"].agg(
+                ["sum", "size"])
+            agg = agg.reset_index().merge(spec, on="task", how="left")
+            agg["value"] = 100 * agg["sum"] / (agg["size"] * agg["max_score"])
+            agg["label"] = agg["label"].fillna(agg["task"])
+            return n, agg
+
+        # a group of several schools is the same in many reports of a run: aggregated once
+        n, agg = (data.memo(("_task_agg", int(year), int(grade), str(subject), tuple(ids)), aggregate)
+                  if len(ids) > 1 else aggregate())
+        if agg is None:
+            continue
+        out.append(agg.assign(group=g, n=n)[["task", "label", "level", "group", "value", "n"]])
+    if not out:
+        return pd.DataFrame(columns=["task", "label", "level", "group", "value", "n"])
+    res = pd.concat(out, ignore_index=True)
+    key = res["task"].str.extract(r"^(\d+)")[0].astype(float)
+    res = res.assign(_k=key).sort_values(["_k", "task"], kind="stable").drop(columns="_k")
+    return res.reset_index(drop=True)
+
+
+def level_completion(task_long: pd.DataFrame, data: ReportData, grade: int, subject: str) -> pd.DataFrame:
+    """``level, group, value, n``: completion by difficulty level, weighted by the tasks' maximum scores."""
+    if task_long.empty:
+        return pd.DataFrame(columns=["level", "group", "value", "n"])
+    spec = data.task_specs
+    spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
+    mx = dict(zip(spec["task"].astype(str), spec["max_score"]))
+    d = task_long.dropna(subset=["level"])
+    if d.empty:
+        return pd.DataFrame(columns=["level", "group", "value", "n"])
+    d = d.assign(mx=pd.to_numeric(d["task"].map(mx), errors="coerce").astype(float))
+    d = d.assign(w=d["value"].astype(float) * d["mx"])
+    g = d.groupby(["level", "group"]).agg(w=("w", "sum"), mx=("mx", "sum"), n=("n", "max")).reset_index()
+    g["value"] = g["w"] / g["mx"]
+    return g[["level", "group", "value", "n"]]
+
+
+def journal_comparison(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``group, category, share (%), n`` — понизили / подтвердили / повысили."""
+    out = []
+    for g, ids in comparison_groups(data, school_id).items():
+        x = _cell_group(data, year, grade, subject, ids).dropna(subset=["mark", "journal_mark"])
+        n = len(x)
+        if n < MIN_N:
+            continue
+        diff = x["mark"].astype(int) - x["journal_mark"].astype(int)
+        for cat, k in (("Понизили", (diff < 0).sum()), ("Подтвердили", (diff == 0).sum()), ("Повысили", (diff > 0).sum())):
+            out.append(dict(group=g, category=cat, share=100 * k / n, n=n))
+    return pd.DataFrame(out, columns=["group", "category", "share", "n"])
+
+
+def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """Participants, mean score, успеваемость, качество and the share of «2» per group, with intervals."""
+    rows = []
+    for g, ids in comparison_groups(data, school_id).items():
+        x = _cell_group(data, year, grade, subject, ids)
+        n = len(x)
+        marks = x["mark"].dropna().astype(int)
+        k = len(marks)
+        row = {"Группа": g, "Участников": fmt(n)}
+        if n < MIN_N:
+            row.update({"Средний балл": f"скрыто (n < {MIN_N})"})
+            rows.append(row)
+            continue
+        mean = x["primary_score"].mean()
+        row["Средний балл"] = fmt(mean)
+        for label, hit in (("Доля «2»", marks == 2), ("Успеваемость («3»–«5»)", marks >= 3),
+                           ("Качество («4»–«5»)", marks >= 4)):
+            if k >= MIN_N:
+                lo, hi = _wilson(hit.sum(), k)
+                row[label] = f"{fmt(100 * hit.sum() / k, 0)} % [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
+            else:
+                row[label] = "—"
+        row["Информативность"] = informativeness(n)
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("—")
+
+
+# ======================================================================================
+# ГИА
+# ======================================================================================
+
+def gia_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
+    """ГИА by exam and subject: participants, mean score, share below the minimum — school vs municipality."""
+    g = data.table("gia")
+    if g.empty:
+        return pd.DataFrame()
+    g = g[g["year"] == year].copy()
+    g["school_id"] = g["school_id"].astype(str)
+    g["score"] = g["test_score"].where(g["test_score"].notna(), g["primary_score"]) if "test_score" in g else g["primary_score"]
+    g["below"] = g["score"] < g["min_threshold"]
+    groups = comparison_groups(data, school_id)
+    rows = []
+    for (exam, subject), x in g.groupby(["exam", "subject"], sort=True):
+        row = {"Экзамен": exam, "Предмет": subject}
+        for grp in (GROUP_SCHOOL, GROUP_MUNI):
+            y = x[x["school_id"].isin(groups.get(grp, []))]
+            n = len(y)
+            if grp == GROUP_SCHOOL and n == 0:
+                break
+            if n < MIN_N:
+                row[f"{grp}: участников"] = fmt(n)
+                row[f"{grp}: средний балл"] = f"скрыто (n < {MIN_N})"
+                row[f"{grp}: ниже минимума"] = "—"
+                continue
+            row[f"{grp}: участников"] = fmt(n)
+            row[f"{grp}: средний балл"] = fmt(y["score"].mean())
+            lo, hi = _wilson(y["below"].sum(), n)
+            row[f"{grp}: ниже минимума"] = f"{fmt(100 * y['below'].mean(), 0)} % [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
+        else:
+            rows.append(row)
+    return pd.DataFrame(rows).fillna("—")
+
+
+# ======================================================================================
+# МКДО
+# ======================================================================================
+
+def mkdo_areas(data: ReportData, municipality: str, year: int, dou_id: str | None = None) -> pd.DataFrame:
+    """``area, group, score, n`` — the municipality's mean per area (and one kindergarten's when given)."""
+    m = data.table("mkdo")
+    if m.empty:
+        return pd.DataFrame(columns=["area", "group", "score", "n"])
+    m = m[m["year"] == year]
+    dous = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"])
+    m = m[m["dou_id"].astype(str).isin(dous)] if dous & set(m["dou_id"].astype(str)) else m
+    out = m.groupby("area", sort=False).agg(score=("score", "mean"), n=("dou_id", "nunique")).reset_index()
+    out["group"] = GROUP_MUNI
+    if dou_id is not None:
+        x = m[m["dou_id"].astype(str) == dou_id].groupby("area", sort=False)["score"].mean().reset_index()
+        out = pd.concat([x.assign(group=GROUP_SCHOOL, n=1), out], ignore_index=True)
+    return out[["area", "group", "score", "n"]]
+
+
+# ======================================================================================
