@@ -41,7 +41,7 @@ from msoko.errors import MsokoError
 from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table, write_text_atomic
 
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -240,6 +240,17 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
     def head(f):
         return header[lay.columns[f]] if f in lay.columns else f
 
+    warnings: list[str] = []
+    conflicts = layouts.vpr_identity_conflicts(table.path, raw_root)
+    if conflicts and n:
+        # a contradiction, not a merge: every row is refused (counted, named), none goes to the other year/grade
+        what = "; ".join(conflicts)
+        rej.add(pos, rows, "имя файла и папка", [Path(rel).name] * n,
+                f"имя файла и папка расходятся ({what}) — неясно, к какой работе отнести строку; "
+                "переименуйте файл или перенесите его в нужную папку")
+        warnings.append(f"«{rel}»: имя файла и папка расходятся ({what}) — все {n} строк файла отклонены "
+                        "(см. rejects.csv), ни одна не загружена в другой год, класс или предмет.")
+
     school = _text(col("school_id"))
     code = _text(col("student_code"))
     variant = _text(col("variant"))
@@ -393,6 +404,7 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
         "arrow": {"vpr": vpr, "tasks": tasks},
         "rows_read": n,
         "rows_rejected": int(rej.mask.sum()),
+        "warnings": warnings,
         "meta": {"year": year, "grade": grade, "subject": subject, "tasks": task_labels, "task_headers": task_heads,
                  "score_hist": hist, "n_present": int(len(idx))},
     }
@@ -728,6 +740,7 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
         meta["info"] = res.get("meta", {})
         if lay.kind == "template":
             meta["table"] = res["meta"]["table"]
+        meta["warnings"] = list(res.get("warnings", []))   # printed with the run's warnings
         meta["notes"] = list(dict.fromkeys(lay.notes))
         if lay.ignored:
             meta["notes"].append("не читаются столбцы: " + ", ".join(f"«{h}»" for h in dict.fromkeys(lay.ignored)))
@@ -1351,11 +1364,10 @@ def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = No
     # ---- stage 2
     t_parse = time.perf_counter() - t0
     reports, warnings = assemble(metas, cache, processed, progress)
-    warnings = notes + warnings
+    # a file's own warnings (found while parsing it, replayed from the cache) come first
+    file_warnings = [w for m in sorted(metas, key=lambda m: m["file"]) for w in m.get("warnings", [])]
+    warnings = notes + file_warnings + warnings
     t_assemble = time.perf_counter() - t0 - t_parse
-    for m in metas:
-        for note in m.get("notes", []):
-            pass  # layout notes are informational; kept in meta.json
     write_csv(pd.DataFrame([r.__dict__ for r in reports],
                            columns=["file", "kind", "table", "rows_read", "rows_written", "rows_rejected", "status",
                                     "message"]), processed / "ingest_report.csv")

@@ -340,28 +340,29 @@ def subject_from_text(text: str) -> str | None:
     return None
 
 
-def vpr_identity(path: str | Path, raw_root: str | Path | None = None) -> tuple[int, int, str]:
-    """(year, grade, subject) of a ВПР workbook from its path and file name.
-
-    ``…/2021/4/Проведение работы по математике, 4 класс. ВПР 2021.xlsx`` → (2021, 4, 'Математика');
-    ``…/2020/4/Математика.xlsx`` → (2020, 4, 'Математика'). The file name wins over folders.
-    """
-    path = Path(path)
+def _rel_parts(path: Path, raw_root: str | Path | None) -> tuple[Path, list[str]]:
     rel = path.relative_to(raw_root) if raw_root and path.is_relative_to(raw_root) else path
-    stem = path.stem
-    parts = list(rel.parts[:-1])
-    year = grade = None
+    return rel, list(rel.parts[:-1])
+
+
+def _name_identity(stem: str) -> tuple[int | None, int | None, str | None]:
+    """(year, grade, subject) as the file name states them (None where it does not)."""
     m = _YEAR.search(stem)
-    if m:
-        year = int(m.group(1))
+    year = int(m.group(1)) if m else None
     m = _GRADE_IN_NAME.search(stem)
-    if m:
-        grade = int(m.group(1))
+    grade = int(m.group(1)) if m else None
+    return year, grade, subject_from_text(stem)
+
+
+def _folder_identity(parts: list[str]) -> tuple[int | None, int | None, str | None]:
+    """(year, grade, subject) as the folders state them: ``…/<year>/<grade>/`` (a grade folder follows
+    the year folder), else the innermost folder that is a grade or holds a year; a folder named exactly
+    as a subject gives the subject."""
+    year = grade = subject = None
     for i, p in enumerate(parts):
         if year is None and _YEAR.fullmatch(p.strip()):
             year = int(p)
         if grade is None and p.strip().isdigit() and 1 <= int(p) <= 11:
-            # a grade folder follows the year folder
             if i > 0 and _YEAR.fullmatch(parts[i - 1].strip() or ""):
                 grade = int(p)
     if grade is None:
@@ -375,7 +376,26 @@ def vpr_identity(path: str | Path, raw_root: str | Path | None = None) -> tuple[
             if m:
                 year = int(m.group(1))
                 break
-    subject = subject_from_text(stem)
+    for p in reversed(parts):
+        exact = [c for c in CANONICAL_SUBJECTS if norm(c) == norm(p)]
+        if exact:
+            subject = exact[0]
+            break
+    return year, grade, subject
+
+
+def vpr_identity(path: str | Path, raw_root: str | Path | None = None) -> tuple[int, int, str]:
+    """(year, grade, subject) of a ВПР workbook from its path and file name.
+
+    ``…/2021/4/Проведение работы по математике, 4 класс. ВПР 2021.xlsx`` → (2021, 4, 'Математика');
+    ``…/2020/4/Математика.xlsx`` → (2020, 4, 'Математика'). The file name wins over folders;
+    :func:`vpr_identity_conflicts` says where the two disagree (ingest then refuses the file's rows).
+    """
+    path = Path(path)
+    rel, parts = _rel_parts(path, raw_root)
+    by_name, by_folder = _name_identity(path.stem), _folder_identity(parts)
+    year, grade = (n if n is not None else f for n, f in zip(by_name[:2], by_folder[:2]))
+    subject = by_name[2]
     missing = [w for w, v in (("год", year), ("класс", grade), ("предмет", subject)) if v is None]
     if missing:
         raise LayoutError(
@@ -384,3 +404,15 @@ def vpr_identity(path: str | Path, raw_root: str | Path | None = None) -> tuple[
             "или «2020/4/Математика.xlsx». Файл пропущен."
         )
     return year, grade, subject
+
+
+def vpr_identity_conflicts(path: str | Path, raw_root: str | Path | None = None) -> list[str]:
+    """Where the file name and its folders disagree on year, grade or subject, in Russian
+    («год: 2022 в имени файла, 2023 по папке»); empty when they agree or one of them is silent."""
+    path = Path(path)
+    _, parts = _rel_parts(path, raw_root)
+    out = []
+    for what, n, f in zip(("год", "класс", "предмет"), _name_identity(path.stem), _folder_identity(parts)):
+        if n is not None and f is not None and n != f:
+            out.append(f"{what}: {n} в имени файла, {f} по папке")
+    return out

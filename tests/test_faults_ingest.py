@@ -316,3 +316,36 @@ def test_processed_equal_to_raw_through_a_symlink_is_refused(tmp_path):
     (tmp_path / "alias").symlink_to(raw, target_is_directory=True)
     with pytest.raises(MsokoError, match="совпадает"):
         _run(raw, tmp_path / "alias")
+
+
+# ---------------------------------------------------------------- 6. contradictions are findings, not merges
+@pytest.mark.parametrize("rel, conflict", [
+    ("vpr/2022/4/Проведение работы по математике, 5 класс. ВПР 2021.xlsx",
+     "год: 2021 в имени файла, 2022 по папке; класс: 5 в имени файла, 4 по папке"),
+    ("vpr/2021/4/Русский язык/Проведение работы по математике, 4 класс. ВПР 2021.xlsx",
+     "предмет: Математика в имени файла, Русский язык по папке"),
+])
+def test_file_name_disagreeing_with_its_folder_is_rejected_not_merged(tmp_path, capsys, rel, conflict):
+    raw = make_raw(tmp_path / "raw")
+    baseline = _rows(_run(make_raw(tmp_path / "src"), tmp_path / "p0"))
+    base_vpr = _vpr(tmp_path / "p0")
+    capsys.readouterr()
+    (raw / rel).parent.mkdir(parents=True, exist_ok=True)
+    (raw / rel).write_bytes((raw / GOOD_VPR).read_bytes())
+    res = _run(raw, tmp_path / "p")
+    err = capsys.readouterr().err
+    f = {r.file: r for r in res.files}[rel]
+    assert (f.status, f.rows_read, f.rows_written, f.rows_rejected) == ("ok", 10, 0, 10)   # 10 = 0 + 10
+    assert {k: v for k, v in _rows(res).items() if k != rel} == baseline     # nothing else changed
+    pd.testing.assert_frame_equal(_vpr(tmp_path / "p"), base_vpr)           # no row merged elsewhere
+    tasks = pd.read_parquet(tmp_path / "p" / "vpr_tasks.parquet")
+    assert len(tasks) == len(pd.read_parquet(tmp_path / "p0" / "vpr_tasks.parquet"))
+    rej = pd.read_csv(tmp_path / "p" / "rejects.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    mine = rej[rej.file == rel]
+    assert sorted(mine.row.astype(int)) == list(range(2, 12))
+    assert set(mine.value) == {Path(rel).name} and all(conflict in r for r in mine.reason)
+    warning = next(w for w in res.warnings if rel in w)
+    assert conflict in warning and "все 10 строк файла отклонены" in warning
+    assert f"Предупреждение: «{rel}»: имя файла и папка расходятся ({conflict})" in err
+    assert "Traceback" not in err
+    _assert_balanced(res, tmp_path / "p")
