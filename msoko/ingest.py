@@ -41,7 +41,7 @@ from msoko.errors import MsokoError
 from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table, write_text_atomic
 
-PARSER_VERSION = "5"
+PARSER_VERSION = "6"
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -726,7 +726,10 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
             meta.update(status="ignored", message="кодификатор КЭС/КТ — не используется")
             raise _Done
         parser = PARSERS[lay.kind]
+        swallowed = _hold_swallowed(table)
         res = parser(table, lay, rel, Path(raw_root))
+        if swallowed:
+            _reject_swallowed(res, table, swallowed, rel)
         fd.mkdir(parents=True, exist_ok=True)
         for name, df in res.get("frames", {}).items():
             write_parquet(df, fd / f"{name}.parquet")
@@ -736,6 +739,8 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
                 pq.write_table(tbl, tmp, compression="snappy")
             meta["fragments"].append(name)
         meta["rows_read"] = int(res["rows_read"])
+        # what the parser saw; rows_read may be more (an independent count: rows a CSV quote swallowed)
+        meta["rows_parsed"] = int(res.get("rows_parsed", res["rows_read"]))
         meta["rows_rejected"] = int(res["rows_rejected"])
         meta["info"] = res.get("meta", {})
         if lay.kind == "template":
@@ -762,6 +767,47 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
         fd.mkdir(parents=True, exist_ok=True)
         write_text_atomic(fd / "meta.json", json.dumps(meta, ensure_ascii=False))  # written last: marks the entry complete
     return meta
+
+
+def _hold_swallowed(table) -> list:
+    """Blank the CSV rows whose unclosed quote swallowed later rows (see ``readers.swallowed_rows``),
+    so that no parser loads a cell with a dozen rows in it; returns what was held back."""
+    held = []
+    for sw in table.swallowed or []:
+        held.append((sw, list(table.rows[sw.row])))
+        table.rows[sw.row] = [""] * len(table.rows[sw.row])
+    table.__dict__.pop("_data", None)
+    return held
+
+
+def _lines_text(lines: list[int]) -> str:
+    return f"{lines[0]}–{lines[-1]}" if len(lines) > 1 and lines[-1] - lines[0] == len(lines) - 1 \
+        else ", ".join(map(str, lines))
+
+
+def _reject_swallowed(res: dict, table, held: list, rel: str) -> None:
+    """The rows held back by :func:`_hold_swallowed` become rejects naming the quote and the lines it
+    took in; those lines are counted as read (an independent count of the file's lines), not as
+    loaded or rejected — the file's balance does not hold, and a warning lists them."""
+    recs, lost = [], 0
+    for sw, cells in held:
+        value = str(cells[sw.column])[:200].replace("\r", " ").replace("\n", " ⏎ ")
+        head = table.header[sw.column] if sw.column < len(table.header) else f"столбец {sw.column + 1}"
+        recs.append((rel, int(table.first_data_row + sw.row), head, value,
+                     f"незакрытая кавычка в ячейке (строка {sw.line} файла): в неё попали строки "
+                     f"{_lines_text(sw.lines)} файла ({len(sw.lines)}) — строка не загружена"))
+        lost += len(sw.lines)
+        res.setdefault("warnings", []).append(
+            f"«{rel}»: незакрытая кавычка в строке {sw.line} (столбец «{head}») поглотила строки "
+            f"{_lines_text(sw.lines)} файла ({len(sw.lines)} стр.): они не загружены и не отклонены, баланс "
+            "файла не сходится. Закройте кавычку (или уберите её) и загрузите файл заново.")
+    frames = res.setdefault("frames", {})
+    extra = pd.DataFrame(recs, columns=REJECT_COLUMNS)
+    before = frames.get("rejects")
+    frames["rejects"] = extra if before is None or not len(before) else pd.concat([before, extra], ignore_index=True)
+    res["rows_parsed"] = int(res["rows_read"]) + len(recs)
+    res["rows_read"] = res["rows_parsed"] + lost
+    res["rows_rejected"] = int(res["rows_rejected"]) + len(recs)
 
 
 def _os_reason(exc: OSError) -> str:
@@ -1164,8 +1210,9 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     for m in sorted(metas, key=lambda m: m["file"]):
         rr = int(rej_count.get(m["file"], 0))
         read = int(m["rows_read"])
+        parsed = int(m.get("rows_parsed", read))  # less than read: rows no parser saw (swallowed by a quote)
         reports.append(FileReport(file=m["file"], kind=m["kind"], table=m.get("table"), rows_read=read,
-                                  rows_written=read - rr if m["status"] == "ok" else 0,
+                                  rows_written=parsed - rr if m["status"] == "ok" else 0,
                                   rows_rejected=rr, status=m["status"], message=m.get("message", "")))
     # cross-check the balance against what was actually written (rows are never lost silently)
     written = {}

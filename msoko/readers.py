@@ -47,6 +47,9 @@ class RawTable:
     encoding: str | None = None  # CSV only
     sep: str | None = None       # CSV only
     first_data_row: int = 2      # 1-based spreadsheet row of data row 0
+    # CSV only: data rows whose quoted cell swallowed whole lines of the file (an unclosed quote),
+    # found by an independent count of the physical lines — see :func:`swallowed_rows`
+    swallowed: list["Swallowed"] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -78,6 +81,40 @@ class RawTable:
     def column(self, i: int, keep: np.ndarray | None = None) -> np.ndarray:
         """Column ``i`` as an object array (only the rows where ``keep`` is true)."""
         return self.column_of(self.kept_rows(keep), i)
+
+
+@dataclass
+class Swallowed:
+    """Data row ``row`` (index into ``RawTable.rows``) begins on physical line ``line`` of the file;
+    its cell in column ``column`` opened a quote that took in ``lines`` — later lines of the file
+    that have the shape of a row of their own (as many separators as the header)."""
+
+    row: int
+    line: int
+    column: int
+    lines: list[int]
+
+
+def swallowed_rows(physical: list[str], spans: list[tuple[int, int]], rows: list[list], sep: str,
+                   width: int, first: int) -> list[Swallowed]:
+    """Rows of a CSV whose quotes swallowed other rows, counted independently of the csv parser.
+
+    ``physical``: the file's lines; ``spans``: the (first, last) physical line (1-based) of each
+    record the csv module returned; ``rows[i]`` is record ``first + i``. A record spanning several
+    lines is an ordinary multi-line cell unless its continuation lines look like rows themselves
+    (each with at least as many separators as the header has): those are the swallowed rows.
+    """
+    need = max(1, width - 1)
+    out = []
+    for i, row in enumerate(rows):
+        a, b = spans[first + i]
+        if b <= a:
+            continue
+        lines = [n for n in range(a + 1, b + 1) if physical[n - 1].count(sep) >= need]
+        if lines:
+            column = next((j for j, v in enumerate(row) if isinstance(v, str) and "\n" in v), 0)
+            out.append(Swallowed(row=i, line=a, column=column, lines=lines))
+    return out
 
 
 def clean_header(value) -> str:
@@ -213,7 +250,11 @@ def read_csv(path: str | Path, *, header_only: bool = False) -> RawTable:
     first = text.split("\n", 1)[0]
     sep = sniff_sep(first)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    rows = [r for r in reader]
+    rows, spans, last = [], [], 0
+    for r in reader:            # the physical lines of each record, to check the quotes against
+        rows.append(r)
+        spans.append((last + 1, reader.line_num))
+        last = reader.line_num
     start = 0
     # leading blank lines and '#' comment lines (as in resources/mark_scales.csv) are not the header
     while start < len(rows) and (all(not c.strip() for c in rows[start]) or rows[start][0].startswith("#")):
@@ -221,5 +262,8 @@ def read_csv(path: str | Path, *, header_only: bool = False) -> RawTable:
     if start >= len(rows):
         raise MsokoError(f"Файл «{path.name}» пуст — нет ни заголовка, ни данных.")
     header = [clean_header(v) for v in rows[start]]
-    return RawTable(path=path, header=header, rows=[] if header_only else _rect(rows[start + 1:], len(header)),
-                    encoding=enc, sep=sep, first_data_row=start + 2)
+    data = [] if header_only else _rect(rows[start + 1:], len(header))
+    swallowed = [] if header_only else swallowed_rows(
+        io.StringIO(text, newline="").readlines(), spans, data, sep, len(header), start + 1)
+    return RawTable(path=path, header=header, rows=data, encoding=enc, sep=sep, first_data_row=start + 2,
+                    swallowed=swallowed)

@@ -349,3 +349,53 @@ def test_file_name_disagreeing_with_its_folder_is_rejected_not_merged(tmp_path, 
     assert f"Предупреждение: «{rel}»: имя файла и папка расходятся ({conflict})" in err
     assert "Traceback" not in err
     _assert_balanced(res, tmp_path / "p")
+
+
+def _contingent_csv(rows: list[str]) -> str:
+    return "Год;Логин ОО;Класс;Обучающихся\n" + "".join(r + "\n" for r in rows)
+
+
+CONTINGENT = [f"2021;sch000001;{g};{20 + g}" for g in range(1, 12)] + \
+             [f"2021;sch000002;{g};{30 + g}" for g in range(1, 7)]          # 17 rows, one per line
+
+
+def test_csv_whose_unclosed_quote_swallows_rows_does_not_balance(tmp_path, capsys):
+    """The issue's case: a quote opened in row 4 (line 5) closes 13 lines later; the csv module reads
+    4 rows. The balance counts the file's lines independently: 17 read = 3 loaded + 1 rejected, the
+    13 swallowed lines are named; the file does not balance and ingest exits 1."""
+    rows = list(CONTINGENT)
+    rows[3] = rows[3].replace(";sch000001;", ';"sch000001;')     # line 5: the quote opens …
+    rows[16] = rows[16].replace("sch000002;", 'sch000002";')     # … and closes on line 18
+    raw = make_raw(tmp_path / "raw")
+    (raw / "templates").mkdir()
+    rel = "templates/contingent.csv"
+    (raw / rel).write_text(_contingent_csv(rows), encoding="utf-8")
+    code = cli_main(["ingest", "--raw", str(raw), "--processed", str(tmp_path / "p"), "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    rep = pd.read_csv(tmp_path / "p" / "ingest_report.csv", encoding="utf-8-sig", dtype=str,
+                      keep_default_na=False).set_index("file")
+    assert rep.loc[rel, ["rows_read", "rows_written", "rows_rejected"]].tolist() == ["17", "3", "1"]
+    line = next(x for x in err.splitlines() if x.startswith(rel))
+    assert re.search(r"\s17\s+3\s+1\s+← баланс не сходится!$", line), line
+    assert f"Предупреждение: «{rel}»: незакрытая кавычка в строке 5 (столбец «Логин ОО») поглотила " \
+           "строки 6–18 файла (13 стр.)" in err
+    loaded = pd.read_parquet(tmp_path / "p" / "contingent.parquet")
+    assert sorted(loaded.grade.tolist()) == [1, 2, 3] and loaded.school_id.str.len().max() < 20
+    rej = pd.read_csv(tmp_path / "p" / "rejects.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    mine = rej[rej.file == rel]
+    assert mine.row.tolist() == ["5"] and "строки 6–18 файла (13)" in mine.reason.iloc[0]
+    assert mine.value.iloc[0].startswith("sch000001;4;24 ⏎ 2021;sch000001;5;25")
+
+
+def test_csv_with_quotes_closed_and_a_real_multiline_cell_balances(tmp_path):
+    rows = list(CONTINGENT)
+    rows[0] = '2021;"sch000001";1;21'                          # quoted, closed: an ordinary cell
+    rows[1] = '2021;sch000001;2;"22\nучеников"'                  # a line break inside a cell: one row
+    raw = make_raw(tmp_path / "raw")
+    (raw / "templates").mkdir()
+    (raw / "templates" / "contingent.csv").write_text(_contingent_csv(rows), encoding="utf-8")
+    res = _run(raw, tmp_path / "p")
+    f = {r.file: r for r in res.files}["templates/contingent.csv"]
+    assert (f.rows_read, f.rows_written, f.rows_rejected) == (17, 16, 1) and res.ok  # 17 = 16 + 1
+    assert not any("кавычк" in w for w in res.warnings)
