@@ -41,7 +41,7 @@ from msoko.errors import MsokoError
 from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table, write_text_atomic
 
-PARSER_VERSION = "6"
+PARSER_VERSION = "7"
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -976,6 +976,35 @@ def build_schools(logins: pd.DataFrame | None, context: pd.DataFrame | None,
     return s
 
 
+def _first_logins(logins: pd.DataFrame, rejects: list[pd.DataFrame], warnings: list[str]) -> pd.DataFrame:
+    """One row per login across several logins files: the first (by file name) is loaded; every later
+    row is a reject naming the row it repeats, and one that disagrees on the name or municipality is a
+    conflict (each value named) with a warning per file — never a silent drop."""
+    dup = logins.duplicated("school_id", keep="first").to_numpy()
+    if not dup.any():
+        return logins
+    first = logins[~dup].set_index("school_id")
+    recs, conflicts = [], {}
+    for r in logins[dup].itertuples(index=False):
+        f = first.loc[r.school_id]
+        where = f"строки {int(f.source_row)} файла «{f.source_file}»"
+        diff = [f"{what} «{b}», а там «{a}»" for what, a, b in
+                (("название", f["name"], r.name), ("муниципалитет", f["municipality"], r.municipality)) if a != b]
+        if diff:
+            reason = (f"логин уже загружен из {where} с другими данными: здесь {'; '.join(diff)} — "
+                      "взята первая строка; исправьте расхождение в одном из файлов")
+            key = (r.source_file, f.source_file)
+            conflicts[key] = conflicts.get(key, 0) + 1
+        else:
+            reason = f"повтор логина: тот же логин с теми же названием и муниципалитетом уже загружен из {where}"
+        recs.append((r.source_file, int(r.source_row), "логин", r.school_id, reason))
+    rejects.append(pd.DataFrame(recs, columns=REJECT_COLUMNS))
+    for (file, other), n in sorted(conflicts.items()):
+        warnings.append(f"«{file}»: логины, уже загруженные из «{other}» с другим названием или муниципалитетом "
+                        f"(строк: {n}), — взяты данные «{other}», эти строки «{file}» отклонены (см. rejects.csv).")
+    return logins[~dup]
+
+
 def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) -> tuple[list[FileReport], list[str]]:
     from msoko.dictionary import empty_frame, load_dictionary
     from msoko.marks import assign_marks, load_scales
@@ -1015,7 +1044,7 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     context = cat("context", "context")
     registry = cat("template", "template", "registry")
     if logins is not None:
-        logins = logins.drop_duplicates("school_id")
+        logins = _first_logins(logins, extra_rejects, warnings)
     if context is not None:  # several questionnaires (context_2021, context_2022, …): the last file wins
         context = context.drop_duplicates("school_id", keep="last")
     if registry is not None:

@@ -399,3 +399,28 @@ def test_csv_with_quotes_closed_and_a_real_multiline_cell_balances(tmp_path):
     f = {r.file: r for r in res.files}["templates/contingent.csv"]
     assert (f.rows_read, f.rows_written, f.rows_rejected) == (17, 16, 1) and res.ok  # 17 = 16 + 1
     assert not any("кавычк" in w for w in res.warnings)
+
+
+def test_second_logins_file_with_conflicting_names_is_rejected_row_by_row(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw")
+    second = "Новый реестр/logins.xlsx"
+    write_xlsx(raw / second, [["логин", "имя", "регион"],
+                              ["sch000001", "МБОУ Лицей №1", "г. Примерск"],         # r2 name differs
+                              ["sch000002", "МБОУ Гимназия №2", "г. Примерск"],      # r3 the same row
+                              ["sch000003", "МБОУ ООШ №3", "с. Новое"]])             # r4 new school
+    res = _run(raw, tmp_path / "p")
+    err = capsys.readouterr().err
+    f = {r.file: r for r in res.files}
+    assert (f[second].rows_read, f[second].rows_written, f[second].rows_rejected) == (3, 1, 2)   # 3 = 1 + 2
+    assert (f["logins.xlsx"].rows_read, f["logins.xlsx"].rows_written) == (2, 2)
+    schools = pd.read_parquet(tmp_path / "p" / "schools.parquet").set_index("school_id")
+    assert schools.loc["sch000001", "name"] == "МБОУ СОШ №1" and schools.loc["sch000003", "name"] == "МБОУ ООШ №3"
+    rej = pd.read_csv(tmp_path / "p" / "rejects.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    mine = rej[rej.file == second].set_index("row")
+    assert list(mine.index) == ["2", "3"]
+    assert ("с другими данными: здесь название «МБОУ Лицей №1», а там «МБОУ СОШ №1»" in mine.loc["2", "reason"]
+            and "строки 2 файла «logins.xlsx»" in mine.loc["2", "reason"])
+    assert "повтор логина" in mine.loc["3", "reason"] and "строки 3 файла «logins.xlsx»" in mine.loc["3", "reason"]
+    assert (f"Предупреждение: «{second}»: логины, уже загруженные из «logins.xlsx» с другим названием или "
+            "муниципалитетом (строк: 1)") in err
+    assert res.ok and "Traceback" not in err
