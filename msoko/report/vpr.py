@@ -7,10 +7,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL
+from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import MIN_N, fmt, informativeness
 from msoko.report.data import ReportData, comparison_groups
-from msoko.report.indicators import _wilson
+from msoko.report.indicators import _wilson, indicator_groups
 
 
 # ФИС ОКО views of one ВПР
@@ -52,18 +52,28 @@ def mark_boundaries(data: ReportData, year: int, grade: int, subject: str) -> di
     return {int(m): float(lows[m]) for m in lows.index if int(m) >= 3}
 
 
-def marks_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
-    """``group, mark, share (%), n`` — groups under 5 participants left out."""
+MARK_SHARES = {2: "vpr_fail_share", 3: "vpr_mark3_share", 4: "vpr_mark4_share", 5: "vpr_mark5_share"}
+JOURNAL_SHARES = {"Понизили": "vpr_journal_lower", "Подтвердили": "vpr_journal_confirm",
+                  "Повысили": "vpr_journal_higher"}
+
+
+def _shares(data: ReportData, school_id: str, year: int, grade: int, subject: str, codes: dict,
+            column: str) -> pd.DataFrame:
+    """``group, <column>, share (%), n`` from ``indicators.parquet``: one row per group and category
+    (``codes``: category → indicator); groups under 5 participants left out."""
     out = []
-    for g, ids in comparison_groups(data, school_id).items():
-        x = _cell_group(data, year, grade, subject, ids).dropna(subset=["mark"])
-        n = len(x)
-        if n < MIN_N:
-            continue
-        counts = x["mark"].astype(int).value_counts()
-        for m in (2, 3, 4, 5):
-            out.append(dict(group=g, mark=m, share=100 * counts.get(m, 0) / n, n=n))
-    return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
+    for cat, code in codes.items():
+        g = indicator_groups(data, school_id, year, code, grade, subject)
+        g = g[~g["suppressed"] & g["value"].notna()]
+        out += [{"group": r.group, column: cat, "share": float(r.value), "n": r.n} for r in g.itertuples()]
+    order = {grp: i for i, grp in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI, GROUP_REGION))}
+    d = pd.DataFrame(out, columns=["group", column, "share", "n"])
+    return d.sort_values("group", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+
+
+def marks_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``group, mark, share (%), n`` — the shares of marks «2»–«5» (``indicators.parquet``)."""
+    return _shares(data, school_id, year, grade, subject, MARK_SHARES, "mark")
 
 
 def score_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
@@ -147,42 +157,38 @@ def level_completion(task_long: pd.DataFrame, data: ReportData, grade: int, subj
 
 
 def journal_comparison(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
-    """``group, category, share (%), n`` — понизили / подтвердили / повысили."""
-    out = []
-    for g, ids in comparison_groups(data, school_id).items():
-        x = _cell_group(data, year, grade, subject, ids).dropna(subset=["mark", "journal_mark"])
-        n = len(x)
-        if n < MIN_N:
-            continue
-        diff = x["mark"].astype(int) - x["journal_mark"].astype(int)
-        for cat, k in (("Понизили", (diff < 0).sum()), ("Подтвердили", (diff == 0).sum()), ("Повысили", (diff > 0).sum())):
-            out.append(dict(group=g, category=cat, share=100 * k / n, n=n))
-    return pd.DataFrame(out, columns=["group", "category", "share", "n"])
+    """``group, category, share (%), n`` — понизили / подтвердили / повысили (``indicators.parquet``)."""
+    return _shares(data, school_id, year, grade, subject, JOURNAL_SHARES, "category")
+
+
+SUMMARY_INDICATORS = {"Доля «2»": "vpr_fail_share", "Успеваемость («3»–«5»)": "vpr_success",
+                      "Качество («4»–«5»)": "vpr_quality"}
 
 
 def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
-    """Participants, mean score, успеваемость, качество and the share of «2» per group, with intervals."""
+    """Participants, mean score, успеваемость, качество and the share of «2» per group, with intervals
+    — the values of ``indicators.parquet`` for this work."""
+    mean = indicator_groups(data, school_id, year, "vpr_mean_score", grade, subject).set_index("group")
+    shares = {label: indicator_groups(data, school_id, year, code, grade, subject).set_index("group")
+              for label, code in SUMMARY_INDICATORS.items()}
     rows = []
-    for g, ids in comparison_groups(data, school_id).items():
-        x = _cell_group(data, year, grade, subject, ids)
-        n = len(x)
-        marks = x["mark"].dropna().astype(int)
-        k = len(marks)
-        row = {"Группа": g, "Участников": fmt(n)}
-        if n < MIN_N:
-            row.update({"Средний балл": f"скрыто (n < {MIN_N})"})
+    for g in mean.index:
+        n = mean.loc[g, "n"]
+        row = {"Группа": g, "Участников": fmt(n) if pd.notna(n) else "—"}
+        if mean.loc[g, "suppressed"]:
+            row["Средний балл"] = f"скрыто (n < {MIN_N})"
             rows.append(row)
             continue
-        mean = x["primary_score"].mean()
-        row["Средний балл"] = fmt(mean)
-        for label, hit in (("Доля «2»", marks == 2), ("Успеваемость («3»–«5»)", marks >= 3),
-                           ("Качество («4»–«5»)", marks >= 4)):
-            if k >= MIN_N:
-                lo, hi = _wilson(hit.sum(), k)
-                row[label] = f"{fmt(100 * hit.sum() / k, 0)} % [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
-            else:
+        row["Средний балл"] = fmt(mean.loc[g, "value"])
+        for label, t in shares.items():
+            r = t.loc[g] if g in t.index else None
+            if r is None or r["suppressed"] or pd.isna(r["value"]):
                 row[label] = "—"
-        row["Информативность"] = informativeness(n)
+            elif pd.notna(r["ci_low"]):
+                row[label] = f"{fmt(r['value'], 0)} % [{fmt(r['ci_low'], 0)}–{fmt(r['ci_high'], 0)}]"
+            else:
+                row[label] = f"{fmt(r['value'], 0)} %"
+        row["Информативность"] = informativeness(n) if pd.notna(n) else "—"
         rows.append(row)
     return pd.DataFrame(rows).fillna("—")
 
