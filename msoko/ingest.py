@@ -41,7 +41,7 @@ from msoko.errors import MsokoError
 from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table, write_text_atomic
 
-PARSER_VERSION = "7"
+PARSER_VERSION = "8"
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -240,16 +240,27 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
     def head(f):
         return header[lay.columns[f]] if f in lay.columns else f
 
+    # contradictions, not merges: every row of the file is refused (counted, named), none is loaded
+    # into another year/grade/subject or with one task twice
     warnings: list[str] = []
     conflicts = layouts.vpr_identity_conflicts(table.path, raw_root)
     if conflicts and n:
-        # a contradiction, not a merge: every row is refused (counted, named), none goes to the other year/grade
         what = "; ".join(conflicts)
         rej.add(pos, rows, "имя файла и папка", [Path(rel).name] * n,
                 f"имя файла и папка расходятся ({what}) — неясно, к какой работе отнести строку; "
                 "переименуйте файл или перенесите его в нужную папку")
         warnings.append(f"«{rel}»: имя файла и папка расходятся ({what}) — все {n} строк файла отклонены "
                         "(см. rejects.csv), ни одна не загружена в другой год, класс или предмет.")
+    for label, cis in lay.duplicate_tasks().items():
+        from openpyxl.utils import get_column_letter
+
+        letters = ", ".join(get_column_letter(ci + 1) for ci in cis)
+        rej.add(pos, rows, header[cis[0]], [f"столбцы {letters}"] * n,
+                f"столбец «{header[cis[0]]}» повторяется (столбцы {letters}) — неясно, какой из них задание "
+                f"{label}; строка не загружена, исправьте заголовок")
+        if n:
+            warnings.append(f"«{rel}»: столбец «{header[cis[0]]}» повторяется (столбцы {letters}) — задание {label} "
+                            f"не загружено дважды: все {n} строк файла отклонены (см. rejects.csv).")
 
     school = _text(col("school_id"))
     code = _text(col("student_code"))

@@ -81,6 +81,13 @@ class Layout:
     ignored: list[str] = field(default_factory=list)          # named columns deliberately not read
     notes: list[str] = field(default_factory=list)            # Russian notes for the log
 
+    def duplicate_tasks(self) -> dict[str, list[int]]:
+        """Task numbers that head more than one column (two «балл за 2»): task → column indices."""
+        where: dict[str, list[int]] = {}
+        for label, i in self.tasks:
+            where.setdefault(label, []).append(i)
+        return {label: cols for label, cols in where.items() if len(cols) > 1}
+
 
 # ---------------------------------------------------------------- ВПР 2020
 V2020_FIELDS = {

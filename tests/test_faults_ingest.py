@@ -424,3 +424,33 @@ def test_second_logins_file_with_conflicting_names_is_rejected_row_by_row(tmp_pa
     assert (f"Предупреждение: «{second}»: логины, уже загруженные из «logins.xlsx» с другим названием или "
             "муниципалитетом (строк: 1)") in err
     assert res.ok and "Traceback" not in err
+
+
+@pytest.mark.parametrize("src, column, renamed, letters", [
+    (GOOD_VPR, 12, "балл за 2", "K, L"),                        # «балл за 3» renamed «балл за 2»
+    ("vpr/2020/4/Математика.xlsx", 13, "a-4-grade", "M, N"),   # «a-3-grade» renamed «a-4-grade»
+])
+def test_duplicate_task_columns_are_rejected_never_loaded_twice(tmp_path, capsys, src, column, renamed, letters):
+    raw = make_raw(tmp_path / "raw")
+    baseline = _rows(_run(make_raw(tmp_path / "src"), tmp_path / "p0"))
+    base_tasks = pd.read_parquet(tmp_path / "p0" / "vpr_tasks.parquet")
+    capsys.readouterr()
+    wb = openpyxl.load_workbook(raw / src)
+    wb.active.cell(row=1, column=column).value = renamed
+    wb.save(raw / src)
+    res = _run(raw, tmp_path / "p")
+    err = capsys.readouterr().err
+    f = {r.file: r for r in res.files}[src]
+    n = baseline[src][2]
+    assert (f.status, f.rows_read, f.rows_written, f.rows_rejected) == ("ok", n, 0, n)
+    assert {k: v for k, v in _rows(res).items() if k != src} == {k: v for k, v in baseline.items() if k != src}
+    assert src not in set(_vpr(tmp_path / "p").source_file)
+    tasks = pd.read_parquet(tmp_path / "p" / "vpr_tasks.parquet")
+    year = int(src.split("/")[1])
+    assert len(tasks[tasks.year == year]) == 0 and len(tasks) == len(base_tasks[base_tasks.year != year])
+    rej = pd.read_csv(tmp_path / "p" / "rejects.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    mine = rej[rej.file == src]
+    assert len(mine) == n and set(mine.column) == {renamed} and set(mine.value) == {f"столбцы {letters}"}
+    assert all(f"столбец «{renamed}» повторяется (столбцы {letters})" in r for r in mine.reason)
+    assert f"Предупреждение: «{src}»: столбец «{renamed}» повторяется (столбцы {letters})" in err
+    _assert_balanced(res, tmp_path / "p")
