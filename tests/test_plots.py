@@ -1,11 +1,13 @@
-"""msoko.plots: every chart takes long-form data and returns an HTML fragment (inline SVG or
-HTML bars) in the shared palette, with the source and n under it. Geometry is checked against
-the data: positions are linear in the values, thresholds and boundaries sit where they should."""
+"""msoko.plots: the axes-level functions draw what the data says (bar sizes proportional to the values,
+thresholds and boundaries where they belong, the same colour for the same meaning), and the report
+builders embed it as deterministic, self-contained SVG with text as text and tooltips where declared."""
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 
+import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,24 +17,46 @@ from msoko import plots
 NS = "{http://www.w3.org/2000/svg}"
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _hex(c) -> str:
+    return mcolors.to_hex(c, keep_alpha=False)
+
+
+def _coll(ax, cls: str):
+    """The artists of ``ax`` marked with class ``cls`` (see msoko.plots.theme.mark)."""
+    marks = ax.figure.__dict__.get("_msoko_marks", {})
+    arts = [a for a in ax.get_children() if a.get_gid() in marks and marks[a.get_gid()][0] == cls]
+    return arts
+
+
+def _rects(coll) -> list[tuple[float, float, float, float]]:
+    """(x0, x1, y0, y1) of each bar of a bar collection, in data units."""
+    out = []
+    for p in coll.get_paths():
+        v = p.vertices
+        out.append((v[:, 0].min(), v[:, 0].max(), v[:, 1].min(), v[:, 1].max()))
+    return out
+
+
 def _svg(chart: str) -> ET.Element:
     m = re.findall(r'<svg\b[^>]*role="img".*?</svg>', str(chart), flags=re.S)  # not the legend swatches
     assert len(m) == 1
     return ET.fromstring(m[0])
 
 
-def _marks(root: ET.Element, tag: str, cls: str) -> list[ET.Element]:
-    return [e for e in root.iter(NS + tag) if cls in (e.get("class") or "").split()]
-
-
-def _texts(root: ET.Element) -> list[str]:
-    return ["".join(t.itertext()) for t in root.iter(NS + "text")]
-
-
 def _caption(chart: str) -> str:
     m = re.findall(r"<figcaption[^>]*>(.*?)</figcaption>", str(chart))
     assert len(m) == 1
     return m[0]
+
+
+def _by_class(root: ET.Element, cls: str) -> list[ET.Element]:
+    return [e for e in root.iter(NS + "g") if cls in (e.get("class") or "").split()]
 
 
 MARKS = pd.DataFrame({
@@ -52,142 +76,6 @@ def test_nice_ticks_by_hand():
     assert t[0] < 5 < t[-1]
 
 
-def test_score_histogram_bars_proportional_and_boundaries_between_scores():
-    share = np.array([2.0, 4.0, 8.0] + [86 / 18] * 18)
-    d = pd.DataFrame({"group": ["Школа"] * 21, "score": range(21), "share": share, "n": 40})
-    out = plots.plot_score_histogram(d, boundaries={3: 6, 4: 10, 5: 15}, max_score=20)
-    root = _svg(out)
-    xs = sorted(float(e.get("data-x")) for e in _marks(root, "line", "boundary"))
-    assert xs == [5.5, 9.5, 14.5]
-    assert {"«3» от 6", "«4» от 10", "«5» от 15"} <= set(_texts(root))
-    bars = _marks(root, "rect", "bar")
-    assert len(bars) == 21
-    h = [float(b.get("height")) for b in bars]
-    assert h[1] / h[0] == pytest.approx(2, rel=0.01) and h[2] / h[0] == pytest.approx(4, rel=0.01)
-    # the boundary line for «3» sits halfway between the bars of scores 5 and 6
-    centre = [float(b.get("x")) + float(b.get("width")) / 2 for b in bars]
-    line3 = next(e for e in _marks(root, "line", "boundary") if e.get("data-mark") == "3")
-    assert float(line3.get("x1")) == pytest.approx((centre[5] + centre[6]) / 2, abs=0.02)
-    assert all(b.get("fill") == plots.GROUP_COLORS["Школа"] for b in bars)
-    assert "n = 40" in _caption(out)
-
-
-def test_task_completion_thresholds_by_level():
-    d = pd.DataFrame({"task": ["1", "2", "3"] * 2, "level": ["Б", "П", "В"] * 2,
-                      "group": ["Школа"] * 3 + ["Муниципалитет"] * 3, "value": [60, 20, 10, 55, 35, 12], "n": 30})
-    root = _svg(plots.plot_task_completion(d, thresholds={"Б": 50, "П": 30, "В": 15}))
-    thr = {e.get("data-level"): float(e.get("y1")) for e in _marks(root, "line", "threshold")}
-    assert set(thr) == {"Б", "П", "В"}
-    # y is linear in the value: (y15 − y30) / (y30 − y50) = 15 / 20
-    assert (thr["В"] - thr["П"]) / (thr["П"] - thr["Б"]) == pytest.approx(15 / 20, rel=1e-3)
-    bars = _marks(root, "rect", "bar")  # bars = the school
-    assert [float(b.get("data-value")) for b in bars] == [60, 20, 10]
-    assert {b.get("fill") for b in bars} == {plots.GROUP_COLORS["Школа"]}
-    # the municipality's dash of task 2 is at 35 %: between the П threshold (30) and Б (50)
-    ticks = [e for e in _marks(root, "line", "tick") if e.get("data-x") == "2"]
-    assert len(ticks) == 1 and thr["Б"] < float(ticks[0].get("y1")) < thr["П"]
-    assert ticks[0].get("stroke") == plots.GROUP_COLORS["Муниципалитет"]
-
-
-def test_indicator_interval_order_position_and_target():
-    d = pd.DataFrame({"group": ["Муниципалитет", "Школа", "Похожие школы"], "value": [9.0, 18.0, 12.0],
-                      "ci_low": [8.0, 11.0, np.nan], "ci_high": [10.0, 27.0, np.nan], "n": [900, 62, 300]})
-    out = plots.plot_indicator(d, unit="%", target=10)
-    root = _svg(out)
-    pts = _marks(root, "circle", "point")
-    # the order is fixed: school on top, then similar schools, then the municipality
-    assert [p.get("data-group") for p in sorted(pts, key=lambda p: float(p.get("cy")))] == [
-        "Школа", "Похожие школы", "Муниципалитет"]
-    labels = [t for t in _texts(root) if "(n = " in t]
-    assert labels == ["Школа (n = 62)", "Похожие школы (n = 300)", "Муниципалитет (n = 900)"]
-    ci = {e.get("data-group"): e for e in _marks(root, "line", "ci")}
-    assert set(ci) == {"Школа", "Муниципалитет"}  # no interval given for similar schools, none drawn
-    s = ci["Школа"]
-    x1, x2 = float(s.get("x1")), float(s.get("x2"))
-    cx = float(next(p for p in pts if p.get("data-group") == "Школа").get("cx"))
-    assert (cx - x1) / (x2 - x1) == pytest.approx((18 - 11) / (27 - 11), abs=1e-3)
-    assert s.get("stroke") == plots.GROUP_COLORS["Школа"]
-    (t,) = _marks(root, "line", "target")
-    m = next(p for p in pts if p.get("data-group") == "Муниципалитет")
-    assert float(t.get("x1")) > float(m.get("cx"))  # 10 is right of the municipality's 9
-    assert "95 % доверительный интервал" in _caption(out) and "n = 62" in _caption(out)
-
-
-def test_trend_lines_colours_band_and_no_data():
-    d = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Школа"] * 3 + ["Муниципалитет"] * 3,
-                      "value": [1, 2, 3, 2, 2, 2], "ci_low": [0.5, 1.5, 2.5] + [np.nan] * 3,
-                      "ci_high": [1.5, 2.5, 3.5] + [np.nan] * 3, "n": [30, 31, 32, 0, 0, 0]})
-    out = plots.plot_trend(d, unit="%")
-    root = _svg(out)
-    lines = _marks(root, "polyline", "line")
-    assert [e.get("stroke") for e in lines] == [plots.GROUP_COLORS["Школа"], plots.GROUP_COLORS["Муниципалитет"]]
-    assert len(_marks(root, "polygon", "band")) == 1  # only the school has an interval
-    ys = [float(p.split(",")[1]) for p in lines[0].get("points").split()]
-    assert ys[0] - ys[1] == pytest.approx(ys[1] - ys[2], abs=0.02) and ys[0] > ys[2]  # 1, 2, 3: evenly rising
-    assert "2021" in _texts(root) and "2023" in _texts(root)
-    assert "n = 30 / 31 / 32" in _caption(out)
-    assert "Нет данных" in plots.plot_trend(d.iloc[0:0])
-
-
-def test_vpr_vs_journal_categories_in_order():
-    d = pd.DataFrame({"group": ["Школа"] * 3, "category": ["Повысили", "Понизили", "Подтвердили"],
-                      "share": [30.0, 20.0, 50.0], "n": 40})
-    out = plots.plot_vpr_vs_journal(d)
-    (row,) = _html_rows(out)
-    assert [(bg, w) for w, bg, _ in row] == [(plots.JOURNAL_COLORS["Понизили"], 20.0),
-                                             (plots.JOURNAL_COLORS["Подтвердили"], 50.0),
-                                             (plots.JOURNAL_COLORS["Повысили"], 30.0)]
-
-
-def test_objectivity_pictures():
-    iv = pd.DataFrame({"group": ["Школа", "Регион"], "mean": [15.0, 10.0], "ci_low": [14.0, 9.8],
-                       "ci_high": [16.0, 10.2], "n": [40, 5000]})
-    (gap,) = _marks(_svg(plots.plot_interval_vs_reference(iv)), "rect", "gap")  # the gap is shaded
-    assert (float(gap.get("data-lo")), float(gap.get("data-hi"))) == (10.2, 14.0)
-    overlap = iv.assign(ci_low=[10.0, 9.8])
-    assert _marks(_svg(plots.plot_interval_vs_reference(overlap)), "rect", "gap") == []
-    b = pd.DataFrame({"score": range(11), "count": [1, 2, 3, 4, 5, 12, 4, 3, 2, 1, 0],
-                      "expected": [1, 2, 3, 4, 5, 5, 4, 3, 2, 1, 0]})
-    root = _svg(plots.plot_bunching(b, boundaries={3: 5}))
-    flagged = _marks(root, "rect", "flag")
-    assert len(flagged) == 1 and float(flagged[0].get("data-value")) == 12
-    assert flagged[0].get("fill") == plots.FLAG_COLOR
-    k = pd.DataFrame({"school_id": list("abcdefgh"), "k": [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 3.0],
-                      "flagged": [False] * 7 + [True]})
-    root = _svg(plots.plot_cohort_k(k, highlight="h"))
-    q1, q3 = np.percentile(k["k"], [25, 75])
-    xs = sorted(float(e.get("data-x")) for e in _marks(root, "line", "fence"))
-    assert xs == pytest.approx([q1 - 3 * (q3 - q1), q3 + 3 * (q3 - q1)], abs=1e-6)
-    assert len(_marks(root, "circle", "school")) == 8 and len(_marks(root, "circle", "flag")) == 1
-    (ring,) = _marks(root, "circle", "highlight")
-    assert float(ring.get("data-value")) == 3.0
-    assert not any("h" == t for t in _texts(root))  # schools are never labelled
-
-
-def test_mkdo_areas_scale():
-    d = pd.DataFrame({"area": ["А", "Б"] * 2, "group": ["Школа"] * 2 + ["Муниципалитет"] * 2,
-                      "score": [1.5, 2.0, 1.8, 2.2], "n": [1, 1, 30, 30]})
-    root = _svg(plots.plot_mkdo_areas(d))
-    bars = _marks(root, "rect", "bar")
-    assert sorted(float(b.get("data-value")) for b in bars) == [1.5, 1.8, 2.0, 2.2]
-    w = {float(b.get("data-value")): float(b.get("width")) for b in bars}
-    assert w[2.2] / w[1.5] == pytest.approx(2.2 / 1.5, rel=1e-3)  # bars start at 0
-
-
-def test_charts_are_deterministic_self_contained_and_escaped():
-    d = pd.DataFrame({"group": ["Школа", '<script>alert("x")</script>'], "value": [5.0, 6.0],
-                      "ci_low": [4.0, 5.5], "ci_high": [6.0, 6.5], "n": [30, 40]})
-    a = plots.plot_indicator(d, unit="%", title="T <i>", source="src & <u>")
-    b = plots.plot_indicator(d.copy(), unit="%", title="T <i>", source="src & <u>")
-    assert a == b
-    assert "<script" not in a and "<i>" not in a and "<u>" not in a and "href" not in a
-    assert "&lt;script&gt;" in a and "src &amp; &lt;u&gt;" in a
-    _svg(a)  # well-formed XML
-    assert a._repr_html_() == str(a)
-    k = pd.DataFrame({"school_id": list("abcdef"), "k": [1.0, 1.1, 0.9, 1.05, 0.95, 2.0]})
-    assert plots.plot_cohort_k(k) == plots.plot_cohort_k(k)  # the jitter is seeded
-
-
 def test_russian_number_format():
     assert plots.fmt_num(1108) == "1\u202f108"
     assert plots.fmt_num(12.345, 1) == "12,3"
@@ -195,73 +83,253 @@ def test_russian_number_format():
     assert plots.fmt_num(-1e-17, 1) == "0,0"
 
 
-# --- HTML stacked bars ------------------------------------------------------------------------
-
-_SEG_RE = re.compile(r'<div title="[^"]*" style="width:([0-9.]+)%;background:(#[0-9a-fA-F]{6});color:(#[0-9a-f]{6})')
-
-
-def _html_rows(html: str) -> list[list[tuple[float, str, str]]]:
-    """Segments (width %, fill, text colour) of every bar row, top to bottom."""
-    bars = re.findall(r'<div style="flex:1 1 auto;display:flex;height:1.5em;[^"]*">(.*?)</div></div>', html)
-    return [[(float(w), bg, fg) for w, bg, fg in _SEG_RE.findall(b)] for b in bars]
+def test_theme_is_seaborn_with_text_kept_as_text():
+    assert plt.rcParams["svg.fonttype"] == "none" and plt.rcParams["svg.hashsalt"] == "msoko"
+    assert plt.rcParams["text.parse_math"] is False  # «$» in a school name stays text
+    cycle = [_hex(c["color"]) for c in plt.rcParams["axes.prop_cycle"]]
+    assert cycle[:4] == [plots.GROUP_COLORS[g] for g in plots.GROUP_ORDER]
 
 
-def _html_text(html: str) -> str:
-    return re.sub(r"<[^>]+>", "", html)
+# --- axes-level: what is drawn ----------------------------------------------------------------
+
+def test_score_histogram_bars_proportional_and_boundaries_between_scores():
+    share = np.array([2.0, 4.0, 8.0] + [86 / 18] * 18)
+    d = pd.DataFrame({"group": ["Школа"] * 21, "score": range(21), "share": share, "n": 40})
+    m = d.assign(group="Муниципалитет", share=share[::-1], n=900)
+    ax = plots.plot_score_histogram(pd.concat([m, d]), boundaries={3: 6, 4: 10, 5: 15}, max_score=20)
+    (bars,) = _coll(ax, "bar")  # the school (first in the fixed order, whatever the data order) as bars
+    r = _rects(bars)
+    assert len(r) == 21
+    h = [y1 - y0 for _, _, y0, y1 in r]
+    assert h[1] / h[0] == pytest.approx(2) and h[2] / h[0] == pytest.approx(4)
+    assert all(y0 == 0 for _, _, y0, _ in r)
+    assert _hex(bars.get_facecolor()[0]) == plots.GROUP_COLORS["Школа"]
+    (line,) = _coll(ax, "line")
+    assert line.get_color() == plots.GROUP_COLORS["Муниципалитет"]
+    assert list(line.get_ydata()) == list(share[::-1])
+    # each boundary halfway between the last score of a mark and the first of the next
+    assert sorted(ln.get_xdata()[0] for ln in _coll(ax, "boundary")) == [5.5, 9.5, 14.5]
+    assert {"«3» от 6", "«4» от 10", "«5» от 15"} <= {t.get_text() for t in ax.texts}
+    assert ax.get_xlim() == (-0.7, 20.7)
 
 
-def test_html_marks_bars_widths_colours_labels_and_caption():
-    out = plots.plot_marks_distribution(MARKS, source="ФИС ОКО, ВПР 2023", title="Отметки")
-    text = _html_text(out)
-    rows = _html_rows(out)
-    assert len(rows) == 2
-    # school: 10/40/30/20 in mark order with the mark colours; municipality 5/35/40/20
-    assert rows[0] == [(10.0, "#d7301f", "#ffffff"), (40.0, "#fdae61", "#000000"),
-                       (30.0, "#a6d96a", "#000000"), (20.0, "#1a9641", "#ffffff")]
-    assert [w for w, _, _ in rows[1]] == [5.0, 35.0, 40.0, 20.0]
-    assert [bg for _, bg, _ in rows[1]] == [plots.MARK_COLORS[m] for m in (2, 3, 4, 5)]
-    for r in rows:
-        assert sum(w for w, _, _ in r) == pytest.approx(100, abs=0.01)
-    assert "Школа (n = 50)" in text and "Муниципалитет (n = 900)" in text
-    assert text.index("Школа (n = 50)") < text.index("Муниципалитет (n = 900)")
-    # the 5 % segment is too narrow for its number, the others carry it
-    assert re.findall(r'line-height:1.5em">(\d*)</div>', out) == ["10", "40", "30", "20", "", "35", "40", "20"]
-    # legend: one swatch per mark, in order
-    assert re.findall(r'background:(#[0-9a-f]{6});-webkit-print-color-adjust:exact;print-color-adjust:exact;"></span>'
-                      r'(«\d»)', out) == [(plots.MARK_COLORS[m], f"«{m}»") for m in (2, 3, 4, 5)]
-    assert "Источник: ФИС ОКО, ВПР 2023; n — в подписи строки" in out
-    assert "print-color-adjust:exact" in out and "<script" not in out and "http" not in out
+def test_task_completion_thresholds_by_level():
+    d = pd.DataFrame({"task": ["1", "2", "3"] * 2, "level": ["Б", "П", "В"] * 2,
+                      "group": ["Школа"] * 3 + ["Муниципалитет"] * 3, "value": [60, 20, 10, 55, 35, 12], "n": 30})
+    ax = plots.plot_task_completion(d, thresholds={"Б": 50, "П": 30, "В": 15})
+    (bars,) = _coll(ax, "bar")
+    assert [y1 for *_, y1 in _rects(bars)] == [60, 20, 10]
+    assert _hex(bars.get_facecolor()[0]) == plots.GROUP_COLORS["Школа"]
+    (ticks,) = _coll(ax, "tick")  # the municipality as a dash over each task
+    segs = ticks.get_segments()
+    assert [s[0][1] for s in segs] == [55, 35, 12]
+    assert _hex(ticks.get_color()[0]) == plots.GROUP_COLORS["Муниципалитет"]
+    for level, value, task in (("Б", 50, 0), ("П", 30, 1), ("В", 15, 2)):
+        (thr,) = _coll(ax, f"threshold level-{level}")
+        ((x0, y0), (x1, y1)), = thr.get_segments()
+        assert y0 == y1 == value and x0 < task < x1  # the step sits over its own task only
+        assert _hex(thr.get_color()[0]) == plots.LEVEL_COLORS[level]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1\nБ", "2\nП", "3\nВ"]
 
 
-def test_html_bars_uneven_shares_sum_to_100_within_rounding():
-    d = pd.DataFrame({"group": ["4 кл., Математика: школа"] * 3, "category": plots.JOURNAL_ORDER,
-                      "share": [100 / 3] * 3, "n": [6] * 3})
-    out = plots.plot_vpr_vs_journal(d)
-    (row,) = _html_rows(out)
-    assert [w for w, _, _ in row] == [33.333] * 3
-    assert sum(w for w, _, _ in row) == pytest.approx(100, abs=0.01)
-    assert [bg for _, bg, _ in row] == [plots.JOURNAL_COLORS[c] for c in plots.JOURNAL_ORDER]
-    assert "4 кл., Математика: школа (n = 6)" in _html_text(out)
-    assert "понизили: отметка ВПР ниже журнальной" in out
+def test_task_levels_bars_and_labels():
+    d = pd.DataFrame({"level": ["Б", "П", "В"] * 2, "group": ["Муниципалитет"] * 3 + ["Школа"] * 3,
+                      "value": [55, 30, 12, 60, 35, 10], "n": 30})
+    ax = plots.plot_task_levels(d)
+    school, mun = _coll(ax, "bar")  # the school first
+    assert _hex(school.get_facecolor()[0]) == plots.GROUP_COLORS["Школа"]
+    assert [y1 for *_, y1 in _rects(school)] == [60, 35, 10]
+    assert [y1 for *_, y1 in _rects(mun)] == [55, 30, 12]
+    assert all(s[1] <= m[0] for s, m in zip(_rects(school), _rects(mun)))  # side by side, the school left
+    assert ["60", "35", "10", "55", "30", "12"] == [t.get_text() for t in ax.texts]
 
 
-def test_html_bars_escape_every_text_and_reject_bad_colours():
-    d = pd.DataFrame({"group": ['<script>alert("x")</script>'] * 2, "category": ["<b>", "B&C"],
-                      "share": [50.0, 50.0], "n": [10, 10]})
-    out = plots.html_stacked_bars(d, categories=["<b>", "B&C"], colors={"<b>": "#000000", "B&C": "#ffffff"},
-                                  title="T <i>", source_note='src "q" & <u>', note="<img src=x>")
-    assert "<script" not in out and "<b>" not in out and "<i>" not in out and "<u>" not in out
-    assert "<img" not in out
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; (n = 10)" in _html_text(out)
-    assert "&lt;b&gt;" in out and "B&amp;C" in out and "T &lt;i&gt;" in out
-    assert "src &quot;q&quot; &amp; &lt;u&gt;" in out and "&lt;img src=x&gt;" in out
-    with pytest.raises(ValueError):
-        plots.html_stacked_bars(d, categories=["<b>", "B&C"], colors={"<b>": "red;background:url(x)", "B&C": "#fff"},
-                                title="t", source_note="s")
+def test_indicator_order_interval_and_target():
+    d = pd.DataFrame({"group": ["Муниципалитет", "Школа", "Похожие школы"], "value": [9.0, 18.0, 12.0],
+                      "ci_low": [8.0, 11.0, np.nan], "ci_high": [10.0, 27.0, np.nan], "n": [900, 62, 300]})
+    ax = plots.plot_indicator(d, unit="%", target=10)
+    # the order is fixed: school on top, then similar schools, then the municipality
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "Школа (n = 62)", "Похожие школы (n = 300)", "Муниципалитет (n = 900)"]
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # row 0 at the top
+    (pts,) = _coll(ax, "point")
+    assert [tuple(p) for p in pts.get_offsets()] == [(18, 0), (12, 1), (9, 2)]
+    assert [_hex(c) for c in pts.get_facecolor()] == [plots.GROUP_COLORS[g] for g in
+                                                      ("Школа", "Похожие школы", "Муниципалитет")]
+    (ci,) = _coll(ax, "ci")  # no interval given for similar schools: none drawn
+    assert [tuple(map(tuple, s)) for s in ci.get_segments()] == [((11, 0), (27, 0)), ((8, 2), (10, 2))]
+    (t,) = _coll(ax, "target")
+    assert t.get_xdata()[0] == 10 and "цель 10,0" in {x.get_text() for x in ax.texts}
+    assert ax.get_xlim()[0] >= 0 and ax.get_xlim()[1] <= 100  # a share stays within 0–100 %
 
 
-def test_html_bars_small_rows_show_no_shares():
+def test_trend_lines_colours_band():
+    d = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Муниципалитет"] * 3 + ["Школа"] * 3,
+                      "value": [2, 2, 2, 1, 2, 3], "ci_high": [np.nan] * 3 + [1.5, 2.5, 3.5],
+                      "ci_low": [np.nan] * 3 + [0.5, 1.5, 2.5], "n": [0, 0, 0, 30, 31, 32]})
+    ax = plots.plot_trend(d, unit="%")
+    lines = _coll(ax, "line")
+    assert [ln.get_color() for ln in lines] == [plots.GROUP_COLORS["Школа"], plots.GROUP_COLORS["Муниципалитет"]]
+    assert list(lines[0].get_ydata()) == [1, 2, 3] and list(lines[0].get_xdata()) == [0, 1, 2]
+    assert len(_coll(ax, "band")) == 1  # only the school has an interval
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2021", "2022", "2023"]
+
+
+def test_stacked_shares_in_category_order_with_labels():
+    ax = plots.plot_marks_distribution(MARKS)
+    segs = _coll(ax, "segment")
+    assert [_hex(s.get_facecolor()[0]) for s in segs] == [plots.MARK_COLORS[m] for m in (2, 3, 4, 5)]
+    # row 0 = the school: segments 10/40/30/20 laid end to end from 0 to 100
+    school = [r for s in segs for r in _rects(s) if r[2] < 0 < r[3]]
+    assert [(x0, x1) for x0, x1, *_ in school] == [(0, 10), (10, 50), (50, 80), (80, 100)]
+    mun = [r for s in segs for r in _rects(s) if r[2] < 1 < r[3]]
+    assert [x1 - x0 for x0, x1, *_ in mun] == [5, 35, 40, 20]
+    # the 5 % segment is too narrow for its number, the others carry it, in contrasting ink
+    texts = [(t.get_text(), t.get_color()) for t in ax.texts]
+    assert [t for t, _ in texts] == ["10", "40", "35", "30", "40", "20", "20"]
+    assert dict(texts)["10"] == "#ffffff" and dict(texts)["40"] == "#000000"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Школа (n = 50)", "Муниципалитет (n = 900)"]
+
+
+def test_stacked_shares_small_rows_and_bad_colours():
     d = pd.DataFrame({"group": ["Школа"] * 4, "mark": [2, 3, 4, 5], "share": [25.0] * 4, "n": [4] * 4})
-    out = plots.plot_marks_distribution(d)
-    assert _html_rows(out) == []
-    assert "Школа (n = 4)" in _html_text(out) and "меньше 5 участников — не показывается" in out
+    ax = plots.plot_marks_distribution(d)
+    assert all(len(s.get_paths()) == 0 for s in _coll(ax, "segment"))
+    assert [t.get_text() for t in ax.texts] == ["меньше 5 участников — не показывается"]
+    with pytest.raises(ValueError):
+        plots.plot_stacked_shares(d, categories=[2], colors={2: "red;background:url(x)"}, key="mark")
+
+
+def test_vpr_vs_journal_order():
+    d = pd.DataFrame({"group": ["Школа"] * 3, "category": ["Повысили", "Понизили", "Подтвердили"],
+                      "share": [30.0, 20.0, 50.0], "n": 40})
+    segs = _coll(plots.plot_vpr_vs_journal(d), "segment")
+    assert [(_hex(s.get_facecolor()[0]), _rects(s)[0][:2]) for s in segs] == [
+        (plots.JOURNAL_COLORS["Понизили"], (0, 20)), (plots.JOURNAL_COLORS["Подтвердили"], (20, 70)),
+        (plots.JOURNAL_COLORS["Повысили"], (70, 100))]
+
+
+def test_objectivity_pictures():
+    iv = pd.DataFrame({"group": ["Регион", "Школа"], "mean": [10.0, 15.0], "ci_low": [9.8, 14.0],
+                       "ci_high": [10.2, 16.0], "n": [5000, 40]})
+    ax = plots.plot_interval_vs_reference(iv)
+    (gap,) = _coll(ax, "gap")  # the gap between the intervals is shaded
+    assert (gap.get_x(), gap.get_x() + gap.get_width()) == pytest.approx((10.2, 14.0))
+    assert _coll(plots.plot_interval_vs_reference(iv.assign(ci_low=[9.8, 10.0])), "gap") == []
+    b = pd.DataFrame({"score": range(11), "count": [1, 2, 3, 4, 5, 12, 4, 3, 2, 1, 0],
+                      "expected": [1, 2, 3, 4, 5, 5, 4, 3, 2, 1, 0]})
+    ax = plots.plot_bunching(b, boundaries={3: 5})
+    (flag,) = _coll(ax, "bar flag")
+    assert _rects(flag) == [(4.6, 5.4, 0, 12)] and _hex(flag.get_facecolor()[0]) == plots.FLAG_COLOR
+    (bnd,) = _coll(ax, "boundary")
+    assert bnd.get_xdata()[0] == 4.5
+    k = pd.DataFrame({"school_id": list("abcdefgh"), "k": [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 3.0],
+                      "flagged": [False] * 7 + [True]})
+    ax = plots.plot_cohort_k(k, highlight="h")
+    q1, q3 = np.percentile(k["k"], [25, 75])
+    assert sorted(ln.get_xdata()[0] for ln in _coll(ax, "fence")) == pytest.approx(
+        [q1 - 3 * (q3 - q1), q3 + 3 * (q3 - q1)])
+    (others,), (flagged,) = _coll(ax, "school"), _coll(ax, "school flag")
+    assert len(others.get_offsets()) == 7 and list(flagged.get_offsets()[:, 0]) == [3.0]
+    (ring,) = _coll(ax, "highlight")
+    assert ring.get_offsets()[0][0] == 3.0
+    assert not any(t.get_text() == "h" for t in ax.texts)  # schools are never labelled
+
+
+def test_mkdo_areas_scale():
+    d = pd.DataFrame({"area": ["А", "Б"] * 2, "group": ["Муниципалитет"] * 2 + ["Школа"] * 2,
+                      "score": [1.8, 2.2, 1.5, 2.0], "n": [30, 30, 1, 1]})
+    ax = plots.plot_mkdo_areas(d)
+    school, mun = _coll(ax, "bar")
+    assert [(x0, x1) for x0, x1, *_ in _rects(school)] == [(0, 1.5), (0, 2.0)]  # bars start at 0
+    assert [x1 for _, x1, *_ in _rects(mun)] == [1.8, 2.2]
+    assert sorted(ln.get_xdata()[0] for ln in _coll(ax, "level")) == [1, 2, 3]
+
+
+def test_an_analyst_can_restyle_and_save(tmp_path):
+    ax = plots.plot_marks_distribution(MARKS)
+    assert plt.gcf() is ax.figure  # a pyplot figure: JupyterLab shows it
+    ax.set_title("Отметки")
+    ax.figure.savefig(tmp_path / "x.png")
+    assert (tmp_path / "x.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fig, own = plt.subplots()
+    assert plots.plot_trend(pd.DataFrame({"year": [2022, 2023], "group": "Школа", "value": [1.0, 2.0]}), ax=own) is own
+    chart = plots.marks_chart(MARKS)
+    again = chart.plot()  # a report's chart drawn again as an Axes
+    assert [t.get_text() for t in again.get_yticklabels()] == ["Школа (n = 50)", "Муниципалитет (n = 900)"]
+
+
+# --- report builders: the embedded SVG --------------------------------------------------------
+
+def test_svg_keeps_text_colours_and_tooltips():
+    d = pd.DataFrame({"group": ["Школа", "Муниципалитет"], "value": [18.0, 9.0], "ci_low": [11.0, 8.0],
+                      "ci_high": [27.0, 10.0], "n": [62, 900]})
+    out = plots.indicator_chart(d, unit="%", title="Доля «2»", source="ФИС ОКО", target=10)
+    root = _svg(out)
+    texts = ["".join(t.itertext()).strip() for t in root.iter(NS + "text")]
+    assert "Школа (n = 62)" in texts and "18,0" in texts and "цель 10,0" in texts  # text as <text>, not paths
+    (pts,) = _by_class(root, "point")
+    tips = [e.find(NS + "title").text for e in pts.iter() if e.find(NS + "title") is not None]
+    assert tips == ["Школа: 18,0 [11,0–27,0], n = 62", "Муниципалитет: 9,0 [8,0–10,0], n = 900"]
+    drawn = [e for e in pts.iter() if e.tag in (NS + "use", NS + "path") and e.get("id") is None]
+    assert f"fill: {plots.GROUP_COLORS['Школа']}" in drawn[0].get("style")
+    assert root.get("aria-label") == "Доля «2»" and root.get("width") == "%g" % (float(root.get("viewBox").split()[2]) * 4 / 3)
+    assert "95 % доверительный интервал" in _caption(out) and "n = 62" in _caption(out)
+
+
+def test_svg_bars_in_pixels_proportional():
+    d = pd.DataFrame({"group": ["Школа"] * 3, "score": [0, 1, 2], "share": [10.0, 20.0, 40.0], "n": 40})
+    root = _svg(plots.score_histogram_chart(d, max_score=2))
+    (g,) = _by_class(root, "bar")
+    paths = [p for p in g.iter(NS + "path")]
+    heights = []
+    for p in paths:
+        ys = [float(v) for v in re.findall(r"[ML] [-0-9.]+ ([-0-9.]+)", p.get("d"))]
+        heights.append(max(ys) - min(ys))
+    assert heights[1] / heights[0] == pytest.approx(2, rel=1e-3) and heights[2] / heights[0] == pytest.approx(4, rel=1e-3)
+    assert [p.find(NS + "title").text for p in paths] == ["Школа: 0 б. — 10,0 %", "Школа: 1 б. — 20,0 %",
+                                                          "Школа: 2 б. — 40,0 %"]
+
+
+def test_charts_are_deterministic_self_contained_and_escaped():
+    d = pd.DataFrame({"group": ["Школа", '<script>alert("x")</script> $x$'], "value": [5.0, 6.0],
+                      "ci_low": [4.0, 5.5], "ci_high": [6.0, 6.5], "n": [30, 40]})
+    a = plots.indicator_chart(d, unit="%", title="T <i>", source="src & <u>")
+    b = plots.indicator_chart(d.copy(), unit="%", title="T <i>", source="src & <u>")
+    assert a == b  # the same bytes
+    assert "<script" not in a and "<i>" not in a and "<u>" not in a and "<style" not in a
+    assert "&lt;script&gt;" in a and "src &amp; &lt;u&gt;" in a and "$x$" in a  # no mathtext
+    assert re.findall(r"https?://[^\s\"'<>]+", a) == ["http://www.w3.org/2000/svg"]
+    refs = re.findall(r'(?:href="#|url\(#)([^")]+)', a)
+    ids = re.findall(r' id="([^"]+)"', a)
+    assert refs and set(refs) <= set(ids) and len(ids) == len(set(ids))  # every reference resolves
+    assert not [i for i in ids if not re.match(r"c[0-9a-f]{8}-", i)]  # ids carry the chart's own prefix
+    _svg(a)  # well-formed XML
+    assert a._repr_html_() == str(a) and a.title == "T <i>"
+    k = pd.DataFrame({"school_id": list("abcdef"), "k": [1.0, 1.1, 0.9, 1.05, 0.95, 2.0]})
+    assert plots.cohort_k_chart(k) == plots.cohort_k_chart(k)  # the jitter is seeded
+    other = plots.indicator_chart(d.assign(value=[5.5, 6.0]), unit="%", title="T")
+    assert not set(re.findall(r' id="([^"]+)"', other)) & set(ids)  # two charts on one page never share an id
+
+
+def test_stacked_shares_chart_caption_and_legend():
+    out = plots.marks_chart(MARKS, source="ФИС ОКО, ВПР 2023", title="Отметки")
+    assert "Источник: ФИС ОКО, ВПР 2023; n = в подписи строки" in out
+    swatches = re.findall(r"background:(#[0-9a-f]{6});-webkit-print-color-adjust:exact;print-color-adjust:exact;"
+                          r'"></span>(«\d»)', out)
+    assert swatches == [(plots.MARK_COLORS[m], f"«{m}»") for m in (2, 3, 4, 5)]
+    root = _svg(out)
+    tips = [t.text for t in root.iter(NS + "title")]
+    assert "Школа — «3»: 40,0 %" in tips and "Муниципалитет — «2»: 5,0 %" in tips
+
+
+def test_evidence_panel_and_detail_rows():
+    iv = pd.DataFrame({"group": ["Школа", "Регион"], "mean": [15.0, 10.0], "ci_low": [14.0, 9.8],
+                       "ci_high": [16.0, 10.2], "n": [40, 5000]})
+    out = plots.evidence_panel(intervals=iv, title="Математика, 5 класс")
+    assert out.count('role="img"') == 1 and "Математика, 5 класс" in out
+    assert plots.evidence_panel() is None
+    d = pd.DataFrame({"group": ["Школа"] * 3, "score": [0, 1, 2], "share": [10.0, 20.0, 70.0], "n": 40})
+    detail = plots.vpr_detail_chart(scores=d, tasks=pd.DataFrame(), boundaries={3: 1}, max_score=2)
+    assert detail.count('role="img"') == 1 and "Нет результатов по заданиям" in detail
+    assert "Нет данных" in plots.trend_chart(pd.DataFrame(columns=["year", "group", "value"]))

@@ -52,8 +52,8 @@ def _evidence_charts(sec: Section, data: ReportData, school_id: str, year: int, 
         kw["cohort"] = cohort_k_data(data, year, subject)
         kw["cohort_fences"] = cohort_fences(data, year, subject)
         kw["highlight"] = school_id
-    fig = plots.plot_evidence_panel(source=_vpr_source(year), expected_label=EXPECTED_LABEL,
-                                    title=f"{subject}, {grade} класс" if titled else None, **kw)
+    fig = plots.evidence_panel(source=_vpr_source(year), expected_label=EXPECTED_LABEL,
+                               title=f"{subject}, {grade} класс" if titled else None, **kw)
     if fig is not None:
         sec.figure(fig)
 

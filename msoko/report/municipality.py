@@ -77,17 +77,17 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
     if system == 1:
         mk = municipal_vpr_marks(data, municipality, year)
         if not mk.empty:
-            sec.figure(plots.plot_marks_distribution(mk, source=_vpr_source(year), title=f"Отметки ВПР {year} по работам"))
+            sec.figure(plots.marks_chart(mk, source=_vpr_source(year), title=f"Отметки ВПР {year} по работам"))
     if system == 8:
         a = mkdo_areas(data, municipality, year)
         if not a.empty:
-            sec.figure(plots.plot_mkdo_areas(a, source=f"МКДО {year}; расчёт msoko"))
+            sec.figure(plots.mkdo_areas_chart(a, source=f"МКДО {year}; расчёт msoko"))
     for code in municipal_headline(data, municipality, year, system):
         meta = indicator_meta(data, code)
         tr = municipal_trend(data, municipality, code, year)
         if len(tr) >= 2:
-            sec.figure(plots.plot_trend(tr, unit=meta.get("unit", ""), title=f"{meta['name']}: динамика",
-                                         source=f"{meta.get('source') or 'msoko'}; показатели msoko"))
+            sec.figure(plots.trend_chart(tr, unit=meta.get("unit", ""), title=f"{meta['name']}: динамика",
+                                          source=f"{meta.get('source') or 'msoko'}; показатели msoko"))
         t = school_comparison_table(data, municipality, year, code)
         sec.table(t, caption=f"{meta['name']}: школы в сравнении с муниципалитетом ({year})",
                    note="Школы перечислены по названию; это сравнение, а не рейтинг.")

@@ -57,10 +57,10 @@ def _indicator_pair(sec: Section, data: ReportData, school_id: str, year: int, c
     src = f"{meta.get('source') or 'msoko'}; показатели msoko"
     tgt = target_value(data, code, year)
     sec.figure(plots.row(
-        plots.plot_indicator(g, unit=meta.get("unit", ""), source=src,
-                             title="\n".join(textwrap.wrap(f"{meta['name']}, {year}", 70)),
-                             target=tgt if pd.notna(tgt) else None),
-        plots.plot_trend(tr, unit=meta.get("unit", ""), source=src, title="Динамика")))
+        plots.indicator_chart(g, unit=meta.get("unit", ""), source=src,
+                              title="\n".join(textwrap.wrap(f"{meta['name']}, {year}", 70)),
+                              target=tgt if pd.notna(tgt) else None),
+        plots.trend_chart(tr, unit=meta.get("unit", ""), source=src, title="Динамика")))
 
 
 def show_school_system(data: ReportData, school_id: str, year: int, system: int) -> Section:
@@ -204,11 +204,11 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
                     "и типа населённого пункта.")
     ov = vpr_overview_marks(data, school_id, year)
     if not ov.empty:
-        sec.figure(plots.plot_marks_distribution(ov, source=_vpr_source(year), title="Отметки по всем работам"))
+        sec.figure(plots.marks_chart(ov, source=_vpr_source(year), title="Отметки по всем работам"))
     oj = vpr_overview_journal(data, school_id, year)
     if not oj.empty:
-        sec.figure(plots.plot_vpr_vs_journal(oj, source=f"{_vpr_source(year)}; отметка за четверть",
-                                               title="Отметка ВПР и отметка в журнале по всем работам"))
+        sec.figure(plots.vpr_vs_journal_chart(oj, source=f"{_vpr_source(year)}; отметка за четверть",
+                                                title="Отметка ВПР и отметка в журнале по всем работам"))
     standout = _standout_works(data, school_id, year)
     thr = sufficiency_thresholds(data, year)
     shown = 0
@@ -234,7 +234,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
         tasks = task_completion(data, school_id, year, grade, subject)
         sec.table(level_table(data, school_id, year, grade, subject, tasks),
                    caption="Выполнение по уровням сложности (% от максимального балла)")
-        fig = plots.plot_vpr_detail(
+        fig = plots.vpr_detail_chart(
             scores=score_distribution(data, school_id, year, grade, subject), tasks=tasks,
             boundaries=mark_boundaries(data, year, grade, subject), max_score=_max_score(data, year, grade, subject),
             thresholds=thr, source=_vpr_source(year))

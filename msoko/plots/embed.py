@@ -1,0 +1,252 @@
+"""A matplotlib figure as a self-contained piece of a report: inline SVG inside an HTML ``<figure>``.
+
+:func:`svg` writes the figure with matplotlib's SVG backend and makes the bytes fit a report page:
+
+* text stays text (``svg.fonttype = "none"``, set by the theme), sized in CSS pixels;
+* the same figure gives the same bytes: no date or creator metadata, the theme's fixed
+  ``svg.hashsalt``, element ids derived from the content;
+* ids are unique on the page (a report holds thirty charts): those the SVG refers to (clip paths,
+  markers) get a prefix made from the chart's own hash, matplotlib's other ids are dropped;
+* the marks named with :func:`msoko.plots.theme.mark` get their ``class`` and a tooltip
+  (``<title>``, per element for a collection);
+* nothing external: no DOCTYPE or DTD, no ``xlink`` namespace (``href`` is SVG 2), no ``<style>``
+  element (the one rule it held is an attribute of the root); only the SVG namespace is named.
+
+:func:`figure` frames it as today's reports show a chart: the title, an HTML legend, the SVG and the
+caption «Источник: …; n = …; note». Every text from the data is escaped (matplotlib escapes what is
+drawn; :func:`html.escape` the rest). A :class:`Chart` is a ``str`` that Jupyter displays as HTML; it
+keeps how it was drawn, so ``chart.plot()`` gives an analyst the matplotlib Axes to restyle.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import re
+from typing import Callable, Sequence
+
+import matplotlib.colors as mcolors
+
+from msoko.plots.theme import MUTED, fmt_num
+
+_PRINT_EXACT = "-webkit-print-color-adjust:exact;print-color-adjust:exact;"
+_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+
+
+class Chart(str):
+    """An HTML fragment that Jupyter displays as HTML (``str`` so it embeds, joins and compares as text).
+
+    ``title`` names it (a report section keeps its figures by title); ``plot(ax=None)`` draws the
+    same chart again with matplotlib and returns the Axes (for restyling or ``savefig``)."""
+
+    title: str | None = None
+    _draw: Callable | None = None
+
+    @classmethod
+    def make(cls, html_text: str, *, title: str | None = None, draw: Callable | None = None) -> "Chart":
+        c = cls(html_text)
+        c.title, c._draw = title, draw
+        return c
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+    def plot(self, ax=None):
+        """The chart as a matplotlib Axes (on ``ax``, or a new pyplot figure)."""
+        if self._draw is None:
+            raise ValueError("У этого рисунка нет построения в matplotlib (это рамка или надпись «нет данных»).")
+        return self._draw(ax=ax)
+
+
+def show(chart: str) -> None:
+    """Display a chart (or any HTML fragment) in a notebook."""
+    from IPython.display import HTML, display
+
+    display(HTML(str(chart)))
+
+
+def esc(s) -> str:
+    return html.escape(str(s), quote=True)
+
+
+# --- figure → SVG -----------------------------------------------------------------------------
+
+_HEAD_RE = re.compile(r'\A.*?<svg\b[^>]*?width="([0-9.]+)pt" height="([0-9.]+)pt" viewBox="([^"]+)"[^>]*>', re.S)
+_STYLE_RE = re.compile(r"\s*<defs>\s*<style\b[^>]*>.*?</style>\s*</defs>", re.S)
+_META_RE = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+_GID_RE = re.compile(r'<g id="([^"]+)">')
+_ID_RE = re.compile(r' id="([^"]+)"')
+_REF_RE = re.compile(r'(url\(#|href="#)([^")]+)')
+_ELEM_RE = re.compile(r"<(use|path)\b[^>]*?/>", re.S)
+
+
+def svg(fig, *, label: str = "") -> str:
+    """The figure as inline SVG (see the module docstring); ``label`` is its accessible name."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata=_METADATA)
+    s = buf.getvalue()
+    m = _HEAD_RE.match(s)
+    if m is None:  # pragma: no cover - matplotlib changed its SVG header
+        raise RuntimeError("внутренняя ошибка msoko: неожиданный заголовок SVG от matplotlib")
+    w_pt, h_pt, vbox = float(m.group(1)), float(m.group(2)), m.group(3)
+    body = _META_RE.sub("", _STYLE_RE.sub("", s[m.end():], count=1), count=1)
+    body = body.replace("xlink:href=", "href=")
+    uid = "c" + hashlib.sha1(body.encode()).hexdigest()[:8] + "-"
+    marks: dict = fig.__dict__.get("_msoko_marks", {})
+    referenced = {r for _, r in _REF_RE.findall(body)}
+
+    def group(mo: re.Match) -> str:
+        gid = mo.group(1)
+        if gid not in marks:
+            return "<g>"
+        cls, tip = marks[gid]
+        if tip is None:
+            return f'<g class="{esc(cls)}">'
+        if not isinstance(tip, str):  # per element: placed below, the placeholder shows where
+            return f'<g class="{esc(cls)}"><!--tips:{gid}-->'
+        return f'<g class="{esc(cls)}"><title>{esc(tip)}</title>'
+
+    body = _GID_RE.sub(group, body)
+    body = _ID_RE.sub(lambda mo: f' id="{uid}{mo.group(1)}"' if mo.group(1) in referenced else "", body)
+    body = _REF_RE.sub(lambda mo: f"{mo.group(1)}{uid}{mo.group(2)}", body)
+    for gid, (cls, tip) in marks.items():  # one tooltip per element of a collection
+        if tip is not None and not isinstance(tip, str):
+            body = _element_tips(body, gid, list(tip))
+    body = re.sub(r"\n\s*", "\n", body).replace(" \n", " ")
+    width, height = round(w_pt * 4 / 3, 2), round(h_pt * 4 / 3, 2)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{vbox}" width="{width:g}" height="{height:g}" '
+            f'role="img" aria-label="{esc(label)}" stroke-linejoin="round" '
+            f'style="max-width:100%;height:auto;display:block">{body.strip()}')
+
+
+def _element_tips(body: str, gid: str, tips: list) -> str:
+    """Give the k-th drawn element of the group of the mark ``gid`` the k-th tooltip."""
+    tag = f"<!--tips:{gid}-->"
+    at = body.find(tag)
+    if at < 0:
+        return body
+    body = body[:at] + body[at + len(tag):]
+    start = body.rfind("<g ", 0, at)
+    depth, i = 0, start
+    for mo in re.finditer(r"<g\b[^>]*>|</g>", body[start:]):
+        depth += 1 if mo.group(0) != "</g>" else -1
+        if depth == 0:
+            i = start + mo.end()
+            break
+    part = body[start:i]
+    it = iter(tips)
+
+    def one(mo: re.Match) -> str:
+        if ' id="' in mo.group(0):  # a marker's definition, not a drawn element
+            return mo.group(0)
+        t = next(it, None)
+        return mo.group(0) if t is None else f"{mo.group(0)[:-2]}><title>{esc(t)}</title></{mo.group(1)}>"
+
+    part = _ELEM_RE.sub(one, part)
+    return body[:start] + part + body[i:]
+
+
+# --- the HTML frame ---------------------------------------------------------------------------
+
+def hex_color(c) -> str:
+    return mcolors.to_hex(c, keep_alpha=False)
+
+
+def swatch(color: str, kind: str = "box") -> str:
+    if kind == "line":
+        return (f'<svg width="18" height="10" style="vertical-align:0;margin-right:0.3em" aria-hidden="true">'
+                f'<line x1="0" y1="5" x2="18" y2="5" stroke="{color}" stroke-width="2.5"/></svg>')
+    if kind == "dash":
+        return (f'<svg width="18" height="10" style="vertical-align:0;margin-right:0.3em" aria-hidden="true">'
+                f'<line x1="0" y1="5" x2="18" y2="5" stroke="{color}" stroke-width="1.5" stroke-dasharray="2 2"/></svg>')
+    return (f'<span style="display:inline-block;width:0.9em;height:0.9em;vertical-align:-0.1em;margin-right:0.3em;'
+            f'background:{color};{_PRINT_EXACT}"></span>')
+
+
+def legend_items(ax) -> list[tuple[str, str, str]]:
+    """``(label, colour, kind)`` of the labelled artists of ``ax`` — what ``ax.legend()`` would show."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    items = []
+    for h, lab in zip(*ax.get_legend_handles_labels()):
+        if isinstance(h, Line2D):
+            kind = "line" if h.get_linestyle() in ("-", "solid") else "dash"
+            items.append((lab, hex_color(h.get_color()), kind))
+        elif isinstance(h, LineCollection):
+            ls = h.get_linestyle()[0] if len(h.get_linestyle()) else (0, None)
+            items.append((lab, hex_color(h.get_color()[0]), "line" if ls[1] is None else "dash"))
+        else:
+            fc = h.get_facecolor()
+            if getattr(fc, "ndim", 1) == 2:  # a collection: its first colour (a ring has only an edge)
+                fc = fc[0] if len(fc) else h.get_edgecolor()[0]
+            items.append((lab, hex_color(fc), "box"))
+    return items
+
+
+def legend(items: Sequence[tuple[str, str, str]]) -> str:
+    """HTML legend entries ``(label, colour, kind)``, kind ``box`` / ``line`` / ``dash``."""
+    if not items:
+        return ""
+    return ('<div class="msoko-legend" style="margin:0 0 0.3em 0;font-size:0.9em">' + "".join(
+        f'<span style="white-space:nowrap;margin-right:1.2em">{swatch(c, k)}{esc(lab)}</span>'
+        for lab, c, k in items) + "</div>")
+
+
+def caption_text(source: str, n=None, note: str | None = None) -> str:
+    parts = [f"Источник: {source}"]
+    if n is not None:
+        parts.append(f"n = {n if isinstance(n, str) else fmt_num(n)}")
+    if note:
+        parts.append(note)
+    return "; ".join(parts)
+
+
+def figure(body: str, *, title: str | None, source: str | None, n=None, note: str | None = None,
+           legend_items: Sequence[tuple[str, str, str]] = (), width: float | None = None,
+           draw: Callable | None = None) -> Chart:
+    """The report's frame around a chart body (SVG or HTML)."""
+    style = f"margin:0.8em 0 1.2em 0;{_PRINT_EXACT}break-inside:avoid;page-break-inside:avoid;font-size:13px"
+    if width:
+        style += f";max-width:{width:g}px"
+    head = (f'<div class="msoko-chart-title" style="font-weight:600;font-size:1.05em;margin-bottom:0.2em;'
+            f'white-space:pre-line">{esc(title)}</div>') if title else ""
+    cap = (f'<figcaption style="font-size:0.85em;color:{MUTED};margin-top:0.2em">'
+           f'{esc(caption_text(source, n, note))}</figcaption>') if source else ""
+    return Chart.make(f'<figure class="msoko-chart" style="{style}">{head}{legend(legend_items)}{body}{cap}</figure>',
+                      title=title, draw=draw)
+
+
+def embed(ax, *, title: str | None, source: str | None, n=None, note: str | None = None, label: str | None = None,
+          draw: Callable | None = None, legend_from_axes: bool = True) -> Chart:
+    """The figure of ``ax`` as a framed chart; the figure is done with afterwards."""
+    fig = ax.figure
+    items = legend_items(ax) if legend_from_axes else []
+    body = svg(fig, label=label if label is not None else (title or ""))
+    w = fig.get_figwidth() * 96
+    _release(fig)
+    return figure(body, title=title, source=source, n=n, note=note, legend_items=items, width=w, draw=draw)
+
+
+def _release(fig) -> None:
+    """Forget a figure: a report's figures are plain Figures (not pyplot's), closed if pyplot has them."""
+    import sys
+
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None and fig.canvas.manager is not None:
+        plt.close(fig)
+
+
+def row(*charts: str, title: str | None = None) -> Chart:
+    """Charts side by side (wrapping on narrow screens), under an optional common title."""
+    # a chart keeps at least ~420 px (its text legible): three in a row wrap into two and one
+    items = "".join(f'<div style="flex:1 1 420px;min-width:min(420px,100%);max-width:100%">{c}</div>'
+                    for c in charts if c)
+    head = (f'<div style="font-weight:700;font-size:1.1em;margin-top:0.6em">{esc(title)}</div>' if title else "")
+    return Chart.make(f'<div class="msoko-chart-row">{head}<div style="display:flex;flex-wrap:wrap;gap:0 2em;'
+                      f'align-items:flex-start">{items}</div></div>', title=title)
+
+
+def no_data(text: str = "Нет данных", *, title: str | None = None) -> Chart:
+    return figure(f'<div class="msoko-empty" style="color:#777777;padding:1.5em 0">{esc(text)}</div>',
+                  title=title, source=None)

@@ -1,0 +1,139 @@
+"""Indicator charts: one indicator beside its comparison groups, and its three-year trend."""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from msoko.plots._draw import box, vline
+from msoko.plots.embed import Chart, embed, no_data
+from msoko.plots.theme import (FS, domain, fmt_num, group_color, mark, n_label, new_axes, order, set_xticks,
+                               set_yticks, text_width)
+
+
+def _indicator_frame(data: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
+    groups = order(data["group"])
+    d = data.set_index("group").reindex(groups)
+    for col in ("ci_low", "ci_high", "n"):
+        if col not in d:
+            d[col] = np.nan
+    return groups, d
+
+
+def _indicator_box(data: pd.DataFrame) -> dict:
+    groups, d = _indicator_frame(data)
+    left = max(text_width(n_label(g, k)) for g, k in zip(groups, d["n"])) + 14
+    return box(left + 330, 26 + 30 * len(groups) + 40, left=left, right=14, top=26, bottom=40)
+
+
+def plot_indicator(data: pd.DataFrame, *, unit: str = "", target: float | None = None, ax=None):
+    """One indicator with its 95 % interval: a row per group (the school first, then similar schools,
+    the municipality, the region), the value as a point with its number, the interval as a line, the
+    target (if any) as a dashed vertical line.
+
+    ``data`` columns: ``group``, ``value``, ``ci_low``, ``ci_high`` (may be NaN), ``n``."""
+    if ax is None:
+        ax = new_axes(**_indicator_box(data), pyplot=True)
+    groups, d = _indicator_frame(data)
+    has_target = target is not None and pd.notna(target)
+    xt = domain(pd.concat([d["value"], d["ci_low"], d["ci_high"]]), include=[target] if has_target else [],
+                clamp=(0, 100) if unit.strip() == "%" else None)
+    y = np.arange(len(groups), dtype=float)
+    lo, hi, v = (d[c].to_numpy(float) for c in ("ci_low", "ci_high", "value"))
+    colors = [group_color(g) for g in groups]
+    ci = ~np.isnan(lo) & ~np.isnan(hi)
+    if ci.any():
+        lc = ax.hlines(y[ci], lo[ci], hi[ci], colors=[c for c, k in zip(colors, ci) if k], linewidth=3, alpha=0.55,
+                       zorder=3)
+        lc.set_capstyle("round")
+        mark(lc, "ci", [f"{g}: 95 % ДИ {fmt_num(a, 1)}–{fmt_num(b, 1)}"
+                        for g, a, b, k in zip(groups, lo, hi, ci) if k])
+    ok = ~np.isnan(v)
+    tips = []
+    for g, val, a, b, k, n in zip(groups, v, lo, hi, ci, d["n"]):
+        tips.append(f"{g}: {fmt_num(val, 1)}" + (f" [{fmt_num(a, 1)}–{fmt_num(b, 1)}]" if k else "")
+                    + (f", n = {fmt_num(n)}" if pd.notna(n) else ""))
+    pts = ax.scatter(v[ok], y[ok], s=42, c=[c for c, k in zip(colors, ok) if k], zorder=4, linewidths=0)
+    mark(pts, "point", [t for t, k in zip(tips, ok) if k])
+    for val, yy in zip(v[ok], y[ok]):
+        ax.text(val, yy - 0.28, fmt_num(val, 1), ha="center", va="bottom", fontsize=FS - 1)
+    if has_target:
+        vline(ax, float(target), cls="target", text=f"цель {fmt_num(target, 1)}", tip=f"цель {fmt_num(target, 1)}")
+    ax.set_xlim(xt[0], xt[-1])
+    ax.set_ylim(len(groups) - 0.5, -0.5)
+    set_xticks(ax, xt)
+    ax.set_yticks(y, [n_label(g, k) for g, k in zip(groups, d["n"])], fontsize=FS, color="#222222")
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(unit or "значение")
+    return ax
+
+
+def indicator_chart(data: pd.DataFrame, *, unit: str = "", source: str = "msoko, показатели",
+                    title: str | None = None, target: float | None = None) -> Chart:
+    if data.empty or data["value"].isna().all():
+        return no_data(title=title)
+    draw = partial(plot_indicator, data, unit=unit, target=target)
+    ax = new_axes(**_indicator_box(data))
+    draw(ax=ax)
+    _, d = _indicator_frame(data)
+    n0 = d["n"].iloc[0]
+    return embed(ax, title=title, source=source, n=n0 if pd.notna(n0) else None,
+                 note="линии — 95 % доверительный интервал", draw=draw)
+
+
+_TREND_BOX = box(380, 230, left=56, right=16, top=12, bottom=36)
+
+
+def plot_trend(data: pd.DataFrame, *, unit: str = "", ax=None):
+    """The trend over the years, one line per group, the 95 % interval as a band.
+
+    ``data`` columns: ``year``, ``group``, ``value``, optional ``ci_low``, ``ci_high``, ``n``."""
+    if ax is None:
+        ax = new_axes(**_TREND_BOX, pyplot=True)
+    years = sorted(int(y) for y in data["year"].unique())
+    pos = {y: i for i, y in enumerate(years)}
+    has_ci = {"ci_low", "ci_high"} <= set(data)
+    vals = [data["value"]] + ([data["ci_low"], data["ci_high"]] if has_ci else [])
+    yt = domain(pd.concat(vals), clamp=(0, 100) if unit.strip() == "%" else None)
+    for g in order(data["group"]):
+        d = data[(data["group"] == g) & data["value"].notna()].sort_values("year")
+        if d.empty:
+            continue
+        col = group_color(g)
+        x = np.array([pos[int(y)] for y in d["year"]], dtype=float)
+        v = d["value"].to_numpy(float)
+        if has_ci:
+            lo, hi = d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float)
+            ok = ~np.isnan(lo) & ~np.isnan(hi)
+            if ok.sum() >= 2:
+                mark(ax.fill_between(x[ok], lo[ok], hi[ok], color=col, alpha=0.12, linewidth=0, zorder=2), "band")
+        else:
+            lo = hi = np.full(len(v), np.nan)
+        (ln,) = ax.plot(x, v, color=col, linewidth=1.8, label=g, zorder=3)
+        mark(ln, "line")
+        tips = [f"{g}, {int(y)}: {fmt_num(a, 1)}" + (f" [{fmt_num(b, 1)}–{fmt_num(c, 1)}]"
+                                                    if pd.notna(b) and pd.notna(c) else "")
+                for y, a, b, c in zip(d["year"], v, lo, hi)]
+        mark(ax.scatter(x, v, s=16, color=col, zorder=4, linewidths=0), "point", tips)
+    ax.set_xlim(-0.3, len(years) - 0.7)
+    ax.set_ylim(yt[0], yt[-1])
+    set_yticks(ax, yt)
+    set_xticks(ax, range(len(years)), [str(y) for y in years])
+    ax.grid(axis="x", visible=False)
+    ax.set_ylabel(unit or "значение")
+    return ax
+
+
+def trend_chart(data: pd.DataFrame, *, unit: str = "", source: str = "msoko, показатели",
+                title: str | None = None) -> Chart:
+    title = title or "Динамика за три года"
+    if data.empty or data["value"].isna().all():
+        return no_data(title=title)
+    draw = partial(plot_trend, data, unit=unit)
+    ax = new_axes(**_TREND_BOX)
+    draw(ax=ax)
+    n = data.loc[data["group"] == "Школа", "n"] if "n" in data else pd.Series(dtype=float)
+    return embed(ax, title=title, source=source, n=" / ".join(fmt_num(v) for v in n) if len(n) else None,
+                 note="полоса — 95 % ДИ", draw=draw)

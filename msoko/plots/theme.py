@@ -1,0 +1,217 @@
+"""One look for every msoko chart: the palette, the seaborn theme, Russian numbers and tick scales.
+
+The same colour means the same thing in every report: the school itself, similar schools, the
+municipality and the region; the marks «2»–«5»; the three kinds of ВПР-vs-journal comparison; the
+task levels (базовый / повышенный / высокий). :func:`use_theme` sets seaborn's theme with these
+colours and msoko's sizes once per process (``import msoko.plots`` calls it): an analyst who
+restyles a chart starts from the same rcParams the reports use.
+
+Sizes are set in CSS pixels (:func:`new_axes`): the report embeds a chart as SVG whose width is its
+pixel width, so a chart's text keeps the same size on the page whatever the chart's size. Tick values
+and labels are chosen here (:func:`nice_ticks`, :func:`fmt_num`: decimal comma, thin space between
+thousands) and set as fixed ticks — no locator runs at draw time, and the numbers read as Russian.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+# --- one palette: the same colour means the same thing in every report -------------
+
+GROUP_COLORS: dict[str, str] = {
+    "Школа": "#1f4e79",          # the school itself: dark blue
+    "Муниципалитет": "#e08214",  # orange
+    "Похожие школы": "#4d9221",  # green
+    "Регион": "#7f7f7f",         # grey
+}
+GROUP_ORDER = ["Школа", "Похожие школы", "Муниципалитет", "Регион"]
+
+MARK_COLORS: dict[int, str] = {2: "#d7301f", 3: "#fdae61", 4: "#a6d96a", 5: "#1a9641"}
+JOURNAL_COLORS: dict[str, str] = {
+    "Понизили": "#4393c3",
+    "Подтвердили": "#bababa",
+    "Повысили": "#d6604d",
+}
+JOURNAL_ORDER = ["Понизили", "Подтвердили", "Повысили"]
+LEVEL_NAMES: dict[str, str] = {"Б": "базовый", "П": "повышенный", "В": "высокий"}
+# the sufficiency threshold of a task level: one colour per level in every chart that draws it
+LEVEL_COLORS: dict[str, str] = {"Б": "#333333", "П": "#6a3d9a", "В": "#b15928"}
+FLAG_COLOR = "#c51b7d"     # a sign that fires
+NEUTRAL_COLOR = "#9e9e9e"  # everything that is only context
+INK = "#333333"            # reference lines and their labels
+MUTED = "#555555"          # axis labels, captions
+GRID = "#e6e6e6"
+# Default sufficiency thresholds of task completion, % (the municipal configuration may override).
+DEFAULT_THRESHOLDS: dict[str, float] = {"Б": 50.0, "П": 30.0, "В": 15.0}
+
+FONT = ["DejaVu Sans", "Verdana", "Arial"]  # DejaVu ships with matplotlib: Cyrillic everywhere
+FS = 8.0           # tick labels and in-chart text, pt (≈ 10.7 CSS px)
+PX = 1 / 96        # one CSS pixel in inches
+CHAR_W = 0.6       # average glyph width of the font, in em: used only to reserve room for labels
+
+RC: dict = {
+    "svg.fonttype": "none",          # text stays <text>: searchable, copyable, sharp in print
+    "svg.hashsalt": "msoko",         # clip-path and marker ids: the same bytes on every run
+    "text.parse_math": False,        # a school name with «$» is text, never mathtext
+    "axes.unicode_minus": True,
+    "font.family": "sans-serif",
+    "font.sans-serif": FONT,
+    "font.size": FS,
+    "axes.labelsize": FS,
+    "axes.titlesize": FS + 1,
+    "xtick.labelsize": FS - 0.5,
+    "ytick.labelsize": FS - 0.5,
+    "legend.fontsize": FS - 0.5,
+    "axes.labelcolor": INK,
+    "axes.edgecolor": MUTED,
+    "axes.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "grid.color": GRID,
+    "grid.linewidth": 0.6,
+    "xtick.color": MUTED,
+    "ytick.color": MUTED,
+    "xtick.major.size": 3,
+    "ytick.major.size": 0,
+    "xtick.major.width": 0.6,
+    "xtick.bottom": True,
+    "xtick.minor.visible": False,
+    "ytick.minor.visible": False,
+    "figure.dpi": 96,                # 1 px of new_axes() is 1 px on screen in a notebook
+    "savefig.dpi": 200,              # ax.figure.savefig("x.png") prints sharp in a Word доклад
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+}
+
+
+def use_theme() -> None:
+    """seaborn's ``whitegrid`` theme with msoko's palette (school, similar, municipality, region)
+    and sizes. Called once on ``import msoko.plots``; call again after changing rcParams."""
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", palette=[GROUP_COLORS[g] for g in GROUP_ORDER], rc=RC)
+    mpl.rcParams.update(RC)  # set_theme's style resets a few of them (spines, tick sizes)
+
+
+def group_color(group) -> str:
+    return GROUP_COLORS.get(str(group), NEUTRAL_COLOR)
+
+
+def order(values: Iterable[str], first: Sequence[str] = GROUP_ORDER) -> list[str]:
+    """Distinct values, those of ``first`` first in its order, the rest as they come."""
+    vals = list(dict.fromkeys(values))
+    return [g for g in first if g in vals] + [g for g in vals if g not in first]
+
+
+def fmt_num(x, digits: int = 0) -> str:
+    """Russian number format: decimal comma, thin space as thousands separator."""
+    if x is None or (isinstance(x, float) and np.isnan(x)) or pd.isna(x):
+        return "—"
+    s = f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+    if s.lstrip("-").strip("0,\u202f") == "":  # -0 and -0,0 print as 0
+        s = s.lstrip("-")
+    return s
+
+
+def n_label(group, n) -> str:
+    return f"{group} (n = {fmt_num(n)})"
+
+
+# --- scales ----------------------------------------------------------------------------
+
+def nice_ticks(lo: float, hi: float, n: int = 5, *, integer: bool = False) -> list[float]:
+    """Round tick values covering [lo, hi]: steps of 1, 2, 2.5 or 5 × 10^k, about ``n`` of them,
+    the first ≤ lo and the last ≥ hi (so the axis ends on a labelled tick)."""
+    lo, hi = float(lo), float(hi)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if hi < lo:
+        lo, hi = hi, lo
+    if hi == lo:
+        pad = abs(lo) * 0.1 or 1.0
+        lo, hi = lo - pad, hi + pad
+    raw = (hi - lo) / max(1, n)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    if integer:
+        step = max(1.0, float(round(step))) if step >= 1 else 1.0
+    first = math.floor(lo / step + 1e-9) * step
+    last = math.ceil(hi / step - 1e-9) * step
+    k = int(round((last - first) / step))
+    return [round(first + i * step, 10) for i in range(k + 1)]
+
+
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """Russian labels with as many decimals as the step needs."""
+    step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else 1
+    digits = 0 if float(step).is_integer() else (1 if round(step * 10, 9).is_integer() else 2)
+    return [fmt_num(v, digits) for v in ticks]
+
+
+def domain(values: Iterable[float], *, include: Iterable[float] = (), pad: float = 0.05,
+           clamp: tuple[float, float] | None = None, n: int = 5) -> list[float]:
+    """Ticks of an axis showing ``values`` (and ``include``), padded by ``pad`` of the span."""
+    vals = [float(v) for v in list(values) + list(include) if v is not None and pd.notna(v)]
+    if not vals:
+        return [0.0, 1.0]
+    lo, hi = min(vals), max(vals)
+    span = (hi - lo) or (abs(hi) or 1.0)
+    lo, hi = lo - pad * span, hi + pad * span
+    if clamp:
+        lo, hi = max(clamp[0], lo), min(clamp[1], hi)
+    return nice_ticks(lo, hi, n)
+
+
+def set_xticks(ax, ticks: Sequence[float], labels: Sequence[str] | None = None) -> None:
+    ax.set_xticks(list(ticks), list(labels) if labels is not None else tick_labels(ticks))
+
+
+def set_yticks(ax, ticks: Sequence[float], labels: Sequence[str] | None = None) -> None:
+    ax.set_yticks(list(ticks), list(labels) if labels is not None else tick_labels(ticks))
+
+
+def text_width(s: str, size: float = FS) -> float:
+    """Room to reserve for a label, px (an estimate from the font size; no text is measured)."""
+    return max((len(line) for line in str(s).split("\n")), default=0) * size * 4 / 3 * CHAR_W
+
+
+# --- figures and marks -------------------------------------------------------------------
+
+def new_axes(width: float, height: float, *, left: float, right: float, top: float, bottom: float,
+             pyplot: bool = False):
+    """An axes at a fixed place in a figure of ``width`` × ``height`` px (margins in px).
+
+    No layout engine and no tight box: the place is computed, not measured, which is what
+    keeps a report's thirty charts fast. ``pyplot=True`` (an analyst's call without ``ax=``)
+    registers the figure with pyplot so that JupyterLab shows it; the reports' figures are
+    plain :class:`~matplotlib.figure.Figure` objects that nothing keeps once embedded.
+    """
+    size = (width * PX, height * PX)
+    if pyplot:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=size)
+    else:
+        fig = Figure(figsize=size, dpi=96)
+    rect = (left / width, bottom / height, max(1.0, width - left - right) / width,
+            max(1.0, height - top - bottom) / height)
+    return fig.add_axes(rect)
+
+
+def mark(artist, cls: str, tip: str | None = None):
+    """Name an artist for the SVG: ``cls`` becomes its ``class``, ``tip`` its tooltip (``<title>``).
+
+    The artist's gid is ``cls-k`` (k counts the figure's marks), so the SVG stays readable when an
+    analyst saves the figure directly; :func:`msoko.plots.embed.svg` turns it into the class and
+    the tooltip."""
+    fig = artist.axes.figure if artist.axes is not None else artist.figure
+    marks = fig.__dict__.setdefault("_msoko_marks", {})
+    gid = f"{cls.replace(' ', '_')}-{len(marks)}"
+    marks[gid] = (cls, tip)
+    artist.set_gid(gid)
+    return artist

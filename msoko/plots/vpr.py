@@ -1,0 +1,300 @@
+"""ВПР charts (ФИС ОКО views): marks, ВПР vs journal, primary scores, tasks and task levels.
+
+Axes-level functions ``plot_x(data, *, ax=None, …) -> Axes`` draw on ``ax`` (or a new pyplot figure
+of the chart's own size) and return it; ``x_chart(data, …) -> Chart`` are what the reports embed:
+the same drawing as SVG with the title, legend and the caption «Источник: …; n = …» in HTML.
+"""
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from msoko.plots._draw import bars, box, text_color, vline
+from msoko.plots.embed import Chart, embed, no_data, row
+from msoko.plots.theme import (DEFAULT_THRESHOLDS, FS, INK, JOURNAL_COLORS, JOURNAL_ORDER, LEVEL_COLORS, LEVEL_NAMES,
+                               MARK_COLORS, domain, fmt_num, group_color, mark, n_label, new_axes, nice_ticks, order,
+                               set_xticks, set_yticks, text_width)
+
+_HEX_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?\Z")
+MARK_LABELS = {m: f"«{m}»" for m in (2, 3, 4, 5)}
+
+
+# --- 100 % stacked bars: marks, ВПР vs journal ------------------------------------------------
+
+def _shares_box(data: pd.DataFrame) -> dict:
+    groups = list(dict.fromkeys(data["group"])) if len(data) else [""]
+    ns = data.groupby("group", sort=False)["n"].max() if len(data) else pd.Series(dtype=float)
+    left = min(330.0, max(text_width(n_label(g, ns.get(g))) for g in groups) + 14)
+    return box(left + 420, 10 + 22 * len(groups) + 40, left=left, right=14, top=10, bottom=40)
+
+
+def plot_stacked_shares(data: pd.DataFrame, *, categories: Sequence, colors: Mapping, key: str = "category",
+                        labels: Mapping | None = None, min_n: int = 5, ax=None):
+    """100 % horizontal stacked bars, one row per ``group`` (in order of appearance), segments in the
+    order of ``categories`` coloured by ``colors``; a segment ≥ 6 % carries its rounded share; a row
+    with fewer than ``min_n`` participants shows no shares.
+
+    ``data`` columns: ``group``, ``key``, ``share`` (%), ``n`` (participants of the row)."""
+    labels = dict(labels or {})
+    cats = list(categories)
+    for c in cats:
+        col = colors[c]
+        if not isinstance(col, str) or not _HEX_RE.match(col):
+            raise ValueError(f"Цвет категории {c!r} должен быть в виде #rrggbb: {col!r}")
+    name = {c: str(labels.get(c, c)) for c in cats}
+    if ax is None:
+        ax = new_axes(**_shares_box(data), pyplot=True)
+    groups = list(dict.fromkeys(data["group"]))
+    wide = data.pivot_table(index="group", columns=key, values="share", aggfunc="sum").reindex(groups)
+    ns = data.groupby("group", sort=False)["n"].max().reindex(groups)
+    shown = [i for i, g in enumerate(groups) if pd.notna(ns.loc[g]) and ns.loc[g] >= min_n]
+    left = np.zeros(len(groups))
+    for c in cats:
+        v = (wide[c] if c in wide.columns else pd.Series(0.0, index=groups)).fillna(0.0).to_numpy(float)
+        rows = [i for i in shown if v[i] > 0]
+        bars(ax, [left[i] for i in rows], [left[i] + v[i] for i in rows], [i - 0.36 for i in rows],
+             [i + 0.36 for i in rows], colors[c], cls="segment", label=name[c],
+             tips=[f"{groups[i]} — {name[c]}: {fmt_num(v[i], 1)} %" for i in rows])
+        for i in rows:
+            if v[i] >= 6:
+                ax.text(left[i] + v[i] / 2, i, f"{v[i]:.0f}", ha="center", va="center", fontsize=FS - 1,
+                        color=text_color(colors[c]))
+        left[rows] += v[rows]
+    for i, g in enumerate(groups):
+        if i not in shown:
+            ax.text(1, i, f"меньше {min_n} участников — не показывается", va="center", fontsize=FS - 0.5,
+                    color="#777777", style="italic")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(len(groups) - 0.5, -0.5)
+    set_xticks(ax, [0, 25, 50, 75, 100])
+    ax.set_yticks(range(len(groups)), [n_label(g, ns.loc[g]) for g in groups], fontsize=FS, color="#222222")
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("Доля участников, %")
+    return ax
+
+
+def plot_marks_distribution(data: pd.DataFrame, *, ax=None, min_n: int = 5):
+    """Shares of the marks «2»–«5», one 100 % bar per group.
+
+    ``data`` columns: ``group``, ``mark`` (2–5), ``share`` (%), ``n`` (participants of the group)."""
+    return plot_stacked_shares(data, categories=(2, 3, 4, 5), colors=MARK_COLORS, key="mark", labels=MARK_LABELS,
+                               min_n=min_n, ax=ax)
+
+
+def plot_vpr_vs_journal(data: pd.DataFrame, *, ax=None, min_n: int = 5):
+    """ВПР mark vs the journal mark: shares of «понизили / подтвердили / повысили», one bar per group.
+
+    ``data`` columns: ``group``, ``category`` (one of :data:`JOURNAL_ORDER`), ``share`` (%), ``n``."""
+    return plot_stacked_shares(data, categories=JOURNAL_ORDER, colors=JOURNAL_COLORS, key="category", min_n=min_n,
+                               ax=ax)
+
+
+def stacked_shares_chart(data: pd.DataFrame, *, categories: Sequence, colors: Mapping, title: str, source: str,
+                         key: str = "category", labels: Mapping | None = None, n: int | None = None,
+                         note: str | None = None, min_n: int = 5) -> Chart:
+    draw = partial(plot_stacked_shares, data, categories=categories, colors=colors, key=key, labels=labels,
+                   min_n=min_n)
+    if data is None or data.empty:
+        return no_data(title=title)
+    ax = new_axes(**_shares_box(data))
+    draw(ax=ax)
+    return embed(ax, title=title, source=source, n=n if n is not None else "в подписи строки", note=note,
+                 draw=draw)
+
+
+def marks_chart(data: pd.DataFrame, *, source: str = "ФИС ОКО, ВПР", title: str = "Распределение отметок") -> Chart:
+    return stacked_shares_chart(data, categories=(2, 3, 4, 5), colors=MARK_COLORS, key="mark", labels=MARK_LABELS,
+                                title=title, source=source)
+
+
+def vpr_vs_journal_chart(data: pd.DataFrame, *, source: str = "ФИС ОКО, ВПР; отметка в журнале",
+                         title: str = "Отметка ВПР и отметка в журнале") -> Chart:
+    return stacked_shares_chart(data, categories=JOURNAL_ORDER, colors=JOURNAL_COLORS, key="category", title=title,
+                                source=source, note="понизили: отметка ВПР ниже журнальной")
+
+
+# --- primary scores ---------------------------------------------------------------------------
+
+_HIST_BOX = box(520, 250, left=52, right=10, top=24, bottom=40)
+
+
+def plot_score_histogram(data: pd.DataFrame, *, boundaries: Mapping[int, float] | None = None,
+                         max_score: float | None = None, ax=None):
+    """Distribution of primary scores with the mark boundaries drawn (dashed, halfway between the
+    last score of a mark and the first score of the next).
+
+    ``data`` columns: ``group``, ``score``, ``share`` (% of the group's participants), ``n``. The first
+    group (the school) is drawn as bars, every other group as a line with points.
+    ``boundaries``: the lowest primary score of each mark, e.g. ``{3: 6, 4: 10, 5: 15}``."""
+    if ax is None:
+        ax = new_axes(**_HIST_BOX, pyplot=True)
+    groups = order(data["group"])
+    hi_score = float(max_score) if max_score else float(data["score"].max())
+    yt = domain(data["share"], include=[0], pad=0.12, clamp=(0, 100))
+    for i, g in enumerate(groups):
+        d = data[data["group"] == g].sort_values("score")
+        s, v = d["score"].to_numpy(float), d["share"].to_numpy(float)
+        col, lab = group_color(g), n_label(g, d["n"].max())
+        tips = [f"{g}: {fmt_num(a)} б. — {fmt_num(b, 1)} %" for a, b in zip(s, v)]
+        if i == 0:
+            bars(ax, s - 0.4, s + 0.4, np.zeros(len(s)), v, col, label=lab, tips=tips, alpha=0.85)
+        else:
+            (ln,) = ax.plot(s, v, color=col, linewidth=1.5, label=lab, zorder=4)
+            mark(ln, "line")
+            mark(ax.scatter(s, v, s=9, color=col, zorder=5, linewidths=0), "point", tips)
+    for m, low in sorted((boundaries or {}).items()):
+        vline(ax, low - 0.5, cls="boundary", text=f"«{m}» от {fmt_num(low)}", ha="left")
+    ax.set_xlim(-0.7, hi_score + 0.7)
+    ax.set_ylim(0, yt[-1])
+    set_yticks(ax, yt)
+    set_xticks(ax, [t for t in nice_ticks(0, hi_score, 8, integer=True) if t <= hi_score])
+    ax.grid(axis="x", visible=False)
+    ax.set_xlabel("Первичный балл")
+    ax.set_ylabel("Доля участников, %")
+    return ax
+
+
+def score_histogram_chart(data: pd.DataFrame, *, boundaries: Mapping[int, float] | None = None,
+                          max_score: float | None = None, source: str = "ФИС ОКО, ВПР",
+                          title: str | None = None) -> Chart:
+    title = title or "Распределение первичных баллов"
+    if data.empty:
+        return no_data(title=title)
+    draw = partial(plot_score_histogram, data, boundaries=boundaries, max_score=max_score)
+    ax = new_axes(**_HIST_BOX)
+    draw(ax=ax)
+    n = data.loc[data["group"] == order(data["group"])[0], "n"].max()
+    return embed(ax, title=title, source=source, n=int(n) if pd.notna(n) else None,
+                 note="пунктир — границы отметок", draw=draw)
+
+
+# --- tasks and levels ---------------------------------------------------------------------------
+
+def _tasks_box(data: pd.DataFrame) -> dict:
+    n = max(1, data["task"].nunique())
+    return box(max(420.0, 24.0 * n + 70), 260, left=52, right=8, top=10, bottom=58)
+
+
+def plot_task_completion(data: pd.DataFrame, *, thresholds: Mapping[str, float] | None = None, ax=None):
+    """Task completion (% of the maximum score) by task: the school as bars, every other group as a
+    short dash over its bar; each task's sufficiency threshold (by its level Б/П/В) as a dotted step.
+
+    ``data`` columns: ``task``, ``level`` ('Б'/'П'/'В'/None), ``group``, ``value`` (%), ``n``,
+    optional ``label`` (the task's name on the axis)."""
+    thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
+    if ax is None:
+        ax = new_axes(**_tasks_box(data), pyplot=True)
+    tasks = list(dict.fromkeys(data["task"]))
+    groups = order(data["group"])
+    school = groups[0]
+    first = data.drop_duplicates("task").set_index("task").reindex(tasks)
+    lv = first["level"]
+    labels = first["label"] if "label" in first else pd.Series(tasks, index=tasks)
+    x = np.arange(len(tasks), dtype=float)
+    d0 = data[data["group"] == school].set_index("task").reindex(tasks)["value"].to_numpy(float)
+    ok = ~np.isnan(d0)
+    bars(ax, x[ok] - 0.35, x[ok] + 0.35, np.zeros(ok.sum()), d0[ok], group_color(school), label=school, alpha=0.85,
+         tips=[f"{school}, задание {labels.iloc[i]}: {fmt_num(d0[i], 1)} %" for i in np.flatnonzero(ok)])
+    for g in groups[1:]:
+        v = data[data["group"] == g].set_index("task").reindex(tasks)["value"].to_numpy(float)
+        ok = ~np.isnan(v)
+        lc = ax.hlines(v[ok], x[ok] - 0.385, x[ok] + 0.385, colors=group_color(g), linewidth=2.5, label=g, zorder=4)
+        mark(lc, "tick", [f"{g}, задание {labels.iloc[i]}: {fmt_num(v[i], 1)} %" for i in np.flatnonzero(ok)])
+    for level in [lvl for lvl in LEVEL_NAMES if lvl in set(lv.dropna())]:
+        if level not in thresholds:
+            continue
+        idx = [i for i, lvl in enumerate(lv) if lvl == level]
+        lc = ax.hlines([thresholds[level]] * len(idx), x[idx] - 0.45, x[idx] + 0.45, colors=LEVEL_COLORS[level],
+                       linewidth=1.3, linestyles=(0, (1.5, 2)), zorder=5,
+                       label=f"Порог {level} — {fmt_num(thresholds[level])} %")
+        mark(lc, f"threshold level-{level}")
+    ax.set_xlim(-0.6, len(tasks) - 0.4)
+    ax.set_ylim(0, 105)
+    set_yticks(ax, [0, 20, 40, 60, 80, 100])
+    set_xticks(ax, x, [f"{lab}\n{lvl if isinstance(lvl, str) else ''}" for lab, lvl in zip(labels, lv)])
+    ax.tick_params(axis="x", labelsize=FS - 1.5)
+    ax.grid(axis="x", visible=False)
+    ax.set_xlabel("Задание (уровень: Б — базовый, П — повышенный, В — высокий)")
+    ax.set_ylabel("% от макс. балла")
+    return ax
+
+
+def task_completion_chart(data: pd.DataFrame, *, thresholds: Mapping[str, float] | None = None,
+                          source: str = "ФИС ОКО, ВПР", title: str | None = None) -> Chart:
+    title = title or "Выполнение заданий"
+    if data.empty:
+        return no_data(title=title)
+    thr = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
+    draw = partial(plot_task_completion, data, thresholds=thr)
+    ax = new_axes(**_tasks_box(data))
+    draw(ax=ax)
+    n = data.loc[data["group"] == order(data["group"])[0], "n"].max() if "n" in data else None
+    return embed(ax, title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None,
+                 note="пороги: " + ", ".join(f"{k} — {fmt_num(v)} %" for k, v in thr.items()), draw=draw)
+
+
+_LEVELS_BOX = box(400, 240, left=52, right=8, top=16, bottom=40)
+
+
+def plot_task_levels(data: pd.DataFrame, *, thresholds: Mapping[str, float] | None = None, ax=None):
+    """Completion by difficulty level (Б/П/В): grouped bars per comparison group, each bar with its
+    value, the level's sufficiency threshold as a dotted line.
+
+    ``data`` columns: ``level``, ``group``, ``value`` (%), ``n``."""
+    thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
+    if ax is None:
+        ax = new_axes(**_LEVELS_BOX, pyplot=True)
+    levels = [lv for lv in LEVEL_NAMES if lv in set(data["level"])]
+    groups = order(data["group"])
+    slot = 0.8 / len(groups)
+    for i, g in enumerate(groups):
+        v = data[data["group"] == g].set_index("level").reindex(levels)["value"].to_numpy(float)
+        ok = np.flatnonzero(~np.isnan(v))
+        xs = ok + (i - (len(groups) - 1) / 2) * slot
+        bars(ax, xs - slot * 0.475, xs + slot * 0.475, np.zeros(len(ok)), v[ok], group_color(g), label=g,
+             tips=[f"{g}, {LEVEL_NAMES[levels[j]]} уровень: {fmt_num(v[j], 1)} %" for j in ok])
+        for x, j in zip(xs, ok):
+            ax.text(x, v[j] + 1.5, fmt_num(v[j]), ha="center", va="bottom", fontsize=FS - 1.5)
+    for j, lv in enumerate(levels):
+        if lv in thresholds:
+            lc = ax.hlines([thresholds[lv]], j - 0.45, j + 0.45, colors=LEVEL_COLORS[lv], linewidth=1.3,
+                           linestyles=(0, (1.5, 2)), zorder=5)
+            mark(lc, f"threshold level-{lv}", f"Порог достаточности, {LEVEL_NAMES[lv]} уровень: "
+                                              f"{fmt_num(thresholds[lv])} %")
+    ax.set_xlim(-0.5, len(levels) - 0.5)
+    ax.set_ylim(0, 110)
+    set_yticks(ax, [0, 20, 40, 60, 80, 100])
+    set_xticks(ax, range(len(levels)), [f"{lv} — {LEVEL_NAMES[lv]}" for lv in levels])
+    ax.grid(axis="x", visible=False)
+    ax.set_ylabel("% от макс. балла")
+    return ax
+
+
+def task_levels_chart(data: pd.DataFrame, *, thresholds: Mapping[str, float] | None = None,
+                      source: str = "ФИС ОКО, ВПР", title: str | None = None) -> Chart:
+    title = title or "Выполнение по уровням сложности"
+    if data.empty:
+        return no_data(title=title)
+    draw = partial(plot_task_levels, data, thresholds=thresholds)
+    ax = new_axes(**_LEVELS_BOX)
+    draw(ax=ax)
+    n = data.loc[data["group"] == order(data["group"])[0], "n"].max() if "n" in data else None
+    return embed(ax, title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None,
+                 note="точки — порог достаточности", draw=draw)
+
+
+def vpr_detail_chart(*, scores: pd.DataFrame, tasks: pd.DataFrame, boundaries: Mapping[int, float] | None = None,
+                     max_score: float | None = None, thresholds: Mapping[str, float] | None = None,
+                     source: str = "ФИС ОКО, ВПР") -> Chart:
+    """The two pictures of one ВПР that a table cannot replace, side by side: the score
+    distribution with the mark boundaries, and task completion with the sufficiency thresholds.
+    (Marks and ВПР vs journal of every work are drawn once, in the overview.)"""
+    right = (task_completion_chart(tasks, thresholds=thresholds, source=source,
+                                   title="Выполнение заданий (% от максимального балла)")
+             if not tasks.empty else no_data("Нет результатов по заданиям"))
+    return row(score_histogram_chart(scores, boundaries=boundaries, max_score=max_score, source=source), right)
