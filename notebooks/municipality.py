@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Муниципальный отчёт о состоянии системы образования
 #
-# Одна глава на каждую из восьми систем МСОКО, в порядке управленческого цикла: цели → показатели → мониторинг → анализ → адресные рекомендации → меры и управленческие решения → анализ эффективности принятых мер. Таблицы по школам сравнивают, а не ранжируют.
+# Сначала — главное: ключевые выводы года, сеть и кадры, школы, которым нужна адресная поддержка (с причинами), выводы и задачи на следующий год по каждой системе. Затем — по главе на каждую из восьми систем МСОКО в порядке управленческого цикла: цели → показатели → мониторинг → анализ → адресные рекомендации → меры и управленческие решения → анализ эффективности принятых мер. Подробные таблицы по организациям — в приложениях в конце отчёта. Таблицы по школам сравнивают, а не ранжируют.
 
 # %% tags=["parameters"]
 year = None  # учебный год; None — последний в данных
@@ -24,6 +24,7 @@ processed_dir = "data/processed"  # папка обработанных данн
 
 # %%
 from msoko import report as R
+from msoko.report.municipality import show_municipal_appendices, show_municipal_conclusions
 
 data = R.load(processed_dir)
 year = R.resolve_year(data, year)
@@ -35,6 +36,12 @@ R.show_title(data, kind="municipality", year=year, municipality=municipality)
 
 # %%
 R.show_municipal_summary(data, municipality, year)
+
+# %% [markdown]
+# ## Выводы и задачи на следующий год
+
+# %%
+show_municipal_conclusions(data, municipality, year)
 
 # %% [markdown]
 # ## 1. Система оценки качества подготовки обучающихся
@@ -83,3 +90,9 @@ R.show_municipal_system(data, municipality, year, 7)
 
 # %%
 R.show_municipal_system(data, municipality, year, 8)
+
+# %% [markdown]
+# ## Приложения: подробные таблицы по организациям
+
+# %%
+show_municipal_appendices(data, municipality, year)

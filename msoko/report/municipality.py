@@ -1,24 +1,680 @@
 """The municipal report, one function per section; each returns a :class:`~msoko.report.section.Section`.
+
+The report reads as the annual доклад «О состоянии системы образования» does: a first screen
+(:func:`show_municipal_summary` — key messages, the network at a glance, the schools that need
+support and why, the systems at a glance), the conclusions and the tasks for next year per system
+(:func:`show_municipal_conclusions`), one short chapter per system (:func:`show_municipal_system`)
+and the detailed per-school tables in the appendices (:func:`show_municipal_appendix`).
+
+Facts about an institution (its ШНОР/ШНСУ status, risk profile, objectivity signs) are shown with the
+school's name: they are not personal data. Schools are listed by name, never ranked.
 """
 from __future__ import annotations
 
+import math
+import re
 
 import pandas as pd
 
-from msoko.report.fmt import GROUP_MUNI
-from msoko.report.fmt import MIN_N, fmt, html_heading, html_para, html_sentences
+from msoko.cycle import SYSTEM_NAMES
+from msoko.report.fmt import GROUP_MUNI, _plural
+from msoko.report.fmt import MIN_N, esc, fmt, html_heading, html_para, html_sentences
 from msoko.report.data import ReportData
 from msoko.report.indicators import (
-    _headline_order, analysis_table, catalogue_for, goals_table, indicator_meta, measures_table,
-    municipal_findings, municipal_indicator_table, recommendations_table, school_comparison_table, system_goal,
+    _headline_order, analysis_table, catalogue_for, goals_table, indicator_meta,
+    measures_table, municipal_findings, recommendations_table, school_comparison_table, system_goal,
 )
 from msoko.report.vpr import mkdo_areas
 from msoko.report.signs import objectivity_index
-from msoko.report.common import _show_effectiveness, _vpr_source
+from msoko.report.common import _show_effectiveness, _vpr_source, latest_effectiveness
 
 from msoko.report.section import Section
 
 
+# short names of the eight systems (tables and the conclusions)
+SYSTEM_SHORT = {
+    1: "Качество подготовки обучающихся",
+    2: "Школы с низкими результатами и в неблагоприятных условиях",
+    3: "Способности и таланты детей и молодёжи",
+    4: "Самоопределение и профориентация",
+    5: "Эффективность руководителей",
+    6: "Профессиональное развитие педагогов",
+    7: "Воспитание обучающихся",
+    8: "Дошкольное образование",
+}
+
+# data sources of the catalogue in words (the catalogue names the loaded tables)
+SOURCE_RU = {
+    "vpr": "ВПР (ФИС ОКО)", "vpr_tasks": "ВПР по заданиям (ФИС ОКО)", "task_specs": "спецификации ВПР",
+    "gia": "ГИА (РИС ГИА)", "leavers": "сведения о выпускниках", "schools": "реестр организаций",
+    "context": "анкета ОО (контекстные данные)", "contingent": "контингент обучающихся",
+    "teachers": "сведения о педагогах", "olympiad": "ВсОШ", "addedu": "дополнительное образование",
+    "career": "профминимум и профильные классы", "principals": "сведения о руководителях",
+    "objectivity": "диагностика объективности", "surveys": "опросы родителей",
+    "upbringing": "воспитательная работа", "mkdo": "МКДО", "preschool": "сведения о ДОУ",
+}
+
+OLYMPIAD_STAGES = ("школьный", "муниципальный", "региональный", "заключительный")
+OLYMPIAD_CODES = ("olymp_stage_participants", "olymp_awardees", "olymp_awardee_share")
+LEAVER_CODES = ("leavers_to_grade10", "leavers_to_spo", "leavers_to_vuz", "leavers_to_work", "leavers_not_placed",
+                "leavers_profile_match", "gia_no_attestat")
+# indicators broken down by an item (stage, area, task, level): read from indicators.parquet directly
+ITEM_CODES = OLYMPIAD_CODES + ("mkdo_area_score", "vpr_task_completion", "vpr_level_completion")
+
+APPENDIX = "в приложении"
+
+
+# ======================================================================================
+# small helpers
+# ======================================================================================
+
+def ru_name(name: str) -> str:
+    """An indicator's name for a reader: the catalogue's shorthand («ВПР vs журнал», «<», «>») in words."""
+    s = str(name)
+    s = s.replace("ВПР vs журнал: ", "ВПР в сравнении с журналом: ")
+    s = s.replace(" < ", " ниже ").replace(" > ", " выше ").replace("отметка ВПР = отметке", "отметка ВПР равна отметке")
+    return s
+
+
+def indicator_label(data: ReportData, code: str) -> str:
+    return ru_name(indicator_meta(data, code)["name"])
+
+
+def sources_ru(source) -> str:
+    if source is None or (not isinstance(source, str) and pd.isna(source)):
+        return "—"
+    parts = [p.strip() for p in str(source).split(",") if p.strip()]
+    return ", ".join(SOURCE_RU.get(p, p) for p in parts) or "—"
+
+
+def _count(n: int, one: str, few: str, many: str) -> str:
+    return f"{fmt(int(n))} {_plural(int(n), one, few, many)}"
+
+
+def _unit_value(v, unit: str) -> str:
+    """«42,0 %», «3,1 балла», «9 чел.» (the unit agrees with the number)."""
+    if v is None or pd.isna(v):
+        return "—"
+    if unit == "%":
+        return f"{fmt(float(v))} %"
+    if unit in ("чел.", "ед."):
+        return f"{fmt(int(round(float(v))))} {unit}"
+    if unit == "балл":
+        return f"{fmt(float(v))} {_plural(float(v), 'балл', 'балла', 'баллов')}"
+    if unit.startswith("балл ("):
+        return f"{fmt(float(v), 2)} {_plural(float(v), 'балл', 'балла', 'баллов')} {unit[5:]}"
+    if unit == "факторов":
+        x = float(v)
+        return f"{fmt(x)} {_plural(x if not x.is_integer() else int(x), 'фактор', 'фактора', 'факторов')}"
+    if unit == "на 1000":
+        return f"{fmt(float(v))} на 1000 обучающихся"
+    return f"{fmt(float(v))}" + (f" {unit}" if unit else "")
+
+
+def _num(v, unit: str) -> str:
+    """A value without its unit word but with «%»: for table cells under a «Ед.» column."""
+    if v is None or pd.isna(v):
+        return "—"
+    if unit in ("чел.", "ед."):
+        return fmt(int(round(float(v))))
+    return fmt(float(v), 2 if str(unit).startswith("балл (") else 1)
+
+
+def _key(v) -> str:
+    """A grade or subject as a key: '' for none, 9 and 9.0 alike."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    if isinstance(v, (int, float)) or hasattr(v, "is_integer"):
+        try:
+            return str(int(v)) if float(v).is_integer() else str(v)
+        except (TypeError, ValueError):
+            return str(v)
+    return str(v)
+
+
+def _rows_by_key(data: ReportData) -> dict:
+    """Row positions of ``indicators`` by (year, indicator, level, unit, grade, subject), built once per load."""
+    def build() -> dict:
+        ind = data.indicators
+        if ind.empty:
+            return {}
+        keys = zip(ind["year"].astype(int), ind["indicator"].astype(str), ind["level"].astype(str),
+                   ind["school_id"].astype(str), ind["grade"].map(_key), ind["subject"].map(_key))
+        out: dict = {}
+        for i, k in enumerate(keys):
+            out.setdefault(k, i)
+        return out
+    return data.memo(("_municipality_rows_by_key",), build)
+
+
+def _row(data: ReportData, level: str, unit: str, year: int, code: str, grade=None, subject=None) -> dict | None:
+    i = _rows_by_key(data).get((int(year), str(code), level, str(unit), _key(grade), _key(subject)))
+    if i is None:
+        return None
+    r = data.indicators.iloc[i]
+    return None if pd.isna(r["value"]) else r.to_dict()
+
+
+def muni_row(data: ReportData, municipality: str, year: int, code: str, grade=None, subject=None) -> dict | None:
+    """The municipality's row of ``indicators.parquet`` for one indicator (None when not computed)."""
+    return _row(data, "municipality", municipality, year, code, grade, subject)
+
+
+def muni_value(data: ReportData, municipality: str, year: int, code: str, grade=None, subject=None) -> float:
+    r = muni_row(data, municipality, year, code, grade, subject)
+    return math.nan if r is None else float(r["value"])
+
+
+def _item_rows(data: ReportData, municipality: str) -> pd.DataFrame:
+    """Municipal rows of the indicators broken down by an item (the report loader leaves them out)."""
+    def build() -> pd.DataFrame:
+        path = data.processed_dir / "indicators.parquet"
+        if not path.exists():
+            return pd.DataFrame(columns=["year", "indicator", "grade", "subject", "item", "value", "n"])
+        d = pd.read_parquet(path, filters=[("indicator", "in", list(ITEM_CODES)), ("level", "==", "municipality")])
+        d = d[d["school_id"].astype(str) == municipality]
+        return d[d["item"].notna()].reset_index(drop=True)
+    return data.memo(("_muni_item_rows", municipality), build)
+
+
+def _ids(data: ReportData, municipality: str, *, preschool: bool | None = False) -> list[str]:
+    s = data.schools[data.schools["municipality"] == municipality]
+    if preschool is not None:
+        pre = s.get("is_preschool", pd.Series(False, index=s.index)).fillna(False).astype(bool)
+        s = s[pre] if preschool else s[~pre]
+    return sorted(s["school_id"].astype(str))
+
+
+def _names(data: ReportData) -> pd.Series:
+    return data.schools.set_index("school_id")["name"]
+
+
+def _monitoring(data: ReportData, municipality: str, year: int, system: int | None = None) -> pd.DataFrame:
+    m = data.table("cycle_monitoring")
+    if m.empty:
+        return m
+    m = m[(m["year"] == year) & (m["municipality"].astype(str) == municipality)]
+    if system is not None:
+        m = m[m["system"] == system]
+    return m
+
+
+def _changed(r, better: bool) -> bool:
+    """The change interval excludes zero on the better (or worse) side."""
+    lo, hi, d = r.get("change_ci_low"), r.get("change_ci_high"), r.get("direction")
+    if pd.isna(lo) or pd.isna(hi) or d not in ("higher", "lower"):
+        return False
+    up, down = lo > 0, hi < 0
+    good = up if d == "higher" else down
+    bad = down if d == "higher" else up
+    return good if better else bad
+
+
+def _list(items: list[str], k: int = 3) -> str:
+    items = list(dict.fromkeys(items))
+    if len(items) <= k:
+        return "; ".join(items)
+    return "; ".join(items[:k]) + f" и ещё {len(items) - k}"
+
+
+# ======================================================================================
+# the first screen
+# ======================================================================================
+
+def municipal_at_glance(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """The network, the contingent and the staff at a glance: «Характеристика / Значение / Пояснение»."""
+    sch = data.schools[data.schools["municipality"] == municipality]
+    ids, dous = _ids(data, municipality), _ids(data, municipality, preschool=True)
+    rows = []
+    st = sch[sch["school_id"].isin(ids)]["settlement_type"].astype("string").fillna("не указан").value_counts()
+    rows.append(("Общеобразовательных организаций", fmt(len(ids)),
+                 ", ".join(f"{k} — {fmt(int(v))}" for k, v in st.items())))
+    pre = data.table("preschool")
+    note = ""
+    if dous and not pre.empty and "dou_id" in pre:
+        p = pre[(pre["year"] == year) & pre["dou_id"].astype(str).isin(dous)]
+        if len(p):
+            kids = int(p.get("enrolled_3_7", 0).sum() + p.get("enrolled_0_3", 0).sum())
+            note = f"воспитанников {fmt(kids)}, мест {fmt(int(p['places'].sum()))}" if "places" in p else \
+                f"воспитанников {fmt(kids)}"
+    rows.append(("Дошкольных организаций", fmt(len(dous)), note))
+    cont = data.table("contingent")
+    if not cont.empty and {"year", "school_id", "students"} <= set(cont):
+        c = cont[cont["school_id"].astype(str).isin(ids)]
+        now, before = int(c.loc[c["year"] == year, "students"].sum()), int(c.loc[c["year"] == year - 1, "students"].sum())
+        if now:
+            parts = []
+            if "students_ovz" in c:
+                ovz = int(c.loc[c["year"] == year, "students_ovz"].sum())
+                parts.append(f"с ОВЗ — {fmt(ovz)} ({fmt(100 * ovz / now)} %)")
+            if before:
+                parts.append(f"в {year - 1} году — {fmt(before)}")
+            rows.append(("Обучающихся в школах", fmt(now), "; ".join(parts)))
+    t = data.table("teachers")
+    if not t.empty and {"year", "school_id"} <= set(t):
+        n = int(((t["year"] == year) & t["school_id"].astype(str).isin(ids)).sum())
+        if n:
+            parts = []
+            for code, label in (("teachers_top_category", "с высшей и первой категорией"),
+                                ("teachers_young", "моложе 35 лет"), ("teachers_60plus", "60 лет и старше"),
+                                ("teachers_kpk3", "прошли КПК за 3 года")):
+                v = muni_value(data, municipality, year, code)
+                if not pd.isna(v):
+                    parts.append(f"{label} — {fmt(v)} %")
+            rows.append(("Педагогов в школах", fmt(n), "; ".join(parts)))
+    v = muni_value(data, municipality, year, "teacher_vacancies")
+    if not pd.isna(v):
+        rows.append(("Вакансии педагогов (незакрытые ставки)", fmt(int(round(v))), ""))
+    g9 = muni_row(data, municipality, year, "leavers_to_grade10", grade=9)
+    g11 = muni_row(data, municipality, year, "leavers_to_vuz", grade=11)
+    if g9 or g11:
+        parts = []
+        if g9:
+            parts.append(f"9 классов — {fmt(int(g9['denominator']))}")
+        if g11:
+            parts.append(f"11 классов — {fmt(int(g11['denominator']))}")
+        total = sum(int(r["denominator"]) for r in (g9, g11) if r)
+        rows.append(("Выпускников", fmt(total), "; ".join(parts)))
+    vpr = data.vpr_year(year)
+    if not vpr.empty:
+        rows.append((f"Работ ВПР в {year} году (писавшие)", fmt(int(vpr["school_id"].isin(ids).sum())), ""))
+    for code, label in (("shnor_flag", "Школ с низкими результатами (ШНОР)"),
+                        ("shnsu_flag", "Школ в неблагоприятных социальных условиях (ШНСУ)"),
+                        ("risk_profile_high", "Школ с высоким рисковым профилем «500+»")):
+        r = muni_row(data, municipality, year, code)
+        if r and pd.notna(r.get("numerator")):
+            r0 = muni_row(data, municipality, year - 1, code)
+            prev = f"в {year - 1} году — {fmt(int(r0['numerator']))}" if r0 and pd.notna(r0.get("numerator")) else ""
+            rows.append((label, f"{fmt(int(r['numerator']))} из {fmt(int(r['denominator']))}", prev))
+    idx = objectivity_index(data)
+    if not idx.empty and str(year) in set(idx["Год"]):
+        x = idx.set_index("Год")
+        rows.append(("Показатель объективности оценки (ФИОКО)", x.loc[str(year), "Показатель объективности"],
+                     f"школ с официальными признаками — {x.loc[str(year), 'Школ с хотя бы одним признаком']} "
+                     f"из {x.loc[str(year), 'Школ оценено']}"))
+    v = muni_value(data, municipality, year, "preschool_availability_3_7")
+    if not pd.isna(v):
+        rows.append(("Доступность дошкольного образования для детей 3–7 лет", f"{fmt(v)} %", ""))
+    return pd.DataFrame(rows, columns=["Характеристика", "Значение", "Пояснение"])
+
+
+def _shnor_reason(r, low_share: float) -> str:
+    k, n = r.get("low_procedures"), r.get("procedures")
+    rep = r.get("repeated")
+    rep = [x.strip() for x in rep.split(";") if x.strip()] if isinstance(rep, str) else []
+    where = [x.strip() for x in str(r.get("low_list") or "").split(";") if x.strip()] or rep
+    if bool(r.get("by_count")) and pd.notna(k) and pd.notna(n):
+        s = (f"в {fmt(int(k))} {_plural(int(k), 'процедуре', 'процедурах', 'процедурах')} из {fmt(int(n))} не менее "
+             f"{fmt(low_share, 0)} % результатов ниже «3»")
+        if rep:
+            s += f", в {fmt(len(rep))} из них — два года подряд"
+    elif rep:
+        s = (f"в {fmt(len(rep))} {_plural(len(rep), 'процедуре', 'процедурах', 'процедурах')} не менее "
+             f"{fmt(low_share, 0)} % результатов ниже «3» два года подряд")
+    else:
+        return "по региональным критериям"
+    return s + (f": {_list(where, 2)}" if where else "")
+
+
+def _objectivity_reasons(data: ReportData, year: int) -> dict[str, str]:
+    """Schools of the plan of work (an official sign or the combined judgement) → the reason in words,
+    each work named with its procedure (an ОГЭ sign is «ОГЭ, математика», not a ВПР class)."""
+    from msoko.objectivity.core import OFFICIAL_SIGNS
+    from msoko.report.signs import flagged_signs, sign_name
+
+    d = flagged_signs(data, year)
+    if d.empty:
+        return {}
+    d = d[d["sign"].isin(list(OFFICIAL_SIGNS) + ["combined", "inflated_mean_similar"])]
+    org = data.schools.set_index("school_id")["org_type"].astype("string")
+    out = {}
+    for sid, x in d.groupby("school_id", sort=False):
+        off = x[x["sign"].isin(OFFICIAL_SIGNS)]
+        if off.empty and not (x["sign"] == "combined").any():
+            continue
+
+        def works(y):
+            w = []
+            for _, r in y.iterrows():
+                proc = str(r.get("procedure") or "ВПР")
+                if proc == "ВПР" and pd.notna(r["grade"]):
+                    w.append(f"ВПР, {int(r['grade'])} кл., {r['subject']}")
+                elif pd.notna(r["subject"]):
+                    w.append(f"{proc}, {r['subject']}")
+            return sorted(set(w))
+
+        if len(off):
+            names = sorted({sign_name(v)[:1].lower() + sign_name(v)[1:] for v in off["sign"]})
+            text = ("официальный признак «" if len(names) == 1 else "официальные признаки «") + "», «".join(names) + "»"
+            text += f" ({_list(works(off), 3)})"
+            only_mean = set(off["sign"]) <= {"inflated_mean"}
+            if only_mean and str(org.get(sid, "")) in ("Гимназия", "Лицей") and not (x["sign"] == "inflated_mean_similar").any():
+                text += "; по сравнению с похожими школами завышения нет — высокий балл может объясняться составом обучающихся"
+        else:
+            text = f"совокупность дополнительных признаков ({_list(works(x[x['sign'] == 'combined']), 3)})"
+        out[str(sid)] = text
+    return out
+
+
+def support_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """The schools that need support and why, one row per school, sorted by name: ШНОР (the procedures
+    below the threshold), ШНСУ (the context index), the risk profile «500+» (its factors), objectivity
+    (the official signs or the combined judgement). A fact about a school is shown, not suppressed."""
+    ids = set(_ids(data, municipality))
+    reasons: dict[str, dict[str, str]] = {}
+
+    def put(sid, col, text):
+        if sid in ids:
+            reasons.setdefault(sid, {})[col] = text
+
+    cfg = (data.config.get("shnor", {}) or {}).get("default", {}) or {}
+    low_share = float(cfg.get("low_share", 30.0))
+    sl = data.table("shnor_list")
+    if not sl.empty and {"year", "school_id", "shnor"} <= set(sl):
+        for _, r in sl[(sl["year"] == year) & sl["shnor"].fillna(False).astype(bool)].iterrows():
+            put(str(r["school_id"]), "ШНОР", _shnor_reason(r, low_share))
+    ind = data.indicators
+    thr = float((data.config.get("context_index", {}) or {}).get("shnsu_threshold", 50.0))
+    cm = data.table("context_metrics")
+    cm = cm[cm["year"] == year].assign(school_id=lambda x: x["school_id"].astype(str)).set_index("school_id") \
+        if not cm.empty and "year" in cm else pd.DataFrame()
+    if not ind.empty:
+        d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["indicator"] == "shnsu_flag")
+                & ind["grade"].isna() & ind["subject"].isna() & (ind["value"] > 0)]
+        for sid in d["school_id"].astype(str):
+            ci = muni_school_value(data, sid, year, "context_index")
+            why = [f"индекс контекста {fmt(ci)} при пороге {fmt(thr, 0)}"] if not pd.isna(ci) else []
+            if sid in cm.index:
+                c = cm.loc[sid]
+                if isinstance(c.get("settlement_type"), str):
+                    why.append(c["settlement_type"])
+                for col, label in (("ovz_share", "обучающихся с ОВЗ"), ("families_at_risk_share", "семей группы риска"),
+                                   ("vacancy_rate", "вакансий педагогов")):
+                    if pd.notna(c.get(col)) and float(c[col]) >= 5:
+                        why.append(f"{label} {fmt(float(c[col]), 0)} %")
+            put(sid, "ШНСУ", "; ".join(why) or "по индексу контекста")
+        hi = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["indicator"] == "risk_profile_high")
+                 & ind["grade"].isna() & ind["subject"].isna() & (ind["value"] > 0)]
+        rp = data.table("risk_profile")
+        for sid in hi["school_id"].astype(str):
+            names = []
+            if not rp.empty:
+                x = rp[(rp["year"] == year) & (rp["school_id"].astype(str) == sid) & rp["flagged"].fillna(False).astype(bool)]
+                names = [str(n)[:1].lower() + str(n)[1:] for n in x["name"].dropna()]
+            k = len(names)
+            put(sid, "Рисковый профиль «500+»",
+                (f"{_count(k, 'фактор', 'фактора', 'факторов')} риска: " + "; ".join(names)) if k else "высокий")
+    for sid, text in _objectivity_reasons(data, year).items():
+        put(sid, "Признаки необъективности", text)
+    cols = ["ШНОР", "ШНСУ", "Рисковый профиль «500+»", "Признаки необъективности"]
+    if not reasons:
+        return pd.DataFrame(columns=["Школа", "Оснований"] + cols)
+    names = _names(data)
+    rows = []
+    for sid, why in reasons.items():
+        row = {"Школа": str(names.get(sid, sid)), "Оснований": fmt(len(why))}
+        row.update({c: why.get(c, "—") for c in cols})
+        rows.append(row)
+    out = pd.DataFrame(rows).sort_values("Школа").reset_index(drop=True)
+    return out[["Школа", "Оснований"] + [c for c in cols if (out[c] != "—").any()]]
+
+
+def muni_school_value(data: ReportData, school_id: str, year: int, code: str) -> float:
+    r = _row(data, "school", school_id, year, code)
+    return math.nan if r is None else float(r["value"])
+
+
+def confirmed_gaps(data: ReportData, municipality: str, year: int, system: int | None = None) -> pd.DataFrame:
+    """Overall indicators on which an organisation is reliably worse both than the municipality and than
+    similar schools (the cycle's analysis, both intervals wholly on the worse side): ``system, school_id,
+    indicator, name_ru, value, reference``. A confirmed gap, not a difference of one comparison."""
+    an = data.table("cycle_analysis")
+    cols = ["system", "school_id", "indicator", "name_ru"]
+    if an.empty or not {"reason", "certainty", "level"} <= set(an):
+        return pd.DataFrame(columns=cols)
+    ids = set(_ids(data, municipality, preschool=None))
+    a = an[(an["year"] == year) & (an["level"] == "school") & an["school_id"].astype(str).isin(ids)
+           & an["grade"].isna() & an["subject"].isna() & an["certainty"].eq("достоверно")]
+    if "item" in a:
+        a = a[a["item"].isna()]
+    if system is not None:
+        a = a[a["system"] == system]
+    a = a.assign(school_id=a["school_id"].astype(str))
+    m = a[a["reason"] == "below_municipality"]
+    s = a[a["reason"] == "below_similar"][["school_id", "indicator"]]
+    return m.merge(s, on=["school_id", "indicator"])[cols + ["value", "reference"]].drop_duplicates(["school_id", "indicator"])
+
+
+def confirmed_gaps_table(data: ReportData, municipality: str, year: int, system: int) -> pd.DataFrame:
+    """One row per organisation (by name): the indicators of its confirmed gaps."""
+    g = confirmed_gaps(data, municipality, year, system)
+    if g.empty:
+        return pd.DataFrame()
+    names = _names(data)
+    rows = [{"Организация": str(names.get(sid, sid)),
+             "Показатели, по которым отставание подтверждено": "; ".join(sorted(ru_name(n) for n in x["name_ru"].astype(str)))}
+            for sid, x in g.groupby("school_id")]
+    return pd.DataFrame(rows).sort_values("Организация").reset_index(drop=True)
+
+
+def systems_overview(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """Per system: indicators computed, targets met of set, reliable changes, schools with reliable
+    shortfalls — the eight systems at a glance."""
+    mon = _monitoring(data, municipality, year)
+    rows = []
+    for s, name in SYSTEM_NAMES.items():
+        m = mon[mon["system"] == s] if not mon.empty else mon
+        m = m[m["value"].notna()] if not m.empty else m
+        tg = m[m["target"].notna()] if not m.empty else m
+        met = int(tg["target_met"].fillna(False).astype(bool).sum()) if not tg.empty else 0
+        better = sum(_changed(r, True) for _, r in m.iterrows()) if not m.empty else 0
+        worse = sum(_changed(r, False) for _, r in m.iterrows()) if not m.empty else 0
+        schools = confirmed_gaps(data, municipality, year, s)["school_id"].nunique()
+        rows.append({"Система": f"{s}. {SYSTEM_SHORT[s]}", "Показателей": fmt(len(m)),
+                     "Цели достигнуты": f"{fmt(met)} из {fmt(len(tg))}" if len(tg) else "цели не заданы",
+                     "Достоверно улучшились": fmt(int(better)), "Достоверно ухудшились": fmt(int(worse)),
+                     "Организаций с подтверждённым отставанием": fmt(int(schools))})
+    return pd.DataFrame(rows)
+
+
+def municipal_key_messages(data: ReportData, municipality: str, year: int) -> list[str]:
+    """The key messages of the year, in plain Russian sentences."""
+    out: list[str] = []
+    mon = _monitoring(data, municipality, year)
+    if not mon.empty:
+        m = mon[mon["value"].notna()]
+        tg = m[m["target"].notna()]
+        if len(tg):
+            miss = tg[~tg["target_met"].fillna(False).astype(bool)]
+            s = f"Целевые значения достигнуты по {fmt(len(tg) - len(miss))} из {_count(len(tg), 'показателя', 'показателей', 'показателей')}, для которых они заданы"
+            if len(miss):
+                s += "; не достигнуты: " + _list([f"«{ru_name(r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} "
+                                                  f"при цели {_unit_value(r['target'], r['unit'])}"
+                                                  for _, r in miss.iterrows()], 3)
+            out.append(s + ".")
+        for better, word in ((False, "Достоверно ухудшились за год"), (True, "Достоверно улучшились за год")):
+            x = [r for _, r in m.iterrows() if _changed(r, better)]
+            if x:
+                x.sort(key=lambda r: -abs(float(r["change"]) / max(float(r["change_ci_high"] - r["change_ci_low"]), 1e-9)))
+                out.append(f"{word}: " + _list([f"«{ru_name(r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → "
+                                                f"{_unit_value(r['value'], r['unit'])})" for r in x], 3) + ".")
+    sup = support_table(data, municipality, year)
+    if len(sup):
+        parts = []
+        for col, label in (("ШНОР", "ШНОР"), ("ШНСУ", "ШНСУ"), ("Рисковый профиль «500+»", "высокий рисковый профиль «500+»"),
+                           ("Признаки необъективности", "признаки необъективности")):
+            if col in sup:
+                parts.append(f"{label} — {fmt(int((sup[col] != '—').sum()))}")
+        out.append(f"Адресная поддержка нужна {fmt(len(sup))} {_plural(len(sup), 'школе', 'школам', 'школам')} из "
+                   f"{fmt(len(_ids(data, municipality)))}: " + ", ".join(parts) + " (список ниже, с причинами).")
+    idx = objectivity_index(data)
+    if not idx.empty and str(year) in set(idx["Год"]):
+        x = idx.set_index("Год")
+        s = f"Показатель объективности оценки — {x.loc[str(year), 'Показатель объективности']}"
+        if str(year - 1) in x.index:
+            s += f" (в {year - 1} году — {x.loc[str(year - 1), 'Показатель объективности']})"
+        out.append(s + f"; официальные признаки необъективности выявлены у {x.loc[str(year), 'Школ с хотя бы одним признаком']} "
+                       f"из {x.loc[str(year), 'Школ оценено']} оценённых школ.")
+    gia = muni_row(data, municipality, year, "gia_below_min")
+    hi = muni_row(data, municipality, year, "ege_80plus", grade=11)
+    top = muni_row(data, municipality, year, "ege_100", grade=11)
+    if gia or hi:
+        parts = []
+        if gia:
+            parts.append(f"ниже минимального порога — {fmt(gia['value'])} % результатов ГИА")
+        if hi:
+            parts.append(f"80 баллов и выше на ЕГЭ — {fmt(hi['value'])} % результатов ({fmt(int(hi['numerator']))})")
+        if top:
+            k = int(round(float(top["value"])))
+            parts.append(f"стобалльных результатов — {fmt(k)}")
+        out.append("ГИА: " + "; ".join(parts) + ".")
+    it = _item_rows(data, municipality)
+    if not it.empty:
+        a = it[(it["year"] == year) & (it["indicator"] == "olymp_awardees")].set_index("item")["value"]
+        parts = [f"{st} этап — {_count(int(a[st]), 'человек', 'человека', 'человек')}" for st in OLYMPIAD_STAGES[1:] if st in a.index]
+        if parts:
+            out.append("Победители и призёры ВсОШ: " + "; ".join(parts) + ".")
+    eff, y = latest_effectiveness(data, year, municipality=municipality)
+    if not eff.empty and "Вывод" in eff:
+        good = int(eff["Вывод"].astype(str).str.contains("улучшение").sum())
+        proven = int((eff["Вывод"] == "достоверное улучшение").sum())
+        out.append(f"Из {_count(len(eff), 'меры', 'мер', 'мер')} {y - 1} года, эффект которых оценён к {y} году, "
+                   f"доказанное улучшение — {fmt(proven)}" + (f", улучшение без оценки интервала — {fmt(good - proven)}"
+                                                               if good > proven else "") + ".")
+    return out
+
+
+def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Section:
+    """The first screen: key messages, the network at a glance, the schools that need support and why,
+    the eight systems at a glance."""
+    sec = Section()
+    sec.heading("Главное", 3)
+    sec.say(municipal_key_messages(data, municipality, year), empty="Данных за год недостаточно для выводов.")
+    sec.table(municipal_at_glance(data, municipality, year), caption=f"Сеть, контингент и кадры, {year}",
+              key="Муниципалитет в цифрах")
+    sec.heading("Школы, которым нужна адресная поддержка", 3)
+    sup = support_table(data, municipality, year)
+    if sup.empty:
+        sec.para("Ни одна школа не отнесена к ШНОР или ШНСУ, нет высоких рисковых профилей и признаков необъективности.")
+    else:
+        sec.table(sup, caption=f"Основания для поддержки, {year}",
+                  note="ШНОР — по региональному критерию (доля результатов ниже «3» в нескольких процедурах или в одной "
+                       "два года подряд); ШНСУ — по индексу контекста; рисковый профиль — по факторам риска «500+»; "
+                       "признаки необъективности — повод присмотреться к проведению и проверке работ, а не обвинение. "
+                       "Это факты об организациях, а не сведения о людях; школы перечислены по названию.")
+    sec.heading("Системы МСОКО в цифрах", 3)
+    sec.table(systems_overview(data, municipality, year), caption=f"Восемь систем: цели, изменения, отставания ({year})",
+              note="«Достоверно» — 95 % интервал изменения не включает ноль; отставание подтверждено, если показатель "
+                   "организации достоверно хуже и муниципального значения, и значения похожих школ; перечни — "
+                   f"{APPENDIX}.")
+    return sec
+
+
+# ======================================================================================
+# conclusions and tasks for next year
+# ======================================================================================
+
+def system_conclusions(data: ReportData, municipality: str, year: int, system: int) -> tuple[list[str], list[str]]:
+    """The conclusions of one system and its tasks for next year, as the annual доклад ends."""
+    concl: list[str] = []
+    tasks: list[str] = []
+    m = _monitoring(data, municipality, year, system)
+    m = m[m["value"].notna()] if not m.empty else m
+    if not m.empty:
+        tg = m[m["target"].notna()]
+        met = tg[tg["target_met"].fillna(False).astype(bool)]
+        miss = tg[~tg["target_met"].fillna(False).astype(bool)]
+        if len(met):
+            concl.append("Достигнуты целевые значения: " + _list(
+                [f"«{ru_name(r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} при цели {_unit_value(r['target'], r['unit'])}"
+                 for _, r in met.iterrows()], 3) + ".")
+        if len(miss):
+            concl.append("Не достигнуты целевые значения: " + _list(
+                [f"«{ru_name(r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} при цели {_unit_value(r['target'], r['unit'])}"
+                 for _, r in miss.iterrows()], 3) + ".")
+            for _, r in miss.head(3).iterrows():
+                tasks.append(f"Довести показатель «{ru_name(r['name_ru'])}» до целевого значения "
+                             f"{_unit_value(r['target'], r['unit'])} (в {year} году — {_unit_value(r['value'], r['unit'])}).")
+        good = [r for _, r in m.iterrows() if _changed(r, True)]
+        bad = [r for _, r in m.iterrows() if _changed(r, False)]
+        if good:
+            concl.append("Достоверно улучшились за год: " + _list(
+                [f"«{ru_name(r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → {_unit_value(r['value'], r['unit'])})"
+                 for r in good], 3) + ".")
+        if bad:
+            concl.append("Достоверно ухудшились за год: " + _list(
+                [f"«{ru_name(r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → {_unit_value(r['value'], r['unit'])})"
+                 for r in bad], 3) + ".")
+            missed = set(miss["indicator"]) if len(tg) else set()
+            for r in [r for r in bad if r["indicator"] not in missed][:2]:
+                tasks.append(f"Остановить ухудшение показателя «{ru_name(r['name_ru'])}»: "
+                             f"{_unit_value(r['value'] - r['change'], r['unit'])} в {year - 1} году, "
+                             f"{_unit_value(r['value'], r['unit'])} в {year}.")
+        if not (len(tg) or good or bad):
+            concl.append("Целевые значения не заданы, достоверных изменений за год нет.")
+    if system == 2:
+        sup = support_table(data, municipality, year)
+        n_shnor = int((sup["ШНОР"] != "—").sum()) if "ШНОР" in sup else 0
+        n_shnsu = int((sup["ШНСУ"] != "—").sum()) if "ШНСУ" in sup else 0
+        n_risk = int((sup["Рисковый профиль «500+»"] != "—").sum()) if "Рисковый профиль «500+»" in sup else 0
+        if n_shnor or n_shnsu or n_risk:
+            concl.append(f"К ШНОР отнесено {_count(n_shnor, 'школа', 'школы', 'школ')}, к ШНСУ — {fmt(n_shnsu)}, "
+                         f"высокий рисковый профиль «500+» — у {fmt(n_risk)} (перечень с причинами — в сводке).")
+            tasks.append("Продолжить адресную поддержку школ ШНОР и ШНСУ: программы развития с мерами по каждому "
+                         "выявленному фактору риска «500+», методическое сопровождение, мониторинг результатов.")
+    if system == 3:
+        it = _item_rows(data, municipality)
+        if not it.empty:
+            a = it[(it["indicator"] == "olymp_awardees") & (it["item"] == "региональный")].set_index("year")["value"]
+            if year in a.index:
+                s = f"Победителей и призёров регионального этапа ВсОШ — {_count(int(a[year]), 'человек', 'человека', 'человек')}"
+                if year - 1 in a.index:
+                    s += f" (в {year - 1} году — {fmt(int(a[year - 1]))})"
+                concl.append(s + ".")
+    if system == 4:
+        r = muni_row(data, municipality, year, "leavers_not_placed", grade=9)
+        r11 = muni_row(data, municipality, year, "leavers_not_placed", grade=11)
+        if r or r11:
+            parts = [f"{g} класса — {fmt(x['value'])} %" for g, x in ((9, r), (11, r11)) if x]
+            concl.append("Не учатся и не работают выпускники " + ", ".join(parts) + ".")
+    k = confirmed_gaps(data, municipality, year, system)["school_id"].nunique()
+    if k:
+        concl.append(f"Отставание и от муниципалитета, и от похожих школ подтверждено у {fmt(k)} "
+                     f"{_plural(k, 'организации', 'организаций', 'организаций')} (перечень — {APPENDIX} {system}).")
+        tasks.append(f"Включить в план адресной работы {fmt(k)} {_plural(k, 'организацию', 'организации', 'организаций')} "
+                     f"с подтверждённым отставанием (перечень — {APPENDIX} {system}).")
+    eff, y = latest_effectiveness(data, year, system=system, municipality=municipality)
+    if not eff.empty and "Вывод" in eff:
+        proven = int((eff["Вывод"] == "достоверное улучшение").sum())
+        concl.append(f"Оценено {_count(len(eff), 'мера', 'меры', 'мер')} {y - 1} года: " +
+                     (f"доказанное улучшение — {fmt(proven)} из {fmt(len(eff))}." if proven else "ни одна не дала доказанного улучшения."))
+        if proven < len(eff):
+            tasks.append("Пересмотреть меры, не давшие доказанного улучшения, или продлить их с повторной оценкой через год.")
+    if not tasks:
+        _, configured = system_goal(data, system)
+        tasks = [t.rstrip(".") + "." for t in configured] or ["Сохранить достигнутые значения показателей."]
+    return concl, tasks
+
+
+def show_municipal_conclusions(data: ReportData, municipality: str, year: int) -> Section:
+    """Per system, the conclusions and the tasks for next year — the closing part of the annual доклад."""
+    sec = Section()
+    sec.para(f"По каждой системе: что показал мониторинг {year} года и какие задачи из этого следуют на {year + 1} год. "
+             "Выводы опираются только на достоверные различия (95 % интервал не включает сравниваемое значение).",
+             "msoko-note")
+    for s, name in SYSTEM_NAMES.items():
+        concl, tasks = system_conclusions(data, municipality, year, s)
+        sec.heading(f"{s}. {name}", 3)
+        sec.html("<p><b>Выводы</b></p>")
+        sec.say(concl, empty="Достоверных изменений и невыполненных целей нет.")
+        sec.html(f"<p><b>Задачи на {year + 1} год</b></p>")
+        sec.say(tasks)
+    return sec
+
+
+# ======================================================================================
+# the chapters
+# ======================================================================================
 
 def municipal_headline(data: ReportData, municipality: str, year: int, system: int, k: int = 2) -> list[str]:
     cat = catalogue_for(data, system)
@@ -56,24 +712,223 @@ def municipal_vpr_marks(data: ReportData, municipality: str, year: int) -> pd.Da
     return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
 
 
+def monitoring_table(data: ReportData, municipality: str, year: int, system: int) -> pd.DataFrame:
+    """Every indicator of the system the municipality has a value for, over three years, with the
+    interval, the target and the verdict. An indicator computed only by class (leavers, ЕГЭ) is shown
+    by class; one broken down by an item (stage, area, task) has its own table."""
+    cat = catalogue_for(data, system)
+    ind = data.indicators
+    if cat.empty or ind.empty:
+        return pd.DataFrame()
+    d = ind[(ind["level"] == "municipality") & (ind["school_id"] == municipality) & ind["indicator"].isin(cat["code"])
+            & ind["subject"].isna() & ind["year"].between(year - 2, year)]
+    mon = _monitoring(data, municipality, year, system)
+    mon = mon.set_index("indicator") if not mon.empty else mon
+    rows = []
+    for _, c in cat.iterrows():
+        x = d[d["indicator"] == c["code"]]
+        if x.empty:
+            continue
+        overall = x[x["grade"].isna()]
+        grades = [None] if len(overall) else sorted(int(g) for g in x["grade"].dropna().unique())
+        for g in grades:
+            y_ = (overall if g is None else x[x["grade"] == g]).set_index("year")
+            label = ru_name(c["name"]) + (f" — {g} класс" if g is not None and len(grades) > 1 else "")
+            row = {"Показатель": label, "Ед.": c["unit"] or "—"}
+            for yy in range(year - 2, year + 1):
+                if yy in y_.index:
+                    r = y_.loc[yy]
+                    cell = _num(r["value"], c["unit"])
+                    if yy == year and pd.notna(r.get("ci_low")) and pd.notna(r.get("ci_high")):
+                        cell += f" [{_num(r['ci_low'], c['unit'])}–{_num(r['ci_high'], c['unit'])}]"
+                    row[str(yy)] = cell
+                else:
+                    row[str(yy)] = "—"
+            r = y_.loc[year] if year in y_.index else None
+            row[f"n ({year})"] = fmt(int(r["n"])) if r is not None and pd.notna(r.get("n")) else "—"
+            verdict = []
+            tgt = math.nan
+            if g is None and not mon.empty and c["code"] in mon.index:
+                mr = mon.loc[c["code"]]
+                mr = mr.iloc[0] if isinstance(mr, pd.DataFrame) else mr
+                tgt = mr.get("target", math.nan)
+                if pd.notna(tgt):
+                    verdict.append("цель достигнута" if bool(mr.get("target_met")) else "цель не достигнута")
+                mrd = mr.to_dict()
+                if _changed(mrd, True):
+                    verdict.append("достоверное улучшение")
+                elif _changed(mrd, False):
+                    verdict.append("достоверное ухудшение")
+            row["Цель"] = _num(tgt, c["unit"]) if pd.notna(tgt) else "—"
+            row["Оценка"] = "; ".join(verdict) or "—"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def gia_tables(data: ReportData, municipality: str, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ОГЭ and ЕГЭ by subject: participants, the share below the minimum, marks «4» and «5» (ОГЭ),
+    the mean score, results of 80 and more and of 100 points (ЕГЭ)."""
+    ind = data.indicators
+    if ind.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    d = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == municipality)
+            & ind["subject"].notna() & ind["grade"].isin([9, 11])]
+
+    def get(code, g, s, col="value"):
+        x = d[(d["indicator"] == code) & (d["grade"] == g) & (d["subject"] == s)]
+        return x[col].iloc[0] if len(x) and pd.notna(x[col].iloc[0]) else math.nan
+
+    oge, ege = [], []
+    for s in sorted(d.loc[d["grade"] == 9, "subject"].unique()):
+        n = get("gia_below_min", 9, s, "n")
+        if pd.isna(n) or n < MIN_N:
+            continue
+        oge.append({"Предмет": s, "Участников": fmt(int(n)), "Ниже минимума, %": _num(get("gia_below_min", 9, s), "%"),
+                    "Отметки «4» и «5», %": _num(get("oge_mark45_share", 9, s), "%"),
+                    "Средняя отметка": fmt(get("oge_mean_mark", 9, s), 2)})
+    for s in sorted(d.loc[d["grade"] == 11, "subject"].unique()):
+        n = get("gia_below_min", 11, s, "n")
+        if pd.isna(n):
+            n = get("ege_80plus", 11, s, "n")
+        if pd.isna(n) or n < MIN_N:
+            continue
+        k80, p80, k100 = get("ege_80plus", 11, s, "numerator"), get("ege_80plus", 11, s), get("ege_100", 11, s)
+        ege.append({"Предмет": s, "Участников": fmt(int(n)), "Ниже минимума, %": _num(get("gia_below_min", 11, s), "%"),
+                    "Средний балл": fmt(get("ege_mean_score", 11, s)),
+                    "80 баллов и выше": f"{fmt(int(k80))} ({_num(p80, '%')} %)" if pd.notna(k80) else "—",
+                    "100 баллов": fmt(int(k100)) if pd.notna(k100) else "—"})
+    return pd.DataFrame(oge), pd.DataFrame(ege)
+
+
+def olympiad_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """Participants, winners and prize-winners (people, not diplomas) by stage of ВсОШ, this year and last."""
+    it = _item_rows(data, municipality)
+    if it.empty:
+        return pd.DataFrame()
+    rows = []
+    for code in OLYMPIAD_CODES:
+        unit = indicator_meta(data, code).get("unit", "")
+        for yy in (year - 1, year):
+            x = it[(it["indicator"] == code) & (it["year"] == yy)].set_index("item")["value"]
+            if x.empty:
+                continue
+            row = {"Показатель": indicator_label(data, code), "Год": str(yy)}
+            for st in OLYMPIAD_STAGES:
+                row[st[:1].upper() + st[1:] + " этап"] = _num(x.get(st, math.nan), unit) + (" %" if unit == "%" and st in x.index else "")
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def leavers_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """Where the leavers of grades 9 and 11 went: 10th grade, СПО, вуз, work, neither; shares with counts."""
+    rows = []
+    for code in LEAVER_CODES:
+        row = {"Показатель": indicator_label(data, code)}
+        any_ = False
+        for g in (9, 11):
+            r = muni_row(data, municipality, year, code, grade=g)
+            if r:
+                any_ = True
+                num = f" ({fmt(int(r['numerator']))} из {fmt(int(r['denominator']))})" if pd.notna(r.get("numerator")) \
+                    and pd.notna(r.get("denominator")) else ""
+                row[f"Выпускники {g} класса"] = f"{fmt(r['value'])} %{num}"
+            else:
+                row[f"Выпускники {g} класса"] = "—"
+        if any_:
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mkdo_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """«Балл МКДО по области качества» for three years (the municipality's mean)."""
+    it = _item_rows(data, municipality)
+    x = it[it["indicator"] == "mkdo_area_score"] if not it.empty else it
+    if x.empty:
+        return pd.DataFrame()
+    p = x[x["year"].between(year - 2, year)].pivot_table(index="item", columns="year", values="value", sort=False)
+    out = pd.DataFrame({"Область качества": [str(i)[:1].upper() + str(i)[1:] for i in p.index]})
+    for yy in p.columns:
+        out[str(int(yy))] = [fmt(v, 2) for v in p[yy]]
+    return out
+
+
+def _clean_skill(s) -> str:
+    if s is None or (not isinstance(s, str) and pd.isna(s)):
+        return "—"
+    s = re.sub(r"(\w)-\s+(\w)", r"\1\2", str(s))
+    s = re.sub(r"\s+", " ", s).strip()
+    return s if len(s) <= 160 else s[:157].rstrip() + "…"
+
+
+def weak_tasks_table(data: ReportData, municipality: str, year: int, *, per_work: int = 2) -> pd.DataFrame:
+    """Per ВПР work, the tasks the municipality did worst, with the skill they check (task specifications)."""
+    it = _item_rows(data, municipality)
+    x = it[(it["indicator"] == "vpr_task_completion") & (it["year"] == year)] if not it.empty else it
+    if x.empty:
+        return pd.DataFrame()
+    spec = data.task_specs
+    rows = []
+    for (g, s), w in x.groupby(["grade", "subject"], sort=True):
+        for _, r in w.nsmallest(per_work, "value").iterrows():
+            sk = spec[(spec["grade"] == g) & (spec["subject"] == s) & (spec["task"].astype(str) == str(r["item"]))] \
+                if not spec.empty else spec
+            rows.append({"Работа": f"{int(g)} класс, {s}", "Задание": str(r["item"]),
+                         "Уровень": str(sk["level"].iloc[0]) if len(sk) and pd.notna(sk["level"].iloc[0]) else "—",
+                         "Проверяемое умение": _clean_skill(sk["skill"].iloc[0]) if len(sk) else "—",
+                         "Выполнили, %": fmt(r["value"])})
+    return pd.DataFrame(rows)
+
+
+def level_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """«Процент выполнения заданий по уровню сложности (Б/П/В)» per work."""
+    it = _item_rows(data, municipality)
+    x = it[(it["indicator"] == "vpr_level_completion") & (it["year"] == year)] if not it.empty else it
+    if x.empty:
+        return pd.DataFrame()
+    p = x.pivot_table(index=["grade", "subject"], columns="item", values="value")
+    out = pd.DataFrame({"Работа": [f"{int(g)} класс, {s}" for g, s in p.index]})
+    names = {"Б": "Базовый (Б), %", "П": "Повышенный (П), %", "В": "Высокий (В), %"}
+    for lv in ("Б", "П", "В"):
+        if lv in p.columns:
+            out[names[lv]] = [fmt(v) for v in p[lv]]
+    return out
+
+
 def show_municipal_system(data: ReportData, municipality: str, year: int, system: int) -> Section:
-    """One chapter of the municipal report, following the management cycle."""
+    """One chapter of the municipal report, following the management cycle; the per-school tables are
+    in the appendix (:func:`show_municipal_appendix`)."""
     sec = Section()
     from msoko import plots
 
     goal, tasks = system_goal(data, system)
     sec.html(html_heading("Цели и показатели", 3))
     if goal:
-        sec.html(html_para(f"Цель: {goal}."))
-    if tasks:
-        sec.html(html_sentences(tasks))
-    sec.table(goals_table(data, system, year), caption="Показатели системы: формулы, источники, целевые значения")
+        sec.html(html_para(f"Цель: {goal}." + (" Задачи: " + "; ".join(t[:1].lower() + t[1:] for t in tasks) + "."
+                                               if tasks else "")))
+    sec.para(f"Формулы показателей, источники данных и целевые значения — {APPENDIX} {system}.", "msoko-note")
 
     sec.html(html_heading("Мониторинг показателей", 3))
-    sec.table(municipal_indicator_table(data, municipality, year, system),
-               caption=f"Муниципальные значения за {year - 2}–{year} годы",
-               note="Значения муниципалитета — по всем обучающимся (объединённые), а не среднее по школам; "
-                    "в квадратных скобках — 95 % ДИ.")
+    sec.table(monitoring_table(data, municipality, year, system),
+              caption=f"Значения муниципалитета за {year - 2}–{year} годы",
+              note="Значения муниципалитета — по всем обучающимся (объединённые), а не среднее по школам; "
+                   f"в квадратных скобках — 95 % доверительный интервал {year} года.")
+    if system == 1:
+        oge, ege = gia_tables(data, municipality, year)
+        if not oge.empty:
+            sec.table(oge, caption=f"ОГЭ {year} по предметам",
+                      note="Показатели: доля результатов ГИА ниже минимального порога; доля отметок «4» и «5» на ОГЭ; "
+                           "средняя отметка ОГЭ.")
+        if not ege.empty:
+            sec.table(ege, caption=f"ЕГЭ {year} по предметам: высокобалльники и стобалльники",
+                      note="Показатели: средний тестовый балл ЕГЭ; доля высокобалльников ЕГЭ (80 баллов и выше) — "
+                           "число результатов и доля от участников; стобалльники ЕГЭ (число результатов 100 баллов).")
+    if system == 3:
+        sec.table(olympiad_table(data, municipality, year), caption="Всероссийская олимпиада школьников по этапам",
+                  note="Победители и призёры считаются людьми, а не дипломами.")
+    if system == 4:
+        sec.table(leavers_table(data, municipality, year), caption=f"Куда пошли выпускники {year} года")
+    if system == 8:
+        sec.table(mkdo_table(data, municipality, year), caption="Балл МКДО по области качества (шкала 0–3)")
     if system == 1:
         mk = municipal_vpr_marks(data, municipality, year)
         if not mk.empty:
@@ -88,26 +943,29 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
         if len(tr) >= 2:
             sec.figure(plots.trend_chart(tr, unit=meta.get("unit", ""), title=f"{meta['name']}: динамика",
                                           source=f"{meta.get('source') or 'msoko'}; показатели msoko"))
-        t = school_comparison_table(data, municipality, year, code)
-        sec.table(t, caption=f"{meta['name']}: школы в сравнении с муниципалитетом ({year})",
-                   note="Школы перечислены по названию; это сравнение, а не рейтинг.")
 
     sec.html(html_heading("Анализ результатов мониторинга", 3))
-    sec.html(html_sentences(municipal_findings(data, municipality, year, system),
-                                empty="На уровне муниципалитета все показатели системы в пределах целей и без "
-                                      "достоверного ухудшения."))
-    sec.table(analysis_table(data, municipality, year, system),
-               caption="Школы и показатели, которые не достигают цели или отстают от муниципалитета",
-               note="Отставание засчитывается, только если 95 % интервал школы целиком хуже муниципального значения.")
+    sec.html(html_sentences([ru_name(s) for s in municipal_findings(data, municipality, year, system, limit=5)],
+                            empty="На уровне муниципалитета все показатели системы в пределах целей и без "
+                                  "достоверного ухудшения."))
+    an = analysis_table(data, municipality, year, system)
+    sec.para(f"Организаций, у которых показатели системы не достигают цели или отстают от муниципалитета: "
+             f"{fmt(len(an))}; перечень с показателями и причинами — {APPENDIX} {system}." if len(an) else
+             "Организаций с отставаниями по показателям системы нет.")
 
     sec.html(html_heading("Адресные рекомендации", 3))
-    sec.table(recommendations_table(data, year, system=system, municipality=municipality, per_school=3),
-               caption=f"Рекомендации по итогам {year} года",
-               note="Школы перечислены по названию; у каждой — не более трёх рекомендаций, полный список в отчёте школы.")
+    rec = recommendations_table(data, year, system=system, municipality=municipality)
+    if rec.empty:
+        sec.para(f"Рекомендаций по итогам {year} года по этой системе нет.", "msoko-empty")
+    else:
+        k = rec["Школа"].nunique() if "Школа" in rec else 0
+        sec.para(f"Рекомендаций по итогам {year} года: {fmt(len(rec))}, адресатов — {_count(k, 'организация', 'организации', 'организаций')}; "
+                 f"по организациям — {APPENDIX} {system}, полностью — в отчётах школ.")
 
     sec.html(html_heading("Меры и управленческие решения", 3))
-    sec.table(measures_table(data, year, system=system, municipality=municipality),
-               caption=f"Меры, принятые в {year} году")
+    ms = measures_table(data, year, system=system, municipality=municipality)
+    sec.para(f"Мер, принятых в {year} году: {fmt(len(ms))}; перечень — {APPENDIX} {system}." if len(ms) else
+             f"Меры {year} года по этой системе не зарегистрированы.", None if len(ms) else "msoko-empty")
 
     sec.html(html_heading("Анализ эффективности принятых мер", 3))
     _show_effectiveness(sec, data, year, f"Меры по этой системе за {year - 1} и предыдущие годы не зарегистрированы — "
@@ -115,20 +973,50 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
     return sec
 
 
-def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Section:
+# ======================================================================================
+# appendices
+# ======================================================================================
+
+def show_municipal_appendix(data: ReportData, municipality: str, year: int, system: int) -> Section:
+    """The detailed tables of one system: indicators with formulas and sources, every school beside the
+    municipality, the schools that fall short, recommendations and measures by school."""
     sec = Section()
-    s = data.schools[data.schools["municipality"] == municipality]
-    pre = s.get("is_preschool", pd.Series(False, index=s.index)).fillna(False).astype(bool)
-    v = data.vpr_year(year)
-    nv = int(v["school_id"].isin(s["school_id"]).sum()) if not v.empty else 0
-    rows = [("Общеобразовательных организаций", fmt(int((~pre).sum()))), ("Дошкольных организаций", fmt(int(pre.sum()))),
-            (f"Работ ВПР в {year} году (писавшие)", fmt(nv))]
-    idx = objectivity_index(data)
-    if not idx.empty and str(year) in set(idx["Год"]):
-        rows.append(("Показатель объективности (ФИОКО)", idx.set_index("Год").loc[str(year), "Показатель объективности"]))
-    sec.table(pd.DataFrame(rows, columns=["Характеристика", "Значение"]), caption="Муниципалитет в цифрах")
+    g = goals_table(data, system, year)
+    if not g.empty and "Источник данных" in g:
+        g = g.assign(**{"Показатель": g["Показатель"].map(ru_name), "Источник данных": g["Источник данных"].map(sources_ru)})
+    sec.table(g, caption="Показатели системы: формулы, источники, целевые значения")
+    for code in municipal_headline(data, municipality, year, system):
+        t = school_comparison_table(data, municipality, year, code)
+        if not t.empty and "Логин" in t:
+            t = t.drop(columns="Логин")
+        sec.table(t, caption=f"{indicator_label(data, code)}: школы в сравнении с муниципалитетом ({year})",
+                  note="Школы перечислены по названию; это сравнение, а не рейтинг.")
+    if system == 1:
+        sec.table(level_table(data, municipality, year),
+                  caption=f"Процент выполнения заданий по уровню сложности (Б/П/В), муниципалитет, {year}")
+        sec.table(weak_tasks_table(data, municipality, year),
+                  caption=f"Процент выполнения задания ВПР: задания, выполненные в муниципалитете хуже всего ({year})",
+                  note="По каждой работе — два задания с наименьшим процентом выполнения и умение, которое они "
+                       "проверяют (по спецификации КИМ ВПР): темы для методических объединений.")
+    sec.table(confirmed_gaps_table(data, municipality, year, system),
+              caption="Организации с подтверждённым отставанием (хуже и муниципалитета, и похожих школ)",
+              note="Организации перечислены по названию.")
+    an = analysis_table(data, municipality, year, system)
+    if not an.empty and "Логин" in an:
+        an = an.drop(columns="Логин")
+    sec.table(an, caption="Организации и показатели, которые не достигают цели или отстают от муниципалитета",
+              note="Отставание засчитывается, только если 95 % интервал организации целиком хуже сравниваемого значения.")
+    sec.table(recommendations_table(data, year, system=system, municipality=municipality, per_school=3),
+              caption=f"Рекомендации по итогам {year} года",
+              note="Организации перечислены по названию; у каждой — не более трёх рекомендаций, полный список в её отчёте.")
+    sec.table(measures_table(data, year, system=system, municipality=municipality), caption=f"Меры, принятые в {year} году")
     return sec
 
 
-# --- objectivity report ----------------------------------------------------------------
-
+def show_municipal_appendices(data: ReportData, municipality: str, year: int) -> Section:
+    """All eight appendices, one per system."""
+    sec = Section()
+    for s, name in SYSTEM_NAMES.items():
+        sec.html(f"<h3>Приложение {s}. {esc(name)}</h3>")
+        sec.extend(show_municipal_appendix(data, municipality, year, s))
+    return sec
