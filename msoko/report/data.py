@@ -32,6 +32,7 @@ class ReportData:
     indicators: pd.DataFrame
     catalogue: pd.DataFrame
     objectivity: pd.DataFrame
+    indicator_items: pd.DataFrame = field(default_factory=pd.DataFrame)
     tables: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
@@ -102,30 +103,18 @@ class ReportData:
         return sorted(ys)
 
 
-_CATALOGUE_ALIASES = {
-    "code": ("code", "indicator", "id"),
-    "name": ("name_ru", "name", "title"),
-    "system": ("system",),
-    "unit": ("unit",),
-    "direction": ("direction",),
-    "formula": ("formula_ru", "formula"),
-    "source": ("source", "data_source"),
-    "target": ("target", "target_value"),
-}
+# compute's indicator_catalogue.csv → the names the report uses
+CATALOGUE_COLUMNS = {"code": "code", "name_ru": "name", "system": "system", "kind": "kind", "unit": "unit",
+                     "direction": "direction", "formula_ru": "formula", "source": "source", "min_n": "min_n"}
 
 
 def _normalise_catalogue(cat: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(index=cat.index)
-    for canon, aliases in _CATALOGUE_ALIASES.items():
-        col = next((a for a in aliases if a in cat.columns), None)
-        out[canon] = cat[col] if col is not None else pd.NA
+    out = cat.reindex(columns=list(CATALOGUE_COLUMNS)).rename(columns=CATALOGUE_COLUMNS)
     out["system"] = pd.to_numeric(out["system"], errors="coerce").astype("Int64")
     out["code"] = out["code"].astype(str)
     out["name"] = out["name"].fillna(out["code"]).astype(str)
     out["unit"] = out["unit"].fillna("").astype(str)
-    d = out["direction"].astype("string").str.lower().fillna("")
-    out["direction"] = np.where(d.str.startswith(("lower", "ниж", "меньш", "-", "down")), "lower",
-                                np.where(d.str.startswith(("higher", "выш", "больш", "+", "up")), "higher", ""))
+    out["direction"] = out["direction"].fillna("").astype(str)
     out["order"] = np.arange(len(out))
     return out.reset_index(drop=True)
 
@@ -195,32 +184,24 @@ def load(processed_dir: str | Path, *, config_path: str | Path | None = None, ca
 def _load(processed: Path, config_path) -> ReportData:
     schools = pd.read_parquet(processed / "schools.parquet")
     schools["school_id"] = schools["school_id"].astype(str)
-    for col in ("name", "municipality", "org_type", "settlement_type"):
-        if col not in schools:
-            schools[col] = pd.NA
     cat_path = processed / "indicator_catalogue.csv"
     catalogue = _normalise_catalogue(pd.read_csv(cat_path, encoding="utf-8-sig")) if cat_path.exists() \
         else _normalise_catalogue(pd.DataFrame(columns=["code"]))
     indicators = _read(processed, "indicators")
+    items = indicators.iloc[0:0]
     if not indicators.empty:
         indicators["school_id"] = indicators["school_id"].astype(str)
-        if "item" in indicators:
-            # task-level rows (item = task) are not shown as indicators: the ФИС ОКО views
-            # are drawn from vpr_tasks; keep only the school/grade/subject breakdowns
-            item = indicators["item"].astype("string")
-            indicators = indicators[item.isna() | (item == "")].drop(columns="item").reset_index(drop=True)
-        for col in ("suppressed", "limited"):
-            if col not in indicators:
-                indicators[col] = False
-        for col in ("ci_low", "ci_high", "n"):
-            if col not in indicators:
-                indicators[col] = np.nan
+        # rows with an item (a task, a difficulty level, an olympiad stage, an МКДО area) are details
+        # of one indicator: kept apart so that (indicator, grade, subject) names one row
+        has_item = indicators["item"].notna()
+        items = indicators[has_item].reset_index(drop=True)
+        indicators = indicators[~has_item].reset_index(drop=True)
     objectivity = _read(processed, "objectivity")
     if not objectivity.empty:
         objectivity["school_id"] = objectivity["school_id"].astype("string")
     return ReportData(processed_dir=processed, schools=schools, task_specs=_read(processed, "task_specs"),
                       indicators=indicators, catalogue=catalogue, objectivity=objectivity,
-                      config=_load_config(config_path))
+                      indicator_items=items, config=_load_config(config_path))
 
 
 def _load_config(path) -> dict:
@@ -244,15 +225,10 @@ def sufficiency_thresholds(data: ReportData, year: int) -> dict[str, float]:
 
 
 def target_value(data: ReportData, code: str, year: int) -> float:
-    """Configured target of an indicator for a year (NaN when none)."""
-    try:
-        from msoko.config import target
-        t = target(data.config, code, year) if data.config else None
-    except (ImportError, TypeError, ValueError):
-        t = None
-    if t is None:
-        c = data.catalogue.set_index("code")
-        t = pd.to_numeric(pd.Series([c["target"].get(code)]), errors="coerce").iloc[0] if code in c.index else math.nan
+    """Configured target of an indicator for a year (NaN when none) — the rule compute's cycle uses."""
+    from msoko.config import target
+
+    t = target(data.config, code, year) if data.config else None
     return math.nan if t is None else float(t)
 
 

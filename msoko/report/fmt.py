@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Iterable
 
 import numpy as np
@@ -45,8 +46,12 @@ def esc(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+MINUS = "\u2212"   # the minus sign, never a hyphen
+THIN = "\u202f"    # narrow no-break space: thousands separator and before «%»
+
+
 def fmt(x, digits: int = 1) -> str:
-    """Russian number: decimal comma, no trailing «,0» for whole numbers of counts."""
+    """Russian number: decimal comma, thousands with a thin space, the minus sign (−); counts whole."""
     if x is None or (isinstance(x, (float, np.floating)) and math.isnan(x)) or x is pd.NA:
         return "—"
     try:
@@ -54,29 +59,54 @@ def fmt(x, digits: int = 1) -> str:
             return "—"
     except (TypeError, ValueError):
         pass
+    if isinstance(x, (bool, np.bool_)):
+        return "да" if x else "нет"
+    # four-digit numbers stay whole («1000», «2023»), from 10 000 on thousands are split (Мильчин)
     if isinstance(x, (int, np.integer)):
-        return f"{int(x):,}".replace(",", "\u202f")
-    # round first, then add 0.0: a tiny negative (an interval bound of -1e-17) prints «0», not «-0»
-    s = f"{round(float(x), digits) + 0.0:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
-    return s
+        sep = "," if abs(int(x)) >= 10_000 else ""
+        s = f"{int(x):{sep}}".replace(",", THIN)
+    else:
+        # round first, then add 0.0: a tiny negative (an interval bound of -1e-17) prints «0», not «-0»
+        v = round(float(x), digits) + 0.0
+        sep = "," if abs(v) >= 10_000 else ""
+        s = f"{v:{sep}.{digits}f}".replace(",", THIN).replace(".", ",")
+    return s.replace("-", MINUS)
+
+
+def fmt_signed(x, digits: int = 1) -> str:
+    """A change with its sign: «+1,2», «−0,4», «0»."""
+    s = fmt(x, digits)
+    return s if s.startswith(MINUS) or s == "—" or float(round(float(x), digits)) == 0 else "+" + s
 
 
 def fmt_pct(x, digits: int = 0) -> str:
     return "—" if pd.isna(x) else f"{fmt(float(x), digits)} %"
 
 
+INFORMATIVE, ROUGH, LIMITED = "информативно", "ориентировочно", "информативность ограничена"
+# objectivity.parquet labels its own way: one vocabulary in every report
+_INFORMATIVENESS_WORDS = {"информативна": INFORMATIVE, "минимально": ROUGH, "ограниченно": LIMITED}
+
+
+def informativeness_word(n=None, label=None) -> str:
+    """The one informativeness vocabulary: «информативно» (n ≥ 50), «ориентировочно» (20–49),
+    «информативность ограничена» (< 20); from a count or from objectivity's own label."""
+    if label is not None and isinstance(label, str) and label in _INFORMATIVENESS_WORDS:
+        return _INFORMATIVENESS_WORDS[label]
+    if n is None or pd.isna(n):
+        return ""
+    n = int(n)
+    return INFORMATIVE if n >= RELIABLE_N else ROUGH if n >= LIMITED_N else LIMITED
+
+
 def informativeness(n) -> str:
-    """ФИОКО wording for the size of a sample."""
+    """ФИОКО wording for the size of a sample (:func:`informativeness_word` with the count)."""
     if n is None or pd.isna(n):
         return "объём выборки неизвестен"
     n = int(n)
     if n < MIN_N:
         return f"менее {MIN_N} участников — не показывается"
-    if n < LIMITED_N:
-        return f"ограниченная информативность (n = {n})"
-    if n < RELIABLE_N:
-        return f"ориентировочно (n = {n})"
-    return f"информативно (n = {n})"
+    return f"{informativeness_word(n)} (n = {fmt(n)})"
 
 
 def reliability_phrase(n) -> str:
@@ -89,13 +119,123 @@ def reliability_phrase(n) -> str:
     return f"вывод предварительный, информативность ограничена: выборка {n} {word}"
 
 
-def _plural(n: int, one: str, few: str, many: str) -> str:
+def _plural(n, one: str, few: str, many: str) -> str:
+    """The Russian form of a noun after the number ``n``: 1 работа, 2 работы, 5 работ, 21 работа,
+    11 работ; a fraction takes the genitive singular, which is the «few» form: 1,2 работы, 18,7 балла."""
+    if isinstance(n, (float, np.floating)) and not float(n).is_integer():
+        return few
     n = abs(int(n))
     if n % 10 == 1 and n % 100 != 11:
         return one
     if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
         return few
     return many
+
+
+plural = _plural
+
+# nouns a report counts: (one, few, many); the genitive singular equals «few» for all of them
+NOUNS: dict[str, tuple[str, str, str]] = {
+    "работа": ("работа", "работы", "работ"), "балл": ("балл", "балла", "баллов"),
+    "фактор": ("фактор", "фактора", "факторов"), "школа": ("школа", "школы", "школ"),
+    "участник": ("участник", "участника", "участников"), "признак": ("признак", "признака", "признаков"),
+    "обучающийся": ("обучающийся", "обучающихся", "обучающихся"), "педагог": ("педагог", "педагога", "педагогов"),
+    "ребёнок": ("ребёнок", "ребёнка", "детей"), "год": ("год", "года", "лет"), "класс": ("класс", "класса", "классов"),
+    "процедура": ("процедура", "процедуры", "процедур"), "рекомендация": ("рекомендация", "рекомендации", "рекомендаций"),
+    "показатель": ("показатель", "показателя", "показателей"), "пункт": ("пункт", "пункта", "пунктов"),
+    "вакансия": ("вакансия", "вакансии", "вакансий"), "случай": ("случай", "случая", "случаев"),
+    "группа": ("группа", "группы", "групп"), "задание": ("задание", "задания", "заданий"),
+    "место": ("место", "места", "мест"), "ставка": ("ставка", "ставки", "ставок"),
+    "результат": ("результат", "результата", "результатов"), "человек": ("человек", "человека", "человек"),
+}
+
+
+def count(n, noun: str, digits: int = 1) -> str:
+    """«23 работы», «1 работа», «18,7 балла», «1\u202f250 обучающихся» (``noun`` a key of :data:`NOUNS`
+    or a tuple of the three forms)."""
+    one, few, many = NOUNS[noun] if isinstance(noun, str) else noun
+    if isinstance(n, (float, np.floating)) and float(n).is_integer():
+        n = int(n)
+    return f"{fmt(n, digits)} {_plural(n, one, few, many)}"
+
+
+# words that govern the genitive: «из 21 работы», «из 23 работ», «более 5 баллов»
+_GENITIVE = {"из", "от", "до", "более", "менее", "около", "свыше", "против", "больше", "меньше"}
+_OTHER_PREP = {"в", "во", "на", "о", "об", "по", "к", "ко", "с", "со", "при", "за", "над", "под"}
+_FORMS = {form: forms for forms in NOUNS.values() for form in forms}
+_NUM_NOUN_RE = re.compile(
+    r"(?<![\w,.])(?:(\w+)\s+)?(\d[\d\u202f\u00a0]*(?:,\d+)?)\s(" + "|".join(
+        sorted({re.escape(f) for f in _FORMS}, key=len, reverse=True)) + r")(?!\w)")
+
+
+def agree(text: str) -> str:
+    """Put every counted noun of :data:`NOUNS` after a number in agreement: «23 работ» → «23 работы»,
+    «18,7 балл» → «18,7 балла», «1,2 факторов» → «1,2 фактора»; after a word that governs the
+    genitive (из, от, более, …) «из 23 работ», «из 21 работы». Other prepositions are left alone."""
+    def repl(m: re.Match) -> str:
+        word, num, noun = m.group(1), m.group(2), m.group(3)
+        one, few, many = _FORMS[noun]
+        if one == "человек":
+            return m.group(0)
+        digits = num.replace("\u202f", "").replace("\u00a0", "")
+        frac = "," in digits
+        value = int(digits.split(",")[0] or 0)
+        lw = (word or "").lower()
+        if lw in _OTHER_PREP:
+            return m.group(0)
+        if lw in _GENITIVE:
+            right = few if frac or (value % 10 == 1 and value % 100 != 11) else many
+        else:
+            right = few if frac else _plural(value, one, few, many)
+        prefix = f"{word} " if word else ""
+        return f"{prefix}{num} {right}"
+    return _NUM_NOUN_RE.sub(repl, text)
+
+
+def chance(p) -> str:
+    """A one-sided p-value in words: «случайно такое бывает реже чем в 1 случае из 1000»."""
+    if p is None or pd.isna(p):
+        return ""
+    p = float(p)
+    for k in (1_000_000, 10_000, 1000, 100):
+        if p < 1 / k:
+            return f"случайно такое бывает реже чем в 1 случае из {fmt(k)}"
+    k = max(1, round(1 / max(p, 1e-12)))
+    return "такое нередко бывает и случайно" if k <= 5 else f"случайно такое бывает примерно в 1 случае из {fmt(k)}"
+
+
+def sd_words(d, digits: int = 2) -> str:
+    """A gap in standard deviations in words: «на 0,55 стандартного отклонения ниже» style pieces
+    («0,55 стандартного отклонения», «2 стандартных отклонения»)."""
+    if d is None or pd.isna(d):
+        return "—"
+    x = round(float(d), digits)
+    word = _plural(abs(x) if not float(x).is_integer() else int(abs(x)),
+                   "стандартное отклонение", "стандартных отклонения", "стандартных отклонений")
+    if not float(x).is_integer():
+        word = "стандартного отклонения"
+    return f"{fmt(x, digits) if not float(x).is_integer() else fmt(int(x))} {word}"
+
+
+_SD_RE = re.compile(r"(\d[\d\u202f]*(?:,\d+)?)\s?SD\b")
+_P_RE = re.compile(r"\bp\s*[=<]\s*(\d+(?:[.,]\d+)?(?:[eE][−-]?\d+)?)")
+_PREFIX_RE = re.compile(r"(^|(?<=[;.:]\s))msoko:\s*")
+
+
+def plain(text) -> str:
+    """Evidence text for a reader: no «msoko:» prefix, «SD» and p-values in words, the minus sign
+    between spaces or before a digit, «п.п.» as «п. п.», counts in agreement."""
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return ""
+    s = _PREFIX_RE.sub("", str(text))
+    s = _SD_RE.sub(lambda m: sd_words(float(m.group(1).replace("\u202f", "").replace(",", "."))), s)
+    s = _P_RE.sub(lambda m: chance(float(m.group(1).replace(",", ".").replace("−", "-"))), s)
+    s = re.sub(r"(?<![\w\-])-(?=\d)", MINUS, s)
+    s = re.sub(r"\sп\.п\.", "\u00a0п.\u00a0п.", s)
+    s = s.replace(" (msoko)", "").replace("msoko", "МСОКО")
+    s = s.replace("Q3 + 3·IQR", "верхний квартиль + 3 межквартильных размаха").replace(
+        "Q1 − 3·IQR", "нижний квартиль − 3 межквартильных размаха").replace("IQR", "межквартильный размах")
+    return agree(s)
 
 
 def subject_phrase(subject, grade) -> str:
@@ -106,6 +246,26 @@ def subject_phrase(subject, grade) -> str:
     if grade is not None and not pd.isna(grade):
         parts.append(f"в {int(grade)} классе")
     return " ".join(parts)
+
+
+# the data sources of the catalogue (msoko's template names) as a reader knows them
+SOURCE_NAMES = {
+    "vpr": "ВПР (ФИС ОКО)", "vpr_tasks": "ВПР (ФИС ОКО)", "gia": "ГИА (РИС ГИА)", "context": "контекстные данные ОО",
+    "contingent": "контингент", "teachers": "кадры", "principals": "руководители", "olympiad": "ВсОШ",
+    "addedu": "дополнительное образование", "career": "профминимум", "leavers": "выпускники",
+    "upbringing": "воспитание", "mkdo": "МКДО", "preschool": "дошкольное образование", "surveys": "анкетирование",
+    "schools": "реестр организаций", "registry": "реестр организаций", "objectivity": "диагностика объективности",
+    "measures": "меры управления", "nokuod": "НОКУОД", "shnor": "критерии ШНОР", "risk_profile": "факторы риска «500+»",
+}
+
+
+def source_words(source) -> str:
+    """«teachers, contingent» → «кадры, контингент» (unknown names are left out, never shown as code)."""
+    if source is None or (not isinstance(source, str) and pd.isna(source)):
+        return ""
+    parts = [p.strip() for p in re.split(r"[;,+/]", str(source)) if p.strip()]
+    words = [SOURCE_NAMES.get(p, p if not re.fullmatch(r"[A-Za-z_0-9]+", p) else "") for p in parts]
+    return ", ".join(dict.fromkeys(w for w in words if w))
 
 
 def html_table(df: pd.DataFrame, *, caption: str | None = None, note: str | None = None,

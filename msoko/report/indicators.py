@@ -10,7 +10,7 @@ import pandas as pd
 
 from msoko import stats
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
-from msoko.report.fmt import LIMITED_N, MIN_N, _value_with_unit, fmt, fmt_pct, informativeness, subject_phrase
+from msoko.report.fmt import LIMITED_N, MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
 from msoko.report.data import ReportData, school_row, similar_schools, target_value
 
 
@@ -69,41 +69,18 @@ def _key_mask(df: pd.DataFrame, grade, subject) -> pd.Series:
     return g.fillna(False) & s.fillna(False)
 
 
-def _pooled(rows: pd.DataFrame) -> dict:
-    """Pooled value of a group of schools from numerators and denominators.
-
-    The scale (e.g. ×100 for a share in %) is taken from the rows themselves.
-    A Wilson interval is given when the rows are shares (value = 100·num/den).
-    """
-    rows = rows[~rows.get("suppressed", pd.Series(False, index=rows.index)).fillna(False).astype(bool)]
-    rows = rows.dropna(subset=["value"])
-    if rows.empty:
-        return dict(value=math.nan, ci_low=math.nan, ci_high=math.nan, n=0)
-    n = int(rows["n"].fillna(0).sum()) if "n" in rows else 0
-    if {"numerator", "denominator"} <= set(rows) and rows["denominator"].notna().all() and rows["denominator"].sum() > 0:
-        num, den = float(rows["numerator"].sum()), float(rows["denominator"].sum())
-        ratio = rows["numerator"] / rows["denominator"]
-        ok = ratio.abs() > 1e-12
-        scale = float(np.median(rows.loc[ok, "value"] / ratio[ok])) if ok.any() else 1.0
-        value = scale * num / den
-        lo = hi = math.nan
-        if abs(scale - 100) < 1e-6 and 0 <= num <= den:
-            lo, hi = (100 * x for x in _wilson(num, den))
-        return dict(value=value, ci_low=lo, ci_high=hi, n=n)
-    w = rows["n"].fillna(1) if "n" in rows else pd.Series(1.0, index=rows.index)
-    return dict(value=float(np.average(rows["value"], weights=w)), ci_low=math.nan, ci_high=math.nan, n=n)
-
-
 def _indicator_rows(data: ReportData, year: int, code: str, level: str, unit: str | None = None,
-                    grade=None, subject=None) -> pd.DataFrame:
+                    grade=None, subject=None, *, items: bool = False) -> pd.DataFrame:
     """Rows of ``indicators`` for one year × indicator × level, in table order; with ``unit``
     (a school or municipality), only its row(s) for ``grade`` × ``subject``.
+
+    ``items``: the rows of an indicator's details (``item`` = task, level, stage, area) instead.
 
     Positions are indexed once per loaded data instead of a scan of the whole table per call: a
     school report asks for ~100 indicators × 4 comparison groups."""
     def build():
         # positions only (``groupby.indices``): materialising ~10⁴ small frames up front costs seconds
-        by_cell = data.indicators.groupby(["year", "indicator", "level", "school_id", "grade", "subject"],
+        by_cell = frame.groupby(["year", "indicator", "level", "school_id", "grade", "subject"],
                                           sort=False, observed=True, dropna=False).indices
         by_level: dict = {}
         cells: dict = {}
@@ -113,7 +90,10 @@ def _indicator_rows(data: ReportData, year: int, code: str, level: str, unit: st
             cells[(y, c, lv, u, _cell_key(g), _cell_key(sj))] = pos
         return {k: np.sort(np.concatenate(v)) for k, v in by_level.items()}, cells
 
-    by_level, cells = data.memo(("_indicator_rows",), build)
+    frame = data.indicator_items if items else data.indicators
+    if frame.empty:
+        return frame
+    by_level, cells = data.memo(("_indicator_rows", items), build)
     if unit is None:
         k = (int(year), str(code), str(level))
         pos = by_level.get(k)
@@ -121,8 +101,8 @@ def _indicator_rows(data: ReportData, year: int, code: str, level: str, unit: st
         k = (int(year), str(code), str(level), str(unit), _cell_key(grade), _cell_key(subject))
         pos = cells.get(k)
     if pos is None:
-        return data.indicators.iloc[0:0]
-    return data.memo(("_indicator_frame", k), lambda: data.indicators.iloc[pos])
+        return frame.iloc[0:0]
+    return data.memo(("_indicator_frame", items, k), lambda: frame.iloc[pos])
 
 
 def _int(y):
@@ -141,9 +121,9 @@ def _cell_key(v) -> str:
 def indicator_groups(data: ReportData, school_id: str, year: int, code: str, grade=None, subject=None) -> pd.DataFrame:
     """Long frame ``group, value, ci_low, ci_high, n, suppressed, limited`` for one indicator.
 
-    The school and the municipality come from ``indicators.parquet`` as they are;
-    similar schools are pooled from their rows (unless a ``similar`` level exists);
-    the region is shown when ``indicators.parquet`` has a ``region`` level.
+    Everything comes from ``indicators.parquet`` as compute wrote it: the school's and the
+    municipality's rows, the similar schools' pooled value (``similar_*``) and the region's value
+    (``region_value``, shown when the data hold more than one municipality).
     """
     ind = data.indicators
     if ind.empty:
@@ -158,47 +138,45 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
         return d[_key_mask(d, grade, subject)]
 
     def add(group, r):
-        if r is None:
-            return
-        out.append(dict(group=group, value=r.get("value"), ci_low=r.get("ci_low", math.nan),
-                        ci_high=r.get("ci_high", math.nan), n=r.get("n", math.nan),
-                        suppressed=bool(r.get("suppressed", False)) if pd.notna(r.get("suppressed", False)) else False,
-                        limited=bool(r.get("limited", False)) if pd.notna(r.get("limited", False)) else False))
+        if r is not None:
+            out.append(dict(group=group, value=r["value"], ci_low=r["ci_low"], ci_high=r["ci_high"], n=r["n"],
+                            suppressed=bool(r["suppressed"]), limited=bool(r["limited"])))
 
     sch = rows("school", school_id)
     me = sch.iloc[0].to_dict() if len(sch) else None
     add(GROUP_SCHOOL, me)
-    sim_level = rows("similar", school_id)
-    if len(sim_level):
-        add(GROUP_SIMILAR, sim_level.iloc[0].to_dict())
-    elif me is not None and "similar_value" in me:
-        # computed by msoko.indicators (pooled over the similar schools); shown as it is
-        sn = me.get("similar_n")
-        if pd.notna(me.get("similar_value")):
-            add(GROUP_SIMILAR, dict(value=me["similar_value"], n=sn, suppressed=pd.notna(sn) and sn < MIN_N,
-                                    limited=pd.notna(sn) and sn < LIMITED_N,
-                                    ci_low=me.get("similar_ci_low", math.nan), ci_high=me.get("similar_ci_high", math.nan)))
-    else:
-        sim = similar_schools(data, school_id)
-        d = rows("school")
-        d = d[d["school_id"].isin(sim)]
-        if len(d):
-            p = _pooled(d)
-            p.update(suppressed=p["n"] < MIN_N, limited=p["n"] < LIMITED_N)
-            add(GROUP_SIMILAR, p)
+    if me is not None and pd.notna(me["similar_value"]):
+        # pooled over the similar schools by msoko.indicators; shown as it is
+        sn = me["similar_n"]
+        add(GROUP_SIMILAR, dict(value=me["similar_value"], n=sn, suppressed=pd.notna(sn) and sn < MIN_N,
+                                limited=pd.notna(sn) and sn < LIMITED_N,
+                                ci_low=me["similar_ci_low"], ci_high=me["similar_ci_high"]))
     m = rows("municipality", str(muni))
     add(GROUP_MUNI, m.iloc[0].to_dict() if len(m) else None)
-    r = rows("region")
-    if len(r):
-        add(GROUP_REGION, r.iloc[0].to_dict())
-    elif me is not None and pd.notna(me.get("region_value")) and data.schools["municipality"].nunique() > 1:
-        add(GROUP_REGION, dict(value=me["region_value"], n=math.nan))
-    # suppression: a group under MIN_N never shows its value
+    if me is not None and pd.notna(me["region_value"]) and data.schools["municipality"].nunique() > 1:
+        add(GROUP_REGION, dict(value=me["region_value"], ci_low=math.nan, ci_high=math.nan, n=math.nan,
+                                suppressed=False, limited=False))
+    # suppression: a group under MIN_N never shows its value — a fact about the institution
+    # (catalogue min_n = 0: its status, context index, principal, vacancies) is not a group of people
+    fact = is_institution_fact(data, code)
     for r in out:
         n = pd.to_numeric(r["n"], errors="coerce")
+        if fact and not (r["group"] == GROUP_SCHOOL and r["suppressed"]):
+            r["suppressed"] = False
+            continue
         if r["suppressed"] or (pd.notna(n) and n < MIN_N):
             r.update(value=math.nan, ci_low=math.nan, ci_high=math.nan, suppressed=True)
     return pd.DataFrame(out, columns=["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"])
+
+
+def is_institution_fact(data: ReportData, code: str) -> bool:
+    """A fact about one institution (catalogue ``min_n = 0``: never suppressed by compute), not a group."""
+    def build():
+        c = data.catalogue
+        if "min_n" not in c:
+            return set()
+        return set(c.loc[pd.to_numeric(c["min_n"], errors="coerce") == 0, "code"].astype(str))
+    return str(code) in data.memo(("_institution_facts",), build)
 
 
 def catalogue_for(data: ReportData, system: int) -> pd.DataFrame:
@@ -206,35 +184,32 @@ def catalogue_for(data: ReportData, system: int) -> pd.DataFrame:
     return c[c["system"] == system].sort_values("order")
 
 
-def _value_cell(value, lo, hi, unit: str, suppressed: bool, n) -> str:
+def _value_cell(value, lo, hi, unit: str, suppressed: bool, n, kind: str = "") -> str:
     if suppressed:
         return f"скрыто (n < {MIN_N})"
     if pd.isna(value):
         return "—"
-    u = f" {unit}" if unit and unit != "%" else (" %" if unit == "%" else "")
-    s = f"{fmt(value)}{u}"
+    if kind == "flag":  # a school's yes/no (at the municipality: a share of schools, kind left empty)
+        return "да" if float(value) >= 50 else "нет"
+    if unit != "%" and float(value).is_integer():
+        value = int(value)
+    u = f" {unit}" if unit and unit not in ("%", "ед.") and not unit.startswith("на ") else (" %" if unit == "%" else "")
+    s = agree(f"{fmt(value)}{u}")
     if pd.notna(lo) and pd.notna(hi):
-        s += f" [{fmt(lo)}–{fmt(hi)}]"
+        s += f" [{fmt(lo)}–{fmt(hi)}{u}]"
     return s
 
 
-def _compare_word(row_school: dict, ref_value, direction: str) -> str:
-    """«выше» / «ниже» / «не отличается» by the school's interval against a reference value."""
-    v, lo, hi = row_school.get("value"), row_school.get("ci_low"), row_school.get("ci_high")
-    if pd.isna(v) or pd.isna(ref_value):
+def _compare_word(vs, direction: str) -> str:
+    """compute's comparison with a reference (``vs_municipality``: +1 the interval above, −1 below,
+    0 overlapping) in words, with «лучше»/«хуже» by the indicator's direction."""
+    if pd.isna(vs):
         return ""
-    if pd.notna(lo) and pd.notna(hi):
-        if lo > ref_value:
-            word = "выше"
-        elif hi < ref_value:
-            word = "ниже"
-        else:
-            return "в пределах погрешности"
-    else:
-        word = "выше" if v > ref_value else ("ниже" if v < ref_value else "равно")
-    if direction in ("higher", "lower") and word in ("выше", "ниже"):
-        good = (word == "выше") == (direction == "higher")
-        word += " (лучше)" if good else " (хуже)"
+    if vs == 0:
+        return "в пределах погрешности"
+    word = "выше" if vs > 0 else "ниже"
+    if direction in ("higher", "lower"):
+        word += " (лучше)" if (vs > 0) == (direction == "higher") else " (хуже)"
     return word
 
 
@@ -253,7 +228,6 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
             & ind["indicator"].isin(cat["code"])]
     if not all_breakdowns:
         d = d[d["grade"].isna() & d["subject"].isna()]
-    prev = ind[(ind["year"] == year - 1) & (ind["level"] == "school") & (ind["school_id"] == school_id)]
     rows = []
     order = dict(zip(cat["code"], cat["order"]))
     for _, r in d.assign(_o=d["indicator"].map(order)).sort_values(["_o", "grade", "subject"]).iterrows():
@@ -264,7 +238,7 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
         name = c["name"] + (f" — {subject_phrase(r['subject'], r['grade'])}" if pd.notna(r["grade"]) or pd.notna(r["subject"]) else "")
         row = {"Показатель": name}
         row[GROUP_SCHOOL] = _value_cell(me.get("value"), me.get("ci_low"), me.get("ci_high"), c["unit"],
-                                        bool(me.get("suppressed", False)), me.get("n"))
+                                        bool(me.get("suppressed", False)), me.get("n"), str(c.get("kind", "")))
         row["n"] = fmt(int(me["n"])) if pd.notna(me.get("n")) else "—"
         for grp in (GROUP_SIMILAR, GROUP_MUNI, GROUP_REGION):
             if grp in gd.index:
@@ -272,17 +246,20 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
                 row[grp] = _value_cell(x["value"], math.nan, math.nan, c["unit"], bool(x["suppressed"]), x["n"])
             else:
                 row[grp] = "—"
-        pv = prev[(prev["indicator"] == r["indicator"]) & _key_mask(prev, r["grade"], r["subject"])]
-        if len(pv) and pd.notna(me.get("value")) and not bool(pv.iloc[0].get("suppressed", False)):
-            delta = round(float(me["value"] - pv.iloc[0]["value"]), 1)
-            row["Изменение за год"] = ("+" if delta >= 0 else "−") + fmt(abs(delta)) + \
-                (" п. п." if c["unit"] == "%" else (f" {c['unit']}" if c["unit"] else ""))
+        if pd.notna(r["change"]) and not r["suppressed"] and str(c.get("kind", "")) == "flag":
+            row["Изменение за год"] = "без изменений" if abs(float(r["change"])) < 1e-9 else (
+                "появился" if float(r["change"]) > 0 else "снят")
+        elif pd.notna(r["change"]) and not r["suppressed"]:
+            delta = round(float(r["change"]), 1)
+            row["Изменение за год"] = agree(("+" if delta >= 0 else "−") + fmt(abs(delta)) +
+                (" п. п." if c["unit"] == "%" else (f" {c['unit']}" if c["unit"] and c["unit"] != "ед." else "")))
         else:
             row["Изменение за год"] = "—"
-        muni_v = gd.loc[GROUP_MUNI, "value"] if GROUP_MUNI in gd.index else math.nan
-        row["Сравнение с муниципалитетом"] = _compare_word(me, muni_v, c["direction"]) if not me.get("suppressed") else ""
+        row["Сравнение с муниципалитетом"] = "" if r["suppressed"] else _compare_word(r["vs_municipality"], c["direction"])
         n = me.get("n")
-        row["Информативность"] = informativeness(n) if pd.notna(n) else "—"
+        row["Информативность"] = "факт об организации" if is_institution_fact(data, r["indicator"]) and not (
+            pd.notna(n) and n > 1) else (
+            informativeness(n) if pd.notna(n) else "—")
         rows.append(row)
     out = pd.DataFrame(rows)
     if not out.empty and (out[GROUP_REGION] == "—").all():
@@ -354,13 +331,6 @@ MAX_DETAILED_WORKS = 8
 # management cycle: goals, analysis, recommendations, effectiveness
 # ======================================================================================
 
-def _cycle_table(data: ReportData, *names: str) -> pd.DataFrame:
-    for n in names:
-        t = data.table(n)
-        if not t.empty:
-            return t
-    return pd.DataFrame()
-
 
 def system_goal(data: ReportData, system: int) -> tuple[str, list[str]]:
     """The goal and tasks of a system from the municipal configuration."""
@@ -399,7 +369,7 @@ def municipal_indicator_table(data: ReportData, municipality: str, year: int, sy
         for y in range(year - 2, year + 1):
             if y in x.index:
                 r = x.loc[y]
-                row[str(y)] = _value_cell(r["value"], r.get("ci_low"), r.get("ci_high"), "", bool(r.get("suppressed", False)), r.get("n"))
+                row[str(y)] = _value_cell(r["value"], r["ci_low"], r["ci_high"], "", bool(r["suppressed"]), r["n"])
             else:
                 row[str(y)] = "—"
         if year in x.index:
@@ -421,19 +391,15 @@ def school_comparison_table(data: ReportData, municipality: str, year: int, code
     d = ind[(ind["year"] == year) & (ind["indicator"] == code) & (ind["level"] == "school")
             & ind["school_id"].isin(s["school_id"])]
     d = d[_key_mask(d, grade, subject)]
-    m = ind[(ind["year"] == year) & (ind["indicator"] == code) & (ind["level"] == "municipality")
-            & (ind["school_id"] == municipality)]
-    m = m[_key_mask(m, grade, subject)]
-    mv = m["value"].iloc[0] if len(m) else math.nan
     names = s.set_index("school_id")["name"]
     rows = []
     for _, r in d.iterrows():
-        sup = bool(r.get("suppressed", False)) or (pd.notna(r["n"]) and r["n"] < MIN_N)
+        sup = bool(r["suppressed"])
         rows.append({
             "Школа": names.get(r["school_id"], r["school_id"]), "Логин": r["school_id"],
             "Значение [95 % ДИ]": _value_cell(r["value"], r["ci_low"], r["ci_high"], meta["unit"], sup, r["n"]),
             "n": fmt(int(r["n"])) if pd.notna(r["n"]) else "—",
-            "Сравнение с муниципалитетом": "" if sup else _compare_word(r.to_dict(), mv, meta["direction"]),
+            "Сравнение с муниципалитетом": "" if sup else _compare_word(r["vs_municipality"], meta["direction"]),
             "Информативность": informativeness(r["n"]),
         })
     out = pd.DataFrame(rows)
@@ -448,104 +414,60 @@ def _municipal_ids(data: ReportData, municipality: str) -> set[str]:
 
 def municipal_findings(data: ReportData, municipality: str, year: int, system: int, *, limit: int = 8) -> list[str]:
     """The cycle's sentences about the municipality itself (target missed, worse trend), most certain first."""
-    cyc = _cycle_table(data, "cycle_analysis")
-    if cyc.empty or "text_ru" not in cyc:
+    c = data.table("cycle_analysis")
+    if c.empty:
         return []
-    c = cyc[(cyc["year"] == year) & (cyc["system"] == system) & (cyc.get("level", "") == "municipality")
-            & (cyc["school_id"].astype(str) == municipality)]
-    if "z" in c:
-        c = c.sort_values("z", ascending=False)
-    return [str(t) for t in c["text_ru"].dropna().head(limit)]
+    c = c[(c["year"] == year) & (c["system"] == system) & (c["level"] == "municipality")
+          & (c["school_id"].astype(str) == municipality)]
+    return [str(t) for t in c.sort_values("z", ascending=False)["text_ru"].dropna().head(limit)]
 
 
 def analysis_table(data: ReportData, municipality: str, year: int, system: int) -> pd.DataFrame:
-    """Schools that fall short on the system's indicators, one row per school, sorted by name
-    (compare, never rank). From the management cycle (``cycle_analysis``) when computed, else
-    worked out here: the school's interval wholly on the worse side of the municipality, or the
-    target missed."""
-    cyc = _cycle_table(data, "cycle_analysis")
-    cat = catalogue_for(data, system)
-    names = data.schools.set_index("school_id")["name"]
-    if not cyc.empty and {"school_id", "indicator", "system"} <= set(cyc):
-        c = cyc[(cyc["year"] == year) & (cyc["system"] == system)]
-        c = c[(c.get("level", "school") == "school") & c["school_id"].astype(str).isin(_municipal_ids(data, municipality))]
-        if c.empty:
-            return pd.DataFrame()
-        c = c.assign(school_id=c["school_id"].astype(str))
-        rows = []
-        for sid, x in c.groupby("school_id", sort=False):
-            cert = x["certainty"].value_counts() if "certainty" in x else pd.Series(dtype=int)
-            label = x["name_ru"] if "name_ru" in x else x["indicator"]
-            where = [f"{lab} ({subject_phrase(s, g).replace('по ', '', 1)})" if pd.notna(g) or pd.notna(s) else str(lab)
-                     for lab, g, s in zip(label, x.get("grade", pd.Series(pd.NA, index=x.index)),
-                                          x.get("subject", pd.Series(pd.NA, index=x.index)))]
-            uniq = list(dict.fromkeys(where))
-            rows.append({"Школа": names.get(sid, sid), "Логин": sid, "Зон внимания": fmt(len(x)),
-                         "Из них достоверно": fmt(int(cert.get("достоверно", 0))),
-                         "Причины": "; ".join(sorted(set(x["reason_ru"].dropna().astype(str)))) if "reason_ru" in x else "—",
-                         "Показатели": "; ".join(uniq[:4]) + (f" и ещё {len(uniq) - 4}" if len(uniq) > 4 else "")})
-        return pd.DataFrame(rows).sort_values(["Школа", "Логин"]).reset_index(drop=True)
-    ind = data.indicators
-    if ind.empty or cat.empty:
+    """Schools that fall short on the system's indicators (``cycle_analysis``), one row per school,
+    sorted by name (compare, never rank)."""
+    c = data.table("cycle_analysis")
+    if c.empty:
         return pd.DataFrame()
-    s = data.schools[data.schools["municipality"] == municipality]
-    d = ind[(ind["year"] == year) & (ind["level"] == "school") & ind["school_id"].isin(s["school_id"])
-            & ind["indicator"].isin(cat["code"]) & ind["grade"].isna() & ind["subject"].isna()
-            & ~ind["suppressed"].fillna(False).astype(bool)]
-    m = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == municipality)
-            & ind["grade"].isna() & ind["subject"].isna()].set_index("indicator")["value"]
-    c = cat.set_index("code")
+    names = data.schools.set_index("school_id")["name"]
+    c = c[(c["year"] == year) & (c["system"] == system) & (c["level"] == "school")]
+    c = c.assign(school_id=c["school_id"].astype(str))
+    c = c[c["school_id"].isin(_municipal_ids(data, municipality))]
     rows = []
-    for _, r in d.iterrows():
-        meta = c.loc[r["indicator"]]
-        mv = m.get(r["indicator"], math.nan)
-        if meta["direction"] not in ("higher", "lower") or pd.isna(mv) or pd.isna(r["ci_low"]):
-            continue
-        worse = (r["ci_high"] < mv) if meta["direction"] == "higher" else (r["ci_low"] > mv)
-        tgt = target_value(data, r["indicator"], year)
-        miss_target = pd.notna(tgt) and ((r["value"] < tgt) if meta["direction"] == "higher" else (r["value"] > tgt))
-        if not (worse or miss_target):
-            continue
-        why = []
-        if worse:
-            why.append(f"{'ниже' if meta['direction'] == 'higher' else 'выше'} муниципального значения "
-                       f"{_value_with_unit(mv, meta['unit'])} за пределами погрешности")
-        if miss_target:
-            why.append(f"не достигнута цель {_value_with_unit(tgt, meta['unit'])}")
-        rows.append({"Школа": names.get(r["school_id"], r["school_id"]), "Логин": r["school_id"],
-                     "Показатель": meta["name"],
-                     "Значение [95 % ДИ]": _value_cell(r["value"], r["ci_low"], r["ci_high"], meta["unit"], False, r["n"]),
-                     "Что не так": "; ".join(why), "Информативность": informativeness(r["n"])})
-    out = pd.DataFrame(rows)
-    return out.sort_values(["Школа", "Логин", "Показатель"]).reset_index(drop=True) if not out.empty else out
+    for sid, x in c.groupby("school_id", sort=False):
+        where = [f"{lab} ({subject_phrase(s, g).replace('по ', '', 1)})" if pd.notna(g) or pd.notna(s) else str(lab)
+                 for lab, g, s in zip(x["name_ru"], x["grade"], x["subject"])]
+        uniq = list(dict.fromkeys(where))
+        rows.append({"Школа": names.get(sid, sid), "Логин": sid, "Зон внимания": fmt(len(x)),
+                     "Из них достоверно": fmt(int((x["certainty"] == "достоверно").sum())),
+                     "Причины": "; ".join(sorted(set(x["reason_ru"].dropna().astype(str)))),
+                     "Показатели": "; ".join(uniq[:4]) + (f" и ещё {len(uniq) - 4}" if len(uniq) > 4 else "")})
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).sort_values(["Школа", "Логин"]).reset_index(drop=True)
 
 
 def recommendations_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
                           municipality: str | None = None, per_school: int | None = None) -> pd.DataFrame:
-    """Addressed recommendations of the management cycle (``recommendations``), sorted by school name.
+    """Addressed recommendations of the management cycle (``recommendations``): schools by name, each
+    school's in compute's order (``rank``).
 
     ``per_school`` keeps the first recommendations of each school (the rest are counted
     in a last line per school: every one is in the school's own report)."""
-    r = _cycle_table(data, "recommendations", "cycle_recommendations")
+    r = data.table("recommendations")
     if r.empty:
         return pd.DataFrame()
-    r = r.copy()
-    if "year" in r:
-        r = r[r["year"] == year]
-    r["school_id"] = r["school_id"].astype(str)
+    r = r[r["year"] == year].assign(school_id=lambda x: x["school_id"].astype(str))
     if school_id is not None:
         r = r[r["school_id"] == school_id]
     if municipality is not None:
         r = r[r["school_id"].isin(_municipal_ids(data, municipality) | {municipality})]
-    if system is not None and "system" in r:
+    if system is not None:
         r = r[r["system"] == system]
     if r.empty:
         return pd.DataFrame()
     names = data.schools.set_index("school_id")["name"]
-    r["_name"] = r["school_id"].map(names).fillna(r["school_id"]).astype(str)
-    sort = ["_name", "school_id"] + [c for c in ("system", "indicator", "grade", "subject") if c in r]
-    r = r.sort_values(sort, na_position="first")
-    text_col = next((c for c in ("text_ru", "recommendation", "text") if c in r), None)
+    r = r.assign(_name=r["school_id"].map(names).fillna(r["school_id"]).astype(str))
+    r = r.sort_values(["_name", "school_id", "rank"], kind="stable")
     rows = []
     for sid, x in r.groupby("school_id", sort=False):
         shown = x if per_school is None else x.head(per_school)
@@ -553,16 +475,16 @@ def recommendations_table(data: ReportData, year: int, *, school_id: str | None 
             row = {}
             if school_id is None:
                 row["Школа"] = y["_name"]
-            if system is None and "system" in y:
+            if system is None:
                 row["Система"] = str(int(y["system"])) if pd.notna(y["system"]) else "—"
-            row["Рекомендация"] = y[text_col] if text_col else "—"
-            row["Адресат"] = y.get("addressee", "—") if pd.notna(y.get("addressee", pd.NA)) else "—"
+            row["Рекомендация"] = y["text_ru"] if pd.notna(y["text_ru"]) else "—"
+            row["Адресат"] = y["addressee"] if pd.notna(y["addressee"]) else "—"
             rows.append(row)
         if per_school is not None and len(x) > per_school:
             row = {"Рекомендация": f"…и ещё {len(x) - per_school} (см. отчёт школы)", "Адресат": ""}
             if school_id is None:
                 row = {"Школа": x["_name"].iloc[0], **row}
-            if system is None and "system" in x:
+            if system is None:
                 row["Система"] = ""
             rows.append(row)
     return pd.DataFrame(rows)
@@ -598,90 +520,44 @@ def measures_table(data: ReportData, year: int, *, school_id: str | None = None,
 
 def effectiveness_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
                         municipality: str | None = None) -> pd.DataFrame:
-    """Did the measures of ``year − 1`` move their indicator? Before / after with intervals and a verdict.
-
-    The cycle's ``effectiveness`` table is shown when present; otherwise the
-    verdict is worked out here from ``indicators.parquet``: «улучшение», when the
-    new interval lies entirely on the better side of last year's value;
-    «ухудшение» for the opposite; else «изменение в пределах погрешности».
-    """
-    eff = _cycle_table(data, "effectiveness", "cycle_effectiveness")
-    names = data.schools.set_index("school_id")["name"]
-    if not eff.empty and {"school_id", "indicator", "verdict"} <= set(eff):
-        e = eff.assign(school_id=eff["school_id"].astype(str), year=pd.to_numeric(eff["year"], errors="coerce"))
-        # a measure of year Y is judged by Y + 1: the report of ``year`` shows the measures of year − 1
-        e = e[e["year"] == year - 1]
-        if school_id is not None:
-            e = e[e["school_id"] == school_id]
-        if system is not None and "system" in e:
-            e = e[pd.to_numeric(e["system"], errors="coerce") == system]
-        if municipality is not None:
-            e = e[e["school_id"].isin(_municipal_ids(data, municipality) | {municipality})]
-        if e.empty:
-            return pd.DataFrame()
-        unit = e["indicator"].map(lambda c: indicator_meta(data, c).get("unit", ""))
-
-        def ch(r):
-            if pd.isna(r["change"]):
-                return "—"
-            s_ = ("+" if r["change"] >= 0 else "−") + fmt(abs(float(r["change"])))
-            if pd.notna(r.get("change_ci_low")) and pd.notna(r.get("change_ci_high")):
-                s_ += f" [{fmt(float(r['change_ci_low']))}; {fmt(float(r['change_ci_high']))}]"
-            return s_
-
-        out = pd.DataFrame({
-            "Школа": e["school_id"].map(names).fillna(e["school_id"]),
-            "Показатель": e["name_ru"] if "name_ru" in e else e["indicator"],
-            "Мера": e.get("measure", pd.Series("—", index=e.index)),
-            f"Было ({year - 1})": [fmt(float(v)) + (f" {u}" if u else "") if pd.notna(v) else "—"
-                                   for v, u in zip(e["value_before"], unit)],
-            f"Стало ({year})": [fmt(float(v)) + (f" {u}" if u else "") if pd.notna(v) else "—"
-                                for v, u in zip(e["value_after"], unit)],
-            "Изменение [95 % ДИ]": [ch(r) for _, r in e.iterrows()],
-            "Вывод": e["verdict"].fillna("—"),
-        })
-        if school_id is not None:
-            out = out.drop(columns=["Школа"])
-        return out.sort_values(list(out.columns[:2])).reset_index(drop=True)
-    m = data.table("measures")
-    ind = data.indicators
-    if m.empty or ind.empty:
+    """Did the measures of ``year − 1`` move their indicator? Before / after, the change with its interval
+    and the verdict — as the management cycle wrote them (``effectiveness``)."""
+    e = data.table("effectiveness")
+    if e.empty:
         return pd.DataFrame()
-    m = m[m["year"] == year - 1].assign(school_id=lambda x: x["school_id"].astype(str))
+    names = data.schools.set_index("school_id")["name"]
+    # a measure of year Y is judged by Y + 1: the report of ``year`` shows the measures of year − 1
+    e = e[e["year"] == year - 1].assign(school_id=lambda x: x["school_id"].astype(str))
     if school_id is not None:
-        m = m[m["school_id"] == school_id]
+        e = e[e["school_id"] == school_id]
     if system is not None:
-        m = m[m["system"] == system]
+        e = e[e["system"] == system]
     if municipality is not None:
-        ids = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"])
-        m = m[m["school_id"].isin(ids)]
-    rows = []
-    for _, r in m.iterrows():
-        meta = indicator_meta(data, r["indicator"])
-        x = ind[(ind["indicator"] == r["indicator"]) & (ind["school_id"] == r["school_id"]) & (ind["level"] == "school")
-                & ind["grade"].isna() & ind["subject"].isna()].set_index("year")
-        if year - 1 not in x.index or year not in x.index:
-            verdict, before, after = "нет данных за оба года", "—", "—"
-        else:
-            b, a = x.loc[year - 1], x.loc[year]
-            before = _value_cell(b["value"], b["ci_low"], b["ci_high"], meta["unit"], bool(b["suppressed"]), b["n"])
-            after = _value_cell(a["value"], a["ci_low"], a["ci_high"], meta["unit"], bool(a["suppressed"]), a["n"])
-            if bool(a["suppressed"]) or bool(b["suppressed"]) or pd.isna(a["ci_low"]):
-                verdict = "нельзя оценить (мало участников)"
-            else:
-                better_hi = a["ci_low"] > b["value"]
-                better_lo = a["ci_high"] < b["value"]
-                if meta["direction"] == "higher":
-                    verdict = "улучшение" if better_hi else ("ухудшение" if better_lo else "изменение в пределах погрешности")
-                elif meta["direction"] == "lower":
-                    verdict = "улучшение" if better_lo else ("ухудшение" if better_hi else "изменение в пределах погрешности")
-                else:
-                    verdict = "изменение" if (better_hi or better_lo) else "изменение в пределах погрешности"
-        rows.append({"Школа": names.get(r["school_id"], r["school_id"]), "Показатель": meta["name"],
-                     "Мера": r["measure"], f"Было ({year - 1})": before, f"Стало ({year})": after, "Вывод": verdict})
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
+        e = e[e["school_id"].isin(_municipal_ids(data, municipality) | {municipality})]
+    if e.empty:
+        return pd.DataFrame()
+    unit = e["indicator"].map(lambda c: indicator_meta(data, c)["unit"])
+
+    def value(v, u):
+        return fmt(float(v)) + (f" {u}" if u else "") if pd.notna(v) else "—"
+
+    def change(r):
+        if pd.isna(r["change"]):
+            return "—"
+        s_ = ("+" if r["change"] >= 0 else "−") + fmt(abs(float(r["change"])))
+        if pd.notna(r["change_ci_low"]) and pd.notna(r["change_ci_high"]):
+            s_ += f" [{fmt(float(r['change_ci_low']))}; {fmt(float(r['change_ci_high']))}]"
+        return s_
+
+    out = pd.DataFrame({
+        "Школа": e["school_id"].map(names).fillna(e["school_id"]),
+        "Показатель": e["name_ru"].fillna(e["indicator"]),
+        "Мера": e["measure"],
+        f"Было ({year - 1})": [value(v, u) for v, u in zip(e["value_before"], unit)],
+        f"Стало ({year})": [value(v, u) for v, u in zip(e["value_after"], unit)],
+        "Изменение [95 % ДИ]": [change(r) for _, r in e.iterrows()],
+        "Вывод": e["verdict"].fillna("—"),
+    })
     if school_id is not None:
         out = out.drop(columns=["Школа"])
     return out.sort_values(list(out.columns[:2])).reset_index(drop=True)

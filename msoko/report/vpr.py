@@ -9,8 +9,8 @@ import pandas as pd
 
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import MIN_N, fmt, informativeness
-from msoko.report.data import ReportData, comparison_groups
-from msoko.report.indicators import _wilson, indicator_groups
+from msoko.report.data import ReportData, comparison_groups, school_row
+from msoko.report.indicators import _indicator_rows, _wilson, indicator_groups
 
 
 # ФИС ОКО views of one ВПР
@@ -93,50 +93,39 @@ def score_distribution(data: ReportData, school_id: str, year: int, grade: int, 
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["group", "score", "share", "n"])
 
 
-def _task_table(data: ReportData, school_ids: list[str], year: int, grade: int, subject: str) -> pd.DataFrame:
-    t = data.tasks_cell(year, grade, subject)
-    if t.empty:
-        return pd.DataFrame()
-    return _group_rows(data, ("_tasks", int(year), int(grade), str(subject)), t, school_ids)
-
-
 def task_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
-    """``task, level, group, value (% of max), n`` — a task not done counts as 0."""
+    """``task, label, level, group, value (% of max), n`` for the school, similar schools and the
+    municipality — compute's ``vpr_task_completion`` rows (a task not done counts as 0); labels and
+    levels from the task specification."""
+    cols = ["task", "label", "level", "group", "value", "n"]
+    code = "vpr_task_completion"
+    me = _indicator_rows(data, year, code, "school", school_id, grade, subject, items=True)
+    if me.empty:
+        return pd.DataFrame(columns=cols)
+    muni = str(school_row(data, school_id)["municipality"])
+    m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
+    parts = []
+    if not me["suppressed"].any():
+        parts.append(pd.DataFrame({"task": me["item"], "group": GROUP_SCHOOL, "value": me["value"], "n": me["n"]}))
+    sim = me[me["similar_value"].notna() & (me["similar_n"] >= MIN_N)]
+    if len(sim):
+        parts.append(pd.DataFrame({"task": sim["item"], "group": GROUP_SIMILAR, "value": sim["similar_value"],
+                                   "n": sim["similar_n"]}))
+    if len(m):
+        parts.append(pd.DataFrame({"task": m["item"], "group": GROUP_MUNI, "value": m["value"], "n": m["n"]}))
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    res = pd.concat(parts, ignore_index=True).assign(task=lambda x: x["task"].astype(str))
     spec = data.task_specs
-    if spec.empty or data.tasks_cell(year, grade, subject).empty:
-        return pd.DataFrame(columns=["task", "level", "group", "value", "n"])
     spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
     spec = spec.assign(task=spec["task"].astype(str),
                        label=spec["task_label"].astype(str) if "task_label" in spec else spec["task"].astype(str))
-    spec = spec.drop_duplicates("task")[["task", "label", "level", "max_score"]]
-    out = []
-    for g, ids in comparison_groups(data, school_id).items():
-        if g == GROUP_REGION:
-            continue
-        def aggregate(ids=ids):
-            t = _task_table(data, ids, year, grade, subject)
-            n = t["student_code"].nunique() if len(t) else 0
-            if n < MIN_N:
-                return n, None
-            agg = t.assign(score=t["score"].fillna(0), task=t["task"].astype(str)).groupby("task")["score"].agg(
-                ["sum", "size"])
-            agg = agg.reset_index().merge(spec, on="task", how="left")
-            agg["value"] = 100 * agg["sum"] / (agg["size"] * agg["max_score"])
-            agg["label"] = agg["label"].fillna(agg["task"])
-            return n, agg
-
-        # a group of several schools is the same in many reports of a run: aggregated once
-        n, agg = (data.memo(("_task_agg", int(year), int(grade), str(subject), tuple(ids)), aggregate)
-                  if len(ids) > 1 else aggregate())
-        if agg is None:
-            continue
-        out.append(agg.assign(group=g, n=n)[["task", "label", "level", "group", "value", "n"]])
-    if not out:
-        return pd.DataFrame(columns=["task", "label", "level", "group", "value", "n"])
-    res = pd.concat(out, ignore_index=True)
+    res = res.merge(spec.drop_duplicates("task")[["task", "label", "level"]], on="task", how="left")
+    res["label"] = res["label"].fillna(res["task"])
     key = res["task"].str.extract(r"^(\d+)")[0].astype(float)
-    res = res.assign(_k=key).sort_values(["_k", "task"], kind="stable").drop(columns="_k")
-    return res.reset_index(drop=True)
+    order = {g: i for i, g in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI))}
+    res = res.assign(_k=key, _g=res["group"].map(order)).sort_values(["_g", "_k", "task"], kind="stable")
+    return res.drop(columns=["_k", "_g"])[cols].reset_index(drop=True)
 
 
 def level_completion(task_long: pd.DataFrame, data: ReportData, grade: int, subject: str) -> pd.DataFrame:
