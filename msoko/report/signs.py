@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from msoko.objectivity import SIGNS
 from msoko.objectivity.core import OFFICIAL_SIGNS
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
-    INDEX_SIGN, LIMITED_N, _value_with_unit, fmt, informativeness, reliability_phrase, subject_phrase,
+    INDEX_SIGN, LIMITED_N, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,
 )
-from msoko.report.data import ReportData, comparison_groups, school_row
-from msoko.report.indicators import KEY_BREAKDOWN_INDICATORS
-from msoko.report.vpr import _vpr_cell
+from msoko.report.data import ReportData, school_row
+from msoko.report.indicators import KEY_BREAKDOWN_INDICATORS, indicator_groups
 
 
 # objectivity
@@ -24,7 +22,7 @@ from msoko.report.vpr import _vpr_cell
 
 def sign_name(sign: str) -> str:
     """Russian title of a sign, from the objectivity module's catalogue."""
-    return str(SIGNS[sign][0]) if sign in SIGNS else str(sign)
+    return plain(str(SIGNS[sign][0])) if sign in SIGNS else str(sign)
 
 
 def is_official(sign: str) -> bool:
@@ -91,8 +89,8 @@ def _evidence(r) -> str:
     """The numbers behind a sign: the objectivity module's own sentence when it gives one."""
     detail = r.get("detail") if hasattr(r, "get") else None
     if isinstance(detail, str) and detail.strip():
-        return detail.strip()
-    return _sign_evidence_text(r["sign"], r["value"], r["threshold"])
+        return plain(detail.strip())
+    return plain(_sign_evidence_text(r["sign"], r["value"], r["threshold"]))
 
 
 def signs_table(data: ReportData, year: int, school_id: str | None = None, *, official: bool | None = None,
@@ -108,7 +106,7 @@ def signs_table(data: ReportData, year: int, school_id: str | None = None, *, of
         "Класс": d["grade"].map(lambda g: "—" if pd.isna(g) else str(int(g))),
         "Предмет": d["subject"].fillna("—"),
         "Признак": d["sign"].map(sign_name),
-        "Чей метод": d["sign"].map(lambda s: "ФИОКО (официальный)" if is_official(s) else "msoko (дополнительный)"),
+        "Чей метод": d["sign"].map(lambda s: "ФИОКО (официальный)" if is_official(s) else "дополнительный"),
         "Свидетельство": [_evidence(r) for _, r in d.iterrows()],
         "Информативность": d["n"].map(informativeness),
     })
@@ -118,19 +116,24 @@ def signs_table(data: ReportData, year: int, school_id: str | None = None, *, of
 
 
 def mean_intervals(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
-    """``group, mean, ci_low, ci_high, n`` of the primary score: school, similar schools, reference (all schools)."""
-    d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
-    groups = comparison_groups(data, school_id)
-    ref_name = GROUP_REGION if GROUP_REGION in groups else GROUP_MUNI
-    out = []
-    for g, ids in ((GROUP_SCHOOL, groups[GROUP_SCHOOL]), (GROUP_SIMILAR, groups.get(GROUP_SIMILAR, [])),
-                   (ref_name, sorted(d["school_id"].unique()))):
-        x = d.loc[d["school_id"].isin(ids), "primary_score"]
-        if len(x) < 2:
-            continue
-        half = 1.96 * x.std(ddof=1) / math.sqrt(len(x))
-        out.append(dict(group=g, mean=x.mean(), ci_low=x.mean() - half, ci_high=x.mean() + half, n=len(x)))
-    return pd.DataFrame(out, columns=["group", "mean", "ci_low", "ci_high", "n"])
+    """``group, mean, ci_low, ci_high, n`` of the primary score as the objectivity signs see it (the
+    school and the reference of all schools, from :func:`msoko.objectivity.cell_evidence`), with the
+    similar schools' pooled mean from ``indicators.parquet``."""
+    iv = cell_evidence(data, school_id, year, grade, subject).get("intervals")
+    cols = ["group", "mean", "ci_low", "ci_high", "n"]
+    if iv is None or iv.empty:
+        return pd.DataFrame(columns=cols)
+    names = {"школа": GROUP_SCHOOL, "эталон (все школы)": GROUP_REGION if data.schools["municipality"].nunique() > 1
+             else GROUP_MUNI}
+    out = iv.assign(group=iv["group"].map(names).fillna(iv["group"]))[cols]
+    sim = indicator_groups(data, school_id, year, "vpr_mean_score", grade, subject)
+    sim = sim[(sim["group"] == GROUP_SIMILAR) & ~sim["suppressed"] & sim["value"].notna()]
+    if len(sim):
+        r = sim.iloc[0]
+        row = pd.DataFrame([{"group": GROUP_SIMILAR, "mean": r["value"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                             "n": r["n"]}])
+        out = pd.concat([out.iloc[:1], row, out.iloc[1:]], ignore_index=True)
+    return out.reset_index(drop=True)
 
 
 def cell_evidence(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> dict:
@@ -159,21 +162,12 @@ def cell_evidence(data: ReportData, school_id: str, year: int, grade: int, subje
 
 
 def bunching_data(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
-    """``score, count, expected``: the school's score counts and what the reference distribution predicts.
-
-    The expectation is the distribution of all other schools' scores of the same
-    work, rescaled to the school's number of participants (a picture of the
-    sign; the statistic itself comes from ``objectivity.parquet``).
-    """
-    d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
-    if d.empty:
+    """``score, count, expected``: the school's score counts and what the bunching sign's own model
+    (the smooth counterfactual of :func:`msoko.objectivity.cell_evidence`) expects for them."""
+    sc = cell_evidence(data, school_id, year, grade, subject).get("scores")
+    if sc is None or sc.empty:
         return pd.DataFrame(columns=["score", "count", "expected"])
-    maxs = int(np.nanmax(d["max_score"])) if "max_score" in d and d["max_score"].notna().any() else int(d["primary_score"].max())
-    rng = range(0, maxs + 1)
-    mine = d[d["school_id"] == school_id]["primary_score"].round().astype(int).value_counts().reindex(rng, fill_value=0)
-    other = d[d["school_id"] != school_id]["primary_score"].round().astype(int).value_counts().reindex(rng, fill_value=0)
-    expected = other / other.sum() * mine.sum() if other.sum() else pd.Series(np.nan, index=list(rng))
-    return pd.DataFrame({"score": list(rng), "count": mine.values, "expected": expected.values})
+    return sc.rename(columns={"observed": "count"})[["score", "count", "expected"]].reset_index(drop=True)
 
 
 def cohort_k_data(data: ReportData, year: int, subject: str) -> pd.DataFrame:
