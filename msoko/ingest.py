@@ -41,7 +41,7 @@ from msoko.errors import MsokoError
 from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table, write_text_atomic
 
-PARSER_VERSION = "8"
+PARSER_VERSION = "9"
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -737,10 +737,11 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
             meta.update(status="ignored", message="кодификатор КЭС/КТ — не используется")
             raise _Done
         parser = PARSERS[lay.kind]
-        swallowed = _hold_swallowed(table)
+        held, held_warnings = _held_rows(table, lay, rel)
+        _hold(table, held)
         res = parser(table, lay, rel, Path(raw_root))
-        if swallowed:
-            _reject_swallowed(res, table, swallowed, rel)
+        if held:
+            _reject_held(res, table, held, held_warnings, rel)
         fd.mkdir(parents=True, exist_ok=True)
         for name, df in res.get("frames", {}).items():
             write_parquet(df, fd / f"{name}.parquet")
@@ -780,15 +781,15 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
     return meta
 
 
-def _hold_swallowed(table) -> list:
-    """Blank the CSV rows whose unclosed quote swallowed later rows (see ``readers.swallowed_rows``),
-    so that no parser loads a cell with a dozen rows in it; returns what was held back."""
-    held = []
-    for sw in table.swallowed or []:
-        held.append((sw, list(table.rows[sw.row])))
-        table.rows[sw.row] = [""] * len(table.rows[sw.row])
-    table.__dict__.pop("_data", None)
-    return held
+@dataclass
+class _Held:
+    """A row no parser may see: rejected as a whole, with ``reason``; ``lost`` lines of the file it
+    swallowed count as read but neither loaded nor rejected (the file does not balance)."""
+    row: int
+    column: int
+    value: str
+    reason: str
+    lost: list[int] = field(default_factory=list)
 
 
 def _lines_text(lines: list[int]) -> str:
@@ -796,29 +797,62 @@ def _lines_text(lines: list[int]) -> str:
         else ", ".join(map(str, lines))
 
 
-def _reject_swallowed(res: dict, table, held: list, rel: str) -> None:
-    """The rows held back by :func:`_hold_swallowed` become rejects naming the quote and the lines it
-    took in; those lines are counted as read (an independent count of the file's lines), not as
-    loaded or rejected — the file's balance does not hold, and a warning lists them."""
-    recs, lost = [], 0
-    for sw, cells in held:
-        value = str(cells[sw.column])[:200].replace("\r", " ").replace("\n", " ⏎ ")
-        head = table.header[sw.column] if sw.column < len(table.header) else f"столбец {sw.column + 1}"
-        recs.append((rel, int(table.first_data_row + sw.row), head, value,
-                     f"незакрытая кавычка в ячейке (строка {sw.line} файла): в неё попали строки "
-                     f"{_lines_text(sw.lines)} файла ({len(sw.lines)}) — строка не загружена"))
-        lost += len(sw.lines)
-        res.setdefault("warnings", []).append(
-            f"«{rel}»: незакрытая кавычка в строке {sw.line} (столбец «{head}») поглотила строки "
-            f"{_lines_text(sw.lines)} файла ({len(sw.lines)} стр.): они не загружены и не отклонены, баланс "
-            "файла не сходится. Закройте кавычку (или уберите её) и загрузите файл заново.")
+def _held_rows(table, lay, rel: str) -> tuple[list[_Held], list[str]]:
+    """Rows to hold back from the parser, with the warnings to print: a CSV row whose unclosed quote
+    swallowed later rows (``readers.swallowed_rows``); a row with an Excel error value (#N/A, #DIV/0! …)
+    in a column that is read (the reader returns such a cell as '': it would pass for an empty cell)."""
+    held: dict[int, _Held] = {}
+    warnings = []
+    for sw in table.swallowed or []:
+        value = str(table.rows[sw.row][sw.column])[:200].replace("\r", " ").replace("\n", " ⏎ ")
+        held[sw.row] = _Held(sw.row, sw.column, value,
+                             f"незакрытая кавычка в ячейке (строка {sw.line} файла): в неё попали строки "
+                             f"{_lines_text(sw.lines)} файла ({len(sw.lines)}) — строка не загружена", sw.lines)
+        warnings.append(f"«{rel}»: незакрытая кавычка в строке {sw.line} (столбец «{_head(table, sw.column)}») "
+                        f"поглотила строки {_lines_text(sw.lines)} файла ({len(sw.lines)} стр.): они не загружены "
+                        "и не отклонены, баланс файла не сходится. Закройте кавычку (или уберите её) и загрузите "
+                        "файл заново.")
+    if table.errors:
+        from openpyxl.utils import get_column_letter
+
+        read = set(lay.columns.values()) | {ci for _, ci in lay.tasks}
+        bad = sorted((r, c, v) for (r, c), v in table.errors.items() if c in read)
+        for r, c, v in bad:
+            if r in held:
+                continue
+            cell = f"{get_column_letter(c + 1)}{table.first_data_row + r}"
+            held[r] = _Held(r, c, v, f"ошибка Excel «{v}» в ячейке {cell} вместо значения (формула не вычислена) — "
+                                     "строка не загружена; исправьте формулу или впишите значение")
+        if bad:
+            kinds = ", ".join(sorted({v for _, _, v in bad}))
+            warnings.append(f"«{rel}»: ошибки Excel ({kinds}) вместо значений, ячеек: {len(bad)}; "
+                            f"отклонено строк: {len({r for r, _, _ in bad})} (см. rejects.csv).")
+    return sorted(held.values(), key=lambda h: h.row), warnings
+
+
+def _head(table, column: int) -> str:
+    return table.header[column] if column < len(table.header) else f"столбец {column + 1}"
+
+
+def _hold(table, held: list[_Held]) -> None:
+    """Blank the held rows, so that the parser skips them as empty (their row numbers stay)."""
+    for h in held:
+        table.rows[h.row] = [""] * len(table.rows[h.row])
+    table.__dict__.pop("_data", None)
+
+
+def _reject_held(res: dict, table, held: list[_Held], warnings: list[str], rel: str) -> None:
+    """The held rows become rejects; the lines they swallowed count as read (an independent count of
+    the file's lines), not as loaded or rejected."""
+    recs = [(rel, int(table.first_data_row + h.row), _head(table, h.column), h.value, h.reason) for h in held]
     frames = res.setdefault("frames", {})
     extra = pd.DataFrame(recs, columns=REJECT_COLUMNS)
     before = frames.get("rejects")
     frames["rejects"] = extra if before is None or not len(before) else pd.concat([before, extra], ignore_index=True)
     res["rows_parsed"] = int(res["rows_read"]) + len(recs)
-    res["rows_read"] = res["rows_parsed"] + lost
+    res["rows_read"] = res["rows_parsed"] + sum(len(h.lost) for h in held)
     res["rows_rejected"] = int(res["rows_rejected"]) + len(recs)
+    res.setdefault("warnings", []).extend(warnings)
 
 
 def _os_reason(exc: OSError) -> str:

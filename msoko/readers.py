@@ -50,6 +50,9 @@ class RawTable:
     # CSV only: data rows whose quoted cell swallowed whole lines of the file (an unclosed quote),
     # found by an independent count of the physical lines — see :func:`swallowed_rows`
     swallowed: list["Swallowed"] | None = None
+    # Excel only: cells holding an error value (#N/A, #DIV/0! …), which the reader returns as '':
+    # (index into ``rows``, column index) → the error as Excel shows it — see :func:`excel_errors`
+    errors: dict[tuple[int, int], str] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -215,7 +218,71 @@ def read_excel(path: str | Path, *, header_only: bool = False) -> RawTable:
     # trailing unnamed columns that are empty in the header are kept (they are mapped as ignorable)
     table = RawTable(path=path, header=header, rows=[] if header_only else _rect(rows[start + 1:], len(header)),
                      sheet=sheet_name, first_data_row=start + 2)
+    if not header_only:
+        try:
+            found = excel_errors(path)
+        except Exception:  # noqa: BLE001 — calamine read it; a part it does not need is unusual, not fatal
+            found = {}
+        table.errors = {(r - table.first_data_row, c): v for (r, c), v in found.items()
+                        if 0 <= r - table.first_data_row < len(table.rows) and c < len(header)}
     return table
+
+
+_ERROR_CELL = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
+_ERROR_TYPE = b't="e"'
+
+
+def _first_sheet_member(z) -> str | None:
+    """The zip member of the first worksheet of an .xlsx (the sheet calamine reads as index 0)."""
+    wb = z.read("xl/workbook.xml")
+    m = re.search(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]+)"', wb) or \
+        re.search(rb'<(?:\w+:)?sheet\b[^>]*?\b\w+:id="([^"]+)"', wb)
+    if not m:
+        return None
+    rels = z.read("xl/_rels/workbook.xml.rels")
+    for rel in re.finditer(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
+        tag = rel.group(0)
+        if re.search(rb'\bId="' + re.escape(m.group(1)) + rb'"', tag):
+            t = re.search(rb'\bTarget="([^"]+)"', tag)
+            if t:
+                target = t.group(1).decode()
+                return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return None
+
+
+def excel_errors(path: str | Path) -> dict[tuple[int, int], str]:
+    """Cells of the first sheet of an .xlsx/.xlsm that hold an Excel error value (``t="e"``):
+    (1-based sheet row, 0-based column) → the value (``#N/A``, ``#DIV/0!`` …).
+
+    calamine returns such a cell as an empty string; this scans the sheet's XML for the cell type,
+    which costs a search of the raw bytes when there is none. Other formats: an empty dict."""
+    import zipfile
+
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return {}
+    with zipfile.ZipFile(path) as z:
+        member = _first_sheet_member(z)
+        if member is None:
+            return {}
+        data = z.read(member)
+    out: dict[tuple[int, int], str] = {}
+    i = data.find(_ERROR_TYPE)
+    while i != -1:
+        start = data.rfind(b"<c", 0, i)
+        m = _ERROR_CELL.match(data, start) if start != -1 else None
+        if m and _ERROR_TYPE in m.group(1):
+            ref = _CELL_REF.search(m.group(1))
+            if ref:
+                col = 0
+                for ch in ref.group(1):
+                    col = col * 26 + ch - 64
+                v = _CELL_VALUE.search(m.group(2) or b"")
+                out[(int(ref.group(2)), col - 1)] = v.group(1).decode("utf-8", "replace") if v else "#ОШИБКА"
+        i = data.find(_ERROR_TYPE, i + len(_ERROR_TYPE))
+    return out
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str, str]:

@@ -454,3 +454,40 @@ def test_duplicate_task_columns_are_rejected_never_loaded_twice(tmp_path, capsys
     assert all(f"столбец «{renamed}» повторяется (столбцы {letters})" in r for r in mine.reason)
     assert f"Предупреждение: «{src}»: столбец «{renamed}» повторяется (столбцы {letters})" in err
     _assert_balanced(res, tmp_path / "p")
+
+
+def _excel_error(path: Path, cells: dict[str, str]) -> None:
+    wb = openpyxl.load_workbook(path)
+    for ref, value in cells.items():
+        cell = wb.active[ref]
+        cell.value, cell.data_type = value, "e"      # an error value as Excel stores it (t="e")
+    wb.save(path)
+
+
+def test_excel_error_values_are_rejected_with_file_row_column_and_value(tmp_path, capsys):
+    from msoko.readers import read_excel
+
+    raw = make_raw(tmp_path / "raw")
+    baseline = _rows(_run(make_raw(tmp_path / "src"), tmp_path / "p0"))
+    capsys.readouterr()
+    # K3: task 2 of a good row; I8: «всего баллов» of a good row; M11: «Учебник», a column not read
+    _excel_error(raw / GOOD_VPR, {"K3": "#N/A", "I8": "#DIV/0!", "M11": "#REF!"})
+    assert read_excel(raw / GOOD_VPR).rows[1][10] == ""          # what the reader alone would give
+    res = _run(raw, tmp_path / "p")
+    err = capsys.readouterr().err
+    kind, status, read, written, rejected = baseline[GOOD_VPR]
+    f = {r.file: r for r in res.files}[GOOD_VPR]
+    assert (f.rows_read, f.rows_written, f.rows_rejected) == (read, written - 2, rejected + 2)
+    rej = pd.read_csv(tmp_path / "p" / "rejects.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    mine = rej[rej.file == GOOD_VPR].set_index("row")
+    assert mine.loc["3", ["column", "value"]].tolist() == ["балл за 2", "#N/A"]
+    assert "ошибка Excel «#N/A» в ячейке K3" in mine.loc["3", "reason"]
+    assert mine.loc["8", ["column", "value"]].tolist() == ["всего баллов", "#DIV/0!"]
+    assert "11" not in mine.index                                  # an error where nothing is read
+    vpr = _vpr(tmp_path / "p")
+    assert {3, 8}.isdisjoint(vpr[vpr.source_file == GOOD_VPR].source_row) and 11 in set(vpr.source_row)
+    assert (f"Предупреждение: «{GOOD_VPR}»: ошибки Excel (#DIV/0!, #N/A) вместо значений, ячеек: 2; "
+            "отклонено строк: 2") in err
+    assert {k: v for k, v in _rows(res).items() if k != GOOD_VPR} == \
+        {k: v for k, v in baseline.items() if k != GOOD_VPR}
+    _assert_balanced(res, tmp_path / "p")
