@@ -11,7 +11,8 @@ reported as not computable, with the reason in Russian), writes beside them:
   system 2 and 5 indicators;
 - ``cycle_systems.parquet``, ``cycle_targets.parquet``, ``cycle_monitoring.parquet``,
   ``cycle_analysis.parquet``, ``recommendations.parquet``, ``effectiveness.parquet`` —
-  the management cycle, so that reports never recompute;
+  the management cycle, so that reports never recompute; ``priorities.parquet`` — the
+  attention zones of each school ranked (msoko.priorities);
 - ``compute_log.csv`` — what did not work: ``step, item, scope, level, message_ru``. Level
   «ошибка» is a step of msoko that failed (a sign, a group of indicators, the cycle): the
   run names it, the other results are still written, ``ComputeResult.failures`` lists it
@@ -44,7 +45,7 @@ LOG_NAME = "compute_log.csv"
 LOG_COLUMNS = ["step", "item", "scope", "level", "message_ru"]
 ERROR, WARNING = "ошибка", "предупреждение"
 CYCLE_OUTPUTS = ("cycle_systems", "cycle_targets", "cycle_monitoring", "cycle_analysis", "recommendations",
-                 "effectiveness")
+                 "effectiveness", "priorities")
 
 
 @dataclass
@@ -246,7 +247,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     t = time.perf_counter()
     try:
         cycles = management_cycle(res.indicators, cat, config, measures=tables.get("measures"), meta=res.meta,
-                                  notes=res.notes)
+                                  notes=res.notes, objectivity=obj)
     except Exception as exc:  # noqa: BLE001 - the indicators and the diagnostics are already written
         message = f"Управленческий цикл не рассчитан: {_describe(exc)}."
         say(f"  ОШИБКА: {message}")
@@ -275,6 +276,24 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     for s, c in cycles.items():
         say(f"    {s}. {SYSTEM_NAMES[s][:60]}…: зон внимания {len(c.analysis)}, "
             f"рекомендаций {len(c.recommendations)}")
+    _priorities(outputs["cycle_analysis"], cat, config, obj, res, processed, result, log, say)
+
+
+def _priorities(analysis, cat, config, obj, res, processed, result, log, say) -> None:
+    """priorities.parquet: the attention zones of each school ranked (msoko.priorities, issue 12)."""
+    from msoko.priorities import priorities
+    try:
+        prio = priorities(analysis, cat, config, objectivity=obj, indicators=res.indicators, meta=res.meta)
+    except Exception as exc:  # noqa: BLE001 - the cycle tables are already written
+        message = f"Приоритеты (зоны внимания по важности) не рассчитаны: {_describe(exc)}."
+        say(f"  ОШИБКА: {message}")
+        log.append(_row("cycle", "priorities", "управленческий цикл", ERROR, message))
+        _remove_stale(processed, ["priorities"], say)
+        return
+    path = _write(prio, processed, "priorities", log, say, "cycle")
+    if path is not None:
+        result.outputs["priorities"] = path
+        say(f"  priorities.parquet: зон внимания {len(prio)}, из них на первом экране {int(prio['top'].sum())}")
 
 
 def _effectiveness_all(cycles) -> pd.DataFrame:

@@ -238,86 +238,367 @@ def _sentence(r: dict) -> str:
 # --------------------------------------------------------------------------- recommendations
 
 REC_COLUMNS = ["year", "system", "school_id", "school_name", "rule", "indicator", "grade", "subject", "item",
-               "value", "addressee", "text_ru"]
+               "value", "addressee", "text_ru",
+               # since issue 12: why, how sure, how it ranks among the school's recommendations
+               "action_ru", "reason_ru", "certainty", "reference", "gap", "ci_low", "ci_high", "n", "size",
+               "persistence", "score", "rank"]
+REC_DEFAULTS = {"max_per_school": 5, "min_n": 20, "min_gap": 5.0, "min_rel_gap": 0.1, "confirm_similar": True,
+                "fact_size": 0.5, "group_decay": 0.5}
+COMPARISONS = ("<", "<=", ">", ">=", "==")
+OPS = COMPARISONS + ("flag", "target_miss", "worse_than_municipality", "worse_trend")
 
 
-def _condition_rows(ind: pd.DataFrame, cond: dict, config: dict, cat: pd.DataFrame) -> pd.DataFrame:
+def rec_settings(config: dict) -> dict:
+    """``[recommendation_settings]`` over :data:`REC_DEFAULTS`."""
+    return {**REC_DEFAULTS, **(config.get("recommendation_settings") or {})}
+
+
+def _interval(r, unit: str) -> str:
+    from msoko.priorities import interval_text
+    if pd.isna(r["ci_low"]) or pd.isna(r["ci_high"]):
+        return ""
+    n = f", n = {int(r['n'])}" if not pd.isna(r["n"]) else ""
+    return f" (95 % интервал {interval_text(r['ci_low'], r['ci_high'], unit)}{n})"
+
+
+def _condition_rows(ind: pd.DataFrame, cond: dict, config: dict, cat: pd.DataFrame, rs: dict) -> pd.DataFrame:
+    """School rows meeting ``cond`` on a reliable gap, with ``_ref, _gap, _cert, _size, _reason``.
+
+    Reliable: a sample-based value (one with an interval) needs n ≥ ``min_n`` and its 95 % interval must
+    exclude the comparison value (threshold, target, municipality; for «worse_than_municipality» also
+    similar schools where that comparison exists) by at least ``min_gap`` p.p. (``min_rel_gap`` for
+    other units). A value without an interval is a fact about the institution."""
+    from msoko.priorities import effect_size, value_text
+    from msoko.priorities import settings as prio_settings
+
     code = cond["indicator"]
     rows = ind[(ind["indicator"] == code) & (ind["level"] == "school") & ~ind["suppressed"] & ind["value"].notna()]
+    if "grade" in cond:
+        rows = rows[rows["grade"].astype("Float64") == float(cond["grade"])]
     if rows.empty:
-        return rows
+        return rows.assign(_ref=[], _gap=[], _cert=[], _size=[], _reason=[], _head=[], _phrase=[])
     total = rows["grade"].isna() & rows["subject"].isna() & rows["item"].isna()
-    if cond.get("breakdown", "total") == "any":
+    if cond.get("breakdown", "total") == "subject":
+        rows = rows[rows["subject"].notna()]
+    elif cond.get("breakdown", "total") == "any":
         rows = rows[~total] if (~total).any() else rows
-    else:
+    elif "grade" not in cond:
         rows = rows[total]
     op = cond.get("op", ">=")
     direction = cat.loc[code, "direction"] if code in cat.index else "higher"
+    unit = cat.loc[code, "unit"] if code in cat.index else ""
+    name = cat.loc[code, "name_ru"] if code in cat.index else code
+    is_flag = code in cat.index and cat.loc[code, "kind"] == "flag"
     bad = 1.0 if direction == "lower" else -1.0
-    v = rows["value"]
-    if op in ("<", "<=", ">", ">=", "=="):
+    v, lo, hi = rows["value"], rows["ci_low"], rows["ci_high"]
+    has_ci = lo.notna() & hi.notna()
+    min_n = float(cond.get("min_n", rs["min_n"]))
+    min_gap = float(cond.get("min_gap", rs["min_gap"]))
+    min_rel = float(cond.get("min_rel_gap", rs["min_rel_gap"]))
+    enough = ~has_ci | (rows["n"] >= min_n)
+    similar_ok = pd.Series(False, index=rows.index)
+    if op in COMPARISONS:
         import operator
         fn = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}[op]
-        m = fn(v, float(cond["value"]))
+        x = float(cond["value"])
+        ref = pd.Series(x, index=rows.index)
+        excl = {"<": hi < x, "<=": hi <= x, ">": lo > x, ">=": lo >= x, "==": (lo == x) & (hi == x)}[op]
+        m = fn(v, x) & (~has_ci | excl)
+        word = {"<": "ниже порога", "<=": "ниже порога", ">": "выше порога", ">=": "выше порога",
+                "==": "равно"}[op]
+        phrase = f"{word} {value_text(x, unit)}"
     elif op == "flag":
         m = rows["flag"].astype("boolean").fillna(False).astype(bool)
+        ref = pd.Series(np.nan, index=rows.index)
+        phrase = "признак установлен"
     elif op == "target_miss":
-        t = _targets(rows, config)
-        m = t.notna() & ((v - t) * bad > 0)
+        ref = _targets(rows, config)
+        beyond = np.where(bad > 0, lo > ref, hi < ref)
+        m = ref.notna() & ((v - ref) * bad > 0) & (~has_ci | beyond)
+        phrase = "целевое значение {ref} не достигнуто"
     elif op == "worse_than_municipality":
-        m = rows["vs_municipality"].astype("Float64").fillna(0).astype(float) * bad > 0
+        ref = rows["municipality_value"]
+        vs = rows["vs_municipality"].astype("Float64").fillna(0).astype(float)
+        m = vs * bad > 0
+        sim = rows["vs_similar"].astype("Float64")
+        similar_ok = (sim.fillna(0).astype(float) * bad > 0)
+        if bool(cond.get("confirm_similar", rs["confirm_similar"])):
+            m &= sim.isna() | similar_ok
+        phrase = "интервал целиком {side} муниципального значения {ref}"
     elif op == "worse_trend":
-        m = np.where(bad > 0, rows["change_ci_low"] > 0, rows["change_ci_high"] < 0)
+        ref = rows["prev_value"]
+        m = pd.Series(np.where(bad > 0, rows["change_ci_low"] > 0, rows["change_ci_high"] < 0), index=rows.index)
+        phrase = "достоверное ухудшение к прошлому году ({ref})"
     else:
         raise MsokoError(f"Неизвестное условие правила рекомендации: op = «{op}» (допустимы <, <=, >, >=, ==, "
                          "flag, target_miss, worse_than_municipality, worse_trend)")
-    return rows[np.asarray(m, dtype=bool)]
+    gap = (v - ref).abs()
+    big = np.where(unit == "%", gap >= min_gap, gap / ref.abs().clip(lower=1e-9) >= min_rel)
+    big = pd.Series(big, index=rows.index) | ref.isna() | ~has_ci
+    m = pd.Series(np.asarray(m, dtype=bool), index=rows.index) & enough & big
+    out = rows[m].copy()
+    if out.empty:
+        return out.assign(_ref=[], _gap=[], _cert=[], _size=[], _reason=[], _head=[], _phrase=[])
+    conf = prio_settings(config)
+    out["_ref"] = ref[m]
+    out["_gap"] = gap[m]
+    se = (out["ci_high"] - out["ci_low"]) / (2 * Z)
+    z = out["_gap"] / se
+    fact = out["ci_low"].isna() | out["ci_high"].isna()
+    sure = similar_ok[m] | (z >= float(conf["z_high"]))
+    cert = np.where(fact, "факт", np.where(sure, "высокая", "достаточная"))
+    out["_cert"] = np.where(~fact & (out["n"] < int(conf["limited_n"])), "достаточная", cert)
+    out["_size"] = [float(cond.get("size", rs["fact_size"])) if f else
+                    effect_size(a, b, unit, cap=float(conf["max_size"])) for f, a, b in
+                    zip(fact, out["value"], out["_ref"])]
+    reasons, heads, phrases = [], [], []
+    for r in out.to_dict("records"):
+        side = "ниже" if r["value"] < r["_ref"] else "выше"
+        p = phrase.format(side=side, ref=value_text(r["_ref"], unit) if not pd.isna(r["_ref"]) else "")
+        shown = ("да" if r["value"] >= 50 else "нет") if is_flag else value_text(r["value"], unit)
+        text = f"«{name}»{_where(r)} — {shown}{_interval(r, unit)}"
+        if op in COMPARISONS and not fact_free(r):
+            p = "интервал целиком " + p
+        if op == "worse_than_municipality" and not pd.isna(r.get("similar_value")):
+            p += f", похожих школ {value_text(r['similar_value'], unit)}"
+        heads.append(text)
+        phrases.append("" if is_flag else p)
+        reasons.append(text if is_flag else f"{text}: {p}")
+    out["_reason"], out["_head"], out["_phrase"] = reasons, heads, phrases
+    return out
+
+
+def _joined_reason(r: dict, others: list) -> str:
+    """The reasons of a rule's conditions; two conditions on one value share its head."""
+    parts = [r["_reason"]]
+    for o in others:
+        if o["_head"] == r["_head"] and o["_phrase"]:
+            parts[0] += f" и {o['_phrase'].replace('интервал целиком ', '')}"
+        else:
+            parts.append(o["_reason"])
+    return "; ".join(parts)
+
+
+def fact_free(r: dict) -> bool:
+    """A value without an interval (a fact about the institution)."""
+    return pd.isna(r.get("ci_low")) or pd.isna(r.get("ci_high"))
+
+
+def _format(template: str, r: dict, name: str, unit: str, extra: dict) -> str:
+    return template.format(
+        school=name, value=fmt(r.get("value"), unit), indicator=r.get("indicator", ""),
+        subject=r["subject"] if isinstance(r.get("subject"), str) else "все предметы",
+        grade=int(r["grade"]) if r.get("grade") is not None and not pd.isna(r.get("grade")) else "все",
+        item=r["item"] if isinstance(r.get("item"), str) else "", **extra)
+
+
+def _validate_rule(rule: dict) -> None:
+    rid = rule.get("id", "?")
+    if "text" not in rule:
+        raise MsokoError(f"Правило рекомендации «{rid}»: не задан text")
+    for c in rule.get("when") or []:
+        if "objectivity" in c:
+            if c["objectivity"] not in ("objectivity", "objectivity_marks"):
+                raise MsokoError(f"Правило рекомендации «{rid}»: objectivity = «{c['objectivity']}» (допустимы "
+                                 "objectivity, objectivity_marks)")
+            continue
+        if "indicator" not in c or (c.get("op", ">=") in COMPARISONS and "value" not in c):
+            raise MsokoError(f"Правило рекомендации «{rid}»: в условии нужны indicator, op и (для сравнения) value")
+
+
+def _objectivity_rule(rule: dict, found: pd.DataFrame) -> list[dict]:
+    """Rows of an objectivity rule: every school × year whose objectivity finding meets ``when``."""
+    out = []
+    for c in rule.get("when") or []:
+        f = found[found["kind"] == c["objectivity"]]
+        if c.get("combined"):
+            f = f[f["combined"].astype(bool)]
+        out.append(f)
+    if not out:
+        return []
+    keys = set(zip(out[0]["year"], out[0]["school_id"]))
+    for f in out[1:]:
+        keys &= set(zip(f["year"], f["school_id"]))
+    first = out[0][[k in keys for k in zip(out[0]["year"], out[0]["school_id"])]]
+    return first.to_dict("records")
 
 
 def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
-              meta: pd.DataFrame | None = None, year: int | None = None) -> pd.DataFrame:
-    """Addressed recommendations per school from the ``[[recommendations]]`` rules."""
-    ind = indicators if year is None else indicators[indicators["year"] == year]
+              meta: pd.DataFrame | None = None, year: int | None = None,
+              objectivity: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Addressed recommendations per school from the ``[[recommendations]]`` rules.
+
+    A rule fires only on a reliable gap (see :func:`_condition_rows`); its conditions (AND) are
+    matched on the school and year and, with ``match = ["subject"]``, on the subject too — so one
+    rule can combine procedures (ВПР and ОГЭ in one subject, as the seed of Стрежевой does). Rules
+    with ``objectivity`` conditions read the objectivity signs (:func:`msoko.priorities.objectivity_findings`).
+    Then: one recommendation per rule, school, year and subject (the grades listed); a rule's
+    ``supersedes`` drops the narrower rules it replaces; the rest ranked by score = certainty weight ×
+    size of the gap × persistence (procedures and years, :mod:`msoko.priorities`) and capped at
+    ``[recommendation_settings] max_per_school``. ``text_ru`` = action + «Основание: …» + certainty."""
+    from msoko import priorities as pr
+
+    rs = rec_settings(config)
+    conf = pr.settings(config)
     cat = catalogue.set_index("code")
     names = _names(meta)
+    found = None
     out = []
     for rule in config.get("recommendations") or []:
         conds = rule.get("when") or []
         if not conds:
             continue
-        for c in conds:
-            if "indicator" not in c or (c.get("op", ">=") in ("<", "<=", ">", ">=", "==") and "value" not in c):
-                raise MsokoError(f"Правило рекомендации «{rule.get('id', '?')}»: в условии нужны indicator, op "
-                                 "и (для сравнения) value")
-        if "text" not in rule:
-            raise MsokoError(f"Правило рекомендации «{rule.get('id', '?')}»: не задан text")
-        matched = [_condition_rows(ind, c, config, cat) for c in conds]
-        first = matched[0]
-        if first.empty:
+        _validate_rule(rule)
+        rid = rule.get("id", "")
+        base = {"rule": rid, "addressee": rule.get("addressee", ""), "_template": rule["text"],
+                "_supersedes": tuple(rule.get("supersedes") or ()),
+                "_per_school": rule.get("merge") == "school" or any("objectivity" in c for c in conds),
+                "_group": rule.get("group")}
+        if any("objectivity" in c for c in conds):
+            if found is None:
+                found = pr.objectivity_findings(objectivity, conf)
+            for f in _objectivity_rule(rule, found):
+                reason = f["text"]
+                out.append({**base, "year": int(f["year"]), "system": int(rule.get("system", 1)),
+                            "school_id": f["school_id"], "indicator": f["kind"], "grade": f["grade"],
+                            "subject": f["subject"], "item": None, "value": np.nan, "unit": "",
+                            "reason_ru": reason, "certainty": f["certainty"], "reference": np.nan, "gap": np.nan,
+                            "ci_low": np.nan, "ci_high": np.nan, "n": f["n"], "size": f["size"],
+                            "procedures": max(1, len(f["cells"].split(", "))), "_look": pr.LOOK[f["kind"]],
+                            "_grades": "", "_items": ""})
             continue
-        keys = set(zip(first["year"], first["school_id"]))
+        match = ["year", "school_id"] + list(rule.get("match") or [])
+        matched = [_condition_rows(indicators, {"size": rule.get("size", rs["fact_size"]), **c}, config, cat, rs)
+                   for c in conds]
+        first = matched[0]
+        if first.empty or any(m.empty for m in matched):
+            continue
+        extra = []
         for mrows in matched[1:]:
-            keys &= set(zip(mrows["year"], mrows["school_id"]))
-        first = first[[k in keys for k in zip(first["year"], first["school_id"])]]
-        unit = cat.loc[conds[0]["indicator"], "unit"] if conds[0]["indicator"] in cat.index else ""
-        for r in first[["year", "school_id", "indicator", "grade", "subject", "item", "value"]].to_dict("records"):
-            name = names.get(r["school_id"]) or r["school_id"]
-            text = rule["text"].format(
-                school=name, value=fmt(r["value"], unit), indicator=r["indicator"],
-                subject=r["subject"] if isinstance(r["subject"], str) else "все предметы",
-                grade=int(r["grade"]) if not pd.isna(r["grade"]) else "все",
-                item=r["item"] if isinstance(r["item"], str) else "")
-            out.append({"year": int(r["year"]), "system": int(rule.get("system", cat.loc[r["indicator"], "system"])),
-                        "school_id": r["school_id"], "school_name": name, "rule": rule.get("id", ""),
-                        "indicator": r["indicator"], "grade": r["grade"], "subject": r["subject"],
-                        "item": r["item"], "value": r["value"], "addressee": rule.get("addressee", ""),
-                        "text_ru": text})
+            best = mrows.assign(_s=mrows["_size"]).sort_values("_s", ascending=False).drop_duplicates(match)
+            extra.append(best.set_index(match))
+        code = conds[0]["indicator"]
+        unit = cat.loc[code, "unit"] if code in cat.index else ""
+        for r in first.to_dict("records"):
+            k = tuple(r[c] for c in match)
+            others = [e.loc[k] for e in extra if k in e.index]
+            if len(others) < len(extra):
+                continue
+            certs = [r["_cert"]] + [o["_cert"] for o in others]
+            cert = max(certs, key=lambda c: pr.CERTAINTY.index(c))  # the least certain condition
+            out.append({**base, "year": int(r["year"]),
+                        "system": int(rule.get("system", cat.loc[code, "system"] if code in cat.index else 1)),
+                        "school_id": r["school_id"], "indicator": code, "grade": r["grade"],
+                        "subject": r["subject"], "item": r["item"], "value": r["value"], "unit": unit,
+                        "reason_ru": _joined_reason(r, others),
+                        "certainty": cert, "reference": r["_ref"], "gap": r["_gap"], "ci_low": r["ci_low"],
+                        "ci_high": r["ci_high"], "n": r["n"],
+                        "size": float(np.mean([r["_size"]] + [o["_size"] for o in others])),
+                        "procedures": 1 + len(others), "_look": "", "_grades": "", "_items": ""})
     if not out:
         return pd.DataFrame(columns=REC_COLUMNS)
-    res = pd.DataFrame(out)[REC_COLUMNS]
-    res["grade"] = res["grade"].astype("Int8")
-    return res.sort_values(["year", "system", "school_id", "rule"], ascending=[False, True, True, True],
-                           kind="stable").reset_index(drop=True)
+    res = pd.DataFrame(out)
+    res = _merge_breakdowns(res, conf)
+    res = _supersede(res)
+    # persistence: procedures combined + earlier years (within the window) in which the rule fired too
+    fired = set(zip(res["year"], res["school_id"], res["rule"], res["_subj"]))
+    win = int(conf["years"])
+    res["_before"] = [sum((y - d, s, ru, sj) in fired for d in range(1, win))
+                      for y, s, ru, sj in zip(res["year"], res["school_id"], res["rule"], res["_subj"])]
+    res["persistence"] = res["procedures"] + res["_before"]
+    res["persistence"] = res["persistence"].clip(upper=int(conf["max_persistence"])).astype(int)
+    res["score"] = [pr.score(c, sz, pr.persistence_factor(p, conf), conf)
+                    for c, sz, p in zip(res["certainty"], res["size"], res["persistence"])]
+    # rules of one group (the three objectivity actions) are one plan: the 2nd, 3rd… of a school and year
+    # count group_decay, group_decay², … of their score, so that one plan does not fill the cap
+    g = res["_group"].fillna("")
+    order = res.assign(_g=g).sort_values("score", ascending=False, kind="stable")
+    nth = order[order["_g"] != ""].groupby(["year", "school_id", "_g"]).cumcount()
+    res.loc[nth.index, "score"] = res.loc[nth.index, "score"] * float(rs["group_decay"]) ** nth
+    if year is not None:
+        res = res[res["year"] == year]
+    res = res.sort_values(["year", "school_id", "score", "system", "rule"], ascending=[False, True, False, True, True],
+                          kind="stable")
+    res["rank"] = res.groupby(["year", "school_id"]).cumcount() + 1
+    res = res[res["rank"] <= int(rs["max_per_school"])].copy()
+    res["school_name"] = [names.get(s) or s for s in res["school_id"]]
+    texts, actions = [], []
+    for r in res.to_dict("records"):
+        years = int(r["_before"])
+        action = _format(r["_template"], r, r["school_name"], r["unit"],
+                         {"grades": r["_grades"], "items": r["_items"], "subjects": r["_subjects"],
+                          "next_year": int(r["year"]) + 1,
+                          "where": pr._cell(r["grade"], r["subject"]), "reason": r["reason_ru"]}).strip()
+        actions.append(action)
+        t = action if "{reason}" in r["_template"] else \
+            f"{action.rstrip('.')}. Основание: {r['reason_ru'].rstrip('.')}"
+        if years:
+            t += f"; то же в предыдущие годы ({years + 1} {pr.plural(years + 1, 'год', 'года', 'лет')} подряд)"
+        if r["_look"]:
+            t += f". {r['_look']}"
+        texts.append(f"{t.rstrip('.')}. {pr.certainty_sentence(r['certainty'])}")
+    res["action_ru"], res["text_ru"] = actions, texts
+    res["grade"] = pd.to_numeric(res["grade"], errors="coerce").astype("Int8")
+    for c in ("subject", "item"):
+        res[c] = res[c].astype(object).where(res[c].notna(), None)
+    for c in ("value", "reference", "gap", "ci_low", "ci_high", "n", "size", "score"):
+        res[c] = pd.to_numeric(res[c], errors="coerce").astype(float)
+    res["system"] = res["system"].astype(int)
+    res["rank"] = res["rank"].astype(int)
+    return res[REC_COLUMNS].reset_index(drop=True)
+
+
+def _merge_breakdowns(res: pd.DataFrame, conf: dict) -> pd.DataFrame:
+    """One recommendation per rule, school, year and subject: the strongest row, the others' grades and
+    items named in ``_grades`` / ``_items`` (placeholders {grades}, {items}) and counted as procedures."""
+    from msoko.priorities import CERTAINTY, score
+    res = res.copy()
+    res["_s"] = [score(c, s, 1, conf) - CERTAINTY.index(c) * 1e-6 for c, s in zip(res["certainty"], res["size"])]
+    res["_subj"] = np.where(res["_per_school"], "", res["subject"].astype(object).fillna(""))
+    res = res.sort_values("_s", ascending=False, kind="stable")
+    rows = []
+    for _, g in res.groupby(["year", "school_id", "rule", "_subj"], sort=False):
+        r = g.iloc[0].to_dict()
+        grades = sorted({int(x) for x in g["grade"].dropna()})
+        items = list(dict.fromkeys(x for x in g["item"] if isinstance(x, str)))
+        r["_grades"] = f"{', '.join(map(str, grades))} кл." if grades else ""
+        r["_items"] = ", ".join(f"«{x}»" for x in items)
+        by_subject = {}
+        for sj, gr in zip(g["subject"], g["grade"]):
+            if isinstance(sj, str):
+                by_subject.setdefault(sj, set()).update([] if pd.isna(gr) else [int(gr)])
+        r["_subjects"] = ", ".join(f"{sj} ({', '.join(map(str, sorted(gs)))} кл.)" if gs else sj
+                                   for sj, gs in by_subject.items())
+        if len(g) > 1:
+            r["procedures"] = int(r["procedures"]) + len(g) - 1
+            more = list(dict.fromkeys(_short(x) for x in g.iloc[1:].to_dict("records")))
+            r["reason_ru"] = r["reason_ru"] + "; также " + ", ".join(more[:4]) + (
+                f" и ещё {len(more) - 4}" if len(more) > 4 else "")
+        rows.append(r)
+    return pd.DataFrame(rows).drop(columns=["_s"])
+
+
+def _short(r: dict) -> str:
+    parts = [r["subject"]] if r.get("_per_school") and isinstance(r.get("subject"), str) else []
+    if r.get("grade") is not None and not pd.isna(r.get("grade")):
+        parts.append(f"{int(r['grade'])} кл.")
+    if isinstance(r.get("item"), str):
+        parts.append(f"«{r['item']}»")
+    return " ".join(parts) + (f" — {fmt(r['value'], r.get('unit') or '')}" if not pd.isna(r.get("value")) else "")
+
+
+def _supersede(res: pd.DataFrame) -> pd.DataFrame:
+    """Drop a rule's row where a rule that ``supersedes`` it fired for the same school, year (and subject,
+    when the superseding row has one)."""
+    drop = set()
+    for r in res[res["_supersedes"].map(len) > 0].to_dict("records"):
+        subj = r["subject"] if isinstance(r["subject"], str) else None
+        for victim in r["_supersedes"]:
+            m = (res["rule"] == victim) & (res["year"] == r["year"]) & (res["school_id"] == r["school_id"])
+            if subj is not None:
+                m &= res["subject"] == subj
+            drop |= set(res.index[m])
+    return res.drop(index=list(drop))
 
 
 # --------------------------------------------------------------------------- effectiveness
@@ -468,11 +749,12 @@ def targets_table(catalogue: pd.DataFrame, config: dict, years: list[int]) -> pd
 
 def management_cycle(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
                      measures: pd.DataFrame | None = None, meta: pd.DataFrame | None = None,
-                     notes: pd.DataFrame | None = None) -> dict[int, SystemCycle]:
-    """All eight systems. Returns ``{system: SystemCycle}``."""
+                     notes: pd.DataFrame | None = None,
+                     objectivity: pd.DataFrame | None = None) -> dict[int, SystemCycle]:
+    """All eight systems. Returns ``{system: SystemCycle}`` (``objectivity``: for its recommendations)."""
     years = sorted(int(y) for y in indicators["year"].unique()) if len(indicators) else []
     an = analyse(indicators, catalogue, config, meta=meta)
-    rec = recommend(indicators, catalogue, config, meta=meta)
+    rec = recommend(indicators, catalogue, config, meta=meta, objectivity=objectivity)
     eff = effectiveness(measures, indicators, catalogue, meta=meta)
     mon = monitoring(indicators, catalogue, config)
     tg = targets_table(catalogue, config, years)

@@ -204,6 +204,12 @@ def read_excel(path: str | Path, *, header_only: bool = False) -> RawTable:
     except MsokoError:
         raise
     except Exception as exc:  # calamine raises several error types (zip, xml, …)
+        if type(exc).__name__ == "PasswordError" or "password" in str(exc).lower() or is_encrypted_office(path):
+            raise MsokoError(
+                f"Файл «{path.name}» защищён паролем — msoko не может его прочитать. Снимите пароль в Excel "
+                "(«Файл» → «Сведения» → «Защита книги» → «Зашифровать с использованием пароля», очистить поле) "
+                "или выгрузите файл заново без пароля. Файл пропущен."
+            ) from None
         raise MsokoError(
             f"Файл «{path.name}» не удалось прочитать как книгу Excel: файл повреждён или обрезан "
             f"(нужно заново выгрузить или пересохранить его в Excel). Подробности: {type(exc).__name__}: {exc}"
@@ -226,6 +232,23 @@ def read_excel(path: str | Path, *, header_only: bool = False) -> RawTable:
         table.errors = {(r - table.first_data_row, c): v for (r, c), v in found.items()
                         if 0 <= r - table.first_data_row < len(table.rows) and c < len(header)}
     return table
+
+
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # an OLE compound file (.xls, or an encrypted .xlsx)
+_ENCRYPTED_STREAMS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
+
+
+def is_encrypted_office(path: str | Path) -> bool:
+    """True for a password-protected Office workbook: an OLE compound file whose directory names the
+    ``EncryptionInfo`` / ``EncryptedPackage`` streams (an encrypted .xlsx is stored so, not as a zip)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8) != CFB_MAGIC:
+                return False
+            data = fh.read(256 << 20)
+    except OSError:
+        return False
+    return any(name in data for name in _ENCRYPTED_STREAMS)
 
 
 _ERROR_CELL = re.compile(rb'<c\b([^>]*?)(?:/>|>(.*?)</c>)', re.S)

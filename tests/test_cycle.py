@@ -64,21 +64,29 @@ def test_recommendation_rule_fires_with_text_and_addressee(result):
     cfg = deep_merge(CFG, {"recommendations": [
         {"id": "maths", "system": 1, "addressee": "ШМО математики",
          "text": "{school}: «2» по ВПР ({subject}, {grade} кл.) — {value}",
+         "when": [{"indicator": "vpr_fail_share", "op": ">=", "value": 25.0, "breakdown": "any"}]},
+        # A: 24/60 = 40 %, Wilson 95 % interval 28,6–52,6 %: it includes 30 → no recommendation
+        {"id": "maths30", "system": 1, "addressee": "ШМО математики", "text": "{school}",
          "when": [{"indicator": "vpr_fail_share", "op": ">=", "value": 30.0, "breakdown": "any"}]},
         {"id": "both", "system": 1, "addressee": "УО", "text": "{school}: хуже муниципалитета и похожих школ",
          "when": [{"indicator": "vpr_fail_share", "op": "worse_than_municipality"},
-                  {"indicator": "vpr_quality", "op": "<", "value": 80.0}]},
+                  {"indicator": "vpr_quality", "op": "<", "value": 90.0}]},
         {"id": "never", "system": 1, "addressee": "УО", "text": "{school}",
-         "when": [{"indicator": "vpr_fail_share", "op": ">=", "value": 30.0},
+         "when": [{"indicator": "vpr_fail_share", "op": ">=", "value": 25.0},
                   {"indicator": "vpr_quality", "op": ">", "value": 99.0}]},
     ]})
     rec = recommend(res.indicators, CAT, cfg, meta=res.meta, year=2021)
     maths = rec[rec["rule"] == "maths"]
     assert list(maths["school_id"]) == ["A"]
-    assert maths.iloc[0]["text_ru"] == "Школа А: «2» по ВПР (Математика, 6 кл.) — 40,0 %"
-    assert maths.iloc[0]["addressee"] == "ШМО математики"
+    r = maths.iloc[0]
+    assert r["action_ru"] == "Школа А: «2» по ВПР (Математика, 6 кл.) — 40,0 %"
+    assert r["text_ru"].startswith("Школа А: «2» по ВПР (Математика, 6 кл.) — 40,0 %. Основание: ")
+    assert "95 % интервал 28,6–52,6 %, n = 60" in r["text_ru"] and "выше порога 25,0 %" in r["text_ru"]
+    assert r["addressee"] == "ШМО математики" and r["certainty"] in ("высокая", "достаточная")
+    assert rec[rec["rule"] == "maths30"].empty
     both = rec[rec["rule"] == "both"]
-    # A overall: (24+1)/120 = 20.8 % vs municipality (24+5+6+4+4)/480 = 9.0 %; quality 79.2 % < 80
+    # A overall: (24+1)/120 = 20.8 % [14,5; 28,9] vs municipality (24+5+6+4+4)/480 = 9.0 %;
+    # quality 95/120 = 79.2 % [71,1; 85,5] wholly below 90
     assert list(both["school_id"]) == ["A"]
     assert rec[rec["rule"] == "never"].empty
 

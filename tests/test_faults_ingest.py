@@ -491,3 +491,66 @@ def test_excel_error_values_are_rejected_with_file_row_column_and_value(tmp_path
     assert {k: v for k, v in _rows(res).items() if k != GOOD_VPR} == \
         {k: v for k, v in baseline.items() if k != GOOD_VPR}
     _assert_balanced(res, tmp_path / "p")
+
+
+def _encrypted_workbook(path: Path) -> Path:
+    """A password-protected .xlsx as Excel stores one: an OLE compound file (CFB v3) with the streams
+    EncryptionInfo and EncryptedPackage (their content is irrelevant here: nothing can decrypt it)."""
+    import struct
+
+    end, free, fat_sect, dir_sect = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 1
+    streams = [("EncryptionInfo", b"\x04\x00\x04\x00" + bytes(4092)), ("EncryptedPackage", bytes(4096))]
+    fat, data, start = [fat_sect, end], [], 2
+    for _, body in streams:                       # ≥ 4096 bytes: regular sectors, no mini stream
+        n = len(body) // 512
+        fat += [start + i + 1 for i in range(n - 1)] + [end]
+        data.append(body)
+        start += n
+    fat += [free] * (128 - len(fat))
+
+    def entry(name: str, kind: int, left: int, right: int, child: int, sect: int, size: int) -> bytes:
+        raw = name.encode("utf-16-le") + b"\x00\x00"
+        return (raw.ljust(64, b"\x00") + struct.pack("<HBB3I", len(raw), kind, 1, left, right, child)
+                + bytes(16) + bytes(4) + bytes(16) + struct.pack("<IQ", sect, size))
+
+    nostream = 0xFFFFFFFF
+    directory = (entry("Root Entry", 5, nostream, nostream, 1, end, 0)
+                 + entry("EncryptionInfo", 2, nostream, 2, nostream, 2, 4096)
+                 + entry("EncryptedPackage", 2, nostream, nostream, nostream, 10, 4096)
+                 + entry("", 0, nostream, nostream, nostream, 0, 0))
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16) + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+              + bytes(6) + struct.pack("<IIIIIIII", 0, 1, dir_sect, 0, 4096, end, 0, end)
+              + struct.pack("<I", end) + struct.pack("<109I", 0, *([free] * 108)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + struct.pack("<128I", *fat) + directory + b"".join(data))
+    return path
+
+
+def test_password_protected_workbook_is_named_so_in_russian(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw")
+    baseline = _rows(_run(make_raw(tmp_path / "src"), tmp_path / "p0"))
+    capsys.readouterr()
+    rel = "vpr/2021/4/Проведение работы по русскому языку, 4 класс. ВПР 2021.xlsx"
+    _encrypted_workbook(raw / rel)
+    code = cli_main(["ingest", "--raw", str(raw), "--processed", str(tmp_path / "p"), "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert f"ОШИБКА: Файл «{Path(rel).name}» защищён паролем" in err
+    assert "повреждён" not in err and "PasswordError" not in err and "Cfb" not in err
+    rep = pd.read_csv(tmp_path / "p" / "ingest_report.csv", encoding="utf-8-sig", dtype=str,
+                      keep_default_na=False).set_index("file")
+    assert rep.loc[rel, "status"] == "error" and "защищён паролем" in rep.loc[rel, "message"]
+    assert {k: v for k, v in _rows(ingest(raw, tmp_path / "p", jobs=1, progress=False)).items()
+            if k != rel} == baseline
+
+
+def test_a_workbook_encrypted_by_msoffcrypto_is_named_so(tmp_path):
+    """The same with a workbook really encrypted (when msoffcrypto-tool is installed)."""
+    ooxml = pytest.importorskip("msoffcrypto.format.ooxml")
+    from msoko.readers import read_table
+
+    plain = write_xlsx(tmp_path / "plain.xlsx", [["a", "b"], [1, 2]])
+    with open(plain, "rb") as src, open(tmp_path / "secret.xlsx", "wb") as out:
+        ooxml.OOXMLFile(src).encrypt("пароль", out)
+    with pytest.raises(MsokoError, match="«secret.xlsx» защищён паролем"):
+        read_table(tmp_path / "secret.xlsx")
