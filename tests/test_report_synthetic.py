@@ -192,7 +192,7 @@ def test_task_completion_counts_not_done_as_zero(synth):
     want = 100 * x["score"].fillna(0).sum() / (len(x) * 2)
     assert got[(got.group == "Школа") & (got.task == "10")]["value"].iloc[0] == pytest.approx(want)
     assert list(got[got.group == "Школа"]["task"]) == [str(i) for i in range(1, 11)]  # natural order
-    lv = report.level_completion(got, synth, 4, "Математика").set_index(["level", "group"])["value"]
+    lv = report.level_completion(synth, "sch01", 2021, 4, "Математика").set_index(["level", "group"])["value"]
     sch = got[got.group == "Школа"]
     assert lv[("Б", "Школа")] == pytest.approx(sch[sch.level == "Б"]["value"].mean())  # equal max scores
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from msoko.objectivity.core import OFFICIAL_SIGNS
 from msoko.report.data import ReportData, sufficiency_thresholds
-from msoko.report.vpr import journal_comparison, level_completion, mark_boundaries, task_completion
+from msoko.report.vpr import journal_comparison, level_completion, mark_boundaries
 from msoko.report.signs import bunching_data, cohort_fences, cohort_k_data, mean_intervals
 from msoko.report.common import _vpr_source
 
@@ -46,7 +46,7 @@ def _evidence_charts(sec: Section, data: ReportData, school_id: str, year: int, 
     if signs & SIGNS_JOURNAL:
         kw["journal"] = journal_comparison(data, school_id, year, grade, subject)
     if signs & SIGNS_TASKS:
-        kw["levels"] = level_completion(task_completion(data, school_id, year, grade, subject), data, grade, subject)
+        kw["levels"] = level_completion(data, school_id, year, grade, subject)
         kw["thresholds"] = sufficiency_thresholds(data, year)
     if signs & SIGNS_COHORT:
         kw["cohort"] = cohort_k_data(data, year, subject)

@@ -2,23 +2,27 @@
 """
 from __future__ import annotations
 
+import math
 
 import pandas as pd
 
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
-from msoko.report.fmt import LIMITED_N, MIN_N, _plural, fmt, html_heading, html_para, html_sentences, informativeness
-from msoko.report.data import ReportData, comparison_groups, school_row, sufficiency_thresholds, target_value
+from msoko.report.fmt import (
+    LIMITED_N, MIN_N, _plural, count, esc, fmt, html_heading, html_para, html_sentences, informativeness, plain,
+    subject_phrase, agree, source_words, html_table,
+)
+from msoko.report.data import ReportData, school_row, sufficiency_thresholds, target_value
 from msoko.report.indicators import (
-    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _wilson, headline_indicators, indicator_groups,
+    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, headline_indicators, indicator_groups,
     indicator_meta, indicator_trend, measures_table, recommendations_table, school_context, school_vpr_counts,
     system_goal, system_indicator_table,
 )
 from msoko.report.vpr import (
-    _cell_group, _vpr_cell, gia_table, level_completion, mark_boundaries, score_distribution, task_completion,
-    vpr_summary_table,
+    _vpr_cell, gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution,
+    score_distribution, task_completion, vpr_summary_table,
 )
 from msoko.report.signs import attention_zones, flagged_signs, signs_table
-from msoko.report.common import _show_effectiveness, _vpr_source
+from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
 from msoko.report.section import Section
@@ -36,8 +40,26 @@ def show_school_context(data: ReportData, school_id: str, year: int) -> Section:
     return sec
 
 
+MAX_ATTENTION = 10
+
+
 def show_attention(data: ReportData, school_id: str, year: int) -> Section:
+    """The school's attention zones in compute's priority order (certainty × size of the gap × persistence):
+    the first :data:`MAX_ATTENTION` as sentences, the rest folded in a short table."""
     sec = Section()
+    p = _priorities(data, school_id, year)
+    if len(p) and "text_ru" in p:
+        p = p.dropna(subset=["text_ru"])
+        sec.say([plain(t) for t in p["text_ru"].head(MAX_ATTENTION)])
+        rest = p.iloc[MAX_ATTENTION:]
+        if len(rest):
+            t = pd.DataFrame({"Зона внимания": [plain(x).split(" — ")[0] + (f" ({_where(r)})" if _where(r) else "")
+                                               for x, (_, r) in zip(rest["text_ru"], rest.iterrows())],
+                              "Уверенность": rest.get("certainty", pd.Series("—", index=rest.index)).fillna("—")})
+            sec.tables["Остальные зоны внимания"] = t
+            sec.html(f"<details class=\"more\"><summary>Ещё {count(len(rest), ('зона', 'зоны', 'зон'))} внимания "
+                     "меньшей важности</summary>" + html_table(t) + "</details>")
+        return sec
     s = attention_zones(data, school_id, year)
     sec.html(html_sentences(s, empty="Ни один показатель школы не отличается от муниципального в худшую "
                                           "сторону за пределами погрешности, признаков необъективности нет."))
@@ -54,7 +76,7 @@ def _indicator_pair(sec: Section, data: ReportData, school_id: str, year: int, c
     tr = indicator_trend(data, school_id, code, year)
     if g.empty or g["value"].isna().all():
         return
-    src = f"{meta.get('source') or 'msoko'}; показатели msoko"
+    src = "; ".join(x for x in (source_words(meta.get("source")), "расчёт МСОКО") if x)
     tgt = target_value(data, code, year)
     sec.figure(plots.row(
         plots.indicator_chart(g, unit=meta.get("unit", ""), source=src,
@@ -104,74 +126,56 @@ def _standout_works(data: ReportData, school_id: str, year: int) -> set[tuple[in
 
 
 def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
-    """One row per ВПР the school wrote: participants, «2», качество, mean % — school beside the municipality."""
+    """One row per ВПР the school wrote: participants, «2», «4»–«5» — school beside similar schools and
+    the municipality (``indicators.parquet``)."""
     taken = school_vpr_counts(data, school_id, year)
-    groups = comparison_groups(data, school_id)
     rows = []
     for _, r in taken.iterrows():
         g, subj = int(r["grade"]), str(r["subject"])
         row = {"Работа": f"{g} кл., {subj}", "Участников": fmt(int(r["n"]))}
-        for grp in (GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI):
-            x = _cell_group(data, year, g, subj, groups.get(grp, []))
-            marks = x["mark"].dropna().astype(int)
-            short = {GROUP_SCHOOL: "школа", GROUP_SIMILAR: "похожие", GROUP_MUNI: "муниц."}[grp]
-            if len(marks) < MIN_N:
-                row[f"«2», % ({short})"] = row[f"«4»–«5», % ({short})"] = "—" if grp != GROUP_SCHOOL else "скрыто"
-                continue
-            k2, k45, n = int((marks == 2).sum()), int((marks >= 4).sum()), len(marks)
-            if grp == GROUP_SCHOOL:
-                lo, hi = _wilson(k2, n)
-                row[f"«2», % ({short})"] = f"{fmt(100 * k2 / n, 0)} [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
-                lo, hi = _wilson(k45, n)
-                row[f"«4»–«5», % ({short})"] = f"{fmt(100 * k45 / n, 0)} [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
-            else:
-                row[f"«2», % ({short})"] = fmt(100 * k2 / n, 0)
-                row[f"«4»–«5», % ({short})"] = fmt(100 * k45 / n, 0)
+        for code, label in (("vpr_fail_share", "«2», %"), ("vpr_quality", "«4»–«5», %")):
+            t = indicator_groups(data, school_id, year, code, g, subj).set_index("group")
+            for grp, short in ((GROUP_SCHOOL, "школа"), (GROUP_SIMILAR, "похожие"), (GROUP_MUNI, "муниц.")):
+                x = t.loc[grp] if grp in t.index else None
+                if x is None or x["suppressed"] or pd.isna(x["value"]):
+                    row[f"{label} ({short})"] = "скрыто" if grp == GROUP_SCHOOL else "—"
+                elif grp == GROUP_SCHOOL:
+                    row[f"{label} ({short})"] = f"{fmt(x['value'], 0)} [{fmt(x['ci_low'], 0)}–{fmt(x['ci_high'], 0)}]"
+                else:
+                    row[f"{label} ({short})"] = fmt(x["value"], 0)
         row["Информативность"] = informativeness(int(r["n"]))
         rows.append(row)
-    return pd.DataFrame(rows)
+    cols = ["Работа", "Участников"] + [f"{label} ({short})" for label in ("«2», %", "«4»–«5», %")
+                                       for short in ("школа", "похожие", "муниц.")] + ["Информативность"]
+    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame()
+
+
+def _overview_long(data: ReportData, school_id: str, year: int, query, column: str) -> pd.DataFrame:
+    """Shares of every ВПР of the school, school beside the municipality (long form for the charts)."""
+    out = []
+    for _, r in school_vpr_counts(data, school_id, year).iterrows():
+        g, subj = int(r["grade"]), str(r["subject"])
+        d = query(data, school_id, year, g, subj)
+        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
+            x = d[d["group"] == grp]
+            out.append(x.assign(group=f"{g} кл., {subj}: {label}"))
+    out = [x for x in out if len(x)]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["group", column, "share", "n"])
 
 
 def vpr_overview_marks(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """Marks of every ВПР of the school, each beside the municipality (long form for plot_marks_distribution)."""
-    taken = school_vpr_counts(data, school_id, year)
-    groups = comparison_groups(data, school_id)
-    out = []
-    for _, r in taken.iterrows():
-        g, subj = int(r["grade"]), str(r["subject"])
-        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
-            x = _cell_group(data, year, g, subj, groups.get(grp, [])).dropna(subset=["mark"])
-            n = len(x)
-            if n < MIN_N:
-                continue
-            c = x["mark"].astype(int).value_counts()
-            out += [dict(group=f"{g} кл., {subj}: {label}", mark=m, share=100 * c.get(m, 0) / n, n=n)
-                    for m in (2, 3, 4, 5)]
-    return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
+    return _overview_long(data, school_id, year, marks_distribution, "mark")
 
 
 def vpr_overview_journal(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """ВПР vs journal for every ВПР of the school, each beside the municipality (long form)."""
-    taken = school_vpr_counts(data, school_id, year)
-    groups = comparison_groups(data, school_id)
-    out = []
-    for _, r in taken.iterrows():
-        g, subj = int(r["grade"]), str(r["subject"])
-        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
-            x = _cell_group(data, year, g, subj, groups.get(grp, [])).dropna(subset=["mark", "journal_mark"])
-            n = len(x)
-            if n < MIN_N:
-                continue
-            diff = x["mark"].astype(int) - x["journal_mark"].astype(int)
-            for cat, k in (("Понизили", (diff < 0).sum()), ("Подтвердили", (diff == 0).sum()),
-                           ("Повысили", (diff > 0).sum())):
-                out.append(dict(group=f"{g} кл., {subj}: {label}", category=cat, share=100 * k / n, n=n))
-    return pd.DataFrame(out, columns=["group", "category", "share", "n"])
+    return _overview_long(data, school_id, year, journal_comparison, "category")
 
 
 def level_table(data: ReportData, school_id: str, year: int, grade: int, subject: str, tasks: pd.DataFrame) -> pd.DataFrame:
     """Completion by difficulty level (Б/П/В), school beside the comparison groups, with the threshold."""
-    lv = level_completion(tasks, data, grade, subject)
+    lv = level_completion(data, school_id, year, grade, subject)
     if lv.empty:
         return pd.DataFrame()
     thr = sufficiency_thresholds(data, year)
@@ -243,8 +247,8 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
         sec.html(html_para(
             f"Подробно показаны {shown} из {len(taken)} работ: русский язык, математика и работы, где доля «2», "
             "качество или средний процент выполнения школы хуже муниципальных за пределами погрешности либо есть "
-            f"официальный признак необъективности (не более {MAX_DETAILED_WORKS}). "
-            "Чтобы показать все, выполните show_vpr_views(..., detail=\"all\").", "msoko-note"))
+            f"официальный признак необъективности (не более {MAX_DETAILED_WORKS}); "
+            "числа по остальным работам — в таблице «Все ВПР» выше.", "msoko-note"))
     return sec
 
 
@@ -307,3 +311,439 @@ def show_school_effectiveness(data: ReportData, school_id: str, year: int) -> Se
     return sec
 
 
+
+
+# ======================================================================================
+# the first screen: where the school stands, strengths, concerns, objectivity, actions
+# ======================================================================================
+
+# per system, the indicators the first screen shows (the first ones the school has a value for)
+SUMMARY_INDICATORS: dict[int, list[str]] = {
+    1: ["vpr_fail_share", "vpr_quality", "gia_below_min", "oge_mark45_share", "ege_mean_score"],
+    2: ["shnor_flag", "shnsu_flag", "risk_factors_count", "context_index"],
+    3: ["olymp_school_participation", "addedu_coverage"],
+    4: ["profmin_basic_share", "leavers_profile_match"],
+    5: ["principal_composite", "principal_mgmt_training", "school_parent_satisfaction"],
+    6: ["teachers_kpk3", "teachers_top_category", "teacher_vacancies"],
+    7: ["upbr_clubs", "upbr_pdn_kdn_rate"],
+    8: ["mkdo_total_score", "preschool_availability_3_7"],
+}
+SUMMARY_PER_SYSTEM = 2
+MAX_ACTIONS = 5
+MAX_POINTS = 3
+SYSTEM_SHORT = {1: "Качество подготовки", 2: "Низкие результаты и условия", 3: "Способности и таланты",
+                4: "Профориентация", 5: "Руководитель", 6: "Педагоги", 7: "Воспитание", 8: "Дошкольное образование"}
+CERTAINTY_ORDER = ("факт", "высокая", "достаточная", "низкая")
+OBJECTIVITY_TOPICS = {"objectivity", "objectivity_marks"}
+
+
+def _school_overall(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
+    """The school's overall rows (no grade, subject, item) of ``indicators.parquet`` for the year."""
+    ind = data.indicators
+    if ind.empty:
+        return ind
+    d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
+            & ind["grade"].isna() & ind["subject"].isna()]
+    if "item" in d:
+        d = d[d["item"].isna()]
+    return d.drop_duplicates("indicator").set_index("indicator")
+
+
+def _num(x) -> float:
+    try:
+        return float(x) if x is not None and not pd.isna(x) else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _verdict(vs, direction: str) -> int:
+    """+1 better, −1 worse, 0 within the interval / unknown (``vs`` = +1 above, −1 below the reference)."""
+    v = _num(vs)
+    if math.isnan(v) or v == 0 or direction not in ("higher", "lower"):
+        return 0
+    return int(v) if direction == "higher" else -int(v)
+
+
+def _fact_verdict(value, direction: str, kind: str) -> int:
+    """A yes/no fact about the institution on the worse side of its direction is a concern."""
+    v = _num(value)
+    if kind != "flag" or math.isnan(v) or direction not in ("higher", "lower"):
+        return 0
+    yes = v >= 50
+    return (1 if yes else -1) if direction == "higher" else (-1 if yes else 0)
+
+
+def _show_value(value, unit: str, kind: str, digits: int = 1) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    if kind == "flag":
+        return "да" if float(value) >= 50 else "нет"
+    if unit == "%":
+        return f"{fmt(float(value), 0 if abs(float(value)) >= 10 else 1)} %"
+    if kind == "count":
+        return fmt(int(round(float(value))))
+    u = "" if not unit or unit.startswith("на ") else f" {unit}"
+    return agree(f"{fmt(float(value), digits)}{u}")
+
+
+def _indicator_label(meta: dict) -> str:
+    name = str(meta.get("name", ""))
+    unit = str(meta.get("unit", "") or "")
+    if unit.startswith("на ") and unit not in name:
+        name += f" ({unit})"
+    return name
+
+
+def summary_rows(data: ReportData, school_id: str, year: int) -> list[dict]:
+    """The first-screen table: per system its headline indicators — the school with its interval,
+    similar schools, the municipality, and the verdict (+1 better / −1 worse beyond the interval, 0 not)."""
+    d = _school_overall(data, school_id, year)
+    if d.empty:
+        return []
+    cat = data.catalogue.set_index("code") if len(data.catalogue) else pd.DataFrame()
+    kinds = _catalogue_column(data, "kind")
+    rows = []
+    for system, codes in SUMMARY_INDICATORS.items():
+        shown = 0
+        for code in codes:
+            if shown >= SUMMARY_PER_SYSTEM or code not in d.index or code not in cat.index:
+                continue
+            r = d.loc[code]
+            if pd.isna(r.get("value")) or bool(r.get("suppressed")) is True:
+                continue
+            meta = indicator_meta(data, code)
+            unit, direction, kind = str(meta.get("unit") or ""), str(cat.loc[code, "direction"]), kinds.get(code, "")
+            vm, vs = _verdict(r.get("vs_municipality"), direction), _verdict(r.get("vs_similar"), direction)
+            if kind == "flag":
+                vm = vs = _fact_verdict(r.get("value"), direction, kind)
+            school = _show_value(r["value"], unit, kind)
+            if pd.notna(r.get("ci_low")) and pd.notna(r.get("ci_high")) and kind != "flag":
+                school += f" [{_show_value(r['ci_low'], unit, kind).replace(' %', '')}–{_show_value(r['ci_high'], unit, kind)}]"
+            sim = _show_value(r.get("similar_value"), unit, "share" if kind == "flag" else kind)
+            muni = _show_value(r.get("municipality_value"), unit, "share" if kind == "flag" else kind)
+            if kind == "flag":  # at the municipality a fact is a share of schools
+                sim = f"{sim} школ" if sim != "—" else sim
+                muni = f"{muni} школ" if muni != "—" else muni
+            rows.append(dict(system=system, code=code, name=_indicator_label(meta), school=school, similar=sim,
+                             municipality=muni, vs_similar=vs, vs_municipality=vm, n=r.get("n"), kind=kind,
+                             direction=direction, unit=unit, value=r["value"], ci_low=r.get("ci_low"),
+                             ci_high=r.get("ci_high"), muni_value=r.get("municipality_value"),
+                             similar_value=r.get("similar_value")))
+            shown += 1
+    return rows
+
+
+def _catalogue_column(data: ReportData, column: str) -> dict:
+    """A column of the indicator catalogue the report's loaded catalogue may lack (``kind``, ``min_n``):
+    read from the processed folder's catalogue, else from msoko's own."""
+    def build():
+        from importlib import resources
+
+        path = data.processed_dir / "indicator_catalogue.csv"
+        try:
+            cat = pd.read_csv(path, encoding="utf-8-sig") if path.exists() else pd.read_csv(
+                resources.files("msoko").joinpath("resources/indicator_catalogue.csv").open(encoding="utf-8-sig"))
+        except Exception:  # noqa: BLE001 — the first screen degrades, it does not fail
+            return pd.DataFrame(columns=["code"])
+        return cat
+    cat = data.memo(("_catalogue_raw",), build)
+    if column not in cat or "code" not in cat:
+        return {}
+    return dict(zip(cat["code"].astype(str), cat[column].astype(str)))
+
+
+_VERDICT_WORD = {1: "лучше", -1: "хуже", 0: "не отличается"}
+
+
+def _summary_table_html(rows: list[dict]) -> str:
+    head = ("<tr><th>Система</th><th>Показатель</th><th>Школа</th><th>Похожие школы</th>"
+            "<th>Муниципалитет</th></tr>")
+    body, last = [], None
+    for r in rows:
+        sys_cell = esc(SYSTEM_SHORT.get(r["system"], str(r["system"]))) if r["system"] != last else ""
+        last = r["system"]
+        cls = {1: "better", -1: "worse", 0: ""}
+        worst = min(r["vs_similar"], r["vs_municipality"])
+        best = max(r["vs_similar"], r["vs_municipality"])
+        school_cls = "worse" if worst < 0 else "better" if best > 0 else ""
+        mark = {"worse": " ▼", "better": " ▲", "": ""}[school_cls]
+        body.append(
+            f"<tr><td class=\"sys\">{sys_cell}</td><td>{esc(r['name'])}</td>"
+            f"<td class=\"{school_cls}\">{esc(r['school'])}{mark}</td>"
+            f"<td class=\"{cls[r['vs_similar']]}\">{esc(r['similar'])}</td>"
+            f"<td class=\"{cls[r['vs_municipality']]}\">{esc(r['municipality'])}</td></tr>")
+    return ("<div class=\"table-wrap\"><table class=\"msoko-table summary-table\"><thead>" + head + "</thead><tbody>"
+            + "".join(body) + "</tbody></table></div>")
+
+
+def _gap_size(r: dict) -> float:
+    """The gap as an effect size: Cohen's h for shares, the relative gap otherwise (for ranking only)."""
+    v, ref = _num(r.get("value")), _num(r.get("ref"))
+    if math.isnan(v) or math.isnan(ref):
+        return 0.0
+    if r.get("unit") == "%":
+        p1, p2 = (min(max(x / 100, 0.0), 1.0) for x in (v, ref))
+        return abs(2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2)))
+    return abs(v - ref) / max(abs(ref), 1e-9)
+
+
+def _comparison_points(data: ReportData, school_id: str, year: int, sign: int) -> list[dict]:
+    """Indicators (overall and per subject of the key ВПР indicators) where the school is better
+    (``sign`` = +1) or worse (−1) than the municipality beyond the interval; ranked by certainty
+    (also beyond similar schools) and the size of the gap; one per indicator."""
+    ind = data.indicators
+    if ind.empty:
+        return []
+    d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
+            & ind["value"].notna() & ~ind["suppressed"].fillna(False).astype(bool)]
+    if "item" in d:
+        d = d[d["item"].isna()]
+    d = d[d["grade"].isna() & (d["subject"].isna() | d["indicator"].isin(KEY_BREAKDOWN_INDICATORS))]
+    cat = data.catalogue.set_index("code") if len(data.catalogue) else pd.DataFrame()
+    d = d[d["indicator"].isin(cat.index)]
+    skip = {"vpr_participation", "vpr_mark3_share", "vpr_mark4_share", "vpr_mark5_share", "vpr_journal_confirm",
+            "vpr_journal_lower", "vpr_journal_higher", "shnor_low_procedures"}
+    out = []
+    for _, r in d.iterrows():
+        code = str(r["indicator"])
+        if code in skip:
+            continue
+        direction = str(cat.loc[code, "direction"])
+        vm, vs = _verdict(r.get("vs_municipality"), direction), _verdict(r.get("vs_similar"), direction)
+        if vm != sign:
+            continue
+        meta = indicator_meta(data, code)
+        unit = str(meta.get("unit") or "")
+        where = subject_phrase(r.get("subject"), None) if pd.notna(r.get("subject")) else ""
+        both = vs == sign
+        p = dict(code=code, subject=r.get("subject"), value=r["value"], ref=r.get("municipality_value"), unit=unit,
+                 n=r.get("n"), both=both, name=meta.get("name", code), where=where,
+                 similar=r.get("similar_value"), ci_low=r.get("ci_low"), ci_high=r.get("ci_high"))
+        p["size"] = _gap_size(p) * (1.5 if both else 1.0)
+        out.append(p)
+    out.sort(key=lambda p: (-p["size"], p["code"]))
+    seen, best = set(), []
+    for p in out:
+        if p["code"] in seen:
+            continue
+        seen.add(p["code"])
+        best.append(p)
+    return best
+
+
+def _point_sentence(p: dict, better: bool) -> str:
+    kind = "share" if p["unit"] == "%" else ""
+    val = _show_value(p["value"], p["unit"], kind)
+    ref = _show_value(p["ref"], p["unit"], kind)
+    where = f" {p['where']}" if p["where"] else ""
+    cmp_ = "выше" if p["value"] > p["ref"] else "ниже"
+    tail = " и похожих школ" if p["both"] else ""
+    sure = "уверенность высокая" if p["both"] else "уверенность достаточная"
+    return plain(f"{p['name']}{where}: {val} — {cmp_} муниципального значения ({ref}){tail} "
+                 f"за пределами погрешности; {sure}.")
+
+
+def _where(r) -> str:
+    g, subj = r.get("grade"), r.get("subject")
+    parts = [str(subj)] if isinstance(subj, str) else []
+    if g is not None and not pd.isna(g):
+        parts.append(f"{int(g)} класс")
+    return ", ".join(parts)
+
+
+def _priorities(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
+    p = data.table("priorities")
+    if p.empty or not {"year", "school_id"} <= set(p):
+        return pd.DataFrame()
+    p = p[(p["year"] == year) & (p["school_id"].astype(str) == school_id)]
+    return p.sort_values("rank") if "rank" in p else p
+
+
+def summary_concerns(data: ReportData, school_id: str, year: int, k: int = MAX_POINTS) -> list[str]:
+    """The school's top concerns: from ``priorities.parquet`` (ranked by compute) when present, else the
+    indicators worse than the municipality beyond the interval; objectivity has its own line."""
+    p = _priorities(data, school_id, year)
+    if len(p) and "text_ru" in p:
+        topic = p["topic"].astype(str) if "topic" in p else pd.Series("", index=p.index)
+        p = p[~topic.isin(OBJECTIVITY_TOPICS)]
+        return [plain(t) for t in p["text_ru"].dropna().head(k)]
+    out = []
+    shnor = _shnor(data, school_id, year)
+    if shnor:
+        out.append(shnor)
+    out += [_point_sentence(x, False) for x in _comparison_points(data, school_id, year, -1)]
+    return out[:k]
+
+
+def summary_strengths(data: ReportData, school_id: str, year: int, k: int = MAX_POINTS) -> list[str]:
+    return [_point_sentence(x, True) for x in _comparison_points(data, school_id, year, +1)[:k]]
+
+
+def _shnor(data: ReportData, school_id: str, year: int) -> str:
+    s = data.table("shnor_list")
+    if s.empty or not {"year", "school_id", "shnor"} <= set(s):
+        return ""
+    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id) & s["shnor"].fillna(False).astype(bool)]
+    if s.empty:
+        return ""
+    reason = s["reason"].iloc[0] if "reason" in s and pd.notna(s["reason"].iloc[0]) else ""
+    return plain(f"Школа относится к школам с низкими результатами (ШНОР) по региональным критериям"
+                 + (f": {reason}" if reason else "") + ". Это факт об организации.")
+
+
+def summary_status(data: ReportData, school_id: str, year: int) -> str:
+    """The school's status in one sentence: ШНОР, ШНСУ, the «500+» risk profile and the context index."""
+    d = _school_overall(data, school_id, year)
+    parts = []
+
+    def flag(code):
+        return None if code not in d.index or pd.isna(d.loc[code, "value"]) else float(d.loc[code, "value"]) >= 50
+
+    for code, yes, no in (("shnor_flag", "школа с низкими результатами (ШНОР)", "не ШНОР"),
+                          ("shnsu_flag", "в неблагоприятных социальных условиях (ШНСУ)", "не ШНСУ"),
+                          ("risk_profile_high", "высокий рисковый профиль «500+»", None)):
+        f = flag(code)
+        if f is True:
+            parts.append(yes)
+        elif f is False and no:
+            parts.append(no)
+    if "risk_factors_count" in d.index and pd.notna(d.loc["risk_factors_count", "value"]):
+        parts.append(f"факторов риска «500+»: {fmt(int(round(float(d.loc['risk_factors_count', 'value']))))}")
+    if "context_index" in d.index and pd.notna(d.loc["context_index", "value"]):
+        m = d.loc["context_index", "municipality_value"]
+        parts.append(f"индекс контекста {fmt(float(d.loc['context_index', 'value']))}"
+                     + (f" (в среднем по муниципалитету {fmt(float(m))})" if pd.notna(m) else ""))
+    return ("Статус школы в " + f"{year} году: " + "; ".join(parts) + ".") if parts else ""
+
+
+def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
+    """The objectivity status of the school in one sentence (a reason to look, never a verdict)."""
+    o = data.objectivity
+    if o.empty:
+        return "Диагностика объективности не рассчитана."
+    mine = o[(o["year"] == year) & (o["school_id"].astype(str) == school_id)]
+    if mine.empty:
+        return f"Диагностика объективности за {year} год для школы не рассчитана."
+    d = flagged_signs(data, year, school_id)
+    if d.empty:
+        return f"Признаков необъективности результатов ВПР {year} года не выявлено."
+    from msoko.objectivity.core import OFFICIAL_SIGNS
+
+    off = d[d["sign"].isin(OFFICIAL_SIGNS)]
+    comb = d[d["sign"] == "combined"]
+    cells = d.dropna(subset=["grade", "subject"])[["grade", "subject"]].drop_duplicates()
+    works = ", ".join(f"{str(s).lower()}, {int(g)} класс" for g, s in zip(cells["grade"], cells["subject"]))
+    n_signs = len(d[d["sign"] != "combined"])
+    parts = [f"Выявлено {count(n_signs, 'признак')} необъективности"
+             + (f" (официальных по методике ФИОКО — {fmt(len(off))})" if len(off) else " (все — дополнительные)")
+             + (f" в {count(len(cells), 'работа')} ВПР: {works}" if len(cells) else "")]
+    if len(comb):
+        parts.append("совокупность признаков достаточна для включения школы в план работы по объективности")
+    txt = "; ".join(parts)
+    txt = txt.replace(f"в {count(len(cells), 'работа')}", f"в {len(cells)} {_plural(len(cells), 'работе', 'работах', 'работах')}")
+    return plain(txt + ". Это повод внимательно посмотреть на проведение и проверку работ, а не вывод о нарушениях.")
+
+
+def _certainty_of(data: ReportData, school_id: str, year: int, r: dict) -> str:
+    """Certainty of a recommendation without one: a fact, or how far the interval excludes the comparison."""
+    kinds = _catalogue_column(data, "kind")
+    code = str(r.get("indicator", ""))
+    if kinds.get(code) in ("flag", "score") or code.startswith("objectivity"):
+        return "факт" if kinds.get(code) in ("flag", "score") else "достаточная"
+    ind = data.indicators
+    d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
+            & (ind["indicator"] == code)]
+    g, s = r.get("grade"), r.get("subject")
+    d = d[(d["grade"] == g) if g is not None and pd.notna(g) else d["grade"].isna()]
+    d = d[(d["subject"] == s) if isinstance(s, str) else d["subject"].isna()]
+    if d.empty:
+        return "низкая"
+    x = d.iloc[0]
+    k = sum(1 for c in ("vs_municipality", "vs_similar") if pd.notna(x.get(c)) and x.get(c) != 0)
+    return {2: "высокая", 1: "достаточная"}.get(k, "низкая")
+
+
+def summary_actions(data: ReportData, school_id: str, year: int, k: int = MAX_ACTIONS) -> list[dict]:
+    """The 3–5 actions that matter most (``recommendations.parquet``, in compute's rank order): each with
+    its addressee, reason and certainty."""
+    r = data.table("recommendations")
+    if r.empty or not {"year", "school_id"} <= set(r):
+        return []
+    r = r[(r["year"] == year) & (r["school_id"].astype(str) == school_id)]
+    if r.empty:
+        return []
+    if "rank" in r:
+        r = r.sort_values("rank", kind="stable")
+    elif "score" in r:
+        r = r.sort_values("score", ascending=False, kind="stable")
+    out = []
+    for _, x in r.head(k).iterrows():
+        text = str(x.get("text_ru") or "")
+        action = x.get("action_ru") if isinstance(x.get("action_ru"), str) and x.get("action_ru") else \
+            text.split(" Основание:")[0]
+        reason = x.get("reason_ru") if isinstance(x.get("reason_ru"), str) and x.get("reason_ru") else (
+            text.split("Основание:", 1)[1].split(" Уверенность:")[0] if "Основание:" in text else
+            f"показатель «{indicator_meta(data, str(x.get('indicator')))['name']}» школы")
+        cert = x.get("certainty") if isinstance(x.get("certainty"), str) and x.get("certainty") else \
+            _certainty_of(data, school_id, year, x.to_dict())
+        addressee = x.get("addressee") if isinstance(x.get("addressee"), str) and x.get("addressee") else "руководитель школы"
+        out.append(dict(action=plain(action).rstrip("."), addressee=plain(addressee), reason=plain(reason).rstrip("."),
+                        certainty=str(cert)))
+    return out
+
+
+def _li(items) -> str:
+    return "<ul class=\"msoko-list\">" + "".join(f"<li>{esc(x)}</li>" for x in items) + "</ul>"
+
+
+def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
+    """The first screen: where the school stands on each system's headline indicators against similar
+    schools and the municipality (coloured only beyond the interval), three strengths, three concerns,
+    the objectivity status in one sentence and the 3–5 actions that matter most."""
+    sec = Section()
+    status = summary_status(data, school_id, year)
+    rows = summary_rows(data, school_id, year)
+    strengths = summary_strengths(data, school_id, year)
+    concerns = summary_concerns(data, school_id, year)
+    actions = summary_actions(data, school_id, year)
+    sec.sentences += strengths + concerns
+    parts = ["<section class=\"first-screen\">"]
+    if status:
+        parts.append(f"<p class=\"status\">{esc(status)}</p>")
+    parts.append("<div class=\"fs-grid\">")
+    parts.append("<div class=\"fs-box concerns\"><h3>Что требует внимания</h3>"
+                 + (_li(concerns) if concerns else "<p>Ни один показатель школы не хуже муниципального за пределами "
+                                                   "погрешности.</p>") + "</div>")
+    parts.append("<div class=\"fs-box strengths\"><h3>Сильные стороны</h3>"
+                 + (_li(strengths) if strengths else "<p>Ни один показатель школы не лучше муниципального за "
+                                                     "пределами погрешности.</p>") + "</div>")
+    parts.append("</div>")
+    parts.append(f"<p class=\"objectivity-status\"><b>Объективность.</b> {esc(summary_objectivity(data, school_id, year))}</p>")
+    parts.append("<h3>Что сделать в первую очередь</h3>")
+    if actions:
+        items = "".join(
+            f"<li><b>{esc(a['action'])}.</b> <span class=\"who\">Кому: {esc(a['addressee'])}.</span> "
+            f"<span class=\"why\">Почему: {esc(a['reason'])}.</span> "
+            f"<span class=\"sure sure-{esc(a['certainty'])}\">Уверенность: {esc(a['certainty'])}.</span></li>"
+            for a in actions)
+        parts.append(f"<ol class=\"actions\">{items}</ol>")
+        sec.tables["Что сделать в первую очередь"] = pd.DataFrame(
+            [{"Действие": a["action"], "Кому": a["addressee"], "Почему": a["reason"], "Уверенность": a["certainty"]}
+             for a in actions])
+    else:
+        parts.append("<p>Адресных рекомендаций школе на этот год нет.</p>")
+    if rows:
+        parts.append("<h3>Где школа стоит</h3>")
+        parts.append(_summary_table_html(rows))
+        parts.append("<p class=\"msoko-note\">Цветом выделены только различия за пределами 95 % доверительного "
+                     "интервала (▲ лучше, ▼ хуже); в квадратных скобках — интервал. Для фактов об организации "
+                     "(да/нет) у муниципалитета и похожих школ — доля таких школ.</p>")
+        sec.tables["Где школа стоит"] = pd.DataFrame(
+            [{"Система": SYSTEM_SHORT.get(r["system"]), "Показатель": r["name"], "Школа": r["school"],
+              "Похожие школы": r["similar"], "Муниципалитет": r["municipality"],
+              "Сравнение с похожими": _VERDICT_WORD[r["vs_similar"]],
+              "Сравнение с муниципалитетом": _VERDICT_WORD[r["vs_municipality"]]} for r in rows])
+    parts.append(how_to_read(school=True))
+    parts.append("</section>")
+    sec.html("".join(parts))
+    return sec

@@ -128,21 +128,26 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
     return res.drop(columns=["_k", "_g"])[cols].reset_index(drop=True)
 
 
-def level_completion(task_long: pd.DataFrame, data: ReportData, grade: int, subject: str) -> pd.DataFrame:
-    """``level, group, value, n``: completion by difficulty level, weighted by the tasks' maximum scores."""
-    if task_long.empty:
-        return pd.DataFrame(columns=["level", "group", "value", "n"])
-    spec = data.task_specs
-    spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
-    mx = dict(zip(spec["task"].astype(str), spec["max_score"]))
-    d = task_long.dropna(subset=["level"])
-    if d.empty:
-        return pd.DataFrame(columns=["level", "group", "value", "n"])
-    d = d.assign(mx=pd.to_numeric(d["task"].map(mx), errors="coerce").astype(float))
-    d = d.assign(w=d["value"].astype(float) * d["mx"])
-    g = d.groupby(["level", "group"]).agg(w=("w", "sum"), mx=("mx", "sum"), n=("n", "max")).reset_index()
-    g["value"] = g["w"] / g["mx"]
-    return g[["level", "group", "value", "n"]]
+def level_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``level, group, value, n``: completion by difficulty level (Б/П/В) for the school, similar schools and
+    the municipality — compute's ``vpr_level_completion`` rows."""
+    cols = ["level", "group", "value", "n"]
+    code = "vpr_level_completion"
+    me = _indicator_rows(data, year, code, "school", school_id, grade, subject, items=True)
+    if me.empty:
+        return pd.DataFrame(columns=cols)
+    muni = str(school_row(data, school_id)["municipality"])
+    m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
+    parts = []
+    if not me["suppressed"].any():
+        parts.append(pd.DataFrame({"level": me["item"], "group": GROUP_SCHOOL, "value": me["value"], "n": me["n"]}))
+    sim = me[me["similar_value"].notna() & (me["similar_n"] >= MIN_N)]
+    if len(sim):
+        parts.append(pd.DataFrame({"level": sim["item"], "group": GROUP_SIMILAR, "value": sim["similar_value"],
+                                   "n": sim["similar_n"]}))
+    if len(m):
+        parts.append(pd.DataFrame({"level": m["item"], "group": GROUP_MUNI, "value": m["value"], "n": m["n"]}))
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
 def journal_comparison(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
