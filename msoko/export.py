@@ -62,23 +62,36 @@ def _add_toc(body: str) -> tuple[str, str]:
         entries = [e for e in entries if e[0] == 2]
     items = "".join(
         f'<li class="toc-h{lvl}"><a href="#{hid}">{html.escape(label)}</a></li>' for lvl, hid, label in entries)
-    toc = f'<nav class="toc" aria-label="Содержание"><p class="toc-title">Содержание</p><ol>{items}</ol></nav>' \
-        if entries else ""
+    # folded by default (no script: <details>): the first screen is the report's summary, not its contents
+    toc = (f'<details class="toc-box"><summary>Содержание отчёта</summary><nav class="toc" aria-label="Содержание">'
+           f'<ol>{items}</ol></nav></details>') if entries else ""
     return body, toc
 
 
 _TECHNICAL_PARAMS = {"processed_dir", "config_path"}
+# what a reader sees of the parameters: in Russian, only those that say whom and when the report is about
+_PARAM_LABELS = {"school_id": "логин школы", "dou_id": "логин детского сада", "municipality": "муниципалитет",
+                 "year": "учебный год"}
 
 
 def _params_line(nb: nbformat.NotebookNode) -> str:
     params = (nb.get("metadata", {}).get("papermill", {}) or {}).get("parameters") or {}
     # where the data lay on the building machine is not part of the report (it is in the manifest
-    # and in the executed notebook): the same inputs give the same page on any machine
-    params = {k: v for k, v in params.items() if k not in _TECHNICAL_PARAMS}
-    if not params:
+    # and in the executed notebook): the same inputs give the same page on any machine; the
+    # parameters of code (names, quotes, options) are not shown to a reader either
+    shown = [f"{_PARAM_LABELS[k]}: {v}" for k, v in params.items()
+             if k in _PARAM_LABELS and k not in _TECHNICAL_PARAMS and v is not None]
+    if not shown:
         return ""
-    shown = ", ".join(f"{k} = {v!r}" for k, v in params.items())
-    return f'<p class="params">Параметры отчёта: {html.escape(shown)}</p>'
+    text = " · ".join(shown)
+    return f'<p class="params">{html.escape(text[:1].upper() + text[1:])}</p>'
+
+
+def _running_head(title: str, nb: nbformat.NotebookNode) -> str:
+    """The text of the printed running head: the report's title and year (CSS ``string-set``)."""
+    params = (nb.get("metadata", {}).get("papermill", {}) or {}).get("parameters") or {}
+    year = params.get("year")
+    return title + (f", {year} год" if year is not None and str(year) not in title else "")
 
 
 _IMG_NO_ALT_RE = re.compile(r"<img\b(?![^>]*\balt=)", re.I)
@@ -149,10 +162,11 @@ def export_html(nb: nbformat.NotebookNode, *, title: str) -> str:
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
         "style-src 'unsafe-inline'\">\n"
         f"<title>{html.escape(title)}</title>\n<style>\n{_css()}\n</style>\n</head>\n<body>\n"
-        f"<header class=\"report-header\"><p class=\"brand\">МСОКО · msoko</p><h1 class=\"report-title\">"
+        f"<header class=\"report-header\"><p class=\"brand\">МСОКО</p><h1 class=\"report-title\">"
         f"{html.escape(title)}</h1>{_params_line(nb)}</header>\n"
+        f"<div class=\"running-head\" aria-hidden=\"true\">{html.escape(_running_head(title, nb))}</div>\n"
         f"<div class=\"layout\">{toc}<main class=\"report\">\n{body}\n</main></div>\n"
-        f"<footer class=\"report-footer\">Отчёт сформирован msoko {html.escape(str(version))}. "
+        f"<footer class=\"report-footer\">Отчёт сформирован программой МСОКО, версия {html.escape(str(version))}. "
         "Результаты ВПР используются для сравнения, а не для рейтингования школ "
         "(письма Рособрнадзора 2021 г. и от 18.04.2025 № 02-86).</footer>\n"
         "</body>\n</html>\n"

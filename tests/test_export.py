@@ -37,7 +37,9 @@ def test_document_shell_title_and_params():
     assert html.startswith("<!DOCTYPE html>")
     assert "<title>Отчёт &lt;школы&gt; &amp; «Ко»</title>" in html
     assert 'lang="ru"' in html and 'charset="utf-8"' in html
-    assert "Параметры отчёта: school_id = &#x27;sch&lt;01&gt;&#x27;, year = 2023" in html
+    # the parameters in Russian, no code (issue 12)
+    assert "Логин школы: sch&lt;01&gt; · учебный год: 2023" in html
+    assert "school_id" not in html and "Параметры отчёта" not in html
 
 
 def test_code_hidden_stderr_dropped_text_escaped():
@@ -97,5 +99,5 @@ def test_params_line_leaves_out_local_paths():
     nb = _nb()
     nb.metadata["papermill"]["parameters"]["processed_dir"] = "/home/analyst/msoko/data/processed"
     html = export_html(nb, title="t")
-    assert "Параметры отчёта: school_id = &#x27;sch&lt;01&gt;&#x27;, year = 2023</p>" in html
+    assert "Логин школы: sch&lt;01&gt; · учебный год: 2023</p>" in html
     assert "/home/analyst" not in html

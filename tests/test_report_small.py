@@ -28,7 +28,7 @@ def test_tiny_negative_interval_bound_prints_as_zero():
 
     assert fmt(-1e-17, 0) == "0"
     assert fmt(-0.04, 1) == "0,0"
-    assert fmt(-1.5, 1) == "-1,5"
+    assert fmt(-1.5, 1) == "\u22121,5"  # the minus sign, not a hyphen
 
 
 def test_section_is_one_output_with_its_tables_and_figures():
@@ -46,3 +46,81 @@ def test_section_is_one_output_with_its_tables_and_figures():
     sec.extend(other)
     assert list(sec.tables) == ["T", "T (2)"]
     assert "таблиц 2" in repr(sec)
+
+
+# ---------------------------------------------------------------- Russian numbers and plurals (issue 12)
+# every expected string below was worked out by hand from the rules of Russian grammar and typography
+
+@pytest.mark.parametrize("n, expected", [
+    (1, "работа"), (2, "работы"), (4, "работы"), (5, "работ"), (11, "работ"), (12, "работ"), (14, "работ"),
+    (21, "работа"), (22, "работы"), (25, "работ"), (101, "работа"), (111, "работ"), (0, "работ"),
+    (1.2, "работы"), (18.7, "работы"), (0.5, "работы"),
+])
+def test_plural_forms(n, expected):
+    from msoko.report.fmt import plural
+
+    assert plural(n, "работа", "работы", "работ") == expected
+
+
+def test_count_with_number_and_noun():
+    from msoko.report.fmt import count
+
+    assert count(18.7, "балл") == "18,7 балла"
+    assert count(1.2, "фактор") == "1,2 фактора"
+    assert count(23, "работа") == "23 работы"
+    assert count(21, "работа") == "21 работа"
+    assert count(5.0, "фактор") == "5 факторов"
+    assert count(12_345, "обучающийся") == "12\u202f345 обучающихся"
+
+
+def test_number_typography():
+    from msoko.report.fmt import fmt, fmt_signed
+
+    assert fmt(1000) == "1000"                       # four digits stay whole
+    assert fmt(12_345) == "12\u202f345"               # thousands with a thin (narrow no-break) space
+    assert fmt(1_234_567.25, 1) == "1\u202f234\u202f567,2"
+    assert fmt(-3) == "\u22123" and fmt(-0.25, 2) == "\u22120,25"
+    assert fmt_signed(0.4) == "+0,4" and fmt_signed(-0.4) == "\u22120,4" and fmt_signed(0.0) == "0,0"
+
+
+def test_agreement_inside_a_sentence():
+    from msoko.report.fmt import agree
+
+    assert agree("всего 23 работ, 18,7 балл и 1,2 факторов") == "всего 23 работы, 18,7 балла и 1,2 фактора"
+    # after a word that governs the genitive: «из 23 работ» (plural), «из 21 работы» (singular)
+    assert agree("5 из 23 работ") == "5 из 23 работ"
+    assert agree("3 из 21 работ") == "3 из 21 работы"
+    # other prepositions are left as written
+    assert agree("в 23 работах") == "в 23 работах"
+
+
+def test_p_values_and_sd_in_words():
+    from msoko.report.fmt import chance, plain, sd_words
+
+    assert chance(1.3e-114) == "случайно такое бывает реже чем в 1 случае из 1\u202f000\u202f000"
+    assert chance(0.0004) == "случайно такое бывает реже чем в 1 случае из 1000"
+    assert chance(0.004) == "случайно такое бывает реже чем в 1 случае из 100"
+    assert chance(0.05) == "случайно такое бывает примерно в 1 случае из 20"
+    assert sd_words(0.55) == "0,55 стандартного отклонения"
+    assert sd_words(2) == "2 стандартных отклонения" and sd_words(1) == "1 стандартное отклонение"
+    s = plain("msoko: расхождение 0,55 SD; p=1.3e-114; разница -2,5 балл")
+    assert s == ("расхождение 0,55 стандартного отклонения; случайно такое бывает реже чем в 1 случае из "
+                 "1\u202f000\u202f000; разница \u22122,5 балла")
+
+
+def test_one_informativeness_vocabulary():
+    from msoko.report.fmt import informativeness_word
+
+    assert informativeness_word(60) == "информативно"
+    assert informativeness_word(25) == "ориентировочно"
+    assert informativeness_word(12) == "информативность ограничена"
+    assert [informativeness_word(label=x) for x in ("информативна", "минимально", "ограниченно")] == [
+        "информативно", "ориентировочно", "информативность ограничена"]
+
+
+def test_source_names_never_show_code():
+    from msoko.report.fmt import source_words
+
+    assert source_words("teachers, contingent") == "кадры, контингент"
+    assert source_words("vpr") == "ВПР (ФИС ОКО)"
+    assert source_words("some_table") == ""

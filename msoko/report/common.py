@@ -17,7 +17,7 @@ from msoko.report.section import Section
 # ======================================================================================
 
 def _vpr_source(year: int) -> str:
-    return f"{SRC_VPR} {year}; расчёт msoko"
+    return f"{SRC_VPR} {year}; расчёт МСОКО"
 
 
 def show_title(data: ReportData, *, kind: str, year: int, school_id: str | None = None,
@@ -26,10 +26,12 @@ def show_title(data: ReportData, *, kind: str, year: int, school_id: str | None 
     sec = Section()
     lines = []
     if school_id is not None:
+        # a school report: one line; how to read it follows the first screen (:func:`how_to_read`)
         row = school_row(data, school_id)
-        lines.append(f"<p><b>{esc(school_name(data, school_id))}</b> (логин {esc(school_id)}), "
-                     f"{esc(row.get('municipality', ''))}. Учебный год: {year}.</p>")
-    elif municipality is not None:
+        sec.html(f"<p class=\"title-line\"><b>{esc(school_name(data, school_id))}</b> (логин {esc(school_id)}), "
+                 f"{esc(row.get('municipality', ''))}. Учебный год: {year}.</p>")
+        return sec
+    if municipality is not None:
         lines.append(f"<p><b>{esc(municipality)}</b>. Учебный год: {year}.</p>")
     else:
         lines.append(f"<p>Учебный год: {year}.</p>")
@@ -45,6 +47,19 @@ def show_title(data: ReportData, *, kind: str, year: int, school_id: str | None 
         "<span style=\"color:#7f7f7f\">■</span> регион.</p>")
     sec.html(f"<div class=\"callout\">{''.join(lines)}</div>")
     return sec
+
+
+def how_to_read(*, school: bool = True) -> str:
+    """One paragraph: what the comparisons, intervals, suppression and colours mean."""
+    return (
+        "<p class=\"msoko-note how-to-read\">Как читать: значения показаны рядом с муниципалитетом"
+        + (", похожими школами (тот же тип организации и тип населённого пункта)" if school else "")
+        + " и, где есть данные, регионом; в квадратных скобках — 95 % доверительный интервал. "
+        f"Группы меньше {MIN_N} обучающихся или педагогов не показываются, меньше {LIMITED_N} — отмечены как "
+        "группы ограниченной информативности; факты об организации (статус, индекс контекста, руководитель) "
+        "показываются всегда. Результаты ВПР сравниваются, а не ранжируются. Цвета на графиках: "
+        "<span style=\"color:#1f4e79\">■</span> школа, <span style=\"color:#4d9221\">■</span> похожие школы, "
+        "<span style=\"color:#e08214\">■</span> муниципалитет, <span style=\"color:#7f7f7f\">■</span> регион.</p>")
 
 
 def latest_effectiveness(data: ReportData, year: int, **where) -> tuple[pd.DataFrame, int]:

@@ -11,15 +11,15 @@ from msoko.report.fmt import (
     LIMITED_N, MIN_N, _plural, count, esc, fmt, html_heading, html_para, html_sentences, informativeness, plain,
     subject_phrase, agree, source_words, html_table,
 )
-from msoko.report.data import ReportData, school_row, sufficiency_thresholds, target_value
+from msoko.report.data import ReportData, comparison_groups, school_row, sufficiency_thresholds, target_value
 from msoko.report.indicators import (
-    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, headline_indicators, indicator_groups,
+    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _wilson, headline_indicators, indicator_groups,
     indicator_meta, indicator_trend, measures_table, recommendations_table, school_context, school_vpr_counts,
     system_goal, system_indicator_table,
 )
 from msoko.report.vpr import (
-    _vpr_cell, gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution,
-    score_distribution, task_completion, vpr_summary_table,
+    _cell_group, _vpr_cell, gia_table, level_completion, mark_boundaries, score_distribution, task_completion,
+    vpr_summary_table,
 )
 from msoko.report.signs import attention_zones, flagged_signs, signs_table
 from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
@@ -126,56 +126,74 @@ def _standout_works(data: ReportData, school_id: str, year: int) -> set[tuple[in
 
 
 def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
-    """One row per ВПР the school wrote: participants, «2», «4»–«5» — school beside similar schools and
-    the municipality (``indicators.parquet``)."""
+    """One row per ВПР the school wrote: participants, «2», качество, mean % — school beside the municipality."""
     taken = school_vpr_counts(data, school_id, year)
+    groups = comparison_groups(data, school_id)
     rows = []
     for _, r in taken.iterrows():
         g, subj = int(r["grade"]), str(r["subject"])
         row = {"Работа": f"{g} кл., {subj}", "Участников": fmt(int(r["n"]))}
-        for code, label in (("vpr_fail_share", "«2», %"), ("vpr_quality", "«4»–«5», %")):
-            t = indicator_groups(data, school_id, year, code, g, subj).set_index("group")
-            for grp, short in ((GROUP_SCHOOL, "школа"), (GROUP_SIMILAR, "похожие"), (GROUP_MUNI, "муниц.")):
-                x = t.loc[grp] if grp in t.index else None
-                if x is None or x["suppressed"] or pd.isna(x["value"]):
-                    row[f"{label} ({short})"] = "скрыто" if grp == GROUP_SCHOOL else "—"
-                elif grp == GROUP_SCHOOL:
-                    row[f"{label} ({short})"] = f"{fmt(x['value'], 0)} [{fmt(x['ci_low'], 0)}–{fmt(x['ci_high'], 0)}]"
-                else:
-                    row[f"{label} ({short})"] = fmt(x["value"], 0)
+        for grp in (GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI):
+            x = _cell_group(data, year, g, subj, groups.get(grp, []))
+            marks = x["mark"].dropna().astype(int)
+            short = {GROUP_SCHOOL: "школа", GROUP_SIMILAR: "похожие", GROUP_MUNI: "муниц."}[grp]
+            if len(marks) < MIN_N:
+                row[f"«2», % ({short})"] = row[f"«4»–«5», % ({short})"] = "—" if grp != GROUP_SCHOOL else "скрыто"
+                continue
+            k2, k45, n = int((marks == 2).sum()), int((marks >= 4).sum()), len(marks)
+            if grp == GROUP_SCHOOL:
+                lo, hi = _wilson(k2, n)
+                row[f"«2», % ({short})"] = f"{fmt(100 * k2 / n, 0)} [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
+                lo, hi = _wilson(k45, n)
+                row[f"«4»–«5», % ({short})"] = f"{fmt(100 * k45 / n, 0)} [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
+            else:
+                row[f"«2», % ({short})"] = fmt(100 * k2 / n, 0)
+                row[f"«4»–«5», % ({short})"] = fmt(100 * k45 / n, 0)
         row["Информативность"] = informativeness(int(r["n"]))
         rows.append(row)
-    cols = ["Работа", "Участников"] + [f"{label} ({short})" for label in ("«2», %", "«4»–«5», %")
-                                       for short in ("школа", "похожие", "муниц.")] + ["Информативность"]
-    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame()
-
-
-def _overview_long(data: ReportData, school_id: str, year: int, query, column: str) -> pd.DataFrame:
-    """Shares of every ВПР of the school, school beside the municipality (long form for the charts)."""
-    out = []
-    for _, r in school_vpr_counts(data, school_id, year).iterrows():
-        g, subj = int(r["grade"]), str(r["subject"])
-        d = query(data, school_id, year, g, subj)
-        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
-            x = d[d["group"] == grp]
-            out.append(x.assign(group=f"{g} кл., {subj}: {label}"))
-    out = [x for x in out if len(x)]
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["group", column, "share", "n"])
+    return pd.DataFrame(rows)
 
 
 def vpr_overview_marks(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """Marks of every ВПР of the school, each beside the municipality (long form for plot_marks_distribution)."""
-    return _overview_long(data, school_id, year, marks_distribution, "mark")
+    taken = school_vpr_counts(data, school_id, year)
+    groups = comparison_groups(data, school_id)
+    out = []
+    for _, r in taken.iterrows():
+        g, subj = int(r["grade"]), str(r["subject"])
+        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
+            x = _cell_group(data, year, g, subj, groups.get(grp, [])).dropna(subset=["mark"])
+            n = len(x)
+            if n < MIN_N:
+                continue
+            c = x["mark"].astype(int).value_counts()
+            out += [dict(group=f"{g} кл., {subj}: {label}", mark=m, share=100 * c.get(m, 0) / n, n=n)
+                    for m in (2, 3, 4, 5)]
+    return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
 
 
 def vpr_overview_journal(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """ВПР vs journal for every ВПР of the school, each beside the municipality (long form)."""
-    return _overview_long(data, school_id, year, journal_comparison, "category")
+    taken = school_vpr_counts(data, school_id, year)
+    groups = comparison_groups(data, school_id)
+    out = []
+    for _, r in taken.iterrows():
+        g, subj = int(r["grade"]), str(r["subject"])
+        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
+            x = _cell_group(data, year, g, subj, groups.get(grp, [])).dropna(subset=["mark", "journal_mark"])
+            n = len(x)
+            if n < MIN_N:
+                continue
+            diff = x["mark"].astype(int) - x["journal_mark"].astype(int)
+            for cat, k in (("Понизили", (diff < 0).sum()), ("Подтвердили", (diff == 0).sum()),
+                           ("Повысили", (diff > 0).sum())):
+                out.append(dict(group=f"{g} кл., {subj}: {label}", category=cat, share=100 * k / n, n=n))
+    return pd.DataFrame(out, columns=["group", "category", "share", "n"])
 
 
 def level_table(data: ReportData, school_id: str, year: int, grade: int, subject: str, tasks: pd.DataFrame) -> pd.DataFrame:
     """Completion by difficulty level (Б/П/В), school beside the comparison groups, with the threshold."""
-    lv = level_completion(data, school_id, year, grade, subject)
+    lv = level_completion(tasks, data, grade, subject)
     if lv.empty:
         return pd.DataFrame()
     thr = sufficiency_thresholds(data, year)
@@ -309,8 +327,6 @@ def show_school_effectiveness(data: ReportData, school_id: str, year: int) -> Se
     _show_effectiveness(sec, data, year, f"Мер в отношении школы за {year - 1} и предыдущие годы не зарегистрировано.",
                         school_id=school_id)
     return sec
-
-
 
 
 # ======================================================================================
