@@ -262,3 +262,17 @@ def test_plan_of_work(synth):
     assert sorted(p["Логин"]) == sorted(set(hit.school_id.astype(str)))
     idx = o[(o.sign == "objectivity_index")].sort_values("year")
     assert report.objectivity_index(synth)["Показатель объективности"].tolist() == [report.fmt(v) for v in idx.value]
+
+
+def test_gia_table_from_compute_by_hand(synth):
+    """ОГЭ maths of sch01: 12 participants, the share below the minimum (8 primary points) as compute
+    counted it, worked out here from the input rows; the school of 3 participants is hidden."""
+    t = report.gia_table(synth, "sch01", 2023).set_index(["Экзамен", "Предмет"])
+    g = pd.read_parquet(synth.processed_dir / "gia.parquet")
+    x = g[(g.school_id == "sch01") & (g.subject == "Математика")]
+    share = 100 * (x.primary_score < x.min_threshold).mean()
+    row = t.loc[("ОГЭ", "Математика")]
+    assert row["Школа: участников"] == "12"
+    assert row["Школа: ниже минимума"].startswith(f"{report.fmt(share, 0)} % [")
+    small = report.gia_table(synth, "sch05", 2023).set_index(["Экзамен", "Предмет"]).loc[("ОГЭ", "Математика")]
+    assert small["Школа: средний результат"] == "скрыто (n < 5)"

@@ -10,7 +10,7 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import MIN_N, fmt, informativeness
 from msoko.report.data import ReportData, comparison_groups, school_row
-from msoko.report.indicators import _indicator_rows, _wilson, indicator_groups
+from msoko.report.indicators import _indicator_rows, indicator_groups
 
 
 # ФИС ОКО views of one ВПР
@@ -191,36 +191,37 @@ def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, s
 # ГИА
 # ======================================================================================
 
+# grade → exam and its mean: the mark of the ОГЭ, the test score of the ЕГЭ
+GIA_EXAMS = {9: ("ОГЭ", "oge_mean_mark"), 11: ("ЕГЭ", "ege_mean_score")}
+
+
 def gia_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
-    """ГИА by exam and subject: participants, mean score, share below the minimum — school vs municipality."""
-    g = data.table("gia")
-    if g.empty:
-        return pd.DataFrame()
-    g = g[g["year"] == year].copy()
-    g["school_id"] = g["school_id"].astype(str)
-    g["score"] = g["test_score"].where(g["test_score"].notna(), g["primary_score"]) if "test_score" in g else g["primary_score"]
-    g["below"] = g["score"] < g["min_threshold"]
-    groups = comparison_groups(data, school_id)
-    rows = []
-    for (exam, subject), x in g.groupby(["exam", "subject"], sort=True):
-        row = {"Экзамен": exam, "Предмет": subject}
+    """ГИА by exam and subject: participants, the mean (ОГЭ: mark, ЕГЭ: test score) and the share below
+    the minimum with its interval — the school beside the municipality, from ``indicators.parquet``."""
+    ind = data.indicators
+    rows = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
+               & (ind["indicator"] == "gia_below_min") & ind["grade"].isin(list(GIA_EXAMS)) & ind["subject"].notna()]
+    out = []
+    for r in rows.sort_values(["grade", "subject"]).itertuples():
+        exam, mean_code = GIA_EXAMS[int(r.grade)]
+        row = {"Экзамен": exam, "Предмет": r.subject}
+        below = indicator_groups(data, school_id, year, "gia_below_min", r.grade, r.subject).set_index("group")
+        mean = indicator_groups(data, school_id, year, mean_code, r.grade, r.subject).set_index("group")
         for grp in (GROUP_SCHOOL, GROUP_MUNI):
-            y = x[x["school_id"].isin(groups.get(grp, []))]
-            n = len(y)
-            if grp == GROUP_SCHOOL and n == 0:
-                break
-            if n < MIN_N:
-                row[f"{grp}: участников"] = fmt(n)
-                row[f"{grp}: средний балл"] = f"скрыто (n < {MIN_N})"
+            if grp not in below.index:
+                continue
+            b = below.loc[grp]
+            row[f"{grp}: участников"] = fmt(int(b["n"])) if pd.notna(b["n"]) else "—"
+            if b["suppressed"]:
+                row[f"{grp}: средний результат"] = f"скрыто (n < {MIN_N})"
                 row[f"{grp}: ниже минимума"] = "—"
                 continue
-            row[f"{grp}: участников"] = fmt(n)
-            row[f"{grp}: средний балл"] = fmt(y["score"].mean())
-            lo, hi = _wilson(y["below"].sum(), n)
-            row[f"{grp}: ниже минимума"] = f"{fmt(100 * y['below'].mean(), 0)} % [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
-        else:
-            rows.append(row)
-    return pd.DataFrame(rows).fillna("—")
+            m = mean.loc[grp, "value"] if grp in mean.index else float("nan")
+            row[f"{grp}: средний результат"] = fmt(m) if pd.notna(m) else "—"
+            row[f"{grp}: ниже минимума"] = (f"{fmt(b['value'], 0)} % [{fmt(b['ci_low'], 0)}–{fmt(b['ci_high'], 0)}]"
+                                           if pd.notna(b["ci_low"]) else f"{fmt(b['value'], 0)} %")
+        out.append(row)
+    return pd.DataFrame(out).fillna("—")
 
 
 # ======================================================================================
@@ -228,19 +229,14 @@ def gia_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
 # ======================================================================================
 
 def mkdo_areas(data: ReportData, municipality: str, year: int, dou_id: str | None = None) -> pd.DataFrame:
-    """``area, group, score, n`` — the municipality's mean per area (and one kindergarten's when given)."""
-    m = data.table("mkdo")
-    if m.empty:
-        return pd.DataFrame(columns=["area", "group", "score", "n"])
-    m = m[m["year"] == year]
-    dous = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"])
-    m = m[m["dou_id"].astype(str).isin(dous)] if dous & set(m["dou_id"].astype(str)) else m
-    out = m.groupby("area", sort=False).agg(score=("score", "mean"), n=("dou_id", "nunique")).reset_index()
-    out["group"] = GROUP_MUNI
+    """``area, group, score, n`` — the municipality's МКДО score per area (and one kindergarten's when
+    given), compute's ``mkdo_area_score`` rows."""
+    cols = ["area", "group", "score", "n"]
+    parts = []
     if dou_id is not None:
-        x = m[m["dou_id"].astype(str) == dou_id].groupby("area", sort=False)["score"].mean().reset_index()
-        out = pd.concat([x.assign(group=GROUP_SCHOOL, n=1), out], ignore_index=True)
-    return out[["area", "group", "score", "n"]]
-
-
-# ======================================================================================
+        d = _indicator_rows(data, year, "mkdo_area_score", "school", dou_id, items=True)
+        parts.append(pd.DataFrame({"area": d["item"], "group": GROUP_SCHOOL, "score": d["value"], "n": d["n"]}))
+    m = _indicator_rows(data, year, "mkdo_area_score", "municipality", municipality, items=True)
+    parts.append(pd.DataFrame({"area": m["item"], "group": GROUP_MUNI, "score": m["value"], "n": m["n"]}))
+    out = pd.concat(parts, ignore_index=True)
+    return out[cols].reset_index(drop=True) if len(out) else pd.DataFrame(columns=cols)
