@@ -109,6 +109,14 @@ def _base(code: str, df: pd.DataFrame, cols: dict[str, str | pd.Series], sets=No
     return Base(code, out, sets or [()])
 
 
+def similar_group(schools: pd.DataFrame) -> pd.Series:
+    """The similar-schools group of each organisation: the same type and the same settlement type
+    (``"СОШ|город"``); missing when either is unknown. One definition for compute and the reports."""
+    known = schools["org_type"].notna() & schools["settlement_type"].notna()
+    key = schools["org_type"].astype(str) + "|" + schools["settlement_type"].astype(str)
+    return key.where(known).astype(object)
+
+
 class Codes:
     """Integer codes for the key columns, so that every groupby and merge runs on integers.
 
@@ -123,10 +131,9 @@ class Codes:
         self.munis = sorted(meta["municipality"].astype(str).unique())
         mi = {m: i for i, m in enumerate(self.munis)}
         self.muni_of = meta["municipality"].astype(str).map(mi).to_numpy(dtype="int32")
-        sim = meta["org_type"].astype(object).fillna("\0") + "|" + meta["settlement_type"].astype(object).fillna("\0")
-        sim_codes, _ = pd.factorize(sim)
-        known = meta["org_type"].notna().to_numpy() & meta["settlement_type"].notna().to_numpy()
-        self.sim_of = np.where(known, sim_codes, -1).astype("int32")
+        sim = similar_group(meta)
+        sim_codes, _ = pd.factorize(sim.fillna("\0"))
+        self.sim_of = np.where(sim.notna().to_numpy(), sim_codes, -1).astype("int32")
         self.words = [ALL_STR]
         self.word_index = {ALL_STR: 0}
 

@@ -287,12 +287,18 @@ def school_name(data: ReportData, school_id: str) -> str:
 
 
 def similar_schools(data: ReportData, school_id: str) -> list[str]:
-    """Schools of the same type and settlement type (the school itself excluded)."""
+    """Schools of the same similar-schools group (:func:`msoko.indicators.similar_group`), itself excluded."""
+    from msoko.indicators import similar_group
+
+    def build() -> dict:
+        g = similar_group(_schools_by_id(data))
+        return {k: sorted(v) for k, v in g.dropna().groupby(g.dropna()).groups.items()}
+
     s = _schools_by_id(data)
-    me = s.loc[school_id]
-    mask = (s["org_type"].astype("string") == str(me["org_type"])) & \
-           (s["settlement_type"].astype("string") == str(me["settlement_type"]))
-    return sorted(i for i in s.index[mask.fillna(False)] if i != school_id)
+    key = similar_group(s.loc[[school_id]]).iloc[0]
+    if key is None or (not isinstance(key, str) and pd.isna(key)):
+        return []
+    return [i for i in data.memo(("_similar_groups",), build).get(key, []) if i != school_id]
 
 
 def comparison_groups(data: ReportData, school_id: str) -> dict[str, list[str]]:
