@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+TABLES_MIME = "application/vnd.msoko.tables+json"  # a section's tables inside the executed notebook
+
 import pandas as pd
 
 from msoko.report.fmt import html_heading, html_para, html_sentences, html_table
@@ -64,11 +66,32 @@ class Section:
     def _repr_html_(self) -> str:
         return "".join(self.parts)
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """HTML for the page, and the tables as JSON for the report's Excel workbook
+        (:mod:`msoko.report.workbook`; the HTML exporter ignores this type)."""
+        bundle = {"text/html": self._repr_html_(), "text/plain": repr(self)}
+        if self.tables:
+            bundle[TABLES_MIME] = [table_json(k, v) for k, v in self.tables.items()]
+        return bundle
+
     def __str__(self) -> str:
         return self._repr_html_()
 
     def __repr__(self) -> str:
         return f"<Раздел отчёта: таблиц {len(self.tables)}, рисунков {len(self.figures)}>"
+
+
+def table_json(title: str, df: pd.DataFrame) -> dict:
+    """A table as JSON: its title, column names and cells (numbers kept as numbers, missing as null)."""
+    def cell(v):
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return None
+        if hasattr(v, "item"):  # numpy scalar
+            v = v.item()
+        return v if isinstance(v, (int, float, bool, str)) else str(v)
+
+    return {"title": str(title), "columns": [str(c) for c in df.columns],
+            "rows": [[cell(v) for v in row] for row in df.itertuples(index=False, name=None)]}
 
 
 def _unique(d: dict, key: str) -> str:
