@@ -1,4 +1,9 @@
 """The objectivity diagnostics report, one function per section; each returns a :class:`~msoko.report.section.Section`.
+
+Every sign is a reason to look at how a work was written and marked, never an accusation. Evidence is
+given in words (:func:`msoko.report.fmt.chance` for a p-value, :func:`msoko.report.fmt.plain` for the
+objectivity module's own sentence); a work is named with its procedure («ОГЭ, математика» is not a ВПР
+class «9 кл.»); schools are listed by name.
 """
 from __future__ import annotations
 
@@ -6,66 +11,145 @@ from __future__ import annotations
 import pandas as pd
 
 from msoko.objectivity.core import OFFICIAL_SIGNS
-from msoko.report.fmt import fmt, html_heading, html_para
+from msoko.report.fmt import LIMITED_N, chance, fmt, html_heading, html_para, informativeness, plain
 from msoko.report.data import ReportData, school_name
-from msoko.report.signs import flagged_signs, objectivity_index, plan_of_work, sign_name, signs_table
+from msoko.report.signs import flagged_signs, objectivity_index, plan_of_work, sign_name
 from msoko.report.evidence import MAX_CARDS, _evidence_charts, _picture_cells
 
 from msoko.report.section import Section
 
 
+OFFICIAL_TOTAL = 14  # signs of the ФИОКО method: 6 inflated mean, 4 journal mismatch, 4 cohort rise/fall
+ADDITIONAL = "дополнительный (не из методики ФИОКО)"
+
+
+def _work(r) -> str:
+    """«ВПР, 4 класс, математика» / «ОГЭ, русский язык»: the procedure first, a class only for ВПР."""
+    proc = str(r.get("procedure") or "ВПР")
+    subj = r.get("subject")
+    subj = str(subj) if isinstance(subj, str) else ""
+    g = r.get("grade")
+    if proc == "ВПР" and g is not None and not pd.isna(g):
+        return f"ВПР, {int(g)} класс" + (f", {subj}" if subj else "")
+    return proc + (f", {subj}" if subj else "")
+
+
+def sign_title(sign: str) -> str:
+    """A sign's Russian title without the «(msoko)» mark of the module's catalogue."""
+    return plain(sign_name(sign)).replace(" (МСОКО)", "").strip()
+
+
+def official_coverage(data: ReportData, year: int) -> tuple[int, list[str]]:
+    """How many of the 14 official signs (sign × procedure × class × subject) were computed this year,
+    and which works they cover."""
+    o = data.objectivity
+    if o.empty:
+        return 0, []
+    d = o[(o["year"] == year) & o["sign"].isin(OFFICIAL_SIGNS) & o["flagged"].notna()]
+    cells = d.drop_duplicates(["sign", "procedure", "grade", "subject"])
+    return len(cells), sorted({f"{sign_title(r['sign'])}: {_work(r)}" for _, r in cells.iterrows()})
+
+
+def _index_note(data: ReportData, year: int) -> str:
+    k, _ = official_coverage(data, year)
+    if k >= OFFICIAL_TOTAL:
+        return (f"Показатель = 100 − доля (%) школ, у которых выявлен хотя бы один из {OFFICIAL_TOTAL} официальных "
+                f"признаков; в {year} году рассчитаны все {OFFICIAL_TOTAL}.")
+    return (f"Показатель = 100 − доля (%) школ, у которых выявлен хотя бы один из официальных признаков. Методика "
+            f"ФИОКО предусматривает {OFFICIAL_TOTAL} признаков; по данным {year} года рассчитано {fmt(k)} — "
+            "для остальных нет нужных работ (например, ВПР того же класса в следующем году или ОГЭ).")
+
+
+def index_table(data: ReportData) -> pd.DataFrame:
+    t = objectivity_index(data)
+    if t.empty:
+        return t
+    return t.rename(columns={c: "Показатель по совокупности дополнительных признаков" for c in t.columns if "msoko" in c})
+
+
+def signs_frame(data: ReportData, year: int, school_id: str | None = None, *, official: bool | None = None,
+                include_combined: bool = True) -> pd.DataFrame:
+    """Flagged signs with their evidence in words, the strength of the evidence and the informativeness,
+    by school name; the work named with its procedure."""
+    d = flagged_signs(data, year, school_id, official=official, include_combined=include_combined)
+    if d.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+    rows = []
+    for _, r in d.iterrows():
+        off = r["sign"] in OFFICIAL_SIGNS
+        detail = r.get("detail")
+        ev = plain(detail) if isinstance(detail, str) and detail.strip() else "—"
+        p = r.get("p_value")
+        strength = chance(p) if p is not None and not pd.isna(p) else ("условие методики ФИОКО выполнено" if off else "—")
+        n = r.get("n")
+        rows.append({"Школа": str(names.get(r["school_id"], r["school_id"])), "Работа": _work(r),
+                     "Признак": sign_title(r["sign"]), "Чей признак": "официальный (ФИОКО)" if off else ADDITIONAL,
+                     "Свидетельство": ev, "Сила свидетельства": strength,
+                     "Информативность": informativeness(n) if n is not None and not pd.isna(n) else "—"})
+    out = pd.DataFrame(rows)
+    if school_id is not None:
+        out = out.drop(columns=["Школа"])
+    if official is not None:
+        out = out.drop(columns=["Чей признак"])
+    return out
+
+
 def show_objectivity_official(data: ReportData, year: int) -> Section:
     sec = Section()
-    sec.table(objectivity_index(data), caption="Показатель объективности по годам",
-               note="Показатель = 100 − доля (%) школ, у которых выявлен хотя бы один из 14 официальных признаков.")
+    sec.table(index_table(data), caption="Показатель объективности по годам", note=_index_note(data, year))
     o = data.objectivity
     if o.empty:
         return sec
     d = o[(o["year"] == year) & o["sign"].isin(OFFICIAL_SIGNS)]
     if not d.empty:
-        g = d.groupby("sign").agg(assessed=("flagged", lambda s: int(s.notna().sum())),
-                                  flagged=("flagged", lambda s: int(s.fillna(False).astype(bool).sum())))
-        t = pd.DataFrame({"Признак": [sign_name(x) for x in g.index], "Оценено случаев": g["assessed"].map(fmt).values,
-                          "Выявлено": g["flagged"].map(fmt).values})
-        sec.table(t, caption=f"Официальные признаки {year} года (школа × класс × предмет)")
-    sec.table(signs_table(data, year, official=True), caption=f"Школы с официальными признаками, {year}",
-               note="Школы перечислены по названию.")
+        rows = []
+        for (sign, proc, g, s), x in d.groupby(["sign", "procedure", "grade", "subject"], dropna=False, sort=True):
+            rows.append({"Признак": sign_title(sign), "Работа": _work({"procedure": proc, "grade": g, "subject": s}),
+                         "Оценено школ": fmt(int(x["flagged"].notna().sum())),
+                         "Выявлено": fmt(int(x["flagged"].fillna(False).astype(bool).sum()))})
+        sec.table(pd.DataFrame(rows), caption=f"Официальные признаки {year} года по работам")
+    sec.table(signs_frame(data, year, official=True), caption=f"Школы с официальными признаками, {year}",
+              note="Школы перечислены по названию. Признак — повод присмотреться к проведению и проверке работы, "
+                   "а не доказательство нарушений.")
     return sec
 
 
 def show_objectivity_msoko(data: ReportData, year: int) -> Section:
     sec = Section()
     sec.html(
-        "<div class=\"callout msoko\"><p><b>Собственные показатели msoko.</b> Ниже — дополнительные свидетельства, "
-        "которых нет в официальной методике ФИОКО: скопления баллов у границ отметок, соотношение базовых и сложных "
-        "заданий, расхождение с журналом, сопоставление с ГИА, совпадение ответов, колебания по годам, а также "
-        "сводная оценка msoko. Это основания присмотреться, а не доказательство.</p>"
+        "<div class=\"callout msoko\"><p><b>Дополнительные признаки.</b> Ниже — свидетельства, которых нет в "
+        "официальной методике ФИОКО: скопления баллов у границ отметок, соотношение базовых и сложных заданий, "
+        "расхождение с журналом, сопоставление с ГИА, совпадение ответов, колебания по годам, а также их "
+        "совокупность. Это основания присмотреться, а не доказательство.</p>"
+        "<p>Сила свидетельства сказана словами: «случайно такое бывает реже чем в 1 случае из 1000» значит, что "
+        "у обычной школы с тем же числом участников такой результат встречается реже, чем раз на тысячу.</p>"
         "<p>Важно: на реальных региональных данных буквальное правило «завышенный средний балл» (интервал школы "
         "целиком выше интервала региона) отмечает многие сильные гимназии и лицеи — у них высокий балл объясняется "
-        "составом обучающихся. Поэтому msoko показывает рядом калиброванную альтернативу — сравнение с похожими "
-        "школами (тот же тип и тип населённого пункта).</p></div>")
-    sec.table(signs_table(data, year, official=False), caption=f"Дополнительные признаки msoko, {year}",
-               note="Школы перечислены по названию.")
+        "составом обучающихся. Поэтому рядом показано сравнение с похожими школами (тот же тип и тип населённого "
+        "пункта).</p></div>")
+    sec.table(signs_frame(data, year, official=False), caption=f"Дополнительные признаки, {year}",
+              note="Школы перечислены по названию.")
     return sec
 
 
 def show_objectivity_cards(data: ReportData, year: int, *, max_cards: int = MAX_CARDS) -> Section:
     """An evidence card for every school of the plan of work (by name): its signs with their numbers,
-    and one picture of the work with an official sign or msoko's combined judgement."""
+    and one picture of the work with an official sign or the combined judgement."""
     sec = Section()
     plan = plan_of_work(data, year)
     if plan.empty:
-        sec.html(html_para("Школ для плана работы нет: ни официальных признаков, ни сводной оценки msoko.",
-                               "msoko-empty"))
+        sec.html(html_para("Школ для плана работы нет: ни официальных признаков, ни совокупности дополнительных "
+                           "признаков.", "msoko-empty"))
         return sec
     d = flagged_signs(data, year)
     ids = list(plan["Логин"])
     if len(ids) > max_cards:
-        sec.html(html_para(f"Школ в плане работы {len(ids)}; карточки приведены для первых {max_cards} по "
-                               "алфавиту, полные свидетельства каждой школы — в её отчёте.", "msoko-note"))
+        sec.html(html_para(f"Школ в плане работы {fmt(len(ids))}; карточки приведены для первых {fmt(max_cards)} по "
+                           "алфавиту, полные свидетельства каждой школы — в её отчёте.", "msoko-note"))
     for sid in ids[:max_cards]:
-        sec.html(html_heading(f"{school_name(data, sid)} ({sid})", 3))
-        sec.table(signs_table(data, year, sid), caption="Признаки и свидетельства")
+        sec.html(html_heading(school_name(data, sid), 3))
+        sec.table(signs_frame(data, year, sid), caption="Признаки и свидетельства")
         x = d[d["school_id"] == sid]
         for grade, subject in _picture_cells(x, 1):
             y = x[(x["grade"] == grade) & (x["subject"] == subject)]
@@ -73,11 +157,130 @@ def show_objectivity_cards(data: ReportData, year: int, *, max_cards: int = MAX_
     return sec
 
 
+def plan_table(data: ReportData, year: int) -> pd.DataFrame:
+    """The plan of work with each work named with its procedure and no logins."""
+    p = plan_of_work(data, year)
+    if p.empty:
+        return p
+    d = flagged_signs(data, year)
+    d = d[d["sign"].isin(list(OFFICIAL_SIGNS) + ["combined"])]
+    works = {sid: "; ".join(sorted({_work(r) for _, r in x.iterrows()})) for sid, x in d.groupby("school_id")}
+    out = p.assign(**{"Работы": p["Логин"].map(works).fillna(p["Работы"])})
+    out = out.rename(columns={c: "Совокупность дополнительных признаков" for c in out.columns if "msoko" in c})
+    return out.drop(columns=["Логин"])
+
+
 def show_plan_of_work(data: ReportData, year: int) -> Section:
     sec = Section()
-    p = plan_of_work(data, year)
-    sec.table(p, caption=f"Школы для плана работы по обеспечению объективности на {year + 1} год",
-               note="Как в плане работы департамента образования г. Омска (2021): совещание с руководителями, "
-                    "мониторинговые визиты, перепроверка работ, собеседование по дорожным картам, экспертиза КИМ. "
-                    "Школы перечислены по названию.")
+    sec.table(plan_table(data, year), caption=f"Школы для плана работы по обеспечению объективности на {year + 1} год",
+              note="Как в плане работы департамента образования г. Омска (2021): совещание с руководителями, "
+                   "мониторинговые визиты, перепроверка работ, собеседование по дорожным картам, экспертиза КИМ. "
+                   f"Мониторинговый визит и перепроверка предлагаются, где в работе не меньше {LIMITED_N} участников. "
+                   "Школы перечислены по названию.")
+    return sec
+
+
+# ======================================================================================
+# calibration: are the signs honest on these data?
+# ======================================================================================
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def _spark(shares) -> str:
+    """A p-value histogram as a row of bars (one per bin, the highest bin full)."""
+    vals = [float(v) for v in shares]
+    top = max(vals) if vals and max(vals) > 0 else 1.0
+    return "".join(_BARS[min(len(_BARS) - 1, int(round(v / top * (len(_BARS) - 1))))] for v in vals)
+
+
+def calibration_frame(data: ReportData, year: int | None = None) -> pd.DataFrame:
+    """Per sign: cells with a p-value, the share with p < 0,001 against the nominal 0,1 %, the p-value
+    histogram (20 bins from 0 to 1) and a verdict in words. Empty without the calibration functions."""
+    try:
+        from msoko.objectivity.calibration import CALIBRATION_MIN_CELLS, CALIBRATION_RATIO, pvalue_histogram
+    except ImportError:
+        return pd.DataFrame()
+    o = data.objectivity
+    if o.empty:
+        return pd.DataFrame()
+    if year is not None:
+        o = o[o["year"] == year]
+    h = pvalue_histogram(o)
+    if h.empty:
+        return pd.DataFrame()
+    rows = []
+    for sign, x in h.groupby("sign", sort=False):
+        p = o.loc[(o["sign"] == sign) & o["p_value"].notna() & o["school_id"].notna(), "p_value"].astype(float)
+        n = len(p)
+        k = int((p < 0.001).sum())
+        share = k / n if n else 0.0
+        if share > CALIBRATION_RATIO * 0.001 and k >= CALIBRATION_MIN_CELLS:
+            verdict = (f"в {fmt(round(share / 0.001))} раз больше ожидаемого: либо много настоящих отклонений, "
+                       "либо модель признака не подходит к этим данным — читать с осторожностью")
+        elif k:
+            verdict = "близко к ожидаемому"
+        else:
+            verdict = "ни одной ячейки с p < 0,001"
+        rows.append({"Признак": sign_title(sign), "Чей признак": "официальный (ФИОКО)" if sign in OFFICIAL_SIGNS else ADDITIONAL,
+                     "Ячеек": fmt(n), "p < 0,001": f"{fmt(k)} ({fmt(100 * share, 2)} % при ожидаемых 0,1 %)",
+                     "Распределение p-значений (от 0 до 1)": _spark(x.sort_values("bin")["share"]),
+                     "Вывод": verdict})
+    return pd.DataFrame(rows).sort_values(["Чей признак", "Признак"], ascending=[False, True]).reset_index(drop=True)
+
+
+def flag_rate_frame(data: ReportData, year: int | None = None) -> pd.DataFrame:
+    """The flag rate of each sign by the number of participants of the school's work and by the number
+    of tasks of the work (a sign that flags big classes or short works more often is not calibrated there)."""
+    try:
+        from msoko.objectivity.calibration import SIZE_BANDS, flag_rate_by_size, tasks_per_test
+    except ImportError:
+        return pd.DataFrame()
+    o = data.objectivity
+    if o.empty:
+        return pd.DataFrame()
+    if year is not None:
+        o = o[o["year"] == year]
+    path = data.processed_dir / "vpr_tasks.parquet"
+    cols = ["year", "grade", "subject", "task"]
+    tasks = tasks_per_test(data.memo(("_objectivity_tasks",), lambda: pd.read_parquet(path, columns=cols)
+                                     .drop_duplicates()) if path.exists() else None)
+    r = flag_rate_by_size(o[o["grade"].notna()], tasks)
+    if r.empty:
+        return pd.DataFrame()
+    out = []
+    for (sign, title), x in r.groupby(["sign", "title"], sort=False):
+        by = x.groupby("size_band", sort=False)[["assessed", "flagged"]].sum()
+        row = {"Признак": sign_title(sign)}
+        for _, _, lab in SIZE_BANDS:
+            if lab in by.index and by.loc[lab, "assessed"]:
+                a, f = int(by.loc[lab, "assessed"]), int(by.loc[lab, "flagged"])
+                row[f"{lab} участников"] = f"{fmt(100 * f / a)} % ({fmt(f)} из {fmt(a)})"
+            else:
+                row[f"{lab} участников"] = "—"
+        bt = x.groupby("tasks_band", sort=False)[["assessed", "flagged"]].sum()
+        row["По числу заданий в работе"] = "; ".join(
+            f"{lab} заданий: "
+            f"{fmt(100 * bt.loc[lab, 'flagged'] / bt.loc[lab, 'assessed'])} %"
+            for lab in bt.index if bt.loc[lab, "assessed"] and lab != "нет данных") or "—"
+        out.append(row)
+    return pd.DataFrame(out).sort_values("Признак").reset_index(drop=True)
+
+
+def show_objectivity_calibration(data: ReportData, year: int) -> Section:
+    """Is each sign honest on these data: its p-value histogram and its flag rate by class size and by the
+    number of tasks."""
+    sec = Section()
+    c = calibration_frame(data, year)
+    if c.empty:
+        sec.para("Проверка калибровки признаков для этих данных не рассчитана.", "msoko-empty")
+        return sec
+    sec.para("Если школы в основном обычные, p-значения признака распределены почти равномерно: столбики ровные, "
+             "с подъёмом слева только там, где есть настоящие отклонения; у счётных признаков бывает всплеск справа "
+             "(много работ без единого случая). Признак, у которого p < 0,001 встречается намного чаще 0,1 %, "
+             "либо находит много настоящих отклонений, либо не подходит к этим данным.")
+    sec.table(c, caption=f"Калибровка признаков, {year}")
+    sec.table(flag_rate_frame(data, year), caption=f"Доля отмеченных работ по числу участников и числу заданий, {year}",
+              note="Доля работ школы (школа × класс × предмет), у которых признак выявлен. Если доля растёт с числом "
+                   "участников или в коротких работах, а у других признаков — нет, признак там не откалиброван.")
     return sec
