@@ -11,15 +11,15 @@ from msoko.report.fmt import (
     LIMITED_N, MIN_N, _plural, count, esc, fmt, html_heading, html_para, html_sentences, informativeness, plain,
     subject_phrase, agree, source_words, html_table,
 )
-from msoko.report.data import ReportData, comparison_groups, school_row, sufficiency_thresholds, target_value
+from msoko.report.data import ReportData, school_row, sufficiency_thresholds, target_value
 from msoko.report.indicators import (
-    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _wilson, headline_indicators, indicator_groups,
+    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, headline_indicators, indicator_groups,
     indicator_meta, indicator_trend, measures_table, recommendations_table, school_context, school_vpr_counts,
     system_goal, system_indicator_table,
 )
 from msoko.report.vpr import (
-    _cell_group, _vpr_cell, gia_table, level_completion, mark_boundaries, score_distribution, task_completion,
-    vpr_summary_table,
+    _vpr_cell, gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution,
+    score_distribution, task_completion, vpr_summary_table,
 )
 from msoko.report.signs import attention_zones, flagged_signs, signs_table
 from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
@@ -126,74 +126,56 @@ def _standout_works(data: ReportData, school_id: str, year: int) -> set[tuple[in
 
 
 def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
-    """One row per ВПР the school wrote: participants, «2», качество, mean % — school beside the municipality."""
+    """One row per ВПР the school wrote: participants, «2», «4»–«5» — school beside similar schools and
+    the municipality (``indicators.parquet``)."""
     taken = school_vpr_counts(data, school_id, year)
-    groups = comparison_groups(data, school_id)
     rows = []
     for _, r in taken.iterrows():
         g, subj = int(r["grade"]), str(r["subject"])
         row = {"Работа": f"{g} кл., {subj}", "Участников": fmt(int(r["n"]))}
-        for grp in (GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI):
-            x = _cell_group(data, year, g, subj, groups.get(grp, []))
-            marks = x["mark"].dropna().astype(int)
-            short = {GROUP_SCHOOL: "школа", GROUP_SIMILAR: "похожие", GROUP_MUNI: "муниц."}[grp]
-            if len(marks) < MIN_N:
-                row[f"«2», % ({short})"] = row[f"«4»–«5», % ({short})"] = "—" if grp != GROUP_SCHOOL else "скрыто"
-                continue
-            k2, k45, n = int((marks == 2).sum()), int((marks >= 4).sum()), len(marks)
-            if grp == GROUP_SCHOOL:
-                lo, hi = _wilson(k2, n)
-                row[f"«2», % ({short})"] = f"{fmt(100 * k2 / n, 0)} [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
-                lo, hi = _wilson(k45, n)
-                row[f"«4»–«5», % ({short})"] = f"{fmt(100 * k45 / n, 0)} [{fmt(100 * lo, 0)}–{fmt(100 * hi, 0)}]"
-            else:
-                row[f"«2», % ({short})"] = fmt(100 * k2 / n, 0)
-                row[f"«4»–«5», % ({short})"] = fmt(100 * k45 / n, 0)
+        for code, label in (("vpr_fail_share", "«2», %"), ("vpr_quality", "«4»–«5», %")):
+            t = indicator_groups(data, school_id, year, code, g, subj).set_index("group")
+            for grp, short in ((GROUP_SCHOOL, "школа"), (GROUP_SIMILAR, "похожие"), (GROUP_MUNI, "муниц.")):
+                x = t.loc[grp] if grp in t.index else None
+                if x is None or x["suppressed"] or pd.isna(x["value"]):
+                    row[f"{label} ({short})"] = "скрыто" if grp == GROUP_SCHOOL else "—"
+                elif grp == GROUP_SCHOOL:
+                    row[f"{label} ({short})"] = f"{fmt(x['value'], 0)} [{fmt(x['ci_low'], 0)}–{fmt(x['ci_high'], 0)}]"
+                else:
+                    row[f"{label} ({short})"] = fmt(x["value"], 0)
         row["Информативность"] = informativeness(int(r["n"]))
         rows.append(row)
-    return pd.DataFrame(rows)
+    cols = ["Работа", "Участников"] + [f"{label} ({short})" for label in ("«2», %", "«4»–«5», %")
+                                       for short in ("школа", "похожие", "муниц.")] + ["Информативность"]
+    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame()
+
+
+def _overview_long(data: ReportData, school_id: str, year: int, query, column: str) -> pd.DataFrame:
+    """Shares of every ВПР of the school, school beside the municipality (long form for the charts)."""
+    out = []
+    for _, r in school_vpr_counts(data, school_id, year).iterrows():
+        g, subj = int(r["grade"]), str(r["subject"])
+        d = query(data, school_id, year, g, subj)
+        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
+            x = d[d["group"] == grp]
+            out.append(x.assign(group=f"{g} кл., {subj}: {label}"))
+    out = [x for x in out if len(x)]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["group", column, "share", "n"])
 
 
 def vpr_overview_marks(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """Marks of every ВПР of the school, each beside the municipality (long form for plot_marks_distribution)."""
-    taken = school_vpr_counts(data, school_id, year)
-    groups = comparison_groups(data, school_id)
-    out = []
-    for _, r in taken.iterrows():
-        g, subj = int(r["grade"]), str(r["subject"])
-        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
-            x = _cell_group(data, year, g, subj, groups.get(grp, [])).dropna(subset=["mark"])
-            n = len(x)
-            if n < MIN_N:
-                continue
-            c = x["mark"].astype(int).value_counts()
-            out += [dict(group=f"{g} кл., {subj}: {label}", mark=m, share=100 * c.get(m, 0) / n, n=n)
-                    for m in (2, 3, 4, 5)]
-    return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
+    return _overview_long(data, school_id, year, marks_distribution, "mark")
 
 
 def vpr_overview_journal(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """ВПР vs journal for every ВПР of the school, each beside the municipality (long form)."""
-    taken = school_vpr_counts(data, school_id, year)
-    groups = comparison_groups(data, school_id)
-    out = []
-    for _, r in taken.iterrows():
-        g, subj = int(r["grade"]), str(r["subject"])
-        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
-            x = _cell_group(data, year, g, subj, groups.get(grp, [])).dropna(subset=["mark", "journal_mark"])
-            n = len(x)
-            if n < MIN_N:
-                continue
-            diff = x["mark"].astype(int) - x["journal_mark"].astype(int)
-            for cat, k in (("Понизили", (diff < 0).sum()), ("Подтвердили", (diff == 0).sum()),
-                           ("Повысили", (diff > 0).sum())):
-                out.append(dict(group=f"{g} кл., {subj}: {label}", category=cat, share=100 * k / n, n=n))
-    return pd.DataFrame(out, columns=["group", "category", "share", "n"])
+    return _overview_long(data, school_id, year, journal_comparison, "category")
 
 
 def level_table(data: ReportData, school_id: str, year: int, grade: int, subject: str, tasks: pd.DataFrame) -> pd.DataFrame:
     """Completion by difficulty level (Б/П/В), school beside the comparison groups, with the threshold."""
-    lv = level_completion(tasks, data, grade, subject)
+    lv = level_completion(data, school_id, year, grade, subject)
     if lv.empty:
         return pd.DataFrame()
     thr = sufficiency_thresholds(data, year)
@@ -279,7 +261,7 @@ def show_gia(data: ReportData, school_id: str, year: int) -> Section:
     sec = Section()
     t = gia_table(data, school_id, year)
     sec.table(t, caption=f"ГИА {year}: школа и муниципалитет",
-               note="Средний балл: тестовый для ЕГЭ, первичный для ОГЭ; «ниже минимума» — доля участников "
+               note="Средний результат: отметка для ОГЭ, тестовый балл для ЕГЭ; «ниже минимума» — доля участников "
                     "ниже минимального порога, в скобках 95 % ДИ.")
     return sec
 
@@ -296,7 +278,7 @@ def show_school_objectivity(data: ReportData, school_id: str, year: int) -> Sect
         return sec
     sec.html("<div class=\"callout msoko\"><p>Признак — повод внимательно посмотреть на проведение и проверку "
                  "работы, а не доказательство нарушений. Официальные признаки рассчитаны по методике ФИОКО; "
-                 "дополнительные — собственные показатели msoko.</p></div>")
+                 "дополнительные — собственные показатели МСОКО.</p></div>")
     sec.table(t, caption="Выявленные признаки")
     d = flagged_signs(data, year, school_id)
     cells = _picture_cells(d, MAX_EVIDENCE_CELLS)
@@ -306,7 +288,7 @@ def show_school_objectivity(data: ReportData, school_id: str, year: int) -> Sect
         _evidence_charts(sec, data, school_id, year, grade, subject, set(x["sign"]))
     rest = d.dropna(subset=["grade", "subject"])[["grade", "subject"]].drop_duplicates()
     if len(rest) > len(cells):
-        sec.html(html_para("Рисунки приведены для работ с официальными признаками или сводной оценкой msoko "
+        sec.html(html_para("Рисунки приведены для работ с официальными признаками или сводной оценкой МСОКО "
                                f"(не более {MAX_EVIDENCE_CELLS}); числа по остальным — в таблице выше.", "msoko-note"))
     return sec
 
@@ -314,6 +296,8 @@ def show_school_objectivity(data: ReportData, school_id: str, year: int) -> Sect
 def show_school_recommendations(data: ReportData, school_id: str, year: int) -> Section:
     sec = Section()
     t = recommendations_table(data, year, school_id=school_id)
+    if not t.empty:
+        t = t.assign(**{c: t[c].map(plain) for c in t.columns if t[c].dtype == object})
     sec.table(t, caption=f"Адресные рекомендации по итогам {year} года")
     m = measures_table(data, year, school_id=school_id)
     if not m.empty:
@@ -327,6 +311,8 @@ def show_school_effectiveness(data: ReportData, school_id: str, year: int) -> Se
     _show_effectiveness(sec, data, year, f"Мер в отношении школы за {year - 1} и предыдущие годы не зарегистрировано.",
                         school_id=school_id)
     return sec
+
+
 
 
 # ======================================================================================
@@ -763,3 +749,36 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
     parts.append("</section>")
     sec.html("".join(parts))
     return sec
+
+
+def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
+    """What the runs' index shows beside each school report: the attention zones on its first screen
+    (of all ranked ones) and its objectivity status in a few words — read from ``priorities.parquet``
+    and ``objectivity.parquet``; ``{}`` when they are absent."""
+    from pathlib import Path
+
+    from msoko.objectivity.core import OFFICIAL_SIGNS
+
+    processed = Path(processed_dir)
+    out: dict[str, dict[str, str]] = {}
+    pr = processed / "priorities.parquet"
+    if pr.exists():
+        p = pd.read_parquet(pr, columns=["year", "school_id", "top"])
+        p = p[p["year"] == year]
+        for sid, x in p.groupby(p["school_id"].astype(str)):
+            out.setdefault(sid, {})["concerns"] = f"{int(x['top'].sum())} из {len(x)}"
+    ob = processed / "objectivity.parquet"
+    if ob.exists():
+        o = pd.read_parquet(ob, columns=["year", "school_id", "sign", "flagged"])
+        o = o[(o["year"] == year) & o["school_id"].notna() & o["flagged"].fillna(False).astype(bool)]
+        for sid, x in o.groupby(o["school_id"].astype(str)):
+            k = int(x["sign"].isin(list(OFFICIAL_SIGNS)).sum())
+            words = []
+            if k:
+                words.append(f"официальных признаков: {k}")
+            if (x["sign"] == "combined").any():
+                words.append("сводная оценка msoko")
+            if words:
+                out.setdefault(sid, {})["objectivity"] = "; ".join(words)
+    return out
+
