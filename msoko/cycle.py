@@ -304,9 +304,11 @@ def _condition_rows(ind: pd.DataFrame, cond: dict, config: dict, cat: pd.DataFra
         ref = pd.Series(x, index=rows.index)
         excl = {"<": hi < x, "<=": hi <= x, ">": lo > x, ">=": lo >= x, "==": (lo == x) & (hi == x)}[op]
         m = fn(v, x) & (~has_ci | excl)
-        word = {"<": "ниже порога", "<=": "ниже порога", ">": "выше порога", ">=": "выше порога",
+        word = {"<": "ниже порога", "<=": "не выше порога", ">": "выше порога", ">=": "не ниже порога",
                 "==": "равно"}[op]
+        strict = {"<=": "ниже порога", ">=": "выше порога"}.get(op, word)  # an interval beyond the threshold
         phrase = f"{word} {value_text(x, unit)}"
+        interval_phrase = f"интервал целиком {strict} {value_text(x, unit)}"
     elif op == "flag":
         m = rows["flag"].astype("boolean").fillna(False).astype(bool)
         ref = pd.Series(np.nan, index=rows.index)
@@ -344,9 +346,11 @@ def _condition_rows(ind: pd.DataFrame, cond: dict, config: dict, cat: pd.DataFra
     out["_gap"] = gap[m]
     se = (out["ci_high"] - out["ci_low"]) / (2 * Z)
     z = out["_gap"] / se
-    fact = out["ci_low"].isna() | out["ci_high"].isna()
+    nci = out["ci_low"].isna() | out["ci_high"].isna()
+    # a fact is a value about the institution itself (n = 1), not a value without an interval over pupils
+    fact = nci & ~(out["n"] > 1)
     sure = similar_ok[m] | (z >= float(conf["z_high"]))
-    cert = np.where(fact, "факт", np.where(sure, "высокая", "достаточная"))
+    cert = np.where(fact, "факт", np.where(sure & ~nci, "высокая", "достаточная"))
     out["_cert"] = np.where(~fact & (out["n"] < int(conf["limited_n"])), "достаточная", cert)
     out["_size"] = [float(cond.get("size", rs["fact_size"])) if f else
                     effect_size(a, b, unit, cap=float(conf["max_size"])) for f, a, b in
@@ -358,7 +362,7 @@ def _condition_rows(ind: pd.DataFrame, cond: dict, config: dict, cat: pd.DataFra
         shown = ("да" if r["value"] >= 50 else "нет") if is_flag else value_text(r["value"], unit)
         text = f"«{name}»{_where(r)} — {shown}{_interval(r, unit)}"
         if op in COMPARISONS and not fact_free(r):
-            p = "интервал целиком " + p
+            p = interval_phrase
         if op == "worse_than_municipality" and not pd.isna(r.get("similar_value")):
             p += f", похожих школ {value_text(r['similar_value'], unit)}"
         heads.append(text)
@@ -385,8 +389,9 @@ def fact_free(r: dict) -> bool:
 
 
 def _format(template: str, r: dict, name: str, unit: str, extra: dict) -> str:
+    from msoko.priorities import value_text
     return template.format(
-        school=name, value=fmt(r.get("value"), unit), indicator=r.get("indicator", ""),
+        school=name, value=value_text(r.get("value"), unit), indicator=r.get("indicator", ""),
         subject=r["subject"] if isinstance(r.get("subject"), str) else "все предметы",
         grade=int(r["grade"]) if r.get("grade") is not None and not pd.isna(r.get("grade")) else "все",
         item=r["item"] if isinstance(r.get("item"), str) else "", **extra)
@@ -584,7 +589,9 @@ def _short(r: dict) -> str:
         parts.append(f"{int(r['grade'])} кл.")
     if isinstance(r.get("item"), str):
         parts.append(f"«{r['item']}»")
-    return " ".join(parts) + (f" — {fmt(r['value'], r.get('unit') or '')}" if not pd.isna(r.get("value")) else "")
+    from msoko.priorities import value_text
+    return " ".join(parts) + (f" — {value_text(r['value'], r.get('unit') or '')}" if not pd.isna(r.get("value"))
+                              else "")
 
 
 def _supersede(res: pd.DataFrame) -> pd.DataFrame:

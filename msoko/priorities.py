@@ -30,7 +30,7 @@ from msoko import stats
 CERTAINTY = ("факт", "высокая", "достаточная", "низкая")
 DEFAULTS = {
     "top": 5, "top_per_system": 2, "years": 3, "fact_size": 0.5, "max_size": 1.5, "z_high": 3.0, "max_persistence": 4,
-    "persistence_step": 0.5, "min_n": 10, "limited_n": 20,
+    "persistence_step": 0.5, "min_n": 10, "limited_n": 20, "min_gap": 5.0, "size_factor": {},
     "certainty_weight": {"факт": 1.0, "высокая": 1.0, "достаточная": 0.7, "низкая": 0.3},
     "fact_sizes": {},
     "objectivity": {"combined": 2.0, "official": 0.8, "marks_far_below": 1.2, "official_min_signs": 2,
@@ -70,7 +70,7 @@ def settings(config: dict) -> dict:
     """``[priorities]`` over :data:`DEFAULTS` (nested tables merged)."""
     conf = dict(config.get("priorities") or {})
     out = {**DEFAULTS, **conf}
-    for k in ("certainty_weight", "fact_sizes", "objectivity"):
+    for k in ("certainty_weight", "fact_sizes", "objectivity", "size_factor"):
         out[k] = {**DEFAULTS[k], **(conf.get(k) or {})}
     return out
 
@@ -168,8 +168,8 @@ def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict) -> pd.Dat
                 else ", ".join(dict.fromkeys(_cell(gr, sj) for gr, sj in zip(off["grade"], off["subject"])))
             certainty = _objectivity_certainty(top, oc) if len(comb) else "низкая"
             if len(comb):
-                text = (f"совокупность признаков msoko указывает на результаты ВПР, которые стоит проверить "
-                        f"({cells}; в самой выраженной работе {_informative(top)}"
+                text = ("совокупность дополнительных признаков указывает на результаты ВПР, которые стоит "
+                        f"проверить ({cells}; в самой выраженной работе {_informative(top)}"
                         + (f", {chance(top['p_value'])}" if pd.notna(top["p_value"]) else "") + ")")
             else:
                 text = f"выявлено официальных признаков ФИОКО: {len(off)}"
@@ -248,9 +248,12 @@ def _cells(analysis: pd.DataFrame, cat: pd.DataFrame, conf: dict) -> pd.DataFram
                                                            zmax=("_z", "max")).reset_index(drop=True)
     both = cells["has_below_municipality"] & cells["has_below_similar"]
     high = both | (agg["zmax"].to_numpy() >= float(conf["z_high"]))
-    c = np.select([agg["fact"].to_numpy(), ~agg["sure"].to_numpy(), high], ["факт", "низкая", "высокая"],
-                  "достаточная")
     n = pd.to_numeric(cells["n"], errors="coerce")
+    # «точно» in the analysis is a value without an interval: a fact only about the institution itself (n = 1)
+    nci = agg["fact"].to_numpy()
+    fact = nci & ~(n > 1).to_numpy()
+    c = np.select([fact, nci, ~agg["sure"].to_numpy(), high], ["факт", "достаточная", "низкая", "высокая"],
+                  "достаточная")
     sample = c != "факт"
     small = sample & (n < int(conf["limited_n"])).to_numpy()
     c = np.where(small, pd.Series(c).map(DOWNGRADE).to_numpy(), c)
@@ -265,12 +268,17 @@ def _cells(analysis: pd.DataFrame, cat: pd.DataFrame, conf: dict) -> pd.DataFram
         h = np.abs(2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2)))
         rel = np.abs(v - ref) / np.maximum(np.abs(ref), 1e-9)
     size = np.minimum(np.where(pct, h, rel), float(conf["max_size"]))
+    size = size * cells["indicator"].map(conf["size_factor"]).fillna(1.0).to_numpy(float)
     fact_size = cells["indicator"].map(conf["fact_sizes"]).fillna(float(conf["fact_size"])).to_numpy(float)
     cells["size"] = np.where(c == "факт", fact_size, size)
     w = pd.Series(c).map(conf["certainty_weight"]).fillna(0).to_numpy(float)
     cells["s1"] = w * np.nan_to_num(cells["size"].to_numpy(float))
-    # too few pupils: not a priority at all (the finding stays in cycle_analysis)
+    # too few pupils: not a priority at all (the finding stays in cycle_analysis); a share that misses only
+    # its target by less than min_gap p.p. (a kindergarten at 99,5 % of a 100 % target) is not one either
     keep = ~(sample & (n < int(conf["min_n"])).to_numpy())
+    only_target = cells["has_target_miss"] & ~cells[[f"has_{r}" for r in REASON_ORDER if r != "target_miss"]].any(axis=1)
+    near = pct & (np.abs(v - cells["ref_target_miss"].to_numpy(float)) < float(conf["min_gap"]))
+    keep &= ~(only_target.to_numpy() & near)
     cells = cells[keep].reset_index(drop=True)
     cells["topic"] = [topic_of(i, s) for i, s in zip(cells["indicator"], cells["subject"])]
     cells["procedure"] = [procedure_of(i, g, cat) for i, g in zip(cells["indicator"], cells["grade"])]
