@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from msoko import stats
+from msoko.cycle import _names, _where, fmt
 
 CERTAINTY = ("факт", "высокая", "достаточная", "низкая")
 DEFAULTS = {
@@ -329,8 +330,6 @@ def priorities(analysis: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
                objectivity: pd.DataFrame | None = None, indicators: pd.DataFrame | None = None,
                meta: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ranked attention zones of every school and year (``priorities.parquet``)."""
-    from msoko.cycle import _names
-
     conf = settings(config)
     cat = catalogue.set_index("code")
     names = _names(meta)
@@ -447,8 +446,6 @@ def _priority_row(y, sid, topic, r, procs, shown, persistence, conf, names) -> d
 
 def value_text(v, unit: str) -> str:
     """«28,1 %», «1,5 балла (по шкале 0–3)», «12 чел.»: the number with its unit agreed."""
-    from msoko.cycle import fmt
-
     if v is None or pd.isna(v):
         return "—"
     if unit.startswith("балл"):
@@ -464,23 +461,9 @@ def value_text(v, unit: str) -> str:
 
 
 def interval_text(lo, hi, unit: str) -> str:
-    from msoko.cycle import fmt
-
     if unit in ("%", ""):
         return f"{fmt(lo)}–{fmt(hi, unit)}"
     return f"{fmt(lo)}–{value_text(hi, unit)}"
-
-
-def _where(r) -> str:
-    parts = []
-    if isinstance(r.get("subject"), str):
-        parts.append(r["subject"])
-    g = r.get("grade")
-    if g is not None and not pd.isna(g):
-        parts.append(f"{int(g)} кл.")
-    if isinstance(r.get("item"), str):
-        parts.append(f"«{r['item']}»")
-    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _reason_words(code, ref, unit) -> str:

@@ -13,6 +13,7 @@ from msoko.cycle import analyse, recommend
 from msoko.indicators import OUTPUT_COLUMNS, compute_indicators, load_catalogue
 from msoko.outputs import validate
 from msoko.priorities import objectivity_findings, priorities, settings
+from test_cycle import schools, vpr  # the same small municipality
 
 CFG = load_config()
 CAT = load_catalogue()
@@ -21,21 +22,6 @@ CAT = load_catalogue()
 def h(p1, p2):
     """Cohen's h, by hand."""
     return abs(2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2)))
-
-
-def schools():
-    return pd.DataFrame({"school_id": ["A", "B", "C", "D"], "name": ["Школа А", "Школа Б", "Школа В", "Школа Г"],
-                         "municipality": "М", "org_type": "СОШ", "settlement_type": "село", "settlement": "x",
-                         "students_total": pd.array([None] * 4, dtype="Int32"), "is_preschool": False})
-
-
-def vpr(school, year, n_fail, n, subject="Математика", grade=6):
-    marks = [2] * n_fail + [4] * (n - n_fail)
-    return pd.DataFrame({"year": year, "grade": grade, "subject": subject, "school_id": school,
-                         "student_code": [f"{school}{year}{subject}{i}" for i in range(n)],
-                         "journal_mark": pd.array([None] * n, dtype="Int8"), "sex": "м", "class": "а",
-                         "variant": "1", "absent": False, "primary_score": [float(m) for m in marks],
-                         "max_score": 20.0, "mark": pd.array(marks, dtype="Int8")})
 
 
 @pytest.fixture(scope="module")
