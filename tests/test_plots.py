@@ -34,13 +34,11 @@ def _coll(ax, cls: str):
     return arts
 
 
-def _rects(coll) -> list[tuple[float, float, float, float]]:
-    """(x0, x1, y0, y1) of each bar of a bar collection, in data units."""
-    out = []
-    for p in coll.get_paths():
-        v = p.vertices
-        out.append((v[:, 0].min(), v[:, 0].max(), v[:, 1].min(), v[:, 1].max()))
-    return out
+from msoko.plots._draw import rects as _rects, segment_list as _segments  # noqa: E402
+
+
+def _xy(line) -> list[tuple[float, float]]:
+    return [(float(x), float(y)) for x, y in zip(line.get_xdata(), line.get_ydata())]
 
 
 def _svg(chart: str) -> ET.Element:
@@ -103,10 +101,12 @@ def test_score_histogram_bars_proportional_and_boundaries_between_scores():
     h = [y1 - y0 for _, _, y0, y1 in r]
     assert h[1] / h[0] == pytest.approx(2) and h[2] / h[0] == pytest.approx(4)
     assert all(y0 == 0 for _, _, y0, _ in r)
-    assert _hex(bars.get_facecolor()[0]) == plots.GROUP_COLORS["Школа"]
+    assert _hex(bars.get_facecolor()) == plots.GROUP_COLORS["Школа"]
     (line,) = _coll(ax, "line")
     assert line.get_color() == plots.GROUP_COLORS["Муниципалитет"]
     assert list(line.get_ydata()) == list(share[::-1])
+    (pts,) = _coll(ax, "point")
+    assert _xy(pts) == list(zip(range(21), share[::-1]))
     # each boundary halfway between the last score of a mark and the first of the next
     assert sorted(ln.get_xdata()[0] for ln in _coll(ax, "boundary")) == [5.5, 9.5, 14.5]
     assert {"«3» от 6", "«4» от 10", "«5» от 15"} <= {t.get_text() for t in ax.texts}
@@ -119,16 +119,16 @@ def test_task_completion_thresholds_by_level():
     ax = plots.plot_task_completion(d, thresholds={"Б": 50, "П": 30, "В": 15})
     (bars,) = _coll(ax, "bar")
     assert [y1 for *_, y1 in _rects(bars)] == [60, 20, 10]
-    assert _hex(bars.get_facecolor()[0]) == plots.GROUP_COLORS["Школа"]
+    assert _hex(bars.get_facecolor()) == plots.GROUP_COLORS["Школа"]
     (ticks,) = _coll(ax, "tick")  # the municipality as a dash over each task
-    segs = ticks.get_segments()
-    assert [s[0][1] for s in segs] == [55, 35, 12]
-    assert _hex(ticks.get_color()[0]) == plots.GROUP_COLORS["Муниципалитет"]
+    assert [y for *_, y in _segments(ticks)] == [55, 35, 12]
+    assert all(x0 < i < x1 for i, (x0, x1, _) in enumerate(_segments(ticks)))
+    assert ticks.get_color() == plots.GROUP_COLORS["Муниципалитет"]
     for level, value, task in (("Б", 50, 0), ("П", 30, 1), ("В", 15, 2)):
         (thr,) = _coll(ax, f"threshold level-{level}")
-        ((x0, y0), (x1, y1)), = thr.get_segments()
-        assert y0 == y1 == value and x0 < task < x1  # the step sits over its own task only
-        assert _hex(thr.get_color()[0]) == plots.LEVEL_COLORS[level]
+        ((x0, x1, y),) = _segments(thr)
+        assert y == value and x0 < task < x1  # the step sits over its own task only
+        assert thr.get_color() == plots.LEVEL_COLORS[level]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1\nБ", "2\nП", "3\nВ"]
 
 
@@ -137,7 +137,7 @@ def test_task_levels_bars_and_labels():
                       "value": [55, 30, 12, 60, 35, 10], "n": 30})
     ax = plots.plot_task_levels(d)
     school, mun = _coll(ax, "bar")  # the school first
-    assert _hex(school.get_facecolor()[0]) == plots.GROUP_COLORS["Школа"]
+    assert _hex(school.get_facecolor()) == plots.GROUP_COLORS["Школа"]
     assert [y1 for *_, y1 in _rects(school)] == [60, 35, 10]
     assert [y1 for *_, y1 in _rects(mun)] == [55, 30, 12]
     assert all(s[1] <= m[0] for s, m in zip(_rects(school), _rects(mun)))  # side by side, the school left
@@ -152,12 +152,12 @@ def test_indicator_order_interval_and_target():
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "Школа (n = 62)", "Похожие школы (n = 300)", "Муниципалитет (n = 900)"]
     assert ax.get_ylim()[0] > ax.get_ylim()[1]  # row 0 at the top
-    (pts,) = _coll(ax, "point")
-    assert [tuple(p) for p in pts.get_offsets()] == [(18, 0), (12, 1), (9, 2)]
-    assert [_hex(c) for c in pts.get_facecolor()] == [plots.GROUP_COLORS[g] for g in
-                                                      ("Школа", "Похожие школы", "Муниципалитет")]
-    (ci,) = _coll(ax, "ci")  # no interval given for similar schools: none drawn
-    assert [tuple(map(tuple, s)) for s in ci.get_segments()] == [((11, 0), (27, 0)), ((8, 2), (10, 2))]
+    pts = _coll(ax, "point")
+    assert [_xy(p) for p in pts] == [[(18, 0)], [(12, 1)], [(9, 2)]]
+    assert [p.get_color() for p in pts] == [plots.GROUP_COLORS[g] for g in ("Школа", "Похожие школы", "Муниципалитет")]
+    ci = _coll(ax, "ci")  # no interval given for similar schools: none drawn
+    assert [_segments(c) for c in ci] == [[(11, 27, 0)], [(8, 10, 2)]]
+    assert ci[0].get_color() == plots.GROUP_COLORS["Школа"]
     (t,) = _coll(ax, "target")
     assert t.get_xdata()[0] == 10 and "цель 10,0" in {x.get_text() for x in ax.texts}
     assert ax.get_xlim()[0] >= 0 and ax.get_xlim()[1] <= 100  # a share stays within 0–100 %
@@ -178,7 +178,7 @@ def test_trend_lines_colours_band():
 def test_stacked_shares_in_category_order_with_labels():
     ax = plots.plot_marks_distribution(MARKS)
     segs = _coll(ax, "segment")
-    assert [_hex(s.get_facecolor()[0]) for s in segs] == [plots.MARK_COLORS[m] for m in (2, 3, 4, 5)]
+    assert [_hex(s.get_facecolor()) for s in segs] == [plots.MARK_COLORS[m] for m in (2, 3, 4, 5)]
     # row 0 = the school: segments 10/40/30/20 laid end to end from 0 to 100
     school = [r for s in segs for r in _rects(s) if r[2] < 0 < r[3]]
     assert [(x0, x1) for x0, x1, *_ in school] == [(0, 10), (10, 50), (50, 80), (80, 100)]
@@ -194,7 +194,7 @@ def test_stacked_shares_in_category_order_with_labels():
 def test_stacked_shares_small_rows_and_bad_colours():
     d = pd.DataFrame({"group": ["Школа"] * 4, "mark": [2, 3, 4, 5], "share": [25.0] * 4, "n": [4] * 4})
     ax = plots.plot_marks_distribution(d)
-    assert all(len(s.get_paths()) == 0 for s in _coll(ax, "segment"))
+    assert all(_rects(s) == [] for s in _coll(ax, "segment"))
     assert [t.get_text() for t in ax.texts] == ["меньше 5 участников — не показывается"]
     with pytest.raises(ValueError):
         plots.plot_stacked_shares(d, categories=[2], colors={2: "red;background:url(x)"}, key="mark")
@@ -204,7 +204,7 @@ def test_vpr_vs_journal_order():
     d = pd.DataFrame({"group": ["Школа"] * 3, "category": ["Повысили", "Понизили", "Подтвердили"],
                       "share": [30.0, 20.0, 50.0], "n": 40})
     segs = _coll(plots.plot_vpr_vs_journal(d), "segment")
-    assert [(_hex(s.get_facecolor()[0]), _rects(s)[0][:2]) for s in segs] == [
+    assert [(_hex(s.get_facecolor()), _rects(s)[0][:2]) for s in segs] == [
         (plots.JOURNAL_COLORS["Понизили"], (0, 20)), (plots.JOURNAL_COLORS["Подтвердили"], (20, 70)),
         (plots.JOURNAL_COLORS["Повысили"], (70, 100))]
 
@@ -220,7 +220,7 @@ def test_objectivity_pictures():
                       "expected": [1, 2, 3, 4, 5, 5, 4, 3, 2, 1, 0]})
     ax = plots.plot_bunching(b, boundaries={3: 5})
     (flag,) = _coll(ax, "bar flag")
-    assert _rects(flag) == [(4.6, 5.4, 0, 12)] and _hex(flag.get_facecolor()[0]) == plots.FLAG_COLOR
+    assert _rects(flag) == [(4.6, 5.4, 0, 12)] and _hex(flag.get_facecolor()) == plots.FLAG_COLOR
     (bnd,) = _coll(ax, "boundary")
     assert bnd.get_xdata()[0] == 4.5
     k = pd.DataFrame({"school_id": list("abcdefgh"), "k": [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 3.0],
@@ -230,9 +230,10 @@ def test_objectivity_pictures():
     assert sorted(ln.get_xdata()[0] for ln in _coll(ax, "fence")) == pytest.approx(
         [q1 - 3 * (q3 - q1), q3 + 3 * (q3 - q1)])
     (others,), (flagged,) = _coll(ax, "school"), _coll(ax, "school flag")
-    assert len(others.get_offsets()) == 7 and list(flagged.get_offsets()[:, 0]) == [3.0]
+    assert len(others.get_xdata()) == 7 and list(flagged.get_xdata()) == [3.0]
+    assert flagged.get_color() == plots.FLAG_COLOR
     (ring,) = _coll(ax, "highlight")
-    assert ring.get_offsets()[0][0] == 3.0
+    assert list(ring.get_xdata()) == [3.0] and ring.get_markerfacecolor() == "none"
     assert not any(t.get_text() == "h" for t in ax.texts)  # schools are never labelled
 
 
@@ -268,10 +269,10 @@ def test_svg_keeps_text_colours_and_tooltips():
     root = _svg(out)
     texts = ["".join(t.itertext()).strip() for t in root.iter(NS + "text")]
     assert "Школа (n = 62)" in texts and "18,0" in texts and "цель 10,0" in texts  # text as <text>, not paths
-    (pts,) = _by_class(root, "point")
-    tips = [e.find(NS + "title").text for e in pts.iter() if e.find(NS + "title") is not None]
+    pts = _by_class(root, "point")
+    tips = [e.find(NS + "title").text for g in pts for e in g.iter() if e.find(NS + "title") is not None]
     assert tips == ["Школа: 18,0 [11,0–27,0], n = 62", "Муниципалитет: 9,0 [8,0–10,0], n = 900"]
-    drawn = [e for e in pts.iter() if e.tag in (NS + "use", NS + "path") and e.get("id") is None]
+    drawn = [e for e in pts[0].iter() if e.tag in (NS + "use", NS + "path") and e.get("id") is None]
     assert f"fill: {plots.GROUP_COLORS['Школа']}" in drawn[0].get("style")
     assert root.get("aria-label") == "Доля «2»" and root.get("width") == "%g" % (float(root.get("viewBox").split()[2]) * 4 / 3)
     assert "95 % доверительный интервал" in _caption(out) and "n = 62" in _caption(out)
@@ -312,15 +313,34 @@ def test_charts_are_deterministic_self_contained_and_escaped():
     assert not set(re.findall(r' id="([^"]+)"', other)) & set(ids)  # two charts on one page never share an id
 
 
-def test_stacked_shares_chart_caption_and_legend():
+_SEG_RE = re.compile(r'<div title="[^"]*" style="width:([0-9.]+)%;background:(#[0-9a-fA-F]{6});color:(#[0-9a-f]{6})')
+
+
+def _html_rows(html: str) -> list[list[tuple[float, str, str]]]:
+    """Segments (width %, fill, text colour) of every bar row of the HTML bars, top to bottom."""
+    bars = re.findall(r'<div style="flex:1 1 auto;display:flex;height:1.5em;[^"]*">(.*?)</div></div>', html)
+    return [[(float(w), bg, fg) for w, bg, fg in _SEG_RE.findall(b)] for b in bars]
+
+
+def test_stacked_shares_chart_is_html_bars_of_the_same_chart():
     out = plots.marks_chart(MARKS, source="ФИС ОКО, ВПР 2023", title="Отметки")
-    assert "Источник: ФИС ОКО, ВПР 2023; n = в подписи строки" in out
+    rows = _html_rows(out)
+    assert rows[0] == [(10.0, "#d7301f", "#ffffff"), (40.0, "#fdae61", "#000000"),
+                       (30.0, "#a6d96a", "#000000"), (20.0, "#1a9641", "#ffffff")]
+    assert [w for w, _, _ in rows[1]] == [5.0, 35.0, 40.0, 20.0]
+    assert re.findall(r'line-height:1.5em">(\d*)</div>', out) == ["10", "40", "30", "20", "", "35", "40", "20"]
     swatches = re.findall(r"background:(#[0-9a-f]{6});-webkit-print-color-adjust:exact;print-color-adjust:exact;"
                           r'"></span>(«\d»)', out)
     assert swatches == [(plots.MARK_COLORS[m], f"«{m}»") for m in (2, 3, 4, 5)]
-    root = _svg(out)
-    tips = [t.text for t in root.iter(NS + "title")]
-    assert "Школа — «3»: 40,0 %" in tips and "Муниципалитет — «2»: 5,0 %" in tips
+    assert "Источник: ФИС ОКО, ВПР 2023; n — в подписи строки" in out and "http" not in out
+    assert out.title == "Отметки"
+    ax = out.plot()  # the same chart drawn with matplotlib
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Школа (n = 50)", "Муниципалитет (n = 900)"]
+    evil = pd.DataFrame({"group": ['<script>alert("x")</script>'] * 2, "category": ["Понизили", "Повысили"],
+                         "share": [50.0, 50.0], "n": [10, 10]})
+    out = plots.vpr_vs_journal_chart(evil, title="T <i>", source='src "q" & <u>')
+    assert "<script" not in out and "<i>" not in out and "<u>" not in out
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in out and "src &quot;q&quot; &amp; &lt;u&gt;" in out
 
 
 def test_evidence_panel_and_detail_rows():
@@ -333,3 +353,19 @@ def test_evidence_panel_and_detail_rows():
     detail = plots.vpr_detail_chart(scores=d, tasks=pd.DataFrame(), boundaries={3: 1}, max_score=2)
     assert detail.count('role="img"') == 1 and "Нет результатов по заданиям" in detail
     assert "Нет данных" in plots.trend_chart(pd.DataFrame(columns=["year", "group", "value"]))
+
+
+def test_shared_text_measuring_and_reused_axes_change_no_byte():
+    from msoko.plots import theme
+
+    d = pd.DataFrame({"group": ["Школа"] * 3 + ["Муниципалитет"] * 3, "score": [0, 1, 2] * 2,
+                      "share": [10.0, 20.0, 70.0, 30.0, 30.0, 40.0], "n": [40] * 3 + [900] * 3})
+    tasks = pd.DataFrame({"task": ["1", "2"], "level": ["Б", "П"], "group": "Школа", "value": [60.0, 20.0], "n": 30})
+    theme._matplotlib_measuring(True)
+    try:
+        fresh = str(plots.vpr_detail_chart(scores=d, tasks=tasks, boundaries={3: 1}, max_score=2))
+    finally:
+        theme._matplotlib_measuring(False)
+    other = d.assign(share=[5.0, 5.0, 90.0] * 2)
+    plots.vpr_detail_chart(scores=other, tasks=tasks.assign(value=[90.0, 1.0]), boundaries={3: 2, 4: 3}, max_score=3)
+    assert str(plots.vpr_detail_chart(scores=d, tasks=tasks, boundaries={3: 1}, max_score=2)) == fresh

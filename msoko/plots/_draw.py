@@ -1,24 +1,79 @@
-"""Small drawing helpers shared by the chart modules (bars as one collection, reference lines)."""
+"""Small drawing helpers shared by the chart modules: bars, segments and points as one artist per
+series (one SVG element, split per mark for the tooltips), reference lines."""
 from __future__ import annotations
 
 from typing import Sequence
 
-from matplotlib.collections import PolyCollection
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path
 
 from msoko.plots.theme import FS, INK, mark
 
 
-def bars(ax, x0: Sequence[float], x1: Sequence[float], y0: Sequence[float], y1: Sequence[float], colors, *,
+def bars(ax, x0: Sequence[float], x1: Sequence[float], y0: Sequence[float], y1: Sequence[float], color: str, *,
          cls: str = "bar", tips: Sequence[str] | None = None, label: str | None = None, alpha: float | None = None,
-         zorder: float = 2) -> PolyCollection:
-    """Rectangles [x0, x1] × [y0, y1] as one collection (one artist: a report draws hundreds of bars,
-    and a collection costs a fraction of as many patches); ``tips`` — one tooltip per bar."""
-    verts = [[(a, c), (a, d), (b, d), (b, c)] for a, b, c, d in zip(x0, x1, y0, y1)]
-    pc = PolyCollection(verts, facecolors=colors, edgecolors="none", linewidths=0, alpha=alpha, zorder=zorder,
-                        label=label if label is not None else "_nolegend_")
-    ax.add_collection(pc, autolim=False)
-    mark(pc, cls, list(tips) if tips is not None else None)
-    return pc
+         zorder: float = 2) -> PathPatch:
+    """Rectangles [x0, x1] × [y0, y1] of one colour as one patch with a compound path.
+
+    One artist and one SVG ``<path>`` per series instead of a patch per bar: matplotlib spends about
+    a millisecond on each element it draws, and a report has hundreds of bars. ``tips`` (one per bar,
+    in order) become a tooltip each: :func:`msoko.plots.embed.svg` splits the compound path into one
+    ``<path>`` per bar. :func:`rects` reads the bars back."""
+    x0, x1, y0, y1 = (np.asarray(v, dtype=float) for v in (x0, x1, y0, y1))
+    verts = np.stack([np.c_[x0, y0], np.c_[x0, y1], np.c_[x1, y1], np.c_[x1, y0], np.c_[x0, y0]], axis=1)
+    codes = np.tile([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], len(x0))
+    path = Path(verts.reshape(-1, 2), codes) if len(x0) else Path(np.zeros((0, 2)))
+    patch = PathPatch(path, facecolor=color, edgecolor="none", linewidth=0, alpha=alpha, zorder=zorder,
+                      label=label if label is not None else "_nolegend_")
+    ax.add_artist(patch)
+    mark(patch, cls, list(tips) if tips is not None else None)
+    return patch
+
+
+def rects(patch: PathPatch) -> list[tuple[float, float, float, float]]:
+    """(x0, x1, y0, y1) of each bar drawn by :func:`bars`, in data units."""
+    v = patch.get_path().vertices.reshape(-1, 5, 2)[:, :4]
+    return [(float(r[:, 0].min()), float(r[:, 0].max()), float(r[:, 1].min()), float(r[:, 1].max())) for r in v]
+
+
+def segments(ax, x0: Sequence[float], x1: Sequence[float], y: Sequence[float], color: str, *, cls: str,
+             width: float = 2.5, dashes=None, tips: Sequence[str] | None = None, label: str | None = None,
+             alpha: float | None = None, zorder: float = 4, capstyle: str | None = None) -> Line2D:
+    """Horizontal segments [x0, x1] at ``y`` of one colour as one line (broken by NaN): one SVG element,
+    split per segment for the tooltips like :func:`bars`."""
+    x0, x1, y = (np.asarray(v, dtype=float) for v in (x0, x1, y))
+    xs = np.c_[x0, x1, np.full(len(x0), np.nan)].ravel()
+    ys = np.c_[y, y, np.full(len(y), np.nan)].ravel()
+    ln = Line2D(xs, ys, color=color, linewidth=width, alpha=alpha, zorder=zorder,
+                label=label if label is not None else "_nolegend_")
+    if dashes is not None:
+        ln.set_dashes(dashes)
+    if capstyle:
+        ln.set_solid_capstyle(capstyle)
+    ax.add_line(ln)
+    mark(ln, cls, list(tips) if tips is not None else None)
+    return ln
+
+
+def segment_list(line: Line2D) -> list[tuple[float, float, float]]:
+    """(x0, x1, y) of each segment drawn by :func:`segments`."""
+    x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+    return [(float(x[i]), float(x[i + 1]), float(y[i])) for i in range(0, len(x), 3)]
+
+
+def points(ax, x: Sequence[float], y: Sequence[float], color: str, *, cls: str = "point", size: float = 5,
+           tips: Sequence[str] | None = None, label: str | None = None, zorder: float = 5, alpha: float | None = None,
+           face: str | None = None, edge_width: float = 0) -> Line2D:
+    """Markers of one colour (a line without line): matplotlib draws them as one path reused per point."""
+    ln = Line2D(np.asarray(x, dtype=float), np.asarray(y, dtype=float), linestyle="none", marker="o",
+                markersize=size, markerfacecolor=face if face is not None else color, markeredgecolor=color,
+                markeredgewidth=edge_width, color=color, alpha=alpha, zorder=zorder,
+                label=label if label is not None else "_nolegend_")
+    ax.add_line(ln)
+    mark(ln, cls, list(tips) if tips is not None else None)
+    return ln
 
 
 def vline(ax, x: float, *, cls: str, label: str | None = None, text: str | None = None, dash=(4, 3),
@@ -42,6 +97,8 @@ def text_color(bg: str) -> str:
     return "#ffffff" if 0.299 * r + 0.587 * g + 0.114 * b < 115 else "#000000"
 
 
-def box(width: float, height: float, *, left: float, right: float, top: float, bottom: float) -> dict:
+def box(width: float, height: float, *, left: float, right: float, top: float, bottom: float,
+        xlabel: float = 24.0) -> dict:
+    """A chart's size and margins in px; ``xlabel``: how far under the plot area the x title hangs."""
     return {"width": float(width), "height": float(height), "left": float(left), "right": float(right),
-            "top": float(top), "bottom": float(bottom)}
+            "top": float(top), "bottom": float(bottom), "xlabel": float(xlabel)}

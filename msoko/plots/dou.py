@@ -8,7 +8,7 @@ import pandas as pd
 
 from msoko.plots._draw import bars, box, vline
 from msoko.plots.embed import Chart, embed, no_data
-from msoko.plots.theme import FS, MUTED, fmt_num, group_color, new_axes, order, set_xticks, text_width
+from msoko.plots.theme import FS, MUTED, fmt_num, group_color, new_axes, report_axes, order, set_xticks, text_width
 
 MKDO_LEVELS = ((1, "базовый"), (2, "хороший"), (3, "превосходный"))
 
@@ -57,7 +57,7 @@ def mkdo_areas_chart(data: pd.DataFrame, *, source: str = "МКДО", title: str
     if data.empty:
         return no_data(title=title)
     draw = partial(plot_mkdo_areas, data)
-    ax = new_axes(**_mkdo_box(data))
+    ax = report_axes("mkdo", **_mkdo_box(data))
     draw(ax=ax)
     groups = order(data["group"])
     n = data.loc[data["group"] == groups[0], "n"].max() if "n" in data else None

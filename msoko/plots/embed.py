@@ -120,7 +120,9 @@ def svg(fig, *, label: str = "") -> str:
 
 
 def _element_tips(body: str, gid: str, tips: list) -> str:
-    """Give the k-th drawn element of the group of the mark ``gid`` the k-th tooltip."""
+    """Give the k-th drawn mark of the group of ``gid`` the k-th tooltip: a ``<use>`` (a marker) takes
+    one; a ``<path>`` takes one per sub-path (``M …``), split into a ``<path>`` each — bars and
+    segments are drawn as one compound path per series (msoko.plots._draw)."""
     tag = f"<!--tips:{gid}-->"
     at = body.find(tag)
     if at < 0:
@@ -137,10 +139,20 @@ def _element_tips(body: str, gid: str, tips: list) -> str:
     it = iter(tips)
 
     def one(mo: re.Match) -> str:
-        if ' id="' in mo.group(0):  # a marker's definition, not a drawn element
-            return mo.group(0)
-        t = next(it, None)
-        return mo.group(0) if t is None else f"{mo.group(0)[:-2]}><title>{esc(t)}</title></{mo.group(1)}>"
+        el = mo.group(0)
+        if ' id="' in el:  # a marker's definition, not a drawn element
+            return el
+        if mo.group(1) == "use":
+            t = next(it, None)
+            return el if t is None else f"{el[:-2]}><title>{esc(t)}</title></use>"
+        d = re.search(r' d="([^"]*)"', el)
+        subs = [p.strip() for p in re.split(r"(?=M )", d.group(1)) if p.strip()] if d else []
+        out = []
+        for sub in subs or [None]:
+            t = next(it, None)
+            e = el if sub is None else el[:d.start()] + f' d="{sub}"' + el[d.end():]
+            out.append(e if t is None else f"{e[:-2]}><title>{esc(t)}</title></path>")
+        return "".join(out)
 
     part = _ELEM_RE.sub(one, part)
     return body[:start] + part + body[i:]
@@ -171,7 +183,8 @@ def legend_items(ax) -> list[tuple[str, str, str]]:
     items = []
     for h, lab in zip(*ax.get_legend_handles_labels()):
         if isinstance(h, Line2D):
-            kind = "line" if h.get_linestyle() in ("-", "solid") else "dash"
+            ls = h.get_linestyle()
+            kind = "box" if ls in ("None", "none", "", " ") else "line" if ls in ("-", "solid") else "dash"
             items.append((lab, hex_color(h.get_color()), kind))
         elif isinstance(h, LineCollection):
             ls = h.get_linestyle()[0] if len(h.get_linestyle()) else (0, None)

@@ -6,9 +6,9 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import box, vline
+from msoko.plots._draw import box, points, segments, vline
 from msoko.plots.embed import Chart, embed, no_data
-from msoko.plots.theme import (FS, domain, fmt_num, group_color, mark, n_label, new_axes, order, set_xticks,
+from msoko.plots.theme import (FS, domain, fmt_num, group_color, mark, n_label, new_axes, report_axes, order, set_xticks,
                                set_yticks, text_width)
 
 
@@ -41,21 +41,18 @@ def plot_indicator(data: pd.DataFrame, *, unit: str = "", target: float | None =
                 clamp=(0, 100) if unit.strip() == "%" else None)
     y = np.arange(len(groups), dtype=float)
     lo, hi, v = (d[c].to_numpy(float) for c in ("ci_low", "ci_high", "value"))
-    colors = [group_color(g) for g in groups]
     ci = ~np.isnan(lo) & ~np.isnan(hi)
-    if ci.any():
-        lc = ax.hlines(y[ci], lo[ci], hi[ci], colors=[c for c, k in zip(colors, ci) if k], linewidth=3, alpha=0.55,
-                       zorder=3)
-        lc.set_capstyle("round")
-        mark(lc, "ci", [f"{g}: 95 % ДИ {fmt_num(a, 1)}–{fmt_num(b, 1)}"
-                        for g, a, b, k in zip(groups, lo, hi, ci) if k])
     ok = ~np.isnan(v)
-    tips = []
-    for g, val, a, b, k, n in zip(groups, v, lo, hi, ci, d["n"]):
-        tips.append(f"{g}: {fmt_num(val, 1)}" + (f" [{fmt_num(a, 1)}–{fmt_num(b, 1)}]" if k else "")
-                    + (f", n = {fmt_num(n)}" if pd.notna(n) else ""))
-    pts = ax.scatter(v[ok], y[ok], s=42, c=[c for c, k in zip(colors, ok) if k], zorder=4, linewidths=0)
-    mark(pts, "point", [t for t, k in zip(tips, ok) if k])
+    for i, g in enumerate(groups):
+        col = group_color(g)
+        if ci[i]:
+            segments(ax, [lo[i]], [hi[i]], [y[i]], col, cls="ci", width=3, alpha=0.55, zorder=3, capstyle="round",
+                     tips=[f"{g}: 95 % ДИ {fmt_num(lo[i], 1)}–{fmt_num(hi[i], 1)}"])
+        if ok[i]:
+            n = d["n"].iloc[i]
+            tip = (f"{g}: {fmt_num(v[i], 1)}" + (f" [{fmt_num(lo[i], 1)}–{fmt_num(hi[i], 1)}]" if ci[i] else "")
+                   + (f", n = {fmt_num(n)}" if pd.notna(n) else ""))
+            points(ax, [v[i]], [y[i]], col, size=7.5, tips=[tip], zorder=4)
     for val, yy in zip(v[ok], y[ok]):
         ax.text(val, yy - 0.28, fmt_num(val, 1), ha="center", va="bottom", fontsize=FS - 1)
     if has_target:
@@ -75,7 +72,7 @@ def indicator_chart(data: pd.DataFrame, *, unit: str = "", source: str = "msoko,
     if data.empty or data["value"].isna().all():
         return no_data(title=title)
     draw = partial(plot_indicator, data, unit=unit, target=target)
-    ax = new_axes(**_indicator_box(data))
+    ax = report_axes("indicator", **_indicator_box(data))
     draw(ax=ax)
     _, d = _indicator_frame(data)
     n0 = d["n"].iloc[0]
@@ -116,11 +113,12 @@ def plot_trend(data: pd.DataFrame, *, unit: str = "", ax=None):
         tips = [f"{g}, {int(y)}: {fmt_num(a, 1)}" + (f" [{fmt_num(b, 1)}–{fmt_num(c, 1)}]"
                                                     if pd.notna(b) and pd.notna(c) else "")
                 for y, a, b, c in zip(d["year"], v, lo, hi)]
-        mark(ax.scatter(x, v, s=16, color=col, zorder=4, linewidths=0), "point", tips)
+        points(ax, x, v, col, size=4.5, tips=tips, zorder=4)
     ax.set_xlim(-0.3, len(years) - 0.7)
     ax.set_ylim(yt[0], yt[-1])
     set_yticks(ax, yt)
     set_xticks(ax, range(len(years)), [str(y) for y in years])
+    ax.tick_params(axis="x", bottom=False)
     ax.grid(axis="x", visible=False)
     ax.set_ylabel(unit or "значение")
     return ax
@@ -132,7 +130,7 @@ def trend_chart(data: pd.DataFrame, *, unit: str = "", source: str = "msoko, п�
     if data.empty or data["value"].isna().all():
         return no_data(title=title)
     draw = partial(plot_trend, data, unit=unit)
-    ax = new_axes(**_TREND_BOX)
+    ax = report_axes("trend", **_TREND_BOX)
     draw(ax=ax)
     n = data.loc[data["group"] == "Школа", "n"] if "n" in data else pd.Series(dtype=float)
     return embed(ax, title=title, source=source, n=" / ".join(fmt_num(v) for v in n) if len(n) else None,

@@ -8,10 +8,10 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import bars, box, vline
+from msoko.plots._draw import bars, box, points, segments, vline
 from msoko.plots.embed import Chart, embed, no_data, row
 from msoko.plots.theme import (FLAG_COLOR, FS, INK, NEUTRAL_COLOR, domain, fmt_num, group_color, mark, n_label,
-                               new_axes, nice_ticks, order, set_xticks, set_yticks, text_width)
+                               new_axes, report_axes, nice_ticks, order, set_xticks, set_yticks, text_width)
 from msoko.plots.vpr import plot_vpr_vs_journal, task_levels_chart, vpr_vs_journal_chart
 
 
@@ -39,12 +39,13 @@ def plot_interval_vs_reference(data: pd.DataFrame, *, ax=None):
             gap = ax.axvspan(ref_hi, s_lo, color=FLAG_COLOR, alpha=0.14, linewidth=0, zorder=1)
             mark(gap, "gap", f"разрыв: {fmt_num(ref_hi, 1)}–{fmt_num(s_lo, 1)}")
     y = np.arange(len(groups), dtype=float)
-    colors = [group_color(g) for g in groups]
     lo, hi, mean = (d[c].to_numpy(float) for c in ("ci_low", "ci_high", "mean"))
-    lc = ax.hlines(y, lo, hi, colors=colors, linewidth=8, alpha=0.55, zorder=3)
-    mark(lc, "ci", [f"{g}: {fmt_num(m, 1)} [{fmt_num(a, 1)}–{fmt_num(b, 1)}]"
-                    for g, m, a, b in zip(groups, mean, lo, hi)])
-    mark(ax.vlines(mean, y - 0.27, y + 0.27, colors=colors, linewidth=2.2, zorder=4), "mean")
+    for g, a, b, m, yy in zip(groups, lo, hi, mean, y):
+        col = group_color(g)
+        segments(ax, [a], [b], [yy], col, cls="ci", width=8, alpha=0.55, zorder=3,
+                 tips=[f"{g}: {fmt_num(m, 1)} [{fmt_num(a, 1)}–{fmt_num(b, 1)}]"])
+        (tick,) = ax.plot([m, m], [yy - 0.27, yy + 0.27], color=col, linewidth=2.2, zorder=4)
+        mark(tick, "mean")
     for a, b, yy in zip(lo, hi, y):
         ax.text(b, yy, f"  {fmt_num(a, 1)}–{fmt_num(b, 1)}", va="center", fontsize=FS - 1, clip_on=False)
     ax.set_xlim(xt[0], xt[-1])
@@ -62,7 +63,7 @@ def interval_chart(data: pd.DataFrame, *, source: str = "ФИС ОКО, ВПР",
     if data.empty:
         return no_data(title=title)
     draw = partial(plot_interval_vs_reference, data)
-    ax = new_axes(**_interval_box(data))
+    ax = report_axes("interval", **_interval_box(data))
     draw(ax=ax)
     n0 = data.set_index("group").reindex(order(data["group"]))["n"].iloc[0]
     return embed(ax, title=title, source=source, n=n0, note="розовым — разрыв между интервалами", draw=draw)
@@ -115,7 +116,7 @@ def bunching_chart(data: pd.DataFrame, *, boundaries: Mapping[int, float] | None
     if data.empty:
         return no_data(title=title)
     draw = partial(plot_bunching, data, boundaries=boundaries, expected_label=expected_label)
-    ax = new_axes(**_BUNCHING_BOX)
+    ax = report_axes("bunching", **_BUNCHING_BOX)
     draw(ax=ax)
     return embed(ax, title=title, source=source, n=int(data["count"].sum()),
                  note="розовым — минимальный балл отметки", draw=draw)
@@ -145,12 +146,11 @@ def plot_cohort_k(data: pd.DataFrame, *, highlight: str | None = None,
     k = d["k"].to_numpy(float)
     for sel, col, cls in ((~flagged, NEUTRAL_COLOR, "school"), (flagged, FLAG_COLOR, "school flag")):
         if sel.any():
-            mark(ax.scatter(k[sel], jitter[sel], s=22, color=col, alpha=0.8, linewidths=0, zorder=3), cls)
+            points(ax, k[sel], jitter[sel], col, cls=cls, size=4.7, alpha=0.8, zorder=3)
     if highlight is not None and (d["school_id"] == highlight).any():
         kh = float(d.loc[d["school_id"] == highlight, "k"].iloc[0])
-        ring = ax.scatter([kh], [0], s=110, facecolors="none", edgecolors=group_color("Школа"), linewidths=2,
-                          zorder=4, label="Школа")
-        mark(ring, "highlight", f"Школа: K = {fmt_num(kh, 2)}")
+        points(ax, [kh], [0], group_color("Школа"), cls="highlight", size=10.5, face="none", edge_width=2,
+               zorder=4, label="Школа", tips=[f"Школа: K = {fmt_num(kh, 2)}"])
     for f, name in zip(fences, ("рост", "падение")):
         vline(ax, float(f), cls="fence", text=name, width=0.9)
     ax.set_xlim(xt[0], xt[-1])
@@ -170,7 +170,7 @@ def cohort_k_chart(data: pd.DataFrame, *, highlight: str | None = None, fences: 
     if d.empty:
         return no_data(title=title)
     draw = partial(plot_cohort_k, data, highlight=highlight, fences=fences)
-    ax = new_axes(**_COHORT_BOX)
+    ax = report_axes("cohort", **_COHORT_BOX)
     draw(ax=ax)
     return embed(ax, title=title, source=source, n=len(d), note="пунктир — Q1 − 3·IQR и Q3 + 3·IQR; точка — школа",
                  draw=draw)

@@ -78,6 +78,7 @@ RC: dict = {
     "ytick.color": MUTED,
     "xtick.major.size": 3,
     "ytick.major.size": 0,
+    "ytick.left": False,             # no tick marks on the value axis (its grid lines show the values)
     "xtick.major.width": 0.6,
     "xtick.bottom": True,
     "xtick.minor.visible": False,
@@ -96,6 +97,7 @@ def use_theme() -> None:
 
     sns.set_theme(style="whitegrid", palette=[GROUP_COLORS[g] for g in GROUP_ORDER], rc=RC)
     mpl.rcParams.update(RC)  # set_theme's style resets a few of them (spines, tick sizes)
+    _share_svg_text_metrics()
 
 
 def group_color(group) -> str:
@@ -183,13 +185,15 @@ def text_width(s: str, size: float = FS) -> float:
 # --- figures and marks -------------------------------------------------------------------
 
 def new_axes(width: float, height: float, *, left: float, right: float, top: float, bottom: float,
-             pyplot: bool = False):
+             xlabel: float = 24.0, pyplot: bool = False):
     """An axes at a fixed place in a figure of ``width`` × ``height`` px (margins in px).
 
     No layout engine and no tight box: the place is computed, not measured, which is what
     keeps a report's thirty charts fast. ``pyplot=True`` (an analyst's call without ``ax=``)
     registers the figure with pyplot so that JupyterLab shows it; the reports' figures are
-    plain :class:`~matplotlib.figure.Figure` objects that nothing keeps once embedded.
+    plain :class:`~matplotlib.figure.Figure` objects that pyplot never holds. The axis titles sit
+    at fixed places too (``xlabel`` px under the plot area, the y title at the figure's left edge):
+    matplotlib would otherwise measure every tick label again to place them.
     """
     size = (width * PX, height * PX)
     if pyplot:
@@ -198,9 +202,112 @@ def new_axes(width: float, height: float, *, left: float, right: float, top: flo
         fig = plt.figure(figsize=size)
     else:
         fig = Figure(figsize=size, dpi=96)
-    rect = (left / width, bottom / height, max(1.0, width - left - right) / width,
-            max(1.0, height - top - bottom) / height)
-    return fig.add_axes(rect)
+    aw, ah = max(1.0, width - left - right), max(1.0, height - top - bottom)
+    ax = fig.add_axes((left / width, bottom / height, aw / width, ah / height))
+    ax.xaxis.set_label_coords(0.5, -xlabel / ah)
+    ax.yaxis.set_label_coords((15.0 - left) / aw, 0.5)
+    return ax
+
+
+_POOL: dict = {}
+
+
+def report_axes(kind: str, width: float, height: float, *, left: float, right: float, top: float,
+                bottom: float, xlabel: float = 24.0):
+    """An empty axes for one report chart of ``kind``, drawn and embedded before the next is asked for.
+
+    Creating an Axes and its ticks is most of a small chart's cost in matplotlib (each tick is two
+    lines, a grid line and two texts); a report draws thirty charts of a handful of kinds and sizes,
+    so each (kind, size) keeps one figure whose drawn artists are removed between charts. The ticks,
+    spines and axis labels are set again by every chart of the kind; what a chart adds (bars, lines,
+    texts, marks) is removed here, so a chart's bytes do not depend on the charts before it
+    (tests/test_plots.py draws one chart fresh and after others and compares)."""
+    key = (kind, float(width), float(height), float(left), float(right), float(top), float(bottom), float(xlabel))
+    ax = _POOL.get(key)
+    if ax is None:
+        if len(_POOL) > 256:  # sizes follow the data (rows, tasks): bound the pool
+            _POOL.clear()
+        ax = _POOL[key] = new_axes(width, height, left=left, right=right, top=top, bottom=bottom, xlabel=xlabel)
+        return ax
+    for a in (*ax.collections, *ax.lines, *ax.texts, *ax.patches, *ax.images, *ax.artists):
+        a.remove()
+    ax.legend_ = None
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.figure.__dict__["_msoko_marks"] = {}
+    return ax
+
+
+_ORIGINAL: dict = {}
+
+
+def _share_svg_text_metrics() -> None:
+    """One text-metrics cache for every SVG figure of the process.
+
+    matplotlib caches a text's size per renderer, and every ``savefig`` makes a new renderer, so each
+    chart measured its tick labels again, and looked the font's line heights up for every text it
+    laid out (together a third of a chart's time). For the SVG renderer both depend only on the
+    string and the font (``TextToPath`` at the fixed 72 dpi of vector output, whatever renderer
+    asks), so one cache serves all of them; other renderers keep matplotlib's own path.
+    tests/test_plots.py checks that a chart's bytes are the same with matplotlib's own measuring."""
+    import functools
+
+    import matplotlib.text as mtext
+    from matplotlib.backends.backend_svg import RendererSVG
+    from matplotlib.font_manager import fontManager, get_font
+    from matplotlib.textpath import TextToPath
+
+    orig = getattr(mtext, "_get_text_metrics_with_cache", None)
+    if orig is None or getattr(orig, "_msoko", False):
+        return
+    t2p = TextToPath()
+
+    @functools.lru_cache(maxsize=16384)
+    def svg_metrics(text, fontprop, ismath, dpi):
+        return t2p.get_text_width_height_descent(text, fontprop, ismath)
+
+    def metrics(renderer, text, fontprop, ismath, dpi):
+        # savefig(format="svg") draws through a MixedModeRenderer holding the SVG renderer
+        if type(getattr(renderer, "_renderer", renderer)) is RendererSVG and ismath is False:
+            return svg_metrics(text, fontprop.copy(), ismath, dpi)
+        return orig(renderer, text, fontprop, ismath, dpi)
+
+    @functools.lru_cache(maxsize=256)
+    def heights(prop):
+        # what Text._get_layout computes when a renderer has no such method, at 72 dpi
+        font = get_font(fontManager._find_fonts_by_props(prop))
+        for table_name, gap_key, ascent_key, descent_key in (
+                ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"), ("hhea", "lineGap", "ascent", "descent")):
+            table = font.get_sfnt_table(table_name)
+            if table is None:
+                continue
+            scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * prop.get_size_in_points() * 72 / 72
+            return table[ascent_key] * scale, -table[descent_key] * scale, table[gap_key] * scale
+        return None, None, None
+
+    def font_height_metrics(self, prop):
+        return heights(prop.copy())
+
+    _ORIGINAL["metrics"] = orig
+    metrics._msoko = True
+    mtext._get_text_metrics_with_cache = metrics
+    if not hasattr(RendererSVG, "_get_font_height_metrics"):
+        _ORIGINAL["heights"] = True
+        RendererSVG._get_font_height_metrics = font_height_metrics
+
+
+def _matplotlib_measuring(on: bool) -> None:
+    """Switch matplotlib's own text measuring back (``on=True``) or msoko's shared cache (tests)."""
+    import matplotlib.text as mtext
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    if on:
+        mtext._get_text_metrics_with_cache = _ORIGINAL["metrics"]
+        if _ORIGINAL.get("heights") and "_get_font_height_metrics" in RendererSVG.__dict__:
+            del RendererSVG._get_font_height_metrics
+    else:
+        _share_svg_text_metrics()
+    _POOL.clear()
 
 
 def mark(artist, cls: str, tip: str | None = None):
