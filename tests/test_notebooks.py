@@ -232,3 +232,39 @@ def test_planted_weak_spot_gets_its_recommendation(demo_truth):
     _, html, _ = _run("school", out, school_id=hit["school_id"], year=int(hit["year"]), processed_dir=str(processed))
     sec = _section(html, "Адресные рекомендации")
     assert html_mod.escape(hit["text_ru"], quote=True) in sec
+
+
+def test_html_numbers_match_indicators(reports):
+    """The school report shows compute's numbers: every «Школа» value of the system tables, read back
+    from the HTML, is the school's value in indicators.parquet (overall rows, the report's year)."""
+    html = reports["res"]["school"][1]
+    processed, sid = reports["processed"], reports["school_id"]
+    ind = pd.read_parquet(processed / "indicators.parquet")
+    cat = pd.read_csv(processed / "indicator_catalogue.csv", encoding="utf-8-sig")
+    code_of = dict(zip(cat["name_ru"], cat["code"]))
+    year = int(ind["year"].max())
+    mine = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"].astype(str) == sid)
+               & ind["grade"].isna() & ind["subject"].isna() & ind["item"].isna()].set_index("indicator")
+    checked = 0
+    for table in re.findall(r"<table.*?</table>", html, re.S):
+        head = re.search(r"<thead>(.*?)</thead>", table, re.S)
+        if not head:
+            continue
+        cols = [html_mod.unescape(_text(c).strip()) for c in re.findall(r"<th[^>]*>(.*?)</th>", head.group(1), re.S)]
+        if cols[:2] != ["Показатель", "Школа"]:
+            continue
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+            cells = [html_mod.unescape(_text(c).strip()) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            if len(cells) < 2 or cells[0] not in code_of or code_of[cells[0]] not in mine.index:
+                continue
+            r = mine.loc[code_of[cells[0]]]
+            m = re.match(r"[−-]?\d[\d\u202f\u00a0 ]*(,\d+)?", cells[1])
+            if r["suppressed"] or pd.isna(r["value"]) or not m:
+                continue
+            shown = float(m.group(0).replace("−", "-").replace(",", ".").replace("\u202f", "").replace("\u00a0", "")
+                          .replace(" ", ""))
+            decimals = len(m.group(1)) - 1 if m.group(1) else 0
+            assert shown == pytest.approx(round(float(r["value"]), decimals), abs=10 ** -decimals / 2 + 1e-9), \
+                (cells[0], cells[1], r["value"])
+            checked += 1
+    assert checked >= (20 if reports["kind"] == "demo" else 2), checked

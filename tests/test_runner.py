@@ -333,6 +333,12 @@ def test_end_to_end_on_demo(demo_processed, tmp_path):
     assert runner.run(args) == 0
     html = (tmp_path / "reports" / "_executed").rglob("*.ipynb")
     assert len(list(html)) == 1
+    # every table of the report beside it as one Excel workbook, linked from the page
+    page = next((tmp_path / "reports").rglob(f"{sid}.html"))
+    book = page.with_suffix(".xlsx")
+    assert f'href="{book.name}"' in page.read_text(encoding="utf-8")
+    contents = pd.read_excel(book, sheet_name="Содержание")
+    assert "Характеристики школы" in set(contents["Таблица"]) and len(contents) >= 10
     assert runner.run(args) == 0 and set(_status(tmp_path).values()) == {"unchanged"}
 
 

@@ -297,7 +297,7 @@ def show_school_recommendations(data: ReportData, school_id: str, year: int) -> 
     sec = Section()
     t = recommendations_table(data, year, school_id=school_id)
     if not t.empty:
-        t = t.assign(**{c: t[c].map(plain) for c in t.columns if t[c].dtype == object})
+        t = t.assign(**{c: t[c].map(lambda v: plain(v) if isinstance(v, str) else v) for c in t.columns})
     sec.table(t, caption=f"Адресные рекомендации по итогам {year} года")
     m = measures_table(data, year, school_id=school_id)
     if not m.empty:

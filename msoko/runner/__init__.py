@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from msoko.errors import MsokoError
+from msoko.store import FolderLock, writing_to
 from msoko.runner.plan import ReportJob, plan
 from msoko.runner.state import (HashCache, atomic_write, data_files, dir_state, library_hash,
                                 load_manifest, package_versions, sha256_bytes, sha256_json)
@@ -70,53 +71,13 @@ def setup_logging(path: Path) -> logging.Handler:
     return h
 
 
-class RunLock:
+class RunLock(FolderLock):
     """``<reports>/.run.lock``: two overlapping scheduled runs must not write the same files."""
 
     def __init__(self, reports_dir: Path):
-        self.path = reports_dir / ".run.lock"
-        self.held = False
-
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                os.write(fd, str(os.getpid()).encode())
-                os.close(fd)
-                self.held = True
-                return self
-            except FileExistsError:
-                try:
-                    pid = int(self.path.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and _pid_alive(pid, self.path):
-                    raise MsokoError(f"Другой прогон msoko run (процесс {pid}) уже пишет в {self.path.parent}. "
-                                     f"Дождитесь его окончания или удалите {self.path}, если он завис.")
-                self.path.unlink(missing_ok=True)  # stale lock of a dead run
-        raise MsokoError(f"Не удалось захватить блокировку {self.path}.")
-
-    def __exit__(self, *exc):
-        if self.held:
-            self.path.unlink(missing_ok=True)
-
-
-def _pid_alive(pid: int, lock: Path | None = None) -> bool:
-    if pid == os.getpid():
-        return True
-    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there: trust a fresh lock
-        try:
-            return time.time() - lock.stat().st_mtime < 12 * 3600 if lock else True
-        except OSError:
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
+        super().__init__(reports_dir, ".run.lock",
+                         "Другой прогон msoko run (процесс {pid}) уже пишет в {folder}. "
+                         "Дождитесь его окончания или удалите {lock}, если он завис.")
 
 
 # ---------------------------------------------------------------- stages
@@ -165,7 +126,8 @@ def run_compute(processed: Path, config: str | None, lib_hash: str, cache: HashC
     if on_start is not None:
         on_start()
     t = time.perf_counter()
-    result = compute(processed_dir=processed, config_path=config)
+    with writing_to(processed), FolderLock(processed):
+        result = compute(processed_dir=processed, config_path=config)
     log.info("расчёт: %.2f с", time.perf_counter() - t)
     failures = list(getattr(result, "failures", None) or [])
     if failures:
@@ -229,6 +191,12 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
         html_path = reports_dir / j.html_rel
         if res["status"] == "ok":
             atomic_write(html_path, res["html"])
+            if res.get("xlsx"):
+                atomic_write(html_path.with_suffix(".xlsx"), res["xlsx"])
+            else:
+                html_path.with_suffix(".xlsx").unlink(missing_ok=True)
+                if res.get("xlsx_error"):
+                    log.warning("таблицы Excel для %s не записаны: %s", j.key, res["xlsx_error"])
             (reports_dir / (j.executed_rel[:-len(".ipynb")] + ".html")).unlink(missing_ok=True)  # old error page
             e.update(status="built", built_at=_now(), error=None, duration_s=res.get("duration"),
                      worker=res.get("worker"))
@@ -236,6 +204,7 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
             log.info("построен %s за %.2f с (%s)", j.key, res.get("duration") or 0, res.get("worker"))
         else:
             html_path.unlink(missing_ok=True)   # never leave an outdated report looking current
+            html_path.with_suffix(".xlsx").unlink(missing_ok=True)
             e.update(status="failed", built_at=None, error=res.get("error"))
             if res.get("error_html"):
                 e["error_html"] = j.executed_rel[:-len(".ipynb")] + ".html"
@@ -288,7 +257,14 @@ def write_outputs(reports_dir: Path, manifest: dict[str, Any]) -> None:
 
     atomic_write(reports_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
     earlier = earlier_reports(reports_dir, manifest["run"]["year"], {e["key"] for e in manifest["reports"]})
-    atomic_write(reports_dir / "index.html", render_index(manifest, earlier))
+    facts: dict = {}
+    try:  # the index's per-school facts are a convenience: an unreadable table leaves them out
+        from msoko.report.school import index_facts
+
+        facts = index_facts(manifest["run"]["processed"], int(manifest["run"]["year"]))
+    except Exception as exc:  # noqa: BLE001
+        log.warning("сведения о школах для оглавления не прочитаны: %s", exc)
+    atomic_write(reports_dir / "index.html", render_index(manifest, earlier, facts))
 
 
 def summary_text(manifest: dict[str, Any], reports_dir: Path) -> str:
@@ -403,8 +379,8 @@ def run(args: argparse.Namespace) -> int:
         log.error("ошибка: %s", exc)
         raise
     finally:
-        if pool is not None:  # started, never handed to build_reports (an error on the way)
-            pool.shutdown(cancel=True)
+        if pool is not None:  # started, never handed to build_reports (an error or Ctrl-C on the way)
+            pool.discard_broken()   # its workers ignore Ctrl-C: killed, not waited for
         log.removeHandler(handler)
         handler.close()
 

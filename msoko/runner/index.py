@@ -33,8 +33,12 @@ def _when(ts: str | None) -> str:
     return escape((ts or "")[:16].replace("T", " "))
 
 
-def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None = None) -> str:
-    """``earlier``: reports of the same year from earlier runs, not part of this one."""
+def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None = None,
+                 facts: dict[str, dict[str, str]] | None = None) -> str:
+    """``earlier``: reports of the same year from earlier runs, not part of this one; ``facts``: per
+    school, its attention zones on the first screen and its objectivity status
+    (:func:`msoko.report.school.index_facts`)."""
+    facts = facts or {}
     run = manifest["run"]
     reports = manifest["reports"]
     earlier = earlier or []
@@ -77,12 +81,17 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
             continue
         head = {"school": "Отчёты школ", "municipality": "Муниципалитет",
                 "objectivity": KIND_TITLES["objectivity"]}[kind]
+        school = kind == "school"
         out += [f"<h2>{escape(head)}</h2>",
-                "<table><thead><tr><th>Отчёт</th><th>Код</th><th>Построен (UTC)</th>"
-                "<th>Версия данных</th></tr></thead><tbody>"]
+                "<table><thead><tr><th>Отчёт</th><th>Код</th>"
+                + ("<th>Зон внимания на первом экране</th><th>Объективность</th>" if school else "")
+                + "<th>Построен (UTC)</th><th>Версия данных</th></tr></thead><tbody>"]
         for r in rows:
+            f = facts.get(str(r["label"]), {})
+            extra = (f'<td>{escape(f.get("concerns", "—"))}</td>'
+                     f'<td>{escape(f.get("objectivity", "признаков нет"))}</td>') if school else ""
             out.append(f'<tr><td><a href="{_href(r["html"])}">{escape(r["title"])}</a></td>'
-                       f'<td>{escape(r["label"])}</td><td>{_when(r.get("built_at"))}'
+                       f'<td>{escape(r["label"])}</td>{extra}<td>{_when(r.get("built_at"))}'
                        f'{" (ранее)" if r["status"] == "earlier" else ""}</td>'
                        f'<td><code>{escape(r.get("data_version", ""))}</code></td></tr>')
         out.append("</tbody></table>")

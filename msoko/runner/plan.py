@@ -48,7 +48,7 @@ class ReportJob:
         return {"key": self.key, "notebook": self.notebook.read_text(encoding="utf-8"),
                 "params": self.params, "title": self.title, "timeout": timeout, "cwd": cwd,
                 "fresh_kernel": fresh_kernel, "exporter": exporter,
-                "executed": self.executed_rel}
+                "executed": self.executed_rel, "html_rel": self.html_rel}
 
 
 _UNSAFE = re.compile(r'[^\w\-.]+', re.UNICODE)

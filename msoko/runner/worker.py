@@ -7,11 +7,13 @@ need msoko installed and read access to the processed tables).
 """
 from __future__ import annotations
 
+import html
 import logging
 import os
 import threading
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 from msoko.runner.kernel import WarmKernel
@@ -38,7 +40,16 @@ def _quiet() -> None:
 
 def init_worker(kernel_log: str | None = None, prestart: bool = True) -> None:
     """Process-pool initializer: start the warm kernel right away (in parallel
-    with the other workers) so the first report does not pay for it."""
+    with the other workers) so the first report does not pay for it.
+
+    In a worker process Ctrl-C is ignored: the terminal sends it to every process of the group,
+    and the run (the parent) is the one to stop — it kills its workers — instead of each worker
+    printing its own KeyboardInterrupt traceback."""
+    import multiprocessing
+    import signal
+
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     _quiet()
     _local.kernel_log = kernel_log
     if prestart:
@@ -216,6 +227,25 @@ def _md_escape(text: str) -> str:
     return html.escape(str(text)[:500])
 
 
+def _add_workbook(res: dict, nb, job: dict) -> None:
+    """Every table of the report as an Excel workbook beside the page (``res["xlsx"]``), linked from
+    the page's header. A report whose workbook fails is still built (the reason is logged)."""
+    from msoko.report.workbook import notebook_tables, workbook_bytes
+
+    try:
+        data = workbook_bytes(notebook_tables(nb), title=job["title"])
+    except Exception as exc:  # noqa: BLE001 - the HTML page is the report; the workbook a convenience
+        res["xlsx_error"] = f"{type(exc).__name__}: {exc}"
+        return
+    if data is None:
+        return
+    res["xlsx"] = data
+    name = Path(job["html_rel"]).with_suffix(".xlsx").name if job.get("html_rel") else None
+    if name:
+        link = (f'<p class="download"><a href="{html.escape(name)}" download>Все таблицы отчёта (Excel)</a></p>')
+        res["html"] = res["html"].replace("</header>", f"{link}</header>", 1)
+
+
 def export_html(nb, title: str, exporter: str = "auto") -> str:
     """The reports' exporter (msoko.export) when present, else nbconvert without inputs.
     ``exporter="nbconvert"`` forces the fallback (tests of the runner alone)."""
@@ -282,6 +312,8 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
             res["status"] = "ok"
         except Exception as exc:
             res["error"] = f"ошибка экспорта в HTML: {type(exc).__name__}: {exc}"
+        if res["status"] == "ok":
+            _add_workbook(res, nb, job)
     res["executed"] = nbformat.writes(nb)
     res["duration"] = round(time.perf_counter() - t0, 3)
     return res
