@@ -46,6 +46,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_compute(args: argparse.Namespace) -> int:
+    from msoko.store import FolderLock, writing_to
+
+    if not Path(args.processed).is_dir():   # compute's own message; the lock would create the folder
+        return _compute(args)
+    with writing_to(args.processed), FolderLock(args.processed):
+        return _compute(args)
+
+
+def _compute(args: argparse.Namespace) -> int:
     from msoko.compute import compute
 
     result = compute(processed_dir=args.processed, config_path=args.config)
@@ -59,8 +68,10 @@ def _cmd_compute(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from msoko.runner import run
+    from msoko.store import writing_to
 
-    return run(args)
+    with writing_to(args.reports):
+        return run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,18 +170,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Прервано пользователем.", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - msoko's own error: named, without a traceback
-        import os
-        import traceback
+    except OSError as exc:
+        from msoko.store import output_error
 
-        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        place = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
-        print(f"Внутренняя ошибка msoko{place}: {type(exc).__name__}: {exc}. Это ошибка программы, "
-              "а не исходных данных; полный отчёт об ошибке — с переменной окружения MSOKO_DEBUG=1.",
-              file=sys.stderr)
-        if os.environ.get("MSOKO_DEBUG"):
-            traceback.print_exc()
-        return 1
+        name = getattr(exc, "filename", None)
+        err = output_error(exc, Path(name).parent if name else Path.cwd())
+        if err is None:
+            return _internal_error(exc)
+        print(f"Ошибка: {err}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - msoko's own error: named, without a traceback
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    import os
+    import traceback
+
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
+    print(f"Внутренняя ошибка msoko{place}: {type(exc).__name__}: {exc}. Это ошибка программы, "
+          "а не исходных данных; полный отчёт об ошибке — с переменной окружения MSOKO_DEBUG=1.",
+          file=sys.stderr)
+    if os.environ.get("MSOKO_DEBUG"):
+        traceback.print_exception(exc)
+    return 1
 
 
 if __name__ == "__main__":

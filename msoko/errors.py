@@ -6,3 +6,10 @@ class MsokoError(Exception):
 
     The message must be in Russian and name the file (and row/column where known).
     """
+
+
+class OutputError(MsokoError):
+    """A folder msoko writes to cannot be written: the disk is full, it is read-only, no permission.
+
+    Not the input's fault and not msoko's: the message names the folder and what to do.
+    """

@@ -37,9 +37,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from msoko import layouts
-from msoko.errors import MsokoError
+from msoko.errors import MsokoError, OutputError
 from msoko.readers import cell_text, is_supported, read_table
-from msoko.store import atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table, write_text_atomic
+from msoko.store import (FolderLock, atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table,
+                         write_text_atomic, writing_to)
 
 PARSER_VERSION = "9"
 STATE_FILE = "ingest_state.json"
@@ -717,6 +718,7 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
     meta = {"file": rel, "kind": "unknown", "table": None, "rows_read": 0, "rows_rejected": 0,
             "status": "skipped", "message": "", "fragments": [], "notes": [], "info": {}}
     fd = Path(frag_dir)
+    out_root = fd.parent.parent      # <processed>/_cache/<key> → <processed>
     try:
         if "task_specs" in Path(rel).parts and p.name.lower() != "all.xlsx":
             meta.update(kind="codifier", status="ignored",
@@ -742,14 +744,15 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
         res = parser(table, lay, rel, Path(raw_root))
         if held:
             _reject_held(res, table, held, held_warnings, rel)
-        fd.mkdir(parents=True, exist_ok=True)
-        for name, df in res.get("frames", {}).items():
-            write_parquet(df, fd / f"{name}.parquet")
-            meta["fragments"].append(name)
-        for name, tbl in res.get("arrow", {}).items():
-            with atomic_path(fd / f"{name}.parquet") as tmp:
-                pq.write_table(tbl, tmp, compression="snappy")
-            meta["fragments"].append(name)
+        with writing_to(out_root):   # a full disk is the output folder's problem, not the input file's
+            fd.mkdir(parents=True, exist_ok=True)
+            for name, df in res.get("frames", {}).items():
+                write_parquet(df, fd / f"{name}.parquet")
+                meta["fragments"].append(name)
+            for name, tbl in res.get("arrow", {}).items():
+                with atomic_path(fd / f"{name}.parquet") as tmp:
+                    pq.write_table(tbl, tmp, compression="snappy")
+                meta["fragments"].append(name)
         meta["rows_read"] = int(res["rows_read"])
         # what the parser saw; rows_read may be more (an independent count: rows a CSV quote swallowed)
         meta["rows_parsed"] = int(res.get("rows_parsed", res["rows_read"]))
@@ -764,6 +767,8 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
         meta["status"] = "ok"
     except _Done:
         pass
+    except OutputError:
+        raise                        # stops the run: no other file can be written either
     except layouts.LayoutError as exc:
         meta.update(status="skipped", message=str(exc))
     except MsokoError as exc:
@@ -775,7 +780,7 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
         meta.update(kind="error", status="error",
                     message=f"Файл «{rel}»: не удалось обработать ({type(exc).__name__}: {exc}). Файл пропущен.")
     meta["seconds"] = round(time.perf_counter() - t0, 3)
-    if True:  # every outcome is cached: the same content gives the same result
+    with writing_to(out_root):  # every outcome is cached: the same content gives the same result
         fd.mkdir(parents=True, exist_ok=True)
         write_text_atomic(fd / "meta.json", json.dumps(meta, ensure_ascii=False))  # written last: marks the entry complete
     return meta
@@ -1375,6 +1380,12 @@ def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = No
     if not raw.is_dir():
         raise MsokoError(f"Папка исходных данных «{raw_dir}» не найдена.")
     _check_folders(raw, processed, raw_dir, processed_dir)
+    # one command at a time writes the folder (a second ingest or a compute is refused, not interleaved)
+    with writing_to(processed), FolderLock(processed):
+        return _ingest(raw, processed, raw_dir, jobs, progress, t0)
+
+
+def _ingest(raw: Path, processed: Path, raw_dir, jobs: int | None, progress: bool, t0: float) -> IngestResult:
     processed.mkdir(parents=True, exist_ok=True)
     cache = processed / CACHE_DIR
     cache.mkdir(exist_ok=True)

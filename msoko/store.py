@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from msoko.errors import MsokoError
+from msoko.errors import MsokoError, OutputError
 
 
 def table_path(processed_dir: str | Path, name: str) -> Path:
@@ -35,6 +35,102 @@ def read_table(processed_dir: str | Path, name: str, *, columns: list[str] | Non
             "Сначала выполните загрузку данных: msoko ingest --raw <папка> --processed <папка>."
         )
     return pd.read_parquet(path, columns=columns)
+
+
+def output_error(exc: OSError, folder: str | Path) -> OutputError | None:
+    """``exc`` worded for a user when it is a failure to write into ``folder`` (disk full, read-only
+    file system, no permission there); ``None`` when it is something else (e.g. reading an input)."""
+    import errno
+
+    folder = Path(folder)
+    name = getattr(exc, "filename", None)
+    try:
+        inside = name is None or Path(os.path.abspath(name)).is_relative_to(Path(os.path.abspath(folder)))
+    except (TypeError, ValueError):
+        inside = False
+    where = f"в папку «{folder}»" + (f" (файл «{Path(name).name}»)" if name else "")
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return OutputError(f"Нет места на диске: не удалось записать {where}. Освободите место или укажите "
+                           "другую папку и запустите команду снова; записанное раньше не повреждено — каждый файл "
+                           "пишется целиком или не пишется.")
+    if exc.errno == errno.EROFS:
+        return OutputError(f"Не удалось записать {where}: файловая система доступна только для чтения. "
+                           "Укажите папку, в которую можно писать.")
+    if exc.errno in (errno.EACCES, errno.EPERM) and inside:
+        return OutputError(f"Нет прав на запись {where}. Дайте права на запись в эту папку или укажите другую.")
+    return None
+
+
+@contextmanager
+def writing_to(folder: str | Path):
+    """Inside: an :class:`OSError` of writing into ``folder`` becomes a Russian :class:`OutputError`
+    naming the folder (see :func:`output_error`); any other error passes unchanged."""
+    try:
+        yield
+    except OSError as exc:
+        err = output_error(exc, folder)
+        if err is None:
+            raise
+        raise err from None
+
+
+class FolderLock:
+    """A lock file in a folder msoko writes: one command at a time (``with FolderLock(...):``).
+
+    Created exclusively (``O_EXCL``) with the holder's pid; a lock whose process is gone is taken
+    over. ``busy`` words the refusal: ``busy.format(pid=…, folder=…, lock=…)``."""
+
+    BUSY = ("Папка «{folder}» занята: в неё уже пишет другой процесс msoko (процесс {pid}). Дождитесь его "
+            "окончания или удалите {lock}, если он завис.")
+
+    def __init__(self, folder: str | Path, name: str = ".msoko.lock", busy: str | None = None):
+        self.path = Path(folder) / name
+        self.busy = busy or self.BUSY
+        self.held = False
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                self.held = True
+                return self
+            except FileExistsError:
+                try:
+                    pid = int(self.path.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    pid = 0
+                if pid and pid_alive(pid, self.path):
+                    raise MsokoError(self.busy.format(pid=pid, folder=self.path.parent, lock=self.path)) from None
+                self.path.unlink(missing_ok=True)  # stale lock of a dead process
+        raise MsokoError(f"Не удалось захватить блокировку {self.path}.")
+
+    def __exit__(self, *exc):
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            self.held = False
+
+
+def pid_alive(pid: int, lock: Path | None = None) -> bool:
+    """Whether process ``pid`` (the holder of ``lock``) still runs."""
+    import time
+
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there: trust a fresh lock
+        try:
+            return time.time() - lock.stat().st_mtime < 12 * 3600 if lock else True
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 @contextmanager

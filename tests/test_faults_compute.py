@@ -345,3 +345,94 @@ def test_failed_report_error_page_shows_russian_reason_not_traceback(small_proce
     assert len(errors) == 1 and errors[0].traceback
     index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
     assert reason in index.replace("&#x27;", "'")
+
+
+def test_full_disk_during_compute_is_a_russian_message_naming_the_folder(processed, monkeypatch, capsys):
+    import errno
+    import types
+
+    import msoko.store as store
+
+    def mkstemp(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "tempfile", types.SimpleNamespace(mkstemp=mkstemp))
+    code = cli_main(["compute", "--processed", str(processed)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "Errno" not in err
+    assert f"Нет места на диске: не удалось записать в папку «{processed}»" in err
+    assert not (processed / ".msoko.lock").exists()          # the lock is released on the way out
+
+
+def test_pool_workers_ignore_ctrl_c_so_only_the_run_answers_it(tmp_path):
+    """Ctrl-C reaches every process of the terminal's group: a report worker ignores it (no worker
+    KeyboardInterrupt traceback), the run stops and kills its workers."""
+    import signal
+
+    from msoko.runner.executors import LocalPool
+
+    pool = LocalPool(1, None).start()
+    try:
+        assert pool.pool.submit(signal.getsignal, signal.SIGINT).result(timeout=300) == signal.SIG_IGN
+    finally:
+        pool.discard_broken()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler     # the run itself still stops
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux)")
+def test_ctrl_c_during_compute_of_msoko_run_prints_no_traceback(small_processed, tmp_path):
+    """The terminal's Ctrl-C (SIGINT to the whole process group) while msoko run computes and its
+    report worker warms up: «Прервано пользователем.», exit 130, no traceback, no worker left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    processed = tmp_path / "processed"
+    shutil.copytree(small_processed, processed)
+    notebooks = _tiny_school_notebook(tmp_path / "nb", "print('ОТЧЁТ')")
+    args = _run_args(processed, tmp_path, notebooks)
+    args[args.index("--jobs") + 1] = "2"
+    script = ("import sys, time\nimport msoko.compute\n"
+              "def slow(*a, **k):\n    print('РАСЧЁТ', flush=True)\n    time.sleep(300)\n"
+              "msoko.compute.compute = slow\nfrom msoko.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, cwd=str(tmp_path))
+
+    def children() -> dict[int, int]:
+        """Child processes of the run → their ignored-signal mask."""
+        out = {}
+        for d in Path("/proc").iterdir():
+            try:
+                st = (d / "status").read_text()
+            except (OSError, ValueError):
+                continue
+            fields = dict(line.split(":\t", 1) for line in st.splitlines() if ":\t" in line)
+            if fields.get("PPid", "").strip() == str(proc.pid):
+                out[int(d.name)] = int(fields["SigIgn"].strip(), 16)
+        return out
+
+    try:
+        assert proc.stdout.readline().strip() == "РАСЧЁТ"
+        deadline = time.monotonic() + 240                    # one worker warms beside the computation
+        while time.monotonic() < deadline:
+            kids = children()
+            workers = {pid: ign for pid, ign in kids.items() if ign & (1 << (signal.SIGINT - 1))}
+            if workers:
+                break
+            time.sleep(0.5)
+        assert workers, f"no report worker ignoring SIGINT among {kids}"
+        time.sleep(1.0)
+        os.killpg(proc.pid, signal.SIGINT)                   # what the terminal does on Ctrl-C
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Прервано пользователем." in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    time.sleep(1.0)
+    assert not any(Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+                   for pid in workers), "a worker outlived the run"

@@ -554,3 +554,84 @@ def test_a_workbook_encrypted_by_msoffcrypto_is_named_so(tmp_path):
         ooxml.OOXMLFile(src).encrypt("пароль", out)
     with pytest.raises(MsokoError, match="«secret.xlsx» защищён паролем"):
         read_table(tmp_path / "secret.xlsx")
+
+
+# ---------------------------------------------------------------- 7. a folder that cannot be written, a busy folder
+def _no_room(code: int):
+    import errno
+    import types
+
+    def mkstemp(*args, dir=None, **kwargs):
+        raise OSError(code, os.strerror(code), os.path.join(str(dir), "x.tmp") if code == errno.EACCES else None)
+
+    return types.SimpleNamespace(mkstemp=mkstemp)
+
+
+@pytest.mark.parametrize("code, said", [(28, "Нет места на диске: не удалось записать в папку"),      # ENOSPC
+                                        (30, "файловая система доступна только для чтения"),          # EROFS
+                                        (13, "Нет прав на запись в папку")])                          # EACCES
+def test_unwritable_output_during_ingest_is_a_russian_message_naming_the_folder(tmp_path, monkeypatch, capsys,
+                                                                                  code, said):
+    import msoko.store as store
+
+    raw = make_raw(tmp_path / "raw")
+    processed = tmp_path / "p"
+    args = ["ingest", "--raw", str(raw), "--processed", str(processed), "--jobs", "1"]
+    assert cli_main(args) == 0
+    before = {p.name: p.read_bytes() for p in processed.iterdir() if p.is_file()}
+    capsys.readouterr()
+    write_xlsx(raw / "vpr" / "2021" / "4" / "Проведение работы по русскому языку, 4 класс. ВПР 2021.xlsx",
+               [H2021, ["sch000001", "р", "1", "40001", "4", "м", "а", "1", "1", "1", "0", "0"]])
+    monkeypatch.setattr(store, "tempfile", _no_room(code))   # every write of msoko fails as the disk would
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err
+    assert said in err and f"«{processed}»" in err and "Traceback" not in err and "Errno" not in err
+    assert {p.name: p.read_bytes() for p in processed.iterdir() if p.is_file()} == before  # nothing half-written
+    monkeypatch.undo()
+    assert cli_main(args) == 0                               # room again: the run goes through
+    err = capsys.readouterr().err
+    assert "повреждён" not in err and "Traceback" not in err
+    assert (processed / STATE_FILE).stat().st_size > 0
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into a read-only folder anyway")
+def test_read_only_processed_folder_is_a_russian_message(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw")
+    processed = tmp_path / "p"
+    processed.mkdir()
+    processed.chmod(0o555)
+    try:
+        code = cli_main(["ingest", "--raw", str(raw), "--processed", str(processed), "--jobs", "1"])
+    finally:
+        processed.chmod(0o755)
+    err = capsys.readouterr().err
+    assert code == 2 and "Нет прав на запись в папку" in err and str(processed) in err and "Traceback" not in err
+
+
+def _sleeper():
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+
+
+def test_second_ingest_into_a_busy_folder_is_refused(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw")
+    processed = tmp_path / "p"
+    processed.mkdir()
+    other = _sleeper()                                         # «another msoko» holding the folder
+    try:
+        (processed / ".msoko.lock").write_text(str(other.pid), encoding="utf-8")
+        code = cli_main(["ingest", "--raw", str(raw), "--processed", str(processed), "--jobs", "1"])
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err
+        assert f"Папка «{processed}» занята: в неё уже пишет другой процесс msoko (процесс {other.pid})" in err
+        assert [p.name for p in processed.iterdir()] == [".msoko.lock"]          # nothing written
+        assert cli_main(["compute", "--processed", str(processed)]) == 2           # compute waits its turn too
+        assert "занята" in capsys.readouterr().err
+    finally:
+        other.kill()
+        other.wait()
+    # the holder is gone: its lock is stale, the next ingest takes it over and releases it
+    assert cli_main(["ingest", "--raw", str(raw), "--processed", str(processed), "--jobs", "1"]) == 0
+    assert not (processed / ".msoko.lock").exists() and (processed / "vpr.parquet").exists()

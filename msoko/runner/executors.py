@@ -146,9 +146,9 @@ def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
     try:
         _run_on_pool(payloads, n, on_result, own)
     except BaseException:
-        # Ctrl+C / SIGTERM: drop what has not started; the workers' kernels exit with
-        # their parent (ipykernel's parent poller).
-        own.shutdown(cancel=True)
+        # Ctrl+C / SIGTERM: the workers ignore Ctrl-C (worker.init_worker) and would finish their
+        # reports first: kill them; their kernels exit with them (ipykernel's parent poller).
+        own.discard_broken()
         raise
     own.shutdown()
 
