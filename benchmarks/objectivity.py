@@ -174,6 +174,7 @@ def main(argv=None) -> int:
     ap.add_argument("--only-years", help="ограничить таблицы годами, например 2022-2023 (для замера времени)")
     ap.add_argument("--real", type=Path, help="папка реальных данных (без заложенной истины): только доли "
                                               "отмеченных ячеек по признакам")
+    ap.add_argument("--save", type=Path, help="записать объединённую таблицу признаков (и истину) в эту папку")
     a = ap.parse_args(argv)
     if a.real is not None:
         real_rates(a)
@@ -190,6 +191,10 @@ def main(argv=None) -> int:
             tag = f"s{seed}:" if seed is not None else ""
             objs.append(obj.assign(school_id=tag + obj["school_id"].astype(str).where(obj["school_id"].notna(), "")))
             truths.append(truth.assign(school_id=tag + truth["school_id"]))
+    if objs and a.save is not None:
+        a.save.mkdir(parents=True, exist_ok=True)
+        pd.concat(objs, ignore_index=True).to_parquet(a.save / "objectivity.parquet")
+        pd.concat(truths, ignore_index=True).to_parquet(a.save / "truth.parquet")
     if objs:
         if len(objs) > 1:
             print(f"\n=== Все прогоны вместе ({len(objs)} демо) ===")
@@ -243,9 +248,28 @@ def real_rates(a) -> pd.DataFrame:
     tab = r.groupby("sign").agg(assessed=("flagged", "size"),
                                 flagged=("flagged", lambda f: int(f.astype(bool).sum()))).reset_index()
     tab["rate %"] = (100 * tab["flagged"] / tab["assessed"]).round(2)
+    big = r[r["n"] >= 20]
+    t20 = big.groupby("sign").agg(assessed_n20=("flagged", "size"),
+                                  flagged_n20=("flagged", lambda f: int(f.astype(bool).sum()))).reset_index()
+    tab = tab.merge(t20, on="sign", how="left")
+    tab["rate n≥20 %"] = (100 * tab["flagged_n20"] / tab["assessed_n20"]).round(2)
     works = r[KEYS[:1] + KEYS[2:]].drop_duplicates()
     print(f"\nРеальные данные {a.real}: работ (год × класс × предмет) {len(works)}; доля отмеченных ячеек:")
     print(tab.to_string(index=False))
+    from msoko.objectivity import calibration_table
+    cal = calibration_table(obj)
+    print("\nКалибровка (доля ячеек с p < 0,001 и p < 0,01; номинально 0,1 % и 1 %):")
+    print(cal[["sign", "cells", "share_001", "ratio_001", "share_01", "ratio_01", "warning"]].to_string(
+        index=False, float_format=lambda x: f"{x:.4f}"))
+    comb = r[r["sign"] == "combined"].assign(f=lambda d: d["flagged"].astype(bool))
+    for col in ("year", "grade"):
+        print(f"\ncombined по {col}:", (100 * comb.groupby(col)["f"].mean()).round(2).to_dict())
+    size = pd.cut(comb["n"].astype(float), [0, 10, 20, 50, 100, 1e9], right=False,
+                  labels=["<10", "10–19", "20–49", "50–99", "≥100"])
+    print("combined по числу участников:", (100 * comb.groupby(size, observed=True)["f"].mean()).round(2).to_dict())
+    if a.save is not None:
+        a.save.mkdir(parents=True, exist_ok=True)
+        obj.to_parquet(a.save / "objectivity_real.parquet")
     return tab
 
 

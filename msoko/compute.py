@@ -6,6 +6,8 @@ reported as not computable, with the reason in Russian), writes beside them:
 - ``indicators.parquet`` and ``indicator_catalogue.csv`` (the catalogue plus
   ``computed`` and ``note_ru`` columns);
 - ``objectivity.parquet`` (msoko.objectivity, when that module is available);
+- ``objectivity_calibration.parquet`` — per sign, the share of p < 0.001 / 0.01 against nominal
+  (a warning in the output and the log when a sign is over 5× nominal at 0.001);
 - ``shnor_list.parquet``, ``shnor_procedures.parquet``, ``risk_profile.parquet``,
   ``context_metrics.parquet``, ``principal_components.parquet`` — the details behind
   system 2 and 5 indicators;
@@ -111,6 +113,14 @@ def _objectivity(tables, config, say, log):
         say(f"  ОШИБКА: {f['message_ru']}")
         for sign in f["signs"]:
             log.append(_row("objectivity", sign, "объективность", ERROR, f["message_ru"]))
+    # calibration check: a sign far above its nominal share of small p-values is said so (issue 13)
+    try:
+        calibration = objectivity_module.calibration_warnings(objectivity_module.calibration_table(obj))
+    except Exception as exc:  # noqa: BLE001 - the signs themselves are still written
+        calibration = [("*", f"Проверка калибровки признаков не выполнена: {_describe(exc)}.")]
+    for sign, message in calibration:
+        say(f"  ПРЕДУПРЕЖДЕНИЕ: {message}")
+        log.append(_row("objectivity", sign, "объективность", WARNING, message))
     return obj
 
 
@@ -199,8 +209,12 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
         if path is not None:
             result.outputs["objectivity"] = path
             say(f"  objectivity.parquet: {len(obj)} строк ({time.perf_counter() - t:.1f} с)")
+        from msoko.objectivity import calibration_table
+        cal = _write(calibration_table(obj), processed, "objectivity_calibration", log, say, "objectivity")
+        if cal is not None:
+            result.outputs["objectivity_calibration"] = cal
     else:
-        _remove_stale(processed, ["objectivity"], say)
+        _remove_stale(processed, ["objectivity", "objectivity_calibration"], say)
 
     say("Показатели восьми систем…")
     t = time.perf_counter()

@@ -251,3 +251,96 @@ def betabinom_fit(k, n, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3,
             break
         keep = new
     return p, rho
+
+
+def negbin_sf(k, mean, r) -> np.ndarray:
+    """``P(X ≥ k)`` for a negative binomial with the given ``mean`` and size ``r``
+    (Var X = mean + mean²/r; a Poisson whose rate varies between units as a gamma)."""
+    from scipy.special import betainc
+
+    k, mean, r = np.broadcast_arrays(*(np.atleast_1d(_f(x)) for x in (k, mean, r)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # P(X ≥ c) = I_{1−p}(c, r), p = r/(r + mean): scipy.stats.nbinom.sf without its per-call cost
+        c = np.maximum(np.ceil(k), 1.0)
+        out = betainc(c, r, np.maximum(mean, 1e-300) / (r + np.maximum(mean, 1e-300)))
+    return np.where(np.isfinite(k) & np.isfinite(mean) & np.isfinite(r), np.where(k <= 0, 1.0, out), np.nan)
+
+
+def negbin_isf(alpha: float, mean, r) -> np.ndarray:
+    """The smallest k with ``P(X ≥ k) < alpha`` under :func:`negbin_sf`'s negative binomial."""
+    mean, r = np.broadcast_arrays(np.atleast_1d(_f(mean)), np.atleast_1d(_f(r)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _st.nbinom.isf(alpha, r, r / (r + np.maximum(mean, 1e-300))) + 1
+
+
+def negbin_fit(k, mu0, phi_bounds=(1.0, 1e4), r_bounds=(1e-2, 1e4), trim: float | None = 1e-3,
+               start_trim: float = 0.05, censor_at: float = 0.003, max_iter: int = 10,
+               x0=None) -> tuple[float, float]:
+    """Maximum-likelihood ``(φ, r)`` of counts ``k_i ~ NegBin(mean φ·mu0_i, size r)``.
+
+    ``mu0`` is a model's expected count per unit; φ scales it (the model's bias) and r is the
+    overdispersion between units (a gamma-distributed multiplier per unit, Var = μ + μ²/r).
+    The log-likelihood (that of :data:`scipy.stats.nbinom`, from ``gammaln``) is maximised by
+    Nelder–Mead over (log φ, log r).
+
+    With ``trim`` the fit is robust to the units we look for: a unit in the extreme tail
+    (P(X ≥ k) < ``trim`` under the current fit) is *censored* — it counts only as «at least
+    c_i», c_i the count where its upper tail falls below ``censor_at`` (the unit is somewhere
+    in that tail), whatever its own count. Outliers then cannot fatten the tail that is to
+    measure them, even where they are most of a work's non-zero counts (a region where
+    ordinary classes seldom repeat a string), and the uncensored units still give the null's
+    own shape. The first fit censors the ``start_trim`` most extreme units under one pooled
+    Poisson scale; refits follow until the censored set no longer changes (as
+    :func:`betabinom_fit` trims). ``x0``: a start (φ, r), e.g. a pooled fit.
+    """
+    from scipy.optimize import minimize
+    from scipy.special import betainc, gammaln
+
+    k, mu0 = _f(k), _f(mu0)
+    ok = np.isfinite(k) & np.isfinite(mu0) & (mu0 > 0)
+    k, mu0 = k[ok], mu0[ok]
+    (plo, phi_hi), (rlo, rhi) = phi_bounds, r_bounds
+    if len(k) < 3 or k.sum() == 0:
+        return float(plo), float(rhi)
+    bounds = np.log([[plo, phi_hi], [rlo, rhi]])
+
+    def fit(cens, c, x0):
+        kk, m = k[~cens], mu0[~cens]
+        lk1 = gammaln(kk + 1)
+        mc, cc = mu0[cens], c[cens]
+
+        def nll(th):
+            lphi, lr = np.clip(th, bounds[:, 0], bounds[:, 1])
+            r = math.exp(lr)
+            phi = math.exp(lphi)
+            mu = phi * m
+            ll = float((gammaln(kk + r) - gammaln(r) - lk1 + r * np.log(r / (r + mu))
+                        + kk * np.log(mu / (r + mu))).sum())
+            if len(cc):
+                ll += float(np.log(np.maximum(betainc(cc, r, phi * mc / (r + phi * mc)), 1e-300)).sum())
+            return -ll
+
+        res = minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-6, "maxiter": 300})
+        return np.clip(res.x, bounds[:, 0], bounds[:, 1])
+
+    phi0 = max(k.sum() / mu0.sum(), plo)
+    x = np.clip(np.log([phi0, 1.0] if x0 is None else x0), bounds[:, 0], bounds[:, 1])
+    cens = np.zeros(len(k), dtype=bool)
+    c = k.copy()
+    if trim:
+        up = _st.poisson.sf(k - 1, phi0 * mu0)
+        q0 = np.quantile(up, start_trim)
+        cens = up < q0
+        c = np.minimum(k, _st.poisson.isf(max(q0, censor_at), phi0 * mu0) + 1)
+    for _ in range(max_iter if trim else 1):
+        x = fit(cens, c, x)
+        if not trim:
+            break
+        phi, r = np.exp(x)
+        new = negbin_sf(k, phi * mu0, r) < trim
+        c_new = np.minimum(k, negbin_isf(censor_at, phi * mu0, r))
+        if (new == cens).all() and (c_new[new] == c[new]).all():
+            break
+        cens, c = new, c_new
+    phi, r = np.exp(x)
+    return float(phi), float(r)

@@ -12,8 +12,10 @@ then not assessed). ``config`` is the municipal configuration
 
 For reports (no recomputation of the whole region): :func:`sign_catalogue`,
 :func:`school_card` (rows of one school with Russian status sentences),
-:func:`cell_evidence` (picture data for one school × grade × subject × year) and
-:func:`cohort_table`.
+:func:`cell_evidence` (picture data for one school × grade × subject × year),
+:func:`cohort_table`; the calibration check (:mod:`msoko.objectivity.calibration`):
+:func:`calibration_table` (written by compute as objectivity_calibration.parquet),
+:func:`pvalue_histogram` and :func:`flag_rate_by_size` (with :func:`tasks_per_test`).
 
 Columns of the frame: ``year, school_id, grade, subject, sign, value, threshold,
 flagged`` (nullable boolean: null = not assessed), ``n, ci_low, ci_high, p_value``
@@ -39,10 +41,13 @@ from msoko.objectivity.combined import combined_rows
 from msoko.objectivity.core import (COLUMNS, DEFAULTS, OFFICIAL_SIGNS, empty_frame, finish,
                                     informativeness, prepare, settings)
 from msoko.objectivity.official import cohort_table
+from msoko.objectivity.calibration import (calibration_table, calibration_warnings, flag_rate_by_size,
+                                         pvalue_histogram, tasks_per_test)
 
 __all__ = ["compute_objectivity", "sign_catalogue", "school_card", "cell_evidence", "cohort_table",
            "attention_list", "INFLATED_MEAN_NOTE", "TIMINGS", "FAILURES", "STEP_SIGNS", "step_titles",
-           "SIGNS", "DEFAULTS", "COLUMNS", "OFFICIAL_SIGNS", "settings", "informativeness"]
+           "SIGNS", "DEFAULTS", "COLUMNS", "OFFICIAL_SIGNS", "settings", "informativeness",
+           "calibration_table", "calibration_warnings", "pvalue_histogram", "flag_rate_by_size", "tasks_per_test"]
 
 SIGNS: dict[str, tuple[str, bool, str]] = {
     # sign: (Russian title, official, what it means)
@@ -77,7 +82,12 @@ SIGNS: dict[str, tuple[str, bool, str]] = {
     "high_not_confirmed": ("Высокие результаты ВПР не подтверждаются ОГЭ/ЕГЭ (msoko)", False,
                            "Обычная школа (не лицей и не гимназия) далеко выше региона по ВПР, но не по ГИА."),
     "answer_similarity": ("Совпадающие работы внутри класса (msoko)", False,
-                          "Пар работ с одинаковыми баллами по всем заданиям больше, чем ожидается при независимом выполнении."),
+                          "Работ с одинаковыми баллами по всем заданиям больше, чем бывает даже в классах, где "
+                          "работы обычно похожи друг на друга (один учитель, одна манера проверки)."),
+    "data_entry_template": ("Шаблонное заполнение протокола (msoko)", False,
+                            "Много работ с шаблоном баллов (одинаковый балл за все задания, только 0 и 1 при "
+                            "максимуме 2 и более, нули за все последние задания): вопрос к вводу данных, а не "
+                            "признак списывания; в совокупность признаков не входит."),
     "score_swing": ("Всплеск результата между годами (msoko)", False,
                     "Результат заметно выше, чем у той же параллели и того же класса в соседние годы."),
     "combined": ("Совокупность признаков (msoko)", False,
@@ -109,7 +119,7 @@ STEP_SIGNS: dict[str, tuple[str, ...]] = {
     "inflated_mean (ОГЭ)": ("inflated_mean",),
     "cohort": ("cohort_fall", "cohort_rise"),
     "marks": ("marks_lower", "marks_higher", "marks_far", "marks_far_below"),
-    "vpr_tasks": ("tasks_basic_vs_advanced", "answer_similarity"),
+    "vpr_tasks": ("tasks_basic_vs_advanced", "answer_similarity", "data_entry_template"),
 }
 
 # Steps of the last compute_objectivity call that raised: step, signs (the sign codes it
@@ -193,7 +203,9 @@ def compute_objectivity(tables: dict[str, pd.DataFrame], config: dict | None = N
         tm = _guard("vpr_tasks", ev.TaskMatrix, tasks, prep.students, tables.get("task_specs"), eg, esub)
         if isinstance(tm, ev.TaskMatrix):
             parts.append(_guard("tasks_basic_vs_advanced", ev.tasks_rows, tm, cfg, level_table=levels))
-            parts.append(_guard("answer_similarity", ev.similarity_rows, tm, cfg))
+            template_works: dict = {}   # works of schools flagged for template entry: not copying evidence
+            parts.append(_guard("data_entry_template", ev.template_rows, tm, cfg, exclude=template_works))
+            parts.append(_guard("answer_similarity", ev.similarity_rows, tm, cfg, exclude=template_works))
     rows = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else empty_frame()
     comb = _guard("combined", combined_rows, rows, prep.cells, cfg, eg, esub)
     rows = pd.concat([rows, comb], ignore_index=True) if len(comb) else rows

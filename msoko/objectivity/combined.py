@@ -21,6 +21,10 @@ Where a sign points at another cell than the one it is reported on, it is moved:
 ``cohort_fall`` (S₄(Y) high against S₅(Y+1)) is evidence about grade 4 in year Y;
 ``cohort_rise`` about grade 5 in Y+1 (its own row).
 
+Answer strings need corroboration (:func:`_corroborate_strings`): their family counts alone
+only when its p < ``combined_strings_alone``, otherwise only beside another family with
+p < ``combined_strings_corroborate``.
+
 Findings about the objectivity of current assessment rather than of the ВПР
 (:data:`NOT_COMBINED`: ВПР marks below the journal mark, «понизили», and journal marks
 ≥ 2 above the ВПР mark — signs that the journal marks are inflated) never enter the
@@ -40,7 +44,8 @@ FAMILY_TITLES = {"level_peers": "уровень результатов прот�
                  "strings": "совпадение работ"}
 
 # evidence of inflated current (journal) marks, not of inflated ВПР results
-NOT_COMBINED = frozenset({"marks_lower", "marks_far_below"})
+NOT_COMBINED = frozenset({"marks_lower", "marks_far_below",
+                          "data_entry_template"})   # a data-entry finding, not evidence about the results
 
 
 def combined_rows(rows: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=None, subjects=None) -> pd.DataFrame:
@@ -70,6 +75,7 @@ def combined_rows(rows: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=Non
         best = e.loc[e["rank"] == 1, CELL_KEYS + ["family", "sign"]]
         fam = fam.merge(best, on=CELL_KEYS + ["family"])
         fam["pf"] = np.minimum(1.0, fam["pf"]).clip(lower=1e-300)
+        fam = _corroborate_strings(fam, fam_of, cfg)
         fam["lnp"] = np.log(fam["pf"])
         agg = fam.groupby(CELL_KEYS).agg(F=("pf", "size"), sln=("lnp", "sum"), pmin=("pf", "min")).reset_index()
         agg["p_fisher"] = st.chi2.sf(-2 * agg["sln"], 2 * agg["F"])
@@ -106,6 +112,32 @@ def combined_rows(rows: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=Non
     c["procedure"] = "ВПР"
     return finish(c[["year", "school_id", "grade", "subject", "sign", "value", "threshold", "flagged", "n",
                      "p_value", "procedure", "official", "detail"]], cfg)
+
+
+def _corroborate_strings(fam: pd.DataFrame, fam_of: dict, cfg: dict) -> pd.DataFrame:
+    """The corroboration rule for answer strings (issue 13): the family of ``answer_similarity``
+    enters a cell's picture alone only when its p < ``combined_strings_alone``; otherwise only
+    when another family of the same cell has p < ``combined_strings_corroborate``.
+
+    Why: on real data identical strings within a class are mostly ordinary (one teacher, one
+    way of scoring, common patterns of short works), and flags of this family were corroborated
+    by the other families only ≈ 1.4× more often than by chance; a string excess far beyond
+    the fitted null (planted or real copying of a third of a class gives p ≪ 1e-6) is evidence
+    on its own, a moderate one is a reason to look only next to another trace.
+    """
+    fam_s = fam_of.get("answer_similarity")
+    if fam_s is None or len(fam) == 0:
+        return fam
+    alone = float(cfg.get("combined_strings_alone", 1e-6))
+    corr = float(cfg.get("combined_strings_corroborate", 0.05))
+    fam = fam.reset_index(drop=True)
+    is_s = (fam["family"] == fam_s).to_numpy()
+    if not is_s.any():
+        return fam
+    other = fam.loc[~is_s].groupby(CELL_KEYS)["pf"].min().rename("other").reset_index()
+    om = fam[CELL_KEYS].merge(other, on=CELL_KEYS, how="left")["other"].to_numpy(dtype=float)
+    drop = is_s & (fam["pf"].to_numpy() >= alone) & ~(om < corr)
+    return fam.loc[~drop].reset_index(drop=True)
 
 
 def _p(p: float) -> str:

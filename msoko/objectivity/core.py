@@ -49,10 +49,19 @@ DEFAULTS: dict = {
     "selective_org_types": ["лицей", "гимназия", "СОШ с УИОП"],
     "similarity_alpha": 1e-4,
     "similarity_min_tasks": 5,
+    "similarity_min_schools": 15,     # fewer schools in a work: the null fitted over all works
+    "similarity_floor": 1e-3,         # least expected identical pairs of a school (unique-string tests)
+    "similarity_prior_pairs": 20,     # shrinkage of the region's collision rate per total to the work's
+    "similarity_group_min": 4,        # a group of this many identical works is also tested on its own
+    "similarity_censor_at": 0.003,    # the null's fit counts an extreme school only as «in this tail»
+    "template_min_works": 3,          # data_entry_template: at least this many template works
+    "template_min_share": 0.2,        # ... and this share of the school's works
     "swing_min": 0.5,                 # region SD units
     # Combined picture.
     "combined_alpha": 0.02,
     "combined_min_n": 5,
+    "combined_strings_alone": 1e-6,   # answer strings count alone below this p ...
+    "combined_strings_corroborate": 0.05,  # ... else only beside another family below this p
     "combined_families": {
         "level_peers": ["inflated_mean_similar", "high_not_confirmed"],
         "level_time": ["score_swing", "cohort_fall", "cohort_rise"],

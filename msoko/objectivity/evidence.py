@@ -852,90 +852,334 @@ def tasks_rows(tm: TaskMatrix, cfg: dict, level_table: list | None = None) -> pd
     return _rows(pd.concat(parts, ignore_index=True), "tasks_basic_vs_advanced")
 
 
-def _conditional_probs(T: np.ndarray, C: np.ndarray, m: int, k: int) -> np.ndarray:
-    """P[t, j, c]: share of score category c on task j among works with total t (smoothed).
+TEMPLATE_KINDS = {
+    "flat": "одинаковый балл за каждое задание",
+    "binary": "только 0 и 1 балл, в том числе за задания с максимумом 2 и более",
+    "trailing": "подряд нулевые баллы за все последние задания работы",
+}
 
-    Neighbouring totals are pooled with weights 1-2-1 and half a work's worth of the
-    task's marginal distribution is added, so sparse totals do not give 0/1 estimates.
-    """
+
+def _scores_int(tm: "TaskMatrix", idx, cols) -> np.ndarray:
+    """Task scores as integers ≥ 0; a task not done ('X') is 0 points, as in the total (copied works
+    stay identical when the exports mark some of their zeros as 'X' and others not)."""
+    raw = tm.scores[np.ix_(idx, cols)]
+    return np.clip(np.round(np.nan_to_num(raw, nan=0.0)), 0, None).astype(np.int64)
+
+
+def _template_masks(C: np.ndarray, mx: np.ndarray) -> dict[str, np.ndarray]:
+    """Per pattern of :data:`TEMPLATE_KINDS`, the works that show it (a work may show several)."""
     n, J = C.shape
-    flat = (T[:, None] * J + np.arange(J)[None, :]) * k + C
-    cnt = np.bincount(flat.ravel(), minlength=(m + 1) * J * k).astype(float).reshape(m + 1, J, k)
-    sm = 2 * cnt
-    sm[1:] += cnt[:-1]
-    sm[:-1] += cnt[1:]
-    marg = cnt.sum(axis=0)
-    marg = marg / np.maximum(marg.sum(axis=1, keepdims=True), 1)
-    sm += 0.5 * marg[None, :, :]
-    return sm / np.maximum(sm.sum(axis=2, keepdims=True), 1e-12)
+    out = {k: np.zeros(n, dtype=bool) for k in TEMPLATE_KINDS}
+    if n == 0 or J == 0:
+        return out
+    nz = C > 0
+    out["flat"] = (C == C[:, :1]).all(axis=1) & (C[:, 0] > 0) & ~(C == mx[None, :]).all(axis=1)
+    poly = mx >= 2
+    if poly.sum() >= 3:
+        out["binary"] = ((C[:, poly] == 1).sum(axis=1) >= 3) & ~(C[:, poly] > 1).any(axis=1)
+    last = np.where(nz.any(axis=1), J - 1 - np.argmax(nz[:, ::-1], axis=1), -1)
+    out["trailing"] = nz.any(axis=1) & (J - 1 - last >= max(5, int(np.ceil(J / 2))))
+    return out
 
 
-def similarity_rows(tm: TaskMatrix, cfg: dict) -> pd.DataFrame:
-    """Improbably many identical answer strings (task-score vectors) within a class.
+def template_patterns(C: np.ndarray, mx: np.ndarray) -> np.ndarray:
+    """Per work, the template data-entry pattern it shows ('' for none): see :data:`TEMPLATE_KINDS`.
 
-    Under independence of students given their total score, the chance that two works
-    with totals a and b have identical vectors is Q_ab = Π_j Σ_c P_j(c|a)·P_j(c|b)
-    (P from the reference population, :func:`_conditional_probs`). Expected identical
-    pairs in a class E = Σ_pairs Q (from the class's counts per total, no pair loop);
-    observed O from grouping identical vectors. The model's bias is corrected by the
-    reference-wide ratio φ = Σ min(O, cap)/Σ E (≥ 1). p = P(Poisson(φE) ≥ O).
-    A task not done ('X') counts as 0 points.
+    * ``flat`` — the same score ≥ 1 on every task (not full marks);
+    * ``binary`` — the test has ≥ 3 tasks worth 2+ points and the work has exactly 1 point on at
+      least 3 of them and more than 1 on none (scores that ignore the task's maximum);
+    * ``trailing`` — the last max(5, J/2) tasks or more all 0 after a task with points.
+
+    A work showing several is labelled by the first of flat, binary, trailing. Each pattern
+    occurs in ordinary works too (weak pupils); the finding is a school where far more works
+    show it than elsewhere (:func:`template_rows`).
     """
-    alpha = float(cfg["similarity_alpha"])
+    masks = _template_masks(C, mx)
+    out = np.full(len(C), "", dtype=object)
+    for kind in ("trailing", "binary", "flat"):
+        out[masks[kind]] = kind
+    return out
+
+
+def template_rows(tm: "TaskMatrix", cfg: dict, exclude: dict | None = None) -> pd.DataFrame:
+    """Template data entry (sign ``data_entry_template``): a school where far more works than in the
+    other schools of the work show one of the :func:`template_patterns` — a data-entry finding
+    shown with the pattern, not evidence of copying, and not part of the combined picture.
+
+    Per pattern, the count of such works per school is beta-binomial against the schools of the
+    work (:func:`msoko.stats.betabinom_fit`, trimmed), as for the journal marks; the school's p is
+    Bonferroni over the patterns (3 × the smallest) and its finding the most unusual pattern;
+    flagged when p < alpha with at least ``template_min_works`` works and ``template_min_share``
+    of the school's works showing that pattern.
+    ``exclude`` (optional dict) receives, per test (year, grade, subject), a boolean mask over the
+    test's works: the template works of flagged schools, which the answer-string sign leaves out.
+    """
+    from msoko.stats import betabinom_fit, betabinom_tails
+
+    alpha = float(cfg["alpha"])
+    min_k = int(cfg.get("template_min_works", 3))
+    min_share = float(cfg.get("template_min_share", 0.2))
     parts = []
     for year, grade, subject, idx, cols, names, mx, levels in tm.tests():
         J = len(cols)
         if J < int(cfg["similarity_min_tasks"]):
             continue
-        raw = tm.scores[np.ix_(idx, cols)]
-        # a task not done ('X') scores 0, as in the total: copied works stay identical when
-        # the exports mark some of their zeros as 'X' and others not
-        Cc = np.clip(np.round(np.nan_to_num(raw, nan=0.0)), 0, None).astype(np.int64)
-        k = int(Cc.max()) + 1
-        T = np.round(np.nan_to_num(raw, nan=0.0).sum(axis=1)).astype(np.int64)
-        m = int(T.max())
-        P = _conditional_probs(T, Cc, m, k)
-        logq = np.log(np.maximum(np.einsum("ajc,bjc->abj", P, P), 1e-300)).sum(axis=2)
-        Q = np.exp(logq)
-        gid, guniq = pd.factorize(tm.group_code[idx])
-        ng = len(guniq)
-        Cg = np.bincount(gid * (m + 1) + T, minlength=ng * (m + 1)).astype(float).reshape(ng, m + 1)
-        E = 0.5 * (np.einsum("ga,ab,gb->g", Cg, Q, Cg) - Cg @ np.diag(Q))
-        # identical vectors within a class: a 64-bit hash of (class, vector), wrapping arithmetic
-        mult = np.random.default_rng(12345).integers(1, 2 ** 62, size=J + 1, dtype=np.int64) | 1
-        with np.errstate(over="ignore"):
-            h = gid.astype(np.int64) * mult[0] + (Cc.astype(np.int64) * mult[1:][None, :]).sum(axis=1)
-        vid = pd.factorize(h)[0]
-        csize = np.bincount(vid)
-        cg = np.zeros(len(csize), dtype=np.int64)
-        cg[vid] = gid
-        O = np.bincount(cg, weights=csize * (csize - 1) / 2.0, minlength=ng)
-        in_cl = np.bincount(cg, weights=np.where(csize >= 2, csize, 0), minlength=ng)
-        cap = st.poisson.isf(1e-3, np.maximum(E, 1e-12)) + 1
-        phi = max(1.0, float(np.minimum(O, cap).sum() / max(E.sum(), 1e-12)))
-        Ea = phi * E
-        gsch = np.zeros(ng, dtype=np.int64)
-        gsch[gid] = tm.school_code[idx]
-        ssid, suniq = pd.factorize(gsch)
-        ns_ = len(suniq)
-        a = pd.DataFrame({"school_id": np.asarray(tm.school_names)[suniq],
-                          "O": np.bincount(ssid, weights=O, minlength=ns_), "E": np.bincount(ssid, weights=Ea, minlength=ns_),
-                          "in_cl": np.bincount(ssid, weights=in_cl, minlength=ns_),
-                          "n": np.bincount(ssid, weights=np.bincount(gid, minlength=ng), minlength=ns_).astype(int)})
-        p = st.poisson.sf(a["O"] - 1, np.maximum(a["E"], 1e-12))
-        ok = a["n"] >= int(cfg["min_n"])
-        crit = st.poisson.isf(alpha, np.maximum(a["E"], 1e-12)) + 1
+        C = _scores_int(tm, idx, cols)
+        pat = template_patterns(C, mx)
+        sid, scodes = pd.factorize(tm.school_code[idx])
+        ns = len(scodes)
+        n = np.bincount(sid, minlength=ns).astype(float)
+        ok = n >= int(cfg["min_n"])
+        # each pattern against its own rate in the other schools (weak pupils show some of them),
+        # Bonferroni over the patterns; the school's finding is its most unusual pattern
+        kinds = list(TEMPLATE_KINDS)
+        masks = _template_masks(C, mx)
+        kc = np.stack([np.bincount(sid, weights=masks[kk], minlength=ns) for kk in kinds], axis=1)
+        pk = np.ones((ns, len(kinds)))
+        p0k = np.zeros(len(kinds))
+        for j in range(len(kinds)):
+            kj = kc[:, j]
+            if kj[ok].sum() == 0:
+                continue
+            p0, rho = betabinom_fit(kj[ok], n[ok])
+            pc = float(np.clip(p0, 1e-4, 1 - 1e-4))
+            ab = 1.0 / float(np.clip(rho, 1e-6, 0.5)) - 1.0
+            pk[:, j] = betabinom_tails(kj, n, pc * ab, (1 - pc) * ab)[0]
+            p0k[j] = p0
+        best = pk.argmin(axis=1)
+        rr = np.arange(ns)
+        pv = np.where(ok, np.minimum(1.0, len(kinds) * pk[rr, best]), np.nan)
+        k = kc[rr, best]
+        top = np.array(kinds, dtype=object)[best]
+        p0 = p0k[best]
+        share = k / np.maximum(n, 1)
+        flag = ok & (pv < alpha) & (k >= min_k) & (share >= min_share)
+        is_t = pat != ""
+        if exclude is not None:
+            exclude[(year, grade, subject)] = is_t & flag[sid]
+        example = np.full(ns, "", dtype=object)
+        for s in np.flatnonzero(flag):
+            rows_s = np.flatnonzero((sid == s) & masks[top[s]])
+            strings = pd.Series(["-".join(map(str, r)) for r in C[rows_s]]).value_counts()
+            example[s] = f"«{strings.index[0]}» у {int(strings.iloc[0])} работ"
         parts.append(pd.DataFrame({
-            "year": year, "grade": grade, "subject": subject, "school_id": a["school_id"], "n": a["n"],
-            "value": a["O"], "threshold": np.maximum(crit, 2), "p_value": np.where(ok, p, np.nan),
-            "flagged": _flag(ok, (p < alpha) & (a["O"] >= 2)),
-            "detail": [f"msoko: пар работ с полностью совпадающими баллами по всем {J} заданиям — {int(o)} "
-                       f"при ожидаемых {_fmt(e, 2)} (по классам, с учётом общего балла); "
-                       f"в группах одинаковых ответов {int(c)} обучающихся" for o, e, c in
-                       zip(a["O"], a["E"], a["in_cl"])]}))
+            "year": year, "grade": grade, "subject": subject,
+            "school_id": np.asarray(tm.school_names)[scodes], "n": n, "value": 100 * share,
+            "threshold": 100 * np.maximum(min_share, p0), "p_value": pv,
+            "flagged": _flag(ok, flag),
+            "detail": [(f"msoko: шаблонное заполнение протокола — {int(kk)} из {int(nn)} работ "
+                        f"({_fmt(100 * sh)} %): {TEMPLATE_KINDS[t]}, при {_fmt(100 * q)} % по школам этой "
+                        f"работы"
+                        + (f"; например, баллы по заданиям {e}" if e else "")
+                        + "; это вопрос к вводу данных, а не признак списывания") if o_ else
+                       "не оценивается: мало участников"
+                       for kk, nn, sh, t, q, e, o_ in zip(k, n, share, top, p0, example, ok)]}))
     if not parts:
         return finish(pd.DataFrame())
-    return _rows(pd.concat(parts, ignore_index=True), "answer_similarity")
+    return _rows(pd.concat(parts, ignore_index=True), "data_entry_template")
+
+
+def _string_counts(C: np.ndarray, T: np.ndarray, school: np.ndarray, group: np.ndarray, prior_pairs: float):
+    """Identical answer strings of one test, counted by class, with the expected count.
+
+    Returns per class: ``n``, ``D`` = works that repeat a string already in the class
+    (Σ over groups of identical works of (size − 1): a group of c works counts c − 1, not
+    C(c, 2) pairs), ``O`` identical pairs, ``in_groups`` works in groups, ``largest`` group
+    size, ``E`` the expected number of identical pairs if the class's works matched as often
+    as works with the same total do in the OTHER schools of the region, and ``school``.
+
+    The region's collision rate of works with total t, leaving the school out, is
+    Σ_s N_s(N_s − 1) / (N_t(N_t − 1)) over the strings s of total t (it keeps whatever makes
+    strings common — easy patterns, correlated tasks — that a model of independent tasks misses),
+    shrunk towards the test's overall rate with ``prior_pairs`` pairs of weight.
+    """
+    n = len(T)
+    mult = np.random.default_rng(12345).integers(1, 2 ** 62, size=C.shape[1], dtype=np.int64) | 1
+    with np.errstate(over="ignore"):
+        h = (C * mult[None, :]).sum(axis=1)
+    vid = pd.factorize(h)[0]
+    nv = int(vid.max()) + 1 if n else 0
+    m = int(T.max()) + 1 if n else 1
+    Nv = np.bincount(vid, minlength=nv).astype(float)
+    t_of_v = np.zeros(nv, dtype=np.int64)
+    t_of_v[vid] = T
+    Nt = np.bincount(T, minlength=m).astype(float)
+    pairs_t = np.bincount(t_of_v, weights=Nv * (Nv - 1), minlength=m)
+    c0 = pairs_t.sum() / max((Nt * (Nt - 1)).sum(), 1.0)
+    # per school × string, then per school × total: the school's own share of the colliding pairs
+    ns = int(school.max()) + 1
+    sv, sv_n = np.unique(school.astype(np.int64) * nv + vid, return_counts=True)
+    s_of, v_of = sv // nv, sv % nv
+    N = Nv[v_of]
+    dlt = N * (N - 1) - (N - sv_n) * (N - sv_n - 1)
+    st_key = s_of * m + t_of_v[v_of]
+    st_u, st_inv = np.unique(st_key, return_inverse=True)
+    dlt_st = np.bincount(st_inv, weights=dlt)
+    nt_st = np.bincount(np.unique(school.astype(np.int64) * m + T, return_inverse=True)[1])
+    own_key = np.unique(school.astype(np.int64) * m + T)
+    nt_map = pd.Series(nt_st, index=own_key)
+    nt = nt_map.reindex(st_u).to_numpy(dtype=float)
+    tt = st_u % m
+    rest = (Nt[tt] - nt) * (Nt[tt] - nt - 1)
+    coll = (pairs_t[tt] - dlt_st + prior_pairs * c0) / np.maximum(rest + prior_pairs, 1e-12)
+    coll_map = pd.Series(coll, index=st_u)
+    # per class × total: expected pairs
+    ng = int(group.max()) + 1
+    gt, gt_n = np.unique(group.astype(np.int64) * m + T, return_counts=True)
+    g_school = np.zeros(ng, dtype=np.int64)
+    g_school[group] = school
+    g_of = gt // m
+    q = coll_map.reindex(g_school[g_of] * m + gt % m).to_numpy(dtype=float)
+    E = np.bincount(g_of, weights=gt_n * (gt_n - 1) / 2 * np.nan_to_num(q), minlength=ng)
+    # identical strings per class
+    gv, gv_n = np.unique(group.astype(np.int64) * nv + vid, return_counts=True)
+    gg = gv // nv
+    D = np.bincount(gg, weights=gv_n - 1, minlength=ng)
+    O = np.bincount(gg, weights=gv_n * (gv_n - 1) / 2, minlength=ng)
+    in_groups = np.bincount(gg, weights=np.where(gv_n >= 2, gv_n, 0), minlength=ng)
+    groups = np.bincount(gg, weights=gv_n >= 2, minlength=ng)
+    largest = np.zeros(ng)
+    np.maximum.at(largest, gg, gv_n)
+    # the school's largest group L: expected identical L-tuples at the region's rate (leaving the
+    # school out), Σ over its classes and totals of C(c_gt, L)·q_L, q_L = Σ_s N_s^(L)/N_t^(L)
+    # (falling factorials), at least coll^(L−1) (Σp^L ≥ (Σp²)^(L−1))
+    L_s = np.zeros(ns)
+    np.maximum.at(L_s, g_school, largest)
+    Lg = L_s[g_school[g_of]]
+    need = (Lg >= 3) & (gt_n >= Lg)
+    tuples = np.zeros(ng)
+    if need.any():
+        from scipy.special import gammaln
+
+        def ff(x, L):
+            with np.errstate(invalid="ignore"):
+                return np.where(x >= L, np.exp(gammaln(np.maximum(x, 0) + 1) - gammaln(np.maximum(x - L, 0) + 1)), 0.0)
+
+        k_n, t_n, L_n = g_school[g_of[need]], gt[need] % m, Lg[need]
+        cand = np.flatnonzero(Nv >= 3)
+        cand = cand[np.argsort(t_of_v[cand], kind="stable")]
+        ct = t_of_v[cand]
+        lo, hi = np.searchsorted(ct, t_n, "left"), np.searchsorted(ct, t_n, "right")
+        cnt = hi - lo
+        row = np.repeat(np.arange(len(t_n)), cnt)
+        pos = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
+        v_c = cand[pos]
+        key = k_n[row] * nv + v_c
+        at = np.clip(np.searchsorted(sv, key), 0, len(sv) - 1)
+        own = np.where(sv[at] == key, sv_n[at], 0)
+        num = np.bincount(row, weights=ff(Nv[v_c] - own, L_n[row]), minlength=len(t_n))
+        nkt = nt_map.reindex(k_n * m + t_n).to_numpy(dtype=float)
+        den = ff(Nt[t_n] - nkt, L_n)
+        cl = coll_map.reindex(k_n * m + t_n).to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            qL = np.maximum(np.where(den > 0, num / den, 0.0), np.nan_to_num(cl) ** (L_n - 1))
+            comb = np.exp(gammaln(gt_n[need] + 1) - gammaln(L_n + 1) - gammaln(gt_n[need] - L_n + 1))
+        tuples = np.bincount(g_of[need], weights=comb * qL, minlength=ng)
+    return pd.DataFrame({"school": g_school, "n": np.bincount(group, minlength=ng), "D": D, "O": O,
+                         "in_groups": in_groups, "groups": groups, "largest": largest, "E": E,
+                         "tuples": tuples})
+
+
+def similarity_rows(tm: TaskMatrix, cfg: dict, exclude: dict | None = None) -> pd.DataFrame:
+    """Improbably many identical answer strings (task-score vectors) within the classes of a school.
+
+    Statistic: D = works that repeat a string already in their class, summed over the
+    school's classes (a group of c identical works counts c − 1). Expected value: the
+    number of identical pairs the classes would have if their works matched as often as
+    works with the same total in the other schools of the region (:func:`_string_counts`).
+
+    Null: works of one class are alike (one teacher, one way of scoring), more so in some
+    classes than in others. D of a school is negative binomial, NegBin(mean φ·E, size r):
+    φ (how much more alike a class is than the region) and r (how much that varies between
+    schools) are fitted by maximum likelihood on the schools of the work, trimmed of the
+    extreme ones (:func:`msoko.stats.negbin_fit`); a work with fewer than
+    ``similarity_min_schools`` schools uses the fit pooled over all works. The floor
+    ``similarity_floor`` on E keeps tests whose strings are nearly all unique in the region
+    from turning one coincidence into evidence. The fit censors the extreme schools (they count
+    only as «in the tail»), so the copying we look for does not widen its own yardstick.
+
+    One large group is not the same as many pairs: when the school's largest group has
+    L ≥ ``similarity_group_min`` works, it is also tested on its own — P(an identical L-tuple in
+    the school) ≤ E[λ^(L−1)] × the expected identical L-tuples at the region's rate (falling
+    factorial moments of the string counts in the other schools, at least coll^(L−1)), with
+    λ = φ·G, G ~ Gamma(r, 1/r) the same alikeness of classes; p = min(1, 2·min(p_D, p_L))
+    (Bonferroni), else p = P(X ≥ D). Flagged when p < similarity_alpha and D ≥ 2. Works of a school flagged for template data entry (``exclude``,
+    :func:`template_rows`) are left out: they are a data-entry finding, not copying.
+    """
+    from scipy.special import gammaln
+
+    from msoko.stats import negbin_fit, negbin_isf, negbin_sf
+
+    alpha = float(cfg["similarity_alpha"])
+    floor = float(cfg.get("similarity_floor", 1e-3))
+    min_schools = int(cfg.get("similarity_min_schools", 15))
+    prior = float(cfg.get("similarity_prior_pairs", 20))
+    cells = []
+    for year, grade, subject, idx, cols, names, mx, levels in tm.tests():
+        J = len(cols)
+        if J < int(cfg["similarity_min_tasks"]):
+            continue
+        C = _scores_int(tm, idx, cols)
+        keep = np.ones(len(idx), dtype=bool)
+        if exclude is not None and (year, grade, subject) in exclude:
+            keep = ~exclude[(year, grade, subject)]
+        sid, scodes = pd.factorize(tm.school_code[idx])
+        gid = pd.factorize(tm.group_code[idx])[0]
+        n_all = np.bincount(sid, minlength=len(scodes))
+        if keep.sum() < 2:
+            continue
+        g2, _ = pd.factorize(gid[keep])
+        cls = _string_counts(C[keep], C[keep].sum(axis=1), sid[keep], g2, prior)
+        ns = len(scodes)
+        sch = cls["school"].to_numpy()
+        a = pd.DataFrame({k: np.bincount(sch, weights=cls[k].to_numpy(dtype=float), minlength=ns)
+                          for k in ("D", "O", "E", "in_groups", "groups", "tuples")})
+        largest = np.zeros(ns)
+        np.maximum.at(largest, sch, cls["largest"].to_numpy(dtype=float))
+        a["largest"] = largest
+        a["n"] = n_all
+        a["school_id"] = np.asarray(tm.school_names)[scodes]
+        a["year"], a["grade"], a["subject"], a["J"] = year, grade, subject, J
+        a["test"] = len(cells)
+        cells.append(a.reset_index(drop=True))
+    if not cells:
+        return finish(pd.DataFrame())
+    c = pd.concat(cells, ignore_index=True)
+    ok = (c["n"] >= int(cfg["min_n"])).to_numpy()
+    m0 = np.maximum(c["E"].to_numpy(dtype=float), floor)
+    D = c["D"].to_numpy(dtype=float)
+    censor = float(cfg.get("similarity_censor_at", 0.003))
+    pooled = negbin_fit(D[ok], m0[ok], censor_at=censor)
+    phi = np.full(len(c), pooled[0])
+    r = np.full(len(c), pooled[1])
+    for _, ix in c.groupby("test").indices.items():
+        use = ix[ok[ix]]
+        if len(use) >= min_schools:
+            phi[ix], r[ix] = negbin_fit(D[use], m0[use], censor_at=censor, x0=pooled)
+    mu = phi * m0
+    p_d = negbin_sf(D, mu, r)
+    # the largest group: P(an identical L-tuple) ≤ E[λ^(L−1)]·(expected L-tuples at the region's rate),
+    # λ = φ·G, G ~ Gamma(r, 1/r) the school's alikeness of the negative binomial above
+    L = c["largest"].to_numpy(dtype=float)
+    gmin = int(cfg.get("similarity_group_min", 4))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lam = (L - 1) * np.log(phi / r) + gammaln(r + L - 1) - gammaln(r)
+        p_l = np.where((L >= gmin) & (c["tuples"].to_numpy() > 0),
+                       np.minimum(1.0, np.exp(np.minimum(lam + np.log(c["tuples"].to_numpy()), 0.0))), 1.0)
+    p = np.where(L >= gmin, np.minimum(1.0, 2 * np.minimum(p_d, p_l)), p_d)
+    crit = negbin_isf(alpha / 2, mu, r)
+    c["value"] = D
+    c["threshold"] = np.maximum(crit, 2)
+    c["p_value"] = np.where(ok, p, np.nan)
+    c["flagged"] = _flag(ok, (p < alpha) & (D >= 2))
+    c["detail"] = [
+        (f"msoko: в классах школы {int(g)} групп(ы) работ с полностью совпадающими баллами по всем {int(j)} "
+         f"заданиям, в них {int(ig)} обучающихся (крупнейшая группа — {int(lg)}); повторяющих уже "
+         f"встретившуюся в классе работу — {int(d)} при ожидаемых {_fmt(e, 2)} с учётом обычного сходства "
+         f"работ одного класса в регионе")
+        if o_ else "не оценивается: мало участников"
+        for g, j, ig, lg, d, e, o_ in zip(c["groups"], c["J"], c["in_groups"], c["largest"], D, mu, ok)]
+    return _rows(c, "answer_similarity")
 
 
 def class_similarity_matrix(tm: TaskMatrix, year, grade, subject, school_id, klass=None) -> pd.DataFrame:

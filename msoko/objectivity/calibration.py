@@ -1,0 +1,159 @@
+"""Is the evidence honest on the data at hand? Calibration of every sign's p-values.
+
+Each msoko sign gives a one-sided p-value under «nothing unusual». Where almost every
+school is ordinary, the share of cells with p < 0.001 should be near 0.1 % and with
+p < 0.01 near 1 % (a little lower for the discrete counts, whose exact tails are
+conservative). A sign far above that either finds many real deviations or has a null model
+that does not fit these data — its flags must then be read with care, and a methodologist
+should see it. Every ``msoko compute`` writes :func:`calibration_table` as
+``objectivity_calibration.parquet`` and warns (:func:`calibration_warnings`) when a sign
+exceeds ``CALIBRATION_RATIO`` × nominal at p < 0.001.
+
+For the objectivity report: :func:`pvalue_histogram` (each sign's p-value histogram against
+the uniform) and :func:`flag_rate_by_size` (the flag rate by class size and number of tasks,
+with :func:`tasks_per_test` giving the number of tasks of each work).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CALIBRATION_RATIO = 5.0      # a sign with more than 5× the nominal share at p < 0.001 is warned about
+CALIBRATION_MIN_CELLS = 3    # ... and at least this many such cells (one cell of a small run is no evidence)
+NOMINAL = (0.001, 0.01)
+
+CALIBRATION_COLUMNS = ["sign", "title", "official", "cells", "below_001", "share_001", "nominal_001", "ratio_001",
+                       "below_01", "share_01", "nominal_01", "ratio_01", "flagged", "flag_rate", "warning",
+                       "message_ru"]
+
+SIZE_BANDS = [(0, 10, "до 9"), (10, 20, "10–19"), (20, 50, "20–49"), (50, 100, "50–99"), (100, np.inf, "100 и более")]
+TASK_BANDS = [(0, 11, "до 10"), (11, 15, "11–14"), (15, 21, "15–20"), (21, np.inf, "21 и более")]
+
+
+def _cells(obj: pd.DataFrame) -> pd.DataFrame:
+    """School-level rows with a p-value (the indices and not-assessed rows left out)."""
+    if obj is None or len(obj) == 0:
+        return pd.DataFrame(columns=["year", "school_id", "grade", "subject", "sign", "p_value", "flagged", "n"])
+    r = obj.loc[obj["school_id"].notna() & obj["p_value"].notna()]
+    return r.loc[~r["sign"].isin(["objectivity_index", "objectivity_index_msoko"])]
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}".replace(".", ",")
+
+
+def calibration_table(obj: pd.DataFrame) -> pd.DataFrame:
+    """Per sign: cells with a p-value, the share with p < 0.001 and < 0.01 against nominal, the flag rate,
+    ``warning`` (share at 0.001 above :data:`CALIBRATION_RATIO` × nominal in at least
+    :data:`CALIBRATION_MIN_CELLS` cells) and the Russian ``message_ru`` of the warning ('' without one)."""
+    from msoko.objectivity import INFLATED_MEAN_NOTE, SIGNS
+
+    r = _cells(obj)
+    rows = []
+    for sign, d in r.groupby("sign", sort=True):
+        p = d["p_value"].to_numpy(dtype=float)
+        n = len(p)
+        k1, k2 = int((p < NOMINAL[0]).sum()), int((p < NOMINAL[1]).sum())
+        s1, s2 = k1 / n, k2 / n
+        fl = d["flagged"].astype("boolean")
+        assessed = int(fl.notna().sum())
+        flagged = int(fl.fillna(False).sum())
+        title, official = SIGNS.get(sign, (sign, False, ""))[:2]
+        warn = s1 > CALIBRATION_RATIO * NOMINAL[0] and k1 >= CALIBRATION_MIN_CELLS
+        msg = ""
+        if warn:
+            msg = (f"Проверка калибровки: у признака «{title}» ({sign}) p < 0,001 в {k1} из {n} ячеек "
+                   f"({_pct(s1)} % при номинальных 0,1 %, в {s1 / NOMINAL[0]:.0f} раз больше). Либо на этих данных "
+                   f"действительно много отклонений, либо модель «ничего необычного» этого признака не подходит к "
+                   f"этим данным: его отметки нужно читать с осторожностью.")
+            if sign == "inflated_mean":
+                msg += " " + INFLATED_MEAN_NOTE
+        rows.append({"sign": sign, "title": title, "official": bool(official), "cells": n,
+                     "below_001": k1, "share_001": s1, "nominal_001": NOMINAL[0], "ratio_001": s1 / NOMINAL[0],
+                     "below_01": k2, "share_01": s2, "nominal_01": NOMINAL[1], "ratio_01": s2 / NOMINAL[1],
+                     "flagged": flagged, "flag_rate": flagged / assessed if assessed else np.nan,
+                     "warning": bool(warn), "message_ru": msg})
+    out = pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
+    return out.astype({"cells": "int64", "below_001": "int64", "below_01": "int64", "flagged": "int64",
+                       "warning": "bool", "official": "bool"})
+
+
+def calibration_warnings(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """(sign, Russian message) for every sign of :func:`calibration_table` that is warned about."""
+    if table is None or len(table) == 0:
+        return []
+    w = table.loc[table["warning"].astype(bool)]
+    return list(zip(w["sign"], w["message_ru"]))
+
+
+def pvalue_histogram(obj: pd.DataFrame, bins: int = 20, signs=None) -> pd.DataFrame:
+    """Per sign and bin of [0, 1]: cells, share and the share expected if every cell were ordinary
+    (uniform p-values: 1/bins). Columns: sign, title, bin, p_low, p_high, cells, share, expected.
+    A calibrated sign is flat with a rise in the first bin only where there are real findings;
+    a discrete count gives a spike at p = 1 (the last bin): many cells with nothing at all."""
+    from msoko.objectivity import SIGNS
+
+    r = _cells(obj)
+    if signs is not None:
+        r = r.loc[r["sign"].isin(list(signs))]
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    parts = []
+    for sign, d in r.groupby("sign", sort=True):
+        p = np.clip(d["p_value"].to_numpy(dtype=float), 0.0, 1.0)
+        b = np.minimum((p * bins).astype(int), bins - 1)
+        cnt = np.bincount(b, minlength=bins)
+        parts.append(pd.DataFrame({"sign": sign, "title": SIGNS.get(sign, (sign,))[0], "bin": np.arange(bins),
+                                   "p_low": edges[:-1], "p_high": edges[1:], "cells": cnt,
+                                   "share": cnt / max(len(p), 1), "expected": 1.0 / bins}))
+    cols = ["sign", "title", "bin", "p_low", "p_high", "cells", "share", "expected"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+
+
+def tasks_per_test(vpr_tasks: pd.DataFrame | None) -> pd.DataFrame:
+    """year, grade, subject, tasks: the number of distinct tasks of each work in ``vpr_tasks``."""
+    cols = ["year", "grade", "subject", "tasks"]
+    if vpr_tasks is None or len(vpr_tasks) == 0 or not {"year", "grade", "subject", "task"} <= set(vpr_tasks.columns):
+        return pd.DataFrame(columns=cols)
+    t = vpr_tasks.groupby(["year", "grade", "subject"], observed=True)["task"].nunique().rename("tasks").reset_index()
+    return t.astype({"year": "int64", "grade": "int64", "tasks": "int64"})[cols]
+
+
+def _band(x, bands) -> np.ndarray:
+    x = np.asarray(pd.to_numeric(pd.Series(x), errors="coerce"), dtype=float)
+    out = np.full(len(x), "нет данных", dtype=object)
+    for lo, hi, lab in bands:
+        out[(x >= lo) & (x < hi)] = lab
+    return out
+
+
+def flag_rate_by_size(obj: pd.DataFrame, tasks: pd.DataFrame | None = None, signs=None) -> pd.DataFrame:
+    """Per sign × band of the number of participants (n of the school × work) × band of the number of
+    tasks of the work: cells assessed, flagged and the flag rate (0–1). ``tasks`` is
+    :func:`tasks_per_test` (without it the task band is «нет данных»). Columns: sign, title, size_band,
+    tasks_band, assessed, flagged, rate. A sign whose rate climbs with the class size or with few
+    tasks when nothing else does is not calibrated there."""
+    from msoko.objectivity import SIGNS
+
+    cols = ["sign", "title", "size_band", "tasks_band", "assessed", "flagged", "rate"]
+    if obj is None or len(obj) == 0:
+        return pd.DataFrame(columns=cols)
+    r = obj.loc[obj["school_id"].notna() & obj["flagged"].notna(), ["year", "grade", "subject", "sign", "n",
+                                                                       "flagged"]].copy()
+    if signs is not None:
+        r = r.loc[r["sign"].isin(list(signs))]
+    r = r.astype({"year": "int64", "grade": "int64"})
+    if tasks is not None and len(tasks):
+        r = r.merge(tasks[["year", "grade", "subject", "tasks"]], on=["year", "grade", "subject"], how="left")
+    else:
+        r["tasks"] = np.nan
+    r["size_band"] = _band(r["n"], SIZE_BANDS)
+    r["tasks_band"] = _band(r["tasks"], TASK_BANDS)
+    r["f"] = r["flagged"].astype(bool)
+    out = r.groupby(["sign", "size_band", "tasks_band"], sort=False).agg(assessed=("f", "size"),
+                                                                         flagged=("f", "sum")).reset_index()
+    out["rate"] = out["flagged"] / out["assessed"]
+    out["title"] = out["sign"].map(lambda s: SIGNS.get(s, (s,))[0])
+    order = {lab: i for i, (_, _, lab) in enumerate(SIZE_BANDS)}
+    torder = {lab: i for i, (_, _, lab) in enumerate(TASK_BANDS)}
+    out = out.assign(_a=out["size_band"].map(order).fillna(99), _b=out["tasks_band"].map(torder).fillna(99))
+    return out.sort_values(["sign", "_a", "_b"]).drop(columns=["_a", "_b"]).reset_index(drop=True)[cols]
