@@ -8,7 +8,8 @@ import pandas as pd
 
 from msoko.plots._draw import bars, box, vline
 from msoko.plots.embed import Chart, embed, no_data
-from msoko.plots.theme import FS, MUTED, fmt_num, group_color, new_axes, report_axes, order, set_xticks, text_width
+from msoko.plots.theme import (FS, MUTED, fmt_num, group_color, new_axes, order, report_axes, set_xticks,
+                               text_width)
 
 MKDO_LEVELS = ((1, "базовый"), (2, "хороший"), (3, "превосходный"))
 

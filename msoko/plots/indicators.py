@@ -8,8 +8,8 @@ import pandas as pd
 
 from msoko.plots._draw import box, points, segments, vline
 from msoko.plots.embed import Chart, embed, no_data
-from msoko.plots.theme import (FS, domain, fmt_num, group_color, mark, n_label, new_axes, report_axes, order, set_xticks,
-                               set_yticks, text_width)
+from msoko.plots.theme import (FS, domain, fmt_num, group_color, mark, n_label, new_axes, order, report_axes,
+                               set_xticks, set_yticks, text_width)
 
 
 def _indicator_frame(data: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:

@@ -11,7 +11,7 @@ import pandas as pd
 from msoko.plots._draw import bars, box, points, segments, vline
 from msoko.plots.embed import Chart, embed, no_data, row
 from msoko.plots.theme import (FLAG_COLOR, FS, INK, NEUTRAL_COLOR, domain, fmt_num, group_color, mark, n_label,
-                               new_axes, report_axes, nice_ticks, order, set_xticks, set_yticks, text_width)
+                               new_axes, nice_ticks, order, report_axes, set_xticks, set_yticks, text_width)
 from msoko.plots.vpr import plot_vpr_vs_journal, task_levels_chart, vpr_vs_journal_chart
 
 

@@ -18,8 +18,8 @@ from msoko.plots._draw import bars, box, points, segments, text_color, vline
 from msoko.plots.embed import _PRINT_EXACT, Chart, embed, no_data, row
 from msoko.plots.embed import legend as html_legend
 from msoko.plots.theme import (DEFAULT_THRESHOLDS, FS, JOURNAL_COLORS, JOURNAL_ORDER, LEVEL_COLORS, LEVEL_NAMES,
-                               MARK_COLORS, domain, fmt_num, group_color, mark, n_label, new_axes, report_axes, nice_ticks, order,
-                               set_xticks, set_yticks, text_width)
+                               MARK_COLORS, domain, fmt_num, group_color, mark, n_label, new_axes, nice_ticks, order,
+                               report_axes, set_xticks, set_yticks, text_width)
 
 _HEX_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?\Z")
 MARK_LABELS = {m: f"«{m}»" for m in (2, 3, 4, 5)}
