@@ -18,7 +18,7 @@ import pandas as pd
 
 from msoko.cycle import SYSTEM_NAMES
 from msoko.report.fmt import GROUP_MUNI, _plural
-from msoko.report.fmt import MIN_N, esc, fmt, html_heading, html_para, html_sentences
+from msoko.report.fmt import MIN_N, esc, fmt, html_heading, html_para, html_sentences, source_words
 from msoko.report.data import ReportData
 from msoko.report.indicators import (
     _headline_order, analysis_table, catalogue_for, goals_table, indicator_meta,
@@ -43,17 +43,6 @@ SYSTEM_SHORT = {
     8: "Дошкольное образование",
 }
 
-# data sources of the catalogue in words (the catalogue names the loaded tables)
-SOURCE_RU = {
-    "vpr": "ВПР (ФИС ОКО)", "vpr_tasks": "ВПР по заданиям (ФИС ОКО)", "task_specs": "спецификации ВПР",
-    "gia": "ГИА (РИС ГИА)", "leavers": "сведения о выпускниках", "schools": "реестр организаций",
-    "context": "анкета ОО (контекстные данные)", "contingent": "контингент обучающихся",
-    "teachers": "сведения о педагогах", "olympiad": "ВсОШ", "addedu": "дополнительное образование",
-    "career": "профминимум и профильные классы", "principals": "сведения о руководителях",
-    "objectivity": "диагностика объективности", "surveys": "опросы родителей",
-    "upbringing": "воспитательная работа", "mkdo": "МКДО", "preschool": "сведения о ДОУ",
-}
-
 OLYMPIAD_STAGES = ("школьный", "муниципальный", "региональный", "заключительный")
 OLYMPIAD_CODES = ("olymp_stage_participants", "olymp_awardees", "olymp_awardee_share")
 LEAVER_CODES = ("leavers_to_grade10", "leavers_to_spo", "leavers_to_vuz", "leavers_to_work", "leavers_not_placed",
@@ -76,15 +65,44 @@ def ru_name(name: str) -> str:
     return s
 
 
+def _config_value(config: dict, name: str):
+    """A parameter of the municipal configuration by its name, wherever it sits (first match)."""
+    def walk(d):
+        if isinstance(d, dict):
+            if name in d and not isinstance(d[name], (dict, list)):
+                return d[name]
+            for k in ("default", *d.keys()):
+                v = walk(d.get(k)) if k in d else None
+                if v is not None:
+                    return v
+        return None
+    return walk(config)
+
+
+def formula_words(data: ReportData, text) -> str:
+    """A catalogue formula for a reader: configuration parameters replaced by their values, the
+    configuration's section names by «муниципальная конфигурация»."""
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return "—"
+    s = str(text)
+    s = re.sub(r"\s*\(flag\)", "", s)
+    s = re.sub(r"конфигураци(я|и) \[[\w.]+\]",
+               lambda m: ("муниципальная конфигурация" if m.group(1) == "я" else "муниципальной конфигурации"), s)
+    s = re.sub(r"(порог\w*|веса) — \[[\w.]+\]", r"\1 — в муниципальной конфигурации", s)
+    s = re.sub(r"по порогу \[[\w.]+\]", "по порогу муниципальной конфигурации", s)
+
+    def value(m: re.Match) -> str:
+        v = _config_value(data.config, m.group(0))
+        return fmt(v, 0) if isinstance(v, (int, float)) and not isinstance(v, bool) else "заданного порога"
+    return re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", value, s)
+
+
 def indicator_label(data: ReportData, code: str) -> str:
     return ru_name(indicator_meta(data, code)["name"])
 
 
 def sources_ru(source) -> str:
-    if source is None or (not isinstance(source, str) and pd.isna(source)):
-        return "—"
-    parts = [p.strip() for p in str(source).split(",") if p.strip()]
-    return ", ".join(SOURCE_RU.get(p, p) for p in parts) or "—"
+    return source_words(source) or "—"
 
 
 def _count(n: int, one: str, few: str, many: str) -> str:
@@ -166,14 +184,14 @@ def muni_value(data: ReportData, municipality: str, year: int, code: str, grade=
 
 
 def _item_rows(data: ReportData, municipality: str) -> pd.DataFrame:
-    """Municipal rows of the indicators broken down by an item (the report loader leaves them out)."""
+    """Municipal rows of the indicators broken down by an item (stage, area, task, level)."""
     def build() -> pd.DataFrame:
-        path = data.processed_dir / "indicators.parquet"
-        if not path.exists():
+        it = data.indicator_items
+        if it is None or it.empty:
             return pd.DataFrame(columns=["year", "indicator", "grade", "subject", "item", "value", "n"])
-        d = pd.read_parquet(path, filters=[("indicator", "in", list(ITEM_CODES)), ("level", "==", "municipality")])
-        d = d[d["school_id"].astype(str) == municipality]
-        return d[d["item"].notna()].reset_index(drop=True)
+        d = it[(it["level"] == "municipality") & (it["school_id"].astype(str) == municipality)
+               & it["indicator"].isin(ITEM_CODES)]
+        return d.reset_index(drop=True)
     return data.memo(("_muni_item_rows", municipality), build)
 
 
@@ -298,11 +316,22 @@ def municipal_at_glance(data: ReportData, municipality: str, year: int) -> pd.Da
     return pd.DataFrame(rows, columns=["Характеристика", "Значение", "Пояснение"])
 
 
-def _shnor_reason(r, low_share: float) -> str:
+def _of(n: int, one_gen: str, many_gen: str) -> str:
+    """The noun after «из N»: «из 21 процедуры», «из 25 процедур»."""
+    n = abs(int(n))
+    return one_gen if n % 10 == 1 and n % 100 != 11 else many_gen
+
+
+def _shnor_reason(r, low_share: float, detail: bool = True) -> str:
     k, n = r.get("low_procedures"), r.get("procedures")
     rep = r.get("repeated")
     rep = [x.strip() for x in rep.split(";") if x.strip()] if isinstance(rep, str) else []
     where = [x.strip() for x in str(r.get("low_list") or "").split(";") if x.strip()] or rep
+    if not detail:
+        if bool(r.get("by_count")) and pd.notna(k) and pd.notna(n):
+            out = f"{fmt(int(k))} из {fmt(int(n))} {_of(int(n), 'процедуры', 'процедур')}"
+            return out + (f", {fmt(len(rep))} — два года подряд" if rep else "")
+        return f"{_count(len(rep), 'процедура', 'процедуры', 'процедур')} два года подряд" if rep else "по критериям"
     if bool(r.get("by_count")) and pd.notna(k) and pd.notna(n):
         s = (f"в {fmt(int(k))} {_plural(int(k), 'процедуре', 'процедурах', 'процедурах')} из {fmt(int(n))} не менее "
              f"{fmt(low_share, 0)} % результатов ниже «3»")
@@ -313,10 +342,18 @@ def _shnor_reason(r, low_share: float) -> str:
              f"{fmt(low_share, 0)} % результатов ниже «3» два года подряд")
     else:
         return "по региональным критериям"
-    return s + (f": {_list(where, 2)}" if where else "")
+    return s + (f": {'; '.join(where)}" if where else "")
 
 
-def _objectivity_reasons(data: ReportData, year: int) -> dict[str, str]:
+# short names of the «500+» risk factors (the first screen); the full ones are in the configuration
+FACTOR_SHORT = {
+    "low_equipment": "оснащение", "teacher_shortage": "дефицит кадров", "low_competence": "компетенции педагогов",
+    "failure_risk": "риски неуспешности", "high_ovz": "доля ОВЗ", "low_parent_involvement": "вовлечённость родителей",
+    "low_motivation": "учебная мотивация", "weak_climate": "школьный климат",
+}
+
+
+def _objectivity_reasons(data: ReportData, year: int, detail: bool = True) -> dict[str, str]:
     """Schools of the plan of work (an official sign or the combined judgement) → the reason in words,
     each work named with its procedure (an ОГЭ sign is «ОГЭ, математика», not a ВПР class)."""
     from msoko.objectivity.core import OFFICIAL_SIGNS
@@ -343,20 +380,38 @@ def _objectivity_reasons(data: ReportData, year: int) -> dict[str, str]:
                     w.append(f"{proc}, {r['subject']}")
             return sorted(set(w))
 
+        if not detail:
+            parts = []
+            plain_mean = (set(off["sign"]) == {"inflated_mean"} and str(org.get(sid, "")).lower() in ("гимназия", "лицей")
+                          and not (x["sign"] == "inflated_mean_similar").any())
+            for sign, y in off.groupby("sign", sort=True):
+                k = len(works(y))
+                parts.append(f"{sign_name(sign)[:1].lower() + sign_name(sign)[1:]} — {_count(k, 'работа', 'работы', 'работ')}"
+                             + (" (с похожими школами не расходится)" if plain_mean else ""))
+            comb = x[x["sign"] == "combined"]
+            if len(comb):
+                parts.append(f"совокупность дополнительных признаков — {_count(len(works(comb)), 'работа', 'работы', 'работ')}")
+            out[str(sid)] = "; ".join(parts)
+            continue
         if len(off):
             names = sorted({sign_name(v)[:1].lower() + sign_name(v)[1:] for v in off["sign"]})
             text = ("официальный признак «" if len(names) == 1 else "официальные признаки «") + "», «".join(names) + "»"
             text += f" ({_list(works(off), 3)})"
             only_mean = set(off["sign"]) <= {"inflated_mean"}
-            if only_mean and str(org.get(sid, "")) in ("Гимназия", "Лицей") and not (x["sign"] == "inflated_mean_similar").any():
-                text += "; по сравнению с похожими школами завышения нет — высокий балл может объясняться составом обучающихся"
+            similar = (x["sign"] == "inflated_mean_similar").any()
+            if only_mean and similar:
+                text += "; результат выше и в сравнении с похожими школами"
+            elif only_mean and str(org.get(sid, "")).lower() in ("гимназия", "лицей"):
+                text += "; в сравнении с похожими школами завышения нет — высокий балл может объясняться составом обучающихся"
+            if (x["sign"] == "combined").any():
+                text += f"; совокупность дополнительных признаков тоже указывает ({_list(works(x[x['sign'] == 'combined']), 2)})"
         else:
             text = f"совокупность дополнительных признаков ({_list(works(x[x['sign'] == 'combined']), 3)})"
         out[str(sid)] = text
     return out
 
 
-def support_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+def support_table(data: ReportData, municipality: str, year: int, *, detail: bool = False) -> pd.DataFrame:
     """The schools that need support and why, one row per school, sorted by name: ШНОР (the procedures
     below the threshold), ШНСУ (the context index), the risk profile «500+» (its factors), objectivity
     (the official signs or the combined judgement). A fact about a school is shown, not suppressed."""
@@ -372,7 +427,7 @@ def support_table(data: ReportData, municipality: str, year: int) -> pd.DataFram
     sl = data.table("shnor_list")
     if not sl.empty and {"year", "school_id", "shnor"} <= set(sl):
         for _, r in sl[(sl["year"] == year) & sl["shnor"].fillna(False).astype(bool)].iterrows():
-            put(str(r["school_id"]), "ШНОР", _shnor_reason(r, low_share))
+            put(str(r["school_id"]), "ШНОР", _shnor_reason(r, low_share, detail))
     ind = data.indicators
     thr = float((data.config.get("context_index", {}) or {}).get("shnsu_threshold", 50.0))
     cm = data.table("context_metrics")
@@ -384,7 +439,7 @@ def support_table(data: ReportData, municipality: str, year: int) -> pd.DataFram
         for sid in d["school_id"].astype(str):
             ci = muni_school_value(data, sid, year, "context_index")
             why = [f"индекс контекста {fmt(ci)} при пороге {fmt(thr, 0)}"] if not pd.isna(ci) else []
-            if sid in cm.index:
+            if sid in cm.index and detail:
                 c = cm.loc[sid]
                 if isinstance(c.get("settlement_type"), str):
                     why.append(c["settlement_type"])
@@ -400,11 +455,12 @@ def support_table(data: ReportData, municipality: str, year: int) -> pd.DataFram
             names = []
             if not rp.empty:
                 x = rp[(rp["year"] == year) & (rp["school_id"].astype(str) == sid) & rp["flagged"].fillna(False).astype(bool)]
-                names = [str(n)[:1].lower() + str(n)[1:] for n in x["name"].dropna()]
+                names = ([str(n)[:1].lower() + str(n)[1:] for n in x["name"].dropna()] if detail else
+                         [FACTOR_SHORT.get(str(f), str(n)) for f, n in zip(x["factor"], x["name"])])
             k = len(names)
             put(sid, "Рисковый профиль «500+»",
-                (f"{_count(k, 'фактор', 'фактора', 'факторов')} риска: " + "; ".join(names)) if k else "высокий")
-    for sid, text in _objectivity_reasons(data, year).items():
+                (f"{_count(k, 'фактор', 'фактора', 'факторов')}: " + ("; " if detail else ", ").join(names)) if k else "высокий")
+    for sid, text in _objectivity_reasons(data, year, detail).items():
         put(sid, "Признаки необъективности", text)
     cols = ["ШНОР", "ШНСУ", "Рисковый профиль «500+»", "Признаки необъективности"]
     if not reasons:
@@ -558,10 +614,11 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
         sec.para("Ни одна школа не отнесена к ШНОР или ШНСУ, нет высоких рисковых профилей и признаков необъективности.")
     else:
         sec.table(sup, caption=f"Основания для поддержки, {year}",
-                  note="ШНОР — по региональному критерию (доля результатов ниже «3» в нескольких процедурах или в одной "
-                       "два года подряд); ШНСУ — по индексу контекста; рисковый профиль — по факторам риска «500+»; "
-                       "признаки необъективности — повод присмотреться к проведению и проверке работ, а не обвинение. "
-                       "Это факты об организациях, а не сведения о людях; школы перечислены по названию.")
+                  note=f"ШНОР — число процедур (предмет и класс ВПР, предмет ОГЭ), где не менее {fmt(float(((data.config.get('shnor', {}) or {}).get('default', {}) or {}).get('low_share', 30)), 0)} % "
+                       "результатов ниже «3», из всех процедур школы; ШНСУ — индекс контекста; рисковый профиль — "
+                       "факторы риска «500+»; признаки необъективности — число работ с признаком, повод присмотреться к "
+                       "проведению и проверке работ, а не обвинение. Полные основания — в приложении 2. Это факты об "
+                       "организациях, а не сведения о людях; школы перечислены по названию.")
     sec.heading("Системы МСОКО в цифрах", 3)
     sec.table(systems_overview(data, municipality, year), caption=f"Восемь систем: цели, изменения, отставания ({year})",
               note="«Достоверно» — 95 % интервал изменения не включает ноль; отставание подтверждено, если показатель "
@@ -939,6 +996,8 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
             sec.figure(plots.mkdo_areas_chart(a, source=f"МКДО {year}; расчёт msoko"))
     for code in municipal_headline(data, municipality, year, system):
         meta = indicator_meta(data, code)
+        # the chart names the indicator and its data source in words, never by the catalogue's codes
+        meta = {**meta, "name": ru_name(meta["name"]), "source": source_words(meta.get("source")) or "МСОКО"}
         tr = municipal_trend(data, municipality, code, year)
         if len(tr) >= 2:
             sec.figure(plots.trend_chart(tr, unit=meta.get("unit", ""), title=f"{meta['name']}: динамика",
@@ -984,6 +1043,8 @@ def show_municipal_appendix(data: ReportData, municipality: str, year: int, syst
     g = goals_table(data, system, year)
     if not g.empty and "Источник данных" in g:
         g = g.assign(**{"Показатель": g["Показатель"].map(ru_name), "Источник данных": g["Источник данных"].map(sources_ru)})
+        if "Формула" in g:
+            g = g.assign(**{"Формула": g["Формула"].map(lambda f: formula_words(data, f))})
     sec.table(g, caption="Показатели системы: формулы, источники, целевые значения")
     for code in municipal_headline(data, municipality, year, system):
         t = school_comparison_table(data, municipality, year, code)
@@ -991,6 +1052,11 @@ def show_municipal_appendix(data: ReportData, municipality: str, year: int, syst
             t = t.drop(columns="Логин")
         sec.table(t, caption=f"{indicator_label(data, code)}: школы в сравнении с муниципалитетом ({year})",
                   note="Школы перечислены по названию; это сравнение, а не рейтинг.")
+    if system == 2:
+        sec.table(support_table(data, municipality, year, detail=True),
+                  caption=f"Школы, которым нужна адресная поддержка, с полными основаниями ({year})",
+                  note="Все процедуры, по которым школа отнесена к ШНОР; составляющие индекса контекста; факторы риска "
+                       "«500+»; признаки необъективности по работам. Школы перечислены по названию.")
     if system == 1:
         sec.table(level_table(data, municipality, year),
                   caption=f"Процент выполнения заданий по уровню сложности (Б/П/В), муниципалитет, {year}")
