@@ -12,6 +12,25 @@ from matplotlib.path import Path
 from msoko.plots.theme import FS, INK, mark
 
 
+def rows_by(data, column: str = "group") -> dict:
+    """Row positions of each value of ``column``, in order of appearance (numpy, not pandas filtering:
+    selecting a group from an Arrow-backed frame costs about a millisecond, and a chart does it often)."""
+    out: dict = {}
+    for i, v in enumerate(data[column].to_numpy(dtype=object)):
+        out.setdefault(v, []).append(i)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def aligned(keys: Sequence, row_keys, values, rows) -> np.ndarray:
+    """``values[rows]`` placed at the positions of their ``row_keys[rows]`` in ``keys`` (NaN elsewhere)."""
+    pos = {k: i for i, k in enumerate(keys)}
+    out = np.full(len(keys), np.nan)
+    rows = np.asarray(rows, dtype=int)
+    if len(rows):
+        out[[pos[k] for k in row_keys[rows]]] = values[rows]
+    return out
+
+
 def bars(ax, x0: Sequence[float], x1: Sequence[float], y0: Sequence[float], y1: Sequence[float], color: str, *,
          cls: str = "bar", tips: Sequence[str] | None = None, label: str | None = None, alpha: float | None = None,
          zorder: float = 2) -> PathPatch:
@@ -52,7 +71,7 @@ def segments(ax, x0: Sequence[float], x1: Sequence[float], y: Sequence[float], c
         ln.set_dashes(dashes)
     if capstyle:
         ln.set_solid_capstyle(capstyle)
-    ax.add_line(ln)
+    ax.add_artist(ln)  # limits are set by the chart: no data-limit update
     mark(ln, cls, list(tips) if tips is not None else None)
     return ln
 
@@ -71,7 +90,7 @@ def points(ax, x: Sequence[float], y: Sequence[float], color: str, *, cls: str =
                 markersize=size, markerfacecolor=face if face is not None else color, markeredgecolor=color,
                 markeredgewidth=edge_width, color=color, alpha=alpha, zorder=zorder,
                 label=label if label is not None else "_nolegend_")
-    ax.add_line(ln)
+    ax.add_artist(ln)
     mark(ln, cls, list(tips) if tips is not None else None)
     return ln
 

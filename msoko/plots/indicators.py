@@ -6,19 +6,19 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import box, points, segments, vline
+from msoko.plots._draw import box, points, rows_by, segments, vline
 from msoko.plots.embed import Chart, embed, no_data
 from msoko.plots.theme import (FS, domain, fmt_num, group_color, mark, n_label, new_axes, order, report_axes,
                                set_xticks, set_yticks, text_width)
 
 
-def _indicator_frame(data: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
-    groups = order(data["group"])
-    d = data.set_index("group").reindex(groups)
-    for col in ("ci_low", "ci_high", "n"):
-        if col not in d:
-            d[col] = np.nan
-    return groups, d
+def _indicator_frame(data: pd.DataFrame) -> tuple[list[str], dict]:
+    """The groups in the fixed order and their value, interval and n (arrays aligned to the groups)."""
+    rows = rows_by(data)
+    groups = order(rows)
+    first = [rows[g][0] for g in groups]
+    return groups, {c: data[c].to_numpy(float)[first] if c in data else np.full(len(groups), np.nan)
+                    for c in ("value", "ci_low", "ci_high", "n")}
 
 
 def _indicator_box(data: pd.DataFrame) -> dict:
@@ -37,10 +37,10 @@ def plot_indicator(data: pd.DataFrame, *, unit: str = "", target: float | None =
         ax = new_axes(**_indicator_box(data), pyplot=True)
     groups, d = _indicator_frame(data)
     has_target = target is not None and pd.notna(target)
-    xt = domain(pd.concat([d["value"], d["ci_low"], d["ci_high"]]), include=[target] if has_target else [],
+    xt = domain(np.r_[d["value"], d["ci_low"], d["ci_high"]], include=[target] if has_target else [],
                 clamp=(0, 100) if unit.strip() == "%" else None)
     y = np.arange(len(groups), dtype=float)
-    lo, hi, v = (d[c].to_numpy(float) for c in ("ci_low", "ci_high", "value"))
+    lo, hi, v = d["ci_low"], d["ci_high"], d["value"]
     ci = ~np.isnan(lo) & ~np.isnan(hi)
     ok = ~np.isnan(v)
     for i, g in enumerate(groups):
@@ -49,7 +49,7 @@ def plot_indicator(data: pd.DataFrame, *, unit: str = "", target: float | None =
             segments(ax, [lo[i]], [hi[i]], [y[i]], col, cls="ci", width=3, alpha=0.55, zorder=3, capstyle="round",
                      tips=[f"{g}: 95 % ДИ {fmt_num(lo[i], 1)}–{fmt_num(hi[i], 1)}"])
         if ok[i]:
-            n = d["n"].iloc[i]
+            n = d["n"][i]
             tip = (f"{g}: {fmt_num(v[i], 1)}" + (f" [{fmt_num(lo[i], 1)}–{fmt_num(hi[i], 1)}]" if ci[i] else "")
                    + (f", n = {fmt_num(n)}" if pd.notna(n) else ""))
             points(ax, [v[i]], [y[i]], col, size=7.5, tips=[tip], zorder=4)
@@ -75,7 +75,7 @@ def indicator_chart(data: pd.DataFrame, *, unit: str = "", source: str = "msoko,
     ax = report_axes("indicator", **_indicator_box(data))
     draw(ax=ax)
     _, d = _indicator_frame(data)
-    n0 = d["n"].iloc[0]
+    n0 = d["n"][0]
     return embed(ax, title=title, source=source, n=n0 if pd.notna(n0) else None,
                  note="линии — 95 % доверительный интервал", draw=draw)
 
@@ -89,30 +89,32 @@ def plot_trend(data: pd.DataFrame, *, unit: str = "", ax=None):
     ``data`` columns: ``year``, ``group``, ``value``, optional ``ci_low``, ``ci_high``, ``n``."""
     if ax is None:
         ax = new_axes(**_TREND_BOX, pyplot=True)
-    years = sorted(int(y) for y in data["year"].unique())
+    year = data["year"].to_numpy(float)
+    years = sorted({int(y) for y in year})
     pos = {y: i for i, y in enumerate(years)}
     has_ci = {"ci_low", "ci_high"} <= set(data)
-    vals = [data["value"]] + ([data["ci_low"], data["ci_high"]] if has_ci else [])
-    yt = domain(pd.concat(vals), clamp=(0, 100) if unit.strip() == "%" else None)
-    for g in order(data["group"]):
-        d = data[(data["group"] == g) & data["value"].notna()].sort_values("year")
-        if d.empty:
+    value = data["value"].to_numpy(float)
+    lo_all, hi_all = ((data["ci_low"].to_numpy(float), data["ci_high"].to_numpy(float)) if has_ci
+                      else (np.full(len(data), np.nan), np.full(len(data), np.nan)))
+    yt = domain(np.r_[value, lo_all, hi_all] if has_ci else value, clamp=(0, 100) if unit.strip() == "%" else None)
+    rows = rows_by(data)
+    for g in order(rows):
+        r = rows[g][~np.isnan(value[rows[g]])]
+        r = r[np.argsort(year[r], kind="stable")]
+        if not len(r):
             continue
         col = group_color(g)
-        x = np.array([pos[int(y)] for y in d["year"]], dtype=float)
-        v = d["value"].to_numpy(float)
+        x = np.array([pos[int(y)] for y in year[r]], dtype=float)
+        v, lo, hi = value[r], lo_all[r], hi_all[r]
         if has_ci:
-            lo, hi = d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float)
             ok = ~np.isnan(lo) & ~np.isnan(hi)
             if ok.sum() >= 2:
                 mark(ax.fill_between(x[ok], lo[ok], hi[ok], color=col, alpha=0.12, linewidth=0, zorder=2), "band")
-        else:
-            lo = hi = np.full(len(v), np.nan)
         (ln,) = ax.plot(x, v, color=col, linewidth=1.8, label=g, zorder=3)
         mark(ln, "line")
         tips = [f"{g}, {int(y)}: {fmt_num(a, 1)}" + (f" [{fmt_num(b, 1)}–{fmt_num(c, 1)}]"
                                                     if pd.notna(b) and pd.notna(c) else "")
-                for y, a, b, c in zip(d["year"], v, lo, hi)]
+                for y, a, b, c in zip(year[r], v, lo, hi)]
         points(ax, x, v, col, size=4.5, tips=tips, zorder=4)
     ax.set_xlim(-0.3, len(years) - 0.7)
     ax.set_ylim(yt[0], yt[-1])

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import bars, box, points, segments, text_color, vline
+from msoko.plots._draw import aligned, bars, box, points, rows_by, segments, text_color, vline
 from msoko.plots.embed import _PRINT_EXACT, Chart, embed, no_data, row
 from msoko.plots.embed import legend as html_legend
 from msoko.plots.theme import (DEFAULT_THRESHOLDS, FS, JOURNAL_COLORS, JOURNAL_ORDER, LEVEL_COLORS, LEVEL_NAMES,
@@ -210,13 +210,15 @@ def plot_score_histogram(data: pd.DataFrame, *, boundaries: Mapping[int, float] 
     ``boundaries``: the lowest primary score of each mark, e.g. ``{3: 6, 4: 10, 5: 15}``."""
     if ax is None:
         ax = new_axes(**_HIST_BOX, pyplot=True)
-    groups = order(data["group"])
-    hi_score = float(max_score) if max_score else float(data["score"].max())
-    yt = domain(data["share"], include=[0], pad=0.12, clamp=(0, 100))
+    rows = rows_by(data)
+    groups = order(rows)
+    score, share, ns = (data[c].to_numpy(float) for c in ("score", "share", "n"))
+    hi_score = float(max_score) if max_score else float(np.nanmax(score))
+    yt = domain(share, include=[0], pad=0.12, clamp=(0, 100))
     for i, g in enumerate(groups):
-        d = data[data["group"] == g].sort_values("score")
-        s, v = d["score"].to_numpy(float), d["share"].to_numpy(float)
-        col, lab = group_color(g), n_label(g, d["n"].max())
+        r = rows[g][np.argsort(score[rows[g]], kind="stable")]
+        s, v = score[r], share[r]
+        col, lab = group_color(g), n_label(g, np.nanmax(ns[r]) if len(r) and not np.isnan(ns[r]).all() else None)
         tips = [f"{g}: {fmt_num(a)} б. — {fmt_num(b, 1)} %" for a, b in zip(s, v)]
         if i == 0:
             bars(ax, s - 0.4, s + 0.4, np.zeros(len(s)), v, col, label=lab, tips=tips, alpha=0.85)
@@ -266,23 +268,26 @@ def plot_task_completion(data: pd.DataFrame, *, thresholds: Mapping[str, float] 
     thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
     if ax is None:
         ax = new_axes(**_tasks_box(data), pyplot=True)
-    tasks = list(dict.fromkeys(data["task"]))
-    groups = order(data["group"])
+    task = data["task"].to_numpy(dtype=object)
+    value = data["value"].to_numpy(float)
+    tasks = list(dict.fromkeys(task))
+    first = list(rows_by(data, "task")[t][0] for t in tasks)
+    lv = list(data["level"].to_numpy(dtype=object)[first])
+    labels = list(data["label"].to_numpy(dtype=object)[first]) if "label" in data else tasks
+    rows = rows_by(data)
+    groups = order(rows)
     school = groups[0]
-    first = data.drop_duplicates("task").set_index("task").reindex(tasks)
-    lv = first["level"]
-    labels = first["label"] if "label" in first else pd.Series(tasks, index=tasks)
     x = np.arange(len(tasks), dtype=float)
-    d0 = data[data["group"] == school].set_index("task").reindex(tasks)["value"].to_numpy(float)
+    d0 = aligned(tasks, task, value, rows[school])
     ok = ~np.isnan(d0)
     bars(ax, x[ok] - 0.35, x[ok] + 0.35, np.zeros(ok.sum()), d0[ok], group_color(school), label=school, alpha=0.85,
-         tips=[f"{school}, задание {labels.iloc[i]}: {fmt_num(d0[i], 1)} %" for i in np.flatnonzero(ok)])
+         tips=[f"{school}, задание {labels[i]}: {fmt_num(d0[i], 1)} %" for i in np.flatnonzero(ok)])
     for g in groups[1:]:
-        v = data[data["group"] == g].set_index("task").reindex(tasks)["value"].to_numpy(float)
+        v = aligned(tasks, task, value, rows[g])
         ok = ~np.isnan(v)
         segments(ax, x[ok] - 0.385, x[ok] + 0.385, v[ok], group_color(g), cls="tick", label=g,
-                 tips=[f"{g}, задание {labels.iloc[i]}: {fmt_num(v[i], 1)} %" for i in np.flatnonzero(ok)])
-    for level in [lvl for lvl in LEVEL_NAMES if lvl in set(lv.dropna())]:
+                 tips=[f"{g}, задание {labels[i]}: {fmt_num(v[i], 1)} %" for i in np.flatnonzero(ok)])
+    for level in [lvl for lvl in LEVEL_NAMES if lvl in {v for v in lv if isinstance(v, str)}]:
         if level not in thresholds:
             continue
         idx = [i for i, lvl in enumerate(lv) if lvl == level]
