@@ -12,7 +12,11 @@ catalogue and the configuration; nothing recomputes an indicator from raw data.
   ``certainty`` is «достоверно» (the interval lies wholly beyond the reference),
   «вероятно» (the value is beyond but the interval reaches it) or «точно» (a fact,
   not a sample: a flag, a count, an institution's yes/no).
-- :func:`recommend` — declarative rules from ``[[recommendations]]`` in the config.
+- :func:`recommend` — declarative rules from ``[[recommendations]]`` in the config, firing only on a
+  reliable gap (the 95 % interval excludes the comparison value, n ≥ ``min_n``, confirmed against
+  similar schools), combining procedures on one subject, one per subject, capped per school and
+  ranked by certainty × gap size × persistence (:mod:`msoko.priorities`); objectivity signs get
+  their own recommendations, worded as reasons to look.
 - :func:`effectiveness` — for each measure of year Y, the targeted indicator in Y and
   Y + 1 with the difference and its interval (Newcombe for shares, normal
   approximation from the published intervals otherwise) and a verdict.
