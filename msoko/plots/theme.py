@@ -76,11 +76,10 @@ RC: dict = {
     "grid.linewidth": 0.6,
     "xtick.color": MUTED,
     "ytick.color": MUTED,
-    "xtick.major.size": 3,
+    "xtick.major.size": 0,           # seaborn's whitegrid: no tick marks, the grid lines show the values
     "ytick.major.size": 0,
-    "ytick.left": False,             # no tick marks on the value axis (its grid lines show the values)
-    "xtick.major.width": 0.6,
-    "xtick.bottom": True,
+    "ytick.left": False,
+    "xtick.bottom": False,
     "xtick.minor.visible": False,
     "ytick.minor.visible": False,
     "figure.dpi": 96,                # 1 px of new_axes() is 1 px on screen in a notebook
