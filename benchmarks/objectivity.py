@@ -130,6 +130,19 @@ def report(obj: pd.DataFrame, truth: pd.DataFrame) -> dict:
     print(tab.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     mm = t[t.strength.isin(["moderate", "strong"])]
     print(f"\nmoderate+strong: official {mm.official.mean():.3f}  combined {mm.combined.mean():.3f}  (n={len(mm)})")
+    # inflated journal marks are their own finding (current assessment, outside combined by
+    # design, issue 13): judged by marks_far_below / marks_lower there
+    own = [s for s in ("marks_far_below", "marks_lower") if s in t.columns]
+    if own:
+        t["finding"] = np.where(t["kind"] == "inflated_journal", t[own].any(axis=1), t["combined"])
+        mm = t[t.strength.isin(["moderate", "strong"])]
+        print(f"moderate+strong, завышенные отметки за четверть — по своей находке ({', '.join(own)}): "
+              f"{mm.finding.mean():.3f}; по видам: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in mm.groupby("kind")["finding"].mean().items()))
+        for st_ in ("moderate", "strong"):
+            d = t[(t.kind == "inflated_journal") & (t.strength == st_)]
+            if len(d):
+                print(f"  inflated_journal {st_}: своя находка {d.finding.mean():.2f} (n={len(d)})")
     # by the size of the cell (present works), as the report labels informativeness
     nn = obj[(obj["sign"] == "combined")][KEYS + ["n"]].astype({"year": "int64", "grade": "int64"})
     mmn = mm.merge(nn, on=KEYS, how="left")
