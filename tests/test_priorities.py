@@ -226,6 +226,18 @@ def test_demo_recommendations_few_reliable_ranked(demo_cycle):
     assert not ((r["ci_low"] <= r["reference"]) & (r["ci_high"] >= r["reference"])).any()
 
 
+
+def test_demo_gia_recommendations_only_where_worse_than_the_municipality(demo_cycle, demo_processed):
+    # issue 12: a school at or better than the municipality got ГИА recommendations, some on one pupil
+    rec, _, _ = demo_cycle
+    g = rec[rec["rule"] == "gia_below_min"]
+    ind = pd.read_parquet(demo_processed / "indicators.parquet")
+    ind = ind[(ind["indicator"] == "gia_below_min") & (ind["level"] == "school")]
+    m = g.merge(ind, on=["year", "school_id", "indicator", "grade", "subject"], suffixes=("", "_i"))
+    assert len(m) == len(g)
+    assert (m["ci_low_i"] > m["municipality_value"]).all() and (m["n_i"] >= 20).all()
+
+
 def test_demo_planted_weak_spots_reach_the_first_screen(demo_cycle, demo_raw, demo_processed):
     rec, pr, obj = demo_cycle
     validate("priorities", pr)
