@@ -162,3 +162,36 @@ def test_no_code_or_english_in_the_municipal_report(municipal_html):
     latin = set(re.findall(r"\b[A-Za-z][A-Za-z_]{2,}\b", re.sub(r"(показатели|расчёт) msoko", "", text)))
     assert not latin, sorted(latin)
     assert not re.search(r"(?<![\w\u2212])-\d", text), "a hyphen used as a minus sign"
+
+
+# --- the objectivity report ------------------------------------------------------------
+
+def test_objectivity_index_says_how_many_official_signs_are_computed(demo, demo_processed):
+    from msoko.objectivity.core import OFFICIAL_SIGNS
+    from msoko.report import objectivity as O
+
+    data, _, year = demo
+    o = pd.read_parquet(demo_processed / "objectivity.parquet")
+    o = o[(o["year"] == year) & o["sign"].isin(OFFICIAL_SIGNS) & o["flagged"].notna()]
+    k = len(o.drop_duplicates(["sign", "procedure", "grade", "subject"]))
+    assert 0 < k <= 14
+    note = O._index_note(data, year)
+    assert (f"рассчитаны все 14" in note) if k == 14 else (f"рассчитано {k}" in note), note
+    page = O.show_objectivity_official(data, year)._repr_html_()
+    assert R.esc(note) in page
+
+
+def test_objectivity_evidence_in_words_and_procedures_named(demo):
+    from msoko.report import objectivity as O
+
+    data, _, year = demo
+    t = pd.concat([O.signs_frame(data, year, official=True), O.signs_frame(data, year, official=False)])
+    assert len(t)
+    text = " ".join(t.astype(str).to_numpy().ravel())
+    for bad in ("msoko", " SD", "p=", "p =", "e-0", "sch2"):
+        assert bad not in text, bad
+    oge = t[t["Работа"].str.startswith("ОГЭ")]
+    assert not oge["Работа"].str.contains("класс").any()
+    assert t["Сила свидетельства"].str.contains("случа|условие методики").all()
+    plan = O.plan_table(data, year)
+    assert "Логин" not in plan.columns and not plan["Работы"].str.contains("9 кл").any()

@@ -65,6 +65,23 @@ def ru_name(name: str) -> str:
     return s
 
 
+# a fact about one institution, read for the municipality: the share of institutions
+MUNICIPAL_NAMES = {
+    "shnor_flag": "Доля школ с низкими образовательными результатами (ШНОР)",
+    "shnsu_flag": "Доля школ в неблагоприятных социальных условиях (ШНСУ)",
+    "risk_profile_high": "Доля школ с высоким рисковым профилем «500+»",
+    "principal_mgmt_training": "Доля руководителей, прошедших обучение по управлению за последние 3 года",
+    "principal_reserve": "Доля ОО со сформированным кадровым резервом руководителей",
+    "upbr_programme_approved": "Доля школ с утверждённой рабочей программой воспитания",
+    "risk_factors_count": "Среднее число факторов риска «500+» у школы",
+}
+
+
+def muni_name(code: str, name: str) -> str:
+    """An indicator's name where the value is the municipality's (the share of schools for a fact)."""
+    return MUNICIPAL_NAMES.get(str(code), ru_name(name))
+
+
 def _config_value(config: dict, name: str):
     """A parameter of the municipal configuration by its name, wherever it sits (first match)."""
     def walk(d):
@@ -544,7 +561,7 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
             miss = tg[~tg["target_met"].fillna(False).astype(bool)]
             s = f"Целевые значения достигнуты по {fmt(len(tg) - len(miss))} из {_count(len(tg), 'показателя', 'показателей', 'показателей')}, для которых они заданы"
             if len(miss):
-                s += "; не достигнуты: " + _list([f"«{ru_name(r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} "
+                s += "; не достигнуты: " + _list([f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} "
                                                   f"при цели {_unit_value(r['target'], r['unit'])}"
                                                   for _, r in miss.iterrows()], 3)
             out.append(s + ".")
@@ -552,7 +569,7 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
             x = [r for _, r in m.iterrows() if _changed(r, better)]
             if x:
                 x.sort(key=lambda r: -abs(float(r["change"]) / max(float(r["change_ci_high"] - r["change_ci_low"]), 1e-9)))
-                out.append(f"{word}: " + _list([f"«{ru_name(r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → "
+                out.append(f"{word}: " + _list([f"«{muni_name(r['indicator'], r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → "
                                                 f"{_unit_value(r['value'], r['unit'])})" for r in x], 3) + ".")
     sup = support_table(data, municipality, year)
     if len(sup):
@@ -643,28 +660,28 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
         miss = tg[~tg["target_met"].fillna(False).astype(bool)]
         if len(met):
             concl.append("Достигнуты целевые значения: " + _list(
-                [f"«{ru_name(r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} при цели {_unit_value(r['target'], r['unit'])}"
+                [f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} при цели {_unit_value(r['target'], r['unit'])}"
                  for _, r in met.iterrows()], 3) + ".")
         if len(miss):
             concl.append("Не достигнуты целевые значения: " + _list(
-                [f"«{ru_name(r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} при цели {_unit_value(r['target'], r['unit'])}"
+                [f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} при цели {_unit_value(r['target'], r['unit'])}"
                  for _, r in miss.iterrows()], 3) + ".")
             for _, r in miss.head(3).iterrows():
-                tasks.append(f"Довести показатель «{ru_name(r['name_ru'])}» до целевого значения "
+                tasks.append(f"Довести показатель «{muni_name(r['indicator'], r['name_ru'])}» до целевого значения "
                              f"{_unit_value(r['target'], r['unit'])} (в {year} году — {_unit_value(r['value'], r['unit'])}).")
         good = [r for _, r in m.iterrows() if _changed(r, True)]
         bad = [r for _, r in m.iterrows() if _changed(r, False)]
         if good:
             concl.append("Достоверно улучшились за год: " + _list(
-                [f"«{ru_name(r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → {_unit_value(r['value'], r['unit'])})"
+                [f"«{muni_name(r['indicator'], r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → {_unit_value(r['value'], r['unit'])})"
                  for r in good], 3) + ".")
         if bad:
             concl.append("Достоверно ухудшились за год: " + _list(
-                [f"«{ru_name(r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → {_unit_value(r['value'], r['unit'])})"
+                [f"«{muni_name(r['indicator'], r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → {_unit_value(r['value'], r['unit'])})"
                  for r in bad], 3) + ".")
             missed = set(miss["indicator"]) if len(tg) else set()
             for r in [r for r in bad if r["indicator"] not in missed][:2]:
-                tasks.append(f"Остановить ухудшение показателя «{ru_name(r['name_ru'])}»: "
+                tasks.append(f"Остановить ухудшение показателя «{muni_name(r['indicator'], r['name_ru'])}»: "
                              f"{_unit_value(r['value'] - r['change'], r['unit'])} в {year - 1} году, "
                              f"{_unit_value(r['value'], r['unit'])} в {year}.")
         if not (len(tg) or good or bad):
@@ -790,7 +807,7 @@ def monitoring_table(data: ReportData, municipality: str, year: int, system: int
         grades = [None] if len(overall) else sorted(int(g) for g in x["grade"].dropna().unique())
         for g in grades:
             y_ = (overall if g is None else x[x["grade"] == g]).set_index("year")
-            label = ru_name(c["name"]) + (f" — {g} класс" if g is not None and len(grades) > 1 else "")
+            label = muni_name(c["code"], c["name"]) + (f" — {g} класс" if g is not None and len(grades) > 1 else "")
             row = {"Показатель": label, "Ед.": c["unit"] or "—"}
             for yy in range(year - 2, year + 1):
                 if yy in y_.index:
