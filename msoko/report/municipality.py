@@ -18,7 +18,7 @@ import pandas as pd
 
 from msoko.cycle import SYSTEM_NAMES
 from msoko.report.fmt import GROUP_MUNI, _plural
-from msoko.report.fmt import MIN_N, esc, fmt, html_heading, html_para, html_sentences, source_words
+from msoko.report.fmt import MIN_N, esc, fmt, html_heading, html_para, html_sentences, plain, source_words
 from msoko.report.data import ReportData
 from msoko.report.indicators import (
     _headline_order, analysis_table, catalogue_for, goals_table, indicator_meta,
@@ -1021,7 +1021,7 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
                                           source=f"{meta.get('source') or 'msoko'}; показатели msoko"))
 
     sec.html(html_heading("Анализ результатов мониторинга", 3))
-    sec.html(html_sentences([ru_name(s) for s in municipal_findings(data, municipality, year, system, limit=5)],
+    sec.html(html_sentences([plain(ru_name(s)) for s in municipal_findings(data, municipality, year, system, limit=5)],
                             empty="На уровне муниципалитета все показатели системы в пределах целей и без "
                                   "достоверного ухудшения."))
     an = analysis_table(data, municipality, year, system)

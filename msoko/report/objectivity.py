@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from msoko.objectivity.core import OFFICIAL_SIGNS
-from msoko.report.fmt import LIMITED_N, chance, fmt, html_heading, html_para, informativeness, plain
+from msoko.report.fmt import LIMITED_N, _plural, chance, fmt, html_heading, html_para, informativeness, plain
 from msoko.report.data import ReportData, school_name
 from msoko.report.signs import flagged_signs, objectivity_index, plan_of_work, sign_name
 from msoko.report.evidence import MAX_CARDS, _evidence_charts, _picture_cells
@@ -95,8 +95,36 @@ def signs_frame(data: ReportData, year: int, school_id: str | None = None, *, of
     return out
 
 
+def objectivity_key_messages(data: ReportData, year: int) -> list[str]:
+    """The year in three sentences: the index and its change, the schools for the plan of work, the
+    signs whose p-values do not fit these data."""
+    out = []
+    idx = objectivity_index(data)
+    if not idx.empty and str(year) in set(idx["Год"]):
+        x = idx.set_index("Год")
+        s = f"Показатель объективности {year} года — {x.loc[str(year), 'Показатель объективности']}"
+        if str(year - 1) in x.index:
+            s += f" (в {year - 1} году — {x.loc[str(year - 1), 'Показатель объективности']})"
+        k, _ = official_coverage(data, year)
+        out.append(s + f": официальные признаки выявлены у {x.loc[str(year), 'Школ с хотя бы одним признаком']} из "
+                       f"{x.loc[str(year), 'Школ оценено']} школ (рассчитано {fmt(k)} из {OFFICIAL_TOTAL} признаков).")
+    plan = plan_of_work(data, year)
+    if len(plan):
+        n_off = int((plan["Официальные признаки (ФИОКО)"] != "нет").sum()) if "Официальные признаки (ФИОКО)" in plan else 0
+        out.append(f"В план работы на {year + 1} год предлагается {fmt(len(plan))} "
+                   f"{_plural(len(plan), 'школа', 'школы', 'школ')}: с официальными признаками — {fmt(n_off)}, "
+                   f"только по совокупности дополнительных признаков — {fmt(len(plan) - n_off)}.")
+    c = calibration_frame(data, year)
+    if not c.empty:
+        bad = c[c["Вывод"].str.startswith("в ")]
+        if len(bad):
+            out.append("Читать с осторожностью (p < 0,001 много чаще ожидаемого): " + "; ".join(bad["Признак"]) + ".")
+    return out
+
+
 def show_objectivity_official(data: ReportData, year: int) -> Section:
     sec = Section()
+    sec.say(objectivity_key_messages(data, year), empty="Диагностика объективности за этот год не рассчитана.")
     sec.table(index_table(data), caption="Показатель объективности по годам", note=_index_note(data, year))
     o = data.objectivity
     if o.empty:
