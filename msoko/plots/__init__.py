@@ -15,9 +15,13 @@ By topic: :mod:`~msoko.plots.vpr` (marks, ВПР vs journal, primary scores, tas
 :mod:`~msoko.plots.objectivity` (the pictures behind the signs), :mod:`~msoko.plots.dou` (МКДО);
 the palette, the theme and Russian numbers in :mod:`~msoko.plots.theme`.
 
-Speed (a school report holds about thirty charts): fixed figure sizes and axes positions (no tight
-box, no layout engine), ticks chosen in advance, bars drawn as one collection per series, plain
-Figures that nothing keeps once embedded. ``import msoko.plots`` sets the theme once per process.
+Speed (a school report holds about thirty charts; ``benchmarks/charts.py`` measures them against the
+hand-written SVG engine this package replaced): fixed figure sizes and axes positions (no tight box,
+no layout engine), ticks chosen in advance, one figure per chart kind and size reused between charts
+(:func:`~msoko.plots.theme.report_axes`), one text-metrics cache for all SVG figures, bars and marks
+drawn as one element per series (split per mark for the tooltips). The two overviews of every work
+(sixty rows of 100 % bars) are embedded as HTML bars; ``chart.plot()`` draws them in matplotlib.
+``import msoko.plots`` sets the theme once per process.
 """
 from __future__ import annotations
 
