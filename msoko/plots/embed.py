@@ -5,8 +5,9 @@
 * text stays text (``svg.fonttype = "none"``, set by the theme), sized in CSS pixels;
 * the same figure gives the same bytes: no date or creator metadata, the theme's fixed
   ``svg.hashsalt``, element ids derived from the content;
-* ids are unique on the page (a report holds thirty charts): those the SVG refers to (clip paths,
-  markers) get a prefix made from the chart's own hash, matplotlib's other ids are dropped;
+* ids are unique on the page (a report holds thirty charts): those the SVG refers to (markers) get a
+  prefix made from the chart's own hash, matplotlib's other ids are dropped; no clip paths (the
+  charts' limits hold their data), so no ``url(…)`` anywhere;
 * the marks named with :func:`msoko.plots.theme.mark` get their ``class`` and a tooltip
   (``<title>``, per element for a collection);
 * nothing external: no DOCTYPE or DTD, no ``xlink`` namespace (``href`` is SVG 2), no ``<style>``
@@ -74,6 +75,8 @@ def esc(s) -> str:
 _HEAD_RE = re.compile(r'\A.*?<svg\b[^>]*?width="([0-9.]+)pt" height="([0-9.]+)pt" viewBox="([^"]+)"[^>]*>', re.S)
 _STYLE_RE = re.compile(r"\s*<defs>\s*<style\b[^>]*>.*?</style>\s*</defs>", re.S)
 _META_RE = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+_CLIP_RE = re.compile(r' clip-path="url\(#[^)"]*\)"')
+_CLIPDEF_RE = re.compile(r"\s*<defs>\s*(?:<clipPath\b.*?</clipPath>\s*)+</defs>", re.S)
 _GID_RE = re.compile(r'<g id="([^"]+)">')
 _ID_RE = re.compile(r' id="([^"]+)"')
 _REF_RE = re.compile(r'(url\(#|href="#)([^")]+)')
@@ -91,6 +94,9 @@ def svg(fig, *, label: str = "") -> str:
     w_pt, h_pt, vbox = float(m.group(1)), float(m.group(2)), m.group(3)
     body = _META_RE.sub("", _STYLE_RE.sub("", s[m.end():], count=1), count=1)
     body = body.replace("xlink:href=", "href=")
+    # no clip paths: every chart sets limits that hold its data, and the report's checks refuse any
+    # «url(» in a page (the CSS form of an external resource)
+    body = _CLIPDEF_RE.sub("", _CLIP_RE.sub("", body))
     uid = "c" + hashlib.sha1(body.encode()).hexdigest()[:8] + "-"
     marks: dict = fig.__dict__.get("_msoko_marks", {})
     referenced = {r for _, r in _REF_RE.findall(body)}
