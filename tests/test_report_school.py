@@ -275,3 +275,18 @@ def test_built_school_page_starts_with_the_first_screen(built_page):
     assert first < main.find("Контекст") and first < main.find("1. Система оценки")
     assert '<details class="toc-box">' in page  # the contents folded: the first screen is the summary
     assert "@media print" in page and "break-before: page" not in page.split("@media print")[1].split("}\n}")[0]
+
+
+def test_kindergarten_one_page_report(data, year):
+    """The ДОУ report (system 8): МКДО areas beside the municipality with those below the base level
+    marked, ≤ 5 actions each with reason and certainty, nothing about the institution hidden."""
+    dou = R.school.first_dou(data)
+    sec = R.school.show_dou_summary(data, dou, year)
+    text = _text(sec._repr_html_())
+    assert "Где детский сад стоит" in text and "скрыто" not in text
+    areas = sec.tables.get("Области качества МКДО")
+    assert areas is not None and len(areas) and set(areas["Уровень"]) <= {"ниже базового", "базовый и выше"}
+    actions = sec.tables.get("Что сделать в первую очередь")
+    if actions is not None:
+        assert len(actions) <= 5 and actions["Почему"].str.len().gt(0).all()
+        assert actions["Уверенность"].isin(["факт", "высокая", "достаточная", "низкая"]).all()

@@ -371,8 +371,8 @@ def _fact_verdict(value, direction: str, kind: str) -> int:
     v = _num(value)
     if kind != "flag" or math.isnan(v) or direction not in ("higher", "lower"):
         return 0
-    yes = v >= 50
-    return (1 if yes else -1) if direction == "higher" else (-1 if yes else 0)
+    yes = v >= 50  # only the wrong side is marked: a fact has no interval to be «better» beyond
+    return (0 if yes else -1) if direction == "higher" else (-1 if yes else 0)
 
 
 def _show_value(value, unit: str, kind: str, digits: int = 1) -> str:
@@ -396,7 +396,8 @@ def _indicator_label(meta: dict) -> str:
     return name
 
 
-def summary_rows(data: ReportData, school_id: str, year: int) -> list[dict]:
+def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dict[int, list[str]] | None = None,
+                 per_system: int = SUMMARY_PER_SYSTEM) -> list[dict]:
     """The first-screen table: per system its headline indicators — the school with its interval,
     similar schools, the municipality, and the verdict (+1 better / −1 worse beyond the interval, 0 not)."""
     d = _school_overall(data, school_id, year)
@@ -405,10 +406,10 @@ def summary_rows(data: ReportData, school_id: str, year: int) -> list[dict]:
     cat = data.catalogue.set_index("code") if len(data.catalogue) else pd.DataFrame()
     kinds = _catalogue_column(data, "kind")
     rows = []
-    for system, codes in SUMMARY_INDICATORS.items():
+    for system, codes in (indicators or SUMMARY_INDICATORS).items():
         shown = 0
         for code in codes:
-            if shown >= SUMMARY_PER_SYSTEM or code not in d.index or code not in cat.index:
+            if shown >= per_system or code not in d.index or code not in cat.index:
                 continue
             r = d.loc[code]
             if pd.isna(r.get("value")) or bool(r.get("suppressed")) is True:
@@ -424,8 +425,8 @@ def summary_rows(data: ReportData, school_id: str, year: int) -> list[dict]:
             sim = _show_value(r.get("similar_value"), unit, "share" if kind == "flag" else kind)
             muni = _show_value(r.get("municipality_value"), unit, "share" if kind == "flag" else kind)
             if kind == "flag":  # at the municipality a fact is a share of schools
-                sim = f"{sim} школ" if sim != "—" else sim
-                muni = f"{muni} школ" if muni != "—" else muni
+                sim = f"{sim} организаций" if sim != "—" else sim
+                muni = f"{muni} организаций" if muni != "—" else muni
             rows.append(dict(system=system, code=code, name=_indicator_label(meta), school=school, similar=sim,
                              municipality=muni, vs_similar=vs, vs_municipality=vm, n=r.get("n"), kind=kind,
                              direction=direction, unit=unit, value=r["value"], ci_low=r.get("ci_low"),
@@ -457,8 +458,8 @@ def _catalogue_column(data: ReportData, column: str) -> dict:
 _VERDICT_WORD = {1: "лучше", -1: "хуже", 0: "не отличается"}
 
 
-def _summary_table_html(rows: list[dict]) -> str:
-    head = ("<tr><th>Система</th><th>Показатель</th><th>Школа</th><th>Похожие школы</th>"
+def _summary_table_html(rows: list[dict], *, unit_word: str = "Школа", similar_word: str = "Похожие школы") -> str:
+    head = (f"<tr><th>Система</th><th>Показатель</th><th>{esc(unit_word)}</th><th>{esc(similar_word)}</th>"
             "<th>Муниципалитет</th></tr>")
     body, last = [], None
     for r in rows:
@@ -739,7 +740,7 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
         parts.append(_summary_table_html(rows))
         parts.append("<p class=\"msoko-note\">Цветом выделены только различия за пределами 95 % доверительного "
                      "интервала (▲ лучше, ▼ хуже); в квадратных скобках — интервал. Для фактов об организации "
-                     "(да/нет) у муниципалитета и похожих школ — доля таких школ.</p>")
+                     "(да/нет) у муниципалитета и похожих школ — доля таких организаций.</p>")
         sec.tables["Где школа стоит"] = pd.DataFrame(
             [{"Система": SYSTEM_SHORT.get(r["system"]), "Показатель": r["name"], "Школа": r["school"],
               "Похожие школы": r["similar"], "Муниципалитет": r["municipality"],
@@ -782,3 +783,118 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
                 out.setdefault(sid, {})["objectivity"] = "; ".join(words)
     return out
 
+
+# ======================================================================================
+# the one-page report of a kindergarten (system 8)
+# ======================================================================================
+
+DOU_INDICATORS: dict[int, list[str]] = {
+    8: ["mkdo_total_score", "preschool_availability_3_7", "preschool_availability_0_3", "preschool_occupancy",
+        "preschool_staff_higher_ed", "preschool_staff_category", "dou_parent_satisfaction"],
+    5: ["principal_composite", "principal_mgmt_training"],
+    6: ["teachers_kpk3"],
+}
+MKDO_BASE_LEVEL = 1.0  # МКДО scale 0–3: the base level, when the configuration's rule names none
+
+
+def first_dou(data: ReportData) -> str:
+    """The first kindergarten by login (the default of the ДОУ report)."""
+    s = data.schools
+    pre = s.get("is_preschool", pd.Series(False, index=s.index)).fillna(False).astype(bool)
+    ids = sorted(s.loc[pre, "school_id"].astype(str))
+    if not ids:
+        from msoko.errors import MsokoError
+
+        raise MsokoError("В реестре нет детских садов (ДОУ): отчёт детского сада строить не для кого.")
+    return ids[0]
+
+
+def _mkdo_base(data: ReportData) -> float:
+    for rule in (data.config or {}).get("recommendations", []) or []:
+        if isinstance(rule, dict) and rule.get("id") == "mkdo_area_low":
+            for w in rule.get("when", []) or []:
+                if w.get("indicator") == "mkdo_area_score" and w.get("value") is not None:
+                    return float(w["value"])
+    return MKDO_BASE_LEVEL
+
+
+def mkdo_area_table(data: ReportData, dou_id: str, year: int) -> pd.DataFrame:
+    """The kindergarten's МКДО score per area beside similar kindergartens and the municipality (facts about
+    the institution: shown, never suppressed), with the areas below the base level marked."""
+    items = getattr(data, "indicator_items", None)
+    if items is None or len(items) == 0:
+        return pd.DataFrame()
+    d = items[(items["year"] == year) & (items["level"] == "school") & (items["school_id"].astype(str) == dou_id)
+              & (items["indicator"] == "mkdo_area_score")]
+    if d.empty:
+        return pd.DataFrame()
+    base = _mkdo_base(data)
+    rows = []
+    for _, r in d.iterrows():
+        v = r["value"]
+        rows.append({"Область качества МКДО": str(r["item"]), "Детский сад": fmt(v, 1),
+                     "Похожие детские сады": fmt(r.get("similar_value"), 1),
+                     "Муниципалитет": fmt(r.get("municipality_value"), 1),
+                     "Уровень": "ниже базового" if pd.notna(v) and float(v) < base else "базовый и выше"})
+    return pd.DataFrame(rows)
+
+
+def show_dou_summary(data: ReportData, dou_id: str, year: int) -> Section:
+    """The one-page report of a kindergarten: its МКДО result and availability against similar kindergartens
+    and the municipality (coloured only beyond the interval), what needs attention, strengths, the МКДО
+    areas with those below the base level marked, and the 3–5 actions with addressee, reason, certainty."""
+    sec = Section()
+    rows = summary_rows(data, dou_id, year, indicators=DOU_INDICATORS, per_system=7)
+    strengths = summary_strengths(data, dou_id, year)
+    concerns = summary_concerns(data, dou_id, year)
+    actions = summary_actions(data, dou_id, year)
+    areas = mkdo_area_table(data, dou_id, year)
+    d = _school_overall(data, dou_id, year)
+    parts = ["<section class=\"first-screen dou\">"]
+    if "mkdo_total_score" in d.index and pd.notna(d.loc["mkdo_total_score", "value"]):
+        m = d.loc["mkdo_total_score", "municipality_value"]
+        low = int((areas["Уровень"] == "ниже базового").sum()) if len(areas) else 0
+        status = (f"Средний балл МКДО {year} года — {agree(fmt(float(d.loc['mkdo_total_score', 'value']), 1) + ' балл')} "
+                  f"по шкале 0–3" + (f" (в среднем по муниципалитету {fmt(float(m), 1)})" if pd.notna(m) else "")
+                  + ((f"; ниже базового уровня {count(low, ('область', 'области', 'областей'))} из {len(areas)}."
+                      if low else f"; все {len(areas)} областей на базовом уровне и выше.") if len(areas) else "."))
+        parts.append(f"<p class=\"status\">{esc(status)}</p>")
+    parts.append("<div class=\"fs-grid\">")
+    parts.append("<div class=\"fs-box concerns\"><h3>Что требует внимания</h3>"
+                 + (_li(concerns) if concerns else "<p>Ни один показатель детского сада не хуже муниципального за "
+                                                   "пределами погрешности.</p>") + "</div>")
+    parts.append("<div class=\"fs-box strengths\"><h3>Сильные стороны</h3>"
+                 + (_li(strengths) if strengths else "<p>Ни один показатель детского сада не лучше муниципального за "
+                                                     "пределами погрешности.</p>") + "</div>")
+    parts.append("</div>")
+    parts.append("<h3>Что сделать в первую очередь</h3>")
+    if actions:
+        parts.append("<ol class=\"actions\">" + "".join(
+            f"<li><b>{esc(a['action'])}.</b> <span class=\"who\">Кому: {esc(a['addressee'])}.</span> "
+            f"<span class=\"why\">Почему: {esc(a['reason'])}.</span> "
+            f"<span class=\"sure\">Уверенность: {esc(a['certainty'])}.</span></li>" for a in actions) + "</ol>")
+        sec.tables["Что сделать в первую очередь"] = pd.DataFrame(
+            [{"Действие": a["action"], "Кому": a["addressee"], "Почему": a["reason"], "Уверенность": a["certainty"]}
+             for a in actions])
+    else:
+        parts.append("<p>Адресных рекомендаций детскому саду на этот год нет.</p>")
+    parts.append("<div class=\"dou-tables\"><div>")
+    if rows:
+        parts.append("<h3>Где детский сад стоит</h3>")
+        parts.append(_summary_table_html(rows, unit_word="Детский сад", similar_word="Похожие детские сады"))
+        sec.tables["Где детский сад стоит"] = pd.DataFrame(
+            [{"Система": SYSTEM_SHORT.get(r["system"]), "Показатель": r["name"], "Детский сад": r["school"],
+              "Похожие детские сады": r["similar"], "Муниципалитет": r["municipality"]} for r in rows])
+    if len(areas):
+        sec.tables["Области качества МКДО"] = areas
+        parts.append("</div><div>")
+        parts.append(f"<h3>Области качества МКДО</h3>" + html_table(
+            areas.rename(columns={"Похожие детские сады": "Похожие", "Муниципалитет": "Муниц."}),
+            caption=f"{year} год, шкала 0–3, базовый уровень — {fmt(_mkdo_base(data), 1)}"))
+    parts.append("</div></div>")
+    parts.append("<p class=\"msoko-note\">Цветом выделены только различия за пределами 95 % доверительного "
+                 "интервала (▲ лучше, ▼ хуже). Баллы МКДО и показатели руководителя — факты об организации, "
+                 "они показываются всегда; группы меньше 5 человек не показываются.</p>")
+    parts.append("</section>")
+    sec.html("".join(parts))
+    return sec
