@@ -195,3 +195,16 @@ def test_objectivity_evidence_in_words_and_procedures_named(demo):
     assert t["Сила свидетельства"].str.contains("случа|условие методики").all()
     plan = O.plan_table(data, year)
     assert "Логин" not in plan.columns and not plan["Работы"].str.contains("9 кл").any()
+
+
+def test_every_organisation_with_priorities_is_in_the_appendix(demo, demo_processed):
+    data, muni, year = demo
+    path = demo_processed / "priorities.parquet"
+    if not path.exists():
+        pytest.skip("compute writes no priorities.parquet")
+    p = pd.read_parquet(path)
+    p = p[(p["year"] == year) & p["top"].astype(bool)]
+    t = M.priorities_table(data, muni, year)
+    names = {R.school_name(data, str(s)) for s in p["school_id"].unique() if str(s) in set(M._ids(data, muni, preschool=None))}
+    assert names and names == set(t["Организация"])
+    assert t.groupby("Организация").size().max() <= 3

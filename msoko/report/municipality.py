@@ -578,8 +578,10 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
                            ("Признаки необъективности", "признаки необъективности")):
             if col in sup:
                 parts.append(f"{label} — {fmt(int((sup[col] != '—').sum()))}")
+        multi = int((pd.to_numeric(sup["Оснований"], errors="coerce") >= 2).sum())
         out.append(f"Адресная поддержка нужна {fmt(len(sup))} {_plural(len(sup), 'школе', 'школам', 'школам')} из "
-                   f"{fmt(len(_ids(data, municipality)))}: " + ", ".join(parts) + " (список ниже, с причинами).")
+                   f"{fmt(len(_ids(data, municipality)))}: " + ", ".join(parts)
+                   + (f"; по двум основаниям и более — {fmt(multi)}" if multi else "") + " (список ниже, с причинами).")
     idx = objectivity_index(data)
     if not idx.empty and str(year) in set(idx["Год"]):
         x = idx.set_index("Год")
@@ -1096,10 +1098,36 @@ def show_municipal_appendix(data: ReportData, municipality: str, year: int, syst
     return sec
 
 
+def priorities_table(data: ReportData, municipality: str, year: int, *, per_school: int = 3) -> pd.DataFrame:
+    """Each organisation's first priorities (compute's ``priorities``: certainty × size of the gap ×
+    persistence), as on the first screen of its own report; organisations by name."""
+    p = data.table("priorities")
+    if p.empty or not {"year", "school_id", "rank", "text_ru"} <= set(p):
+        return pd.DataFrame()
+    ids = set(_ids(data, municipality, preschool=None))
+    p = p[(p["year"] == year) & p["school_id"].astype(str).isin(ids)]
+    if "top" in p:
+        p = p[p["top"].fillna(False).astype(bool)]
+    if p.empty:
+        return pd.DataFrame()
+    names = _names(data)
+    p = p.assign(_name=p["school_id"].astype(str).map(names).fillna(p["school_id"].astype(str)))
+    p = p.sort_values(["_name", "rank"]).groupby("school_id", sort=False).head(per_school)
+    return pd.DataFrame({"Организация": p["_name"].astype(str), "№": p["rank"].map(lambda r: fmt(int(r))),
+                         "Что важнее всего": p["text_ru"].map(plain),
+                         "Уверенность": p.get("certainty", pd.Series("—", index=p.index)).fillna("—")}).reset_index(drop=True)
+
+
 def show_municipal_appendices(data: ReportData, municipality: str, year: int) -> Section:
-    """All eight appendices, one per system."""
+    """All eight appendices, one per system, and each organisation's first priorities."""
     sec = Section()
     for s, name in SYSTEM_NAMES.items():
         sec.html(f"<h3>Приложение {s}. {esc(name)}</h3>")
         sec.extend(show_municipal_appendix(data, municipality, year, s))
+    pr = priorities_table(data, municipality, year)
+    if not pr.empty:
+        sec.html("<h3>Приложение 9. Главное для каждой организации</h3>")
+        sec.table(pr, caption=f"Первые приоритеты организаций, {year}",
+                  note="По каждой организации — до трёх тем с первого экрана её отчёта, по важности: уверенность × "
+                       "величина разрыва × устойчивость (несколько процедур или лет). Организации перечислены по названию.")
     return sec
