@@ -207,4 +207,4 @@ def test_every_organisation_with_priorities_is_in_the_appendix(demo, demo_proces
     t = M.priorities_table(data, muni, year)
     names = {R.school_name(data, str(s)) for s in p["school_id"].unique() if str(s) in set(M._ids(data, muni, preschool=None))}
     assert names and names == set(t["Организация"])
-    assert t.groupby("Организация").size().max() <= 3
+    assert t.groupby("Организация").size().max() == 1

@@ -21,7 +21,7 @@ from msoko.report.fmt import GROUP_MUNI, _plural
 from msoko.report.fmt import MIN_N, esc, fmt, html_heading, html_para, html_sentences, plain, source_words
 from msoko.report.data import ReportData
 from msoko.report.indicators import (
-    _headline_order, analysis_table, catalogue_for, goals_table, indicator_meta,
+    _headline_order, catalogue_for, goals_table, indicator_meta,
     measures_table, municipal_findings, recommendations_table, school_comparison_table, system_goal,
 )
 from msoko.report.vpr import mkdo_areas
@@ -1026,10 +1026,12 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
     sec.html(html_sentences([plain(ru_name(s)) for s in municipal_findings(data, municipality, year, system, limit=5)],
                             empty="На уровне муниципалитета все показатели системы в пределах целей и без "
                                   "достоверного ухудшения."))
-    an = analysis_table(data, municipality, year, system)
-    sec.para(f"Организаций, у которых показатели системы не достигают цели или отстают от муниципалитета: "
-             f"{fmt(len(an))}; перечень с показателями и причинами — {APPENDIX} {system}." if len(an) else
-             "Организаций с отставаниями по показателям системы нет.")
+    k = confirmed_gaps(data, municipality, year, system)["school_id"].nunique()
+    sec.para(f"Отставание и от муниципалитета, и от похожих школ подтверждено у {fmt(k)} "
+             f"{_plural(k, 'организации', 'организаций', 'организаций')}; перечень с показателями — {APPENDIX} {system}. "
+             "Все зоны внимания каждой организации, по важности, — в её отчёте." if k else
+             "Подтверждённых отставаний организаций по показателям системы нет; зоны внимания каждой организации — "
+             "в её отчёте.")
 
     sec.html(html_heading("Адресные рекомендации", 3))
     rec = recommendations_table(data, year, system=system, municipality=municipality)
@@ -1086,11 +1088,6 @@ def show_municipal_appendix(data: ReportData, municipality: str, year: int, syst
     sec.table(confirmed_gaps_table(data, municipality, year, system),
               caption="Организации с подтверждённым отставанием (хуже и муниципалитета, и похожих школ)",
               note="Организации перечислены по названию.")
-    an = analysis_table(data, municipality, year, system)
-    if not an.empty and "Логин" in an:
-        an = an.drop(columns="Логин")
-    sec.table(an, caption="Организации и показатели, которые не достигают цели или отстают от муниципалитета",
-              note="Отставание засчитывается, только если 95 % интервал организации целиком хуже сравниваемого значения.")
     sec.table(recommendations_table(data, year, system=system, municipality=municipality, per_school=3),
               caption=f"Рекомендации по итогам {year} года",
               note="Организации перечислены по названию; у каждой — не более трёх рекомендаций, полный список в её отчёте.")
@@ -1098,7 +1095,7 @@ def show_municipal_appendix(data: ReportData, municipality: str, year: int, syst
     return sec
 
 
-def priorities_table(data: ReportData, municipality: str, year: int, *, per_school: int = 3) -> pd.DataFrame:
+def priorities_table(data: ReportData, municipality: str, year: int, *, per_school: int = 1) -> pd.DataFrame:
     """Each organisation's first priorities (compute's ``priorities``: certainty × size of the gap ×
     persistence), as on the first screen of its own report; organisations by name."""
     p = data.table("priorities")
@@ -1127,7 +1124,8 @@ def show_municipal_appendices(data: ReportData, municipality: str, year: int) ->
     pr = priorities_table(data, municipality, year)
     if not pr.empty:
         sec.html("<h3>Приложение 9. Главное для каждой организации</h3>")
-        sec.table(pr, caption=f"Первые приоритеты организаций, {year}",
-                  note="По каждой организации — до трёх тем с первого экрана её отчёта, по важности: уверенность × "
-                       "величина разрыва × устойчивость (несколько процедур или лет). Организации перечислены по названию.")
+        sec.table(pr.drop(columns="№"), caption=f"Главный приоритет каждой организации, {year}",
+                  note="Первая тема первого экрана отчёта организации: самая важная по уверенности, величине разрыва и "
+                       "устойчивости (несколько процедур или лет); остальные — в её отчёте. Организации перечислены "
+                       "по названию.")
     return sec
