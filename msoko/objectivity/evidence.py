@@ -1103,7 +1103,8 @@ def similarity_rows(tm: TaskMatrix, cfg: dict, exclude: dict | None = None) -> p
     the school) ≤ E[λ^(L−1)] × the expected identical L-tuples at the region's rate (falling
     factorial moments of the string counts in the other schools, at least coll^(L−1)), with
     λ = φ·G, G ~ Gamma(r, 1/r) the same alikeness of classes; p = min(1, 2·min(p_D, p_L))
-    (Bonferroni), else p = P(X ≥ D). Flagged when p < similarity_alpha and D ≥ 2. Works of a school flagged for template data entry (``exclude``,
+    (Bonferroni), else p = P(X ≥ D). Flagged when p < similarity_alpha and D ≥ 2. A school
+    flagged for template data entry is not assessed (its strings say nothing about copying). Works of a school flagged for template data entry (``exclude``,
     :func:`template_rows`) are left out: they are a data-entry finding, not copying.
     """
     from scipy.special import gammaln
@@ -1138,6 +1139,7 @@ def similarity_rows(tm: TaskMatrix, cfg: dict, exclude: dict | None = None) -> p
         np.maximum.at(largest, sch, cls["largest"].to_numpy(dtype=float))
         a["largest"] = largest
         a["n"] = n_all
+        a["template"] = np.bincount(sid, weights=~keep, minlength=len(scodes)) > 0
         a["school_id"] = np.asarray(tm.school_names)[scodes]
         a["year"], a["grade"], a["subject"], a["J"] = year, grade, subject, J
         a["test"] = len(cells)
@@ -1145,7 +1147,9 @@ def similarity_rows(tm: TaskMatrix, cfg: dict, exclude: dict | None = None) -> p
     if not cells:
         return finish(pd.DataFrame())
     c = pd.concat(cells, ignore_index=True)
-    ok = (c["n"] >= int(cfg["min_n"])).to_numpy()
+    # a school whose protocol was filled in by a template: its strings are no evidence of copying
+    templ = c["template"].to_numpy(dtype=bool)
+    ok = (c["n"] >= int(cfg["min_n"])).to_numpy() & ~templ
     m0 = np.maximum(c["E"].to_numpy(dtype=float), floor)
     D = c["D"].to_numpy(dtype=float)
     censor = float(cfg.get("similarity_censor_at", 0.003))
@@ -1177,8 +1181,9 @@ def similarity_rows(tm: TaskMatrix, cfg: dict, exclude: dict | None = None) -> p
          f"заданиям, в них {int(ig)} обучающихся (крупнейшая группа — {int(lg)}); повторяющих уже "
          f"встретившуюся в классе работу — {int(d)} при ожидаемых {_fmt(e, 2)} с учётом обычного сходства "
          f"работ одного класса в регионе")
-        if o_ else "не оценивается: мало участников"
-        for g, j, ig, lg, d, e, o_ in zip(c["groups"], c["J"], c["in_groups"], c["largest"], D, mu, ok)]
+        if o_ else ("не оценивается: протокол школы заполнен по шаблону (см. «Шаблонное заполнение протокола»), "
+                    "совпадения работ не говорят о списывании") if tp else "не оценивается: мало участников"
+        for g, j, ig, lg, d, e, o_, tp in zip(c["groups"], c["J"], c["in_groups"], c["largest"], D, mu, ok, templ)]
     return _rows(c, "answer_similarity")
 
 
