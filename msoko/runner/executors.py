@@ -13,6 +13,23 @@ log = logging.getLogger("msoko.runner")
 ResultCallback = Callable[[dict[str, Any]], None]
 
 
+class _SigintBlocked:
+    """Around spawning pool workers: SIGINT blocked in the spawning thread, so that a new worker
+    starts with it blocked (the mask is inherited) and a Ctrl-C during its start-up stays pending
+    until :func:`worker.init_worker` ignores it — instead of a KeyboardInterrupt traceback from the
+    middle of multiprocessing's bootstrap. A Ctrl-C meant for the run is delivered on leaving."""
+
+    def __enter__(self):
+        self.old = None
+        if hasattr(signal, "pthread_sigmask"):
+            self.old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
+
+
 def _failed(key: str, msg: str) -> dict[str, Any]:
     return {"key": key, "status": "failed", "executed": None, "html": None, "error": msg,
             "duration": 0.0, "worker": ""}
@@ -48,8 +65,9 @@ class LocalPool:
             ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent; same on Windows
             self.pool = ProcessPoolExecutor(max_workers=self.n, mp_context=ctx, initializer=worker.init_worker,
                                             initargs=(self.kernel_log,))
-            for _ in range(self.n if warm is None else max(0, min(warm, self.n))):
-                self.pool.submit(worker.ready)  # one task per worker: the pool spawns it now
+            with _SigintBlocked():
+                for _ in range(self.n if warm is None else max(0, min(warm, self.n))):
+                    self.pool.submit(worker.ready)  # one task per worker: the pool spawns it now
             self.remember_workers()
         return self
 
@@ -179,14 +197,15 @@ def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: L
 
     while queue or suspects or in_flight:
         executor = own.start().pool
-        if suspects:
-            if not in_flight:
-                p = suspects.popleft()
-                in_flight[executor.submit(worker.execute_job, p)] = p
-        else:
-            while queue and len(in_flight) < n:
-                p = queue.popleft()
-                in_flight[executor.submit(worker.execute_job, p)] = p
+        with _SigintBlocked():   # a submit may spawn a worker
+            if suspects:
+                if not in_flight:
+                    p = suspects.popleft()
+                    in_flight[executor.submit(worker.execute_job, p)] = p
+            else:
+                while queue and len(in_flight) < n:
+                    p = queue.popleft()
+                    in_flight[executor.submit(worker.execute_job, p)] = p
         own.remember_workers()
         done = _wait_some(in_flight, own)
         if not done or any(isinstance(f.exception(), BrokenProcessPool) for f in done):

@@ -49,7 +49,9 @@ def init_worker(kernel_log: str | None = None, prestart: bool = True) -> None:
     import signal
 
     if multiprocessing.parent_process() is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a Ctrl-C pending since start-up is dropped
+        if hasattr(signal, "pthread_sigmask"):          # started with it blocked (executors._SigintBlocked)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _quiet()
     _local.kernel_log = kernel_log
     if prestart:
