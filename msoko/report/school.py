@@ -473,8 +473,8 @@ def _summary_table_html(rows: list[dict], *, unit_word: str = "Школа", simi
         body.append(
             f"<tr><td class=\"sys\">{sys_cell}</td><td>{esc(r['name'])}</td>"
             f"<td class=\"{school_cls}\">{esc(r['school'])}{mark}</td>"
-            f"<td class=\"{cls[r['vs_similar']]}\">{esc(r['similar'])}</td>"
-            f"<td class=\"{cls[r['vs_municipality']]}\">{esc(r['municipality'])}</td></tr>")
+            f"<td class=\"{cls[r['vs_similar']] if r['kind'] != 'flag' else ''}\">{esc(r['similar'])}</td>"
+            f"<td class=\"{cls[r['vs_municipality']] if r['kind'] != 'flag' else ''}\">{esc(r['municipality'])}</td></tr>")
     return ("<div class=\"table-wrap\"><table class=\"msoko-table summary-table\"><thead>" + head + "</thead><tbody>"
             + "".join(body) + "</tbody></table></div>")
 
@@ -509,8 +509,8 @@ def _comparison_points(data: ReportData, school_id: str, year: int, sign: int) -
     out = []
     for _, r in d.iterrows():
         code = str(r["indicator"])
-        if code in skip:
-            continue
+        if code in skip or (sign > 0 and (code.startswith("risk_") or code.startswith("context"))):
+            continue  # a low risk factor is the school's context, not its achievement
         direction = str(cat.loc[code, "direction"])
         vm, vs = _verdict(r.get("vs_municipality"), direction), _verdict(r.get("vs_similar"), direction)
         if vm != sign:
@@ -692,6 +692,13 @@ def summary_actions(data: ReportData, school_id: str, year: int, k: int = MAX_AC
         addressee = x.get("addressee") if isinstance(x.get("addressee"), str) and x.get("addressee") else "руководитель школы"
         out.append(dict(action=plain(action).rstrip("."), addressee=plain(addressee), reason=plain(reason).rstrip("."),
                         certainty=str(cert)))
+    # one reason behind several actions is written out once
+    first: dict[str, int] = {}
+    for i, a in enumerate(out, 1):
+        if a["reason"] in first:
+            a["reason"] = f"то же, что в пункте {first[a['reason']]}"
+        else:
+            first[a["reason"]] = i
     return out
 
 
