@@ -208,3 +208,18 @@ def test_every_organisation_with_priorities_is_in_the_appendix(demo, demo_proces
     names = {R.school_name(data, str(s)) for s in p["school_id"].unique() if str(s) in set(M._ids(data, muni, preschool=None))}
     assert names and names == set(t["Организация"])
     assert t.groupby("Организация").size().max() == 1
+
+
+def test_objectivity_calibration_per_sign(demo, demo_processed):
+    """Each sign's p-value histogram (20 bars) and its flag rate by class size, from msoko.objectivity.calibration."""
+    from msoko.report import objectivity as O
+
+    data, _, year = demo
+    c = O.calibration_frame(data, year)
+    o = pd.read_parquet(demo_processed / "objectivity.parquet")
+    with_p = set(o.loc[(o["year"] == year) & o["school_id"].notna() & o["p_value"].notna(), "sign"]) - {
+        "objectivity_index", "objectivity_index_msoko"}
+    assert len(c) == len(with_p) > 0
+    assert c["Распределение p-значений (от 0 до 1)"].str.len().eq(20).all()
+    f = O.flag_rate_frame(data, year)
+    assert len(f) and any(col.endswith("участников") for col in f.columns)

@@ -295,6 +295,33 @@ def flag_rate_frame(data: ReportData, year: int | None = None) -> pd.DataFrame:
     return pd.DataFrame(out).sort_values("Признак").reset_index(drop=True)
 
 
+def size_bias(data: ReportData, year: int) -> list[str]:
+    """Signs whose flag rate climbs with the number of participants: a sentence per sign (the rate in
+    works of 50 and more participants at least 5 percentage points and 3 times that in works under 50)."""
+    try:
+        from msoko.objectivity.calibration import flag_rate_by_size
+    except ImportError:
+        return []
+    o = data.objectivity
+    if o.empty:
+        return []
+    r = flag_rate_by_size(o[(o["year"] == year) & o["grade"].notna()])
+    out = []
+    for sign, x in r.groupby("sign", sort=True):
+        big = x[x["size_band"].isin(["50–99", "100 и более"])]
+        small = x[x["size_band"].isin(["до 9", "10–19", "20–49"])]
+        if big["assessed"].sum() < 10 or small["assessed"].sum() < 10:
+            continue
+        rb = big["flagged"].sum() / big["assessed"].sum()
+        rs = small["flagged"].sum() / small["assessed"].sum()
+        if rb - rs >= 0.05 and rb >= 3 * max(rs, 1e-9):
+            out.append(f"«{sign_title(sign)}» отмечает большие работы намного чаще: {fmt(100 * rb)} % работ с 50 и более "
+                       f"участниками против {fmt(100 * rs)} % — у меньших. Правило зависит от числа участников "
+                       "(при большом числе участников узкий интервал отделяет от эталона даже небольшое превышение); "
+                       "его отметки у крупных школ — повод сравнить с похожими школами, а не вывод.")
+    return out
+
+
 def show_objectivity_calibration(data: ReportData, year: int) -> Section:
     """Is each sign honest on these data: its p-value histogram and its flag rate by class size and by the
     number of tasks."""
@@ -308,6 +335,7 @@ def show_objectivity_calibration(data: ReportData, year: int) -> Section:
              "(много работ без единого случая). Признак, у которого p < 0,001 встречается намного чаще 0,1 %, "
              "либо находит много настоящих отклонений, либо не подходит к этим данным.")
     sec.table(c, caption=f"Калибровка признаков, {year}")
+    sec.say(size_bias(data, year), empty="Ни один признак не отмечает большие работы заметно чаще малых.")
     sec.table(flag_rate_frame(data, year), caption=f"Доля отмеченных работ по числу участников и числу заданий, {year}",
               note="Доля работ школы (школа × класс × предмет), у которых признак выявлен. Если доля растёт с числом "
                    "участников или в коротких работах, а у других признаков — нет, признак там не откалиброван.")
