@@ -445,3 +445,25 @@ def test_ctrl_c_during_compute_of_msoko_run_prints_no_traceback(small_processed,
     time.sleep(1.0)
     assert not any(Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
                    for pid in workers), "a worker outlived the run"
+
+
+def test_run_exits_nonzero_when_an_input_file_could_not_be_read(tmp_path, monkeypatch, capsys):
+    """msoko run, like msoko ingest, says with its exit code that a file was not read (the rest is
+    loaded, computed and reported)."""
+    import msoko.runner as runner
+    from tests.test_ingest import make_raw
+
+    monkeypatch.setattr(runner, "library_hash", lambda: "версия-теста")
+    raw = make_raw(tmp_path / "raw")
+    good = raw / "vpr/2021/4/Проведение работы по математике, 4 класс. ВПР 2021.xlsx"
+    bad = good.with_name("Проведение работы по русскому языку, 4 класс. ВПР 2021.xlsx")
+    bad.write_bytes(good.read_bytes()[:700])
+    notebooks = _tiny_school_notebook(tmp_path / "nb", "print('ОТЧЁТ', school_id)")
+    args = ["run", "--raw", str(raw), "--processed", str(tmp_path / "p"), "--reports", str(tmp_path / "reports"),
+            "--notebooks", str(notebooks), "--jobs", "1", "--schools", "sch000001"]
+    for _ in range(2):                       # and again with nothing changed: still said
+        assert cli_main(args) == 1
+        out = capsys.readouterr().out
+        assert f"Загрузка: выполнена с ошибками: не прочитаны: «{bad.relative_to(raw).as_posix()}»" in out
+        assert "с ошибками 0" in out and "Traceback" not in out
+    assert (tmp_path / "reports" / "2021" / "schools" / "sch000001.html").exists()

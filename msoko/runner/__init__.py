@@ -3,7 +3,8 @@
 Exit codes (also in docs/scheduling.md):
 
 * 0 — every report built (or unchanged);
-* 1 — the run finished but some reports failed (listed in the summary and on index.html), or a
+* 1 — the run finished but some reports failed (listed in the summary and on index.html), an
+  input file could not be read or does not balance (ingest_report.csv), or a
   step of compute failed (named in the summary, on index.html and in compute_log.csv);
 * 2 — user/input error (no data, unknown school or municipality, another run holds the lock …).
 
@@ -45,6 +46,7 @@ log = logging.getLogger("msoko.runner")
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 COMPUTE_STATE = ".msoko_compute_state.json"
 COMPUTE_FAILED = "выполнен с ошибками"   # run_compute's status when a step of compute failed
+INGEST_FAILED = "выполнена с ошибками"   # run_ingest's: a file unread or unbalanced
 DEFAULT_CELL_TIMEOUT = 1800
 
 
@@ -100,7 +102,18 @@ def run_ingest(raw: Path, processed: Path, jobs: int) -> str:
     result = ingest(raw_dir=raw, processed_dir=processed, jobs=jobs)
     ok = getattr(result, "ok", True)
     log.info("загрузка: %.2f с, ok=%s", time.perf_counter() - t, ok)
-    return "выполнена" if ok else "выполнена с ошибками (см. rejects.csv)"
+    unread = [f.file for f in getattr(result, "unreadable", [])]
+    unbalanced = [f.file for f in getattr(result, "files", []) if not f.balanced]
+    if unread or unbalanced:   # work not done: the run carries on, its exit code says so (as msoko ingest's)
+        what = []
+        if unread:
+            what.append("не прочитаны: " + ", ".join(f"«{f}»" for f in unread))
+        if unbalanced:
+            what.append("баланс строк не сходится: " + ", ".join(f"«{f}»" for f in unbalanced))
+        for w in what:
+            log.error("загрузка: %s", w)
+        return f"{INGEST_FAILED}: {'; '.join(what)} (см. {processed / 'ingest_report.csv'})"
+    return "выполнена"
 
 
 def run_compute(processed: Path, config: str | None, lib_hash: str, cache: HashCache,
@@ -374,7 +387,8 @@ def run(args: argparse.Namespace) -> int:
             log.info(text)
             print(text)
             compute_failed = compute_status.startswith(COMPUTE_FAILED)
-            return EXIT_FAILED if manifest["run"]["failed"] or compute_failed else EXIT_OK
+            ingest_failed = ingest_status.startswith(INGEST_FAILED)
+            return EXIT_FAILED if manifest["run"]["failed"] or compute_failed or ingest_failed else EXIT_OK
     except MsokoError as exc:
         log.error("ошибка: %s", exc)
         raise
