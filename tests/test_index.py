@@ -25,3 +25,30 @@ def test_index_shows_concerns_and_objectivity_per_school(tmp_path):
     assert "<th>Зон внимания на первом экране</th>" in page
     assert "<td>2 из 3</td><td>официальных признаков: 1; сводная оценка msoko</td>" in page
     assert "<td>B</td><td>—</td><td>признаков нет</td>" in page
+
+
+def test_a_run_plans_one_report_per_kindergarten(tmp_path):
+    """Kindergartens get their one-page report (notebooks/dou.ipynb), schools theirs; a run for some
+    schools only does not rebuild the kindergartens'."""
+    import nbformat
+
+    from msoko.runner.plan import plan
+    from msoko.runner.state import HashCache
+
+    proc, nbs = tmp_path / "processed", tmp_path / "notebooks"
+    proc.mkdir()
+    nbs.mkdir()
+    pd.DataFrame({"school_id": ["s1", "d1", "d2"], "name": ["СОШ № 1", "Детский сад № 1", "Детский сад № 2"],
+                  "municipality": "М", "org_type": ["СОШ", "ДОУ", "ДОУ"],
+                  "is_preschool": [False, True, True]}).to_parquet(proc / "schools.parquet")
+    pd.DataFrame({"year": [2023], "school_id": ["s1"], "grade": [4], "subject": ["Математика"]}) \
+        .to_parquet(proc / "vpr.parquet")
+    for name in ("school", "dou"):
+        nbformat.write(nbformat.v4.new_notebook(), nbs / f"{name}.ipynb")
+    jobs, _ = plan(proc, nbs, year=2023, municipality=None, schools=None, lib_hash="x", cache=HashCache(None))
+    dou = [j for j in jobs if j.kind == "dou"]
+    assert [j.params["dou_id"] for j in dou] == ["d1", "d2"]
+    assert dou[0].html_rel == "2023/dou/d1.html" and dou[0].title == "Отчёт детского сада: Детский сад № 1"
+    assert [j.params["school_id"] for j in jobs if j.kind == "school"] == ["s1"]
+    some, _ = plan(proc, nbs, year=2023, municipality=None, schools=["s1"], lib_hash="x", cache=HashCache(None))
+    assert {j.kind for j in some} == {"school"}

@@ -75,12 +75,12 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
     if earlier:
         out.append(f'<p class="meta">Ещё {len(earlier)} отч. построены прежними прогонами и в этот '
                    "прогон не входили (помечены «ранее»).</p>")
-    for kind in ("municipality", "objectivity", "school"):
+    for kind in ("municipality", "objectivity", "school", "dou"):
         rows = sorted([r for r in ok + earlier if r["kind"] == kind], key=lambda r: r["key"])
         if not rows:
             continue
         head = {"school": "Отчёты школ", "municipality": "Муниципалитет",
-                "objectivity": KIND_TITLES["objectivity"]}[kind]
+                "objectivity": KIND_TITLES["objectivity"], "dou": "Отчёты детских садов"}[kind]
         school = kind == "school"
         out += [f"<h2>{escape(head)}</h2>",
                 "<table><thead><tr><th>Отчёт</th><th>Код</th>"

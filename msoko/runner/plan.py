@@ -17,12 +17,13 @@ NOTEBOOKS = {
     "school": "school.ipynb",
     "municipality": "municipality.ipynb",
     "objectivity": "objectivity.ipynb",
+    "dou": "dou.ipynb",
 }
-KIND_DIRS = {"school": "schools", "municipality": "municipality", "objectivity": "objectivity"}
+KIND_DIRS = {"school": "schools", "municipality": "municipality", "objectivity": "objectivity", "dou": "dou"}
 KIND_TITLES = {"school": "Отчёт школы", "municipality": "Отчёт муниципалитета",
-               "objectivity": "Объективность результатов ВПР"}
+               "objectivity": "Объективность результатов ВПР", "dou": "Отчёт детского сада"}
 # Heavier reports first: better load balance.
-KIND_ORDER = {"municipality": 0, "objectivity": 1, "school": 2}
+KIND_ORDER = {"municipality": 0, "objectivity": 1, "school": 2, "dou": 3}
 
 
 @dataclass
@@ -127,6 +128,21 @@ def check_year(processed_dir: Path, year: int) -> None:
                      "(или не указывайте — возьмётся последний год ВПР).")
 
 
+def select_preschools(processed_dir: Path, municipality: str | None):
+    """Kindergartens (ДОУ) from schools.parquet, of one municipality when given."""
+    from msoko.store import read_table
+
+    df = read_table(processed_dir, "schools").copy()
+    df["school_id"] = df["school_id"].astype(str)
+    pre = df["is_preschool"].astype("boolean").fillna(False).astype(bool) if "is_preschool" in df else False
+    if "org_type" in df:
+        pre = pre | (df["org_type"].astype("string").fillna("").str.strip() == "ДОУ")
+    df = df[pre] if not isinstance(pre, bool) else df.iloc[0:0]
+    if municipality and "municipality" in df:
+        df = df[df["municipality"].astype(str) == municipality]
+    return df.sort_values("school_id").drop_duplicates("school_id")
+
+
 def select_schools(processed_dir: Path, municipality: str | None,
                    schools: list[str] | None):
     """Non-preschool schools from schools.parquet, filtered."""
@@ -161,7 +177,7 @@ def select_schools(processed_dir: Path, municipality: str | None,
 def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: str | None,
          schools: list[str] | None, lib_hash: str, cache: HashCache,
          env_versions: dict[str, Any] | None = None,
-         kinds: tuple[str, ...] = ("municipality", "objectivity", "school")) -> tuple[list[ReportJob], list[str]]:
+         kinds: tuple[str, ...] = ("municipality", "objectivity", "school", "dou")) -> tuple[list[ReportJob], list[str]]:
     """Return (jobs, warnings). A notebook that does not exist is skipped with a warning; a
     ``year`` without data raises a Russian :class:`MsokoError` (see :func:`check_year`).
 
@@ -191,6 +207,14 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
                 name = getattr(row, "name", None)
                 name = sid if name is None or str(name) in ("", "nan", "<NA>", "None") else str(name)
                 items.append((sid, f"{KIND_TITLES[kind]}: {name}", {"school_id": sid, **base}))
+        elif kind == "dou":
+            if schools:   # a run for some schools only does not rebuild the kindergartens' reports
+                continue
+            for row in select_preschools(processed_dir, municipality).itertuples(index=False):
+                did = str(row.school_id)
+                name = getattr(row, "name", None)
+                name = did if name is None or str(name) in ("", "nan", "<NA>", "None") else str(name)
+                items.append((did, f"{KIND_TITLES[kind]}: {name}", {"dou_id": did, **base}))
         elif kind == "municipality":
             if schools:   # a run for some schools only does not rebuild municipal reports
                 continue
