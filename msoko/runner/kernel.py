@@ -43,8 +43,8 @@ WARMUP_CODE = r"""
 import warnings as __w
 with __w.catch_warnings():
     __w.simplefilter("ignore")
-    # msoko's analysis modules have import-time side effects (msoko.plots sets the Agg
-    # backend and the theme); importing all of them here puts those effects into the snapshot
+    # msoko's analysis modules have import-time side effects (msoko.plots sets the seaborn
+    # theme and matplotlib's SVG settings); importing all of them here puts those effects into the snapshot
     # that every report starts from, so the first and the hundredth report of a
     # kernel see the same state. Export/ingest modules run outside the kernel: skipped
     # (nbformat's jsonschema import alone costs seconds).
