@@ -276,3 +276,13 @@ def test_gia_table_from_compute_by_hand(synth):
     assert row["Школа: ниже минимума"].startswith(f"{report.fmt(share, 0)} % [")
     small = report.gia_table(synth, "sch05", 2023).set_index(["Экзамен", "Предмет"]).loc[("ОГЭ", "Математика")]
     assert small["Школа: средний результат"] == "скрыто (n < 5)"
+
+
+def test_not_computed_indicator_is_said_with_its_reason(synth):
+    """An indicator compute could not compute (no teachers table here) is «не рассчитан: причина»
+    where its system's table would be — with the reason compute wrote in the catalogue."""
+    cat = pd.read_csv(synth.processed_dir / "indicator_catalogue.csv", encoding="utf-8-sig").set_index("code")
+    assert not cat.loc["teachers_kpk3", "computed"]
+    html = report.show_school_system(synth, "sch01", 2023, 6)._repr_html_()
+    reason = str(cat.loc["teachers_kpk3", "note_ru"]).rstrip(".")
+    assert f"«{cat.loc['teachers_kpk3', 'name_ru']}» не рассчитан: {reason}" in html

@@ -105,7 +105,8 @@ class ReportData:
 
 # compute's indicator_catalogue.csv → the names the report uses
 CATALOGUE_COLUMNS = {"code": "code", "name_ru": "name", "system": "system", "kind": "kind", "unit": "unit",
-                     "direction": "direction", "formula_ru": "formula", "source": "source", "min_n": "min_n"}
+                     "direction": "direction", "formula_ru": "formula", "source": "source", "min_n": "min_n",
+                     "computed": "computed", "note_ru": "note_ru"}
 
 
 def _normalise_catalogue(cat: pd.DataFrame) -> pd.DataFrame:

@@ -184,6 +184,15 @@ def catalogue_for(data: ReportData, system: int) -> pd.DataFrame:
     return c[c["system"] == system].sort_values("order")
 
 
+def not_computed(data: ReportData, system: int) -> list[str]:
+    """«не рассчитано: причина» for each of the system's catalogue indicators compute did not compute
+    (its ``computed`` / ``note_ru`` in ``indicator_catalogue.csv``)."""
+    c = catalogue_for(data, system)
+    c = c[c["computed"].astype("boolean").fillna(True) == False]  # noqa: E712 - a nullable column
+    return [f"«{r.name}» не рассчитан: {str(r.note_ru).rstrip('.') if pd.notna(r.note_ru) else 'причина не указана'}."
+            for r in c.itertuples()]
+
+
 def _value_cell(value, lo, hi, unit: str, suppressed: bool, n, kind: str = "") -> str:
     if suppressed:
         return f"скрыто (n < {MIN_N})"

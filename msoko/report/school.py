@@ -14,7 +14,7 @@ from msoko.report.fmt import (
 from msoko.report.data import ReportData, school_row, sufficiency_thresholds, target_value
 from msoko.report.indicators import (
     CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, headline_indicators, indicator_groups,
-    indicator_meta, indicator_trend, measures_table, recommendations_table, school_context, school_vpr_counts,
+    indicator_meta, indicator_trend, measures_table, not_computed, recommendations_table, school_context, school_vpr_counts,
     system_goal, system_indicator_table,
 )
 from msoko.report.vpr import (
@@ -92,14 +92,17 @@ def show_school_system(data: ReportData, school_id: str, year: int, system: int)
     if goal:
         sec.html(html_para(f"Цель системы: {goal}.", "msoko-note"))
     t = system_indicator_table(data, school_id, year, system)
+    missing = not_computed(data, system)
     if t.empty:
         sec.html(html_para("Для школы нет показателей этой системы за выбранный год "
                                "(данные не загружены или группа слишком мала).", "msoko-empty"))
-        return sec
-    sec.table(t, caption="Показатели школы и группы сравнения",
-               note="В столбце «Школа» — значение и 95 % доверительный интервал в квадратных скобках.")
-    for code in headline_indicators(data, school_id, year, system, k=1):
-        _indicator_pair(sec, data, school_id, year, code)
+    else:
+        sec.table(t, caption="Показатели школы и группы сравнения",
+                  note="В столбце «Школа» — значение и 95 % доверительный интервал в квадратных скобках.")
+        for code in headline_indicators(data, school_id, year, system, k=1):
+            _indicator_pair(sec, data, school_id, year, code)
+    if missing:
+        sec.html(html_para("Не рассчитано: " + " ".join(missing), "msoko-note"))
     return sec
 
 
