@@ -90,6 +90,7 @@ def test_agreement_inside_a_sentence():
     # after a word that governs the genitive: «из 23 работ» (plural), «из 21 работы» (singular)
     assert agree("5 из 23 работ") == "5 из 23 работ"
     assert agree("3 из 21 работ") == "3 из 21 работы"
+    assert agree("у 1 работа") == "у 1 работы" and agree("у 5 работа") == "у 5 работ"
     # other prepositions are left as written
     assert agree("в 23 работах") == "в 23 работах"
 

@@ -52,11 +52,13 @@ from msoko.report.evidence import (  # noqa: F401
 from msoko.report.school import (  # noqa: F401
     show_school_context, show_attention, show_school_system, vpr_overview_table, vpr_overview_marks,
     vpr_overview_journal, level_table, show_vpr_views, show_gia, show_school_objectivity,
-    show_school_recommendations, show_school_effectiveness, show_school_summary,
+    show_school_recommendations, show_school_effectiveness, show_school_summary, show_dou_summary, first_dou,
 )
 from msoko.report.municipality import (  # noqa: F401
     municipal_headline, municipal_trend, municipal_vpr_marks, show_municipal_system, show_municipal_summary,
+    show_municipal_conclusions, show_municipal_appendix, show_municipal_appendices,
 )
 from msoko.report.objectivity import (  # noqa: F401
     show_objectivity_official, show_objectivity_msoko, show_objectivity_cards, show_plan_of_work,
+    show_objectivity_calibration,
 )

@@ -161,7 +161,7 @@ def count(n, noun: str, digits: int = 1) -> str:
 
 
 # words that govern the genitive: «из 21 работы», «из 23 работ», «более 5 баллов»
-_GENITIVE = {"из", "от", "до", "более", "менее", "около", "свыше", "против", "больше", "меньше"}
+_GENITIVE = {"у", "из", "от", "до", "более", "менее", "около", "свыше", "против", "больше", "меньше"}
 _OTHER_PREP = {"в", "во", "на", "о", "об", "по", "к", "ко", "с", "со", "при", "за", "над", "под"}
 _FORMS = {form: forms for forms in NOUNS.values() for form in forms}
 _NUM_NOUN_RE = re.compile(
