@@ -172,7 +172,7 @@ def cohort_k_chart(data: pd.DataFrame, *, highlight: str | None = None, fences: 
     draw = partial(plot_cohort_k, data, highlight=highlight, fences=fences)
     ax = report_axes("cohort", **_COHORT_BOX)
     draw(ax=ax)
-    return embed(ax, title=title, source=source, n=len(d), note="пунктир — Q1 − 3·IQR и Q3 + 3·IQR; точка — школа",
+    return embed(ax, title=title, source=source, n=len(d), note="пунктир — границы выбросов (квартили ± 3 межквартильных размаха); точка — школа",
                  draw=draw)
 
 

@@ -79,9 +79,9 @@ def _sign_evidence_text(sign: str, value, threshold) -> str:
     if sign == "journal_mismatch":
         return f"корреляция Спирмена отметки в журнале и балла ВПР {fmt(value, 2)} (< 0)"
     if sign == "cohort_fall":
-        return f"K = {fmt(value, 2)} выше верхней границы {fmt(threshold, 2)} (Q3 + 3·IQR)"
+        return f"K = {fmt(value, 2)} выше верхней границы {fmt(threshold, 2)} (верхний квартиль + 3 межквартильных размаха)"
     if sign == "cohort_rise":
-        return f"K = {fmt(value, 2)} ниже нижней границы {fmt(threshold, 2)} (Q1 − 3·IQR)"
+        return f"K = {fmt(value, 2)} ниже нижней границы {fmt(threshold, 2)} (нижний квартиль − 3 межквартильных размаха)"
     return f"значение {fmt(value, 2)}, порог {fmt(threshold, 2)}"
 
 
