@@ -86,7 +86,7 @@ def _region(rng, n_schools=150, n=20, teacher_sd=None, copy_school=None, copy_k=
             if s == copy_school and c == "А":
                 sc[1:1 + copy_k] = sc[0]
             if s == template_school and c == "А":
-                sc[:17] = np.where(rng.random((17, len(mx))) < 0.9, 1, 0)   # 0/1 whatever the maximum
+                sc[:17] = np.where(rng.random((17, len(mx))) < 0.75, 1, 0)   # 0/1 whatever the maximum
             for i in range(n):
                 vr.append((f"S{s:03d}", f"{s}-{c}-{i}", f"5{c}", sc[i]))
     vpr = pd.DataFrame([dict(year=2021, grade=5, subject=MATH, school_id=s, student_code=code, journal_mark=None,

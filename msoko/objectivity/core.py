@@ -50,6 +50,7 @@ DEFAULTS: dict = {
     "similarity_alpha": 1e-4,
     "similarity_min_tasks": 5,
     "similarity_min_schools": 15,     # fewer schools in a work: the null fitted over all works
+    "similarity_min_repeating": 10,   # fewer schools repeating a string: the spread r from all works
     "similarity_floor": 1e-3,         # least expected identical pairs of a school (unique-string tests)
     "similarity_prior_pairs": 20,     # shrinkage of the region's collision rate per total to the work's
     "similarity_group_min": 4,        # a group of this many identical works is also tested on its own

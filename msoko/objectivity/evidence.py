@@ -906,7 +906,9 @@ def template_rows(tm: "TaskMatrix", cfg: dict, exclude: dict | None = None) -> p
     other schools of the work show one of the :func:`template_patterns` — a data-entry finding
     shown with the pattern, not evidence of copying, and not part of the combined picture.
 
-    Per pattern, the count of such works per school is beta-binomial against the schools of the
+    Per pattern, the count of such works per school (the school's largest group of identical
+    pattern strings counted once: copies of one work are the answer-strings sign's business) is
+    beta-binomial against the schools of the
     work (:func:`msoko.stats.betabinom_fit`, trimmed), as for the journal marks; the school's p is
     Bonferroni over the patterns (3 × the smallest) and its finding the most unusual pattern;
     flagged when p < alpha with at least ``template_min_works`` works and ``template_min_share``
@@ -934,7 +936,25 @@ def template_rows(tm: "TaskMatrix", cfg: dict, exclude: dict | None = None) -> p
         # Bonferroni over the patterns; the school's finding is its most unusual pattern
         kinds = list(TEMPLATE_KINDS)
         masks = _template_masks(C, mx)
-        kc = np.stack([np.bincount(sid, weights=masks[kk], minlength=ns) for kk in kinds], axis=1)
+        # the pattern beyond one copied work: the school's largest group of identical pattern
+        # strings counts once, so copying from a work that happens to show a pattern is not
+        # «template» (that is the answer-strings sign's business), while a protocol filled in
+        # by a template (the pattern on many different strings) still is
+        mult = np.random.default_rng(12345).integers(1, 2 ** 62, size=J, dtype=np.int64) | 1
+        with np.errstate(over="ignore"):
+            h = (C * mult[None, :]).sum(axis=1)
+        hid = pd.factorize(h)[0].astype(np.int64)
+        cols_k, raw_k = [], []
+        for kk in kinds:
+            w = masks[kk]
+            cnt = np.bincount(sid, weights=w, minlength=ns)
+            key, size = np.unique(sid[w].astype(np.int64) * (int(hid.max()) + 1) + hid[w], return_counts=True)
+            big = np.zeros(ns)
+            np.maximum.at(big, key // (int(hid.max()) + 1), size)
+            cols_k.append(cnt - np.maximum(big - 1, 0))
+            raw_k.append(cnt)
+        kc = np.stack(cols_k, axis=1)
+        kraw = np.stack(raw_k, axis=1)
         pk = np.ones((ns, len(kinds)))
         p0k = np.zeros(len(kinds))
         for j in range(len(kinds)):
@@ -950,6 +970,7 @@ def template_rows(tm: "TaskMatrix", cfg: dict, exclude: dict | None = None) -> p
         rr = np.arange(ns)
         pv = np.where(ok, np.minimum(1.0, len(kinds) * pk[rr, best]), np.nan)
         k = kc[rr, best]
+        k_shown = kraw[rr, best]            # the works that show it, for the reader
         top = np.array(kinds, dtype=object)[best]
         p0 = p0k[best]
         share = k / np.maximum(n, 1)
@@ -964,7 +985,7 @@ def template_rows(tm: "TaskMatrix", cfg: dict, exclude: dict | None = None) -> p
             example[s] = f"«{strings.index[0]}» у {int(strings.iloc[0])} работ"
         parts.append(pd.DataFrame({
             "year": year, "grade": grade, "subject": subject,
-            "school_id": np.asarray(tm.school_names)[scodes], "n": n, "value": 100 * share,
+            "school_id": np.asarray(tm.school_names)[scodes], "n": n, "value": 100 * k_shown / np.maximum(n, 1),
             "threshold": 100 * np.maximum(min_share, p0), "p_value": pv,
             "flagged": _flag(ok, flag),
             "detail": [(f"msoko: шаблонное заполнение протокола — {int(kk)} из {int(nn)} работ "
@@ -973,7 +994,8 @@ def template_rows(tm: "TaskMatrix", cfg: dict, exclude: dict | None = None) -> p
                         + (f"; например, баллы по заданиям {e}" if e else "")
                         + "; это вопрос к вводу данных, а не признак списывания") if o_ else
                        "не оценивается: мало участников"
-                       for kk, nn, sh, t, q, e, o_ in zip(k, n, share, top, p0, example, ok)]}))
+                       for kk, nn, sh, t, q, e, o_ in zip(k_shown, n, k_shown / np.maximum(n, 1), top, p0, example,
+                                                         ok)]}))
     if not parts:
         return finish(pd.DataFrame())
     return _rows(pd.concat(parts, ignore_index=True), "data_entry_template")
@@ -1093,7 +1115,9 @@ def similarity_rows(tm: TaskMatrix, cfg: dict, exclude: dict | None = None) -> p
     φ (how much more alike a class is than the region) and r (how much that varies between
     schools) are fitted by maximum likelihood on the schools of the work, trimmed of the
     extreme ones (:func:`msoko.stats.negbin_fit`); a work with fewer than
-    ``similarity_min_schools`` schools uses the fit pooled over all works. The floor
+    ``similarity_min_schools`` schools, or fewer than ``similarity_min_repeating`` that repeat
+    a string, takes r from the fit pooled over
+    all works (φ still its own). The floor
     ``similarity_floor`` on E keeps tests whose strings are nearly all unique in the region
     from turning one coincidence into evidence. The fit censors the extreme schools (they count
     only as «in the tail»), so the copying we look for does not widen its own yardstick.
@@ -1114,6 +1138,7 @@ def similarity_rows(tm: TaskMatrix, cfg: dict, exclude: dict | None = None) -> p
     alpha = float(cfg["similarity_alpha"])
     floor = float(cfg.get("similarity_floor", 1e-3))
     min_schools = int(cfg.get("similarity_min_schools", 15))
+    min_repeat = int(cfg.get("similarity_min_repeating", 10))
     prior = float(cfg.get("similarity_prior_pairs", 20))
     cells = []
     for year, grade, subject, idx, cols, names, mx, levels in tm.tests():
@@ -1158,8 +1183,13 @@ def similarity_rows(tm: TaskMatrix, cfg: dict, exclude: dict | None = None) -> p
     r = np.full(len(c), pooled[1])
     for _, ix in c.groupby("test").indices.items():
         use = ix[ok[ix]]
-        if len(use) >= min_schools:
+        if len(use) >= min_schools and (D[use] > 0).sum() >= min_repeat:
             phi[ix], r[ix] = negbin_fit(D[use], m0[use], censor_at=censor, x0=pooled)
+        elif len(use) >= 3 and (D[use] > 0).any():
+            # too few schools that repeat a string to tell the spread r apart from the few copying
+            # schools themselves: r from all works of the region, only φ fitted on this work
+            phi[ix], r[ix] = negbin_fit(D[use], m0[use], r_bounds=(pooled[1], pooled[1]), censor_at=censor,
+                                        x0=pooled)
     mu = phi * m0
     p_d = negbin_sf(D, mu, r)
     # the largest group: P(an identical L-tuple) ≤ E[λ^(L−1)]·(expected L-tuples at the region's rate),
