@@ -45,12 +45,14 @@ def school_context(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
 
 def school_vpr_counts(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """ВПР written by the school in the year: class, subject, participants."""
-    v = data.vpr_year(year)
-    if v.empty:
-        return pd.DataFrame()
-    d = v[v["school_id"] == school_id]
-    t = d.groupby(["grade", "subject"]).size().reset_index(name="n").sort_values(["grade", "subject"])
-    return t
+    def build():
+        v = data.vpr_year(year)
+        if v.empty:
+            return pd.DataFrame()
+        d = v[v["school_id"] == school_id]
+        return d.groupby(["grade", "subject"]).size().reset_index(name="n").sort_values(["grade", "subject"])
+
+    return data.memo(("_vpr_counts", str(school_id), int(year)), build)
 
 
 # ======================================================================================
@@ -118,32 +120,37 @@ def _cell_key(v) -> str:
     return str(v)
 
 
-def indicator_groups(data: ReportData, school_id: str, year: int, code: str, grade=None, subject=None) -> pd.DataFrame:
-    """Long frame ``group, value, ci_low, ci_high, n, suppressed, limited`` for one indicator.
+GROUP_COLUMNS = ["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"]
+_ROW_COLUMNS = ("value", "ci_low", "ci_high", "n", "suppressed", "limited", "similar_value", "similar_ci_low",
+                "similar_ci_high", "similar_n", "region_value")
 
-    Everything comes from ``indicators.parquet`` as compute wrote it: the school's and the
-    municipality's rows, the similar schools' pooled value (``similar_*``) and the region's value
-    (``region_value``, shown when the data hold more than one municipality).
-    """
-    ind = data.indicators
-    if ind.empty:
-        return pd.DataFrame(columns=["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"])
-    muni = school_row(data, school_id)["municipality"]
+
+def _first_row(data: ReportData, year: int, code: str, level: str, unit: str, grade, subject) -> dict | None:
+    """The values of one row of ``indicators`` as a dict, read from column arrays made once per load
+    (a school report asks for ~10⁴ of them: pandas row access would cost seconds)."""
+    _indicator_rows(data, year, code, level, unit, grade, subject)  # builds the position index
+    cells = data.memo(("_indicator_rows", False), lambda: None)[1]
+    pos = cells.get((int(year), str(code), str(level), str(unit), _cell_key(grade), _cell_key(subject)))
+    if pos is None or not len(pos):
+        return None
+    cols = data.memo(("_indicator_arrays",), lambda: {c: data.indicators[c].to_numpy() for c in _ROW_COLUMNS})
+    i = int(pos[0])
+    return {c: cols[c][i] for c in _ROW_COLUMNS}
+
+
+def _groups(data: ReportData, school_id: str, year: int, code: str, grade=None, subject=None) -> list[dict]:
+    """The rows of :func:`indicator_groups` as dicts (the fast form for the report's own loops)."""
+    if data.indicators.empty:
+        return []
+    muni = str(school_row(data, school_id)["municipality"])
     out = []
-
-    def rows(level: str, unit: str | None = None) -> pd.DataFrame:
-        if unit is not None:
-            return _indicator_rows(data, year, code, level, unit, grade, subject)
-        d = _indicator_rows(data, year, code, level)
-        return d[_key_mask(d, grade, subject)]
 
     def add(group, r):
         if r is not None:
             out.append(dict(group=group, value=r["value"], ci_low=r["ci_low"], ci_high=r["ci_high"], n=r["n"],
                             suppressed=bool(r["suppressed"]), limited=bool(r["limited"])))
 
-    sch = rows("school", school_id)
-    me = sch.iloc[0].to_dict() if len(sch) else None
+    me = _first_row(data, year, code, "school", school_id, grade, subject)
     add(GROUP_SCHOOL, me)
     if me is not None and pd.notna(me["similar_value"]):
         # pooled over the similar schools by msoko.indicators; shown as it is
@@ -151,8 +158,7 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
         add(GROUP_SIMILAR, dict(value=me["similar_value"], n=sn, suppressed=pd.notna(sn) and sn < MIN_N,
                                 limited=pd.notna(sn) and sn < LIMITED_N,
                                 ci_low=me["similar_ci_low"], ci_high=me["similar_ci_high"]))
-    m = rows("municipality", str(muni))
-    add(GROUP_MUNI, m.iloc[0].to_dict() if len(m) else None)
+    add(GROUP_MUNI, _first_row(data, year, code, "municipality", muni, grade, subject))
     if me is not None and pd.notna(me["region_value"]) and data.schools["municipality"].nunique() > 1:
         add(GROUP_REGION, dict(value=me["region_value"], ci_low=math.nan, ci_high=math.nan, n=math.nan,
                                 suppressed=False, limited=False))
@@ -160,13 +166,23 @@ def indicator_groups(data: ReportData, school_id: str, year: int, code: str, gra
     # (catalogue min_n = 0: its status, context index, principal, vacancies) is not a group of people
     fact = is_institution_fact(data, code)
     for r in out:
-        n = pd.to_numeric(r["n"], errors="coerce")
+        n = r["n"]
         if fact and not (r["group"] == GROUP_SCHOOL and r["suppressed"]):
             r["suppressed"] = False
             continue
         if r["suppressed"] or (pd.notna(n) and n < MIN_N):
             r.update(value=math.nan, ci_low=math.nan, ci_high=math.nan, suppressed=True)
-    return pd.DataFrame(out, columns=["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"])
+    return out
+
+
+def indicator_groups(data: ReportData, school_id: str, year: int, code: str, grade=None, subject=None) -> pd.DataFrame:
+    """Long frame ``group, value, ci_low, ci_high, n, suppressed, limited`` for one indicator.
+
+    Everything comes from ``indicators.parquet`` as compute wrote it: the school's and the
+    municipality's rows, the similar schools' pooled value (``similar_*``) and the region's value
+    (``region_value``, shown when the data hold more than one municipality).
+    """
+    return pd.DataFrame(_groups(data, school_id, year, code, grade, subject), columns=GROUP_COLUMNS)
 
 
 def is_institution_fact(data: ReportData, code: str) -> bool:
@@ -239,19 +255,19 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
         d = d[d["grade"].isna() & d["subject"].isna()]
     rows = []
     order = dict(zip(cat["code"], cat["order"]))
+    cat_by_code = cat.set_index("code")
     for _, r in d.assign(_o=d["indicator"].map(order)).sort_values(["_o", "grade", "subject"]).iterrows():
-        c = cat.set_index("code").loc[r["indicator"]]
-        g = indicator_groups(data, school_id, year, r["indicator"], r["grade"], r["subject"])
-        gd = g.set_index("group")
-        me = gd.loc[GROUP_SCHOOL].to_dict() if GROUP_SCHOOL in gd.index else {}
+        c = cat_by_code.loc[r["indicator"]]
+        gd = {x["group"]: x for x in _groups(data, school_id, year, r["indicator"], r["grade"], r["subject"])}
+        me = gd.get(GROUP_SCHOOL, {})
         name = c["name"] + (f" — {subject_phrase(r['subject'], r['grade'])}" if pd.notna(r["grade"]) or pd.notna(r["subject"]) else "")
         row = {"Показатель": name}
         row[GROUP_SCHOOL] = _value_cell(me.get("value"), me.get("ci_low"), me.get("ci_high"), c["unit"],
                                         bool(me.get("suppressed", False)), me.get("n"), str(c.get("kind", "")))
         row["n"] = fmt(int(me["n"])) if pd.notna(me.get("n")) else "—"
         for grp in (GROUP_SIMILAR, GROUP_MUNI, GROUP_REGION):
-            if grp in gd.index:
-                x = gd.loc[grp]
+            if grp in gd:
+                x = gd[grp]
                 row[grp] = _value_cell(x["value"], math.nan, math.nan, c["unit"], bool(x["suppressed"]), x["n"])
             else:
                 row[grp] = "—"

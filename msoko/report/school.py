@@ -13,7 +13,7 @@ from msoko.report.fmt import (
 )
 from msoko.report.data import ReportData, school_row, sufficiency_thresholds, target_value
 from msoko.report.indicators import (
-    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, headline_indicators, indicator_groups,
+    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, headline_indicators, indicator_groups,
     indicator_meta, indicator_trend, measures_table, not_computed, recommendations_table, school_context, school_vpr_counts,
     system_goal, system_indicator_table,
 )
@@ -137,9 +137,9 @@ def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFr
         g, subj = int(r["grade"]), str(r["subject"])
         row = {"Работа": f"{g} кл., {subj}", "Участников": fmt(int(r["n"]))}
         for code, label in (("vpr_fail_share", "«2», %"), ("vpr_quality", "«4»–«5», %")):
-            t = indicator_groups(data, school_id, year, code, g, subj).set_index("group")
+            t = {x["group"]: x for x in _groups(data, school_id, year, code, g, subj)}
             for grp, short in ((GROUP_SCHOOL, "школа"), (GROUP_SIMILAR, "похожие"), (GROUP_MUNI, "муниц.")):
-                x = t.loc[grp] if grp in t.index else None
+                x = t.get(grp)
                 if x is None or x["suppressed"] or pd.isna(x["value"]):
                     row[f"{label} ({short})"] = "скрыто" if grp == GROUP_SCHOOL else "—"
                 elif grp == GROUP_SCHOOL:

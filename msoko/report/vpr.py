@@ -10,7 +10,7 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import MIN_N, fmt, informativeness
 from msoko.report.data import ReportData, comparison_groups, school_row
-from msoko.report.indicators import _indicator_rows, indicator_groups
+from msoko.report.indicators import _groups, _indicator_rows, indicator_groups
 
 
 # ФИС ОКО views of one ВПР
@@ -61,14 +61,12 @@ def _shares(data: ReportData, school_id: str, year: int, grade: int, subject: st
             column: str) -> pd.DataFrame:
     """``group, <column>, share (%), n`` from ``indicators.parquet``: one row per group and category
     (``codes``: category → indicator); groups under 5 participants left out."""
-    out = []
-    for cat, code in codes.items():
-        g = indicator_groups(data, school_id, year, code, grade, subject)
-        g = g[~g["suppressed"] & g["value"].notna()]
-        out += [{"group": r.group, column: cat, "share": float(r.value), "n": r.n} for r in g.itertuples()]
+    out = [{"group": r["group"], column: cat, "share": float(r["value"]), "n": r["n"]}
+           for cat, code in codes.items() for r in _groups(data, school_id, year, code, grade, subject)
+           if not r["suppressed"] and pd.notna(r["value"])]
     order = {grp: i for i, grp in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI, GROUP_REGION))}
-    d = pd.DataFrame(out, columns=["group", column, "share", "n"])
-    return d.sort_values("group", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    out.sort(key=lambda r: order.get(r["group"], 9))  # stable: categories keep their order
+    return pd.DataFrame(out, columns=["group", column, "share", "n"])
 
 
 def marks_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
