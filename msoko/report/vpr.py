@@ -91,29 +91,32 @@ def score_distribution(data: ReportData, school_id: str, year: int, grade: int, 
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["group", "score", "share", "n"])
 
 
-def task_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
-    """``task, label, level, group, value (% of max), n`` for the school, similar schools and the
-    municipality — compute's ``vpr_task_completion`` rows (a task not done counts as 0); labels and
-    levels from the task specification."""
-    cols = ["task", "label", "level", "group", "value", "n"]
-    code = "vpr_task_completion"
+def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: int, subject: str,
+                 column: str) -> pd.DataFrame:
+    """``<column>, group, value, n``: the items (tasks, levels) of one indicator for the school, similar
+    schools and the municipality, as compute wrote them; a suppressed school shows only the others."""
+    cols = [column, "group", "value", "n"]
     me = _indicator_rows(data, year, code, "school", school_id, grade, subject, items=True)
     if me.empty:
         return pd.DataFrame(columns=cols)
     muni = str(school_row(data, school_id)["municipality"])
     m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
-    parts = []
-    if not me["suppressed"].any():
-        parts.append(pd.DataFrame({"task": me["item"], "group": GROUP_SCHOOL, "value": me["value"], "n": me["n"]}))
     sim = me[me["similar_value"].notna() & (me["similar_n"] >= MIN_N)]
-    if len(sim):
-        parts.append(pd.DataFrame({"task": sim["item"], "group": GROUP_SIMILAR, "value": sim["similar_value"],
-                                   "n": sim["similar_n"]}))
-    if len(m):
-        parts.append(pd.DataFrame({"task": m["item"], "group": GROUP_MUNI, "value": m["value"], "n": m["n"]}))
-    if not parts:
+    parts = [(me if not me["suppressed"].any() else me.iloc[0:0], GROUP_SCHOOL, "value", "n"),
+             (sim, GROUP_SIMILAR, "similar_value", "similar_n"), (m, GROUP_MUNI, "value", "n")]
+    parts = [pd.DataFrame({column: d["item"], "group": g, "value": d[v], "n": d[n]}) for d, g, v, n in parts if len(d)]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+def task_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
+    """``task, label, level, group, value (% of max), n`` for the school, similar schools and the
+    municipality — compute's ``vpr_task_completion`` rows (a task not done counts as 0); labels and
+    levels from the task specification."""
+    cols = ["task", "label", "level", "group", "value", "n"]
+    res = _item_groups(data, school_id, year, "vpr_task_completion", grade, subject, "task")
+    if res.empty:
         return pd.DataFrame(columns=cols)
-    res = pd.concat(parts, ignore_index=True).assign(task=lambda x: x["task"].astype(str))
+    res = res.assign(task=lambda x: x["task"].astype(str))
     spec = data.task_specs
     spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
     spec = spec.assign(task=spec["task"].astype(str),
@@ -129,23 +132,7 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
 def level_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """``level, group, value, n``: completion by difficulty level (Б/П/В) for the school, similar schools and
     the municipality — compute's ``vpr_level_completion`` rows."""
-    cols = ["level", "group", "value", "n"]
-    code = "vpr_level_completion"
-    me = _indicator_rows(data, year, code, "school", school_id, grade, subject, items=True)
-    if me.empty:
-        return pd.DataFrame(columns=cols)
-    muni = str(school_row(data, school_id)["municipality"])
-    m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
-    parts = []
-    if not me["suppressed"].any():
-        parts.append(pd.DataFrame({"level": me["item"], "group": GROUP_SCHOOL, "value": me["value"], "n": me["n"]}))
-    sim = me[me["similar_value"].notna() & (me["similar_n"] >= MIN_N)]
-    if len(sim):
-        parts.append(pd.DataFrame({"level": sim["item"], "group": GROUP_SIMILAR, "value": sim["similar_value"],
-                                   "n": sim["similar_n"]}))
-    if len(m):
-        parts.append(pd.DataFrame({"level": m["item"], "group": GROUP_MUNI, "value": m["value"], "n": m["n"]}))
-    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    return _item_groups(data, school_id, year, "vpr_level_completion", grade, subject, "level")
 
 
 def journal_comparison(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
