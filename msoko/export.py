@@ -17,6 +17,7 @@ from importlib import resources
 
 import nbformat
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 _HEADING_RE = re.compile(r"<h([1-3])([^>]*)>(.*?)</h\1>", re.S | re.I)
 _ANCHOR_RE = re.compile(r'<a class="anchor-link"[^>]*?(?:/>|>.*?</a>)', re.S)
@@ -30,12 +31,16 @@ def _css() -> str:
 
 
 def _strip_stderr(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop stderr streams (library warnings) — errors stay visible as error outputs."""
+    """Drop stderr streams (library warnings) — errors stay visible as error outputs — and merge
+    consecutive stdout chunks into one output (nbconvert's CoalesceStreamsPreprocessor): where the
+    kernel flushes inside one ``print`` is a matter of timing, and the page must be the same bytes
+    on every run."""
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:
         if cell.get("cell_type") == "code":
             cell["outputs"] = [o for o in cell.get("outputs", [])
                                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     return nb
 
 

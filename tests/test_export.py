@@ -101,3 +101,17 @@ def test_params_line_leaves_out_local_paths():
     html = export_html(nb, title="t")
     assert "Логин школы: sch&lt;01&gt; · учебный год: 2023</p>" in html
     assert "/home/analyst" not in html
+
+
+def test_stream_split_by_a_flush_gives_the_same_page():
+    """Where the kernel flushes inside one print is timing: «МУНИЦИПАЛИТЕТ Село 20» may arrive as one
+    stdout output or two; the page must be the same bytes either way (CI saw both)."""
+    def nb(outputs):
+        cell = new_code_cell("print('МУНИЦИПАЛИТЕТ', 'Село', 20)", outputs=outputs)
+        cell.id = "c1"
+        return new_notebook(cells=[cell])
+    one = export_html(nb([new_output("stream", name="stdout", text="МУНИЦИПАЛИТЕТ Село 20\n")]), title="т")
+    two = export_html(nb([new_output("stream", name="stdout", text="МУНИЦИПАЛИТЕТ"),
+                          new_output("stream", name="stdout", text=" Село 20\n")]), title="т")
+    assert one == two
+    assert one.count("<pre>") == 1 and "МУНИЦИПАЛИТЕТ Село 20" in one
