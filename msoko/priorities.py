@@ -236,13 +236,22 @@ def _cells(analysis: pd.DataFrame, cat: pd.DataFrame, conf: dict) -> pd.DataFram
     a = a.sort_values("_r", kind="stable")
     g = a.groupby(CELL, dropna=False, sort=False)
     cells = g.first().reset_index()
-    has = pd.crosstab([a[c].astype(object).fillna("\0") for c in CELL], a["reason"]).gt(0)
-    refs = a.pivot_table(index=[a[c].astype(object).fillna("\0") for c in CELL], columns="reason",
-                         values="reference", aggfunc="first", dropna=False)
-    key = pd.MultiIndex.from_frame(cells[CELL].astype(object).fillna("\0"))
+    # one group code per finding row (groups numbered in order of first appearance, as cells): each
+    # reason's presence and its first non-missing reference by array indexing, not pivots over keys
+    codes = g.ngroup().to_numpy()
+    size = len(cells)
+    reason = a["reason"].to_numpy(object)
+    reference = a["reference"].to_numpy(float)
     for r in REASON_ORDER:
-        cells[f"has_{r}"] = has[r].reindex(key).fillna(False).to_numpy(bool) if r in has else False
-        cells[f"ref_{r}"] = refs[r].reindex(key).to_numpy(float) if r in refs else np.nan
+        m = reason == r
+        has = np.zeros(size, dtype=bool)
+        has[codes[m]] = True
+        cells[f"has_{r}"] = has
+        refs = np.full(size, np.nan)
+        with_ref = m & ~np.isnan(reference)
+        first, at = np.unique(codes[with_ref], return_index=True)
+        refs[first] = reference[with_ref][at]
+        cells[f"ref_{r}"] = refs
     cert = a.assign(_fact=a["certainty"] == "точно", _sure=a["certainty"] == "достоверно",
                     _z=pd.to_numeric(a["z"], errors="coerce").replace(np.inf, np.nan))
     agg = cert.groupby(CELL, dropna=False, sort=False).agg(fact=("_fact", "any"), sure=("_sure", "any"),
@@ -282,9 +291,16 @@ def _cells(analysis: pd.DataFrame, cat: pd.DataFrame, conf: dict) -> pd.DataFram
     keep &= ~(only_target.to_numpy() & near)
     cells = cells[keep].reset_index(drop=True)
     cells["topic"] = [topic_of(i, s) for i, s in zip(cells["indicator"], cells["subject"])]
-    cells["procedure"] = [procedure_of(i, g, cat) for i, g in zip(cells["indicator"], cells["grade"])]
+    procedure = {}  # (indicator, grade) → its procedure, worked out once
+    grades = cells["grade"].astype(object).tolist()
+    for i, gr in zip(cells["indicator"].tolist(), grades):
+        kk = (i, None if gr is None or pd.isna(gr) else gr)
+        if kk not in procedure:
+            procedure[kk] = procedure_of(i, gr, cat)
+    cells["procedure"] = [procedure[(i, None if gr is None or pd.isna(gr) else gr)]
+                          for i, gr in zip(cells["indicator"].tolist(), grades)]
     # the same cell found in earlier years (within the window)
-    k = cells[CELL[1:]].astype(object).fillna("\0").apply(tuple, axis=1)
+    k = list(zip(*(cells[c].astype(object).fillna("\0").tolist() for c in CELL[1:])))
     present = set(zip(cells["year"].astype(int), k))
     yrs = cells["year"].astype(int).to_numpy()
     shown = []
@@ -339,10 +355,14 @@ def priorities(analysis: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
         cells = cells.sort_values(["year", "school_id", "topic", "s1"], ascending=[True, True, True, False],
                                   kind="stable")
         tg = cells.groupby(["year", "school_id", "topic"], sort=False)
-        procs = tg["procedure"].agg(lambda x: list(dict.fromkeys(x)))
-        best = tg.head(1).set_index(["year", "school_id", "topic"])
-        for (y, sid, topic), r in best.iterrows():
-            pr = procs.loc[(y, sid, topic)]
+        procs = tg["procedure"].agg(lambda x: list(dict.fromkeys(x))).to_dict()
+        best = tg.head(1)
+        # the best cell of each topic as plain dicts from column lists (row access is the slow part)
+        columns = list(best.columns)
+        for values in zip(*(best[c].tolist() for c in columns)):
+            r = dict(zip(columns, values))
+            y, sid, topic = r["year"], r["school_id"], r["topic"]
+            pr = procs[(y, sid, topic)]
             shown = r["shown"]
             # procedures: ВПР, ОГЭ, ЕГЭ (a subject's ВПР grades are one procedure), other indicators each
             kinds = {p.split(" ", 1)[0] if p.split(" ", 1)[0] in ("ВПР", "ОГЭ", "ЕГЭ", "ГИА") else p for p in pr}
