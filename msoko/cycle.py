@@ -360,7 +360,9 @@ def _condition_rows(ind: pd.DataFrame, cond: dict, config: dict, cat: pd.DataFra
                     effect_size(a, b, unit, cap=float(conf["max_size"])) for f, a, b in
                     zip(fact, out["value"], out["_ref"])]
     reasons, heads, phrases = [], [], []
-    for r in out.to_dict("records"):
+    used = [c for c in ("value", "_ref", "ci_low", "ci_high", "n", "subject", "grade", "item", "similar_value")
+            if c in out.columns]
+    for r in out[used].to_dict("records"):
         side = "ниже" if r["value"] < r["_ref"] else "выше"
         p = phrase.format(side=side, ref=value_text(r["_ref"], unit) if not pd.isna(r["_ref"]) else "")
         shown = ("да" if r["value"] >= 50 else "нет") if is_flag else value_text(r["value"], unit)
@@ -453,6 +455,9 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
     names = _names(meta)
     found = None
     out = []
+    # the school rows a condition can use, split by indicator once (each condition reads only its own)
+    usable = indicators[(indicators["level"] == "school") & ~indicators["suppressed"] & indicators["value"].notna()]
+    by_code = {code: part for code, part in usable.groupby("indicator", sort=False)}
     for rule in config.get("recommendations") or []:
         conds = rule.get("when") or []
         if not conds:
@@ -477,7 +482,8 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
                             "_grades": "", "_items": ""})
             continue
         match = ["year", "school_id"] + list(rule.get("match") or [])
-        matched = [_condition_rows(indicators, {"size": rule.get("size", rs["fact_size"]), **c}, config, cat, rs)
+        matched = [_condition_rows(by_code.get(c["indicator"], usable.iloc[:0]),
+                                   {"size": rule.get("size", rs["fact_size"]), **c}, config, cat, rs)
                    for c in conds]
         first = matched[0]
         if first.empty or any(m.empty for m in matched):
@@ -565,10 +571,21 @@ def _merge_breakdowns(res: pd.DataFrame, conf: dict) -> pd.DataFrame:
     res["_s"] = [score(c, s, 1, conf) - CERTAINTY.index(c) * 1e-6 for c, s in zip(res["certainty"], res["size"])]
     res["_subj"] = np.where(res["_per_school"], "", res["subject"].astype(object).fillna(""))
     res = res.sort_values("_s", ascending=False, kind="stable")
+    # groups by code (numbered in order of first appearance, as a groupby without sorting iterates them)
+    # over the rows as dicts made once: row access per group was most of the time
+    codes = res.groupby(["year", "school_id", "rule", "_subj"], sort=False).ngroup().to_numpy()
+    records = res.to_dict("records")
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
     rows = []
-    for _, g in res.groupby(["year", "school_id", "rule", "_subj"], sort=False):
-        r = g.iloc[0].to_dict()
-        grades = sorted({int(x) for x in g["grade"].dropna()})
+    for part in np.split(order, bounds):
+        if not len(part) or codes[part[0]] < 0:
+            continue
+        recs = [records[i] for i in part]
+        r = dict(recs[0])
+        g = {"grade": [x["grade"] for x in recs], "item": [x["item"] for x in recs],
+             "subject": [x["subject"] for x in recs]}
+        grades = sorted({int(x) for x in g["grade"] if x is not None and not pd.isna(x)})
         items = list(dict.fromkeys(x for x in g["item"] if isinstance(x, str)))
         r["_grades"] = f"{', '.join(map(str, grades))} кл." if grades else ""
         r["_items"] = ", ".join(f"«{x}»" for x in items)
@@ -578,9 +595,9 @@ def _merge_breakdowns(res: pd.DataFrame, conf: dict) -> pd.DataFrame:
                 by_subject.setdefault(sj, set()).update([] if pd.isna(gr) else [int(gr)])
         r["_subjects"] = ", ".join(f"{sj} ({', '.join(map(str, sorted(gs)))} кл.)" if gs else sj
                                    for sj, gs in by_subject.items())
-        if len(g) > 1:
-            r["procedures"] = int(r["procedures"]) + len(g) - 1
-            more = list(dict.fromkeys(_short(x) for x in g.iloc[1:].to_dict("records")))
+        if len(recs) > 1:
+            r["procedures"] = int(r["procedures"]) + len(recs) - 1
+            more = list(dict.fromkeys(_short(x) for x in recs[1:]))
             r["reason_ru"] = r["reason_ru"] + "; также " + ", ".join(more[:4]) + (
                 f" и ещё {len(more) - 4}" if len(more) > 4 else "")
         rows.append(r)
