@@ -15,6 +15,9 @@ reported as not computable, with the reason in Russian), writes beside them:
   ``cycle_analysis.parquet``, ``recommendations.parquet``, ``effectiveness.parquet`` —
   the management cycle, so that reports never recompute; ``priorities.parquet`` — the
   attention zones of each school ranked (msoko.priorities);
+- ``vpr_works.parquet``, ``vpr_score_counts.parquet`` — each ВПР work's maximum and mark
+  boundaries as the export applied them, and the score distributions per school and municipality
+  (msoko.vpr_views), which the reports draw;
 - ``compute_log.csv`` — what did not work: ``step, item, scope, level, message_ru``. Level
   «ошибка» is a step of msoko that failed (a sign, a group of indicators, the cycle): the
   run names it, the other results are still written, ``ComputeResult.failures`` lists it
@@ -216,6 +219,8 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     else:
         _remove_stale(processed, ["objectivity", "objectivity_calibration"], say)
 
+    _vpr_views(tables, processed, result, log, say)
+
     say("Показатели восьми систем…")
     t = time.perf_counter()
     res = compute_indicators(tables, config, objectivity=obj, progress=say if verbose else None)
@@ -291,6 +296,30 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
         say(f"    {s}. {SYSTEM_NAMES[s][:60]}…: зон внимания {len(c.analysis)}, "
             f"рекомендаций {len(c.recommendations)}")
     _priorities(outputs["cycle_analysis"], cat, config, obj, res, processed, result, log, say)
+
+
+def _vpr_views(tables, processed, result, log, say) -> None:
+    """vpr_works.parquet and vpr_score_counts.parquet: the distributions the reports draw (msoko.vpr_views)."""
+    from msoko.vpr_views import vpr_score_counts, vpr_works
+    names = ("vpr_works", "vpr_score_counts")
+    if tables.get("vpr") is None:
+        _remove_stale(processed, names, say)
+        return
+    try:
+        frames = {"vpr_works": vpr_works(tables["vpr"]),
+                  "vpr_score_counts": vpr_score_counts(tables["vpr"], tables.get("schools"))}
+    except Exception as exc:  # noqa: BLE001 - the indicators must still be written
+        message = f"Распределения баллов ВПР не рассчитаны: {_describe(exc)}."
+        say(f"  ОШИБКА: {message}")
+        log.append(_row("vpr_views", "*", "ВПР", ERROR, message))
+        _remove_stale(processed, names, say)
+        return
+    for name, df in frames.items():
+        path = _write(df, processed, name, log, say, "vpr_views")
+        if path is not None:
+            result.outputs[name] = path
+    say(f"  vpr_works.parquet: работ {len(frames['vpr_works'])}; vpr_score_counts.parquet: "
+        f"{len(frames['vpr_score_counts'])} строк")
 
 
 def _priorities(analysis, cat, config, obj, res, processed, result, log, say) -> None:

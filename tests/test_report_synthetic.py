@@ -201,6 +201,24 @@ def test_mark_boundaries_from_the_export(synth):
     assert report.mark_boundaries(synth, 2023, 4, "Математика") == {3: 6.0, 4: 10.0, 5: 15.0}
 
 
+def test_score_distribution_counts_the_raw_scores(synth):
+    """The chart's shares (compute's vpr_score_counts) against the raw vpr rows counted here: school and
+    municipality, every whole score from 0 to the maximum, suppressed when under 5."""
+    v = pd.read_parquet(synth.processed_dir / "vpr.parquet")
+    v = v[(v.year == 2023) & (v.grade == 4) & (v.subject == "Математика") & ~v.absent & v.primary_score.notna()]
+    got = report.score_distribution(synth, "sch01", 2023, 4, "Математика")
+    top = int(v.max_score.max())
+    for group, rows in (("Школа", v[v.school_id == "sch01"]), ("Муниципалитет", v)):
+        g = got[got.group == group].set_index("score")
+        assert list(g.index) == list(range(top + 1))
+        expected = rows.primary_score.round().astype(int).value_counts().reindex(range(top + 1), fill_value=0)
+        assert np.allclose(g["share"], 100 * expected / len(rows)) and set(g["n"]) == {len(rows)}
+    small = v.groupby("school_id").size()
+    small = small[small < 5]
+    for sid in small.index:
+        assert "Школа" not in set(report.score_distribution(synth, sid, 2023, 4, "Математика")["group"])
+
+
 def test_attention_zone_sentence_format(synth):
     """The planted weak spot (sch02, 5th-grade maths 2023: «2» far above the municipality) is a sentence
     with the school's value and interval and the municipal value, as compute wrote them."""

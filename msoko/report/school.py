@@ -18,7 +18,7 @@ from msoko.report.indicators import (
     system_goal, system_indicator_table,
 )
 from msoko.report.vpr import (
-    _vpr_cell, gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution,
+    gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution, max_score,
     score_distribution, task_completion, vpr_summary_table,
 )
 from msoko.report.signs import attention_zones, flagged_signs, signs_table
@@ -243,7 +243,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
                    caption="Выполнение по уровням сложности (% от максимального балла)")
         fig = plots.vpr_detail_chart(
             scores=score_distribution(data, school_id, year, grade, subject), tasks=tasks,
-            boundaries=mark_boundaries(data, year, grade, subject), max_score=_max_score(data, year, grade, subject),
+            boundaries=mark_boundaries(data, year, grade, subject), max_score=max_score(data, year, grade, subject),
             thresholds=thr, source=_vpr_source(year))
         sec.figure(fig)
     if shown < len(taken):
@@ -253,11 +253,6 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
             f"официальный признак необъективности (не более {MAX_DETAILED_WORKS}); "
             "числа по остальным работам — в таблице «Все ВПР» выше.", "msoko-note"))
     return sec
-
-
-def _max_score(data: ReportData, year: int, grade: int, subject: str):
-    d = _vpr_cell(data, year, grade, subject)
-    return float(d["max_score"].max()) if "max_score" in d and d["max_score"].notna().any() else None
 
 
 def show_gia(data: ReportData, school_id: str, year: int) -> Section:

@@ -43,13 +43,26 @@ def _cell_group(data: ReportData, year: int, grade: int, subject: str, ids: Sequ
                        _vpr_cell(data, year, grade, subject), ids)
 
 
+def _work(data: ReportData, year: int, grade: int, subject: str) -> dict:
+    """The work's row of ``vpr_works.parquet`` (compute, :mod:`msoko.vpr_views`), ``{}`` when absent."""
+    def build():
+        w = data.table("vpr_works")
+        return {} if w.empty else {(int(r["year"]), int(r["grade"]), str(r["subject"])): r
+                                   for r in w.to_dict("records")}
+
+    return data.memo(("_vpr_works",), build).get((int(year), int(grade), str(subject)), {})
+
+
 def mark_boundaries(data: ReportData, year: int, grade: int, subject: str) -> dict[int, float]:
     """Lowest primary score of each mark «3»–«5» as seen in the export (marks are data, not code)."""
-    d = _vpr_cell(data, year, grade, subject).dropna(subset=["mark", "primary_score"])
-    if d.empty:
-        return {}
-    lows = d.groupby("mark")["primary_score"].min()
-    return {int(m): float(lows[m]) for m in lows.index if int(m) >= 3}
+    w = _work(data, year, grade, subject)
+    return {m: float(w[f"mark{m}_min"]) for m in (3, 4, 5) if w and pd.notna(w.get(f"mark{m}_min"))}
+
+
+def max_score(data: ReportData, year: int, grade: int, subject: str) -> float | None:
+    """The work's maximum primary score (declared in the export, else the highest seen)."""
+    w = _work(data, year, grade, subject)
+    return float(w["max_score"]) if w and pd.notna(w.get("max_score")) else None
 
 
 MARK_SHARES = {2: "vpr_fail_share", 3: "vpr_mark3_share", 4: "vpr_mark4_share", 5: "vpr_mark5_share"}
@@ -75,20 +88,29 @@ def marks_distribution(data: ReportData, school_id: str, year: int, grade: int, 
 
 
 def score_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
-    """``group, score, share (%), n`` over whole primary scores; school plus the municipality."""
-    d = _vpr_cell(data, year, grade, subject).dropna(subset=["primary_score"])
-    groups = comparison_groups(data, school_id)
+    """``group, score, share (%), n`` over whole primary scores 0…maximum; the school plus the
+    municipality (``vpr_score_counts.parquet``); a group under 5 participants left out."""
+    cols = ["group", "score", "share", "n"]
+    counts = data.table("vpr_score_counts")
+    top = max_score(data, year, grade, subject)
+    if counts.empty or top is None:
+        return pd.DataFrame(columns=cols)
+    pos = data.memo(("_score_counts_pos",), lambda: counts.groupby(
+        ["year", "level", "school_id", "grade", "subject"], sort=False, observed=True).indices)
+    muni = str(school_row(data, school_id)["municipality"])
+    scores = np.arange(0, int(top) + 1)
     out = []
-    for g in (GROUP_SCHOOL, GROUP_MUNI):
-        x = _cell_group(data, year, grade, subject, groups.get(g, [])).dropna(subset=["primary_score"])
-        n = len(x)
+    for g, level, unit in ((GROUP_SCHOOL, "school", str(school_id)), (GROUP_MUNI, "municipality", muni)):
+        p = pos.get((int(year), level, unit, int(grade), str(subject)))
+        if p is None:
+            continue
+        x = counts.iloc[p]
+        n = int(x["n"].iloc[0])
         if n < MIN_N:
             continue
-        maxs = int(np.nanmax(d["max_score"])) if "max_score" in d and d["max_score"].notna().any() \
-            else int(d["primary_score"].max())
-        counts = x["primary_score"].round().astype(int).value_counts().reindex(range(0, maxs + 1), fill_value=0)
-        out.append(pd.DataFrame(dict(group=g, score=counts.index, share=100 * counts.values / n, n=n)))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["group", "score", "share", "n"])
+        c = pd.Series(x["count"].to_numpy(), index=x["score"].to_numpy()).reindex(scores, fill_value=0)
+        out.append(pd.DataFrame(dict(group=g, score=scores, share=100 * c.to_numpy() / n, n=n)))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
 
 
 def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: int, subject: str,
