@@ -138,7 +138,12 @@ class Codes:
         self.word_index = {ALL_STR: 0}
 
     def _map(self, values, index: dict, vocab: list, grow: bool) -> np.ndarray:
-        codes, uniques = pd.factorize(pd.Series(values).astype(object), use_na_sentinel=True)
+        # factorised in the column's own dtype (an object copy of a string column cost more than the rest)
+        # (a categorical is factorised in order of appearance, as an object column, not of its categories)
+        values = values if isinstance(values, pd.Series) else pd.Series(values)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
         m = np.empty(len(uniques) + 1, dtype="int32")
         for j, u in enumerate(uniques):
             u = str(u)
