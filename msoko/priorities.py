@@ -148,7 +148,14 @@ def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict) -> pd.Dat
     Columns: year, school_id, kind («objectivity» — combined picture or ≥ ``official_min_signs``
     official signs; «objectivity_marks» — journal marks far above ВПР), grade, subject (strongest
     cell), n, p_value, informativeness, cells (Russian list), official (Russian list of official
-    signs), combined (bool), certainty, size, text (a reason to look, never an accusation)."""
+    signs), combined (bool: msoko's ``combined`` sign flagged in at least one cell, i.e. its p below
+    ``combined_alpha`` with enough participants, as msoko.objectivity.combined decides), certainty,
+    size, text (a reason to look, never an accusation).
+
+    A literal official «Завышенный средний балл» (``inflated_mean``: flags about a sixth of real
+    cells by its published design) is not counted where the school is in line with similar schools
+    (``inflated_mean_similar`` assessed for the cell and not flagged); the text names such cells
+    separately."""
     cols = ["year", "school_id", "kind", "grade", "subject", "n", "p_value", "informativeness", "cells",
             "official", "combined", "certainty", "size", "text"]
     if objectivity is None or not len(objectivity):
@@ -156,11 +163,21 @@ def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict) -> pd.Dat
     from msoko.objectivity import OFFICIAL_SIGNS, SIGNS
 
     oc = conf["objectivity"]
-    o = objectivity[objectivity["school_id"].notna() & objectivity["flagged"].fillna(False).astype(bool)]
+    used = ["year", "school_id", "grade", "subject", "sign", "value", "n", "p_value", "informativeness"]
+    known = objectivity[objectivity["school_id"].notna()]
+    flagged = known["flagged"].fillna(False).astype(bool).to_numpy()
+    similar = known[(known["sign"] == "inflated_mean_similar") & known["flagged"].notna() & ~flagged]
+    in_line = set(zip(similar["year"].astype(int), similar["school_id"], similar["grade"].astype(object).tolist(),
+                      similar["subject"].astype(object).tolist()))
+    o = known.loc[flagged, used]
     rows = []
     for (y, sid), g in o.groupby(["year", "school_id"], sort=True):
         comb = g[g["sign"] == "combined"].sort_values("value", ascending=False)
         off = g[g["sign"].isin(OFFICIAL_SIGNS)]
+        line = np.array([s == "inflated_mean" and (int(y), sid, gr, sj) in in_line
+                         for s, gr, sj in zip(off["sign"], off["grade"].astype(object), off["subject"].astype(object))],
+                        dtype=bool)
+        weak, off = off[line], off[~line]
         off_names = ", ".join(
             f"«{SIGNS[s][0]}» ({_cell(gr, sj)})" for s, gr, sj in zip(off["sign"], off["grade"], off["subject"]))
         if len(comb) or len(off) >= int(oc["official_min_signs"]):
@@ -176,6 +193,9 @@ def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict) -> pd.Dat
                 text = f"выявлено официальных признаков ФИОКО: {len(off)}"
             if off_names:
                 text += f"; официальные признаки ФИОКО: {off_names}"
+            if len(weak):
+                text += (f"; «{SIGNS['inflated_mean'][0]}» при результатах в пределах похожих школ "
+                         "(не учитывается): " + ", ".join(_cell(gr, sj) for gr, sj in zip(weak["grade"], weak["subject"])))
             size = float(oc["combined"]) if len(comb) else float(oc["official"])
             rows.append((int(y), sid, "objectivity", top["grade"], top["subject"], top["n"], top["p_value"],
                          top["informativeness"], cells, off_names, bool(len(comb)), certainty, size, text))

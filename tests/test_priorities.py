@@ -269,3 +269,63 @@ def test_demo_planted_weak_spots_reach_the_first_screen(demo_cycle, demo_raw, de
         hit = pr[(pr["year"] == y) & (pr["school_id"] == s) & (pr["topic"] == "objectivity")]
         assert len(hit) and bool(hit["top"].iloc[0]) and int(hit["rank"].iloc[0]) <= top, (y, s)
         assert rec[(rec["year"] == y) & (rec["school_id"] == s)]["rule"].str.startswith("objectivity").any(), (y, s)
+
+
+# --------------------------------------------------------------------------- objectivity observers
+
+def signs(*rows, school="E"):
+    """Objectivity rows of one school in 2021: (sign, grade, subject, flagged, p)."""
+    return pd.concat([objectivity_frame(sign, school, p=p).assign(
+        grade=pd.array([grade], dtype="Int8"), subject=[subject], flagged=pd.array([flagged], dtype="boolean"),
+        official=sign in ("inflated_mean", "journal_mismatch", "cohort_fall"))
+        for sign, grade, subject, flagged, p in rows], ignore_index=True)
+
+
+SIX_INFLATED = [("inflated_mean", g, s, True, 0.01) for g in (4, 5, 9) for s in ("Математика", "Русский язык")]
+SIX_IN_LINE = [("inflated_mean_similar", g, s, False, 0.4) for g in (4, 5, 9) for s in ("Математика", "Русский язык")]
+
+
+def observers(result, obj):
+    rec = recommend(result.indicators, CAT, CFG, meta=result.meta, year=2021, objectivity=obj)
+    return rec[rec["rule"] == "objectivity_observers"]
+
+
+def test_observers_fire_on_the_combined_verdict(result):
+    # the combined sign flagged (its p below combined_alpha with enough participants): observers
+    obj = signs(("combined", 6, "Математика", True, 1e-5), *SIX_INFLATED, *SIX_IN_LINE)
+    o = observers(result, obj)
+    assert list(o["school_id"]) == ["E"]
+    # the literal official signs in line with similar schools are named, not counted
+    f = objectivity_findings(obj, settings(CFG))
+    assert f.iloc[0]["official"] == ""
+    assert "в пределах похожих школ (не учитывается): 4 кл. Математика" in f.iloc[0]["text"]
+
+
+def test_no_observers_on_official_signs_alone(result):
+    # six literal «завышенный средний балл» confirmed against similar schools, no combined verdict: the
+    # school is an attention zone (two official signs or more), but observers need the combined picture
+    obj = signs(*SIX_INFLATED, *[(s, g, sj, True, 1e-4) for s, g, sj, _, _ in SIX_IN_LINE])
+    f = objectivity_findings(obj, settings(CFG))
+    assert list(f["kind"]) == ["objectivity"] and not f.iloc[0]["combined"]
+    assert f.iloc[0]["text"].startswith("выявлено официальных признаков ФИОКО: 6")
+    assert observers(result, obj).empty
+
+
+def test_no_observers_below_the_combined_threshold(result):
+    # the combined sign computed but not flagged (p above combined_alpha), six literal signs in line with
+    # similar schools: nothing counts — no finding, no observers
+    obj = signs(("combined", 6, "Математика", False, 0.03), *SIX_INFLATED, *SIX_IN_LINE)
+    assert objectivity_findings(obj, settings(CFG)).empty
+    assert observers(result, obj).empty
+
+
+def test_literal_inflated_mean_in_line_with_similar_schools_is_not_counted():
+    conf = settings(CFG)
+    # two literal signs, both in line with similar schools: not two official signs
+    two = signs(*SIX_INFLATED[:2], *SIX_IN_LINE[:2])
+    assert objectivity_findings(two, conf).empty
+    # one of them above similar schools, one in line: one sign counted, fewer than official_min_signs
+    mixed = signs(*SIX_INFLATED[:2], ("inflated_mean_similar", 4, "Математика", True, 1e-3), SIX_IN_LINE[1])
+    assert objectivity_findings(mixed, conf).empty
+    # not assessed against similar schools (no such row): the literal sign still counts
+    assert list(objectivity_findings(signs(*SIX_INFLATED[:2]), conf)["kind"]) == ["objectivity"]
