@@ -4,7 +4,9 @@
     .venv/bin/python benchmarks/objectivity.py --seeds 1,2,3        # three demos, pooled
     .venv/bin/python benchmarks/objectivity.py --schools 700 --timing-only   # region-sized timing
     .venv/bin/python benchmarks/objectivity.py --raw DIR [--processed DIR]   # an existing demo folder
-    .venv/bin/python benchmarks/objectivity.py --real DIR [--processed DIR]  # real data: flag rates only
+    .venv/bin/python benchmarks/objectivity.py --real DIR [--processed DIR]  # real data: flag rates,
+                                        # persistence 2020 → 2021 and cross-family enrichment
+    .venv/bin/python benchmarks/objectivity.py --processed DIR --speed 3      # betabinom fit: new vs old, medians
 
 Prints, against ``<raw>/_truth/``, the recall per manipulation kind × strength and the
 false-positive rate on clean school × grade × subject × year cells — for the official
@@ -188,7 +190,12 @@ def main(argv=None) -> int:
     ap.add_argument("--real", type=Path, help="папка реальных данных (без заложенной истины): только доли "
                                               "отмеченных ячеек по признакам")
     ap.add_argument("--save", type=Path, help="записать объединённую таблицу признаков (и истину) в эту папку")
+    ap.add_argument("--speed", type=int, metavar="N", help="с --processed: N раз compute_objectivity «до» "
+                    "(Nelder–Mead, тесты без кэша) и «после», медианы рядом и расхождение p-значений")
     a = ap.parse_args(argv)
+    if a.speed:
+        speed(a)
+        return 0
     if a.real is not None:
         real_rates(a)
         return 0
@@ -253,6 +260,49 @@ def run_one(a, raw, processed, seed):
     return obj, load_truth(raw)
 
 
+def speed(a) -> None:
+    """compute_objectivity before/after the faster beta-binomial fit and the kept per-test arrays,
+    interleaved N times on the same tables (medians), with the largest difference of p-values."""
+    import msoko.stats as ms
+    from msoko.objectivity import TIMINGS, compute_objectivity
+    from msoko.objectivity.evidence import TaskMatrix
+
+    tables = load_tables(a.processed)
+    setups = {"до (Nelder–Mead, без кэша)": ("Nelder-Mead", False), "после (Ньютон, кэш)": ("Newton", True)}
+    times = {k: [] for k in setups}
+    steps = {k: [] for k in setups}
+    out = {}
+    try:
+        for _ in range(a.speed):
+            for name, (meth, cache) in setups.items():
+                ms.BETABINOM_METHOD, TaskMatrix.CACHE_TESTS = meth, cache
+                t0 = time.perf_counter()
+                out[name] = compute_objectivity(tables, {})
+                times[name].append(time.perf_counter() - t0)
+                steps[name].append(dict(TIMINGS))
+    finally:
+        ms.BETABINOM_METHOD, TaskMatrix.CACHE_TESTS = "Newton", True
+    print(f"\ncompute_objectivity на {a.processed} ({a.speed} раз(а) каждый вариант, по очереди), медиана, с:")
+    keys = list(steps[next(iter(setups))][0])
+    for name in setups:
+        med = {k: float(np.median([s_.get(k, np.nan) for s_ in steps[name]])) for k in keys}
+        print(f"  {name}: всего {np.median(times[name]):.1f}; "
+              + ", ".join(f"{k} {v:.1f}" for k, v in med.items() if v >= 0.05))
+    o1, o2 = (out[k] for k in setups)
+    m = o1.merge(o2, on=KEYS + ["sign"], how="outer", suffixes=("_0", "_1"), indicator=True)
+    both = m[m["_merge"] == "both"]
+    p0, p1 = both["p_value_0"].astype(float), both["p_value_1"].astype(float)
+    fin = p0.notna() & p1.notna()
+    lp = np.abs(np.log10(p0[fin].clip(lower=1e-300)) - np.log10(p1[fin].clip(lower=1e-300)))
+    f0 = both["flagged_0"].fillna(False).astype(bool)
+    f1 = both["flagged_1"].fillna(False).astype(bool)
+    print(f"  p-значения: строк {int(fin.sum())}, наибольшая |Δp| {float((p0 - p1)[fin].abs().max()):.2e}, "
+          f"наибольшая |Δlog10 p| {float(lp.max()):.2e}, |Δp| > 1e-3 у {int(((p0 - p1)[fin].abs() > 1e-3).sum())}; "
+          f"отметки расходятся у {int((f0 != f1).sum())} строк (по признакам: "
+          f"{both.loc[f0 != f1, 'sign'].value_counts().to_dict()}); строк только в одном: "
+          f"{int((m['_merge'] != 'both').sum())}")
+
+
 def real_rates(a) -> pd.DataFrame:
     """Real data (no planted truth): per sign, assessed school × work cells and the share flagged."""
     _, processed = a.real, a.processed
@@ -280,9 +330,93 @@ def real_rates(a) -> pd.DataFrame:
     size = pd.cut(comb["n"].astype(float), [0, 10, 20, 50, 100, 1e9], right=False,
                   labels=["<10", "10–19", "20–49", "50–99", "≥100"])
     print("combined по числу участников:", (100 * comb.groupby(size, observed=True)["f"].mean()).round(2).to_dict())
+    persistence(obj)
+    enrichment(obj)
     if a.save is not None:
         a.save.mkdir(parents=True, exist_ok=True)
         obj.to_parquet(a.save / "objectivity_real.parquet")
+    return tab
+
+
+def _assessed(obj: pd.DataFrame, signs=None) -> pd.DataFrame:
+    r = obj[obj["school_id"].notna() & obj["flagged"].notna()]
+    if signs is not None:
+        r = r[r["sign"].isin(signs)]
+    r = r[KEYS + ["sign", "flagged"]].copy()
+    r["year"] = r["year"].astype("int64")
+    r["grade"] = r["grade"].astype("int64")
+    r["flagged"] = r["flagged"].astype(bool)
+    return r
+
+
+def persistence(obj: pd.DataFrame) -> pd.DataFrame:
+    """Cells (school × grade × subject) and schools flagged in one year against the next year.
+
+    Per sign (and combined): among the units assessed in both years, P(flagged in Y+1 | flagged
+    in Y) against P(flagged in Y+1) — the base rate; ratio = their quotient (1 = no persistence:
+    a null that flags at random; real, lasting practice gives a ratio well above 1). The same for
+    schools (flagged on at least one of their works of the year).
+    """
+    r = _assessed(obj)
+    r = r[~r["sign"].isin(["objectivity_index", "objectivity_index_msoko"])]
+    years = sorted(r["year"].unique())
+    rows = []
+    for y0, y1 in zip(years[:-1], years[1:]):
+        for unit, keys in (("ячейка", ["school_id", "grade", "subject"]), ("школа", ["school_id"])):
+            for sign, d in r.groupby("sign"):
+                u = d.groupby(["year"] + keys)["flagged"].any().reset_index()
+                a = u[u["year"] == y0].drop(columns="year")
+                b = u[u["year"] == y1].drop(columns="year")
+                m = a.merge(b, on=keys, suffixes=("_0", "_1"))
+                if len(m) == 0:
+                    continue
+                f0, f1 = m["flagged_0"].to_numpy(), m["flagged_1"].to_numpy()
+                base = f1.mean()
+                cond = f1[f0].mean() if f0.any() else np.nan
+                rows.append({"годы": f"{y0}→{y1}", "единица": unit, "sign": sign, "оба года": len(m),
+                             f"отмечено {y0}": int(f0.sum()), "из них и в след. году": int((f0 & f1).sum()),
+                             "P(след.|отм.) %": round(100 * cond, 2) if np.isfinite(cond) else np.nan,
+                             "база %": round(100 * base, 2),
+                             "отношение": round(cond / base, 2) if base > 0 and np.isfinite(cond) else np.nan})
+    tab = pd.DataFrame(rows)
+    if len(tab):
+        print("\nУстойчивость (отмечено в году Y → отмечено в году Y+1 у той же ячейки школа × класс × предмет "
+              "или той же школы; отношение = P(Y+1 | Y) / P(Y+1)):")
+        print(tab.to_string(index=False))
+    return tab
+
+
+def enrichment(obj: pd.DataFrame, families: dict | None = None) -> pd.DataFrame:
+    """Cross-family enrichment on the cells assessed by both families:
+    P(B flagged | A flagged) / P(B flagged) for each ordered pair of families of the combined
+    picture (1 = the families flag independently; corroboration shows as a ratio above 1)."""
+    from msoko.objectivity import settings
+    fams = families or settings({})["combined_families"]
+    r = _assessed(obj)
+    fam_of = {s: f for f, lst in fams.items() for s in lst}
+    r = r[r["sign"].isin(fam_of)]
+    r = r.assign(family=r["sign"].map(fam_of))
+    w = r.groupby(KEYS + ["family"])["flagged"].any().unstack("family")
+    rows = []
+    for fa in w.columns:
+        for fb in w.columns:
+            if fa == fb:
+                continue
+            d = w[[fa, fb]].dropna().astype(bool)
+            if len(d) == 0:
+                continue
+            pb = d[fb].mean()
+            na = int(d[fa].sum())
+            cond = d.loc[d[fa], fb].mean() if na else np.nan
+            rows.append({"A": fa, "B": fb, "ячеек": len(d), "отмечено A": na,
+                         "A и B": int((d[fa] & d[fb]).sum()), "P(B|A) %": round(100 * cond, 2) if na else np.nan,
+                         "P(B) %": round(100 * pb, 3),
+                         "обогащение": round(cond / pb, 2) if na and pb > 0 else np.nan})
+    tab = pd.DataFrame(rows)
+    if len(tab):
+        print("\nОбогащение между семействами (P(B отмечено | A отмечено) / P(B отмечено), ячейки, "
+              "оценённые обоими):")
+        print(tab.to_string(index=False))
     return tab
 
 

@@ -81,3 +81,54 @@ def test_informativeness():
     sup, lim = stats.informativeness(np.array([0, 4, 5, 19, 20, np.nan]))
     assert sup.tolist() == [True, True, False, False, False, True]
     assert lim.tolist() == [True, True, True, True, False, True]
+
+
+def _bb_nll(k, n, p, rho):
+    ab = 1.0 / rho - 1.0
+    return -float(st.betabinom.logpmf(k, n, p * ab, (1 - p) * ab).sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_betabinom_newton_matches_nelder_mead_and_scipy_likelihood(seed):
+    # the Newton fit reaches the maximum of scipy.stats.betabinom's likelihood (never below the former
+    # Nelder-Mead fit) and the p-values the marks signs use agree with those of the former fit
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(20, 150))
+    n = rng.integers(5, 60, size=m)
+    p, rho = [(0.1, 0.02), (0.3, 0.05), (0.05, 1e-4), (0.4, 0.15), (0.2, 0.0), (0.02, 0.01)][seed]
+    if rho > 0:
+        ab = 1 / rho - 1
+        k = st.betabinom.rvs(n, p * ab, (1 - p) * ab, random_state=rng)
+    else:
+        k = rng.binomial(n, p)
+    new = stats.betabinom_fit(k, n, trim=None)
+    old = stats.betabinom_fit(k, n, trim=None, method="Nelder-Mead")
+    assert _bb_nll(k, n, *new) <= _bb_nll(k, n, *old) + 1e-6   # log-likelihood units
+    # the gradient of scipy's log-likelihood vanishes at the Newton optimum (unless ρ sits on its bound)
+    from scipy.special import logit
+    h = 1e-5
+    f = lambda t0, r: _bb_nll(k, n, 1 / (1 + np.exp(-t0)), r)  # noqa: E731
+    t0 = float(logit(new[0]))
+    if new[1] > 1e-4:
+        assert abs((f(t0 + h, new[1]) - f(t0 - h, new[1])) / (2 * h)) < 1e-3
+        hr = new[1] * 1e-4
+        assert abs((f(t0, new[1] + hr) - f(t0, new[1] - hr)) / (2 * hr)) * new[1] < 1e-3
+    else:
+        # near the binomial (where scipy's logpmf of huge a, b is noisy at 1e-7): the MLE of p is the
+        # pooled share
+        assert new[0] == pytest.approx(k.sum() / n.sum(), abs=1e-5)
+    assert new[0] == pytest.approx(old[0], abs=2e-3)
+    ab_n, ab_o = 1 / new[1] - 1, 1 / old[1] - 1
+    pv_n = stats.betabinom_tails(k, n, new[0] * ab_n, (1 - new[0]) * ab_n)[0]
+    pv_o = stats.betabinom_tails(k, n, old[0] * ab_o, (1 - old[0]) * ab_o)[0]
+    assert np.max(np.abs(pv_n - pv_o)) < 0.02
+    assert np.max(np.abs(np.log10(pv_n) - np.log10(pv_o))) < 0.15
+
+
+def test_betabinom_newton_hand_worked_binomial_limit():
+    # identical shares in every unit: no overdispersion, ρ at its lower bound and p the pooled share
+    k = np.array([3, 6, 9, 12])
+    n = np.array([10, 20, 30, 40])
+    p, rho = stats.betabinom_fit(k, n, trim=None)
+    assert p == pytest.approx(0.3, abs=1e-6)
+    assert rho == pytest.approx(1e-6, rel=1e-3)

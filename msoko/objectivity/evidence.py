@@ -705,6 +705,8 @@ def _student_ids(t: pd.DataFrame, keys: list[str], expected: int | None = None):
 class TaskMatrix:
     """Present students × tasks score matrix per test, built once from vpr_tasks (no Python loop over rows)."""
 
+    CACHE_TESTS = True
+
     def __init__(self, tasks: pd.DataFrame, students: pd.DataFrame, specs: pd.DataFrame | None,
                  grades=None, subjects=None):
         keys = CELL_KEYS + ["student_code"]
@@ -735,9 +737,25 @@ class TaskMatrix:
         self.specs = specs
 
     def tests(self):
-        """Yield (year, grade, subject, row indices, column indices, task names, max per task, levels)."""
+        """Yield (year, grade, subject, row indices, column indices, task names, max per task, levels).
+
+        Computed once and kept (three signs walk the same tests; ``CACHE_TESTS = False`` recomputes
+        them per walk, as before — benchmarks/objectivity.py --speed)."""
+        if not self.CACHE_TESTS:
+            yield from self._make_tests()
+            return
+        if getattr(self, "_tests", None) is None:
+            self._tests = list(self._make_tests())
+        yield from self._tests
+
+    def _make_tests(self):
         if len(self.info) == 0:
             return
+        sp = self.specs
+        by_work = {}
+        if sp is not None and len(sp) and {"grade", "subject", "task"} <= set(sp.columns):
+            g = pd.to_numeric(sp["grade"], errors="coerce")
+            by_work = {key: q for key, q in sp.assign(_g=g).groupby(["_g", "subject"], observed=True, sort=False)}
         for (year, grade, subject), idx in self.info.groupby(TEST_KEYS, sort=True).indices.items():
             cols = np.flatnonzero(self.present[idx].any(axis=0))
             if len(cols) == 0:
@@ -746,10 +764,9 @@ class TaskMatrix:
             X = self.scores[np.ix_(idx, cols)]
             mx = np.nanmax(np.where(np.isnan(X), -np.inf, X), axis=0)
             levels = np.array([None] * len(cols), dtype=object)
-            sp = self.specs
-            if sp is not None and len(sp) and {"grade", "subject", "task"} <= set(sp.columns):
-                q = sp.loc[(sp["grade"].astype(int) == grade) & (sp["subject"] == subject)]
-                if len(q):
+            if by_work:
+                q = by_work.get((grade, subject))
+                if q is not None and len(q):
                     q = q.drop_duplicates("task").set_index(q.drop_duplicates("task")["task"].astype(str))
                     if "max_score" in q.columns:
                         smx = q["max_score"].reindex(names).to_numpy(dtype="float64", na_value=np.nan)
