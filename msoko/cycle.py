@@ -105,12 +105,16 @@ def _names(meta: pd.DataFrame | None) -> dict:
 def _targets(indicators: pd.DataFrame, config: dict) -> pd.Series:
     t = pd.Series(np.nan, index=indicators.index)
     conf_t = config.get("targets") or {}
-    for code in set(indicators["indicator"].unique()) & set(conf_t):
-        m = indicators["indicator"] == code
-        for y in indicators.loc[m, "year"].unique():
-            v = config_target(config, code, int(y))
-            if v is not None:
-                t[m & (indicators["year"] == y)] = v
+    codes = set(indicators["indicator"].unique()) & set(conf_t)
+    if not codes:
+        return t
+    m = indicators["indicator"].isin(codes).to_numpy()
+    keys = list(zip(indicators["indicator"].to_numpy(object)[m].tolist(), indicators["year"].to_numpy()[m].tolist()))
+    target = {}  # each (indicator, year) looked up once, then mapped onto the rows
+    for code, y in dict.fromkeys(keys):
+        v = config_target(config, code, int(y))
+        target[(code, y)] = np.nan if v is None else float(v)
+    t[m] = np.array([target[k] for k in keys], dtype=float)
     return t
 
 
@@ -619,13 +623,20 @@ def _supersede(res: pd.DataFrame) -> pd.DataFrame:
     """Drop a rule's row where a rule that ``supersedes`` it fired for the same school, year (and subject,
     when the superseding row has one)."""
     drop = set()
-    for r in res[res["_supersedes"].map(len) > 0].to_dict("records"):
-        subj = r["subject"] if isinstance(r["subject"], str) else None
-        for victim in r["_supersedes"]:
-            m = (res["rule"] == victim) & (res["year"] == r["year"]) & (res["school_id"] == r["school_id"])
-            if subj is not None:
-                m &= res["subject"] == subj
-            drop |= set(res.index[m])
+    sup = res["_supersedes"].map(len).to_numpy() > 0
+    if not sup.any():
+        return res.drop(index=[])
+    # the rows of each rule, school and year, found once (not a mask over every row per superseding row)
+    rows_of: dict[tuple, list] = {}
+    for i, ru, y, sid, sj in zip(res.index, res["rule"], res["year"], res["school_id"], res["subject"]):
+        rows_of.setdefault((ru, y, sid), []).append((i, sj))
+    for y, sid, sj, victims in zip(res["year"].to_numpy()[sup], res["school_id"].to_numpy()[sup],
+                                   res["subject"].to_numpy()[sup], res["_supersedes"].to_numpy()[sup]):
+        subj = sj if isinstance(sj, str) else None
+        for victim in victims:
+            for i, other in rows_of.get((victim, y, sid), ()):
+                if subj is None or (isinstance(other, str) and other == subj):
+                    drop.add(i)
     return res.drop(index=list(drop))
 
 
