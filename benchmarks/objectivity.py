@@ -332,24 +332,30 @@ def real_rates(a) -> pd.DataFrame:
     print("combined по числу участников:", (100 * comb.groupby(size, observed=True)["f"].mean()).round(2).to_dict())
     persistence(obj)
     enrichment(obj)
+    # flags are rare on real data (a handful per sign): the same at a looser level, p < 0.01
+    persistence(obj, level=0.01)
+    enrichment(obj, level=0.01)
     if a.save is not None:
         a.save.mkdir(parents=True, exist_ok=True)
         obj.to_parquet(a.save / "objectivity_real.parquet")
     return tab
 
 
-def _assessed(obj: pd.DataFrame, signs=None) -> pd.DataFrame:
+def _assessed(obj: pd.DataFrame, signs=None, level: float | None = None) -> pd.DataFrame:
+    """Assessed school rows, ``flagged`` = the sign's flag, or with ``level`` its p-value < level."""
     r = obj[obj["school_id"].notna() & obj["flagged"].notna()]
+    if level is not None:
+        r = r[r["p_value"].notna()]
     if signs is not None:
         r = r[r["sign"].isin(signs)]
-    r = r[KEYS + ["sign", "flagged"]].copy()
+    r = r[KEYS + ["sign", "flagged", "p_value"]].copy()
     r["year"] = r["year"].astype("int64")
     r["grade"] = r["grade"].astype("int64")
-    r["flagged"] = r["flagged"].astype(bool)
+    r["flagged"] = r["flagged"].astype(bool) if level is None else r["p_value"].astype(float) < level
     return r
 
 
-def persistence(obj: pd.DataFrame) -> pd.DataFrame:
+def persistence(obj: pd.DataFrame, level: float | None = None) -> pd.DataFrame:
     """Cells (school × grade × subject) and schools flagged in one year against the next year.
 
     Per sign (and combined): among the units assessed in both years, P(flagged in Y+1 | flagged
@@ -357,7 +363,7 @@ def persistence(obj: pd.DataFrame) -> pd.DataFrame:
     a null that flags at random; real, lasting practice gives a ratio well above 1). The same for
     schools (flagged on at least one of their works of the year).
     """
-    r = _assessed(obj)
+    r = _assessed(obj, level=level)
     r = r[~r["sign"].isin(["objectivity_index", "objectivity_index_msoko"])]
     years = sorted(r["year"].unique())
     rows = []
@@ -380,20 +386,22 @@ def persistence(obj: pd.DataFrame) -> pd.DataFrame:
                              "отношение": round(cond / base, 2) if base > 0 and np.isfinite(cond) else np.nan})
     tab = pd.DataFrame(rows)
     if len(tab):
-        print("\nУстойчивость (отмечено в году Y → отмечено в году Y+1 у той же ячейки школа × класс × предмет "
+        what = "отмечено" if level is None else f"p < {level:g}"
+        print(f"\nУстойчивость ({what} в году Y → {what} в году Y+1 у той же ячейки школа × класс × предмет "
               "или той же школы; отношение = P(Y+1 | Y) / P(Y+1)):")
         print(tab.to_string(index=False))
     return tab
 
 
-def enrichment(obj: pd.DataFrame, families: dict | None = None) -> pd.DataFrame:
+def enrichment(obj: pd.DataFrame, families: dict | None = None, level: float | None = None) -> pd.DataFrame:
     """Cross-family enrichment on the cells assessed by both families:
     P(B flagged | A flagged) / P(B flagged) for each ordered pair of families of the combined
     picture (1 = the families flag independently; corroboration shows as a ratio above 1)."""
     from msoko.objectivity import settings
+    from msoko.objectivity.combined import NOT_COMBINED
     fams = families or settings({})["combined_families"]
-    r = _assessed(obj)
-    fam_of = {s: f for f, lst in fams.items() for s in lst}
+    r = _assessed(obj, level=level)
+    fam_of = {s: f for f, lst in fams.items() for s in lst if s not in NOT_COMBINED}   # as combined sees them
     r = r[r["sign"].isin(fam_of)]
     r = r.assign(family=r["sign"].map(fam_of))
     w = r.groupby(KEYS + ["family"])["flagged"].any().unstack("family")
@@ -414,7 +422,8 @@ def enrichment(obj: pd.DataFrame, families: dict | None = None) -> pd.DataFrame:
                          "обогащение": round(cond / pb, 2) if na and pb > 0 else np.nan})
     tab = pd.DataFrame(rows)
     if len(tab):
-        print("\nОбогащение между семействами (P(B отмечено | A отмечено) / P(B отмечено), ячейки, "
+        what = "отмечено" if level is None else f"p < {level:g} у одного из признаков семейства"
+        print(f"\nОбогащение между семействами (P(B {what} | A {what}) / P(B {what}), ячейки, "
               "оценённые обоими):")
         print(tab.to_string(index=False))
     return tab

@@ -218,3 +218,32 @@ def test_fit_is_the_scipy_betabinom_maximum():
     best = ll(p, rho)
     for dp, dr in ((0.005, 0), (-0.005, 0), (0, rho * 0.1), (0, -rho * 0.1)):
         assert ll(p + dp, rho + dr) <= best + 1e-6
+
+
+def test_rare_finding_flagged_at_a_relative_margin():
+    # far-below gaps are rare (2 % here): a class of 40 with 6 of them (15 %, p ≪ 0.001) is 13 p.p.
+    # above the reference — below the 15 p.p. margin, yet more than twice the reference and 5 p.p.
+    # above it: flagged; the p-value (what the combined picture uses) does not depend on the margin
+    cfg = settings({})
+    s = _students(seed=4)
+    sid = "S07"
+    rows = s.index[s.school_id == sid]
+    s = s.drop(rows)
+    journal = np.array([5] * 6 + [4] * 34)
+    mark = np.array([3] * 6 + [4] * 34)
+    s = pd.concat([s, pd.DataFrame({"year": 2023, "grade": 5, "subject": "Математика", "school_id": sid,
+                                    "journal_mark": journal, "mark": mark})], ignore_index=True)
+    out = ev.marks_rows(s, None, cfg)
+    r = out[(out.sign == "marks_far_below") & (out.school_id == sid)].iloc[0]
+    assert r["p_value"] < 1e-3
+    assert r["value"] == pytest.approx(15.0)
+    assert _flag(out, "marks_far_below", sid)
+    # the former absolute 15 p.p. rule (margin_rare = 15) leaves it unflagged, with the same p-value
+    out15 = ev.marks_rows(s, None, {**cfg, "marks_min_gap_rare": 15.0})
+    r15 = out15[(out15.sign == "marks_far_below") & (out15.school_id == sid)].iloc[0]
+    assert not bool(r15["flagged"])
+    assert r15["p_value"] == pytest.approx(r["p_value"])
+    # a common finding keeps the 15 p.p. margin: the threshold is the reference share + 15 p.p.
+    lo = out[(out.sign == "marks_lower") & (out.school_id == sid)].iloc[0]
+    ref = float(lo["detail"].split(" при ")[1].split(" %")[0].replace(",", "."))
+    assert lo["threshold"] >= ref + 15.0 - 0.1

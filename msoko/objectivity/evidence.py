@@ -150,7 +150,12 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
     (between-school overdispersion, ρ = τ²/(p(1 − p))) are fitted by maximum likelihood over
     the schools of the work (:func:`msoko.stats.betabinom_fit`, trimmed of extreme schools).
     p-value = P(X ≥ k) (exact, conservative for a discrete count); flagged when p < alpha and
-    the share exceeds p by ≥ marks_min_gap p.p.
+    the share exceeds p by a practically large margin: marks_min_gap p.p. (15), or, for a rare
+    finding, at least twice the reference share and ``marks_min_gap_rare`` p.p. (5) above it —
+    min(marks_min_gap, max(marks_min_gap_rare, p)). 15 p.p. above a reference of 0.3 %
+    (ВПР 2 marks below the journal) is 50 times the usual share; a class with 14 % of such
+    pupils at p = 1e-14 was not flagged. The margin only decides the flag: the p-value, which the
+    combined picture uses, is the same.
     """
     from msoko.stats import betabinom_fit, betabinom_tails
 
@@ -166,6 +171,7 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
     min_n = int(cfg["min_n"])
     alpha = float(cfg["alpha"])
     gap = float(cfg["marks_min_gap"]) / 100.0
+    gap_rare = float(cfg.get("marks_min_gap_rare", 5.0)) / 100.0
     words = {"lower": ("marks_lower", "ВПР ниже отметки за четверть («понизили»; вопрос к объективности "
                                     "текущего оценивания, не к ВПР)"),
              "higher": ("marks_higher", "ВПР выше отметки за четверть («повысили»)"),
@@ -191,9 +197,10 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
         a = agg[CELL_KEYS + ["n"]].copy()
         share = k / nn
         a["value"] = 100 * share
-        a["threshold"] = 100 * np.maximum(pc + gap, crit / nn)
+        margin = np.minimum(gap, np.maximum(gap_rare, pc))   # relative (×2) for a rare finding
+        a["threshold"] = 100 * np.maximum(pc + margin, crit / nn)
         a["p_value"] = np.where(ok, pv, np.nan)
-        a["flagged"] = _flag(ok, (pv < alpha) & (share - pc >= gap))
+        a["flagged"] = _flag(ok, (pv < alpha) & (share - pc >= margin - 1e-12))
         lo, hi = wilson_ci(k, nn)
         a["ci_low"], a["ci_high"] = 100 * lo, 100 * hi
         a["detail"] = [(f"msoko: {text}: {int(kk)} из {int(n)} ({_fmt(100 * v)} %) при {_fmt(100 * r)} % "
