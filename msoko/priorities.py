@@ -170,20 +170,25 @@ def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict) -> pd.Dat
     in_line = set(zip(similar["year"].astype(int), similar["school_id"], similar["grade"].astype(object).tolist(),
                       similar["subject"].astype(object).tolist()))
     o = known.loc[flagged, used]
+    # only the signs read below; each school and year's rows as plain dicts (row access was the cost)
+    o = o[o["sign"].isin({"combined", "marks_far_below", *OFFICIAL_SIGNS})]
+    records = o.to_dict("records")
+    groups: dict[tuple, list] = {}
+    for r in records:
+        groups.setdefault((r["year"], r["school_id"]), []).append(r)
     rows = []
-    for (y, sid), g in o.groupby(["year", "school_id"], sort=True):
-        comb = g[g["sign"] == "combined"].sort_values("value", ascending=False)
-        off = g[g["sign"].isin(OFFICIAL_SIGNS)]
-        line = np.array([s == "inflated_mean" and (int(y), sid, gr, sj) in in_line
-                         for s, gr, sj in zip(off["sign"], off["grade"].astype(object), off["subject"].astype(object))],
-                        dtype=bool)
-        weak, off = off[line], off[~line]
-        off_names = ", ".join(
-            f"«{SIGNS[s][0]}» ({_cell(gr, sj)})" for s, gr, sj in zip(off["sign"], off["grade"], off["subject"]))
+    for y, sid in sorted(groups):
+        g = groups[(y, sid)]
+        comb = _by(g, "combined", "value", descending=True)
+        off = [r for r in g if r["sign"] in OFFICIAL_SIGNS]
+        weak = [r for r in off if r["sign"] == "inflated_mean"
+                and (int(y), sid, r["grade"], r["subject"]) in in_line]
+        off = [r for r in off if not any(r is w for w in weak)]
+        off_names = ", ".join(f"«{SIGNS[r['sign']][0]}» ({_cell(r['grade'], r['subject'])})" for r in off)
         if len(comb) or len(off) >= int(oc["official_min_signs"]):
-            top = comb.iloc[0] if len(comb) else off.sort_values("p_value", na_position="last").iloc[0]
-            cells = ", ".join(_cell(gr, sj) for gr, sj in zip(comb["grade"], comb["subject"])) if len(comb) \
-                else ", ".join(dict.fromkeys(_cell(gr, sj) for gr, sj in zip(off["grade"], off["subject"])))
+            top = comb[0] if len(comb) else _sorted(off, "p_value")[0]
+            cells = ", ".join(_cell(r["grade"], r["subject"]) for r in comb) if len(comb) \
+                else ", ".join(dict.fromkeys(_cell(r["grade"], r["subject"]) for r in off))
             certainty = _objectivity_certainty(top, oc) if len(comb) else "низкая"
             if len(comb):
                 text = ("совокупность дополнительных признаков указывает на результаты ВПР, которые стоит "
@@ -195,14 +200,14 @@ def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict) -> pd.Dat
                 text += f"; официальные признаки ФИОКО: {off_names}"
             if len(weak):
                 text += (f"; «{SIGNS['inflated_mean'][0]}» при результатах в пределах похожих школ "
-                         "(не учитывается): " + ", ".join(_cell(gr, sj) for gr, sj in zip(weak["grade"], weak["subject"])))
+                         "(не учитывается): " + ", ".join(_cell(r["grade"], r["subject"]) for r in weak))
             size = float(oc["combined"]) if len(comb) else float(oc["official"])
             rows.append((int(y), sid, "objectivity", top["grade"], top["subject"], top["n"], top["p_value"],
                          top["informativeness"], cells, off_names, bool(len(comb)), certainty, size, text))
-        far = g[g["sign"] == "marks_far_below"].sort_values("p_value", na_position="last")
+        far = _by(g, "marks_far_below", "p_value")
         if len(far):
-            top = far.iloc[0]
-            cells = ", ".join(_cell(gr, sj) for gr, sj in zip(far["grade"], far["subject"]))
+            top = far[0]
+            cells = ", ".join(_cell(r["grade"], r["subject"]) for r in far)
             text = (f"отметки за четверть выше отметок ВПР на 2 балла и более заметно чаще, чем в других школах "
                     f"({cells}; {_informative(top)}"
                     + (f", {chance(top['p_value'])}" if pd.notna(top["p_value"]) else "")
@@ -210,7 +215,23 @@ def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict) -> pd.Dat
             rows.append((int(y), sid, "objectivity_marks", top["grade"], top["subject"], top["n"], top["p_value"],
                          top["informativeness"], cells, "", False, _objectivity_certainty(top, oc),
                          float(oc["marks_far_below"]), text))
-    return pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)
+    # the strongest cell's grade and n in their source's width (as a row of the frame gave them)
+    for c in ("grade", "n"):
+        dtype = getattr(objectivity[c].dtype, "numpy_dtype", objectivity[c].dtype)
+        if len(out) and out[c].notna().all() and np.issubdtype(dtype, np.integer):
+            out[c] = out[c].astype(dtype)
+    return out
+
+
+def _sorted(rows: list[dict], key: str, descending: bool = False) -> list[dict]:
+    """Rows by ``key`` (stable; a missing value last), as ``sort_values(key, na_position="last")``."""
+    known = [r for r in rows if not pd.isna(r[key])]
+    return sorted(known, key=lambda r: r[key], reverse=descending) + [r for r in rows if pd.isna(r[key])]
+
+
+def _by(rows: list[dict], sign: str, key: str, descending: bool = False) -> list[dict]:
+    return _sorted([r for r in rows if r["sign"] == sign], key, descending)
 
 
 def _cell(grade, subject) -> str:
