@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 JOBS   ?=
 
-.PHONY: report test lab install install-dev demo clean-reports bench-run
+.PHONY: report test test-fast lab install install-dev demo clean-reports bench-run
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ report: $(STAMP)
 ## Run the whole test suite.
 test: $(DEVSTAMP)
 	$(PY) -m pytest
+
+## The fast subset: unit tests on small fixed data (no whole demo, real data or full runs).
+test-fast: $(DEVSTAMP)
+	$(PY) -m pytest -m "not slow"
 
 ## Open JupyterLab on the notebooks with this environment's kernel.
 lab: $(STAMP)

@@ -46,3 +46,27 @@ def demo_processed(demo_raw, tmp_path_factory) -> Path:
         return processed
     compute(processed_dir=processed, config_path=None)
     return processed
+
+
+# The fast subset (`pytest -m "not slow"`, issue 11: under 5 minutes) is the unit tests on small fixed
+# data. Slow: every test on a whole demo municipality or the real region (the fixtures below build and
+# compute them), and the tests that start many kernels or generate demos themselves.
+SLOW_FIXTURES = {"demo_raw", "demo_processed", "real_data", "small_processed"}
+SLOW_TESTS = {
+    # test_runner: whole `msoko run`s with several kernels, killed and broken pools
+    "test_failing_school_is_isolated_and_exit_code_nonzero", "test_workers_warm_up_while_compute_runs",
+    "test_report_that_kills_its_worker_is_named_and_the_others_rebuilt", "test_dask_executor_builds_same_reports_as_local",
+    "test_broken_pool_is_discarded_even_when_a_worker_ignores_sigterm",
+    "test_unchanged_rerun_rebuilds_nothing_and_changes_rebuild_dependents",
+    "test_warm_kernel_gives_same_result_as_fresh_kernel", "test_a_worker_death_the_pool_missed_is_treated_as_a_broken_pool",
+    # test_demo: two or three demos generated and ingested
+    "test_same_seed_same_bytes_other_seed_other_data", "test_never_writes_over_foreign_files",
+    # test_faults_compute: compute or run on a demo built in the test
+    "test_pool_workers_ignore_ctrl_c_so_only_the_run_answers_it", "test_run_exits_nonzero_when_an_input_file_could_not_be_read",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or getattr(item, "originalname", "") in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
