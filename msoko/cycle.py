@@ -460,7 +460,13 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
     found = None
     out = []
     # the school rows a condition can use, split by indicator once (each condition reads only its own)
+    # (only the columns the conditions and the rows read: every filter below copies fewer blocks)
+    read = ["year", "level", "school_id", "indicator", "grade", "subject", "item", "value", "ci_low", "ci_high", "n",
+            "suppressed", "flag", "municipality_value", "vs_municipality", "vs_similar", "similar_value",
+            "prev_value", "change_ci_low", "change_ci_high"]
+    read += [c for rule in config.get("recommendations") or [] for c in rule.get("match") or [] if c not in read]
     usable = indicators[(indicators["level"] == "school") & ~indicators["suppressed"] & indicators["value"].notna()]
+    usable = usable[[c for c in dict.fromkeys(read) if c in usable.columns]]
     by_code = {code: part for code, part in usable.groupby("indicator", sort=False)}
     for rule in config.get("recommendations") or []:
         conds = rule.get("when") or []
