@@ -34,12 +34,18 @@ from msoko.indicators import compute_indicators, load_catalogue  # noqa: E402
 from msoko.store import read_table  # noqa: E402
 
 
-def _timed(fn, runs):
-    times, out = [], None
+CPU: dict[str, list[float]] = {}
+
+
+def _timed(fn, runs, name=None):
+    times, cpu, out = [], [], None
     for _ in range(runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    if name:
+        CPU[name] = cpu
     return out, times
 
 
@@ -65,46 +71,48 @@ def main(argv=None) -> int:
 
     frames, timings = {}, {}
     res, t = _timed(lambda: compute_indicators(tables, config, objectivity=obj), 1 if not want("indicators")
-                    else a.runs)
+                    else a.runs, "indicators.compute_indicators")
     timings["indicators.compute_indicators"] = t
     ind = res.indicators
     frames["indicators"] = ind
     kw = dict(meta=res.meta)
     if want("analyse"):
         frames["analysis_all"], timings["cycle.analyse"] = _timed(
-            lambda: cycle.analyse(ind, cat, config, **kw), a.runs)
+            lambda: cycle.analyse(ind, cat, config, **kw), a.runs, "cycle.analyse")
     if want("recommend"):
         frames["recommendations_all"], timings["cycle.recommend"] = _timed(
-            lambda: cycle.recommend(ind, cat, config, objectivity=obj, **kw), a.runs)
+            lambda: cycle.recommend(ind, cat, config, objectivity=obj, **kw), a.runs, "cycle.recommend")
     cy, t = _timed(lambda: cycle.management_cycle(ind, cat, config, measures=tables.get("measures"), notes=res.notes,
-                                                  objectivity=obj, **kw), a.runs if want("management_cycle") else 1)
+                                                  objectivity=obj, **kw), a.runs if want("management_cycle") else 1,
+                   "cycle.management_cycle")
     if want("management_cycle"):
         timings["cycle.management_cycle"] = t
     for name in ("targets", "monitoring", "analysis", "recommendations", "effectiveness"):
         frames[f"cycle_{name}"] = pd.concat([getattr(c, name) for c in cy.values()], ignore_index=True)
     if want("objectivity_findings"):
         frames["objectivity_findings"], timings["priorities.objectivity_findings"] = _timed(
-            lambda: priorities.objectivity_findings(obj, conf), a.runs)
+            lambda: priorities.objectivity_findings(obj, conf), a.runs, "priorities.objectivity_findings")
     if want("priorities"):
         frames["priorities"], timings["priorities.priorities"] = _timed(
             lambda: priorities.priorities(frames["cycle_analysis"], cat, config, objectivity=obj, indicators=ind,
-                                          **kw), a.runs)
+                                          **kw), a.runs, "priorities.priorities")
     med = {k: statistics.median(v) for k, v in timings.items()}
+    cpu = {k: statistics.median(CPU[k]) for k in timings}
     base = {}
     if a.check:
         base = json.loads((Path(a.check) / "timings.json").read_text())
-    print(f"{'function':40s} {'median, s':>10s}" + (f" {'before, s':>10s} {'×':>6s}" if base else "")
-          + "   runs")
+    print(f"{'function':34s} {'wall, s':>8s} {'cpu, s':>7s}" + (f" {'before':>7s} {'cpu':>7s} {'× wall':>6s}" if base else "")
+          + "   wall of each run")
     for k, v in med.items():
-        line = f"{k:40s} {v:10.2f}"
-        if base and k in base:
-            line += f" {base[k]:10.2f} {base[k] / v:6.1f}"
+        line = f"{k:34s} {v:8.2f} {cpu[k]:7.2f}"
+        if base and k in base.get("wall", {}):
+            line += f" {base['wall'][k]:7.2f} {base['cpu'].get(k, float('nan')):7.2f} {base['wall'][k] / v:6.1f}"
         print(line + "   " + ", ".join(f"{x:.2f}" for x in timings[k]))
     status = 0
     if a.save:
         ref = Path(a.save)
         ref.mkdir(parents=True, exist_ok=True)
-        (ref / "timings.json").write_text(json.dumps(med, indent=1))
+        (ref / "timings.json").write_text(json.dumps({"wall": med, "cpu": cpu}, indent=1))
         with open(ref / "frames.pkl", "wb") as f:
             pickle.dump(frames, f)
         print(f"saved {len(frames)} frames to {ref}")

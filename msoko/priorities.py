@@ -27,6 +27,7 @@ import pandas as pd
 
 from msoko import stats
 from msoko.cycle import _names, _where, fmt
+from msoko.ru import plural
 
 CERTAINTY = ("факт", "высокая", "достаточная", "низкая")
 DEFAULTS = {
@@ -74,15 +75,6 @@ def settings(config: dict) -> dict:
     for k in ("certainty_weight", "fact_sizes", "objectivity", "size_factor"):
         out[k] = {**DEFAULTS[k], **(conf.get(k) or {})}
     return out
-
-
-def plural(n, one: str, few: str, many: str) -> str:
-    n = abs(int(n))
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
 
 
 def chance(p) -> str:

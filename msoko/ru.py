@@ -1,0 +1,21 @@
+"""Russian words after numbers, shared by compute (msoko.priorities, msoko.cycle) and the reports.
+
+Neutral: imports nothing of msoko, so that compute never reaches into the report layer and the
+report layer can take the same rule from here (msoko/report/fmt.py has its own copy today).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def plural(n, one: str, few: str, many: str) -> str:
+    """The Russian form of a noun after the number ``n``: 1 работа, 2 работы, 5 работ, 21 работа,
+    11 работ; a fraction takes the genitive singular, which is the «few» form: 1,2 работы, 18,7 балла."""
+    if isinstance(n, (float, np.floating)) and not float(n).is_integer():
+        return few
+    n = abs(int(n))
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
