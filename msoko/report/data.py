@@ -279,7 +279,14 @@ def _schools_by_id(data: ReportData) -> pd.DataFrame:
 
 
 def school_row(data: ReportData, school_id: str) -> pd.Series:
-    return _schools_by_id(data).loc[school_id]
+    """The school's registry row (memoised: a school report asks for it ~400 times, and ``.loc`` of a
+    mixed-dtype row builds a Series each time, about a millisecond). Read it, never modify it."""
+    return data.memo(("_school_row", str(school_id)), lambda: _schools_by_id(data).loc[school_id])
+
+
+def many_municipalities(data: ReportData) -> bool:
+    """Whether the data hold more than one municipality (then the region is a comparison group)."""
+    return data.memo(("_many_municipalities",), lambda: bool(data.schools["municipality"].nunique() > 1))
 
 
 def school_name(data: ReportData, school_id: str) -> str:

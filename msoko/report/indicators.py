@@ -11,7 +11,7 @@ import pandas as pd
 from msoko import stats
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import LIMITED_N, MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
-from msoko.report.data import ReportData, school_row, similar_schools, target_value
+from msoko.report.data import ReportData, many_municipalities, school_row, similar_schools, target_value
 
 
 # context
@@ -120,6 +120,25 @@ def _cell_key(v) -> str:
     return str(v)
 
 
+def unit_year_rows(data: ReportData, year: int, level: str, unit: str) -> pd.DataFrame:
+    """The rows of ``indicators`` of one school or municipality (``level``) for one year, in table
+    order: positions indexed once per load, instead of a scan of the whole table by every section."""
+    ind = data.indicators
+    if ind.empty:
+        return ind
+    pos = data.memo(("_unit_year_pos",), lambda: {
+        (_int(y), str(lv), str(u)): p for (y, lv, u), p in
+        ind.groupby(["year", "level", "school_id"], sort=False, observed=True, dropna=False).indices.items()})
+    p = pos.get((int(year), str(level), str(unit)))
+    return data.memo(("_unit_year_rows", int(year), str(level), str(unit)),
+                     lambda: ind.iloc[np.sort(p)] if p is not None else ind.iloc[0:0])
+
+
+def school_year_rows(data: ReportData, year: int, school_id: str) -> pd.DataFrame:
+    """The school's rows of ``indicators`` for one year (see :func:`unit_year_rows`)."""
+    return unit_year_rows(data, year, "school", school_id)
+
+
 GROUP_COLUMNS = ["group", "value", "ci_low", "ci_high", "n", "suppressed", "limited"]
 _ROW_COLUMNS = ("value", "ci_low", "ci_high", "n", "suppressed", "limited", "similar_value", "similar_ci_low",
                 "similar_ci_high", "similar_n", "region_value")
@@ -159,7 +178,7 @@ def _groups(data: ReportData, school_id: str, year: int, code: str, grade=None, 
                                 limited=pd.notna(sn) and sn < LIMITED_N,
                                 ci_low=me["similar_ci_low"], ci_high=me["similar_ci_high"]))
     add(GROUP_MUNI, _first_row(data, year, code, "municipality", muni, grade, subject))
-    if me is not None and pd.notna(me["region_value"]) and data.schools["municipality"].nunique() > 1:
+    if me is not None and pd.notna(me["region_value"]) and many_municipalities(data):
         add(GROUP_REGION, dict(value=me["region_value"], ci_low=math.nan, ci_high=math.nan, n=math.nan,
                                 suppressed=False, limited=False))
     # suppression: a group under MIN_N never shows its value — a fact about the institution
@@ -196,8 +215,11 @@ def is_institution_fact(data: ReportData, code: str) -> bool:
 
 
 def catalogue_for(data: ReportData, system: int) -> pd.DataFrame:
-    c = data.catalogue
-    return c[c["system"] == system].sort_values("order")
+    """The system's catalogue rows in catalogue order (memoised per load; read it, never modify it)."""
+    def build():
+        c = data.catalogue
+        return c[c["system"] == system].sort_values("order")
+    return data.memo(("_catalogue_for", int(system)), build)
 
 
 def not_computed(data: ReportData, system: int) -> list[str]:
@@ -249,8 +271,8 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
     ind = data.indicators
     if cat.empty or ind.empty:
         return pd.DataFrame()
-    d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
-            & ind["indicator"].isin(cat["code"])]
+    d = school_year_rows(data, year, school_id)
+    d = d[d["indicator"].isin(cat["code"])]
     if not all_breakdowns:
         d = d[d["grade"].isna() & d["subject"].isna()]
     rows = []
@@ -317,9 +339,8 @@ def headline_indicators(data: ReportData, school_id: str, year: int, system: int
     ind = data.indicators
     if cat.empty or ind.empty:
         return []
-    d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
-            & ind["grade"].isna() & ind["subject"].isna() & ind["value"].notna()
-            & ~ind["suppressed"].fillna(False).astype(bool)]
+    d = school_year_rows(data, year, school_id)
+    d = d[d["grade"].isna() & d["subject"].isna() & d["value"].notna() & ~d["suppressed"].fillna(False).astype(bool)]
     have = set(d["indicator"])
     return [c for c in _headline_order(data, system) if c in have][:k]
 
@@ -339,10 +360,13 @@ def indicator_trend(data: ReportData, school_id: str, code: str, year: int, *, g
 
 
 def indicator_meta(data: ReportData, code: str) -> dict:
-    c = data.catalogue.set_index("code")
-    if code not in c.index:
+    def build():
+        c = data.catalogue.set_index("code")
+        return {k: c.loc[k].to_dict() for k in c.index.unique()}
+    meta = data.memo(("_indicator_meta",), build).get(code)
+    if meta is None:
         return dict(name=code, unit="", direction="", formula="", source="", target=math.nan)
-    return c.loc[code].to_dict()
+    return dict(meta)
 
 
 # ======================================================================================

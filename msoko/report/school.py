@@ -15,7 +15,7 @@ from msoko.report.data import ReportData, school_row, sufficiency_thresholds, ta
 from msoko.report.indicators import (
     CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, headline_indicators, indicator_groups,
     indicator_meta, indicator_trend, measures_table, not_computed, recommendations_table, school_context, school_vpr_counts,
-    system_goal, system_indicator_table,
+    system_goal, system_indicator_table, unit_year_rows,
 )
 from msoko.report.vpr import (
     gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution, max_score,
@@ -113,10 +113,10 @@ def _standout_works(data: ReportData, school_id: str, year: int) -> set[tuple[in
     ind, cat = data.indicators, data.catalogue.set_index("code")
     if not ind.empty:
         muni = str(school_row(data, school_id)["municipality"])
-        d = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
-                & ind["grade"].notna() & ind["subject"].notna() & ind["ci_low"].notna()
-                & ~ind["suppressed"].fillna(False).astype(bool)]
-        m = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == muni)]
+        d = unit_year_rows(data, year, "school", school_id)
+        d = d[d["grade"].notna() & d["subject"].notna() & d["ci_low"].notna()
+              & ~d["suppressed"].fillna(False).astype(bool)]
+        m = unit_year_rows(data, year, "municipality", muni)
         keys = ["indicator", "grade", "subject"]
         d = d.merge(m[keys + ["value"]].rename(columns={"value": "muni"}), on=keys)
         d = d[d["indicator"].isin(KEY_BREAKDOWN_INDICATORS)]

@@ -10,7 +10,7 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import MIN_N, fmt, informativeness
 from msoko.report.data import ReportData, comparison_groups, school_row
-from msoko.report.indicators import _groups, _indicator_rows, indicator_groups
+from msoko.report.indicators import _groups, _indicator_rows, indicator_groups, school_year_rows
 
 
 # ФИС ОКО views of one ВПР
@@ -205,9 +205,8 @@ GIA_EXAMS = {9: ("ОГЭ", "oge_mean_mark"), 11: ("ЕГЭ", "ege_mean_score")}
 def gia_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """ГИА by exam and subject: participants, the mean (ОГЭ: mark, ЕГЭ: test score) and the share below
     the minimum with its interval — the school beside the municipality, from ``indicators.parquet``."""
-    ind = data.indicators
-    rows = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school_id)
-               & (ind["indicator"] == "gia_below_min") & ind["grade"].isin(list(GIA_EXAMS)) & ind["subject"].notna()]
+    rows = school_year_rows(data, year, school_id)
+    rows = rows[(rows["indicator"] == "gia_below_min") & rows["grade"].isin(list(GIA_EXAMS)) & rows["subject"].notna()]
     out = []
     for r in rows.sort_values(["grade", "subject"]).itertuples():
         exam, mean_code = GIA_EXAMS[int(r.grade)]
