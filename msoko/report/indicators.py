@@ -80,6 +80,26 @@ def _indicator_rows(data: ReportData, year: int, code: str, level: str, unit: st
 
     Positions are indexed once per loaded data instead of a scan of the whole table per call: a
     school report asks for ~100 indicators × 4 comparison groups."""
+    frame = data.indicator_items if items else data.indicators
+    if frame.empty:
+        return frame
+    by_level, cells = _row_index(data, items)
+    if unit is None:
+        k = (int(year), str(code), str(level))
+        pos = by_level.get(k)
+    else:
+        k = (int(year), str(code), str(level), str(unit), _cell_key(grade), _cell_key(subject))
+        pos = cells.get(k)
+    if pos is None:
+        return frame.iloc[0:0]
+    return data.memo(("_indicator_frame", items, k), lambda: frame.iloc[pos])
+
+
+def _row_index(data: ReportData, items: bool) -> tuple[dict, dict]:
+    """Positions of ``indicators`` (or of its item rows) by (year, indicator, level) and by the full
+    cell key, built once per load."""
+    frame = data.indicator_items if items else data.indicators
+
     def build():
         # positions only (``groupby.indices``): materialising ~10⁴ small frames up front costs seconds
         by_cell = frame.groupby(["year", "indicator", "level", "school_id", "grade", "subject"],
@@ -92,19 +112,7 @@ def _indicator_rows(data: ReportData, year: int, code: str, level: str, unit: st
             cells[(y, c, lv, u, _cell_key(g), _cell_key(sj))] = pos
         return {k: np.sort(np.concatenate(v)) for k, v in by_level.items()}, cells
 
-    frame = data.indicator_items if items else data.indicators
-    if frame.empty:
-        return frame
-    by_level, cells = data.memo(("_indicator_rows", items), build)
-    if unit is None:
-        k = (int(year), str(code), str(level))
-        pos = by_level.get(k)
-    else:
-        k = (int(year), str(code), str(level), str(unit), _cell_key(grade), _cell_key(subject))
-        pos = cells.get(k)
-    if pos is None:
-        return frame.iloc[0:0]
-    return data.memo(("_indicator_frame", items, k), lambda: frame.iloc[pos])
+    return data.memo(("_indicator_rows", items), build)
 
 
 def _int(y):
@@ -147,8 +155,8 @@ _ROW_COLUMNS = ("value", "ci_low", "ci_high", "n", "suppressed", "limited", "sim
 def _first_row(data: ReportData, year: int, code: str, level: str, unit: str, grade, subject) -> dict | None:
     """The values of one row of ``indicators`` as a dict, read from column arrays made once per load
     (a school report asks for ~10⁴ of them: pandas row access would cost seconds)."""
-    _indicator_rows(data, year, code, level, unit, grade, subject)  # builds the position index
-    cells = data.memo(("_indicator_rows", False), lambda: None)[1]
+    # the position index alone: materialising the row as a frame (``_indicator_rows``) cost ~2 ms a call
+    cells = _row_index(data, False)[1]
     pos = cells.get((int(year), str(code), str(level), str(unit), _cell_key(grade), _cell_key(subject)))
     if pos is None or not len(pos):
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
@@ -155,15 +156,26 @@ def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFr
 
 def _overview_long(data: ReportData, school_id: str, year: int, query, column: str) -> pd.DataFrame:
     """Shares of every ВПР of the school, school beside the municipality (long form for the charts)."""
-    out = []
-    for _, r in school_vpr_counts(data, school_id, year).iterrows():
-        g, subj = int(r["grade"]), str(r["subject"])
+    # one concatenation and one filter for all works (a filter and an assign per work and group cost
+    # ~0.2 s per overview); the query puts the school's rows before the municipality's
+    taken = school_vpr_counts(data, school_id, year)
+    frames, works = [], []
+    for g, subj in zip(taken["grade"], taken["subject"]) if len(taken) else ():
+        g, subj = int(g), str(subj)
         d = query(data, school_id, year, g, subj)
-        for grp, label in ((GROUP_SCHOOL, "школа"), (GROUP_MUNI, "муниципалитет")):
-            x = d[d["group"] == grp]
-            out.append(x.assign(group=f"{g} кл., {subj}: {label}"))
-    out = [x for x in out if len(x)]
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["group", column, "share", "n"])
+        if len(d):
+            frames.append(d)
+            works.append(np.full(len(d), f"{g} кл., {subj}", dtype=object))
+    if frames:
+        big = pd.concat(frames, ignore_index=True)
+        grp = big["group"].to_numpy(dtype=object)
+        keep = (grp == GROUP_SCHOOL) | (grp == GROUP_MUNI)
+        if keep.any():
+            label = np.where(grp == GROUP_SCHOOL, ": школа", ": муниципалитет").astype(object)
+            out = big[keep].reset_index(drop=True)
+            out["group"] = np.concatenate(works)[keep] + label[keep]
+            return out
+    return pd.DataFrame(columns=["group", column, "share", "n"])
 
 
 def vpr_overview_marks(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
