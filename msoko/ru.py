@@ -1,7 +1,7 @@
 """Russian words after numbers, shared by compute (msoko.priorities, msoko.cycle) and the reports.
 
 Neutral: imports nothing of msoko, so that compute never reaches into the report layer and the
-report layer can take the same rule from here (msoko/report/fmt.py has its own copy today).
+report layer takes the same rule from here (msoko/report/fmt.py re-exports it).
 """
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from msoko.ru import plural
+
 
 
 MIN_N = 5       # smaller groups are not shown
@@ -119,20 +121,8 @@ def reliability_phrase(n) -> str:
     return f"вывод предварительный, информативность ограничена: выборка {n} {word}"
 
 
-def _plural(n, one: str, few: str, many: str) -> str:
-    """The Russian form of a noun after the number ``n``: 1 работа, 2 работы, 5 работ, 21 работа,
-    11 работ; a fraction takes the genitive singular, which is the «few» form: 1,2 работы, 18,7 балла."""
-    if isinstance(n, (float, np.floating)) and not float(n).is_integer():
-        return few
-    n = abs(int(n))
-    if n % 10 == 1 and n % 100 != 11:
-        return one
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return few
-    return many
-
-
-plural = _plural
+# the Russian plural rule lives in msoko.ru (compute uses it too and must not import the report layer)
+_plural = plural
 
 # nouns a report counts: (one, few, many); the genitive singular equals «few» for all of them («класс» is
 # left out: «5 класс» is a grade, an ordinal, not a count)
