@@ -138,8 +138,10 @@ def html_stacked_bars(data: pd.DataFrame, *, categories: Sequence, colors: Mappi
         groups = list(dict.fromkeys(data["group"]))
         wide = data.pivot_table(index="group", columns=key, values="share", aggfunc="sum").reindex(groups)
         ns = data.groupby("group", sort=False)["n"].max().reindex(groups)
-        for g in groups:
-            ng = ns.loc[g]
+        # column arrays, not ``.loc`` per cell: an overview has sixty rows × four categories
+        cols = {c: wide[c].to_numpy(dtype=float, na_value=np.nan) for c in cats if c in wide.columns}
+        for i, g in enumerate(groups):
+            ng = ns.iloc[i]
             label = f'{esc(str(g))} <span style="white-space:nowrap">{esc(f"(n = {fmt_num(ng)})")}</span>'
             head = (f'<div style="flex:0 0 38%;text-align:right;padding-right:0.6em;line-height:1.2">'
                     f'{label}</div>')
@@ -149,7 +151,7 @@ def html_stacked_bars(data: pd.DataFrame, *, categories: Sequence, colors: Mappi
             else:
                 segs = []
                 for c in cats:
-                    v = float(wide.loc[g, c]) if c in wide.columns and pd.notna(wide.loc[g, c]) else 0.0
+                    v = float(cols[c][i]) if c in cols and not np.isnan(cols[c][i]) else 0.0
                     if v <= 0:
                         continue
                     text = esc(f"{v:.0f}") if v >= 6 else ""

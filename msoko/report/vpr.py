@@ -139,11 +139,15 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
     if res.empty:
         return pd.DataFrame(columns=cols)
     res = res.assign(task=lambda x: x["task"].astype(str))
-    spec = data.task_specs
-    spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
-    spec = spec.assign(task=spec["task"].astype(str),
-                       label=spec["task_label"].astype(str) if "task_label" in spec else spec["task"].astype(str))
-    res = res.merge(spec.drop_duplicates("task")[["task", "label", "level"]], on="task", how="left")
+    def work_spec():
+        spec = data.task_specs
+        spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
+        spec = spec.assign(task=spec["task"].astype(str),
+                           label=spec["task_label"].astype(str) if "task_label" in spec else spec["task"].astype(str))
+        return spec.drop_duplicates("task")[["task", "label", "level"]]
+
+    # the work's specification is the same for every school of a run
+    res = res.merge(data.memo(("_work_spec", int(grade), str(subject)), work_spec), on="task", how="left")
     res["label"] = res["label"].fillna(res["task"])
     key = res["task"].str.extract(r"^(\d+)")[0].astype(float)
     order = {g: i for i, g in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI))}
