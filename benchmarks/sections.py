@@ -1,0 +1,94 @@
+"""Time per section of the report notebooks, in one process (as a warm `msoko run` worker sees it).
+
+Runs each code cell of ``notebooks/<report>.py`` for a few schools (or ДОУ) in this process, several
+rounds, and prints the median wall and CPU time of each cell; ``--profile FILE`` writes a cProfile
+of the last round. The first report warms the per-run memo (as the first report of a worker does):
+its times are printed apart and left out of the medians.
+
+    .venv/bin/python benchmarks/sections.py --processed /tmp/b/p --schools 4 --rounds 2
+    .venv/bin/python benchmarks/sections.py --processed /tmp/b/p --report dou
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from charts import notebook_cells  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--processed", required=True)
+    ap.add_argument("--report", choices=["school", "dou", "municipality", "objectivity"], default="school")
+    ap.add_argument("--schools", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--profile", help="cProfile output of the last round (pstats file)")
+    args = ap.parse_args()
+
+    import pandas as pd
+
+    from msoko import report as R
+
+    data = R.load(args.processed)
+    year = R.resolve_year(data, None)
+    s = data.schools
+    if args.report == "school":
+        vpr_ids = set(pd.read_parquet(Path(args.processed) / "vpr.parquet", columns=["school_id"])["school_id"]
+                      .astype(str))
+        ids = sorted(vpr_ids)[: args.schools + 1]
+        runs = [{"school_id": i, "year": year} for i in ids]
+    elif args.report == "dou":
+        ids = sorted(s.loc[s["is_preschool"].fillna(False).astype(bool), "school_id"])[: args.schools + 1]
+        runs = [{"dou_id": i, "year": year} for i in ids]
+    else:
+        runs = [{"year": year}] * 2
+    cells = notebook_cells(args.report)
+    labels = []
+    for c in cells[1:]:
+        line = next((ln for ln in c.splitlines() if ln.strip() and not ln.startswith("#")), "")
+        labels.append(line.strip()[:60])
+    times: list[list[tuple[float, float]]] = [[] for _ in cells[1:]]
+    first: list[tuple[float, float]] = []
+    prof = cProfile.Profile() if args.profile else None
+
+    def one(params: dict, sink) -> None:
+        ns: dict = {}
+        exec(cells[0], ns)
+        ns.update(params, processed_dir=args.processed)
+        for i, c in enumerate(cells[1:]):
+            t, p = time.perf_counter(), time.process_time()
+            exec(c, ns)
+            sink(i, (time.perf_counter() - t, time.process_time() - p))
+
+    one(runs[0], lambda i, v: first.append(v))
+    for r in range(args.rounds):
+        if prof is not None and r == args.rounds - 1:
+            prof.enable()
+        for p in runs[1:]:
+            one(p, lambda i, v: times[i].append(v))
+        if prof is not None and r == args.rounds - 1:
+            prof.disable()
+    n = len(times[0])
+    print(f"{args.report}: {len(runs) - 1} report(s) × {args.rounds} rounds = {n} samples; processed = {args.processed}")
+    print(f"{'cell':<62}{'wall med':>9}{'CPU med':>9}{'first':>8}")
+    tot_w = tot_c = 0.0
+    for lab, ts, f in zip(labels, times, first):
+        w, c = statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts)
+        tot_w, tot_c = tot_w + w, tot_c + c
+        print(f"{lab:<62}{w:>9.3f}{c:>9.3f}{f[0]:>8.2f}")
+    per_report = [sum(ts[k][0] for ts in times) for k in range(n)]
+    print(f"{'sum of medians':<62}{tot_w:>9.3f}{tot_c:>9.3f}{sum(f[0] for f in first):>8.2f}")
+    print(f"report wall time: median {statistics.median(per_report):.3f} s (min {min(per_report):.3f})")
+    if prof is not None:
+        prof.dump_stats(args.profile)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
