@@ -18,9 +18,20 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
 
-from charts import notebook_cells  # noqa: E402
+
+
+def notebook_cells(name: str) -> list[str]:
+    """The code cells of a percent-format notebook from its ``parameters`` cell on (empty cells left out)."""
+    text = (REPO / "notebooks" / f"{name}.py").read_text(encoding="utf-8")
+    cells = []
+    for chunk in text.split("\n# %%")[1:]:
+        head, _, body = chunk.partition("\n")
+        if 'tags=["parameters"]' in head:
+            cells = []
+        if "[markdown]" not in head and body.strip():
+            cells.append(body)
+    return cells
 
 
 def main() -> None:
