@@ -304,3 +304,23 @@ def test_not_computed_indicator_is_said_with_its_reason(synth):
     html = report.show_school_system(synth, "sch01", 2023, 6)._repr_html_()
     reason = str(cat.loc["teachers_kpk3", "note_ru"]).rstrip(".")
     assert f"«{cat.loc['teachers_kpk3', 'name_ru']}» не рассчитан: {reason}" in html
+
+
+def test_participants_and_municipal_marks_match_the_raw_rows(synth):
+    """The participants per work (school_vpr_counts) and the municipal shares of marks
+    (municipal_vpr_marks) come from compute's tables; counted here from the raw rows."""
+    from msoko.report.municipality import municipal_vpr_marks
+
+    v = pd.read_parquet(synth.processed_dir / "vpr.parquet")
+    v = v[(v.year == 2023) & ~v.absent]
+    got = report.school_vpr_counts(synth, "sch01", 2023).set_index(["grade", "subject"])["n"]
+    expected = v[v.school_id == "sch01"].groupby(["grade", "subject"]).size()
+    assert got.to_dict() == {(int(g), s): int(n) for (g, s), n in expected.items()}
+    muni = str(synth.schools.loc[synth.schools.school_id == "sch01", "municipality"].iloc[0])
+    ids = set(synth.schools.loc[synth.schools.municipality == muni, "school_id"])
+    marks = municipal_vpr_marks(synth, muni, 2023)
+    w = v[v.school_id.isin(ids) & (v.grade == 4) & (v.subject == "Математика")].dropna(subset=["mark"])
+    m = marks[marks.group == "4 кл., Математика"].set_index("mark")
+    for mark in (2, 3, 4, 5):
+        assert m.loc[mark, "share"] == pytest.approx(100 * (w["mark"] == mark).mean())
+        assert m.loc[mark, "n"] == len(w)

@@ -44,13 +44,17 @@ def school_context(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
 
 
 def school_vpr_counts(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
-    """ВПР written by the school in the year: class, subject, participants."""
+    """ВПР written by the school in the year: class, subject, participants (``n`` of compute's
+    ``vpr_score_counts.parquet``: the pupils who wrote the work)."""
     def build():
-        v = data.vpr_year(year)
-        if v.empty:
+        c = data.table("vpr_score_counts")
+        if c.empty:
             return pd.DataFrame()
-        d = v[v["school_id"] == school_id]
-        return d.groupby(["grade", "subject"]).size().reset_index(name="n").sort_values(["grade", "subject"])
+        d = c[(c["year"] == int(year)) & (c["level"] == "school") & (c["school_id"] == str(school_id))]
+        if d.empty:
+            return pd.DataFrame()
+        return (d.groupby(["grade", "subject"])["n"].first().astype("int64").reset_index()
+                .sort_values(["grade", "subject"]).reset_index(drop=True))
 
     return data.memo(("_vpr_counts", str(school_id), int(year)), build)
 

@@ -310,9 +310,13 @@ def municipal_at_glance(data: ReportData, municipality: str, year: int) -> pd.Da
             parts.append(f"11 классов — {fmt(int(g11['denominator']))}")
         total = sum(int(r["denominator"]) for r in (g9, g11) if r)
         rows.append(("Выпускников", fmt(total), "; ".join(parts)))
-    vpr = data.vpr_year(year)
-    if not vpr.empty:
-        rows.append((f"Работ ВПР в {year} году (писавшие)", fmt(int(vpr["school_id"].isin(ids).sum())), ""))
+    counts = data.table("vpr_score_counts")
+    if not counts.empty:
+        # participants of each school × work (compute's vpr_score_counts), summed over the schools
+        c = counts[(counts["year"] == int(year)) & (counts["level"] == "school") & counts["school_id"].isin(ids)]
+        if len(c):
+            written = int(c.groupby(["school_id", "grade", "subject"])["n"].first().sum())
+            rows.append((f"Работ ВПР в {year} году (писавшие)", fmt(written), ""))
     for code, label in (("shnor_flag", "Школ с низкими результатами (ШНОР)"),
                         ("shnsu_flag", "Школ в неблагоприятных социальных условиях (ШНСУ)"),
                         ("risk_profile_high", "Школ с высоким рисковым профилем «500+»")):
@@ -772,20 +776,25 @@ def municipal_trend(data: ReportData, municipality: str, code: str, year: int) -
 
 
 def municipal_vpr_marks(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
-    """``group`` = «<grade> кл., <subject>», ``mark``, ``share``, ``n`` over the municipality's schools."""
-    v = data.vpr_year(year)
-    if v.empty:
-        return pd.DataFrame(columns=["group", "mark", "share", "n"])
-    ids = set(data.schools.loc[data.schools["municipality"] == municipality, "school_id"])
-    d = v[v["school_id"].isin(ids)].dropna(subset=["mark"])
-    out = []
-    for (g, s), x in d.groupby(["grade", "subject"], sort=True):
-        n = len(x)
-        if n < MIN_N:
-            continue
-        c = x["mark"].astype(int).value_counts()
-        out += [dict(group=f"{int(g)} кл., {s}", mark=m, share=100 * c.get(m, 0) / n, n=n) for m in (2, 3, 4, 5)]
-    return pd.DataFrame(out, columns=["group", "mark", "share", "n"])
+    """``group`` = «<grade> кл., <subject>», ``mark``, ``share``, ``n`` over the municipality's schools:
+    the municipal shares of marks «2»–«5» as compute wrote them (``indicators.parquet``)."""
+    from msoko.report.indicators import unit_year_rows
+    from msoko.report.vpr import MARK_SHARES
+
+    cols = ["group", "mark", "share", "n"]
+    rows = unit_year_rows(data, year, "municipality", municipality)
+    mark_of = {code: mark for mark, code in MARK_SHARES.items()}
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    m = rows[rows["indicator"].isin(mark_of) & rows["grade"].notna() & rows["subject"].notna()
+             & rows["value"].notna() & ~rows["suppressed"].fillna(False).astype(bool) & (rows["n"] >= MIN_N)]
+    if "item" in m:
+        m = m[m["item"].isna()]
+    m = m.assign(mark=m["indicator"].map(mark_of), grade=m["grade"].astype(int)) \
+        .sort_values(["grade", "subject", "mark"], kind="stable")
+    return pd.DataFrame({"group": [f"{g} кл., {s}" for g, s in zip(m["grade"], m["subject"])],
+                         "mark": m["mark"].to_numpy(), "share": m["value"].to_numpy(float),
+                         "n": m["n"].to_numpy().astype(int)}, columns=cols).reset_index(drop=True)
 
 
 def monitoring_table(data: ReportData, municipality: str, year: int, system: int) -> pd.DataFrame:

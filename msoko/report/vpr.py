@@ -9,7 +9,7 @@ import pandas as pd
 
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import MIN_N, fmt, informativeness
-from msoko.report.data import ReportData, comparison_groups, school_row
+from msoko.report.data import ReportData, school_row
 from msoko.report.indicators import _groups, _indicator_rows, indicator_groups, school_year_rows
 
 
