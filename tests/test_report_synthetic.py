@@ -5,6 +5,7 @@ hand from the inputs."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -324,3 +325,10 @@ def test_participants_and_municipal_marks_match_the_raw_rows(synth):
     for mark in (2, 3, 4, 5):
         assert m.loc[mark, "share"] == pytest.approx(100 * (w["mark"] == mark).mean())
         assert m.loc[mark, "n"] == len(w)
+
+
+def test_participants_are_whole_numbers_in_the_summary(synth):
+    """«Участников 76» — a count, not «76,0» (indicators store n as float)."""
+    t = report.vpr_summary_table(synth, "sch01", 2023, 4, "Математика")
+    shown = [v for v in t["Участников"] if v != "—"]
+    assert shown and all(re.fullmatch(r"\d[\d\u202f\u00a0 ]*", v) for v in shown), shown

@@ -179,7 +179,7 @@ def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, s
     rows = []
     for g in mean.index:
         n = mean.loc[g, "n"]
-        row = {"Группа": g, "Участников": fmt(n) if pd.notna(n) else "—"}
+        row = {"Группа": g, "Участников": fmt(int(n)) if pd.notna(n) else "—"}
         if mean.loc[g, "suppressed"]:
             row["Средний балл"] = f"скрыто (n < {MIN_N})"
             rows.append(row)
