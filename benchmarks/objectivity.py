@@ -355,6 +355,16 @@ def _assessed(obj: pd.DataFrame, signs=None, level: float | None = None) -> pd.D
     return r
 
 
+def _lift(a: np.ndarray, b: np.ndarray) -> tuple[int, int, float, float, float]:
+    """For two boolean arrays over the same units: how many ``a``, how many ``a`` and ``b``,
+    P(b | a), P(b) and their ratio rounded to 0.01 (NaN where no ``a`` or P(b) = 0)."""
+    base = float(b.mean())
+    n_a = int(a.sum())
+    cond = float(b[a].mean()) if n_a else np.nan
+    ratio = round(cond / base, 2) if n_a and base > 0 else np.nan
+    return n_a, int((a & b).sum()), cond, base, ratio
+
+
 def persistence(obj: pd.DataFrame, level: float | None = None) -> pd.DataFrame:
     """Cells (school × grade × subject) and schools flagged in one year against the next year.
 
@@ -376,14 +386,11 @@ def persistence(obj: pd.DataFrame, level: float | None = None) -> pd.DataFrame:
                 m = a.merge(b, on=keys, suffixes=("_0", "_1"))
                 if len(m) == 0:
                     continue
-                f0, f1 = m["flagged_0"].to_numpy(), m["flagged_1"].to_numpy()
-                base = f1.mean()
-                cond = f1[f0].mean() if f0.any() else np.nan
+                n_a, n_ab, cond, base, ratio = _lift(m["flagged_0"].to_numpy(), m["flagged_1"].to_numpy())
                 rows.append({"годы": f"{y0}→{y1}", "единица": unit, "sign": sign, "оба года": len(m),
-                             f"отмечено {y0}": int(f0.sum()), "из них и в след. году": int((f0 & f1).sum()),
+                             f"отмечено {y0}": n_a, "из них и в след. году": n_ab,
                              "P(след.|отм.) %": round(100 * cond, 2) if np.isfinite(cond) else np.nan,
-                             "база %": round(100 * base, 2),
-                             "отношение": round(cond / base, 2) if base > 0 and np.isfinite(cond) else np.nan})
+                             "база %": round(100 * base, 2), "отношение": ratio})
     tab = pd.DataFrame(rows)
     if len(tab):
         what = "отмечено" if level is None else f"p < {level:g}"
@@ -413,13 +420,10 @@ def enrichment(obj: pd.DataFrame, families: dict | None = None, level: float | N
             d = w[[fa, fb]].dropna().astype(bool)
             if len(d) == 0:
                 continue
-            pb = d[fb].mean()
-            na = int(d[fa].sum())
-            cond = d.loc[d[fa], fb].mean() if na else np.nan
+            na, nab, cond, pb, ratio = _lift(d[fa].to_numpy(), d[fb].to_numpy())
             rows.append({"A": fa, "B": fb, "ячеек": len(d), "отмечено A": na,
-                         "A и B": int((d[fa] & d[fb]).sum()), "P(B|A) %": round(100 * cond, 2) if na else np.nan,
-                         "P(B) %": round(100 * pb, 3),
-                         "обогащение": round(cond / pb, 2) if na and pb > 0 else np.nan})
+                         "A и B": nab, "P(B|A) %": round(100 * cond, 2) if na else np.nan,
+                         "P(B) %": round(100 * pb, 3), "обогащение": ratio})
     tab = pd.DataFrame(rows)
     if len(tab):
         what = "отмечено" if level is None else f"p < {level:g} у одного из признаков семейства"
