@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/objectivity.py --seeds 1,2,3        # three demos, pooled
     .venv/bin/python benchmarks/objectivity.py --schools 700 --timing-only   # region-sized timing
     .venv/bin/python benchmarks/objectivity.py --raw DIR [--processed DIR]   # an existing demo folder
+    .venv/bin/python benchmarks/objectivity.py --raw R1 R2 … --processed P1 P2 …  # several made
+                                        # demos (e.g. 700 schools × 5 seeds made once), pooled
     .venv/bin/python benchmarks/objectivity.py --real DIR [--processed DIR]  # real data: flag rates,
                                         # persistence 2020 → 2021 and cross-family enrichment
     .venv/bin/python benchmarks/objectivity.py --processed DIR --speed 3      # betabinom fit: new vs old, medians
@@ -179,8 +181,10 @@ def report(obj: pd.DataFrame, truth: pd.DataFrame) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Бенчмарк диагностики объективности на демо-муниципалитете")
-    ap.add_argument("--raw", type=Path, help="готовая папка демо (иначе создаётся msoko demo)")
-    ap.add_argument("--processed", type=Path, help="готовая папка обработанных таблиц")
+    ap.add_argument("--raw", type=Path, nargs="+", help="готовые папки демо (иначе создаётся msoko demo); "
+                                                        "несколько — результаты объединяются")
+    ap.add_argument("--processed", type=Path, nargs="+", help="готовые папки обработанных таблиц (по одной "
+                                                              "на папку --raw)")
     ap.add_argument("--schools", type=int, default=120)
     ap.add_argument("--seeds", default="2", help="зёрна демо через запятую (результаты объединяются)")
     ap.add_argument("--years", default="2021-2023")
@@ -193,6 +197,10 @@ def main(argv=None) -> int:
     ap.add_argument("--speed", type=int, metavar="N", help="с --processed: N раз compute_objectivity «до» "
                     "(Nelder–Mead, тесты без кэша) и «после», медианы рядом и расхождение p-значений")
     a = ap.parse_args(argv)
+    if a.speed or a.real is not None:     # one folder of processed tables there
+        if a.processed is not None and len(a.processed) != 1:
+            sys.exit("С --speed и --real указывается одна папка --processed.")
+        a.processed = a.processed[0] if a.processed else None
     if a.speed:
         speed(a)
         return 0
@@ -200,7 +208,10 @@ def main(argv=None) -> int:
         real_rates(a)
         return 0
     if a.raw is not None:
-        runs = [(a.raw, a.processed)]
+        procs = a.processed or [None] * len(a.raw)
+        if len(procs) != len(a.raw):
+            sys.exit(f"Папок --processed ({len(procs)}) должно быть столько же, сколько папок --raw ({len(a.raw)}).")
+        runs = list(zip(a.raw, procs))
     else:
         runs = [(None, None) for _ in a.seeds.split(",")]
     objs, truths = [], []
@@ -208,7 +219,7 @@ def main(argv=None) -> int:
         seed = int(a.seeds.split(",")[i]) if a.raw is None else None
         obj, truth = run_one(a, raw, processed, seed)
         if truth is not None:
-            tag = f"s{seed}:" if seed is not None else ""
+            tag = f"s{seed}:" if seed is not None else (f"r{i}:" if len(runs) > 1 else "")
             objs.append(obj.assign(school_id=tag + obj["school_id"].astype(str).where(obj["school_id"].notna(), "")))
             truths.append(truth.assign(school_id=tag + truth["school_id"]))
     if objs and a.save is not None:
