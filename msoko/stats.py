@@ -334,6 +334,60 @@ def betabinom_fit(k, n, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3,
     return p, rho
 
 
+def betabinom_fit_rho(k, n, p, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3,
+                      start_trim: float = 0.05, max_iter: int = 10) -> float:
+    """Maximum-likelihood ρ of beta-binomial counts whose means are known per unit.
+
+    X_i ~ BetaBinom(n_i, p_i·α, (1 − p_i)·α), α = 1/ρ − 1, with ``p`` the expected share of each
+    unit (e.g. of each school, given the marks of its pupils — :func:`msoko.objectivity.evidence.marks_rows`):
+    the common-mean model of :func:`betabinom_fit` where the mean is not common. ρ is the one
+    parameter; the log-likelihood (the kernel of :func:`scipy.stats.betabinom.logpmf`) is maximised in
+    log ρ by :func:`scipy.optimize.minimize_scalar` (bounded, deterministic). Units with p_i = 0 or 1
+    carry no information on ρ and are left out. ``trim`` as in :func:`betabinom_fit`: the fit starts
+    without the ``start_trim`` most extreme units in each tail under the binomial, then refits on the
+    units with two-sided p ≥ ``trim`` under the current fit until that set no longer changes.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import betaln
+
+    k, n, p = _f(k), _f(n), _f(p)
+    lo, hi = rho_bounds
+    ok = np.isfinite(k) & np.isfinite(n) & np.isfinite(p) & (n > 0) & (p > 0) & (p < 1)
+    k, n, p = k[ok], n[ok], p[ok]
+    if len(k) < 3:
+        return lo
+    nk = n - k
+
+    def fit(use) -> float:
+        kk, nnk, pp = k[use], nk[use], p[use]
+
+        def nll(t):
+            s = 1.0 / math.exp(t) - 1.0
+            a, b = pp * s, (1 - pp) * s
+            return -float((betaln(kk + a, nnk + b) - betaln(a, b)).sum())
+
+        res = minimize_scalar(nll, bounds=(math.log(lo), math.log(hi)), method="bounded",
+                              options={"xatol": 1e-5})
+        return float(np.clip(math.exp(res.x), lo, hi))
+
+    if not trim:
+        return fit(np.ones(len(k), dtype=bool))
+    up, dn = _st.binom.sf(k - 1, n, p), _st.binom.cdf(k, n, p)
+    keep = (up > np.quantile(up, start_trim)) & (dn > np.quantile(dn, start_trim))
+    if keep.sum() < 3:
+        keep = np.ones(len(k), dtype=bool)
+    rho = lo
+    for _ in range(max_iter):
+        rho = fit(keep)
+        ab = 1.0 / rho - 1.0
+        ge, _, le, _ = betabinom_tails(k, n, p * ab, (1 - p) * ab)
+        new = (ge >= trim) & (le >= trim)
+        if (new == keep).all() or new.sum() < 3:
+            break
+        keep = new
+    return rho
+
+
 def negbin_sf(k, mean, r) -> np.ndarray:
     """``P(X ≥ k)`` for a negative binomial with the given ``mean`` and size ``r``
     (Var X = mean + mean²/r; a Poisson whose rate varies between units as a gamma)."""

@@ -245,5 +245,103 @@ def test_rare_finding_flagged_at_a_relative_margin():
     assert r15["p_value"] == pytest.approx(r["p_value"])
     # a common finding keeps the 15 p.p. margin: the threshold is the reference share + 15 p.p.
     lo = out[(out.sign == "marks_lower") & (out.school_id == sid)].iloc[0]
-    ref = float(lo["detail"].split(" при ")[1].split(" %")[0].replace(",", "."))
+    ref = float(lo["detail"].split(" при ожидаемых ")[1].split(" %")[0].replace(",", "."))
     assert lo["threshold"] >= ref + 15.0 - 0.1
+
+
+# ---------------------------------------------------------------- the null given the pupils' marks
+
+def _simulate_offset_counts(rng, works=8, schools=300, rho=0.04):
+    """Counts from the conditional null: school means p_i that differ (the mix of marks of its
+    pupils), X_i ~ BetaBinom(n_i, p_i·α, (1 − p_i)·α)."""
+    out = []
+    for w in range(works):
+        n = rng.integers(8, 61, size=schools)
+        p = np.clip(rng.beta(2, 12, size=schools) * (0.5 + w / works), 0.005, 0.9)
+        ab = 1 / rho - 1
+        k = st.betabinom.rvs(n, p * ab, (1 - p) * ab, random_state=rng)
+        out.append(pd.DataFrame({"work": w, "n": n, "p": p, "k": k}))
+    return pd.concat(out, ignore_index=True)
+
+
+def test_offset_null_pvalues_uniform_and_rho_recovered():
+    from msoko.stats import betabinom_fit_rho
+    rng = np.random.default_rng(20261204)
+    d = _simulate_offset_counts(rng)
+    assert len(d) >= 2000
+    pit = np.empty(len(d))
+    ge = np.empty(len(d))
+    for _, idx in d.groupby("work").indices.items():
+        k, n, p = (d[c].to_numpy()[idx] for c in ("k", "n", "p"))
+        rho = betabinom_fit_rho(k, n, p)
+        assert rho == pytest.approx(0.04, rel=0.35)
+        ab = 1 / rho - 1
+        g, e, _, _ = betabinom_tails(k, n, p * ab, (1 - p) * ab)
+        ge[idx], pit[idx] = g, g - e + rng.random(len(idx)) * e
+    assert st.kstest(pit, "uniform").pvalue > 0.01
+    for a in (0.001, 0.01, 0.05):
+        assert (ge <= a).mean() <= a * 1.3 + 3 / len(d)
+    # deterministic, and the ML optimum: no nearby ρ has a higher likelihood
+    k, n, p = (d[c].to_numpy()[d.work.to_numpy() == 0] for c in ("k", "n", "p"))
+    r1 = betabinom_fit_rho(k, n, p, trim=None)
+    assert r1 == betabinom_fit_rho(k, n, p, trim=None)
+
+    def ll(r):
+        ab = 1 / r - 1
+        return st.betabinom.logpmf(k, n, p * ab, (1 - p) * ab).sum()
+    assert ll(r1) >= max(ll(r1 * 0.97), ll(r1 * 1.03)) - 1e-6
+
+
+def _work_with_marks(seed=1, schools=120, weak=None, lenient=None):
+    """Pupils of one work: a school level sets the mix of ВПР marks; the journal mark is
+    ≥ 2 above the ВПР mark at the same rate everywhere *given the ВПР mark* (25 % of «2», 6 % of «3»).
+    ``weak``: a school with 70 % of «2» (and so many far-below gaps, honestly); ``lenient``: a
+    school of the usual mix whose journal is far above the ВПР for 75 % of «2» and 40 % of «3»."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(schools):
+        sid = f"S{s:03d}"
+        n = int(rng.integers(20, 50))
+        lvl = rng.normal(0, 0.5)
+        pr = np.array([0.12, 0.38, 0.35, 0.15]) * np.exp(lvl * np.array([-1, -0.3, 0.3, 1]))
+        if sid == weak:
+            pr, n = np.array([0.7, 0.25, 0.04, 0.01]), 60
+        if sid == lenient:
+            pr, n = np.array([0.12, 0.38, 0.35, 0.15]), 60
+        mark = rng.choice([2, 3, 4, 5], size=n, p=pr / pr.sum())
+        q = (np.where(mark == 2, 0.75, np.where(mark == 3, 0.4, 0.0)) if sid == lenient else
+             np.where(mark == 2, 0.25, np.where(mark == 3, 0.06, 0.0)))
+        far = rng.random(n) < q
+        journal = np.where(far, np.minimum(5, mark + 2 + (rng.random(n) < 0.3)), np.clip(mark + rng.choice([-1, 0, 0, 1], size=n), 2, 5))
+        journal = np.where(~far & (journal - mark >= 2), mark + 1, journal)
+        if sid == weak:   # exactly the region's rates given the marks: 42 «2» (10 far), 15 «3» (1 far), 3 «4»
+            mark = np.array([2] * 42 + [3] * 15 + [4] * 3)
+            journal = np.array([4] * 10 + [3] * 32 + [5] + [3] * 14 + [4] * 3)
+        rows.append(pd.DataFrame({"year": 2023, "grade": 6, "subject": "Математика", "school_id": sid,
+                                  "journal_mark": journal, "mark": mark}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_far_below_given_vpr_marks_does_not_flag_a_weak_school():
+    """A weak school has many ВПР «2» and so many journal marks far above them, at the region's
+    rate given the ВПР mark: not a finding. The common-mean model (the share of the work for every
+    school) puts it at p < 0.01; the model given the pupils' marks at p > 0.3."""
+    from msoko.stats import betabinom_fit
+    cfg = settings({})
+    s = _work_with_marks(seed=5, weak="S010", lenient="S020")
+    out = ev.marks_rows(s, None, cfg)
+    fb = out[out.sign == "marks_far_below"].set_index("school_id")
+    assert fb.loc["S010", "p_value"] > 0.3
+    assert not bool(fb.loc["S010", "flagged"])
+    # the lenient school (3–7× the rate given its marks) is found
+    assert fb.loc["S020", "p_value"] < 1e-3 and bool(fb.loc["S020", "flagged"])
+    # the counterfactual: a common mean for every school
+    d = s.assign(fb=(s.mark - s.journal_mark <= -2)).groupby("school_id")["fb"].agg(["sum", "size"])
+    p, rho = betabinom_fit(d["sum"].to_numpy(), d["size"].to_numpy())
+    ab = 1 / rho - 1
+    ge, _, _, _ = betabinom_tails(d.loc[["S010"], "sum"], d.loc[["S010"], "size"], p * ab, (1 - p) * ab)
+    assert ge[0] < 0.01
+    # the expected share in the explanation is the school's own (given its marks), not the work's
+    assert "при тех же отметках ВПР" in fb.loc["S010", "detail"]
+    # null schools stay quiet
+    assert fb.drop(index=["S010", "S020"])["flagged"].astype(bool).mean() <= 0.01
