@@ -251,45 +251,64 @@ def test_rare_finding_flagged_at_a_relative_margin():
 
 # ---------------------------------------------------------------- the null given the pupils' marks
 
-def _simulate_offset_counts(rng, works=8, schools=300, rho=0.04):
-    """Counts from the conditional null: school means p_i that differ (the mix of marks of its
-    pupils), X_i ~ BetaBinom(n_i, p_i·α, (1 − p_i)·α)."""
+def _simulate_offset_counts(rng, works=8, schools=300, rho=0.04, phi=1.3):
+    """Counts from the conditional null: expected shares e_i that differ between schools (the mix
+    of marks of its pupils), X_i ~ BetaBinom(n_i, p_i·α, (1 − p_i)·α) with p_i = φ·e_i."""
     out = []
     for w in range(works):
         n = rng.integers(8, 61, size=schools)
-        p = np.clip(rng.beta(2, 12, size=schools) * (0.5 + w / works), 0.005, 0.9)
+        e = np.clip(rng.beta(2, 12, size=schools) * (0.5 + w / works), 0.005, 0.6)
+        p = phi * e
         ab = 1 / rho - 1
         k = st.betabinom.rvs(n, p * ab, (1 - p) * ab, random_state=rng)
-        out.append(pd.DataFrame({"work": w, "n": n, "p": p, "k": k}))
+        out.append(pd.DataFrame({"work": w, "n": n, "e": e, "k": k}))
     return pd.concat(out, ignore_index=True)
 
 
-def test_offset_null_pvalues_uniform_and_rho_recovered():
-    from msoko.stats import betabinom_fit_rho
+def test_offset_null_pvalues_uniform_and_parameters_recovered():
+    from msoko.stats import betabinom_fit_offset
     rng = np.random.default_rng(20261204)
     d = _simulate_offset_counts(rng)
     assert len(d) >= 2000
     pit = np.empty(len(d))
     ge = np.empty(len(d))
     for _, idx in d.groupby("work").indices.items():
-        k, n, p = (d[c].to_numpy()[idx] for c in ("k", "n", "p"))
-        rho = betabinom_fit_rho(k, n, p)
+        k, n, e = (d[c].to_numpy()[idx] for c in ("k", "n", "e"))
+        phi, rho = betabinom_fit_offset(k, n, e)
+        assert phi == pytest.approx(1.3, rel=0.1)
         assert rho == pytest.approx(0.04, rel=0.35)
+        p = phi * e
         ab = 1 / rho - 1
-        g, e, _, _ = betabinom_tails(k, n, p * ab, (1 - p) * ab)
-        ge[idx], pit[idx] = g, g - e + rng.random(len(idx)) * e
+        g, eq, _, _ = betabinom_tails(k, n, p * ab, (1 - p) * ab)
+        ge[idx], pit[idx] = g, g - eq + rng.random(len(idx)) * eq
     assert st.kstest(pit, "uniform").pvalue > 0.01
     for a in (0.001, 0.01, 0.05):
         assert (ge <= a).mean() <= a * 1.3 + 3 / len(d)
-    # deterministic, and the ML optimum: no nearby ρ has a higher likelihood
-    k, n, p = (d[c].to_numpy()[d.work.to_numpy() == 0] for c in ("k", "n", "p"))
-    r1 = betabinom_fit_rho(k, n, p, trim=None)
-    assert r1 == betabinom_fit_rho(k, n, p, trim=None)
+    # deterministic; φ = observed / expected; ρ the likelihood's optimum given φ (scipy's logpmf)
+    k, n, e = (d[c].to_numpy()[d.work.to_numpy() == 0] for c in ("k", "n", "e"))
+    f1, r1 = betabinom_fit_offset(k, n, e, trim=None)
+    assert (f1, r1) == betabinom_fit_offset(k, n, e, trim=None)
+    assert f1 == pytest.approx(k.sum() / (n * e).sum())
 
     def ll(r):
         ab = 1 / r - 1
-        return st.betabinom.logpmf(k, n, p * ab, (1 - p) * ab).sum()
+        return st.betabinom.logpmf(k, n, f1 * e * ab, (1 - f1 * e) * ab).sum()
     assert ll(r1) >= max(ll(r1 * 0.97), ll(r1 * 1.03)) - 1e-6
+
+
+def test_offset_fit_when_only_the_extreme_school_has_the_event():
+    """Every other school has none: the one school with 18 of 73 is not absorbed by a large ρ."""
+    from msoko.stats import betabinom_fit_offset
+    k = np.array([0] * 12 + [18])
+    n = np.array([40, 35, 30, 28, 25, 30, 33, 45, 50, 38, 29, 31, 73])
+    e = np.full(13, 0.02)
+    phi, rho = betabinom_fit_offset(k, n, e)
+    p = phi * e
+    ab = 1 / rho - 1
+    ge, _, _, _ = betabinom_tails(k[-1:], n[-1:], p[-1:] * ab, (1 - p[-1:]) * ab)
+    assert ge[0] < 1e-10
+    # half an event expected over the kept schools (the start trims a few of the zeros as well)
+    assert phi * 0.02 * n[:12].sum() == pytest.approx(0.5, rel=0.2)
 
 
 def _work_with_marks(seed=1, schools=120, weak=None, lenient=None):

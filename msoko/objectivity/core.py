@@ -42,6 +42,7 @@ DEFAULTS: dict = {
     "bunching_min_window": 5,
     "bunching_reference": "typical",  # or "smooth": the plain test against the smooth curve
     "tasks_min_gap": 10.0,            # p.p.
+    "tasks_t_df": 10,                 # Student t reference of tasks_basic_vs_advanced (heavy tails)
     "marks_min_gap": 15.0,            # p.p.
     "gia_far_above": 0.5,             # region SD units
     "gia_min_gap": 0.5,
