@@ -154,6 +154,13 @@ def report(obj: pd.DataFrame, truth: pd.DataFrame) -> dict:
         d = mmn[sel]
         if len(d):
             print(f"  {lab}: official {d.official.mean():.3f}  combined {d.combined.mean():.3f}  (n={len(d)})")
+    # moderate cases by kind and size (the finding: combined, for inflated journal marks their own)
+    if "finding" in t.columns:
+        md = t[t.strength == "moderate"].merge(nn, on=KEYS, how="left")
+        md["размер"] = np.where(md["n"] >= 20, "n ≥ 20", "n < 20")
+        tab_n = md.pivot_table(index="kind", columns="размер", values="finding", aggfunc=["mean", "size"])
+        print("  moderate по видам и размеру ячейки (доля найденных, число ячеек):")
+        print("    " + tab_n.round(2).to_string().replace("\n", "\n    "))
     # FPR
     off_cells = assessed_cells(obj, OFFICIAL)
     off_cells = off_cells[off_cells.grade.isin([4, 5])]
