@@ -371,3 +371,21 @@ def test_far_below_given_vpr_marks_does_not_flag_a_weak_school():
     assert "при тех же отметках ВПР" in fb.loc["S010", "detail"]
     # null schools stay quiet
     assert fb.drop(index=["S010", "S020"])["flagged"].astype(bool).mean() <= 0.01
+
+
+def test_one_or_two_pupils_are_never_a_flag():
+    """A finding rare elsewhere (no other school has it): one or two pupils of a class give a tiny
+    p-value but are not a share to act on — not flagged below marks_min_count (3); three are."""
+    cfg = settings({})
+    s = _work_with_marks(seed=8, schools=60)
+    s = s[~((s.mark - s.journal_mark) <= -2)]          # no far-below gap anywhere ...
+    out = {}
+    for c in (1, 2, 3):                                  # ... except c pupils of one class of 25
+        extra = pd.DataFrame({"year": 2023, "grade": 6, "subject": "Математика", "school_id": "SX",
+                              "journal_mark": [5] * c + [3] * (25 - c), "mark": [3] * c + [3] * (25 - c)})
+        r = ev.marks_rows(pd.concat([s, extra], ignore_index=True), None, cfg)
+        out[c] = r[(r.sign == "marks_far_below") & (r.school_id == "SX")].iloc[0]
+    assert out[1]["p_value"] < cfg["current_marks_alpha"] and out[2]["p_value"] < cfg["current_marks_alpha"]
+    assert not bool(out[1]["flagged"]) and not bool(out[2]["flagged"])
+    assert bool(out[3]["flagged"])
+    assert out[2]["threshold"] >= 100 * 3 / 25 - 1e-9

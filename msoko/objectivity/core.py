@@ -44,6 +44,7 @@ DEFAULTS: dict = {
     "tasks_min_gap": 10.0,            # p.p.
     "tasks_t_df": 10,                 # Student t reference of tasks_basic_vs_advanced (heavy tails)
     "marks_min_gap": 15.0,            # p.p.
+    "marks_min_count": 3,             # fewer such pupils in a class: never a journal-mark flag
     "current_marks_alpha": 0.005,     # level of marks_lower / marks_far_below (current marks, not combined)
     "gia_far_above": 0.5,             # region SD units
     "gia_min_gap": 0.5,

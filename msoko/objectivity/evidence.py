@@ -172,6 +172,9 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
     pupils at p = 1e-14 was not flagged. The margin only decides the flag: the p-value, which the
     combined picture uses, is the same.
 
+    A flag needs at least ``marks_min_count`` (3) such pupils: one or two pupils of a class are not a
+    share to act on, however rare the finding elsewhere (one of 18 at an expected 0.04 % was flagged).
+
     The two findings on current marks (:data:`CURRENT_MARKS`) are flagged at
     ``current_marks_alpha`` (0.005) instead of ``alpha`` (0.001): they lead to the school's own
     review of its current assessment, not to observers, and never enter the combined picture.
@@ -214,6 +217,7 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
     alpha = float(cfg["alpha"])
     gap = float(cfg["marks_min_gap"]) / 100.0
     gap_rare = float(cfg.get("marks_min_gap_rare", 5.0)) / 100.0
+    min_count = float(cfg["marks_min_count"])
     words = {"lower": ("marks_lower", "ВПР ниже отметки за четверть («понизили»; вопрос к объективности "
                                     "текущего оценивания, не к ВПР)"),
              "higher": ("marks_higher", "ВПР выше отметки за четверть («повысили»)"),
@@ -247,12 +251,13 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
         share = k / nn
         a["value"] = 100 * share
         margin = np.minimum(gap, np.maximum(gap_rare, pc))   # relative (×2) for a rare finding
-        a["threshold"] = 100 * np.maximum(pc + margin, crit / nn)
+        a["threshold"] = 100 * np.maximum(np.maximum(pc + margin, crit / nn), min_count / nn)
         a["p_value"] = np.where(ok, pv, np.nan)
-        a["flagged"] = _flag(ok, (pv < lev) & (share - pc >= margin - 1e-12))
+        a["flagged"] = _flag(ok, (pv < lev) & (share - pc >= margin - 1e-12) & (k >= min_count))
         lo, hi = wilson_ci(k, nn)
         a["ci_low"], a["ci_high"] = 100 * lo, 100 * hi
-        a["detail"] = [(f"msoko: {text}: {int(kk)} из {int(n)} ({_fmt(100 * v)} %) при ожидаемых {_fmt(100 * r)} % "
+        a["detail"] = [(f"msoko: {text}: {int(kk)} из {int(n)} ({_fmt(100 * v)} %) при ожидаемых "
+                        f"{_fmt(100 * r, 2 if r < 0.01 else 1)} % "
                         f"(доля по школам этой работы {ref_words[given[key]]}, с учётом обычного разброса "
                         "между школами)") if o_ else
                        f"не оценивается: мало участников; {text}: {int(kk)} из {int(n)}"
