@@ -318,20 +318,37 @@ def betabinom_fit(k, n, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3,
     if not trim:
         p, rho, _ = fit(k, n)
         return p, rho
-    up, dn = _st.binom.sf(k - 1, n, p_pool), _st.binom.cdf(k, n, p_pool)
-    keep = (up > np.quantile(up, start_trim)) & (dn > np.quantile(dn, start_trim))
-    if keep.sum() < 3 or not 0 < k[keep].sum() < n[keep].sum():
-        keep = np.ones(len(k), dtype=bool)
     x = None
+
+    def fit_kept(keep):
+        nonlocal x
+        p, rho, x = fit(k[keep], n[keep], x)      # warm start from the previous set
+        return p, rho, (p, rho)
+
+    return _trimmed_fixed_point(k, n, p_pool, fit_kept,
+                                lambda m: m.sum() >= 3 and 0 < k[m].sum() < n[m].sum(),
+                                trim, start_trim, max_iter)
+
+
+def _trimmed_fixed_point(k, n, p_start, fit_kept, usable, trim: float, start_trim: float, max_iter: int):
+    """The trimming of :func:`betabinom_fit` and :func:`betabinom_fit_offset`: start without the
+    ``start_trim`` most extreme units in each tail under the binomial at ``p_start`` (a share, or one
+    per unit), then refit on the units with two-sided p ≥ ``trim`` under the current fit until that
+    set no longer changes (or ``max_iter``, or the set is not ``usable``). ``fit_kept(keep)`` returns
+    (the share — common or per unit —, ρ, the result to return)."""
+    up, dn = _st.binom.sf(k - 1, n, p_start), _st.binom.cdf(k, n, p_start)
+    keep = (up > np.quantile(up, start_trim)) & (dn > np.quantile(dn, start_trim))
+    if not usable(keep):
+        keep = np.ones(len(k), dtype=bool)
     for _ in range(max_iter):
-        p, rho, x = fit(k[keep], n[keep], x)
+        p, rho, res = fit_kept(keep)
         ab = 1.0 / rho - 1.0
         ge, _, le, _ = betabinom_tails(k, n, p * ab, (1 - p) * ab)
         new = (ge >= trim) & (le >= trim)
-        if (new == keep).all() or new.sum() < 3 or not 0 < k[new].sum() < n[new].sum():
+        if (new == keep).all() or not usable(new):
             break
         keep = new
-    return p, rho
+    return res
 
 
 def betabinom_fit_offset(k, n, e, rho_bounds=(1e-6, 0.5), trim: float | None = 1e-3,
@@ -385,21 +402,13 @@ def betabinom_fit_offset(k, n, e, rho_bounds=(1e-6, 0.5), trim: float | None = 1
 
     if not trim:
         return fit(np.ones(len(k), dtype=bool))
-    p0 = np.clip(k.sum() / (n * e).sum() * e, eps, 1 - eps)
-    up, dn = _st.binom.sf(k - 1, n, p0), _st.binom.cdf(k, n, p0)
-    keep = (up > np.quantile(up, start_trim)) & (dn > np.quantile(dn, start_trim))
-    if keep.sum() < 3:
-        keep = np.ones(len(k), dtype=bool)
-    for _ in range(max_iter):
+
+    def fit_kept(keep):
         phi, rho = fit(keep)
-        p = np.clip(phi * e, eps, 1 - eps)
-        ab = 1.0 / rho - 1.0
-        ge, _, le, _ = betabinom_tails(k, n, p * ab, (1 - p) * ab)
-        new = (ge >= trim) & (le >= trim)
-        if (new == keep).all() or new.sum() < 3:
-            break
-        keep = new
-    return phi, rho
+        return np.clip(phi * e, eps, 1 - eps), rho, (phi, rho)
+
+    return _trimmed_fixed_point(k, n, np.clip(k.sum() / (n * e).sum() * e, eps, 1 - eps), fit_kept,
+                                lambda m: m.sum() >= 3, trim, start_trim, max_iter)
 
 
 def negbin_sf(k, mean, r) -> np.ndarray:

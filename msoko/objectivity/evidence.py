@@ -133,8 +133,8 @@ def inflated_mean_similar_rows(cells: pd.DataFrame, schools: pd.DataFrame | None
 
 # ---------------------------------------------------------------- journal marks vs ВПР marks
 
-# the highest ВПР mark (on 2–5) the journal finding is possible from: 2 below needs ≤ 3, 1 below ≤ 4
-MARK_ROOM = {"lower": 4, "far_below": 3, "higher": 0, "far": 0}   # ("_all" = 0: every pupil)
+# the highest ВПР mark (on 2–5) a journal finding is possible from: 2 below needs ≤ 3, 1 below ≤ 4
+MARK_ROOM = {"lower": 4, "far_below": 3}
 MARKS_PRIOR_PUPILS = 10.0
 # findings on the objectivity of current (journal) marks: flagged at ``current_marks_alpha``
 CURRENT_MARKS = ("marks_lower", "marks_far_below")
@@ -156,17 +156,18 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
     The count of a school is beta-binomial around the share expected of it. For a finding about the
     journal (lower, far below) that share is conditioned on the ВПР marks of its pupils —
     p_school = mean over its pupils of the rate of the finding among the other schools' pupils of
-    the work with the same ВПР mark, shrunk by
-    :data:`MARKS_PRIOR_PUPILS` pseudo-pupils towards the work's rate among all pupils for whom the
-    finding is possible (0 for a mark it cannot come from: «5» is never 2 below the journal). Without it a weak school, with many «2»
-    in the ВПР, has more ВПР marks far below the journal whatever its journal: on the real
+    the work with the same ВПР mark, shrunk by :data:`MARKS_PRIOR_PUPILS` pseudo-pupils towards the
+    work's rate among all pupils for whom the finding is possible (0 for a mark it cannot come from:
+    «5» is never 2 below the journal). Without it a weak school, with many «2» in the ВПР, has more
+    ВПР marks far below the journal whatever its journal: on the real
     sample (Altai 2020–2021) the common-mean null put 5.5× the nominal share of cells below
     p = 0.001 for ``marks_far_below``, the flagged cells having 31 % of «2» against 11 %. A
     finding about the ВПР (higher, far above) is against the other schools' share of all pupils of
     the work: conditioning it on the journal mark was tried and made its real tail heavier
     (p < 0.001 in 0.46 % of real cells against 0.34 %, real combined at n ≥ 20 2.70 % against 2.49 %)
-    with the same planted recall. The intra-school correlation ρ (between-school overdispersion) is fitted by maximum likelihood
-    over the schools of the work (:func:`msoko.stats.betabinom_fit_offset` — with a common factor φ of the expected shares —, trimmed of extreme schools).
+    with the same planted recall. A common factor φ of the expected shares and the intra-school
+    correlation ρ (between-school overdispersion) are fitted over the schools of the work, trimmed
+    of extreme schools (:func:`msoko.stats.betabinom_fit_offset`).
     p-value = P(X ≥ k) (exact, conservative for a discrete count); flagged when p < alpha and
     the share exceeds p by a practically large margin: marks_min_gap p.p. (15), or, for a rare
     finding, at least twice the reference share and ``marks_min_gap_rare`` p.p. (5) above it —
@@ -206,8 +207,7 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
         by = s.groupby(CELL_KEYS + [given[key]], observed=True)[key].agg(["sum", "size"]).reset_index()
         tot = by.groupby(TEST_KEYS + [given[key]], observed=True)[["sum", "size"]].transform("sum")
         # pupils for whom the finding is possible at all (ВПР marks are 2–5: «5» cannot be 2 below)
-        g = by[given[key]].astype(float)
-        elig = (g <= MARK_ROOM[key]).to_numpy()
+        elig = (by[given[key]].astype(float) <= MARK_ROOM.get(key, np.inf)).to_numpy()
         # the work's rate among such pupils: a prior of MARKS_PRIOR_PUPILS pupils for each mark, so that
         # a mark few other pupils have (a rate of 0 from 3 pupils) does not make one pupil a finding
         eh = by["sum"].where(elig, 0.0).groupby([by[k] for k in TEST_KEYS], observed=True).transform("sum")
@@ -925,7 +925,7 @@ def tasks_rows(tm: TaskMatrix, cfg: dict, level_table: list | None = None) -> pd
         # heavy-tailed between-school reference: Student t with tasks_t_df degrees of freedom,
         # scaled to the normal at its quartiles (the median rule above fits the centre)
         nu = float(cfg["tasks_t_df"])
-        ts = 0.6744897501960817 / st.t.ppf(0.75, nu)
+        ts = st.norm.ppf(0.75) / st.t.ppf(0.75, nu)
         zc = ts * float(st.t.isf(float(cfg["alpha"]), nu))
         gap = float(cfg["tasks_min_gap"]) / 100
         bo = np.bincount(sid, weights=b, minlength=ns) / np.maximum(n, 1)
