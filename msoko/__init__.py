@@ -9,3 +9,10 @@ compute indicators (:mod:`msoko.indicators`) and objectivity diagnostics
 """
 
 __version__ = "0.1.0"
+
+
+def open(processed_dir="data/processed", config=None):  # noqa: A001 - the analyst's entry point
+    """Open processed data for exploration: see :func:`msoko.api.open`."""
+    from msoko.api import open as _open
+
+    return _open(processed_dir, config)
