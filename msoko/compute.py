@@ -43,7 +43,7 @@ from msoko.store import read_table, table_path, write_csv, write_table
 
 INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context", "gia", "olympiad",
                 "addedu", "career", "leavers", "principals", "teachers", "upbringing", "mkdo", "preschool",
-                "surveys", "measures"]
+                "surveys", "measures", "recheck"]
 
 
 LOG_NAME = "compute_log.csv"
@@ -202,6 +202,23 @@ def _write(df: pd.DataFrame, processed: Path, name: str, log: list[dict] | None 
     return write_table(checked, processed, name)
 
 
+def _recheck(tables, config, obj, processed: Path, result, log, say) -> None:
+    """Re-checks of ВПР works (template ``recheck``): per school and work, and msoko's precision against them."""
+    names = ["objectivity_recheck", "objectivity_recheck_precision"]
+    rc = tables.get("recheck")
+    if rc is None or tables.get("vpr") is None:
+        _remove_stale(processed, names, say)
+        return
+    from msoko.objectivity.recheck import recheck_precision, recheck_summary, scales_from_vpr
+
+    summary = recheck_summary(rc, scales_from_vpr(tables["vpr"]), config)
+    for name, df in zip(names, (summary, recheck_precision(summary, obj))):
+        path = _write(df, processed, name, log, say, "objectivity")
+        if path is not None:
+            result.outputs[name] = path
+    say(f"  перепроверка: {len(summary)} работ школ, подтверждено {int((summary['verdict'] == 'подтверждено').sum())}")
+
+
 def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeResult, log: list[dict], say,
                  verbose: bool) -> None:
     say("Диагностика объективности…")
@@ -218,6 +235,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             result.outputs["objectivity_calibration"] = cal
     else:
         _remove_stale(processed, ["objectivity", "objectivity_calibration"], say)
+    _recheck(tables, config, obj, processed, result, log, say)
 
     _vpr_views(tables, processed, result, log, say)
 

@@ -155,8 +155,12 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
     # write while this process goes on generating
     pool = ProcessPoolExecutor(jobs) if jobs > 1 and n_schools >= 100 else None
     futures = []
+    from msoko.demo.recheck import Rechecks
+
+    rechecks = Rechecks(seed, y2, cells, schools)
     try:
         for cell in vpr.generate_vpr(rng, schools, pop, years, cells, params):
+            rechecks.take(cell)
             path = out / "vpr" / str(cell.year) / str(cell.grade) / vpr_file_name(cell.grade, cell.subject, cell.year)
             trailing = int(trailing_rng.integers(0, 6))
             if pool:
@@ -164,7 +168,7 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
             else:
                 n_vpr += vpr.write_vpr_cell(path, cell, schools, trailing)
             vpr_files.append(path)
-        summary = _rest(out, seed, years, rng, schools, kgs, pop, pool, futures)
+        summary = _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra={"recheck": rechecks.frame()})
         for f in futures:
             r = f.result()
             n_vpr += r if isinstance(r, int) else 0
@@ -198,7 +202,7 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
             **{f"{t}_rows": len(d) for t, d in data.items()}}
 
 
-def _rest(out, seed, years, rng, schools, kgs, pop, pool, futures) -> dict:
+def _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra: dict | None = None) -> dict:
     """Everything after the ВПР: specs, scales, logins, context, the templates of the other systems."""
     from msoko.demo import model, systems, vpr
     from msoko.demo.xlsx import write_xlsx
@@ -294,6 +298,7 @@ def _rest(out, seed, years, rng, schools, kgs, pop, pool, futures) -> dict:
     weak = _weak_spots(schools, kgs, years, low_olymp, low_profmin, high_pdn, low_kpk_s, no_training_s,
                        low_mkdo, long_queue)
     data["measures"] = _measures(sys_rng, weak, schools, years)
+    data.update(extra or {})
     for table in tables:
         check_against_dictionary(table, data.get(table, pd.DataFrame()))
         args = (out, table, data.get(table, pd.DataFrame()), tables)
@@ -318,6 +323,8 @@ _TRUTH_README = """# Planted truth of the demo municipality (never read by the a
   indicator_hint is the indicator code that should show it. A measure aimed at each of them
   is in templates/measures.xlsx (first year); where measure_effective is true the weak spot
   is gone from the second year on, otherwise it stays (ШНОР schools: abilities stay low).
+- templates/recheck.xlsx (not truth, but made from it): the last year's re-checks of every work with a
+  planted score manipulation and of one clean work of another school each (msoko/demo/recheck.py).
 - schools.csv — latent school parameters: context index, ability effect, journal leniency.
 """
 

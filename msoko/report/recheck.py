@@ -1,0 +1,84 @@
+"""The re-check section of the objectivity report: «справка по итогам перепроверки» per school and work,
+and msoko's precision measured against the re-checks. Everything is read from compute's
+``objectivity_recheck`` and ``objectivity_recheck_precision`` tables (msoko/objectivity/recheck.py)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from msoko.report.data import ReportData
+from msoko.report.fmt import fmt, fmt_signed
+from msoko.report.section import Section
+
+NO_DATA = ("Перепроверка работ в этом году в данные не загружена (шаблон «Перепроверка работ ВПР», "
+           "templates/recheck.xlsx): раздел не оценивался.")
+
+
+def _interval(lo, hi) -> str:
+    return "" if pd.isna(lo) or pd.isna(hi) else f" [{fmt_signed(lo)}…{fmt_signed(hi)}]"
+
+
+def recheck_table(data: ReportData, year: int) -> pd.DataFrame:
+    """One row per re-checked school and work, sorted by school name."""
+    s = data.table("objectivity_recheck")
+    if s.empty:
+        return pd.DataFrame()
+    s = s[s["year"] == year]
+    if s.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+    out = pd.DataFrame({
+        "Школа": s["school_id"].map(names).fillna(s["school_id"]),
+        "Логин": s["school_id"],
+        "Работа": s["grade"].astype(int).astype(str) + " кл., " + s["subject"],
+        "Перепроверено работ": s["works"].astype(int),
+        "Изменение среднего первичного балла [95 % ДИ]": [
+            fmt_signed(m) + _interval(lo, hi) for m, lo, hi in zip(s["mean_change"], s["ci_low"], s["ci_high"])],
+        "Отметка изменилась": [f"{int(c)} из {int(w)}" for c, w in zip(s["marks_changed"], s["works"])],
+        "Задания, где изменения сосредоточены": [t if t else ("распределены по заданиям" if abs(m) >= 0.5 else "—")
+                                                 for t, m in zip(s["tasks"].fillna(""), s["mean_change"])],
+        "Вывод": s["verdict"],
+    })
+    return out.sort_values(["Школа", "Логин", "Работа"]).reset_index(drop=True)
+
+
+def precision_table(data: ReportData, year: int) -> pd.DataFrame:
+    p = data.table("objectivity_recheck_precision")
+    if p.empty:
+        return pd.DataFrame()
+    p = p[p["year"] == year]
+    return pd.DataFrame({
+        "Работы": p["title"],
+        "Перепроверено": p["works_rechecked"].astype(int),
+        "С выводом": p["with_verdict"].astype(int),
+        "Подтверждено": p["confirmed"].astype(int),
+        "Доля подтверждённых, % [95 % ДИ]": [
+            "—" if pd.isna(v) else f"{fmt(v, 0)} [{fmt(lo, 0)}–{fmt(hi, 0)}]"
+            for v, lo, hi in zip(p["share_confirmed"], p["ci_low"], p["ci_high"])],
+    }).reset_index(drop=True)
+
+
+def show_recheck(data: ReportData, year: int) -> Section:
+    sec = Section()
+    t = recheck_table(data, year)
+    if t.empty:
+        return sec.para(NO_DATA)
+    s = data.table("objectivity_recheck")
+    s = s[s["year"] == year]
+    n_conf = int((s["verdict"] == "подтверждено").sum())
+    sec.para(f"Перепроверено {len(s)} работ школ ({int(s['works'].sum())} работ обучающихся). Перепроверка "
+             f"подтвердила заметное снижение баллов в {n_conf} из них. Перепроверка — основание для разговора "
+             "с руководителем о критериях проверки, а не вывод о добросовестности педагогов.")
+    sec.table(t, caption="Итоги перепроверки по школам и работам",
+              note="Изменение — перепроверенный балл минус первоначальный, в среднем на работу; «подтверждено» — "
+                   "интервал целиком ниже нуля и снижение не меньше порога конфигурации ([recheck]); «мало работ» — "
+                   "вывод не делается.")
+    names = data.schools.set_index("school_id")["name"]
+    sec.say([f"{names.get(r.school_id, r.school_id)} ({r.school_id}), {int(r.grade)} кл., {r.subject}: {r.text}"
+             for r in s.sort_values(["school_id", "grade", "subject"]).itertuples(index=False)])
+    p = precision_table(data, year)
+    if not p.empty:
+        sec.heading("Насколько признаки подтверждаются перепроверкой", 4)
+        sec.table(p, caption="Точность признаков по данным перепроверки этого муниципалитета",
+                  note="Работа может входить в несколько строк (несколько семейств признаков). Малое число "
+                       "перепроверенных работ даёт широкий интервал.")
+    return sec
