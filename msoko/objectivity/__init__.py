@@ -38,6 +38,7 @@ from msoko.errors import MsokoError
 from msoko.objectivity import evidence as ev
 from msoko.objectivity import official as off
 from msoko.objectivity.combined import combined_rows
+from msoko.objectivity.correlation import unrelated_rows
 from msoko.objectivity.core import (COLUMNS, DEFAULTS, OFFICIAL_SIGNS, empty_frame, finish,
                                     informativeness, prepare, settings)
 from msoko.objectivity.official import cohort_table
@@ -79,6 +80,10 @@ SIGNS: dict[str, tuple[str, bool, str]] = {
                         "Доля таких расхождений заметно выше, чем в других школах той же работы при тех же "
                         "отметках ВПР: вопрос к объективности текущего оценивания (отметок за четверть), а не к результатам ВПР; "
                         "в совокупность признаков ВПР не входит."),
+    "marks_unrelated": ("Отметки за четверть почти не связаны с результатами ВПР (msoko)", False,
+                        "Корреляция между отметкой за четверть и баллом ВПР намного ниже, чем обычно бывает в школах "
+                        "той же работы при таком числе участников: вопрос к объективности текущего оценивания, а не к "
+                        "результатам ВПР; в совокупность признаков ВПР не входит."),
     "high_not_confirmed": ("Высокие результаты ВПР не подтверждаются ОГЭ/ЕГЭ (msoko)", False,
                            "Обычная школа (не лицей и не гимназия) далеко выше региона по ВПР, но не по ГИА."),
     "answer_similarity": ("Совпадающие работы внутри класса (msoko)", False,
@@ -191,6 +196,7 @@ def compute_objectivity(tables: dict[str, pd.DataFrame], config: dict | None = N
     parts.append(_guard("inflated_mean_similar", ev.inflated_mean_similar_rows, prep.cells, tables.get("schools"),
                         cfg, eg, esub))
     parts.append(_guard("marks", ev.marks_rows, prep.students, prep.cells, cfg, eg, esub))
+    parts.append(_guard("marks_unrelated", unrelated_rows, prep.students, prep.cells, cfg, eg, esub))
     parts.append(_guard("high_not_confirmed", ev.high_not_confirmed_rows, prep.cells, prep.tests,
                         tables.get("schools"), tables.get("gia"), cfg, eg, esub))
     parts.append(_guard("score_swing", ev.swing_rows, prep.cells, prep.tests, cfg, eg, esub))

@@ -44,7 +44,7 @@ FAMILY_TITLES = {"level_peers": "уровень результатов прот�
                  "strings": "совпадение работ"}
 
 # evidence of inflated current (journal) marks, not of inflated ВПР results
-NOT_COMBINED = frozenset({"marks_lower", "marks_far_below",
+NOT_COMBINED = frozenset({"marks_lower", "marks_far_below", "marks_unrelated",
                           "data_entry_template"})   # a data-entry finding, not evidence about the results
 
 

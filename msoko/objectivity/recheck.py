@@ -43,7 +43,7 @@ FAMILIES = {
     "official": ("inflated_mean", "journal_mismatch", "cohort_fall", "cohort_rise"),
     "results": ("inflated_mean_similar", "bunching", "tasks_basic_vs_advanced", "score_swing", "high_not_confirmed",
                 "answer_similarity"),
-    "marks": ("marks_lower", "marks_higher", "marks_far", "marks_far_below"),
+    "marks": ("marks_lower", "marks_higher", "marks_far", "marks_far_below", "marks_unrelated"),
     "combined": ("combined",),
 }
 FAMILY_TITLES = {"official": "официальные признаки ФИОКО", "results": "доказательства msoko по результатам ВПР",

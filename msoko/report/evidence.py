@@ -18,7 +18,7 @@ SIGNS_INTERVAL = {"inflated_mean", "inflated_mean_similar", "inflated_mean_calib
                   "not_confirmed_by_gia", "unconfirmed_high", "score_swing", "swing", "combined"}
 SIGNS_BUNCHING = {"bunching", "combined"}
 SIGNS_COHORT = {"cohort_fall", "cohort_rise"}
-SIGNS_JOURNAL = {"journal_mismatch", "marks_lower", "marks_higher", "marks_far", "marks_far_below", "journal_up", "journal_down",
+SIGNS_JOURNAL = {"journal_mismatch", "marks_lower", "marks_unrelated", "marks_higher", "marks_far", "marks_far_below", "journal_up", "journal_down",
                  "journal_diff2", "journal_shift", "combined"}
 SIGNS_TASKS = {"tasks_basic_vs_advanced", "easy_hard"}
 
