@@ -31,15 +31,20 @@ def _cmd_templates(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from msoko.demo import generate
+    from msoko.ru import plural
 
     y1, _, y2 = args.years.partition("-")
     try:
         years = (int(y1), int(y2 or y1))
     except ValueError:
         raise MsokoError(f"Годы заданы неверно: «{args.years}» (нужно, например, 2021-2023).") from None
-    s = generate(out_dir=args.out, seed=args.seed, n_schools=args.schools, years=years)
+    s = generate(out_dir=args.out, seed=args.seed, n_schools=args.schools, years=years,
+                 n_municipalities=args.municipalities)
     rows = f"{s['vpr_rows']:,}".replace(",", " ")
-    print(f"Демо-муниципалитет записан в {args.out}: школ {s['schools']}, детских садов {s['kindergartens']}, "
+    k = s["municipalities"]
+    what = (f"Демо-регион ({k} {plural(k, 'муниципалитет', 'муниципалитета', 'муниципалитетов')})" if k > 1
+            else "Демо-муниципалитет")
+    print(f"{what} записан в {args.out}: школ {s['schools']}, детских садов {s['kindergartens']}, "
           f"строк ВПР {rows} в {s['vpr_files']} файлах, заложенных искажений {s['cells']} "
           f"(см. {args.out}/_truth/).")
     return 0
@@ -111,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2021, help="зерно генератора (по умолчанию 2021)")
     p.add_argument("--schools", type=int, default=40, help="число школ (по умолчанию 40)")
     p.add_argument("--years", default="2021-2023", help="годы, например 2021-2023")
+    p.add_argument("--municipalities", type=int, default=1,
+                   help="число муниципалитетов: больше 1 — демо-регион, школы распределяются между "
+                        "муниципалитетами поровну (по умолчанию 1)")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("compute", help="рассчитать показатели и признаки необъективности",

@@ -107,8 +107,11 @@ def _write_template_job(args):
 
 
 def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, int] = (2021, 2023),
-             n_kindergartens: int | None = None, jobs: int | None = None) -> dict:
-    """Write the demo municipality to ``out_dir``; return a summary (row counts, truth sizes)."""
+             n_kindergartens: int | None = None, jobs: int | None = None, n_municipalities: int = 1) -> dict:
+    """Write the demo municipality to ``out_dir``; return a summary (row counts, truth sizes).
+
+    With ``n_municipalities > 1`` the schools and kindergartens are spread over that many numbered
+    municipalities (a demo region, for region-sized runs and benchmarks); the data are otherwise the same."""
     from msoko.demo import model, systems, vpr
     from msoko.demo.subjects import vpr_file_name
     from msoko.demo.xlsx import write_xlsx
@@ -142,6 +145,11 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
         eligible[i].low_result = True
         eligible[i].effect -= 0.55
     kgs = model.make_kindergartens(rng, n_kg)
+    if n_municipalities < 1 or n_municipalities > n_schools:
+        raise MsokoError(f"Муниципалитетов в демо-данных должно быть от 1 до числа школ ({n_schools}): "
+                         f"задано {n_municipalities}.")
+    model.assign_municipalities(schools, n_municipalities)
+    model.assign_municipalities(kgs, n_municipalities)
     pop = model.make_population(rng, schools, years)
 
     # ------------------------------------------------------------ ВПР
@@ -199,6 +207,7 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
     (truth / "README.md").write_text(_TRUTH_README, encoding="utf-8")
     return {"vpr_rows": n_vpr, "vpr_files": len(vpr_files), "cells": len(cells_out),
             "schools": len(schools), "kindergartens": len(kgs),
+            "municipalities": len({s.municipality for s in schools}),
             **{f"{t}_rows": len(d) for t, d in data.items()}}
 
 
@@ -236,7 +245,7 @@ def _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra: dict |
 
     # ------------------------------------------------------------ logins, context questionnaire
     write_xlsx(out / "logins.xlsx", ["логин", "имя", "регион"],
-               [[s.school_id for s in schools], [s.name for s in schools], [model.MUNICIPALITY] * len(schools)])
+               [[s.school_id for s in schools], [s.name for s in schools], [s.municipality for s in schools]])
 
     # ------------------------------------------------------------ other systems
     tables = _tables()
@@ -273,9 +282,9 @@ def _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra: dict |
     for y in range(y1, y2 + 1):
         _write_context(out / f"context_{y}.xlsx", schools, pop, teach, y)
     registry = pd.DataFrame(
-        [dict(school_id=s.school_id, name=s.name, municipality=model.MUNICIPALITY, org_type=s.org_type,
+        [dict(school_id=s.school_id, name=s.name, municipality=s.municipality, org_type=s.org_type,
               settlement_type=s.settlement_type, settlement=s.settlement) for s in schools]
-        + [dict(school_id=k.dou_id, name=k.name, municipality=model.MUNICIPALITY, org_type="ДОУ",
+        + [dict(school_id=k.dou_id, name=k.name, municipality=k.municipality, org_type="ДОУ",
                 settlement_type=k.settlement_type, settlement=k.settlement) for k in kgs])
     data = {
         "registry": registry,

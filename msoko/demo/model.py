@@ -21,6 +21,19 @@ import pandas as pd
 
 MUNICIPALITY = "Демонстрационный муниципальный округ"
 
+
+def municipality_name(k: int, n: int) -> str:
+    """The k-th (0-based) of ``n`` demo municipalities: one is «Демонстрационный муниципальный округ»,
+    a demo region's are numbered «… № 1», «… № 2» …"""
+    return MUNICIPALITY if n <= 1 else f"{MUNICIPALITY} № {k + 1}"
+
+
+def assign_municipalities(units: list, n: int) -> None:
+    """Spread schools (or kindergartens) over ``n`` municipalities in turn, by their index: each gets
+    every kind of school in about the same proportion."""
+    for u in units:
+        u.municipality = municipality_name(u.idx % max(1, n), n)
+
 # share, settlement weights (город, пгт, село), grades offered, ability effect, class size (mean)
 ORG_TYPES = {
     "СОШ": (0.50, (0.45, 0.20, 0.35), (1, 11), 0.0, 24),
@@ -62,6 +75,7 @@ class School:
     no_letter: bool
     low_result: bool = False
     textbook: dict = field(default_factory=dict)
+    municipality: str = MUNICIPALITY
 
 
 def _name(org_type: str, number: int, settlement: str, settlement_type: str) -> tuple[str, str]:
@@ -148,6 +162,7 @@ class Kindergarten:
     settlement: str
     quality: float
     places: int
+    municipality: str = MUNICIPALITY
 
 
 def make_kindergartens(rng: np.random.Generator, n: int) -> list[Kindergarten]:

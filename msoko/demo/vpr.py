@@ -24,7 +24,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from msoko.demo.model import MUNICIPALITY, SUBJECT_KEY, Population, School
+from msoko.demo.model import SUBJECT_KEY, Population, School
 from msoko.demo.subjects import COMBOS, CORE
 
 LEVEL_B = {"Б": (-0.7, 0.45), "П": (0.5, 0.45), "В": (1.3, 0.35), "": (-0.3, 0.6)}
@@ -501,6 +501,8 @@ def write_vpr_cell(path, cell: VprCell, schools: list[School], n_trailing: int) 
     n = len(cell.slot)
     ab = cell.absent
     logins = [s.school_id for s in schools]
+    munis = sorted({s.municipality for s in schools})
+    muni_code = np.array([munis.index(s.municipality) for s in schools], dtype=np.int64)
     max_slot = int(cell.slot.max()) + 1 if n else 1
     nums = [str(i + 1) for i in range(max_slot)]
     codes = [str(cell.grade * 10000 + i + 1) for i in range(max_slot)]
@@ -512,7 +514,7 @@ def write_vpr_cell(path, cell: VprCell, schools: list[School], n_trailing: int) 
     tot_vocab = [str(v) for v in range(int(total.max()) + 1 if n else 1)] + [None]
     tot_codes = np.where(ab, len(tot_vocab) - 1, total)
     cols = [
-        (cell.school, logins), (none, [MUNICIPALITY]), (cell.slot, nums), (cell.slot, codes),
+        (cell.school, logins), (muni_code[cell.school], munis), (cell.slot, nums), (cell.slot, codes),
         (np.where(ab, 0, cell.journal - 1), [None, "2", "3", "4", "5"]),
         np.where(ab, None, cell.sex), np.where(ab, None, cell.cls),
         (np.where(ab, 0, cell.variant), ["отсутствовал", "1", "2"]),
