@@ -651,14 +651,42 @@ def _supersede(res: pd.DataFrame) -> pd.DataFrame:
 EFF_COLUMNS = ["year", "school_id", "school_name", "system", "indicator", "name_ru", "measure", "decision",
                "responsible", "target_value", "value_before", "value_after", "change", "change_ci_low",
                "change_ci_high", "municipality_change", "effect_vs_municipality", "target_reached", "n_before",
-               "n_after", "verdict", "text_ru"]
+               "n_after", "verdict", "text_ru", "deadline", "status", "overdue"]
+
+MEASURE_STATUSES = ("запланировано", "выполнено", "не выполнено")
+
+
+def as_of_date(config: dict | None, years) -> pd.Timestamp | None:
+    """The date measures are judged overdue at: ``[measures] as_of`` (ДД.ММ.ГГГГ or ГГГГ-ММ-ДД), else
+    31 December of the latest year in the data — the same answer on every run of the same data."""
+    raw = str(((config or {}).get("measures") or {}).get("as_of") or "").strip()
+    if raw:
+        return pd.Timestamp(pd.to_datetime(raw, dayfirst="." in raw))
+    ys = [int(y) for y in years]
+    return pd.Timestamp(f"{max(ys)}-12-31") if ys else None
+
+
+def measure_status(measures: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.DataFrame:
+    """``deadline, status, overdue`` per measure: an empty status is «запланировано»; a measure is overdue
+    when its deadline is before ``as_of`` and it is not «выполнено»."""
+    deadline = pd.to_datetime(measures["deadline"], errors="coerce") if "deadline" in measures else \
+        pd.Series(pd.NaT, index=measures.index)
+    status = (measures["status"] if "status" in measures else pd.Series(None, index=measures.index, dtype=object))
+    status = status.astype(object).where(status.notna() & (status.astype(str).str.strip() != ""), "запланировано")
+    overdue = (deadline.notna() & (status != "выполнено") & (deadline < as_of)) if as_of is not None else \
+        pd.Series(False, index=measures.index)
+    return pd.DataFrame({"deadline": deadline.dt.date.astype(object).where(deadline.notna(), None),
+                         "status": status.astype(str), "overdue": overdue.astype(bool)}, index=measures.index)
 
 
 def effectiveness(measures: pd.DataFrame | None, indicators: pd.DataFrame, catalogue: pd.DataFrame, *,
-                  meta: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Did the indicator a measure of year Y aimed at move by Y + 1? One row per measure."""
+                  meta: pd.DataFrame | None = None, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Did the indicator a measure of year Y aimed at move by Y + 1? One row per measure, with its deadline,
+    status and whether it is overdue at ``as_of`` (:func:`measure_status`)."""
     if measures is None or len(measures) == 0:
         return pd.DataFrame(columns=EFF_COLUMNS)
+    measures = pd.concat([measures.drop(columns=[c for c in ("deadline", "status") if c in measures]),
+                          measure_status(measures, as_of)], axis=1)
     cat = catalogue.set_index("code")
     names = _names(meta)
     ind = indicators[indicators["grade"].isna() & indicators["subject"].isna() & indicators["item"].isna()]
@@ -670,7 +698,8 @@ def effectiveness(measures: pd.DataFrame | None, indicators: pd.DataFrame, catal
         base = {"year": y, "school_id": sid, "school_name": names.get(sid, sid), "system": m.get("system"),
                 "indicator": code, "name_ru": cat.loc[code, "name_ru"] if code in cat.index else code,
                 "measure": m.get("measure"), "decision": m.get("decision"), "responsible": m.get("responsible"),
-                "target_value": m.get("target_value")}
+                "target_value": m.get("target_value"), "deadline": m.get("deadline"), "status": m.get("status"),
+                "overdue": bool(m.get("overdue"))}
         if code not in cat.index:
             rows.append({**base, "verdict": "показатель не найден в каталоге",
                          "text_ru": f"Показатель «{code}» меры «{m.get('measure')}» не найден в каталоге."})
@@ -735,6 +764,9 @@ def effectiveness(measures: pd.DataFrame | None, indicators: pd.DataFrame, catal
               "effect_vs_municipality", "n_before", "n_after", "target_value"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     out["target_reached"] = out["target_reached"].astype("boolean")
+    d = pd.to_datetime(out["deadline"], errors="coerce")
+    out["deadline"] = d.dt.strftime("%Y-%m-%d").astype(object).where(d.notna(), None)   # ISO date text
+    out["overdue"] = out["overdue"].fillna(False).astype(bool)
     out["system"] = pd.to_numeric(out["system"], errors="coerce").astype("Int8")
     return out
 
@@ -800,7 +832,7 @@ def management_cycle(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: 
     years = sorted(int(y) for y in indicators["year"].unique()) if len(indicators) else []
     an = analyse(indicators, catalogue, config, meta=meta)
     rec = recommend(indicators, catalogue, config, meta=meta, objectivity=objectivity)
-    eff = effectiveness(measures, indicators, catalogue, meta=meta)
+    eff = effectiveness(measures, indicators, catalogue, meta=meta, as_of=as_of_date(config, years))
     mon = monitoring(indicators, catalogue, config)
     tg = targets_table(catalogue, config, years)
     systems = config.get("systems") or {}

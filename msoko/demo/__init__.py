@@ -14,6 +14,8 @@ Same seed → byte-identical files.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import os
 import shutil
@@ -416,9 +418,12 @@ def _measures(rng, weak: pd.DataFrame, schools, years) -> pd.DataFrame:
     for k, r in enumerate(first.itertuples(index=False)):
         measure, resp = _MEASURES[int(r.system)]
         indicator, target = _MEASURE_TARGET.get(r.indicator_hint, (r.indicator_hint, None))
+        # an effective measure was carried out; of the others, every second one was not (the rest are still
+        # «запланировано» — overdue once their deadline has passed)
+        status = "выполнено" if r.measure_effective else ("не выполнено" if k % 2 else None)
         rows.append(dict(year=int(r.year), school_id=r.school_id, system=int(r.system), indicator=indicator,
                          measure=measure, decision=f"Приказ УО № {40 + k} от 10.09.{r.year}", responsible=resp,
-                         target_value=target))
+                         target_value=target, deadline=dt.date(int(r.year) + 1, 5, 31), status=status))
     return pd.DataFrame(rows)
 
 

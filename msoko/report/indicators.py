@@ -553,8 +553,9 @@ def recommendations_table(data: ReportData, year: int, *, school_id: str | None 
 
 def measures_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
                    municipality: str | None = None) -> pd.DataFrame:
-    """Measures and management decisions recorded for a year (template ``measures``)."""
-    m = data.table("measures")
+    """Measures and management decisions recorded for a year, with their deadline and status — compute's
+    ``effectiveness`` rows (one per measure of the template ``measures``); «просрочено» as compute judged it."""
+    m = data.table("effectiveness")
     if m.empty:
         return pd.DataFrame()
     m = m[m["year"] == year].copy()
@@ -569,14 +570,39 @@ def measures_table(data: ReportData, year: int, *, school_id: str | None = None,
     if m.empty:
         return pd.DataFrame()
     names = data.schools.set_index("school_id")["name"]
+
+    def col(name):
+        return m[name] if name in m else pd.Series(None, index=m.index, dtype=object)
+
+    deadline = pd.to_datetime(col("deadline"), errors="coerce")
+    overdue = col("overdue").fillna(False).astype(bool)
+    status = col("status").fillna("запланировано").astype(str)
     out = pd.DataFrame({"Школа": m["school_id"].map(names).fillna(m["school_id"]),
                         "Показатель": m["indicator"].map(lambda x: indicator_meta(data, x)["name"]),
                         "Мера": m["measure"],
-                        "Управленческое решение": m.get("decision", pd.Series("—", index=m.index)),
-                        "Ответственный": m.get("responsible", pd.Series("—", index=m.index))})
+                        "Управленческое решение": col("decision"),
+                        "Ответственный": col("responsible"),
+                        "Срок": deadline.dt.strftime("%d.%m.%Y").where(deadline.notna(), None),
+                        "Статус": [f"{s} — просрочено" if o else s for s, o in zip(status, overdue)]})
     if school_id is not None:
         out = out.drop(columns=["Школа"])
     return out.sort_values(list(out.columns[:2])).reset_index(drop=True).fillna("—")
+
+
+def overdue_measures(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
+                     municipality: str | None = None) -> pd.DataFrame:
+    """Measures of ``year`` and earlier that compute judged overdue (deadline passed, not «выполнено»)."""
+    eff = data.table("effectiveness")
+    years = sorted({int(y) for y in eff["year"]}) if "year" in eff else []
+    frames = []
+    for y in (y for y in years if y <= year):
+        f = measures_table(data, y, school_id=school_id, system=system, municipality=municipality)
+        if not f.empty:
+            frames.append(f.assign(Год=y))
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    return out[out["Статус"].str.endswith("просрочено")].reset_index(drop=True)
 
 
 def effectiveness_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,

@@ -22,7 +22,7 @@ from msoko.report.fmt import MIN_N, esc, fmt, html_heading, html_para, html_sent
 from msoko.report.data import ReportData
 from msoko.report.indicators import (
     _headline_order, catalogue_for, goals_table, indicator_meta,
-    measures_table, municipal_findings, recommendations_table, school_comparison_table, system_goal,
+    measures_table, overdue_measures, municipal_findings, recommendations_table, school_comparison_table, system_goal,
 )
 from msoko.report.vpr import mkdo_areas
 from msoko.report.signs import objectivity_index
@@ -1055,6 +1055,10 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
     ms = measures_table(data, year, system=system, municipality=municipality)
     sec.para(f"Мер, принятых в {year} году: {fmt(len(ms))}; перечень — {APPENDIX} {system}." if len(ms) else
              f"Меры {year} года по этой системе не зарегистрированы.", None if len(ms) else "msoko-empty")
+    late = overdue_measures(data, year, system=system, municipality=municipality)
+    if len(late):
+        sec.table(late[[c for c in ("Год", "Школа", "Мера", "Срок", "Ответственный") if c in late]],
+                  caption=f"Просроченные меры (срок прошёл, мера не отмечена как выполненная): {fmt(len(late))}")
 
     sec.html(html_heading("Анализ эффективности принятых мер", 3))
     _show_effectiveness(sec, data, year, f"Меры по этой системе за {year - 1} и предыдущие годы не зарегистрированы — "
