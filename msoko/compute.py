@@ -43,7 +43,7 @@ from msoko.store import read_table, table_path, write_csv, write_table
 
 INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context", "gia", "olympiad",
                 "addedu", "career", "leavers", "principals", "teachers", "upbringing", "mkdo", "preschool",
-                "surveys", "measures", "recheck"]
+                "surveys", "measures", "recheck", "observers"]
 
 
 LOG_NAME = "compute_log.csv"
@@ -219,6 +219,21 @@ def _recheck(tables, config, obj, processed: Path, result, log, say) -> None:
     say(f"  перепроверка: {len(summary)} работ школ, подтверждено {int((summary['verdict'] == 'подтверждено').sum())}")
 
 
+def _observed(tables, config, processed: Path, result, log, say) -> None:
+    """Works written under independent observers against the same school's previous year (template ``observers``)."""
+    ob = tables.get("observers")
+    if ob is None or tables.get("vpr") is None:
+        _remove_stale(processed, ["objectivity_observed"], say)
+        return
+    from msoko.objectivity.observed import observed_works
+
+    df = observed_works(ob, tables["vpr"], config)
+    path = _write(df, processed, "objectivity_observed", log, say, "objectivity")
+    if path is not None:
+        result.outputs["objectivity_observed"] = path
+    say(f"  работы под наблюдением: {len(df)}, ниже обычного для школы {int((df['verdict'] == 'ниже обычного для школы').sum())}")
+
+
 def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeResult, log: list[dict], say,
                  verbose: bool) -> None:
     say("Диагностика объективности…")
@@ -236,6 +251,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     else:
         _remove_stale(processed, ["objectivity", "objectivity_calibration"], say)
     _recheck(tables, config, obj, processed, result, log, say)
+    _observed(tables, config, processed, result, log, say)
 
     _vpr_views(tables, processed, result, log, say)
 

@@ -24,7 +24,7 @@ processed_dir = "data/processed"  # папка обработанных данн
 # %%
 from msoko import report as R
 from msoko.report.objectivity import show_objectivity_calibration
-from msoko.report.recheck import show_recheck
+from msoko.report.recheck import show_observed, show_recheck
 
 data = R.load(processed_dir)
 year = R.resolve_year(data, year)
@@ -65,3 +65,9 @@ R.show_plan_of_work(data, year)
 
 # %%
 show_recheck(data, year)
+
+# %% [markdown]
+# ## Работы под независимым наблюдением
+
+# %%
+show_observed(data, year)

@@ -165,12 +165,14 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
     # write while this process goes on generating
     pool = ProcessPoolExecutor(jobs) if jobs > 1 and n_schools >= 100 else None
     futures = []
-    from msoko.demo.recheck import Rechecks
+    from msoko.demo.recheck import Observers, Rechecks
 
     rechecks = Rechecks(seed, y2, cells, schools)
+    observers = Observers(seed, y2, cells, schools)
     try:
         for cell in vpr.generate_vpr(rng, schools, pop, years, cells, params):
             rechecks.take(cell)
+            observers.take(cell)
             path = out / "vpr" / str(cell.year) / str(cell.grade) / vpr_file_name(cell.grade, cell.subject, cell.year)
             trailing = int(trailing_rng.integers(0, 6))
             if pool:
@@ -178,7 +180,8 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
             else:
                 n_vpr += vpr.write_vpr_cell(path, cell, schools, trailing)
             vpr_files.append(path)
-        summary = _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra={"recheck": rechecks.frame()})
+        summary = _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra={"recheck": rechecks.frame(),
+                                                                                      "observers": observers.frame()})
         for f in futures:
             r = f.result()
             n_vpr += r if isinstance(r, int) else 0
@@ -336,6 +339,8 @@ _TRUTH_README = """# Planted truth of the demo municipality (never read by the a
   is gone from the second year on, otherwise it stays (ШНОР schools: abilities stay low).
 - templates/recheck.xlsx (not truth, but made from it): the last year's re-checks of every work with a
   planted score manipulation and of one clean work of another school each (msoko/demo/recheck.py).
+- templates/observers.xlsx (made from the truth): observers in the last year at the works whose previous
+  cohort had a planted score manipulation (written clean under observers) and at as many clean works.
 - schools.csv — latent school parameters: context index, ability effect, journal leniency.
 """
 

@@ -76,3 +76,48 @@ class Rechecks:
         if not self.rows:
             return pd.DataFrame(columns=cols)
         return pd.concat(self.rows, ignore_index=True)[cols]
+
+
+class Observers:
+    """Independent observers in the last demo year: at the works whose previous cohort's results were
+    manipulated (planted in the year before) — under observers the school writes clean, so the observed
+    work comes out lower than the same work a year earlier — and, as controls, at as many works of schools
+    with nothing planted in that work either year."""
+
+    KINDS = ("муниципальный", "региональный", "общественный")
+
+    def __init__(self, seed: int, year: int, truth_cells: pd.DataFrame, schools):
+        self.rng = np.random.default_rng([seed, 3])
+        self.year = year
+        self.schools = schools
+        t = truth_cells
+        prev = t[(t["year"] == year - 1) & t["kind"].isin(RECHECKED_KINDS)]
+        now = {(int(r.school), int(r.grade), r.subject) for r in t[t["year"] == year].itertuples(index=False)}
+        before = {(int(r.school), int(r.grade), r.subject) for r in t[t["year"] == year - 1].itertuples(index=False)}
+        self.targets: dict = {}
+        for r in prev.itertuples(index=False):
+            k = (int(r.school), int(r.grade), r.subject)
+            if k not in now:
+                self.targets.setdefault((int(r.grade), r.subject), set()).add(int(r.school))
+        self.busy = now | before
+        self.rows: list[dict] = []
+
+    def take(self, cell) -> None:
+        if cell.year != self.year or (cell.grade, cell.subject) not in self.targets:
+            return
+        present = ~cell.absent
+        counts = pd.Series(cell.school[present]).value_counts()
+        chosen = sorted(s for s in self.targets[(cell.grade, cell.subject)] if counts.get(s, 0) >= MIN_WORKS)
+        clean = sorted(s for s, k in counts.items()
+                       if k >= MIN_WORKS and (int(s), cell.grade, cell.subject) not in self.busy)
+        for _ in range(len(chosen)):
+            if clean:
+                chosen.append(clean.pop(int(self.rng.integers(0, len(clean)))))
+        for i, school in enumerate(chosen):
+            self.rows.append(dict(year=cell.year, school_id=self.schools[school].school_id, grade=cell.grade,
+                                  subject=cell.subject, observer=self.KINDS[i % len(self.KINDS)],
+                                  act=f"Акт № {len(self.rows) + 1}", remarks=None))
+
+    def frame(self) -> pd.DataFrame:
+        cols = ["year", "school_id", "grade", "subject", "observer", "act", "remarks"]
+        return pd.DataFrame(self.rows, columns=cols)

@@ -17,6 +17,10 @@ def _interval(lo, hi) -> str:
     return "" if pd.isna(lo) or pd.isna(hi) else f" [{fmt_signed(lo)}…{fmt_signed(hi)}]"
 
 
+def _interval2(lo, hi) -> str:
+    return "" if pd.isna(lo) or pd.isna(hi) else f" [{fmt_signed(lo, 2)}…{fmt_signed(hi, 2)}]"
+
+
 def recheck_table(data: ReportData, year: int) -> pd.DataFrame:
     """One row per re-checked school and work, sorted by school name."""
     s = data.table("objectivity_recheck")
@@ -81,4 +85,48 @@ def show_recheck(data: ReportData, year: int) -> Section:
         sec.table(p, caption="Точность признаков по данным перепроверки этого муниципалитета",
                   note="Работа может входить в несколько строк (несколько семейств признаков). Малое число "
                        "перепроверенных работ даёт широкий интервал.")
+    return sec
+
+
+NO_OBSERVERS = ("Работы под независимым наблюдением в данные не загружены (шаблон «Независимые наблюдатели на ВПР», "
+                "templates/observers.xlsx): раздел не оценивался.")
+
+
+def observed_table(data: ReportData, year: int) -> pd.DataFrame:
+    o = data.table("objectivity_observed")
+    if o.empty:
+        return pd.DataFrame()
+    o = o[o["year"] == year]
+    if o.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+
+    def sd(x):
+        return "—" if pd.isna(x) else fmt_signed(x, 2)
+
+    out = pd.DataFrame({
+        "Школа": o["school_id"].map(names).fillna(o["school_id"]), "Логин": o["school_id"],
+        "Работа": o["grade"].astype(int).astype(str) + " кл., " + o["subject"],
+        "Наблюдатель": o["observer"],
+        "Результат под наблюдением, SD": o["d"].map(sd),
+        "Та же работа год назад, SD": o["d_prev"].map(sd),
+        "Изменение [95 % ДИ]": [("—" if pd.isna(c) else fmt_signed(c, 2) + _interval2(lo, hi))
+                                 for c, lo, hi in zip(o["change"], o["ci_low"], o["ci_high"])],
+        "Другие работы школы этого года, SD": o["d_other"].map(sd),
+        "Вывод": o["verdict"]})
+    return out.sort_values(["Школа", "Логин", "Работа"]).reset_index(drop=True)
+
+
+def show_observed(data: ReportData, year: int) -> Section:
+    sec = Section()
+    t = observed_table(data, year)
+    if t.empty:
+        return sec.para(NO_OBSERVERS)
+    lower = int((t["Вывод"] == "ниже обычного для школы").sum())
+    sec.para(f"Работ под наблюдением: {len(t)}; ниже, чем та же работа школы годом раньше сверх обычных колебаний, — "
+             f"{lower}. Наблюдение — естественный эксперимент: если результаты без наблюдателей завышены процедурой, "
+             "под наблюдением они ниже. Это повод сопоставить процедуры, а не вывод о конкретных педагогах.")
+    sec.table(t, caption="Работы под независимым наблюдением",
+              note="SD — результат школы относительно всех участников работы в единицах стандартного отклонения "
+                   "баллов участников; интервал изменения учитывает обычные колебания результатов школ между годами.")
     return sec
