@@ -1172,6 +1172,8 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                                  f"логин ОО «{r.school_id}» не найден в реестре школ (logins.xlsx / шаблон registry)"))
         if rej_recs:
             rdf = pd.DataFrame(rej_recs, columns=REJECT_COLUMNS).drop_duplicates("row")
+            # the school of each rejected ВПР row: a concentration on one school is a finding (msoko.municipalities)
+            rdf["school_id"] = rdf["row"].map(v.drop_duplicates("source_row").set_index("source_row")["school_id"])
             extra_rejects.append(rdf)
             reject_rows.setdefault(rel, set()).update(rdf["row"].tolist())
             v = v[~v["source_row"].isin(rdf["row"])]
@@ -1191,7 +1193,7 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                      f"повтор ключа (год, класс, предмет, школа, код): та же работа уже загружена из строки {int(fr)} файла «{ff}»")
                     for f, r, code, ff, fr in zip(d["source_file"], d["source_row"], d["student_code"],
                                                   ref["source_file"], ref["source_row"])]
-            rdf = pd.DataFrame(recs, columns=REJECT_COLUMNS)
+            rdf = pd.DataFrame(recs, columns=REJECT_COLUMNS).assign(school_id=d["school_id"].to_numpy())
             extra_rejects.append(rdf)
             for f, r in zip(rdf["file"], rdf["row"]):
                 reject_rows.setdefault(f, set()).add(int(r))
@@ -1277,7 +1279,8 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     rej_parts += extra_rejects
     rejects = pd.concat([r for r in rej_parts if len(r)], ignore_index=True) if any(len(r) for r in rej_parts) \
         else pd.DataFrame(columns=REJECT_COLUMNS)
-    rejects = rejects.sort_values(["file", "row"], kind="stable")
+    # ``school_id``: known for the ВПР rows rejected after parsing (over the maximum, unknown login, repeats)
+    rejects = rejects.reindex(columns=REJECT_COLUMNS + ["school_id"]).sort_values(["file", "row"], kind="stable")
     write_csv(rejects, processed / "rejects.csv")
     cl_parts = [_read_frag(cache, m["key"], "cleaning") for m in ok if "cleaning" in m["fragments"]]
     cleaning = pd.concat([c for c in cl_parts if len(c)], ignore_index=True) if any(len(c) for c in cl_parts) \
