@@ -42,7 +42,7 @@ from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import (FolderLock, atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table,
                          write_text_atomic, writing_to)
 
-PARSER_VERSION = "9"
+PARSER_VERSION = "10"  # 10: rejects carry the school_id of a ВПР row
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -411,8 +411,11 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
         col_scores = col_scores[~np.isnan(col_scores)]
         vals, cnts = np.unique(col_scores, return_counts=True)
         hist[label] = [[float(a), int(b)] for a, b in zip(vals, cnts)]
+    rejected = rej.frame()
+    # the school of a rejected row, where its login cell is readable (msoko.municipalities.reject_findings)
+    rejected["school_id"] = rejected["row"].map(dict(zip(rows.tolist(), school.tolist()))).replace("", None)
     return {
-        "frames": {"rejects": rej.frame(), "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)},
+        "frames": {"rejects": rejected, "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)},
         "arrow": {"vpr": vpr, "tasks": tasks},
         "rows_read": n,
         "rows_rejected": int(rej.mask.sum()),

@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (msoko)
 #     language: python
@@ -23,7 +23,7 @@ processed_dir = "data/processed"  # папка обработанных данн
 
 # %%
 from msoko import report as R
-from msoko.report.objectivity import show_objectivity_calibration
+from msoko.report.objectivity import show_objectivity_calibration, show_objectivity_data_quality
 
 data = R.load(processed_dir)
 year = R.resolve_year(data, year)
@@ -58,3 +58,9 @@ R.show_objectivity_cards(data, year)
 
 # %%
 R.show_plan_of_work(data, year)
+
+# %% [markdown]
+# ## Качество данных
+
+# %%
+show_objectivity_data_quality(data, year)

@@ -175,3 +175,46 @@ REJECT_NOTE = ("Качество данных: строки этих работ 
                "объективности.")
 ODD_NOTE = ("Эти организации есть в реестре, но не считаются школами муниципалитета: их данные не входят "
             "в показатели муниципалитета, показатель объективности и ШНОР. Проверьте реестр (logins.xlsx).")
+
+
+def has_vpr(data: ReportData, school_id: str, year: int) -> bool | None:
+    """Whether the organisation wrote ВПР works in ``year`` (compute's ``org_scope``); None when unknown."""
+    s = scope(data)
+    if s.empty or "vpr_years" not in s:
+        return None
+    years = data.memo(("_vpr_years",), lambda: {str(k): {int(y) for y in str(v).split(", ") if y.strip().isdigit()}
+                                               for k, v in zip(s["school_id"], s["vpr_years"].fillna(""))})
+    if str(school_id) not in years:
+        return None
+    return int(year) in years[str(school_id)]
+
+
+NO_VPR = "не оценивалась: нет работ ВПР"
+
+
+def scope_note(data: ReportData, school_id: str) -> str | None:
+    """Why compute does not count the organisation as a school of its municipality (None when it does)."""
+    s = scope(data)
+    if s.empty or str(school_id) not in not_counted(data):
+        return None
+    r = s[s["school_id"].astype(str) == str(school_id)]
+    return str(r["note_ru"].iloc[0]) if len(r) and pd.notna(r["note_ru"].iloc[0]) else "по данным реестра"
+
+
+def index_rows(processed_dir, year: int) -> list[dict[str, str]]:
+    """The runs' index page: the municipalities side by side (:func:`side_by_side` columns as text), when
+    more than one is loaded; ``[]`` otherwise or when compute wrote no summary."""
+    from pathlib import Path
+
+    path = Path(processed_dir) / "municipalities_summary.parquet"
+    if not path.exists():
+        return []
+    s = pd.read_parquet(path)
+    if int((s["level"] == "municipality").groupby(s["year"]).sum().get(int(year), 0)) <= 1:
+        return []
+
+    class _Data:   # side_by_side reads only the summary table
+        def table(self, name):
+            return s
+
+    return side_by_side(_Data(), year).to_dict("records")  # type: ignore[arg-type]
