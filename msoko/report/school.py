@@ -287,9 +287,9 @@ def show_school_objectivity(data: ReportData, school_id: str, year: int) -> Sect
     if t.empty:
         o = data.objectivity
         assessed = (not o.empty) and ((o["year"] == year) & (o["school_id"].astype(str) == school_id)).any()
-        sec.html(html_para("Признаков необъективности за год не выявлено." if assessed else
-                           f"Объективность {MU.NO_VPR} {year} года." if MU.has_vpr(data, school_id, year) is False else
-                               "Диагностика объективности за этот год не рассчитана.", "msoko-note"))
+        sec.html(html_para(f"Объективность {MU.NO_VPR} {year} года." if MU.has_vpr(data, school_id, year) is False else
+                           "Признаков необъективности за год не выявлено." if assessed else
+                           "Диагностика объективности за этот год не рассчитана.", "msoko-note"))
         return sec
     sec.html("<div class=\"callout msoko\"><p>Признак — повод внимательно посмотреть на проведение и проверку "
                  "работы, а не доказательство нарушений. Официальные признаки рассчитаны по методике ФИОКО; "
@@ -639,10 +639,10 @@ def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
     o = data.objectivity
     if o.empty:
         return "Диагностика объективности не рассчитана."
+    if MU.has_vpr(data, school_id, year) is False:   # no works: not assessed, never «не выявлено»
+        return f"Не оценивалась: нет работ ВПР {year} года."
     mine = o[(o["year"] == year) & (o["school_id"].astype(str) == school_id)]
     if mine.empty:
-        if MU.has_vpr(data, school_id, year) is False:
-            return f"Не оценивалась: нет работ ВПР {year} года."
         return f"Диагностика объективности за {year} год для школы не рассчитана."
     d = flagged_signs(data, year, school_id)
     if d.empty:
