@@ -18,6 +18,9 @@ reported as not computable, with the reason in Russian), writes beside them:
 - ``vpr_works.parquet``, ``vpr_score_counts.parquet`` — each ВПР work's maximum and mark
   boundaries as the export applied them, and the score distributions per school and municipality
   (msoko.vpr_views), which the reports draw;
+- ``org_scope.parquet``, ``municipalities_summary.parquet``, ``reject_findings.parquet`` — which
+  organisations are schools of a municipality, the objectivity index and ШНОР per municipality, rejected
+  rows concentrated on one school × work (msoko.municipalities);
 - ``compute_log.csv`` — what did not work: ``step, item, scope, level, message_ru``. Level
   «ошибка» is a step of msoko that failed (a sign, a group of indicators, the cycle): the
   run names it, the other results are still written, ``ComputeResult.failures`` lists it
