@@ -18,6 +18,9 @@ reported as not computable, with the reason in Russian), writes beside them:
 - ``vpr_works.parquet``, ``vpr_score_counts.parquet`` — each ВПР work's maximum and mark
   boundaries as the export applied them, and the score distributions per school and municipality
   (msoko.vpr_views), which the reports draw;
+- ``org_scope.parquet``, ``municipalities_summary.parquet``, ``reject_findings.parquet`` — which
+  organisations are schools of a municipality, the objectivity index and ШНОР per municipality, rejected
+  rows concentrated on one school × work (msoko.municipalities);
 - ``compute_log.csv`` — what did not work: ``step, item, scope, level, message_ru``. Level
   «ошибка» is a step of msoko that failed (a sign, a group of indicators, the cycle): the
   run names it, the other results are still written, ``ComputeResult.failures`` lists it
@@ -233,9 +236,77 @@ def _observed(tables, config, processed: Path, result, log, say) -> None:
         result.outputs["objectivity_observed"] = path
     say(f"  работы под наблюдением: {len(df)}, ниже обычного для школы {int((df['verdict'] == 'ниже обычного для школы').sum())}")
 
+def _org_scope(tables: dict, config: dict, processed: Path, result: ComputeResult, log: list[dict], say):
+    """org_scope.parquet; the organisations not counted as schools of their municipality (another region,
+    no municipality, not a school) lose their municipality in the tables compute uses, so that no
+    municipal figure counts them (msoko.municipalities)."""
+    from msoko.municipalities import org_scope
+    if tables.get("schools") is None:
+        _remove_stale(processed, ["org_scope"], say)
+        return None
+    try:
+        scope = org_scope(tables["schools"], tables.get("vpr"), config)
+    except Exception as exc:  # noqa: BLE001 - the rest must still be computed
+        message = f"Состав школ муниципалитетов не проверен: {_describe(exc)}."
+        say(f"  ОШИБКА: {message}")
+        log.append(_row("municipalities", "org_scope", "муниципалитеты", ERROR, message))
+        _remove_stale(processed, ["org_scope"], say)
+        return None
+    path = _write(scope, processed, "org_scope", log, say, "municipalities")
+    if path is not None:
+        result.outputs["org_scope"] = path
+    odd = scope[~scope["counted"]]
+    if len(odd):
+        say(f"  не считаются школами муниципалитета: {len(odd)} орг. — "
+            + "; ".join(f"{r.school_id} ({r.note_ru})" for r in odd.itertuples()))
+        for r in odd.itertuples():
+            log.append(_row("municipalities", str(r.school_id), "муниципалитеты", WARNING,
+                            f"Организация {r.school_id} не считается школой муниципалитета: {r.note_ru}."))
+        s = tables["schools"].copy()
+        s.loc[s["school_id"].astype(str).isin(set(odd["school_id"])), "municipality"] = None
+        tables["schools"] = s
+    return scope
+
+
+def _municipalities(tables: dict, config: dict, scope, obj, shnor, processed: Path, result: ComputeResult,
+                    log: list[dict], say) -> None:
+    """municipalities_summary.parquet and reject_findings.parquet (msoko.municipalities)."""
+    from msoko.municipalities import municipalities_summary, read_rejects, reject_findings
+    from msoko.objectivity.core import OFFICIAL_SIGNS
+    frames = {}
+    try:
+        if scope is not None:
+            frames["municipalities_summary"] = municipalities_summary(
+                scope, tables["schools"], tables.get("vpr"), obj, shnor, OFFICIAL_SIGNS, config)
+        frames["reject_findings"] = reject_findings(read_rejects(processed), tables.get("vpr"), config)
+    except Exception as exc:  # noqa: BLE001 - the other outputs are written
+        message = f"Сводка по муниципалитетам не рассчитана: {_describe(exc)}."
+        say(f"  ОШИБКА: {message}")
+        log.append(_row("municipalities", "*", "муниципалитеты", ERROR, message))
+        _remove_stale(processed, ["municipalities_summary", "reject_findings"], say)
+        return
+    for name in ("municipalities_summary", "reject_findings"):
+        if name not in frames:
+            _remove_stale(processed, [name], say)
+            continue
+        path = _write(frames[name], processed, name, log, say, "municipalities")
+        if path is not None:
+            result.outputs[name] = path
+    ms = frames.get("municipalities_summary")
+    if ms is not None and len(ms):
+        last = ms[ms["year"] == ms["year"].max()]
+        say("  municipalities_summary.parquet: " + "; ".join(
+            f"{r.label_ru} — показатель объективности "
+            + ("—" if pd.isna(r.objectivity_index) else f"{r.objectivity_index:.1f}".replace(".", ","))
+            + f" ({r.objectivity_marked} из {r.objectivity_assessed}), ШНОР {r.shnor}" for r in last.itertuples()))
+    rf = frames.get("reject_findings")
+    if rf is not None and len(rf):
+        say(f"  reject_findings.parquet: {len(rf)} школ × работ с сосредоточенными отклонёнными строками")
+
 
 def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeResult, log: list[dict], say,
                  verbose: bool) -> None:
+    scope = _org_scope(tables, config, processed, result, log, say)
     say("Диагностика объективности…")
     t = time.perf_counter()
     obj = _objectivity(tables, config, say, log)
@@ -275,6 +346,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             if path is not None:
                 result.outputs[name] = path
     say(f"  indicators.parquet: {res.summary()} ({time.perf_counter() - t:.1f} с)")
+    _municipalities(tables, config, scope, obj, res.details.get("shnor"), processed, result, log, say)
     result.notes = res.notes
     failed = {}
     for f in getattr(res, "failures", []):

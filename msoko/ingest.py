@@ -42,7 +42,7 @@ from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import (FolderLock, atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table,
                          write_text_atomic, writing_to)
 
-PARSER_VERSION = "9"
+PARSER_VERSION = "10"  # 10: rejects carry the school_id of a ВПР row
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -411,8 +411,11 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
         col_scores = col_scores[~np.isnan(col_scores)]
         vals, cnts = np.unique(col_scores, return_counts=True)
         hist[label] = [[float(a), int(b)] for a, b in zip(vals, cnts)]
+    rejected = rej.frame()
+    # the school of a rejected row, where its login cell is readable (msoko.municipalities.reject_findings)
+    rejected["school_id"] = rejected["row"].map(dict(zip(rows.tolist(), school.tolist()))).replace("", None)
     return {
-        "frames": {"rejects": rej.frame(), "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)},
+        "frames": {"rejects": rejected, "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)},
         "arrow": {"vpr": vpr, "tasks": tasks},
         "rows_read": n,
         "rows_rejected": int(rej.mask.sum()),
@@ -1172,6 +1175,8 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                                  f"логин ОО «{r.school_id}» не найден в реестре школ (logins.xlsx / шаблон registry)"))
         if rej_recs:
             rdf = pd.DataFrame(rej_recs, columns=REJECT_COLUMNS).drop_duplicates("row")
+            # the school of each rejected ВПР row: a concentration on one school is a finding (msoko.municipalities)
+            rdf["school_id"] = rdf["row"].map(v.drop_duplicates("source_row").set_index("source_row")["school_id"])
             extra_rejects.append(rdf)
             reject_rows.setdefault(rel, set()).update(rdf["row"].tolist())
             v = v[~v["source_row"].isin(rdf["row"])]
@@ -1191,7 +1196,7 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                      f"повтор ключа (год, класс, предмет, школа, код): та же работа уже загружена из строки {int(fr)} файла «{ff}»")
                     for f, r, code, ff, fr in zip(d["source_file"], d["source_row"], d["student_code"],
                                                   ref["source_file"], ref["source_row"])]
-            rdf = pd.DataFrame(recs, columns=REJECT_COLUMNS)
+            rdf = pd.DataFrame(recs, columns=REJECT_COLUMNS).assign(school_id=d["school_id"].to_numpy())
             extra_rejects.append(rdf)
             for f, r in zip(rdf["file"], rdf["row"]):
                 reject_rows.setdefault(f, set()).add(int(r))
@@ -1277,7 +1282,8 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     rej_parts += extra_rejects
     rejects = pd.concat([r for r in rej_parts if len(r)], ignore_index=True) if any(len(r) for r in rej_parts) \
         else pd.DataFrame(columns=REJECT_COLUMNS)
-    rejects = rejects.sort_values(["file", "row"], kind="stable")
+    # ``school_id``: known for the ВПР rows rejected after parsing (over the maximum, unknown login, repeats)
+    rejects = rejects.reindex(columns=REJECT_COLUMNS + ["school_id"]).sort_values(["file", "row"], kind="stable")
     write_csv(rejects, processed / "rejects.csv")
     cl_parts = [_read_frag(cache, m["key"], "cleaning") for m in ok if "cleaning" in m["fragments"]]
     cleaning = pd.concat([c for c in cl_parts if len(c)], ignore_index=True) if any(len(c) for c in cl_parts) \

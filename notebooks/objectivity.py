@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -23,7 +24,7 @@ processed_dir = "data/processed"  # папка обработанных данн
 
 # %%
 from msoko import report as R
-from msoko.report.objectivity import show_objectivity_calibration
+from msoko.report.objectivity import show_objectivity_calibration, show_objectivity_data_quality
 from msoko.report.recheck import show_observed, show_recheck
 
 data = R.load(processed_dir)
@@ -71,3 +72,9 @@ show_recheck(data, year)
 
 # %%
 show_observed(data, year)
+
+# %% [markdown]
+# ## Качество данных
+
+# %%
+show_objectivity_data_quality(data, year)

@@ -116,8 +116,10 @@ def test_tasks_long_table(raw, tmp_path):
 def test_rejects_and_balance(raw, tmp_path):
     res = run(raw, tmp_path / "p")
     rej = pd.read_csv(tmp_path / "p" / "rejects.csv", encoding="utf-8-sig", dtype={"value": str})
-    assert list(rej.columns) == ["file", "row", "column", "value", "reason"]
+    assert list(rej.columns) == ["file", "row", "column", "value", "reason", "school_id"]
     by_row = rej.set_index("row")
+    # the school of each rejected ВПР row, in the parser (5, 6) and after it (9: unknown login, 10: repeat)
+    assert by_row.loc[[5, 6, 9, 10], "school_id"].tolist() == ["sch000001", "sch000001", "sch999999", "sch000002"]
     assert "не равно сумме" in by_row.loc[5, "reason"] and by_row.loc[5, "value"] == "4"
     assert by_row.loc[6, "column"] == "балл за 2" and by_row.loc[6, "value"] == "abc"
     assert "не найден в реестре" in by_row.loc[9, "reason"]

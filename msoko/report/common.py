@@ -28,8 +28,16 @@ def show_title(data: ReportData, *, kind: str, year: int, school_id: str | None 
     if school_id is not None:
         # a school report: one line; how to read it follows the first screen (:func:`how_to_read`)
         row = school_row(data, school_id)
+        muni = row.get("municipality")
+        # a missing municipality is said so, never «nan»
+        muni = "муниципалитет не указан" if muni is None or pd.isna(muni) or str(muni).strip() in ("", "nan") else str(muni)
         sec.html(f"<p class=\"title-line\"><b>{esc(school_name(data, school_id))}</b> (логин {esc(school_id)}), "
-                 f"{esc(row.get('municipality', ''))}. Учебный год: {year}.</p>")
+                 f"{esc(muni)}. Учебный год: {year}.</p>")
+        from msoko.report import municipalities as MU
+        note = MU.scope_note(data, school_id)
+        if note:
+            sec.html(html_para(f"Качество данных: организация не считается школой муниципалитета — {note}; "
+                               "её данные не входят в показатели муниципалитета.", "msoko-note"))
         return sec
     if municipality is not None:
         lines.append(f"<p><b>{esc(municipality)}</b>. Учебный год: {year}.</p>")
@@ -38,13 +46,13 @@ def show_title(data: ReportData, *, kind: str, year: int, school_id: str | None 
     lines.append(
         "<p class=\"msoko-note\">Как читать: значения показаны рядом с муниципалитетом"
         + (", похожими школами (тот же тип организации и тип населённого пункта)" if school_id else "")
-        + " и, где есть данные, регионом; в квадратных скобках — 95 % доверительный интервал. "
+        + " и, где есть данные, со всеми загруженными муниципалитетами (регионом — когда загружен весь регион); в квадратных скобках — 95 % доверительный интервал. "
         f"Группы меньше {MIN_N} участников не показываются, меньше {LIMITED_N} — отмечены как малоинформативные. "
         "Результаты ВПР сравниваются, а не ранжируются: школы в таблицах упорядочены по названию.</p>")
     lines.append(
         "<p class=\"msoko-note\">Цвета на всех графиках: <span style=\"color:#1f4e79\">■</span> школа, "
         "<span style=\"color:#4d9221\">■</span> похожие школы, <span style=\"color:#e08214\">■</span> муниципалитет, "
-        "<span style=\"color:#7f7f7f\">■</span> регион.</p>")
+        "<span style=\"color:#7f7f7f\">■</span> все загруженные муниципалитеты (регион).</p>")
     sec.html(f"<div class=\"callout\">{''.join(lines)}</div>")
     return sec
 
@@ -54,12 +62,12 @@ def how_to_read(*, school: bool = True) -> str:
     return (
         "<p class=\"msoko-note how-to-read\">Как читать: значения показаны рядом с муниципалитетом"
         + (", похожими школами (тот же тип организации и тип населённого пункта)" if school else "")
-        + " и, где есть данные, регионом; в квадратных скобках — 95 % доверительный интервал. "
+        + " и, где есть данные, со всеми загруженными муниципалитетами (регионом — когда загружен весь регион); в квадратных скобках — 95 % доверительный интервал. "
         f"Группы меньше {MIN_N} обучающихся или педагогов не показываются, меньше {LIMITED_N} — отмечены как "
         "группы ограниченной информативности; факты об организации (статус, индекс контекста, руководитель) "
         "показываются всегда. Результаты ВПР сравниваются, а не ранжируются. Цвета на графиках: "
         "<span style=\"color:#1f4e79\">■</span> школа, <span style=\"color:#4d9221\">■</span> похожие школы, "
-        "<span style=\"color:#e08214\">■</span> муниципалитет, <span style=\"color:#7f7f7f\">■</span> регион.</p>")
+        "<span style=\"color:#e08214\">■</span> муниципалитет, <span style=\"color:#7f7f7f\">■</span> все загруженные муниципалитеты (регион).</p>")
 
 
 def latest_effectiveness(data: ReportData, year: int, **where) -> tuple[pd.DataFrame, int]:

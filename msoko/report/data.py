@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from msoko.errors import MsokoError
-from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
+from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 
 
 # ======================================================================================
@@ -289,6 +289,19 @@ def many_municipalities(data: ReportData) -> bool:
     return data.memo(("_many_municipalities",), lambda: bool(data.schools["municipality"].nunique() > 1))
 
 
+def all_loaded_group(data: ReportData) -> str:
+    """The name of the comparison group «all loaded schools»: compute's ``label_ru`` of the all-loaded row of
+    ``municipalities_summary.parquet`` — «Регион» only when the configuration says the data are the whole
+    region, otherwise «Все загруженные муниципалитеты (N)» (msoko.municipalities.all_loaded_label)."""
+    def build() -> str:
+        s = data.table("municipalities_summary")
+        if not s.empty and "level" in s and (s["level"] == "all").any():
+            return str(s.loc[s["level"] == "all", "label_ru"].iloc[0])
+        from msoko.municipalities import all_loaded_label
+        return all_loaded_label(int(data.schools["municipality"].nunique()), data.config or None)
+    return data.memo(("_all_loaded_group",), build)
+
+
 def school_name(data: ReportData, school_id: str) -> str:
     name = school_row(data, school_id).get("name")
     return str(name) if pd.notna(name) else school_id
@@ -317,7 +330,7 @@ def comparison_groups(data: ReportData, school_id: str) -> dict[str, list[str]]:
         groups = {GROUP_SCHOOL: [school_id], GROUP_SIMILAR: similar_schools(data, school_id),
                   GROUP_MUNI: sorted(s.loc[s["municipality"] == muni, "school_id"])}
         if s["municipality"].nunique() > 1:
-            groups[GROUP_REGION] = sorted(s["school_id"])
+            groups[all_loaded_group(data)] = sorted(s["school_id"])
         return {g: ids for g, ids in groups.items() if ids}
 
     cached = data.memo(("_comparison_groups", str(school_id)), build)

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from msoko import stats
-from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
+from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import LIMITED_N, MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
-from msoko.report.data import ReportData, many_municipalities, school_row, similar_schools, target_value
+from msoko.report.data import ReportData, all_loaded_group, many_municipalities, school_row, similar_schools, target_value
 
 
 # context
@@ -191,7 +191,7 @@ def _groups(data: ReportData, school_id: str, year: int, code: str, grade=None, 
                                 ci_low=me["similar_ci_low"], ci_high=me["similar_ci_high"]))
     add(GROUP_MUNI, _first_row(data, year, code, "municipality", muni, grade, subject))
     if me is not None and pd.notna(me["region_value"]) and many_municipalities(data):
-        add(GROUP_REGION, dict(value=me["region_value"], ci_low=math.nan, ci_high=math.nan, n=math.nan,
+        add(all_loaded_group(data), dict(value=me["region_value"], ci_low=math.nan, ci_high=math.nan, n=math.nan,
                                 suppressed=False, limited=False))
     # suppression: a group under MIN_N never shows its value — a fact about the institution
     # (catalogue min_n = 0: its status, context index, principal, vacancies) is not a group of people
@@ -299,7 +299,7 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
         row[GROUP_SCHOOL] = _value_cell(me.get("value"), me.get("ci_low"), me.get("ci_high"), c["unit"],
                                         bool(me.get("suppressed", False)), me.get("n"), str(c.get("kind", "")))
         row["n"] = fmt(int(me["n"])) if pd.notna(me.get("n")) else "—"
-        for grp in (GROUP_SIMILAR, GROUP_MUNI, GROUP_REGION):
+        for grp in (GROUP_SIMILAR, GROUP_MUNI, all_loaded_group(data)):
             if grp in gd:
                 x = gd[grp]
                 row[grp] = _value_cell(x["value"], math.nan, math.nan, c["unit"], bool(x["suppressed"]), x["n"])
@@ -321,8 +321,8 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
             informativeness(n) if pd.notna(n) else "—")
         rows.append(row)
     out = pd.DataFrame(rows)
-    if not out.empty and (out[GROUP_REGION] == "—").all():
-        out = out.drop(columns=[GROUP_REGION])
+    if not out.empty and (out[all_loaded_group(data)] == "—").all():
+        out = out.drop(columns=[all_loaded_group(data)])
     return out
 
 

@@ -25,7 +25,7 @@ from msoko.report.indicators import (
     measures_table, overdue_measures, municipal_findings, recommendations_table, school_comparison_table, system_goal,
 )
 from msoko.report.vpr import mkdo_areas
-from msoko.report.signs import objectivity_index
+from msoko.report import municipalities as MU
 from msoko.report.common import _show_effectiveness, _vpr_source, latest_effectiveness
 
 from msoko.report.section import Section
@@ -213,7 +213,10 @@ def _item_rows(data: ReportData, municipality: str) -> pd.DataFrame:
 
 
 def _ids(data: ReportData, municipality: str, *, preschool: bool | None = False) -> list[str]:
+    """The municipality's organisations; those compute does not count as its schools (another region, not a
+    school: ``org_scope.parquet``) are left out."""
     s = data.schools[data.schools["municipality"] == municipality]
+    s = s[~s["school_id"].astype(str).isin(MU.not_counted(data))]
     if preschool is not None:
         pre = s.get("is_preschool", pd.Series(False, index=s.index)).fillna(False).astype(bool)
         s = s[pre] if preschool else s[~pre]
@@ -325,12 +328,9 @@ def municipal_at_glance(data: ReportData, municipality: str, year: int) -> pd.Da
             r0 = muni_row(data, municipality, year - 1, code)
             prev = f"в {year - 1} году — {fmt(int(r0['numerator']))}" if r0 and pd.notna(r0.get("numerator")) else ""
             rows.append((label, f"{fmt(int(r['numerator']))} из {fmt(int(r['denominator']))}", prev))
-    idx = objectivity_index(data)
-    if not idx.empty and str(year) in set(idx["Год"]):
-        x = idx.set_index("Год")
-        rows.append(("Показатель объективности оценки (ФИОКО)", x.loc[str(year), "Показатель объективности"],
-                     f"школ с официальными признаками — {x.loc[str(year), 'Школ с хотя бы одним признаком']} "
-                     f"из {x.loc[str(year), 'Школ оценено']}"))
+    line = MU.objectivity_line(data, municipality, year)   # the municipality's own index (compute)
+    if line is not None:
+        rows.append(("Показатель объективности оценки (ФИОКО)", *line))
     v = muni_value(data, municipality, year, "preschool_availability_3_7")
     if not pd.isna(v):
         rows.append(("Доступность дошкольного образования для детей 3–7 лет", f"{fmt(v)} %", ""))
@@ -586,14 +586,9 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
         out.append(f"Адресная поддержка нужна {fmt(len(sup))} {_plural(len(sup), 'школе', 'школам', 'школам')} из "
                    f"{fmt(len(_ids(data, municipality)))}: " + ", ".join(parts)
                    + (f"; по двум основаниям и более — {fmt(multi)}" if multi else "") + " (список ниже, с причинами).")
-    idx = objectivity_index(data)
-    if not idx.empty and str(year) in set(idx["Год"]):
-        x = idx.set_index("Год")
-        s = f"Показатель объективности оценки — {x.loc[str(year), 'Показатель объективности']}"
-        if str(year - 1) in x.index:
-            s += f" (в {year - 1} году — {x.loc[str(year - 1), 'Показатель объективности']})"
-        out.append(s + f"; официальные признаки необъективности выявлены у {x.loc[str(year), 'Школ с хотя бы одним признаком']} "
-                       f"из {x.loc[str(year), 'Школ оценено']} оценённых школ.")
+    msg = MU.objectivity_message(data, municipality, year)   # the municipality's own index (compute)
+    if msg:
+        out.append(msg)
     gia = muni_row(data, municipality, year, "gia_below_min")
     hi = muni_row(data, municipality, year, "ege_80plus", grade=11)
     top = muni_row(data, municipality, year, "ege_100", grade=11)
@@ -642,12 +637,35 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
                        "факторы риска «500+»; признаки необъективности — число работ с признаком, повод присмотреться к "
                        "проведению и проверке работ, а не обвинение. Полные основания — в приложении 2. Это факты об "
                        "организациях, а не сведения о людях; школы перечислены по названию.")
+    if MU.municipalities_count(data) > 1:
+        t = MU.side_by_side(data, year)
+        if not t.empty:
+            sec.heading("Муниципалитет среди загруженных", 3)
+            sec.table(t, caption=f"Муниципалитеты рядом, {year}", key="Муниципалитеты рядом",
+                      note="Каждый показатель — по школам своего муниципалитета; показатель объективности — 100 − % "
+                           "школ хотя бы с одним официальным признаком среди оценённых школ. Муниципалитеты "
+                           "перечислены по названию, а не ранжированы.")
+    _data_quality(sec, data, municipality, year)
     sec.heading("Системы МСОКО в цифрах", 3)
     sec.table(systems_overview(data, municipality, year), caption=f"Восемь систем: цели, изменения, отставания ({year})",
               note="«Достоверно» — 95 % интервал изменения не включает ноль; отставание подтверждено, если показатель "
                    "организации достоверно хуже и муниципального значения, и значения похожих школ; перечни — "
                    f"{APPENDIX}.")
     return sec
+
+
+def _data_quality(sec: Section, data: ReportData, municipality: str, year: int) -> None:
+    """Organisations of the registry not counted as the municipality's schools, and the rejected rows that
+    concentrate on one of its schools and works — said once, as data quality."""
+    odd = MU.odd_organisations(data, municipality)
+    rej = MU.reject_findings(data, year, set(_ids(data, municipality)))
+    if odd.empty and rej.empty:
+        return
+    sec.heading("Качество данных", 3)
+    if not odd.empty:
+        sec.table(odd, caption="Организации, не считающиеся школами муниципалитета", note=MU.ODD_NOTE)
+    if not rej.empty:
+        sec.table(rej, caption="Отклонённые строки, сосредоточенные в одной работе школы", note=MU.REJECT_NOTE)
 
 
 # ======================================================================================

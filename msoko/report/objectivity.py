@@ -16,6 +16,7 @@ from msoko.report.data import ReportData, school_name
 from msoko.report.signs import flagged_signs, objectivity_index, plan_of_work, sign_name
 from msoko.report.evidence import MAX_CARDS, _evidence_charts, _picture_cells
 
+from msoko.report import municipalities as MU
 from msoko.report.section import Section
 
 
@@ -83,16 +84,50 @@ def signs_frame(data: ReportData, year: int, school_id: str | None = None, *, of
         p = r.get("p_value")
         strength = chance(p) if p is not None and not pd.isna(p) else ("условие методики ФИОКО выполнено" if off else "—")
         n = r.get("n")
-        rows.append({"Школа": str(names.get(r["school_id"], r["school_id"])), "Работа": _work(r),
+        rows.append({"Школа": str(names.get(r["school_id"], r["school_id"])), "Логин": str(r["school_id"]),
+                     "Работа": _work(r),
                      "Признак": sign_title(r["sign"]), "Чей признак": "официальный (ФИОКО)" if off else ADDITIONAL,
                      "Свидетельство": ev, "Сила свидетельства": strength,
                      "Информативность": informativeness(n) if n is not None and not pd.isna(n) else "—"})
     out = pd.DataFrame(rows)
     if school_id is not None:
-        out = out.drop(columns=["Школа"])
+        out = out.drop(columns=["Школа", "Логин"])
+    else:
+        out = with_municipality(data, out)
     if official is not None:
         out = out.drop(columns=["Чей признак"])
     return out
+
+
+def with_municipality(data: ReportData, df: pd.DataFrame, login: str = "Логин") -> pd.DataFrame:
+    """With several municipalities loaded: a «Муниципалитет» column after «Школа» (school names are not
+    unique: two «МБОУ СОШ №1») and the rows ordered by municipality, then name; the order within is kept."""
+    if df.empty or login not in df or data.schools["municipality"].nunique() <= 1:
+        return df
+    muni = data.schools.assign(school_id=data.schools["school_id"].astype(str)).drop_duplicates("school_id") \
+        .set_index("school_id")["municipality"]
+    out = df.copy()
+    m = out[login].astype(str).map(muni)
+    out.insert(list(out.columns).index("Школа") + 1 if "Школа" in out else 0, "Муниципалитет",
+               m.where(m.notna(), "не указан").astype(str))
+    return out.iloc[out["Муниципалитет"].reset_index(drop=True).argsort(kind="stable").to_numpy()].reset_index(drop=True)
+
+
+def show_objectivity_data_quality(data: ReportData, year: int) -> Section:
+    """Rejected rows that concentrate on one school and work, and the organisations not counted as schools
+    of their municipality: data quality, a reason to look at the protocol, not a verdict."""
+    sec = Section()
+    rej = MU.reject_findings(data, year)
+    if rej.empty:
+        sec.html(html_para(f"В {year} году нет работ школ, где отклонённые при загрузке строки сосредоточены "
+                           "(подробный перечень отклонённых строк — rejects.csv).", "msoko-note"))
+    else:
+        sec.table(with_municipality(data, rej), caption=f"Качество данных: отклонённые строки по школам и работам, {year}",
+                  note=MU.REJECT_NOTE)
+    odd = MU.odd_organisations(data)
+    if not odd.empty:
+        sec.table(odd, caption="Организации, не считающиеся школами муниципалитетов", note=MU.ODD_NOTE)
+    return sec
 
 
 def objectivity_key_messages(data: ReportData, year: int) -> list[str]:
@@ -126,6 +161,11 @@ def show_objectivity_official(data: ReportData, year: int) -> Section:
     sec = Section()
     sec.say(objectivity_key_messages(data, year), empty="Диагностика объективности за этот год не рассчитана.")
     sec.table(index_table(data), caption="Показатель объективности по годам", note=_index_note(data, year))
+    if MU.municipalities_count(data) > 1:
+        sec.table(MU.side_by_side(data, year), caption=f"Показатель объективности по муниципалитетам, {year}",
+                  note="Показатель каждого муниципалитета — 100 − % школ хотя бы с одним официальным признаком среди "
+                       "оценённых школ этого муниципалитета (интервалы признаков по-прежнему сравниваются со всеми "
+                       "загруженными школами). Муниципалитеты перечислены по названию.")
     o = data.objectivity
     if o.empty:
         return sec
@@ -195,7 +235,8 @@ def plan_table(data: ReportData, year: int) -> pd.DataFrame:
     works = {sid: "; ".join(sorted({_work(r) for _, r in x.iterrows()})) for sid, x in d.groupby("school_id")}
     out = p.assign(**{"Работы": p["Логин"].map(works).fillna(p["Работы"])})
     out = out.rename(columns={c: "Совокупность дополнительных признаков" for c in out.columns if "msoko" in c})
-    return out.drop(columns=["Логин"])
+    # the login stays beside the name: school names are not unique across municipalities
+    return with_municipality(data, out)
 
 
 def show_plan_of_work(data: ReportData, year: int) -> Section:

@@ -23,6 +23,7 @@ from msoko.report.vpr import (
     score_distribution, task_completion, vpr_summary_table,
 )
 from msoko.report.signs import attention_zones, flagged_signs, signs_table
+from msoko.report import municipalities as MU
 from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
@@ -62,6 +63,9 @@ def show_attention(data: ReportData, school_id: str, year: int) -> Section:
                      "меньшей важности</summary>" + html_table(t) + "</details>")
         return sec
     s = attention_zones(data, school_id, year)
+    if not s and MU.has_vpr(data, school_id, year) is False:
+        sec.html(html_para(f"Объективность {MU.NO_VPR} {year} года; показатели ВПР не рассчитаны.", "msoko-empty"))
+        return sec
     sec.html(html_sentences(s, empty="Ни один показатель школы не отличается от муниципального в худшую "
                                           "сторону за пределами погрешности, признаков необъективности нет."))
     return sec
@@ -283,8 +287,9 @@ def show_school_objectivity(data: ReportData, school_id: str, year: int) -> Sect
     if t.empty:
         o = data.objectivity
         assessed = (not o.empty) and ((o["year"] == year) & (o["school_id"].astype(str) == school_id)).any()
-        sec.html(html_para("Признаков необъективности за год не выявлено." if assessed else
-                               "Диагностика объективности за этот год не рассчитана.", "msoko-note"))
+        sec.html(html_para(f"Объективность {MU.NO_VPR} {year} года." if MU.has_vpr(data, school_id, year) is False else
+                           "Признаков необъективности за год не выявлено." if assessed else
+                           "Диагностика объективности за этот год не рассчитана.", "msoko-note"))
         return sec
     sec.html("<div class=\"callout msoko\"><p>Признак — повод внимательно посмотреть на проведение и проверку "
                  "работы, а не доказательство нарушений. Официальные признаки рассчитаны по методике ФИОКО; "
@@ -634,6 +639,8 @@ def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
     o = data.objectivity
     if o.empty:
         return "Диагностика объективности не рассчитана."
+    if MU.has_vpr(data, school_id, year) is False:   # no works: not assessed, never «не выявлено»
+        return f"Не оценивалась: нет работ ВПР {year} года."
     mine = o[(o["year"] == year) & (o["school_id"].astype(str) == school_id)]
     if mine.empty:
         return f"Диагностика объективности за {year} год для школы не рассчитана."
@@ -798,6 +805,12 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
                 words.append("сводная оценка msoko")
             if words:
                 out.setdefault(sid, {})["objectivity"] = "; ".join(words)
+    sc = processed / "org_scope.parquet"
+    if sc.exists():   # an organisation with no ВПР that year was not assessed: never «признаков нет»
+        s = pd.read_parquet(sc, columns=["school_id", "vpr_years"])
+        for sid, years in zip(s["school_id"].astype(str), s["vpr_years"].fillna("")):
+            if str(year) not in str(years).split(", "):
+                out.setdefault(sid, {})["objectivity"] = "не оценивалась: нет работ ВПР"
     return out
 
 

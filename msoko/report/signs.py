@@ -9,11 +9,11 @@ import pandas as pd
 
 from msoko.objectivity import SIGNS
 from msoko.objectivity.core import OFFICIAL_SIGNS
-from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
+from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
     INDEX_SIGN, LIMITED_N, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,
 )
-from msoko.report.data import ReportData, school_row
+from msoko.report.data import ReportData, all_loaded_group, school_row
 from msoko.report.indicators import KEY_BREAKDOWN_INDICATORS, indicator_groups
 
 
@@ -123,8 +123,8 @@ def mean_intervals(data: ReportData, school_id: str, year: int, grade: int, subj
     cols = ["group", "mean", "ci_low", "ci_high", "n"]
     if iv is None or iv.empty:
         return pd.DataFrame(columns=cols)
-    names = {"школа": GROUP_SCHOOL, "эталон (все школы)": GROUP_REGION if data.schools["municipality"].nunique() > 1
-             else GROUP_MUNI}
+    names = {"школа": GROUP_SCHOOL, "эталон (все школы)": all_loaded_group(data)
+             if data.schools["municipality"].nunique() > 1 else GROUP_MUNI}
     out = iv.assign(group=iv["group"].map(names).fillna(iv["group"]))[cols]
     sim = indicator_groups(data, school_id, year, "vpr_mean_score", grade, subject)
     sim = sim[(sim["group"] == GROUP_SIMILAR) & ~sim["suppressed"] & sim["value"].notna()]

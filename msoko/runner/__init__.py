@@ -277,7 +277,14 @@ def write_outputs(reports_dir: Path, manifest: dict[str, Any]) -> None:
         facts = index_facts(manifest["run"]["processed"], int(manifest["run"]["year"]))
     except Exception as exc:  # noqa: BLE001
         log.warning("сведения о школах для оглавления не прочитаны: %s", exc)
-    atomic_write(reports_dir / "index.html", render_index(manifest, earlier, facts))
+    municipalities: list = []
+    try:  # the municipalities side by side (msoko.municipalities via compute): a convenience as well
+        from msoko.report.municipalities import index_rows
+
+        municipalities = index_rows(manifest["run"]["processed"], int(manifest["run"]["year"]))
+    except Exception as exc:  # noqa: BLE001
+        log.warning("сводка по муниципалитетам для оглавления не прочитана: %s", exc)
+    atomic_write(reports_dir / "index.html", render_index(manifest, earlier, facts, municipalities))
 
 
 def summary_text(manifest: dict[str, Any], reports_dir: Path) -> str:

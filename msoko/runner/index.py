@@ -34,10 +34,12 @@ def _when(ts: str | None) -> str:
 
 
 def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None = None,
-                 facts: dict[str, dict[str, str]] | None = None) -> str:
+                 facts: dict[str, dict[str, str]] | None = None,
+                 municipalities: list[dict[str, str]] | None = None) -> str:
     """``earlier``: reports of the same year from earlier runs, not part of this one; ``facts``: per
     school, its attention zones on the first screen and its objectivity status
-    (:func:`msoko.report.school.index_facts`)."""
+    (:func:`msoko.report.school.index_facts`); ``municipalities``: the loaded municipalities side by side
+    (:func:`msoko.report.municipalities.index_rows`, rows of text), shown when given."""
     facts = facts or {}
     run = manifest["run"]
     reports = manifest["reports"]
@@ -75,6 +77,16 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
     if earlier:
         out.append(f'<p class="meta">Ещё {len(earlier)} отч. построены прежними прогонами и в этот '
                    "прогон не входили (помечены «ранее»).</p>")
+    if municipalities:
+        cols = list(municipalities[0])
+        out += ["<h2>Муниципалитеты рядом</h2>",
+                '<p class="meta">Каждый показатель — по школам своего муниципалитета; последняя строка — все '
+                "загруженные вместе (регионом она названа, только когда загружен весь регион). Муниципалитеты "
+                "перечислены по названию, а не ранжированы.</p>",
+                "<table><thead><tr>" + "".join(f"<th>{escape(str(c))}</th>" for c in cols) + "</tr></thead><tbody>"]
+        for r in municipalities:
+            out.append("<tr>" + "".join(f"<td>{escape(str(r.get(c, '')))}</td>" for c in cols) + "</tr>")
+        out.append("</tbody></table>")
     for kind in ("municipality", "objectivity", "school", "dou"):
         rows = sorted([r for r in ok + earlier if r["kind"] == kind], key=lambda r: r["key"])
         if not rows:
