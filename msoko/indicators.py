@@ -1216,7 +1216,8 @@ def shnor_list(procs: pd.DataFrame, config: dict) -> tuple[pd.DataFrame, pd.Data
         # the same unit in each of the cy years up to this one, ВПР of the same season only
         season_now = vpr_season(year, config)
         same = (p["kind"] != "vpr") | p["year"].map(lambda y: same_season(int(y), year, config))
-        hist = p[same].set_index(["school_id", "procedure", "year"])["margin"]
+        past = p[same].set_index(["school_id", "procedure", "year"])
+        hist = past["margin"]
         units = cur[["school_id", "procedure", "kind"]].drop_duplicates()
         rep_margin = pd.Series(np.nan, index=pd.MultiIndex.from_frame(units[["school_id", "procedure"]]))
         if cy >= 2:
@@ -1224,7 +1225,7 @@ def shnor_list(procs: pd.DataFrame, config: dict) -> tuple[pd.DataFrame, pd.Data
                                                           np.full(len(units), year - d)])).to_numpy()
                   for d in range(cy)]
             rep_margin[:] = np.min(np.vstack(ms), axis=0)  # NaN where a year is missing or not comparable
-        rows.append(_shnor_schools(cur, rep_margin, year, mp, cy, low_share, rule, season_now))
+        rows.append(_shnor_schools(cur, rep_margin, past, year, mp, cy, low_share, rule, season_now))
     lst = pd.concat(rows, ignore_index=True)
     units = pd.concat(marked, ignore_index=True)
     units["low"] = units["low"].astype(bool)
@@ -1232,8 +1233,8 @@ def shnor_list(procs: pd.DataFrame, config: dict) -> tuple[pd.DataFrame, pd.Data
     return lst, units
 
 
-def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, year: int, mp: int, cy: int, low_share: float,
-                   rule: dict, season: str) -> pd.DataFrame:
+def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame, year: int, mp: int, cy: int,
+                   low_share: float, rule: dict, season: str) -> pd.DataFrame:
     out = []
     thr = f"{low_share:g}".replace(".", ",")
     by_interval = bool(rule["require_interval"])
@@ -1266,8 +1267,13 @@ def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, year: int, mp: int,
                              f"из {len(v)} ({low_detail})")
             if repeated:
                 kind = "весенние" if season != AUTUMN else "осенние"
-                parts.append(f"{'; '.join(rep_names)} — {rule_text} {cy} {plural(cy, 'год', 'года', 'лет')} подряд "
-                             f"({', '.join(str(year - d) for d in range(cy - 1, -1, -1))}; ВПР — только {kind} работы)")
+                for name in rep_names:
+                    years = [year - d for d in range(cy - 1, -1, -1)]
+                    each = "; ".join(f"{y}: " + _unit_text({**past.loc[(sid, name, y)].to_dict(), "procedure": name,
+                                                             "season": None}).split(": ", 1)[1] for y in years)
+                    vpr_only = f"; ВПР — только {kind} работы" if name.startswith("ВПР") else ""
+                    parts.append(f"{name} — {rule_text} {cy} {plural(cy, 'год', 'года', 'лет')} подряд "
+                                 f"({each}{vpr_only})")
             reason = ("ШНОР по региональным критериям: " + "; ".join(parts)
                       + f". Запас над порогом — {_pct(strength)} п.п.")
         else:
