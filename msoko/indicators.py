@@ -1233,6 +1233,11 @@ def shnor_list(procs: pd.DataFrame, config: dict) -> tuple[pd.DataFrame, pd.Data
     return lst, units
 
 
+SHNOR_LIST_COLUMNS = ["year", "school_id", "assessed", "procedures", "low_procedures", "by_count", "repeated",
+                      "criteria_met", "shnor", "low_list", "low_detail", "count_margin", "repeat_margin", "strength",
+                      "certainty", "reason"]
+
+
 def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame, year: int, mp: int, cy: int,
                    low_share: float, rule: dict, season: str) -> pd.DataFrame:
     out = []
@@ -1288,7 +1293,7 @@ def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame,
                     "repeat_margin": repeat_margin, "strength": strength,
                     "certainty": ("высокая" if by_interval else "достаточная") if shnor else None,
                     "reason": reason})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=SHNOR_LIST_COLUMNS)
 
 
 def _shnor(tables, config, ctx) -> list[Base]:
