@@ -35,6 +35,7 @@ import pandas as pd
 from msoko import stats
 from msoko.config import by_year, target as config_target
 from msoko.errors import MsokoError
+from msoko.seasons import same_season, seasonal
 
 SYSTEM_NAMES = {
     1: "Система оценки качества подготовки обучающихся",
@@ -57,6 +58,8 @@ REASONS = {
 }
 # flags that are analysed (task-level flags are summarised by vpr_tasks_sufficient)
 FLAG_INDICATORS_PREFIX = ("risk_",)
+# flags set by a rule applied over sample intervals (ШНОР: msoko.indicators.shnor_list)
+RULE_FLAGS = {"shnor_flag"}
 FLAG_INDICATORS = {"shnor_flag", "shnsu_flag", "risk_profile_high", "vpr_level_completion", "context_index"}
 # per-task rows are too fine for the attention list
 SKIP_COMPARISON = {"vpr_task_completion", "olymp_stage_participants", "olymp_awardees", "teacher_vacancies",
@@ -208,7 +211,7 @@ def analyse(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
     out["school_name"] = np.where(out["level"] == "school", out["school_id"].map(names), out["school_id"])
     out["school_name"] = out["school_name"].fillna(out["school_id"])
     cols = ["level", "school_name", "name_ru", "unit", "value", "ci_low", "ci_high", "reason", "reference",
-            "certainty", "limited", "n", "subject", "grade", "item"]
+            "certainty", "limited", "n", "subject", "grade", "item", "indicator"]
     arrays = [out[c].tolist() for c in cols]      # plain lists: much cheaper than to_dict("records")
     out["text_ru"] = [_sentence(dict(zip(cols, v))) for v in zip(*arrays)]
     order = {"точно": 0, "достоверно": 1, "вероятно": 2}
@@ -238,6 +241,8 @@ def _sentence(r: dict) -> str:
         tail += "; признак риска"
     sure = {"достоверно": "различие достоверно", "вероятно": "различие вероятно, но интервал широк",
             "точно": "факт"}[r["certainty"]]
+    if r.get("indicator") in RULE_FLAGS:  # a list by the region's rule over sample intervals, not a fact
+        sure = "по правилу региона, интервалы учтены"
     lim = "; выборка малая — информативность ограничена" if r.get("limited") else ""
     n = f", n = {int(r['n'])}" if not pd.isna(r.get("n")) and r["certainty"] != "точно" else ""
     return f"{head}{tail} ({sure}{n}){lim}."
@@ -359,7 +364,9 @@ def _condition_rows(ind: pd.DataFrame, cond: dict, config: dict, cat: pd.DataFra
     fact = nci & ~(out["n"] > 1)
     sure = similar_ok[m] | (z >= float(conf["z_high"]))
     cert = np.where(fact, "факт", np.where(sure & ~nci, "высокая", "достаточная"))
-    out["_cert"] = np.where(~fact & (out["n"] < int(conf["limited_n"])), "достаточная", cert)
+    cert = np.where(~fact & (out["n"] < int(conf["limited_n"])), "достаточная", cert)
+    rule = out["indicator"].map(conf["rule_flags"])  # a list made by a rule over intervals (ШНОР)
+    out["_cert"] = np.where(rule.notna(), rule, cert)
     out["_size"] = [float(cond.get("size", rs["fact_size"])) if f else
                     effect_size(a, b, unit, cap=float(conf["max_size"])) for f, a, b in
                     zip(fact, out["value"], out["_ref"])]
@@ -526,10 +533,14 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
     res = _merge_breakdowns(res, conf)
     res = _supersede(res)
     # persistence: procedures combined + earlier years (within the window) in which the rule fired too
+    # (ВПР-based indicators: only years of the same ВПР season, msoko.seasons)
     fired = set(zip(res["year"], res["school_id"], res["rule"], res["_subj"]))
     win = int(conf["years"])
-    res["_before"] = [sum((y - d, s, ru, sj) in fired for d in range(1, win))
-                      for y, s, ru, sj in zip(res["year"], res["school_id"], res["rule"], res["_subj"])]
+    src = res["indicator"].map(cat["source"]) if "source" in cat.columns else pd.Series("", index=res.index)
+    by_season = src.map(seasonal).fillna(False).to_numpy(bool)
+    res["_before"] = [sum((y - d, s, ru, sj) in fired and (not bs or same_season(y - d, y, config))
+                          for d in range(1, win))
+                      for y, s, ru, sj, bs in zip(res["year"], res["school_id"], res["rule"], res["_subj"], by_season)]
     res["persistence"] = res["procedures"] + res["_before"]
     res["persistence"] = res["persistence"].clip(upper=int(conf["max_persistence"])).astype(int)
     res["score"] = [pr.score(c, sz, pr.persistence_factor(p, conf), conf)
@@ -561,7 +572,7 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
             t += f"; то же в предыдущие годы ({years + 1} {pr.plural(years + 1, 'год', 'года', 'лет')} подряд)"
         if r["_look"]:
             t += f". {r['_look']}"
-        texts.append(f"{t.rstrip('.')}. {pr.certainty_sentence(r['certainty'])}")
+        texts.append(f"{t.rstrip('.')}. {pr.certainty_sentence(r['certainty'], r['indicator'] in conf['rule_flags'])}")
     res["action_ru"], res["text_ru"] = actions, texts
     res["grade"] = pd.to_numeric(res["grade"], errors="coerce").astype("Int8")
     for c in ("subject", "item"):
@@ -680,9 +691,11 @@ def measure_status(measures: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.Dat
 
 
 def effectiveness(measures: pd.DataFrame | None, indicators: pd.DataFrame, catalogue: pd.DataFrame, *,
-                  meta: pd.DataFrame | None = None, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-    """Did the indicator a measure of year Y aimed at move by Y + 1? One row per measure, with its deadline,
-    status and whether it is overdue at ``as_of`` (:func:`measure_status`)."""
+                  meta: pd.DataFrame | None = None, config: dict | None = None,
+                  as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Did the indicator a measure of year Y aimed at move by Y + 1? One row per measure (a ВПР-based
+    indicator only between years of the same ВПР season, :func:`msoko.seasons.same_season`), with its
+    deadline, status and whether it is overdue at ``as_of`` (:func:`measure_status`)."""
     if measures is None or len(measures) == 0:
         return pd.DataFrame(columns=EFF_COLUMNS)
     measures = pd.concat([measures.drop(columns=[c for c in ("deadline", "status") if c in measures]),
@@ -705,6 +718,12 @@ def effectiveness(measures: pd.DataFrame | None, indicators: pd.DataFrame, catal
                          "text_ru": f"Показатель «{code}» меры «{m.get('measure')}» не найден в каталоге."})
             continue
         direction, unit, kind = cat.loc[code, "direction"], cat.loc[code, "unit"], cat.loc[code, "kind"]
+        if seasonal(cat.loc[code, "source"] if "source" in cat.columns else "") and not same_season(y, y + 1, config):
+            rows.append({**base, "verdict": "не сравнимо",
+                         "text_ru": f"{base['school_name']}: мера «{m.get('measure')}» ({y}) — эффективность по "
+                                    f"ВПР не оценить: работы {y} и {y + 1} годов написаны в разные сезоны "
+                                    "(осень и весна) и не сравниваются."})
+            continue
         b = ind.loc[("school", sid, code, y)] if ("school", sid, code, y) in ind.index else None
         a = ind.loc[("school", sid, code, y + 1)] if ("school", sid, code, y + 1) in ind.index else None
         if b is None or a is None or pd.isna(b["value"]) or pd.isna(a["value"]):
@@ -832,7 +851,7 @@ def management_cycle(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: 
     years = sorted(int(y) for y in indicators["year"].unique()) if len(indicators) else []
     an = analyse(indicators, catalogue, config, meta=meta)
     rec = recommend(indicators, catalogue, config, meta=meta, objectivity=objectivity)
-    eff = effectiveness(measures, indicators, catalogue, meta=meta, as_of=as_of_date(config, years))
+    eff = effectiveness(measures, indicators, catalogue, meta=meta, config=config, as_of=as_of_date(config, years))
     mon = monitoring(indicators, catalogue, config)
     tg = targets_table(catalogue, config, years)
     systems = config.get("systems") or {}

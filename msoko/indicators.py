@@ -50,6 +50,8 @@ import pandas as pd
 
 from msoko import stats
 from msoko.config import by_year
+from msoko.ru import plural
+from msoko.seasons import AUTUMN, same_season, seasonal, vpr_season, writing_grade
 
 DIMS = ["grade", "subject", "item"]
 KEYS = ["year", "school_id", *DIMS]
@@ -346,6 +348,22 @@ def _add_change(df: pd.DataFrame, kind: str, conf: float) -> pd.DataFrame:
             se0 = np.sqrt(prev("num")) / prev("den") * 1000
         _, lo, hi = stats.wald_diff_ci(value, se1, pv, se0, conf)
     df["change_ci_low"], df["change_ci_high"] = np.asarray(lo, float), np.asarray(hi, float)
+    return df
+
+
+def _season_changes(df: pd.DataFrame, source, config: dict) -> pd.DataFrame:
+    """No change «к прошлому году» across ВПР seasons: for an indicator built from ВПР (catalogue
+    ``source``), the change from an autumn year to a spring one (or back) is not a change of the same
+    thing (:func:`msoko.seasons.same_season`) — prev_value, change and its interval become NaN."""
+    if not seasonal(source) or df.empty:
+        return df
+    years = df["year"].to_numpy().astype("int64")
+    off = {int(y): not same_season(int(y) - 1, int(y), config) for y in np.unique(years)}
+    bad = np.array([off[int(y)] for y in years], dtype=bool) if any(off.values()) else None
+    if bad is not None and bad.any():
+        for c in ("prev_value", "prev_n", "change", "change_ci_low", "change_ci_high"):
+            if c in df.columns:
+                df[c] = np.where(bad, np.nan, df[c].to_numpy(dtype="float64"))
     return df
 
 
@@ -1092,15 +1110,28 @@ def _system2(tables, config, ctx) -> list[Base]:
     return out
 
 
-def shnor_procedures(tables: dict, ctx: dict) -> pd.DataFrame:
-    """``year, school_id, procedure, n, below`` — the procedures the ШНОР rule looks at."""
+def shnor_procedures(tables: dict, ctx: dict, config: dict | None = None) -> pd.DataFrame:
+    """``year, school_id, procedure, kind, season, grades, writing_grades, n, below`` — the units the
+    ШНОР rule judges: a ВПР subject pooled over its grades («ВПР, Математика»), an ОГЭ subject.
+
+    ``season`` (:func:`msoko.seasons.vpr_season`) and the grades that wrote the work (the programme grade
+    + 1 in the autumn) are kept so that the two-year rule never pairs an autumn year with a spring year."""
     parts = []
     a = ctx.get("vpr_agg")
-    if a is not None:
+    if a is not None and len(a):
+        a = a.assign(year=a["year"].astype(int), school_id=a["school_id"].astype(str),
+                     subject=a["subject"].astype(str), grade=pd.to_numeric(a["grade"], errors="coerce"))
+        g = a.groupby(["year", "school_id", "subject"], sort=True).agg(
+            n=("marked", "sum"), below=("m2", "sum"),
+            grades=("grade", lambda x: sorted({int(v) for v in x.dropna()}))).reset_index()
+        season = g["year"].map(lambda y: vpr_season(y, config))
+        writing = [[writing_grade(v, y, config) for v in gr] for gr, y in zip(g["grades"], g["year"])]
         parts.append(pd.DataFrame({
-            "year": a["year"].astype(int), "school_id": a["school_id"].astype(str),
-            "procedure": "ВПР, " + a["subject"].astype(str) + ", " + a["grade"].astype(str) + " кл.",
-            "kind": "vpr", "n": a["marked"], "below": a["m2"]}))
+            "year": g["year"], "school_id": g["school_id"], "procedure": "ВПР, " + g["subject"],
+            "kind": "vpr", "season": season,
+            "grades": [", ".join(map(str, gr)) for gr in g["grades"]],
+            "writing_grades": [", ".join(map(str, w)) for w in writing],
+            "n": g["n"].astype(int), "below": g["below"].astype(int)}))
     g = _get(tables, "gia")
     if g is not None:
         o = g[g["exam"] == "ОГЭ"]
@@ -1113,58 +1144,166 @@ def shnor_procedures(tables: dict, ctx: dict) -> pd.DataFrame:
             go = o.groupby(["year", "school_id", "subject"]).agg(n=("one", "sum"), below=("below", "sum")).reset_index()
             parts.append(pd.DataFrame({"year": go["year"].astype(int), "school_id": go["school_id"],
                                        "procedure": "ОГЭ, " + go["subject"].astype(str), "kind": "oge",
-                                       "n": go["n"], "below": go["below"]}))
+                                       "season": None, "grades": "9", "writing_grades": "9",
+                                       "n": go["n"].astype(int), "below": go["below"].astype(int)}))
     if not parts:
         raise NotComputable("нет данных: таблицы «vpr» и «gia»")
     return pd.concat(parts, ignore_index=True)
 
 
-def shnor_list(procs: pd.DataFrame, config: dict) -> pd.DataFrame:
-    """Apply the configured ШНОР rule (by year). Returns one row per ``year, school_id``:
-    ``procedures, low_procedures, repeated (procedure low ≥ consecutive_years in a row), shnor,
-    reason``; and the procedures with ``share``, ``valid`` and ``low`` marked: ``(list, procs)``."""
-    rows, marked = [], []
+SHNOR_DEFAULTS = {"low_share": 30.0, "min_procedures": 2, "consecutive_years": 2, "min_participants": 20,
+                  "require_interval": True, "confidence": 0.95, "procedures": ["vpr", "oge"]}
+
+
+def shnor_rule(config: dict, year: int) -> dict:
+    """The ШНОР rule of ``year``: ``[shnor]`` of the configuration (by year) over :data:`SHNOR_DEFAULTS`."""
+    return {**SHNOR_DEFAULTS, **(by_year(config.get("shnor") or {}, int(year)) or {})}
+
+
+def _pct(x) -> str:
+    """One decimal, decimal comma (compute's own formatter, :func:`msoko.cycle.fmt`)."""
+    from msoko.cycle import fmt
+    return fmt(x)
+
+
+def _count_ru(n: int, one: str, few: str, many: str) -> str:
+    return f"{int(n)} {plural(int(n), one, few, many)}"
+
+
+def _unit_text(r) -> str:
+    """«ВПР, Математика: 45,0 % [33,2–57,4 %], n = 40» (a 2020 autumn work says so)."""
+    autumn = " (осень)" if r["kind"] == "vpr" and r["season"] == AUTUMN else ""
+    return (f"{r['procedure']}{autumn}: {_pct(r['share'])} % [{_pct(r['ci_low'])}–{_pct(r['ci_high'])} %], "
+            f"n = {int(r['n'])}")
+
+
+def shnor_list(procs: pd.DataFrame, config: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply the configured ШНОР rule (by year, :func:`shnor_rule`) to the pooled units.
+
+    A unit counts from ``min_participants``; it is *low* when the share below «3» reaches ``low_share``
+    — with ``require_interval`` only when the lower bound of its Wilson interval does (so that one pupil
+    more or less does not decide). A school is ШНОР when ``min_procedures`` units are low this year
+    (``by_count``) or the same unit is low ``consecutive_years`` years in a row, every year of the same
+    ВПР season (``repeated``). ``margin`` = lower bound (or share) − ``low_share``, p.p.; ``strength`` =
+    the margin by which the school's strongest criterion is met (≥ 0 ⇔ ШНОР; negative: how far it is).
+
+    Returns ``(list, units)``: one row per year and school with at least one unit (``assessed`` when a
+    unit counts), and the units with ``share, ci_low, ci_high, valid, low, margin``."""
     procs = procs.copy()
-    procs["share"] = procs["below"] / procs["n"].where(procs["n"] > 0) * 100
+    if "season" not in procs:
+        procs["season"] = None
+    rows, marked = [], []
     for year in sorted(procs["year"].unique()):
-        rule = by_year(config.get("shnor") or {}, int(year)) or {}
-        kinds = rule.get("procedures", ["vpr", "oge"])
-        p = procs[procs["kind"].isin(kinds)]
-        low_share = float(rule.get("low_share", 30.0))
-        min_n = int(rule.get("min_participants", 5))
-        cy = int(rule.get("consecutive_years", 2))
-        mp = int(rule.get("min_procedures", 2))
-        valid = p["n"] >= min_n
-        lowf = valid & (p["share"] >= low_share)
-        p = p.assign(valid=valid, low=lowf)
+        year = int(year)
+        rule = shnor_rule(config, year)
+        low_share = float(rule["low_share"])
+        min_n = int(rule["min_participants"])
+        cy = int(rule["consecutive_years"])
+        mp = int(rule["min_procedures"])
+        p = procs[procs["kind"].isin(rule["procedures"]) & (procs["year"] <= year)
+                  & (procs["year"] > year - max(cy, 1))].copy()
+        n = p["n"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p["share"] = np.where(n > 0, p["below"].to_numpy(float) / n * 100, np.nan)
+        lo, hi = stats.wilson_ci(p["below"], p["n"], float(rule["confidence"]))
+        p["ci_low"], p["ci_high"] = lo * 100, hi * 100
+        p["valid"] = p["n"] >= min_n
+        basis = p["ci_low"] if bool(rule["require_interval"]) else p["share"]
+        p["margin"] = (basis - low_share).where(p["valid"])
+        p["low"] = p["valid"] & (p["margin"] >= -1e-9)
         cur = p[p["year"] == year]
         marked.append(cur)
-        # same procedure low in each of the cy years up to this one
-        window = p[(p["year"] > year - cy) & (p["year"] <= year) & p["low"]]
-        rep = window.groupby(["school_id", "procedure"])["year"].nunique()
-        rep = rep[rep >= cy].reset_index().groupby("school_id")["procedure"].agg(lambda x: "; ".join(sorted(x)))
-        g = cur.groupby("school_id").agg(procedures=("valid", "sum"), low_procedures=("low", "sum"))
-        g = g[g["procedures"] > 0]
-        g["repeated"] = rep.reindex(g.index)
-        g["by_count"] = g["low_procedures"] >= mp
-        g["shnor"] = g["by_count"] | g["repeated"].notna()
-        lows = cur[cur["low"]].groupby("school_id")["procedure"].agg(lambda x: "; ".join(sorted(x)))
-        g["low_list"] = lows.reindex(g.index)
-        g["reason"] = np.where(
-            g["by_count"], "≥ " + str(low_share).rstrip("0").rstrip(".") + " % ниже «3» в процедурах: " + g["low_list"].fillna(""),
-            np.where(g["repeated"].notna(), str(cy) + " года подряд ≥ " + str(low_share).rstrip("0").rstrip(".")
-                     + " % ниже «3»: " + g["repeated"].fillna(""), ""))
-        rows.append(g.reset_index().assign(year=int(year)))
-    return pd.concat(rows, ignore_index=True), pd.concat(marked, ignore_index=True)
+        # the same unit in each of the cy years up to this one, ВПР of the same season only
+        season_now = vpr_season(year, config)
+        same = (p["kind"] != "vpr") | p["year"].map(lambda y: same_season(int(y), year, config))
+        past = p[same].set_index(["school_id", "procedure", "year"])
+        hist = past["margin"]
+        units = cur[["school_id", "procedure", "kind"]].drop_duplicates()
+        rep_margin = pd.Series(np.nan, index=pd.MultiIndex.from_frame(units[["school_id", "procedure"]]))
+        if cy >= 2:
+            ms = [hist.reindex(pd.MultiIndex.from_arrays([units["school_id"], units["procedure"],
+                                                          np.full(len(units), year - d)])).to_numpy()
+                  for d in range(cy)]
+            rep_margin[:] = np.min(np.vstack(ms), axis=0)  # NaN where a year is missing or not comparable
+        rows.append(_shnor_schools(cur, rep_margin, past, year, mp, cy, low_share, rule, season_now))
+    lst = pd.concat(rows, ignore_index=True)
+    units = pd.concat(marked, ignore_index=True)
+    units["low"] = units["low"].astype(bool)
+    units["valid"] = units["valid"].astype(bool)
+    return lst, units
+
+
+SHNOR_LIST_COLUMNS = ["year", "school_id", "assessed", "procedures", "low_procedures", "by_count", "repeated",
+                      "criteria_met", "shnor", "low_list", "low_detail", "count_margin", "repeat_margin", "strength",
+                      "certainty", "reason"]
+
+
+def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame, year: int, mp: int, cy: int,
+                   low_share: float, rule: dict, season: str) -> pd.DataFrame:
+    out = []
+    thr = f"{low_share:g}".replace(".", ",")
+    by_interval = bool(rule["require_interval"])
+    for sid, u in cur.groupby("school_id", sort=True):
+        v = u[u["valid"]].sort_values("margin", ascending=False)
+        low = v[v["low"]]
+        count_margin = float(v["margin"].iloc[mp - 1]) if len(v) >= mp else np.nan
+        rm = rep_margin.xs(sid, level=0) if sid in rep_margin.index.get_level_values(0) else pd.Series(dtype=float)
+        rm = rm.dropna()
+        rep = rm[rm >= -1e-9]
+        repeat_margin = float(rm.max()) if len(rm) else np.nan
+        by_count = len(low) >= mp
+        repeated = len(rep) > 0
+        strength = np.nanmax([count_margin, repeat_margin]) if not (np.isnan(count_margin) and np.isnan(repeat_margin)) \
+            else np.nan
+        assessed = len(v) > 0
+        shnor = bool(assessed and (by_count or repeated))
+        rep_names = sorted(rep.index)
+        low_detail = "; ".join(_unit_text(r) for r in low.to_dict("records"))
+        level = f"{float(rule['confidence']) * 100:g}".replace(".", ",")
+        rule_text = f"доля результатов ниже «3» не менее {thr} %" + (
+            f" (нижняя граница {level} % интервала)" if by_interval else "")
+        if not assessed:
+            reason = (f"Не оценивалась по правилу ШНОР: нет процедур не менее чем с {int(rule['min_participants'])} "
+                      "участниками.")
+        elif shnor:
+            parts = []
+            if by_count:
+                parts.append(f"{rule_text} — в {_count_ru(len(low), 'процедуре', 'процедурах', 'процедурах')} "
+                             f"из {len(v)} ({low_detail})")
+            if repeated:
+                kind = "весенние" if season != AUTUMN else "осенние"
+                for name in rep_names:
+                    years = [year - d for d in range(cy - 1, -1, -1)]
+                    each = "; ".join(f"{y}: " + _unit_text({**past.loc[(sid, name, y)].to_dict(), "procedure": name,
+                                                             "season": None}).split(": ", 1)[1] for y in years)
+                    vpr_only = f"; ВПР — только {kind} работы" if name.startswith("ВПР") else ""
+                    parts.append(f"{name} — {rule_text} {cy} {plural(cy, 'год', 'года', 'лет')} подряд "
+                                 f"({each}{vpr_only})")
+            reason = ("ШНОР по региональным критериям: " + "; ".join(parts)
+                      + f". Запас над порогом — {_pct(strength)} п.п.")
+        else:
+            reason = (f"Не ШНОР: {rule_text} — в {_count_ru(len(low), 'процедуре', 'процедурах', 'процедурах')} "
+                      f"из {len(v)} (нужно не менее {mp})" + (f": {low_detail}" if len(low) else "") + ".")
+        out.append({"year": year, "school_id": str(sid), "assessed": assessed, "procedures": int(len(v)),
+                    "low_procedures": int(len(low)), "by_count": bool(by_count),
+                    "repeated": "; ".join(rep_names) if repeated else None,
+                    "criteria_met": int(by_count) + int(repeated), "shnor": shnor,
+                    "low_list": "; ".join(low["procedure"]) if len(low) else None,
+                    "low_detail": low_detail or None, "count_margin": count_margin,
+                    "repeat_margin": repeat_margin, "strength": strength,
+                    "certainty": ("высокая" if by_interval else "достаточная") if shnor else None,
+                    "reason": reason})
+    return pd.DataFrame(out, columns=SHNOR_LIST_COLUMNS)
 
 
 def _shnor(tables, config, ctx) -> list[Base]:
-    procs = shnor_procedures(tables, ctx)
+    procs = shnor_procedures(tables, ctx, config)
     lst, marked = shnor_list(procs, config)
     ctx["shnor"] = lst
     ctx["shnor_procedures"] = marked
-    return [_flag_base("shnor_flag", lst, lst["shnor"]),
-            _base("shnor_low_procedures", lst, {"num": "low_procedures", "den": "procedures"})]
+    a = lst[lst["assessed"]]
+    return [_flag_base("shnor_flag", a, a["shnor"]),
+            _base("shnor_low_procedures", a, {"num": "low_procedures", "den": "procedures"})]
 
 
 # --------------------------------------------------------------------------- system 5 (composites)
@@ -1407,6 +1546,7 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
             kind = ENGINE_KIND[cat.loc[b.code, "kind"]]
             df = _rollup(b.frame if b.encoded else codes.encode(b.frame), b.sets, kind, codes, conf)
             df = _add_change(df, kind, conf)
+            df = _season_changes(df, cat.loc[b.code, "source"], config)
             frames[b.code] = _apply_thresholds(b.code, df, config, ctx)
 
     for fn, names in PRODUCERS:
@@ -1416,6 +1556,7 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
         ts = _tasks_sufficient(frames["vpr_task_completion"])
         if len(ts):
             ts = _add_change(ts, "share", conf)
+            ts = _season_changes(ts, "vpr_tasks", config)
             ts[["change_ci_low", "change_ci_high"]] = np.nan
             frames["vpr_tasks_sufficient"] = ts
         else:

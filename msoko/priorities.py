@@ -28,6 +28,7 @@ import pandas as pd
 from msoko import stats
 from msoko.cycle import _names, _where, fmt
 from msoko.ru import plural
+from msoko.seasons import same_season, seasonal
 
 CERTAINTY = ("факт", "высокая", "достаточная", "низкая")
 DEFAULTS = {
@@ -74,6 +75,11 @@ def settings(config: dict) -> dict:
     out = {**DEFAULTS, **conf}
     for k in ("certainty_weight", "fact_sizes", "objectivity", "size_factor"):
         out[k] = {**DEFAULTS[k], **(conf.get(k) or {})}
+    # a list made by a rule over sample intervals (ШНОР) is neither a fact nor one sample's estimate: its
+    # certainty is that of the rule's intervals (``[shnor] require_interval``)
+    shnor = (config.get("shnor") or {}).get("default") or {}
+    out["rule_flags"] = {"shnor_flag": "высокая" if shnor.get("require_interval", True) else "достаточная"}
+    out["vpr_seasons"] = config.get("vpr_seasons") or {}
     return out
 
 
@@ -87,11 +93,14 @@ def chance(p) -> str:
     return f"случайно такое бывает примерно в 1 случае из {max(1, round(1 / max(p, 1e-12)))}"
 
 
-def certainty_sentence(certainty: str) -> str:
-    """«Уверенность: высокая.»; a fact says it is one."""
+RULE_CERTAINTY = "по правилу региона, интервалы учтены"
+
+
+def certainty_sentence(certainty: str, rule: bool = False) -> str:
+    """«Уверенность: высокая.»; a fact says it is one; a rule-based list (ШНОР) says how it was made."""
     if certainty == "факт":
         return "Это факт об организации, а не выборочная оценка."
-    return f"Уверенность: {certainty}."
+    return f"Уверенность: {certainty} ({RULE_CERTAINTY})." if rule else f"Уверенность: {certainty}."
 
 
 def effect_size(value, reference, unit, *, cap: float) -> float:
@@ -297,7 +306,10 @@ def _cells(analysis: pd.DataFrame, cat: pd.DataFrame, conf: dict) -> pd.DataFram
     fact = nci & ~(n > 1).to_numpy()
     c = np.select([fact, nci, ~agg["sure"].to_numpy(), high], ["факт", "достаточная", "низкая", "высокая"],
                   "достаточная")
-    sample = c != "факт"
+    rule = cells["indicator"].map(conf["rule_flags"]).to_numpy(object)
+    is_rule = pd.notna(rule)
+    c = np.where(is_rule, rule, c)
+    sample = (c != "факт") & ~is_rule
     small = sample & (n < int(conf["limited_n"])).to_numpy()
     c = np.where(small, pd.Series(c).map(DOWNGRADE).to_numpy(), c)
     cells["certainty"] = c
@@ -313,7 +325,7 @@ def _cells(analysis: pd.DataFrame, cat: pd.DataFrame, conf: dict) -> pd.DataFram
     size = np.minimum(np.where(pct, h, rel), float(conf["max_size"]))
     size = size * cells["indicator"].map(conf["size_factor"]).fillna(1.0).to_numpy(float)
     fact_size = cells["indicator"].map(conf["fact_sizes"]).fillna(float(conf["fact_size"])).to_numpy(float)
-    cells["size"] = np.where(c == "факт", fact_size, size)
+    cells["size"] = np.where((c == "факт") | is_rule, fact_size, size)
     w = pd.Series(c).map(conf["certainty_weight"]).fillna(0).to_numpy(float)
     cells["s1"] = w * np.nan_to_num(cells["size"].to_numpy(float))
     # too few pupils: not a priority at all (the finding stays in cycle_analysis); a share that misses only
@@ -332,13 +344,17 @@ def _cells(analysis: pd.DataFrame, cat: pd.DataFrame, conf: dict) -> pd.DataFram
             procedure[kk] = procedure_of(i, gr, cat)
     cells["procedure"] = [procedure[(i, None if gr is None or pd.isna(gr) else gr)]
                           for i, gr in zip(cells["indicator"].tolist(), grades)]
-    # the same cell found in earlier years (within the window)
+    # the same cell found in earlier years (within the window); ВПР only in years of the same season
     k = list(zip(*(cells[c].astype(object).fillna("\0").tolist() for c in CELL[1:])))
     present = set(zip(cells["year"].astype(int), k))
     yrs = cells["year"].astype(int).to_numpy()
+    seas = {"vpr_seasons": conf["vpr_seasons"]}
+    by_season = cells["indicator"].map(cat["source"]).map(seasonal).fillna(False).to_numpy(bool) \
+        if "source" in cat.columns else np.zeros(len(cells), dtype=bool)
     shown = []
-    for y, kk in zip(yrs, k):
-        shown.append([y - d for d in range(int(conf["years"]) - 1, -1, -1) if (y - d, kk) in present])
+    for y, kk, sz in zip(yrs, k, by_season):
+        shown.append([y - d for d in range(int(conf["years"]) - 1, -1, -1) if (y - d, kk) in present
+                      and (not sz or same_season(y - d, y, seas))])
     cells["shown"] = shown
     return cells
 
@@ -488,7 +504,7 @@ def _priority_row(y, sid, topic, r, procs, shown, persistence, conf, names) -> d
     yp = _years_phrase(shown)
     if yp:
         text += f"; {yp}"
-    text = text.rstrip(".") + ". " + certainty_sentence(r["certainty"])
+    text = text.rstrip(".") + ". " + certainty_sentence(r["certainty"], ind in conf["rule_flags"])
     return dict(year=y, school_id=sid, school_name=names.get(sid), system=int(r["system"]), topic=topic,
                 indicator=ind, name_ru=r["name_ru"], grade=r["grade"], subject=r["subject"], item=r["item"],
                 reason=",".join(reasons), value=r["value"], reference=r["reference"], gap=r["gap"],

@@ -353,6 +353,8 @@ def _shnor_reason(r, low_share: float, detail: bool = True) -> str:
             out = f"{fmt(int(k))} из {fmt(int(n))} {_of(int(n), 'процедуры', 'процедур')}"
             return out + (f", {fmt(len(rep))} — два года подряд" if rep else "")
         return f"{_count(len(rep), 'процедура', 'процедуры', 'процедур')} два года подряд" if rep else "по критериям"
+    if isinstance(r.get("reason"), str) and r["reason"]:  # compute's reason: units, shares, intervals, n
+        return r["reason"].split(": ", 1)[1] if r["reason"].startswith("ШНОР по") else r["reason"]
     if bool(r.get("by_count")) and pd.notna(k) and pd.notna(n):
         s = (f"в {fmt(int(k))} {_plural(int(k), 'процедуре', 'процедурах', 'процедурах')} из {fmt(int(n))} не менее "
              f"{fmt(low_share, 0)} % результатов ниже «3»")
@@ -364,6 +366,47 @@ def _shnor_reason(r, low_share: float, detail: bool = True) -> str:
     else:
         return "по региональным критериям"
     return s + (f": {'; '.join(where)}" if where else "")
+
+
+def shnor_criteria_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """What the ШНОР rule does in this municipality: the schools by the number of their low units (0, 1, 2,
+    3 and more; not assessed), how many of them the rule lists and by which criterion (compute's
+    ``shnor_list``: ``low_procedures``, ``by_count``, ``repeated``, ``criteria_met``)."""
+    sl = data.table("shnor_list")
+    if sl.empty or not {"year", "school_id", "shnor", "low_procedures"} <= set(sl):
+        return pd.DataFrame()
+    ids = set(_ids(data, municipality))
+    sl = sl[(sl["year"] == year) & sl["school_id"].astype(str).isin(ids)]
+    if sl.empty:
+        return pd.DataFrame()
+    assessed = sl["assessed"].fillna(False).astype(bool) if "assessed" in sl else pd.Series(True, index=sl.index)
+    k = sl["low_procedures"].fillna(0).astype(int)
+    groups = [("ни одной", assessed & (k == 0)), ("одна", assessed & (k == 1)), ("две", assessed & (k == 2)),
+              ("три и более", assessed & (k >= 3)), ("не оценивались (нет процедур нужного размера)", ~assessed)]
+    crit = sl["criteria_met"].fillna(0).astype(int) if "criteria_met" in sl else pd.Series(0, index=sl.index)
+    rep = sl["repeated"].notna() if "repeated" in sl else pd.Series(False, index=sl.index)
+    shnor = sl["shnor"].fillna(False).astype(bool)
+    rows = []
+    for label, m in groups:
+        if label.startswith("не оценивались") and not m.any():
+            continue
+        rows.append({"Процедур с низким результатом": label, "Школ": fmt(int(m.sum())),
+                     "Из них ШНОР": fmt(int((m & shnor).sum())),
+                     "в т. ч. по правилу «два года подряд»": fmt(int((m & rep).sum())),
+                     "выполнены оба критерия": fmt(int((m & (crit >= 2)).sum()))})
+    return pd.DataFrame(rows)
+
+
+def _shnor_rule_note(data: ReportData) -> str:
+    """The rule in one sentence, from the configuration (``[shnor.default]``)."""
+    cfg = (data.config.get("shnor", {}) or {}).get("default", {}) or {}
+    thr = fmt(float(cfg.get("low_share", 30)), 0)
+    mp, cy, mn = int(cfg.get("min_procedures", 2)), int(cfg.get("consecutive_years", 2)), int(cfg.get("min_participants", 20))
+    sure = " по нижней границе 95 % интервала доли" if cfg.get("require_interval", True) else ""
+    return (f"Правило ШНОР (критерии региона): не менее {thr} % результатов ниже «3»{sure} в {fmt(mp)} и более "
+            f"процедурах или в одной процедуре {fmt(cy)} {_plural(cy, 'год', 'года', 'лет')} подряд (ВПР — только "
+            f"работы одного сезона: осенние ВПР 2020 года не сравниваются с весенними). Процедура — предмет ВПР по "
+            f"всем классам вместе или предмет ОГЭ, не менее {fmt(mn)} участников.")
 
 
 # short names of the «500+» risk factors (the first screen); the full ones are in the configuration
@@ -632,8 +675,8 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
         sec.para("Ни одна школа не отнесена к ШНОР или ШНСУ, нет высоких рисковых профилей и признаков необъективности.")
     else:
         sec.table(sup, caption=f"Основания для поддержки, {year}",
-                  note=f"ШНОР — число процедур (предмет и класс ВПР, предмет ОГЭ), где не менее {fmt(float(((data.config.get('shnor', {}) or {}).get('default', {}) or {}).get('low_share', 30)), 0)} % "
-                       "результатов ниже «3», из всех процедур школы; ШНСУ — индекс контекста; рисковый профиль — "
+                  note="ШНОР — число процедур с низким результатом из всех процедур школы (" + _shnor_rule_note(data)
+                       + "); ШНСУ — индекс контекста; рисковый профиль — "
                        "факторы риска «500+»; признаки необъективности — число работ с признаком, повод присмотреться к "
                        "проведению и проверке работ, а не обвинение. Полные основания — в приложении 2. Это факты об "
                        "организациях, а не сведения о людях; школы перечислены по названию.")
@@ -1025,6 +1068,11 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
             sec.table(ege, caption=f"ЕГЭ {year} по предметам: высокобалльники и стобалльники",
                       note="Показатели: средний тестовый балл ЕГЭ; доля высокобалльников ЕГЭ (80 баллов и выше) — "
                            "число результатов и доля от участников; стобалльники ЕГЭ (число результатов 100 баллов).")
+    if system == 2:
+        sec.table(shnor_criteria_table(data, municipality, year),
+                  caption=f"Что делает правило ШНОР: школы по числу процедур с низким результатом ({year})",
+                  note=_shnor_rule_note(data) + " Таблица показывает, сколько школ у порога правила и по какому "
+                                                "критерию школы попали в список.")
     if system == 3:
         sec.table(olympiad_table(data, municipality, year), caption="Всероссийская олимпиада школьников по этапам",
                   note="Победители и призёры считаются людьми, а не дипломами.")

@@ -598,15 +598,15 @@ def summary_strengths(data: ReportData, school_id: str, year: int, k: int = MAX_
 
 
 def _shnor(data: ReportData, school_id: str, year: int) -> str:
+    """Compute's reason why the school is on the ШНОР list (the units, their shares with intervals and n,
+    the margin over the threshold); empty when it is not."""
     s = data.table("shnor_list")
-    if s.empty or not {"year", "school_id", "shnor"} <= set(s):
+    if s.empty or not {"year", "school_id", "shnor", "reason"} <= set(s):
         return ""
     s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id) & s["shnor"].fillna(False).astype(bool)]
-    if s.empty:
+    if s.empty or pd.isna(s["reason"].iloc[0]):
         return ""
-    reason = s["reason"].iloc[0] if "reason" in s and pd.notna(s["reason"].iloc[0]) else ""
-    return plain(f"Школа относится к школам с низкими результатами (ШНОР) по региональным критериям"
-                 + (f": {reason}" if reason else "") + ". Это факт об организации.")
+    return plain(str(s["reason"].iloc[0]))
 
 
 def summary_status(data: ReportData, school_id: str, year: int) -> str:
@@ -631,7 +631,9 @@ def summary_status(data: ReportData, school_id: str, year: int) -> str:
         m = d.loc["context_index", "municipality_value"]
         parts.append(f"индекс контекста {fmt(float(d.loc['context_index', 'value']))}"
                      + (f" (в среднем по муниципалитету {fmt(float(m))})" if pd.notna(m) else ""))
-    return ("Статус школы в " + f"{year} году: " + "; ".join(parts) + ".") if parts else ""
+    shnor = _shnor(data, school_id, year)
+    return (("Статус школы в " + f"{year} году: " + "; ".join(parts) + ".") if parts else "") \
+        + (f" {shnor}" if shnor and parts else shnor)
 
 
 def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
