@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 MIN_N = 20
-MARK_SIGNS = {"marks_far_below", "marks_higher", "marks_lower", "marks_far", "journal_mismatch"}
+MARK_SIGNS = {"marks_far_below", "marks_higher", "marks_lower", "marks_far"}
 
 
 def _text(fragment: str) -> str:
@@ -122,7 +122,7 @@ def count(folder: Path, processed: Path | None = None) -> dict:
                 n = group_n(it)
                 if n is None and part == "actions":
                     n = rec_n.get((f.stem, it.split(" Кому:")[0].rstrip(".")[:80]))
-                if n is not None and n < MIN_N:
+                if n is not None and 1 < n < MIN_N:  # n = 1: a fact about the institution, not a group
                     c[f"{part}_small"] += 1
                     c["items_small"] += 1
                     ex(f"{part}_small", f"{f.stem}: {it}")
@@ -142,7 +142,7 @@ def count(folder: Path, processed: Path | None = None) -> dict:
             name = r["name"]
             arrows = re.findall(r"([▲▼])([^▲▼]*)", r["school"])
             for a, tail in arrows:
-                if not re.search(r"муниципал|похожих|цел", tail):
+                if not re.search(r"муниципал|похожих|цел|факт", tail):
                     c["arrow_without_comparator"] += 1
                     ex("arrow_without_comparator", f"{f.stem}: {name} {r['school']}")
             down = any(a == "▼" for a, _ in arrows)
@@ -152,7 +152,7 @@ def count(folder: Path, processed: Path | None = None) -> dict:
                 c["arrow_disagrees"] += 1
                 ex("arrow_disagrees", f"{f.stem}: {name} {r['school']}")
         box = fs["objectivity"]
-        found = box.startswith("Объективность. Выявлен") or "Выявлен" in box
+        found = bool(box) and not re.search(r"не выявлено|не рассчитан", box)
         for a in fs["actions"]:
             why = a.split("Почему:", 1)[1] if "Почему:" in a else a
             works = len(re.findall(r"\d+ кл\.", a.split("Почему:")[0]))
@@ -162,7 +162,7 @@ def count(folder: Path, processed: Path | None = None) -> dict:
             if re.search(r"к пункту \d+|зона внимания \d+", why, re.I):
                 k = int(re.search(r"(\d+)", re.search(r"к пункту \d+|зона внимания \d+", why, re.I).group(0)).group(1))
                 ok = 1 <= k <= len(fs["concerns"])
-            elif re.search(r"к объективности|см\. «Объективность»", why):
+            elif re.search(r"к разделу «Объективность»|к объективности|см\. «Объективность»", why):
                 ok = found
             else:
                 objective = re.search(r"объективн|наблюдател|перепровер|отметок за четверть|отметки за четверть", a)
