@@ -726,16 +726,35 @@ def works_list(items: list[str], k: int = MAX_WORKS) -> str:
     return head + (f" и ещё {len(items) - k}" if len(items) > k else "")
 
 
-def under_review(objectivity: pd.DataFrame | None) -> dict[tuple[int, str], set]:
-    """(year, school) → the subjects whose ВПР results are under objectivity review (a flagged sign about
-    the results, not about the current marks); ``None`` in the set: a work without a subject."""
+def under_review(objectivity: pd.DataFrame | None, conf: dict | None = None) -> dict[tuple[int, str], set]:
+    """(year, school) → the subjects whose ВПР results the same screen asks to re-check: the schools with an
+    objectivity finding about the results (:func:`objectivity_findings` kind «objectivity»: msoko's combined
+    sign, or enough official signs that similar schools do not explain), their cells with the combined sign
+    or a counted official sign; ``None`` in the set: a work without a subject. Journal-mark findings put
+    the current marks in question, not the results."""
     out: dict[tuple[int, str], set] = {}
     if objectivity is None or not len(objectivity):
         return out
+    from msoko.objectivity import OFFICIAL_SIGNS
+
+    conf = conf or settings({})
+    found = objectivity_findings(objectivity, conf)
+    found = found[found["kind"] == "objectivity"]
+    if found.empty:
+        return out
+    schools = set(zip(found["year"].astype(int), found["school_id"].astype(str)))
     o = objectivity[objectivity["flagged"].fillna(False).astype(bool) & objectivity["school_id"].notna()]
-    o = o[~o["sign"].astype(str).str.startswith("objectivity_index") & ~o["sign"].isin(MARK_SIGNS)]
-    for y, sid, subj in zip(o["year"], o["school_id"].astype(str), o["subject"]):
-        out.setdefault((int(y), sid), set()).add(subj if isinstance(subj, str) else None)
+    sim = objectivity[(objectivity["sign"] == "inflated_mean_similar") & objectivity["flagged"].notna()
+                      & ~objectivity["flagged"].fillna(False).astype(bool)]
+    in_line = set(zip(sim["year"].astype(int), sim["school_id"].astype(str), sim["grade"].astype(object).tolist(),
+                      sim["subject"].astype(object).tolist()))
+    for y, sid, g, subj, sign in zip(o["year"].astype(int), o["school_id"].astype(str), o["grade"].astype(object),
+                                     o["subject"].astype(object), o["sign"]):
+        if (y, sid) not in schools or (sign != "combined" and sign not in OFFICIAL_SIGNS):
+            continue
+        if sign == "inflated_mean" and (y, sid, g, subj) in in_line:
+            continue
+        out.setdefault((y, sid), set()).add(subj if isinstance(subj, str) else None)
     return out
 
 
@@ -789,7 +808,7 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
     cat = catalogue.set_index("code")
     rows: list[dict] = []
     std = _standing(indicators, catalogue, min_n) if indicators is not None and len(indicators) else pd.DataFrame()
-    review = under_review(objectivity)
+    review = under_review(objectivity, conf)
     keys = set()
     if prio is not None and len(prio):
         keys |= set(zip(prio["year"].astype(int), prio["school_id"].astype(str)))

@@ -174,12 +174,18 @@ def test_first_screen_on_a_fixed_school():
 
 
 def test_no_strength_from_results_under_review_nor_of_a_concerns_family():
-    obj = pd.DataFrame([dict(year=2021, school_id="S", grade=6, subject="Математика", sign="combined", flagged=True),
-                        dict(year=2021, school_id="S", grade=5, subject="Математика", sign="marks_far_below",
-                             flagged=True)])
+    def sign(name, grade, flagged=True):
+        return dict(year=2021, school_id="S", grade=grade, subject="Математика", sign=name, flagged=flagged,
+                    value=1.0, n=40, p_value=1e-5, informativeness="минимально")
+
+    obj = pd.DataFrame([sign("combined", 6), sign("marks_far_below", 5)])
     fs = first_screen(prio(), recs(), indicators(), CAT, CFG, objectivity=obj)
     # the overall quality share contains the works under review: no strength from it
     assert (fs["part"] == "strength").sum() == 0
+    # one official «Завышенный средний балл» that similar schools explain is no review (issue 20)
+    weak = pd.DataFrame([sign("inflated_mean", 6), sign("inflated_mean_similar", 6, flagged=False)])
+    fs = first_screen(prio(), recs(), indicators(), CAT, CFG, objectivity=weak)
+    assert list(fs.loc[fs["part"] == "strength", "indicator"]) == ["vpr_quality"]
     # a journal-mark finding alone does not put the results under review
     fs = first_screen(prio(), recs(), indicators(), CAT, CFG, objectivity=obj[obj["sign"] == "marks_far_below"])
     assert list(fs.loc[fs["part"] == "strength", "indicator"]) == ["vpr_quality"]

@@ -152,7 +152,9 @@ def test_planted_objectivity_cells_reach_the_first_screen(data, year, truth, scr
         if mine.empty:
             continue
         hits += 1
-        assert "Выявлен" in sentence and "повод" in sentence and "не вывод о нарушениях" in sentence, sid
+        assert "Признаки необъективности" in sentence and "повод" in sentence and "не вывод о нарушениях" in sentence, sid
+        # the kind of finding is named: the results of a procedure, or the current marks
+        assert ("результатов ВПР" in sentence) or ("текущих отметок" in sentence), sentence
         works = mine.dropna(subset=["grade", "subject"])[["grade", "subject"]].drop_duplicates()
         for _, c in cells[cells["school_id"].astype(str) == sid].iterrows():
             m = mine[(mine["grade"] == c["grade"]) & (mine["subject"] == c["subject"])]
