@@ -915,11 +915,16 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
                 c = concerns[k - 1]
                 follows = f"concern:{k}"
                 why = f"к пункту {k} («{c['name_ru']}{_where(c)}»)"
+                head = f"«{c['name_ru']}»{_where(c)}"
+                if str(a["reason_ru"]).startswith(head):  # the concern's own value: not named twice
+                    a = {**a, "reason_ru": str(a["reason_ru"])[len(head):]}
             k_act += 1
             rows.append(dict(year=y, school_id=sid, part="action", rank=k_act, indicator=ind, grade=a["grade"],
                              subject=a["subject"], comparator=None, side=-1, value=a["value"], reference=a["reference"],
                              n=a["n"], certainty=a["certainty"], follows=follows, addressee=a.get("addressee"),
-                             text_ru=str(a.get("action_ru") or "").strip(), reason_ru=f"{why}: {a['reason_ru']}"))
+                             text_ru=str(a.get("action_ru") or "").strip(),
+                             reason_ru=why + (a["reason_ru"] if str(a["reason_ru"]).startswith((" — ", " (")) else
+                                              f": {str(a['reason_ru']).lstrip(': ')}" if a["reason_ru"] else "")))
     if not rows:
         return pd.DataFrame(columns=FIRST_SCREEN_COLUMNS)
     out = pd.DataFrame(rows)
