@@ -416,9 +416,9 @@ def priorities(analysis: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
             years_txt = _years_phrase(shown)
             text = (f"{OBJECTIVITY_INDICATORS[r['kind']]}: {r['text']}" + (f"; {years_txt}" if years_txt else "")
                     + f". {LOOK[r['kind']]}. {certainty_sentence(r['certainty'])}")
+            # the objectivity box shows every finding (its text says how informative the cell is); the
+            # evidence word decides whether its actions may reach the first screen
             ev = "достаточно" if not _nan(r["n"]) and float(r["n"]) >= int(conf["evidence_min_n"]) else "малоинформативно"
-            note = evidence_note(ev, int(conf["evidence_min_n"]))
-            text += f" {note}" if note else ""
             rows.append(dict(evidence=ev, year=r["year"], school_id=r["school_id"], school_name=names.get(r["school_id"]),
                              system=1, topic=r["kind"], indicator=r["kind"], name_ru=OBJECTIVITY_INDICATORS[r["kind"]],
                              grade=r["grade"], subject=r["subject"], item=None, reason=r["kind"], value=np.nan,
@@ -438,7 +438,8 @@ def priorities(analysis: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
     turned = (out["evidence"] == "противоречиво").to_numpy()
     out.loc[turned, "text_ru"] = out.loc[turned, "text_ru"] + " " + evidence_note("противоречиво", 0)
     out["top"] = _first_screen(out, int(conf["top"]), int(conf["top_per_system"]),
-                               out["evidence"].isin(FIRST_SCREEN_STRONG).to_numpy())
+                               (out["evidence"].isin(FIRST_SCREEN_STRONG)
+                                | out["topic"].isin(list(OBJECTIVITY_INDICATORS))).to_numpy())
     # the first screen first, then the rest by score
     out = out.sort_values(["year", "school_id", "top", "score"], ascending=[False, True, False, False], kind="stable")
     out["rank"] = out.groupby(["year", "school_id"]).cumcount() + 1
@@ -843,12 +844,17 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
             cand = s[((s["side_municipality"] > 0) | (s["side_similar"] > 0)) & ~s["worse_any"]
                      & ~s["indicator"].isin(STRENGTH_SKIP) & ~s["indicator"].str.startswith(("risk_", "context"))
                      & (s["kind"] != "flag")]
-            cand = cand[~cand["indicator"].map(family).isin(concern_families)]
+            fam = cand["indicator"].map(family).isin(concern_families)
+            withheld_family = bool(fam.any())
+            cand = cand[~fam]
             rev = review.get(key, set())
             if rev:
                 vpr = cand["indicator"].str.startswith("vpr_")
                 hit = cand["subject"].isna() | cand["subject"].isin([x for x in rev if x is not None])
+                withheld_review = bool((vpr & hit).any())
                 cand = cand[~(vpr & hit)]
+            else:
+                withheld_review = False
             if len(cand):
                 both = (cand["side_municipality"] > 0) & (cand["side_similar"] > 0)
                 ref = np.where(cand["side_municipality"] > 0, cand["municipality_value"], cand["similar_value"])
@@ -871,6 +877,15 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
                              subject=r["subject"], comparator=comp, side=1, value=r["value"], reference=r["_ref"],
                              n=r["n"], certainty="высокая" if r["_both"] else "достаточная", follows=None,
                              addressee=None, text_ru=_strength_text(r, cat), reason_ru=None))
+        if s is not None and len(s) and (withheld_review or (withheld_family and not strengths)):
+            # a better result the screen does not call a strength says why (the table still shows it)
+            note = ("Результаты ВПР школы лучше муниципальных или похожих школ, но не выносятся в сильные стороны, "
+                    "пока работы школы на проверке объективности (см. «Объективность»)." if withheld_review else
+                    "Лучшие, чем в муниципалитете или у похожих школ, значения не выносятся в сильные стороны: по тем "
+                    "же показателям есть зоны внимания.")
+            rows.append(dict(year=y, school_id=sid, part="strength_note", rank=1, indicator=None, grade=None,
+                             subject=None, comparator=None, side=0, value=np.nan, reference=np.nan, n=np.nan,
+                             certainty=None, follows=None, addressee=None, text_ru=note, reason_ru=None))
         strength_overall = {r["indicator"] for r in strengths if not isinstance(r["subject"], str)}
         # the arrows of the table
         if s is not None and len(s):
@@ -936,7 +951,7 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
         out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     for c in ("subject", "comparator", "certainty", "follows", "addressee", "reason_ru", "indicator"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
-    order = {"concern": 0, "strength": 1, "action": 2, "standing": 3}
+    order = {"concern": 0, "strength": 1, "strength_note": 2, "action": 3, "standing": 4}
     out = out.sort_values(["year", "school_id", "part", "rank"], key=lambda x: x.map(order) if x.name == "part" else x,
                           kind="stable")
     return out[FIRST_SCREEN_COLUMNS].reset_index(drop=True)

@@ -180,8 +180,10 @@ def test_no_strength_from_results_under_review_nor_of_a_concerns_family():
 
     obj = pd.DataFrame([sign("combined", 6), sign("marks_far_below", 5)])
     fs = first_screen(prio(), recs(), indicators(), CAT, CFG, objectivity=obj)
-    # the overall quality share contains the works under review: no strength from it
+    # the overall quality share contains the works under review: no strength from it, and the screen says why
     assert (fs["part"] == "strength").sum() == 0
+    note = fs.loc[fs["part"] == "strength_note", "text_ru"]
+    assert len(note) == 1 and "на проверке объективности" in note.iloc[0]
     # one official «Завышенный средний балл» that similar schools explain is no review (issue 20)
     weak = pd.DataFrame([sign("inflated_mean", 6), sign("inflated_mean_similar", 6, flagged=False)])
     fs = first_screen(prio(), recs(), indicators(), CAT, CFG, objectivity=weak)

@@ -742,9 +742,19 @@ def summary_actions(data: ReportData, school_id: str, year: int, k: int = MAX_AC
     its addressee, reason and certainty."""
     fs = _first_screen_part(data, school_id, year, "action")
     if fs is not None:
-        return [dict(action=plain(str(x["text_ru"])).rstrip("."), addressee=plain(str(x["addressee"] or "руководитель школы")),
-                     reason=plain(str(x["reason_ru"])).rstrip("."), certainty=str(x["certainty"]),
-                     follows=str(x["follows"])) for x in fs.head(k).to_dict("records")]
+        out = []
+        first: dict[str, int] = {}
+        for i, x in enumerate(fs.head(k).to_dict("records"), 1):
+            reason = plain(str(x["reason_ru"])).rstrip(".")
+            head, _, rest = reason.partition(": ")
+            if rest and rest in first:  # one reason behind several actions is written out once
+                reason = f"{head}: то же, что в действии {first[rest]}"
+            elif rest:
+                first[rest] = i
+            out.append(dict(action=plain(str(x["text_ru"])).rstrip("."),
+                            addressee=plain(str(x["addressee"] or "руководитель школы")), reason=reason,
+                            certainty=str(x["certainty"]), follows=str(x["follows"])))
+        return out
     r = data.table("recommendations")
     if r.empty or not {"year", "school_id"} <= set(r):
         return []
@@ -802,9 +812,13 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
     concerns_html = ("<ol class=\"msoko-list\">" + "".join(f"<li>{esc(x)}</li>" for x in concerns) + "</ol>") \
         if concerns else f"<p>Ни один показатель школы не хуже муниципального или похожих школ достоверно ({rule}).</p>"
     parts.append("<div class=\"fs-box concerns\"><h3>Что требует внимания</h3>" + concerns_html + "</div>")
+    note = _first_screen_part(data, school_id, year, "strength_note")
+    note_html = "".join(f"<p class=\"msoko-note\">{esc(plain(t))}</p>" for t in note["text_ru"]) \
+        if note is not None and len(note) else ""
     parts.append("<div class=\"fs-box strengths\"><h3>Сильные стороны</h3>"
-                 + (_li(strengths) if strengths else "<p>Ни один показатель школы не лучше муниципального или похожих "
-                                                     f"школ достоверно ({rule}).</p>") + "</div>")
+                 + (_li(strengths) if strengths else "" if note_html else
+                    f"<p>Ни один показатель школы не лучше муниципального или похожих школ достоверно ({rule}).</p>")
+                 + note_html + "</div>")
     parts.append("</div>")
     parts.append(f"<p class=\"objectivity-status\"><b>Объективность.</b> {esc(summary_objectivity(data, school_id, year))}</p>")
     parts.append("<h3>Что сделать в первую очередь</h3>")
