@@ -866,8 +866,16 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
     if pr.exists():
         p = pd.read_parquet(pr, columns=["year", "school_id", "top"])
         p = p[p["year"] == year]
+        shown = {}
+        fsp = processed / "first_screen.parquet"
+        if fsp.exists():  # the concerns the first screen shows (issue 20: the index says what the report says)
+            f = pd.read_parquet(fsp, columns=["year", "school_id", "part"])
+            f = f[(f["year"] == year) & (f["part"] == "concern")]
+            shown = f.groupby(f["school_id"].astype(str)).size().to_dict()
+            p = p[~pd.read_parquet(pr, columns=["year", "topic"]).loc[p.index, "topic"].isin(OBJECTIVITY_TOPICS)]
         for sid, x in p.groupby(p["school_id"].astype(str)):
-            out.setdefault(sid, {})["concerns"] = f"{int(x['top'].sum())} из {len(x)}"
+            k = int(shown.get(sid, 0)) if fsp.exists() else int(x["top"].sum())
+            out.setdefault(sid, {})["concerns"] = f"{k} из {len(x)}"
     ob = processed / "objectivity.parquet"
     if ob.exists():
         o = pd.read_parquet(ob, columns=["year", "school_id", "sign", "flagged"])
