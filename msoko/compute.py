@@ -53,7 +53,7 @@ LOG_NAME = "compute_log.csv"
 LOG_COLUMNS = ["step", "item", "scope", "level", "message_ru"]
 ERROR, WARNING = "ошибка", "предупреждение"
 CYCLE_OUTPUTS = ("cycle_systems", "cycle_targets", "cycle_monitoring", "cycle_analysis", "recommendations",
-                 "effectiveness", "priorities")
+                 "effectiveness", "priorities", "first_screen")
 
 
 @dataclass
@@ -401,7 +401,8 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     for s, c in cycles.items():
         say(f"    {s}. {SYSTEM_NAMES[s][:60]}…: зон внимания {len(c.analysis)}, "
             f"рекомендаций {len(c.recommendations)}")
-    _priorities(outputs["cycle_analysis"], cat, config, obj, res, processed, result, log, say)
+    _priorities(outputs["cycle_analysis"], cat, config, obj, res, processed, result, log, say,
+                recs=outputs["recommendations"])
 
 
 def _vpr_views(tables, processed, result, log, say) -> None:
@@ -428,9 +429,10 @@ def _vpr_views(tables, processed, result, log, say) -> None:
         f"{len(frames['vpr_score_counts'])} строк")
 
 
-def _priorities(analysis, cat, config, obj, res, processed, result, log, say) -> None:
-    """priorities.parquet: the attention zones of each school ranked (msoko.priorities, issue 12)."""
-    from msoko.priorities import priorities
+def _priorities(analysis, cat, config, obj, res, processed, result, log, say, recs=None) -> None:
+    """priorities.parquet: the attention zones of each school ranked (msoko.priorities, issue 12);
+    first_screen.parquet: what each school's first screen says, on the evidence rule (issue 20)."""
+    from msoko.priorities import first_screen, priorities
     try:
         prio = priorities(analysis, cat, config, objectivity=obj, indicators=res.indicators, meta=res.meta)
     except Exception as exc:  # noqa: BLE001 - the cycle tables are already written
@@ -443,6 +445,20 @@ def _priorities(analysis, cat, config, obj, res, processed, result, log, say) ->
     if path is not None:
         result.outputs["priorities"] = path
         say(f"  priorities.parquet: зон внимания {len(prio)}, из них на первом экране {int(prio['top'].sum())}")
+    try:
+        fs = first_screen(prio, recs, res.indicators, cat, config, objectivity=obj)
+    except Exception as exc:  # noqa: BLE001 - the priorities are already written
+        message = f"Первый экран отчётов школ не рассчитан: {_describe(exc)}."
+        say(f"  ОШИБКА: {message}")
+        log.append(_row("cycle", "first_screen", "управленческий цикл", ERROR, message))
+        _remove_stale(processed, ["first_screen"], say)
+        return
+    path = _write(fs, processed, "first_screen", log, say, "cycle")
+    if path is not None:
+        result.outputs["first_screen"] = path
+        part = fs["part"].value_counts()
+        say(f"  first_screen.parquet: зон внимания {int(part.get('concern', 0))}, сильных сторон "
+            f"{int(part.get('strength', 0))}, действий {int(part.get('action', 0))}")
 
 
 def _effectiveness_all(cycles) -> pd.DataFrame:

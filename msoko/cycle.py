@@ -608,21 +608,30 @@ def _merge_breakdowns(res: pd.DataFrame, conf: dict) -> pd.DataFrame:
              "subject": [x["subject"] for x in recs]}
         grades = sorted({int(x) for x in g["grade"] if x is not None and not pd.isna(x)})
         items = list(dict.fromkeys(x for x in g["item"] if isinstance(x, str)))
-        r["_grades"] = f"{', '.join(map(str, grades))} кл." if grades else ""
-        r["_items"] = ", ".join(f"«{x}»" for x in items)
+        # an action names at most MAX_WORKS works, then «и ещё N» (issue 20: one action listed 19 works)
+        r["_grades"] = (f"{', '.join(map(str, grades[:MAX_WORKS]))} кл." + _more(len(grades))) if grades else ""
+        r["_items"] = ", ".join(f"«{x}»" for x in items[:MAX_WORKS]) + _more(len(items))
+        pairs = list(dict.fromkeys((sj, None if gr is None or pd.isna(gr) else int(gr))
+                                   for sj, gr in zip(g["subject"], g["grade"]) if isinstance(sj, str)))
         by_subject = {}
-        for sj, gr in zip(g["subject"], g["grade"]):
-            if isinstance(sj, str):
-                by_subject.setdefault(sj, set()).update([] if pd.isna(gr) else [int(gr)])
+        for sj, gr in pairs[:MAX_WORKS]:
+            by_subject.setdefault(sj, set()).update([] if gr is None else [gr])
         r["_subjects"] = ", ".join(f"{sj} ({', '.join(map(str, sorted(gs)))} кл.)" if gs else sj
-                                   for sj, gs in by_subject.items())
+                                   for sj, gs in by_subject.items()) + _more(len(pairs))
         if len(recs) > 1:
             r["procedures"] = int(r["procedures"]) + len(recs) - 1
             more = list(dict.fromkeys(_short(x) for x in recs[1:]))
-            r["reason_ru"] = r["reason_ru"] + "; также " + ", ".join(more[:4]) + (
-                f" и ещё {len(more) - 4}" if len(more) > 4 else "")
+            r["reason_ru"] = r["reason_ru"] + "; также " + ", ".join(more[:MAX_WORKS - 1]) + _more(len(more), MAX_WORKS - 1)
         rows.append(r)
     return pd.DataFrame(rows).drop(columns=["_s"])
+
+
+MAX_WORKS = 3  # works an action or its reason names before «и ещё N»
+
+
+def _more(total: int, shown: int = MAX_WORKS) -> str:
+    """« и ещё N» for the works left unnamed («» when all are named)."""
+    return f" и ещё {total - shown}" if total > shown else ""
 
 
 def _short(r: dict) -> str:

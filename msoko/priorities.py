@@ -66,7 +66,7 @@ LOOK = {"objectivity": "Это повод внимательно посмотр�
 PRIORITY_COLUMNS = ["year", "school_id", "school_name", "system", "topic", "indicator", "name_ru", "grade",
                     "subject", "item", "reason", "value", "reference", "gap", "ci_low", "ci_high", "gap_ci_low",
                     "gap_ci_high", "n", "certainty", "size", "persistence", "procedures", "years_shown",
-                    "score", "rank", "top", "text_ru"]
+                    "score", "rank", "top", "evidence", "text_ru"]
 
 
 def settings(config: dict) -> dict:
@@ -80,6 +80,7 @@ def settings(config: dict) -> dict:
     shnor = (config.get("shnor") or {}).get("default") or {}
     out["rule_flags"] = {"shnor_flag": "высокая" if shnor.get("require_interval", True) else "достаточная"}
     out["vpr_seasons"] = config.get("vpr_seasons") or {}
+    out["evidence_min_n"] = evidence_min_n(config)
     return out
 
 
@@ -294,6 +295,10 @@ def _cells(analysis: pd.DataFrame, cat: pd.DataFrame, conf: dict) -> pd.DataFram
         first, at = np.unique(codes[with_ref], return_index=True)
         refs[first] = reference[with_ref][at]
         cells[f"ref_{r}"] = refs
+        # the reason's gap lies beyond the interval («достоверно» in the analysis)
+        sure = np.zeros(size, dtype=bool)
+        sure[codes[m & (a["certainty"].to_numpy(object) == "достоверно")]] = True
+        cells[f"sure_{r}"] = sure
     cert = a.assign(_fact=a["certainty"] == "точно", _sure=a["certainty"] == "достоверно",
                     _z=pd.to_numeric(a["z"], errors="coerce").replace(np.inf, np.nan))
     agg = cert.groupby(CELL, dropna=False, sort=False).agg(fact=("_fact", "any"), sure=("_sure", "any"),
@@ -427,7 +432,10 @@ def priorities(analysis: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
             years_txt = _years_phrase(shown)
             text = (f"{OBJECTIVITY_INDICATORS[r['kind']]}: {r['text']}" + (f"; {years_txt}" if years_txt else "")
                     + f". {LOOK[r['kind']]}. {certainty_sentence(r['certainty'])}")
-            rows.append(dict(year=r["year"], school_id=r["school_id"], school_name=names.get(r["school_id"]),
+            # the objectivity box shows every finding (its text says how informative the cell is); the
+            # evidence word decides whether its actions may reach the first screen
+            ev = "достаточно" if not _nan(r["n"]) and float(r["n"]) >= int(conf["evidence_min_n"]) else "малоинформативно"
+            rows.append(dict(evidence=ev, year=r["year"], school_id=r["school_id"], school_name=names.get(r["school_id"]),
                              system=1, topic=r["kind"], indicator=r["kind"], name_ru=OBJECTIVITY_INDICATORS[r["kind"]],
                              grade=r["grade"], subject=r["subject"], item=None, reason=r["kind"], value=np.nan,
                              reference=np.nan, gap=np.nan, ci_low=np.nan, ci_high=np.nan, n=r["n"],
@@ -442,7 +450,12 @@ def priorities(analysis: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
     out["school_name"] = out["school_name"].fillna(out["school_id"]).astype(object)
     out = out.sort_values(["year", "school_id", "score", "system", "topic"],
                           ascending=[False, True, False, True, True], kind="stable")
-    out["top"] = _first_screen(out, int(conf["top"]), int(conf["top_per_system"]))
+    out["evidence"] = _contradicted(out, indicators, catalogue, conf)
+    turned = (out["evidence"] == "противоречиво").to_numpy()
+    out.loc[turned, "text_ru"] = out.loc[turned, "text_ru"] + " " + evidence_note("противоречиво", 0)
+    out["top"] = _first_screen(out, int(conf["top"]), int(conf["top_per_system"]),
+                               (out["evidence"].isin(FIRST_SCREEN_STRONG)
+                                | out["topic"].isin(list(OBJECTIVITY_INDICATORS))).to_numpy())
     # the first screen first, then the rest by score
     out = out.sort_values(["year", "school_id", "top", "score"], ascending=[False, True, False, False], kind="stable")
     out["rank"] = out.groupby(["year", "school_id"]).cumcount() + 1
@@ -459,11 +472,53 @@ def priorities(analysis: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
     return out[PRIORITY_COLUMNS].reset_index(drop=True)
 
 
-def _first_screen(out: pd.DataFrame, top: int, per_system: int) -> np.ndarray:
+def _contradicted(out: pd.DataFrame, indicators: pd.DataFrame | None, catalogue: pd.DataFrame,
+                  conf: dict) -> pd.Series:
+    """``evidence`` with «противоречиво» where the same cell is better than the municipality or similar
+    schools on the evidence rule (a concern that another comparison contradicts is neither a concern nor a
+    strength of the first screen)."""
+    ev = out["evidence"].astype(object).copy()
+    if indicators is None or not len(out):
+        return ev
+    key = ["year", "school_id", "indicator", "grade", "subject", "item"]
+    sample = ev.eq("достаточно")
+    if not sample.any():
+        return ev
+    cols = ["municipality_value", "similar_value", "vs_municipality", "vs_similar"]
+    sch = indicators[(indicators["level"] == "school") & indicators["indicator"].isin(set(out.loc[sample, "indicator"]))]
+    sch = sch[key + [c for c in cols if c in sch.columns]].drop_duplicates(key)
+    left = out.loc[sample, key].copy()
+    left["grade"] = pd.to_numeric(left["grade"], errors="coerce").astype("Int8")
+    sch = sch.assign(grade=pd.to_numeric(sch["grade"], errors="coerce").astype("Int8"))
+    for c in ("subject", "item"):
+        left[c] = left[c].astype(object)
+        sch[c] = sch[c].astype(object)
+    m = left.reset_index().merge(sch, on=key, how="left").set_index("index")
+    direction = out.loc[m.index, "indicator"].map(catalogue.set_index("code")["direction"]).fillna("")
+    good = np.where(direction == "lower", -1.0, np.where(direction == "higher", 1.0, 0.0))
+    unit = out.loc[m.index, "indicator"].map(catalogue.set_index("code")["unit"]).fillna("")
+    min_n = int(conf["evidence_min_n"])
+    for i, g, u in zip(m.index, good, unit):
+        r, o = m.loc[i], out.loc[i]
+        for vs, ref in (("vs_municipality", "municipality_value"), ("vs_similar", "similar_value")):
+            v = r.get(vs)
+            if _nan(v) or g == 0 or float(v) * g <= 0:
+                continue
+            if evidence(o["value"], o["ci_low"], o["ci_high"], r.get(ref), o["n"], u, min_n=min_n,
+                        beyond=True) == "достаточно":
+                ev.loc[i] = "противоречиво"
+    return ev
+
+
+def _first_screen(out: pd.DataFrame, top: int, per_system: int, eligible: np.ndarray | None = None) -> np.ndarray:
     """The ``top`` highest scores of each school and year, at most ``per_system`` of one system while
-    others wait (the first screen covers the school, not five subjects of one procedure)."""
+    others wait (the first screen covers the school, not five subjects of one procedure); only the
+    ``eligible`` rows (those the evidence rule lets through)."""
     flag = np.zeros(len(out), dtype=bool)
     pos = {i: k for k, i in enumerate(out.index)}
+    if eligible is not None:
+        keep = pd.Series(np.asarray(eligible, dtype=bool), index=out.index)
+        out = out[keep]
     for _, g in out.groupby(["year", "school_id"], sort=False):
         chosen, count = [], {}
         for i, s in zip(g.index, g["system"]):
@@ -504,8 +559,12 @@ def _priority_row(y, sid, topic, r, procs, shown, persistence, conf, names) -> d
     yp = _years_phrase(shown)
     if yp:
         text += f"; {yp}"
+    evidence = concern_evidence(r, conf)
     text = text.rstrip(".") + ". " + certainty_sentence(r["certainty"], ind in conf["rule_flags"])
-    return dict(year=y, school_id=sid, school_name=names.get(sid), system=int(r["system"]), topic=topic,
+    note = evidence_note(evidence, int(conf["evidence_min_n"]))
+    if note:
+        text += f" {note}"
+    return dict(evidence=evidence, year=y, school_id=sid, school_name=names.get(sid), system=int(r["system"]), topic=topic,
                 indicator=ind, name_ru=r["name_ru"], grade=r["grade"], subject=r["subject"], item=r["item"],
                 reason=",".join(reasons), value=r["value"], reference=r["reference"], gap=r["gap"],
                 ci_low=r["ci_low"], ci_high=r["ci_high"], n=r["n"], certainty=r["certainty"], size=r["size"],
@@ -547,3 +606,388 @@ def _reason_words(code, ref, unit) -> str:
     if code == "worse_trend":
         return f"достоверное ухудшение к прошлому году ({v})" if has else "достоверное ухудшение к прошлому году"
     return f"признак риска (порог {v})" if has else "признак риска"
+
+
+# --------------------------------------------------------------------------- the evidence rule
+
+MAX_PUPILS = 2  # a gap worth this many pupils or fewer never reaches the first screen
+FIRST_SCREEN_STRONG = ("факт", "достаточно")
+
+
+def evidence_min_n(config: dict) -> int:
+    """The smallest group a first-screen item may rest on: ``[recommendation_settings] min_n`` (20)."""
+    from msoko.cycle import rec_settings
+    return int(rec_settings(config)["min_n"])
+
+
+def pupils(gap, n, unit: str, ci_low=math.nan, ci_high=math.nan) -> float:
+    """How many pupils a gap is worth.
+
+    A share or a mean percentage (``unit`` «%»): one pupil moves it by at most 100/n p.p., so the gap is
+    worth ``|gap| · n / 100`` pupils. Other units (mean scores, rates): a pupil is taken as four standard
+    deviations of the group (the whole spread of a typical group), the standard deviation read from the
+    95 % interval (``sd = (hi − lo) / (2 · 1,96) · √n``): ``|gap| · n / (4 · sd)``. NaN when unknown."""
+    try:
+        gap, n = abs(float(gap)), float(n)
+    except (TypeError, ValueError):
+        return math.nan
+    if math.isnan(gap) or math.isnan(n) or n <= 0:
+        return math.nan
+    if unit == "%":
+        return gap * n / 100
+    try:
+        sd = (float(ci_high) - float(ci_low)) / (2 * stats.Z95) * math.sqrt(n)
+    except (TypeError, ValueError):
+        return math.nan
+    if math.isnan(sd) or sd <= 0:
+        return math.nan
+    return gap * n / (4 * sd)
+
+
+def evidence(value, ci_low, ci_high, reference, n, unit: str, *, min_n: int, beyond: bool | None = None) -> str:
+    """Whether a gap between a value and a comparison value may reach the first screen, in one word.
+
+    - «факт»: a value about the institution itself (no interval, n ≤ 1 or unknown) — shown as a fact;
+    - «малоинформативно»: a group under ``min_n`` — details only;
+    - «нет интервала»: a value over a group of pupils without an interval — no evidence of a gap;
+    - «в пределах погрешности»: the interval is not wholly on one side of the comparison value (``beyond``
+      given: compute's own verdict of that, e.g. ``vs_municipality`` ≠ 0);
+    - «1–2 обучающихся»: the gap is worth at most :data:`MAX_PUPILS` pupils (:func:`pupils`);
+    - «достаточно»: all of it holds — the gap may be a first-screen concern, strength or action."""
+    no_ci = _nan(ci_low) or _nan(ci_high)
+    if no_ci and (_nan(n) or float(n) <= 1):
+        return "факт"
+    if _nan(n) or float(n) < min_n:
+        return "малоинформативно"
+    if no_ci and beyond is None:
+        return "нет интервала"
+    if _nan(value) or _nan(reference):
+        return "в пределах погрешности"
+    if beyond is None:
+        beyond = float(ci_high) < float(reference) or float(ci_low) > float(reference)
+    if not beyond:
+        return "в пределах погрешности"
+    p = pupils(float(value) - float(reference), n, unit, ci_low, ci_high)
+    if not math.isnan(p) and p <= MAX_PUPILS:
+        return "1–2 обучающихся"
+    return "достаточно"
+
+
+def _nan(x) -> bool:
+    try:
+        return x is None or bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def evidence_note(word: str, min_n: int) -> str:
+    """The words a detail gets when its evidence keeps it off the first screen («» for a strong one)."""
+    return {"малоинформативно": f"Малоинформативно: группа меньше {min_n} обучающихся, на первый экран не выносится.",
+            "нет интервала": "Без доверительного интервала: на первый экран не выносится.",
+            "1–2 обучающихся": "Разница — не больше двух обучающихся: на первый экран не выносится.",
+            "противоречиво": "По другому сравнению школа лучше: на первый экран не выносится."}.get(word, "")
+
+
+def concern_evidence(r: dict, conf: dict) -> str:
+    """The evidence word of a finding cell (a row of :func:`_cells`): «факт»; else its group must reach
+    ``evidence_min_n`` and at least one of its reasons must be beyond the interval («достоверно» in the
+    analysis) with a gap worth more than two pupils against that reason's comparison value."""
+    if r.get("certainty") == "факт":
+        return "факт"
+    min_n = int(conf["evidence_min_n"])
+    n = r.get("n")
+    if _nan(n) or float(n) < min_n:
+        return "малоинформативно"
+    word = "в пределах погрешности"
+    for reason in REASON_ORDER:
+        if not r.get(f"has_{reason}") or not r.get(f"sure_{reason}"):
+            continue
+        ref = r.get(f"ref_{reason}")
+        w = evidence(r.get("value"), r.get("ci_low"), r.get("ci_high"), ref, n, r.get("unit") or "", min_n=min_n,
+                     beyond=True)
+        if w == "достаточно":
+            return w
+        if w != "в пределах погрешности":
+            word = w
+    return word
+
+
+# --------------------------------------------------------------------------- the first screen
+
+FIRST_SCREEN_COLUMNS = ["year", "school_id", "part", "rank", "indicator", "grade", "subject", "comparator", "side",
+                        "value", "reference", "n", "certainty", "follows", "addressee", "text_ru", "reason_ru"]
+FIRST_SCREEN_POINTS = 3   # concerns and strengths each
+FIRST_SCREEN_ACTIONS = 5
+# overall and per-subject indicators a strength may come from (the key results, as the report tables show)
+STRENGTH_BREAKDOWN = {"vpr_fail_share", "vpr_quality", "vpr_mean_pct", "gia_below_min", "oge_mark45_share"}
+STRENGTH_SKIP = {"vpr_participation", "vpr_mark3_share", "vpr_mark4_share", "vpr_mark5_share", "vpr_journal_confirm",
+                 "vpr_journal_lower", "vpr_journal_higher", "shnor_low_procedures", "vpr_task_completion",
+                 "vpr_level_completion", "vpr_tasks_sufficient"}
+# indicators that say the same thing (the «2» share and its complement): one family on one screen
+FAMILY = {"vpr_success": "vpr_fail_share", "vpr_mean_score": "vpr_mean_pct", "oge_mean_mark": "oge_mark45_share"}
+COMPARATOR_WORDS = {"municipality": ("муниципального значения", "муниципалитета"),
+                    "similar": ("похожих школ", "похожих школ")}
+# signs about the results of a work (the works «under review»), as against the current marks
+MARK_SIGNS = {"marks_far_below", "marks_higher", "marks_lower", "marks_far"}
+MAX_WORKS = 3
+
+
+def family(code: str) -> str:
+    return FAMILY.get(code, code)
+
+
+def works_list(items: list[str], k: int = MAX_WORKS) -> str:
+    """«a, b, c и ещё 4»: at most ``k`` works named."""
+    items = list(dict.fromkeys(items))
+    head = ", ".join(items[:k])
+    return head + (f" и ещё {len(items) - k}" if len(items) > k else "")
+
+
+def under_review(objectivity: pd.DataFrame | None, conf: dict | None = None) -> dict[tuple[int, str], set]:
+    """(year, school) → the subjects whose ВПР results the same screen asks to re-check: the schools with an
+    objectivity finding about the results (:func:`objectivity_findings` kind «objectivity»: msoko's combined
+    sign, or enough official signs that similar schools do not explain), their cells with the combined sign
+    or a counted official sign; ``None`` in the set: a work without a subject. Journal-mark findings put
+    the current marks in question, not the results."""
+    out: dict[tuple[int, str], set] = {}
+    if objectivity is None or not len(objectivity):
+        return out
+    from msoko.objectivity import OFFICIAL_SIGNS
+
+    conf = conf or settings({})
+    found = objectivity_findings(objectivity, conf)
+    found = found[found["kind"] == "objectivity"]
+    if found.empty:
+        return out
+    schools = set(zip(found["year"].astype(int), found["school_id"].astype(str)))
+    o = objectivity[objectivity["flagged"].fillna(False).astype(bool) & objectivity["school_id"].notna()]
+    sim = objectivity[(objectivity["sign"] == "inflated_mean_similar") & objectivity["flagged"].notna()
+                      & ~objectivity["flagged"].fillna(False).astype(bool)]
+    in_line = set(zip(sim["year"].astype(int), sim["school_id"].astype(str), sim["grade"].astype(object).tolist(),
+                      sim["subject"].astype(object).tolist()))
+    for y, sid, g, subj, sign in zip(o["year"].astype(int), o["school_id"].astype(str), o["grade"].astype(object),
+                                     o["subject"].astype(object), o["sign"]):
+        if (y, sid) not in schools or (sign != "combined" and sign not in OFFICIAL_SIGNS):
+            continue
+        if sign == "inflated_mean" and (y, sid, g, subj) in in_line:
+            continue
+        out.setdefault((y, sid), set()).add(subj if isinstance(subj, str) else None)
+    return out
+
+
+def _standing(indicators: pd.DataFrame, catalogue: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """Every school row of a key indicator (overall, or by subject for :data:`STRENGTH_BREAKDOWN`) with
+    its verdict against the municipality and similar schools on the evidence rule: ``side_municipality``,
+    ``side_similar`` = +1 better, −1 worse (compute found the interval beyond and the evidence holds), 0
+    not shown; ``worse_any`` = worse on any comparison compute found, whatever the evidence."""
+    cat = catalogue.set_index("code")
+    d = indicators[(indicators["level"] == "school") & indicators["value"].notna()
+                   & ~indicators["suppressed"].fillna(False).astype(bool) & indicators["item"].isna()
+                   & indicators["grade"].isna() & indicators["indicator"].isin(cat.index)]
+    d = d[d["subject"].isna() | d["indicator"].isin(STRENGTH_BREAKDOWN)].copy()
+    if d.empty:
+        return d.assign(side_municipality=[], side_similar=[], worse_any=[])
+    direction = d["indicator"].map(cat["direction"])
+    good = np.where(direction == "lower", -1.0, np.where(direction == "higher", 1.0, 0.0))
+    d["unit"] = d["indicator"].map(cat["unit"]).fillna("")
+    d["kind"] = d["indicator"].map(cat["kind"]).fillna("")
+    worse_any = np.zeros(len(d), dtype=bool)
+    for c, (vs, ref) in {"municipality": ("vs_municipality", "municipality_value"),
+                         "similar": ("vs_similar", "similar_value")}.items():
+        v = pd.to_numeric(d[vs], errors="coerce").fillna(0).to_numpy(float) * good
+        worse_any |= v < 0
+        ev = [evidence(a, lo, hi, r, n, u, min_n=min_n, beyond=bool(s != 0)) if s != 0 else ""
+              for a, lo, hi, r, n, u, s in zip(d["value"], d["ci_low"], d["ci_high"], d[ref], d["n"], d["unit"], v)]
+        ok = np.array([e == "достаточно" for e in ev], dtype=bool)
+        d[f"side_{c}"] = np.where(ok, np.sign(v), 0).astype(int)
+    d["worse_any"] = worse_any
+    return d
+
+
+def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFrame, catalogue: pd.DataFrame,
+                 config: dict, *, objectivity: pd.DataFrame | None = None) -> pd.DataFrame:
+    """What each school's first screen says (``first_screen.parquet``), decided once on the evidence rule.
+
+    - ``concern``: the school's top priorities (``priorities.top``: evidence «факт» or «достаточно», not
+      contradicted by another comparison), objectivity left to its own box; at most three.
+    - ``strength``: a key indicator better than the municipality or similar schools on the evidence rule
+      (group ≥ ``[recommendation_settings] min_n``, interval beyond, more than two pupils), worse than
+      neither, not in the family of a concern on the same screen, and not from ВПР results under
+      objectivity review (:func:`under_review`); at most three, one per indicator.
+    - ``action``: a recommendation whose basis passes the evidence rule and that follows from a concern
+      on the same screen (``follows`` = «concern:k», ``reason_ru`` starts «к пункту k») or from the
+      objectivity finding of the box («objectivity»); at most five, in compute's rank order.
+    - ``standing``: the arrows of the «where the school stands» table: per overall indicator and
+      comparator (``comparator`` municipality / similar) ``side`` +1 / −1 where the evidence rule holds and
+      the lists agree (no ▲ on a concern, no ▼ on a strength)."""
+    conf = settings(config)
+    min_n = int(conf["evidence_min_n"])
+    cat = catalogue.set_index("code")
+    rows: list[dict] = []
+    std = _standing(indicators, catalogue, min_n) if indicators is not None and len(indicators) else pd.DataFrame()
+    review = under_review(objectivity, conf)
+    keys = set()
+    if prio is not None and len(prio):
+        keys |= set(zip(prio["year"].astype(int), prio["school_id"].astype(str)))
+    if recs is not None and len(recs):
+        keys |= set(zip(recs["year"].astype(int), recs["school_id"].astype(str)))
+    if len(std):
+        keys |= set(zip(std["year"].astype(int), std["school_id"].astype(str)))
+    p_by = {k: g for k, g in prio.groupby([prio["year"].astype(int), prio["school_id"].astype(str)])} \
+        if prio is not None and len(prio) else {}
+    r_by = {k: g for k, g in recs.groupby([recs["year"].astype(int), recs["school_id"].astype(str)])} \
+        if recs is not None and len(recs) else {}
+    s_by = {k: g for k, g in std.groupby([std["year"].astype(int), std["school_id"].astype(str)])} if len(std) else {}
+    for key in sorted(keys):
+        y, sid = key
+        # concerns
+        p = p_by.get(key)
+        concerns = []
+        if p is not None:
+            p = p[p["top"].astype(bool) & ~p["topic"].isin(list(OBJECTIVITY_INDICATORS))].sort_values("rank")
+            concerns = p.head(FIRST_SCREEN_POINTS).to_dict("records")
+        for k, c in enumerate(concerns, 1):
+            rows.append(dict(year=y, school_id=sid, part="concern", rank=k, indicator=c["indicator"], grade=c["grade"],
+                             subject=c["subject"], comparator=str(c["reason"]).split(",")[0], side=-1,
+                             value=c["value"], reference=c["reference"], n=c["n"], certainty=c["certainty"],
+                             follows=c["topic"], addressee=None, text_ru=c["text_ru"], reason_ru=None))
+        concern_families = {family(c["indicator"]) for c in concerns}
+        concern_overall = {c["indicator"] for c in concerns if _nan(c["grade"]) and not isinstance(c["subject"], str)}
+        # strengths
+        s = s_by.get(key)
+        strengths = []
+        if s is not None and len(s):
+            cand = s[((s["side_municipality"] > 0) | (s["side_similar"] > 0)) & ~s["worse_any"]
+                     & ~s["indicator"].isin(STRENGTH_SKIP) & ~s["indicator"].str.startswith(("risk_", "context"))
+                     & (s["kind"] != "flag")]
+            fam = cand["indicator"].map(family).isin(concern_families)
+            withheld_family = bool(fam.any())
+            cand = cand[~fam]
+            rev = review.get(key, set())
+            if rev:
+                vpr = cand["indicator"].str.startswith("vpr_")
+                hit = cand["subject"].isna() | cand["subject"].isin([x for x in rev if x is not None])
+                withheld_review = bool((vpr & hit).any())
+                cand = cand[~(vpr & hit)]
+            else:
+                withheld_review = False
+            if len(cand):
+                both = (cand["side_municipality"] > 0) & (cand["side_similar"] > 0)
+                ref = np.where(cand["side_municipality"] > 0, cand["municipality_value"], cand["similar_value"])
+                size = [effect_size(v, r_, u, cap=float(conf["max_size"])) for v, r_, u in
+                        zip(cand["value"], ref, cand["unit"])]
+                cand = cand.assign(_size=np.nan_to_num(np.asarray(size, float)) * np.where(both, 1.5, 1.0),
+                                   _both=both.to_numpy(), _ref=ref)
+                cand = cand.sort_values(["_size", "indicator"], ascending=[False, True], kind="stable")
+                seen = set()
+                for r in cand.to_dict("records"):
+                    if family(r["indicator"]) in seen:
+                        continue
+                    seen.add(family(r["indicator"]))
+                    strengths.append(r)
+                    if len(strengths) >= FIRST_SCREEN_POINTS:
+                        break
+        for k, r in enumerate(strengths, 1):
+            comp = "municipality" if r["side_municipality"] > 0 else "similar"
+            rows.append(dict(year=y, school_id=sid, part="strength", rank=k, indicator=r["indicator"], grade=None,
+                             subject=r["subject"], comparator=comp, side=1, value=r["value"], reference=r["_ref"],
+                             n=r["n"], certainty="высокая" if r["_both"] else "достаточная", follows=None,
+                             addressee=None, text_ru=_strength_text(r, cat), reason_ru=None))
+        if s is not None and len(s) and (withheld_review or (withheld_family and not strengths)):
+            # a better result the screen does not call a strength says why (the table still shows it)
+            note = ("Результаты ВПР школы лучше муниципальных или похожих школ, но не выносятся в сильные стороны, "
+                    "пока работы школы на проверке объективности (см. «Объективность»)." if withheld_review else
+                    "Лучшие, чем в муниципалитете или у похожих школ, значения не выносятся в сильные стороны: по тем "
+                    "же показателям есть зоны внимания.")
+            rows.append(dict(year=y, school_id=sid, part="strength_note", rank=1, indicator=None, grade=None,
+                             subject=None, comparator=None, side=0, value=np.nan, reference=np.nan, n=np.nan,
+                             certainty=None, follows=None, addressee=None, text_ru=note, reason_ru=None))
+        strength_overall = {r["indicator"] for r in strengths if not isinstance(r["subject"], str)}
+        # the arrows of the table
+        if s is not None and len(s):
+            for r in s[s["subject"].isna()].to_dict("records"):
+                for comp in ("municipality", "similar"):
+                    side = int(r[f"side_{comp}"])
+                    if side == 0 or (side > 0 and r["indicator"] in concern_overall) or \
+                            (side < 0 and r["indicator"] in strength_overall):
+                        continue
+                    rows.append(dict(year=y, school_id=sid, part="standing", rank=0, indicator=r["indicator"],
+                                     grade=None, subject=None, comparator=comp, side=side, value=r["value"],
+                                     reference=r["municipality_value" if comp == "municipality" else "similar_value"],
+                                     n=r["n"], certainty=None, follows=None, addressee=None, text_ru="",
+                                     reason_ru=None))
+        # actions
+        rc = r_by.get(key)
+        if rc is None:
+            continue
+        rc = rc.sort_values("rank") if "rank" in rc else rc
+        topics = {c["topic"]: k for k, c in reversed(list(enumerate(concerns, 1)))}
+        codes = {c["indicator"]: k for k, c in reversed(list(enumerate(concerns, 1)))}
+        k_act = 0
+        for a in rc.to_dict("records"):
+            if k_act >= FIRST_SCREEN_ACTIONS:
+                break
+            ind = str(a["indicator"])
+            unit = cat.loc[ind, "unit"] if ind in cat.index else ""
+            if ind in OBJECTIVITY_INDICATORS:
+                if _nan(a["n"]) or float(a["n"]) < min_n:
+                    continue
+                follows, why = "objectivity", "к разделу «Объективность»"
+            else:
+                ev = evidence(a["value"], a["ci_low"], a["ci_high"], a["reference"], a["n"], unit, min_n=min_n)
+                if a.get("certainty") == "факт":
+                    ev = "факт"
+                if ev not in FIRST_SCREEN_STRONG:
+                    continue
+                t = topic_of(ind, a["subject"])
+                k = topics.get(t, codes.get(ind))
+                if k is None:
+                    continue
+                c = concerns[k - 1]
+                follows = f"concern:{k}"
+                why = f"к пункту {k} («{c['name_ru']}{_where(c)}»)"
+                head = f"«{c['name_ru']}»{_where(c)}"
+                if str(a["reason_ru"]).startswith(head):  # the concern's own value: not named twice
+                    a = {**a, "reason_ru": str(a["reason_ru"])[len(head):]}
+            k_act += 1
+            rows.append(dict(year=y, school_id=sid, part="action", rank=k_act, indicator=ind, grade=a["grade"],
+                             subject=a["subject"], comparator=None, side=-1, value=a["value"], reference=a["reference"],
+                             n=a["n"], certainty=a["certainty"], follows=follows, addressee=a.get("addressee"),
+                             text_ru=str(a.get("action_ru") or "").strip(),
+                             reason_ru=why + (a["reason_ru"] if str(a["reason_ru"]).startswith((" — ", " (")) else
+                                              f": {str(a['reason_ru']).lstrip(': ')}" if a["reason_ru"] else "")))
+    if not rows:
+        return pd.DataFrame(columns=FIRST_SCREEN_COLUMNS)
+    out = pd.DataFrame(rows)
+    out["year"] = out["year"].astype(int)
+    out["rank"] = out["rank"].astype(int)
+    out["side"] = out["side"].astype(int)
+    out["grade"] = pd.to_numeric(out["grade"], errors="coerce").astype("Int8")
+    for c in ("value", "reference", "n"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+    for c in ("subject", "comparator", "certainty", "follows", "addressee", "reason_ru", "indicator"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    order = {"concern": 0, "strength": 1, "strength_note": 2, "action": 3, "standing": 4}
+    out = out.sort_values(["year", "school_id", "part", "rank"], key=lambda x: x.map(order) if x.name == "part" else x,
+                          kind="stable")
+    return out[FIRST_SCREEN_COLUMNS].reset_index(drop=True)
+
+
+def _strength_text(r: dict, cat: pd.DataFrame) -> str:
+    """«Качество по ВПР (доля «4» и «5») (Математика): 56,0 % (95 % интервал 48,1–63,6 %, n = 150) — выше
+    муниципального значения (44,0 %) и похожих школ (50,9 %) за пределами погрешности. Уверенность: высокая.»"""
+    code, unit = r["indicator"], r["unit"] or ""
+    name = cat.loc[code, "name_ru"] if code in cat.index else code
+    where = f" ({r['subject']})" if isinstance(r.get("subject"), str) else ""
+    text = f"{name}{where}: {value_text(r['value'], unit)}"
+    if not _nan(r.get("ci_low")) and not _nan(r.get("ci_high")):
+        text += f" (95 % интервал {interval_text(r['ci_low'], r['ci_high'], unit)}"
+        text += f", n = {int(r['n'])})" if not _nan(r.get("n")) else ")"
+    side = "ниже" if (cat.loc[code, "direction"] if code in cat.index else "higher") == "lower" else "выше"
+    parts = []
+    if r["side_municipality"] > 0:
+        parts.append(f"муниципального значения ({value_text(r['municipality_value'], unit)})")
+    if r["side_similar"] > 0:
+        parts.append(f"похожих школ ({value_text(r['similar_value'], unit)})")
+    sure = "высокая" if len(parts) == 2 else "достаточная"
+    return f"{text} — {side} {' и '.join(parts)} за пределами погрешности. Уверенность: {sure}."

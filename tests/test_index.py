@@ -52,3 +52,14 @@ def test_a_run_plans_one_report_per_kindergarten(tmp_path):
     assert [j.params["school_id"] for j in jobs if j.kind == "school"] == ["s1"]
     some, _ = plan(proc, nbs, year=2023, municipality=None, schools=["s1"], lib_hash="x", cache=HashCache(None))
     assert {j.kind for j in some} == {"school"}
+
+
+def test_index_counts_the_concerns_the_first_screen_shows(tmp_path):
+    """With first_screen.parquet (issue 20) the index counts the concerns the first screen shows, of the
+    school's ranked zones outside objectivity (which has its own column)."""
+    pd.DataFrame({"year": [2023] * 4, "school_id": ["A"] * 4,
+                  "topic": ["results:*", "shnor", "objectivity", "results:Математика"],
+                  "top": [True, True, True, False]}).to_parquet(tmp_path / "priorities.parquet")
+    pd.DataFrame({"year": [2023, 2023], "school_id": ["A", "A"], "part": ["concern", "action"]}).to_parquet(
+        tmp_path / "first_screen.parquet")
+    assert index_facts(tmp_path, 2023)["A"]["concerns"] == "1 из 3"

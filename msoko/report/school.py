@@ -420,6 +420,8 @@ def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dic
         return []
     cat = data.catalogue.set_index("code") if len(data.catalogue) else pd.DataFrame()
     kinds = _catalogue_column(data, "kind")
+    st = _first_screen_part(data, school_id, year, "standing")
+    standing = None if st is None else {(i, c): sd for i, c, sd in zip(st["indicator"], st["comparator"], st["side"])}
     rows = []
     for system, codes in (indicators or SUMMARY_INDICATORS).items():
         shown = 0
@@ -442,6 +444,9 @@ def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dic
             if kind == "flag":  # at the municipality a fact is a share of schools
                 sim = f"{sim} организаций" if sim != "—" else sim
                 muni = f"{muni} организаций" if muni != "—" else muni
+            if kind != "flag" and standing is not None:  # compute's arrows (issue 20: the evidence rule)
+                vm = int(standing.get((code, "municipality"), 0))
+                vs = int(standing.get((code, "similar"), 0))
             rows.append(dict(system=system, code=code, name=_indicator_label(meta), school=school, similar=sim,
                              municipality=muni, vs_similar=vs, vs_municipality=vm, n=r.get("n"), kind=kind,
                              direction=direction, unit=unit, value=r["value"], ci_low=r.get("ci_low"),
@@ -483,15 +488,42 @@ def _summary_table_html(rows: list[dict], *, unit_word: str = "Школа", simi
         cls = {1: "better", -1: "worse", 0: ""}
         worst = min(r["vs_similar"], r["vs_municipality"])
         best = max(r["vs_similar"], r["vs_municipality"])
-        school_cls = "worse" if worst < 0 else "better" if best > 0 else ""
-        mark = {"worse": " ▼", "better": " ▲", "": ""}[school_cls]
+        # one colour only when every comparison agrees; each arrow names its comparator
+        school_cls = "worse" if worst < 0 and best <= 0 else "better" if best > 0 and worst >= 0 else ""
+        mark = "".join(f" {a}" for a in _arrows(r))
         body.append(
             f"<tr><td class=\"sys\">{sys_cell}</td><td>{esc(r['name'])}</td>"
-            f"<td class=\"{school_cls}\">{esc(r['school'])}{mark}</td>"
+            f"<td class=\"{school_cls}\">{esc(r['school'])}{esc(mark)}</td>"
             f"<td class=\"{cls[r['vs_similar']] if r['kind'] != 'flag' else ''}\">{esc(r['similar'])}</td>"
             f"<td class=\"{cls[r['vs_municipality']] if r['kind'] != 'flag' else ''}\">{esc(r['municipality'])}</td></tr>")
     return ("<div class=\"table-wrap\"><table class=\"msoko-table summary-table\"><thead>" + head + "</thead><tbody>"
             + "".join(body) + "</tbody></table></div>")
+
+
+def _arrows(r: dict) -> list[str]:
+    """«▼ ниже муниципалитета», «▲ выше похожих школ»: each arrow with its comparator; a fact on the wrong
+    side «▼ факт об организации»."""
+    if r.get("kind") == "flag":
+        return ["▼ факт об организации"] if min(r["vs_similar"], r["vs_municipality"]) < 0 else []
+    out = []
+    for key, ref, word in (("vs_municipality", "muni_value", "муниципалитета"),
+                           ("vs_similar", "similar_value", "похожих школ")):
+        v = r.get(key, 0)
+        if not v:
+            continue
+        side = "выше" if _num(r.get("value")) > _num(r.get(ref)) else "ниже"
+        out.append(f"{'▲' if v > 0 else '▼'} {side} {word}")
+    return out
+
+
+def _first_screen_part(data: ReportData, school_id: str, year: int, part: str) -> pd.DataFrame | None:
+    """The rows of ``first_screen.parquet`` (compute's decisions, issue 20) for one part of one school's
+    first screen, in rank order; ``None`` when the table is absent (an older processed folder)."""
+    fs = data.table("first_screen")
+    if fs.empty or not {"year", "school_id", "part"} <= set(fs):
+        return None
+    d = fs[(fs["year"] == year) & (fs["school_id"].astype(str) == school_id) & (fs["part"] == part)]
+    return d.sort_values("rank", kind="stable")
 
 
 def _gap_size(r: dict) -> float:
@@ -580,6 +612,9 @@ def _priorities(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
 def summary_concerns(data: ReportData, school_id: str, year: int, k: int = MAX_POINTS) -> list[str]:
     """The school's top concerns: from ``priorities.parquet`` (ranked by compute) when present, else the
     indicators worse than the municipality beyond the interval; objectivity has its own line."""
+    fs = _first_screen_part(data, school_id, year, "concern")
+    if fs is not None:
+        return [plain(t) for t in fs["text_ru"].dropna().head(k)]
     p = _priorities(data, school_id, year)
     if len(p) and "text_ru" in p:
         topic = p["topic"].astype(str) if "topic" in p else pd.Series("", index=p.index)
@@ -594,6 +629,11 @@ def summary_concerns(data: ReportData, school_id: str, year: int, k: int = MAX_P
 
 
 def summary_strengths(data: ReportData, school_id: str, year: int, k: int = MAX_POINTS) -> list[str]:
+    """The school's strengths as compute decided them (``first_screen.parquet``: the evidence rule, no
+    indicator of a concern, nothing from works under objectivity review)."""
+    fs = _first_screen_part(data, school_id, year, "strength")
+    if fs is not None:
+        return [plain(t) for t in fs["text_ru"].dropna().head(k)]
     return [_point_sentence(x, True) for x in _comparison_points(data, school_id, year, +1)[:k]]
 
 
@@ -636,8 +676,15 @@ def summary_status(data: ReportData, school_id: str, year: int) -> str:
         + (f" {shnor}" if shnor and parts else shnor)
 
 
+def _evidence_min_n(data: ReportData) -> int:
+    from msoko.priorities import evidence_min_n
+    return evidence_min_n(getattr(data, "config", None) or {})
+
+
 def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
-    """The objectivity status of the school in one sentence (a reason to look, never a verdict)."""
+    """The objectivity status of the school in one sentence (a reason to look, never a verdict): per kind
+    of finding — the results of a procedure (ВПР, ОГЭ) or the current marks (journal against ВПР) — the
+    number of signs and at most three works."""
     o = data.objectivity
     if o.empty:
         return "Диагностика объективности не рассчитана."
@@ -648,22 +695,36 @@ def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
         return f"Диагностика объективности за {year} год для школы не рассчитана."
     d = flagged_signs(data, year, school_id)
     if d.empty:
-        return f"Признаков необъективности результатов ВПР {year} года не выявлено."
+        return f"Признаков необъективности результатов ВПР и текущих отметок за {year} год не выявлено."
     from msoko.objectivity.core import OFFICIAL_SIGNS
+    from msoko.priorities import MARK_SIGNS, works_list
 
-    off = d[d["sign"].isin(OFFICIAL_SIGNS)]
-    comb = d[d["sign"] == "combined"]
-    cells = d.dropna(subset=["grade", "subject"])[["grade", "subject"]].drop_duplicates()
-    works = ", ".join(f"{str(s).lower()}, {int(g)} класс" for g, s in zip(cells["grade"], cells["subject"]))
-    n_signs = len(d[d["sign"] != "combined"])
-    parts = [f"Выявлено {count(n_signs, 'признак')} необъективности"
-             + (f" (официальных по методике ФИОКО — {fmt(len(off))})" if len(off) else " (все — дополнительные)")
-             + (f" в {count(len(cells), 'работа')} ВПР: {works}" if len(cells) else "")]
-    if len(comb):
-        parts.append("совокупность признаков достаточна для включения школы в план работы по объективности")
+    parts = []
+    for marks, part in ((False, d[~d["sign"].isin(MARK_SIGNS)]), (True, d[d["sign"].isin(MARK_SIGNS)])):
+        if part.empty:
+            continue
+        procs = {p.strip() for x in part.get("procedure", pd.Series(dtype=object)).dropna().astype(str)
+                 for p in x.split(",")} or {"ВПР"}
+        proc = " и ".join(sorted(procs, key=lambda p: ("ВПР", "ОГЭ", "ЕГЭ").index(p) if p in ("ВПР", "ОГЭ", "ЕГЭ") else 9))
+        cells = part.dropna(subset=["grade", "subject"])[["grade", "subject"]].drop_duplicates()
+        works = works_list([f"{str(s).lower()}, {int(g)} класс" for g, s in zip(cells["grade"], cells["subject"])])
+        signs = part[part["sign"] != "combined"]
+        off = signs[signs["sign"].isin(OFFICIAL_SIGNS)]
+        what = (f"признаки необъективности текущих отметок (отметки за четверть расходятся с результатами {proc})"
+                if marks else f"признаки необъективности результатов {proc}")
+        how = (f"{count(len(signs), 'признак')}"
+               + (f", из них официальных по методике ФИОКО — {fmt(len(off))}" if len(off) else ", все — дополнительные")
+               if len(signs) else "по сводной оценке МСОКО")
+        where = f" в {len(cells)} {_plural(len(cells), 'работе', 'работах', 'работах')}: {works}" if len(cells) else ""
+        text = f"{what} ({how}){where}"
+        if not marks and (part["sign"] == "combined").any():
+            text += "; совокупность признаков достаточна для включения школы в план работы по объективности"
+        parts.append(text)
     txt = "; ".join(parts)
-    txt = txt.replace(f"в {count(len(cells), 'работа')}", f"в {len(cells)} {_plural(len(cells), 'работе', 'работах', 'работах')}")
-    return plain(txt + ". Это повод внимательно посмотреть на проведение и проверку работ, а не вывод о нарушениях.")
+    return plain(txt[0].upper() + txt[1:] + ". Это повод внимательно посмотреть на проведение и проверку работ и "
+                 "на текущее оценивание, а не вывод о нарушениях." if any(d["sign"].isin(MARK_SIGNS))
+                 else txt[0].upper() + txt[1:] + ". Это повод внимательно посмотреть на проведение и проверку работ, "
+                 "а не вывод о нарушениях.")
 
 
 def _certainty_of(data: ReportData, school_id: str, year: int, r: dict) -> str:
@@ -688,6 +749,21 @@ def _certainty_of(data: ReportData, school_id: str, year: int, r: dict) -> str:
 def summary_actions(data: ReportData, school_id: str, year: int, k: int = MAX_ACTIONS) -> list[dict]:
     """The 3–5 actions that matter most (``recommendations.parquet``, in compute's rank order): each with
     its addressee, reason and certainty."""
+    fs = _first_screen_part(data, school_id, year, "action")
+    if fs is not None:
+        out = []
+        first: dict[str, int] = {}
+        for i, x in enumerate(fs.head(k).to_dict("records"), 1):
+            reason = plain(str(x["reason_ru"])).rstrip(".")
+            head, _, rest = reason.partition(": ")
+            if rest and rest in first:  # one reason behind several actions is written out once
+                reason = f"{head}: то же, что в действии {first[rest]}"
+            elif rest:
+                first[rest] = i
+            out.append(dict(action=plain(str(x["text_ru"])).rstrip("."),
+                            addressee=plain(str(x["addressee"] or "руководитель школы")), reason=reason,
+                            certainty=str(x["certainty"]), follows=str(x["follows"])))
+        return out
     r = data.table("recommendations")
     if r.empty or not {"year", "school_id"} <= set(r):
         return []
@@ -740,12 +816,18 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
     if status:
         parts.append(f"<p class=\"status\">{esc(status)}</p>")
     parts.append("<div class=\"fs-grid\">")
-    parts.append("<div class=\"fs-box concerns\"><h3>Что требует внимания</h3>"
-                 + (_li(concerns) if concerns else "<p>Ни один показатель школы не хуже муниципального за пределами "
-                                                   "погрешности.</p>") + "</div>")
+    rule = (f"группа от {_evidence_min_n(data)} обучающихся, различие за пределами погрешности и больше чем на "
+            "двух обучающихся")
+    concerns_html = ("<ol class=\"msoko-list\">" + "".join(f"<li>{esc(x)}</li>" for x in concerns) + "</ol>") \
+        if concerns else f"<p>Ни один показатель школы не хуже муниципального или похожих школ достоверно ({rule}).</p>"
+    parts.append("<div class=\"fs-box concerns\"><h3>Что требует внимания</h3>" + concerns_html + "</div>")
+    note = _first_screen_part(data, school_id, year, "strength_note")
+    note_html = "".join(f"<p class=\"msoko-note\">{esc(plain(t))}</p>" for t in note["text_ru"]) \
+        if note is not None and len(note) else ""
     parts.append("<div class=\"fs-box strengths\"><h3>Сильные стороны</h3>"
-                 + (_li(strengths) if strengths else "<p>Ни один показатель школы не лучше муниципального за "
-                                                     "пределами погрешности.</p>") + "</div>")
+                 + (_li(strengths) if strengths else "" if note_html else
+                    f"<p>Ни один показатель школы не лучше муниципального или похожих школ достоверно ({rule}).</p>")
+                 + note_html + "</div>")
     parts.append("</div>")
     parts.append(f"<p class=\"objectivity-status\"><b>Объективность.</b> {esc(summary_objectivity(data, school_id, year))}</p>")
     parts.append("<h3>Что сделать в первую очередь</h3>")
@@ -764,9 +846,10 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
     if rows:
         parts.append("<h3>Где школа стоит</h3>")
         parts.append(_summary_table_html(rows))
-        parts.append("<p class=\"msoko-note\">Цветом выделены только различия за пределами 95 % доверительного "
-                     "интервала (▲ лучше, ▼ хуже); в квадратных скобках — интервал. Для фактов об организации "
-                     "(да/нет) у муниципалитета и похожих школ — доля таких организаций.</p>")
+        parts.append("<p class=\"msoko-note\">Стрелка называет, с чем сравнивается школа (▲ лучше, ▼ хуже); "
+                     f"стрелкой и цветом отмечены только различия, на которых стоят выводы первого экрана: {rule}. "
+                     "В квадратных скобках — 95 % доверительный интервал. Для фактов об организации (да/нет) у "
+                     "муниципалитета и похожих школ — доля таких организаций.</p>")
         sec.tables["Где школа стоит"] = pd.DataFrame(
             [{"Система": SYSTEM_SHORT.get(r["system"]), "Показатель": r["name"], "Школа": r["school"],
               "Похожие школы": r["similar"], "Муниципалитет": r["municipality"],
@@ -792,8 +875,16 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
     if pr.exists():
         p = pd.read_parquet(pr, columns=["year", "school_id", "top"])
         p = p[p["year"] == year]
+        shown = {}
+        fsp = processed / "first_screen.parquet"
+        if fsp.exists():  # the concerns the first screen shows (issue 20: the index says what the report says)
+            f = pd.read_parquet(fsp, columns=["year", "school_id", "part"])
+            f = f[(f["year"] == year) & (f["part"] == "concern")]
+            shown = f.groupby(f["school_id"].astype(str)).size().to_dict()
+            p = p[~pd.read_parquet(pr, columns=["year", "topic"]).loc[p.index, "topic"].isin(OBJECTIVITY_TOPICS)]
         for sid, x in p.groupby(p["school_id"].astype(str)):
-            out.setdefault(sid, {})["concerns"] = f"{int(x['top'].sum())} из {len(x)}"
+            k = int(shown.get(sid, 0)) if fsp.exists() else int(x["top"].sum())
+            out.setdefault(sid, {})["concerns"] = f"{k} из {len(x)}"
     ob = processed / "objectivity.parquet"
     if ob.exists():
         o = pd.read_parquet(ob, columns=["year", "school_id", "sign", "flagged"])
