@@ -30,6 +30,8 @@ from msoko.errors import MsokoError
 DEFAULT_KINDERGARTENS = 30
 
 
+LOW_RESULT_SHIFT = -1.4   # ability shift of a planted low-result school (pupil SD units)
+
 def _tables():
     """Dictionary tables: {id: [(col_id, header, type), ...]} (msoko.dictionary, else the TOML)."""
     try:
@@ -141,11 +143,15 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
 
     # ------------------------------------------------------------ schools and children
     schools = model.make_schools(rng, n_schools)
-    eligible = [s for s in schools if s.org_type not in ("гимназия", "лицей", "СОШ с УИОП", "коррекционная школа")]
+    # planted low-result (ШНОР) schools: ordinary schools with at least one ВПР grade beyond the primary
+    # one (a primary school's 10–25 pupils a subject cannot carry a rule that asks for 20), their pupils'
+    # ability lowered by LOW_RESULT_SHIFT — enough that ≥ 30 % of them write below «3», as the regional
+    # criteria of a ШНОР require
+    eligible = [s for s in schools if s.org_type in ("СОШ", "ООШ", "КШИ")]
     n_low = max(1, round(0.08 * n_schools))
     for i in rng.choice(len(eligible), size=min(n_low, len(eligible)), replace=False):
         eligible[i].low_result = True
-        eligible[i].effect -= 0.55
+        eligible[i].effect += LOW_RESULT_SHIFT
     kgs = model.make_kindergartens(rng, n_kg)
     if n_municipalities < 1 or n_municipalities > n_schools:
         raise MsokoError(f"Муниципалитетов в демо-данных должно быть от 1 до числа школ ({n_schools}): "
@@ -200,7 +206,7 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
     cells_out = cells_out.sort_values(["year", "school_id", "grade", "subject"]).reset_index(drop=True)
     cells_out.to_csv(truth / "objectivity_cells.csv", index=False, encoding="utf-8", lineterminator="\n")
     pd.DataFrame([dict(school_id=s.school_id, name=s.name, org_type=s.org_type, settlement_type=s.settlement_type,
-                       effect_shift=-0.55) for s in schools if s.low_result]).to_csv(
+                       effect_shift=LOW_RESULT_SHIFT) for s in schools if s.low_result]).to_csv(
         truth / "low_result_schools.csv", index=False, encoding="utf-8", lineterminator="\n")
     weak = summary["weak"]
     data = summary["data"]
@@ -390,7 +396,8 @@ def _weak_spots(schools, kgs, years, low_olymp, low_profmin, high_pdn, low_kpk, 
         if s.low_result:
             for y in range(years[0], years[1] + 1):
                 rows.append(dict(year=y, school_id=s.school_id, system=2, indicator_hint="shnor_flag",
-                                 description="школа с низкими результатами: способности обучающихся ниже на 0,55 SD",
+                                 description="школа с низкими результатами: способности обучающихся ниже на "
+                                             f"{abs(LOW_RESULT_SHIFT):.2f} SD".replace(".", ","),
                                  measure_effective=False))
     return pd.DataFrame(rows, columns=["year", "school_id", "system", "indicator_hint", "description",
                                        "measure_effective"]).sort_values(

@@ -4,7 +4,7 @@ Schools
     ``org_type`` (СОШ, ООШ, НОШ, СОШ с УИОП, гимназия, лицей, КШИ, коррекционная школа)
     and settlement (город / пгт / село) drive size and a social context index
     ``ctx`` ~ N(settlement mean, 0.7). The school effect on ability is
-    ``u = 0.25·ctx + type effect + N(0, 0.27)``; planted low-result (ШНОР) schools get −0.55.
+    ``u = 0.25·ctx + type effect + N(0, 0.27)``; planted low-result (ШНОР) schools get ``LOW_RESULT_SHIFT`` (msoko.demo).
 
 Children
     Every child belongs to an entry cohort of a school (``cohort = year − grade``) and keeps
