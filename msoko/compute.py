@@ -18,6 +18,8 @@ reported as not computable, with the reason in Russian), writes beside them:
 - ``vpr_works.parquet``, ``vpr_score_counts.parquet`` — each ВПР work's maximum and mark
   boundaries as the export applied them, and the score distributions per school and municipality
   (msoko.vpr_views), which the reports draw;
+- ``config_used.json`` — the merged configuration this run used (built-in defaults with the
+  user's file over them); the reports read their thresholds and rules from it and from no other copy;
 - ``compute_log.csv`` — what did not work: ``step, item, scope, level, message_ru``. Level
   «ошибка» is a step of msoko that failed (a sign, a group of indicators, the cycle): the
   run names it, the other results are still written, ``ComputeResult.failures`` lists it
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from msoko.config import load_config
+from msoko.config import USED_CONFIG, load_config, write_used_config
 from msoko.cycle import SYSTEM_NAMES, management_cycle
 from msoko.errors import MsokoError
 from msoko.indicators import compute_indicators, load_catalogue
@@ -161,6 +163,8 @@ def compute(processed_dir: str | Path = "data/processed", config_path: str | Pat
     if missing:
         say(f"Нет данных (показатели по ним не рассчитываются): {', '.join(missing)}.")
     result = ComputeResult()
+    # the configuration used is part of the processed data: the reports read it, not their own copy
+    result.outputs["config_used"] = write_used_config(config, processed)
     log: list[dict] = []
     try:
         _compute_all(processed, config, tables, result, log, say, verbose)

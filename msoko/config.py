@@ -99,3 +99,34 @@ def targets_frame(config: dict, indicators: list[str], years: list[int]):
             if t is not None:
                 rows.append((code, int(year), t))
     return pd.DataFrame(rows, columns=["indicator", "year", "target"])
+
+
+# The configuration a compute run used, written beside its tables: the reports read this file and
+# nothing else, so ``msoko run --config my.toml`` changes the computations and the reports together.
+USED_CONFIG = "config_used.json"
+
+
+def write_used_config(config: dict, processed_dir: str | Path) -> Path:
+    """Write the merged configuration ``config`` into ``processed_dir`` as JSON, keys in the order of
+    the configuration files (the order is meaningful: sufficiency levels Б, П, В), so that the same
+    configuration always gives the same bytes."""
+    import json
+    import os
+
+    path = Path(processed_dir) / USED_CONFIG
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(config, ensure_ascii=False, indent=1, default=str) + "\n",
+                   encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_used_config(processed_dir: str | Path) -> dict:
+    """The configuration compute used for ``processed_dir``; the built-in one for a folder computed
+    before this file was written."""
+    import json
+
+    path = Path(processed_dir) / USED_CONFIG
+    if not path.exists():
+        return load_config()
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -90,7 +90,7 @@ INFORMATIVE, ROUGH, LIMITED = "информативно", "ориентиров�
 _INFORMATIVENESS_WORDS = {"информативна": INFORMATIVE, "минимально": ROUGH, "ограниченно": LIMITED}
 
 
-def informativeness_word(n=None, label=None) -> str:
+def informativeness_word(n=None, label=None, limited_below: int = LIMITED_N) -> str:
     """The one informativeness vocabulary: «информативно» (n ≥ 50), «ориентировочно» (20–49),
     «информативность ограничена» (< 20); from a count or from objectivity's own label."""
     if label is not None and isinstance(label, str) and label in _INFORMATIVENESS_WORDS:
@@ -98,16 +98,17 @@ def informativeness_word(n=None, label=None) -> str:
     if n is None or pd.isna(n):
         return ""
     n = int(n)
-    return INFORMATIVE if n >= RELIABLE_N else ROUGH if n >= LIMITED_N else LIMITED
+    return INFORMATIVE if n >= RELIABLE_N else ROUGH if n >= limited_below else LIMITED
 
 
-def informativeness(n) -> str:
-    """ФИОКО wording for the size of a sample (:func:`informativeness_word` with the count)."""
+def informativeness(n, suppress_below: int = MIN_N) -> str:
+    """ФИОКО wording for the size of a sample (:func:`informativeness_word` with the count); a group
+    under ``suppress_below`` (the configuration's, :func:`msoko.report.data.suppress_below`) is not shown."""
     if n is None or pd.isna(n):
         return "объём выборки неизвестен"
     n = int(n)
-    if n < MIN_N:
-        return f"менее {MIN_N} участников — не показывается"
+    if n < suppress_below:
+        return f"менее {suppress_below} участников — не показывается"
     return f"{informativeness_word(n)} (n = {fmt(n)})"
 
 

@@ -16,10 +16,11 @@ import re
 
 import pandas as pd
 
+from msoko.config import section
 from msoko.cycle import SYSTEM_NAMES
 from msoko.report.fmt import GROUP_MUNI, _plural
-from msoko.report.fmt import MIN_N, esc, fmt, html_heading, html_para, html_sentences, plain, source_words
-from msoko.report.data import ReportData
+from msoko.report.fmt import esc, fmt, html_heading, html_para, html_sentences, plain, source_words
+from msoko.report.data import ReportData, suppress_below
 from msoko.report.indicators import (
     _headline_order, catalogue_for, goals_table, indicator_meta,
     measures_table, municipal_findings, recommendations_table, school_comparison_table, system_goal,
@@ -343,27 +344,24 @@ def _of(n: int, one_gen: str, many_gen: str) -> str:
     return one_gen if n % 10 == 1 and n % 100 != 11 else many_gen
 
 
-def _shnor_reason(r, low_share: float, detail: bool = True) -> str:
+def _shnor_low_share(data: ReportData, year: int) -> float:
+    """The ШНОР threshold «share of results below «3»» of the year, from the configuration compute used."""
+    return float((section(data.config, "shnor", year) or {}).get("low_share", 30.0))
+
+
+def _shnor_reason(r, detail: bool = True) -> str:
+    """Why a school is ШНОР: compute's ``reason`` (shnor_list.parquet) in full; on the first screen
+    (``detail=False``) only its counts."""
+    if detail:
+        reason = r.get("reason")
+        return str(reason) if isinstance(reason, str) and reason.strip() else "по региональным критериям"
     k, n = r.get("low_procedures"), r.get("procedures")
     rep = r.get("repeated")
     rep = [x.strip() for x in rep.split(";") if x.strip()] if isinstance(rep, str) else []
-    where = [x.strip() for x in str(r.get("low_list") or "").split(";") if x.strip()] or rep
-    if not detail:
-        if bool(r.get("by_count")) and pd.notna(k) and pd.notna(n):
-            out = f"{fmt(int(k))} из {fmt(int(n))} {_of(int(n), 'процедуры', 'процедур')}"
-            return out + (f", {fmt(len(rep))} — два года подряд" if rep else "")
-        return f"{_count(len(rep), 'процедура', 'процедуры', 'процедур')} два года подряд" if rep else "по критериям"
     if bool(r.get("by_count")) and pd.notna(k) and pd.notna(n):
-        s = (f"в {fmt(int(k))} {_plural(int(k), 'процедуре', 'процедурах', 'процедурах')} из {fmt(int(n))} не менее "
-             f"{fmt(low_share, 0)} % результатов ниже «3»")
-        if rep:
-            s += f", в {fmt(len(rep))} из них — два года подряд"
-    elif rep:
-        s = (f"в {fmt(len(rep))} {_plural(len(rep), 'процедуре', 'процедурах', 'процедурах')} не менее "
-             f"{fmt(low_share, 0)} % результатов ниже «3» два года подряд")
-    else:
-        return "по региональным критериям"
-    return s + (f": {'; '.join(where)}" if where else "")
+        out = f"{fmt(int(k))} из {fmt(int(n))} {_of(int(n), 'процедуры', 'процедур')}"
+        return out + (f", {fmt(len(rep))} — два года подряд" if rep else "")
+    return f"{_count(len(rep), 'процедура', 'процедуры', 'процедур')} два года подряд" if rep else "по критериям"
 
 
 # short names of the «500+» risk factors (the first screen); the full ones are in the configuration
@@ -443,12 +441,10 @@ def support_table(data: ReportData, municipality: str, year: int, *, detail: boo
         if sid in ids:
             reasons.setdefault(sid, {})[col] = text
 
-    cfg = (data.config.get("shnor", {}) or {}).get("default", {}) or {}
-    low_share = float(cfg.get("low_share", 30.0))
     sl = data.table("shnor_list")
     if not sl.empty and {"year", "school_id", "shnor"} <= set(sl):
         for _, r in sl[(sl["year"] == year) & sl["shnor"].fillna(False).astype(bool)].iterrows():
-            put(str(r["school_id"]), "ШНОР", _shnor_reason(r, low_share, detail))
+            put(str(r["school_id"]), "ШНОР", _shnor_reason(r, detail))
     ind = data.indicators
     thr = float((data.config.get("context_index", {}) or {}).get("shnsu_threshold", 50.0))
     cm = data.table("context_metrics")
@@ -637,7 +633,7 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
         sec.para("Ни одна школа не отнесена к ШНОР или ШНСУ, нет высоких рисковых профилей и признаков необъективности.")
     else:
         sec.table(sup, caption=f"Основания для поддержки, {year}",
-                  note=f"ШНОР — число процедур (предмет и класс ВПР, предмет ОГЭ), где не менее {fmt(float(((data.config.get('shnor', {}) or {}).get('default', {}) or {}).get('low_share', 30)), 0)} % "
+                  note=f"ШНОР — число процедур (предмет и класс ВПР, предмет ОГЭ), где не менее {fmt(_shnor_low_share(data, year), 0)} % "
                        "результатов ниже «3», из всех процедур школы; ШНСУ — индекс контекста; рисковый профиль — "
                        "факторы риска «500+»; признаки необъективности — число работ с признаком, повод присмотреться к "
                        "проведению и проверке работ, а не обвинение. Полные основания — в приложении 2. Это факты об "
@@ -787,7 +783,7 @@ def municipal_vpr_marks(data: ReportData, municipality: str, year: int) -> pd.Da
     if rows.empty:
         return pd.DataFrame(columns=cols)
     m = rows[rows["indicator"].isin(mark_of) & rows["grade"].notna() & rows["subject"].notna()
-             & rows["value"].notna() & ~rows["suppressed"].fillna(False).astype(bool) & (rows["n"] >= MIN_N)]
+             & rows["value"].notna() & ~rows["suppressed"].fillna(False).astype(bool) & (rows["n"] >= suppress_below(data))]
     if "item" in m:
         m = m[m["item"].isna()]
     m = m.assign(mark=m["indicator"].map(mark_of), grade=m["grade"].astype(int)) \
@@ -866,7 +862,7 @@ def gia_tables(data: ReportData, municipality: str, year: int) -> tuple[pd.DataF
     oge, ege = [], []
     for s in sorted(d.loc[d["grade"] == 9, "subject"].unique()):
         n = get("gia_below_min", 9, s, "n")
-        if pd.isna(n) or n < MIN_N:
+        if pd.isna(n) or n < suppress_below(data):
             continue
         oge.append({"Предмет": s, "Участников": fmt(int(n)), "Ниже минимума, %": _num(get("gia_below_min", 9, s), "%"),
                     "Отметки «4» и «5», %": _num(get("oge_mark45_share", 9, s), "%"),
@@ -875,7 +871,7 @@ def gia_tables(data: ReportData, municipality: str, year: int) -> tuple[pd.DataF
         n = get("gia_below_min", 11, s, "n")
         if pd.isna(n):
             n = get("ege_80plus", 11, s, "n")
-        if pd.isna(n) or n < MIN_N:
+        if pd.isna(n) or n < suppress_below(data):
             continue
         k80, p80, k100 = get("ege_80plus", 11, s, "numerator"), get("ege_80plus", 11, s), get("ege_100", 11, s)
         ege.append({"Предмет": s, "Участников": fmt(int(n)), "Ниже минимума, %": _num(get("gia_below_min", 11, s), "%"),

@@ -12,7 +12,8 @@ from msoko.report.fmt import (
     LIMITED_N, MIN_N, _plural, count, esc, fmt, html_heading, html_para, html_sentences, informativeness, plain,
     subject_phrase, agree, source_words, html_table,
 )
-from msoko.report.data import ReportData, school_row, sufficiency_thresholds, target_value
+from msoko.report.data import (ReportData, limited_below, school_row, suppress_below, sufficiency_thresholds,
+                               target_value)
 from msoko.report.indicators import (
     CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, headline_indicators, indicator_groups,
     indicator_meta, indicator_trend, measures_table, not_computed, recommendations_table, school_context, school_vpr_counts,
@@ -147,7 +148,7 @@ def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFr
                     row[f"{label} ({short})"] = f"{fmt(x['value'], 0)} [{fmt(x['ci_low'], 0)}–{fmt(x['ci_high'], 0)}]"
                 else:
                     row[f"{label} ({short})"] = fmt(x["value"], 0)
-        row["Информативность"] = informativeness(int(r["n"]))
+        row["Информативность"] = informativeness(int(r["n"]), suppress_below(data))
         rows.append(row)
     cols = ["Работа", "Участников"] + [f"{label} ({short})" for label in ("«2», %", "«4»–«5», %")
                                        for short in ("школа", "похожие", "муниц.")] + ["Информативность"]
@@ -244,10 +245,11 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
             continue
         shown += 1
         sec.html(html_heading(f"ВПР {year}: {subject}, {grade} класс", 3))
-        if n < MIN_N:
-            sec.html(html_para(f"Участников меньше {MIN_N} — результаты не показываются.", "msoko-empty"))
+        if n < suppress_below(data):
+            sec.html(html_para(f"Участников меньше {suppress_below(data)} — результаты не показываются.",
+                               "msoko-empty"))
             continue
-        if n < LIMITED_N:
+        if n < limited_below(data):
             sec.html(html_para(f"Участников {n}: информативность ограничена, выводы предварительные.", "msoko-note"))
         sec.table(vpr_summary_table(data, school_id, year, grade, subject), caption="Основные показатели")
         tasks = task_completion(data, school_id, year, grade, subject)
@@ -763,7 +765,7 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
               "Похожие школы": r["similar"], "Муниципалитет": r["municipality"],
               "Сравнение с похожими": _VERDICT_WORD[r["vs_similar"]],
               "Сравнение с муниципалитетом": _VERDICT_WORD[r["vs_municipality"]]} for r in rows])
-    parts.append(how_to_read(school=True))
+    parts.append(how_to_read(data, school=True))
     parts.append("</section>")
     sec.html("".join(parts))
     return sec
