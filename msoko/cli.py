@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from msoko import __version__
+from msoko import __version__, ru
 from msoko.errors import MsokoError
 
 
@@ -38,7 +38,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except ValueError:
         raise MsokoError(f"Годы заданы неверно: «{args.years}» (нужно, например, 2021-2023).") from None
     s = generate(out_dir=args.out, seed=args.seed, n_schools=args.schools, years=years)
-    rows = f"{s['vpr_rows']:,}".replace(",", " ")
+    rows = ru.number(int(s["vpr_rows"]))
     print(f"Демо-муниципалитет записан в {args.out}: школ {s['schools']}, детских садов {s['kindergartens']}, "
           f"строк ВПР {rows} в {s['vpr_files']} файлах, заложенных искажений {s['cells']} "
           f"(см. {args.out}/_truth/).")

@@ -32,21 +32,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from msoko import stats
+from msoko import ru, stats
 from msoko.config import by_year, target as config_target
 from msoko.errors import MsokoError
-
-SYSTEM_NAMES = {
-    1: "Система оценки качества подготовки обучающихся",
-    2: "Система работы со школами с низкими результатами обучения и/или школами, функционирующими "
-       "в неблагоприятных социальных условиях",
-    3: "Система выявления, поддержки и развития способностей и талантов у детей и молодежи",
-    4: "Система работы по самоопределению и профессиональной ориентации обучающихся",
-    5: "Система мониторинга эффективности руководителей образовательных организаций",
-    6: "Система обеспечения профессионального развития педагогических работников",
-    7: "Система организации воспитания обучающихся",
-    8: "Система мониторинга качества дошкольного образования",
-}
+from msoko.vocabulary import SYSTEM_NAMES  # noqa: F401 - the systems' names, used below and by compute
 
 REASONS = {
     "target_miss": "не достигнуто целевое значение",
@@ -71,9 +60,9 @@ Z = stats.Z95
 
 def fmt(v, unit: str = "") -> str:
     """Russian number: one decimal, decimal comma; '%' units glued with a thin space."""
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-        return "—"
-    s = f"{float(v):.1f}".replace(".", ",").replace("-", "−")
+    s = ru.number(None if v is None or v is pd.NA else float(v), 1)
+    if s == ru.MISSING:
+        return s
     if s.endswith(",0") and unit in ("чел.", "ед.", "факторов"):
         s = s[:-2]
     return f"{s} {unit}".strip() if unit else s

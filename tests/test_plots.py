@@ -75,7 +75,10 @@ def test_nice_ticks_by_hand():
 
 
 def test_russian_number_format():
-    assert plots.fmt_num(1108) == "1\u202f108"
+    # one rule with the report text (msoko.ru): four digits stay whole, from 10 000 a thin space, the minus sign
+    assert plots.fmt_num(1108) == "1108"
+    assert plots.fmt_num(12345) == "12\u202f345"
+    assert plots.fmt_num(-3.5, 1) == "\u22123,5"
     assert plots.fmt_num(12.345, 1) == "12,3"
     assert plots.fmt_num(np.nan) == "—"
     assert plots.fmt_num(-1e-17, 1) == "0,0"

@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from msoko import ru
+
 from msoko.objectivity.core import CELL_KEYS, finish, in_scope
 
 FAMILY_TITLES = {"level_peers": "уровень результатов против похожих школ и ГИА",
@@ -141,4 +143,4 @@ def _corroborate_strings(fam: pd.DataFrame, fam_of: dict, cfg: dict) -> pd.DataF
 
 
 def _p(p: float) -> str:
-    return f"{p:.1e}".replace(".", ",") if p < 0.001 else f"{p:.3f}".replace(".", ",")
+    return ru.p_value(p)
