@@ -36,7 +36,8 @@ from pathlib import Path
 import pandas as pd
 
 from msoko.config import USED_CONFIG, load_config, write_used_config
-from msoko.cycle import SYSTEM_NAMES, management_cycle
+from msoko.cycle import management_cycle
+from msoko.vocabulary import SYSTEM_NAMES
 from msoko.errors import MsokoError
 from msoko.indicators import compute_indicators, load_catalogue
 from msoko.outputs import OutputSchemaError

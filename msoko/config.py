@@ -88,19 +88,6 @@ def target(config: dict, indicator: str, year: int) -> float | None:
     return None if value is None else float(value)
 
 
-def targets_frame(config: dict, indicators: list[str], years: list[int]):
-    """Long frame ``indicator, year, target`` for every configured target."""
-    import pandas as pd
-
-    rows = []
-    for code in indicators:
-        for year in years:
-            t = target(config, code, year)
-            if t is not None:
-                rows.append((code, int(year), t))
-    return pd.DataFrame(rows, columns=["indicator", "year", "target"])
-
-
 # The configuration a compute run used, written beside its tables: the reports read this file and
 # nothing else, so ``msoko run --config my.toml`` changes the computations and the reports together.
 USED_CONFIG = "config_used.json"

@@ -50,6 +50,7 @@ import pandas as pd
 
 from msoko import stats
 from msoko.config import by_year
+from msoko.vocabulary import similar_group  # noqa: F401 - one definition for compute and the reports
 
 DIMS = ["grade", "subject", "item"]
 KEYS = ["year", "school_id", *DIMS]
@@ -107,14 +108,6 @@ def _base(code: str, df: pd.DataFrame, cols: dict[str, str | pd.Series], sets=No
         v = df[src] if isinstance(src, str) else src
         out[name] = np.asarray(v.to_numpy() if isinstance(v, pd.Series) else v, dtype="float64")
     return Base(code, out, sets or [()])
-
-
-def similar_group(schools: pd.DataFrame) -> pd.Series:
-    """The similar-schools group of each organisation: the same type and the same settlement type
-    (``"СОШ|город"``); missing when either is unknown. One definition for compute and the reports."""
-    known = schools["org_type"].notna() & schools["settlement_type"].notna()
-    key = schools["org_type"].astype(str) + "|" + schools["settlement_type"].astype(str)
-    return key.where(known).astype(object)
 
 
 class Codes:

@@ -16,8 +16,7 @@ configuration compute used, ``config_used.json``) are suppressed, under ``limite
 of limited informativeness; participant codes never leave this package; ВПР results are compared,
 never ranked (school tables are sorted by name); all text from the data is escaped.
 """
-from msoko.cycle import SYSTEM_NAMES as SYSTEMS  # noqa: F401 (used by notebooks and tests)
-from msoko.objectivity.core import OFFICIAL_SIGNS  # noqa: F401
+from msoko.vocabulary import OFFICIAL_SIGNS, SYSTEM_NAMES as SYSTEMS  # noqa: F401 (used by notebooks and tests)
 from msoko.report.fmt import (  # noqa: F401
     MIN_N, LIMITED_N, RELIABLE_N, INDEX_SIGN, SRC_VPR, esc, fmt, fmt_pct, informativeness,
     reliability_phrase, subject_phrase, html_table, html_sentences, html_heading, html_para,

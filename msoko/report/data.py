@@ -12,6 +12,7 @@ import pandas as pd
 
 from msoko.config import load_used_config
 from msoko.errors import MsokoError
+from msoko.vocabulary import similar_group
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 
 
@@ -304,8 +305,6 @@ def school_name(data: ReportData, school_id: str) -> str:
 
 def similar_schools(data: ReportData, school_id: str) -> list[str]:
     """Schools of the same similar-schools group (:func:`msoko.indicators.similar_group`), itself excluded."""
-    from msoko.indicators import similar_group
-
     def build() -> dict:
         g = similar_group(_schools_by_id(data))
         return {k: sorted(v) for k, v in g.dropna().groupby(g.dropna()).groups.items()}

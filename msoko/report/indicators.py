@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from msoko import stats
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import LIMITED_N, MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
 from msoko.report.data import (ReportData, limited_below, many_municipalities, school_row, similar_schools,
@@ -63,12 +62,6 @@ def school_vpr_counts(data: ReportData, school_id: str, year: int) -> pd.DataFra
 # ======================================================================================
 # indicators: school vs comparison groups
 # ======================================================================================
-
-def _wilson(k: float, n: float) -> tuple[float, float]:
-    """Scalar form of :func:`msoko.stats.wilson_ci` (0–1 scale; NaN for n = 0)."""
-    low, high = stats.wilson_ci(k, n)
-    return float(low), float(high)
-
 
 def _key_mask(df: pd.DataFrame, grade, subject) -> pd.Series:
     g = df["grade"].isna() if grade is None or pd.isna(grade) else (df["grade"] == grade)

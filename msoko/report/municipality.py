@@ -17,7 +17,7 @@ import re
 import pandas as pd
 
 from msoko.config import section
-from msoko.cycle import SYSTEM_NAMES
+from msoko.vocabulary import SYSTEM_NAMES, SYSTEM_SHORT
 from msoko.report.fmt import GROUP_MUNI, _plural
 from msoko.report.fmt import esc, fmt, html_heading, html_para, html_sentences, plain, source_words
 from msoko.report.data import ReportData, suppress_below
@@ -32,17 +32,6 @@ from msoko.report.common import _show_effectiveness, _vpr_source, latest_effecti
 from msoko.report.section import Section
 
 
-# short names of the eight systems (tables and the conclusions)
-SYSTEM_SHORT = {
-    1: "Качество подготовки обучающихся",
-    2: "Школы с низкими результатами и в неблагоприятных условиях",
-    3: "Способности и таланты детей и молодёжи",
-    4: "Самоопределение и профориентация",
-    5: "Эффективность руководителей",
-    6: "Профессиональное развитие педагогов",
-    7: "Воспитание обучающихся",
-    8: "Дошкольное образование",
-}
 
 OLYMPIAD_STAGES = ("школьный", "муниципальный", "региональный", "заключительный")
 OLYMPIAD_CODES = ("olymp_stage_participants", "olymp_awardees", "olymp_awardee_share")
@@ -375,7 +364,7 @@ FACTOR_SHORT = {
 def _objectivity_reasons(data: ReportData, year: int, detail: bool = True) -> dict[str, str]:
     """Schools of the plan of work (an official sign or the combined judgement) → the reason in words,
     each work named with its procedure (an ОГЭ sign is «ОГЭ, математика», not a ВПР class)."""
-    from msoko.objectivity.core import OFFICIAL_SIGNS
+    from msoko.vocabulary import OFFICIAL_SIGNS
     from msoko.report.signs import flagged_signs, sign_name
 
     d = flagged_signs(data, year)

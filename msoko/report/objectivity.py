@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from msoko.objectivity.core import OFFICIAL_SIGNS
+from msoko.vocabulary import OFFICIAL_SIGNS
 from msoko.report.fmt import LIMITED_N, _plural, chance, fmt, html_heading, html_para, informativeness, plain
 from msoko.report.data import ReportData, school_name, suppress_below
 from msoko.report.signs import flagged_signs, objectivity_index, plan_of_work, sign_name

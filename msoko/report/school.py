@@ -28,6 +28,7 @@ from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
 from msoko.report.section import Section
+from msoko.vocabulary import SYSTEM_SHORT
 
 
 def show_school_context(data: ReportData, school_id: str, year: int) -> Section:
@@ -345,9 +346,6 @@ SUMMARY_INDICATORS: dict[int, list[str]] = {
 SUMMARY_PER_SYSTEM = 2
 MAX_ACTIONS = 5
 MAX_POINTS = 3
-SYSTEM_SHORT = {1: "Качество подготовки", 2: "Низкие результаты и условия", 3: "Способности и таланты",
-                4: "Профориентация", 5: "Руководитель", 6: "Педагоги", 7: "Воспитание", 8: "Дошкольное образование"}
-CERTAINTY_ORDER = ("факт", "высокая", "достаточная", "низкая")
 OBJECTIVITY_TOPICS = {"objectivity", "objectivity_marks"}
 
 
@@ -642,7 +640,7 @@ def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
     d = flagged_signs(data, year, school_id)
     if d.empty:
         return f"Признаков необъективности результатов ВПР {year} года не выявлено."
-    from msoko.objectivity.core import OFFICIAL_SIGNS
+    from msoko.vocabulary import OFFICIAL_SIGNS
 
     off = d[d["sign"].isin(OFFICIAL_SIGNS)]
     comb = d[d["sign"] == "combined"]
@@ -777,7 +775,7 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
     and ``objectivity.parquet``; ``{}`` when they are absent."""
     from pathlib import Path
 
-    from msoko.objectivity.core import OFFICIAL_SIGNS
+    from msoko.vocabulary import OFFICIAL_SIGNS
 
     processed = Path(processed_dir)
     out: dict[str, dict[str, str]] = {}

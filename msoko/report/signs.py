@@ -8,7 +8,7 @@ import math
 import pandas as pd
 
 from msoko.objectivity import SIGNS
-from msoko.objectivity.core import OFFICIAL_SIGNS
+from msoko.vocabulary import OFFICIAL_SIGNS
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
     INDEX_SIGN, LIMITED_N, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,

@@ -37,12 +37,6 @@ def _group_rows(data: ReportData, key: tuple, frame: pd.DataFrame, ids: Sequence
     return data.memo(("_group_rows", key, tuple(ids)), lambda: frame[frame["school_id"].isin(ids)])
 
 
-def _cell_group(data: ReportData, year: int, grade: int, subject: str, ids: Sequence[str]) -> pd.DataFrame:
-    """ВПР rows of one work (year × grade × subject) written by the schools ``ids``."""
-    return _group_rows(data, ("_cell", int(year), int(grade), str(subject)),
-                       _vpr_cell(data, year, grade, subject), ids)
-
-
 def _work(data: ReportData, year: int, grade: int, subject: str) -> dict:
     """The work's row of ``vpr_works.parquet`` (compute, :mod:`msoko.vpr_views`), ``{}`` when absent."""
     def build():
