@@ -135,7 +135,7 @@ def report(obj: pd.DataFrame, truth: pd.DataFrame) -> dict:
     mm = t[t.strength.isin(["moderate", "strong"])]
     print(f"\nmoderate+strong: official {mm.official.mean():.3f}  combined {mm.combined.mean():.3f}  (n={len(mm)})")
     # inflated journal marks are their own finding (current assessment, outside combined by
-    # design, issue 13): judged by marks_far_below / marks_lower there
+    # design): judged by marks_far_below / marks_lower there
     own = [s for s in ("marks_far_below", "marks_lower") if s in t.columns]
     if own:
         t["finding"] = np.where(t["kind"] == "inflated_journal", t[own].any(axis=1), t["combined"])

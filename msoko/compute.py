@@ -119,7 +119,7 @@ def _objectivity(tables, config, say, log):
         say(f"  ОШИБКА: {f['message_ru']}")
         for sign in f["signs"]:
             log.append(_row("objectivity", sign, "объективность", ERROR, f["message_ru"]))
-    # calibration check: a sign far above its nominal share of small p-values is said so (issue 13)
+    # calibration check: a sign far above its nominal share of small p-values is said so
     try:
         calibration = objectivity_module.calibration_warnings(objectivity_module.calibration_table(obj))
     except Exception as exc:  # noqa: BLE001 - the signs themselves are still written
@@ -328,7 +328,7 @@ def _vpr_views(tables, processed, result, log, say) -> None:
 
 
 def _priorities(analysis, cat, config, obj, res, processed, result, log, say) -> None:
-    """priorities.parquet: the attention zones of each school ranked (msoko.priorities, issue 12)."""
+    """priorities.parquet: the attention zones of each school ranked (msoko.priorities)."""
     from msoko.priorities import priorities
     try:
         prio = priorities(analysis, cat, config, objectivity=obj, indicators=res.indicators, meta=res.meta)

@@ -236,7 +236,7 @@ def _sentence(r: dict) -> str:
 
 REC_COLUMNS = ["year", "system", "school_id", "school_name", "rule", "indicator", "grade", "subject", "item",
                "value", "addressee", "text_ru",
-               # since issue 12: why, how sure, how it ranks among the school's recommendations
+               # why, how sure, how it ranks among the school's recommendations
                "action_ru", "reason_ru", "certainty", "reference", "gap", "ci_low", "ci_high", "n", "size",
                "persistence", "score", "rank"]
 REC_DEFAULTS = {"max_per_school": 5, "min_n": 20, "min_gap": 5.0, "min_rel_gap": 0.1, "confirm_similar": True,

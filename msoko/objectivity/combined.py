@@ -117,7 +117,7 @@ def combined_rows(rows: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=Non
 
 
 def _corroborate_strings(fam: pd.DataFrame, fam_of: dict, cfg: dict) -> pd.DataFrame:
-    """The corroboration rule for answer strings (issue 13): the family of ``answer_similarity``
+    """The corroboration rule for answer strings: the family of ``answer_similarity``
     enters a cell's picture alone only when its p < ``combined_strings_alone``; otherwise only
     when another family of the same cell has p < ``combined_strings_corroborate``.
 
