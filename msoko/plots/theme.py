@@ -93,7 +93,8 @@ RC: dict = {
 
 def use_theme() -> None:
     """seaborn's ``whitegrid`` theme with msoko's palette (school, similar, municipality, region)
-    and sizes. Called once on ``import msoko.plots``; call again after changing rcParams."""
+    and sizes. Applied by the caller that draws (:func:`msoko.report.load`, or an analyst before
+    plotting); call again after changing rcParams."""
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", palette=[GROUP_COLORS[g] for g in GROUP_ORDER], rc=RC)

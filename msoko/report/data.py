@@ -167,7 +167,11 @@ def load(processed_dir: str | Path, *, cache: bool = True) -> ReportData:
     The configuration is the one compute used (``config_used.json`` beside the tables,
     :func:`msoko.config.load_used_config`): a report never reads a configuration of its own.
     With ``cache`` (the default) the same ``ReportData`` is returned again while no file of
-    ``processed_dir`` changed; report functions never modify it."""
+    ``processed_dir`` changed; report functions never modify it. Applies the charts' theme
+    (:func:`msoko.plots.use_theme`)."""
+    from msoko.plots import use_theme
+
+    use_theme()   # the reports draw: their charts in msoko's theme (importing msoko.plots sets nothing)
     processed = _locate_processed(Path(processed_dir))
     if not (processed / "schools.parquet").exists():
         raise MsokoError(
