@@ -94,7 +94,7 @@ def _objectivity(tables, config, say, log):
     """The objectivity frame (or None); every sign that failed and every skip goes into ``log``."""
     try:
         from msoko import objectivity as objectivity_module
-        from msoko.objectivity import compute_objectivity
+        from msoko.objectivity import run_objectivity
     except ImportError as exc:
         message = f"Диагностика объективности пропущена: модуль не загружается ({type(exc).__name__}: {exc})."
         say(message)
@@ -107,15 +107,16 @@ def _objectivity(tables, config, say, log):
         return None
     try:
         with warnings.catch_warnings():
-            # the failures are reported from FAILURES below, not as warnings
+            # the failures are reported from the result below, not as warnings
             warnings.simplefilter("ignore", RuntimeWarning)
-            obj = compute_objectivity({k: v for k, v in tables.items() if v is not None}, config)
+            res = run_objectivity({k: v for k, v in tables.items() if v is not None}, config)
     except Exception as exc:  # noqa: BLE001 - the indicators must still be written
         message = f"Диагностика объективности не выполнена: {_describe(exc)}."
         say(message)
         log.append(_row("objectivity", "*", "объективность", ERROR, message))
         return None
-    for f in getattr(objectivity_module, "FAILURES", []):
+    obj = res.frame
+    for f in res.failures:
         say(f"  ОШИБКА: {f['message_ru']}")
         for sign in f["signs"]:
             log.append(_row("objectivity", sign, "объективность", ERROR, f["message_ru"]))
