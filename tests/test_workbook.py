@@ -56,7 +56,7 @@ def test_numbers_are_numbers_intervals_and_notes_in_their_own_columns():
         "Средний балл": ["72,6 балла", "\u22123,5", "—"],
         "Логин": ["sch1", "sch2", "sch3"],
     })
-    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes([("Показатели школы: Математика, 5 класс", shown)],
+    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes([("Показатели школы — Математика, 5 класс", shown)],
                                                           title="Отчёт")))
     # the sheet's name begins with which work it holds (the full caption is on the contents sheet)
     assert wb.sheetnames == ["Содержание", "1. Математика, 5 класс. Показат", "Пояснения к столбцам"]

@@ -253,10 +253,10 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
         if n < limited_below(data):
             sec.html(html_para(f"Участников {n}: информативность ограничена, выводы предварительные.", "msoko-note"))
         work = f"{subject}, {grade} класс"   # the caption names the work: it is the sheet's title in Excel too
-        sec.table(vpr_summary_table(data, school_id, year, grade, subject), caption=f"Основные показатели: {work}")
+        sec.table(vpr_summary_table(data, school_id, year, grade, subject), caption=f"Основные показатели — {work}")
         tasks = task_completion(data, school_id, year, grade, subject)
         sec.table(level_table(data, school_id, year, grade, subject, tasks),
-                   caption=f"Выполнение по уровням сложности (% от максимального балла): {work}")
+                   caption=f"Выполнение по уровням сложности (% от максимального балла) — {work}")
         fig = plots.vpr_detail_chart(
             scores=score_distribution(data, school_id, year, grade, subject), tasks=tasks,
             boundaries=mark_boundaries(data, year, grade, subject), max_score=max_score(data, year, grade, subject),

@@ -36,7 +36,7 @@ def notebook_tables(nb) -> list[tuple[str, pd.DataFrame]]:
 
 
 _NUM = r"[\u2212+-]?\d[\d\u202f\u00a0 ]*(?:,\d+)?"
-_UNIT = r"%|п\.\s?п\.|балл(?:а|ов)?|чел\.|ед\."
+_UNIT = r"%(?: организаций)?|п\.\s?п\.|балл(?:а|ов)?|чел\.|ед\."
 _CELL = re.compile(rf"^(?P<v>{_NUM})\s*(?P<u>{_UNIT})?"
                    rf"(?:\s*\[(?P<lo>{_NUM})\s*(?:{_UNIT})?\s*[–-]\s*(?P<hi>{_NUM})\s*(?:{_UNIT})?\])?"
                    r"\s*(?P<mark>[▲▼])?$")
@@ -103,9 +103,9 @@ def typed(df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
 
 def _sheet_name(i: int, title: str) -> str:
     """Excel's sheet names: ≤ 31 characters, none of []:*?/\\ and unique (the number makes them so).
-    A caption «Что: о чём» («Основные показатели: Математика, 5 класс») is named by its specific
+    A caption «Что — о чём» («Основные показатели — Математика, 5 класс») is named by its specific
     part first, so that what is cut at 31 characters is the kind of table, not which work it holds."""
-    kind, sep, which = title.partition(": ")
+    kind, sep, which = title.rpartition(" — ")
     if sep and which:
         title = f"{which}. {kind}"
     clean = re.sub(r"[\[\]:*?/\\]", " ", title)
