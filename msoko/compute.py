@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from msoko.config import USED_CONFIG, load_config, write_used_config
+from msoko.config import load_config, write_used_config
 from msoko.cycle import management_cycle
 from msoko.vocabulary import SYSTEM_NAMES
 from msoko.errors import MsokoError

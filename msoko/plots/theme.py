@@ -17,7 +17,6 @@ import math
 from typing import Iterable, Sequence
 
 import matplotlib as mpl
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
-from msoko.report.fmt import LIMITED_N, MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
+from msoko.report.fmt import MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
 from msoko.report.data import (ReportData, limited_below, many_municipalities, school_row, similar_schools,
                                suppress_below, target_value)
 

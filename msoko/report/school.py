@@ -9,7 +9,7 @@ import pandas as pd
 
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
-    LIMITED_N, MIN_N, _plural, count, esc, fmt, html_heading, html_para, html_sentences, informativeness, plain,
+    _plural, count, esc, fmt, html_heading, html_para, html_sentences, informativeness, plain,
     subject_phrase, agree, source_words, html_table,
 )
 from msoko.report.data import (ReportData, limited_below, school_row, suppress_below, sufficiency_thresholds,
