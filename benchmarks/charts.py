@@ -1,4 +1,4 @@
-"""Chart time per report: the hand-written SVG engine (before issue 11) against matplotlib + seaborn.
+"""Chart time per report: the former hand-written SVG engine against matplotlib + seaborn.
 
 Runs the report notebook's own cells (``notebooks/school.py`` or ``municipality.py``) in this process
 on a processed folder, with the ``msoko.plots`` builders the report calls wrapped to record their

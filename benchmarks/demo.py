@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/demo.py [--schools 40 700] [--out /tmp/msoko_demo_bench]
 
 Prints wall-clock and CPU seconds (this process + the writer processes) and the number of
-ВПР rows; on a shared machine the CPU seconds are the figure to compare. Target (issue 3):
+ВПР rows; on a shared machine the CPU seconds are the figure to compare. Target:
 700 schools (about a million ВПР rows or more) in under 2 minutes on 2 cores.
 """
 from __future__ import annotations

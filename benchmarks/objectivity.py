@@ -135,7 +135,7 @@ def report(obj: pd.DataFrame, truth: pd.DataFrame) -> dict:
     mm = t[t.strength.isin(["moderate", "strong"])]
     print(f"\nmoderate+strong: official {mm.official.mean():.3f}  combined {mm.combined.mean():.3f}  (n={len(mm)})")
     # inflated journal marks are their own finding (current assessment, outside combined by
-    # design, issue 13): judged by marks_far_below / marks_lower there
+    # design): judged by marks_far_below / marks_lower there
     own = [s for s in ("marks_far_below", "marks_lower") if s in t.columns]
     if own:
         t["finding"] = np.where(t["kind"] == "inflated_journal", t[own].any(axis=1), t["combined"])
@@ -262,9 +262,10 @@ def run_one(a, raw, processed, seed):
         y1, y2 = (int(x) for x in a.only_years.split("-"))
         tables = {k: (v[v["year"].between(y1, y2)].reset_index(drop=True) if "year" in v.columns else v)
                   for k, v in tables.items()}
-    from msoko.objectivity import TIMINGS, compute_objectivity
+    from msoko.objectivity import run_objectivity
     t0, c0 = time.perf_counter(), time.process_time()
-    obj = compute_objectivity(tables, {})
+    res = run_objectivity(tables, {})
+    obj = res.frame
     t_comp, c_comp = time.perf_counter() - t0, time.process_time() - c0
     nv = len(tables.get("vpr", []))
     nt = len(tables.get("vpr_tasks", []))
@@ -272,7 +273,7 @@ def run_one(a, raw, processed, seed):
     print(f"\nВремя: чтение таблиц {t_load:.1f} с; все признаки compute_objectivity {t_comp:.1f} с "
           f"(процессорное время {c_comp:.1f} с; школ {ns}, строк vpr {nv:,}, vpr_tasks {nt:,}, "
           f"строк результата {len(obj):,})".replace(",", " "))
-    print("  по шагам, с: " + ", ".join(f"{k} {v:.1f}" for k, v in TIMINGS.items()))
+    print("  по шагам, с: " + ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items()))
     if a.timing_only:
         return obj, None
     return obj, load_truth(raw)
@@ -282,7 +283,7 @@ def speed(a) -> None:
     """compute_objectivity before/after the faster beta-binomial fit and the kept per-test arrays,
     interleaved N times on the same tables (medians), with the largest difference of p-values."""
     import msoko.stats as ms
-    from msoko.objectivity import TIMINGS, compute_objectivity
+    from msoko.objectivity import run_objectivity
     from msoko.objectivity.evidence import TaskMatrix
 
     tables = load_tables(a.processed)
@@ -295,9 +296,10 @@ def speed(a) -> None:
             for name, (meth, cache) in setups.items():
                 ms.BETABINOM_METHOD, TaskMatrix.CACHE_TESTS = meth, cache
                 t0 = time.perf_counter()
-                out[name] = compute_objectivity(tables, {})
+                res = run_objectivity(tables, {})
+                out[name] = res.frame
                 times[name].append(time.perf_counter() - t0)
-                steps[name].append(dict(TIMINGS))
+                steps[name].append(res.timings)
     finally:
         ms.BETABINOM_METHOD, TaskMatrix.CACHE_TESTS = "Newton", True
     print(f"\ncompute_objectivity на {a.processed} ({a.speed} раз(а) каждый вариант, по очереди), медиана, с:")

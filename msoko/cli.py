@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from msoko import __version__
+from msoko import __version__, ru
 from msoko.errors import MsokoError
 
 
@@ -40,7 +40,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise MsokoError(f"Годы заданы неверно: «{args.years}» (нужно, например, 2021-2023).") from None
     s = generate(out_dir=args.out, seed=args.seed, n_schools=args.schools, years=years,
                  n_municipalities=args.municipalities)
-    rows = f"{s['vpr_rows']:,}".replace(",", " ")
+    rows = ru.number(int(s["vpr_rows"]))
     k = s["municipalities"]
     what = (f"Демо-регион ({k} {plural(k, 'муниципалитет', 'муниципалитета', 'муниципалитетов')})" if k > 1
             else "Демо-муниципалитет")

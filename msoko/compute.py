@@ -21,6 +21,8 @@ reported as not computable, with the reason in Russian), writes beside them:
 - ``org_scope.parquet``, ``municipalities_summary.parquet``, ``reject_findings.parquet`` — which
   organisations are schools of a municipality, the objectivity index and ШНОР per municipality, rejected
   rows concentrated on one school × work (msoko.municipalities);
+- ``config_used.json`` — the merged configuration this run used (built-in defaults with the
+  user's file over them); the reports read their thresholds and rules from it and from no other copy;
 - ``compute_log.csv`` — what did not work: ``step, item, scope, level, message_ru``. Level
   «ошибка» is a step of msoko that failed (a sign, a group of indicators, the cycle): the
   run names it, the other results are still written, ``ComputeResult.failures`` lists it
@@ -36,8 +38,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from msoko.config import load_config
-from msoko.cycle import SYSTEM_NAMES, management_cycle
+from msoko.config import load_config, write_used_config
+from msoko.cycle import management_cycle
+from msoko.vocabulary import SYSTEM_NAMES
 from msoko.errors import MsokoError
 from msoko.indicators import compute_indicators, load_catalogue
 from msoko.outputs import OutputSchemaError
@@ -94,7 +97,7 @@ def _objectivity(tables, config, say, log):
     """The objectivity frame (or None); every sign that failed and every skip goes into ``log``."""
     try:
         from msoko import objectivity as objectivity_module
-        from msoko.objectivity import compute_objectivity
+        from msoko.objectivity import run_objectivity
     except ImportError as exc:
         message = f"Диагностика объективности пропущена: модуль не загружается ({type(exc).__name__}: {exc})."
         say(message)
@@ -107,19 +110,20 @@ def _objectivity(tables, config, say, log):
         return None
     try:
         with warnings.catch_warnings():
-            # the failures are reported from FAILURES below, not as warnings
+            # the failures are reported from the result below, not as warnings
             warnings.simplefilter("ignore", RuntimeWarning)
-            obj = compute_objectivity({k: v for k, v in tables.items() if v is not None}, config)
+            res = run_objectivity({k: v for k, v in tables.items() if v is not None}, config)
     except Exception as exc:  # noqa: BLE001 - the indicators must still be written
         message = f"Диагностика объективности не выполнена: {_describe(exc)}."
         say(message)
         log.append(_row("objectivity", "*", "объективность", ERROR, message))
         return None
-    for f in getattr(objectivity_module, "FAILURES", []):
+    obj = res.frame
+    for f in res.failures:
         say(f"  ОШИБКА: {f['message_ru']}")
         for sign in f["signs"]:
             log.append(_row("objectivity", sign, "объективность", ERROR, f["message_ru"]))
-    # calibration check: a sign far above its nominal share of small p-values is said so (issue 13)
+    # calibration check: a sign far above its nominal share of small p-values is said so
     try:
         calibration = objectivity_module.calibration_warnings(objectivity_module.calibration_table(obj))
     except Exception as exc:  # noqa: BLE001 - the signs themselves are still written
@@ -164,6 +168,8 @@ def compute(processed_dir: str | Path = "data/processed", config_path: str | Pat
     if missing:
         say(f"Нет данных (показатели по ним не рассчитываются): {', '.join(missing)}.")
     result = ComputeResult()
+    # the configuration used is part of the processed data: the reports read it, not their own copy
+    result.outputs["config_used"] = write_used_config(config, processed)
     log: list[dict] = []
     try:
         _compute_all(processed, config, tables, result, log, say, verbose)
@@ -430,8 +436,8 @@ def _vpr_views(tables, processed, result, log, say) -> None:
 
 
 def _priorities(analysis, cat, config, obj, res, processed, result, log, say, recs=None) -> None:
-    """priorities.parquet: the attention zones of each school ranked (msoko.priorities, issue 12);
-    first_screen.parquet: what each school's first screen says, on the evidence rule (issue 20)."""
+    """priorities.parquet: the attention zones of each school ranked (msoko.priorities);
+    first_screen.parquet: what each school's first screen says, on the evidence rule."""
     from msoko.priorities import first_screen, priorities
     try:
         prio = priorities(analysis, cat, config, objectivity=obj, indicators=res.indicators, meta=res.meta)

@@ -88,14 +88,38 @@ def target(config: dict, indicator: str, year: int) -> float | None:
     return None if value is None else float(value)
 
 
-def targets_frame(config: dict, indicators: list[str], years: list[int]):
-    """Long frame ``indicator, year, target`` for every configured target."""
-    import pandas as pd
+# The configuration a compute run used, written beside its tables: the reports read this file and
+# nothing else, so ``msoko run --config my.toml`` changes the computations and the reports together.
+USED_CONFIG = "config_used.json"
 
-    rows = []
-    for code in indicators:
-        for year in years:
-            t = target(config, code, year)
-            if t is not None:
-                rows.append((code, int(year), t))
-    return pd.DataFrame(rows, columns=["indicator", "year", "target"])
+
+def write_used_config(config: dict, processed_dir: str | Path) -> Path:
+    """Write the merged configuration ``config`` into ``processed_dir`` as JSON, keys in the order of
+    the configuration files (the order is meaningful: sufficiency levels Б, П, В), so that the same
+    configuration always gives the same bytes."""
+    import json
+    import os
+
+    path = Path(processed_dir) / USED_CONFIG
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(config, ensure_ascii=False, indent=1, default=str) + "\n",
+                   encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_used_config(processed_dir: str | Path) -> dict:
+    """The configuration compute used for ``processed_dir``; the built-in one for a folder computed
+    before this file was written."""
+    import json
+
+    path = Path(processed_dir) / USED_CONFIG
+    if not path.exists():
+        return load_config()
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def evidence_min_n(config: dict) -> int:
+    """The smallest group a first-screen item or a recommendation may rest on:
+    ``[recommendation_settings] min_n`` (20 by default) — one definition for compute and the reports."""
+    return int(((config or {}).get("recommendation_settings") or {}).get("min_n", 20))

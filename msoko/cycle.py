@@ -32,22 +32,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from msoko import stats
+from msoko import ru, stats
 from msoko.config import by_year, target as config_target
 from msoko.errors import MsokoError
 from msoko.seasons import same_season, seasonal
-
-SYSTEM_NAMES = {
-    1: "Система оценки качества подготовки обучающихся",
-    2: "Система работы со школами с низкими результатами обучения и/или школами, функционирующими "
-       "в неблагоприятных социальных условиях",
-    3: "Система выявления, поддержки и развития способностей и талантов у детей и молодежи",
-    4: "Система работы по самоопределению и профессиональной ориентации обучающихся",
-    5: "Система мониторинга эффективности руководителей образовательных организаций",
-    6: "Система обеспечения профессионального развития педагогических работников",
-    7: "Система организации воспитания обучающихся",
-    8: "Система мониторинга качества дошкольного образования",
-}
+from msoko.vocabulary import SYSTEM_NAMES  # noqa: F401 - the systems' names, used below and by compute
 
 REASONS = {
     "target_miss": "не достигнуто целевое значение",
@@ -74,9 +63,9 @@ Z = stats.Z95
 
 def fmt(v, unit: str = "") -> str:
     """Russian number: one decimal, decimal comma; '%' units glued with a thin space."""
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-        return "—"
-    s = f"{float(v):.1f}".replace(".", ",").replace("-", "−")
+    s = ru.number(None if v is None or v is pd.NA else float(v), 1)
+    if s == ru.MISSING:
+        return s
     if s.endswith(",0") and unit in ("чел.", "ед.", "факторов"):
         s = s[:-2]
     return f"{s} {unit}".strip() if unit else s
@@ -252,7 +241,7 @@ def _sentence(r: dict) -> str:
 
 REC_COLUMNS = ["year", "system", "school_id", "school_name", "rule", "indicator", "grade", "subject", "item",
                "value", "addressee", "text_ru",
-               # since issue 12: why, how sure, how it ranks among the school's recommendations
+               # why, how sure, how it ranks among the school's recommendations
                "action_ru", "reason_ru", "certainty", "reference", "gap", "ci_low", "ci_high", "n", "size",
                "persistence", "score", "rank"]
 REC_DEFAULTS = {"max_per_school": 5, "min_n": 20, "min_gap": 5.0, "min_rel_gap": 0.1, "confirm_similar": True,

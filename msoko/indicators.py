@@ -52,6 +52,7 @@ from msoko import stats
 from msoko.config import by_year
 from msoko.ru import plural
 from msoko.seasons import AUTUMN, same_season, seasonal, vpr_season, writing_grade
+from msoko.vocabulary import similar_group  # noqa: F401 - one definition for compute and the reports
 
 DIMS = ["grade", "subject", "item"]
 KEYS = ["year", "school_id", *DIMS]
@@ -109,14 +110,6 @@ def _base(code: str, df: pd.DataFrame, cols: dict[str, str | pd.Series], sets=No
         v = df[src] if isinstance(src, str) else src
         out[name] = np.asarray(v.to_numpy() if isinstance(v, pd.Series) else v, dtype="float64")
     return Base(code, out, sets or [()])
-
-
-def similar_group(schools: pd.DataFrame) -> pd.Series:
-    """The similar-schools group of each organisation: the same type and the same settlement type
-    (``"СОШ|город"``); missing when either is unknown. One definition for compute and the reports."""
-    known = schools["org_type"].notna() & schools["settlement_type"].notna()
-    key = schools["org_type"].astype(str) + "|" + schools["settlement_type"].astype(str)
-    return key.where(known).astype(object)
 
 
 class Codes:
@@ -397,7 +390,9 @@ def _finish(df: pd.DataFrame, kind: str, spec: pd.Series, info: dict) -> pd.Data
         for c in ("ci_low", "ci_high", "change_ci_low", "change_ci_high"):
             out[c] = np.where(level == 0, np.nan, out[c])
     min_n = int(spec["min_n"])
-    sup_below = min(min_n, int(info.get("suppress_below", 5))) if min_n > 0 else 0
+    # catalogue min_n = 0: a fact about one institution, never suppressed; otherwise the configuration's
+    # threshold, raised or lowered by the user (min(min_n, …) kept it from ever rising above 5)
+    sup_below = int(info.get("suppress_below", 5)) if min_n > 0 else 0
     suppressed, limited = stats.informativeness(out["n"], sup_below, int(info.get("limited_below", 20)))
     if min_n == 0:
         limited = (level == 1) & limited

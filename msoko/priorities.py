@@ -27,8 +27,10 @@ import pandas as pd
 
 from msoko import stats
 from msoko.cycle import _names, _where, fmt
-from msoko.ru import plural
+from msoko.ru import chance, plural  # noqa: F401 - chance: re-exported
 from msoko.seasons import same_season, seasonal
+from msoko.ru import MAX_WORKS_NAMED, works_list
+from msoko.vocabulary import MARK_SIGNS
 
 CERTAINTY = ("факт", "высокая", "достаточная", "низкая")
 DEFAULTS = {
@@ -82,16 +84,6 @@ def settings(config: dict) -> dict:
     out["vpr_seasons"] = config.get("vpr_seasons") or {}
     out["evidence_min_n"] = evidence_min_n(config)
     return out
-
-
-def chance(p) -> str:
-    """A one-sided p-value in words: «случайно такое бывает реже чем в 1 случае из 1000»."""
-    if p is None or pd.isna(p):
-        return ""
-    for k in (1_000_000, 10_000, 1000, 100):
-        if p < 1 / k:
-            return f"случайно такое бывает реже чем в 1 случае из {k:,}".replace(",", "\u202f")
-    return f"случайно такое бывает примерно в 1 случае из {max(1, round(1 / max(p, 1e-12)))}"
 
 
 RULE_CERTAINTY = "по правилу региона, интервалы учтены"
@@ -614,10 +606,7 @@ MAX_PUPILS = 2  # a gap worth this many pupils or fewer never reaches the first 
 FIRST_SCREEN_STRONG = ("факт", "достаточно")
 
 
-def evidence_min_n(config: dict) -> int:
-    """The smallest group a first-screen item may rest on: ``[recommendation_settings] min_n`` (20)."""
-    from msoko.cycle import rec_settings
-    return int(rec_settings(config)["min_n"])
+from msoko.config import evidence_min_n  # noqa: E402,F401 - one definition for compute and the reports
 
 
 def pupils(gap, n, unit: str, ci_low=math.nan, ci_high=math.nan) -> float:
@@ -728,19 +717,11 @@ FAMILY = {"vpr_success": "vpr_fail_share", "vpr_mean_score": "vpr_mean_pct", "og
 COMPARATOR_WORDS = {"municipality": ("муниципального значения", "муниципалитета"),
                     "similar": ("похожих школ", "похожих школ")}
 # signs about the results of a work (the works «under review»), as against the current marks
-MARK_SIGNS = {"marks_far_below", "marks_higher", "marks_lower", "marks_far"}
-MAX_WORKS = 3
+MAX_WORKS = MAX_WORKS_NAMED
 
 
 def family(code: str) -> str:
     return FAMILY.get(code, code)
-
-
-def works_list(items: list[str], k: int = MAX_WORKS) -> str:
-    """«a, b, c и ещё 4»: at most ``k`` works named."""
-    items = list(dict.fromkeys(items))
-    head = ", ".join(items[:k])
-    return head + (f" и ещё {len(items) - k}" if len(items) > k else "")
 
 
 def under_review(objectivity: pd.DataFrame | None, conf: dict | None = None) -> dict[tuple[int, str], set]:

@@ -48,7 +48,7 @@ def demo_processed(demo_raw, tmp_path_factory) -> Path:
     return processed
 
 
-# The fast subset (`pytest -m "not slow"`, issue 11: under 5 minutes) is the unit tests on small fixed
+# The fast subset (`pytest -m "not slow"`: under 5 minutes) is the unit tests on small fixed
 # data. Slow: every test on a whole demo municipality or the real region (the fixtures below build and
 # compute them), and the tests that start many kernels or generate demos themselves.
 SLOW_FIXTURES = {"demo_raw", "demo_processed", "real_data", "small_processed"}

@@ -1,4 +1,4 @@
-"""The answer-strings null (issue 13): a negative binomial per work, fitted on the region's schools,
+"""The answer-strings null: a negative binomial per work, fitted on the region's schools,
 calibrated on data simulated from it; identical works found, ordinary alike classes not;
 template data entry is its own finding, not copying, and not in the combined picture."""
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_document_shell_title_and_params():
     assert html.startswith("<!DOCTYPE html>")
     assert "<title>Отчёт &lt;школы&gt; &amp; «Ко»</title>" in html
     assert 'lang="ru"' in html and 'charset="utf-8"' in html
-    # the parameters in Russian, no code (issue 12)
+    # the parameters in Russian, no code
     assert "Логин школы: sch&lt;01&gt; · учебный год: 2023" in html
     assert "school_id" not in html and "Параметры отчёта" not in html
 

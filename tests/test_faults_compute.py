@@ -1,4 +1,4 @@
-"""Nothing fails silently in ``msoko compute`` (issue 14).
+"""Nothing fails silently in ``msoko compute``.
 
 A step of msoko that raises (one objectivity sign, one group of indicators, the management
 cycle) is named in the output and in compute_log.csv, the other results are still written
@@ -192,7 +192,7 @@ def test_run_for_a_year_without_data_is_refused(small_processed, tmp_path, capsy
 
 
 def test_real_logins_and_context_only(tmp_path, monkeypatch, capsys):
-    """The folder of issue 14: real logins.xlsx and the 2021 context questionnaire alone.
+    """A folder as users send it: real logins.xlsx and the 2021 context questionnaire alone.
 
     ``msoko ingest`` refuses such a raw folder (no ВПР, no template); the check is bypassed
     here to get the processed folder the crash was reported on (schools only).
@@ -259,7 +259,7 @@ def test_output_schema_breach_is_named_and_the_other_tables_written(processed, m
     assert len(pd.read_parquet(processed / "cycle_analysis.parquet"))
 
 
-# ---------------------------------------------------------------- msoko run (issue 14)
+# ---------------------------------------------------------------- msoko run
 def _tiny_school_notebook(folder: Path, body: str) -> Path:
     """A one-cell school report: the runner's contract, not the real notebooks (fast)."""
     import nbformat

@@ -14,6 +14,8 @@ import pytest
 
 from msoko import plots
 
+plots.use_theme()   # the caller that draws applies the theme; importing msoko.plots sets nothing
+
 NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -75,10 +77,24 @@ def test_nice_ticks_by_hand():
 
 
 def test_russian_number_format():
-    assert plots.fmt_num(1108) == "1\u202f108"
+    # one rule with the report text (msoko.ru): four digits stay whole, from 10 000 a thin space, the minus sign
+    assert plots.fmt_num(1108) == "1108"
+    assert plots.fmt_num(12345) == "12\u202f345"
+    assert plots.fmt_num(-3.5, 1) == "\u22123,5"
     assert plots.fmt_num(12.345, 1) == "12,3"
     assert plots.fmt_num(np.nan) == "—"
     assert plots.fmt_num(-1e-17, 1) == "0,0"
+
+
+def test_import_sets_no_theme():
+    """Importing msoko.plots (or the report layer) leaves matplotlib as it was; report.load applies the theme."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib as mpl; before = dict(mpl.rcParams); import msoko.plots, msoko.report; "
+            "changed = sorted(k for k, v in mpl.rcParams.items() if before.get(k) != v); print(changed)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
 
 
 def test_theme_is_seaborn_with_text_kept_as_text():

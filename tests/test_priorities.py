@@ -230,7 +230,7 @@ def test_demo_recommendations_few_reliable_ranked(demo_cycle):
 
 
 def test_demo_gia_recommendations_only_where_worse_than_the_municipality(demo_cycle, demo_processed):
-    # issue 12: a school at or better than the municipality got ГИА recommendations, some on one pupil
+    # a school at or better than the municipality got ГИА recommendations, some on one pupil
     rec, _, _ = demo_cycle
     g = rec[rec["rule"] == "gia_below_min"]
     ind = pd.read_parquet(demo_processed / "indicators.parquet")

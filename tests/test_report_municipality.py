@@ -1,4 +1,4 @@
-"""The municipal report on the real compute output of the demo (issue 12): the first screen names the
+"""The municipal report on the real compute output of the demo: the first screen names the
 schools that need support with their reasons, its numbers are those of indicators.parquet, every
 computed catalogue indicator is shown, and the reader sees Russian only."""
 from __future__ import annotations

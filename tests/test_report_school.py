@@ -1,4 +1,4 @@
-"""The school report of issue 12 on the real compute output of the session demo (``demo_processed``):
+"""The school report on the real compute output of the session demo (``demo_processed``):
 the first screen (≤ 5 actions, each with addressee, reason and certainty; every planted weak spot the
 compute found reaches it), institution facts shown, and no English, code or «msoko:» in the built page."""
 from __future__ import annotations

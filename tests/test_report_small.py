@@ -48,7 +48,7 @@ def test_section_is_one_output_with_its_tables_and_figures():
     assert "таблиц 2" in repr(sec)
 
 
-# ---------------------------------------------------------------- Russian numbers and plurals (issue 12)
+# ---------------------------------------------------------------- Russian numbers and plurals
 # every expected string below was worked out by hand from the rules of Russian grammar and typography
 
 @pytest.mark.parametrize("n, expected", [

@@ -44,3 +44,45 @@ def test_text_stays_text_and_bytes_are_stable():
     assert ws["A4"].hyperlink is None
     assert ws["B3"].value == 2
     assert workbook_bytes([], title="x") is None
+
+
+def test_numbers_are_numbers_intervals_and_notes_in_their_own_columns():
+    """A report table as the page shows it («6,1 % [5,1–7,5 %]», «1 108», «скрыто (n < 5)») becomes
+    number cells an analyst can sort and chart: the value, the bounds of its interval, n, and a note."""
+    shown = pd.DataFrame({
+        "Школа": ["СОШ № 1", "СОШ № 2", "СОШ № 3"],
+        "Доля «2»": ["6,1 % [5,1–7,5 %]", "скрыто (n < 5)", "20 % [15–27 %] ▼"],
+        "n": ["62", "1\u202f108", "—"],
+        "Средний балл": ["72,6 балла", "\u22123,5", "—"],
+        "Логин": ["sch1", "sch2", "sch3"],
+    })
+    wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes([("Показатели школы — Математика, 5 класс", shown)],
+                                                          title="Отчёт")))
+    # the sheet's name begins with which work it holds (the full caption is on the contents sheet)
+    assert wb.sheetnames == ["Содержание", "1. Математика, 5 класс. Показат", "Пояснения к столбцам"]
+    ws = wb[wb.sheetnames[1]]
+    header = [c.value for c in ws[1]]
+    assert header == ["Школа", "Доля «2»", "Доля «2»: нижняя граница 95 % ДИ", "Доля «2»: верхняя граница 95 % ДИ",
+                      "Доля «2»: примечание", "n", "Средний балл", "Логин"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert rows[0][:4] == ["СОШ № 1", 6.1, 5.1, 7.5] and rows[0][4] is None
+    assert rows[1][1:5] == [None, None, None, "скрыто (n < 5)"]
+    assert rows[2][1:4] == [20, 15, 27] and rows[2][4].startswith("▼ хуже")
+    assert [r[5] for r in rows] == [62, 1108, None]
+    assert [r[6] for r in rows] == [72.6, -3.5, None]
+    for r in ws.iter_rows(min_row=2):
+        assert r[0].data_type == "s" and r[7].data_type == "s"            # text stays text
+        for c in (r[1], r[2], r[3], r[5], r[6]):
+            assert c.value is None or c.data_type == "n"                # numbers are numbers
+    about = {(r[1].value): r[2].value for r in wb["Пояснения к столбцам"].iter_rows(min_row=2)}
+    assert about["Доля «2»"] == "число; единица: %" and about["Логин"] == "текст"
+    assert "нижняя граница 95 % доверительного интервала" in about["Доля «2»: нижняя граница 95 % ДИ"]
+
+
+def test_a_text_column_with_few_numbers_stays_text():
+    t = pd.DataFrame({"Работы": ["5 кл., Математика", "нет", "3"], "Код": ["2023", "=1+1", "x"]})
+    from msoko.report.workbook import typed
+
+    out, about = typed(t)
+    assert out["Работы"].tolist() == t["Работы"].tolist() and dict(about)["Работы"] == "текст"
+    assert out["Код"].tolist() == ["2023", "=1+1", "x"]                   # 1 of 3 a number: text

@@ -2,13 +2,15 @@
 
 Public API
 ----------
-``compute_objectivity(tables, config) -> DataFrame`` — the objectivity.parquet frame
+``run_objectivity(tables, config) -> ObjectivityResult`` — ``.frame`` is the objectivity.parquet frame
 (one row per year, school_id, grade, subject, sign; the index per year with
 ``school_id`` null). ``tables`` has the processed tables ``vpr``, ``vpr_tasks``,
 ``task_specs``, ``schools``, ``gia``; any may be missing (the signs that need it are
 then not assessed). ``config`` is the municipal configuration
 (``msoko.config.load_config()``); its ``[objectivity]`` section overrides
-:data:`msoko.objectivity.core.DEFAULTS`.
+:data:`msoko.objectivity.core.DEFAULTS`. The result also holds ``.failures`` (the guarded steps
+that raised, with a Russian message) and ``.timings`` (seconds per step): no module state.
+``compute_objectivity(tables, config)`` returns the frame alone.
 
 For reports (no recomputation of the whole region): :func:`sign_catalogue`,
 :func:`school_card` (rows of one school with Russian status sentences),
@@ -29,6 +31,7 @@ No text here calls a school dishonest: a sign is «признак, требую�
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 import warnings
 
 import numpy as np
@@ -46,7 +49,7 @@ from msoko.objectivity.calibration import (calibration_table, calibration_warnin
                                          pvalue_histogram, tasks_per_test)
 
 __all__ = ["compute_objectivity", "sign_catalogue", "school_card", "cell_evidence", "cohort_table",
-           "attention_list", "INFLATED_MEAN_NOTE", "TIMINGS", "FAILURES", "STEP_SIGNS", "step_titles",
+           "attention_list", "INFLATED_MEAN_NOTE", "ObjectivityResult", "run_objectivity", "STEP_SIGNS", "step_titles",
            "SIGNS", "DEFAULTS", "COLUMNS", "OFFICIAL_SIGNS", "settings", "informativeness",
            "calibration_table", "calibration_warnings", "pvalue_histogram", "flag_rate_by_size", "tasks_per_test"]
 
@@ -117,8 +120,6 @@ def sign_catalogue() -> pd.DataFrame:
                         columns=["sign", "title", "official", "description"])
 
 
-TIMINGS: dict[str, float] = {}  # seconds per step of the last compute_objectivity call
-
 # The signs each guarded step of compute_objectivity produces (a step missing here is one sign).
 STEP_SIGNS: dict[str, tuple[str, ...]] = {
     "inflated_mean (ОГЭ)": ("inflated_mean",),
@@ -127,56 +128,78 @@ STEP_SIGNS: dict[str, tuple[str, ...]] = {
     "vpr_tasks": ("tasks_basic_vs_advanced", "answer_similarity", "data_entry_template"),
 }
 
-# Steps of the last compute_objectivity call that raised: step, signs (the sign codes it
-# should have produced), error ("ExceptionType: message"), message_ru (a Russian sentence).
-FAILURES: list[dict] = []
-
-
 def step_titles(step: str) -> str:
     """The Russian titles of the signs a guarded step produces, «…», «…»."""
     return ", ".join(f"«{SIGNS[s][0]}»" if s in SIGNS else f"«{s}»" for s in STEP_SIGNS.get(step, (step,)))
 
 
-def _failed(name: str, exc: Exception) -> None:
-    """Record (FAILURES) and warn that the step ``name`` raised: a MsokoError is the user's to fix,
-    anything else is msoko's own error and is worded so."""
-    error = f"{type(exc).__name__}: {exc}"
-    reason = str(exc).rstrip(".") if isinstance(exc, MsokoError) else f"внутренняя ошибка msoko ({error})"
-    signs = STEP_SIGNS.get(name, (name,))
-    what = "Признаки" if len(signs) > 1 else "Признак"
-    message = (f"{what} {step_titles(name)} ({', '.join(signs)}) не рассчитан{'ы' if len(signs) > 1 else ''}: "
-               f"{reason}.")
-    FAILURES.append({"step": name, "signs": signs, "error": error, "message_ru": message})
-    warnings.warn(message, RuntimeWarning, stacklevel=3)
+@dataclass
+class ObjectivityResult:
+    """What one run of the diagnostics gives: ``frame`` (objectivity.parquet), ``failures`` (the
+    guarded steps that raised: ``step``, ``signs`` — the sign codes it should have produced —,
+    ``error`` «ExceptionType: message», ``message_ru``), ``timings`` (seconds per step) and, when
+    asked for, ``evidence`` (see :func:`compute_objectivity`)."""
+    frame: pd.DataFrame
+    failures: list[dict] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    evidence: dict | None = None
 
 
-def _guard(name: str, fn, *args, **kwargs) -> pd.DataFrame:
-    t0 = time.perf_counter()
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - one sign must not stop the others; it is reported
-        _failed(name, exc)
-        return empty_frame()
-    finally:
-        TIMINGS[name] = TIMINGS.get(name, 0.0) + time.perf_counter() - t0
+class _Run:
+    """The failures and timings of one run, filled by its guarded steps."""
+
+    def __init__(self):
+        self.failures: list[dict] = []
+        self.timings: dict[str, float] = {}
+
+    def failed(self, name: str, exc: Exception) -> None:
+        """Record and warn that the step ``name`` raised: a MsokoError is the user's to fix,
+        anything else is msoko's own error and is worded so."""
+        error = f"{type(exc).__name__}: {exc}"
+        reason = str(exc).rstrip(".") if isinstance(exc, MsokoError) else f"внутренняя ошибка msoko ({error})"
+        signs = STEP_SIGNS.get(name, (name,))
+        what = "Признаки" if len(signs) > 1 else "Признак"
+        message = (f"{what} {step_titles(name)} ({', '.join(signs)}) не рассчитан{'ы' if len(signs) > 1 else ''}: "
+                   f"{reason}.")
+        self.failures.append({"step": name, "signs": signs, "error": error, "message_ru": message})
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    def guard(self, name: str, fn, *args, **kwargs) -> pd.DataFrame:
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - one sign must not stop the others; it is reported
+            self.failed(name, exc)
+            return empty_frame()
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
 
 def compute_objectivity(tables: dict[str, pd.DataFrame], config: dict | None = None, *,
                         return_evidence: bool = False):
-    """All signs, the combined picture and the indices (see the module docstring).
+    """The objectivity frame, or ``(frame, evidence)`` with ``return_evidence=True`` — the frame
+    of :func:`run_objectivity`, whose result also holds the failures and the timings."""
+    res = run_objectivity(tables, config, evidence=return_evidence)
+    return (res.frame, res.evidence) if return_evidence else res.frame
 
-    With ``return_evidence=True`` returns ``(frame, evidence)`` where ``evidence`` holds
+
+def run_objectivity(tables: dict[str, pd.DataFrame], config: dict | None = None, *,
+                    evidence: bool = False) -> ObjectivityResult:
+    """All signs, the combined picture and the indices (see the module docstring), with the
+    steps that failed and the time of each step.
+
+    With ``evidence=True`` the result's ``evidence`` holds
     region-level picture data: ``cohort`` (K per school with fences), ``bunching_reference``
     (region histogram with the smooth counterfactual), ``task_levels`` (basic/advanced
     completion per school, observed and expected).
     """
     cfg = settings(config)
     tables = tables or {}
-    TIMINGS.clear()
-    FAILURES.clear()
+    run = _Run()
+    _guard, _failed = run.guard, run.failed
     t0 = time.perf_counter()
     prep = prepare(tables.get("vpr"))  # every sign needs it: a failure here stops the diagnostics (reported)
-    TIMINGS["prepare"] = time.perf_counter() - t0
+    run.timings["prepare"] = time.perf_counter() - t0
     og, osub = cfg["official_grades"], cfg["official_subjects"]
     eg, esub = cfg["evidence_grades"] or None, cfg["evidence_subjects"] or None
     parts = []
@@ -222,14 +245,14 @@ def compute_objectivity(tables: dict[str, pd.DataFrame], config: dict | None = N
     out = finish(out, cfg)
     out = out.sort_values(["year", "sign", "school_id", "grade", "subject"], na_position="first",
                           kind="stable").reset_index(drop=True)
-    if not return_evidence:
-        return out
+    if not evidence:
+        return ObjectivityResult(out, run.failures, run.timings)
     evidence = {
         "cohort": cohort_table(prep.cells, cfg),
         "bunching_reference": pd.concat(ref_hist, ignore_index=True) if ref_hist else pd.DataFrame(),
         "task_levels": pd.concat(levels, ignore_index=True) if levels else pd.DataFrame(),
     }
-    return out, evidence
+    return ObjectivityResult(out, run.failures, run.timings, evidence)
 
 
 STATUS = {True: "признак есть", False: "признака нет", None: "не оценивается"}

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from msoko import ru
+
 CALIBRATION_RATIO = 5.0      # a sign with more than 5× the nominal share at p < 0.001 is warned about
 CALIBRATION_MIN_CELLS = 3    # ... and at least this many such cells (one cell of a small run is no evidence)
 NOMINAL = (0.001, 0.01)
@@ -39,7 +41,7 @@ def _cells(obj: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.2f}".replace(".", ",")
+    return ru.number(100 * x, 2)
 
 
 def calibration_table(obj: pd.DataFrame) -> pd.DataFrame:

@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from msoko import ru
+
 from msoko.objectivity.core import CELL_KEYS, finish, in_scope
 
 FAMILY_TITLES = {"level_peers": "уровень результатов против похожих школ и ГИА",
@@ -115,7 +117,7 @@ def combined_rows(rows: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=Non
 
 
 def _corroborate_strings(fam: pd.DataFrame, fam_of: dict, cfg: dict) -> pd.DataFrame:
-    """The corroboration rule for answer strings (issue 13): the family of ``answer_similarity``
+    """The corroboration rule for answer strings: the family of ``answer_similarity``
     enters a cell's picture alone only when its p < ``combined_strings_alone``; otherwise only
     when another family of the same cell has p < ``combined_strings_corroborate``.
 
@@ -141,4 +143,4 @@ def _corroborate_strings(fam: pd.DataFrame, fam_of: dict, cfg: dict) -> pd.DataF
 
 
 def _p(p: float) -> str:
-    return f"{p:.1e}".replace(".", ",") if p < 0.001 else f"{p:.3f}".replace(".", ",")
+    return ru.p_value(p)

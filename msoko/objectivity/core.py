@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 RUS = "Русский язык"
 MATH = "Математика"
@@ -84,7 +83,7 @@ COLUMNS = ["year", "school_id", "grade", "subject", "sign", "value", "threshold"
 TEST_KEYS = ["year", "grade", "subject"]
 CELL_KEYS = ["year", "grade", "subject", "school_id"]
 
-OFFICIAL_SIGNS = ("inflated_mean", "journal_mismatch", "cohort_fall", "cohort_rise")
+from msoko.vocabulary import OFFICIAL_SIGNS  # noqa: E402,F401 - one vocabulary (msoko.vocabulary)
 
 
 def settings(config: dict | None) -> dict:
@@ -245,10 +244,6 @@ def robust_tau2(est: np.ndarray, se: np.ndarray) -> float:
         else:
             hi = mid
     return float(0.5 * (lo + hi))
-
-
-def norm_sf(z) -> np.ndarray:
-    return st.norm.sf(np.asarray(z, dtype="float64"))
 
 
 def grouped_tau2(df: pd.DataFrame, keys: list[str], est: str, se: str) -> pd.Series:

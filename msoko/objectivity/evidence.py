@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from msoko import ru
+
 from msoko.objectivity.core import (CELL_KEYS, TEST_KEYS, finish, grouped_moments, grouped_tau2,
                                     in_scope, robust_tau2)
 from msoko.stats import wilson_ci
@@ -25,11 +27,9 @@ from msoko.stats import wilson_ci
 
 def _fmt(x, nd=1) -> str:
     try:
-        if x is None or not np.isfinite(x):
-            return "—"
-    except TypeError:
-        return "—"
-    return f"{x:.{nd}f}".replace(".", ",")
+        return ru.number(float(x), nd)
+    except (TypeError, ValueError):
+        return ru.MISSING
 
 
 def _zcrit(cfg) -> float:

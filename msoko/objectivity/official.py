@@ -24,12 +24,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from msoko import ru
+
 from msoko.objectivity.core import (CELL_KEYS, TEST_KEYS, Prepared, finish, grouped_moments,
                                     in_scope, robust_tau2)
 
 
 def _fmt(x, nd=2) -> str:
-    return "—" if x is None or not np.isfinite(x) else f"{x:.{nd}f}".replace(".", ",")
+    return ru.number(None if x is None else float(x), nd)
 
 
 def reference_intervals(cells: pd.DataFrame, tests: pd.DataFrame, cfg: dict) -> pd.DataFrame:

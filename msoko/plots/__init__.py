@@ -21,7 +21,8 @@ no layout engine), ticks chosen in advance, one figure per chart kind and size r
 (:func:`~msoko.plots.theme.report_axes`), one text-metrics cache for all SVG figures, bars and marks
 drawn as one element per series (split per mark for the tooltips). The two overviews of every work
 (sixty rows of 100 % bars) are embedded as HTML bars; ``chart.plot()`` draws them in matplotlib.
-``import msoko.plots`` sets the theme once per process.
+Importing ``msoko.plots`` changes nothing: the caller that draws applies the theme —
+:func:`msoko.report.load` for the reports, ``msoko.plots.use_theme()`` for an analyst's own charts.
 """
 from __future__ import annotations
 
@@ -38,8 +39,6 @@ from msoko.plots.vpr import (marks_chart, plot_marks_distribution, plot_score_hi
                              plot_task_completion, plot_task_levels, plot_vpr_vs_journal, score_histogram_chart,
                              stacked_shares_chart, task_completion_chart, task_levels_chart, vpr_detail_chart,
                              vpr_vs_journal_chart)
-
-use_theme()
 
 __all__ = [
     # axes-level

@@ -17,9 +17,10 @@ import math
 from typing import Iterable, Sequence
 
 import matplotlib as mpl
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from msoko import ru
 
 # --- one palette: the same colour means the same thing in every report -------------
 
@@ -91,7 +92,8 @@ RC: dict = {
 
 def use_theme() -> None:
     """seaborn's ``whitegrid`` theme with msoko's palette (school, similar, municipality, region)
-    and sizes. Called once on ``import msoko.plots``; call again after changing rcParams."""
+    and sizes. Applied by the caller that draws (:func:`msoko.report.load`, or an analyst before
+    plotting); call again after changing rcParams."""
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", palette=[GROUP_COLORS[g] for g in GROUP_ORDER], rc=RC)
@@ -110,13 +112,8 @@ def order(values: Iterable[str], first: Sequence[str] = GROUP_ORDER) -> list[str
 
 
 def fmt_num(x, digits: int = 0) -> str:
-    """Russian number format: decimal comma, thin space as thousands separator."""
-    if x is None or (isinstance(x, float) and np.isnan(x)) or pd.isna(x):
-        return "—"
-    s = f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
-    if s.lstrip("-").strip("0,\u202f") == "":  # -0 and -0,0 print as 0
-        s = s.lstrip("-")
-    return s
+    """Russian number (:func:`msoko.ru.number`) with exactly ``digits`` decimals."""
+    return ru.number(None if x is None or x is pd.NA else float(x), digits)
 
 
 def n_label(group, n) -> str:

@@ -11,18 +11,18 @@ HTML pieces), :mod:`.indicators`, :mod:`.vpr`, :mod:`.signs` (queries), :mod:`.s
 :mod:`.common`, :mod:`.evidence`, and one module per report — :mod:`.school`,
 :mod:`.municipality`, :mod:`.objectivity`.
 
-Rules every function follows: groups under 5 participants are suppressed, under 20 are marked as
+Rules every function follows: groups under ``[informativeness] suppress_below`` participants (of the
+configuration compute used, ``config_used.json``) are suppressed, under ``limited_below`` marked as
 of limited informativeness; participant codes never leave this package; ВПР results are compared,
 never ranked (school tables are sorted by name); all text from the data is escaped.
 """
-from msoko.cycle import SYSTEM_NAMES as SYSTEMS  # noqa: F401 (used by notebooks and tests)
-from msoko.objectivity.core import OFFICIAL_SIGNS  # noqa: F401
+from msoko.vocabulary import OFFICIAL_SIGNS, SYSTEM_NAMES as SYSTEMS  # noqa: F401 (used by notebooks and tests)
 from msoko.report.fmt import (  # noqa: F401
     MIN_N, LIMITED_N, RELIABLE_N, INDEX_SIGN, SRC_VPR, esc, fmt, fmt_pct, informativeness,
     reliability_phrase, subject_phrase, html_table, html_sentences, html_heading, html_para,
 )
 from msoko.report.data import (  # noqa: F401
-    ReportData, load, sufficiency_thresholds, target_value, years, resolve_year, resolve_school,
+    ReportData, load, sufficiency_thresholds, target_value, suppress_below, limited_below, years, resolve_year, resolve_school,
     resolve_municipality, school_row, school_name, similar_schools, comparison_groups,
 )
 from msoko.report.indicators import (  # noqa: F401

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from msoko.report.fmt import LIMITED_N, MIN_N, SRC_VPR, esc, html_para
-from msoko.report.data import ReportData, school_name, school_row
+from msoko.report.fmt import SRC_VPR, esc, html_para
+from msoko.report.data import ReportData, limited_below, school_name, school_row, suppress_below
 from msoko.report.indicators import effectiveness_table
 
 from msoko.report.section import Section
@@ -47,7 +47,8 @@ def show_title(data: ReportData, *, kind: str, year: int, school_id: str | None 
         "<p class=\"msoko-note\">Как читать: значения показаны рядом с муниципалитетом"
         + (", похожими школами (тот же тип организации и тип населённого пункта)" if school_id else "")
         + " и, где есть данные, со всеми загруженными муниципалитетами (регионом — когда загружен весь регион); в квадратных скобках — 95 % доверительный интервал. "
-        f"Группы меньше {MIN_N} участников не показываются, меньше {LIMITED_N} — отмечены как малоинформативные. "
+        f"Группы меньше {suppress_below(data)} участников не показываются, меньше {limited_below(data)} — "
+        "отмечены как малоинформативные. "
         "Результаты ВПР сравниваются, а не ранжируются: школы в таблицах упорядочены по названию.</p>")
     lines.append(
         "<p class=\"msoko-note\">Цвета на всех графиках: <span style=\"color:#1f4e79\">■</span> школа, "
@@ -57,13 +58,14 @@ def show_title(data: ReportData, *, kind: str, year: int, school_id: str | None 
     return sec
 
 
-def how_to_read(*, school: bool = True) -> str:
+def how_to_read(data: ReportData, *, school: bool = True) -> str:
     """One paragraph: what the comparisons, intervals, suppression and colours mean."""
     return (
         "<p class=\"msoko-note how-to-read\">Как читать: значения показаны рядом с муниципалитетом"
         + (", похожими школами (тот же тип организации и тип населённого пункта)" if school else "")
         + " и, где есть данные, со всеми загруженными муниципалитетами (регионом — когда загружен весь регион); в квадратных скобках — 95 % доверительный интервал. "
-        f"Группы меньше {MIN_N} обучающихся или педагогов не показываются, меньше {LIMITED_N} — отмечены как "
+        f"Группы меньше {suppress_below(data)} обучающихся или педагогов не показываются, меньше {limited_below(data)} — "
+        "отмечены как "
         "группы ограниченной информативности; факты об организации (статус, индекс контекста, руководитель) "
         "показываются всегда. Результаты ВПР сравниваются, а не ранжируются. Цвета на графиках: "
         "<span style=\"color:#1f4e79\">■</span> школа, <span style=\"color:#4d9221\">■</span> похожие школы, "

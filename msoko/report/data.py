@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from msoko.config import load_used_config
 from msoko.errors import MsokoError
-from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
+from msoko.vocabulary import similar_group
+from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 
 
 # ======================================================================================
@@ -140,10 +142,9 @@ def _stamp(path: Path) -> tuple:
     return (str(path), st.st_mtime_ns, st.st_size)
 
 
-def _load_key(processed: Path, config_path) -> tuple:
+def _load_key(processed: Path) -> tuple:
     files = sorted(p for p in processed.iterdir() if p.is_file()) if processed.is_dir() else []
-    cfg = _stamp(Path(config_path)) if config_path is not None else None
-    return (str(processed.resolve()), cfg, tuple(_stamp(p) for p in files))
+    return (str(processed.resolve()), tuple(_stamp(p) for p in files))
 
 
 def _locate_processed(path: Path) -> Path:
@@ -160,11 +161,17 @@ def _locate_processed(path: Path) -> Path:
     return path
 
 
-def load(processed_dir: str | Path, *, config_path: str | Path | None = None, cache: bool = True) -> ReportData:
+def load(processed_dir: str | Path, *, cache: bool = True) -> ReportData:
     """Read the processed tables for a report. Only ``schools`` is required.
 
+    The configuration is the one compute used (``config_used.json`` beside the tables,
+    :func:`msoko.config.load_used_config`): a report never reads a configuration of its own.
     With ``cache`` (the default) the same ``ReportData`` is returned again while no file of
-    ``processed_dir`` (nor the configuration) changed; report functions never modify it."""
+    ``processed_dir`` changed; report functions never modify it. Applies the charts' theme
+    (:func:`msoko.plots.use_theme`)."""
+    from msoko.plots import use_theme
+
+    use_theme()   # the reports draw: their charts in msoko's theme (importing msoko.plots sets nothing)
     processed = _locate_processed(Path(processed_dir))
     if not (processed / "schools.parquet").exists():
         raise MsokoError(
@@ -172,17 +179,17 @@ def load(processed_dir: str | Path, *, config_path: str | Path | None = None, ca
             "Выполните: msoko ingest и msoko compute (или make report)."
         )
     if not cache:
-        return _load(processed, config_path)
-    key = _load_key(processed, config_path)
+        return _load(processed)
+    key = _load_key(processed)
     data = _LOAD_CACHE.get(key)
     if data is None:
-        data = _load(processed, config_path)
+        data = _load(processed)
         _LOAD_CACHE.clear()
         _LOAD_CACHE[key] = data
     return data
 
 
-def _load(processed: Path, config_path) -> ReportData:
+def _load(processed: Path) -> ReportData:
     schools = pd.read_parquet(processed / "schools.parquet")
     schools["school_id"] = schools["school_id"].astype(str)
     cat_path = processed / "indicator_catalogue.csv"
@@ -202,15 +209,7 @@ def _load(processed: Path, config_path) -> ReportData:
         objectivity["school_id"] = objectivity["school_id"].astype("string")
     return ReportData(processed_dir=processed, schools=schools, task_specs=_read(processed, "task_specs"),
                       indicators=indicators, catalogue=catalogue, objectivity=objectivity,
-                      indicator_items=items, config=_load_config(config_path))
-
-
-def _load_config(path) -> dict:
-    try:
-        from msoko.config import load_config
-    except ImportError:  # pragma: no cover - config module absent
-        return {}
-    return load_config(path)
+                      indicator_items=items, config=load_used_config(processed))
 
 
 def sufficiency_thresholds(data: ReportData, year: int) -> dict[str, float]:
@@ -226,11 +225,25 @@ def sufficiency_thresholds(data: ReportData, year: int) -> dict[str, float]:
 
 
 def target_value(data: ReportData, code: str, year: int) -> float:
-    """Configured target of an indicator for a year (NaN when none) — the rule compute's cycle uses."""
-    from msoko.config import target
+    """Target of an indicator for a year as compute's cycle set it (``cycle_targets.parquet``; NaN when none)."""
+    def build() -> dict:
+        t = data.table("cycle_targets")
+        if t.empty:
+            return {}
+        return {(str(c), int(y)): float(v) for c, y, v in zip(t["indicator"], t["year"], t["target"]) if pd.notna(v)}
 
-    t = target(data.config, code, year) if data.config else None
-    return math.nan if t is None else float(t)
+    return data.memo(("_targets",), build).get((str(code), int(year)), math.nan)
+
+
+def suppress_below(data: ReportData) -> int:
+    """Groups under this many participants are not shown (``[informativeness] suppress_below`` of the
+    configuration compute used)."""
+    return int((data.config.get("informativeness") or {}).get("suppress_below", 5))
+
+
+def limited_below(data: ReportData) -> int:
+    """Groups under this many participants are of limited informativeness (``limited_below``)."""
+    return int((data.config.get("informativeness") or {}).get("limited_below", 20))
 
 
 def years(data: ReportData) -> list[int]:
@@ -309,8 +322,6 @@ def school_name(data: ReportData, school_id: str) -> str:
 
 def similar_schools(data: ReportData, school_id: str) -> list[str]:
     """Schools of the same similar-schools group (:func:`msoko.indicators.similar_group`), itself excluded."""
-    from msoko.indicators import similar_group
-
     def build() -> dict:
         g = similar_group(_schools_by_id(data))
         return {k: sorted(v) for k, v in g.dropna().groupby(g.dropna()).groups.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from msoko.objectivity.core import OFFICIAL_SIGNS
+from msoko.vocabulary import OFFICIAL_SIGNS
 from msoko.report.data import ReportData, sufficiency_thresholds
 from msoko.report.vpr import journal_comparison, level_completion, mark_boundaries
 from msoko.report.signs import bunching_data, cohort_fences, cohort_k_data, mean_intervals
@@ -14,13 +14,11 @@ from msoko.report.common import _vpr_source
 from msoko.report.section import Section
 
 
-SIGNS_INTERVAL = {"inflated_mean", "inflated_mean_similar", "inflated_mean_calibrated", "high_not_confirmed",
-                  "not_confirmed_by_gia", "unconfirmed_high", "score_swing", "swing", "combined"}
+SIGNS_INTERVAL = {"inflated_mean", "inflated_mean_similar", "high_not_confirmed", "score_swing", "combined"}
 SIGNS_BUNCHING = {"bunching", "combined"}
 SIGNS_COHORT = {"cohort_fall", "cohort_rise"}
-SIGNS_JOURNAL = {"journal_mismatch", "marks_lower", "marks_unrelated", "marks_higher", "marks_far", "marks_far_below", "journal_up", "journal_down",
-                 "journal_diff2", "journal_shift", "combined"}
-SIGNS_TASKS = {"tasks_basic_vs_advanced", "easy_hard"}
+SIGNS_JOURNAL = {"journal_mismatch", "marks_lower", "marks_unrelated", "marks_higher", "marks_far", "marks_far_below", "combined"}
+SIGNS_TASKS = {"tasks_basic_vs_advanced"}
 
 
 MAX_EVIDENCE_CELLS = 4   # pictures per school (school report)

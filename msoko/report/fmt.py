@@ -6,14 +6,13 @@ informativeness; all text from the data is escaped before it becomes HTML (:func
 from __future__ import annotations
 
 import html
-import math
 import re
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from msoko.ru import plural
+from msoko.ru import MINUS, THIN, chance, number, percent, plural, signed  # noqa: F401 - re-exported
 
 
 
@@ -48,41 +47,8 @@ def esc(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-MINUS = "\u2212"   # the minus sign, never a hyphen
-THIN = "\u202f"    # narrow no-break space: thousands separator and before «%»
-
-
-def fmt(x, digits: int = 1) -> str:
-    """Russian number: decimal comma, thousands with a thin space, the minus sign (−); counts whole."""
-    if x is None or (isinstance(x, (float, np.floating)) and math.isnan(x)) or x is pd.NA:
-        return "—"
-    try:
-        if pd.isna(x):
-            return "—"
-    except (TypeError, ValueError):
-        pass
-    if isinstance(x, (bool, np.bool_)):
-        return "да" if x else "нет"
-    # four-digit numbers stay whole («1000», «2023»), from 10 000 on thousands are split (Мильчин)
-    if isinstance(x, (int, np.integer)):
-        sep = "," if abs(int(x)) >= 10_000 else ""
-        s = f"{int(x):{sep}}".replace(",", THIN)
-    else:
-        # round first, then add 0.0: a tiny negative (an interval bound of -1e-17) prints «0», not «-0»
-        v = round(float(x), digits) + 0.0
-        sep = "," if abs(v) >= 10_000 else ""
-        s = f"{v:{sep}.{digits}f}".replace(",", THIN).replace(".", ",")
-    return s.replace("-", MINUS)
-
-
-def fmt_signed(x, digits: int = 1) -> str:
-    """A change with its sign: «+1,2», «−0,4», «0»."""
-    s = fmt(x, digits)
-    return s if s.startswith(MINUS) or s == "—" or float(round(float(x), digits)) == 0 else "+" + s
-
-
-def fmt_pct(x, digits: int = 0) -> str:
-    return "—" if pd.isna(x) else f"{fmt(float(x), digits)} %"
+# Russian numbers live in msoko.ru (compute and the charts use them too): the report's names for them
+fmt, fmt_signed, fmt_pct = number, signed, percent
 
 
 INFORMATIVE, ROUGH, LIMITED = "информативно", "ориентировочно", "информативность ограничена"
@@ -90,7 +56,7 @@ INFORMATIVE, ROUGH, LIMITED = "информативно", "ориентиров�
 _INFORMATIVENESS_WORDS = {"информативна": INFORMATIVE, "минимально": ROUGH, "ограниченно": LIMITED}
 
 
-def informativeness_word(n=None, label=None) -> str:
+def informativeness_word(n=None, label=None, limited_below: int = LIMITED_N) -> str:
     """The one informativeness vocabulary: «информативно» (n ≥ 50), «ориентировочно» (20–49),
     «информативность ограничена» (< 20); from a count or from objectivity's own label."""
     if label is not None and isinstance(label, str) and label in _INFORMATIVENESS_WORDS:
@@ -98,16 +64,17 @@ def informativeness_word(n=None, label=None) -> str:
     if n is None or pd.isna(n):
         return ""
     n = int(n)
-    return INFORMATIVE if n >= RELIABLE_N else ROUGH if n >= LIMITED_N else LIMITED
+    return INFORMATIVE if n >= RELIABLE_N else ROUGH if n >= limited_below else LIMITED
 
 
-def informativeness(n) -> str:
-    """ФИОКО wording for the size of a sample (:func:`informativeness_word` with the count)."""
+def informativeness(n, suppress_below: int = MIN_N) -> str:
+    """ФИОКО wording for the size of a sample (:func:`informativeness_word` with the count); a group
+    under ``suppress_below`` (the configuration's, :func:`msoko.report.data.suppress_below`) is not shown."""
     if n is None or pd.isna(n):
         return "объём выборки неизвестен"
     n = int(n)
-    if n < MIN_N:
-        return f"менее {MIN_N} участников — не показывается"
+    if n < suppress_below:
+        return f"менее {suppress_below} участников — не показывается"
     return f"{informativeness_word(n)} (n = {fmt(n)})"
 
 
@@ -181,18 +148,6 @@ def agree(text: str) -> str:
         prefix = f"{word} " if word else ""
         return f"{prefix}{num} {right}"
     return _NUM_NOUN_RE.sub(repl, text)
-
-
-def chance(p) -> str:
-    """A one-sided p-value in words: «случайно такое бывает реже чем в 1 случае из 1000»."""
-    if p is None or pd.isna(p):
-        return ""
-    p = float(p)
-    for k in (1_000_000, 10_000, 1000, 100):
-        if p < 1 / k:
-            return f"случайно такое бывает реже чем в 1 случае из {fmt(k)}"
-    k = max(1, round(1 / max(p, 1e-12)))
-    return "такое нередко бывает и случайно" if k <= 5 else f"случайно такое бывает примерно в 1 случае из {fmt(k)}"
 
 
 def sd_words(d, digits: int = 2) -> str:

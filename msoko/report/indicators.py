@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from msoko import stats
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
-from msoko.report.fmt import LIMITED_N, MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
-from msoko.report.data import ReportData, all_loaded_group, many_municipalities, school_row, similar_schools, target_value
+from msoko.report.fmt import MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
+from msoko.report.data import (ReportData, all_loaded_group, limited_below, many_municipalities, school_row,
+                               similar_schools, suppress_below, target_value)
 
 
 # context
@@ -62,12 +62,6 @@ def school_vpr_counts(data: ReportData, school_id: str, year: int) -> pd.DataFra
 # ======================================================================================
 # indicators: school vs comparison groups
 # ======================================================================================
-
-def _wilson(k: float, n: float) -> tuple[float, float]:
-    """Scalar form of :func:`msoko.stats.wilson_ci` (0–1 scale; NaN for n = 0)."""
-    low, high = stats.wilson_ci(k, n)
-    return float(low), float(high)
-
 
 def _key_mask(df: pd.DataFrame, grade, subject) -> pd.Series:
     g = df["grade"].isna() if grade is None or pd.isna(grade) else (df["grade"] == grade)
@@ -186,14 +180,14 @@ def _groups(data: ReportData, school_id: str, year: int, code: str, grade=None, 
     if me is not None and pd.notna(me["similar_value"]):
         # pooled over the similar schools by msoko.indicators; shown as it is
         sn = me["similar_n"]
-        add(GROUP_SIMILAR, dict(value=me["similar_value"], n=sn, suppressed=pd.notna(sn) and sn < MIN_N,
-                                limited=pd.notna(sn) and sn < LIMITED_N,
+        add(GROUP_SIMILAR, dict(value=me["similar_value"], n=sn, suppressed=pd.notna(sn) and sn < suppress_below(data),
+                                limited=pd.notna(sn) and sn < limited_below(data),
                                 ci_low=me["similar_ci_low"], ci_high=me["similar_ci_high"]))
     add(GROUP_MUNI, _first_row(data, year, code, "municipality", muni, grade, subject))
     if me is not None and pd.notna(me["region_value"]) and many_municipalities(data):
         add(all_loaded_group(data), dict(value=me["region_value"], ci_low=math.nan, ci_high=math.nan, n=math.nan,
                                 suppressed=False, limited=False))
-    # suppression: a group under MIN_N never shows its value — a fact about the institution
+    # suppression: a group under suppress_below never shows its value — a fact about the institution
     # (catalogue min_n = 0: its status, context index, principal, vacancies) is not a group of people
     fact = is_institution_fact(data, code)
     for r in out:
@@ -201,7 +195,7 @@ def _groups(data: ReportData, school_id: str, year: int, code: str, grade=None, 
         if fact and not (r["group"] == GROUP_SCHOOL and r["suppressed"]):
             r["suppressed"] = False
             continue
-        if r["suppressed"] or (pd.notna(n) and n < MIN_N):
+        if r["suppressed"] or (pd.notna(n) and n < suppress_below(data)):
             r.update(value=math.nan, ci_low=math.nan, ci_high=math.nan, suppressed=True)
     return out
 
@@ -243,9 +237,9 @@ def not_computed(data: ReportData, system: int) -> list[str]:
             for r in c.itertuples()]
 
 
-def _value_cell(value, lo, hi, unit: str, suppressed: bool, n, kind: str = "") -> str:
+def _value_cell(value, lo, hi, unit: str, suppressed: bool, n, kind: str = "", *, min_n: int = MIN_N) -> str:
     if suppressed:
-        return f"скрыто (n < {MIN_N})"
+        return f"скрыто (n < {min_n})"
     if pd.isna(value):
         return "—"
     if kind == "flag":  # a school's yes/no (at the municipality: a share of schools, kind left empty)
@@ -297,12 +291,14 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
         name = c["name"] + (f" — {subject_phrase(r['subject'], r['grade'])}" if pd.notna(r["grade"]) or pd.notna(r["subject"]) else "")
         row = {"Показатель": name}
         row[GROUP_SCHOOL] = _value_cell(me.get("value"), me.get("ci_low"), me.get("ci_high"), c["unit"],
-                                        bool(me.get("suppressed", False)), me.get("n"), str(c.get("kind", "")))
+                                        bool(me.get("suppressed", False)), me.get("n"), str(c.get("kind", "")),
+                                        min_n=suppress_below(data))
         row["n"] = fmt(int(me["n"])) if pd.notna(me.get("n")) else "—"
         for grp in (GROUP_SIMILAR, GROUP_MUNI, all_loaded_group(data)):
             if grp in gd:
                 x = gd[grp]
-                row[grp] = _value_cell(x["value"], math.nan, math.nan, c["unit"], bool(x["suppressed"]), x["n"])
+                row[grp] = _value_cell(x["value"], math.nan, math.nan, c["unit"], bool(x["suppressed"]), x["n"],
+                                       min_n=suppress_below(data))
             else:
                 row[grp] = "—"
         if pd.notna(r["change"]) and not r["suppressed"] and str(c.get("kind", "")) == "flag":
@@ -318,7 +314,7 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
         n = me.get("n")
         row["Информативность"] = "факт об организации" if is_institution_fact(data, r["indicator"]) and not (
             pd.notna(n) and n > 1) else (
-            informativeness(n) if pd.notna(n) else "—")
+            informativeness(n, suppress_below(data)) if pd.notna(n) else "—")
         rows.append(row)
     out = pd.DataFrame(rows)
     if not out.empty and (out[all_loaded_group(data)] == "—").all():
@@ -430,7 +426,8 @@ def municipal_indicator_table(data: ReportData, municipality: str, year: int, sy
         for y in range(year - 2, year + 1):
             if y in x.index:
                 r = x.loc[y]
-                row[str(y)] = _value_cell(r["value"], r["ci_low"], r["ci_high"], "", bool(r["suppressed"]), r["n"])
+                row[str(y)] = _value_cell(r["value"], r["ci_low"], r["ci_high"], "", bool(r["suppressed"]), r["n"],
+                                          min_n=suppress_below(data))
             else:
                 row[str(y)] = "—"
         if year in x.index:
@@ -458,10 +455,11 @@ def school_comparison_table(data: ReportData, municipality: str, year: int, code
         sup = bool(r["suppressed"])
         rows.append({
             "Школа": names.get(r["school_id"], r["school_id"]), "Логин": r["school_id"],
-            "Значение [95 % ДИ]": _value_cell(r["value"], r["ci_low"], r["ci_high"], meta["unit"], sup, r["n"]),
+            "Значение [95 % ДИ]": _value_cell(r["value"], r["ci_low"], r["ci_high"], meta["unit"], sup, r["n"],
+                                              min_n=suppress_below(data)),
             "n": fmt(int(r["n"])) if pd.notna(r["n"]) else "—",
             "Сравнение с муниципалитетом": "" if sup else _compare_word(r["vs_municipality"], meta["direction"]),
-            "Информативность": informativeness(r["n"]),
+            "Информативность": informativeness(r["n"], suppress_below(data)),
         })
     out = pd.DataFrame(rows)
     if out.empty:

@@ -16,10 +16,11 @@ import re
 
 import pandas as pd
 
-from msoko.cycle import SYSTEM_NAMES
+from msoko.config import section
+from msoko.vocabulary import SYSTEM_NAMES, SYSTEM_SHORT
 from msoko.report.fmt import GROUP_MUNI, _plural
-from msoko.report.fmt import MIN_N, esc, fmt, html_heading, html_para, html_sentences, plain, source_words
-from msoko.report.data import ReportData
+from msoko.report.fmt import esc, fmt, html_heading, html_para, html_sentences, plain, source_words
+from msoko.report.data import ReportData, suppress_below
 from msoko.report.indicators import (
     _headline_order, catalogue_for, goals_table, indicator_meta,
     measures_table, overdue_measures, municipal_findings, recommendations_table, school_comparison_table, system_goal,
@@ -31,17 +32,6 @@ from msoko.report.common import _show_effectiveness, _vpr_source, latest_effecti
 from msoko.report.section import Section
 
 
-# short names of the eight systems (tables and the conclusions)
-SYSTEM_SHORT = {
-    1: "Качество подготовки обучающихся",
-    2: "Школы с низкими результатами и в неблагоприятных условиях",
-    3: "Способности и таланты детей и молодёжи",
-    4: "Самоопределение и профориентация",
-    5: "Эффективность руководителей",
-    6: "Профессиональное развитие педагогов",
-    7: "Воспитание обучающихся",
-    8: "Дошкольное образование",
-}
 
 OLYMPIAD_STAGES = ("школьный", "муниципальный", "региональный", "заключительный")
 OLYMPIAD_CODES = ("olymp_stage_participants", "olymp_awardees", "olymp_awardee_share")
@@ -343,7 +333,17 @@ def _of(n: int, one_gen: str, many_gen: str) -> str:
     return one_gen if n % 10 == 1 and n % 100 != 11 else many_gen
 
 
-def _shnor_reason(r, low_share: float, detail: bool = True) -> str:
+def _shnor_low_share(data: ReportData, year: int) -> float:
+    """The ШНОР threshold «share of results below «3»» of the year, from the configuration compute used."""
+    return float((section(data.config, "shnor", year) or {}).get("low_share", 30.0))
+
+
+def _shnor_reason(r, detail: bool = True) -> str:
+    """Why a school is ШНОР: compute's ``reason`` (shnor_list.parquet) in full; on the first screen
+    (``detail=False``) only its counts."""
+    if detail:
+        reason = r.get("reason")
+        return str(reason) if isinstance(reason, str) and reason.strip() else "по региональным критериям"
     k, n = r.get("low_procedures"), r.get("procedures")
     rep = r.get("repeated")
     rep = [x.strip() for x in rep.split(";") if x.strip()] if isinstance(rep, str) else []
@@ -356,16 +356,9 @@ def _shnor_reason(r, low_share: float, detail: bool = True) -> str:
     if isinstance(r.get("reason"), str) and r["reason"]:  # compute's reason: units, shares, intervals, n
         return r["reason"].split(": ", 1)[1] if r["reason"].startswith("ШНОР по") else r["reason"]
     if bool(r.get("by_count")) and pd.notna(k) and pd.notna(n):
-        s = (f"в {fmt(int(k))} {_plural(int(k), 'процедуре', 'процедурах', 'процедурах')} из {fmt(int(n))} не менее "
-             f"{fmt(low_share, 0)} % результатов ниже «3»")
-        if rep:
-            s += f", в {fmt(len(rep))} из них — два года подряд"
-    elif rep:
-        s = (f"в {fmt(len(rep))} {_plural(len(rep), 'процедуре', 'процедурах', 'процедурах')} не менее "
-             f"{fmt(low_share, 0)} % результатов ниже «3» два года подряд")
-    else:
-        return "по региональным критериям"
-    return s + (f": {'; '.join(where)}" if where else "")
+        out = f"{fmt(int(k))} из {fmt(int(n))} {_of(int(n), 'процедуры', 'процедур')}"
+        return out + (f", {fmt(len(rep))} — два года подряд" if rep else "")
+    return f"{_count(len(rep), 'процедура', 'процедуры', 'процедур')} два года подряд" if rep else "по критериям"
 
 
 def shnor_criteria_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
@@ -420,7 +413,7 @@ FACTOR_SHORT = {
 def _objectivity_reasons(data: ReportData, year: int, detail: bool = True) -> dict[str, str]:
     """Schools of the plan of work (an official sign or the combined judgement) → the reason in words,
     each work named with its procedure (an ОГЭ sign is «ОГЭ, математика», not a ВПР class)."""
-    from msoko.objectivity.core import OFFICIAL_SIGNS
+    from msoko.vocabulary import OFFICIAL_SIGNS
     from msoko.report.signs import flagged_signs, sign_name
 
     d = flagged_signs(data, year)
@@ -486,12 +479,10 @@ def support_table(data: ReportData, municipality: str, year: int, *, detail: boo
         if sid in ids:
             reasons.setdefault(sid, {})[col] = text
 
-    cfg = (data.config.get("shnor", {}) or {}).get("default", {}) or {}
-    low_share = float(cfg.get("low_share", 30.0))
     sl = data.table("shnor_list")
     if not sl.empty and {"year", "school_id", "shnor"} <= set(sl):
         for _, r in sl[(sl["year"] == year) & sl["shnor"].fillna(False).astype(bool)].iterrows():
-            put(str(r["school_id"]), "ШНОР", _shnor_reason(r, low_share, detail))
+            put(str(r["school_id"]), "ШНОР", _shnor_reason(r, detail))
     ind = data.indicators
     thr = float((data.config.get("context_index", {}) or {}).get("shnsu_threshold", 50.0))
     cm = data.table("context_metrics")
@@ -848,7 +839,7 @@ def municipal_vpr_marks(data: ReportData, municipality: str, year: int) -> pd.Da
     if rows.empty:
         return pd.DataFrame(columns=cols)
     m = rows[rows["indicator"].isin(mark_of) & rows["grade"].notna() & rows["subject"].notna()
-             & rows["value"].notna() & ~rows["suppressed"].fillna(False).astype(bool) & (rows["n"] >= MIN_N)]
+             & rows["value"].notna() & ~rows["suppressed"].fillna(False).astype(bool) & (rows["n"] >= suppress_below(data))]
     if "item" in m:
         m = m[m["item"].isna()]
     m = m.assign(mark=m["indicator"].map(mark_of), grade=m["grade"].astype(int)) \
@@ -927,7 +918,7 @@ def gia_tables(data: ReportData, municipality: str, year: int) -> tuple[pd.DataF
     oge, ege = [], []
     for s in sorted(d.loc[d["grade"] == 9, "subject"].unique()):
         n = get("gia_below_min", 9, s, "n")
-        if pd.isna(n) or n < MIN_N:
+        if pd.isna(n) or n < suppress_below(data):
             continue
         oge.append({"Предмет": s, "Участников": fmt(int(n)), "Ниже минимума, %": _num(get("gia_below_min", 9, s), "%"),
                     "Отметки «4» и «5», %": _num(get("oge_mark45_share", 9, s), "%"),
@@ -936,7 +927,7 @@ def gia_tables(data: ReportData, municipality: str, year: int) -> tuple[pd.DataF
         n = get("gia_below_min", 11, s, "n")
         if pd.isna(n):
             n = get("ege_80plus", 11, s, "n")
-        if pd.isna(n) or n < MIN_N:
+        if pd.isna(n) or n < suppress_below(data):
             continue
         k80, p80, k100 = get("ege_80plus", 11, s, "numerator"), get("ege_80plus", 11, s), get("ege_100", 11, s)
         ege.append({"Предмет": s, "Участников": fmt(int(n)), "Ниже минимума, %": _num(get("gia_below_min", 11, s), "%"),

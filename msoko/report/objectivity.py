@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from msoko.objectivity.core import OFFICIAL_SIGNS
+from msoko.vocabulary import OFFICIAL_SIGNS
 from msoko.report.fmt import LIMITED_N, _plural, chance, fmt, html_heading, html_para, informativeness, plain
-from msoko.report.data import ReportData, school_name
+from msoko.report.data import ReportData, school_name, suppress_below
 from msoko.report.signs import flagged_signs, objectivity_index, plan_of_work, sign_name
 from msoko.report.evidence import MAX_CARDS, _evidence_charts, _picture_cells
 
@@ -88,7 +88,7 @@ def signs_frame(data: ReportData, year: int, school_id: str | None = None, *, of
                      "Работа": _work(r),
                      "Признак": sign_title(r["sign"]), "Чей признак": "официальный (ФИОКО)" if off else ADDITIONAL,
                      "Свидетельство": ev, "Сила свидетельства": strength,
-                     "Информативность": informativeness(n) if n is not None and not pd.isna(n) else "—"})
+                     "Информативность": informativeness(n, suppress_below(data)) if n is not None and not pd.isna(n) else "—"})
     out = pd.DataFrame(rows)
     if school_id is not None:
         out = out.drop(columns=["Школа", "Логин"])

@@ -9,10 +9,11 @@ import pandas as pd
 
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
-    LIMITED_N, MIN_N, _plural, count, esc, fmt, html_heading, html_para, html_sentences, informativeness, plain,
+    _plural, count, esc, fmt, html_heading, html_para, html_sentences, informativeness, plain,
     subject_phrase, agree, source_words, html_table,
 )
-from msoko.report.data import ReportData, school_row, sufficiency_thresholds, target_value
+from msoko.report.data import (ReportData, limited_below, school_row, suppress_below, sufficiency_thresholds,
+                               target_value)
 from msoko.report.indicators import (
     CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, headline_indicators, indicator_groups,
     indicator_meta, indicator_trend, measures_table, not_computed, recommendations_table, school_context, school_vpr_counts,
@@ -28,6 +29,7 @@ from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
 from msoko.report.section import Section
+from msoko.vocabulary import SYSTEM_SHORT
 
 
 def show_school_context(data: ReportData, school_id: str, year: int) -> Section:
@@ -151,7 +153,7 @@ def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFr
                     row[f"{label} ({short})"] = f"{fmt(x['value'], 0)} [{fmt(x['ci_low'], 0)}–{fmt(x['ci_high'], 0)}]"
                 else:
                     row[f"{label} ({short})"] = fmt(x["value"], 0)
-        row["Информативность"] = informativeness(int(r["n"]))
+        row["Информативность"] = informativeness(int(r["n"]), suppress_below(data))
         rows.append(row)
     cols = ["Работа", "Участников"] + [f"{label} ({short})" for label in ("«2», %", "«4»–«5», %")
                                        for short in ("школа", "похожие", "муниц.")] + ["Информативность"]
@@ -248,15 +250,17 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
             continue
         shown += 1
         sec.html(html_heading(f"ВПР {year}: {subject}, {grade} класс", 3))
-        if n < MIN_N:
-            sec.html(html_para(f"Участников меньше {MIN_N} — результаты не показываются.", "msoko-empty"))
+        if n < suppress_below(data):
+            sec.html(html_para(f"Участников меньше {suppress_below(data)} — результаты не показываются.",
+                               "msoko-empty"))
             continue
-        if n < LIMITED_N:
+        if n < limited_below(data):
             sec.html(html_para(f"Участников {n}: информативность ограничена, выводы предварительные.", "msoko-note"))
-        sec.table(vpr_summary_table(data, school_id, year, grade, subject), caption="Основные показатели")
+        work = f"{subject}, {grade} класс"   # the caption names the work: it is the sheet's title in Excel too
+        sec.table(vpr_summary_table(data, school_id, year, grade, subject), caption=f"Основные показатели — {work}")
         tasks = task_completion(data, school_id, year, grade, subject)
         sec.table(level_table(data, school_id, year, grade, subject, tasks),
-                   caption="Выполнение по уровням сложности (% от максимального балла)")
+                   caption=f"Выполнение по уровням сложности (% от максимального балла) — {work}")
         fig = plots.vpr_detail_chart(
             scores=score_distribution(data, school_id, year, grade, subject), tasks=tasks,
             boundaries=mark_boundaries(data, year, grade, subject), max_score=max_score(data, year, grade, subject),
@@ -348,9 +352,6 @@ SUMMARY_INDICATORS: dict[int, list[str]] = {
 SUMMARY_PER_SYSTEM = 2
 MAX_ACTIONS = 5
 MAX_POINTS = 3
-SYSTEM_SHORT = {1: "Качество подготовки", 2: "Низкие результаты и условия", 3: "Способности и таланты",
-                4: "Профориентация", 5: "Руководитель", 6: "Педагоги", 7: "Воспитание", 8: "Дошкольное образование"}
-CERTAINTY_ORDER = ("факт", "высокая", "достаточная", "низкая")
 OBJECTIVITY_TOPICS = {"objectivity", "objectivity_marks"}
 
 
@@ -677,7 +678,7 @@ def summary_status(data: ReportData, school_id: str, year: int) -> str:
 
 
 def _evidence_min_n(data: ReportData) -> int:
-    from msoko.priorities import evidence_min_n
+    from msoko.config import evidence_min_n
     return evidence_min_n(getattr(data, "config", None) or {})
 
 
@@ -696,8 +697,8 @@ def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
     d = flagged_signs(data, year, school_id)
     if d.empty:
         return f"Признаков необъективности результатов ВПР и текущих отметок за {year} год не выявлено."
-    from msoko.objectivity.core import OFFICIAL_SIGNS
-    from msoko.priorities import MARK_SIGNS, works_list
+    from msoko.ru import works_list
+    from msoko.vocabulary import MARK_SIGNS, OFFICIAL_SIGNS
 
     parts = []
     for marks, part in ((False, d[~d["sign"].isin(MARK_SIGNS)]), (True, d[d["sign"].isin(MARK_SIGNS)])):
@@ -855,7 +856,7 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
               "Похожие школы": r["similar"], "Муниципалитет": r["municipality"],
               "Сравнение с похожими": _VERDICT_WORD[r["vs_similar"]],
               "Сравнение с муниципалитетом": _VERDICT_WORD[r["vs_municipality"]]} for r in rows])
-    parts.append(how_to_read(school=True))
+    parts.append(how_to_read(data, school=True))
     parts.append("</section>")
     sec.html("".join(parts))
     return sec
@@ -867,7 +868,7 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
     and ``objectivity.parquet``; ``{}`` when they are absent."""
     from pathlib import Path
 
-    from msoko.objectivity.core import OFFICIAL_SIGNS
+    from msoko.vocabulary import OFFICIAL_SIGNS
 
     processed = Path(processed_dir)
     out: dict[str, dict[str, str]] = {}

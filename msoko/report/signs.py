@@ -8,12 +8,12 @@ import math
 import pandas as pd
 
 from msoko.objectivity import SIGNS
-from msoko.objectivity.core import OFFICIAL_SIGNS
+from msoko.vocabulary import OFFICIAL_SIGNS
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
     INDEX_SIGN, LIMITED_N, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,
 )
-from msoko.report.data import ReportData, all_loaded_group, school_row
+from msoko.report.data import ReportData, all_loaded_group, school_row, suppress_below
 from msoko.report.indicators import KEY_BREAKDOWN_INDICATORS, indicator_groups
 
 
@@ -222,7 +222,7 @@ def plan_of_work(data: ReportData, year: int) -> pd.DataFrame:
             "Официальные признаки (ФИОКО)": "; ".join(official) if official else "нет",
             "Сводная оценка msoko": "да" if (x["sign"] == "combined").any() else "нет",
             "Работы": "; ".join(works),
-            "Информативность": informativeness(nmax),
+            "Информативность": informativeness(nmax, suppress_below(data)),
             "Предлагаемые мероприятия": "; ".join(measures),
         })
     return pd.DataFrame(rows).sort_values(["Школа", "Логин"]).reset_index(drop=True)
@@ -283,7 +283,7 @@ def attention_zones(data: ReportData, school_id: str, year: int, *, max_items: i
         who = "официальный признак ФИОКО" if is_official(r["sign"]) else "дополнительный признак msoko"
         sentences.append(
             f"{where[:1].upper() + where[1:] if where else 'В результатах'} есть {who} «{sign_name(r['sign'])}»: "
-            f"{_evidence(r).rstrip('.')}; {informativeness(r['n'])}. "
+            f"{_evidence(r).rstrip('.')}; {informativeness(r['n'], suppress_below(data))}. "
             "Это повод внимательно посмотреть на проведение и проверку работы, а не доказательство нарушений.")
     return sentences
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
-from msoko.report.fmt import MIN_N, fmt, informativeness
-from msoko.report.data import ReportData, school_row
+from msoko.report.fmt import fmt, informativeness
+from msoko.report.data import ReportData, school_row, suppress_below
 from msoko.report.indicators import _groups, _indicator_rows, indicator_groups, school_year_rows
 
 
@@ -35,12 +35,6 @@ def _group_rows(data: ReportData, key: tuple, frame: pd.DataFrame, ids: Sequence
         p = pos.get(ids[0])
         return data.memo(("_group_rows", key, ids[0]), lambda: frame.iloc[p] if p is not None else frame.iloc[0:0])
     return data.memo(("_group_rows", key, tuple(ids)), lambda: frame[frame["school_id"].isin(ids)])
-
-
-def _cell_group(data: ReportData, year: int, grade: int, subject: str, ids: Sequence[str]) -> pd.DataFrame:
-    """ВПР rows of one work (year × grade × subject) written by the schools ``ids``."""
-    return _group_rows(data, ("_cell", int(year), int(grade), str(subject)),
-                       _vpr_cell(data, year, grade, subject), ids)
 
 
 def _work(data: ReportData, year: int, grade: int, subject: str) -> dict:
@@ -106,7 +100,7 @@ def score_distribution(data: ReportData, school_id: str, year: int, grade: int, 
             continue
         x = counts.iloc[p]
         n = int(x["n"].iloc[0])
-        if n < MIN_N:
+        if n < suppress_below(data):
             continue
         c = pd.Series(x["count"].to_numpy(), index=x["score"].to_numpy()).reindex(scores, fill_value=0)
         out.append(pd.DataFrame(dict(group=g, score=scores, share=100 * c.to_numpy() / n, n=n)))
@@ -123,7 +117,7 @@ def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: 
         return pd.DataFrame(columns=cols)
     muni = str(school_row(data, school_id)["municipality"])
     m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
-    sim = me[me["similar_value"].notna() & (me["similar_n"] >= MIN_N)]
+    sim = me[me["similar_value"].notna() & (me["similar_n"] >= suppress_below(data))]
     parts = [(me if not me["suppressed"].any() else me.iloc[0:0], GROUP_SCHOOL, "value", "n"),
              (sim, GROUP_SIMILAR, "similar_value", "similar_n"), (m, GROUP_MUNI, "value", "n")]
     parts = [pd.DataFrame({column: d["item"], "group": g, "value": d[v], "n": d[n]}) for d, g, v, n in parts if len(d)]
@@ -181,7 +175,7 @@ def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, s
         n = mean.loc[g, "n"]
         row = {"Группа": g, "Участников": fmt(int(n)) if pd.notna(n) else "—"}
         if mean.loc[g, "suppressed"]:
-            row["Средний балл"] = f"скрыто (n < {MIN_N})"
+            row["Средний балл"] = f"скрыто (n < {suppress_below(data)})"
             rows.append(row)
             continue
         row["Средний балл"] = fmt(mean.loc[g, "value"])
@@ -193,7 +187,7 @@ def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, s
                 row[label] = f"{fmt(r['value'], 0)} % [{fmt(r['ci_low'], 0)}–{fmt(r['ci_high'], 0)}]"
             else:
                 row[label] = f"{fmt(r['value'], 0)} %"
-        row["Информативность"] = informativeness(n) if pd.notna(n) else "—"
+        row["Информативность"] = informativeness(n, suppress_below(data)) if pd.notna(n) else "—"
         rows.append(row)
     return pd.DataFrame(rows).fillna("—")
 
@@ -223,7 +217,7 @@ def gia_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
             b = below.loc[grp]
             row[f"{grp}: участников"] = fmt(int(b["n"])) if pd.notna(b["n"]) else "—"
             if b["suppressed"]:
-                row[f"{grp}: средний результат"] = f"скрыто (n < {MIN_N})"
+                row[f"{grp}: средний результат"] = f"скрыто (n < {suppress_below(data)})"
                 row[f"{grp}: ниже минимума"] = "—"
                 continue
             m = mean.loc[grp, "value"] if grp in mean.index else float("nan")

@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import signal
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 log = logging.getLogger("msoko.runner")
 
@@ -282,8 +282,3 @@ def run_dask(payloads: list[dict], scheduler: Any, on_result: ResultCallback) ->
     finally:
         if own:
             client.close()
-
-
-def iter_chunks(seq: list, n: int) -> Iterable[list]:
-    for i in range(0, len(seq), n):
-        yield seq[i:i + n]

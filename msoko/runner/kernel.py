@@ -43,9 +43,9 @@ WARMUP_CODE = r"""
 import warnings as __w
 with __w.catch_warnings():
     __w.simplefilter("ignore")
-    # msoko's analysis modules have import-time side effects (msoko.plots sets the seaborn
-    # theme and matplotlib's SVG settings); importing all of them here puts those effects into the snapshot
-    # that every report starts from, so the first and the hundredth report of a
+    # msoko's modules are imported here and the charts' theme applied (seaborn's theme and
+    # matplotlib's SVG settings, msoko.plots.use_theme), so that this state is in the snapshot
+    # that every report starts from and the first and the hundredth report of a
     # kernel see the same state. Export/ingest modules run outside the kernel: skipped
     # (nbformat's jsonschema import alone costs seconds).
     import pkgutil
@@ -63,6 +63,10 @@ with __w.catch_warnings():
             __import__(__m)
         except BaseException:
             pass
+    try:
+        msoko.plots.use_theme()
+    except BaseException:
+        pass
 # Cell file names carry the kernel's pid (/tmp/ipykernel_<pid>/<hash>.py) and show up in
 # warnings and tracebacks: make them the same in every kernel.
 def __msoko_tmp_directory():
