@@ -39,10 +39,20 @@ VS_GROUPS = {"similar": GROUP_SIMILAR, "municipality": GROUP_MUNI}
 def open(processed_dir: str | Path = "data/processed", config: str | Path | None = None) -> "Municipality":  # noqa: A001
     """Open the processed data of a run (``msoko compute`` output) for exploration.
 
+    The thresholds shown (suppression, sufficiency) are those compute used (``config_used.json``); a
+    ``config`` file is laid over them for display only — the computed tables stay as compute wrote them.
+
     >>> m = msoko.open("data/processed")           # doctest: +SKIP
     >>> m.school("sch220101").compare("vpr_quality", vs=["sch220102"])   # doctest: +SKIP
     """
-    return Municipality(rdata.load(processed_dir, config_path=config))
+    data = rdata.load(processed_dir)
+    if config is not None:
+        from dataclasses import replace
+
+        from msoko.config import load_config
+
+        data = replace(data, config=load_config(config), tables={})
+    return Municipality(data)
 
 
 # --------------------------------------------------------------------------------------- helpers

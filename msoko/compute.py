@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from msoko import ru
 from msoko.config import load_config, write_used_config
 from msoko.cycle import management_cycle
 from msoko.vocabulary import SYSTEM_NAMES
@@ -303,7 +304,7 @@ def _municipalities(tables: dict, config: dict, scope, obj, shnor, processed: Pa
         last = ms[ms["year"] == ms["year"].max()]
         say("  municipalities_summary.parquet: " + "; ".join(
             f"{r.label_ru} — показатель объективности "
-            + ("—" if pd.isna(r.objectivity_index) else f"{r.objectivity_index:.1f}".replace(".", ","))
+            + ("—" if pd.isna(r.objectivity_index) else ru.number(float(r.objectivity_index), 1))
             + f" ({r.objectivity_marked} из {r.objectivity_assessed}), ШНОР {r.shnor}" for r in last.itertuples()))
     rf = frames.get("reject_findings")
     if rf is not None and len(rf):

@@ -48,7 +48,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from msoko import stats
+from msoko import ru, stats
 from msoko.config import by_year
 from msoko.ru import plural
 from msoko.seasons import AUTUMN, same_season, seasonal, vpr_season, writing_grade
@@ -1236,7 +1236,7 @@ SHNOR_LIST_COLUMNS = ["year", "school_id", "assessed", "procedures", "low_proced
 def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame, year: int, mp: int, cy: int,
                    low_share: float, rule: dict, season: str) -> pd.DataFrame:
     out = []
-    thr = f"{low_share:g}".replace(".", ",")
+    thr = ru.short(low_share)
     by_interval = bool(rule["require_interval"])
     for sid, u in cur.groupby("school_id", sort=True):
         v = u[u["valid"]].sort_values("margin", ascending=False)
@@ -1254,7 +1254,7 @@ def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame,
         shnor = bool(assessed and (by_count or repeated))
         rep_names = sorted(rep.index)
         low_detail = "; ".join(_unit_text(r) for r in low.to_dict("records"))
-        level = f"{float(rule['confidence']) * 100:g}".replace(".", ",")
+        level = ru.short(float(rule['confidence']) * 100)
         rule_text = f"доля результатов ниже «3» не менее {thr} %" + (
             f" (нижняя граница {level} % интервала)" if by_interval else "")
         if not assessed:

@@ -17,6 +17,8 @@ The rules are configurable (``[municipality]`` and ``[organisations]`` of the mu
 """
 from __future__ import annotations
 
+from msoko import ru
+
 import re
 from pathlib import Path
 
@@ -267,7 +269,7 @@ def reject_findings(rejects: pd.DataFrame | None, vpr: pd.DataFrame | None, conf
         kinds = x["reason"].map(_reason_kind).value_counts()
         reasons = "; ".join(f"{kind} — {int(c)}" for kind, c in kinds.items())
         whole = "все" if k == n else f"{k} из {n}"
-        share_txt = f"{share:.0f}".replace(".", ",")
+        share_txt = ru.number(float(share), 0)
         text = (f"ВПР {int(y)}, {int(g)} кл., {s}: отклонены при загрузке {whole} строк работ школы "
                 f"({share_txt} %): {reasons}. Это вопрос качества данных — повод посмотреть протокол "
                 "проверки и выгрузку, а не вывод о результатах школы.")

@@ -48,6 +48,11 @@ def number(x, digits: int = 1) -> str:
     return s.replace("-", MINUS)
 
 
+def short(x) -> str:
+    """The shortest exact form of a setting's number: «30», «0,2», «2,5» (``format(x, "g")``, Russian)."""
+    return MISSING if _missing(x) else f"{float(x):g}".replace(".", ",").replace("-", MINUS)
+
+
 def signed(x, digits: int = 1) -> str:
     """A change with its sign: «+1,2», «−0,4», «0»."""
     s = number(x, digits)

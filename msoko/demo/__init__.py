@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from msoko import ru
 from msoko.errors import MsokoError
 
 DEFAULT_KINDERGARTENS = 30
@@ -397,7 +398,7 @@ def _weak_spots(schools, kgs, years, low_olymp, low_profmin, high_pdn, low_kpk, 
             for y in range(years[0], years[1] + 1):
                 rows.append(dict(year=y, school_id=s.school_id, system=2, indicator_hint="shnor_flag",
                                  description="школа с низкими результатами: способности обучающихся ниже на "
-                                             f"{abs(LOW_RESULT_SHIFT):.2f} SD".replace(".", ","),
+                                             f"{ru.number(abs(LOW_RESULT_SHIFT), 2)} SD",
                                  measure_effective=False))
     return pd.DataFrame(rows, columns=["year", "school_id", "system", "indicator_hint", "description",
                                        "measure_effective"]).sort_values(

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from msoko import ru
 from msoko.objectivity.core import CELL_KEYS, finish, in_scope, robust_tau2
 from msoko.objectivity.official import _spearman_grouped
 
@@ -39,7 +40,7 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.2f}".replace(".", ",").replace("-", "−")
+    return ru.number(float(x), 2)
 
 
 def unrelated_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=None, subjects=None

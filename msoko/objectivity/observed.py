@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from msoko import ru
 from msoko.objectivity.core import CELL_KEYS, TEST_KEYS, prepare, robust_tau2
 
 KEY = ["year", "school_id", "grade", "subject"]
@@ -115,7 +116,7 @@ def observed_works(observers: pd.DataFrame, vpr: pd.DataFrame, config: dict | No
 
 
 def _num(x: float) -> str:
-    return f"{x:+.2f}".replace(".", ",").replace("-", "−")
+    return ru.signed(float(x), 2)
 
 
 def _text(verdict: str, ch: float, lo: float, hi: float, conf: dict) -> str:
@@ -125,6 +126,6 @@ def _text(verdict: str, ch: float, lo: float, hi: float, conf: dict) -> str:
         return (what + " Это ниже, чем обычно бывает между годами: результаты без наблюдателей, вероятно, "
                        "были выше реальных — повод сопоставить процедуры проведения и проверки.")
     if verdict == "not_lower":
-        return what + (f" Снижение на {str(conf['min_effect']).replace('.', ',')} SD и более исключается: наблюдение "
+        return what + (f" Снижение на {ru.short(conf['min_effect'])} SD и более исключается: наблюдение "
                        "не изменило результат школы.")
     return what + " Вывод сделать нельзя: интервал слишком широк."

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from msoko import ru
 from msoko.stats import mean_ci, wilson_ci
 
 KEY = ["year", "school_id", "grade", "subject"]
@@ -153,15 +154,12 @@ def _verdict(n: int, mean: float, lo: float, hi: float, conf: dict) -> str:
 
 
 def _num(x: float, digits: int = 1) -> str:
-    s = f"{x:.{digits}f}".replace(".", ",").replace("-", "−")
-    return s
+    return ru.number(float(x), digits)
 
 
 def _text(verdict: str, n: int, mean: float, lo: float, hi: float, changed: int, lowered: int, k: int,
           conf: dict) -> str:
-    from msoko.ru import plural
-
-    works = f"{n} {plural(n, 'работа', 'работы', 'работ')}"
+    works = f"{n} {ru.plural(n, 'работа', 'работы', 'работ')}"
     change = (f"средний первичный балл при перепроверке изменился на {_num(mean)} "
               f"(95 % интервал {_num(lo)}…{_num(hi)})")
     marks = (f"; отметка изменилась в {changed} из {k}, из них понижена в {lowered}" if k else "")
