@@ -118,6 +118,34 @@ def _targets(indicators: pd.DataFrame, config: dict) -> pd.Series:
     return t
 
 
+TARGET_MET, TARGET_MISSED, TARGET_UNCLEAR = "достигнуто", "не достигнуто", "не отличается от цели достоверно"
+
+
+def target_status(value, ci_low, ci_high, target, direction) -> np.ndarray:
+    """Three-way verdict on a target, one per row (None without a target or a value):
+
+    - «достигнуто» — the 95 % interval lies wholly on the good side of the target (touching it counts);
+    - «не достигнуто» — the interval lies wholly on the wrong side;
+    - «не отличается от цели достоверно» — the target is inside the interval.
+
+    A value without an interval (a fact about an institution) is compared with the target directly.
+    ``direction`` — ``"lower"`` where a smaller value is better, anything else for higher."""
+    v, lo, hi, t = (np.asarray(x, dtype="float64") for x in (value, ci_low, ci_high, target))
+    lower = np.asarray(direction, dtype=object) == "lower"
+    lower = np.broadcast_to(lower, v.shape)
+    has_ci = ~np.isnan(lo) & ~np.isnan(hi)
+    good_end = np.where(lower, hi, lo)        # the end of the interval that must clear the target
+    bad_end = np.where(lower, lo, hi)
+    with np.errstate(invalid="ignore"):
+        met_ci = np.where(lower, good_end <= t, good_end >= t)
+        missed_ci = np.where(lower, bad_end > t, bad_end < t)
+        met_fact = np.where(lower, v <= t, v >= t)
+    out = np.where(has_ci, np.where(met_ci, TARGET_MET, np.where(missed_ci, TARGET_MISSED, TARGET_UNCLEAR)),
+                   np.where(met_fact, TARGET_MET, TARGET_MISSED)).astype(object)
+    out[np.isnan(v) | np.isnan(t)] = None
+    return out
+
+
 def analyse(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
             meta: pd.DataFrame | None = None, year: int | None = None) -> pd.DataFrame:
     """«Зоны внимания» — see the module docstring. One row per finding."""
@@ -152,11 +180,11 @@ def analyse(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
         sub["certainty"] = np.where(nci, "точно", np.where(sure, "достоверно", "вероятно"))
         found.append(sub)
 
-    # 1. targets (totals)
+    # 1. targets (totals): missed only where the interval lies wholly on the wrong side (or a fact)
     tgt = _targets(ind, config)
-    miss = total & tgt.notna() & ((ind["value"] - tgt) * bad > 0)
-    beyond = np.where(bad > 0, ind["ci_low"] > tgt, ind["ci_high"] < tgt)
-    add(miss, "target_miss", tgt, beyond)
+    status = target_status(ind["value"], ind["ci_low"], ind["ci_high"], tgt, ind["direction"])
+    miss = total & pd.Series(status == TARGET_MISSED, index=ind.index)
+    add(miss, "target_miss", tgt, pd.Series(True, index=ind.index))
     # 2. worse trend: change interval wholly in the bad direction
     ch_lo, ch_hi = ind["change_ci_low"], ind["change_ci_high"]
     worse = np.where(bad > 0, ch_lo > 0, ch_hi < 0) & ind["change"].notna()
@@ -704,7 +732,9 @@ def effectiveness(measures: pd.DataFrame | None, indicators: pd.DataFrame, catal
             if ("municipality", b["municipality"], code, y + 1) in ind.index else np.nan
         mch = ma - mb
         tv = m.get("target_value")
-        reached = None if tv is None or pd.isna(tv) else bool((a["value"] - float(tv)) * good >= 0)
+        tstatus = None if tv is None or pd.isna(tv) else target_status(
+            [a["value"]], [a["ci_low"]], [a["ci_high"]], [float(tv)], [direction])[0]
+        reached = {TARGET_MET: True, TARGET_MISSED: False}.get(tstatus)
         if np.isnan(lo):
             verdict = ("улучшение (без интервала)" if d * good > 0 else
                        "ухудшение (без интервала)" if d * good < 0 else "без изменений")
@@ -719,8 +749,9 @@ def effectiveness(measures: pd.DataFrame | None, indicators: pd.DataFrame, catal
                 f"{fmt(b['value'], unit)} → {fmt(a['value'], unit)} (изменение {fmt(d)}{ci}); {verdict}")
         if not np.isnan(mch):
             text += f"; в муниципалитете за то же время {fmt(mch)}"
-        if reached is not None:
-            text += "; целевое значение достигнуто" if reached else "; целевое значение не достигнуто"
+        if tstatus is not None:
+            text += {TARGET_MET: "; целевое значение достигнуто", TARGET_MISSED: "; целевое значение не достигнуто",
+                     TARGET_UNCLEAR: f"; от целевого значения {fmt(float(tv), unit)} не отличается достоверно"}[tstatus]
         rows.append({**base, "value_before": b["value"], "value_after": a["value"], "change": d,
                      "change_ci_low": lo, "change_ci_high": hi, "municipality_change": mch,
                      "effect_vs_municipality": d - mch if not np.isnan(mch) else np.nan,
@@ -773,12 +804,14 @@ def monitoring(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict) 
     ind["unit"] = ind["indicator"].map(cat["unit"])
     ind["direction"] = ind["indicator"].map(cat["direction"])
     ind["target"] = _targets(ind, config)
-    bad = _bad_sign(ind["direction"])
-    ind["target_met"] = pd.array(np.where(ind["target"].notna() & ind["value"].notna(),
-                                          (ind["value"] - ind["target"]) * bad <= 0, pd.NA), dtype="boolean")
+    status = target_status(ind["value"], ind["ci_low"], ind["ci_high"], ind["target"], ind["direction"])
+    ind["target_status"] = status
+    # met / missed as a yes-no; unknown (NA) where the target is inside the interval
+    ind["target_met"] = pd.array([True if x == TARGET_MET else False if x == TARGET_MISSED else pd.NA
+                                  for x in status], dtype="boolean")
     cols = ["year", "system", "school_id", "indicator", "name_ru", "unit", "direction", "value", "ci_low",
             "ci_high", "n", "numerator", "denominator", "change", "change_ci_low", "change_ci_high", "target",
-            "target_met", "limited"]
+            "target_met", "target_status", "limited"]
     return ind.rename(columns={})[cols].rename(columns={"school_id": "municipality"}).reset_index(drop=True)
 
 

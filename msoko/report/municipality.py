@@ -234,6 +234,19 @@ def _monitoring(data: ReportData, municipality: str, year: int, system: int | No
     return m
 
 
+def _target_split(tg: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Rows with a target: (met, missed, not reliably different) — compute's ``target_status``."""
+    st = tg["target_status"] if "target_status" in tg.columns else tg["target_met"].map(
+        {True: "достигнуто", False: "не достигнуто"})
+    return (tg[st == "достигнуто"], tg[st == "не достигнуто"],
+            tg[st == "не отличается от цели достоверно"])
+
+
+def _target_item(r) -> str:
+    return (f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} "
+            f"при цели {_unit_value(r['target'], r['unit'])}")
+
+
 def _changed(r, better: bool) -> bool:
     """The change interval excludes zero on the better (or worse) side."""
     lo, hi, d = r.get("change_ci_low"), r.get("change_ci_high"), r.get("direction")
@@ -543,7 +556,7 @@ def systems_overview(data: ReportData, municipality: str, year: int) -> pd.DataF
         m = mon[mon["system"] == s] if not mon.empty else mon
         m = m[m["value"].notna()] if not m.empty else m
         tg = m[m["target"].notna()] if not m.empty else m
-        met = int(tg["target_met"].fillna(False).astype(bool).sum()) if not tg.empty else 0
+        met = len(_target_split(tg)[0]) if not tg.empty else 0
         better = sum(_changed(r, True) for _, r in m.iterrows()) if not m.empty else 0
         worse = sum(_changed(r, False) for _, r in m.iterrows()) if not m.empty else 0
         schools = confirmed_gaps(data, municipality, year, s)["school_id"].nunique()
@@ -562,12 +575,14 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
         m = mon[mon["value"].notna()]
         tg = m[m["target"].notna()]
         if len(tg):
-            miss = tg[~tg["target_met"].fillna(False).astype(bool)]
-            s = f"Целевые значения достигнуты по {fmt(len(tg) - len(miss))} из {_count(len(tg), 'показателя', 'показателей', 'показателей')}, для которых они заданы"
+            met, miss, unclear = _target_split(tg)
+            s = f"Целевые значения достигнуты по {fmt(len(met))} из {_count(len(tg), 'показателя', 'показателей', 'показателей')}, для которых они заданы"
             if len(miss):
-                s += "; не достигнуты: " + _list([f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} "
-                                                  f"при цели {_unit_value(r['target'], r['unit'])}"
-                                                  for _, r in miss.iterrows()], 3)
+                s += "; не достигнуты (интервал целиком хуже цели): " + _list(
+                    [_target_item(r) for _, r in miss.iterrows()], 3)
+            if len(unclear):
+                s += "; от цели достоверно не отличаются: " + _list(
+                    [_target_item(r) for _, r in unclear.iterrows()], 3)
             out.append(s + ".")
         for better, word in ((False, "Достоверно ухудшились за год"), (True, "Достоверно улучшились за год")):
             x = [r for _, r in m.iterrows() if _changed(r, better)]
@@ -662,16 +677,15 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
     m = m[m["value"].notna()] if not m.empty else m
     if not m.empty:
         tg = m[m["target"].notna()]
-        met = tg[tg["target_met"].fillna(False).astype(bool)]
-        miss = tg[~tg["target_met"].fillna(False).astype(bool)]
+        met, miss, unclear = _target_split(tg)
         if len(met):
-            concl.append("Достигнуты целевые значения: " + _list(
-                [f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} при цели {_unit_value(r['target'], r['unit'])}"
-                 for _, r in met.iterrows()], 3) + ".")
+            concl.append("Достигнуты целевые значения: " + _list([_target_item(r) for _, r in met.iterrows()], 3) + ".")
         if len(miss):
-            concl.append("Не достигнуты целевые значения: " + _list(
-                [f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} при цели {_unit_value(r['target'], r['unit'])}"
-                 for _, r in miss.iterrows()], 3) + ".")
+            concl.append("Не достигнуты целевые значения (интервал целиком хуже цели): " + _list(
+                [_target_item(r) for _, r in miss.iterrows()], 3) + ".")
+        if len(unclear):
+            concl.append("От целевого значения достоверно не отличаются: " + _list(
+                [_target_item(r) for _, r in unclear.iterrows()], 3) + ".")
             for _, r in miss.head(3).iterrows():
                 tasks.append(f"Довести показатель «{muni_name(r['indicator'], r['name_ru'])}» до целевого значения "
                              f"{_unit_value(r['target'], r['unit'])} (в {year} году — {_unit_value(r['value'], r['unit'])}).")
@@ -838,7 +852,13 @@ def monitoring_table(data: ReportData, municipality: str, year: int, system: int
                 mr = mr.iloc[0] if isinstance(mr, pd.DataFrame) else mr
                 tgt = mr.get("target", math.nan)
                 if pd.notna(tgt):
-                    verdict.append("цель достигнута" if bool(mr.get("target_met")) else "цель не достигнута")
+                    st = mr.get("target_status")
+                    if not isinstance(st, str):
+                        tm = mr.get("target_met")
+                        st = "" if tm is None or pd.isna(tm) else "достигнуто" if bool(tm) else "не достигнуто"
+                    verdict.append({"достигнуто": "цель достигнута", "не достигнуто": "цель не достигнута",
+                                    "не отличается от цели достоверно": "от цели достоверно не отличается"}.get(st, "")
+                                   or "цель: нет вердикта")
                 mrd = mr.to_dict()
                 if _changed(mrd, True):
                     verdict.append("достоверное улучшение")
