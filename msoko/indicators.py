@@ -1244,6 +1244,56 @@ def objectivity_component(objectivity: pd.DataFrame | None) -> pd.DataFrame | No
 
 PRINCIPAL_TOTALS = ("vpr_success", "gia_below_min", "teachers_kpk3", "nokuod_score", "principal_mgmt_training",
                     "principal_reserve")
+# the six components of the principal's composite, in the catalogue's order, with the data each needs
+PRINCIPAL_COMPONENTS_RU = {
+    "results": "результаты (ВПР, ГИА)",
+    "objectivity": "объективность (признаки ФИОКО)",
+    "staff_development": "развитие кадров (КПК педагогов, таблица «teachers»)",
+    "conditions": "условия (балл НОКУОД, таблица «principals»)",
+    "mgmt_training": "обучение руководителя по управлению (таблица «principals»)",
+    "reserve": "кадровый резерв (таблица «principals»)",
+}
+
+
+def composite_assembly(comps: dict[str, pd.Series], weights: dict, min_share: float) -> pd.DataFrame:
+    """The weighted mean of the components a school has, computed only where the present components
+    carry at least ``min_share`` of the total weight (``[principal_composite] min_share``, 0.5).
+
+    Columns: ``composite`` (NaN when too few components), ``components_present``,
+    ``components_total`` (components with a positive weight), ``components_missing`` (Russian
+    names, «; »-joined) and ``composite_note`` — «рассчитан по 4 из 6 составляющих; нет данных: …»
+    or «не рассчитан: есть 2 из 6 составляющих (…); нет данных: …»."""
+    w = {k: float(weights.get(k, 1.0)) for k in comps}
+    used = [k for k in comps if w[k] > 0]
+    index = next(iter(comps.values())).index
+    have = pd.DataFrame({k: comps[k].notna() for k in used}, index=index)
+    num = sum(np.where(have[k], comps[k].fillna(0) * w[k], 0.0) for k in used)
+    den = sum(np.where(have[k], w[k], 0.0) for k in used)
+    total_w = sum(w[k] for k in used)
+    share = den / total_w if total_w > 0 else np.zeros(len(index))
+    ok = (den > 0) & (share >= float(min_share) - 1e-12)
+    composite = pd.Series(np.where(ok, num / np.where(den > 0, den, 1.0), np.nan), index=index)
+    present = have.sum(axis=1).astype(int)
+    names = PRINCIPAL_COMPONENTS_RU
+    missing = ["; ".join(names.get(k, k) for k in used if not h[k]) for h in have.to_dict("records")]
+    there = ["; ".join(names.get(k, k) for k in used if h[k]) for h in have.to_dict("records")]
+    notes = []
+    for good, k, miss, got in zip(ok, present, missing, there):
+        of = f"{k} из {len(used)} {'составляющей' if len(used) == 1 else 'составляющих'}"
+        if good:
+            notes.append(f"рассчитан по {of}" + (f"; нет данных: {miss}" if miss else ""))
+        else:
+            notes.append(f"не рассчитан: есть {of}" + (f" ({got})" if got else "")
+                         + (f"; нет данных: {miss}" if miss else "")
+                         + f" — нужно не меньше {fmt_share(min_share)} веса составляющих")
+    return pd.DataFrame({"composite": composite, "components_present": present,
+                         "components_total": len(used), "components_missing": missing,
+                         "composite_note": notes}, index=index)
+
+
+def fmt_share(x: float) -> str:
+    """0.5 → «50 %» (the threshold in a note)."""
+    return f"{float(x) * 100:.0f} %"
 
 
 def _composites(frames, config, ctx, objectivity) -> list[Base]:
@@ -1261,17 +1311,23 @@ def _composites(frames, config, ctx, objectivity) -> list[Base]:
     comps = {"results": res, "objectivity": g("objectivity"), "staff_development": g("teachers_kpk3"),
              "conditions": g("nokuod_score"), "mgmt_training": g("principal_mgmt_training"),
              "reserve": g("principal_reserve")}
-    w = (config.get("principal_composite") or {}).get("weights") or {}
-    num = sum(np.where(v.notna(), v.fillna(0) * float(w.get(k, 1.0)), 0.0) for k, v in comps.items())
-    den = sum(np.where(v.notna(), float(w.get(k, 1.0)), 0.0) for k, v in comps.items())
-    navail = sum(v.notna().astype(int) for v in comps.values())
-    comp = pd.Series(np.where((den > 0) & (navail >= 2), num / np.where(den > 0, den, 1), np.nan), index=tv.index)
+    pc = config.get("principal_composite") or {}
+    asm = composite_assembly(comps, pc.get("weights") or {}, float(pc.get("min_share", 0.5)))
+    comp = asm["composite"]
     p = ctx["tables"].get("principals")
     if p is not None and len(p):
         keys = set(zip(p["year"].astype(int), p["school_id"].astype(str)))
-        comp = comp.where(pd.Series([k in keys for k in zip(tv["year"], tv["school_id"])], index=tv.index))
-    ctx["principal_components"] = tv.assign(**{f"component_{k}": v for k, v in comps.items()}, composite=comp)
-    out = [_score_base("principal_composite", tv, comp), _score_base("principal_results", tv, res)]
+        listed = pd.Series([k in keys for k in zip(tv["year"], tv["school_id"])], index=tv.index)
+        comp = comp.where(listed)
+        asm.loc[~listed & asm["composite"].notna(), "composite_note"] = "не рассчитан: школы нет в таблице «principals»"
+    ctx["principal_components"] = tv.assign(**{f"component_{k}": v for k, v in comps.items()}, composite=comp,
+                                            **{c: asm[c] for c in asm.columns if c != "composite"})
+    base = _score_base("principal_composite", tv, comp)
+    if base.frame.empty:   # no school has enough components: the reason, with the most complete school's
+        best = asm.sort_values("components_present", ascending=False).iloc[0] if len(asm) else None
+        note = str(best["composite_note"]) if best is not None else "нет данных для составляющих"
+        base.note = note.removeprefix("не рассчитан: ")
+    out = [base, _score_base("principal_results", tv, res)]
     if oc is not None:
         out.append(_score_base("principal_objectivity", tv, comps["objectivity"]))
     return out

@@ -93,7 +93,7 @@ def show_school_system(data: ReportData, school_id: str, year: int, system: int)
     if goal:
         sec.html(html_para(f"Цель системы: {goal}.", "msoko-note"))
     t = system_indicator_table(data, school_id, year, system)
-    missing = not_computed(data, system)
+    missing = not_computed(data, system, school_id, year)
     if t.empty:
         sec.html(html_para("Для школы нет показателей этой системы за выбранный год "
                                "(данные не загружены или группа слишком мала).", "msoko-empty"))
