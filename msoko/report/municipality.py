@@ -683,12 +683,12 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
         if len(miss):
             concl.append("Не достигнуты целевые значения (интервал целиком хуже цели): " + _list(
                 [_target_item(r) for _, r in miss.iterrows()], 3) + ".")
-        if len(unclear):
-            concl.append("От целевого значения достоверно не отличаются: " + _list(
-                [_target_item(r) for _, r in unclear.iterrows()], 3) + ".")
             for _, r in miss.head(3).iterrows():
                 tasks.append(f"Довести показатель «{muni_name(r['indicator'], r['name_ru'])}» до целевого значения "
                              f"{_unit_value(r['target'], r['unit'])} (в {year} году — {_unit_value(r['value'], r['unit'])}).")
+        if len(unclear):
+            concl.append("От целевого значения достоверно не отличаются: " + _list(
+                [_target_item(r) for _, r in unclear.iterrows()], 3) + ".")
         good = [r for _, r in m.iterrows() if _changed(r, True)]
         bad = [r for _, r in m.iterrows() if _changed(r, False)]
         if good:
