@@ -21,12 +21,17 @@ catalogue and the configuration; nothing recomputes an indicator from raw data.
   Y + 1 with the difference and its interval (Newcombe for shares, normal
   approximation from the published intervals otherwise) and a verdict.
 - :func:`management_cycle` — all of it, per system, as :class:`SystemCycle`.
+- :func:`system_status` — per year, municipality and system (and the counts a report names: ШНОР,
+  ШНСУ, рисковый профиль, ДОУ) whether it was assessed at all, and if not, which data are missing:
+  the reports say «не оценивалось: нет данных (…)», never «в пределах целей», and show a count
+  only when assessed.
 
 No ranking of schools is produced (Rosobrnadzor 2021, 18.04.2025 № 02-86): comparisons
 with the target, the municipality, similar schools and last year only.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -854,3 +859,104 @@ def management_cycle(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: 
             not_computed=(notes[notes["system"] == s].reset_index(drop=True) if notes is not None
                           else pd.DataFrame()))
     return out
+
+
+# --------------------------------------------------------------------------- assessed or not
+
+STATUS_COLUMNS = ["year", "municipality", "system", "topic", "assessed", "indicators_computed", "indicators_total",
+                  "count", "of", "text_ru"]
+# the counts a report names, each decided by one indicator (its municipality row: numerator of denominator)
+STATUS_TOPICS = {"shnor": (2, "shnor_flag", "ШНОР"),
+                 "shnsu": (2, "shnsu_flag", "ШНСУ"),
+                 "risk_profile": (2, "risk_profile_high", "высокий рисковый профиль «500+»"),
+                 "preschool": (8, None, "дошкольные организации")}
+
+
+def _missing_tables(codes, notes: dict, sources: dict) -> list[str]:
+    """The input tables named by the notes of ``codes`` (else the catalogue's sources), in order."""
+    out = []
+    for c in codes:
+        found = re.findall(r"таблиц[аы]? «([^»]+)»", str(notes.get(c, "")))
+        if not found:
+            found = [t.strip() for t in str(sources.get(c, "")).split(",") if t.strip() and t.strip() != "objectivity"]
+        out += found
+    return list(dict.fromkeys(out))
+
+
+def _no_data(tables: list[str], year: int, extra: str = "") -> str:
+    what = (("таблица " if len(tables) == 1 else "таблицы ") + ", ".join(f"«{t}»" for t in tables)) if tables \
+        else f"нет значений за {year} год"
+    return f"не оценивалось: нет данных ({what}{extra})"
+
+
+def system_status(indicators: pd.DataFrame, catalogue: pd.DataFrame, notes: pd.DataFrame | None = None,
+                  meta: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Whether each system (topic ``system``) and each named count (ШНОР, ШНСУ, рисковый профиль, ДОУ)
+    was assessed, per year and municipality — decided here, rendered by the reports.
+
+    A system is assessed when at least one of its indicators has a municipality value (any breakdown)
+    that year (``indicators_computed`` of ``indicators_total``); a count when its indicator has a
+    municipality row (``count`` of ``of``); ДОУ when the registry lists kindergartens (``count``).
+    ``text_ru``: «оценено по 5 из 7 показателей; нет данных: таблица «olympiad»» or «не оценивалось:
+    нет данных (таблицы «olympiad», «addedu»)»."""
+    if indicators is None or len(indicators) == 0:
+        return pd.DataFrame(columns=STATUS_COLUMNS)
+    cat = catalogue.set_index("code")
+    note = {} if notes is None or len(notes) == 0 else dict(zip(notes["indicator"], notes["reason"]))
+    sources = cat["source"].to_dict() if "source" in cat.columns else {}
+    ind = indicators
+    mun = ind[(ind["level"] == "municipality") & (ind["value"].notna() | ind["numerator"].notna())]
+    have = {k: set(g["indicator"]) for k, g in mun.groupby(["year", "school_id"])}   # any breakdown
+    tot = mun[mun["grade"].isna() & mun["subject"].isna() & mun["item"].isna()]
+    rows_of = {(y, m, c): r for y, m, c, r in zip(tot["year"], tot["school_id"], tot["indicator"],
+                                                 tot.to_dict("records"))}
+    munis = sorted(set(ind.loc[ind["level"] == "municipality", "school_id"].astype(str))
+                   | (set(meta["municipality"].dropna().astype(str)) if meta is not None and len(meta) else set()))
+    years = sorted(int(y) for y in ind["year"].unique())
+    out = []
+    for y in years:
+        for m in munis:
+            got = have.get((y, m), set())
+            for s in range(1, 9):
+                codes = list(cat.index[cat["system"] == s])
+                done = [c for c in codes if c in got]
+                miss = [c for c in codes if c not in got]
+                tables = _missing_tables(miss, note, sources)
+                if not done:
+                    text = _no_data(tables, y)
+                elif miss:
+                    text = (f"оценено по {len(done)} из {len(codes)} показателей; нет данных: "
+                            + (", ".join(f"«{t}»" for t in tables) if tables else f"значений за {y} год"))
+                else:
+                    text = f"оценено по всем {len(codes)} показателям"
+                out.append({"year": y, "municipality": m, "system": s, "topic": "system", "assessed": bool(done),
+                            "indicators_computed": len(done), "indicators_total": len(codes), "count": np.nan,
+                            "of": np.nan, "text_ru": text})
+            for topic, (s, code, name) in STATUS_TOPICS.items():
+                row = {"year": y, "municipality": m, "system": s, "topic": topic, "indicators_computed": np.nan,
+                       "indicators_total": np.nan}
+                if code is None:       # kindergartens: the registry
+                    k = 0
+                    if meta is not None and len(meta) and "is_preschool" in meta.columns:
+                        mm = meta[meta["municipality"].astype(str) == m]
+                        k = int(mm["is_preschool"].fillna(False).astype(bool).sum())
+                    row.update(assessed=k > 0, count=float(k) if k else np.nan, of=np.nan,
+                               text_ru=f"{name}: {k}" if k else _no_data(["registry"], y, ": организации с типом «ДОУ»"))
+                else:
+                    r = rows_of.get((y, m, code))
+                    if r is not None and pd.notna(r.get("numerator")):
+                        row.update(assessed=True, count=float(r["numerator"]), of=float(r["denominator"]),
+                                   text_ru=f"{name}: {int(r['numerator'])} из {int(r['denominator'])}")
+                    else:
+                        row.update(assessed=False, count=np.nan, of=np.nan,
+                                   text_ru=f"{name} — " + _no_data(_missing_tables([code], note, sources), y))
+                out.append(row)
+    res = pd.DataFrame(out, columns=STATUS_COLUMNS)
+    res["year"] = res["year"].astype(int)
+    res["system"] = res["system"].astype(int)
+    res["assessed"] = res["assessed"].astype(bool)
+    for c in ("indicators_computed", "indicators_total"):
+        res[c] = pd.to_numeric(res[c], errors="coerce").astype("Int16")
+    for c in ("count", "of"):
+        res[c] = pd.to_numeric(res[c], errors="coerce").astype(float)
+    return res

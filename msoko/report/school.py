@@ -787,13 +787,17 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
             out.setdefault(sid, {})["concerns"] = f"{int(x['top'].sum())} из {len(x)}"
     ob = processed / "objectivity.parquet"
     if ob.exists():
+        # the same reading as the report's objectivity line (summary_objectivity): not computed for the
+        # school, no signs, or the signs found (official among them, the combined evidence)
         o = pd.read_parquet(ob, columns=["year", "school_id", "sign", "flagged"])
-        o = o[(o["year"] == year) & o["school_id"].notna() & o["flagged"].fillna(False).astype(bool)]
+        o = o[(o["year"] == year) & o["school_id"].notna()]
+        for sid in o["school_id"].astype(str).unique():
+            out.setdefault(sid, {})["objectivity"] = "признаков не выявлено"
+        o = o[o["flagged"].fillna(False).astype(bool) & ~o["sign"].astype(str).str.startswith("objectivity_index")]
         for sid, x in o.groupby(o["school_id"].astype(str)):
             k = int(x["sign"].isin(list(OFFICIAL_SIGNS)).sum())
-            words = []
-            if k:
-                words.append(f"официальных признаков: {k}")
+            n = int((x["sign"] != "combined").sum())
+            words = [f"признаков: {n}" + (f" (официальных — {k})" if k else " (все — дополнительные)")] if n else []
             if (x["sign"] == "combined").any():
                 words.append("сводная оценка msoko")
             if words:
