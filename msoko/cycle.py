@@ -926,7 +926,8 @@ def system_status(indicators: pd.DataFrame, catalogue: pd.DataFrame, notes: pd.D
                     text = _no_data(tables, y)
                 elif miss:
                     text = (f"оценено по {len(done)} из {len(codes)} показателей; нет данных: "
-                            + (", ".join(f"«{t}»" for t in tables) if tables else f"значений за {y} год"))
+                            + ((("таблица " if len(tables) == 1 else "таблицы ") + ", ".join(f"«{t}»" for t in tables))
+                               if tables else f"значений за {y} год"))
                 else:
                     text = f"оценено по всем {len(codes)} показателям"
                 out.append({"year": y, "municipality": m, "system": s, "topic": "system", "assessed": bool(done),

@@ -116,4 +116,4 @@ def test_municipal_report_says_missing_as_missing(vpr_only):
     assert "ШНСУ — не оценивалось: нет данных (таблица «context»)" in text
     assert "Организовать сбор данных по системе (таблица «upbringing»; шаблоны — команда msoko templates)" in text
     # system 1 was assessed, in part: said so, with what is missing
-    assert re.search(r"Система оценена частично: оценено по \d+ из \d+ показателей; нет данных: ", text)
+    assert re.search(r"Оценка системы неполная: оценено по \d+ из \d+ показателей; нет данных: таблиц", text)

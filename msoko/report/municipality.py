@@ -722,7 +722,7 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
                     "шаблоны — команда msoko templates)"
                     if tables else "") + ", чтобы оценить её по итогам следующего года."])
     if st is not None and int(st["indicators_computed"]) < int(st["indicators_total"]):
-        concl.append(f"Система оценена частично: {st['text_ru']}.")
+        concl.append(f"Оценка системы неполная: {st['text_ru']}.")
     m = _monitoring(data, municipality, year, system)
     m = m[m["value"].notna()] if not m.empty else m
     if not m.empty:
@@ -1076,8 +1076,8 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
     if not assessed:
         sec.para(f"В {year} году система не оценивалась: {str(st['text_ru']).removeprefix('не оценивалось: ')}. "
                  "Шаблоны таблиц для сбора данных — команда msoko templates.", "msoko-empty")
-    elif int(st["indicators_computed"]) < int(st["indicators_total"]):
-        sec.para(f"Система оценена частично: {st['text_ru']}.", "msoko-note")
+    elif st is not None and int(st["indicators_computed"]) < int(st["indicators_total"]):
+        sec.para(f"Оценка системы неполная: {st['text_ru']}.", "msoko-note")
     sec.table(monitoring_table(data, municipality, year, system),
               caption=f"Значения муниципалитета за {year - 2}–{year} годы",
               note="Значения муниципалитета — по всем обучающимся (объединённые), а не среднее по школам; "
