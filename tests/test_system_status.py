@@ -107,6 +107,7 @@ def test_municipal_report_says_missing_as_missing(vpr_only):
     text = _page(vpr_only)
     # no system without data is «в пределах целей», no count of what was not assessed
     assert "все показатели системы в пределах целей" not in text
+    assert re.search(r"Показателей .*?3\. Способности .*? не оценивалось: нет данных", text)
     assert "к ШНСУ — 0" not in text and "рисковый профиль «500+» — у 0" not in text
     assert not re.search(r"Дошкольных организаций 0\b", text)
     assert "Дошкольных организаций не оценивалось" in text
@@ -117,3 +118,5 @@ def test_municipal_report_says_missing_as_missing(vpr_only):
     assert "Организовать сбор данных по системе (таблица «upbringing»; шаблоны — команда msoko templates)" in text
     # system 1 was assessed, in part: said so, with what is missing
     assert re.search(r"Оценка системы неполная: оценено по \d+ из \d+ показателей; нет данных: таблиц", text)
+    # ШНСУ and the risk profile were not assessed: the task names no factors «500+»
+    assert "выявленному фактору риска «500+»" not in text

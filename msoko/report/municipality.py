@@ -589,7 +589,10 @@ def systems_overview(data: ReportData, municipality: str, year: int) -> pd.DataF
                          "Достоверно улучшились": "—", "Достоверно ухудшились": "—",
                          "Организаций с подтверждённым отставанием": "—"})
             continue
-        rows.append({"Система": f"{s}. {SYSTEM_SHORT[s]}", "Показателей": fmt(len(m)),
+        st = _status(data, municipality, year, s)
+        shown = fmt(len(m)) if st is None else \
+            f"{fmt(int(st['indicators_computed']))} из {fmt(int(st['indicators_total']))}"
+        rows.append({"Система": f"{s}. {SYSTEM_SHORT[s]}", "Показателей": shown,
                      "Цели достигнуты": f"{fmt(met)} из {fmt(len(tg))}" if len(tg) else "цели не заданы",
                      "Достоверно улучшились": fmt(int(better)), "Достоверно ухудшились": fmt(int(worse)),
                      "Организаций с подтверждённым отставанием": fmt(int(schools))})
@@ -771,9 +774,12 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
             concl.append(text[:1].upper() + text[1:] + " (перечень с причинами — в сводке).")
         for t in _unassessed_counts(data, municipality, year):
             concl.append(t[:1].upper() + t[1:] + ".")
-        if n_shnor or n_shnsu or n_risk:
+        if (n_shnor or n_shnsu or n_risk) and (ok["shnsu"] or ok["risk_profile"]):
             tasks.append("Продолжить адресную поддержку школ ШНОР и ШНСУ: программы развития с мерами по каждому "
                          "выявленному фактору риска «500+», методическое сопровождение, мониторинг результатов.")
+        elif n_shnor:   # ШНСУ and the risk profile not assessed: nothing to say about their factors
+            tasks.append("Продолжить адресную поддержку школ ШНОР: программы развития, методическое сопровождение, "
+                         "мониторинг результатов.")
     if system == 3:
         it = _item_rows(data, municipality)
         if not it.empty:
