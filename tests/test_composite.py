@@ -94,3 +94,35 @@ def test_composite_from_four_components_with_note():
     strict = compute_indicators({"vpr": vpr, "schools": SCHOOLS, "principals": principals},
                                 deep_merge(CFG, {"principal_composite": {"min_share": 0.7}}))
     assert "principal_composite" not in set(strict.indicators["indicator"])
+
+
+def test_reports_say_from_how_many_components(tmp_path):
+    """Through compute (objectivity included) and the school report: A's composite (5 of 6: no teachers)
+    carries its note on the first screen and in the system table; B (2 of 6: results, objectivity) is
+    listed as not computed, with the reason."""
+    import warnings
+
+    from msoko import report as R
+    from msoko.compute import compute
+    from msoko.report.indicators import not_computed, system_indicator_table
+    from msoko.report.school import summary_rows
+
+    vpr = pd.concat([_vpr("A", [2, 3, 4, 5] * 5), _vpr("B", [3, 4] * 10)], ignore_index=True)
+    vpr.to_parquet(tmp_path / "vpr.parquet")
+    SCHOOLS.to_parquet(tmp_path / "schools.parquet")
+    pd.DataFrame({"year": [2021], "school_id": ["A"], "principal_code": ["p1"], "appointed_year": [2015],
+                  "mgmt_training_year": [2021], "reserve_size": [1], "nokuod_score": [80.0]}
+                 ).to_parquet(tmp_path / "principals.parquet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compute(processed_dir=tmp_path, config_path=None)
+    data = R.load(tmp_path)
+    note = "рассчитан по 5 из 6 составляющих; нет данных: развитие кадров (КПК педагогов, таблица «teachers»)"
+    row = next(r for r in summary_rows(data, "A", 2021) if r["code"] == "principal_composite")
+    assert f"({note}" in row["school"]
+    t = system_indicator_table(data, "A", 2021, 5).set_index("Показатель")
+    comp = [n for n in t.index if n.startswith("Комплексный показатель")]
+    assert comp and t.loc[comp[0], "Информативность"].startswith(note)
+    assert not any(r["code"] == "principal_composite" for r in summary_rows(data, "B", 2021))
+    said = " ".join(not_computed(data, 5, "B", 2021))
+    assert "«Комплексный показатель эффективности руководителя» не рассчитан: есть 2 из 6 составляющих" in said

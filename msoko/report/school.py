@@ -432,6 +432,10 @@ def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dic
             school = _show_value(r["value"], unit, kind)
             if pd.notna(r.get("ci_low")) and pd.notna(r.get("ci_high")) and kind != "flag":
                 school += f" [{_show_value(r['ci_low'], unit, kind).replace(' %', '')}–{_show_value(r['ci_high'], unit, kind)}]"
+            if code == "principal_composite":   # from how many of its components (compute's note)
+                from msoko.report.indicators import composite_note
+                note = composite_note(data, school_id, year)
+                school += f" ({note})" if note else ""
             sim = _show_value(r.get("similar_value"), unit, "share" if kind == "flag" else kind)
             muni = _show_value(r.get("municipality_value"), unit, "share" if kind == "flag" else kind)
             if kind == "flag":  # at the municipality a fact is a share of schools
