@@ -40,7 +40,7 @@ import pandas as pd
 
 from msoko import ru
 from msoko.config import load_config, write_used_config
-from msoko.cycle import management_cycle
+from msoko.cycle import management_cycle, system_status
 from msoko.vocabulary import SYSTEM_NAMES
 from msoko.errors import MsokoError
 from msoko.indicators import compute_indicators, load_catalogue
@@ -57,7 +57,7 @@ LOG_NAME = "compute_log.csv"
 LOG_COLUMNS = ["step", "item", "scope", "level", "message_ru"]
 ERROR, WARNING = "ошибка", "предупреждение"
 CYCLE_OUTPUTS = ("cycle_systems", "cycle_targets", "cycle_monitoring", "cycle_analysis", "recommendations",
-                 "effectiveness", "priorities", "first_screen")
+                 "effectiveness", "system_status", "priorities", "first_screen")
 
 
 @dataclass
@@ -397,6 +397,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
         "cycle_analysis": pd.concat([c.analysis for c in cycles.values()], ignore_index=True),
         "recommendations": pd.concat([c.recommendations for c in cycles.values()], ignore_index=True),
         "effectiveness": _effectiveness_all(cycles),
+        "system_status": system_status(res.indicators, cat, res.notes, res.meta),
     }
     for name, df in outputs.items():
         path = _write(df, processed, name, log, say, "cycle")

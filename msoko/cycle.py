@@ -21,12 +21,17 @@ catalogue and the configuration; nothing recomputes an indicator from raw data.
   Y + 1 with the difference and its interval (Newcombe for shares, normal
   approximation from the published intervals otherwise) and a verdict.
 - :func:`management_cycle` — all of it, per system, as :class:`SystemCycle`.
+- :func:`system_status` — per year, municipality and system (and the counts a report names: ШНОР,
+  ШНСУ, рисковый профиль, ДОУ) whether it was assessed at all, and if not, which data are missing:
+  the reports say «не оценивалось: нет данных (…)», never «в пределах целей», and show a count
+  only when assessed.
 
 No ranking of schools is produced (Rosobrnadzor 2021, 18.04.2025 № 02-86): comparisons
 with the target, the municipality, similar schools and last year only.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,6 +115,34 @@ def _targets(indicators: pd.DataFrame, config: dict) -> pd.Series:
     return t
 
 
+TARGET_MET, TARGET_MISSED, TARGET_UNCLEAR = "достигнуто", "не достигнуто", "не отличается от цели достоверно"
+
+
+def target_status(value, ci_low, ci_high, target, direction) -> np.ndarray:
+    """Three-way verdict on a target, one per row (None without a target or a value):
+
+    - «достигнуто» — the 95 % interval lies wholly on the good side of the target (touching it counts);
+    - «не достигнуто» — the interval lies wholly on the wrong side;
+    - «не отличается от цели достоверно» — the target is inside the interval.
+
+    A value without an interval (a fact about an institution) is compared with the target directly.
+    ``direction`` — ``"lower"`` where a smaller value is better, anything else for higher."""
+    v, lo, hi, t = (np.asarray(x, dtype="float64") for x in (value, ci_low, ci_high, target))
+    lower = np.asarray(direction, dtype=object) == "lower"
+    lower = np.broadcast_to(lower, v.shape)
+    has_ci = ~np.isnan(lo) & ~np.isnan(hi)
+    good_end = np.where(lower, hi, lo)        # the end of the interval that must clear the target
+    bad_end = np.where(lower, lo, hi)
+    with np.errstate(invalid="ignore"):
+        met_ci = np.where(lower, good_end <= t, good_end >= t)
+        missed_ci = np.where(lower, bad_end > t, bad_end < t)
+        met_fact = np.where(lower, v <= t, v >= t)
+    out = np.where(has_ci, np.where(met_ci, TARGET_MET, np.where(missed_ci, TARGET_MISSED, TARGET_UNCLEAR)),
+                   np.where(met_fact, TARGET_MET, TARGET_MISSED)).astype(object)
+    out[np.isnan(v) | np.isnan(t)] = None
+    return out
+
+
 def analyse(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
             meta: pd.DataFrame | None = None, year: int | None = None) -> pd.DataFrame:
     """«Зоны внимания» — see the module docstring. One row per finding."""
@@ -144,11 +177,11 @@ def analyse(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
         sub["certainty"] = np.where(nci, "точно", np.where(sure, "достоверно", "вероятно"))
         found.append(sub)
 
-    # 1. targets (totals)
+    # 1. targets (totals): missed only where the interval lies wholly on the wrong side (or a fact)
     tgt = _targets(ind, config)
-    miss = total & tgt.notna() & ((ind["value"] - tgt) * bad > 0)
-    beyond = np.where(bad > 0, ind["ci_low"] > tgt, ind["ci_high"] < tgt)
-    add(miss, "target_miss", tgt, beyond)
+    status = target_status(ind["value"], ind["ci_low"], ind["ci_high"], tgt, ind["direction"])
+    miss = total & pd.Series(status == TARGET_MISSED, index=ind.index)
+    add(miss, "target_miss", tgt, pd.Series(True, index=ind.index))
     # 2. worse trend: change interval wholly in the bad direction
     ch_lo, ch_hi = ind["change_ci_low"], ind["change_ci_high"]
     worse = np.where(bad > 0, ch_lo > 0, ch_hi < 0) & ind["change"].notna()
@@ -750,7 +783,9 @@ def effectiveness(measures: pd.DataFrame | None, indicators: pd.DataFrame, catal
             if ("municipality", b["municipality"], code, y + 1) in ind.index else np.nan
         mch = ma - mb
         tv = m.get("target_value")
-        reached = None if tv is None or pd.isna(tv) else bool((a["value"] - float(tv)) * good >= 0)
+        tstatus = None if tv is None or pd.isna(tv) else target_status(
+            [a["value"]], [a["ci_low"]], [a["ci_high"]], [float(tv)], [direction])[0]
+        reached = {TARGET_MET: True, TARGET_MISSED: False}.get(tstatus)
         if np.isnan(lo):
             verdict = ("улучшение (без интервала)" if d * good > 0 else
                        "ухудшение (без интервала)" if d * good < 0 else "без изменений")
@@ -765,8 +800,9 @@ def effectiveness(measures: pd.DataFrame | None, indicators: pd.DataFrame, catal
                 f"{fmt(b['value'], unit)} → {fmt(a['value'], unit)} (изменение {fmt(d)}{ci}); {verdict}")
         if not np.isnan(mch):
             text += f"; в муниципалитете за то же время {fmt(mch)}"
-        if reached is not None:
-            text += "; целевое значение достигнуто" if reached else "; целевое значение не достигнуто"
+        if tstatus is not None:
+            text += {TARGET_MET: "; целевое значение достигнуто", TARGET_MISSED: "; целевое значение не достигнуто",
+                     TARGET_UNCLEAR: f"; от целевого значения {fmt(float(tv), unit)} не отличается достоверно"}[tstatus]
         rows.append({**base, "value_before": b["value"], "value_after": a["value"], "change": d,
                      "change_ci_low": lo, "change_ci_high": hi, "municipality_change": mch,
                      "effect_vs_municipality": d - mch if not np.isnan(mch) else np.nan,
@@ -822,12 +858,14 @@ def monitoring(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict) 
     ind["unit"] = ind["indicator"].map(cat["unit"])
     ind["direction"] = ind["indicator"].map(cat["direction"])
     ind["target"] = _targets(ind, config)
-    bad = _bad_sign(ind["direction"])
-    ind["target_met"] = pd.array(np.where(ind["target"].notna() & ind["value"].notna(),
-                                          (ind["value"] - ind["target"]) * bad <= 0, pd.NA), dtype="boolean")
+    status = target_status(ind["value"], ind["ci_low"], ind["ci_high"], ind["target"], ind["direction"])
+    ind["target_status"] = status
+    # met / missed as a yes-no; unknown (NA) where the target is inside the interval
+    ind["target_met"] = pd.array([True if x == TARGET_MET else False if x == TARGET_MISSED else pd.NA
+                                  for x in status], dtype="boolean")
     cols = ["year", "system", "school_id", "indicator", "name_ru", "unit", "direction", "value", "ci_low",
             "ci_high", "n", "numerator", "denominator", "change", "change_ci_low", "change_ci_high", "target",
-            "target_met", "limited"]
+            "target_met", "target_status", "limited"]
     return ind.rename(columns={})[cols].rename(columns={"school_id": "municipality"}).reset_index(drop=True)
 
 
@@ -870,3 +908,105 @@ def management_cycle(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: 
             not_computed=(notes[notes["system"] == s].reset_index(drop=True) if notes is not None
                           else pd.DataFrame()))
     return out
+
+
+# --------------------------------------------------------------------------- assessed or not
+
+STATUS_COLUMNS = ["year", "municipality", "system", "topic", "assessed", "indicators_computed", "indicators_total",
+                  "count", "of", "text_ru"]
+# the counts a report names, each decided by one indicator (its municipality row: numerator of denominator)
+STATUS_TOPICS = {"shnor": (2, "shnor_flag", "ШНОР"),
+                 "shnsu": (2, "shnsu_flag", "ШНСУ"),
+                 "risk_profile": (2, "risk_profile_high", "высокий рисковый профиль «500+»"),
+                 "preschool": (8, None, "дошкольные организации")}
+
+
+def _missing_tables(codes, notes: dict, sources: dict) -> list[str]:
+    """The input tables named by the notes of ``codes`` (else the catalogue's sources), in order."""
+    out = []
+    for c in codes:
+        found = re.findall(r"таблиц[аы]? «([^»]+)»", str(notes.get(c, "")))
+        if not found:
+            found = [t.strip() for t in str(sources.get(c, "")).split(",") if t.strip() and t.strip() != "objectivity"]
+        out += found
+    return list(dict.fromkeys(out))
+
+
+def _no_data(tables: list[str], year: int, extra: str = "") -> str:
+    what = (("таблица " if len(tables) == 1 else "таблицы ") + ", ".join(f"«{t}»" for t in tables)) if tables \
+        else f"нет значений за {year} год"
+    return f"не оценивалось: нет данных ({what}{extra})"
+
+
+def system_status(indicators: pd.DataFrame, catalogue: pd.DataFrame, notes: pd.DataFrame | None = None,
+                  meta: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Whether each system (topic ``system``) and each named count (ШНОР, ШНСУ, рисковый профиль, ДОУ)
+    was assessed, per year and municipality — decided here, rendered by the reports.
+
+    A system is assessed when at least one of its indicators has a municipality value (any breakdown)
+    that year (``indicators_computed`` of ``indicators_total``); a count when its indicator has a
+    municipality row (``count`` of ``of``); ДОУ when the registry lists kindergartens (``count``).
+    ``text_ru``: «оценено по 5 из 7 показателей; нет данных: таблица «olympiad»» or «не оценивалось:
+    нет данных (таблицы «olympiad», «addedu»)»."""
+    if indicators is None or len(indicators) == 0:
+        return pd.DataFrame(columns=STATUS_COLUMNS)
+    cat = catalogue.set_index("code")
+    note = {} if notes is None or len(notes) == 0 else dict(zip(notes["indicator"], notes["reason"]))
+    sources = cat["source"].to_dict() if "source" in cat.columns else {}
+    ind = indicators
+    mun = ind[(ind["level"] == "municipality") & (ind["value"].notna() | ind["numerator"].notna())]
+    have = {k: set(g["indicator"]) for k, g in mun.groupby(["year", "school_id"])}   # any breakdown
+    tot = mun[mun["grade"].isna() & mun["subject"].isna() & mun["item"].isna()]
+    rows_of = {(y, m, c): r for y, m, c, r in zip(tot["year"], tot["school_id"], tot["indicator"],
+                                                 tot.to_dict("records"))}
+    munis = sorted(set(ind.loc[ind["level"] == "municipality", "school_id"].astype(str))
+                   | (set(meta["municipality"].dropna().astype(str)) if meta is not None and len(meta) else set()))
+    years = sorted(int(y) for y in ind["year"].unique())
+    out = []
+    for y in years:
+        for m in munis:
+            got = have.get((y, m), set())
+            for s in range(1, 9):
+                codes = list(cat.index[cat["system"] == s])
+                done = [c for c in codes if c in got]
+                miss = [c for c in codes if c not in got]
+                tables = _missing_tables(miss, note, sources)
+                if not done:
+                    text = _no_data(tables, y)
+                elif miss:
+                    text = (f"оценено по {len(done)} из {len(codes)} показателей; нет данных: "
+                            + ((("таблица " if len(tables) == 1 else "таблицы ") + ", ".join(f"«{t}»" for t in tables))
+                               if tables else f"значений за {y} год"))
+                else:
+                    text = f"оценено по всем {len(codes)} показателям"
+                out.append({"year": y, "municipality": m, "system": s, "topic": "system", "assessed": bool(done),
+                            "indicators_computed": len(done), "indicators_total": len(codes), "count": np.nan,
+                            "of": np.nan, "text_ru": text})
+            for topic, (s, code, name) in STATUS_TOPICS.items():
+                row = {"year": y, "municipality": m, "system": s, "topic": topic, "indicators_computed": np.nan,
+                       "indicators_total": np.nan}
+                if code is None:       # kindergartens: the registry
+                    k = 0
+                    if meta is not None and len(meta) and "is_preschool" in meta.columns:
+                        mm = meta[meta["municipality"].astype(str) == m]
+                        k = int(mm["is_preschool"].fillna(False).astype(bool).sum())
+                    row.update(assessed=k > 0, count=float(k) if k else np.nan, of=np.nan,
+                               text_ru=f"{name}: {k}" if k else _no_data(["registry"], y, ": организации с типом «ДОУ»"))
+                else:
+                    r = rows_of.get((y, m, code))
+                    if r is not None and pd.notna(r.get("numerator")):
+                        row.update(assessed=True, count=float(r["numerator"]), of=float(r["denominator"]),
+                                   text_ru=f"{name}: {int(r['numerator'])} из {int(r['denominator'])}")
+                    else:
+                        row.update(assessed=False, count=np.nan, of=np.nan,
+                                   text_ru=f"{name} — " + _no_data(_missing_tables([code], note, sources), y))
+                out.append(row)
+    res = pd.DataFrame(out, columns=STATUS_COLUMNS)
+    res["year"] = res["year"].astype(int)
+    res["system"] = res["system"].astype(int)
+    res["assessed"] = res["assessed"].astype(bool)
+    for c in ("indicators_computed", "indicators_total"):
+        res[c] = pd.to_numeric(res[c], errors="coerce").astype("Int16")
+    for c in ("count", "of"):
+        res[c] = pd.to_numeric(res[c], errors="coerce").astype(float)
+    return res

@@ -10,7 +10,9 @@ Each indicator is first reduced to a *base*: a frame at the finest level
 (``year, school_id, grade, subject, item``) holding **additive** statistics:
 
 - ``share``/``flag`` — ``num``, ``den`` (value = num/den × 100 %, Wilson interval);
-- ``mean``/``score`` — ``s = Σx``, ``ss = Σx²``, ``n`` (t interval); a school-level
+- ``mean``/``score`` — ``s = Σx``, ``ss = Σx²``, ``n`` (and ``u = Σ maximum`` where the maximum
+  varies, as for primary scores): every such indicator is bounded (:data:`MEAN_BOUNDS`), so its
+  interval is :func:`msoko.stats.bounded_mean_ci` and never leaves the scale; a school-level
   ``score`` is a mean over one unit, so the municipality gets the mean over schools;
 - ``rate`` — ``num``, ``den`` (× 1000, exact Poisson interval); ``ratio`` — no interval;
 - ``count`` — ``num`` and the population ``n``.
@@ -42,6 +44,7 @@ Choices worth knowing (all in the catalogue's formula text too):
 from __future__ import annotations
 
 import operator
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -63,6 +66,26 @@ ENGINE_KIND = {"share": "share", "flag": "share", "mean": "mean", "score": "mean
 ADDITIVE = {"share": ["num", "den"], "rate": ["num", "den"], "ratio": ["num", "den"],
             "mean": ["s", "ss", "n"], "count": ["num", "n"]}
 SCALE = {"share": 100.0, "rate": 1000.0, "ratio": 100.0, "mean": 1.0, "count": 1.0}
+
+# The scale of every mean/score indicator, ``(low, high)``: its interval stays inside. ``"u"`` as
+# the high end: the group's mean maximum (Σu / n, ``u`` a column of the base — primary scores,
+# whose maximum depends on the work; the number of assessed risk factors). Not listed: the unit
+# «%» means 0–100, «балл (a–b)» means a–b (:func:`mean_bounds`).
+MEAN_BOUNDS = {"vpr_mean_score": (0.0, "u"), "oge_mean_mark": (2.0, 5.0), "ege_mean_score": (0.0, 100.0),
+               "context_index": (0.0, 100.0), "risk_factors_count": (0.0, "u"), "nokuod_score": (0.0, 100.0),
+               "principal_composite": (0.0, 100.0), "principal_results": (0.0, 100.0),
+               "principal_objectivity": (0.0, 100.0)}
+
+
+def mean_bounds(code: str, unit: str) -> tuple[float, float | str] | None:
+    """The scale ``(low, high)`` of a mean/score indicator (see :data:`MEAN_BOUNDS`); None if unknown."""
+    if code in MEAN_BOUNDS:
+        return MEAN_BOUNDS[code]
+    if str(unit).strip() == "%":
+        return (0.0, 100.0)
+    m = re.search(r"\((\d+(?:[.,]\d+)?)\s*[–-]\s*(\d+(?:[.,]\d+)?)\)", str(unit))
+    return (float(m.group(1).replace(",", ".")), float(m.group(2).replace(",", "."))) if m else None
+
 
 OUTPUT_COLUMNS = [
     "year", "level", "school_id", "indicator", "grade", "subject", "item",
@@ -195,8 +218,9 @@ class Codes:
 
 # --------------------------------------------------------------------------- engine
 
-def _finalize(get, kind: str, conf: float, size: int) -> dict:
-    """value, ci_low, ci_high, n (and sd for means) from additive columns (``get(name)``)."""
+def _finalize(get, kind: str, conf: float, size: int, bounds=None) -> dict:
+    """value, ci_low, ci_high, n (and sd for means) from additive columns (``get(name)``);
+    ``bounds`` — the scale of a mean (:func:`mean_bounds`): a bounded interval instead of t."""
     scale = SCALE[kind]
     out = {}
     nan = np.full(size, np.nan)
@@ -207,7 +231,14 @@ def _finalize(get, kind: str, conf: float, size: int) -> dict:
         lo, hi = stats.wilson_ci(k, n, conf)
         out["ci_low"], out["ci_high"], out["n"] = lo * scale, hi * scale, n
     elif kind == "mean":
-        m, lo, hi = stats.mean_ci(get("s"), get("ss"), get("n"), conf)
+        if bounds is None:
+            m, lo, hi = stats.mean_ci(get("s"), get("ss"), get("n"), conf)
+        else:
+            top = bounds[1]
+            if top == "u":
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    top = np.where(get("n") > 0, get("u") / get("n"), np.nan)
+            m, lo, hi = stats.bounded_mean_ci(get("s"), get("ss"), get("n"), bounds[0], top, conf)
         out["value"], out["ci_low"], out["ci_high"], out["n"] = m, lo, hi, get("n")
         out["sd"] = stats.mean_sd(get("s"), get("ss"), get("n"))[1]
     elif kind in ("rate", "ratio"):
@@ -242,12 +273,14 @@ def _sums(key: np.ndarray, cols: dict[str, np.ndarray]):
     return gid, first, {c: np.bincount(gid, weights=v, minlength=len(uniq)) for c, v in cols.items()}
 
 
-def _rollup(frame: pd.DataFrame, sets, kind: str, codes: Codes, conf: float) -> pd.DataFrame:
+def _rollup(frame: pd.DataFrame, sets, kind: str, codes: Codes, conf: float, bounds=None) -> pd.DataFrame:
     """School, municipality, region and similar-school values of one encoded base frame.
 
     Pure numpy on integer keys: one factorize + ``bincount`` per level.
     """
-    cols = ADDITIVE[kind]
+    cols = ADDITIVE[kind] + (["u"] if kind == "mean" and "u" in frame.columns else [])
+    if bounds is not None and bounds[1] == "u" and "u" not in cols:
+        raise ValueError("a mean bounded by its maximum needs the column «u» (Σ maximum) in its base")
     year = frame["year"].to_numpy().astype("int64")
     y0 = int(year.min()) if len(year) else 0
     yc = year - y0
@@ -278,10 +311,10 @@ def _rollup(frame: pd.DataFrame, sets, kind: str, codes: Codes, conf: float) -> 
         scount = ssum.pop("_one")[sg] - 1
         nosim = ~simv | (scount < 1)
 
-        res = _finalize(lambda c: own[c], kind, conf, n)
-        mres = _finalize(lambda c: msum[c], kind, conf, len(mfirst))
-        rres = _finalize(lambda c: rsum[c], kind, conf, len(rfirst))
-        simres = _finalize(lambda c: ssum[c][sg] - own[c], kind, conf, n)
+        res = _finalize(lambda c: own[c], kind, conf, n, bounds)
+        mres = _finalize(lambda c: msum[c], kind, conf, len(mfirst), bounds)
+        rres = _finalize(lambda c: rsum[c], kind, conf, len(rfirst), bounds)
+        simres = _finalize(lambda c: ssum[c][sg] - own[c], kind, conf, n, bounds)
         keys = {"year": (s_year + y0).astype("int16"), "school_id": s_school.astype("int64"),
                 "grade": (dims["grade"][first] - 1).astype("int16"),
                 "subject": dims["subject"][first].astype("int32"), "item": dims["item"][first].astype("int32")}
@@ -491,6 +524,8 @@ def _vpr(tables, config, ctx) -> list[Base]:
         d[f"m{k}"] = (marked & (mark == k)).astype("int32")
     sc = present & ~np.isnan(ps)
     d["s"], d["ns"] = np.where(sc, ps, 0.0), sc.astype("int32")
+    # Σ maximum, for the scale of the mean score (a missing maximum, or a score above it: the score)
+    d["u"] = np.where(sc, np.fmax(np.where(mx > 0, mx, np.nan), ps), 0.0)
     d["ss"] = d["s"] ** 2
     pc = sc & (mx > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -514,7 +549,7 @@ def _vpr(tables, config, ctx) -> list[Base]:
         _base("vpr_mark5_share", a, {"num": "m5", "den": "marked"}, S),
         _base("vpr_success", a, {"num": a["m3"] + a["m4"] + a["m5"], "den": "marked"}, S),
         _base("vpr_quality", a, {"num": a["m4"] + a["m5"], "den": "marked"}, S),
-        _base("vpr_mean_score", a, {"s": "s", "ss": "ss", "n": "ns"}, S),
+        _base("vpr_mean_score", a, {"s": "s", "ss": "ss", "n": "ns", "u": "u"}, S),
         _base("vpr_mean_pct", a, {"s": "sp", "ss": "ssp", "n": "np"}, S),
         _base("vpr_journal_lower", a, {"num": "lower", "den": "both"}, S),
         _base("vpr_journal_confirm", a, {"num": "eq", "den": "both"}, S),
@@ -850,12 +885,16 @@ def _flag_base(code, df, flag) -> Base:
     return _base(code, df, {"num": f, "den": np.ones(len(df), dtype=int)})
 
 
-def _score_base(code, df, value) -> Base:
+def _score_base(code, df, value, upper=None) -> Base:
+    """A school-level score; ``upper`` — each school's maximum where the scale varies (``u``)."""
     v = pd.to_numeric(pd.Series(np.asarray(value, dtype=float), index=df.index), errors="coerce")
     keep = v.notna().to_numpy()
     d = df[keep]
     v = v[keep].to_numpy()
-    return _base(code, d, {"s": v, "ss": v * v, "n": np.ones(len(d), dtype=int)})
+    cols = {"s": v, "ss": v * v, "n": np.ones(len(d), dtype=int)}
+    if upper is not None:
+        cols["u"] = np.asarray(upper, dtype=float)[keep]
+    return _base(code, d, cols)
 
 
 def _principals(tables, config, ctx) -> list[Base]:
@@ -1092,7 +1131,7 @@ def _system2(tables, config, ctx) -> list[Base]:
         cnt = prof.groupby(["year", "school_id"]).agg(k=("flagged", lambda x: x.fillna(False).astype(bool).sum()),
                                                       assessed=("flagged", "count")).reset_index()
         cnt = cnt[cnt["assessed"] > 0]
-        out.append(_score_base("risk_factors_count", cnt, cnt["k"]))
+        out.append(_score_base("risk_factors_count", cnt, cnt["k"], upper=cnt["assessed"]))
         kmin = int((config.get("risk_factors") or {}).get("high_profile_min_factors", 3))
         out.append(_flag_base("risk_profile_high", cnt, cnt["k"] >= kmin))
     idx = context_index(m, config)
@@ -1339,6 +1378,56 @@ def objectivity_component(objectivity: pd.DataFrame | None) -> pd.DataFrame | No
 
 PRINCIPAL_TOTALS = ("vpr_success", "gia_below_min", "teachers_kpk3", "nokuod_score", "principal_mgmt_training",
                     "principal_reserve")
+# the six components of the principal's composite, in the catalogue's order, with the data each needs
+PRINCIPAL_COMPONENTS_RU = {
+    "results": "результаты (ВПР, ГИА)",
+    "objectivity": "объективность (признаки ФИОКО)",
+    "staff_development": "развитие кадров (КПК педагогов, таблица «teachers»)",
+    "conditions": "условия (балл НОКУОД, таблица «principals»)",
+    "mgmt_training": "обучение руководителя по управлению (таблица «principals»)",
+    "reserve": "кадровый резерв (таблица «principals»)",
+}
+
+
+def composite_assembly(comps: dict[str, pd.Series], weights: dict, min_share: float) -> pd.DataFrame:
+    """The weighted mean of the components a school has, computed only where the present components
+    carry at least ``min_share`` of the total weight (``[principal_composite] min_share``, 0.5).
+
+    Columns: ``composite`` (NaN when too few components), ``components_present``,
+    ``components_total`` (components with a positive weight), ``components_missing`` (Russian
+    names, «; »-joined) and ``composite_note`` — «рассчитан по 4 из 6 составляющих; нет данных: …»
+    or «не рассчитан: есть 2 из 6 составляющих (…); нет данных: …»."""
+    w = {k: float(weights.get(k, 1.0)) for k in comps}
+    used = [k for k in comps if w[k] > 0]
+    index = next(iter(comps.values())).index
+    have = pd.DataFrame({k: comps[k].notna() for k in used}, index=index)
+    num = sum(np.where(have[k], comps[k].fillna(0) * w[k], 0.0) for k in used)
+    den = sum(np.where(have[k], w[k], 0.0) for k in used)
+    total_w = sum(w[k] for k in used)
+    share = den / total_w if total_w > 0 else np.zeros(len(index))
+    ok = (den > 0) & (share >= float(min_share) - 1e-12)
+    composite = pd.Series(np.where(ok, num / np.where(den > 0, den, 1.0), np.nan), index=index)
+    present = have.sum(axis=1).astype(int)
+    names = PRINCIPAL_COMPONENTS_RU
+    missing = ["; ".join(names.get(k, k) for k in used if not h[k]) for h in have.to_dict("records")]
+    there = ["; ".join(names.get(k, k) for k in used if h[k]) for h in have.to_dict("records")]
+    notes = []
+    for good, k, miss, got in zip(ok, present, missing, there):
+        of = f"{k} из {len(used)} {'составляющей' if len(used) == 1 else 'составляющих'}"
+        if good:
+            notes.append(f"рассчитан по {of}" + (f"; нет данных: {miss}" if miss else ""))
+        else:
+            notes.append(f"не рассчитан: есть {of}" + (f" ({got})" if got else "")
+                         + (f"; нет данных: {miss}" if miss else "")
+                         + f" — нужно не меньше {fmt_share(min_share)} веса составляющих")
+    return pd.DataFrame({"composite": composite, "components_present": present,
+                         "components_total": len(used), "components_missing": missing,
+                         "composite_note": notes}, index=index)
+
+
+def fmt_share(x: float) -> str:
+    """0.5 → «50 %» (the threshold in a note)."""
+    return f"{float(x) * 100:.0f} %"
 
 
 def _composites(frames, config, ctx, objectivity) -> list[Base]:
@@ -1356,17 +1445,23 @@ def _composites(frames, config, ctx, objectivity) -> list[Base]:
     comps = {"results": res, "objectivity": g("objectivity"), "staff_development": g("teachers_kpk3"),
              "conditions": g("nokuod_score"), "mgmt_training": g("principal_mgmt_training"),
              "reserve": g("principal_reserve")}
-    w = (config.get("principal_composite") or {}).get("weights") or {}
-    num = sum(np.where(v.notna(), v.fillna(0) * float(w.get(k, 1.0)), 0.0) for k, v in comps.items())
-    den = sum(np.where(v.notna(), float(w.get(k, 1.0)), 0.0) for k, v in comps.items())
-    navail = sum(v.notna().astype(int) for v in comps.values())
-    comp = pd.Series(np.where((den > 0) & (navail >= 2), num / np.where(den > 0, den, 1), np.nan), index=tv.index)
+    pc = config.get("principal_composite") or {}
+    asm = composite_assembly(comps, pc.get("weights") or {}, float(pc.get("min_share", 0.5)))
+    comp = asm["composite"]
     p = ctx["tables"].get("principals")
     if p is not None and len(p):
         keys = set(zip(p["year"].astype(int), p["school_id"].astype(str)))
-        comp = comp.where(pd.Series([k in keys for k in zip(tv["year"], tv["school_id"])], index=tv.index))
-    ctx["principal_components"] = tv.assign(**{f"component_{k}": v for k, v in comps.items()}, composite=comp)
-    out = [_score_base("principal_composite", tv, comp), _score_base("principal_results", tv, res)]
+        listed = pd.Series([k in keys for k in zip(tv["year"], tv["school_id"])], index=tv.index)
+        comp = comp.where(listed)
+        asm.loc[~listed & asm["composite"].notna(), "composite_note"] = "не рассчитан: школы нет в таблице «principals»"
+    ctx["principal_components"] = tv.assign(**{f"component_{k}": v for k, v in comps.items()}, composite=comp,
+                                            **{c: asm[c] for c in asm.columns if c != "composite"})
+    base = _score_base("principal_composite", tv, comp)
+    if base.frame.empty:   # no school has enough components: the reason, with the most complete school's
+        best = asm.sort_values("components_present", ascending=False).iloc[0] if len(asm) else None
+        note = str(best["composite_note"]) if best is not None else "нет данных для составляющих"
+        base.note = note.removeprefix("не рассчитан: ")
+    out = [base, _score_base("principal_results", tv, res)]
     if oc is not None:
         out.append(_score_base("principal_objectivity", tv, comps["objectivity"]))
     return out
@@ -1539,7 +1634,8 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
                 notes.setdefault(b.code, b.note or "нет строк данных для расчёта")
                 continue
             kind = ENGINE_KIND[cat.loc[b.code, "kind"]]
-            df = _rollup(b.frame if b.encoded else codes.encode(b.frame), b.sets, kind, codes, conf)
+            bounds = mean_bounds(b.code, cat.loc[b.code, "unit"]) if kind == "mean" else None
+            df = _rollup(b.frame if b.encoded else codes.encode(b.frame), b.sets, kind, codes, conf, bounds)
             df = _add_change(df, kind, conf)
             df = _season_changes(df, cat.loc[b.code, "source"], config)
             frames[b.code] = _apply_thresholds(b.code, df, config, ctx)

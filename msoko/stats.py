@@ -1,7 +1,11 @@
 """Interval estimates used by every indicator, vectorised over numpy arrays.
 
 - :func:`wilson_ci` — Wilson score interval for a proportion (shares; statsmodels);
-- :func:`mean_ci` — Student t interval for a mean, from sums (``Σx``, ``Σx²``, ``n``);
+- :func:`mean_ci` — Student t interval for a mean, from sums (``Σx``, ``Σx²``, ``n``) — for an
+  unbounded quantity only;
+- :func:`bounded_mean_ci` — interval for the mean of a score bounded by ``lo…hi`` (task completion,
+  primary scores, marks): a Wilson interval on the share of the scale with the effective sample size
+  of the observed variance; never leaves the scale;
 - :func:`poisson_ci` — exact (Garwood) interval for a count, for rates per 1000;
 - :func:`newcombe_diff_ci` — Newcombe hybrid score interval for ``p1 − p2`` (statsmodels);
 - :func:`welch_diff_ci` — Welch t interval for ``mean1 − mean2``;
@@ -62,6 +66,47 @@ def mean_ci(total, total_sq, n, confidence: float = 0.95):
         t = t_quantile(np.where(n > 1, n - 1, np.nan), confidence)
         half = t * sd / np.sqrt(n)
     return mean, mean - half, mean + half
+
+
+def bounded_mean_ci(total, total_sq, n, lo=0.0, hi=100.0, confidence: float = 0.95):
+    """``(mean, low, high)`` for the mean of a score bounded by ``lo…hi``; the interval stays inside.
+
+    The mean as a share of the scale, ``p = (x̄ − lo) / (hi − lo)``, gets the Wilson score interval
+    with the *effective* sample size of the observed variance (the design-effect form of Wilson used
+    for survey proportions, Korn & Graubard 1998): ``n_eff = n · p(1 − p) / v``, with ``v`` the
+    variance of the shares (ddof = 0) plus one pseudo-pupil of binomial variance,
+    ``v = (n·v₀ + p(1 − p)) / (n + 1)``. So:
+
+    - 0/1 scores (a one-point task) give exactly Wilson's interval for ``k / n``;
+    - any score in ``lo…hi`` has ``v₀ ≤ p(1 − p)``, hence ``n_eff ≥ n``: never wider than Wilson;
+    - all pupils at the bottom (or the top) give Wilson's ``0 / n`` (``n / n``) — not a zero width;
+      all at the same inner score a narrow but non-degenerate interval (the pseudo-pupil);
+    - Wilson lies in 0…1, so the interval lies in ``lo…hi``.
+
+    ``hi`` may be an array (e.g. the mean maximum score of each group). NaN interval for ``n < 2``
+    (one value is a fact, not a sample) or a scale of zero width.
+    """
+    s, ss, n = _f(total), _f(total_sq), _f(n)
+    lo, hi = _f(lo), _f(hi)
+    width = hi - lo
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n > 0, s / n, np.nan)
+        ok = (n > 1) & (width > 0)
+        p = np.clip((mean - lo) / width, 0.0, 1.0)
+        v0 = np.clip((ss / n - mean * mean) / (width * width), 0.0, None)   # ddof = 0
+        pq = p * (1 - p)
+        v = (n * v0 + pq) / (n + 1)
+        phi = np.where(pq > 0, np.clip(v / pq, 0.0, 1.0), 1.0)              # v ≤ pq in exact arithmetic
+        m = n / phi                                                          # effective sample size
+        z = _z(confidence)
+        z2 = z * z
+        centre = (p + z2 / (2 * m)) / (1 + z2 / m)
+        half = z / (1 + z2 / m) * np.sqrt(pq / m + z2 / (4 * m * m))
+        plo = np.clip(centre - half, 0.0, 1.0)
+        phi_ = np.clip(centre + half, 0.0, 1.0)
+    low = np.where(ok, lo + plo * width, np.nan)
+    high = np.where(ok, lo + phi_ * width, np.nan)
+    return mean, low, high
 
 
 def t_quantile(df, confidence: float = 0.95) -> np.ndarray:

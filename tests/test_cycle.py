@@ -103,9 +103,11 @@ def test_effectiveness_of_measures(result):
     lo, hi = confint_proportions_2indep(25, 120, 4, 60, method="newcomb", compare="diff")
     assert (a["change_ci_low"], a["change_ci_high"]) == pytest.approx((lo * 100, hi * 100))
     assert a["verdict"] == "достоверное ухудшение" and not a["target_reached"]
-    # C: 4/60 → 7/120: no proven change; target 10 % reached
+    # C: 4/60 → 7/120 = 5,8 % [2,9; 11,6]: no proven change; the target 10 % is inside the interval —
+    # neither reached nor missed
     c = eff.loc["C"]
-    assert c["verdict"] == "изменение не доказано" and bool(c["target_reached"])
+    assert c["verdict"] == "изменение не доказано" and pd.isna(c["target_reached"])
+    assert "от целевого значения 10,0 % не отличается достоверно" in c["text_ru"]
     assert c["municipality_change"] == pytest.approx((24 + 5 + 6 + 4 + 4) / 480 * 100 - 18 / 240 * 100)
     assert "Курсы для учителей" in c["text_ru"]
 
@@ -128,7 +130,10 @@ def test_management_cycle_per_system(result):
     assert set(s1.targets["indicator"]) >= {"vpr_fail_share", "vpr_quality"}
     mon = s1.monitoring.set_index(["indicator", "year"])
     assert mon.loc[("vpr_fail_share", 2021), "value"] == pytest.approx(43 / 480 * 100)
-    assert bool(mon.loc[("vpr_fail_share", 2021), "target_met"])   # 9.0 % ≤ 10 %
+    # 43/480 = 9,0 % [6,7; 11,8]: the target 10 % is inside the interval
+    assert pd.isna(mon.loc[("vpr_fail_share", 2021), "target_met"])
+    assert mon.loc[("vpr_fail_share", 2021), "target_status"] == "не отличается от цели достоверно"
+    # 2020: 18/240 = 7,5 % [4,8; 11,6] — also inside
     assert len(s1.effectiveness) == 2
     assert (s1.analysis["system"] == 1).all()
     assert "gia_below_min" in set(s1.not_computed["indicator"])
@@ -144,3 +149,29 @@ def test_bad_rule_is_a_russian_error(result):
     bad = deep_merge(CFG, {"recommendations": [{"id": "y", "text": "{school}", "when": [{"op": ">"}]}]})
     with pytest.raises(MsokoError, match="«y»"):
         recommend(res.indicators, CAT, bad)
+
+
+def test_target_status_three_way_by_hand():
+    from msoko.cycle import TARGET_MET, TARGET_MISSED, TARGET_UNCLEAR, target_status
+    # lower is better («2» share, target 10 %): interval 12–20 wholly worse → missed; 4–8 → met;
+    # 6–14 contains 10 → not reliably different; a fact 11 without interval → missed; touching 10 → met
+    got = target_status([16, 6, 9, 11, 8, 5], [12, 4, 6, np.nan, 6, np.nan], [20, 8, 14, np.nan, 10, np.nan],
+                        [10, 10, 10, 10, 10, np.nan], "lower")
+    assert list(got) == [TARGET_MISSED, TARGET_MET, TARGET_UNCLEAR, TARGET_MISSED, TARGET_MET, None]
+    # higher is better (quality 60 %): 40–55 missed, 62–70 met, 55–65 unclear; fact 60 → met
+    got = target_status([47, 66, 60, 60], [40, 62, 55, np.nan], [55, 70, 65, np.nan], 60, ["higher"] * 4)
+    assert list(got) == [TARGET_MISSED, TARGET_MET, TARGET_UNCLEAR, TARGET_MET]
+
+
+def test_target_miss_only_when_interval_beyond(result):
+    """A: 25/120 = 20,8 % [14,5; 28,9] of «2» overall in 2021 — wholly above the 10 % target: a zone;
+    B: 6/120 = 5 %, C: 7/120 = 5,8 % [2,9; 11,6] — the target inside the interval: no «не достигнуто»."""
+    res, _ = result
+    an = analyse(res.indicators, CAT, CFG, meta=res.meta, year=2021)
+    tm = an[(an["reason"] == "target_miss") & (an["indicator"] == "vpr_fail_share")]
+    assert "A" in set(tm["school_id"]) and not ({"B", "C", "D"} & set(tm["school_id"]))
+    assert (tm["certainty"] != "вероятно").all()
+    ind = res.indicators
+    c = ind[(ind["indicator"] == "vpr_fail_share") & (ind["school_id"] == "C") & (ind["year"] == 2021)
+            & ind["grade"].isna()].iloc[0]
+    assert c["value"] < 10 < c["ci_high"]

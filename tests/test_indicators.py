@@ -123,12 +123,24 @@ def test_change_with_newcombe_interval(small):
     assert (r.change_ci_low, r.change_ci_high) == pytest.approx((lo * 100, hi * 100))
 
 
-def test_mean_with_t_interval(small):
+def bounded_wilson(x, top):
+    """The bounded-mean interval worked out step by step: Wilson on the share of the scale with
+    n_eff = n·p(1−p)/v, v = (n·v₀ + p(1−p)) / (n + 1) (statsmodels for the Wilson part)."""
+    x = np.asarray(x, dtype=float) / top
+    n, p = len(x), x.mean()
+    v = (n * x.var() + p * (1 - p)) / (n + 1)
+    m = n * p * (1 - p) / v if p * (1 - p) > 0 else n
+    lo, hi = proportion_confint(p * m, m, method="wilson")
+    return lo * top, hi * top
+
+
+def test_mean_score_with_bounded_interval(small):
     scores = np.array([8.0] * 3 + [12.0] * 9 + [16.0] * 12 + [20.0] * 6)
     r = row(small.indicators, "vpr_mean_score", "A")
-    lo, hi = st.t.interval(0.95, len(scores) - 1, loc=scores.mean(), scale=st.sem(scores))
     assert r.value == pytest.approx(scores.mean())
-    assert (r.ci_low, r.ci_high) == pytest.approx((lo, hi))
+    assert (r.ci_low, r.ci_high) == pytest.approx(bounded_wilson(scores, 20.0))
+    # close to the t interval inside the scale (14.8: 13.43–16.17 by t)
+    assert (r.ci_low, r.ci_high) == pytest.approx((13.3079, 16.0579), abs=1e-4)
     pct = row(small.indicators, "vpr_mean_pct", "A")
     assert pct.value == pytest.approx(scores.mean() / 20 * 100)
 
@@ -172,9 +184,9 @@ def test_task_and_level_completion_with_sufficiency():
     assert (t1.value, t2.value, t3.value) == pytest.approx((40.0, 70.0, 50.0))
     assert (t1.threshold, t2.threshold, t3.threshold) == (50.0, 50.0, 30.0)
     assert bool(t1.flag) and not bool(t2.flag) and not bool(t3.flag)
-    x = np.array(s1) * 100
-    lo, hi = st.t.interval(0.95, 4, loc=x.mean(), scale=st.sem(x))
-    assert (t1.ci_low, t1.ci_high) == pytest.approx((lo, hi))
+    # a one-point task: exactly Wilson's interval for 2 of 5
+    lo, hi = proportion_confint(2, 5, method="wilson")
+    assert (t1.ci_low, t1.ci_high) == pytest.approx((lo * 100, hi * 100))
     # level per student: Б = (s1 + s2) / 3, П = s3 / 2 ('X' = 0); then the mean over students
     pb = (np.array(s1) + np.array(s2)) / 3 * 100
     pp = np.nan_to_num(np.array(s3)) / 2 * 100
@@ -182,8 +194,7 @@ def test_task_and_level_completion_with_sufficiency():
     p = row(ind, "vpr_level_completion", "A", item="П", **g)
     assert b.value == pytest.approx(pb.mean()) and b.value == pytest.approx(60.0)
     assert p.value == pytest.approx(pp.mean()) and p.value == pytest.approx(50.0)
-    lo, hi = st.t.interval(0.95, 4, loc=pp.mean(), scale=st.sem(pp))
-    assert (p.ci_low, p.ci_high) == pytest.approx((lo, hi))
+    assert (p.ci_low, p.ci_high) == pytest.approx(bounded_wilson(pp, 100.0))
     assert (b.threshold, p.threshold) == (50.0, 30.0)
     suff = row(ind, "vpr_tasks_sufficient", "A", **g)
     assert (suff.numerator, suff.denominator) == (2, 3)

@@ -228,13 +228,30 @@ def catalogue_for(data: ReportData, system: int) -> pd.DataFrame:
     return data.memo(("_catalogue_for", int(system)), build)
 
 
-def not_computed(data: ReportData, system: int) -> list[str]:
+def not_computed(data: ReportData, system: int, school_id: str | None = None, year: int | None = None) -> list[str]:
     """«не рассчитано: причина» for each of the system's catalogue indicators compute did not compute
-    (its ``computed`` / ``note_ru`` in ``indicator_catalogue.csv``)."""
+    (its ``computed`` / ``note_ru`` in ``indicator_catalogue.csv``); with a school, also the principal's
+    composite computed elsewhere but not for this school (too few components: compute's note)."""
     c = catalogue_for(data, system)
-    c = c[c["computed"].astype("boolean").fillna(True) == False]  # noqa: E712 - a nullable column
-    return [f"«{r.name}» не рассчитан: {str(r.note_ru).rstrip('.') if pd.notna(r.note_ru) else 'причина не указана'}."
-            for r in c.itertuples()]
+    off = c["computed"].astype("boolean").fillna(True) == False  # noqa: E712 - a nullable column
+    out = [f"«{r.name}» не рассчитан: {str(r.note_ru).rstrip('.') if pd.notna(r.note_ru) else 'причина не указана'}."
+           for r in c[off].itertuples()]
+    if school_id is not None and year is not None and "principal_composite" in set(c.loc[~off, "code"]):
+        note = composite_note(data, school_id, year)
+        if note.startswith("не рассчитан"):
+            name = c.loc[c["code"] == "principal_composite", "name"].iloc[0]
+            out.append(f"«{name}» {note}.")
+    return out
+
+
+def composite_note(data: ReportData, school_id: str, year: int) -> str:
+    """compute's sentence on the principal's composite of the school — «рассчитан по 4 из 6
+    составляющих; нет данных: …» or «не рассчитан: есть 2 из 6 …» (``principal_components``); "" if none."""
+    pc = data.table("principal_components")
+    if pc.empty or "composite_note" not in pc.columns:
+        return ""
+    x = pc[(pc["year"] == year) & (pc["school_id"].astype(str) == str(school_id))]
+    return str(x["composite_note"].iloc[0]) if len(x) and pd.notna(x["composite_note"].iloc[0]) else ""
 
 
 def _value_cell(value, lo, hi, unit: str, suppressed: bool, n, kind: str = "", *, min_n: int = MIN_N) -> str:
@@ -315,6 +332,8 @@ def system_indicator_table(data: ReportData, school_id: str, year: int, system: 
         row["Информативность"] = "факт об организации" if is_institution_fact(data, r["indicator"]) and not (
             pd.notna(n) and n > 1) else (
             informativeness(n, suppress_below(data)) if pd.notna(n) else "—")
+        if r["indicator"] == "principal_composite" and (note := composite_note(data, school_id, year)):
+            row["Информативность"] = note          # a composite says from how many components it is
         rows.append(row)
     out = pd.DataFrame(rows)
     if not out.empty and (out[all_loaded_group(data)] == "—").all():

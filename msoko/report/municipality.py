@@ -227,6 +227,41 @@ def _monitoring(data: ReportData, municipality: str, year: int, system: int | No
     return m
 
 
+def _status(data: ReportData, municipality: str, year: int, system: int, topic: str = "system") -> dict | None:
+    """compute's verdict on whether a system (or a named count) was assessed (``system_status``); None
+    when the processed folder has no such table (then the report renders as before)."""
+    st = data.table("system_status")
+    if st.empty:
+        return None
+    x = st[(st["year"] == year) & (st["municipality"].astype(str) == municipality) & (st["system"] == system)
+           & (st["topic"] == topic)]
+    return x.iloc[0].to_dict() if len(x) else None
+
+
+def _not_assessed(data: ReportData, municipality: str, year: int, system: int, topic: str = "system") -> str:
+    """«не оценивалось: нет данных (…)» when compute says so; "" when assessed or unknown."""
+    st = _status(data, municipality, year, system, topic)
+    return str(st["text_ru"]) if st is not None and not bool(st["assessed"]) else ""
+
+
+def _unassessed_counts(data: ReportData, municipality: str, year: int) -> list[str]:
+    """The named counts of system 2 that were not assessed, each with its reason."""
+    return [t for topic in ("shnor", "shnsu", "risk_profile") if (t := _not_assessed(data, municipality, year, 2, topic))]
+
+
+def _target_split(tg: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Rows with a target: (met, missed, not reliably different) — compute's ``target_status``."""
+    st = tg["target_status"] if "target_status" in tg.columns else tg["target_met"].map(
+        {True: "достигнуто", False: "не достигнуто"})
+    return (tg[st == "достигнуто"], tg[st == "не достигнуто"],
+            tg[st == "не отличается от цели достоверно"])
+
+
+def _target_item(r) -> str:
+    return (f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} "
+            f"при цели {_unit_value(r['target'], r['unit'])}")
+
+
 def _changed(r, better: bool) -> bool:
     """The change interval excludes zero on the better (or worse) side."""
     lo, hi, d = r.get("change_ci_low"), r.get("change_ci_high"), r.get("direction")
@@ -265,7 +300,9 @@ def municipal_at_glance(data: ReportData, municipality: str, year: int) -> pd.Da
             kids = int(p.get("enrolled_3_7", 0).sum() + p.get("enrolled_0_3", 0).sum())
             note = f"воспитанников {fmt(kids)}, мест {fmt(int(p['places'].sum()))}" if "places" in p else \
                 f"воспитанников {fmt(kids)}"
-    rows.append(("Дошкольных организаций", fmt(len(dous)), note))
+    no_dou = _not_assessed(data, municipality, year, 8, "preschool")
+    rows.append(("Дошкольных организаций", "не оценивалось", no_dou.removeprefix("не оценивалось: ")) if no_dou
+                else ("Дошкольных организаций", fmt(len(dous)), note))
     cont = data.table("contingent")
     if not cont.empty and {"year", "school_id", "students"} <= set(cont):
         c = cont[cont["school_id"].astype(str).isin(ids)]
@@ -577,11 +614,19 @@ def systems_overview(data: ReportData, municipality: str, year: int) -> pd.DataF
         m = mon[mon["system"] == s] if not mon.empty else mon
         m = m[m["value"].notna()] if not m.empty else m
         tg = m[m["target"].notna()] if not m.empty else m
-        met = int(tg["target_met"].fillna(False).astype(bool).sum()) if not tg.empty else 0
+        met = len(_target_split(tg)[0]) if not tg.empty else 0
         better = sum(_changed(r, True) for _, r in m.iterrows()) if not m.empty else 0
         worse = sum(_changed(r, False) for _, r in m.iterrows()) if not m.empty else 0
         schools = confirmed_gaps(data, municipality, year, s)["school_id"].nunique()
-        rows.append({"Система": f"{s}. {SYSTEM_SHORT[s]}", "Показателей": fmt(len(m)),
+        if (no := _not_assessed(data, municipality, year, s)):
+            rows.append({"Система": f"{s}. {SYSTEM_SHORT[s]}", "Показателей": no, "Цели достигнуты": "—",
+                         "Достоверно улучшились": "—", "Достоверно ухудшились": "—",
+                         "Организаций с подтверждённым отставанием": "—"})
+            continue
+        st = _status(data, municipality, year, s)
+        shown = fmt(len(m)) if st is None else \
+            f"{fmt(int(st['indicators_computed']))} из {fmt(int(st['indicators_total']))}"
+        rows.append({"Система": f"{s}. {SYSTEM_SHORT[s]}", "Показателей": shown,
                      "Цели достигнуты": f"{fmt(met)} из {fmt(len(tg))}" if len(tg) else "цели не заданы",
                      "Достоверно улучшились": fmt(int(better)), "Достоверно ухудшились": fmt(int(worse)),
                      "Организаций с подтверждённым отставанием": fmt(int(schools))})
@@ -596,12 +641,14 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
         m = mon[mon["value"].notna()]
         tg = m[m["target"].notna()]
         if len(tg):
-            miss = tg[~tg["target_met"].fillna(False).astype(bool)]
-            s = f"Целевые значения достигнуты по {fmt(len(tg) - len(miss))} из {_count(len(tg), 'показателя', 'показателей', 'показателей')}, для которых они заданы"
+            met, miss, unclear = _target_split(tg)
+            s = f"Целевые значения достигнуты по {fmt(len(met))} из {_count(len(tg), 'показателя', 'показателей', 'показателей')}, для которых они заданы"
             if len(miss):
-                s += "; не достигнуты: " + _list([f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} "
-                                                  f"при цели {_unit_value(r['target'], r['unit'])}"
-                                                  for _, r in miss.iterrows()], 3)
+                s += "; не достигнуты (интервал целиком хуже цели): " + _list(
+                    [_target_item(r) for _, r in miss.iterrows()], 3)
+            if len(unclear):
+                s += "; от цели достоверно не отличаются: " + _list(
+                    [_target_item(r) for _, r in unclear.iterrows()], 3)
             out.append(s + ".")
         for better, word in ((False, "Достоверно ухудшились за год"), (True, "Достоверно улучшились за год")):
             x = [r for _, r in m.iterrows() if _changed(r, better)]
@@ -662,8 +709,17 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
               key="Муниципалитет в цифрах")
     sec.heading("Школы, которым нужна адресная поддержка", 3)
     sup = support_table(data, municipality, year)
+    unassessed = _unassessed_counts(data, municipality, year)
     if sup.empty:
-        sec.para("Ни одна школа не отнесена к ШНОР или ШНСУ, нет высоких рисковых профилей и признаков необъективности.")
+        st = {t: _status(data, municipality, year, 2, t) for t in ("shnor", "shnsu", "risk_profile")}
+        if all(v is None for v in st.values()):
+            sec.para("Ни одна школа не отнесена к ШНОР или ШНСУ, нет высоких рисковых профилей и признаков необъективности.")
+        else:
+            said = [w for t, w in (("shnor", "ни одна школа не отнесена к ШНОР"), ("shnsu", "к ШНСУ — ни одна"),
+                                   ("risk_profile", "высоких рисковых профилей «500+» нет"))
+                    if st[t] is not None and bool(st[t]["assessed"])]
+            said.append("признаков необъективности нет")
+            sec.para("; ".join(said)[:1].upper() + "; ".join(said)[1:] + ".")
     else:
         sec.table(sup, caption=f"Основания для поддержки, {year}",
                   note="ШНОР — число процедур с низким результатом из всех процедур школы (" + _shnor_rule_note(data)
@@ -671,6 +727,8 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
                        "факторы риска «500+»; признаки необъективности — число работ с признаком, повод присмотреться к "
                        "проведению и проверке работ, а не обвинение. Полные основания — в приложении 2. Это факты об "
                        "организациях, а не сведения о людях; школы перечислены по названию.")
+    if unassessed:
+        sec.para("; ".join(unassessed)[:1].upper() + "; ".join(unassessed)[1:] + ".", "msoko-note")
     if MU.municipalities_count(data) > 1:
         t = MU.side_by_side(data, year)
         if not t.empty:
@@ -710,23 +768,32 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
     """The conclusions of one system and its tasks for next year, as the annual доклад ends."""
     concl: list[str] = []
     tasks: list[str] = []
+    st = _status(data, municipality, year, system)
+    if st is not None and not bool(st["assessed"]):
+        tables = re.findall(r"«([^»]+)»", str(st["text_ru"]))
+        return ([f"Система в {year} году не оценивалась: {str(st['text_ru']).removeprefix('не оценивалось: ')}."],
+                ["Организовать сбор данных по системе" + (
+                    f" ({'таблица' if len(tables) == 1 else 'таблицы'} {', '.join(f'«{t}»' for t in tables)}; "
+                    "шаблоны — команда msoko templates)"
+                    if tables else "") + ", чтобы оценить её по итогам следующего года."])
+    if st is not None and int(st["indicators_computed"]) < int(st["indicators_total"]):
+        concl.append(f"Оценка системы неполная: {st['text_ru']}.")
     m = _monitoring(data, municipality, year, system)
     m = m[m["value"].notna()] if not m.empty else m
     if not m.empty:
         tg = m[m["target"].notna()]
-        met = tg[tg["target_met"].fillna(False).astype(bool)]
-        miss = tg[~tg["target_met"].fillna(False).astype(bool)]
+        met, miss, unclear = _target_split(tg)
         if len(met):
-            concl.append("Достигнуты целевые значения: " + _list(
-                [f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} при цели {_unit_value(r['target'], r['unit'])}"
-                 for _, r in met.iterrows()], 3) + ".")
+            concl.append("Достигнуты целевые значения: " + _list([_target_item(r) for _, r in met.iterrows()], 3) + ".")
         if len(miss):
-            concl.append("Не достигнуты целевые значения: " + _list(
-                [f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} при цели {_unit_value(r['target'], r['unit'])}"
-                 for _, r in miss.iterrows()], 3) + ".")
+            concl.append("Не достигнуты целевые значения (интервал целиком хуже цели): " + _list(
+                [_target_item(r) for _, r in miss.iterrows()], 3) + ".")
             for _, r in miss.head(3).iterrows():
                 tasks.append(f"Довести показатель «{muni_name(r['indicator'], r['name_ru'])}» до целевого значения "
                              f"{_unit_value(r['target'], r['unit'])} (в {year} году — {_unit_value(r['value'], r['unit'])}).")
+        if len(unclear):
+            concl.append("От целевого значения достоверно не отличаются: " + _list(
+                [_target_item(r) for _, r in unclear.iterrows()], 3) + ".")
         good = [r for _, r in m.iterrows() if _changed(r, True)]
         bad = [r for _, r in m.iterrows() if _changed(r, False)]
         if good:
@@ -749,11 +816,22 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
         n_shnor = int((sup["ШНОР"] != "—").sum()) if "ШНОР" in sup else 0
         n_shnsu = int((sup["ШНСУ"] != "—").sum()) if "ШНСУ" in sup else 0
         n_risk = int((sup["Рисковый профиль «500+»"] != "—").sum()) if "Рисковый профиль «500+»" in sup else 0
-        if n_shnor or n_shnsu or n_risk:
-            concl.append(f"К ШНОР отнесено {_count(n_shnor, 'школа', 'школы', 'школ')}, к ШНСУ — {fmt(n_shnsu)}, "
-                         f"высокий рисковый профиль «500+» — у {fmt(n_risk)} (перечень с причинами — в сводке).")
+        known = {t: _status(data, municipality, year, 2, t) for t in ("shnor", "shnsu", "risk_profile")}
+        ok = {t: v is None or bool(v["assessed"]) for t, v in known.items()}   # a count only when assessed
+        if (n_shnor or n_shnsu or n_risk) and any(ok.values()):
+            parts = ([f"к ШНОР отнесено {_count(n_shnor, 'школа', 'школы', 'школ')}"] if ok["shnor"] else []) \
+                + ([f"к ШНСУ — {fmt(n_shnsu)}"] if ok["shnsu"] else []) \
+                + ([f"высокий рисковый профиль «500+» — у {fmt(n_risk)}"] if ok["risk_profile"] else [])
+            text = ", ".join(parts)
+            concl.append(text[:1].upper() + text[1:] + " (перечень с причинами — в сводке).")
+        for t in _unassessed_counts(data, municipality, year):
+            concl.append(t[:1].upper() + t[1:] + ".")
+        if (n_shnor or n_shnsu or n_risk) and (ok["shnsu"] or ok["risk_profile"]):
             tasks.append("Продолжить адресную поддержку школ ШНОР и ШНСУ: программы развития с мерами по каждому "
                          "выявленному фактору риска «500+», методическое сопровождение, мониторинг результатов.")
+        elif n_shnor:   # ШНСУ and the risk profile not assessed: nothing to say about their factors
+            tasks.append("Продолжить адресную поддержку школ ШНОР: программы развития, методическое сопровождение, "
+                         "мониторинг результатов.")
     if system == 3:
         it = _item_rows(data, municipality)
         if not it.empty:
@@ -890,7 +968,13 @@ def monitoring_table(data: ReportData, municipality: str, year: int, system: int
                 mr = mr.iloc[0] if isinstance(mr, pd.DataFrame) else mr
                 tgt = mr.get("target", math.nan)
                 if pd.notna(tgt):
-                    verdict.append("цель достигнута" if bool(mr.get("target_met")) else "цель не достигнута")
+                    st = mr.get("target_status")
+                    if not isinstance(st, str):
+                        tm = mr.get("target_met")
+                        st = "" if tm is None or pd.isna(tm) else "достигнуто" if bool(tm) else "не достигнуто"
+                    verdict.append({"достигнуто": "цель достигнута", "не достигнуто": "цель не достигнута",
+                                    "не отличается от цели достоверно": "от цели достоверно не отличается"}.get(st, "")
+                                   or "цель: нет вердикта")
                 mrd = mr.to_dict()
                 if _changed(mrd, True):
                     verdict.append("достоверное улучшение")
@@ -1045,6 +1129,13 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
     sec.para(f"Формулы показателей, источники данных и целевые значения — {APPENDIX} {system}.", "msoko-note")
 
     sec.html(html_heading("Мониторинг показателей", 3))
+    st = _status(data, municipality, year, system)
+    assessed = st is None or bool(st["assessed"])
+    if not assessed:
+        sec.para(f"В {year} году система не оценивалась: {str(st['text_ru']).removeprefix('не оценивалось: ')}. "
+                 "Шаблоны таблиц для сбора данных — команда msoko templates.", "msoko-empty")
+    elif st is not None and int(st["indicators_computed"]) < int(st["indicators_total"]):
+        sec.para(f"Оценка системы неполная: {st['text_ru']}.", "msoko-note")
     sec.table(monitoring_table(data, municipality, year, system),
               caption=f"Значения муниципалитета за {year - 2}–{year} годы",
               note="Значения муниципалитета — по всем обучающимся (объединённые), а не среднее по школам; "
@@ -1089,11 +1180,18 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
                                           source=f"{meta.get('source') or 'msoko'}; показатели msoko"))
 
     sec.html(html_heading("Анализ результатов мониторинга", 3))
+    partial = st is not None and assessed and int(st["indicators_computed"]) < int(st["indicators_total"])
+    empty = ("Анализ не проводился: система не оценивалась — нет данных." if not assessed else
+             f"На уровне муниципалитета рассчитанные показатели системы ({fmt(int(st['indicators_computed']))} из "
+             f"{fmt(int(st['indicators_total']))}) в пределах целей и без достоверного ухудшения; остальные не "
+             "оценивались — нет данных." if partial else
+             "На уровне муниципалитета все показатели системы в пределах целей и без достоверного ухудшения.")
     sec.html(html_sentences([plain(ru_name(s)) for s in municipal_findings(data, municipality, year, system, limit=5)],
-                            empty="На уровне муниципалитета все показатели системы в пределах целей и без "
-                                  "достоверного ухудшения."))
+                            empty=empty))
     k = confirmed_gaps(data, municipality, year, system)["school_id"].nunique()
-    sec.para(f"Отставание и от муниципалитета, и от похожих школ подтверждено у {fmt(k)} "
+    if not assessed:
+        k = -1
+    sec.para("Отставания организаций не оценивались: нет данных." if k < 0 else f"Отставание и от муниципалитета, и от похожих школ подтверждено у {fmt(k)} "
              f"{_plural(k, 'организации', 'организаций', 'организаций')}; перечень с показателями — {APPENDIX} {system}. "
              "Все зоны внимания каждой организации, по важности, — в её отчёте." if k else
              "Подтверждённых отставаний организаций по показателям системы нет; зоны внимания каждой организации — "

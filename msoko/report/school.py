@@ -99,7 +99,7 @@ def show_school_system(data: ReportData, school_id: str, year: int, system: int)
     if goal:
         sec.html(html_para(f"Цель системы: {goal}.", "msoko-note"))
     t = system_indicator_table(data, school_id, year, system)
-    missing = not_computed(data, system)
+    missing = not_computed(data, system, school_id, year)
     if t.empty:
         sec.html(html_para("Для школы нет показателей этой системы за выбранный год "
                                "(данные не загружены или группа слишком мала).", "msoko-empty"))
@@ -440,6 +440,10 @@ def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dic
             school = _show_value(r["value"], unit, kind)
             if pd.notna(r.get("ci_low")) and pd.notna(r.get("ci_high")) and kind != "flag":
                 school += f" [{_show_value(r['ci_low'], unit, kind).replace(' %', '')}–{_show_value(r['ci_high'], unit, kind)}]"
+            if code == "principal_composite":   # from how many of its components (compute's note)
+                from msoko.report.indicators import composite_note
+                note = composite_note(data, school_id, year)
+                school += f" ({note})" if note else ""
             sim = _show_value(r.get("similar_value"), unit, "share" if kind == "flag" else kind)
             muni = _show_value(r.get("municipality_value"), unit, "share" if kind == "flag" else kind)
             if kind == "flag":  # at the municipality a fact is a share of schools
@@ -888,13 +892,17 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
             out.setdefault(sid, {})["concerns"] = f"{k} из {len(x)}"
     ob = processed / "objectivity.parquet"
     if ob.exists():
+        # the same reading as the report's objectivity line (summary_objectivity): not computed for the
+        # school, no signs, or the signs found (official among them, the combined evidence)
         o = pd.read_parquet(ob, columns=["year", "school_id", "sign", "flagged"])
-        o = o[(o["year"] == year) & o["school_id"].notna() & o["flagged"].fillna(False).astype(bool)]
+        o = o[(o["year"] == year) & o["school_id"].notna()]
+        for sid in o["school_id"].astype(str).unique():
+            out.setdefault(sid, {})["objectivity"] = "признаков не выявлено"
+        o = o[o["flagged"].fillna(False).astype(bool) & ~o["sign"].astype(str).str.startswith("objectivity_index")]
         for sid, x in o.groupby(o["school_id"].astype(str)):
             k = int(x["sign"].isin(list(OFFICIAL_SIGNS)).sum())
-            words = []
-            if k:
-                words.append(f"официальных признаков: {k}")
+            n = int((x["sign"] != "combined").sum())
+            words = [f"признаков: {n}" + (f" (официальных — {k})" if k else " (все — дополнительные)")] if n else []
             if (x["sign"] == "combined").any():
                 words.append("сводная оценка msoko")
             if words:

@@ -101,7 +101,7 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
         for r in rows:
             f = facts.get(str(r["label"]), {})
             extra = (f'<td>{escape(f.get("concerns", "—"))}</td>'
-                     f'<td>{escape(f.get("objectivity", "признаков нет"))}</td>') if school else ""
+                     f'<td>{escape(f.get("objectivity", "не рассчитана"))}</td>') if school else ""
             out.append(f'<tr><td><a href="{_href(r["html"])}">{escape(r["title"])}</a></td>'
                        f'<td>{escape(r["label"])}</td>{extra}<td>{_when(r.get("built_at"))}'
                        f'{" (ранее)" if r["status"] == "earlier" else ""}</td>'
