@@ -41,7 +41,8 @@ from msoko.outputs import OutputSchemaError
 from msoko.outputs import validate as validate_output
 from msoko.store import read_table, table_path, write_csv, write_table
 
-INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context", "gia", "olympiad",
+INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context",
+                "context_questionnaire", "gia", "olympiad",
                 "addedu", "career", "leavers", "principals", "teachers", "upbringing", "mkdo", "preschool",
                 "surveys", "measures"]
 

@@ -312,8 +312,36 @@ def docs_markdown() -> str:
             lines.append(f"| {c.header} | `{c.id}` | {TYPE_RU[c.type]} | {'да' if c.required else ''} | "
                          f"{allowed} | {c.description} | {c.example} |")
         lines.append("")
+    lines += questionnaire_markdown()
     lines.append(CLEANING_DECISIONS)
     return "\n".join(lines)
+
+
+FEEDS_RU = {"schools": "реестр школ (`schools.parquet`)",
+            "context": "система 2: индекс контекста, ШНСУ, факторы риска «500+»",
+            "teachers": "система 6 (для ОО без шаблона «Педагогические работники»)",
+            "kept": "хранится для анализа"}
+
+
+def questionnaire_markdown() -> list[str]:
+    """The ФИС ОКО context questionnaire columns (``[[questionnaire]]`` in the dictionary)."""
+    from msoko.questionnaire import fields
+
+    lines = ["## Контекстная анкета ФИС ОКО <a id=\"context_questionnaire\"></a>", "",
+             "Федеральная выгрузка «Сбор контекстных данных об ОО и участниках ВПР» (не шаблон msoko). "
+             "Читается вся: каждый столбец находится по заголовку (точный текст, иначе — образец `match` для "
+             "вопросов, текст которых меняется по годам, например «в 2021/2022 учебном году»); столбец, которого "
+             "нет в словаре, называется в предупреждении загрузки и не загружается. Таблица: "
+             "`data/processed/context_questionnaire.parquet`, одна строка на (год, логин ОО); год — из имени файла "
+             "или из заголовка «20XX/20YY учебном году». Для ответов вида «2. Город» хранятся код (`id`) и текст "
+             "ответа (`id_text`).", "",
+             "| Заголовок (2021) | id | Тип | Единица | Куда идёт | Описание |", "|---|---|---|---|---|---|"]
+    for f in fields():
+        head = f.header.replace("|", "\\|")
+        lines.append(f"| {head} | `{f.id}` | {f.type} | {f.unit} | {FEEDS_RU.get(f.feeds, f.feeds)} | "
+                     f"{f.description.replace('|', '/')} |")
+    lines.append("")
+    return lines
 
 
 CLEANING_DECISIONS = """## Выгрузки ВПР: решения по «грязным» значениям

@@ -889,6 +889,31 @@ def _teachers(tables, config, ctx) -> list[Base]:
             _base("teachers_contests", a, {"num": "contest", "den": "one"})]
 
 
+def _teachers_questionnaire(tables, config, ctx) -> list[Base]:
+    """System 6 from the ФИС ОКО questionnaire (its own definitions: teachers on ≥ 0,5 ставки, «не старше 30»,
+    «пенсионного возраста»), only for organisations and years with no row in the teachers template."""
+    from msoko import questionnaire
+
+    q, = _need(tables, "context_questionnaire")
+    c = questionnaire.teacher_counts(q)
+    t = _get(tables, "teachers")
+    if t is not None:
+        have = set(zip(t["year"].astype(int), t["school_id"].astype(str)))
+        c = c[[(y, s) not in have for y, s in zip(c["year"], c["school_id"])]]
+    c = c[c["teachers"] > 0]
+    if not len(c):
+        raise NotComputable("у всех организаций с анкетой есть шаблон «Педагогические работники»")
+    out = []
+    for code, col in (("q_teachers_highest", "highest"), ("q_teachers_young30", "young30"),
+                      ("q_teachers_pension", "pension")):
+        # a count above the teachers is an answer error: that school is left out, not capped
+        ok = c[c[col].notna() & (c[col] <= c["teachers"])]
+        out.append(_base(code, ok, {"num": col, "den": "teachers"}))
+    k = c[c["kpk"].notna()]
+    out.append(_base("q_kpk_per_100_teachers", k, {"num": "kpk", "den": "teachers"}))
+    return out
+
+
 def _upbringing(tables, config, ctx) -> list[Base]:
     u, = _need(tables, "upbringing")
     u = u.copy()
@@ -959,10 +984,53 @@ def _students_by_school(tables, meta) -> pd.DataFrame:
     return pd.DataFrame(columns=["year", "school_id", "students", "ovz"])
 
 
+CONTEXT_TEMPLATE_METRICS = ("equipment_index", "teacher_vacancies", "students_risk_failure", "families_at_risk",
+                            "parent_involvement", "learning_motivation", "school_climate", "teacher_competence")
+QUESTIONNAIRE_METRICS = ("equipment_index", "parent_involvement")   # what the ФИС ОКО questionnaire measures
+
+
+def _context_base(tables: dict) -> pd.DataFrame:
+    """The context template (``context``) joined with what the ФИС ОКО questionnaire measures.
+
+    One row per ``year, school_id`` found in either; for a metric both give, the template (the
+    school's own figure) wins and the questionnaire fills the gaps. ``<metric>_source`` says where
+    each value came from: ``context`` (template) or ``context_questionnaire``.
+    """
+    from msoko import questionnaire
+
+    ctx, q = _get(tables, "context"), _get(tables, "context_questionnaire")
+    if ctx is None and q is None:
+        raise NotComputable("нет данных: таблица «context» (шаблон «Контекст и факторы риска ОО») "
+                            "и контекстная анкета ФИС ОКО")
+    if ctx is not None:
+        m = ctx.assign(school_id=ctx["school_id"].astype(str)).copy()
+    else:
+        m = pd.DataFrame({"year": pd.Series([], dtype="int64"), "school_id": pd.Series([], dtype=object)})
+    for c in CONTEXT_TEMPLATE_METRICS + ("source_row",):
+        if c not in m.columns:
+            m[c] = np.nan
+    if "source_file" not in m.columns:
+        m["source_file"] = None
+    for c in QUESTIONNAIRE_METRICS:
+        m[f"{c}_source"] = np.where(pd.to_numeric(m[c], errors="coerce").notna(), "context", None)
+    if q is None:
+        return m
+    qm = questionnaire.context_metrics(q)
+    m = m.merge(qm.rename(columns={c: f"_q_{c}" for c in QUESTIONNAIRE_METRICS}),
+                on=["year", "school_id"], how="outer")
+    for c in QUESTIONNAIRE_METRICS:
+        own = pd.to_numeric(m[c], errors="coerce")
+        fill = own.isna() & m[f"_q_{c}"].notna()
+        m[c] = own.where(~fill, m[f"_q_{c}"])
+        m[f"{c}_source"] = np.where(fill, questionnaire.SOURCE, m[f"{c}_source"])
+        m = m.drop(columns=f"_q_{c}")
+    return m
+
+
 def context_metrics(tables: dict, meta: pd.DataFrame) -> pd.DataFrame:
-    """One row per ``year, school_id`` of the context table with the «500+» metrics."""
-    ctx, = _need(tables, "context")
-    m = ctx.assign(school_id=ctx["school_id"].astype(str)).copy()
+    """One row per ``year, school_id`` of the context table and/or the ФИС ОКО questionnaire
+    with the «500+» metrics (see :func:`_context_base` for which source wins)."""
+    m = _context_base(tables)
     st = _students_by_school(tables, meta)
     m = m.merge(st, on=["year", "school_id"], how="left")
     t = _get(tables, "teachers")
@@ -973,8 +1041,13 @@ def context_metrics(tables: dict, meta: pd.DataFrame) -> pd.DataFrame:
         m["teachers_n"] = np.nan
     m = m.merge(meta[["school_id", "settlement_type", "students_total"]], on="school_id", how="left")
     # without contingent the merged counts are an all-missing object column: numbers, so arithmetic works
-    m["students"] = pd.to_numeric(m["students"], errors="coerce").fillna(
-        pd.to_numeric(m["students_total"], errors="coerce"))
+    contingent = pd.to_numeric(m["students"], errors="coerce")
+    q_students = pd.to_numeric(m["q_students_total"], errors="coerce") if "q_students_total" in m else np.nan
+    m["students"] = contingent.fillna(q_students).fillna(pd.to_numeric(m["students_total"], errors="coerce"))
+    m["students_source"] = np.where(contingent.notna(), "contingent",
+                                    np.where(pd.notna(q_students), "context_questionnaire",
+                                             np.where(m["students"].notna(), "schools", None)))
+    m = m.drop(columns=["q_students_total"], errors="ignore")
     m["ovz"] = pd.to_numeric(m["ovz"], errors="coerce")
     with np.errstate(divide="ignore", invalid="ignore"):
         stu = m["students"].astype(float).where(m["students"] > 0)
@@ -1019,7 +1092,7 @@ def _context_output(m: pd.DataFrame) -> pd.DataFrame:
     (on partial data a merged column may be object or float with gaps)."""
     out = m.copy()
     for c in out.columns:
-        if c in ("year", "school_id", "settlement_type", "source_file", "source_row"):
+        if c in ("year", "school_id", "settlement_type", "source_file", "source_row") or c.endswith("_source"):
             continue
         v = pd.to_numeric(out[c], errors="coerce")
         if c in CONTEXT_COUNTS:
@@ -1325,6 +1398,8 @@ PRODUCERS = [
     (_principals, ["principal_mgmt_training", "principal_reserve", "nokuod_score"]),
     (_teachers, ["teachers_top_category", "teachers_highest_category", "teachers_kpk3", "teachers_diagnostics",
                  "teachers_iom_after_diag", "teachers_young", "teachers_60plus", "teachers_contests"]),
+    (_teachers_questionnaire, ["q_teachers_highest", "q_teachers_young30", "q_teachers_pension",
+                               "q_kpk_per_100_teachers"]),
     (_upbringing, ["upbr_clubs", "upbr_volunteers", "upbr_movements", "upbr_offences_rate", "upbr_pdn_kdn_rate",
                    "upbr_removed_improved", "upbr_programme_approved"]),
     (_mkdo, ["mkdo_area_score", "mkdo_total_score"]),

@@ -36,13 +36,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from msoko import layouts
+from msoko import layouts, questionnaire
 from msoko.errors import MsokoError, OutputError
 from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import (FolderLock, atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table,
                          write_text_atomic, writing_to)
 
-PARSER_VERSION = "9"
+PARSER_VERSION = "10"
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -590,8 +590,15 @@ def _parse_context(table, lay, rel, raw_root) -> dict:
         "source_row": rows.astype("int32"),
     })
     df = df[~rej.mask].reset_index(drop=True)
-    return {"frames": {"context": df, "rejects": rej.frame()}, "rows_read": n,
-            "rows_rejected": int(rej.mask.sum()), "meta": {}}
+    # every column of the questionnaire, by its header (msoko/questionnaire.py, data dictionary)
+    header = [str(h) for h in table.header]
+    texts = [_text(data.iloc[:, i]) for i in range(min(len(header), data.shape[1]))]
+    full, q_warnings, mp = questionnaire.parse(header, texts, questionnaire.questionnaire_year(rel, header), rel)
+    full = full.assign(source_file=rel, source_row=rows.astype("int32"))[~rej.mask].reset_index(drop=True)
+    lay.ignored[:] = list(mp.unknown)   # the note «не читаются столбцы» names only the unknown ones
+    return {"frames": {"context": df, "context_questionnaire": full, "rejects": rej.frame()}, "rows_read": n,
+            "rows_rejected": int(rej.mask.sum()), "meta": {"questionnaire_columns": len(mp.columns)},
+            "warnings": q_warnings}
 
 
 def _parse_template(table, lay, rel, raw_root) -> dict:
@@ -1097,6 +1104,12 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
         logins = _first_logins(logins, extra_rejects, warnings)
     if context is not None:  # several questionnaires (context_2021, context_2022, …): the last file wins
         context = context.drop_duplicates("school_id", keep="last")
+    questionnaires = cat("context", "context_questionnaire")
+    if questionnaires is not None:  # every year kept; one row per (year, school): the last file wins
+        questionnaires = questionnaires.drop_duplicates(["year", "school_id"], keep="last").reset_index(drop=True)
+        write_table(questionnaires, processed, "context_questionnaire")
+    elif table_path(processed, "context_questionnaire").exists():   # not last run's questionnaire
+        table_path(processed, "context_questionnaire").unlink()
     if registry is not None:
         d = registry.duplicated("school_id")
         if d.any():
