@@ -235,12 +235,17 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     result.outputs["indicator_catalogue"] = cat_path
     for name, key in (("shnor_list", "shnor"), ("shnor_procedures", "shnor_procedures"),
                       ("risk_profile", "risk_profile"), ("context_metrics", "context"),
-                      ("principal_components", "principal_components")):
+                      ("principal_components", "principal_components"), ("spec_quality", "spec_quality")):
         df = res.details.get(key)
         if df is not None:
             path = _write(df.reset_index(drop=True), processed, name, log, say, "indicators")
             if path is not None:
                 result.outputs[name] = path
+    if res.details.get("spec_quality") is not None:   # specifications that do not fit the scores (issue 22)
+        from msoko.spec_quality import warnings_ru
+        for message in warnings_ru(res.details["spec_quality"]):
+            say(f"  ПРЕДУПРЕЖДЕНИЕ: {message}")
+            log.append(_row("spec_quality", "vpr_task_completion", "качество данных", WARNING, message))
     say(f"  indicators.parquet: {res.summary()} ({time.perf_counter() - t:.1f} с)")
     result.notes = res.notes
     failed = {}

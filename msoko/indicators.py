@@ -576,6 +576,32 @@ def _runs(work: np.ndarray, student) -> np.ndarray:
     return np.cumsum(change) - 1
 
 
+def _spec_quality(ctx, config, cell, cnt, obs, csize, shape, y0, b_u, k_u, specs) -> np.ndarray:
+    """spec_quality table into ``ctx``; returns a bool per task cell: withheld (no task verdict)."""
+    from msoko import spec_quality
+    from msoko.marks import load_scales
+
+    ny, ng, nb, nk = shape
+    n_cell = np.bincount(cell, weights=cnt.astype("float64"), minlength=csize)
+    seen = np.flatnonzero(np.bincount(cell, minlength=csize) > 0)
+    tk, rest = seen % nk, seen // nk
+    bc, rest = rest % nb, rest // nb
+    gc, yc = rest % ng, rest // ng
+    cells = pd.DataFrame({"year": yc + y0, "grade": gc, "subject": b_u[bc], "task": k_u[tk],
+                          "observed_max": obs[seen], "n": n_cell[seen].astype("int64")})
+    scales = load_scales()
+    scale_max = scales[["year", "grade", "subject", "max_score"]] if "max_score" in scales else None
+    table = spec_quality.assess(cells, specs, scale_max, config.get("spec_quality"))
+    ctx["spec_quality"] = table
+    wh = np.zeros(csize, dtype=bool)
+    w = spec_quality.withheld(table)
+    if len(w):
+        key = pd.MultiIndex.from_arrays([cells["year"], cells["grade"], cells["subject"], cells["task"].astype(str)])
+        hit = key.isin(pd.MultiIndex.from_frame(w.astype({"task": str})))
+        wh[seen[hit]] = True
+    return wh
+
+
 def _tasks(tables, config, ctx) -> list[Base]:
     """Task completion (per task) and level completion (per student work, then the mean) —
     numpy only (dense integer keys, no hashing of the 15-million-row table)."""
@@ -637,11 +663,14 @@ def _tasks(tables, config, ctx) -> list[Base]:
     # a score above the specified maximum means the specification is wrong: take the observed one
     tmax = np.where(t_spec > 0, np.fmax(t_spec, obs[cell]), obs[cell])
     t_lvl = np.where(t_valid, spec_lvl[skey], -1)
+    # specifications checked against the scores: no task verdict from a misfitting one (msoko.spec_quality)
+    wh = _spec_quality(ctx, config, cell, cnt, obs, csize, (ny, ng, nb, nk), y0, b_u, k_u, specs)
+    t_wh = wh[cell]
     ctx["task_levels"] = pd.DataFrame({
         "year": (t_yc + y0).astype("int16"), "grade": t_gc.astype("int16"), "subject": cx.word(b_u)[t_bc],
         "item": cx.word(k_u)[tk], "task_level": np.where(t_lvl >= 0, lv_u[np.clip(t_lvl, 0, 2)], None)}
     ).drop_duplicates(["year", "grade", "subject", "item"])
-    ok = tmax > 0
+    ok = (tmax > 0) & ~t_wh
     with np.errstate(divide="ignore", invalid="ignore"):
         s_pct = np.where(ok, x / tmax * 100, np.nan)
         ss_pct = np.where(ok, x2 / tmax ** 2 * 10000, np.nan)
@@ -657,7 +686,7 @@ def _tasks(tables, config, ctx) -> list[Base]:
     row_cell = ((yc.astype("int64") * ng + gc) * nb + bc) * nk + kc
     row_skey = (gc.astype("int64") * nb + bc) * nk + kc
     row_valid = valid[yc, gc, bc]
-    rl = np.where(row_valid, spec_lvl[row_skey], -1)
+    rl = np.where(row_valid & ~wh[row_cell], spec_lvl[row_skey], -1)
     if (rl >= 0).any():
         row_spec = np.where(row_valid, spec_max[row_skey], np.nan)
         row_max = np.where(row_spec > 0, np.fmax(row_spec, obs[row_cell]), obs[row_cell])
@@ -1523,7 +1552,8 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
     nt = pd.DataFrame([(c, cat.loc[c, "name_ru"], int(cat.loc[c, "system"]), r) for c, r in notes.items()
                        if c in cat.index and c not in frames],
                       columns=["indicator", "name_ru", "system", "reason"])
-    details = {k: ctx[k] for k in ("shnor", "shnor_procedures", "risk_profile", "context", "principal_components")
+    details = {k: ctx[k] for k in ("shnor", "shnor_procedures", "risk_profile", "context", "principal_components",
+                                   "spec_quality")
                if k in ctx}
     return IndicatorResult(ind, nt, details, meta, failures)
 
