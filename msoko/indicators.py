@@ -589,8 +589,17 @@ def _spec_quality(ctx, config, cell, cnt, obs, csize, shape, y0, b_u, k_u, specs
     gc, yc = rest % ng, rest // ng
     cells = pd.DataFrame({"year": yc + y0, "grade": gc, "subject": b_u[bc], "task": k_u[tk],
                           "observed_max": obs[seen], "n": n_cell[seen].astype("int64")})
+    # the work's maximum: as loaded with the works (ingest: the export's, or the specification's checked
+    # against the scores), else the built-in mark scale's
+    parts = []
+    v = _get(ctx.get("tables") or {}, "vpr")
+    if v is not None and "max_score" in v.columns:
+        parts.append(v.groupby(["year", "grade", "subject"], observed=True)["max_score"].max().dropna().reset_index())
     scales = load_scales()
-    scale_max = scales[["year", "grade", "subject", "max_score"]] if "max_score" in scales else None
+    if "max_score" in scales:
+        parts.append(scales[["year", "grade", "subject", "max_score"]].dropna())
+    scale_max = pd.concat([p.astype({"year": "int64", "grade": "int64", "subject": str}) for p in parts]
+                          ).drop_duplicates(["year", "grade", "subject"], keep="first") if parts else None
     table = spec_quality.assess(cells, specs, scale_max, config.get("spec_quality"))
     ctx["spec_quality"] = table
     wh = np.zeros(csize, dtype=bool)
