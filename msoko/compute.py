@@ -42,7 +42,7 @@ from msoko.outputs import validate as validate_output
 from msoko.store import read_table, table_path, write_csv, write_table
 
 INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context",
-                "context_questionnaire", "gia", "olympiad",
+                "context_questionnaire", "vpr_textbooks", "gia", "olympiad",
                 "addedu", "career", "leavers", "principals", "teachers", "upbringing", "mkdo", "preschool",
                 "surveys", "measures"]
 
@@ -267,6 +267,20 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             for r in part.itertuples():
                 log.append(_row("indicators", r.indicator, f"система {system}", WARNING,
                                 f"Показатель «{r.name_ru}» не рассчитан: {r.reason}."))
+
+    if tables.get("vpr_textbooks") is not None:   # textbooks (УМК) in use per work, with pupil counts
+        from msoko.textbooks import textbook_use
+        try:
+            path = _write(textbook_use(tables["vpr_textbooks"], tables.get("schools")), processed, "textbook_use",
+                          log, say, "textbooks")
+            if path is not None:
+                result.outputs["textbook_use"] = path
+        except Exception as exc:  # noqa: BLE001 - the rest of compute still runs
+            message = f"Учебники (УМК): таблица textbook_use не построена: {_describe(exc)}."
+            say(f"  ОШИБКА: {message}")
+            log.append(_row("textbooks", "textbook_use", "учебники", ERROR, message))
+    else:
+        _remove_stale(processed, ["textbook_use"], say)
 
     say("Управленческий цикл: анализ, рекомендации, эффективность мер…")
     t = time.perf_counter()

@@ -1122,7 +1122,7 @@ def risk_profile(metrics: pd.DataFrame, config: dict) -> pd.DataFrame:
 
 
 CONTEXT_COUNTS = ("teacher_vacancies", "students_risk_failure", "families_at_risk", "students", "ovz", "teachers_n",
-                  "students_total", "vacancy_den")
+                  "students_total", "vacancy_den", "context_index_components")
 
 
 def _context_output(m: pd.DataFrame) -> pd.DataFrame:
@@ -1145,6 +1145,20 @@ def context_index(metrics: pd.DataFrame, config: dict) -> pd.Series:
     """Context index 0–100 (higher = less favourable), see ``[context_index]`` in the config."""
     ci = config.get("context_index") or {}
     w = ci.get("weights") or {}
+    comps = _context_components(metrics, config)
+    num = pd.Series(0.0, index=metrics.index)
+    den = pd.Series(0.0, index=metrics.index)
+    for k, v in comps.items():
+        wk = float(w.get(k, 1.0))
+        ok = v.notna()
+        num += np.where(ok, v.fillna(0) * wk, 0.0)
+        den += np.where(ok, wk, 0.0)
+    return (num / den.where(den > 0) * 100).rename("context_index")
+
+
+def _context_components(metrics: pd.DataFrame, config: dict) -> dict[str, pd.Series]:
+    """The index's components, each 0–1 (missing where the data do not give it)."""
+    ci = config.get("context_index") or {}
     sscore = ci.get("settlement_score") or {}
     students = pd.to_numeric(metrics["students"], errors="coerce")
     size = np.where(students < ci.get("small_school_students", 100), 1.0,
@@ -1157,14 +1171,7 @@ def context_index(metrics: pd.DataFrame, config: dict) -> pd.Series:
         "families_at_risk_share": (metrics["families_at_risk_share"] / ci.get("families_at_risk_share_cap", 15.0)).clip(0, 1),
         "vacancy_rate": (metrics["vacancy_rate"] / ci.get("vacancy_rate_cap", 15.0)).clip(0, 1),
     }
-    num = pd.Series(0.0, index=metrics.index)
-    den = pd.Series(0.0, index=metrics.index)
-    for k, v in comps.items():
-        wk = float(w.get(k, 1.0))
-        ok = v.notna()
-        num += np.where(ok, v.fillna(0) * wk, 0.0)
-        den += np.where(ok, wk, 0.0)
-    return (num / den.where(den > 0) * 100).rename("context_index")
+    return comps
 
 
 def _system2(tables, config, ctx) -> list[Base]:
@@ -1194,7 +1201,9 @@ def _system2(tables, config, ctx) -> list[Base]:
         kmin = int((config.get("risk_factors") or {}).get("high_profile_min_factors", 3))
         out.append(_flag_base("risk_profile_high", cnt, cnt["k"] >= kmin))
     idx = context_index(m, config)
-    m = m.assign(context_index=idx)
+    # how many of the index's components the data gave (the questionnaire alone gives 2 of 5: settlement, size)
+    known = sum(v.notna().astype(int) for v in _context_components(m, config).values())
+    m = m.assign(context_index=idx, context_index_components=known)
     ctx["context"] = _context_output(m)
     out.append(_score_base("context_index", m, m["context_index"]))
     mm = m[m["context_index"].notna()]

@@ -42,7 +42,7 @@ from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import (FolderLock, atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table,
                          write_text_atomic, writing_to)
 
-PARSER_VERSION = "10"
+PARSER_VERSION = "11"
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -411,8 +411,16 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
         col_scores = col_scores[~np.isnan(col_scores)]
         vals, cnts = np.unique(col_scores, return_counts=True)
         hist[label] = [[float(a), int(b)] for a, b in zip(vals, cnts)]
+    frames = {"rejects": rej.frame(), "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)}
+    if lay.textbook:   # each pupil's textbook (2021 layout), kept beside the work
+        tb = {f: _text(by_index(ci)) for f, ci in lay.textbook.items()}
+        blank = np.full(n, "", dtype=object)
+        frames["textbooks"] = pd.DataFrame({
+            "school_id": school, "student_code": code,
+            **{f: [v or None for v in tb.get(f, blank)] for f in ("textbook", "other_author", "other_title")},
+            "source_row": rows})[present].reset_index(drop=True)
     return {
-        "frames": {"rejects": rej.frame(), "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)},
+        "frames": frames,
         "arrow": {"vpr": vpr, "tasks": tasks},
         "rows_read": n,
         "rows_rejected": int(rej.mask.sum()),
@@ -1231,6 +1239,24 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     for c in ["subject", "school_id", "student_code", "sex", "class", "variant", "source_file"]:
         vpr[c] = vpr[c].astype(object).where(vpr[c].notna(), None)
     write_table(vpr, processed, "vpr")
+
+    # each pupil's textbook (2021 layout), rows of the loaded works only
+    tb_parts = []
+    for m in vpr_metas:
+        if "textbooks" not in m.get("fragments", []):
+            continue
+        tb = _read_frag(cache, m["key"], "textbooks")
+        bad = reject_rows.get(m["file"])
+        if bad:
+            tb = tb[~tb["source_row"].isin(bad)]
+        info = m["info"]
+        tb_parts.append(tb.assign(year=int(info["year"]), grade=int(info["grade"]), subject=info["subject"]))
+    if tb_parts:
+        tbs = pd.concat(tb_parts, ignore_index=True)
+        tbs = tbs[["year", "grade", "subject", "school_id", "student_code", "textbook", "other_author", "other_title"]]
+        write_table(tbs.astype({"year": "int16", "grade": "int8"}).reset_index(drop=True), processed, "vpr_textbooks")
+    elif table_path(processed, "vpr_textbooks").exists():
+        table_path(processed, "vpr_textbooks").unlink()
 
     # tasks: stream fragment by fragment (tens of millions of rows on a region)
     out = table_path(processed, "vpr_tasks")

@@ -112,6 +112,8 @@ def test_context_index_from_questionnaire_and_template_wins(parsed):
     m = context_metrics({"context_questionnaire": q}, _meta()).set_index("school_id")
     assert list(m["students_source"]) == ["context_questionnaire"] * 2
     idx = context_index(m.reset_index(), config)
+    from msoko.indicators import _context_components
+    assert sum(v.notna().astype(int) for v in _context_components(m, config).values()).tolist() == [2, 2]
     # село (1.0) and 90 pupils < 100 (1.0) → 100; город (0) and 350 ≥ 300 (0) → 0; other components missing
     assert idx.tolist() == pytest.approx([100.0, 0.0])
     template = pd.DataFrame({"year": [2022], "school_id": ["sch1"], "equipment_index": [40.0],
