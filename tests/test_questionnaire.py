@@ -140,3 +140,15 @@ def test_system6_from_questionnaire_only_without_staff_template(parsed):
     assert bases["q_kpk_per_100_teachers"]["num"].iloc[0] == 6.0  # 3 + 2 + 1 courses
     bases = {b.code: b.frame for b in _teachers_questionnaire({"context_questionnaire": q}, {}, {})}
     assert list(bases["q_teachers_young30"]["num"]) == [2.0, 1.0]
+
+
+def test_each_indicator_says_its_source():
+    from msoko.indicators import load_catalogue
+    from msoko.report.fmt import source_words
+
+    cat = load_catalogue().set_index("code")["source"]
+    assert {cat[c] for c in ("q_teachers_highest", "q_teachers_young30", "q_teachers_pension",
+                             "q_kpk_per_100_teachers")} == {"context_questionnaire"}
+    assert "context_questionnaire" in cat["context_index"] and "context_questionnaire" in cat["risk_low_equipment"]
+    assert cat["teachers_highest_category"] == "teachers"
+    assert source_words(cat["risk_low_equipment"]) == "контекстные данные ОО, контекстная анкета ФИС ОКО"
