@@ -1189,10 +1189,13 @@ def _system2(tables, config, ctx) -> list[Base]:
     v = m[m["vacancy_den"] > 0]
     out.append(_base("risk_teacher_shortage", v, {"num": "teacher_vacancies", "den": "vacancy_den"}))
     s = m[m["students"] > 0]
-    out.append(_base("risk_failure_risk", s, {"num": "students_risk_failure", "den": "students"}))
+    # a school the data say nothing about (e.g. the questionnaire only) is left out, not counted with a gap
+    sf = s[pd.to_numeric(s["students_risk_failure"], errors="coerce").notna()]
+    out.append(_base("risk_failure_risk", sf, {"num": "students_risk_failure", "den": "students"}))
     so = s[s["ovz"].notna()]
     out.append(_base("risk_high_ovz", so, {"num": "ovz", "den": "students"}))
-    out.append(_base("teacher_vacancies", m, {"num": "teacher_vacancies", "n": np.ones(len(m), dtype=int)}))
+    mv = m[pd.to_numeric(m["teacher_vacancies"], errors="coerce").notna()]
+    out.append(_base("teacher_vacancies", mv, {"num": "teacher_vacancies", "n": np.ones(len(mv), dtype=int)}))
     if len(prof):
         cnt = prof.groupby(["year", "school_id"]).agg(k=("flagged", lambda x: x.fillna(False).astype(bool).sum()),
                                                       assessed=("flagged", "count")).reset_index()

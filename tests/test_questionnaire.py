@@ -152,3 +152,19 @@ def test_each_indicator_says_its_source():
     assert "context_questionnaire" in cat["context_index"] and "context_questionnaire" in cat["risk_low_equipment"]
     assert cat["teachers_highest_category"] == "teachers"
     assert source_words(cat["risk_low_equipment"]) == "контекстные данные ОО, контекстная анкета ФИС ОКО"
+
+
+def test_questionnaire_alone_feeds_the_index_not_the_factors_it_does_not_measure(parsed):
+    from msoko.indicators import compute_indicators
+
+    q = parsed[0]["frames"]["context_questionnaire"]
+    schools = pd.DataFrame({"school_id": ["sch1", "sch2"], "name": ["Школа 1", "Школа 2"], "municipality": ["М", "М"],
+                            "org_type": ["СОШ", "СОШ"], "settlement_type": ["село", "город"],
+                            "students_total": pd.array([None, None], dtype="Int32"), "is_preschool": False})
+    ind = compute_indicators({"context_questionnaire": q, "schools": schools}, load_config(None)).indicators
+    sch = ind[ind["level"] == "school"].set_index(["indicator", "school_id"])["value"]
+    assert sch[("context_index", "sch1")] == pytest.approx(100.0) and sch[("context_index", "sch2")] == 0.0
+    assert sch[("shnsu_flag", "sch1")] == 100.0 and sch[("shnsu_flag", "sch2")] == 0.0
+    assert sch[("risk_low_equipment", "sch1")] == pytest.approx(68.75)
+    # pupils at risk of failure and vacancies are not in the questionnaire: no row, not a row with a gap
+    assert "risk_failure_risk" not in set(ind["indicator"]) and "teacher_vacancies" not in set(ind["indicator"])
