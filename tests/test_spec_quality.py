@@ -132,6 +132,9 @@ def test_municipal_report_lists_the_works_of_its_municipality(table, tmp_path):
     assert list(t["Работа"]) == ["Биология, 7 класс", "Немецкий язык, 7 класс"]   # physics is Б's only
     assert list(t["Задания без выводов"]) == ["3", "все"]
     assert list(t["Проверка"]) == ["отдельные задания не согласуются", "спецификация не подходит"]
+    from msoko.report.vpr import spec_note
+    assert "выводы по заданиям и умениям не делаются" in spec_note(data, 2021, 7, "Немецкий язык")
+    assert "№ 3" in spec_note(data, 2021, 7, "Биология") and spec_note(data, 2021, 5, "История") is None
     html = R.show_municipal_data_quality(data, "А", 2021)._repr_html_()
     assert "Немецкий язык, 7 класс" in html and "отметки за работу учитываются" in html
     assert "не выполнялась: нет данных" in R.show_municipal_data_quality(data, "А", 2020)._repr_html_()

@@ -20,7 +20,7 @@ from msoko.report.indicators import (
 )
 from msoko.report.vpr import (
     gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution, max_score,
-    score_distribution, task_completion, vpr_summary_table,
+    score_distribution, spec_note, task_completion, vpr_summary_table,
 )
 from msoko.report.signs import attention_zones, flagged_signs, signs_table
 from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
@@ -251,6 +251,9 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
             sec.html(html_para(f"Участников {n}: информативность ограничена, выводы предварительные.", "msoko-note"))
         sec.table(vpr_summary_table(data, school_id, year, grade, subject), caption="Основные показатели")
         tasks = task_completion(data, school_id, year, grade, subject)
+        note = spec_note(data, year, grade, subject)
+        if note:
+            sec.html(html_para(note, "msoko-note"))
         sec.table(level_table(data, school_id, year, grade, subject, tasks),
                    caption="Выполнение по уровням сложности (% от максимального балла)")
         fig = plots.vpr_detail_chart(
