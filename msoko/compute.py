@@ -48,7 +48,8 @@ from msoko.outputs import OutputSchemaError
 from msoko.outputs import validate as validate_output
 from msoko.store import read_table, table_path, write_csv, write_table
 
-INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context", "gia", "olympiad",
+INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context",
+                "context_questionnaire", "vpr_textbooks", "gia", "olympiad",
                 "addedu", "career", "leavers", "principals", "teachers", "upbringing", "mkdo", "preschool",
                 "surveys", "measures", "recheck", "observers"]
 
@@ -346,12 +347,17 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     result.outputs["indicator_catalogue"] = cat_path
     for name, key in (("shnor_list", "shnor"), ("shnor_procedures", "shnor_procedures"),
                       ("risk_profile", "risk_profile"), ("context_metrics", "context"),
-                      ("principal_components", "principal_components")):
+                      ("principal_components", "principal_components"), ("spec_quality", "spec_quality")):
         df = res.details.get(key)
         if df is not None:
             path = _write(df.reset_index(drop=True), processed, name, log, say, "indicators")
             if path is not None:
                 result.outputs[name] = path
+    if res.details.get("spec_quality") is not None:   # specifications that do not fit the scores (issue 22)
+        from msoko.spec_quality import warnings_ru
+        for message in warnings_ru(res.details["spec_quality"]):
+            say(f"  ПРЕДУПРЕЖДЕНИЕ: {message}")
+            log.append(_row("spec_quality", "vpr_task_completion", "качество данных", WARNING, message))
     say(f"  indicators.parquet: {res.summary()} ({time.perf_counter() - t:.1f} с)")
     _municipalities(tables, config, scope, obj, res.details.get("shnor"), processed, result, log, say)
     result.notes = res.notes
@@ -374,6 +380,20 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             for r in part.itertuples():
                 log.append(_row("indicators", r.indicator, f"система {system}", WARNING,
                                 f"Показатель «{r.name_ru}» не рассчитан: {r.reason}."))
+
+    if tables.get("vpr_textbooks") is not None:   # textbooks (УМК) in use per work, with pupil counts
+        from msoko.textbooks import textbook_use
+        try:
+            path = _write(textbook_use(tables["vpr_textbooks"], tables.get("schools")), processed, "textbook_use",
+                          log, say, "textbooks")
+            if path is not None:
+                result.outputs["textbook_use"] = path
+        except Exception as exc:  # noqa: BLE001 - the rest of compute still runs
+            message = f"Учебники (УМК): таблица textbook_use не построена: {_describe(exc)}."
+            say(f"  ОШИБКА: {message}")
+            log.append(_row("textbooks", "textbook_use", "учебники", ERROR, message))
+    else:
+        _remove_stale(processed, ["textbook_use"], say)
 
     say("Управленческий цикл: анализ, рекомендации, эффективность мер…")
     t = time.perf_counter()

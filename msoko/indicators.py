@@ -624,6 +624,41 @@ def _runs(work: np.ndarray, student) -> np.ndarray:
     return np.cumsum(change) - 1
 
 
+def _spec_quality(ctx, config, cell, cnt, obs, csize, shape, y0, b_u, k_u, specs) -> np.ndarray:
+    """spec_quality table into ``ctx``; returns a bool per task cell: withheld (no task verdict)."""
+    from msoko import spec_quality
+    from msoko.marks import load_scales
+
+    ny, ng, nb, nk = shape
+    n_cell = np.bincount(cell, weights=cnt.astype("float64"), minlength=csize)
+    seen = np.flatnonzero(np.bincount(cell, minlength=csize) > 0)
+    tk, rest = seen % nk, seen // nk
+    bc, rest = rest % nb, rest // nb
+    gc, yc = rest % ng, rest // ng
+    cells = pd.DataFrame({"year": yc + y0, "grade": gc, "subject": b_u[bc], "task": k_u[tk],
+                          "observed_max": obs[seen], "n": n_cell[seen].astype("int64")})
+    # the work's maximum: as loaded with the works (ingest: the export's, or the specification's checked
+    # against the scores), else the built-in mark scale's
+    parts = []
+    v = _get(ctx.get("tables") or {}, "vpr")
+    if v is not None and "max_score" in v.columns:
+        parts.append(v.groupby(["year", "grade", "subject"], observed=True)["max_score"].max().dropna().reset_index())
+    scales = load_scales()
+    if "max_score" in scales:
+        parts.append(scales[["year", "grade", "subject", "max_score"]].dropna())
+    scale_max = pd.concat([p.astype({"year": "int64", "grade": "int64", "subject": str}) for p in parts]
+                          ).drop_duplicates(["year", "grade", "subject"], keep="first") if parts else None
+    table = spec_quality.assess(cells, specs, scale_max, config.get("spec_quality"))
+    ctx["spec_quality"] = table
+    wh = np.zeros(csize, dtype=bool)
+    w = spec_quality.withheld(table)
+    if len(w):
+        key = pd.MultiIndex.from_arrays([cells["year"], cells["grade"], cells["subject"], cells["task"].astype(str)])
+        hit = key.isin(pd.MultiIndex.from_frame(w.astype({"task": str})))
+        wh[seen[hit]] = True
+    return wh
+
+
 def _tasks(tables, config, ctx) -> list[Base]:
     """Task completion (per task) and level completion (per student work, then the mean) —
     numpy only (dense integer keys, no hashing of the 15-million-row table)."""
@@ -685,11 +720,14 @@ def _tasks(tables, config, ctx) -> list[Base]:
     # a score above the specified maximum means the specification is wrong: take the observed one
     tmax = np.where(t_spec > 0, np.fmax(t_spec, obs[cell]), obs[cell])
     t_lvl = np.where(t_valid, spec_lvl[skey], -1)
+    # specifications checked against the scores: no task verdict from a misfitting one (msoko.spec_quality)
+    wh = _spec_quality(ctx, config, cell, cnt, obs, csize, (ny, ng, nb, nk), y0, b_u, k_u, specs)
+    t_wh = wh[cell]
     ctx["task_levels"] = pd.DataFrame({
         "year": (t_yc + y0).astype("int16"), "grade": t_gc.astype("int16"), "subject": cx.word(b_u)[t_bc],
         "item": cx.word(k_u)[tk], "task_level": np.where(t_lvl >= 0, lv_u[np.clip(t_lvl, 0, 2)], None)}
     ).drop_duplicates(["year", "grade", "subject", "item"])
-    ok = tmax > 0
+    ok = (tmax > 0) & ~t_wh
     with np.errstate(divide="ignore", invalid="ignore"):
         s_pct = np.where(ok, x / tmax * 100, np.nan)
         ss_pct = np.where(ok, x2 / tmax ** 2 * 10000, np.nan)
@@ -705,7 +743,7 @@ def _tasks(tables, config, ctx) -> list[Base]:
     row_cell = ((yc.astype("int64") * ng + gc) * nb + bc) * nk + kc
     row_skey = (gc.astype("int64") * nb + bc) * nk + kc
     row_valid = valid[yc, gc, bc]
-    rl = np.where(row_valid, spec_lvl[row_skey], -1)
+    rl = np.where(row_valid & ~wh[row_cell], spec_lvl[row_skey], -1)
     if (rl >= 0).any():
         row_spec = np.where(row_valid, spec_max[row_skey], np.nan)
         row_max = np.where(row_spec > 0, np.fmax(row_spec, obs[row_cell]), obs[row_cell])
@@ -941,6 +979,31 @@ def _teachers(tables, config, ctx) -> list[Base]:
             _base("teachers_contests", a, {"num": "contest", "den": "one"})]
 
 
+def _teachers_questionnaire(tables, config, ctx) -> list[Base]:
+    """System 6 from the ФИС ОКО questionnaire (its own definitions: teachers on ≥ 0,5 ставки, «не старше 30»,
+    «пенсионного возраста»), only for organisations and years with no row in the teachers template."""
+    from msoko import questionnaire
+
+    q, = _need(tables, "context_questionnaire")
+    c = questionnaire.teacher_counts(q)
+    t = _get(tables, "teachers")
+    if t is not None:
+        have = set(zip(t["year"].astype(int), t["school_id"].astype(str)))
+        c = c[[(y, s) not in have for y, s in zip(c["year"], c["school_id"])]]
+    c = c[c["teachers"] > 0]
+    if not len(c):
+        raise NotComputable("у всех организаций с анкетой есть шаблон «Педагогические работники»")
+    out = []
+    for code, col in (("q_teachers_highest", "highest"), ("q_teachers_young30", "young30"),
+                      ("q_teachers_pension", "pension")):
+        # a count above the teachers is an answer error: that school is left out, not capped
+        ok = c[c[col].notna() & (c[col] <= c["teachers"])]
+        out.append(_base(code, ok, {"num": col, "den": "teachers"}))
+    k = c[c["kpk"].notna()]
+    out.append(_base("q_kpk_per_100_teachers", k, {"num": "kpk", "den": "teachers"}))
+    return out
+
+
 def _upbringing(tables, config, ctx) -> list[Base]:
     u, = _need(tables, "upbringing")
     u = u.copy()
@@ -1011,10 +1074,53 @@ def _students_by_school(tables, meta) -> pd.DataFrame:
     return pd.DataFrame(columns=["year", "school_id", "students", "ovz"])
 
 
+CONTEXT_TEMPLATE_METRICS = ("equipment_index", "teacher_vacancies", "students_risk_failure", "families_at_risk",
+                            "parent_involvement", "learning_motivation", "school_climate", "teacher_competence")
+QUESTIONNAIRE_METRICS = ("equipment_index", "parent_involvement")   # what the ФИС ОКО questionnaire measures
+
+
+def _context_base(tables: dict) -> pd.DataFrame:
+    """The context template (``context``) joined with what the ФИС ОКО questionnaire measures.
+
+    One row per ``year, school_id`` found in either; for a metric both give, the template (the
+    school's own figure) wins and the questionnaire fills the gaps. ``<metric>_source`` says where
+    each value came from: ``context`` (template) or ``context_questionnaire``.
+    """
+    from msoko import questionnaire
+
+    ctx, q = _get(tables, "context"), _get(tables, "context_questionnaire")
+    if ctx is None and q is None:
+        raise NotComputable("нет данных: таблица «context» (шаблон «Контекст и факторы риска ОО») "
+                            "и контекстная анкета ФИС ОКО")
+    if ctx is not None:
+        m = ctx.assign(school_id=ctx["school_id"].astype(str)).copy()
+    else:
+        m = pd.DataFrame({"year": pd.Series([], dtype="int64"), "school_id": pd.Series([], dtype=object)})
+    for c in CONTEXT_TEMPLATE_METRICS + ("source_row",):
+        if c not in m.columns:
+            m[c] = np.nan
+    if "source_file" not in m.columns:
+        m["source_file"] = None
+    for c in QUESTIONNAIRE_METRICS:
+        m[f"{c}_source"] = np.where(pd.to_numeric(m[c], errors="coerce").notna(), "context", None)
+    if q is None:
+        return m
+    qm = questionnaire.context_metrics(q)
+    m = m.merge(qm.rename(columns={c: f"_q_{c}" for c in QUESTIONNAIRE_METRICS}),
+                on=["year", "school_id"], how="outer")
+    for c in QUESTIONNAIRE_METRICS:
+        own = pd.to_numeric(m[c], errors="coerce")
+        fill = own.isna() & m[f"_q_{c}"].notna()
+        m[c] = own.where(~fill, m[f"_q_{c}"])
+        m[f"{c}_source"] = np.where(fill, questionnaire.SOURCE, m[f"{c}_source"])
+        m = m.drop(columns=f"_q_{c}")
+    return m
+
+
 def context_metrics(tables: dict, meta: pd.DataFrame) -> pd.DataFrame:
-    """One row per ``year, school_id`` of the context table with the «500+» metrics."""
-    ctx, = _need(tables, "context")
-    m = ctx.assign(school_id=ctx["school_id"].astype(str)).copy()
+    """One row per ``year, school_id`` of the context table and/or the ФИС ОКО questionnaire
+    with the «500+» metrics (see :func:`_context_base` for which source wins)."""
+    m = _context_base(tables)
     st = _students_by_school(tables, meta)
     m = m.merge(st, on=["year", "school_id"], how="left")
     t = _get(tables, "teachers")
@@ -1025,8 +1131,13 @@ def context_metrics(tables: dict, meta: pd.DataFrame) -> pd.DataFrame:
         m["teachers_n"] = np.nan
     m = m.merge(meta[["school_id", "settlement_type", "students_total"]], on="school_id", how="left")
     # without contingent the merged counts are an all-missing object column: numbers, so arithmetic works
-    m["students"] = pd.to_numeric(m["students"], errors="coerce").fillna(
-        pd.to_numeric(m["students_total"], errors="coerce"))
+    contingent = pd.to_numeric(m["students"], errors="coerce")
+    q_students = pd.to_numeric(m["q_students_total"], errors="coerce") if "q_students_total" in m else np.nan
+    m["students"] = contingent.fillna(q_students).fillna(pd.to_numeric(m["students_total"], errors="coerce"))
+    m["students_source"] = np.where(contingent.notna(), "contingent",
+                                    np.where(pd.notna(q_students), "context_questionnaire",
+                                             np.where(m["students"].notna(), "schools", None)))
+    m = m.drop(columns=["q_students_total"], errors="ignore")
     m["ovz"] = pd.to_numeric(m["ovz"], errors="coerce")
     with np.errstate(divide="ignore", invalid="ignore"):
         stu = m["students"].astype(float).where(m["students"] > 0)
@@ -1063,7 +1174,7 @@ def risk_profile(metrics: pd.DataFrame, config: dict) -> pd.DataFrame:
 
 
 CONTEXT_COUNTS = ("teacher_vacancies", "students_risk_failure", "families_at_risk", "students", "ovz", "teachers_n",
-                  "students_total", "vacancy_den")
+                  "students_total", "vacancy_den", "context_index_components")
 
 
 def _context_output(m: pd.DataFrame) -> pd.DataFrame:
@@ -1071,7 +1182,7 @@ def _context_output(m: pd.DataFrame) -> pd.DataFrame:
     (on partial data a merged column may be object or float with gaps)."""
     out = m.copy()
     for c in out.columns:
-        if c in ("year", "school_id", "settlement_type", "source_file", "source_row"):
+        if c in ("year", "school_id", "settlement_type", "source_file", "source_row") or c.endswith("_source"):
             continue
         v = pd.to_numeric(out[c], errors="coerce")
         if c in CONTEXT_COUNTS:
@@ -1086,6 +1197,20 @@ def context_index(metrics: pd.DataFrame, config: dict) -> pd.Series:
     """Context index 0–100 (higher = less favourable), see ``[context_index]`` in the config."""
     ci = config.get("context_index") or {}
     w = ci.get("weights") or {}
+    comps = _context_components(metrics, config)
+    num = pd.Series(0.0, index=metrics.index)
+    den = pd.Series(0.0, index=metrics.index)
+    for k, v in comps.items():
+        wk = float(w.get(k, 1.0))
+        ok = v.notna()
+        num += np.where(ok, v.fillna(0) * wk, 0.0)
+        den += np.where(ok, wk, 0.0)
+    return (num / den.where(den > 0) * 100).rename("context_index")
+
+
+def _context_components(metrics: pd.DataFrame, config: dict) -> dict[str, pd.Series]:
+    """The index's components, each 0–1 (missing where the data do not give it)."""
+    ci = config.get("context_index") or {}
     sscore = ci.get("settlement_score") or {}
     students = pd.to_numeric(metrics["students"], errors="coerce")
     size = np.where(students < ci.get("small_school_students", 100), 1.0,
@@ -1098,14 +1223,7 @@ def context_index(metrics: pd.DataFrame, config: dict) -> pd.Series:
         "families_at_risk_share": (metrics["families_at_risk_share"] / ci.get("families_at_risk_share_cap", 15.0)).clip(0, 1),
         "vacancy_rate": (metrics["vacancy_rate"] / ci.get("vacancy_rate_cap", 15.0)).clip(0, 1),
     }
-    num = pd.Series(0.0, index=metrics.index)
-    den = pd.Series(0.0, index=metrics.index)
-    for k, v in comps.items():
-        wk = float(w.get(k, 1.0))
-        ok = v.notna()
-        num += np.where(ok, v.fillna(0) * wk, 0.0)
-        den += np.where(ok, wk, 0.0)
-    return (num / den.where(den > 0) * 100).rename("context_index")
+    return comps
 
 
 def _system2(tables, config, ctx) -> list[Base]:
@@ -1123,10 +1241,13 @@ def _system2(tables, config, ctx) -> list[Base]:
     v = m[m["vacancy_den"] > 0]
     out.append(_base("risk_teacher_shortage", v, {"num": "teacher_vacancies", "den": "vacancy_den"}))
     s = m[m["students"] > 0]
-    out.append(_base("risk_failure_risk", s, {"num": "students_risk_failure", "den": "students"}))
+    # a school the data say nothing about (e.g. the questionnaire only) is left out, not counted with a gap
+    sf = s[pd.to_numeric(s["students_risk_failure"], errors="coerce").notna()]
+    out.append(_base("risk_failure_risk", sf, {"num": "students_risk_failure", "den": "students"}))
     so = s[s["ovz"].notna()]
     out.append(_base("risk_high_ovz", so, {"num": "ovz", "den": "students"}))
-    out.append(_base("teacher_vacancies", m, {"num": "teacher_vacancies", "n": np.ones(len(m), dtype=int)}))
+    mv = m[pd.to_numeric(m["teacher_vacancies"], errors="coerce").notna()]
+    out.append(_base("teacher_vacancies", mv, {"num": "teacher_vacancies", "n": np.ones(len(mv), dtype=int)}))
     if len(prof):
         cnt = prof.groupby(["year", "school_id"]).agg(k=("flagged", lambda x: x.fillna(False).astype(bool).sum()),
                                                       assessed=("flagged", "count")).reset_index()
@@ -1135,7 +1256,9 @@ def _system2(tables, config, ctx) -> list[Base]:
         kmin = int((config.get("risk_factors") or {}).get("high_profile_min_factors", 3))
         out.append(_flag_base("risk_profile_high", cnt, cnt["k"] >= kmin))
     idx = context_index(m, config)
-    m = m.assign(context_index=idx)
+    # how many of the index's components the data gave (the questionnaire alone gives 2 of 5: settlement, size)
+    known = sum(v.notna().astype(int) for v in _context_components(m, config).values())
+    m = m.assign(context_index=idx, context_index_components=known)
     ctx["context"] = _context_output(m)
     out.append(_score_base("context_index", m, m["context_index"]))
     mm = m[m["context_index"].notna()]
@@ -1554,6 +1677,8 @@ PRODUCERS = [
     (_principals, ["principal_mgmt_training", "principal_reserve", "nokuod_score"]),
     (_teachers, ["teachers_top_category", "teachers_highest_category", "teachers_kpk3", "teachers_diagnostics",
                  "teachers_iom_after_diag", "teachers_young", "teachers_60plus", "teachers_contests"]),
+    (_teachers_questionnaire, ["q_teachers_highest", "q_teachers_young30", "q_teachers_pension",
+                               "q_kpk_per_100_teachers"]),
     (_upbringing, ["upbr_clubs", "upbr_volunteers", "upbr_movements", "upbr_offences_rate", "upbr_pdn_kdn_rate",
                    "upbr_removed_improved", "upbr_programme_approved"]),
     (_mkdo, ["mkdo_area_score", "mkdo_total_score"]),
@@ -1680,7 +1805,8 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
     nt = pd.DataFrame([(c, cat.loc[c, "name_ru"], int(cat.loc[c, "system"]), r) for c, r in notes.items()
                        if c in cat.index and c not in frames],
                       columns=["indicator", "name_ru", "system", "reason"])
-    details = {k: ctx[k] for k in ("shnor", "shnor_procedures", "risk_profile", "context", "principal_components")
+    details = {k: ctx[k] for k in ("shnor", "shnor_procedures", "risk_profile", "context", "principal_components",
+                                   "spec_quality")
                if k in ctx}
     return IndicatorResult(ind, nt, details, meta, failures)
 

@@ -36,13 +36,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from msoko import layouts
+from msoko import layouts, questionnaire
 from msoko.errors import MsokoError, OutputError
 from msoko.readers import cell_text, is_supported, read_table
 from msoko.store import (FolderLock, atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table,
                          write_text_atomic, writing_to)
 
-PARSER_VERSION = "10"  # 10: rejects carry the school_id of a ВПР row
+PARSER_VERSION = "12"  # 10: rejects carry the school_id of a ВПР row; 11: textbooks kept
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -414,8 +414,16 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
     rejected = rej.frame()
     # the school of a rejected row, where its login cell is readable (msoko.municipalities.reject_findings)
     rejected["school_id"] = rejected["row"].map(dict(zip(rows.tolist(), school.tolist()))).replace("", None)
+    frames = {"rejects": rejected, "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)}
+    if lay.textbook:   # each pupil's textbook (2021 layout), kept beside the work
+        tb = {f: _text(by_index(ci)) for f, ci in lay.textbook.items()}
+        blank = np.full(n, "", dtype=object)
+        frames["textbooks"] = pd.DataFrame({
+            "school_id": school, "student_code": code,
+            **{f: [v or None for v in tb.get(f, blank)] for f in ("textbook", "other_author", "other_title")},
+            "source_row": rows})[present].reset_index(drop=True)
     return {
-        "frames": {"rejects": rejected, "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)},
+        "frames": frames,
         "arrow": {"vpr": vpr, "tasks": tasks},
         "rows_read": n,
         "rows_rejected": int(rej.mask.sum()),
@@ -593,8 +601,15 @@ def _parse_context(table, lay, rel, raw_root) -> dict:
         "source_row": rows.astype("int32"),
     })
     df = df[~rej.mask].reset_index(drop=True)
-    return {"frames": {"context": df, "rejects": rej.frame()}, "rows_read": n,
-            "rows_rejected": int(rej.mask.sum()), "meta": {}}
+    # every column of the questionnaire, by its header (msoko/questionnaire.py, data dictionary)
+    header = [str(h) for h in table.header]
+    texts = [_text(data.iloc[:, i]) for i in range(min(len(header), data.shape[1]))]
+    full, q_warnings, mp = questionnaire.parse(header, texts, questionnaire.questionnaire_year(rel, header), rel)
+    full = full.assign(source_file=rel, source_row=rows.astype("int32"))[~rej.mask].reset_index(drop=True)
+    lay.ignored[:] = list(mp.unknown)   # the note «не читаются столбцы» names only the unknown ones
+    return {"frames": {"context": df, "context_questionnaire": full, "rejects": rej.frame()}, "rows_read": n,
+            "rows_rejected": int(rej.mask.sum()), "meta": {"questionnaire_columns": len(mp.columns)},
+            "warnings": q_warnings}
 
 
 def _parse_template(table, lay, rel, raw_root) -> dict:
@@ -1100,6 +1115,12 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
         logins = _first_logins(logins, extra_rejects, warnings)
     if context is not None:  # several questionnaires (context_2021, context_2022, …): the last file wins
         context = context.drop_duplicates("school_id", keep="last")
+    questionnaires = cat("context", "context_questionnaire")
+    if questionnaires is not None:  # every year kept; one row per (year, school): the last file wins
+        questionnaires = questionnaires.drop_duplicates(["year", "school_id"], keep="last").reset_index(drop=True)
+        write_table(questionnaires, processed, "context_questionnaire")
+    elif table_path(processed, "context_questionnaire").exists():   # not last run's questionnaire
+        table_path(processed, "context_questionnaire").unlink()
     if registry is not None:
         d = registry.duplicated("school_id")
         if d.any():
@@ -1223,6 +1244,24 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     for c in ["subject", "school_id", "student_code", "sex", "class", "variant", "source_file"]:
         vpr[c] = vpr[c].astype(object).where(vpr[c].notna(), None)
     write_table(vpr, processed, "vpr")
+
+    # each pupil's textbook (2021 layout), rows of the loaded works only
+    tb_parts = []
+    for m in vpr_metas:
+        if "textbooks" not in m.get("fragments", []):
+            continue
+        tb = _read_frag(cache, m["key"], "textbooks")
+        bad = reject_rows.get(m["file"])
+        if bad:
+            tb = tb[~tb["source_row"].isin(bad)]
+        info = m["info"]
+        tb_parts.append(tb.assign(year=int(info["year"]), grade=int(info["grade"]), subject=info["subject"]))
+    if tb_parts:
+        tbs = pd.concat(tb_parts, ignore_index=True)
+        tbs = tbs[["year", "grade", "subject", "school_id", "student_code", "textbook", "other_author", "other_title"]]
+        write_table(tbs.astype({"year": "int16", "grade": "int8"}).reset_index(drop=True), processed, "vpr_textbooks")
+    elif table_path(processed, "vpr_textbooks").exists():
+        table_path(processed, "vpr_textbooks").unlink()
 
     # tasks: stream fragment by fragment (tens of millions of rows on a region)
     out = table_path(processed, "vpr_tasks")

@@ -80,6 +80,7 @@ class Layout:
     table: str | None = None                                  # template id
     ignored: list[str] = field(default_factory=list)          # named columns deliberately not read
     notes: list[str] = field(default_factory=list)            # Russian notes for the log
+    textbook: dict[str, int] = field(default_factory=dict)    # textbook columns (2021): field -> column index
 
     def duplicate_tasks(self) -> dict[str, list[int]]:
         """Task numbers that head more than one column (two «балл за 2»): task → column indices."""
@@ -107,7 +108,7 @@ V2021_FIELDS = {
 }
 V2021_REQUIRED = ["логин школы", "код обучающегося", "отметка за предыдущую четверть/триместр",
                   "пол", "класс", "вариант", "всего баллов"]
-V2021_TEXTBOOK = {"учебник", "др.уч. автор", "др.уч. название"}
+V2021_TEXTBOOK = {"учебник": "textbook", "др.уч. автор": "other_author", "др.уч. название": "other_title"}
 _B_TASK = re.compile(r"^балл за (?:задание )?(.+)$")
 
 # ---------------------------------------------------------------- other inputs
@@ -213,7 +214,9 @@ def _vpr2021(header: list[str], keys: list[str], path: Path) -> Layout:
         if m:
             label = m.group(1).strip()
             lay.tasks.append((label, i))
-        elif k in V2021_TEXTBOOK or k == "":
+        elif k in V2021_TEXTBOOK:
+            lay.textbook.setdefault(V2021_TEXTBOOK[k], i)   # kept beside the work (vpr_textbooks.parquet)
+        elif k == "":
             continue
         else:
             lay.ignored.append(header[i])

@@ -92,6 +92,12 @@ R.show_municipal_system(data, municipality, year, 7)
 R.show_municipal_system(data, municipality, year, 8)
 
 # %% [markdown]
+# ## Качество данных
+
+# %%
+R.show_municipal_data_quality(data, municipality, year)
+
+# %% [markdown]
 # ## Приложения: подробные таблицы по организациям
 
 # %%

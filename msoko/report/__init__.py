@@ -56,7 +56,8 @@ from msoko.report.school import (  # noqa: F401
 )
 from msoko.report.municipality import (  # noqa: F401
     municipal_headline, municipal_trend, municipal_vpr_marks, show_municipal_system, show_municipal_summary,
-    show_municipal_conclusions, show_municipal_appendix, show_municipal_appendices,
+    show_municipal_conclusions, show_municipal_appendix, show_municipal_appendices, show_municipal_data_quality,
+    spec_quality_table,
 )
 from msoko.report.objectivity import (  # noqa: F401
     show_objectivity_official, show_objectivity_msoko, show_objectivity_cards, show_plan_of_work,

@@ -197,6 +197,7 @@ def subject_phrase(subject, grade) -> str:
 # the data sources of the catalogue (msoko's template names) as a reader knows them
 SOURCE_NAMES = {
     "vpr": "ВПР (ФИС ОКО)", "vpr_tasks": "ВПР (ФИС ОКО)", "gia": "ГИА (РИС ГИА)", "context": "контекстные данные ОО",
+    "context_questionnaire": "контекстная анкета ФИС ОКО", "task_specs": "спецификации заданий ВПР",
     "contingent": "контингент", "teachers": "кадры", "principals": "руководители", "olympiad": "ВсОШ",
     "addedu": "дополнительное образование", "career": "профминимум", "leavers": "выпускники",
     "upbringing": "воспитание", "mkdo": "МКДО", "preschool": "дошкольное образование", "surveys": "анкетирование",

@@ -1283,6 +1283,54 @@ def priorities_table(data: ReportData, municipality: str, year: int, *, per_scho
                          "Уверенность": p.get("certainty", pd.Series("—", index=p.index)).fillna("—")}).reset_index(drop=True)
 
 
+def spec_quality_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """Works of the year written in the municipality whose task specification does not fit the scores
+    (``spec_quality.parquet``, decided in compute: msoko/spec_quality.py)."""
+    from msoko.spec_quality import VERDICTS
+
+    sq = data.table("spec_quality")
+    if sq.empty:
+        return pd.DataFrame()
+    sq = sq[sq["year"] == year]
+    works = sq[sq["task"].isna() & sq["verdict"].isin(["misfit", "partial", "tasks_mismatch"])]
+    v = data.vpr_year(year)
+    if not v.empty and len(works):
+        ids = set(_ids(data, municipality, preschool=None))
+        mine = v[v["school_id"].isin(ids)][["grade", "subject"]].drop_duplicates()
+        works = works.merge(mine.astype({"grade": "int64"}), on=["grade", "subject"], how="inner")
+    rows = []
+    for w in works.sort_values(["grade", "subject"]).itertuples(index=False):
+        tasks = sq[(sq["grade"] == w.grade) & (sq["subject"] == w.subject) & sq["task"].notna()]
+        held = tasks[~tasks["task_verdicts"].astype(bool)]["task"].astype(str).tolist()
+        rows.append({"Работа": f"{w.subject}, {int(w.grade)} класс", "Проверка": VERDICTS.get(w.verdict, w.verdict),
+                     "Что не так": w.reason,
+                     "Задания без выводов": ("все" if w.verdict == "misfit" else ", ".join(held) if held else "—"),
+                     "Участников (все загруженные)": int(w.n)})
+    return pd.DataFrame(rows)
+
+
+def show_municipal_data_quality(data: ReportData, municipality: str, year: int) -> Section:
+    """«Качество данных»: the task specifications that do not fit the scores, and what follows from it."""
+    sec = Section()
+    t = spec_quality_table(data, municipality, year)
+    sq = data.table("spec_quality")
+    if sq.empty or not (sq["year"] == year).any():
+        sec.para(f"Сверка спецификаций заданий с баллами за {year} год не выполнялась: нет данных "
+                 "(нет результатов ВПР по заданиям).")
+        return sec
+    if t.empty:
+        sec.para(f"Спецификации заданий всех работ ВПР {year} года согласуются с баллами участников.")
+        return sec
+    sec.para("Спецификация задаёт максимальный балл каждого задания. Если баллы участников с ним не согласуются "
+             "(никто из многих участников не получает максимум или баллы выше максимума), процент выполнения "
+             "заданий и выводы об умениях по такой спецификации не делаются; первичный балл и отметки за работу "
+             "учитываются. Это свойство выгрузки и спецификации, а не школ.")
+    sec.table(t, caption=f"Спецификации заданий, не согласующиеся с баллами, ВПР {year}",
+              note="Решение принимает расчёт (таблица spec_quality.parquet; пороги — раздел [spec_quality] "
+                   "муниципальной конфигурации).")
+    return sec
+
+
 def show_municipal_appendices(data: ReportData, municipality: str, year: int) -> Section:
     """All eight appendices, one per system, and each organisation's first priorities."""
     sec = Section()

@@ -21,7 +21,7 @@ from msoko.report.indicators import (
 )
 from msoko.report.vpr import (
     gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution, max_score,
-    score_distribution, task_completion, vpr_summary_table,
+    score_distribution, spec_note, task_completion, vpr_summary_table,
 )
 from msoko.report.signs import attention_zones, flagged_signs, signs_table
 from msoko.report import municipalities as MU
@@ -259,6 +259,9 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
         work = f"{subject}, {grade} класс"   # the caption names the work: it is the sheet's title in Excel too
         sec.table(vpr_summary_table(data, school_id, year, grade, subject), caption=f"Основные показатели — {work}")
         tasks = task_completion(data, school_id, year, grade, subject)
+        note = spec_note(data, year, grade, subject)
+        if note:
+            sec.html(html_para(note, "msoko-note"))
         sec.table(level_table(data, school_id, year, grade, subject, tasks),
                    caption=f"Выполнение по уровням сложности (% от максимального балла) — {work}")
         fig = plots.vpr_detail_chart(

@@ -124,6 +124,18 @@ def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: 
     return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
+def spec_note(data: ReportData, year: int, grade: int, subject: str) -> str | None:
+    """Why a work's tasks carry no verdict (``spec_quality.parquet``, decided in compute), or None."""
+    sq = data.table("spec_quality")
+    if sq.empty:
+        return None
+    w = sq[(sq["year"] == year) & (sq["grade"] == grade) & (sq["subject"] == subject) & sq["task"].isna()]
+    if w.empty or w.iloc[0]["verdict"] not in ("misfit", "partial"):
+        return None
+    reason = str(w.iloc[0]["reason"])
+    return reason[:1].upper() + reason[1:] + " (см. раздел «Качество данных» муниципального отчёта)."
+
+
 def task_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """``task, label, level, group, value (% of max), n`` for the school, similar schools and the
     municipality — compute's ``vpr_task_completion`` rows (a task not done counts as 0); labels and
