@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from msoko import ru
+
 COLUMNS = ["year", "grade", "subject", "task", "spec_max", "observed_max", "n", "verdict", "task_verdicts",
            "reason"]
 TASK_VERDICTS = ("ok", "above_max", "max_unreached", "not_applied")
@@ -43,7 +45,7 @@ DEFAULTS = {"n_min": 100, "misfit_min_tasks": 2, "misfit_share": 0.2}
 
 
 def _g(x: float) -> str:
-    return f"{x:g}".replace(".", ",")
+    return ru.short(x)
 
 
 def _task_order(task: str):
