@@ -1,0 +1,181 @@
+"""Issue 23, "nothing lost, nothing silent" — round two. One test per case; every test counts the input
+rows itself (openpyxl / csv), independently of msoko, and matches them against what msoko wrote
+(Parquet tables, rejects.csv, ingest_report.csv) and against the exit code. Inputs are made here, in
+tmp_path, from the small raw folder of tests/test_ingest.py."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from msoko.cli import main as cli_main
+from tests.test_ingest import H2021, make_raw, write_xlsx
+
+GOOD_VPR = "vpr/2021/4/Проведение работы по математике, 4 класс. ВПР 2021.xlsx"
+CYRILLIC = re.compile("[а-яА-Я]")
+
+
+def _count_rows(path: Path) -> dict[str, int]:
+    """Non-empty rows below the first non-empty row (the header) of every sheet, by openpyxl."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    out = {}
+    for ws in wb.worksheets:
+        rows = [r for r in ws.iter_rows(values_only=True) if any(v not in (None, "") for v in r)]
+        out[ws.title] = max(len(rows) - 1, 0)
+    return out
+
+
+def _ingest_cli(raw: Path, processed: Path, capsys) -> tuple[int, str]:
+    code = cli_main(["ingest", "--raw", str(raw), "--processed", str(processed), "--jobs", "1"])
+    return code, capsys.readouterr().err
+
+
+def _report(processed: Path) -> pd.DataFrame:
+    return pd.read_csv(processed / "ingest_report.csv", encoding="utf-8-sig", keep_default_na=False)
+
+
+def _rejects(processed: Path) -> pd.DataFrame:
+    return pd.read_csv(processed / "rejects.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+
+
+def _file_rows(rep: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    return rep[rep.file.str.startswith(prefix)]
+
+
+def _add_sheet(path: Path, title: str, rows: list[list]) -> None:
+    wb = openpyxl.load_workbook(path)
+    ws = wb.create_sheet(title)
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+
+
+def _new_students(n: int, first=40100) -> list[list]:
+    return [["sch000002", "р", str(50 + i), str(first + i), "4", "м", "а", "1", "3", "1", "1", "1", "", "", "",
+             None, None] for i in range(n)]
+
+
+# ---------------------------------------------------------------- 1. every sheet of a workbook
+def test_vpr_export_with_data_on_two_sheets_reads_both(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw")
+    path = raw / GOOD_VPR
+    _add_sheet(path, "Лист2", [H2021] + _new_students(4))
+    counted = _count_rows(path)
+    assert list(counted.values()) == [10, 4]
+    code, err = _ingest_cli(raw, tmp_path / "p", capsys)
+    rep = _file_rows(_report(tmp_path / "p"), GOOD_VPR)
+    assert len(rep) == 2 and rep.file.str.contains("Лист2").sum() == 1
+    assert int(rep.rows_read.sum()) == sum(counted.values()) == 14
+    assert (rep.rows_read == rep.rows_written + rep.rows_rejected).all()
+    vpr = pd.read_parquet(tmp_path / "p" / "vpr.parquet")
+    second = rep[rep.file.str.contains("Лист2")].iloc[0]
+    assert second.status == "ok" and second.rows_written == 4
+    assert int((vpr.source_file == second.file).sum()) == 4
+    assert set(vpr[vpr.source_file == second.file].student_code) == {"40100", "40101", "40102", "40103"}
+    assert code == 0
+
+
+def test_gia_template_with_oge_and_ege_sheets_reads_both(tmp_path, capsys):
+    from msoko.dictionary import load_dictionary
+
+    raw = make_raw(tmp_path / "raw")
+    head = [c.header for c in load_dictionary().table("gia").columns]
+
+    def rows(exam, n, first):
+        return [[2021, exam, "sch000001", str(first + i), "Математика", 10 + i, None, 4, 8] for i in range(n)]
+
+    path = raw / "gia_2021.xlsx"
+    write_xlsx(path, [head] + rows("ОГЭ", 6, 900100))
+    _add_sheet(path, "ЕГЭ", [head] + rows("ЕГЭ", 5, 900200))
+    counted = _count_rows(path)
+    assert sum(counted.values()) == 11
+    code, _ = _ingest_cli(raw, tmp_path / "p", capsys)
+    rep = _file_rows(_report(tmp_path / "p"), "gia_2021.xlsx")
+    assert int(rep.rows_read.sum()) == 11 and int(rep.rows_written.sum()) == 11
+    gia = pd.read_parquet(tmp_path / "p" / "gia.parquet")
+    assert gia.exam.value_counts().to_dict() == {"ОГЭ": 6, "ЕГЭ": 5}
+    assert code == 0
+
+
+def test_a_data_sheet_of_no_known_format_is_refused_by_name(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw")
+    path = raw / GOOD_VPR
+    _add_sheet(path, "Итоги", [["Школа", "Примечание"], ["sch000001", "пересдача"], ["sch000002", "болел"]])
+    code, err = _ingest_cli(raw, tmp_path / "p", capsys)
+    rep = _file_rows(_report(tmp_path / "p"), GOOD_VPR)
+    assert int(rep.rows_read.sum()) == sum(_count_rows(path).values()) == 12
+    sheet = rep[rep.file.str.contains("Итоги")].iloc[0]
+    assert sheet.status == "refused" and sheet.rows_rejected == 2 and sheet.rows_written == 0
+    rej = _rejects(tmp_path / "p")
+    assert (rej.file == sheet.file).sum() == 2
+    assert rej[rej.file == sheet.file].reason.str.contains("лист «Итоги» не прочитан").all()
+    assert "Итоги" in err and code == 1
+
+
+# ---------------------------------------------------------------- 2. a recognised ВПР export that cannot be placed
+@pytest.mark.parametrize("where", [
+    "vpr/2021/8/Проведение работы по астрономии, 8 класс. ВПР 2021.xlsx",   # a subject msoko does not know
+    "export.xlsx",                                                          # no year, no grade in the path
+])
+def test_recognised_vpr_export_that_cannot_be_placed_is_read_and_rejected(tmp_path, capsys, where):
+    raw = make_raw(tmp_path / "raw")
+    src = raw / GOOD_VPR
+    dst = raw / where
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(src, dst)
+    n = _count_rows(dst)
+    code, err = _ingest_cli(raw, tmp_path / "p", capsys)
+    rep = _report(tmp_path / "p").set_index("file")
+    f = rep.loc[where]
+    assert f.status == "refused"
+    assert (f.rows_read, f.rows_written, f.rows_rejected) == (sum(n.values()), 0, 10)
+    rej = _rejects(tmp_path / "p")
+    assert (rej.file == where).sum() == 10 and rej[rej.file == where].reason.str.contains("не удалось определить").all()
+    assert rep.loc[GOOD_VPR].rows_written > 0          # the others still load
+    assert "ОТКЛОНЁН" in err and code == 1
+
+
+def test_vpr_export_with_title_rows_above_its_header_is_read(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw")
+    path = raw / GOOD_VPR
+    rows = list(openpyxl.load_workbook(path).active.iter_rows(values_only=True))
+    write_xlsx(path, [["Результаты ВПР 2021, математика, 4 класс"], ["Выгрузка от 12.05.2021"], *rows])
+    code, _ = _ingest_cli(raw, tmp_path / "p", capsys)
+    rep = _report(tmp_path / "p").set_index("file")
+    f = rep.loc[GOOD_VPR]
+    # the independent count: the rows below the real header (row 3), not the title lines
+    assert f.status == "ok" and f.rows_read == len(rows) - 1 == 10
+    assert f.rows_read == f.rows_written + f.rows_rejected
+    rej = _rejects(tmp_path / "p")
+    # the row numbers are the sheet's: the first data row is row 4 now
+    vpr = pd.read_parquet(tmp_path / "p" / "vpr.parquet")
+    assert int(vpr[vpr.source_file == GOOD_VPR].source_row.min()) == 4
+    assert rej[rej.file == GOOD_VPR].row.astype(int).min() >= 4
+    assert code == 0
+
+
+# ---------------------------------------------------------------- 3. a formula without a cached value
+def test_formula_without_cached_value_is_rejected_not_read_as_blank(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw")
+    path = raw / GOOD_VPR
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    ws["J2"] = "=0+0"          # a score cell of row 2, saved by a tool that does not compute formulas
+    wb.save(path)
+    # independently: openpyxl sees a formula, and no cached value
+    assert openpyxl.load_workbook(path).active["J2"].value == "=0+0"
+    assert openpyxl.load_workbook(path, data_only=True).active["J2"].value is None
+    code, err = _ingest_cli(raw, tmp_path / "p", capsys)
+    rej = _rejects(tmp_path / "p")
+    r = rej[(rej.file == GOOD_VPR) & (rej.row == "2")]
+    assert len(r) == 1 and "=0+0" in r.iloc[0].value and "формула" in r.iloc[0].reason
+    vpr = pd.read_parquet(tmp_path / "p" / "vpr.parquet")
+    assert 2 not in set(vpr[vpr.source_file == GOOD_VPR].source_row)
+    f = _report(tmp_path / "p").set_index("file").loc[GOOD_VPR]
+    assert f.rows_read == 10 and f.rows_read == f.rows_written + f.rows_rejected
+    assert "формулы без вычисленного значения" in err
