@@ -121,7 +121,14 @@ class IngestResult:
 
 
 def _say(msg: str) -> None:
+    """A warning or an error: stderr, always (a scheduled run mails what it prints there)."""
     print(msg, file=sys.stderr)
+
+
+def _info(msg: str, progress: bool) -> None:
+    """Progress and the balance table: on the terminal only (stderr when ``progress``), else to stdout,
+    which a scheduled run discards — its stderr stays empty unless something is wrong."""
+    print(msg, file=sys.stderr if progress else sys.stdout)
 
 
 # ====================================================================== small helpers
@@ -1044,9 +1051,35 @@ def discover(raw_dir: Path, notes: list[str] | None = None) -> list[Path]:
             if f.startswith((".", "~$")):
                 continue
             p = Path(root) / f
-            if is_supported(p):
-                out.append(p)
+            if not is_supported(p):
+                continue
+            what = _special_file(p)
+            if what:   # opening a named pipe blocks until someone writes to it: a nightly run would hang
+                if notes is not None:
+                    notes.append(f"«{p.relative_to(raw_dir).as_posix()}» — {what}, а не обычный файл: не открывается "
+                                 "и не загружается.")
+                continue
+            out.append(p)
     return out
+
+
+def _special_file(p: Path) -> str | None:
+    """What ``p`` is when it is not a regular file (a named pipe, a socket, a device), in Russian."""
+    import stat
+
+    try:
+        mode = os.stat(p).st_mode    # follows links: a link to a pipe is a pipe; stat never blocks
+    except OSError:
+        return None                  # parse_file says why it cannot be opened
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "именованный канал (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "сокет"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "устройство"
+    return "не обычный файл"
 
 
 # ====================================================================== stage 2: assemble
@@ -1442,9 +1475,26 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
 
 
 # ====================================================================== the public entry point
-def _print_report(reports: list[FileReport], warnings: list[str], seconds: float, parsed: int) -> None:
+def _print_report(reports: list[FileReport], warnings: list[str], seconds: float, parsed: int,
+                  progress: bool = True) -> None:
+    """The balance table (on a terminal or with ``--progress``: it is in ingest_report.csv anyway),
+    then the files not read and the warnings (stderr, always)."""
     w = max([len(r.file) for r in reports] + [10])
     w = min(w, 90)
+    if progress:
+        _print_table(reports, w)
+    for r in reports:
+        if r.status in ("skipped", "error", "refused"):
+            _say({"skipped": "ПРОПУЩЕН: ", "error": "ОШИБКА: ", "refused": "ОТКЛОНЁН: "}[r.status] + r.message)
+        elif not r.balanced:
+            _say(f"ОШИБКА: «{r.file}»: баланс строк не сходится: прочитано {r.rows_read}, записано {r.rows_written}, "
+                 f"отклонено {r.rows_rejected}.")
+    for msg in warnings:
+        _say("Предупреждение: " + msg)
+    _info(f"Готово за {seconds:.1f} с; разобрано файлов: {parsed}, из кэша: {len(reports) - parsed}.", progress)
+
+
+def _print_table(reports: list[FileReport], w: int) -> None:
     _say("")
     _say("Баланс строк по файлам (прочитано = записано + отклонено):")
     _say(f"{'файл':<{w}}  {'формат':<22} {'прочитано':>9} {'записано':>9} {'отклонено':>9}")
@@ -1457,12 +1507,6 @@ def _print_report(reports: list[FileReport], warnings: list[str], seconds: float
     tot_w = sum(r.rows_written for r in reports)
     tot_j = sum(r.rows_rejected for r in reports)
     _say(f"{'ИТОГО':<{w}}  {'':<22} {tot_r:>9} {tot_w:>9} {tot_j:>9}")
-    for r in reports:
-        if r.status in ("skipped", "error", "refused"):
-            _say({"skipped": "ПРОПУЩЕН: ", "error": "ОШИБКА: ", "refused": "ОТКЛОНЁН: "}[r.status] + r.message)
-    for msg in warnings:
-        _say("Предупреждение: " + msg)
-    _say(f"Готово за {seconds:.1f} с; разобрано файлов: {parsed}, из кэша: {len(reports) - parsed}.")
 
 
 def _check_folders(raw: Path, processed: Path, raw_arg, processed_arg) -> None:
@@ -1501,7 +1545,7 @@ def _check_loadable(metas: list[dict], raw_dir, n_files: int) -> None:
 
 
 def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = None,
-           progress: bool = True) -> IngestResult:
+           progress: bool | None = None) -> IngestResult:
     """Load every input under ``raw_dir`` into typed Parquet tables in ``processed_dir``.
 
     Returns an :class:`IngestResult` (``.ok``, per-file balance in ``.files``, files that could not
@@ -1510,6 +1554,8 @@ def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = No
     holds no ВПР export and no msoko template that could be loaded.
     """
     t0 = time.perf_counter()
+    if progress is None:            # progress bar and balance table on a terminal only (not in cron)
+        progress = sys.stderr.isatty()
     raw = Path(raw_dir).resolve()
     processed = Path(processed_dir).resolve()
     if not raw.is_dir():
@@ -1573,8 +1619,11 @@ def _ingest(raw: Path, processed: Path, raw_dir, jobs: int | None, progress: boo
         secs = time.perf_counter() - t0
         for msg in notes:
             _say("Предупреждение: " + msg)
-        _say(f"Изменений во входных данных нет — загрузка не требуется ({len(reports)} файлов, "
-             f"{sum(r.rows_written for r in reports)} строк записано ранее; {secs:.2f} с).")
+        for r in reports:   # what makes the exit code 1 is said again, not only on the run that parsed it
+            if r.status in ("error", "refused"):
+                _say(("ОШИБКА: " if r.status == "error" else "ОТКЛОНЁН: ") + r.message)
+        _info(f"Изменений во входных данных нет — загрузка не требуется ({len(reports)} файлов, "
+              f"{sum(r.rows_written for r in reports)} строк записано ранее; {secs:.2f} с).", progress)
         return IngestResult(ok=True, processed_dir=processed, files=reports, warnings=notes, unchanged=True, parsed=0,
                             seconds=secs)
 
@@ -1652,8 +1701,8 @@ def _ingest(raw: Path, processed: Path, raw_dir, jobs: int | None, progress: boo
     write_text_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1))
 
     secs = time.perf_counter() - t0
-    _print_report(reports, warnings, secs, len(parsed))
-    _say(f"Из них: поиск и разбор файлов {t_parse:.1f} с, проверки и запись таблиц {t_assemble:.1f} с.")
+    _print_report(reports, warnings, secs, len(parsed), progress)
+    _info(f"Из них: поиск и разбор файлов {t_parse:.1f} с, проверки и запись таблиц {t_assemble:.1f} с.", progress)
     unbalanced = [r for r in reports if not r.balanced]
     return IngestResult(ok=not unbalanced, processed_dir=processed, files=reports, warnings=warnings,
                         unchanged=False, parsed=len(parsed), seconds=secs)

@@ -179,3 +179,108 @@ def test_formula_without_cached_value_is_rejected_not_read_as_blank(tmp_path, ca
     f = _report(tmp_path / "p").set_index("file").loc[GOOD_VPR]
     assert f.rows_read == 10 and f.rows_read == f.rows_written + f.rows_rejected
     assert "формулы без вычисленного значения" in err
+
+
+# ---------------------------------------------------------------- 4–6. the configuration
+def _teachers(folder: Path) -> pd.DataFrame:
+    from msoko.store import write_table
+
+    sizes = {"A": 6, "B": 8, "C": 12}              # schools of 6, 8 and 12 teachers
+    sid = [s for s, n in sizes.items() for _ in range(n)]
+    t = pd.DataFrame({"year": 2022, "school_id": sid, "teacher_code": [f"t{i}" for i in range(len(sid))],
+                      "birth_year": 1980, "category": "высшая",
+                      "kpk_date": pd.to_datetime("2021-03-01"), "deficit_diagnostics": True,
+                      "individual_route": True, "prof_contest": False})
+    write_table(t, folder, "teachers")
+    return t
+
+
+def _school_rows(processed: Path, code: str) -> pd.DataFrame:
+    ind = pd.read_parquet(processed / "indicators.parquet")
+    return ind[(ind.indicator == code) & (ind.level == "school")].set_index("school_id")
+
+
+def test_user_suppression_threshold_is_applied_by_compute(tmp_path, capsys):
+    t = _teachers(tmp_path / "p")
+    n = t.groupby("school_id").size()                       # counted here: 6, 8, 12
+    cfg = tmp_path / "m.toml"
+    cfg.write_text("[informativeness]\nsuppress_below = 10\n", encoding="utf-8")
+    assert cli_main(["compute", "--processed", str(tmp_path / "p"), "--config", str(cfg)]) == 0
+    rows = _school_rows(tmp_path / "p", "teachers_kpk3")
+    assert rows.n.astype(int).to_dict() == n.to_dict()
+    assert rows.suppressed.to_dict() == {"A": True, "B": True, "C": False}
+    assert rows.loc[["A", "B"], "value"].isna().all() and rows.loc["C", "value"] == pytest.approx(100.0)
+    # the default (5) shows all three: the setting, not the data, made the difference
+    assert cli_main(["compute", "--processed", str(tmp_path / "p")]) == 0
+    assert not _school_rows(tmp_path / "p", "teachers_kpk3").suppressed.any()
+
+
+@pytest.mark.parametrize("text, named", [
+    ("[informativeness]\nsupress_below = 10\n", ["supress_below", "возможно, вы имели в виду «suppress_below»"]),
+    ("[informativness]\nsuppress_below = 10\n", ["informativness", "возможно, вы имели в виду «informativeness»"]),
+    ("[objectivity]\nalfa = 0.01\n", ["alfa", "«alpha»"]),
+])
+def test_misspelt_configuration_key_is_named_with_a_suggestion(tmp_path, capsys, text, named):
+    _teachers(tmp_path / "p")
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(text, encoding="utf-8")
+    code = cli_main(["compute", "--processed", str(tmp_path / "p"), "--config", str(cfg)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "нет такого" in err and all(w in err for w in named), err
+    assert not (tmp_path / "p" / "indicators.parquet").exists()      # nothing computed on a wrong setting
+
+
+@pytest.mark.parametrize("text, key, expected", [
+    ('[informativeness]\nsuppress_below = "десять"\n', "informativeness.suppress_below", "целое число"),
+    ("[analysis]\nby_breakdown = 1\n", "analysis.by_breakdown", "логическое значение"),
+    ("[objectivity]\nofficial_grades = 4\n", "objectivity.official_grades", "список"),
+    ('[targets]\nvpr_fail_share = { default = "10 %" }\n', "targets.vpr_fail_share", "число"),
+])
+def test_wrong_type_in_configuration_is_an_input_error_naming_key_and_type(tmp_path, capsys, text, key, expected):
+    _teachers(tmp_path / "p")
+    cfg = tmp_path / "m.toml"
+    cfg.write_text(text, encoding="utf-8")
+    code = cli_main(["compute", "--processed", str(tmp_path / "p"), "--config", str(cfg)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert key in err and f"ожидается {expected}" in err and "Внутренняя ошибка" not in err, err
+
+
+def test_the_built_in_configuration_passes_its_own_check():
+    from msoko.config import _read_default, check_user_config
+
+    default = _read_default()
+    assert check_user_config(default, default) == []
+
+
+# ---------------------------------------------------------------- 7. reports folder inside raw
+def test_reports_folder_inside_raw_is_refused(tmp_path, capsys):
+    raw = make_raw(tmp_path / "raw")
+    before = sorted(p.relative_to(raw) for p in raw.rglob("*"))
+    code = cli_main(["run", "--raw", str(raw), "--processed", str(tmp_path / "p"),
+                     "--reports", str(raw / "reports"), "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--reports" in err and "внутри папки исходных данных" in err
+    assert sorted(p.relative_to(raw) for p in raw.rglob("*")) == before     # nothing written into raw
+    assert not (tmp_path / "p").exists()                                     # refused before ingest
+
+
+# ---------------------------------------------------------------- 8. a named pipe in raw
+def test_named_pipe_in_raw_is_skipped_with_a_warning_not_opened(tmp_path):
+    import subprocess
+    import sys
+
+    raw = make_raw(tmp_path / "raw")
+    os.mkfifo(raw / "vpr" / "2021" / "4" / "Проведение работы по русскому языку, 4 класс. ВПР 2021.xlsx")
+    os.mkfifo(raw / "pipe.csv")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run([sys.executable, "-m", "msoko", "ingest", "--raw", str(raw), "--processed",
+                           str(tmp_path / "p"), "--jobs", "1"], capture_output=True, text=True, timeout=120,
+                          env=env, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert "pipe.csv» — именованный канал" in proc.stderr and "не открывается" in proc.stderr
+    rep = _report(tmp_path / "p")
+    assert "pipe.csv" not in set(rep.file)
+    f = rep.set_index("file").loc[GOOD_VPR]
+    assert f.rows_read == sum(_count_rows(raw / GOOD_VPR).values()) == f.rows_written + f.rows_rejected

@@ -83,7 +83,7 @@ class RunLock(FolderLock):
 
 
 # ---------------------------------------------------------------- stages
-def run_ingest(raw: Path, processed: Path, jobs: int) -> str:
+def run_ingest(raw: Path, processed: Path, jobs: int, progress: bool | None = None) -> str:
     has_raw = raw.is_dir() and any(p.name != ".gitkeep" for p in raw.iterdir())
     if not has_raw:
         if data_files(processed):
@@ -99,7 +99,7 @@ def run_ingest(raw: Path, processed: Path, jobs: int) -> str:
             return "пропущена (модуль загрузки недоступен)"
         raise MsokoError("Модуль загрузки данных (msoko.ingest) недоступен, а обработанных таблиц нет.")
     t = time.perf_counter()
-    result = ingest(raw_dir=raw, processed_dir=processed, jobs=jobs)
+    result = ingest(raw_dir=raw, processed_dir=processed, jobs=jobs, progress=progress)
     ok = getattr(result, "ok", True)
     log.info("загрузка: %.2f с, ok=%s", time.perf_counter() - t, ok)
     unread = [f.file for f in getattr(result, "unreadable", [])]
@@ -300,6 +300,16 @@ def summary_text(manifest: dict[str, Any], reports_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def _check_reports_folder(raw: Path, reports: Path, raw_arg, reports_arg) -> None:
+    """The reports folder must be neither the raw folder nor inside it: the next run would read its own
+    workbooks back as inputs (as a processed folder there would be — refused by ingest)."""
+    raw = raw.resolve()
+    if reports == raw or reports.is_relative_to(raw):
+        raise MsokoError(f"Папка отчётов «{reports_arg}» ({reports}) лежит внутри папки исходных данных «{raw_arg}» "
+                         f"({raw}) или совпадает с ней: книги Excel отчётов читались бы следующим прогоном как "
+                         "исходные данные. Укажите для --reports папку вне исходных данных, например reports.")
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``msoko run`` (see module docstring for exit codes)."""
     t0 = time.perf_counter()
@@ -314,6 +324,11 @@ def run(args: argparse.Namespace) -> int:
     if executor == "dask" and not getattr(args, "scheduler", None):
         raise MsokoError("Для --executor dask укажите адрес планировщика: --scheduler tcp://host:8786.")
     notebooks_dir = Path(getattr(args, "notebooks", None) or default_notebooks_dir())
+    _check_reports_folder(raw, reports_dir, args.raw, args.reports)
+    if getattr(args, "config", None):   # validated before anything runs: a misspelt key is not ignored
+        from msoko.config import load_config
+
+        load_config(args.config)
     handler = setup_logging(Path(args.log) if getattr(args, "log", None) else reports_dir / "run.log")
     pool = None
     try:
@@ -328,7 +343,7 @@ def run(args: argparse.Namespace) -> int:
                 ingest_status, compute_status = "пропущена (--only-reports)", "пропущен (--only-reports)"
             else:
                 t = time.perf_counter()
-                ingest_status = run_ingest(raw, processed, n_jobs)
+                ingest_status = run_ingest(raw, processed, n_jobs, getattr(args, "progress", None))
                 stages["ingest_s"] = round(time.perf_counter() - t, 3)
                 t = time.perf_counter()
                 if executor == "local" and n_jobs > 1:
