@@ -1661,7 +1661,10 @@ def _ingest(raw: Path, processed: Path, raw_dir, jobs: int | None, progress: boo
             if bar:
                 bar.update(1)
     else:
-        with ProcessPoolExecutor(max_workers=min(n_jobs, len(todo))) as pool:
+        from msoko.runner.lifetime import die_with_parent
+
+        with ProcessPoolExecutor(max_workers=min(n_jobs, len(todo)), initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:   # a killed ingest takes its workers
             futs = {}
             for a, (_, _, key) in zip(args, todo):
                 shutil.rmtree(cache / key, ignore_errors=True)

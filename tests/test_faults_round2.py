@@ -284,3 +284,119 @@ def test_named_pipe_in_raw_is_skipped_with_a_warning_not_opened(tmp_path):
     assert "pipe.csv" not in set(rep.file)
     f = rep.set_index("file").loc[GOOD_VPR]
     assert f.rows_read == sum(_count_rows(raw / GOOD_VPR).values()) == f.rows_written + f.rows_rejected
+
+
+# ---------------------------------------------------------------- 9. quiet in cron
+def _tiny_notebook(folder: Path, body: str) -> Path:
+    from tests.test_faults_compute import _tiny_school_notebook
+
+    return _tiny_school_notebook(folder, body)
+
+
+def _cron(args: list[str], cwd: Path, timeout: float = 300):
+    """``msoko …`` as cron runs it: no terminal (pipes, a session of its own), stdin closed."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    env.pop("MSOKO_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "msoko", *args], capture_output=True, text=True, timeout=timeout,
+                          env=env, cwd=str(cwd), start_new_session=True, preexec_fn=lambda: os.close(0))
+
+
+@pytest.mark.slow
+def test_cron_run_is_quiet_on_stderr_and_exit_codes_follow_scheduling_md(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    nb = _tiny_notebook(tmp_path / "nb", "print('ОТЧЁТ', school_id)")
+    args = ["run", "--raw", str(raw), "--processed", str(tmp_path / "p"), "--reports", str(tmp_path / "r"),
+            "--notebooks", str(nb), "--jobs", "1", "--schools", "sch000001"]
+    first = _cron(args, tmp_path)
+    assert (first.returncode, first.stderr) == (0, ""), first.stderr      # a run after a change, no error
+    again = _cron(args, tmp_path)                                          # unchanged data
+    assert (again.returncode, again.stderr) == (0, ""), again.stderr
+    assert "построено 0, без изменений 1" in again.stdout
+    # a source file not read: exit 1, and said on stderr (cron mails it)
+    bad = raw / "vpr/2021/4/Проведение работы по русскому языку, 4 класс. ВПР 2021.xlsx"
+    bad.write_bytes((raw / GOOD_VPR).read_bytes()[:700])
+    broken = _cron(args, tmp_path)
+    assert broken.returncode == 1 and "русскому языку" in broken.stderr and "Traceback" not in broken.stderr
+    # an input error: exit 2, said on stderr
+    wrong = _cron([*args[:-2], "--schools", "sch424242"], tmp_path)
+    assert wrong.returncode == 2 and "sch424242" in wrong.stderr
+
+
+# ---------------------------------------------------------------- 11. a killed run takes its children
+def _descendants(pid: int) -> set[int]:
+    kids: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            ppid = int(dict(l.split(":\t", 1) for l in (d / "status").read_text().splitlines()
+                            if ":\t" in l)["PPid"])
+        except (OSError, KeyError, ValueError):
+            continue
+        kids.setdefault(ppid, []).append(int(d.name))
+    out, todo = set(), [pid]
+    while todo:
+        for c in kids.get(todo.pop(), []):
+            if c not in out:
+                out.add(c)
+                todo.append(c)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in (Path(f"/proc/{pid}/status")).read_text()
+    except OSError:
+        return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux)")
+def test_killed_run_takes_its_workers_and_kernels_with_it(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    raw = make_raw(tmp_path / "raw")
+    nb = _tiny_notebook(tmp_path / "nb", "import time\nprint('ОТЧЁТ', flush=True)\ntime.sleep(600)")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen([sys.executable, "-m", "msoko", "run", "--raw", str(raw), "--processed",
+                             str(tmp_path / "p"), "--reports", str(tmp_path / "r"), "--notebooks", str(nb),
+                             "--jobs", "2", "--schools", "sch000001"], env=env, cwd=str(tmp_path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:     # until a pool worker runs a kernel
+            children = _descendants(proc.pid)
+            if any("ipykernel_launcher" in _cmdline(c) for c in children):
+                break
+            time.sleep(0.2)
+        assert any("ipykernel_launcher" in _cmdline(c) for c in children), "no kernel started"
+        time.sleep(1.0)
+        children = _descendants(proc.pid)
+        assert len(children) >= 2                   # at least a worker and its kernel
+        os.kill(proc.pid, signal.SIGKILL)           # what the OOM killer does: the main process only
+        proc.wait()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_alive(c) for c in children):
+            time.sleep(0.2)
+        left = {c: _cmdline(c) for c in children if _alive(c)}
+        assert not left, f"outlived the run: {left}"
+    finally:
+        for c in children:
+            if _alive(c):
+                os.kill(c, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
