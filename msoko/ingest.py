@@ -1426,6 +1426,14 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                 recs.append((r.source_file, int(r.source_row), header, getattr(r, col),
                              f"логин «{getattr(r, col)}» не найден в реестре (logins.xlsx / шаблон registry)"))
             df = df[~unk]
+        if "indicator" in {c.id for c in tdef.columns}:   # measures: the code must be in the catalogue
+            codes = indicator_codes()
+            header = tdef.column("indicator").header
+            unk = df["indicator"].notna() & ~df["indicator"].isin(codes)
+            for r in df[unk].itertuples(index=False):
+                recs.append((r.source_file, int(r.source_row), header, r.indicator,
+                             _unknown_indicator(str(r.indicator), codes)))
+            df = df[~unk]
         if tdef.key and tdef.id != "registry":
             dup = df.duplicated(tdef.key, keep="first")
             keyh = ", ".join(tdef.column(k).header for k in tdef.key)
@@ -1472,6 +1480,21 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                 warnings.append(f"«{r.file}»: баланс не сходится: записано {actual}, ожидалось {r.rows_written}.")
                 r.rows_written = actual
     return reports, warnings
+
+
+def indicator_codes() -> set[str]:
+    """The codes of the indicator catalogue (resources/indicator_catalogue.csv)."""
+    with resources.files("msoko.resources").joinpath("indicator_catalogue.csv").open(encoding="utf-8") as fh:
+        return set(pd.read_csv(fh, usecols=["code"], dtype=str)["code"])
+
+
+def _unknown_indicator(code: str, codes: set[str]) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(code, sorted(codes), n=1, cutoff=0.6)
+    return (f"показатель «{code}» не найден в каталоге показателей (docs/data_dictionary.md, "
+            "msoko/resources/indicator_catalogue.csv)" + (f" — возможно, «{near[0]}»?" if near else "")
+            + "; мера не загружена: её эффективность нечем оценить")
 
 
 # ====================================================================== the public entry point

@@ -400,3 +400,62 @@ def test_killed_run_takes_its_workers_and_kernels_with_it(tmp_path):
                 os.kill(c, signal.SIGKILL)
         if proc.poll() is None:
             proc.kill()
+
+
+# ---------------------------------------------------------------- 10. referential check; no stale table
+def test_measure_with_unknown_indicator_code_is_rejected_at_ingest_with_its_row(tmp_path, capsys):
+    from msoko.dictionary import load_dictionary
+
+    raw = make_raw(tmp_path / "raw")
+    head = [c.header for c in load_dictionary().table("measures").columns]
+    path = raw / "measures_2021.xlsx"
+    body = [[2021, "sch000001", 1, "vpr_fail_share", "Методический десант"],
+            [2021, "sch000001", 1, "vpr_fial_share", "Консультации"],          # a misspelt code
+            [2021, "sch000002", 6, "teachers_kpk3", "КПК по графику"]]
+    write_xlsx(path, [head] + [r + [None] * (len(head) - len(r)) for r in body])
+    n = sum(_count_rows(path).values())
+    code, _ = _ingest_cli(raw, tmp_path / "p", capsys)
+    f = _report(tmp_path / "p").set_index("file").loc["measures_2021.xlsx"]
+    assert (f.rows_read, f.rows_written, f.rows_rejected) == (n, 2, 1)
+    m = pd.read_parquet(tmp_path / "p" / "measures.parquet")
+    assert sorted(m.indicator) == ["teachers_kpk3", "vpr_fail_share"]
+    rej = _rejects(tmp_path / "p")
+    r = rej[rej.file == "measures_2021.xlsx"]
+    assert list(r.row) == ["3"] and list(r.value) == ["vpr_fial_share"]
+    assert "не найден в каталоге показателей" in r.iloc[0].reason and "«vpr_fail_share»" in r.iloc[0].reason
+    assert code == 0
+
+
+def test_table_that_cannot_be_written_leaves_no_stale_previous_version(tmp_path, capsys):
+    """The issue's case: a measures table from an older ingest names a code the catalogue does not know;
+    effectiveness.parquet cannot be written — last run's must not stay behind as if current."""
+    from msoko.dictionary import load_dictionary
+    from msoko.store import write_table
+
+    p = tmp_path / "p"
+    rows = [dict(year=y, school_id=s, teacher_code=f"{s}{i}", birth_year=1980, category="высшая",
+                 kpk_date=pd.Timestamp("2018-03-01" if y == 2021 else "2022-01-01"), deficit_diagnostics=True,
+                 individual_route=True, prof_contest=False)
+            for y in (2021, 2022) for s, k in {"A": 6, "B": 8}.items() for i in range(k)]
+    write_table(pd.DataFrame(rows), p, "teachers")
+    cols = [c.id for c in load_dictionary().table("measures").columns]
+
+    def measures(codes):
+        m = pd.DataFrame({"year": 2021, "school_id": "A", "system": 6, "indicator": codes,
+                          "measure": [f"мера {i}" for i in range(len(codes))]})
+        for c in cols:
+            if c not in m:
+                m[c] = None
+        m["source_file"], m["source_row"] = "measures.xlsx", range(2, 2 + len(codes))
+        write_table(m, p, "measures")
+
+    measures(["teachers_kpk3"])
+    assert cli_main(["compute", "--processed", str(p)]) == 0
+    assert len(pd.read_parquet(p / "effectiveness.parquet")) == 1          # the good table of the last run
+    measures(["teachers_kpk3", "no_such_code"])
+    assert cli_main(["compute", "--processed", str(p)]) == 1
+    out = capsys.readouterr().out
+    assert "effectiveness.parquet не записана" in out
+    assert not (p / "effectiveness.parquet").exists()
+    log = pd.read_csv(p / "compute_log.csv", encoding="utf-8-sig")
+    assert "effectiveness" in set(log[log.level == "ошибка"].item)
