@@ -459,3 +459,61 @@ def test_table_that_cannot_be_written_leaves_no_stale_previous_version(tmp_path,
     assert not (p / "effectiveness.parquet").exists()
     log = pd.read_csv(p / "compute_log.csv", encoding="utf-8-sig")
     assert "effectiveness" in set(log[log.level == "ошибка"].item)
+
+
+# ---------------------------------------------------------------- also: modes, temporary files, last good report
+@pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o640)])
+def test_processed_files_are_readable_by_the_group_whatever_the_umask(tmp_path, umask, expected):
+    from msoko.ingest import ingest
+
+    raw = make_raw(tmp_path / "raw")
+    old = os.umask(umask)
+    try:
+        ingest(raw, tmp_path / "p", jobs=1, progress=False)
+    finally:
+        os.umask(old)
+    files = [f for f in (tmp_path / "p").rglob("*") if f.is_file() and f.name != ".msoko.lock"]
+    modes = {f.relative_to(tmp_path / "p").as_posix(): f.stat().st_mode & 0o777 for f in files}
+    assert "vpr.parquet" in modes and "rejects.csv" in modes and "ingest_report.csv" in modes
+    assert {m for m in modes.values()} == {expected}, modes
+
+
+def test_state_write_on_a_full_disk_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import errno
+
+    from msoko.runner.state import atomic_write
+
+    target = tmp_path / "_state" / "reports.json"
+    atomic_write(target, "{}")
+    real = Path.write_text
+
+    def full(self, *a, **k):                      # what a full disk does: the file is made, nothing fits
+        real(self, "")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(OSError):
+        atomic_write(target, '{"a": 1}')
+    assert sorted(p.name for p in target.parent.iterdir()) == ["reports.json"]
+    assert real is not None and target.read_text(encoding="utf-8") == "{}"
+
+
+@pytest.mark.slow
+def test_failed_rebuild_keeps_the_last_good_report_marked_outdated(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    nb = _tiny_notebook(tmp_path / "nb", "print('ОТЧЁТ ХОРОШИЙ', school_id)")
+    args = ["run", "--raw", str(raw), "--processed", str(tmp_path / "p"), "--reports", str(tmp_path / "r"),
+            "--notebooks", str(nb), "--jobs", "1", "--schools", "sch000001"]
+    assert _cron(args, tmp_path).returncode == 0
+    html = tmp_path / "r" / "2021" / "schools" / "sch000001.html"
+    good = html.read_text(encoding="utf-8")
+    assert "ОТЧЁТ ХОРОШИЙ" in good
+    _tiny_notebook(tmp_path / "nb", "raise ValueError('сломался')")
+    broken = _cron(args, tmp_path)
+    assert broken.returncode == 1
+    assert html.read_text(encoding="utf-8") == good                 # the last good report is kept
+    index = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    failed = index.split("Отчёты с ошибками")[1].split("<h2>")[0]
+    assert "устаревшая версия" in failed and "2021/schools/sch000001.html" in failed
+    rest = index.split("Отчёты с ошибками")[1].split("</table>", 1)[1]
+    assert "sch000001.html" not in rest                              # never listed as current

@@ -213,16 +213,27 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
             (reports_dir / (j.executed_rel[:-len(".ipynb")] + ".html")).unlink(missing_ok=True)  # old error page
             e.update(status="built", built_at=_now(), error=None, duration_s=res.get("duration"),
                      worker=res.get("worker"))
-            state[j.key] = {**e, "status": "ok"}
+            state[j.key] = {**e, "status": "ok", "last_good": {"built_at": e["built_at"],
+                                                               "data_version": j.data_version}}
             log.info("построен %s за %.2f с (%s)", j.key, res.get("duration") or 0, res.get("worker"))
         else:
-            html_path.unlink(missing_ok=True)   # never leave an outdated report looking current
-            html_path.with_suffix(".xlsx").unlink(missing_ok=True)
+            # the last good report stays (a failed rebuild must not take it away), listed on the index
+            # only among the failed ones, as outdated — never as current
+            prev = state.get(j.key) or {}
+            last_good = prev.get("last_good") or ({"built_at": prev.get("built_at"),
+                                                   "data_version": prev.get("data_version")}
+                                                  if prev.get("status") == "ok" else None)
+            if last_good is None or not html_path.exists():
+                last_good = None
+                html_path.unlink(missing_ok=True)
+                html_path.with_suffix(".xlsx").unlink(missing_ok=True)
             e.update(status="failed", built_at=None, error=res.get("error"))
+            if last_good is not None:
+                e["outdated"] = {**last_good, "html": j.html_rel}
             if res.get("error_html"):
                 e["error_html"] = j.executed_rel[:-len(".ipynb")] + ".html"
                 atomic_write(reports_dir / e["error_html"], res["error_html"])
-            state[j.key] = {"fingerprint": j.fingerprint, "status": "failed"}
+            state[j.key] = {"fingerprint": j.fingerprint, "status": "failed", "last_good": last_good}
             log.error("ошибка в %s: %s (блокнот: %s)", j.key, res.get("error"), j.executed_rel)
         e.update(duration_s=res.get("duration"), worker=res.get("worker"))
         if bar is not None:
