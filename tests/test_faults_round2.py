@@ -517,3 +517,47 @@ def test_failed_rebuild_keeps_the_last_good_report_marked_outdated(tmp_path):
     assert "устаревшая версия" in failed and "2021/schools/sch000001.html" in failed
     rest = index.split("Отчёты с ошибками")[1].split("</table>", 1)[1]
     assert "sch000001.html" not in rest                              # never listed as current
+
+
+# ---------------------------------------------------------------- the real sample (skipped when absent)
+REAL_HISTORY = "vpr_results/2021/8/Проведение работы по истории, 8 класс. ВПР 2021.xlsx"
+
+
+def _real_raw(real_data: Path, root: Path) -> Path:
+    """A small raw folder of real files: the registry and the real history export of 2021, grade 8."""
+    (root / Path(REAL_HISTORY).parent).mkdir(parents=True)
+    shutil.copy(real_data / "logins.xlsx", root / "logins.xlsx")
+    shutil.copy(real_data / REAL_HISTORY, root / REAL_HISTORY)
+    return root
+
+
+def test_real_export_under_an_unknown_subject_and_split_over_two_sheets(real_data, tmp_path, capsys):
+    raw = _real_raw(real_data, tmp_path / "raw")
+    n = sum(_count_rows(raw / REAL_HISTORY).values())
+    assert n > 800
+    astro = "vpr_results/2021/8/Проведение работы по астрономии, 8 класс. ВПР 2021.xlsx"
+    shutil.copy(raw / REAL_HISTORY, raw / astro)
+    # the same export with its last 100 rows moved to a second sheet
+    split = "vpr_results/2021/8/Проведение работы по физике, 8 класс. ВПР 2021.xlsx"
+    wb = openpyxl.load_workbook(raw / REAL_HISTORY)
+    ws = wb.active
+    head = [c.value for c in ws[1]]
+    tail = [[c.value for c in row] for row in ws.iter_rows(min_row=ws.max_row - 99)]
+    ws.delete_rows(ws.max_row - 99, 100)
+    ws2 = wb.create_sheet("Лист2")
+    for r in [head] + tail:
+        ws2.append(r)
+    wb.save(raw / split)
+    assert list(_count_rows(raw / split).values()) == [n - 100, 100]
+    code, err = _ingest_cli(raw, tmp_path / "p", capsys)
+    rep = _report(tmp_path / "p").set_index("file")
+    a = rep.loc[astro]
+    assert (a.status, a.rows_read, a.rows_written, a.rows_rejected) == ("refused", n, 0, n)
+    h = rep.loc[REAL_HISTORY]
+    both = rep[rep.index.str.startswith(split)]
+    assert len(both) == 2 and int(both.rows_read.sum()) == n == h.rows_read
+    assert int(both.rows_written.sum()) == h.rows_written      # the same rows load, wherever the sheet
+    vpr = pd.read_parquet(tmp_path / "p" / "vpr.parquet", columns=["source_file", "subject"])
+    assert int((vpr.source_file == REAL_HISTORY).sum()) == h.rows_written
+    assert "Астрономия" not in set(vpr.subject)
+    assert code == 1 and "астрономии" in err
