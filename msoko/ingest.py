@@ -875,6 +875,8 @@ def _other_sheets(p: Path, rel: str, raw_root: str, fd: Path, out_root: Path) ->
     except Exception:  # noqa: BLE001 — the first sheet was read; its outcome stands
         return out
     for i in range(1, len(names)):
+        if names[i] is None:            # a chart sheet: no rows to lose
+            continue
         label = f"{rel} [лист «{names[i]}»]"
         sub = _new_meta(label)
         sub["dir"] = f"sheet{i}"

@@ -189,13 +189,18 @@ def _rect(rows: list[list], width: int) -> list[list]:
     return [list(r[:width]) + [""] * (width - len(r)) if len(r) != width else r for r in rows]
 
 
-def sheet_names(path: str | Path) -> list[str]:
-    """Names of the sheets of a workbook, in order (``[]`` for a CSV file)."""
+def sheet_names(path: str | Path) -> list[str | None]:
+    """Names of the sheets of a workbook, in order (``[]`` for a CSV file); ``None`` in place of a
+    sheet that cannot hold a table (a chart sheet, a dialog or macro sheet)."""
     from python_calamine import CalamineWorkbook
 
     if Path(path).suffix.lower() not in EXCEL_SUFFIXES:
         return []
-    return list(CalamineWorkbook.from_path(str(path)).sheet_names)
+    wb = CalamineWorkbook.from_path(str(path))
+    meta = getattr(wb, "sheets_metadata", None)
+    if not meta:
+        return list(wb.sheet_names)
+    return [m.name if str(m.typ).rsplit(".", 1)[-1] == "WorkSheet" else None for m in meta]
 
 
 def read_excel(path: str | Path, *, header_only: bool = False, sheet: int = 0) -> RawTable:
