@@ -102,12 +102,15 @@ def run_ingest(raw: Path, processed: Path, jobs: int, progress: bool | None = No
     result = ingest(raw_dir=raw, processed_dir=processed, jobs=jobs, progress=progress)
     ok = getattr(result, "ok", True)
     log.info("загрузка: %.2f с, ok=%s", time.perf_counter() - t, ok)
-    unread = [f.file for f in getattr(result, "unreadable", [])]
+    unread = [f.file for f in getattr(result, "unreadable", []) if f.status != "refused"]
+    refused = [f.file for f in getattr(result, "unreadable", []) if f.status == "refused"]
     unbalanced = [f.file for f in getattr(result, "files", []) if not f.balanced]
-    if unread or unbalanced:   # work not done: the run carries on, its exit code says so (as msoko ingest's)
+    if unread or refused or unbalanced:   # work not done: the run carries on, its exit code says so (as msoko ingest's)
         what = []
         if unread:
             what.append("не прочитаны: " + ", ".join(f"«{f}»" for f in unread))
+        if refused:
+            what.append("все строки отклонены (см. rejects.csv): " + ", ".join(f"«{f}»" for f in refused))
         if unbalanced:
             what.append("баланс строк не сходится: " + ", ".join(f"«{f}»" for f in unbalanced))
         for w in what:
