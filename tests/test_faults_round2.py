@@ -121,13 +121,17 @@ def test_a_data_sheet_of_no_known_format_is_refused_by_name(tmp_path, capsys):
 @pytest.mark.parametrize("where", [
     "vpr/2021/8/Проведение работы по астрономии, 8 класс. ВПР 2021.xlsx",   # a subject msoko does not know
     "export.xlsx",                                                          # no year, no grade in the path
+    "ссылка.xlsx",                                                          # the same, as a symbolic link
 ])
 def test_recognised_vpr_export_that_cannot_be_placed_is_read_and_rejected(tmp_path, capsys, where):
     raw = make_raw(tmp_path / "raw")
     src = raw / GOOD_VPR
     dst = raw / where
     dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(src, dst)
+    if where.startswith("ссылка"):
+        dst.symlink_to(src)
+    else:
+        shutil.copy(src, dst)
     n = _count_rows(dst)
     code, err = _ingest_cli(raw, tmp_path / "p", capsys)
     rep = _report(tmp_path / "p").set_index("file")
