@@ -357,7 +357,8 @@ def run(args: argparse.Namespace) -> int:
                 ingest_status, compute_status = "пропущена (--only-reports)", "пропущен (--only-reports)"
             else:
                 t = time.perf_counter()
-                ingest_status = run_ingest(raw, processed, n_jobs, getattr(args, "progress", None))
+                progress = getattr(args, "progress", None)   # None: on a terminal only
+                ingest_status = run_ingest(raw, processed, n_jobs, *(() if progress is None else (progress,)))
                 stages["ingest_s"] = round(time.perf_counter() - t, 3)
                 t = time.perf_counter()
                 if executor == "local" and n_jobs > 1:
