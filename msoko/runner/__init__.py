@@ -357,8 +357,8 @@ def run(args: argparse.Namespace) -> int:
                 ingest_status, compute_status = "пропущена (--only-reports)", "пропущен (--only-reports)"
             else:
                 t = time.perf_counter()
-                progress = getattr(args, "progress", None)   # None: on a terminal only
-                ingest_status = run_ingest(raw, processed, n_jobs, *(() if progress is None else (progress,)))
+                # --progress shows the ingest's bar and balance table off a terminal too (else: on a terminal only)
+                ingest_status = run_ingest(raw, processed, n_jobs, *((True,) if getattr(args, "progress", None) else ()))
                 stages["ingest_s"] = round(time.perf_counter() - t, 3)
                 t = time.perf_counter()
                 if executor == "local" and n_jobs > 1:
