@@ -16,7 +16,7 @@ from msoko.errors import MsokoError
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from msoko.ingest import ingest
 
-    result = ingest(raw_dir=args.raw, processed_dir=args.processed, jobs=args.jobs)
+    result = ingest(raw_dir=args.raw, processed_dir=args.processed, jobs=args.jobs, progress=args.progress)
     # a file that could not be read is work not done: the run carries on, its exit code says so
     return 0 if result.ok and not result.unreadable else 1
 
@@ -79,6 +79,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return run(args)
 
 
+PROGRESS_HELP = ("показывать индикатор выполнения и таблицу баланса строк и не в терминале (по умолчанию — только "
+                 "в терминале; в cron stderr остаётся пустым, пока нет ошибок и предупреждений)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="msoko",
@@ -96,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--processed", default="data/processed",
                    help="папка обработанных данных (по умолчанию data/processed)")
     p.add_argument("--jobs", type=int, default=None, help="число процессов (по умолчанию — все ядра)")
+    p.add_argument("--progress", action="store_true", default=None, help=PROGRESS_HELP)
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("templates", help="создать пустые шаблоны msoko для заполнения",
@@ -156,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="папка блокнотов отчётов (по умолчанию notebooks/ проекта)")
     p.add_argument("--force", action="store_true",
                    help="перестроить все отчёты, даже если ничего не изменилось")
+    p.add_argument("--progress", action="store_true", default=None, help=PROGRESS_HELP)
     p.add_argument("--only-reports", action="store_true",
                    help="только отчёты: без загрузки и расчёта (обработанные таблицы уже готовы)")
     p.epilog = ("Коды завершения: 0 — все отчёты построены; 1 — часть отчётов с ошибками или часть "

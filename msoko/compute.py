@@ -199,7 +199,8 @@ def _write(df: pd.DataFrame, processed: Path, name: str, log: list[dict] | None 
     """Write an output table once it keeps its declared schema (msoko.outputs; a breach is msoko's bug).
 
     With ``log`` a breach is named (``say``) and logged as an error of ``step``, the last good table
-    is left as it was and None is returned, so that the other outputs are still written."""
+    is removed (reports must not show last run's table as current) and None is returned, so that the
+    other outputs are still written."""
     if log is None:
         return write_table(validate_output(name, df), processed, name)
     try:
@@ -209,6 +210,7 @@ def _write(df: pd.DataFrame, processed: Path, name: str, log: list[dict] | None 
         if say is not None:
             say(f"  ОШИБКА: {message}")
         log.append(_row(step, name, "выходные таблицы", ERROR, message))
+        _remove_stale(processed, [name], say or (lambda *a, **k: None))
         return None
     return write_table(checked, processed, name)
 

@@ -52,7 +52,88 @@ def load_config(path: str | Path | None = None) -> dict:
         raise MsokoError(f"Ошибка в файле конфигурации {path}: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise MsokoError(f"Файл конфигурации {path} должен быть в кодировке UTF-8") from exc
+    problems = check_user_config(user, config)
+    if problems:
+        raise MsokoError(f"Файл конфигурации {path} не принят:\n" + "\n".join(f"  - {p}" for p in problems)
+                         + "\nИсправьте файл (образец со всеми параметрами — msoko/resources/" + DEFAULT_CONFIG + ").")
     return deep_merge(config, user)
+
+
+# Tables whose keys the user may add (indicator codes, risk factors, systems, weights, years), not a
+# fixed set of parameters: only the types of their values are checked, against any default entry.
+OPEN_TABLES = {"targets", "risk_factors", "systems", "sufficiency", "shnor", "settlement_score", "weights",
+               "size_factor", "fact_sizes", "certainty_weight", "combined_families"}
+TYPE_RU = {bool: "логическое значение (true или false)", int: "целое число", float: "число",
+           str: "строка в кавычках", list: "список в квадратных скобках", dict: "таблица"}
+
+
+def _type_ru(value) -> str:
+    for t in (bool, int, float, str, list, dict):
+        if isinstance(value, t):
+            return TYPE_RU[t]
+    return type(value).__name__
+
+
+def _fits(value, default) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, list):
+        return isinstance(value, list)
+    if isinstance(default, dict):
+        return isinstance(value, dict)
+    return True
+
+
+def _shown(value) -> str:
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def check_user_config(user: dict, default: dict, where: str = "") -> list[str]:
+    """Problems of a user configuration against the defaults, in Russian: unknown sections and keys
+    (with the closest known name, difflib) and values of the wrong type (naming the key and the type
+    expected). Tables in :data:`OPEN_TABLES` and by-year tables take new keys."""
+    import difflib
+
+    out = []
+    open_table = where.rsplit(".", 1)[-1].strip("[]") in OPEN_TABLES or _is_year_table(default)
+    for key, value in user.items():
+        name = f"{where}.{key}" if where else str(key)
+        if key in default:
+            ref = default[key]
+        elif open_table and default:
+            ref = next((v for v in default.values() if isinstance(v, dict) == isinstance(value, dict)),
+                       next(iter(default.values())))
+            if _is_year_table(default) and not (key == "default" or str(key).isdigit()):
+                ref = None
+        else:
+            ref = None
+        if ref is None:
+            known = [str(k) for k in default]
+            near = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            what = "раздела" if not where else "параметра"
+            place = f" в разделе [{where}]" if where else ""
+            hint = f" — возможно, вы имели в виду «{near[0]}»?" if near else \
+                (f" (известные: {', '.join(known[:12])}{' …' if len(known) > 12 else ''})" if known else "")
+            out.append(f"нет такого {what} «{key}»{place}{hint}")
+            continue
+        if isinstance(ref, dict) and isinstance(value, dict):
+            out += check_user_config(value, ref, name)
+        elif isinstance(value, dict) and not isinstance(ref, dict) and _is_year_table(value):
+            for y, v in value.items():   # a value given by year: {default = 10, "2025" = 12}
+                if not _fits(v, ref):
+                    out.append(f"«{name}» ({y}): ожидается {TYPE_RU.get(type(ref), type(ref).__name__)}, "
+                               f"указано {_shown(v)} ({_type_ru(v)})")
+        elif not _fits(value, ref):
+            out.append(f"«{name}»: ожидается {TYPE_RU.get(type(ref), type(ref).__name__)}, "
+                       f"указано {_shown(value)} ({_type_ru(value)})")
+    return out
 
 
 def _is_year_table(value: Any) -> bool:

@@ -423,9 +423,9 @@ def _finish(df: pd.DataFrame, kind: str, spec: pd.Series, info: dict) -> pd.Data
         for c in ("ci_low", "ci_high", "change_ci_low", "change_ci_high"):
             out[c] = np.where(level == 0, np.nan, out[c])
     min_n = int(spec["min_n"])
-    # catalogue min_n = 0: a fact about one institution, never suppressed; otherwise the configuration's
-    # threshold, raised or lowered by the user (min(min_n, …) kept it from ever rising above 5)
-    sup_below = int(info.get("suppress_below", 5)) if min_n > 0 else 0
+    # the municipality's privacy threshold (config [informativeness] suppress_below) hides small groups;
+    # the catalogue's min_n (5) is the least any indicator needs; facts (min_n = 0) are never suppressed
+    sup_below = max(min_n, int(info.get("suppress_below", 5))) if min_n > 0 else 0
     suppressed, limited = stats.informativeness(out["n"], sup_below, int(info.get("limited_below", 20)))
     if min_n == 0:
         limited = (level == 1) & limited

@@ -38,11 +38,11 @@ import pyarrow.parquet as pq
 
 from msoko import layouts, questionnaire
 from msoko.errors import MsokoError, OutputError
-from msoko.readers import cell_text, is_supported, read_table
+from msoko.readers import cell_text, clean_header, is_supported, read_table
 from msoko.store import (FolderLock, atomic_path, csv_unsafe, table_path, write_csv, write_parquet, write_table,
                          write_text_atomic, writing_to)
 
-PARSER_VERSION = "12"  # 10: rejects carry the school_id of a ВПР row; 11: textbooks kept
+PARSER_VERSION = "13"  # 10: rejects carry the school_id of a ВПР row; 11: textbooks kept; 12–13: every sheet read, refused files
 STATE_FILE = "ingest_state.json"
 # a task maximum exceeded by more than max(5 rows, 1 % of participants) is treated as a spec error
 SPEC_SUSPECT_MIN_ROWS = 5
@@ -102,8 +102,10 @@ class IngestResult:
 
     @property
     def unreadable(self) -> list[FileReport]:
-        """Files that could not be read at all (status ``error``): the CLI must not exit 0 on them."""
-        return [f for f in self.files if f.status == "error"]
+        """Files that could not be read at all (status ``error``) or whose rows were all refused as a
+        whole (``refused``: a recognised ВПР export of an unknown subject, year or grade, a workbook sheet
+        of no known format): the CLI must not exit 0 on them."""
+        return [f for f in self.files if f.status in ("error", "refused")]
 
     @property
     def rows_read(self) -> int:
@@ -119,7 +121,14 @@ class IngestResult:
 
 
 def _say(msg: str) -> None:
+    """A warning or an error: stderr, always (a scheduled run mails what it prints there)."""
     print(msg, file=sys.stderr)
+
+
+def _info(msg: str, progress: bool) -> None:
+    """Progress and the balance table: on the terminal only (stderr when ``progress``), else to stdout,
+    which a scheduled run discards — its stderr stays empty unless something is wrong."""
+    print(msg, file=sys.stderr if progress else sys.stdout)
 
 
 # ====================================================================== small helpers
@@ -729,60 +738,26 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
 
     Runs in a worker process. User-fixable problems become a Russian ``message`` with
     status ``skipped``/``error``; an unexpected exception is reported the same way
-    (the traceback is not shown to the user), so one file never stops the run.
+    (the traceback is not shown to the user), so one file never stops the run. A recognised file
+    whose rows cannot be placed (a ВПР export of an unknown subject, year or grade) is ``refused``:
+    every row in ``rejects.csv`` with the reason. Every sheet of a workbook is read: the sheets after
+    the first that hold data are parsed as their own entries in ``meta["sheets"]`` (file
+    «<file> [лист «…»]», fragments in ``frag_dir/sheet<i>``); one that fits no format is refused.
     """
     t0 = time.perf_counter()
     p = Path(path)
-    meta = {"file": rel, "kind": "unknown", "table": None, "rows_read": 0, "rows_rejected": 0,
-            "status": "skipped", "message": "", "fragments": [], "notes": [], "info": {}}
+    meta = _new_meta(rel)
     fd = Path(frag_dir)
     out_root = fd.parent.parent      # <processed>/_cache/<key> → <processed>
+    more_sheets = False
     try:
         if "task_specs" in Path(rel).parts and p.name.lower() != "all.xlsx":
             meta.update(kind="codifier", status="ignored",
                         message="в task_specs читаются только файлы ALL.xlsx (KS/KT — кодификаторы)")
             raise _Done
         table = read_table(p)
-        try:
-            lay = layouts.detect(table.header, rel)
-        except layouts.LayoutError as exc:
-            if table.encoding == "cp1251":
-                raise layouts.LayoutError(
-                    f"{exc} Если заголовки выше выглядят как бессмысленный набор букв, файл сохранён в другой "
-                    "кодировке: поддерживаются UTF-8 и Windows-1251.") from None
-            raise
-        meta["kind"] = lay.kind
-        meta["table"] = lay.table
-        if lay.kind == "codifier":
-            meta.update(status="ignored", message="кодификатор КЭС/КТ — не используется")
-            raise _Done
-        parser = PARSERS[lay.kind]
-        held, held_warnings = _held_rows(table, lay, rel)
-        _hold(table, held)
-        res = parser(table, lay, rel, Path(raw_root))
-        if held:
-            _reject_held(res, table, held, held_warnings, rel)
-        with writing_to(out_root):   # a full disk is the output folder's problem, not the input file's
-            fd.mkdir(parents=True, exist_ok=True)
-            for name, df in res.get("frames", {}).items():
-                write_parquet(df, fd / f"{name}.parquet")
-                meta["fragments"].append(name)
-            for name, tbl in res.get("arrow", {}).items():
-                with atomic_path(fd / f"{name}.parquet") as tmp:
-                    pq.write_table(tbl, tmp, compression="snappy")
-                meta["fragments"].append(name)
-        meta["rows_read"] = int(res["rows_read"])
-        # what the parser saw; rows_read may be more (an independent count: rows a CSV quote swallowed)
-        meta["rows_parsed"] = int(res.get("rows_parsed", res["rows_read"]))
-        meta["rows_rejected"] = int(res["rows_rejected"])
-        meta["info"] = res.get("meta", {})
-        if lay.kind == "template":
-            meta["table"] = res["meta"]["table"]
-        meta["warnings"] = list(res.get("warnings", []))   # printed with the run's warnings
-        meta["notes"] = list(dict.fromkeys(lay.notes))
-        if lay.ignored:
-            meta["notes"].append("не читаются столбцы: " + ", ".join(f"«{h}»" for h in dict.fromkeys(lay.ignored)))
-        meta["status"] = "ok"
+        more_sheets = table.sheet is not None
+        _parse_table(meta, table, rel, raw_root, fd, out_root)
     except _Done:
         pass
     except OutputError:
@@ -797,11 +772,168 @@ def parse_file(path: str, rel: str, raw_root: str, frag_dir: str) -> dict:
     except Exception as exc:  # noqa: BLE001 — one broken file must not stop the run
         meta.update(kind="error", status="error",
                     message=f"Файл «{rel}»: не удалось обработать ({type(exc).__name__}: {exc}). Файл пропущен.")
+    if more_sheets:
+        meta["sheets"] = _other_sheets(p, rel, raw_root, fd, out_root)
     meta["seconds"] = round(time.perf_counter() - t0, 3)
     with writing_to(out_root):  # every outcome is cached: the same content gives the same result
         fd.mkdir(parents=True, exist_ok=True)
         write_text_atomic(fd / "meta.json", json.dumps(meta, ensure_ascii=False))  # written last: marks the entry complete
     return meta
+
+
+def _new_meta(rel: str) -> dict:
+    return {"file": rel, "kind": "unknown", "table": None, "rows_read": 0, "rows_rejected": 0,
+            "status": "skipped", "message": "", "fragments": [], "notes": [], "info": {}}
+
+
+def _detect(table, rel: str):
+    """The layout of ``table``; a header below title rows (a report heading, a date line above the
+    column names) is looked for in the first rows and the table re-cut there, with a note."""
+    try:
+        return layouts.detect(table.header, rel), None
+    except layouts.LayoutError as exc:
+        first = exc
+    if table.sheet is not None:          # workbooks only: a CSV's first line is its header
+        for k, row in enumerate(table.rows[:TITLE_ROWS]):
+            header = [clean_header(v) for v in row]
+            try:
+                lay = layouts.detect(header, rel)
+            except layouts.LayoutError:
+                continue
+            if lay.kind in ("codifier",):
+                continue
+            shift = k + 1
+            old_first = table.first_data_row
+            table.header, table.rows = header, table.rows[shift:]
+            table.first_data_row = old_first + shift
+            if table.errors:
+                table.errors = {(r - shift, c): v for (r, c), v in table.errors.items() if r >= shift}
+            table.__dict__.pop("_data", None)
+            return lay, (f"заголовок таблицы найден в строке {old_first + k} листа «{table.sheet}»; строки выше — "
+                         "заголовок документа, не данные")
+    if table.encoding == "cp1251":
+        raise layouts.LayoutError(
+            f"{first} Если заголовки выше выглядят как бессмысленный набор букв, файл сохранён в другой "
+            "кодировке: поддерживаются UTF-8 и Windows-1251.") from None
+    raise first
+
+
+TITLE_ROWS = 10   # rows above a header that may be a document title
+
+
+def _parse_table(meta: dict, table, rel: str, raw_root: str, fd: Path, out_root: Path) -> None:
+    """Detect, parse and store one sheet (or CSV file) into ``meta``/``fd``."""
+    lay, title_note = _detect(table, rel)
+    meta["kind"] = lay.kind
+    meta["table"] = lay.table
+    if lay.kind == "codifier":
+        meta.update(status="ignored", message="кодификатор КЭС/КТ — не используется")
+        raise _Done
+    parser = PARSERS[lay.kind]
+    held, held_warnings = _held_rows(table, lay, rel)
+    _hold(table, held)
+    refused = None
+    try:
+        res = parser(table, lay, rel, Path(raw_root))
+    except layouts.LayoutError as exc:
+        if lay.kind not in ("vpr2020", "vpr2021"):
+            raise
+        # a recognised export whose rows cannot be placed: read, and every row refused with the reason
+        refused = str(exc).replace(" Файл пропущен.", "")
+        res = _refuse_rows(table, rel, "путь файла", Path(rel).name,
+                           f"{refused} Строка не загружена: неясно, к какой работе ВПР её отнести.")
+        res["warnings"] = [f"«{rel}»: выгрузка ВПР прочитана, но все {res['rows_read']} строк отклонены "
+                           f"(см. rejects.csv): {refused}"]
+    if held:
+        _reject_held(res, table, held, held_warnings, rel)
+    _store(meta, res, fd, out_root)
+    if lay.kind == "template":
+        meta["table"] = res["meta"]["table"]
+    meta["notes"] = list(dict.fromkeys(lay.notes)) + ([title_note] if title_note else [])
+    if lay.ignored:
+        meta["notes"].append("не читаются столбцы: " + ", ".join(f"«{h}»" for h in dict.fromkeys(lay.ignored)))
+    meta["status"] = "ok"
+    if refused is not None:
+        meta.update(status="refused", message=f"«{rel}»: все строки отклонены — {refused}")
+
+
+def _refuse_rows(table, rel: str, column: str, value: str, reason: str) -> dict:
+    """Every non-empty row of ``table`` as a reject with ``reason`` (read, none loaded)."""
+    rows = np.flatnonzero(table.nonempty()) + table.first_data_row
+    rej = pd.DataFrame([(rel, int(r), column, value, reason) for r in rows], columns=REJECT_COLUMNS)
+    return {"frames": {"rejects": rej}, "rows_read": len(rows), "rows_rejected": len(rows)}
+
+
+def _store(meta: dict, res: dict, fd: Path, out_root: Path) -> None:
+    with writing_to(out_root):   # a full disk is the output folder's problem, not the input file's
+        fd.mkdir(parents=True, exist_ok=True)
+        for name, df in res.get("frames", {}).items():
+            write_parquet(df, fd / f"{name}.parquet")
+            meta["fragments"].append(name)
+        for name, tbl in res.get("arrow", {}).items():
+            with atomic_path(fd / f"{name}.parquet") as tmp:
+                pq.write_table(tbl, tmp, compression="snappy")
+            meta["fragments"].append(name)
+    meta["rows_read"] = int(res["rows_read"])
+    # what the parser saw; rows_read may be more (an independent count: rows a CSV quote swallowed)
+    meta["rows_parsed"] = int(res.get("rows_parsed", res["rows_read"]))
+    meta["rows_rejected"] = int(res["rows_rejected"])
+    meta["info"] = res.get("meta", {})
+    meta["warnings"] = list(res.get("warnings", []))   # printed with the run's warnings
+
+
+def _other_sheets(p: Path, rel: str, raw_root: str, fd: Path, out_root: Path) -> list[dict]:
+    """The sheets after the first that hold anything: each parsed as its own entry; a sheet that fits
+    no known format has all its rows refused, named (never dropped in silence)."""
+    from msoko.readers import read_excel, sheet_names
+
+    out = []
+    try:
+        names = sheet_names(p)
+    except Exception:  # noqa: BLE001 — the first sheet was read; its outcome stands
+        return out
+    for i in range(1, len(names)):
+        if names[i] is None:            # a chart sheet: no rows to lose
+            continue
+        label = f"{rel} [лист «{names[i]}»]"
+        sub = _new_meta(label)
+        sub["dir"] = f"sheet{i}"
+        try:
+            table = read_excel(p, sheet=i)
+        except MsokoError:
+            continue                    # an empty sheet: nothing to read, nothing lost
+        except Exception as exc:  # noqa: BLE001
+            sub.update(kind="error", status="error", message=f"«{label}»: не удалось прочитать лист ({exc}).")
+            out.append(sub)
+            continue
+        try:
+            _parse_table(sub, table, label, raw_root, fd / sub["dir"], out_root)
+        except _Done:
+            pass
+        except OutputError:
+            raise
+        except layouts.LayoutError as exc:
+            # a data sheet of no known format: its header row counts as the header, its rows are refused
+            why = str(exc).replace(f"Файл «{p.name}»", f"Лист «{names[i]}» файла «{p.name}»") \
+                .replace(" Файл пропущен, загрузка продолжается.", "").replace(" Файл пропущен.", "")
+            res = _refuse_rows(table, label, "лист", names[i],
+                               f"лист «{names[i]}» не прочитан: {why} Перенесите его данные в отдельный файл "
+                               "или на первый лист в формате выгрузки ВПР или шаблона msoko.")
+            _store(sub, res, fd / sub["dir"], out_root)
+            if not res["rows_read"]:
+                sub.update(status="skipped", message=f"«{label}»: лист не распознан и строк данных в нём нет — "
+                                                     "пропущен")
+                out.append(sub)
+                continue
+            sub.update(status="refused", message=f"«{label}»: лист не распознан, его строки ({res['rows_read']}) "
+                                                 f"отклонены — {why}")
+        except MsokoError as exc:
+            sub.update(kind="error", status="error", message=str(exc))
+        except Exception as exc:  # noqa: BLE001
+            sub.update(kind="error", status="error",
+                       message=f"«{label}»: не удалось обработать ({type(exc).__name__}: {exc}).")
+        out.append(sub)
+    return out
 
 
 @dataclass
@@ -844,12 +976,23 @@ def _held_rows(table, lay, rel: str) -> tuple[list[_Held], list[str]]:
             if r in held:
                 continue
             cell = f"{get_column_letter(c + 1)}{table.first_data_row + r}"
-            held[r] = _Held(r, c, v, f"ошибка Excel «{v}» в ячейке {cell} вместо значения (формула не вычислена) — "
-                                     "строка не загружена; исправьте формулу или впишите значение")
-        if bad:
-            kinds = ", ".join(sorted({v for _, _, v in bad}))
-            warnings.append(f"«{rel}»: ошибки Excel ({kinds}) вместо значений, ячеек: {len(bad)}; "
-                            f"отклонено строк: {len({r for r, _, _ in bad})} (см. rejects.csv).")
+            if v.startswith("="):   # a formula the program that saved the file did not compute: no value
+                held[r] = _Held(r, c, v, f"формула «{v}» в ячейке {cell} без вычисленного значения (файл сохранён "
+                                         "программой, которая не вычисляет формулы) — строка не загружена: пустой "
+                                         "ячейкой она не считается; откройте и сохраните файл в Excel или впишите значение")
+            else:
+                held[r] = _Held(r, c, v, f"ошибка Excel «{v}» в ячейке {cell} вместо значения (формула не вычислена) — "
+                                         "строка не загружена; исправьте формулу или впишите значение")
+        errs = [(r, c, v) for r, c, v in bad if not v.startswith("=")]
+        formulas = [(r, c, v) for r, c, v in bad if v.startswith("=")]
+        if errs:
+            kinds = ", ".join(sorted({v for _, _, v in errs}))
+            warnings.append(f"«{rel}»: ошибки Excel ({kinds}) вместо значений, ячеек: {len(errs)}; "
+                            f"отклонено строк: {len({r for r, _, _ in errs})} (см. rejects.csv).")
+        if formulas:
+            warnings.append(f"«{rel}»: формулы без вычисленного значения (файл сохранён программой, которая не "
+                            f"вычисляет формулы), ячеек: {len(formulas)}; отклонено строк: "
+                            f"{len({r for r, _, _ in formulas})} (см. rejects.csv). Откройте и сохраните файл в Excel.")
     return sorted(held.values(), key=lambda h: h.row), warnings
 
 
@@ -928,9 +1071,35 @@ def discover(raw_dir: Path, notes: list[str] | None = None) -> list[Path]:
             if f.startswith((".", "~$")):
                 continue
             p = Path(root) / f
-            if is_supported(p):
-                out.append(p)
+            if not is_supported(p):
+                continue
+            what = _special_file(p)
+            if what:   # opening a named pipe blocks until someone writes to it: a nightly run would hang
+                if notes is not None:
+                    notes.append(f"«{p.relative_to(raw_dir).as_posix()}» — {what}, а не обычный файл: не открывается "
+                                 "и не загружается.")
+                continue
+            out.append(p)
     return out
+
+
+def _special_file(p: Path) -> str | None:
+    """What ``p`` is when it is not a regular file (a named pipe, a socket, a device), in Russian."""
+    import stat
+
+    try:
+        mode = os.stat(p).st_mode    # follows links: a link to a pipe is a pipe; stat never blocks
+    except OSError:
+        return None                  # parse_file says why it cannot be opened
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "именованный канал (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "сокет"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "устройство"
+    return "не обычный файл"
 
 
 # ====================================================================== stage 2: assemble
@@ -1303,6 +1472,14 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
                 recs.append((r.source_file, int(r.source_row), header, getattr(r, col),
                              f"логин «{getattr(r, col)}» не найден в реестре (logins.xlsx / шаблон registry)"))
             df = df[~unk]
+        if "indicator" in {c.id for c in tdef.columns}:   # measures: the code must be in the catalogue
+            codes = indicator_codes()
+            header = tdef.column("indicator").header
+            unk = df["indicator"].notna() & ~df["indicator"].isin(codes)
+            for r in df[unk].itertuples(index=False):
+                recs.append((r.source_file, int(r.source_row), header, r.indicator,
+                             _unknown_indicator(str(r.indicator), codes)))
+            df = df[~unk]
         if tdef.key and tdef.id != "registry":
             dup = df.duplicated(tdef.key, keep="first")
             keyh = ", ".join(tdef.column(k).header for k in tdef.key)
@@ -1317,7 +1494,8 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
         write_table(df.reset_index(drop=True), processed, tdef.id)
 
     # ---------------- rejects, cleaning log, balance
-    rej_parts = [_read_frag(cache, m["key"], "rejects") for m in ok if "rejects" in m["fragments"]]
+    rej_parts = [_read_frag(cache, m["key"], "rejects") for m in metas
+                 if m["status"] in ("ok", "refused") and "rejects" in m["fragments"]]
     rej_parts += extra_rejects
     rejects = pd.concat([r for r in rej_parts if len(r)], ignore_index=True) if any(len(r) for r in rej_parts) \
         else pd.DataFrame(columns=REJECT_COLUMNS)
@@ -1351,10 +1529,42 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     return reports, warnings
 
 
+def indicator_codes() -> set[str]:
+    """The codes of the indicator catalogue (resources/indicator_catalogue.csv)."""
+    with resources.files("msoko.resources").joinpath("indicator_catalogue.csv").open(encoding="utf-8") as fh:
+        return set(pd.read_csv(fh, usecols=["code"], dtype=str)["code"])
+
+
+def _unknown_indicator(code: str, codes: set[str]) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(code, sorted(codes), n=1, cutoff=0.6)
+    return (f"показатель «{code}» не найден в каталоге показателей (docs/data_dictionary.md, "
+            "msoko/resources/indicator_catalogue.csv)" + (f" — возможно, «{near[0]}»?" if near else "")
+            + "; мера не загружена: её эффективность нечем оценить")
+
+
 # ====================================================================== the public entry point
-def _print_report(reports: list[FileReport], warnings: list[str], seconds: float, parsed: int) -> None:
+def _print_report(reports: list[FileReport], warnings: list[str], seconds: float, parsed: int,
+                  progress: bool = True) -> None:
+    """The balance table (on a terminal or with ``--progress``: it is in ingest_report.csv anyway),
+    then the files not read and the warnings (stderr, always)."""
     w = max([len(r.file) for r in reports] + [10])
     w = min(w, 90)
+    if progress:
+        _print_table(reports, w)
+    for r in reports:
+        if r.status in ("skipped", "error", "refused"):
+            _say({"skipped": "ПРОПУЩЕН: ", "error": "ОШИБКА: ", "refused": "ОТКЛОНЁН: "}[r.status] + r.message)
+        elif not r.balanced:
+            _say(f"ОШИБКА: «{r.file}»: баланс строк не сходится: прочитано {r.rows_read}, записано {r.rows_written}, "
+                 f"отклонено {r.rows_rejected}.")
+    for msg in warnings:
+        _say("Предупреждение: " + msg)
+    _info(f"Готово за {seconds:.1f} с; разобрано файлов: {parsed}, из кэша: {len(reports) - parsed}.", progress)
+
+
+def _print_table(reports: list[FileReport], w: int) -> None:
     _say("")
     _say("Баланс строк по файлам (прочитано = записано + отклонено):")
     _say(f"{'файл':<{w}}  {'формат':<22} {'прочитано':>9} {'записано':>9} {'отклонено':>9}")
@@ -1367,12 +1577,6 @@ def _print_report(reports: list[FileReport], warnings: list[str], seconds: float
     tot_w = sum(r.rows_written for r in reports)
     tot_j = sum(r.rows_rejected for r in reports)
     _say(f"{'ИТОГО':<{w}}  {'':<22} {tot_r:>9} {tot_w:>9} {tot_j:>9}")
-    for r in reports:
-        if r.status in ("skipped", "error"):
-            _say(("ПРОПУЩЕН: " if r.status == "skipped" else "ОШИБКА: ") + r.message)
-    for msg in warnings:
-        _say("Предупреждение: " + msg)
-    _say(f"Готово за {seconds:.1f} с; разобрано файлов: {parsed}, из кэша: {len(reports) - parsed}.")
 
 
 def _check_folders(raw: Path, processed: Path, raw_arg, processed_arg) -> None:
@@ -1411,7 +1615,7 @@ def _check_loadable(metas: list[dict], raw_dir, n_files: int) -> None:
 
 
 def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = None,
-           progress: bool = True) -> IngestResult:
+           progress: bool | None = None) -> IngestResult:
     """Load every input under ``raw_dir`` into typed Parquet tables in ``processed_dir``.
 
     Returns an :class:`IngestResult` (``.ok``, per-file balance in ``.files``, files that could not
@@ -1420,6 +1624,8 @@ def ingest(raw_dir: str | Path, processed_dir: str | Path, jobs: int | None = No
     holds no ВПР export and no msoko template that could be loaded.
     """
     t0 = time.perf_counter()
+    if progress is None:            # progress bar and balance table on a terminal only (not in cron)
+        progress = sys.stderr.isatty()
     raw = Path(raw_dir).resolve()
     processed = Path(processed_dir).resolve()
     if not raw.is_dir():
@@ -1483,8 +1689,11 @@ def _ingest(raw: Path, processed: Path, raw_dir, jobs: int | None, progress: boo
         secs = time.perf_counter() - t0
         for msg in notes:
             _say("Предупреждение: " + msg)
-        _say(f"Изменений во входных данных нет — загрузка не требуется ({len(reports)} файлов, "
-             f"{sum(r.rows_written for r in reports)} строк записано ранее; {secs:.2f} с).")
+        for r in reports:   # what makes the exit code 1 is said again, not only on the run that parsed it
+            if r.status in ("error", "refused"):
+                _say(("ОШИБКА: " if r.status == "error" else "ОТКЛОНЁН: ") + r.message)
+        _info(f"Изменений во входных данных нет — загрузка не требуется ({len(reports)} файлов, "
+              f"{sum(r.rows_written for r in reports)} строк записано ранее; {secs:.2f} с).", progress)
         return IngestResult(ok=True, processed_dir=processed, files=reports, warnings=notes, unchanged=True, parsed=0,
                             seconds=secs)
 
@@ -1522,7 +1731,10 @@ def _ingest(raw: Path, processed: Path, raw_dir, jobs: int | None, progress: boo
             if bar:
                 bar.update(1)
     else:
-        with ProcessPoolExecutor(max_workers=min(n_jobs, len(todo))) as pool:
+        from msoko.runner.lifetime import die_with_parent
+
+        with ProcessPoolExecutor(max_workers=min(n_jobs, len(todo)), initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:   # a killed ingest takes its workers
             futs = {}
             for a, (_, _, key) in zip(args, todo):
                 shutil.rmtree(cache / key, ignore_errors=True)
@@ -1536,6 +1748,8 @@ def _ingest(raw: Path, processed: Path, raw_dir, jobs: int | None, progress: boo
     if bar:
         bar.close()
     metas += parsed
+    # the other sheets of a workbook are entries of their own (their fragments in a subfolder)
+    metas += [dict(sub, key=f"{m['key']}/{sub['dir']}") for m in list(metas) for sub in m.get("sheets", [])]
     _check_loadable(metas, raw_dir, len(files))
 
     # ---- stage 2
@@ -1560,8 +1774,8 @@ def _ingest(raw: Path, processed: Path, raw_dir, jobs: int | None, progress: boo
     write_text_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1))
 
     secs = time.perf_counter() - t0
-    _print_report(reports, warnings, secs, len(parsed))
-    _say(f"Из них: поиск и разбор файлов {t_parse:.1f} с, проверки и запись таблиц {t_assemble:.1f} с.")
+    _print_report(reports, warnings, secs, len(parsed), progress)
+    _info(f"Из них: поиск и разбор файлов {t_parse:.1f} с, проверки и запись таблиц {t_assemble:.1f} с.", progress)
     unbalanced = [r for r in reports if not r.balanced]
     return IngestResult(ok=not unbalanced, processed_dir=processed, files=reports, warnings=warnings,
                         unchanged=False, parsed=len(parsed), seconds=secs)

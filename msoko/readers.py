@@ -189,16 +189,32 @@ def _rect(rows: list[list], width: int) -> list[list]:
     return [list(r[:width]) + [""] * (width - len(r)) if len(r) != width else r for r in rows]
 
 
-def read_excel(path: str | Path, *, header_only: bool = False) -> RawTable:
+def sheet_names(path: str | Path) -> list[str | None]:
+    """Names of the sheets of a workbook, in order (``[]`` for a CSV file); ``None`` in place of a
+    sheet that cannot hold a table (a chart sheet, a dialog or macro sheet)."""
+    from python_calamine import CalamineWorkbook
+
+    if Path(path).suffix.lower() not in EXCEL_SUFFIXES:
+        return []
+    wb = CalamineWorkbook.from_path(str(path))
+    meta = getattr(wb, "sheets_metadata", None)
+    if not meta:
+        return list(wb.sheet_names)
+    return [m.name if str(m.typ).rsplit(".", 1)[-1] == "WorkSheet" else None for m in meta]
+
+
+def read_excel(path: str | Path, *, header_only: bool = False, sheet: int = 0) -> RawTable:
+    """Sheet number ``sheet`` (0-based) of a workbook."""
     from python_calamine import CalamineWorkbook
 
     path = Path(path)
     if path.stat().st_size == 0:
         raise MsokoError(f"Файл «{path.name}» пуст (0 байт) — нечего загружать.")
+    index = sheet
     try:
         wb = CalamineWorkbook.from_path(str(path))
-        sheet_name = wb.sheet_names[0]
-        sheet = wb.get_sheet_by_index(0)
+        sheet_name = wb.sheet_names[index]
+        sheet = wb.get_sheet_by_index(index)
         rows = sheet.to_python(skip_empty_area=False, nrows=20) if header_only \
             else sheet.to_python(skip_empty_area=False)
     except MsokoError:
@@ -226,7 +242,7 @@ def read_excel(path: str | Path, *, header_only: bool = False) -> RawTable:
                      sheet=sheet_name, first_data_row=start + 2)
     if not header_only:
         try:
-            found = excel_errors(path)
+            found = excel_errors(path, index)
         except Exception:  # noqa: BLE001 — calamine read it; a part it does not need is unusual, not fatal
             found = {}
         table.errors = {(r - table.first_data_row, c): v for (r, c), v in found.items()
@@ -257,13 +273,14 @@ _CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
 _ERROR_TYPE = b't="e"'
 
 
-def _first_sheet_member(z) -> str | None:
-    """The zip member of the first worksheet of an .xlsx (the sheet calamine reads as index 0)."""
+def _first_sheet_member(z, index: int = 0) -> str | None:
+    """The zip member of worksheet ``index`` of an .xlsx (the sheet calamine reads as that index)."""
     wb = z.read("xl/workbook.xml")
-    m = re.search(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]+)"', wb) or \
-        re.search(rb'<(?:\w+:)?sheet\b[^>]*?\b\w+:id="([^"]+)"', wb)
-    if not m:
+    ms = list(re.finditer(rb'<(?:\w+:)?sheet\b[^>]*?\br:id="([^"]+)"', wb)) or \
+        list(re.finditer(rb'<(?:\w+:)?sheet\b[^>]*?\b\w+:id="([^"]+)"', wb))
+    if len(ms) <= index:
         return None
+    m = ms[index]
     rels = z.read("xl/_rels/workbook.xml.rels")
     for rel in re.finditer(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
         tag = rel.group(0)
@@ -275,19 +292,21 @@ def _first_sheet_member(z) -> str | None:
     return None
 
 
-def excel_errors(path: str | Path) -> dict[tuple[int, int], str]:
-    """Cells of the first sheet of an .xlsx/.xlsm that hold an Excel error value (``t="e"``):
-    (1-based sheet row, 0-based column) → the value (``#N/A``, ``#DIV/0!`` …).
+def excel_errors(path: str | Path, sheet: int = 0) -> dict[tuple[int, int], str]:
+    """Cells of sheet ``sheet`` of an .xlsx/.xlsm that hold an Excel error value (``t="e"``) or a
+    formula without a computed value: (1-based sheet row, 0-based column) → the error as Excel shows
+    it (``#N/A``, ``#DIV/0!`` …) or the formula, beginning with ``=``.
 
-    calamine returns such a cell as an empty string; this scans the sheet's XML for the cell type,
-    which costs a search of the raw bytes when there is none. Other formats: an empty dict."""
+    calamine returns both as an empty string, as if the cell were blank; this scans the sheet's XML
+    (a file saved by a program that does not compute formulas stores ``<f>0+0</f><v/>``), which costs
+    a search of the raw bytes when there is none. Other formats: an empty dict."""
     import zipfile
 
     path = Path(path)
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         return {}
     with zipfile.ZipFile(path) as z:
-        member = _first_sheet_member(z)
+        member = _first_sheet_member(z, sheet)
         if member is None:
             return {}
         data = z.read(member)
@@ -305,7 +324,28 @@ def excel_errors(path: str | Path) -> dict[tuple[int, int], str]:
                 v = _CELL_VALUE.search(m.group(2) or b"")
                 out[(int(ref.group(2)), col - 1)] = v.group(1).decode("utf-8", "replace") if v else "#ОШИБКА"
         i = data.find(_ERROR_TYPE, i + len(_ERROR_TYPE))
+    for m in _FORMULA.finditer(data):
+        start = data.rfind(b"<c", 0, m.start())
+        cell = _ERROR_CELL.match(data, start) if start != -1 else None
+        if not cell or _ERROR_TYPE in cell.group(1):
+            continue
+        v = _CELL_VALUE.search(cell.group(2) or b"")
+        ref = _CELL_REF.search(cell.group(1))
+        if ref and not (v and v.group(1).strip()) and b"<is>" not in (cell.group(2) or b""):
+            col = 0
+            for ch in ref.group(1):
+                col = col * 26 + ch - 64
+            f = re.sub(rb"<[^>]*>", b"", m.group(0)).decode("utf-8", "replace")
+            out[(int(ref.group(2)), col - 1)] = "=" + _xml_text(f)
     return out
+
+
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)")
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'") \
+        .replace("&amp;", "&")
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str, str]:

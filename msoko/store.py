@@ -133,6 +133,17 @@ def pid_alive(pid: int, lock: Path | None = None) -> bool:
     return True
 
 
+def file_mode() -> int:
+    """The mode of a file msoko writes: what the umask gives any new file, and readable by the group."""
+    try:   # Linux: read without changing it (os.umask would, for a moment, for every thread)
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("Umask:"))
+        umask = int(line.split()[1], 8)
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return (0o666 & ~umask) | 0o440
+
+
 @contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path in the folder of ``path``; on success it replaces ``path`` (``os.replace``).
@@ -146,6 +157,9 @@ def atomic_path(path: str | Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp makes 0600; the file gets the mode any program would give it (umask), and is always
+        # readable by the group — an analyst's colleague reads the processed tables (issue 23)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -83,7 +83,7 @@ class RunLock(FolderLock):
 
 
 # ---------------------------------------------------------------- stages
-def run_ingest(raw: Path, processed: Path, jobs: int) -> str:
+def run_ingest(raw: Path, processed: Path, jobs: int, progress: bool | None = None) -> str:
     has_raw = raw.is_dir() and any(p.name != ".gitkeep" for p in raw.iterdir())
     if not has_raw:
         if data_files(processed):
@@ -99,15 +99,18 @@ def run_ingest(raw: Path, processed: Path, jobs: int) -> str:
             return "пропущена (модуль загрузки недоступен)"
         raise MsokoError("Модуль загрузки данных (msoko.ingest) недоступен, а обработанных таблиц нет.")
     t = time.perf_counter()
-    result = ingest(raw_dir=raw, processed_dir=processed, jobs=jobs)
+    result = ingest(raw_dir=raw, processed_dir=processed, jobs=jobs, progress=progress)
     ok = getattr(result, "ok", True)
     log.info("загрузка: %.2f с, ok=%s", time.perf_counter() - t, ok)
-    unread = [f.file for f in getattr(result, "unreadable", [])]
+    unread = [f.file for f in getattr(result, "unreadable", []) if f.status != "refused"]
+    refused = [f.file for f in getattr(result, "unreadable", []) if f.status == "refused"]
     unbalanced = [f.file for f in getattr(result, "files", []) if not f.balanced]
-    if unread or unbalanced:   # work not done: the run carries on, its exit code says so (as msoko ingest's)
+    if unread or refused or unbalanced:   # work not done: the run carries on, its exit code says so (as msoko ingest's)
         what = []
         if unread:
             what.append("не прочитаны: " + ", ".join(f"«{f}»" for f in unread))
+        if refused:
+            what.append("все строки отклонены (см. rejects.csv): " + ", ".join(f"«{f}»" for f in refused))
         if unbalanced:
             what.append("баланс строк не сходится: " + ", ".join(f"«{f}»" for f in unbalanced))
         for w in what:
@@ -213,16 +216,27 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
             (reports_dir / (j.executed_rel[:-len(".ipynb")] + ".html")).unlink(missing_ok=True)  # old error page
             e.update(status="built", built_at=_now(), error=None, duration_s=res.get("duration"),
                      worker=res.get("worker"))
-            state[j.key] = {**e, "status": "ok"}
+            state[j.key] = {**e, "status": "ok", "last_good": {"built_at": e["built_at"],
+                                                               "data_version": j.data_version}}
             log.info("построен %s за %.2f с (%s)", j.key, res.get("duration") or 0, res.get("worker"))
         else:
-            html_path.unlink(missing_ok=True)   # never leave an outdated report looking current
-            html_path.with_suffix(".xlsx").unlink(missing_ok=True)
+            # the last good report stays (a failed rebuild must not take it away), listed on the index
+            # only among the failed ones, as outdated — never as current
+            prev = state.get(j.key) or {}
+            last_good = prev.get("last_good") or ({"built_at": prev.get("built_at"),
+                                                   "data_version": prev.get("data_version")}
+                                                  if prev.get("status") == "ok" else None)
+            if last_good is None or not html_path.exists():
+                last_good = None
+                html_path.unlink(missing_ok=True)
+                html_path.with_suffix(".xlsx").unlink(missing_ok=True)
             e.update(status="failed", built_at=None, error=res.get("error"))
+            if last_good is not None:
+                e["outdated"] = {**last_good, "html": j.html_rel}
             if res.get("error_html"):
                 e["error_html"] = j.executed_rel[:-len(".ipynb")] + ".html"
                 atomic_write(reports_dir / e["error_html"], res["error_html"])
-            state[j.key] = {"fingerprint": j.fingerprint, "status": "failed"}
+            state[j.key] = {"fingerprint": j.fingerprint, "status": "failed", "last_good": last_good}
             log.error("ошибка в %s: %s (блокнот: %s)", j.key, res.get("error"), j.executed_rel)
         e.update(duration_s=res.get("duration"), worker=res.get("worker"))
         if bar is not None:
@@ -307,6 +321,16 @@ def summary_text(manifest: dict[str, Any], reports_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def _check_reports_folder(raw: Path, reports: Path, raw_arg, reports_arg) -> None:
+    """The reports folder must be neither the raw folder nor inside it: the next run would read its own
+    workbooks back as inputs (as a processed folder there would be — refused by ingest)."""
+    raw = raw.resolve()
+    if reports == raw or reports.is_relative_to(raw):
+        raise MsokoError(f"Папка отчётов «{reports_arg}» ({reports}) лежит внутри папки исходных данных «{raw_arg}» "
+                         f"({raw}) или совпадает с ней: книги Excel отчётов читались бы следующим прогоном как "
+                         "исходные данные. Укажите для --reports папку вне исходных данных, например reports.")
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``msoko run`` (see module docstring for exit codes)."""
     t0 = time.perf_counter()
@@ -321,6 +345,11 @@ def run(args: argparse.Namespace) -> int:
     if executor == "dask" and not getattr(args, "scheduler", None):
         raise MsokoError("Для --executor dask укажите адрес планировщика: --scheduler tcp://host:8786.")
     notebooks_dir = Path(getattr(args, "notebooks", None) or default_notebooks_dir())
+    _check_reports_folder(raw, reports_dir, args.raw, args.reports)
+    if getattr(args, "config", None):   # validated before anything runs: a misspelt key is not ignored
+        from msoko.config import load_config
+
+        load_config(args.config)
     handler = setup_logging(Path(args.log) if getattr(args, "log", None) else reports_dir / "run.log")
     pool = None
     try:
@@ -335,7 +364,8 @@ def run(args: argparse.Namespace) -> int:
                 ingest_status, compute_status = "пропущена (--only-reports)", "пропущен (--only-reports)"
             else:
                 t = time.perf_counter()
-                ingest_status = run_ingest(raw, processed, n_jobs)
+                # --progress shows the ingest's bar and balance table off a terminal too (else: on a terminal only)
+                ingest_status = run_ingest(raw, processed, n_jobs, *((True,) if getattr(args, "progress", None) else ()))
                 stages["ingest_s"] = round(time.perf_counter() - t, 3)
                 t = time.perf_counter()
                 if executor == "local" and n_jobs > 1:

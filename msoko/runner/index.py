@@ -67,12 +67,17 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
     if failed:
         out += ['<h2>Отчёты с ошибками <span class="badge bad">' f"{len(failed)}</span></h2>",
                 "<p>Эти отчёты не построены. Выполненная копия блокнота с ошибкой сохранена "
-                "для разбора: страница с ошибкой и сам блокнот.</p>",
-                "<table><thead><tr><th>Отчёт</th><th>Код</th><th>Ошибка</th><th>Блокнот</th></tr></thead><tbody>"]
+                "для разбора: страница с ошибкой и сам блокнот. Если раньше отчёт строился, "
+                "его прежняя версия сохранена и помечена как устаревшая: она не отражает текущие данные.</p>",
+                "<table><thead><tr><th>Отчёт</th><th>Код</th><th>Ошибка</th><th>Блокнот</th>"
+                "<th>Прежняя версия</th></tr></thead><tbody>"]
         for r in failed:
+            old = r.get("outdated") or {}
+            prev = (f'<a href="{_href(old["html"])}">устаревшая версия</a> от {_when(old.get("built_at"))} '
+                    f'(данные <code>{escape(str(old.get("data_version") or ""))}</code>)') if old.get("html") else "—"
             out.append(f'<tr class="fail"><td>{escape(r["title"])}</td><td>{escape(r["label"])}</td>'
                        f'<td>{escape(str(r.get("error") or ""))}</td>'
-                       f'<td>{_error_page(r)}<a href="{_href(r["executed"])}">блокнот</a></td></tr>')
+                       f'<td>{_error_page(r)}<a href="{_href(r["executed"])}">блокнот</a></td><td>{prev}</td></tr>')
         out.append("</tbody></table>")
     if earlier:
         out.append(f'<p class="meta">Ещё {len(earlier)} отч. построены прежними прогонами и в этот '

@@ -28,6 +28,8 @@ import tempfile
 import time
 from typing import Any
 
+from msoko.runner.lifetime import preexec_die_with_parent
+
 log = logging.getLogger("msoko.runner")
 
 KERNEL_ENV = {
@@ -220,6 +222,9 @@ class WarmKernel:
             try:
                 self.km = _make_manager(transport, self.workdir)
                 kw: dict[str, Any] = {"env": {**os.environ, **KERNEL_ENV}}
+                dies = preexec_die_with_parent()   # the kernel (in a session of its own) dies with its worker
+                if dies is not None:
+                    kw["preexec_fn"] = dies
                 if self.stderr_path:
                     self._stderr = open(self.stderr_path, "ab")
                     kw["stderr"] = self._stderr

@@ -48,7 +48,11 @@ def init_worker(kernel_log: str | None = None, prestart: bool = True) -> None:
     import multiprocessing
     import signal
 
-    if multiprocessing.parent_process() is not None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        from msoko.runner.lifetime import die_with_parent
+
+        die_with_parent(parent.pid)                     # a killed run takes its workers (and their kernels)
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # a Ctrl-C pending since start-up is dropped
         if hasattr(signal, "pthread_sigmask"):          # started with it blocked (executors._SigintBlocked)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
