@@ -465,14 +465,13 @@ def test_robust_tau2_recovers_between_variance():
     assert robust_tau2(rng.normal(0, se), se) < 0.01
 
 
-def test_attention_list_and_note(planted):
-    from msoko.objectivity import INFLATED_MEAN_NOTE, attention_list
-    out = planted[3]
-    al = attention_list(out, 2021)
-    comb = set(out[(out.sign == "combined") & out.flagged.fillna(False)].school_id)
-    assert set(al.school_id) == comb and {"S00", "S01", "S02"} <= comb
-    assert al["strongest"].is_monotonic_decreasing
-    assert all("не вывод о нарушениях" in t for t in al["text"])
+def test_plan_of_work_on_planted_schools_and_note(planted):
+    # the plan of work (msoko.objectivity.plan) names the planted schools at tiers 1–2 with their measures
+    from msoko.objectivity import INFLATED_MEAN_NOTE
+    from msoko.objectivity.plan import plan_of_work
+    plan = plan_of_work(planted[3])
+    top = set(plan.loc[plan["tier"] <= 2, "school_id"])
+    assert {"S00", "S01", "S02"} <= top
     assert "гимназии" in INFLATED_MEAN_NOTE
 
 

@@ -13,7 +13,8 @@ then not assessed). ``config`` is the municipal configuration
 For reports (no recomputation of the whole region): :func:`sign_catalogue`,
 :func:`school_card` (rows of one school with Russian status sentences),
 :func:`cell_evidence` (picture data for one school × grade × subject × year),
-:func:`cohort_table`; the calibration check (:mod:`msoko.objectivity.calibration`):
+:func:`cohort_table`; the plan of work (:mod:`msoko.objectivity.plan`, written by compute as
+objectivity_plan.parquet); the calibration check (:mod:`msoko.objectivity.calibration`):
 :func:`calibration_table` (written by compute as objectivity_calibration.parquet),
 :func:`pvalue_histogram` and :func:`flag_rate_by_size` (with :func:`tasks_per_test`).
 
@@ -45,7 +46,7 @@ from msoko.objectivity.calibration import (calibration_table, calibration_warnin
                                          pvalue_histogram, tasks_per_test)
 
 __all__ = ["compute_objectivity", "sign_catalogue", "school_card", "cell_evidence", "cohort_table",
-           "attention_list", "INFLATED_MEAN_NOTE", "TIMINGS", "FAILURES", "STEP_SIGNS", "step_titles",
+           "INFLATED_MEAN_NOTE", "TIMINGS", "FAILURES", "STEP_SIGNS", "step_titles",
            "SIGNS", "DEFAULTS", "COLUMNS", "OFFICIAL_SIGNS", "settings", "informativeness",
            "calibration_table", "calibration_warnings", "pvalue_histogram", "flag_rate_by_size", "tasks_per_test"]
 
@@ -304,39 +305,3 @@ def cell_evidence(tables: dict[str, pd.DataFrame], config: dict | None, year: in
     ct = cohort_table(prep.cells, cfg)
     out["cohort"] = ct.loc[ct["subject"] == subject].reset_index(drop=True)
     return out
-
-
-def attention_list(objectivity: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
-    """Schools to put on the plan of work on objectivity, one row per school and year.
-
-    A school is listed when msoko's combined picture is flagged for at least one grade and
-    subject. Columns: year, school_id, cells (number of flagged grade × subject), where
-    (Russian list «4 кл. Математика, …»), official_signs (official signs flagged that year),
-    strongest (−log10 p of the strongest cell), informativeness (of the strongest cell),
-    text (a Russian sentence that describes signs, never a verdict about the school).
-    """
-    o = objectivity
-    if year is not None:
-        o = o.loc[o["year"] == year]
-    comb = o.loc[(o["sign"] == "combined") & o["flagged"].fillna(False).astype(bool)]
-    cols = ["year", "school_id", "cells", "where", "official_signs", "strongest", "informativeness", "text"]
-    if len(comb) == 0:
-        return pd.DataFrame(columns=cols)
-    off_f = o.loc[o["official"] & o["school_id"].notna() & o["flagged"].fillna(False).astype(bool)]
-    off_names = off_f.groupby(["year", "school_id"])["sign"].agg(
-        lambda x: ", ".join(sorted({SIGNS[s][0] for s in x}))).rename("official_signs")
-    rows = []
-    for (y, sch), g in comb.sort_values("value", ascending=False).groupby(["year", "school_id"], sort=False):
-        where = ", ".join(f"{int(gr)} кл. {sj}" for gr, sj in zip(g["grade"], g["subject"]))
-        top = g.iloc[0]
-        offs = off_names.get((y, sch), "")
-        text = (f"По совокупности признаков школа включается в план работы по обеспечению объективности "
-                f"({where}); это основание для внимательного анализа и методической поддержки, "
-                f"а не вывод о нарушениях.")
-        if offs:
-            text += f" Официальные признаки ФИОКО за этот год: {offs}."
-        if top["informativeness"] != "информативна":
-            text += f" Выборка {top['informativeness']} информативна — выводы предварительные."
-        rows.append((y, sch, len(g), where, offs, float(top["value"]), top["informativeness"], text))
-    return pd.DataFrame(rows, columns=cols).sort_values(["year", "strongest"], ascending=[True, False]) \
-        .reset_index(drop=True)

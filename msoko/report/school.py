@@ -650,8 +650,13 @@ def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
     parts = [f"Выявлено {count(n_signs, 'признак')} необъективности"
              + (f" (официальных по методике ФИОКО — {fmt(len(off))})" if len(off) else " (все — дополнительные)")
              + (f" в {count(len(cells), 'работа')} ВПР: {works}" if len(cells) else "")]
-    if len(comb):
-        parts.append("совокупность признаков достаточна для включения школы в план работы по объективности")
+    from msoko.report.signs import plan_tier
+    plan = plan_tier(data, school_id, year)
+    if plan is not None:
+        parts.append(f"план работы по объективности: уровень {int(plan['tier'])} — {plan['measures']}"
+                     + (" (официальные признаки похожие школы не подтверждают)" if plan["official_only"] else ""))
+    elif len(comb):
+        parts.append("на уровне школы с поправкой на число её работ находки не подтверждаются")
     txt = "; ".join(parts)
     txt = txt.replace(f"в {count(len(cells), 'работа')}", f"в {len(cells)} {_plural(len(cells), 'работе', 'работах', 'работах')}")
     return plain(txt + ". Это повод внимательно посмотреть на проведение и проверку работ, а не вывод о нарушениях.")

@@ -194,38 +194,47 @@ def cohort_fences(data: ReportData, year: int, subject: str) -> tuple[float, flo
     return float(lo.iloc[0]), float(hi.iloc[0])
 
 
-def plan_of_work(data: ReportData, year: int) -> pd.DataFrame:
-    """Schools for the plan of work on objectivity (as in the Omsk plan, seed 002): sorted by name.
+TIER_NAMES = {1: "1 — наблюдатели или перепроверка", 2: "2 — экспертиза КИМ и сопоставление отметок",
+              3: "3 — самоанализ"}
 
-    A school enters when an official sign fires or msoko's ``combined`` judgement
-    is flagged. The suggested measures follow the plan's items: a monitoring visit
-    and a re-check of the works where the evidence is informative, an interview on
-    the road map and an expert review of the school's own tests otherwise.
-    """
-    d = flagged_signs(data, year)
-    d = d[d["sign"].isin(list(OFFICIAL_SIGNS) + ["combined"])]
-    if d.empty:
+
+def plan_rows(data: ReportData, year: int) -> pd.DataFrame:
+    """The rows of ``objectivity_plan.parquet`` for a year, ranked by tier and score (compute's order)."""
+    p = data.table("objectivity_plan")
+    if p.empty:
+        return p
+    p = p[p["year"] == year].copy()
+    p["school_id"] = p["school_id"].astype(str)
+    return p.sort_values(["tier", "score", "school_id"], ascending=[True, False, True], kind="stable") \
+        .reset_index(drop=True)
+
+
+def plan_of_work(data: ReportData, year: int) -> pd.DataFrame:
+    """The plan of work on objectivity as compute wrote it (``objectivity_plan.parquet``, one definition:
+    :mod:`msoko.objectivity.plan`): one row per school, ranked by tier and the strength and persistence
+    of the evidence. Columns: Школа, Логин, Уровень, Меры, Основания, Работы, Лет с находками."""
+    p = plan_rows(data, year)
+    if p.empty:
         return pd.DataFrame()
     names = data.schools.set_index("school_id")["name"]
-    rows = []
-    for sid, x in d.groupby("school_id", sort=False):
-        official = sorted({sign_name(s) for s in x["sign"] if is_official(s)})
-        works = sorted({f"{int(g)} кл., {s}" for g, s in zip(x["grade"], x["subject"]) if pd.notna(g) and pd.notna(s)})
-        nmax = x["n"].max()
-        measures = ["совещание с руководителем", "собеседование по дорожной карте"]
-        if pd.notna(nmax) and nmax >= LIMITED_N:
-            measures += ["мониторинговый визит", "перепроверка работ ВПР", "присутствие наблюдателей на ВПР"]
-        else:
-            measures += ["экспертиза КИМ внутренних контрольных работ"]
-        rows.append({
-            "Школа": names.get(sid, sid), "Логин": sid,
-            "Официальные признаки (ФИОКО)": "; ".join(official) if official else "нет",
-            "Сводная оценка msoko": "да" if (x["sign"] == "combined").any() else "нет",
-            "Работы": "; ".join(works),
-            "Информативность": informativeness(nmax),
-            "Предлагаемые мероприятия": "; ".join(measures),
-        })
-    return pd.DataFrame(rows).sort_values(["Школа", "Логин"]).reset_index(drop=True)
+    return pd.DataFrame({
+        "Школа": p["school_id"].map(names).fillna(p["school_id"]),
+        "Логин": p["school_id"],
+        "Уровень": p["tier"].map(TIER_NAMES),
+        "Меры": p["measures"],
+        "Основания": p["reasons"].map(plain),
+        "Работы": p["works"].replace("", "—"),
+        "Лет с находками": p["persistence"].map(lambda v: fmt(int(v)) if int(v) else "—"),
+    })
+
+
+def plan_tier(data: ReportData, school_id: str, year: int) -> dict | None:
+    """The school's row of the plan of work (tier, measures, reasons, works) or None."""
+    p = plan_rows(data, year)
+    if p.empty:
+        return None
+    r = p[p["school_id"] == str(school_id)]
+    return None if r.empty else r.iloc[0].to_dict()
 
 
 # ======================================================================================
