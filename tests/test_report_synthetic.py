@@ -280,6 +280,7 @@ def test_plan_of_work(synth):
     plan = plan[plan.year == 2023].sort_values(["tier", "score", "school_id"], ascending=[True, False, True])
     assert list(p["Логин"]) == list(plan.school_id.astype(str))
     assert list(p["Меры"]) == list(plan.measures)
+    o = synth.objectivity
     idx = o[(o.sign == "objectivity_index")].sort_values("year")
     assert report.objectivity_index(synth)["Показатель объективности"].tolist() == [report.fmt(v) for v in idx.value]
 
