@@ -191,16 +191,6 @@ def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict,
     return out.sort_values(["year", "school_id", "kind"], kind="stable").reset_index(drop=True)
 
 
-def _sorted(rows: list[dict], key: str, descending: bool = False) -> list[dict]:
-    """Rows by ``key`` (stable; a missing value last), as ``sort_values(key, na_position="last")``."""
-    known = [r for r in rows if not pd.isna(r[key])]
-    return sorted(known, key=lambda r: r[key], reverse=descending) + [r for r in rows if pd.isna(r[key])]
-
-
-def _by(rows: list[dict], sign: str, key: str, descending: bool = False) -> list[dict]:
-    return _sorted([r for r in rows if r["sign"] == sign], key, descending)
-
-
 def _cell(grade, subject) -> str:
     g = f"{int(grade)} кл." if grade is not None and not pd.isna(grade) else ""
     s = subject if isinstance(subject, str) else ""

@@ -11,7 +11,7 @@ from msoko.objectivity import SIGNS
 from msoko.objectivity.core import OFFICIAL_SIGNS
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
-    INDEX_SIGN, LIMITED_N, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,
+    INDEX_SIGN, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,
 )
 from msoko.report.data import ReportData, school_row
 from msoko.report.indicators import KEY_BREAKDOWN_INDICATORS, indicator_groups
