@@ -8,6 +8,8 @@ reported as not computable, with the reason in Russian), writes beside them:
 - ``objectivity.parquet`` (msoko.objectivity, when that module is available);
 - ``objectivity_calibration.parquet`` — per sign, the share of p < 0.001 / 0.01 against nominal
   (a warning in the output and the log when a sign is over 5× nominal at 0.001);
+- ``objectivity_evidence.parquet`` — the picture data (score counts with the bunching expectation,
+  mean intervals) of the works with a flagged official sign or ``combined``, drawn by the reports;
 - ``objectivity_plan.parquet`` — the plan of work on objectivity, tiered by evidence with
   school-level error control (msoko.objectivity.plan); the priorities, the recommendations and the
   principal's composite read it;
@@ -222,6 +224,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     else:
         _remove_stale(processed, ["objectivity", "objectivity_calibration"], say)
     plan = _plan(obj, tables, config, processed, result, log, say)
+    _evidence(obj, tables, config, processed, result, log, say)
 
     _vpr_views(tables, processed, result, log, say)
 
@@ -300,6 +303,28 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
         say(f"    {s}. {SYSTEM_NAMES[s][:60]}…: зон внимания {len(c.analysis)}, "
             f"рекомендаций {len(c.recommendations)}")
     _priorities(outputs["cycle_analysis"], cat, config, obj, plan, res, processed, result, log, say)
+
+
+def _evidence(obj, tables, config, processed, result, log, say) -> None:
+    """objectivity_evidence.parquet: the picture data of the works the reports draw (the reports read it
+    and never recompute a sign)."""
+    if obj is None:
+        _remove_stale(processed, ["objectivity_evidence"], say)
+        return
+    try:
+        from msoko.objectivity import picture_evidence
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ev = picture_evidence(tables, config, obj)
+    except Exception as exc:  # noqa: BLE001 - the signs are already written
+        message = f"Данные для графиков признаков объективности не рассчитаны: {_describe(exc)}."
+        say(f"  ОШИБКА: {message}")
+        log.append(_row("objectivity", "objectivity_evidence", "объективность", ERROR, message))
+        _remove_stale(processed, ["objectivity_evidence"], say)
+        return
+    path = _write(ev, processed, "objectivity_evidence", log, say, "objectivity")
+    if path is not None:
+        result.outputs["objectivity_evidence"] = path
 
 
 def _plan(obj, tables, config, processed, result, log, say) -> pd.DataFrame | None:

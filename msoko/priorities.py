@@ -169,7 +169,7 @@ def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict,
         certainty = _objectivity_certainty(top, oc)
         text = (f"план работы по объективности, уровень {int(r['tier'])} ({r['measures']}): {r['reasons']}")
         rows.append((int(r["year"]), r["school_id"], "objectivity", r["grade"], r["subject"], n, r["p_school"], inf,
-                     r["works"].replace("; ", ", "), "", bool(r["tier"] == 1), int(r["tier"]), r["measures"],
+                     _plan_cells(r["works"]), "", bool(r["tier"] == 1), int(r["tier"]), r["measures"],
                      certainty, float(oc["combined"]) if r["tier"] == 1 else float(oc["official"]), text))
     if objectivity is not None and len(objectivity):
         journal = p.loc[p["families"].str.contains("journal", regex=False)]
@@ -189,6 +189,11 @@ def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict,
                          float(oc["marks_far_below"]), text))
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["year", "school_id", "kind"], kind="stable").reset_index(drop=True)
+
+
+def _plan_cells(works: str) -> str:
+    """The plan's works («ВПР, 4 кл. Математика; …») as a list of cells «4 кл. Математика, …» (all ВПР)."""
+    return ", ".join(w.split(", ", 1)[1] if w.startswith("ВПР, ") else w for w in str(works or "").split("; ") if w)
 
 
 def _cell(grade, subject) -> str:

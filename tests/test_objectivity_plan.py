@@ -62,7 +62,7 @@ def test_holm_over_a_schools_works_decides_the_tier():
     assert t.loc[(5, "Математика"), "adj"] == pytest.approx(0.006)
     assert (t["m"] == 4).all()
     p = plan_of_work(o).iloc[0]
-    assert (p["tier"], p["measures"], p["families"], p["works"]) == (1, OBSERVERS, "distribution", "4 кл. Русский язык")
+    assert (p["tier"], p["measures"], p["families"], p["works"]) == (1, OBSERVERS, "distribution", "ВПР, 4 кл. Русский язык")
     assert p["p_school"] == pytest.approx(0.0004) and p["n_works_flagged"] == 1
     assert "p = 4,0e-04 с поправкой Холма на 4 работы школы" in p["reasons"]
 
@@ -73,7 +73,7 @@ def test_a_cell_flag_that_does_not_survive_holm_is_a_self_check():
     p = plan_of_work(o).iloc[0]
     assert (p["tier"], p["measures"], p["official_only"]) == (3, SELF_CHECK, False)
     assert p["p_school"] == pytest.approx(0.024) and p["families"] == ""
-    assert "6 кл. История" in p["reasons"] and "не подтверждаются на уровне школы" in p["reasons"]
+    assert "ВПР, 6 кл. История" in p["reasons"] and "не подтверждаются на уровне школы" in p["reasons"]
 
 
 def test_official_inflated_mean_alone_is_a_self_check():
@@ -86,7 +86,7 @@ def test_official_inflated_mean_alone_is_a_self_check():
     assert len(p) == 1
     r = p.iloc[0]
     assert (r["tier"], r["measures"], bool(r["official_only"])) == (3, SELF_CHECK, True)
-    assert "похожие школы его не подтверждают" in r["reasons"]
+    assert "(ВПР, 4 кл. Математика: похожие школы его не подтверждают" in r["reasons"]
     assert "лишь на 0,5 балла из 20 (меньше 5 % максимума)" in r["reasons"]
     assert OBSERVERS not in r["measures"]
 
@@ -109,7 +109,7 @@ def test_journal_findings_in_two_works_ask_for_expertise():
     rows += school(2021, "E", "marks_far", {(6, "Русский язык"): 5e-5})
     r = plan_of_work(frame(rows)).iloc[0]
     assert (r["tier"], r["measures"], r["families"]) == (2, EXPERTISE, "journal")
-    assert r["n_works_flagged"] == 2 and r["works"] == "5 кл. Математика; 6 кл. Русский язык"
+    assert r["n_works_flagged"] == 2 and r["works"] == "ВПР, 5 кл. Математика; ВПР, 6 кл. Русский язык"
     assert r["p_school"] == pytest.approx(6e-4)
 
 
@@ -123,7 +123,7 @@ def test_simes_within_a_work_then_holm():
 def test_identical_strings_ask_for_a_recheck_of_those_works():
     rows = school(2021, "G", "answer_similarity", {(8, "Русский язык"): 1e-7})
     r = plan_of_work(frame(rows)).iloc[0]
-    assert (r["tier"], r["measures"], r["works"]) == (1, RECHECK, "8 кл. Русский язык")
+    assert (r["tier"], r["measures"], r["works"]) == (1, RECHECK, "ВПР, 8 кл. Русский язык")
 
 
 def test_persistence_raises_tier_and_rank():

@@ -39,13 +39,14 @@ from msoko.errors import MsokoError
 from msoko.objectivity import evidence as ev
 from msoko.objectivity import official as off
 from msoko.objectivity.combined import combined_rows
-from msoko.objectivity.core import (COLUMNS, DEFAULTS, OFFICIAL_SIGNS, empty_frame, finish,
+from msoko.objectivity.core import (CELL_KEYS, COLUMNS, DEFAULTS, OFFICIAL_SIGNS, empty_frame, finish,
                                     informativeness, prepare, settings)
 from msoko.objectivity.official import cohort_table
 from msoko.objectivity.calibration import (calibration_table, calibration_warnings, flag_rate_by_size,
                                          pvalue_histogram, tasks_per_test)
 
 __all__ = ["compute_objectivity", "sign_catalogue", "school_card", "cell_evidence", "cohort_table",
+           "picture_cells", "picture_evidence", "EVIDENCE_COLUMNS",
            "INFLATED_MEAN_NOTE", "TIMINGS", "FAILURES", "STEP_SIGNS", "step_titles",
            "SIGNS", "DEFAULTS", "COLUMNS", "OFFICIAL_SIGNS", "settings", "informativeness",
            "calibration_table", "calibration_warnings", "pvalue_histogram", "flag_rate_by_size", "tasks_per_test"]
@@ -305,3 +306,65 @@ def cell_evidence(tables: dict[str, pd.DataFrame], config: dict | None, year: in
     ct = cohort_table(prep.cells, cfg)
     out["cohort"] = ct.loc[ct["subject"] == subject].reset_index(drop=True)
     return out
+
+
+EVIDENCE_COLUMNS = ["year", "school_id", "grade", "subject", "kind", "score", "observed", "expected", "window",
+                    "boundary", "group", "mean", "ci_low", "ci_high", "n"]
+
+
+def picture_cells(objectivity: pd.DataFrame) -> pd.DataFrame:
+    """``year, school_id, grade, subject`` of the works whose signs the reports draw: a flagged official
+    sign or msoko's flagged ``combined`` picture (msoko.report.evidence draws no other)."""
+    o = objectivity
+    f = o.loc[o["school_id"].notna() & o["grade"].notna() & o["subject"].notna()
+              & o["flagged"].fillna(False).astype(bool) & (o["official"].astype(bool) | (o["sign"] == "combined")),
+              ["year", "school_id", "grade", "subject"]]
+    return f.drop_duplicates().sort_values(["year", "school_id", "grade", "subject"]).reset_index(drop=True)
+
+
+def picture_evidence(tables: dict[str, pd.DataFrame], config: dict | None, objectivity: pd.DataFrame) -> pd.DataFrame:
+    """``objectivity_evidence.parquet``: the picture data of every work of :func:`picture_cells`, so that
+    the reports draw without recomputing. Long format, :data:`EVIDENCE_COLUMNS`: ``kind`` «scores» — the
+    school's score counts with the bunching sign's own expectation (``score, observed, expected, window,
+    boundary``; :func:`msoko.objectivity.evidence.school_bunching_curve`); ``kind`` «intervals» — the
+    school's and the reference's mean primary score with the 95 % intervals of the official sign
+    (``group`` «школа» / «эталон (все школы)», ``mean, ci_low, ci_high, n``). The same numbers as
+    :func:`cell_evidence` gives for one work."""
+    cells = picture_cells(objectivity) if objectivity is not None and len(objectivity) else pd.DataFrame()
+    if not len(cells) or tables.get("vpr") is None:
+        return pd.DataFrame({c: [] for c in EVIDENCE_COLUMNS}).astype(
+            {"year": "int64", "grade": "int64", "score": "float64", "observed": "float64", "expected": "float64",
+             "mean": "float64", "ci_low": "float64", "ci_high": "float64", "n": "float64"})
+    cfg = settings(config)
+    prep = prepare(tables["vpr"])
+    z = float(cfg["z"])
+    cix = prep.cells.set_index(CELL_KEYS)
+    tix = prep.tests.set_index(["year", "grade", "subject"])
+    parts = []
+    for y, sid, g, subj in zip(cells["year"].astype(int), cells["school_id"], cells["grade"].astype(int),
+                               cells["subject"]):
+        sc = ev.school_bunching_curve(prep.students, prep.tests, cfg, y, g, subj, sid)
+        if len(sc):
+            parts.append(sc.assign(kind="scores", year=y, school_id=sid, grade=g, subject=subj))
+        rows = []
+        if (y, g, subj, sid) in cix.index:
+            r = cix.loc[(y, g, subj, sid)]
+            h = z * r["sd"] / np.sqrt(r["n"]) if r["n"] >= 2 else np.nan
+            rows.append(("школа", r["mean"], r["mean"] - h, r["mean"] + h, int(r["n"])))
+        if (y, g, subj) in tix.index:
+            r = tix.loc[(y, g, subj)]
+            h = z * r["sd"] / np.sqrt(r["n"])
+            rows.append(("эталон (все школы)", r["mean"], r["mean"] - h, r["mean"] + h, int(r["n"])))
+        if rows:
+            parts.append(pd.DataFrame(rows, columns=["group", "mean", "ci_low", "ci_high", "n"])
+                         .assign(kind="intervals", year=y, school_id=sid, grade=g, subject=subj))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EVIDENCE_COLUMNS)
+    out = out.reindex(columns=EVIDENCE_COLUMNS)
+    for c in ("score", "observed", "expected", "mean", "ci_low", "ci_high", "n"):
+        out[c] = pd.to_numeric(out[c]).astype("float64")
+    for c in ("window", "boundary"):
+        out[c] = pd.array(out[c].astype(object).where(out[c].notna(), None), dtype="boolean")
+    out["year"] = out["year"].astype("int64")
+    out["grade"] = out["grade"].astype("int64")
+    return out
+

@@ -144,8 +144,12 @@ def school_tests(objectivity: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     return c[cols]
 
 
-def _work(grade, subject) -> str:
-    return f"{int(grade)} кл. {subject}" if grade is not None and not pd.isna(grade) else str(subject)
+def _work(grade, subject, procedure: str | None = "ВПР") -> str:
+    """«ВПР, 4 кл. Математика» / «ОГЭ, Математика»: the procedure first, a class only for ВПР."""
+    proc = procedure if isinstance(procedure, str) and procedure else "ВПР"
+    if proc == "ВПР" and grade is not None and not pd.isna(grade):
+        return f"ВПР, {int(grade)} кл. {subject}"
+    return f"{proc}, {subject}"
 
 
 def _num(x: float, digits: int = 1) -> str:
@@ -262,20 +266,21 @@ def plan_of_work(objectivity: pd.DataFrame | None, config: dict | None = None,
             weak = im.loc[~im["confirmed"]]
             if len(weak):
                 reasons.append("официальный признак «Завышенный средний балл» ("
-                               + "; ".join(f"{_work(g, s)}: {n}" for g, s, n in zip(weak["grade"], weak["subject"], weak["note"]))
+                               + "; ".join(f"{_work(g, s, pr)}: {n}" for g, s, pr, n in
+                                           zip(weak["grade"], weak["subject"], weak["procedure"], weak["note"]))
                                + ") — отмечен, в решения msoko не входит")
             other = ob.loc[ob["sign"] != "inflated_mean"]
             unconf = other.loc[~other["sign"].map(fam_of).isin(families)]
             if len(unconf):
                 from msoko.objectivity import SIGNS
                 reasons.append("официальные признаки без подтверждения на уровне школы: "
-                               + "; ".join(f"«{SIGNS[s][0]}» ({_work(g, j)})" for s, g, j in
-                                           zip(unconf["sign"], unconf["grade"], unconf["subject"])))
+                               + "; ".join(f"«{SIGNS[s][0]}» ({_work(g, j, pr)})" for s, g, j, pr in
+                                           zip(unconf["sign"], unconf["grade"], unconf["subject"], unconf["procedure"])))
             official_only = not families and not bool(im["confirmed"].any())
         if not families:
             fl = flags_by.get((y, sid))
             if fl is not None and len(fl):
-                cells = sorted({_work(g, s) for g, s in zip(fl["grade"], fl["subject"])})
+                cells = sorted({_work(g, s, pr) for g, s, pr in zip(fl["grade"], fl["subject"], fl["procedure"])})
                 reasons.append(f"признаки в отдельных работах ({', '.join(cells)}) не подтверждаются на уровне школы "
                                "с поправкой на число её работ")
                 official_only = False

@@ -117,7 +117,7 @@ def signs_table(data: ReportData, year: int, school_id: str | None = None, *, of
 
 def mean_intervals(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """``group, mean, ci_low, ci_high, n`` of the primary score as the objectivity signs see it (the
-    school and the reference of all schools, from :func:`msoko.objectivity.cell_evidence`), with the
+    school and the reference of all schools, from compute's ``objectivity_evidence.parquet``), with the
     similar schools' pooled mean from ``indicators.parquet``."""
     iv = cell_evidence(data, school_id, year, grade, subject).get("intervals")
     cols = ["group", "mean", "ci_low", "ci_high", "n"]
@@ -137,33 +137,29 @@ def mean_intervals(data: ReportData, school_id: str, year: int, grade: int, subj
 
 
 def cell_evidence(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> dict:
-    """Picture data of the objectivity module for one school × work (``{}`` when unavailable)."""
-    key = ("_evidence", school_id, year, grade, subject)
-    if key in data.tables:
-        return data.tables[key]  # type: ignore[return-value]
-    out: dict = {}
-    try:
-        from msoko.objectivity import cell_evidence as _cell_evidence
-    except ImportError:
-        _cell_evidence = None
-    if _cell_evidence is not None and not data.vpr.empty:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                out = _cell_evidence({"vpr": data.vpr, "vpr_tasks": data.tasks_cell(year, grade, subject),
-                                      "task_specs": data.task_specs,
-                                      "schools": data.schools}, data.config or None, year, grade, subject, school_id)
-            except Exception:  # noqa: BLE001 - a picture must not break the report
-                out = {}
-    data.tables[key] = out  # type: ignore[assignment]
+    """Picture data of one school × work as compute wrote it (``objectivity_evidence.parquet``,
+    :func:`msoko.objectivity.picture_evidence`): ``scores`` (score, observed, expected, window, boundary)
+    and ``intervals`` (group, mean, ci_low, ci_high, n); ``{}`` for a work compute did not draw."""
+    ev = data.memo(("_evidence_by_cell",), lambda: {
+        k: g for k, g in data.table("objectivity_evidence").groupby(["year", "school_id", "grade", "subject"])}
+        if not data.table("objectivity_evidence").empty else {})
+    g = ev.get((int(year), str(school_id), int(grade), str(subject)))
+    if g is None:
+        return {}
+    out = {}
+    sc = g[g["kind"] == "scores"]
+    if len(sc):
+        out["scores"] = sc[["score", "observed", "expected", "window", "boundary"]].astype(
+            {"score": "int64", "window": bool, "boundary": bool}).reset_index(drop=True)
+    iv = g[g["kind"] == "intervals"]
+    if len(iv):
+        out["intervals"] = iv[["group", "mean", "ci_low", "ci_high", "n"]].astype({"n": "int64"}).reset_index(drop=True)
     return out
 
 
 def bunching_data(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """``score, count, expected``: the school's score counts and what the bunching sign's own model
-    (the smooth counterfactual of :func:`msoko.objectivity.cell_evidence`) expects for them."""
+    (the smooth counterfactual, ``objectivity_evidence.parquet``) expects for them."""
     sc = cell_evidence(data, school_id, year, grade, subject).get("scores")
     if sc is None or sc.empty:
         return pd.DataFrame(columns=["score", "count", "expected"])
