@@ -27,7 +27,7 @@ import pandas as pd
 
 from msoko import stats
 from msoko.cycle import _names, _where, fmt
-from msoko.ru import plural
+from msoko.ru import chance, plural  # noqa: F401 - chance is used and re-exported
 
 CERTAINTY = ("факт", "высокая", "достаточная", "низкая")
 DEFAULTS = {
@@ -75,16 +75,6 @@ def settings(config: dict) -> dict:
     for k in ("certainty_weight", "fact_sizes", "objectivity", "size_factor"):
         out[k] = {**DEFAULTS[k], **(conf.get(k) or {})}
     return out
-
-
-def chance(p) -> str:
-    """A one-sided p-value in words: «случайно такое бывает реже чем в 1 случае из 1000»."""
-    if p is None or pd.isna(p):
-        return ""
-    for k in (1_000_000, 10_000, 1000, 100):
-        if p < 1 / k:
-            return f"случайно такое бывает реже чем в 1 случае из {k:,}".replace(",", "\u202f")
-    return f"случайно такое бывает примерно в 1 случае из {max(1, round(1 / max(p, 1e-12)))}"
 
 
 def certainty_sentence(certainty: str) -> str:

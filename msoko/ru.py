@@ -19,3 +19,15 @@ def plural(n, one: str, few: str, many: str) -> str:
     if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
         return few
     return many
+
+
+def chance(p) -> str:
+    """A one-sided p-value in words: «случайно такое бывает реже чем в 1 случае из 1000» (compute's
+    sentences; the reports' own, with their number formatting, is msoko.report.fmt.chance)."""
+    if p is None or not np.isfinite(float(p)):
+        return ""
+    p = float(p)
+    for k in (1_000_000, 10_000, 1000, 100):
+        if p < 1 / k:
+            return f"случайно такое бывает реже чем в 1 случае из {k:,}".replace(",", "\u202f")
+    return f"случайно такое бывает примерно в 1 случае из {max(1, round(1 / max(p, 1e-12)))}"

@@ -60,9 +60,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from msoko.objectivity.combined import _p
 from msoko.objectivity.core import CELL_KEYS, OFFICIAL_SIGNS, settings
-from msoko.ru import plural
+from msoko.ru import chance, plural
 
 PLAN_COLUMNS = ["year", "school_id", "tier", "measures", "reasons", "families", "works", "n_works_flagged",
                 "persistence", "official_only", "p_school", "score", "grade", "subject", "n"]
@@ -255,8 +254,8 @@ def plan_of_work(objectivity: pd.DataFrame | None, config: dict | None = None,
         reasons = []
         for f in families:
             m = int(tests_by[(y, sid, f)]["m"].iloc[0])
-            reasons.append(f"{FAMILY_WORDS.get(f, f)} ({', '.join(works[f])}; p = {_p(pf[f])} с поправкой Холма "
-                           f"на {m} {plural(m, 'работу', 'работы', 'работ')} школы)")
+            reasons.append(f"{FAMILY_WORDS.get(f, f)} ({'; '.join(works[f])}): с поправкой на {m} "
+                           f"{plural(m, 'работу', 'работы', 'работ')} школы {chance(pf[f])}")
         if tier == 3 and families:
             reasons.append("на уровне школы находка одна и без подтверждения другими признаками или другим годом")
         ob = off_by.get((y, sid))
