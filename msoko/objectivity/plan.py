@@ -267,7 +267,7 @@ def plan_of_work(objectivity: pd.DataFrame | None, config: dict | None = None,
                 reasons.append("официальный признак «Завышенный средний балл» ("
                                + "; ".join(f"{_work(g, s, pr)}: {n}" for g, s, pr, n in
                                            zip(weak["grade"], weak["subject"], weak["procedure"], weak["note"]))
-                               + ") — отмечен, в решения msoko не входит")
+                               + ") — отмечен по методике ФИОКО, внешних мер не требует")
             other = ob.loc[ob["sign"] != "inflated_mean"]
             unconf = other.loc[~other["sign"].map(fam_of).isin(families)]
             if len(unconf):
@@ -332,12 +332,3 @@ def max_scores_of(vpr: pd.DataFrame | None) -> pd.DataFrame:
     v = vpr[["year", "grade", "subject", "max_score"]].copy()
     v["max_score"] = pd.to_numeric(v["max_score"], errors="coerce")
     return v.groupby(["year", "grade", "subject"], observed=True)["max_score"].max().reset_index()[cols]
-
-
-def school_tier(plan: pd.DataFrame | None, max_tier: int = 2) -> set[tuple[int, str]]:
-    """(year, school_id) of the plan's rows with tier ≤ ``max_tier`` — the schools msoko's decisions
-    (priorities, the principal's composite, «адресная поддержка») act on."""
-    if plan is None or not len(plan):
-        return set()
-    p = plan.loc[plan["tier"] <= max_tier]
-    return set(zip(p["year"].astype(int), p["school_id"].astype(str)))
