@@ -192,3 +192,15 @@ def test_demo_plan_against_planted_truth(demo_raw, demo_processed):
     assert precision >= 0.6, (precision, sorted(got - planted))
     # the tier-3 rows with only official signs never carry an external measure
     assert (plan.loc[plan["official_only"], "measures"] == SELF_CHECK).all()
+
+
+def test_combined_beside_another_family_is_no_year_of_persistence():
+    # 2020: a strong journal finding whose work also has a small combined p; 2021: combined found once
+    # (p 1e-4 in one of 30 works → 3e-3: found, not strong). The 2020 combined trace was the journal's:
+    # 2021 has no second year of `combined` → tier 3, not tier 1
+    rows = school(2020, "P", "marks_higher", {(5, "Математика"): 1e-7})
+    rows += school(2020, "P", "combined", {(5, "Математика"): 2e-7})
+    rows += school(2021, "P", "combined", {(7, "История"): 1e-4})
+    p = plan_of_work(frame(rows)).set_index("year")
+    assert p.loc[2020, "tier"] == 2 and p.loc[2021, "tier"] == 3
+    assert p.loc[2021, "families"] == "combined" and p.loc[2021, "persistence"] == 2

@@ -215,6 +215,11 @@ def plan_of_work(objectivity: pd.DataFrame | None, config: dict | None = None,
     fam_p = (tests.groupby(["year", "school_id", "family"])["adj"].min().rename("p_f").reset_index()
              if len(tests) else pd.DataFrame(columns=["year", "school_id", "family", "p_f"]))
     found = fam_p.loc[fam_p["p_f"] < alpha]
+    # `combined` merges the other families: where one of them is found, it is not a family of its own
+    # (nor a year of persistence)
+    other = found.loc[found["family"] != COMBINED, ["year", "school_id"]].drop_duplicates().assign(_o=True)
+    found = found.merge(other, on=["year", "school_id"], how="left")
+    found = found.loc[(found["family"] != COMBINED) | found["_o"].isna()].drop(columns="_o")
     fam_years = found.groupby(["school_id", "family"])["year"].nunique().to_dict()
     school_years = found.groupby("school_id")["year"].nunique().to_dict()
     off = _official(o, cfg, max_scores)
