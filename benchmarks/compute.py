@@ -62,6 +62,7 @@ def main(argv=None) -> int:
     config = load_config()
     tables = load_tables(a.processed)
     obj = read_table(a.processed, "objectivity", missing_ok=True)
+    plan = read_table(a.processed, "objectivity_plan", missing_ok=True)   # compute's plan of work
     cat = load_catalogue()
     conf = priorities.settings(config)
     only = set(a.only or [])
@@ -70,7 +71,7 @@ def main(argv=None) -> int:
         return not only or name in only
 
     frames, timings = {}, {}
-    res, t = _timed(lambda: compute_indicators(tables, config, objectivity=obj), 1 if not want("indicators")
+    res, t = _timed(lambda: compute_indicators(tables, config, objectivity=obj, objectivity_plan=plan), 1 if not want("indicators")
                     else a.runs, "indicators.compute_indicators")
     timings["indicators.compute_indicators"] = t
     ind = res.indicators
@@ -81,9 +82,9 @@ def main(argv=None) -> int:
             lambda: cycle.analyse(ind, cat, config, **kw), a.runs, "cycle.analyse")
     if want("recommend"):
         frames["recommendations_all"], timings["cycle.recommend"] = _timed(
-            lambda: cycle.recommend(ind, cat, config, objectivity=obj, **kw), a.runs, "cycle.recommend")
+            lambda: cycle.recommend(ind, cat, config, objectivity=obj, objectivity_plan=plan, **kw), a.runs, "cycle.recommend")
     cy, t = _timed(lambda: cycle.management_cycle(ind, cat, config, measures=tables.get("measures"), notes=res.notes,
-                                                  objectivity=obj, **kw), a.runs if want("management_cycle") else 1,
+                                                  objectivity=obj, objectivity_plan=plan, **kw), a.runs if want("management_cycle") else 1,
                    "cycle.management_cycle")
     if want("management_cycle"):
         timings["cycle.management_cycle"] = t
@@ -91,10 +92,10 @@ def main(argv=None) -> int:
         frames[f"cycle_{name}"] = pd.concat([getattr(c, name) for c in cy.values()], ignore_index=True)
     if want("objectivity_findings"):
         frames["objectivity_findings"], timings["priorities.objectivity_findings"] = _timed(
-            lambda: priorities.objectivity_findings(obj, conf), a.runs, "priorities.objectivity_findings")
+            lambda: priorities.objectivity_findings(obj, conf, plan), a.runs, "priorities.objectivity_findings")
     if want("priorities"):
         frames["priorities"], timings["priorities.priorities"] = _timed(
-            lambda: priorities.priorities(frames["cycle_analysis"], cat, config, objectivity=obj, indicators=ind,
+            lambda: priorities.priorities(frames["cycle_analysis"], cat, config, objectivity=obj, objectivity_plan=plan, indicators=ind,
                                           **kw), a.runs, "priorities.priorities")
     med = {k: statistics.median(v) for k, v in timings.items()}
     cpu = {k: statistics.median(CPU[k]) for k in timings}

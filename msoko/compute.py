@@ -8,6 +8,11 @@ reported as not computable, with the reason in Russian), writes beside them:
 - ``objectivity.parquet`` (msoko.objectivity, when that module is available);
 - ``objectivity_calibration.parquet`` — per sign, the share of p < 0.001 / 0.01 against nominal
   (a warning in the output and the log when a sign is over 5× nominal at 0.001);
+- ``objectivity_evidence.parquet`` — the picture data (score counts with the bunching expectation,
+  mean intervals) of the works with a flagged official sign or ``combined``, drawn by the reports;
+- ``objectivity_plan.parquet`` — the plan of work on objectivity, tiered by evidence with
+  school-level error control (msoko.objectivity.plan); the priorities, the recommendations and the
+  principal's composite read it;
 - ``shnor_list.parquet``, ``shnor_procedures.parquet``, ``risk_profile.parquet``,
   ``context_metrics.parquet``, ``principal_components.parquet`` — the details behind
   system 2 and 5 indicators;
@@ -331,6 +336,8 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             result.outputs["objectivity_calibration"] = cal
     else:
         _remove_stale(processed, ["objectivity", "objectivity_calibration"], say)
+    plan = _plan(obj, tables, config, processed, result, log, say)
+    _evidence(obj, tables, config, processed, result, log, say)
     _recheck(tables, config, obj, processed, result, log, say)
     _observed(tables, config, processed, result, log, say)
 
@@ -338,7 +345,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
 
     say("Показатели восьми систем…")
     t = time.perf_counter()
-    res = compute_indicators(tables, config, objectivity=obj, progress=say if verbose else None)
+    res = compute_indicators(tables, config, objectivity=obj, objectivity_plan=plan, progress=say if verbose else None)
     result.outputs["indicators"] = _write(res.indicators, processed, "indicators")
     cat = load_catalogue()
     notes = res.notes.set_index("indicator")["reason"]
@@ -401,7 +408,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     t = time.perf_counter()
     try:
         cycles = management_cycle(res.indicators, cat, config, measures=tables.get("measures"), meta=res.meta,
-                                  notes=res.notes, objectivity=obj)
+                                  notes=res.notes, objectivity=obj, objectivity_plan=plan)
     except Exception as exc:  # noqa: BLE001 - the indicators and the diagnostics are already written
         message = f"Управленческий цикл не рассчитан: {_describe(exc)}."
         say(f"  ОШИБКА: {message}")
@@ -431,8 +438,54 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     for s, c in cycles.items():
         say(f"    {s}. {SYSTEM_NAMES[s][:60]}…: зон внимания {len(c.analysis)}, "
             f"рекомендаций {len(c.recommendations)}")
-    _priorities(outputs["cycle_analysis"], cat, config, obj, res, processed, result, log, say,
+    _priorities(outputs["cycle_analysis"], cat, config, obj, plan, res, processed, result, log, say,
                 recs=outputs["recommendations"])
+
+
+def _evidence(obj, tables, config, processed, result, log, say) -> None:
+    """objectivity_evidence.parquet: the picture data of the works the reports draw (the reports read it
+    and never recompute a sign)."""
+    if obj is None:
+        _remove_stale(processed, ["objectivity_evidence"], say)
+        return
+    try:
+        from msoko.objectivity import picture_evidence
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ev = picture_evidence(tables, config, obj)
+    except Exception as exc:  # noqa: BLE001 - the signs are already written
+        message = f"Данные для графиков признаков объективности не рассчитаны: {_describe(exc)}."
+        say(f"  ОШИБКА: {message}")
+        log.append(_row("objectivity", "objectivity_evidence", "объективность", ERROR, message))
+        _remove_stale(processed, ["objectivity_evidence"], say)
+        return
+    path = _write(ev, processed, "objectivity_evidence", log, say, "objectivity")
+    if path is not None:
+        result.outputs["objectivity_evidence"] = path
+
+
+def _plan(obj, tables, config, processed, result, log, say) -> pd.DataFrame | None:
+    """objectivity_plan.parquet: the plan of work, tiered by evidence (msoko.objectivity.plan) — the one
+    definition the reports, the priorities and the principal's composite read."""
+    if obj is None:
+        _remove_stale(processed, ["objectivity_plan"], say)
+        return None
+    try:
+        from msoko.objectivity.plan import max_scores_of, plan_of_work
+        plan = plan_of_work(obj, config, max_scores_of(tables.get("vpr")))
+    except Exception as exc:  # noqa: BLE001 - the signs are already written
+        message = f"План работы по объективности не построен: {_describe(exc)}."
+        say(f"  ОШИБКА: {message}")
+        log.append(_row("objectivity", "objectivity_plan", "объективность", ERROR, message))
+        _remove_stale(processed, ["objectivity_plan"], say)
+        return None
+    path = _write(plan, processed, "objectivity_plan", log, say, "objectivity")
+    if path is not None:
+        result.outputs["objectivity_plan"] = path
+        counts = plan["tier"].value_counts().to_dict()
+        say("  objectivity_plan.parquet: " + ", ".join(f"уровень {t} — {counts.get(t, 0)}" for t in (1, 2, 3))
+            + " (школа × год)")
+    return plan
 
 
 def _vpr_views(tables, processed, result, log, say) -> None:
@@ -459,12 +512,13 @@ def _vpr_views(tables, processed, result, log, say) -> None:
         f"{len(frames['vpr_score_counts'])} строк")
 
 
-def _priorities(analysis, cat, config, obj, res, processed, result, log, say, recs=None) -> None:
+def _priorities(analysis, cat, config, obj, plan, res, processed, result, log, say, recs=None) -> None:
     """priorities.parquet: the attention zones of each school ranked (msoko.priorities);
     first_screen.parquet: what each school's first screen says, on the evidence rule."""
     from msoko.priorities import first_screen, priorities
     try:
-        prio = priorities(analysis, cat, config, objectivity=obj, indicators=res.indicators, meta=res.meta)
+        prio = priorities(analysis, cat, config, objectivity=obj, objectivity_plan=plan, indicators=res.indicators,
+                          meta=res.meta)
     except Exception as exc:  # noqa: BLE001 - the cycle tables are already written
         message = f"Приоритеты (зоны внимания по важности) не рассчитаны: {_describe(exc)}."
         say(f"  ОШИБКА: {message}")

@@ -445,6 +445,10 @@ def _validate_rule(rule: dict) -> None:
             if c["objectivity"] not in ("objectivity", "objectivity_marks"):
                 raise MsokoError(f"Правило рекомендации «{rid}»: objectivity = «{c['objectivity']}» (допустимы "
                                  "objectivity, objectivity_marks)")
+            from msoko.objectivity.plan import MEASURE_KEYS
+            if c.get("measure") is not None and c["measure"] not in MEASURE_KEYS:
+                raise MsokoError(f"Правило рекомендации «{rid}»: measure = «{c['measure']}» (допустимы "
+                                 + ", ".join(MEASURE_KEYS) + ")")
             continue
         if "indicator" not in c or (c.get("op", ">=") in COMPARISONS and "value" not in c):
             raise MsokoError(f"Правило рекомендации «{rid}»: в условии нужны indicator, op и (для сравнения) value")
@@ -457,6 +461,9 @@ def _objectivity_rule(rule: dict, found: pd.DataFrame) -> list[dict]:
         f = found[found["kind"] == c["objectivity"]]
         if c.get("combined"):
             f = f[f["combined"].astype(bool)]
+        if c.get("measure"):   # the plan's measure (msoko.objectivity.plan.MEASURE_KEYS)
+            from msoko.objectivity.plan import MEASURE_KEYS
+            f = f[f["measures"].astype(str).str.contains(MEASURE_KEYS[c["measure"]], regex=False)]
         out.append(f)
     if not out:
         return []
@@ -469,7 +476,7 @@ def _objectivity_rule(rule: dict, found: pd.DataFrame) -> list[dict]:
 
 def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
               meta: pd.DataFrame | None = None, year: int | None = None,
-              objectivity: pd.DataFrame | None = None) -> pd.DataFrame:
+              objectivity: pd.DataFrame | None = None, objectivity_plan: pd.DataFrame | None = None) -> pd.DataFrame:
     """Addressed recommendations per school from the ``[[recommendations]]`` rules.
 
     A rule fires only on a reliable gap (see :func:`_condition_rows`); its conditions (AND) are
@@ -509,7 +516,7 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
                 "_group": rule.get("group")}
         if any("objectivity" in c for c in conds):
             if found is None:
-                found = pr.objectivity_findings(objectivity, conf)
+                found = pr.objectivity_findings(objectivity, conf, objectivity_plan)
             for f in _objectivity_rule(rule, found):
                 reason = f["text"]
                 out.append({**base, "year": int(f["year"]), "system": int(rule.get("system", 1)),
@@ -882,11 +889,12 @@ def targets_table(catalogue: pd.DataFrame, config: dict, years: list[int]) -> pd
 def management_cycle(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
                      measures: pd.DataFrame | None = None, meta: pd.DataFrame | None = None,
                      notes: pd.DataFrame | None = None,
-                     objectivity: pd.DataFrame | None = None) -> dict[int, SystemCycle]:
+                     objectivity: pd.DataFrame | None = None,
+                     objectivity_plan: pd.DataFrame | None = None) -> dict[int, SystemCycle]:
     """All eight systems. Returns ``{system: SystemCycle}`` (``objectivity``: for its recommendations)."""
     years = sorted(int(y) for y in indicators["year"].unique()) if len(indicators) else []
     an = analyse(indicators, catalogue, config, meta=meta)
-    rec = recommend(indicators, catalogue, config, meta=meta, objectivity=objectivity)
+    rec = recommend(indicators, catalogue, config, meta=meta, objectivity=objectivity, objectivity_plan=objectivity_plan)
     eff = effectiveness(measures, indicators, catalogue, meta=meta, config=config, as_of=as_of_date(config, years))
     mon = monitoring(indicators, catalogue, config)
     tg = targets_table(catalogue, config, years)

@@ -1483,19 +1483,26 @@ def _school_totals(frames: dict[str, pd.DataFrame], codes: list[str], cx: Codes)
     return out
 
 
-def objectivity_component(objectivity: pd.DataFrame | None) -> pd.DataFrame | None:
-    """``year, school_id, objectivity`` = 100 − % of the assessed objectivity signs flagged."""
-    if objectivity is None or len(objectivity) == 0 or "flagged" not in objectivity.columns:
+def objectivity_component(objectivity: pd.DataFrame | None, plan: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """``year, school_id, objectivity`` = 100 − % of the school's assessed ВПР works that the plan of work
+    (``objectivity_plan``, msoko.objectivity.plan) names at tier 1 or 2.
+
+    A work is assessed when msoko's ``combined`` picture was computed for it (objectivity.parquet);
+    the plan's works come with school-level error control, so an official flag alone (which similar
+    schools do not confirm) or a cell-level flag that does not survive the school-level test costs the
+    principal nothing. Without a plan (``plan`` None) the component is not computed."""
+    if objectivity is None or plan is None or len(objectivity) == 0 or "flagged" not in objectivity.columns:
         return None
-    o = objectivity[objectivity["school_id"].notna() & ~objectivity["sign"].astype(str).str.startswith("objectivity_index")]
-    if "official" in o.columns:  # the ФИОКО signs only: msoko's own evidence is a reason to look, not a score
-        o = o[o["official"].astype("boolean").fillna(False).astype(bool)]
-    o = o[o["flagged"].notna()]
+    o = objectivity[objectivity["school_id"].notna() & (objectivity["sign"] == "combined") & objectivity["flagged"].notna()]
     if o.empty:
         return None
-    f = o.assign(f=o["flagged"].astype(bool).astype(int), school_id=o["school_id"].astype(str))
-    g = f.groupby(["year", "school_id"])["f"].agg(["sum", "count"]).reset_index()
-    g["objectivity"] = 100 - g["sum"] / g["count"] * 100
+    g = o.assign(school_id=o["school_id"].astype(str), year=o["year"].astype(int)) \
+        .groupby(["year", "school_id"]).size().rename("count").reset_index()
+    p = plan.loc[plan["tier"] <= 2, ["year", "school_id", "n_works_flagged"]] if len(plan) else \
+        pd.DataFrame(columns=["year", "school_id", "n_works_flagged"])
+    p = p.assign(year=p["year"].astype(int), school_id=p["school_id"].astype(str))
+    g = g.merge(p, on=["year", "school_id"], how="left")
+    g["objectivity"] = 100 - (g["n_works_flagged"].fillna(0).clip(upper=g["count"]) / g["count"] * 100)
     return g[["year", "school_id", "objectivity"]]
 
 
@@ -1553,11 +1560,11 @@ def fmt_share(x: float) -> str:
     return f"{float(x) * 100:.0f} %"
 
 
-def _composites(frames, config, ctx, objectivity) -> list[Base]:
+def _composites(frames, config, ctx, objectivity, plan=None) -> list[Base]:
     tv = _school_totals(frames, list(PRINCIPAL_TOTALS), ctx["codes"])
     if tv.empty or len(tv.columns) <= 2:
         raise NotComputable("нет данных для компонентов (ВПР, ГИА, кадры, руководители)")
-    oc = objectivity_component(objectivity)
+    oc = objectivity_component(objectivity, plan)
     if oc is not None:
         tv = tv.merge(oc, on=["year", "school_id"], how="outer")
     tv = tv.assign(year=tv["year"].astype(int))
@@ -1715,6 +1722,7 @@ class IndicatorResult:
 
 def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
                        objectivity: pd.DataFrame | None = None,
+                       objectivity_plan: pd.DataFrame | None = None,
                        progress=None) -> IndicatorResult:
     """Compute every catalogue indicator from the processed ``tables`` (name → frame or None)."""
     cat = load_catalogue().set_index("code")
@@ -1779,11 +1787,11 @@ def compute_indicators(tables: dict[str, pd.DataFrame | None], config: dict, *,
             notes.setdefault("vpr_tasks_sufficient", "нет заданий с известным уровнем сложности (task_specs)")
     say("  показатели: composites")
     def composites(t, c, x):
-        return _composites(frames, c, x, objectivity)
+        return _composites(frames, c, x, objectivity, objectivity_plan)
 
     run(composites, COMPOSITE_CODES)
-    if objectivity is None:
-        notes.setdefault("principal_objectivity", "нет результатов диагностики объективности")
+    if objectivity is None or objectivity_plan is None:
+        notes.setdefault("principal_objectivity", "нет результатов диагностики объективности (плана работы)")
 
     out = []
     for code, df in frames.items():

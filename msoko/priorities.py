@@ -136,96 +136,66 @@ def procedure_of(indicator: str, grade, cat: pd.DataFrame | None = None) -> str:
 
 # --------------------------------------------------------------------------- objectivity per school
 
-def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict) -> pd.DataFrame:
-    """One row per school × year with signs: what to look at, the strongest cell, the official signs.
+def objectivity_findings(objectivity: pd.DataFrame | None, conf: dict,
+                         plan: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per school × year that msoko's decisions act on, read from the plan of work
+    (``objectivity_plan``, :func:`msoko.objectivity.plan.plan_of_work` — the one definition; computed
+    from ``objectivity`` with the default settings when ``plan`` is not given).
 
-    Columns: year, school_id, kind («objectivity» — combined picture or ≥ ``official_min_signs``
-    official signs; «objectivity_marks» — journal marks far above ВПР), grade, subject (strongest
-    cell), n, p_value, informativeness, cells (Russian list), official (Russian list of official
-    signs), combined (bool: msoko's ``combined`` sign flagged in at least one cell, i.e. its p below
-    ``combined_alpha`` with enough participants, as msoko.objectivity.combined decides), certainty,
-    size, text (a reason to look, never an accusation).
+    Columns: year, school_id, kind («objectivity» — the plan's tier 1 or 2; «objectivity_marks» —
+    journal marks far above ВПР in a school whose journal-mark findings the plan confirms), grade,
+    subject, n (the strongest work), p_value (the school-level p), informativeness, cells (Russian
+    list), official (always «»: official signs alone never act), combined (bool: tier 1 — observers or a
+    re-check), tier, measures, certainty, size, text (a reason to look, never an accusation).
 
-    A literal official «Завышенный средний балл» (``inflated_mean``: flags about a sixth of real
-    cells by its published design) is not counted where the school is in line with similar schools
-    (``inflated_mean_similar`` assessed for the cell and not flagged); the text names such cells
-    separately."""
+    An official ФИОКО flag alone, or a cell-level flag that does not survive the plan's school-level
+    error control, is tier 3 (a self-check) and is not a finding here."""
     cols = ["year", "school_id", "kind", "grade", "subject", "n", "p_value", "informativeness", "cells",
-            "official", "combined", "certainty", "size", "text"]
-    if objectivity is None or not len(objectivity):
+            "official", "combined", "tier", "measures", "certainty", "size", "text"]
+    if plan is None:
+        if objectivity is None or not len(objectivity):
+            return pd.DataFrame(columns=cols)
+        from msoko.objectivity.plan import plan_of_work
+        plan = plan_of_work(objectivity)
+    if plan is None or not len(plan):
         return pd.DataFrame(columns=cols)
-    from msoko.objectivity import OFFICIAL_SIGNS, SIGNS
-
     oc = conf["objectivity"]
-    used = ["year", "school_id", "grade", "subject", "sign", "value", "n", "p_value", "informativeness"]
-    known = objectivity[objectivity["school_id"].notna()]
-    flagged = known["flagged"].fillna(False).astype(bool).to_numpy()
-    similar = known[(known["sign"] == "inflated_mean_similar") & known["flagged"].notna() & ~flagged]
-    in_line = set(zip(similar["year"].astype(int), similar["school_id"], similar["grade"].astype(object).tolist(),
-                      similar["subject"].astype(object).tolist()))
-    o = known.loc[flagged, used]
-    # only the signs read below; each school and year's rows as plain dicts (row access was the cost)
-    o = o[o["sign"].isin({"combined", "marks_far_below", *OFFICIAL_SIGNS})]
-    records = o.to_dict("records")
-    groups: dict[tuple, list] = {}
-    for r in records:
-        groups.setdefault((r["year"], r["school_id"]), []).append(r)
+    p = plan.loc[plan["tier"] <= 2]
     rows = []
-    for y, sid in sorted(groups):
-        g = groups[(y, sid)]
-        comb = _by(g, "combined", "value", descending=True)
-        off = [r for r in g if r["sign"] in OFFICIAL_SIGNS]
-        weak = [r for r in off if r["sign"] == "inflated_mean"
-                and (int(y), sid, r["grade"], r["subject"]) in in_line]
-        off = [r for r in off if not any(r is w for w in weak)]
-        off_names = ", ".join(f"«{SIGNS[r['sign']][0]}» ({_cell(r['grade'], r['subject'])})" for r in off)
-        if len(comb) or len(off) >= int(oc["official_min_signs"]):
-            top = comb[0] if len(comb) else _sorted(off, "p_value")[0]
-            cells = ", ".join(_cell(r["grade"], r["subject"]) for r in comb) if len(comb) \
-                else ", ".join(dict.fromkeys(_cell(r["grade"], r["subject"]) for r in off))
-            certainty = _objectivity_certainty(top, oc) if len(comb) else "низкая"
-            if len(comb):
-                text = ("совокупность дополнительных признаков указывает на результаты ВПР, которые стоит "
-                        f"проверить ({cells}; в самой выраженной работе {_informative(top)}"
-                        + (f", {chance(top['p_value'])}" if pd.notna(top["p_value"]) else "") + ")")
-            else:
-                text = f"выявлено официальных признаков ФИОКО: {len(off)}"
-            if off_names:
-                text += f"; официальные признаки ФИОКО: {off_names}"
-            if len(weak):
-                text += (f"; «{SIGNS['inflated_mean'][0]}» при результатах в пределах похожих школ "
-                         "(не учитывается): " + ", ".join(_cell(r["grade"], r["subject"]) for r in weak))
-            size = float(oc["combined"]) if len(comb) else float(oc["official"])
-            rows.append((int(y), sid, "objectivity", top["grade"], top["subject"], top["n"], top["p_value"],
-                         top["informativeness"], cells, off_names, bool(len(comb)), certainty, size, text))
-        far = _by(g, "marks_far_below", "p_value")
-        if len(far):
-            top = far[0]
-            cells = ", ".join(_cell(r["grade"], r["subject"]) for r in far)
+    for r in p.to_dict("records"):
+        top = {"p_value": r["p_school"], "n": r["n"]}
+        n = r["n"]
+        inf = None if n is None or pd.isna(n) else ("информативна" if n >= 50 else "минимально" if n >= 20
+                                                    else "ограниченно")
+        top["informativeness"] = inf
+        certainty = _objectivity_certainty(top, oc)
+        text = (f"план работы по объективности, уровень {int(r['tier'])} ({r['measures']}): {r['reasons']}")
+        rows.append((int(r["year"]), r["school_id"], "objectivity", r["grade"], r["subject"], n, r["p_school"], inf,
+                     _plan_cells(r["works"]), "", bool(r["tier"] == 1), int(r["tier"]), r["measures"],
+                     certainty, float(oc["combined"]) if r["tier"] == 1 else float(oc["official"]), text))
+    if objectivity is not None and len(objectivity):
+        journal = p.loc[p["families"].str.contains("journal", regex=False)]
+        keys = set(zip(journal["year"].astype(int), journal["school_id"]))
+        far = objectivity.loc[(objectivity["sign"] == "marks_far_below") & objectivity["flagged"].fillna(False).astype(bool)
+                              & objectivity["school_id"].notna()]
+        far = far.loc[[k in keys for k in zip(far["year"].astype(int), far["school_id"])]]
+        for (y, sid), g in far.groupby([far["year"].astype(int), "school_id"], sort=True):
+            g = g.sort_values("p_value", na_position="last", kind="stable")
+            top = g.iloc[0].to_dict()
+            cells = ", ".join(_cell(a, b) for a, b in zip(g["grade"], g["subject"]))
             text = (f"отметки за четверть выше отметок ВПР на 2 балла и более заметно чаще, чем в других школах "
                     f"({cells}; {_informative(top)}"
-                    + (f", {chance(top['p_value'])}" if pd.notna(top["p_value"]) else "")
-                    + ")")
+                    + (f", {chance(top['p_value'])}" if pd.notna(top["p_value"]) else "") + ")")
             rows.append((int(y), sid, "objectivity_marks", top["grade"], top["subject"], top["n"], top["p_value"],
-                         top["informativeness"], cells, "", False, _objectivity_certainty(top, oc),
+                         top["informativeness"], cells, "", False, 2, "", _objectivity_certainty(top, oc),
                          float(oc["marks_far_below"]), text))
     out = pd.DataFrame(rows, columns=cols)
-    # the strongest cell's grade and n in their source's width (as a row of the frame gave them)
-    for c in ("grade", "n"):
-        dtype = getattr(objectivity[c].dtype, "numpy_dtype", objectivity[c].dtype)
-        if len(out) and out[c].notna().all() and np.issubdtype(dtype, np.integer):
-            out[c] = out[c].astype(dtype)
-    return out
+    return out.sort_values(["year", "school_id", "kind"], kind="stable").reset_index(drop=True)
 
 
-def _sorted(rows: list[dict], key: str, descending: bool = False) -> list[dict]:
-    """Rows by ``key`` (stable; a missing value last), as ``sort_values(key, na_position="last")``."""
-    known = [r for r in rows if not pd.isna(r[key])]
-    return sorted(known, key=lambda r: r[key], reverse=descending) + [r for r in rows if pd.isna(r[key])]
-
-
-def _by(rows: list[dict], sign: str, key: str, descending: bool = False) -> list[dict]:
-    return _sorted([r for r in rows if r["sign"] == sign], key, descending)
+def _plan_cells(works: str) -> str:
+    """The plan's works («ВПР, 4 кл. Математика; …») as a list of cells «4 кл. Математика, …» (all ВПР)."""
+    return ", ".join(w.split(", ", 1)[1] if w.startswith("ВПР, ") else w for w in str(works or "").split("; ") if w)
 
 
 def _cell(grade, subject) -> str:
@@ -390,8 +360,9 @@ def persistence_factor(persistence, conf: dict):
 
 def priorities(analysis: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
                objectivity: pd.DataFrame | None = None, indicators: pd.DataFrame | None = None,
-               meta: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The ranked attention zones of every school and year (``priorities.parquet``)."""
+               meta: pd.DataFrame | None = None, objectivity_plan: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ranked attention zones of every school and year (``priorities.parquet``); objectivity from the
+    plan of work (``objectivity_plan``)."""
     conf = settings(config)
     cat = catalogue.set_index("code")
     names = _names(meta)
@@ -414,7 +385,7 @@ def priorities(analysis: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
             kinds = {p.split(" ", 1)[0] if p.split(" ", 1)[0] in ("ВПР", "ОГЭ", "ЕГЭ", "ГИА") else p for p in pr}
             persistence = min(len(kinds) + len(shown) - 1, int(conf["max_persistence"]))
             rows.append(_priority_row(int(y), sid, topic, r, pr, shown, persistence, conf, names))
-    ob = objectivity_findings(objectivity, conf)
+    ob = objectivity_findings(objectivity, conf, objectivity_plan)
     if len(ob):
         years_of = ob.groupby(["school_id", "kind"])["year"].agg(lambda x: set(int(v) for v in x)).to_dict()
         for r in ob.to_dict("records"):

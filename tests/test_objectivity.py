@@ -465,14 +465,13 @@ def test_robust_tau2_recovers_between_variance():
     assert robust_tau2(rng.normal(0, se), se) < 0.01
 
 
-def test_attention_list_and_note(planted):
-    from msoko.objectivity import INFLATED_MEAN_NOTE, attention_list
-    out = planted[3]
-    al = attention_list(out, 2021)
-    comb = set(out[(out.sign == "combined") & out.flagged.fillna(False)].school_id)
-    assert set(al.school_id) == comb and {"S00", "S01", "S02"} <= comb
-    assert al["strongest"].is_monotonic_decreasing
-    assert all("не вывод о нарушениях" in t for t in al["text"])
+def test_plan_of_work_on_planted_schools_and_note(planted):
+    # the plan of work (msoko.objectivity.plan) names the planted schools at tiers 1–2 with their measures
+    from msoko.objectivity import INFLATED_MEAN_NOTE
+    from msoko.objectivity.plan import plan_of_work
+    plan = plan_of_work(planted[3])
+    top = set(plan.loc[plan["tier"] <= 2, "school_id"])
+    assert {"S00", "S01", "S02"} <= top
     assert "гимназии" in INFLATED_MEAN_NOTE
 
 
@@ -522,3 +521,22 @@ def test_level_signs_planted():
     nb = [e[(2021, 4)], e[(2021, 5)], e[(2023, 6)], e[(2023, 5)]]
     r = out[cell & (out.sign == "score_swing")].iloc[0]
     assert r["value"] == pytest.approx(e[(2022, 5)] - np.mean(nb))
+
+
+def test_picture_evidence_is_what_cell_evidence_gives(planted):
+    # compute writes the pictures' data (objectivity_evidence.parquet) for every work with a flagged official
+    # sign or combined picture: the same numbers as cell_evidence computes for that one work
+    from msoko.objectivity import picture_cells, picture_evidence
+    vpr, tasks, specs, out = planted
+    tables = {"vpr": vpr, "vpr_tasks": tasks, "task_specs": specs}
+    ev = picture_evidence(tables, {}, out)
+    cells = picture_cells(out)
+    assert "S01" in set(cells["school_id"])              # the planted bunching school is drawn
+    for r in cells.itertuples():
+        one = cell_evidence(tables, {}, int(r.year), int(r.grade), r.subject, r.school_id)
+        mine = ev[(ev.school_id == r.school_id) & (ev.year == r.year) & (ev.grade == r.grade) & (ev.subject == r.subject)]
+        sc = mine[mine.kind == "scores"][["score", "observed", "expected", "window", "boundary"]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(sc.astype({"score": "int64", "window": bool, "boundary": bool}),
+                                      one["scores"].reset_index(drop=True), check_dtype=False)
+        iv = mine[mine.kind == "intervals"][["group", "mean", "ci_low", "ci_high", "n"]].reset_index(drop=True)
+        pd.testing.assert_frame_equal(iv, one["intervals"].reset_index(drop=True), check_dtype=False)

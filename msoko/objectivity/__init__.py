@@ -15,7 +15,8 @@ that raised, with a Russian message) and ``.timings`` (seconds per step): no mod
 For reports (no recomputation of the whole region): :func:`sign_catalogue`,
 :func:`school_card` (rows of one school with Russian status sentences),
 :func:`cell_evidence` (picture data for one school × grade × subject × year),
-:func:`cohort_table`; the calibration check (:mod:`msoko.objectivity.calibration`):
+:func:`cohort_table`; the plan of work (:mod:`msoko.objectivity.plan`, written by compute as
+objectivity_plan.parquet); the calibration check (:mod:`msoko.objectivity.calibration`):
 :func:`calibration_table` (written by compute as objectivity_calibration.parquet),
 :func:`pvalue_histogram` and :func:`flag_rate_by_size` (with :func:`tasks_per_test`).
 
@@ -42,14 +43,15 @@ from msoko.objectivity import evidence as ev
 from msoko.objectivity import official as off
 from msoko.objectivity.combined import combined_rows
 from msoko.objectivity.correlation import unrelated_rows
-from msoko.objectivity.core import (COLUMNS, DEFAULTS, OFFICIAL_SIGNS, empty_frame, finish,
+from msoko.objectivity.core import (CELL_KEYS, COLUMNS, DEFAULTS, OFFICIAL_SIGNS, empty_frame, finish,
                                     informativeness, prepare, settings)
 from msoko.objectivity.official import cohort_table
 from msoko.objectivity.calibration import (calibration_table, calibration_warnings, flag_rate_by_size,
                                          pvalue_histogram, tasks_per_test)
 
 __all__ = ["compute_objectivity", "sign_catalogue", "school_card", "cell_evidence", "cohort_table",
-           "attention_list", "INFLATED_MEAN_NOTE", "ObjectivityResult", "run_objectivity", "STEP_SIGNS", "step_titles",
+           "picture_cells", "picture_evidence", "EVIDENCE_COLUMNS",
+           "INFLATED_MEAN_NOTE", "ObjectivityResult", "run_objectivity", "STEP_SIGNS", "step_titles",
            "SIGNS", "DEFAULTS", "COLUMNS", "OFFICIAL_SIGNS", "settings", "informativeness",
            "calibration_table", "calibration_warnings", "pvalue_histogram", "flag_rate_by_size", "tasks_per_test"]
 
@@ -99,9 +101,11 @@ SIGNS: dict[str, tuple[str, bool, str]] = {
     "score_swing": ("Всплеск результата между годами (msoko)", False,
                     "Результат заметно выше, чем у той же параллели и того же класса в соседние годы."),
     "combined": ("Совокупность признаков (msoko)", False,
-                 "Признаки вместе достаточно сильны, чтобы включить школу в план работы по объективности."),
+                 "Признаки вместе заметны в этой работе (до поправки на число работ школы); включает ли это "
+                 "школу в план работы, решается по всем работам школы."),
     "objectivity_index_msoko": ("Показатель объективности по совокупности признаков (msoko)", False,
-                                "100 − % школ, по которым совокупность признаков достаточна для плана работы."),
+                                "100 − % школ, у которых совокупность признаков заметна хотя бы в одной работе "
+                                "(до поправки на число работ школы)."),
 }
 
 
@@ -335,37 +339,63 @@ def cell_evidence(tables: dict[str, pd.DataFrame], config: dict | None, year: in
     return out
 
 
-def attention_list(objectivity: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
-    """Schools to put on the plan of work on objectivity, one row per school and year.
+EVIDENCE_COLUMNS = ["year", "school_id", "grade", "subject", "kind", "score", "observed", "expected", "window",
+                    "boundary", "group", "mean", "ci_low", "ci_high", "n"]
 
-    A school is listed when msoko's combined picture is flagged for at least one grade and
-    subject. Columns: year, school_id, cells (number of flagged grade × subject), where
-    (Russian list «4 кл. Математика, …»), official_signs (official signs flagged that year),
-    strongest (−log10 p of the strongest cell), informativeness (of the strongest cell),
-    text (a Russian sentence that describes signs, never a verdict about the school).
-    """
+
+def picture_cells(objectivity: pd.DataFrame) -> pd.DataFrame:
+    """``year, school_id, grade, subject`` of the works whose signs the reports draw: a flagged official
+    sign or msoko's flagged ``combined`` picture (msoko.report.evidence draws no other)."""
     o = objectivity
-    if year is not None:
-        o = o.loc[o["year"] == year]
-    comb = o.loc[(o["sign"] == "combined") & o["flagged"].fillna(False).astype(bool)]
-    cols = ["year", "school_id", "cells", "where", "official_signs", "strongest", "informativeness", "text"]
-    if len(comb) == 0:
-        return pd.DataFrame(columns=cols)
-    off_f = o.loc[o["official"] & o["school_id"].notna() & o["flagged"].fillna(False).astype(bool)]
-    off_names = off_f.groupby(["year", "school_id"])["sign"].agg(
-        lambda x: ", ".join(sorted({SIGNS[s][0] for s in x}))).rename("official_signs")
-    rows = []
-    for (y, sch), g in comb.sort_values("value", ascending=False).groupby(["year", "school_id"], sort=False):
-        where = ", ".join(f"{int(gr)} кл. {sj}" for gr, sj in zip(g["grade"], g["subject"]))
-        top = g.iloc[0]
-        offs = off_names.get((y, sch), "")
-        text = (f"По совокупности признаков школа включается в план работы по обеспечению объективности "
-                f"({where}); это основание для внимательного анализа и методической поддержки, "
-                f"а не вывод о нарушениях.")
-        if offs:
-            text += f" Официальные признаки ФИОКО за этот год: {offs}."
-        if top["informativeness"] != "информативна":
-            text += f" Выборка {top['informativeness']} информативна — выводы предварительные."
-        rows.append((y, sch, len(g), where, offs, float(top["value"]), top["informativeness"], text))
-    return pd.DataFrame(rows, columns=cols).sort_values(["year", "strongest"], ascending=[True, False]) \
-        .reset_index(drop=True)
+    f = o.loc[o["school_id"].notna() & o["grade"].notna() & o["subject"].notna()
+              & o["flagged"].fillna(False).astype(bool) & (o["official"].astype(bool) | (o["sign"] == "combined")),
+              ["year", "school_id", "grade", "subject"]]
+    return f.drop_duplicates().sort_values(["year", "school_id", "grade", "subject"]).reset_index(drop=True)
+
+
+def picture_evidence(tables: dict[str, pd.DataFrame], config: dict | None, objectivity: pd.DataFrame) -> pd.DataFrame:
+    """``objectivity_evidence.parquet``: the picture data of every work of :func:`picture_cells`, so that
+    the reports draw without recomputing. Long format, :data:`EVIDENCE_COLUMNS`: ``kind`` «scores» — the
+    school's score counts with the bunching sign's own expectation (``score, observed, expected, window,
+    boundary``; :func:`msoko.objectivity.evidence.school_bunching_curve`); ``kind`` «intervals» — the
+    school's and the reference's mean primary score with the 95 % intervals of the official sign
+    (``group`` «школа» / «эталон (все школы)», ``mean, ci_low, ci_high, n``). The same numbers as
+    :func:`cell_evidence` gives for one work."""
+    cells = picture_cells(objectivity) if objectivity is not None and len(objectivity) else pd.DataFrame()
+    if not len(cells) or tables.get("vpr") is None:
+        return pd.DataFrame({c: [] for c in EVIDENCE_COLUMNS}).astype(
+            {"year": "int64", "grade": "int64", "score": "float64", "observed": "float64", "expected": "float64",
+             "mean": "float64", "ci_low": "float64", "ci_high": "float64", "n": "float64"})
+    cfg = settings(config)
+    prep = prepare(tables["vpr"])
+    z = float(cfg["z"])
+    cix = prep.cells.set_index(CELL_KEYS)
+    tix = prep.tests.set_index(["year", "grade", "subject"])
+    parts = []
+    for y, sid, g, subj in zip(cells["year"].astype(int), cells["school_id"], cells["grade"].astype(int),
+                               cells["subject"]):
+        sc = ev.school_bunching_curve(prep.students, prep.tests, cfg, y, g, subj, sid)
+        if len(sc):
+            parts.append(sc.assign(kind="scores", year=y, school_id=sid, grade=g, subject=subj))
+        rows = []
+        if (y, g, subj, sid) in cix.index:
+            r = cix.loc[(y, g, subj, sid)]
+            h = z * r["sd"] / np.sqrt(r["n"]) if r["n"] >= 2 else np.nan
+            rows.append(("школа", r["mean"], r["mean"] - h, r["mean"] + h, int(r["n"])))
+        if (y, g, subj) in tix.index:
+            r = tix.loc[(y, g, subj)]
+            h = z * r["sd"] / np.sqrt(r["n"])
+            rows.append(("эталон (все школы)", r["mean"], r["mean"] - h, r["mean"] + h, int(r["n"])))
+        if rows:
+            parts.append(pd.DataFrame(rows, columns=["group", "mean", "ci_low", "ci_high", "n"])
+                         .assign(kind="intervals", year=y, school_id=sid, grade=g, subject=subj))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EVIDENCE_COLUMNS)
+    out = out.reindex(columns=EVIDENCE_COLUMNS)
+    for c in ("score", "observed", "expected", "mean", "ci_low", "ci_high", "n"):
+        out[c] = pd.to_numeric(out[c]).astype("float64")
+    for c in ("window", "boundary"):
+        out[c] = pd.array(out[c].astype(object).where(out[c].notna(), None), dtype="boolean")
+    out["year"] = out["year"].astype("int64")
+    out["grade"] = out["grade"].astype("int64")
+    return out
+

@@ -75,6 +75,13 @@ DEFAULTS: dict = {
     },
     "informative_from": 50,
     "limited_below": 20,
+    # The plan of work (msoko.objectivity.plan): school-level error control and tiers.
+    "plan": {
+        "plan_alpha": 0.005,            # a family is found at the school level (Holm over its works)
+        "plan_strong_alpha": 0.001,     # ... and strong: alone enough for tier 1 (2 for journal marks)
+        "plan_min_gap_share": 0.05,     # official inflated mean: least gap above the reference, share of max
+        "plan_persistence_bonus": 2.0,  # score per further year with a found family
+    },
 }
 
 COLUMNS = ["year", "school_id", "grade", "subject", "sign", "value", "threshold", "flagged", "n",

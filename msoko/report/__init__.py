@@ -37,7 +37,7 @@ from msoko.report.vpr import (  # noqa: F401
 )
 from msoko.report.signs import (  # noqa: F401
     sign_name, is_official, objectivity_index, flagged_signs, signs_table, mean_intervals, cell_evidence,
-    bunching_data, cohort_k_data, cohort_fences, plan_of_work, attention_zones,
+    bunching_data, cohort_k_data, cohort_fences, plan_of_work, plan_rows, plan_tier, attention_zones,
 )
 from msoko.report.section import (  # noqa: F401
     Section,

@@ -448,61 +448,33 @@ FACTOR_SHORT = {
 
 
 def _objectivity_reasons(data: ReportData, year: int, detail: bool = True) -> dict[str, str]:
-    """Schools of the plan of work (an official sign or the combined judgement) → the reason in words,
-    each work named with its procedure (an ОГЭ sign is «ОГЭ, математика», not a ВПР class)."""
-    from msoko.vocabulary import OFFICIAL_SIGNS
-    from msoko.report.signs import flagged_signs, sign_name
+    """Schools of the plan of work with measures (``objectivity_plan.parquet``, tiers 1–2) → the tier
+    and the measures, with the plan's reasons in the detailed list. An official sign that msoko's
+    evidence does not confirm (tier 3, self-check) is not a reason for support."""
+    from msoko.report.signs import plan_rows
 
-    d = flagged_signs(data, year)
-    if d.empty:
+    p = plan_rows(data, year)
+    if p.empty:
         return {}
-    d = d[d["sign"].isin(list(OFFICIAL_SIGNS) + ["combined", "inflated_mean_similar"])]
-    org = data.schools.set_index("school_id")["org_type"].astype("string")
-    out = {}
-    for sid, x in d.groupby("school_id", sort=False):
-        off = x[x["sign"].isin(OFFICIAL_SIGNS)]
-        if off.empty and not (x["sign"] == "combined").any():
-            continue
+    p = p[p["tier"] <= 2]
+    return {str(r["school_id"]): (f"уровень {int(r['tier'])}: {r['measures']}"
+                                  + (f" — {plain(r['reasons'])}" if detail else f" ({r['works']})"))
+            for r in p.to_dict("records")}
 
-        def works(y):
-            w = []
-            for _, r in y.iterrows():
-                proc = str(r.get("procedure") or "ВПР")
-                if proc == "ВПР" and pd.notna(r["grade"]):
-                    w.append(f"ВПР, {int(r['grade'])} кл., {r['subject']}")
-                elif pd.notna(r["subject"]):
-                    w.append(f"{proc}, {r['subject']}")
-            return sorted(set(w))
 
-        if not detail:
-            parts = []
-            plain_mean = (set(off["sign"]) == {"inflated_mean"} and str(org.get(sid, "")).lower() in ("гимназия", "лицей")
-                          and not (x["sign"] == "inflated_mean_similar").any())
-            for sign, y in off.groupby("sign", sort=True):
-                k = len(works(y))
-                parts.append(f"{sign_name(sign)[:1].lower() + sign_name(sign)[1:]} — {_count(k, 'работа', 'работы', 'работ')}"
-                             + (" (с похожими школами не расходится)" if plain_mean else ""))
-            comb = x[x["sign"] == "combined"]
-            if len(comb):
-                parts.append(f"совокупность дополнительных признаков — {_count(len(works(comb)), 'работа', 'работы', 'работ')}")
-            out[str(sid)] = "; ".join(parts)
-            continue
-        if len(off):
-            names = sorted({sign_name(v)[:1].lower() + sign_name(v)[1:] for v in off["sign"]})
-            text = ("официальный признак «" if len(names) == 1 else "официальные признаки «") + "», «".join(names) + "»"
-            text += f" ({_list(works(off), 3)})"
-            only_mean = set(off["sign"]) <= {"inflated_mean"}
-            similar = (x["sign"] == "inflated_mean_similar").any()
-            if only_mean and similar:
-                text += "; результат выше и в сравнении с похожими школами"
-            elif only_mean and str(org.get(sid, "")).lower() in ("гимназия", "лицей"):
-                text += "; в сравнении с похожими школами завышения нет — высокий балл может объясняться составом обучающихся"
-            if (x["sign"] == "combined").any():
-                text += f"; совокупность дополнительных признаков тоже указывает ({_list(works(x[x['sign'] == 'combined']), 2)})"
-        else:
-            text = f"совокупность дополнительных признаков ({_list(works(x[x['sign'] == 'combined']), 3)})"
-        out[str(sid)] = text
-    return out
+def plan_tier_counts(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
+    """Schools of the municipality per tier of the plan of work (``objectivity_plan.parquet``)."""
+    from msoko.report.signs import TIER_NAMES, plan_rows
+
+    p = plan_rows(data, year)
+    ids = set(_ids(data, municipality))
+    if p.empty:
+        return pd.DataFrame()
+    p = p[p["school_id"].isin(ids)]
+    k = p["tier"].value_counts()
+    return pd.DataFrame([{"Уровень плана работы": TIER_NAMES[t], "Школ": fmt(int(k.get(t, 0))),
+                          "Из них только официальные признаки": fmt(int(p.loc[p["tier"] == t, "official_only"].sum()))}
+                         for t in (1, 2, 3)])
 
 
 def support_table(data: ReportData, municipality: str, year: int, *, detail: bool = False) -> pd.DataFrame:
@@ -738,6 +710,13 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
                            "школ хотя бы с одним официальным признаком среди оценённых школ. Муниципалитеты "
                            "перечислены по названию, а не ранжированы.")
     _data_quality(sec, data, municipality, year)
+    tiers = plan_tier_counts(data, municipality, year)
+    if not tiers.empty:
+        sec.table(tiers, caption=f"План работы по объективности: школ по уровням, {year}",
+                  note="Уровни 1–2 — меры (наблюдатели, перепроверка, экспертиза КИМ) по находкам, подтверждённым на "
+                       "уровне школы с поправкой на число её работ; уровень 3 — самоанализ без внешних мер, в том числе "
+                       "по официальным признакам, которые похожие школы не подтверждают. Перечень — в отчёте об "
+                       "объективности.")
     sec.heading("Системы МСОКО в цифрах", 3)
     sec.table(systems_overview(data, municipality, year), caption=f"Восемь систем: цели, изменения, отставания ({year})",
               note="«Достоверно» — 95 % интервал изменения не включает ноль; отставание подтверждено, если показатель "

@@ -13,7 +13,7 @@ import pandas as pd
 from msoko.vocabulary import OFFICIAL_SIGNS
 from msoko.report.fmt import LIMITED_N, _plural, chance, fmt, html_heading, html_para, informativeness, plain
 from msoko.report.data import ReportData, school_name, suppress_below
-from msoko.report.signs import flagged_signs, objectivity_index, plan_of_work, sign_name
+from msoko.report.signs import flagged_signs, objectivity_index, plan_of_work, plan_rows, sign_name
 from msoko.report.evidence import MAX_CARDS, _evidence_charts, _picture_cells
 
 from msoko.report import municipalities as MU
@@ -143,12 +143,15 @@ def objectivity_key_messages(data: ReportData, year: int) -> list[str]:
         k, _ = official_coverage(data, year)
         out.append(s + f": официальные признаки выявлены у {x.loc[str(year), 'Школ с хотя бы одним признаком']} из "
                        f"{x.loc[str(year), 'Школ оценено']} школ (рассчитано {fmt(k)} из {OFFICIAL_TOTAL} признаков).")
-    plan = plan_of_work(data, year)
+    plan = plan_rows(data, year)
     if len(plan):
-        n_off = int((plan["Официальные признаки (ФИОКО)"] != "нет").sum()) if "Официальные признаки (ФИОКО)" in plan else 0
-        out.append(f"В план работы на {year + 1} год предлагается {fmt(len(plan))} "
-                   f"{_plural(len(plan), 'школа', 'школы', 'школ')}: с официальными признаками — {fmt(n_off)}, "
-                   f"только по совокупности дополнительных признаков — {fmt(len(plan) - n_off)}.")
+        k = plan["tier"].value_counts()
+        t12 = int(k.get(1, 0) + k.get(2, 0))
+        n_off = int(plan["official_only"].sum())
+        out.append(f"План работы на {year + 1} год: {fmt(t12)} {_plural(t12, 'школа', 'школы', 'школ')} с мерами — "
+                   f"наблюдатели или перепроверка у {fmt(int(k.get(1, 0)))}, экспертиза КИМ и сопоставление отметок у "
+                   f"{fmt(int(k.get(2, 0)))}; самоанализ без внешних мер — у {fmt(int(k.get(3, 0)))}, из них "
+                   f"{fmt(n_off)} только с официальными признаками, которые похожие школы не подтверждают.")
     c = calibration_frame(data, year)
     if not c.empty:
         bad = c[c["Вывод"].str.startswith("в ")]
@@ -202,19 +205,21 @@ def show_objectivity_msoko(data: ReportData, year: int) -> Section:
 
 
 def show_objectivity_cards(data: ReportData, year: int, *, max_cards: int = MAX_CARDS) -> Section:
-    """An evidence card for every school of the plan of work (by name): its signs with their numbers,
-    and one picture of the work with an official sign or the combined judgement."""
+    """An evidence card for every school of the plan of work with measures (tiers 1–2, in the plan's
+    order): its signs with their numbers, and one picture of the work with a sign."""
     sec = Section()
-    plan = plan_of_work(data, year)
+    plan = plan_rows(data, year)
+    plan = plan[plan["tier"] <= 2] if len(plan) else plan
     if plan.empty:
-        sec.html(html_para("Школ для плана работы нет: ни официальных признаков, ни совокупности дополнительных "
-                           "признаков.", "msoko-empty"))
+        sec.html(html_para("Школ с мерами по плану работы нет: ни одна находка не подтвердилась на уровне школы.",
+                           "msoko-empty"))
         return sec
     d = flagged_signs(data, year)
-    ids = list(plan["Логин"])
+    ids = list(plan["school_id"])
     if len(ids) > max_cards:
-        sec.html(html_para(f"Школ в плане работы {fmt(len(ids))}; карточки приведены для первых {fmt(max_cards)} по "
-                           "алфавиту, полные свидетельства каждой школы — в её отчёте.", "msoko-note"))
+        sec.html(html_para(f"Школ с мерами в плане работы {fmt(len(ids))}; карточки приведены для первых "
+                           f"{fmt(max_cards)} по силе свидетельств, полные свидетельства каждой школы — в её отчёте.",
+                           "msoko-note"))
     for sid in ids[:max_cards]:
         sec.html(html_heading(school_name(data, sid), 3))
         sec.table(signs_frame(data, year, sid), caption="Признаки и свидетельства")
@@ -226,26 +231,29 @@ def show_objectivity_cards(data: ReportData, year: int, *, max_cards: int = MAX_
 
 
 def plan_table(data: ReportData, year: int) -> pd.DataFrame:
-    """The plan of work with each work named with its procedure and no logins."""
+    """The plan of work as a ranked table (tier, then the strength and persistence of the evidence):
+    школа, уровень, меры, основания; no logins."""
     p = plan_of_work(data, year)
     if p.empty:
         return p
-    d = flagged_signs(data, year)
-    d = d[d["sign"].isin(list(OFFICIAL_SIGNS) + ["combined"])]
-    works = {sid: "; ".join(sorted({_work(r) for _, r in x.iterrows()})) for sid, x in d.groupby("school_id")}
-    out = p.assign(**{"Работы": p["Логин"].map(works).fillna(p["Работы"])})
-    out = out.rename(columns={c: "Совокупность дополнительных признаков" for c in out.columns if "msoko" in c})
     # the login stays beside the name: school names are not unique across municipalities
-    return with_municipality(data, out)
+    return with_municipality(data, p)
 
 
 def show_plan_of_work(data: ReportData, year: int) -> Section:
     sec = Section()
-    sec.table(plan_table(data, year), caption=f"Школы для плана работы по обеспечению объективности на {year + 1} год",
-              note="Как в плане работы департамента образования г. Омска (2021): совещание с руководителями, "
-                   "мониторинговые визиты, перепроверка работ, собеседование по дорожным картам, экспертиза КИМ. "
-                   f"Мониторинговый визит и перепроверка предлагаются, где в работе не меньше {LIMITED_N} участников. "
-                   "Школы перечислены по названию.")
+    t = plan_table(data, year)
+    if t.empty:
+        sec.para("План работы по объективности не построен: нет находок или нет таблицы objectivity_plan.", "msoko-empty")
+        return sec
+    sec.table(t, caption=f"План работы по обеспечению объективности на {year + 1} год",
+              note="Как в плане работы департамента образования г. Омска (2021), меры соответствуют найденному: "
+                   "расхождение с отметками за четверть — экспертиза КИМ и сопоставление отметок; совпадающие "
+                   "работы — перепроверка этих работ; скопление баллов у границ отметок и результаты выше похожих "
+                   "школ — наблюдатели на следующей ВПР. Находка засчитывается школе только с поправкой Холма на "
+                   "число её работ; уровни 1–2 — сильная находка, две находки или находка два года подряд. "
+                   "Официальный «завышенный средний балл», который похожие школы не подтверждают, — только "
+                   "самоанализ. Школы упорядочены по уровню, затем по силе и устойчивости свидетельств.")
     return sec
 
 

@@ -725,9 +725,14 @@ def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
                if len(signs) else "по сводной оценке МСОКО")
         where = f" в {len(cells)} {_plural(len(cells), 'работе', 'работах', 'работах')}: {works}" if len(cells) else ""
         text = f"{what} ({how}){where}"
-        if not marks and (part["sign"] == "combined").any():
-            text += "; совокупность признаков достаточна для включения школы в план работы по объективности"
         parts.append(text)
+    from msoko.report.signs import plan_tier
+    plan = plan_tier(data, school_id, year)
+    if plan is not None:
+        parts.append(f"план работы по объективности: уровень {int(plan['tier'])} — {plan['measures']}"
+                     + (" (официальные признаки похожие школы не подтверждают)" if plan["official_only"] else ""))
+    elif (d["sign"] == "combined").any():
+        parts.append("на уровне школы с поправкой на число её работ находки не подтверждаются")
     txt = "; ".join(parts)
     return plain(txt[0].upper() + txt[1:] + ". Это повод внимательно посмотреть на проведение и проверку работ и "
                  "на текущее оценивание, а не вывод о нарушениях." if any(d["sign"].isin(MARK_SIGNS))

@@ -11,7 +11,7 @@ from msoko.objectivity import SIGNS
 from msoko.vocabulary import OFFICIAL_SIGNS
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
-    INDEX_SIGN, LIMITED_N, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,
+    INDEX_SIGN, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,
 )
 from msoko.report.data import ReportData, all_loaded_group, school_row, suppress_below
 from msoko.report.indicators import KEY_BREAKDOWN_INDICATORS, indicator_groups
@@ -117,7 +117,7 @@ def signs_table(data: ReportData, year: int, school_id: str | None = None, *, of
 
 def mean_intervals(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """``group, mean, ci_low, ci_high, n`` of the primary score as the objectivity signs see it (the
-    school and the reference of all schools, from :func:`msoko.objectivity.cell_evidence`), with the
+    school and the reference of all schools, from compute's ``objectivity_evidence.parquet``), with the
     similar schools' pooled mean from ``indicators.parquet``."""
     iv = cell_evidence(data, school_id, year, grade, subject).get("intervals")
     cols = ["group", "mean", "ci_low", "ci_high", "n"]
@@ -137,33 +137,29 @@ def mean_intervals(data: ReportData, school_id: str, year: int, grade: int, subj
 
 
 def cell_evidence(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> dict:
-    """Picture data of the objectivity module for one school × work (``{}`` when unavailable)."""
-    key = ("_evidence", school_id, year, grade, subject)
-    if key in data.tables:
-        return data.tables[key]  # type: ignore[return-value]
-    out: dict = {}
-    try:
-        from msoko.objectivity import cell_evidence as _cell_evidence
-    except ImportError:
-        _cell_evidence = None
-    if _cell_evidence is not None and not data.vpr.empty:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                out = _cell_evidence({"vpr": data.vpr, "vpr_tasks": data.tasks_cell(year, grade, subject),
-                                      "task_specs": data.task_specs,
-                                      "schools": data.schools}, data.config or None, year, grade, subject, school_id)
-            except Exception:  # noqa: BLE001 - a picture must not break the report
-                out = {}
-    data.tables[key] = out  # type: ignore[assignment]
+    """Picture data of one school × work as compute wrote it (``objectivity_evidence.parquet``,
+    :func:`msoko.objectivity.picture_evidence`): ``scores`` (score, observed, expected, window, boundary)
+    and ``intervals`` (group, mean, ci_low, ci_high, n); ``{}`` for a work compute did not draw."""
+    ev = data.memo(("_evidence_by_cell",), lambda: {
+        k: g for k, g in data.table("objectivity_evidence").groupby(["year", "school_id", "grade", "subject"])}
+        if not data.table("objectivity_evidence").empty else {})
+    g = ev.get((int(year), str(school_id), int(grade), str(subject)))
+    if g is None:
+        return {}
+    out = {}
+    sc = g[g["kind"] == "scores"]
+    if len(sc):
+        out["scores"] = sc[["score", "observed", "expected", "window", "boundary"]].astype(
+            {"score": "int64", "window": bool, "boundary": bool}).reset_index(drop=True)
+    iv = g[g["kind"] == "intervals"]
+    if len(iv):
+        out["intervals"] = iv[["group", "mean", "ci_low", "ci_high", "n"]].astype({"n": "int64"}).reset_index(drop=True)
     return out
 
 
 def bunching_data(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """``score, count, expected``: the school's score counts and what the bunching sign's own model
-    (the smooth counterfactual of :func:`msoko.objectivity.cell_evidence`) expects for them."""
+    (the smooth counterfactual, ``objectivity_evidence.parquet``) expects for them."""
     sc = cell_evidence(data, school_id, year, grade, subject).get("scores")
     if sc is None or sc.empty:
         return pd.DataFrame(columns=["score", "count", "expected"])
@@ -194,38 +190,47 @@ def cohort_fences(data: ReportData, year: int, subject: str) -> tuple[float, flo
     return float(lo.iloc[0]), float(hi.iloc[0])
 
 
-def plan_of_work(data: ReportData, year: int) -> pd.DataFrame:
-    """Schools for the plan of work on objectivity (as in the Omsk plan, seed 002): sorted by name.
+TIER_NAMES = {1: "1 — наблюдатели или перепроверка", 2: "2 — экспертиза КИМ и сопоставление отметок",
+              3: "3 — самоанализ"}
 
-    A school enters when an official sign fires or msoko's ``combined`` judgement
-    is flagged. The suggested measures follow the plan's items: a monitoring visit
-    and a re-check of the works where the evidence is informative, an interview on
-    the road map and an expert review of the school's own tests otherwise.
-    """
-    d = flagged_signs(data, year)
-    d = d[d["sign"].isin(list(OFFICIAL_SIGNS) + ["combined"])]
-    if d.empty:
+
+def plan_rows(data: ReportData, year: int) -> pd.DataFrame:
+    """The rows of ``objectivity_plan.parquet`` for a year, ranked by tier and score (compute's order)."""
+    p = data.table("objectivity_plan")
+    if p.empty:
+        return p
+    p = p[p["year"] == year].copy()
+    p["school_id"] = p["school_id"].astype(str)
+    return p.sort_values(["tier", "score", "school_id"], ascending=[True, False, True], kind="stable") \
+        .reset_index(drop=True)
+
+
+def plan_of_work(data: ReportData, year: int) -> pd.DataFrame:
+    """The plan of work on objectivity as compute wrote it (``objectivity_plan.parquet``, one definition:
+    :mod:`msoko.objectivity.plan`): one row per school, ranked by tier and the strength and persistence
+    of the evidence. Columns: Школа, Логин, Уровень, Меры, Основания, Работы, Лет с находками."""
+    p = plan_rows(data, year)
+    if p.empty:
         return pd.DataFrame()
     names = data.schools.set_index("school_id")["name"]
-    rows = []
-    for sid, x in d.groupby("school_id", sort=False):
-        official = sorted({sign_name(s) for s in x["sign"] if is_official(s)})
-        works = sorted({f"{int(g)} кл., {s}" for g, s in zip(x["grade"], x["subject"]) if pd.notna(g) and pd.notna(s)})
-        nmax = x["n"].max()
-        measures = ["совещание с руководителем", "собеседование по дорожной карте"]
-        if pd.notna(nmax) and nmax >= LIMITED_N:
-            measures += ["мониторинговый визит", "перепроверка работ ВПР", "присутствие наблюдателей на ВПР"]
-        else:
-            measures += ["экспертиза КИМ внутренних контрольных работ"]
-        rows.append({
-            "Школа": names.get(sid, sid), "Логин": sid,
-            "Официальные признаки (ФИОКО)": "; ".join(official) if official else "нет",
-            "Сводная оценка msoko": "да" if (x["sign"] == "combined").any() else "нет",
-            "Работы": "; ".join(works),
-            "Информативность": informativeness(nmax, suppress_below(data)),
-            "Предлагаемые мероприятия": "; ".join(measures),
-        })
-    return pd.DataFrame(rows).sort_values(["Школа", "Логин"]).reset_index(drop=True)
+    return pd.DataFrame({
+        "Школа": p["school_id"].map(names).fillna(p["school_id"]),
+        "Логин": p["school_id"],
+        "Уровень": p["tier"].map(TIER_NAMES),
+        "Меры": p["measures"],
+        "Основания": p["reasons"].map(plain),
+        "Работы": p["works"].replace("", "—"),
+        "Лет с находками": p["persistence"].map(lambda v: fmt(int(v)) if int(v) else "—"),
+    })
+
+
+def plan_tier(data: ReportData, school_id: str, year: int) -> dict | None:
+    """The school's row of the plan of work (tier, measures, reasons, works) or None."""
+    p = plan_rows(data, year)
+    if p.empty:
+        return None
+    r = p[p["school_id"] == str(school_id)]
+    return None if r.empty else r.iloc[0].to_dict()
 
 
 # ======================================================================================
