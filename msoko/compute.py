@@ -530,7 +530,7 @@ def _priorities(analysis, cat, config, obj, plan, res, processed, result, log, s
         result.outputs["priorities"] = path
         say(f"  priorities.parquet: зон внимания {len(prio)}, из них на первом экране {int(prio['top'].sum())}")
     try:
-        fs = first_screen(prio, recs, res.indicators, cat, config, objectivity=obj)
+        fs = first_screen(prio, recs, res.indicators, cat, config, objectivity=obj, objectivity_plan=plan)
     except Exception as exc:  # noqa: BLE001 - the priorities are already written
         message = f"Первый экран отчётов школ не рассчитан: {_describe(exc)}."
         say(f"  ОШИБКА: {message}")

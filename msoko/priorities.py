@@ -695,7 +695,8 @@ def family(code: str) -> str:
     return FAMILY.get(code, code)
 
 
-def under_review(objectivity: pd.DataFrame | None, conf: dict | None = None) -> dict[tuple[int, str], set]:
+def under_review(objectivity: pd.DataFrame | None, conf: dict | None = None,
+                 objectivity_plan: pd.DataFrame | None = None) -> dict[tuple[int, str], set]:
     """(year, school) → the subjects whose ВПР results the same screen asks to re-check: the schools with an
     objectivity finding about the results (:func:`objectivity_findings` kind «objectivity»: msoko's combined
     sign, or enough official signs that similar schools do not explain), their cells with the combined sign
@@ -707,7 +708,7 @@ def under_review(objectivity: pd.DataFrame | None, conf: dict | None = None) -> 
     from msoko.objectivity import OFFICIAL_SIGNS
 
     conf = conf or settings({})
-    found = objectivity_findings(objectivity, conf)
+    found = objectivity_findings(objectivity, conf, plan=objectivity_plan)
     found = found[found["kind"] == "objectivity"]
     if found.empty:
         return out
@@ -757,7 +758,8 @@ def _standing(indicators: pd.DataFrame, catalogue: pd.DataFrame, min_n: int) -> 
 
 
 def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFrame, catalogue: pd.DataFrame,
-                 config: dict, *, objectivity: pd.DataFrame | None = None) -> pd.DataFrame:
+                 config: dict, *, objectivity: pd.DataFrame | None = None,
+                 objectivity_plan: pd.DataFrame | None = None) -> pd.DataFrame:
     """What each school's first screen says (``first_screen.parquet``), decided once on the evidence rule.
 
     - ``concern``: the school's top priorities (``priorities.top``: evidence «факт» or «достаточно», not
@@ -777,7 +779,7 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
     cat = catalogue.set_index("code")
     rows: list[dict] = []
     std = _standing(indicators, catalogue, min_n) if indicators is not None and len(indicators) else pd.DataFrame()
-    review = under_review(objectivity, conf)
+    review = under_review(objectivity, conf, objectivity_plan)
     keys = set()
     if prio is not None and len(prio):
         keys |= set(zip(prio["year"].astype(int), prio["school_id"].astype(str)))

@@ -66,7 +66,7 @@ def test_holm_over_a_schools_works_decides_the_tier():
     assert p["p_school"] == pytest.approx(0.0004) and p["n_works_flagged"] == 1
     # the reason in words: 0.0004 < 1/1000 after the correction for the school's four works
     assert ("скопление баллов у границ отметок (ВПР, 4 кл. Русский язык): с поправкой на 4 работы школы "
-            "случайно такое бывает реже чем в 1 случае из 1\u202f000") in p["reasons"]
+            "случайно такое бывает реже чем в 1 случае из 1000") in p["reasons"]
 
 
 def test_a_cell_flag_that_does_not_survive_holm_is_a_self_check():

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from msoko.objectivity.core import CELL_KEYS, OFFICIAL_SIGNS, settings
+from msoko import ru
 from msoko.ru import chance, plural
 
 PLAN_COLUMNS = ["year", "school_id", "tier", "measures", "reasons", "families", "works", "n_works_flagged",
@@ -152,7 +153,7 @@ def _work(grade, subject, procedure: str | None = "ВПР") -> str:
 
 
 def _num(x: float, digits: int = 1) -> str:
-    return f"{x:.{digits}f}".replace(".", ",")
+    return ru.number(float(x), digits)
 
 
 def _official(o: pd.DataFrame, cfg: dict, max_scores: pd.DataFrame | None) -> pd.DataFrame:
@@ -177,8 +178,9 @@ def _official(o: pd.DataFrame, cfg: dict, max_scores: pd.DataFrame | None) -> pd
             continue
         key = (int(r.year), r.school_id, float(r.grade) if pd.notna(r.grade) else np.nan, r.subject)
         similar = key in sim_cells
-        gap = float(r.value) - float(r.threshold) if pd.notna(r.value) and pd.notna(r.threshold) else np.nan
-        m = mx.get((key[0], key[2], key[3])) if r.procedure == "ВПР" else None
+        thr = getattr(r, "threshold", np.nan)
+        gap = float(r.value) - float(thr) if pd.notna(r.value) and pd.notna(thr) else np.nan
+        m = mx.get((key[0], key[2], key[3])) if getattr(r, "procedure", "ВПР") == "ВПР" else None
         small = m is not None and pd.notna(gap) and gap < min_share * m
         why = []
         if not similar:
@@ -211,6 +213,8 @@ def plan_of_work(objectivity: pd.DataFrame | None, config: dict | None = None,
     cfg = plan_settings(config)
     alpha, strong = float(cfg["plan_alpha"]), float(cfg["plan_strong_alpha"])
     o = objectivity.loc[objectivity["school_id"].notna()]
+    if "procedure" not in o:   # a frame without it (a test's, an old compute's): every sign is a ВПР one
+        o = o.assign(procedure="ВПР")
     tests = school_tests(o, cfg)
     fam_p = (tests.groupby(["year", "school_id", "family"])["adj"].min().rename("p_f").reset_index()
              if len(tests) else pd.DataFrame(columns=["year", "school_id", "family", "p_f"]))
