@@ -220,13 +220,13 @@ def _write(df: pd.DataFrame, processed: Path, name: str, log: list[dict] | None 
     return write_table(checked, processed, name)
 
 
-def _recheck(tables, config, obj, processed: Path, result, log, say) -> None:
+def _recheck(tables, config, obj, processed: Path, result, log, say) -> pd.DataFrame | None:
     """Re-checks of ВПР works (template ``recheck``): per school and work, and msoko's precision against them."""
     names = ["objectivity_recheck", "objectivity_recheck_precision"]
     rc = tables.get("recheck")
     if rc is None or tables.get("vpr") is None:
         _remove_stale(processed, names, say)
-        return
+        return None
     from msoko.objectivity.recheck import recheck_precision, recheck_summary, scales_from_vpr
 
     summary = recheck_summary(rc, scales_from_vpr(tables["vpr"]), config)
@@ -235,14 +235,15 @@ def _recheck(tables, config, obj, processed: Path, result, log, say) -> None:
         if path is not None:
             result.outputs[name] = path
     say(f"  перепроверка: {len(summary)} работ школ, подтверждено {int((summary['verdict'] == 'подтверждено').sum())}")
+    return summary
 
 
-def _observed(tables, config, processed: Path, result, log, say) -> None:
+def _observed(tables, config, processed: Path, result, log, say) -> pd.DataFrame | None:
     """Works written under independent observers against the same school's previous year (template ``observers``)."""
     ob = tables.get("observers")
     if ob is None or tables.get("vpr") is None:
         _remove_stale(processed, ["objectivity_observed"], say)
-        return
+        return None
     from msoko.objectivity.observed import observed_works
 
     df = observed_works(ob, tables["vpr"], config)
@@ -250,6 +251,23 @@ def _observed(tables, config, processed: Path, result, log, say) -> None:
     if path is not None:
         result.outputs["objectivity_observed"] = path
     say(f"  работы под наблюдением: {len(df)}, ниже обычного для школы {int((df['verdict'] == 'ниже обычного для школы').sum())}")
+    return df
+
+
+def _plan_document(plan, recheck, observed, tables, config, processed: Path, result, log, say) -> None:
+    """The plan as a document (objectivity_plan_document) and last year's plan schools this year (objectivity_review)."""
+    names = ["objectivity_plan_document", "objectivity_review"]
+    if plan is None:
+        _remove_stale(processed, names, say)
+        return
+    from msoko.objectivity.plan_document import plan_document, year_review
+
+    years = tables["vpr"]["year"].unique() if tables.get("vpr") is not None else None
+    for name, df in zip(names, (plan_document(plan, tables.get("schools"), config),
+                                year_review(plan, recheck, observed, years=years))):
+        path = _write(df, processed, name, log, say, "objectivity")
+        if path is not None:
+            result.outputs[name] = path
 
 def _org_scope(tables: dict, config: dict, processed: Path, result: ComputeResult, log: list[dict], say):
     """org_scope.parquet; the organisations not counted as schools of their municipality (another region,
@@ -338,8 +356,9 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
         _remove_stale(processed, ["objectivity", "objectivity_calibration"], say)
     plan = _plan(obj, tables, config, processed, result, log, say)
     _evidence(obj, tables, config, processed, result, log, say)
-    _recheck(tables, config, obj, processed, result, log, say)
-    _observed(tables, config, processed, result, log, say)
+    recheck = _recheck(tables, config, obj, processed, result, log, say)
+    observed = _observed(tables, config, processed, result, log, say)
+    _plan_document(plan, recheck, observed, tables, config, processed, result, log, say)
 
     _vpr_views(tables, processed, result, log, say)
 

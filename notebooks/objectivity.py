@@ -25,7 +25,7 @@ processed_dir = "data/processed"  # папка обработанных данн
 # %%
 from msoko import report as R
 from msoko.report.objectivity import show_objectivity_calibration, show_objectivity_data_quality
-from msoko.report.recheck import show_observed, show_recheck
+from msoko.report.recheck import show_observed, show_plan_document, show_recheck, show_year_review
 
 data = R.load(processed_dir)
 year = R.resolve_year(data, year)
@@ -72,6 +72,18 @@ show_recheck(data, year)
 
 # %%
 show_observed(data, year)
+
+# %% [markdown]
+# ## План работы на следующий год (документ)
+
+# %%
+show_plan_document(data, year)
+
+# %% [markdown]
+# ## Итоги года: школы прошлогоднего плана
+
+# %%
+show_year_review(data, year)
 
 # %% [markdown]
 # ## Качество данных

@@ -130,3 +130,56 @@ def show_observed(data: ReportData, year: int) -> Section:
               note="SD — результат школы относительно всех участников работы в единицах стандартного отклонения "
                    "баллов участников; интервал изменения учитывает обычные колебания результатов школ между годами.")
     return sec
+
+
+def plan_document_table(data: ReportData, year: int) -> pd.DataFrame:
+    """The year's plan of work as a document (compute's ``objectivity_plan_document``)."""
+    d = data.table("objectivity_plan_document")
+    if d.empty:
+        return pd.DataFrame()
+    d = d[d["year"] == year].sort_values("item")
+    return pd.DataFrame({"№": d["item"].astype(int), "Мероприятие": d["measure"], "Ожидаемый результат": d["result"],
+                         "Сроки исполнения": d["dates"], "Ответственные": d["responsible"],
+                         "Организации": d["schools"]}).reset_index(drop=True)
+
+
+def show_plan_document(data: ReportData, year: int) -> Section:
+    sec = Section()
+    t = plan_document_table(data, year)
+    if t.empty:
+        return sec.para("План работы по объективности не построен: нет признаков, которые его требуют, или "
+                        "диагностика не рассчитана.")
+    sec.para(f"План работы на {year + 1} год по итогам {year} года в форме, которую утверждает управление "
+             "образования: мероприятия следуют из уровня плана каждой школы; ответственные — из конфигурации "
+             "([objectivity_plan.responsible]). Таблица есть и в файле Excel отчёта.")
+    return sec.table(t, caption=f"План работы с организациями, демонстрирующими признаки необъективности, на {year + 1} год")
+
+
+def review_table(data: ReportData, year: int) -> pd.DataFrame:
+    r = data.table("objectivity_review")
+    if r.empty:
+        return pd.DataFrame()
+    r = r[r["year"] == year]
+    if r.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+    out = pd.DataFrame({
+        "Школа": r["school_id"].map(names).fillna(r["school_id"]), "Логин": r["school_id"],
+        f"Уровень плана {year - 1}": r["tier_before"].astype(int),
+        f"Уровень плана {year}": r["tier_now"].map(lambda t: "вне плана" if pd.isna(t) else str(int(t))),
+        "Сохранились": r["persisted"].replace("", "—"), "Исчезли": r["disappeared"].replace("", "—"),
+        "Появились": r["appeared"].replace("", "—"),
+        "Перепроверка": r["recheck"].replace("", "—"), "Наблюдение": r["observed"].replace("", "—")})
+    return out.sort_values(["Школа", "Логин"]).reset_index(drop=True)
+
+
+def show_year_review(data: ReportData, year: int) -> Section:
+    sec = Section()
+    t = review_table(data, year)
+    if t.empty:
+        return sec.para(f"Плана работы по итогам {year - 1} года в данных нет: подводить итоги нечему.")
+    left = int((t[f"Уровень плана {year}"] == "вне плана").sum())
+    sec.para(f"Школ плана {year - 1} года: {len(t)}; признаков этого года нет у {left}, у остальных признаки "
+             "сохраняются или сменились. Таблица — основа управленческого собеседования с руководителями по итогам "
+             "реализации плана (декабрь).")
+    return sec.table(t, caption=f"Школы плана {year - 1} года в {year} году")
