@@ -436,7 +436,7 @@ def _measures(rng, weak: pd.DataFrame, schools, years) -> pd.DataFrame:
         status = "выполнено" if r.measure_effective else ("не выполнено" if k % 2 else None)
         rows.append(dict(year=int(r.year), school_id=r.school_id, system=int(r.system), indicator=indicator,
                          measure=measure, decision=f"Приказ УО № {40 + k} от 10.09.{r.year}", responsible=resp,
-                         target_value=target, deadline=dt.date(int(r.year) + 1, 5, 31), status=status))
+                         target_value=target, deadline=dt.date(int(r.year) + 1, 5, 31).strftime("%d.%m.%Y"), status=status))
     return pd.DataFrame(rows)
 
 

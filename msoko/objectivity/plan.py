@@ -70,7 +70,7 @@ PLAN_COLUMNS = ["year", "school_id", "tier", "measures", "reasons", "families", 
 JOURNAL = "journal"
 COMBINED = "combined"
 # current-marks findings are journal-mark evidence for the plan (they stay out of `combined`)
-JOURNAL_EXTRA = ("marks_lower", "marks_far_below")
+JOURNAL_EXTRA = ("marks_lower", "marks_far_below", "marks_unrelated")
 
 FAMILY_WORDS = {"level_peers": "результаты выше, чем у похожих школ и по ГИА",
                 "level_time": "результаты выше, чем в соседние годы",
