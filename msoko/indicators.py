@@ -1256,9 +1256,12 @@ def _system2(tables, config, ctx) -> list[Base]:
         kmin = int((config.get("risk_factors") or {}).get("high_profile_min_factors", 3))
         out.append(_flag_base("risk_profile_high", cnt, cnt["k"] >= kmin))
     idx = context_index(m, config)
-    # how many of the index's components the data gave (the questionnaire alone gives 2 of 5: settlement, size)
+    # how many of the index's components the data gave (the questionnaire alone gives 2 of 5: settlement, size);
+    # an index from fewer than [context_index] min_components is not computed: settlement and size alone
+    # would call every small rural school «неблагоприятные условия» (47 of 89 on the real sample)
     known = sum(v.notna().astype(int) for v in _context_components(m, config).values())
-    m = m.assign(context_index=idx, context_index_components=known)
+    need = int((config.get("context_index") or {}).get("min_components", 3))
+    m = m.assign(context_index=idx.where(known >= need), context_index_components=known)
     ctx["context"] = _context_output(m)
     out.append(_score_base("context_index", m, m["context_index"]))
     mm = m[m["context_index"].notna()]

@@ -154,7 +154,7 @@ def test_each_indicator_says_its_source():
     assert source_words(cat["risk_low_equipment"]) == "контекстные данные ОО, контекстная анкета ФИС ОКО"
 
 
-def test_questionnaire_alone_feeds_the_index_not_the_factors_it_does_not_measure(parsed):
+def test_questionnaire_alone_feeds_the_factors_it_measures_but_no_index_from_two_of_five_parts(parsed):
     from msoko.indicators import compute_indicators
 
     q = parsed[0]["frames"]["context_questionnaire"]
@@ -163,8 +163,16 @@ def test_questionnaire_alone_feeds_the_index_not_the_factors_it_does_not_measure
                             "students_total": pd.array([None, None], dtype="Int32"), "is_preschool": False})
     ind = compute_indicators({"context_questionnaire": q, "schools": schools}, load_config(None)).indicators
     sch = ind[ind["level"] == "school"].set_index(["indicator", "school_id"])["value"]
-    assert sch[("context_index", "sch1")] == pytest.approx(100.0) and sch[("context_index", "sch2")] == 0.0
-    assert sch[("shnsu_flag", "sch1")] == 100.0 and sch[("shnsu_flag", "sch2")] == 0.0
+    # settlement and size are 2 of the index's 5 parts: under [context_index] min_components = 3 no index,
+    # and no ШНСУ flag, is made from them (every small rural school would be «неблагоприятные условия»)
+    assert ("context_index", "sch1") not in sch.index or pd.isna(sch[("context_index", "sch1")])
+    assert ("shnsu_flag", "sch1") not in sch.index
+    with_two = compute_indicators({"context_questionnaire": q, "schools": schools},
+                                  {**load_config(None), "context_index": {**load_config(None)["context_index"],
+                                                                          "min_components": 2}}).indicators
+    two = with_two[with_two["level"] == "school"].set_index(["indicator", "school_id"])["value"]
+    assert two[("context_index", "sch1")] == pytest.approx(100.0) and two[("context_index", "sch2")] == 0.0
+    assert two[("shnsu_flag", "sch1")] == 100.0 and two[("shnsu_flag", "sch2")] == 0.0
     assert sch[("risk_low_equipment", "sch1")] == pytest.approx(68.75)
     # pupils at risk of failure and vacancies are not in the questionnaire: no row, not a row with a gap
     assert "risk_failure_risk" not in set(ind["indicator"]) and "teacher_vacancies" not in set(ind["indicator"])
