@@ -41,3 +41,21 @@ def seasonal(source) -> bool:
     """Is an indicator with catalogue ``source`` (e.g. «vpr», «vpr_tasks, task_specs», «vpr, gia») built
     from ВПР results, so that its year-to-year comparisons depend on the season?"""
     return any(t.strip().startswith("vpr") for t in str(source or "").split(","))
+
+
+def season_note(year, config: dict | None) -> str:
+    """A reader's sentence for an autumn year («» for spring): who wrote the works and why they stand apart."""
+    if vpr_season(year, config) != AUTUMN:
+        return ""
+    return (f"ВПР {int(year)} года проводились осенью: работу за программу класса писали обучающиеся следующего "
+            "класса в начале учебного года (например, работу за 4 класс — пятиклассники). С весенними ВПР других "
+            "лет эти работы не сравниваются: изменения к прошлому году и повторения по годам для них не считаются.")
+
+
+def work_title(year, grade, subject, config: dict | None) -> str:
+    """«ВПР 2021: Математика, 4 класс»; for an autumn year «ВПР 2020 (осень): Математика, 4 класс — писали
+    обучающиеся 5 класса»."""
+    if vpr_season(year, config) == AUTUMN:
+        return (f"ВПР {int(year)} (осень): {subject}, {int(grade)} класс — писали обучающиеся "
+                f"{writing_grade(int(grade), year, config)} класса")
+    return f"ВПР {int(year)}: {subject}, {int(grade)} класс"

@@ -179,3 +179,12 @@ def test_demo_shnor_against_planted_low_result_schools(demo_raw, demo_processed)
     assert recall >= 2 / 3, (recall, sorted(listed), sorted(positives))
     assert len(listed - positives) <= 1, sorted(listed - positives)
     assert len(listed) <= 0.2 * len(a)
+
+
+def test_autumn_works_are_labelled_for_the_reader():
+    from msoko.seasons import season_note, work_title
+
+    cfg = {"vpr_seasons": {"2020": "осень"}}
+    assert work_title(2020, 4, "Математика", cfg) == "ВПР 2020 (осень): Математика, 4 класс — писали обучающиеся 5 класса"
+    assert work_title(2021, 4, "Математика", cfg) == "ВПР 2021: Математика, 4 класс"
+    assert "осенью" in season_note(2020, cfg) and season_note(2021, cfg) == ""

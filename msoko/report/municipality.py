@@ -30,6 +30,7 @@ from msoko.report import municipalities as MU
 from msoko.report.common import _show_effectiveness, _vpr_source, latest_effectiveness
 
 from msoko.report.section import Section
+from msoko.seasons import season_note
 
 
 
@@ -1144,6 +1145,8 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
     if system == 1:
         mk = municipal_vpr_marks(data, municipality, year)
         if not mk.empty:
+            if season_note(year, data.config):
+                sec.para(season_note(year, data.config), "msoko-note")
             sec.figure(plots.marks_chart(mk, source=_vpr_source(year), title=f"Отметки ВПР {year} по работам"))
     if system == 8:
         a = mkdo_areas(data, municipality, year)

@@ -29,6 +29,7 @@ from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
 from msoko.report.section import Section
+from msoko.seasons import season_note, work_title
 from msoko.vocabulary import SYSTEM_SHORT
 
 
@@ -224,6 +225,8 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
     if taken.empty:
         sec.html(html_para(f"В {year} году школа не писала ВПР (или данные не загружены).", "msoko-empty"))
         return sec
+    if season_note(year, data.config):
+        sec.para(season_note(year, data.config), "msoko-note")
     sec.table(vpr_overview_table(data, school_id, year), caption=f"Все ВПР {year} года: школа и группы сравнения",
                note="Для школы в квадратных скобках — 95 % доверительный интервал; «похожие» — школы того же типа "
                     "и типа населённого пункта.")
@@ -249,7 +252,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
         if (grade, subject) not in chosen:
             continue
         shown += 1
-        sec.html(html_heading(f"ВПР {year}: {subject}, {grade} класс", 3))
+        sec.html(html_heading(work_title(year, grade, subject, data.config), 3))
         if n < suppress_below(data):
             sec.html(html_para(f"Участников меньше {suppress_below(data)} — результаты не показываются.",
                                "msoko-empty"))
