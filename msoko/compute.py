@@ -254,6 +254,20 @@ def _observed(tables, config, processed: Path, result, log, say) -> pd.DataFrame
     return df
 
 
+def _olympiad(tables, config, processed: Path, result, log, say) -> None:
+    """Objectivity of the school stage of ВсОШ (template ``olympiad``): objectivity_olympiad.parquet."""
+    ol = tables.get("olympiad")
+    if ol is None:
+        _remove_stale(processed, ["objectivity_olympiad"], say)
+        return
+    from msoko.objectivity.olympiad import olympiad_rows
+
+    df = olympiad_rows(ol, config)
+    path = _write(df, processed, "objectivity_olympiad", log, say, "objectivity")
+    if path is not None:
+        result.outputs["objectivity_olympiad"] = path
+
+
 def _plan_document(plan, recheck, observed, tables, config, processed: Path, result, log, say) -> None:
     """The plan as a document (objectivity_plan_document) and last year's plan schools this year (objectivity_review)."""
     names = ["objectivity_plan_document", "objectivity_review"]
@@ -359,6 +373,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     recheck = _recheck(tables, config, obj, processed, result, log, say)
     observed = _observed(tables, config, processed, result, log, say)
     _plan_document(plan, recheck, observed, tables, config, processed, result, log, say)
+    _olympiad(tables, config, processed, result, log, say)
 
     _vpr_views(tables, processed, result, log, say)
 

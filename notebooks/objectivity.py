@@ -25,7 +25,8 @@ processed_dir = "data/processed"  # папка обработанных данн
 # %%
 from msoko import report as R
 from msoko.report.objectivity import show_objectivity_calibration, show_objectivity_data_quality
-from msoko.report.recheck import show_observed, show_plan_document, show_recheck, show_year_review
+from msoko.report.recheck import (show_observed, show_olympiad, show_plan_document, show_recheck,
+                                  show_year_review)
 
 data = R.load(processed_dir)
 year = R.resolve_year(data, year)
@@ -84,6 +85,12 @@ show_plan_document(data, year)
 
 # %%
 show_year_review(data, year)
+
+# %% [markdown]
+# ## Школьный этап ВсОШ
+
+# %%
+show_olympiad(data, year)
 
 # %% [markdown]
 # ## Качество данных

@@ -183,3 +183,42 @@ def show_year_review(data: ReportData, year: int) -> Section:
              "сохраняются или сменились. Таблица — основа управленческого собеседования с руководителями по итогам "
              "реализации плана (декабрь).")
     return sec.table(t, caption=f"Школы плана {year - 1} года в {year} году")
+
+
+def olympiad_table(data: ReportData, year: int) -> pd.DataFrame:
+    o = data.table("objectivity_olympiad")
+    if o.empty:
+        return pd.DataFrame()
+    o = o[o["year"] == year]
+    if o.empty:
+        return pd.DataFrame()
+    names = data.schools.set_index("school_id")["name"]
+    out = pd.DataFrame({
+        "Школа": o["school_id"].map(names).fillna(o["school_id"]), "Логин": o["school_id"],
+        "Призёров и победителей школьного этапа на муниципальном": o["advanced"].astype(int),
+        "Из них призёров муниципального этапа": o["awarded"].astype(int),
+        "Доля, %": o["share"].map(lambda v: fmt(v, 0)), "У других школ, %": o["expected"].map(lambda v: fmt(v, 0)),
+        "Находка": o["flagged"].map(lambda f: "да" if f is True else ("нет" if f is False else "не оценивается"))})
+    return out.sort_values(["Школа", "Логин"]).reset_index(drop=True)
+
+
+def show_olympiad(data: ReportData, year: int) -> Section:
+    sec = Section()
+    t = olympiad_table(data, year)
+    if t.empty:
+        return sec.para("Результаты ВсОШ в данные не загружены или никто из призёров школьного этапа не участвовал в "
+                        "муниципальном: раздел не оценивался.")
+    o = data.table("objectivity_olympiad")
+    o = o[(o["year"] == year) & o["flagged"].fillna(False).astype(bool)]
+    sec.para("Если призёры и победители школьного этапа школы заметно реже других становятся призёрами муниципального "
+             "этапа, школьный этап, возможно, оценивался мягче. Это повод посмотреть на работу жюри, а не вывод: "
+             "победители школьного этапа в школе с более слабыми учениками и без мягкого жюри реже проходят "
+             "дальше — сопоставляйте с результатами ВПР школы. "
+             f"Находок: {len(o)}.")
+    sec.table(t, caption=f"Школьный этап ВсОШ {year}: подтверждается ли он муниципальным",
+              note="Оценивается школа, у которой не меньше [olympiad_objectivity] olympiad_min_n таких участников; находка — "
+                   "биномиальный критерий против доли у других школ, p < olympiad_alpha.")
+    names = data.schools.set_index("school_id")["name"]
+    sec.say([f"{names.get(r.school_id, r.school_id)} ({r.school_id}): {r.text}" for r in o.itertuples(index=False)],
+            empty="")
+    return sec
