@@ -929,6 +929,27 @@ STATUS_TOPICS = {"shnor": (2, "shnor_flag", "ШНОР"),
                  "preschool": (8, None, "дошкольные организации")}
 
 
+# indicators the context questionnaire gives only where the staff template is absent: where their
+# counterpart from the template is computed, they are replaced, not missing
+QUESTIONNAIRE_STANDS_IN = {"q_teachers_highest": "teachers_highest_category", "q_teachers_young30": "teachers_young",
+                           "q_teachers_pension": "teachers_60plus", "q_kpk_per_100_teachers": "teachers_kpk3"}
+# input tables that are not templates of the data dictionary, in a reader's words
+TABLE_WORDS = {"vpr": "результаты ВПР", "vpr_tasks": "баллы ВПР по заданиям", "task_specs": "спецификации заданий ВПР",
+               "context_questionnaire": "контекстная анкета ФИС ОКО", "schools": "реестр организаций",
+               "gia_vpr": "результаты ГИА и ВПР"}
+
+
+def _table_words(t: str) -> str:
+    """A reader's name of an input table: the template's title (data dictionary), else :data:`TABLE_WORDS`."""
+    if t in TABLE_WORDS:
+        return TABLE_WORDS[t]
+    try:
+        from msoko.dictionary import load_dictionary
+        return load_dictionary().table(t).title
+    except Exception:  # noqa: BLE001 - an unknown name is shown as it is
+        return t
+
+
 def _missing_tables(codes, notes: dict, sources: dict) -> list[str]:
     """The input tables named by the notes of ``codes`` (else the catalogue's sources), in order."""
     out = []
@@ -940,9 +961,13 @@ def _missing_tables(codes, notes: dict, sources: dict) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _tables_text(tables: list[str]) -> str:
+    names = [_table_words(t) for t in tables]
+    return ("шаблон или выгрузка " if len(names) == 1 else "шаблоны и выгрузки ") + ", ".join(f"«{t}»" for t in names)
+
+
 def _no_data(tables: list[str], year: int, extra: str = "") -> str:
-    what = (("таблица " if len(tables) == 1 else "таблицы ") + ", ".join(f"«{t}»" for t in tables)) if tables \
-        else f"нет значений за {year} год"
+    what = _tables_text(tables) if tables else f"нет значений за {year} год"
     return f"не оценивалось: нет данных ({what}{extra})"
 
 
@@ -975,7 +1000,8 @@ def system_status(indicators: pd.DataFrame, catalogue: pd.DataFrame, notes: pd.D
         for m in munis:
             got = have.get((y, m), set())
             for s in range(1, 9):
-                codes = list(cat.index[cat["system"] == s])
+                codes = [c for c in cat.index[cat["system"] == s]
+                         if not (c in QUESTIONNAIRE_STANDS_IN and c not in got and QUESTIONNAIRE_STANDS_IN[c] in got)]
                 done = [c for c in codes if c in got]
                 miss = [c for c in codes if c not in got]
                 tables = _missing_tables(miss, note, sources)
@@ -983,8 +1009,7 @@ def system_status(indicators: pd.DataFrame, catalogue: pd.DataFrame, notes: pd.D
                     text = _no_data(tables, y)
                 elif miss:
                     text = (f"оценено по {len(done)} из {len(codes)} показателей; нет данных: "
-                            + ((("таблица " if len(tables) == 1 else "таблицы ") + ", ".join(f"«{t}»" for t in tables))
-                               if tables else f"значений за {y} год"))
+                            + (_tables_text(tables) if tables else f"значений за {y} год"))
                 else:
                     text = f"оценено по всем {len(codes)} показателям"
                 out.append({"year": y, "municipality": m, "system": s, "topic": "system", "assessed": bool(done),

@@ -1505,8 +1505,9 @@ def objectivity_component(objectivity: pd.DataFrame | None, plan: pd.DataFrame |
         pd.DataFrame(columns=["year", "school_id", "n_works_flagged"])
     p = p.assign(year=p["year"].astype(int), school_id=p["school_id"].astype(str))
     g = g.merge(p, on=["year", "school_id"], how="left")
-    g["objectivity"] = 100 - (g["n_works_flagged"].fillna(0).clip(upper=g["count"]) / g["count"] * 100)
-    return g[["year", "school_id", "objectivity"]]
+    flagged = pd.to_numeric(g["n_works_flagged"], errors="coerce").fillna(0.0).astype(float)
+    g["objectivity"] = 100 - (flagged.clip(upper=g["count"]) / g["count"] * 100)
+    return g[["year", "school_id", "objectivity"]].astype({"objectivity": float})
 
 
 PRINCIPAL_TOTALS = ("vpr_success", "gia_below_min", "teachers_kpk3", "nokuod_score", "principal_mgmt_training",
@@ -1573,6 +1574,8 @@ def _composites(frames, config, ctx, objectivity, plan=None) -> list[Base]:
     tv = tv.assign(year=tv["year"].astype(int))
     # every component column is written, empty where its data is absent (output_schema.toml)
     tv = tv.reindex(columns=[*tv.columns, *(c for c in PRINCIPAL_TOTALS + ("objectivity",) if c not in tv.columns)])
+    for c in PRINCIPAL_TOTALS + ("objectivity",):   # numeric whatever the merges left (an empty plan: object)
+        tv[c] = pd.to_numeric(tv[c], errors="coerce").astype(float)
     g = tv.__getitem__
     res = pd.concat([g("vpr_success"), 100 - g("gia_below_min")], axis=1).mean(axis=1)
     comps = {"results": res, "objectivity": g("objectivity"), "staff_development": g("teachers_kpk3"),

@@ -798,8 +798,12 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
         p = p_by.get(key)
         concerns = []
         if p is not None:
-            p = p[p["top"].astype(bool) & ~p["topic"].isin(list(OBJECTIVITY_INDICATORS))].sort_values("rank")
-            concerns = p.head(FIRST_SCREEN_POINTS).to_dict("records")
+            p = p[~p["topic"].isin(list(OBJECTIVITY_INDICATORS))]
+            # the ШНОР status is the municipality's own decision about the school (its rule already asks for
+            # intervals and groups of 20): a listed school's first concern, whatever else ranks above it
+            pinned = p[p["indicator"] == "shnor_flag"].sort_values("rank").head(1)
+            rest = p[p["top"].astype(bool) & (p["indicator"] != "shnor_flag")].sort_values("rank")
+            concerns = pd.concat([pinned, rest]).head(FIRST_SCREEN_POINTS).to_dict("records")
         for k, c in enumerate(concerns, 1):
             rows.append(dict(year=y, school_id=sid, part="concern", rank=k, indicator=c["indicator"], grade=c["grade"],
                              subject=c["subject"], comparator=str(c["reason"]).split(",")[0], side=-1,

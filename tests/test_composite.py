@@ -98,7 +98,8 @@ def test_composite_from_four_components_with_note():
 
 def test_reports_say_from_how_many_components(tmp_path):
     """Through compute (objectivity included) and the school report: A's composite (5 of 6: no teachers)
-    carries its note on the first screen and in the system table; B (2 of 6: results, objectivity) is
+    carries its note on the first screen and in the system table; B (1 of 6: results — its constant scores
+    leave the combined picture, and so the objectivity component, unassessed) is
     listed as not computed, with the reason."""
     import warnings
 
@@ -125,4 +126,4 @@ def test_reports_say_from_how_many_components(tmp_path):
     assert comp and t.loc[comp[0], "Информативность"].startswith(note)
     assert not any(r["code"] == "principal_composite" for r in summary_rows(data, "B", 2021))
     said = " ".join(not_computed(data, 5, "B", 2021))
-    assert "«Комплексный показатель эффективности руководителя» не рассчитан: есть 2 из 6 составляющих" in said
+    assert "«Комплексный показатель эффективности руководителя» не рассчитан: есть 1 из 6 составляющих" in said

@@ -143,13 +143,17 @@ def test_indicator_rows_stay_in_scale():
     """Task 1 (max 1) none solved, task 2 (max 2) all solved by 6 pupils with 2..6 of 10 primary
     points: task completion 0 % and 100 % with a Wilson 0/6 (6/6) interval, not «0,0–0,0»; the
     mean score inside 0…10 (the t interval was −0,26…0,60); nothing outside the scale in any row."""
-    v1, t1 = _works("A", [2, 2, 3, 3, 3, 4], [2.0, 2, 3, 3, 4, 6], 10.0, [[0.0] * 6, [2.0] * 6])
-    v2, t2 = _works("B", [2, 2, 2, 2, 2, 2], [0.0, 0, 0, 0, 0, 1], 10.0, [[0.0] * 6, [0.0] * 5 + [2.0]])
+    # task 3 (max 7) makes the specification add up to the work's 10 points and each total to its tasks
+    # (a specification that does not is set aside by msoko.spec_quality, with no task verdict)
+    v1, t1 = _works("A", [2, 2, 3, 3, 3, 4], [2.0, 2, 3, 3, 4, 6], 10.0,
+                    [[0.0] * 6, [2.0] * 6, [0.0, 0, 1, 1, 2, 4]])
+    v2, t2 = _works("B", [2, 2, 2, 2, 2, 2], [0.0, 0, 0, 0, 0, 1], 10.0,
+                    [[0.0] * 5 + [1.0], [0.0] * 6, [0.0] * 6])
     schools = pd.DataFrame({"school_id": ["A", "B"], "name": ["А", "Б"], "municipality": "М",
                             "org_type": "СОШ", "settlement_type": "село", "settlement": "x",
                             "students_total": pd.array([None, None], dtype="Int32"), "is_preschool": False})
-    specs = pd.DataFrame({"grade": 5, "subject": "Математика", "task": ["1", "2"], "skill": "s",
-                          "level": ["Б", "П"], "max_score": [1.0, 2.0], "kes": "", "kt": ""})
+    specs = pd.DataFrame({"grade": 5, "subject": "Математика", "task": ["1", "2", "3"], "skill": "s",
+                          "level": ["Б", "П", "В"], "max_score": [1.0, 2.0, 7.0], "kes": "", "kt": ""})
     res = compute_indicators({"vpr": pd.concat([v1, v2], ignore_index=True),
                               "vpr_tasks": pd.concat([t1, t2], ignore_index=True), "task_specs": specs,
                               "schools": schools},

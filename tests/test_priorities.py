@@ -267,10 +267,13 @@ def test_demo_planted_weak_spots_reach_the_first_screen(demo_cycle, demo_raw, de
         if not (on_top or acted):
             missed.append((w.year, w.school_id, topic))
     assert not missed
-    # every planted objectivity cell the diagnostics found: on the first screen and recommended
+    # every school with a planted objectivity cell that the plan of work puts on tiers 1–2 (the school-level
+    # decision; a cell-level `combined` flag alone is not one): on the first screen and recommended
+    from msoko.objectivity.plan import plan_of_work
+
     cells = pd.read_csv(demo_raw / "_truth" / "objectivity_cells.csv")
-    found = obj[(obj["sign"] == "combined") & obj["flagged"].fillna(False).astype(bool)].merge(
-        cells, on=["year", "school_id", "grade", "subject"])
+    plan = plan_of_work(obj)
+    found = plan[plan["tier"] <= 2].merge(cells[["year", "school_id"]].drop_duplicates(), on=["year", "school_id"])
     assert len(found)
     for (y, s), _ in found.groupby(["year", "school_id"]):
         hit = pr[(pr["year"] == y) & (pr["school_id"] == s) & (pr["topic"] == "objectivity")]

@@ -58,11 +58,12 @@ def test_status_by_hand_on_a_small_frame():
     s3 = st.loc[(3, "system")]
     assert not bool(s3["assessed"]) and s3["indicators_computed"] == 0
     # the notes name the tables; indicators without a note fall back to their catalogue sources
-    assert s3["text_ru"] == "не оценивалось: нет данных (таблицы «olympiad», «contingent», «addedu»)"
+    assert s3["text_ru"] == ("не оценивалось: нет данных (шаблоны и выгрузки «Всероссийская олимпиада школьников», "
+                             "«Контингент обучающихся», «Дополнительное образование»)")
     assert (st.loc[(2, "shnor"), "count"], st.loc[(2, "shnor"), "of"]) == (1.0, 4.0)
     assert st.loc[(2, "shnor"), "text_ru"] == "ШНОР: 1 из 4"
     assert not bool(st.loc[(2, "shnsu"), "assessed"]) and np.isnan(st.loc[(2, "shnsu"), "count"])
-    assert st.loc[(2, "shnsu"), "text_ru"] == "ШНСУ — не оценивалось: нет данных (таблица «context»)"
+    assert st.loc[(2, "shnsu"), "text_ru"] == "ШНСУ — не оценивалось: нет данных (шаблон или выгрузка «Контекст и факторы риска ОО»)"
     assert bool(st.loc[(8, "preschool"), "assessed"]) and st.loc[(8, "preschool"), "count"] == 1.0
     assert not bool(st.loc[(7, "system"), "assessed"])
 
@@ -111,12 +112,14 @@ def test_municipal_report_says_missing_as_missing(vpr_only):
     assert "к ШНСУ — 0" not in text and "рисковый профиль «500+» — у 0" not in text
     assert not re.search(r"Дошкольных организаций 0\b", text)
     assert "Дошкольных организаций не оценивалось" in text
-    for tables in ("«olympiad», «addedu»", "«career», «leavers»", "«upbringing»"):
-        assert f"не оценивалась: нет данных (таблиц" in text and tables in text
+    for tables in ("«Всероссийская олимпиада школьников», «Дополнительное образование»",
+                   "«Профориентация (профминимум)», «Выпускники и их дальнейший путь»", "«Воспитание и профилактика»"):
+        assert "не оценивалась: нет данных (шаблоны и выгрузки" in text and tables in text, tables
     assert "Анализ не проводился: система не оценивалась — нет данных." in text
-    assert "ШНСУ — не оценивалось: нет данных (таблица «context»)" in text
-    assert "Организовать сбор данных по системе (таблица «upbringing»; шаблоны — команда msoko templates)" in text
+    assert "ШНСУ — не оценивалось: нет данных (шаблон или выгрузка «Контекст и факторы риска ОО»)" in text
+    assert ("Организовать сбор данных по системе («Воспитание и профилактика»; шаблоны — папка data/templates или "
+            "команда msoko templates)") in text
     # system 1 was assessed, in part: said so, with what is missing
-    assert re.search(r"Оценка системы неполная: оценено по \d+ из \d+ показателей; нет данных: таблиц", text)
+    assert re.search(r"Оценка системы неполная: оценено по \d+ из \d+ показателей; нет данных: шаблон", text)
     # ШНСУ and the risk profile were not assessed: the task names no factors «500+»
     assert "выявленному фактору риска «500+»" not in text

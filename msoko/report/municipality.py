@@ -753,8 +753,8 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
         tables = re.findall(r"«([^»]+)»", str(st["text_ru"]))
         return ([f"Система в {year} году не оценивалась: {str(st['text_ru']).removeprefix('не оценивалось: ')}."],
                 ["Организовать сбор данных по системе" + (
-                    f" ({'таблица' if len(tables) == 1 else 'таблицы'} {', '.join(f'«{t}»' for t in tables)}; "
-                    "шаблоны — команда msoko templates)"
+                    f" ({', '.join(f'«{t}»' for t in tables)}; шаблоны — папка data/templates или команда "
+                    "msoko templates)"
                     if tables else "") + ", чтобы оценить её по итогам следующего года."])
     if st is not None and int(st["indicators_computed"]) < int(st["indicators_total"]):
         concl.append(f"Оценка системы неполная: {st['text_ru']}.")
