@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from msoko.objectivity import SIGNS
+from msoko.vocabulary import SIGNS
 from msoko.vocabulary import OFFICIAL_SIGNS
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
