@@ -151,18 +151,19 @@ def test_first_screen_on_a_fixed_school():
     fs = first_screen(prio(), recs(), indicators(), CAT, CFG)
     validate("first_screen", fs)
     part = {k: g for k, g in fs.groupby("part")}
-    # concerns: the top priorities without objectivity (it has its own box), in rank order
-    assert list(part["concern"]["indicator"]) == ["vpr_fail_share", "shnor_flag"]
+    # concerns: the ШНОР status first (the municipality's own decision about the school), then the top
+    # priorities without objectivity (it has its own box), in rank order
+    assert list(part["concern"]["indicator"]) == ["shnor_flag", "vpr_fail_share"]
     # strengths: only the quality share (the mean percentage is worse than similar schools; ОГЭ from 12 pupils)
     assert list(part["strength"]["indicator"]) == ["vpr_quality"]
     s = part["strength"].iloc[0]
     assert "выше муниципального значения (44,0 %)" in s["text_ru"] and "n = 100" in s["text_ru"]
-    # actions: the ШНОР fact (concern 2), the «2» share overall and in physics (concern 1), the marks finding
+    # actions: the ШНОР fact (concern 1), the «2» share overall and in physics (concern 2), the marks finding
     a = part["action"]
     assert list(a["text_ru"]) == ["действие shnor_support", "действие vpr_fail_high",
                                                                 "действие vpr_fail_high", "действие objectivity_marks"]
-    assert list(a["follows"]) == ["concern:2", "concern:1", "concern:1", "objectivity"]
-    assert a.iloc[0]["reason_ru"].startswith("к пункту 2 («Школа с низкими образовательными результатами")
+    assert list(a["follows"]) == ["concern:1", "concern:2", "concern:2", "objectivity"]
+    assert a.iloc[0]["reason_ru"].startswith("к пункту 1 («Школа с низкими образовательными результатами")
     assert a.iloc[3]["reason_ru"].startswith("к разделу «Объективность»")
     assert list(a["rank"]) == [1, 2, 3, 4]
     # the table's arrows: «2» share ▼ on both; quality ▲ against the municipality; the mean percentage ▲
