@@ -72,3 +72,15 @@ def test_index_counts_the_concerns_the_first_screen_shows(tmp_path):
     pd.DataFrame({"year": [2023, 2023], "school_id": ["A", "A"], "part": ["concern", "action"]}).to_parquet(
         tmp_path / "first_screen.parquet")
     assert index_facts(tmp_path, 2023)["A"]["concerns"] == "1 из 3"
+
+
+def test_index_title_names_the_only_municipality():
+    from msoko.runner.index import render_index
+
+    rep = {"key": "m", "kind": "municipality", "title": "Отчёт", "label": "М", "status": "built", "html": "m.html",
+           "params": {"municipality": "Город N"}, "built_at": None, "data_version": "x"}
+    base = {"run": {"year": 2023, "finished": "2024-01-01T00:00"}, "versions": {"msoko": "0"}}
+    html = render_index({**base, "reports": [rep]})
+    assert "<h1>Отчёты МСОКО — Город N, 2023 год</h1>" in html
+    two = dict(rep, key="k", params={"municipality": "Город M"})
+    assert "все муниципалитеты, 2023 год" in render_index({**base, "reports": [rep, two]})

@@ -46,7 +46,10 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
     earlier = earlier or []
     failed = [r for r in reports if r["status"] == "failed"]
     ok = [r for r in reports if r["status"] != "failed"]
-    scope = run.get("municipality") or "все муниципалитеты"
+    # the scope in the title: the run's municipality, the only one loaded, or all of them
+    munis = sorted({str(r.get("params", {}).get("municipality")) for r in reports
+                    if r.get("kind") == "municipality" and (r.get("params") or {}).get("municipality")})
+    scope = run.get("municipality") or (munis[0] if len(munis) == 1 else "все муниципалитеты")
     title = f"Отчёты МСОКО — {scope}, {run.get('year')} год"
     out = ["<!DOCTYPE html>", '<html lang="ru"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
