@@ -321,9 +321,10 @@ def picture_evidence(tables: dict[str, pd.DataFrame], config: dict | None, objec
     cix = prep.cells.set_index(CELL_KEYS)
     tix = prep.tests.set_index(["year", "grade", "subject"])
     parts = []
+    curves: dict = {}   # per work: what every school's picture of it shares
     for y, sid, g, subj in zip(cells["year"].astype(int), cells["school_id"], cells["grade"].astype(int),
                                cells["subject"]):
-        sc = ev.school_bunching_curve(prep.students, prep.tests, cfg, y, g, subj, sid)
+        sc = ev.school_bunching_curve(prep.students, prep.tests, cfg, y, g, subj, sid, cache=curves)
         if len(sc):
             parts.append(sc.assign(kind="scores", year=y, school_id=sid, grade=g, subject=subj))
         rows = []

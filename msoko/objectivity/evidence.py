@@ -668,23 +668,34 @@ def bunching_rows(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict, grades
 
 
 def school_bunching_curve(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict, year, grade, subject,
-                          school_id) -> pd.DataFrame:
-    """Picture data for one school: score, observed, expected (tilted smooth), is_window, boundary."""
-    s = students.loc[(students["year"] == year) & (students["grade"] == grade) & (students["subject"] == subject)]
-    if len(s) == 0:
-        return pd.DataFrame(columns=["score", "observed", "expected", "window", "boundary"])
-    m = int(round(s["test_max"].max()))
-    bnd = mark_boundaries(s, tests.loc[(tests["year"] == year) & (tests["grade"] == grade) & (tests["subject"] == subject)])
-    bounds = [bnd.iloc[0].get(f"min{k}", np.nan) for k in cfg["bunching_marks"]] if len(bnd) else []
-    wins = _windows(bounds, m, cfg)
-    sc = s["primary_score"].round().clip(0, m).astype(int)
-    hist = np.bincount(sc, minlength=m + 1).astype(float)
-    excluded = np.zeros(m + 1, dtype=bool)
-    for _, a, z in wins:
-        excluded[a] = True
-        excluded[z] = True
-    f0 = smooth_counterfactual(hist, excluded, int(cfg["bunching_max_degree"]))
-    own = sc[s["school_id"] == school_id].to_numpy()
+                          school_id, cache: dict | None = None) -> pd.DataFrame:
+    """Picture data for one school: score, observed, expected (tilted smooth), is_window, boundary.
+
+    What is the same for every school of the work (its scores, mark boundaries, windows and smooth
+    counterfactual) is kept in ``cache`` when one is given: compute draws ~170 works of a municipality."""
+    key = (year, grade, subject)
+    work = cache.get(key) if cache is not None else None
+    if work is None:
+        s = students.loc[(students["year"] == year) & (students["grade"] == grade) & (students["subject"] == subject)]
+        if len(s) == 0:
+            return pd.DataFrame(columns=["score", "observed", "expected", "window", "boundary"])
+        m = int(round(s["test_max"].max()))
+        bnd = mark_boundaries(s, tests.loc[(tests["year"] == year) & (tests["grade"] == grade)
+                                           & (tests["subject"] == subject)])
+        bounds = [bnd.iloc[0].get(f"min{k}", np.nan) for k in cfg["bunching_marks"]] if len(bnd) else []
+        wins = _windows(bounds, m, cfg)
+        sc = s["primary_score"].round().clip(0, m).astype(int)
+        hist = np.bincount(sc, minlength=m + 1).astype(float)
+        excluded = np.zeros(m + 1, dtype=bool)
+        for _, a, z in wins:
+            excluded[a] = True
+            excluded[z] = True
+        f0 = smooth_counterfactual(hist, excluded, int(cfg["bunching_max_degree"]))
+        work = (m, wins, sc.to_numpy(), s["school_id"].to_numpy(), excluded, f0)
+        if cache is not None:
+            cache[key] = work
+    m, wins, sc_all, ids, excluded, f0 = work
+    own = sc_all[ids == school_id]
     obs = np.bincount(own, minlength=m + 1).astype(float)
     p = _tilt(f0, np.array([own.mean() / m if len(own) else 0.5]))[0]
     bset = {w[0] for w in wins}
