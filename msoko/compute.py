@@ -220,68 +220,85 @@ def _write(df: pd.DataFrame, processed: Path, name: str, log: list[dict] | None 
     return write_table(checked, processed, name)
 
 
-def _recheck(tables, config, obj, processed: Path, result, log, say) -> pd.DataFrame | None:
-    """Re-checks of ВПР works (template ``recheck``): per school and work, and msoko's precision against them."""
-    names = ["objectivity_recheck", "objectivity_recheck_precision"]
-    rc = tables.get("recheck")
-    if rc is None or tables.get("vpr") is None:
+def _tables_step(names: list[str], build, processed: Path, result, log, say, what_ru: str) -> dict | None:
+    """Write the frames ``build()`` returns (name → frame, in the order of ``names``). ``build`` returning None
+    means «no input»: the previous outputs are removed. A failure is named and logged; the previous outputs
+    are removed too (no stale table is shown as current) and the rest of compute goes on."""
+    try:
+        frames = build()
+    except Exception as exc:  # noqa: BLE001 - one step must not stop the others
+        message = f"{what_ru} не рассчитано: {_describe(exc)}."
+        say(f"  ОШИБКА: {message}")
+        log.append(_row("objectivity", names[0], "объективность", ERROR, message))
+        frames = None
+    if frames is None:
         _remove_stale(processed, names, say)
         return None
-    from msoko.objectivity.recheck import recheck_precision, recheck_summary, scales_from_vpr
-
-    summary = recheck_summary(rc, scales_from_vpr(tables["vpr"]), config)
-    for name, df in zip(names, (summary, recheck_precision(summary, obj))):
-        path = _write(df, processed, name, log, say, "objectivity")
+    for name in names:
+        path = _write(frames[name], processed, name, log, say, "objectivity")
         if path is not None:
             result.outputs[name] = path
-    say(f"  перепроверка: {len(summary)} работ школ, подтверждено {int((summary['verdict'] == 'подтверждено').sum())}")
-    return summary
+    return frames
+
+
+def _recheck(tables, config, obj, processed: Path, result, log, say) -> pd.DataFrame | None:
+    """Re-checks of ВПР works (template ``recheck``): per school and work, and msoko's precision against them."""
+    def build():
+        if tables.get("recheck") is None or tables.get("vpr") is None:
+            return None
+        from msoko.objectivity.recheck import recheck_precision, recheck_summary, scales_from_vpr
+
+        summary = recheck_summary(tables["recheck"], scales_from_vpr(tables["vpr"]), config)
+        say(f"  перепроверка: {len(summary)} работ школ, подтверждено "
+            f"{int((summary['verdict'] == 'подтверждено').sum())}")
+        return {"objectivity_recheck": summary, "objectivity_recheck_precision": recheck_precision(summary, obj)}
+
+    out = _tables_step(["objectivity_recheck", "objectivity_recheck_precision"], build, processed, result, log, say,
+                       "Итоги перепроверки работ")
+    return None if out is None else out["objectivity_recheck"]
 
 
 def _observed(tables, config, processed: Path, result, log, say) -> pd.DataFrame | None:
     """Works written under independent observers against the same school's previous year (template ``observers``)."""
-    ob = tables.get("observers")
-    if ob is None or tables.get("vpr") is None:
-        _remove_stale(processed, ["objectivity_observed"], say)
-        return None
-    from msoko.objectivity.observed import observed_works
+    def build():
+        if tables.get("observers") is None or tables.get("vpr") is None:
+            return None
+        from msoko.objectivity.observed import observed_works
 
-    df = observed_works(ob, tables["vpr"], config)
-    path = _write(df, processed, "objectivity_observed", log, say, "objectivity")
-    if path is not None:
-        result.outputs["objectivity_observed"] = path
-    say(f"  работы под наблюдением: {len(df)}, ниже обычного для школы {int((df['verdict'] == 'ниже обычного для школы').sum())}")
-    return df
+        df = observed_works(tables["observers"], tables["vpr"], config)
+        say(f"  работы под наблюдением: {len(df)}, ниже обычного для школы "
+            f"{int((df['verdict'] == 'ниже обычного для школы').sum())}")
+        return {"objectivity_observed": df}
+
+    out = _tables_step(["objectivity_observed"], build, processed, result, log, say, "Сравнение работ под наблюдением")
+    return None if out is None else out["objectivity_observed"]
 
 
 def _olympiad(tables, config, processed: Path, result, log, say) -> None:
     """Objectivity of the school stage of ВсОШ (template ``olympiad``): objectivity_olympiad.parquet."""
-    ol = tables.get("olympiad")
-    if ol is None:
-        _remove_stale(processed, ["objectivity_olympiad"], say)
-        return
-    from msoko.objectivity.olympiad import olympiad_rows
+    def build():
+        if tables.get("olympiad") is None:
+            return None
+        from msoko.objectivity.olympiad import olympiad_rows
+        return {"objectivity_olympiad": olympiad_rows(tables["olympiad"], config)}
 
-    df = olympiad_rows(ol, config)
-    path = _write(df, processed, "objectivity_olympiad", log, say, "objectivity")
-    if path is not None:
-        result.outputs["objectivity_olympiad"] = path
+    _tables_step(["objectivity_olympiad"], build, processed, result, log, say, "Объективность школьного этапа ВсОШ")
 
 
 def _plan_document(plan, recheck, observed, tables, config, processed: Path, result, log, say) -> None:
     """The plan as a document (objectivity_plan_document) and last year's plan schools this year (objectivity_review)."""
-    names = ["objectivity_plan_document", "objectivity_review"]
-    if plan is None:
-        _remove_stale(processed, names, say)
-        return
-    from msoko.objectivity.plan_document import plan_document, year_review
+    def build():
+        if plan is None:
+            return None
+        from msoko.objectivity.plan_document import plan_document, year_review
 
-    years = tables["vpr"]["year"].unique() if tables.get("vpr") is not None else None
-    for name, df in zip(names, (plan_document(plan, tables.get("schools"), config),
-                                year_review(plan, recheck, observed, years=years))):
-        path = _write(df, processed, name, log, say, "objectivity")
-        if path is not None:
-            result.outputs[name] = path
+        years = tables["vpr"]["year"].unique() if tables.get("vpr") is not None else None
+        return {"objectivity_plan_document": plan_document(plan, tables.get("schools"), config),
+                "objectivity_review": year_review(plan, recheck, observed, years=years)}
+
+    _tables_step(["objectivity_plan_document", "objectivity_review"], build, processed, result, log, say,
+                 "План работы как документ и итоги года")
+
 
 def _org_scope(tables: dict, config: dict, processed: Path, result: ComputeResult, log: list[dict], say):
     """org_scope.parquet; the organisations not counted as schools of their municipality (another region,

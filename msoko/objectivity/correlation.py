@@ -24,8 +24,8 @@ import pandas as pd
 from scipy import stats as st
 
 from msoko import ru
-from msoko.objectivity.core import CELL_KEYS, finish, in_scope, robust_tau2
-from msoko.objectivity.official import _spearman_grouped
+from msoko.objectivity.core import finish, robust_tau2
+from msoko.objectivity.official import journal_spearman
 
 SPEARMAN_VAR = 1.06   # var(atanh ρ_s) ≈ 1.06 / (n − 3), Fieller, Hartley & Pearson (1957)
 DEFAULT_MIN_N = 10
@@ -46,16 +46,9 @@ def _fmt(x: float) -> str:
 def unrelated_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=None, subjects=None
                    ) -> pd.DataFrame:
     """One row per cell: ``value`` = the school's ρ, ``threshold`` = the work's typical ρ (tanh z₀)."""
-    c = cells.loc[in_scope(cells, grades, subjects), CELL_KEYS].copy()
+    c = journal_spearman(students, cells, grades, subjects)
     if len(c) == 0:
         return finish(pd.DataFrame())
-    s = students.loc[in_scope(students, grades, subjects) & students["journal_mark"].notna().to_numpy(),
-                     CELL_KEYS + ["journal_mark", "primary_score"]]
-    r = _spearman_grouped(s, CELL_KEYS, "journal_mark", "primary_score") if len(s) else \
-        pd.DataFrame(columns=CELL_KEYS + ["n", "rho", "constant"])
-    c = c.merge(r, on=CELL_KEYS, how="left")
-    c["n"] = pd.to_numeric(c["n"]).fillna(0).astype("int64")
-    c["rho"] = pd.to_numeric(c["rho"]).astype("float64")
     min_n = int(cfg.get("unrelated_min_n", DEFAULT_MIN_N))
     alpha = float(cfg.get("current_marks_alpha", 0.005))
     assessed = (c["n"] >= max(min_n, 4)) & c["rho"].notna()

@@ -122,12 +122,10 @@ def _spearman_grouped(df: pd.DataFrame, keys: list[str], x: str, y: str) -> pd.D
     return s[keys + ["n", "rho", "constant"]]
 
 
-def journal_mismatch_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict,
-                          grades=None, subjects=None) -> pd.DataFrame:
-    """Official sign «несоответствие отметкам»: Spearman(journal mark, primary score) < 0."""
+def journal_spearman(students: pd.DataFrame, cells: pd.DataFrame, grades=None, subjects=None) -> pd.DataFrame:
+    """Every cell in scope with ``n`` (pupils with a journal mark and a score), ``rho`` (Spearman between the
+    journal mark and the primary score) and ``constant``: what the official sign and ``marks_unrelated`` read."""
     c = cells.loc[in_scope(cells, grades, subjects), CELL_KEYS].copy()
-    if len(c) == 0:
-        return finish(pd.DataFrame())
     s = students.loc[in_scope(students, grades, subjects) & students["journal_mark"].notna().to_numpy(),
                      CELL_KEYS + ["journal_mark", "primary_score"]]
     r = _spearman_grouped(s, CELL_KEYS, "journal_mark", "primary_score") if len(s) else \
@@ -135,6 +133,15 @@ def journal_mismatch_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict
     c = c.merge(r, on=CELL_KEYS, how="left")
     c["n"] = pd.to_numeric(c["n"]).fillna(0).astype("int64")
     c["rho"] = pd.to_numeric(c["rho"]).astype("float64")
+    return c
+
+
+def journal_mismatch_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict,
+                          grades=None, subjects=None) -> pd.DataFrame:
+    """Official sign «несоответствие отметкам»: Spearman(journal mark, primary score) < 0."""
+    c = journal_spearman(students, cells, grades, subjects)
+    if len(c) == 0:
+        return finish(pd.DataFrame())
     min_n = int(cfg["journal_min_n"])
     assessed = (c["n"] >= min_n) & c["rho"].notna()
     c["value"] = c["rho"]

@@ -13,6 +13,17 @@ NO_DATA = ("Перепроверка работ в этом году в данн
            "templates/recheck.xlsx): раздел не оценивался.")
 
 
+def _of_year(data: ReportData, name: str, year: int) -> pd.DataFrame:
+    """Compute's table ``name`` for one year (empty when absent)."""
+    t = data.table(name)
+    return t if t.empty else t[t["year"] == year]
+
+
+def _school_names(data: ReportData, ids: pd.Series) -> pd.Series:
+    """«Школа» column: each login's name from the registry, the login where the registry has none."""
+    return ids.map(data.schools.set_index("school_id")["name"]).fillna(ids)
+
+
 def _interval(lo, hi) -> str:
     return "" if pd.isna(lo) or pd.isna(hi) else f" [{fmt_signed(lo)}…{fmt_signed(hi)}]"
 
@@ -23,15 +34,11 @@ def _interval2(lo, hi) -> str:
 
 def recheck_table(data: ReportData, year: int) -> pd.DataFrame:
     """One row per re-checked school and work, sorted by school name."""
-    s = data.table("objectivity_recheck")
+    s = _of_year(data, "objectivity_recheck", year)
     if s.empty:
         return pd.DataFrame()
-    s = s[s["year"] == year]
-    if s.empty:
-        return pd.DataFrame()
-    names = data.schools.set_index("school_id")["name"]
     out = pd.DataFrame({
-        "Школа": s["school_id"].map(names).fillna(s["school_id"]),
+        "Школа": _school_names(data, s["school_id"]),
         "Логин": s["school_id"],
         "Работа": s["grade"].astype(int).astype(str) + " кл., " + s["subject"],
         "Перепроверено работ": s["works"].astype(int),
@@ -93,19 +100,15 @@ NO_OBSERVERS = ("Работы под независимым наблюдение
 
 
 def observed_table(data: ReportData, year: int) -> pd.DataFrame:
-    o = data.table("objectivity_observed")
+    o = _of_year(data, "objectivity_observed", year)
     if o.empty:
         return pd.DataFrame()
-    o = o[o["year"] == year]
-    if o.empty:
-        return pd.DataFrame()
-    names = data.schools.set_index("school_id")["name"]
 
     def sd(x):
         return "—" if pd.isna(x) else fmt_signed(x, 2)
 
     out = pd.DataFrame({
-        "Школа": o["school_id"].map(names).fillna(o["school_id"]), "Логин": o["school_id"],
+        "Школа": _school_names(data, o["school_id"]), "Логин": o["school_id"],
         "Работа": o["grade"].astype(int).astype(str) + " кл., " + o["subject"],
         "Наблюдатель": o["observer"],
         "Результат под наблюдением, SD": o["d"].map(sd),
@@ -156,15 +159,11 @@ def show_plan_document(data: ReportData, year: int) -> Section:
 
 
 def review_table(data: ReportData, year: int) -> pd.DataFrame:
-    r = data.table("objectivity_review")
+    r = _of_year(data, "objectivity_review", year)
     if r.empty:
         return pd.DataFrame()
-    r = r[r["year"] == year]
-    if r.empty:
-        return pd.DataFrame()
-    names = data.schools.set_index("school_id")["name"]
     out = pd.DataFrame({
-        "Школа": r["school_id"].map(names).fillna(r["school_id"]), "Логин": r["school_id"],
+        "Школа": _school_names(data, r["school_id"]), "Логин": r["school_id"],
         f"Уровень плана {year - 1}": r["tier_before"].astype(int),
         f"Уровень плана {year}": r["tier_now"].map(lambda t: "вне плана" if pd.isna(t) else str(int(t))),
         "Сохранились": r["persisted"].replace("", "—"), "Исчезли": r["disappeared"].replace("", "—"),
@@ -186,15 +185,11 @@ def show_year_review(data: ReportData, year: int) -> Section:
 
 
 def olympiad_table(data: ReportData, year: int) -> pd.DataFrame:
-    o = data.table("objectivity_olympiad")
+    o = _of_year(data, "objectivity_olympiad", year)
     if o.empty:
         return pd.DataFrame()
-    o = o[o["year"] == year]
-    if o.empty:
-        return pd.DataFrame()
-    names = data.schools.set_index("school_id")["name"]
     out = pd.DataFrame({
-        "Школа": o["school_id"].map(names).fillna(o["school_id"]), "Логин": o["school_id"],
+        "Школа": _school_names(data, o["school_id"]), "Логин": o["school_id"],
         "Призёров и победителей школьного этапа на муниципальном": o["advanced"].astype(int),
         "Из них призёров муниципального этапа": o["awarded"].astype(int),
         "Доля, %": o["share"].map(lambda v: fmt(v, 0)), "У других школ, %": o["expected"].map(lambda v: fmt(v, 0)),
