@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from msoko.report.data import ReportData
-from msoko.report.fmt import fmt, fmt_signed
+from msoko.report.fmt import fmt, fmt_signed, plural
 from msoko.report.section import Section
 
 NO_DATA = ("Перепроверка работ в этом году в данные не загружена (шаблон «Перепроверка работ ВПР», "
@@ -168,7 +168,9 @@ def review_table(data: ReportData, year: int) -> pd.DataFrame:
         f"Уровень плана {year}": r["tier_now"].map(lambda t: "вне плана" if pd.isna(t) else str(int(t))),
         "Сохранились": r["persisted"].replace("", "—"), "Исчезли": r["disappeared"].replace("", "—"),
         "Появились": r["appeared"].replace("", "—"),
-        "Перепроверка": r["recheck"].replace("", "—"), "Наблюдение": r["observed"].replace("", "—")})
+        "Перепроверка": r["recheck"].replace("", "—"), "Наблюдение": r["observed"].replace("", "—"),
+        "Мониторинговый визит": (r["visits"] if "visits" in r else pd.Series("", index=r.index)).fillna("").replace(
+            "", "—")})
     return out.sort_values(["Школа", "Логин"]).reset_index(drop=True)
 
 
@@ -193,6 +195,10 @@ def olympiad_table(data: ReportData, year: int) -> pd.DataFrame:
         "Призёров и победителей школьного этапа на муниципальном": o["advanced"].astype(int),
         "Из них призёров муниципального этапа": o["awarded"].astype(int),
         "Доля, %": o["share"].map(lambda v: fmt(v, 0)), "У других школ, %": o["expected"].map(lambda v: fmt(v, 0)),
+        "ВПР школы, SD": (o["vpr_d"] if "vpr_d" in o else pd.Series(float("nan"), index=o.index)).map(
+            lambda v: "—" if pd.isna(v) else fmt_signed(v, 2)),
+        "ОГЭ школы, SD": (o["oge_d"] if "oge_d" in o else pd.Series(float("nan"), index=o.index)).map(
+            lambda v: "—" if pd.isna(v) else fmt_signed(v, 2)),
         "Находка": o["flagged"].map(lambda f: "да" if f is True else ("нет" if f is False else "не оценивается"))})
     return out.sort_values(["Школа", "Логин"]).reset_index(drop=True)
 
@@ -212,8 +218,133 @@ def show_olympiad(data: ReportData, year: int) -> Section:
              f"Находок: {len(o)}.")
     sec.table(t, caption=f"Школьный этап ВсОШ {year}: подтверждается ли он муниципальным",
               note="Оценивается школа, у которой не меньше [olympiad_objectivity] olympiad_min_n таких участников; находка — "
-                   "биномиальный критерий против доли у других школ, p < olympiad_alpha.")
+                   "биномиальный критерий против доли у других школ, p < olympiad_alpha. «ВПР/ОГЭ школы» — средний "
+                   "результат всех учеников школы в этом году относительно муниципалитета (в SD участников), не только "
+                   "олимпиадников: коды олимпиады и ВПР/ОГЭ не связаны.")
     names = data.schools.set_index("school_id")["name"]
     sec.say([f"{names.get(r.school_id, r.school_id)} ({r.school_id}): {r.text}" for r in o.itertuples(index=False)],
+            empty="")
+    return sec
+
+
+NO_VISITS = ("Справки мониторинговых визитов в данные не загружены (шаблон «Мониторинговые визиты в ОО», "
+             "templates/visits.xlsx): раздел не оценивался.")
+
+
+def _tier_word(t, year: int) -> str:
+    return "вне плана" if pd.isna(t) else f"уровень {int(t)}"
+
+
+def visits_table(data: ReportData, year: int) -> pd.DataFrame:
+    """One row per school with a visit this year, or a tier-1 plan school without one (compute's ``objectivity_visits``)."""
+    v = _of_year(data, "objectivity_visits", year)
+    if v.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame({
+        "Школа": _school_names(data, v["school_id"]), "Логин": v["school_id"],
+        f"План {year - 1} года": [_tier_word(t, year) for t in v["plan_tier"]],
+        "Даты визитов": v["dates"].replace("", "—"),
+        "Проверено пунктов": v["items"].astype(int),
+        "С замечаниями": v["items_remarks"].astype(int),
+        "С нарушениями": v["items_violations"].astype(int),
+        "Итог": v["finding"]})
+    out["_plan"] = v["plan_tier"].isna().to_numpy()
+    return out.sort_values(["_plan", "Школа", "Логин"]).drop(columns="_plan").reset_index(drop=True)
+
+
+def show_visits(data: ReportData, year: int) -> Section:
+    sec = Section()
+    t = visits_table(data, year)
+    if t.empty:
+        return sec.para(NO_VISITS)
+    v = _of_year(data, "objectivity_visits", year)
+    done = v[v["visits"] > 0]
+    plan = v[v["plan_tier"].notna()]
+    plan_done = plan[plan["visits"] > 0]
+    not_done = plan[plan["visits"] == 0]
+    n_vio, n_rem = int((done["finding"] == "нарушения").sum()), int((done["finding"] == "замечания").sum())
+    sec.para(f"Мониторинговые визиты {year} года: {len(done)} {plural(len(done), 'школа', 'школы', 'школ')}, из них "
+             f"школ плана работы по итогам {year - 1} года — {len(plan_done)}"
+             + (f"; школ уровня 1 без справки о визите — {len(not_done)}" if len(not_done) else "")
+             + f". Нарушения отмечены у {n_vio} {plural(n_vio, 'школы', 'школ', 'школ')}, только замечания — у "
+               f"{n_rem}. Справка говорит о порядке проведения и проверки работ, а не о добросовестности педагогов; "
+               "сопоставляйте её с признаками школы.")
+    sec.table(t, caption=f"Мониторинговые визиты {year} года по школам",
+              note=f"«План {year - 1} года» — уровень школы в плане работы, составленном по итогам {year - 1} года "
+                   "(визиты плана — для уровня 1); «визит не проводился» — школа уровня 1, справки о визите которой "
+                   "в данных нет.")
+    names = data.schools.set_index("school_id")["name"]
+    flagged = plan_done[plan_done["finding"] == "нарушения"].sort_values("school_id")
+    if len(flagged):
+        sec.heading("Школы плана, в справках которых отмечены нарушения", 4)
+        sec.say([f"{names.get(r.school_id, r.school_id)} ({r.school_id}, {_tier_word(r.plan_tier, year)} плана "
+                 f"{year - 1} года): {r.text}" for r in flagged.itertuples(index=False)])
+    return sec
+
+
+NO_MEDALS = ("Сведения о претендентах на медаль «За успехи в учении» в данные не загружены (шаблон «Претенденты на "
+             "медаль «За успехи в учении»», templates/medals.xlsx): раздел не оценивался.")
+
+
+def medals_table(data: ReportData, year: int) -> pd.DataFrame:
+    """Per school and exam: candidates' «5» against their exam results (compute's ``objectivity_medals``)."""
+    m = _of_year(data, "objectivity_medals", year)
+    if m.empty:
+        return pd.DataFrame()
+    hidden = m["suppressed"].astype(bool)
+
+    def share(r):
+        return "—" if r.suppressed else f"{fmt(r.share, 0)} [{fmt(r.ci_low, 0)}–{fmt(r.ci_high, 0)}]"
+
+    def mean(r):
+        if r.suppressed or pd.isna(r.mean_result):
+            return "—"
+        d = 1 if r.exam == "ОГЭ" else 0
+        return f"{fmt(r.mean_result, d + 1)} [{fmt(r.mean_low, d + 1)}–{fmt(r.mean_high, d + 1)}]"
+
+    def gap(r):
+        if r.suppressed or pd.isna(r.gap):
+            return "—"
+        d = 2 if r.exam == "ОГЭ" else 1
+        return fmt_signed(r.gap, d) + _interval2(r.gap_low, r.gap_high) if d == 2 else (
+            fmt_signed(r.gap, d) + _interval(r.gap_low, r.gap_high))
+
+    rows = list(m.itertuples(index=False))
+    out = pd.DataFrame({
+        "Школа": _school_names(data, m["school_id"]), "Логин": m["school_id"], "Экзамен": m["exam"],
+        "Претендентов": m["candidates"].astype(int),
+        "Результатов с годовой «5»": [("—" if h else str(int(n))) for h, n in zip(hidden, m["n"])],
+        "Ниже обещанного, % [95 % ДИ]": [share(r) for r in rows],
+        "У других школ, %": m["expected"].map(lambda v: fmt(v, 0)),
+        "Средний результат [95 % ДИ]": [mean(r) for r in rows],
+        "Разрыв с другими школами [95 % ДИ]": [gap(r) for r in rows],
+        "Находка": [("скрыто: меньше 5 претендентов" if r.suppressed else
+                     "да" if r.flagged is True else "нет" if r.flagged is False else "не оценивается")
+                    for r in rows]})
+    return out.sort_values(["Школа", "Логин", "Экзамен"]).reset_index(drop=True)
+
+
+def show_medals(data: ReportData, year: int) -> Section:
+    sec = Section()
+    t = medals_table(data, year)
+    if t.empty:
+        return sec.para(NO_MEDALS)
+    conf = {"ege_min_score": 60, "min_exam_mark": 4, "min_n": 10, **(data.config.get("medals") or {})}
+    m = _of_year(data, "objectivity_medals", year)
+    flagged = m[m["flagged"].fillna(False).astype(bool)].sort_values(["school_id", "exam"])
+    shown = m[~m["suppressed"].astype(bool)]
+    sec.para(f"Годовая «5» претендента на медаль обещает хороший результат экзамена. «Ниже обещанного» — тестовый "
+             f"балл ЕГЭ меньше {fmt(conf['ege_min_score'], 0)} или отметка за экзамен (ОГЭ, ЕГЭ базового уровня) ниже "
+             f"«{int(conf['min_exam_mark'])}» ([medals] конфигурации). Школ с результатами претендентов: "
+             f"{m['school_id'].nunique()}, показано {shown['school_id'].nunique()}; находок: {len(flagged)}. Находка — "
+             "повод сопоставить требования к отметкам претендентов с требованиями экзамена, а не вывод: претендент "
+             "мог и просто неудачно написать экзамен.")
+    sec.table(t, caption=f"Претенденты на медаль {year}: годовые «5» и результаты ГИА",
+              note="Средний результат — тестовый балл ЕГЭ или отметка за ОГЭ; разрыв — с претендентами других школ "
+                   "(интервал Уэлча). Находка — доля «ниже обещанного» больше, чем у других школ (биномиальный "
+                   f"критерий, p < {fmt(conf.get('alpha', 0.01), 2)}) при не менее {int(conf['min_n'])} результатах; "
+                   "группы меньше 5 претендентов скрыты.")
+    names = data.schools.set_index("school_id")["name"]
+    sec.say([f"{names.get(r.school_id, r.school_id)} ({r.school_id}): {r.text}" for r in flagged.itertuples(index=False)],
             empty="")
     return sec
