@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from msoko.report.data import ReportData
-from msoko.report.fmt import fmt, fmt_signed, plural
+from msoko.report.data import ReportData, limited_below, suppress_below
+from msoko.report.fmt import fmt, fmt_signed, informativeness_word, plural
 from msoko.report.section import Section
 
 NO_DATA = ("Перепроверка работ в этом году в данные не загружена (шаблон «Перепроверка работ ВПР», "
@@ -214,7 +214,7 @@ def show_olympiad(data: ReportData, year: int) -> Section:
     sec.para("Если призёры и победители школьного этапа школы заметно реже других становятся призёрами муниципального "
              "этапа, школьный этап, возможно, оценивался мягче. Это повод посмотреть на работу жюри, а не вывод: "
              "победители школьного этапа в школе с более слабыми учениками и без мягкого жюри реже проходят "
-             "дальше — сопоставляйте с результатами ВПР школы. "
+             "дальше — поэтому рядом результаты школы в ВПР и ОГЭ того же года. "
              f"Находок: {len(o)}.")
     sec.table(t, caption=f"Школьный этап ВсОШ {year}: подтверждается ли он муниципальным",
               note="Оценивается школа, у которой не меньше [olympiad_objectivity] olympiad_min_n таких участников; находка — "
@@ -289,6 +289,7 @@ NO_MEDALS = ("Сведения о претендентах на медаль «�
 def medals_table(data: ReportData, year: int) -> pd.DataFrame:
     """Per school and exam: candidates' «5» against their exam results (compute's ``objectivity_medals``)."""
     m = _of_year(data, "objectivity_medals", year)
+    m = m[~m["suppressed"].astype(bool)] if not m.empty else m
     if m.empty:
         return pd.DataFrame()
     hidden = m["suppressed"].astype(bool)
@@ -318,32 +319,35 @@ def medals_table(data: ReportData, year: int) -> pd.DataFrame:
         "У других школ, %": m["expected"].map(lambda v: fmt(v, 0)),
         "Средний результат [95 % ДИ]": [mean(r) for r in rows],
         "Разрыв с другими школами [95 % ДИ]": [gap(r) for r in rows],
-        "Находка": [("скрыто: меньше 5 претендентов" if r.suppressed else
-                     "да" if r.flagged is True else "нет" if r.flagged is False else "не оценивается")
-                    for r in rows]})
+        "Информативность": [informativeness_word(r.candidates, limited_below=limited_below(data)) for r in rows],
+        "Находка": [("не оценивается" if pd.isna(r.flagged) else "да" if bool(r.flagged) else "нет") for r in rows]})
     return out.sort_values(["Школа", "Логин", "Экзамен"]).reset_index(drop=True)
 
 
 def show_medals(data: ReportData, year: int) -> Section:
     sec = Section()
-    t = medals_table(data, year)
-    if t.empty:
-        return sec.para(NO_MEDALS)
-    conf = {"ege_min_score": 60, "min_exam_mark": 4, "min_n": 10, **(data.config.get("medals") or {})}
     m = _of_year(data, "objectivity_medals", year)
+    if m.empty:
+        return sec.para(NO_MEDALS)
+    t = medals_table(data, year)
+    conf = {"ege_min_score": 60, "min_exam_mark": 4, "min_n": 10, **(data.config.get("medals") or {})}
     flagged = m[m["flagged"].fillna(False).astype(bool)].sort_values(["school_id", "exam"])
     shown = m[~m["suppressed"].astype(bool)]
+    n_hidden = len(m) - len(shown)
     sec.para(f"Годовая «5» претендента на медаль обещает хороший результат экзамена. «Ниже обещанного» — тестовый "
              f"балл ЕГЭ меньше {fmt(conf['ege_min_score'], 0)} или отметка за экзамен (ОГЭ, ЕГЭ базового уровня) ниже "
              f"«{int(conf['min_exam_mark'])}» ([medals] конфигурации). Школ с результатами претендентов: "
-             f"{m['school_id'].nunique()}, показано {shown['school_id'].nunique()}; находок: {len(flagged)}. Находка — "
+             f"{m['school_id'].nunique()}, в таблице {shown['school_id'].nunique()} (строк школа × экзамен меньше чем "
+             f"с {suppress_below(data)} претендентами не показано: {n_hidden}); находок: {len(flagged)}. Находка — "
              "повод сопоставить требования к отметкам претендентов с требованиями экзамена, а не вывод: претендент "
              "мог и просто неудачно написать экзамен.")
+    if t.empty:
+        return sec
     sec.table(t, caption=f"Претенденты на медаль {year}: годовые «5» и результаты ГИА",
               note="Средний результат — тестовый балл ЕГЭ или отметка за ОГЭ; разрыв — с претендентами других школ "
                    "(интервал Уэлча). Находка — доля «ниже обещанного» больше, чем у других школ (биномиальный "
                    f"критерий, p < {fmt(conf.get('alpha', 0.01), 2)}) при не менее {int(conf['min_n'])} результатах; "
-                   "группы меньше 5 претендентов скрыты.")
+                   f"информативность — по числу претендентов (меньше {limited_below(data)} — ограничена).")
     names = data.schools.set_index("school_id")["name"]
     sec.say([f"{names.get(r.school_id, r.school_id)} ({r.school_id}): {r.text}" for r in flagged.itertuples(index=False)],
             empty="")
