@@ -95,6 +95,12 @@ def test_template_through_ingest_rejects_a_bad_row(tmp_path):
     compute(tmp_path / "p", config_path=None)
     m = pd.read_parquet(tmp_path / "p" / "objectivity_medals.parquet")
     assert m[["school_id", "exam", "candidates", "n", "below"]].values.tolist() == [["sch000001", "ЕГЭ", 5, 5, 1]]
+    from msoko import report as R
+    from msoko.report.recheck import medals_table
+    t = medals_table(R.load(tmp_path / "p"), 2021)
+    assert t[["Логин", "Претендентов", "Ниже обещанного, % [95 % ДИ]", "Находка"]].values.tolist() == [
+        ["sch000001", 5, "20 [4–62]", "не оценивается"]]
+    assert not t.astype(str).apply(lambda c: c.str.contains("p[0-9]")).any().any()   # no pupil code in the table
 
 
 def test_demo_lenient_schools_name_weaker_candidates(demo_raw, demo_processed):

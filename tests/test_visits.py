@@ -81,6 +81,12 @@ def test_template_through_ingest_rejects_a_bad_row(tmp_path):
     v = pd.read_parquet(tmp_path / "p" / "objectivity_visits.parquet")
     assert v[["year", "school_id", "items", "items_remarks", "finding"]].values.tolist() == [
         [2022, "sch000001", 2, 1, "замечания"]]
+    # the report renders compute's table: the school by name, its finding and the note as evidence
+    from msoko import report as R
+    from msoko.report.recheck import NO_VISITS, show_visits
+    html = str(show_visits(R.load(tmp_path / "p"), 2022))
+    assert "МБОУ СОШ №1" in html and "вне плана" in html and "замечания" in html
+    assert NO_VISITS.split(" (")[0] in str(show_visits(R.load(tmp_path / "p"), 2021))
 
 
 def test_demo_visits_follow_the_planted_truth(demo_raw, demo_processed):
