@@ -36,7 +36,7 @@ def test_visit_rows_by_hand():
     assert a["violations"] == "проверка работ комиссией (проверял учитель класса)"
     assert a["remarks"] == "хранение работ (работы в кабинете учителя)"
     # the evidence is in the sentence, and the sentence does not accuse
-    assert "проверял учитель класса" in a["text"] and "а не вывод о добросовестности" in a["text"]
+    assert "проверял учитель класса" in a["text"] and "а не о добросовестности педагогов" in a["text"]
     b = v.loc[(2023, "b")]
     assert (b["finding"], b["items"], b["plan_tier"]) == ("нарушений нет", 2, 3) and "не выявлено" in b["text"]
     # a visit of 2022 is matched with the plan of 2021 (tier 2 there)

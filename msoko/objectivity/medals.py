@@ -10,7 +10,8 @@ the results whose annual mark is «5»:
   with its Wilson interval (:func:`msoko.stats.wilson_ci`), against the other schools' share
   (``expected``, leave-one-school-out) and the municipality's (``share_muni``);
 * the mean exam result (ЕГЭ: test score; ОГЭ: mark) with its t interval, and the gap to the other schools'
-  mean with a Welch interval (:func:`msoko.stats.welch_diff_ci`);
+  mean with a Welch interval (:func:`msoko.stats.welch_diff_ci`) — the subjects of an exam pooled, so a school
+  whose candidates chose harder subjects shows a lower mean without any leniency;
 * a finding when ``n ≥ min_n`` (10) and the binomial upper tail ``P(X ≥ below | n, expected) < alpha``
   (0,01): a reason to look at how the candidates' marks are set, never a verdict — a school's candidates
   may also simply have written a hard exam badly.
