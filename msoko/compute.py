@@ -291,14 +291,15 @@ def _visits(plan, tables, processed: Path, result, log, say) -> pd.DataFrame | N
     def build():
         if tables.get("visits") is None:
             return None
-        from msoko.objectivity.visits import visit_rows
+        from msoko.objectivity.visits import visit_rows, visits_by_tier
 
         df = visit_rows(tables["visits"], plan)
         say(f"  мониторинговые визиты: {int((df['visits'] > 0).sum())} школ × лет, с нарушениями "
             f"{int((df['finding'] == 'нарушения').sum())}")
-        return {"objectivity_visits": df}
+        return {"objectivity_visits": df, "objectivity_visits_by_tier": visits_by_tier(df)}
 
-    out = _tables_step(["objectivity_visits"], build, processed, result, log, say, "Итоги мониторинговых визитов")
+    out = _tables_step(["objectivity_visits", "objectivity_visits_by_tier"], build, processed, result, log, say,
+                       "Итоги мониторинговых визитов")
     return None if out is None else out["objectivity_visits"]
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from msoko.objectivity.plan_document import year_review
-from msoko.objectivity.visits import NOT_VISITED, visit_rows
+from msoko.objectivity.visits import NOT_VISITED, visit_rows, visits_by_tier
 
 
 def _visits():
@@ -46,6 +47,18 @@ def test_visit_rows_by_hand():
     assert (d["finding"], d["visits"], d["plan_tier"]) == (NOT_VISITED, 0, 1)
     # no plan of 2020: nobody is owed a visit in 2021, and no row is made up for 2022's tier-1 schools beyond «d»
     assert set(v.index) == {(2023, "a"), (2023, "b"), (2022, "c"), (2023, "d")}
+
+
+def test_visits_by_tier_by_hand():
+    b = visits_by_tier(visit_rows(_visits(), _plan())).set_index(["year", "group"])
+    # 2023: «a» (tier 1, violations) and «b» (tier 3, none); «d» was not visited and does not count
+    assert b.loc[(2023, 1), ["visited", "with_violations", "with_findings"]].tolist() == [1, 1, 1]
+    assert b.loc[(2023, 3), ["visited", "with_findings", "share_findings"]].tolist() == [1, 0, 0.0]
+    assert b.loc[(2022, 2), ["visited", "with_findings"]].tolist() == [1, 1]
+    # Wilson for 1 of 1: [z²/(1+z²), 1]
+    z2 = 1.959963984540054 ** 2
+    assert b.loc[(2023, 1), "ci_low"] == pytest.approx(100 * 1 / (1 + z2)) and b.loc[(2023, 1), "ci_high"] == 100
+    assert list(b.loc[2023, "title"]) == ["уровень 1 плана", "уровень 3 плана (самоанализ)"]
 
 
 def test_year_review_shows_the_visits():

@@ -115,3 +115,31 @@ def visits_of(t: pd.DataFrame | None, year: int, sid: str) -> str:
             what = r.violations if r.finding == "нарушения" else (r.remarks if r.finding == "замечания" else "")
             out.append(f"{r.dates}: {r.finding}" + (f" — {what}" if what else ""))
     return "; ".join(out)
+
+
+TIER_GROUPS = {1: "уровень 1 плана", 2: "уровень 2 плана", 3: "уровень 3 плана (самоанализ)", 0: "вне плана"}
+BY_TIER_COLUMNS = ["year", "group", "title", "visited", "with_violations", "with_findings", "share_findings",
+                   "ci_low", "ci_high"]
+
+
+def visits_by_tier(rows: pd.DataFrame) -> pd.DataFrame:
+    """The plan tested against the visits: per year and tier of the plan of the year before (``0`` — not in the
+    plan), schools visited, with violations, with remarks or violations, and that share (%) with its Wilson
+    interval. Rows «визит не проводился» are not visits and do not count."""
+    from msoko.stats import wilson_ci
+
+    v = rows[rows["visits"] > 0] if rows is not None and len(rows) else None
+    if v is None or v.empty:
+        return pd.DataFrame(columns=BY_TIER_COLUMNS)
+    v = v.assign(group=v["plan_tier"].fillna(0).astype(int),
+                 vio=v["finding"] == "нарушения", any_=v["finding"].isin(["замечания", "нарушения"]))
+    g = v.groupby(["year", "group"]).agg(visited=("school_id", "size"), with_violations=("vio", "sum"),
+                                         with_findings=("any_", "sum")).reset_index()
+    g["share_findings"] = 100.0 * g["with_findings"] / g["visited"]
+    lo, hi = wilson_ci(g["with_findings"], g["visited"])
+    g["ci_low"], g["ci_high"] = 100.0 * lo, 100.0 * hi
+    g["title"] = g["group"].map(TIER_GROUPS)
+    g["order"] = g["group"].replace({0: 9})
+    for c in ("visited", "with_violations", "with_findings"):
+        g[c] = g[c].astype("int64")
+    return g.sort_values(["year", "order"])[BY_TIER_COLUMNS].reset_index(drop=True)
