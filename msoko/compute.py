@@ -56,7 +56,7 @@ from msoko.store import read_table, table_path, write_csv, write_table
 INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context",
                 "context_questionnaire", "vpr_textbooks", "gia", "olympiad",
                 "addedu", "career", "leavers", "principals", "teachers", "upbringing", "mkdo", "preschool",
-                "surveys", "measures", "recheck", "observers"]
+                "surveys", "measures", "recheck", "observers", "visits", "medals"]
 
 
 LOG_NAME = "compute_log.csv"
@@ -280,12 +280,43 @@ def _olympiad(tables, config, processed: Path, result, log, say) -> None:
         if tables.get("olympiad") is None:
             return None
         from msoko.objectivity.olympiad import olympiad_rows
-        return {"objectivity_olympiad": olympiad_rows(tables["olympiad"], config)}
+        return {"objectivity_olympiad": olympiad_rows(tables["olympiad"], config, vpr=tables.get("vpr"),
+                                                     gia=tables.get("gia"))}
 
     _tables_step(["objectivity_olympiad"], build, processed, result, log, say, "Объективность школьного этапа ВсОШ")
 
 
-def _plan_document(plan, recheck, observed, tables, config, processed: Path, result, log, say) -> None:
+def _visits(plan, tables, processed: Path, result, log, say) -> pd.DataFrame | None:
+    """Monitoring visits (template ``visits``) per school and year, with the plan's tier-1 schools not visited."""
+    def build():
+        if tables.get("visits") is None:
+            return None
+        from msoko.objectivity.visits import visit_rows, visits_by_tier
+
+        df = visit_rows(tables["visits"], plan)
+        say(f"  мониторинговые визиты: {int((df['visits'] > 0).sum())} школ × лет, с нарушениями "
+            f"{int((df['finding'] == 'нарушения').sum())}")
+        return {"objectivity_visits": df, "objectivity_visits_by_tier": visits_by_tier(df)}
+
+    out = _tables_step(["objectivity_visits", "objectivity_visits_by_tier"], build, processed, result, log, say,
+                       "Итоги мониторинговых визитов")
+    return None if out is None else out["objectivity_visits"]
+
+
+def _medals(tables, config, processed: Path, result, log, say) -> None:
+    """Medal candidates' marks against their ЕГЭ/ОГЭ (template ``medals``): objectivity_medals.parquet."""
+    def build():
+        if tables.get("medals") is None:
+            return None
+        from msoko.objectivity.medals import medal_rows
+        return {"objectivity_medals": medal_rows(tables["medals"], config)}
+
+    _tables_step(["objectivity_medals"], build, processed, result, log, say,
+                 "Объективность отметок претендентов на медаль")
+
+
+def _plan_document(plan, recheck, observed, tables, config, processed: Path, result, log, say,
+                   visits=None) -> None:
     """The plan as a document (objectivity_plan_document) and last year's plan schools this year (objectivity_review)."""
     def build():
         if plan is None:
@@ -294,7 +325,7 @@ def _plan_document(plan, recheck, observed, tables, config, processed: Path, res
 
         years = tables["vpr"]["year"].unique() if tables.get("vpr") is not None else None
         return {"objectivity_plan_document": plan_document(plan, tables.get("schools"), config),
-                "objectivity_review": year_review(plan, recheck, observed, years=years)}
+                "objectivity_review": year_review(plan, recheck, observed, years=years, visits=visits)}
 
     _tables_step(["objectivity_plan_document", "objectivity_review"], build, processed, result, log, say,
                  "План работы как документ и итоги года")
@@ -389,8 +420,10 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     _evidence(obj, tables, config, processed, result, log, say)
     recheck = _recheck(tables, config, obj, processed, result, log, say)
     observed = _observed(tables, config, processed, result, log, say)
-    _plan_document(plan, recheck, observed, tables, config, processed, result, log, say)
+    visits = _visits(plan, tables, processed, result, log, say)
+    _plan_document(plan, recheck, observed, tables, config, processed, result, log, say, visits=visits)
     _olympiad(tables, config, processed, result, log, say)
+    _medals(tables, config, processed, result, log, say)
 
     _vpr_views(tables, processed, result, log, say)
 

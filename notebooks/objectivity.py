@@ -25,8 +25,8 @@ processed_dir = "data/processed"  # папка обработанных данн
 # %%
 from msoko import report as R
 from msoko.report.objectivity import show_objectivity_calibration, show_objectivity_data_quality
-from msoko.report.recheck import (show_observed, show_olympiad, show_plan_document, show_recheck,
-                                  show_year_review)
+from msoko.report.recheck import (show_medals, show_observed, show_olympiad, show_plan_document, show_recheck,
+                                  show_visits, show_year_review)
 
 data = R.load(processed_dir)
 year = R.resolve_year(data, year)
@@ -75,6 +75,12 @@ show_recheck(data, year)
 show_observed(data, year)
 
 # %% [markdown]
+# ## Мониторинговые визиты
+
+# %%
+show_visits(data, year)
+
+# %% [markdown]
 # ## План работы на следующий год (документ)
 
 # %%
@@ -91,6 +97,12 @@ show_year_review(data, year)
 
 # %%
 show_olympiad(data, year)
+
+# %% [markdown]
+# ## Претенденты на медаль «За успехи в учении»
+
+# %%
+show_medals(data, year)
 
 # %% [markdown]
 # ## Качество данных

@@ -13,7 +13,7 @@ from msoko.ingest import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 TABLES = ["registry", "contingent", "context", "gia", "olympiad", "addedu", "career", "leavers", "principals",
-          "teachers", "upbringing", "mkdo", "preschool", "surveys", "measures", "recheck", "observers"]
+          "teachers", "upbringing", "mkdo", "preschool", "surveys", "measures", "recheck", "observers", "visits", "medals"]
 
 
 def test_every_contract_table_is_described():

@@ -187,8 +187,11 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
             else:
                 n_vpr += vpr.write_vpr_cell(path, cell, schools, trailing)
             vpr_files.append(path)
-        summary = _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra={"recheck": rechecks.frame(),
-                                                                                      "observers": observers.frame()})
+        from msoko.demo.recheck import visits
+        lenient = {int(i) for i in cells.loc[cells["kind"] == "inflated_journal", "school"]}
+        summary = _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra={
+            "recheck": rechecks.frame(), "observers": observers.frame(), "visits": visits(seed, y2, cells, schools)},
+            lenient=lenient)
         for f in futures:
             r = f.result()
             n_vpr += r if isinstance(r, int) else 0
@@ -223,7 +226,8 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
             **{f"{t}_rows": len(d) for t, d in data.items()}}
 
 
-def _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra: dict | None = None) -> dict:
+def _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra: dict | None = None,
+          lenient: set[int] | None = None) -> dict:
     """Everything after the ВПР: specs, scales, logins, context, the templates of the other systems."""
     from msoko.demo import model, systems, vpr
     from msoko.demo.xlsx import write_xlsx
@@ -319,6 +323,8 @@ def _rest(out, seed, years, rng, schools, kgs, pop, pool, futures, extra: dict |
     weak = _weak_spots(schools, kgs, years, low_olymp, low_profmin, high_pdn, low_kpk_s, no_training_s,
                        low_mkdo, long_queue)
     data["measures"] = _measures(sys_rng, weak, schools, years)
+    from msoko.demo.recheck import medals
+    data["medals"] = medals(seed, gia, schools, lenient or set())
     data.update(extra or {})
     for table in tables:
         check_against_dictionary(table, data.get(table, pd.DataFrame()))
@@ -348,6 +354,11 @@ _TRUTH_README = """# Planted truth of the demo municipality (never read by the a
   planted score manipulation and of one clean work of another school each (msoko/demo/recheck.py).
 - templates/observers.xlsx (made from the truth): observers in the last year at the works whose previous
   cohort had a planted score manipulation (written clean under observers) and at as many clean works.
+- templates/visits.xlsx (made from the truth): monitoring visits in the last year to every school with a planted
+  manipulation the year before (items with remarks or violations more often) and to up to 4 clean schools (rarely
+  remarks, never violations).
+- templates/medals.xlsx (made from the truth): medal candidates among the ЕГЭ/ОГЭ writers; a school with a planted
+  inflated_journal cell names weaker pupils as candidates (cut 0,5 SD instead of 1,2 SD of the two exams).
 - schools.csv — latent school parameters: context index, ability effect, journal leniency.
 """
 

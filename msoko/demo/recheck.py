@@ -121,3 +121,70 @@ class Observers:
     def frame(self) -> pd.DataFrame:
         cols = ["year", "school_id", "grade", "subject", "observer", "act", "remarks"]
         return pd.DataFrame(self.rows, columns=cols)
+
+
+VISIT_ITEMS = ("протокол проведения ВПР", "хранение работ", "проверка работ комиссией", "присутствие наблюдателей",
+               "соблюдение порядка проведения", "перенос результатов и отметок", "локальные акты об объективности")
+VISIT_NOTES = {
+    "замечания": {"протокол проведения ВПР": "в протоколе не указано время начала работы",
+                  "хранение работ": "работы хранятся в кабинете учителя, не в сейфе",
+                  "проверка работ комиссией": "в комиссии два учителя вместо трёх",
+                  "присутствие наблюдателей": "наблюдатель — работник той же школы",
+                  "соблюдение порядка проведения": "рассадка не по одному",
+                  "перенос результатов и отметок": "отметки перенесены в журнал не в срок",
+                  "локальные акты об объективности": "положение о ВСОКО не обновлено"},
+    "нарушения": {"протокол проведения ВПР": "протокол не заполнен",
+                  "хранение работ": "часть работ не найдена",
+                  "проверка работ комиссией": "работы проверял учитель класса без комиссии",
+                  "присутствие наблюдателей": "наблюдатели не назначены",
+                  "соблюдение порядка проведения": "в аудитории находился учитель-предметник",
+                  "перенос результатов и отметок": "отметки за ВПР в журнале расходятся с протоколом",
+                  "локальные акты об объективности": "локальных актов об объективности нет"},
+}
+VISIT_P = {True: {"нарушения": 0.15, "замечания": 0.35}, False: {"нарушения": 0.0, "замечания": 0.04}}
+
+
+def visits(seed: int, year: int, truth_cells: pd.DataFrame, schools) -> pd.DataFrame:
+    """Monitoring visits in the last demo year (February–March, as the plan of the year before schedules them):
+    to every school with a planted manipulation the year before and to as many clean schools (at most 4) —
+    a planted school's items come out with remarks (``VISIT_P[True]``) and violations more often, a clean
+    school's rarely with remarks and never with violations. Five items each, the first three always."""
+    rng = np.random.default_rng([seed, 4])
+    planted = sorted({int(s) for s in truth_cells.loc[truth_cells["year"] == year - 1, "school"]})
+    clean = [s.idx for s in schools if s.idx not in set(truth_cells["school"].astype(int))]
+    rng.shuffle(clean)
+    rows = []
+    for i in planted + sorted(clean[: min(4, len(planted))]):
+        date = pd.Timestamp(year, 2, 1) + pd.Timedelta(days=int(rng.integers(0, 55)))
+        items = list(VISIT_ITEMS[:3]) + list(rng.choice(VISIT_ITEMS[3:], 2, replace=False))
+        p = VISIT_P[i in planted]
+        for item in items:
+            u = rng.random()
+            finding = ("нарушения" if u < p["нарушения"] else
+                       "замечания" if u < p["нарушения"] + p["замечания"] else "нарушений нет")
+            rows.append(dict(school_id=schools[i].school_id, date=date.strftime("%d.%m.%Y"), visit_kind="мониторинговый",
+                             item=item, finding=finding, note=VISIT_NOTES.get(finding, {}).get(item),
+                             inspector="Методисты ИМЦ"))
+    return pd.DataFrame(rows, columns=["school_id", "date", "visit_kind", "item", "finding", "note", "inspector"])
+
+
+def medals(seed: int, gia: pd.DataFrame, schools, lenient: set[int]) -> pd.DataFrame:
+    """Medal candidates of every year among the ЕГЭ (grade 11) and ОГЭ (grade 9) writers of Russian and maths:
+    a school names as candidates its pupils whose mean standing in the two exams plus noise (the journal is not
+    the exam) is above a cut — 1.2 SD, but 0.5 SD in a school with planted lenient journal marks
+    (``inflated_journal``), which so names weaker pupils with annual «5». One row per candidate and subject."""
+    rng = np.random.default_rng([seed, 5])
+    cols = ["year", "school_id", "student_code", "subject", "annual_mark", "exam", "exam_score", "exam_mark"]
+    if gia is None or gia.empty:
+        return pd.DataFrame(columns=cols)
+    g = gia[gia["exam"].isin(["ЕГЭ", "ОГЭ"]) & gia["subject"].str.startswith(("Русский язык", "Математика"))].copy()
+    g["z"] = g.groupby(["year", "exam", "subject"])["primary_score"].transform(lambda x: (x - x.mean()) / x.std())
+    pupil = g.groupby(["year", "exam", "school_id", "student_code"])["z"].mean().reset_index()
+    soft = {schools[i].school_id for i in lenient}
+    cut = np.where(pupil["school_id"].isin(soft), 0.5, 1.2)
+    pupil = pupil[pupil["z"] + rng.normal(0, 0.5, len(pupil)) > cut]
+    c = g.merge(pupil[["year", "exam", "student_code"]], on=["year", "exam", "student_code"])
+    score = c["test_score"].where(c["exam"] == "ЕГЭ")
+    return pd.DataFrame({"year": c["year"].astype(int), "school_id": c["school_id"], "student_code": c["student_code"],
+                         "subject": c["subject"], "annual_mark": 5, "exam": c["exam"], "exam_score": score,
+                         "exam_mark": c["mark"]})[cols].sort_values(["year", "school_id", "student_code", "subject"])

@@ -90,7 +90,7 @@ def plan_document(plan: pd.DataFrame, schools: pd.DataFrame | None = None, confi
 
 
 REVIEW_COLUMNS = ["year", "school_id", "tier_before", "tier_now", "families_before", "families_now", "persisted",
-                  "disappeared", "appeared", "recheck", "observed", "outcome"]
+                  "disappeared", "appeared", "recheck", "observed", "visits", "outcome"]
 
 
 def _fams(s) -> set[str]:
@@ -102,10 +102,13 @@ def _words(fams: set[str]) -> str:
 
 
 def year_review(plan: pd.DataFrame, recheck: pd.DataFrame | None = None, observed: pd.DataFrame | None = None,
-                years=None) -> pd.DataFrame:
+                years=None, visits: pd.DataFrame | None = None) -> pd.DataFrame:
     """Last year's plan schools (tiers 1–2 and 3) this year: one row per school and year reviewed. ``years``:
     the years with assessed data (default: the plan's years) — a year with no plan row at all still reviews
-    the year before; a year not in the data is not reviewed."""
+    the year before; a year not in the data is not reviewed. ``visits``: compute's ``objectivity_visits``
+    (:mod:`msoko.objectivity.visits`), the year's visits and their findings."""
+    from msoko.objectivity.visits import visits_of
+
     if plan is None or plan.empty:
         return pd.DataFrame(columns=REVIEW_COLUMNS)
     plan = plan.assign(school_id=plan["school_id"].astype(str))
@@ -132,7 +135,7 @@ def year_review(plan: pd.DataFrame, recheck: pd.DataFrame | None = None, observe
             rows.append(dict(year=y, school_id=r.school_id, tier_before=int(r.tier), tier_now=tier_now,
                              families_before=_words(fb), families_now=_words(fn), persisted=_words(fb & fn),
                              disappeared=_words(fb - fn), appeared=_words(fn - fb), recheck=rc, observed=ob,
-                             outcome=outcome))
+                             visits=visits_of(visits, y, r.school_id), outcome=outcome))
     out = pd.DataFrame(rows, columns=REVIEW_COLUMNS)
     out["tier_now"] = pd.to_numeric(out["tier_now"]).astype("Int64")
     return out

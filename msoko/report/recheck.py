@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from msoko.report.data import ReportData
-from msoko.report.fmt import fmt, fmt_signed
+from msoko.report.data import ReportData, limited_below, suppress_below
+from msoko.report.fmt import fmt, fmt_signed, informativeness_word, plural
 from msoko.report.section import Section
 
 NO_DATA = ("Перепроверка работ в этом году в данные не загружена (шаблон «Перепроверка работ ВПР», "
@@ -168,7 +168,9 @@ def review_table(data: ReportData, year: int) -> pd.DataFrame:
         f"Уровень плана {year}": r["tier_now"].map(lambda t: "вне плана" if pd.isna(t) else str(int(t))),
         "Сохранились": r["persisted"].replace("", "—"), "Исчезли": r["disappeared"].replace("", "—"),
         "Появились": r["appeared"].replace("", "—"),
-        "Перепроверка": r["recheck"].replace("", "—"), "Наблюдение": r["observed"].replace("", "—")})
+        "Перепроверка": r["recheck"].replace("", "—"), "Наблюдение": r["observed"].replace("", "—"),
+        "Мониторинговый визит": (r["visits"] if "visits" in r else pd.Series("", index=r.index)).fillna("").replace(
+            "", "—")})
     return out.sort_values(["Школа", "Логин"]).reset_index(drop=True)
 
 
@@ -193,6 +195,10 @@ def olympiad_table(data: ReportData, year: int) -> pd.DataFrame:
         "Призёров и победителей школьного этапа на муниципальном": o["advanced"].astype(int),
         "Из них призёров муниципального этапа": o["awarded"].astype(int),
         "Доля, %": o["share"].map(lambda v: fmt(v, 0)), "У других школ, %": o["expected"].map(lambda v: fmt(v, 0)),
+        "ВПР школы, SD": (o["vpr_d"] if "vpr_d" in o else pd.Series(float("nan"), index=o.index)).map(
+            lambda v: "—" if pd.isna(v) else fmt_signed(v, 2)),
+        "ОГЭ школы, SD": (o["oge_d"] if "oge_d" in o else pd.Series(float("nan"), index=o.index)).map(
+            lambda v: "—" if pd.isna(v) else fmt_signed(v, 2)),
         "Находка": o["flagged"].map(lambda f: "да" if f is True else ("нет" if f is False else "не оценивается"))})
     return out.sort_values(["Школа", "Логин"]).reset_index(drop=True)
 
@@ -208,12 +214,153 @@ def show_olympiad(data: ReportData, year: int) -> Section:
     sec.para("Если призёры и победители школьного этапа школы заметно реже других становятся призёрами муниципального "
              "этапа, школьный этап, возможно, оценивался мягче. Это повод посмотреть на работу жюри, а не вывод: "
              "победители школьного этапа в школе с более слабыми учениками и без мягкого жюри реже проходят "
-             "дальше — сопоставляйте с результатами ВПР школы. "
+             "дальше — поэтому рядом результаты школы в ВПР и ОГЭ того же года. "
              f"Находок: {len(o)}.")
     sec.table(t, caption=f"Школьный этап ВсОШ {year}: подтверждается ли он муниципальным",
               note="Оценивается школа, у которой не меньше [olympiad_objectivity] olympiad_min_n таких участников; находка — "
-                   "биномиальный критерий против доли у других школ, p < olympiad_alpha.")
+                   "биномиальный критерий против доли у других школ, p < olympiad_alpha. «ВПР/ОГЭ школы» — средний "
+                   "результат всех учеников школы в этом году относительно муниципалитета (в SD участников), не только "
+                   "олимпиадников: коды олимпиады и ВПР/ОГЭ не связаны.")
     names = data.schools.set_index("school_id")["name"]
     sec.say([f"{names.get(r.school_id, r.school_id)} ({r.school_id}): {r.text}" for r in o.itertuples(index=False)],
+            empty="")
+    return sec
+
+
+NO_VISITS = ("Справки мониторинговых визитов в данные не загружены (шаблон «Мониторинговые визиты в ОО», "
+             "templates/visits.xlsx): раздел не оценивался.")
+
+
+def _tier_word(t, year: int) -> str:
+    return "вне плана" if pd.isna(t) else f"уровень {int(t)}"
+
+
+def visits_table(data: ReportData, year: int) -> pd.DataFrame:
+    """One row per school with a visit this year, or a tier-1 plan school without one (compute's ``objectivity_visits``)."""
+    v = _of_year(data, "objectivity_visits", year)
+    if v.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame({
+        "Школа": _school_names(data, v["school_id"]), "Логин": v["school_id"],
+        f"План {year - 1} года": [_tier_word(t, year) for t in v["plan_tier"]],
+        "Даты визитов": v["dates"].replace("", "—"),
+        "Проверено пунктов": v["items"].astype(int),
+        "С замечаниями": v["items_remarks"].astype(int),
+        "С нарушениями": v["items_violations"].astype(int),
+        "Итог": v["finding"]})
+    out["_plan"] = v["plan_tier"].isna().to_numpy()
+    return out.sort_values(["_plan", "Школа", "Логин"]).drop(columns="_plan").reset_index(drop=True)
+
+
+def show_visits(data: ReportData, year: int) -> Section:
+    sec = Section()
+    t = visits_table(data, year)
+    if t.empty:
+        return sec.para(NO_VISITS)
+    v = _of_year(data, "objectivity_visits", year)
+    done = v[v["visits"] > 0]
+    plan = v[v["plan_tier"].notna()]
+    plan_done = plan[plan["visits"] > 0]
+    not_done = plan[plan["visits"] == 0]
+    n_vio, n_rem = int((done["finding"] == "нарушения").sum()), int((done["finding"] == "замечания").sum())
+    sec.para(f"Мониторинговые визиты {year} года: {len(done)} {plural(len(done), 'школа', 'школы', 'школ')}, из них "
+             f"школ плана работы по итогам {year - 1} года — {len(plan_done)}"
+             + (f"; школ уровня 1 без справки о визите — {len(not_done)}" if len(not_done) else "")
+             + f". Нарушения отмечены у {n_vio} {plural(n_vio, 'школы', 'школ', 'школ')}, только замечания — у "
+               f"{n_rem}. Справка говорит о порядке проведения и проверки работ, а не о добросовестности педагогов; "
+               "сопоставляйте её с признаками школы.")
+    sec.table(t, caption=f"Мониторинговые визиты {year} года по школам",
+              note=f"«План {year - 1} года» — уровень школы в плане работы, составленном по итогам {year - 1} года "
+                   "(визиты плана — для уровня 1); «визит не проводился» — школа уровня 1, справки о визите которой "
+                   "в данных нет.")
+    bt = _of_year(data, "objectivity_visits_by_tier", year)
+    if not bt.empty:
+        sec.table(pd.DataFrame({
+            f"Уровень в плане {year - 1} года": bt["title"], "Посещено школ": bt["visited"].astype(int),
+            "С нарушениями": bt["with_violations"].astype(int),
+            "С замечаниями или нарушениями, % [95 % ДИ]": [
+                f"{int(k)} — {fmt(v, 0)} [{fmt(lo, 0)}–{fmt(hi, 0)}]"
+                for k, v, lo, hi in zip(bt["with_findings"], bt["share_findings"], bt["ci_low"], bt["ci_high"])]}),
+            caption="Что нашли визиты у школ разных уровней плана",
+            note="Проверка плана на собственных данных муниципалитета: если признаки указывают на процедуру, у школ "
+                 "уровня 1 замечаний и нарушений больше, чем у школ вне плана. Школ мало — интервалы широкие.")
+    names = data.schools.set_index("school_id")["name"]
+    flagged = plan_done[plan_done["finding"] == "нарушения"].sort_values("school_id")
+    if len(flagged):
+        sec.heading("Школы плана, в справках которых отмечены нарушения", 4)
+        sec.say([f"{names.get(r.school_id, r.school_id)} ({r.school_id}, {_tier_word(r.plan_tier, year)} плана "
+                 f"{year - 1} года): {r.text}" for r in flagged.itertuples(index=False)])
+    return sec
+
+
+NO_MEDALS = ("Сведения о претендентах на медаль «За успехи в учении» в данные не загружены (шаблон «Претенденты на "
+             "медаль «За успехи в учении»», templates/medals.xlsx): раздел не оценивался.")
+
+
+def medals_table(data: ReportData, year: int) -> pd.DataFrame:
+    """Per school and exam: candidates' «5» against their exam results (compute's ``objectivity_medals``)."""
+    m = _of_year(data, "objectivity_medals", year)
+    m = m[~m["suppressed"].astype(bool)] if not m.empty else m
+    if m.empty:
+        return pd.DataFrame()
+    hidden = m["suppressed"].astype(bool)
+
+    def share(r):
+        return "—" if r.suppressed else f"{fmt(r.share, 0)} [{fmt(r.ci_low, 0)}–{fmt(r.ci_high, 0)}]"
+
+    def mean(r):
+        if r.suppressed or pd.isna(r.mean_result):
+            return "—"
+        d = 1 if r.exam == "ОГЭ" else 0
+        return f"{fmt(r.mean_result, d + 1)} [{fmt(r.mean_low, d + 1)}–{fmt(r.mean_high, d + 1)}]"
+
+    def gap(r):
+        if r.suppressed or pd.isna(r.gap):
+            return "—"
+        d = 2 if r.exam == "ОГЭ" else 1
+        return fmt_signed(r.gap, d) + _interval2(r.gap_low, r.gap_high) if d == 2 else (
+            fmt_signed(r.gap, d) + _interval(r.gap_low, r.gap_high))
+
+    rows = list(m.itertuples(index=False))
+    out = pd.DataFrame({
+        "Школа": _school_names(data, m["school_id"]), "Логин": m["school_id"], "Экзамен": m["exam"],
+        "Претендентов": m["candidates"].astype(int),
+        "Результатов с годовой «5»": [("—" if h else str(int(n))) for h, n in zip(hidden, m["n"])],
+        "Ниже обещанного, % [95 % ДИ]": [share(r) for r in rows],
+        "У других школ, %": m["expected"].map(lambda v: fmt(v, 0)),
+        "Средний результат [95 % ДИ]": [mean(r) for r in rows],
+        "Разрыв с другими школами [95 % ДИ]": [gap(r) for r in rows],
+        "Информативность": [informativeness_word(r.candidates, limited_below=limited_below(data)) for r in rows],
+        "Находка": [("не оценивается" if pd.isna(r.flagged) else "да" if bool(r.flagged) else "нет") for r in rows]})
+    return out.sort_values(["Школа", "Логин", "Экзамен"]).reset_index(drop=True)
+
+
+def show_medals(data: ReportData, year: int) -> Section:
+    sec = Section()
+    m = _of_year(data, "objectivity_medals", year)
+    if m.empty:
+        return sec.para(NO_MEDALS)
+    t = medals_table(data, year)
+    conf = {"ege_min_score": 60, "min_exam_mark": 4, "min_n": 10, **(data.config.get("medals") or {})}
+    flagged = m[m["flagged"].fillna(False).astype(bool)].sort_values(["school_id", "exam"])
+    shown = m[~m["suppressed"].astype(bool)]
+    n_hidden = len(m) - len(shown)
+    sec.para(f"Годовая «5» претендента на медаль обещает хороший результат экзамена. «Ниже обещанного» — тестовый "
+             f"балл ЕГЭ меньше {fmt(conf['ege_min_score'], 0)} или отметка за экзамен (ОГЭ, ЕГЭ базового уровня) ниже "
+             f"«{int(conf['min_exam_mark'])}» ([medals] конфигурации). Школ с результатами претендентов: "
+             f"{m['school_id'].nunique()}, в таблице — {shown['school_id'].nunique()}; не показаны {n_hidden} "
+             f"{plural(n_hidden, 'строка', 'строки', 'строк')} «школа × экзамен», где претендентов меньше "
+             f"{suppress_below(data)}. Находок: {len(flagged)}. Находка — "
+             "повод сопоставить требования к отметкам претендентов с требованиями экзамена, а не вывод: претендент "
+             "мог и просто неудачно написать экзамен.")
+    if t.empty:
+        return sec
+    sec.table(t, caption=f"Претенденты на медаль {year}: годовые «5» и результаты ГИА",
+              note="Средний результат — тестовый балл ЕГЭ или отметка за ОГЭ; разрыв — с претендентами других школ "
+                   "(интервал Уэлча). Находка — доля «ниже обещанного» больше, чем у других школ (биномиальный "
+                   f"критерий, p < {fmt(conf.get('alpha', 0.01), 2)}) при не менее {int(conf['min_n'])} результатах; "
+                   f"информативность — по числу претендентов (меньше {limited_below(data)} — ограничена).")
+    names = data.schools.set_index("school_id")["name"]
+    sec.say([f"{names.get(r.school_id, r.school_id)} ({r.school_id}): {r.text}" for r in flagged.itertuples(index=False)],
             empty="")
     return sec
