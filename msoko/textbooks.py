@@ -137,7 +137,7 @@ def textbook_results(vpr: pd.DataFrame, pupils: pd.DataFrame, schools: pd.DataFr
             if label in NOT_COMPARED_LABELS:
                 note = "учебник не указан" if label == NOT_GIVEN else "учебник не назван («другое» без названия)"
             elif n_schools < min_schools:
-                note = f"учебник одной школы: сравнение было бы сравнением этой школы (нужно не меньше {min_schools} школ)"
+                note = "учебник одной школы (сравнение было бы сравнением этой школы)"
             elif s["pupils"] < suppress_below:
                 note = f"меньше {suppress_below} обучающихся — результат не показывается"
             else:

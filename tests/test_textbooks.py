@@ -136,3 +136,35 @@ def test_textbook_results_by_hand():
     assert s.loc[("s1", "A"), "pupils"] == 3 and pd.isna(s.loc[("s1", "A"), "mean_pct"])
     assert s.loc[("s3", "C"), "mean_pct"] == pytest.approx(100 / 6) and not s["compared"].any()
     assert s.loc[("s4", "D"), "mean_pct"] == pytest.approx(100.0)
+
+
+def test_textbook_sections_show_compute_table(tmp_path: Path):
+    """The municipal section folds each work with compute's values; the school section puts the school's result
+    beside the municipality's on the same textbook; the caution that schools choose textbooks is said."""
+    from msoko import report as R
+    from msoko.textbooks import textbook_results
+
+    vpr, books, schools = _results_frames()
+    schools = schools.assign(name=["Школа 1", "Школа 2", "Школа 3", "Школа 4", "Школа 5"])
+    schools.to_parquet(tmp_path / "schools.parquet")
+    textbook_results(vpr, books, schools, suppress_below=5).to_parquet(tmp_path / "textbook_results.parquet")
+    data = R.load(tmp_path, cache=False)
+    sec = R.show_municipal_textbooks(data, "M", 2021)
+    html = str(sec)
+    assert "Школы выбирают учебники сами" in html and html.count("<details") == 1
+    t = sec.tables["Результаты по учебникам — Русский язык, 4 класс"].set_index("Учебник")
+    assert t.loc["Вся работа муниципалитета", "Средний % от максимума"] == "45"
+    assert t.loc["Вся работа муниципалитета", "Школ"] == "3"
+    assert t.loc["A", "Средний % от максимума"] == "60 [36–80]"          # 36,3–79,8 by hand
+    assert t.loc["A", "Доля «2», %"] == "17 [3–56]"                      # Wilson 1/6: 3,0–56,4 %
+    assert t.loc["A", "Против муниципалитета"] == "не отличается"
+    assert t.loc["B", "Средний % от максимума"] == "—" and t.loc["B", "Против муниципалитета"].startswith("не сравнивается")
+    assert "одной школы" in t.loc["C", "Против муниципалитета"]
+    s = R.show_school_textbooks(data, "s1", 2021).tables["Учебники (УМК) школы и результаты ВПР 2021"]
+    s = s.set_index("Учебник")
+    assert s.loc["A", "Школа: средний % от максимума"].startswith("скрыто")      # 3 pupils in s1
+    assert s.loc["A", "Муниципалитет по этому учебнику: средний %"] == "60 [36–80]"
+    assert s.loc["A", "Муниципалитет по этому учебнику: школ"] == "2"
+    n = R.show_school_textbooks(data, "s4", 2021).tables["Учебники (УМК) школы и результаты ВПР 2021"].set_index("Учебник")
+    assert n.loc["D", "Школа: средний % от максимума"].startswith("100") and n.loc["D", "Учебник против муниципалитета"] == "выше"
+    assert "не оценивался: нет данных" in str(R.show_municipal_textbooks(data, "M", 2020))   # no textbooks in 2020
