@@ -660,6 +660,23 @@ def _shnor(data: ReportData, school_id: str, year: int) -> str:
     return plain(str(s["reason"].iloc[0]))
 
 
+SHNOR_UNASSESSED = "ШНОР: не оценивалась (мало участников{detail})"
+
+
+def shnor_unassessed(data: ReportData, school_id: str, year: int) -> str:
+    """«ШНОР: не оценивалась (мало участников)» with compute's reason when the rule could not judge the school
+    (``shnor_list.assessed`` false: no pooled unit large enough); "" otherwise (docs/shnor.md)."""
+    s = data.table("shnor_list")
+    if s.empty or not {"year", "school_id", "assessed"} <= set(s):
+        return ""
+    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id)]
+    if s.empty or bool(s["assessed"].fillna(True).iloc[0]):
+        return ""
+    reason = s["reason"].iloc[0] if "reason" in s else None
+    detail = plain(str(reason)).rstrip(".").partition(": ")[2] if isinstance(reason, str) else ""
+    return SHNOR_UNASSESSED.format(detail=f": {detail}" if detail else "")
+
+
 def summary_status(data: ReportData, school_id: str, year: int) -> str:
     """The school's status in one sentence: ШНОР, ШНСУ, the «500+» risk profile and the context index."""
     d = _school_overall(data, school_id, year)
@@ -676,6 +693,8 @@ def summary_status(data: ReportData, school_id: str, year: int) -> str:
             parts.append(yes)
         elif f is False and no:
             parts.append(no)
+        elif f is None and code == "shnor_flag" and (unassessed := shnor_unassessed(data, school_id, year)):
+            parts.append(unassessed)
     if "risk_factors_count" in d.index and pd.notna(d.loc["risk_factors_count", "value"]):
         parts.append(f"факторов риска «500+»: {fmt(int(round(float(d.loc['risk_factors_count', 'value']))))}")
     if "context_index" in d.index and pd.notna(d.loc["context_index", "value"]):
