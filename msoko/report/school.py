@@ -29,6 +29,7 @@ from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
 from msoko.report.section import Section
+from msoko.report.skills import show_folded_works, show_work_skills
 from msoko.seasons import season_note, work_title
 from msoko.vocabulary import SYSTEM_SHORT
 
@@ -240,6 +241,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
     standout = _standout_works(data, school_id, year)
     thr = sufficiency_thresholds(data, year)
     shown = 0
+    folded = []   # every work not detailed is still reachable, folded (msoko.report.skills)
     if detail == "all":
         chosen = list(zip(taken["grade"].astype(int), taken["subject"].astype(str)))
     else:
@@ -250,6 +252,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
     for _, r in taken.iterrows():
         grade, subject, n = int(r["grade"]), str(r["subject"]), int(r["n"])
         if (grade, subject) not in chosen:
+            folded.append((grade, subject, n))
             continue
         shown += 1
         sec.html(html_heading(work_title(year, grade, subject, data.config), 3))
@@ -272,12 +275,13 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
             boundaries=mark_boundaries(data, year, grade, subject), max_score=max_score(data, year, grade, subject),
             thresholds=thr, source=_vpr_source(year))
         sec.figure(fig)
+        sec.extend(show_work_skills(data, school_id, year, grade, subject))
     if shown < len(taken):
         sec.html(html_para(
-            f"Подробно показаны {shown} из {len(taken)} работ: русский язык, математика и работы, где доля «2», "
-            "качество или средний процент выполнения школы хуже муниципальных за пределами погрешности либо есть "
-            f"официальный признак необъективности (не более {MAX_DETAILED_WORKS}); "
-            "числа по остальным работам — в таблице «Все ВПР» выше.", "msoko-note"))
+            f"Подробно, с рисунками, показаны {shown} из {len(taken)} работ: русский язык, математика и работы, где "
+            "доля «2», качество или средний процент выполнения школы хуже муниципальных за пределами погрешности либо "
+            f"есть официальный признак необъективности (не более {MAX_DETAILED_WORKS}).", "msoko-note"))
+    sec.extend(show_folded_works(data, school_id, year, folded, vpr_summary_table))
     return sec
 
 

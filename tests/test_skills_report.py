@@ -1,0 +1,114 @@
+"""Skills named in the task views, every work of a school reachable in its report, the ШНОР status of a school
+the rule could not judge (issue 22) — on small fixed processed tables."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from msoko.skills import clean, short, task_skills
+
+SKILL_1 = "Умение выполнять арифмети- ческие   действия    с числами и числовыми выражениями"
+SKILL_2 = "Умение изображать геометрические фигуры."
+
+
+def _specs() -> pd.DataFrame:
+    rows = [(4, "Математика", "1", "1", SKILL_1, "Выполнять устно сложение", "Б", "2", "2.1"),
+            (4, "Математика", "2", "2", SKILL_2, "Построить квадрат", "Б", "3", "3.1"),
+            (4, "Математика", "3", "3", "", "Решать задачи в 3–4 действия", "П", "1", "1.2"),
+            (7, "Немецкий язык", "1", "1", "Аудирование: понимание запрашиваемой информации", "", "П", "", "")]
+    return pd.DataFrame(rows, columns=["grade", "subject", "task", "task_label", "skill", "outcome", "level", "kes",
+                                       "kt"]).assign(max_score=1.0, source_file="spec.pdf")
+
+
+def _task_row(grade, subject, item, value, lo, hi, threshold, flag, vs_m, vs_s, suppressed=False):
+    return {"year": 2021, "level": "school", "school_id": "s1", "indicator": "vpr_task_completion", "grade": grade,
+            "subject": subject, "item": item, "value": value, "ci_low": lo, "ci_high": hi, "n": 24.0,
+            "suppressed": suppressed, "limited": False, "municipality": "М", "municipality_value": 70.0,
+            "similar_value": 65.0, "vs_municipality": vs_m, "vs_similar": vs_s, "threshold": threshold,
+            "flag": flag}
+
+
+@pytest.fixture()
+def processed(tmp_path: Path) -> Path:
+    pd.DataFrame({"school_id": ["s1", "s2"], "name": ["Школа 1", "Школа 2"], "municipality": ["М", "М"]}) \
+        .to_parquet(tmp_path / "schools.parquet")
+    _specs().to_parquet(tmp_path / "task_specs.parquet")
+    ind = pd.DataFrame([_task_row(4, "Математика", "1", 40.0, 25.0, 57.0, 50.0, True, -1, 0),
+                        _task_row(4, "Математика", "2", 80.0, 60.0, 91.0, 50.0, False, 0, 1),
+                        _task_row(4, "Математика", "3", 30.0, 15.0, 50.0, 40.0, True, 0, 0),
+                        _task_row(7, "Немецкий язык", "1", 20.0, 9.0, 38.0, 40.0, True, -1, -1)])
+    ind["grade"] = ind["grade"].astype("Int8")
+    ind["vs_municipality"] = ind["vs_municipality"].astype("Int8")
+    ind["vs_similar"] = ind["vs_similar"].astype("Int8")
+    ind["flag"] = ind["flag"].astype("boolean")
+    ind.to_parquet(tmp_path / "indicators.parquet")
+    pd.DataFrame([{"year": 2021, "grade": 7, "subject": "Немецкий язык", "task": None, "spec_max": 20.0,
+                   "observed_max": 6.0, "n": 300, "verdict": "misfit", "task_verdicts": False,
+                   "reason": "спецификация не подходит"}]).to_parquet(tmp_path / "spec_quality.parquet")
+    pd.DataFrame([{"year": 2020, "school_id": "s2", "assessed": False, "procedures": 0, "low_procedures": 0,
+                   "shnor": False, "reason": "Не оценивалась по правилу ШНОР: нет процедур не менее чем с 20 участниками."},
+                  {"year": 2021, "school_id": "s2", "assessed": True, "procedures": 2, "low_procedures": 0,
+                   "shnor": False, "reason": "Не ШНОР: …"}]).to_parquet(tmp_path / "shnor_list.parquet")
+    return tmp_path
+
+
+def test_skill_text_cleaned_and_shortened():
+    assert clean(SKILL_1) == "Умение выполнять арифметические действия с числами и числовыми выражениями"
+    assert clean("килограмм – грамм") == "килограмм – грамм"          # a dash between words stays
+    s = short(SKILL_1, 40)
+    assert s == "Умение выполнять арифметические действия…"       # 40 characters of whole words + «…»
+    t = task_skills(_specs()).set_index(["grade", "task"])
+    assert t.loc[(4, "2"), "skill_short"] == "Умение изображать геометрические фигуры"
+    assert t.loc[(4, "3"), "skill"] == "Решать задачи в 3–4 действия"    # blank skill: named by its outcome
+
+
+def test_task_view_names_skills_and_compares(processed):
+    from msoko import report as R
+    from msoko.report.skills import NO_VERDICT, show_work_skills, skills_table
+
+    data = R.load(processed, cache=False)
+    t = skills_table(data, "s1", 2021, 4, "Математика").set_index("Задание")
+    # 75 characters cleaned: the view names it in whole words up to 70 (the full text is folded below)
+    assert t.loc["1", "Проверяемое умение"] == "Умение выполнять арифметические действия с числами и числовыми…"
+    assert t.loc["1", "Школа, %"] == "40 [25–57]" and t.loc["1", "Муниципалитет, %"] == "70"
+    assert t.loc["1", "Похожие школы, %"] == "65"
+    assert t.loc["1", "Вывод"] == "ниже порога; ниже муниципалитета"
+    assert t.loc["2", "Вывод"] == "порог достигнут; выше похожих школ"
+    assert t.loc["3", "Вывод"] == "ниже порога" and t.loc["3", "Уровень"] == "П"
+    sec = show_work_skills(data, "s1", 2021, 4, "Математика")
+    html = str(sec)
+    assert "1 (Умение выполнять арифметические действия с числами и числовыми…); 3 (Решать задачи" in html
+    assert "<details" in html and "Выполнять устно сложение" in html         # the full text, folded
+    assert "с числами и числовыми выражениями" in html
+    # the German specification does not fit: its skill named, no verdict, not in the list of unformed skills
+    g = skills_table(data, "s1", 2021, 7, "Немецкий язык")
+    assert list(g["Вывод"]) == [NO_VERDICT]
+    assert g["Проверяемое умение"].iloc[0].startswith("Аудирование")
+    assert "ниже порога" not in str(show_work_skills(data, "s1", 2021, 7, "Немецкий язык"))
+
+
+def test_folded_works_all_present(processed):
+    from msoko import report as R
+    from msoko.report.skills import show_folded_works
+
+    data = R.load(processed, cache=False)
+    works = [(4, "Математика", 24), (7, "Немецкий язык", 24), (5, "История", 3)]
+    table = lambda d, s, y, g, subj: pd.DataFrame({"Группа": [f"{subj} {g}"]})   # the detailed view's table
+    html = str(show_folded_works(data, "s1", 2021, works, table))
+    assert html.count("<details class=\"more work\">") == 3
+    for title in ("ВПР 2021: Математика, 4 класс", "ВПР 2021: Немецкий язык, 7 класс", "ВПР 2021: История, 5 класс"):
+        assert title in html
+    assert "Участников меньше 5" in html                                     # the 3-pupil work: no numbers
+
+
+def test_shnor_status_when_not_assessed(processed):
+    from msoko import report as R
+    from msoko.report.school import shnor_unassessed, summary_status
+
+    data = R.load(processed, cache=False)
+    line = summary_status(data, "s2", 2020)
+    assert "ШНОР: не оценивалась (мало участников: нет процедур не менее чем с 20 участниками)" in line
+    assert "не ШНОР" not in line
+    assert shnor_unassessed(data, "s2", 2021) == "" and shnor_unassessed(data, "s1", 2020) == ""
