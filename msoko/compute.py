@@ -48,6 +48,7 @@ import pandas as pd
 from msoko import ru
 from msoko.config import load_config, write_used_config
 from msoko.cycle import management_cycle, system_status
+from msoko.skills import task_skills
 from msoko.vocabulary import SYSTEM_NAMES
 from msoko.errors import MsokoError
 from msoko.indicators import compute_indicators, load_catalogue
@@ -473,7 +474,8 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     t = time.perf_counter()
     try:
         cycles = management_cycle(res.indicators, cat, config, measures=tables.get("measures"), meta=res.meta,
-                                  notes=res.notes, objectivity=obj, objectivity_plan=plan)
+                                  notes=res.notes, objectivity=obj, objectivity_plan=plan,
+                                  skills=task_skills(tables.get("task_specs")))
     except Exception as exc:  # noqa: BLE001 - the indicators and the diagnostics are already written
         message = f"Управленческий цикл не рассчитан: {_describe(exc)}."
         say(f"  ОШИБКА: {message}")

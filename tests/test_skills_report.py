@@ -112,3 +112,48 @@ def test_shnor_status_when_not_assessed(processed):
     assert "ШНОР: не оценивалась (мало участников: нет процедур не менее чем с 20 участниками)" in line
     assert "не ШНОР" not in line
     assert shnor_unassessed(data, "s2", 2021) == "" and shnor_unassessed(data, "s1", 2020) == ""
+
+
+def test_action_names_the_unformed_skills():
+    """«Включить несформированные умения ВПР …» names the tasks below their threshold with their skills, from
+    compute's task rows and the specification; school B, above every threshold, gets no such action."""
+    from msoko.config import deep_merge, load_config
+    from msoko.cycle import recommend
+    from msoko.indicators import compute_indicators, load_catalogue
+
+    cfg = deep_merge(load_config(), {"vpr_seasons": {"2021": "весна"}})
+    specs = _specs()
+    specs = specs[specs["subject"] == "Математика"]
+    vpr, tasks = [], []
+    for sid, scores in (("A", (0.0, 0.0, 1.0)), ("B", (1.0, 1.0, 1.0))):
+        for i in range(30):
+            code = f"{sid}{i}"
+            vpr.append({"year": 2021, "grade": 4, "subject": "Математика", "school_id": sid, "student_code": code,
+                        "journal_mark": pd.NA, "sex": "м", "class": "а", "variant": "1", "absent": False,
+                        "primary_score": sum(scores), "max_score": 3.0, "mark": 3 if sid == "A" else 5})
+            tasks += [{"year": 2021, "grade": 4, "subject": "Математика", "school_id": sid, "student_code": code,
+                       "task": str(t + 1), "score": s} for t, s in enumerate(scores)]
+    vpr = pd.DataFrame(vpr).astype({"journal_mark": "Int8", "mark": "Int8"})
+    schools = pd.DataFrame({"school_id": ["A", "B"], "name": ["Школа А", "Школа Б"], "municipality": "М",
+                            "org_type": "СОШ", "settlement_type": "село", "settlement": "x",
+                            "students_total": pd.array([None, None], dtype="Int32"), "is_preschool": False})
+    res = compute_indicators({"vpr": vpr, "vpr_tasks": pd.DataFrame(tasks), "task_specs": specs, "schools": schools},
+                             cfg)
+    rec = recommend(res.indicators, load_catalogue(), cfg, meta=res.meta, year=2021, skills=task_skills(specs))
+    r = rec[rec["rule"] == "vpr_tasks_insufficient"]
+    assert list(r["school_id"]) == ["A"]
+    # tasks 1 (Б, 0 % < 50) and 2 (Б, 0 %) below; task 3 (П, 100 %) reached
+    assert r["action_ru"].iloc[0] == (
+        "Включить несформированные умения ВПР (Математика, 4 кл.) в план работы ШМО и муниципального методического "
+        "объединения: 1 «Умение выполнять арифметические действия с числами…», "
+        "2 «Умение изображать геометрические фигуры».")
+
+
+def test_skills_text_of_merged_works():
+    from msoko.cycle import MAX_SKILLS, _skills_text
+
+    assert MAX_SKILLS == 4
+    assert _skills_text([(4, ("1 «а»",))]) == ": 1 «а»"                    # one work: no grade named
+    assert _skills_text([(6, ("2 «в»", "3 «г»", "4 «д»")), (4, ("1 «а»", "5 «б»"))]) == \
+        ": 4 кл. — 1 «а», 5 «б»; 6 кл. — 2 «в», 3 «г» и ещё 1"
+    assert _skills_text([(4, ()), (5, float("nan"))]) == ""
