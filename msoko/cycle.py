@@ -685,15 +685,24 @@ def _unformed_skills(tasks: pd.DataFrame | None, skills: pd.DataFrame | None) ->
     if skills is not None and len(skills):
         for i, (g, sj, task, label, sk) in enumerate(zip(skills["grade"], skills["subject"], skills["task"],
                                                           skills["label"], skills["skill"])):
-            names[(int(g), str(sj), str(task))] = f"{label} «{short(sk, SKILL_LEN)}»" if sk else str(label)
+            names[(int(g), str(sj), str(task))] = (str(label), short(sk, SKILL_LEN) if sk else "")
             order[(int(g), str(sj), str(task))] = i
     out: dict = {}
     for y, sid, g, sj, item in zip(t["year"], t["school_id"], t["grade"], t["subject"], t["item"]):
         if pd.isna(g) or not isinstance(sj, str):
             continue
         k = (int(g), sj, str(item))
-        out.setdefault((int(y), str(sid), int(g), sj), []).append((order.get(k, 10 ** 6), names.get(k, str(item))))
-    return {k: tuple(n for _, n in sorted(v)) for k, v in out.items()}
+        out.setdefault((int(y), str(sid), int(g), sj), []).append((order.get(k, 10 ** 6),
+                                                                   names.get(k, (str(item), ""))))
+    res = {}
+    for k, v in out.items():
+        # tasks checking the same skill (3К1, 3К2, 3К3) are named once: «3К1, 3К2, 3К3 «Говорение…»»
+        by_skill: dict = {}
+        for _, (label, skill) in sorted(v):
+            by_skill.setdefault(skill or label, []).append(label)
+        res[k] = tuple(f"{', '.join(labels)} «{skill}»" if skill != labels[0] else skill
+                       for skill, labels in by_skill.items())
+    return res
 
 
 def _skills_text(parts) -> str:

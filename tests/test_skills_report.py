@@ -157,3 +157,16 @@ def test_skills_text_of_merged_works():
     assert _skills_text([(6, ("2 «в»", "3 «г»", "4 «д»")), (4, ("1 «а»", "5 «б»"))]) == \
         ": 4 кл. — 1 «а», 5 «б»; 6 кл. — 2 «в», 3 «г» и ещё 1"
     assert _skills_text([(4, ()), (5, float("nan"))]) == ""
+
+
+def test_tasks_of_one_skill_named_once():
+    from msoko.cycle import _unformed_skills
+
+    skills = pd.DataFrame({"grade": [7, 7, 7, 7], "subject": "Английский язык", "task": ["1", "2", "3", "4"],
+                           "label": ["2", "3К1", "3К2", "4"],
+                           "skill": ["Чтение вслух", "Говорение: монолог", "Говорение: монолог", "Грамматика"]})
+    tasks = pd.DataFrame({"year": 2021, "school_id": "A", "grade": 7, "subject": "Английский язык",
+                          "item": ["3", "1", "2", "9"], "flag": [True, True, True, True]})
+    got = _unformed_skills(tasks, skills)
+    # in the specification's order; a task with no specification row is named by its number
+    assert got == {(2021, "A", 7, "Английский язык"): ("2 «Чтение вслух»", "3К1, 3К2 «Говорение: монолог»", "9")}
