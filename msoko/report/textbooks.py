@@ -81,7 +81,7 @@ def show_municipal_textbooks(data: ReportData, municipality: str, year: int) -> 
     works = m[["grade", "subject"]].drop_duplicates().sort_values(["grade", "subject"])
     comp = m[m["compared"].astype(bool)]
     diff = comp[comp["vs_municipality"].isin(["выше", "ниже"])]
-    sec.para(f"Учебники указаны по {count(len(works), 'работа')}; с муниципалитетом сравниваются "
+    sec.para(f"Работ с указанными учебниками — {fmt(len(works))}; с муниципалитетом сравниваются "
              f"{fmt(len(comp))} пар «работа — учебник» из {fmt(len(m))}; средний процент выполнения выше "
              f"муниципального за пределами интервала — {fmt(int((diff['vs_municipality'] == 'выше').sum()))}, "
              f"ниже — {fmt(int((diff['vs_municipality'] == 'ниже').sum()))}.")
@@ -144,9 +144,8 @@ def show_school_textbooks(data: ReportData, school_id: str, year: int) -> Sectio
         return sec
     works = tab["Работа"].nunique()
     sec.para(CAUTION.format(min_n=suppress_below(data)), "msoko-note")
-    sec.html(f"<details class=\"more textbooks\"><summary>Учебники школы по {esc(count(works, 'работа'))} "
-             f"({esc(count(len(tab), ('учебник', 'учебника', 'учебников')))} в сумме) и результаты рядом с "
-             "муниципалитетом</summary>")
+    sec.html(f"<details class=\"more textbooks\"><summary>Учебники школы и результаты рядом с муниципалитетом "
+             f"(работ — {esc(fmt(works))}, пар «работа — учебник» — {esc(fmt(len(tab)))})</summary>")
     sec.table(tab, caption=f"Учебники (УМК) школы и результаты ВПР {year}",
               note="В квадратных скобках — 95 % доверительный интервал. «Муниципалитет по этому учебнику» — все "
                    "обучающиеся муниципалитета по тому же учебнику, включая школу.")
