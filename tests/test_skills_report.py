@@ -170,3 +170,29 @@ def test_tasks_of_one_skill_named_once():
     got = _unformed_skills(tasks, skills)
     # in the specification's order; a task with no specification row is named by its number
     assert got == {(2021, "A", 7, "Английский язык"): ("2 «Чтение вслух»", "3К1, 3К2 «Говорение: монолог»", "9")}
+
+
+def test_every_work_of_a_school_reachable(demo_processed):
+    """On the demo municipality: every work a school wrote is in its ВПР views — detailed with a chart, or folded
+    with its main figures and the skills of its tasks — and every shown work's tasks name their skills."""
+    from msoko import report as R
+    from msoko.seasons import work_title
+
+    data = R.load(demo_processed, cache=False)
+    year = R.resolve_year(data, None)
+    counts = data.table("vpr_score_counts")
+    c = counts[(counts["year"] == year) & (counts["level"] == "school")]
+    sid = c.groupby("school_id")["subject"].size().idxmax()          # the school with the most works
+    taken = R.school_vpr_counts(data, sid, year)
+    assert len(taken) > R.MAX_DETAILED_WORKS                          # some works are not detailed
+    sec = R.show_vpr_views(data, sid, year)
+    html = str(sec)
+    detailed = 0
+    for g, s, n in zip(taken["grade"], taken["subject"], taken["n"]):
+        title = work_title(year, int(g), str(s), data.config)
+        assert title in html, (g, s)
+        detailed += f">{title}</h3>" in html
+        if n >= R.suppress_below(data):
+            assert f"Задания и проверяемые умения — {s}, {int(g)} класс" in sec.tables
+    folded = html.count("<details class=\"more work\">")
+    assert 0 < detailed <= R.MAX_DETAILED_WORKS and folded == len(taken) - detailed

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from msoko.report.data import ReportData, suppress_below
-from msoko.report.fmt import esc, fmt, html_para
+from msoko.report.fmt import esc, fmt, html_para, html_table
 from msoko.report.indicators import _indicator_rows
 from msoko.report.section import Section
 from msoko.seasons import work_title
@@ -143,7 +143,8 @@ def show_work_skills(data: ReportData, school_id: str, year: int, grade: int, su
     if not full.empty:
         sec.html("<details class=\"more skills\"><summary>Полный текст умений из спецификации "
                  f"(планируемые результаты, КЭС, КТ) — {esc(work)}</summary>")
-        sec.table(full, caption=f"Спецификация: умения полностью — {work}")
+        # the same for every school: shown, not repeated in each school's workbook
+        sec.html(html_table(full, caption=f"Спецификация: умения полностью — {work}"))
         sec.html("</details>")
     return sec
 
