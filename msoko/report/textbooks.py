@@ -82,7 +82,8 @@ def show_municipal_textbooks(data: ReportData, municipality: str, year: int) -> 
     comp = m[m["compared"].astype(bool)]
     diff = comp[comp["vs_municipality"].isin(["выше", "ниже"])]
     sec.para(f"Работ с указанными учебниками — {fmt(len(works))}; с муниципалитетом сравниваются "
-             f"{fmt(len(comp))} пар «работа — учебник» из {fmt(len(m))}; средний процент выполнения выше "
+             f"{count(len(comp), ('пара', 'пары', 'пар'))} «работа — учебник» из {fmt(len(m))}; средний процент "
+             "выполнения выше "
              f"муниципального за пределами интервала — {fmt(int((diff['vs_municipality'] == 'выше').sum()))}, "
              f"ниже — {fmt(int((diff['vs_municipality'] == 'ниже').sum()))}.")
     for g, s in works.itertuples(index=False):
