@@ -23,6 +23,8 @@ reported as not computable, with the reason in Russian), writes beside them:
 - ``vpr_works.parquet``, ``vpr_score_counts.parquet`` — each ВПР work's maximum and mark
   boundaries as the export applied them, and the score distributions per school and municipality
   (msoko.vpr_views), which the reports draw;
+- ``textbook_use.parquet``, ``textbook_results.parquet`` — pupils per textbook (УМК) of each work and their
+  results against the municipality (msoko.textbooks);
 - ``org_scope.parquet``, ``municipalities_summary.parquet``, ``reject_findings.parquet`` — which
   organisations are schools of a municipality, the objectivity index and ШНОР per municipality, rejected
   rows concentrated on one school × work (msoko.municipalities);
@@ -46,6 +48,7 @@ import pandas as pd
 from msoko import ru
 from msoko.config import load_config, write_used_config
 from msoko.cycle import management_cycle, system_status
+from msoko.skills import task_skills
 from msoko.vocabulary import SYSTEM_NAMES
 from msoko.errors import MsokoError
 from msoko.indicators import compute_indicators, load_catalogue
@@ -485,14 +488,27 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             message = f"Учебники (УМК): таблица textbook_use не построена: {_describe(exc)}."
             say(f"  ОШИБКА: {message}")
             log.append(_row("textbooks", "textbook_use", "учебники", ERROR, message))
+        from msoko.textbooks import textbook_results   # results by textbook against the municipality
+        try:
+            info = config.get("informativeness") or {}
+            path = _write(textbook_results(tables.get("vpr"), tables["vpr_textbooks"], tables.get("schools"),
+                                           suppress_below=int(info.get("suppress_below", 5))),
+                          processed, "textbook_results", log, say, "textbooks")
+            if path is not None:
+                result.outputs["textbook_results"] = path
+        except Exception as exc:  # noqa: BLE001 - the rest of compute still runs
+            message = f"Учебники (УМК): таблица textbook_results не построена: {_describe(exc)}."
+            say(f"  ОШИБКА: {message}")
+            log.append(_row("textbooks", "textbook_results", "учебники", ERROR, message))
     else:
-        _remove_stale(processed, ["textbook_use"], say)
+        _remove_stale(processed, ["textbook_use", "textbook_results"], say)
 
     say("Управленческий цикл: анализ, рекомендации, эффективность мер…")
     t = time.perf_counter()
     try:
         cycles = management_cycle(res.indicators, cat, config, measures=tables.get("measures"), meta=res.meta,
-                                  notes=res.notes, objectivity=obj, objectivity_plan=plan)
+                                  notes=res.notes, objectivity=obj, objectivity_plan=plan,
+                                  skills=task_skills(tables.get("task_specs")))
     except Exception as exc:  # noqa: BLE001 - the indicators and the diagnostics are already written
         message = f"Управленческий цикл не рассчитан: {_describe(exc)}."
         say(f"  ОШИБКА: {message}")

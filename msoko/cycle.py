@@ -476,7 +476,8 @@ def _objectivity_rule(rule: dict, found: pd.DataFrame) -> list[dict]:
 
 def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *,
               meta: pd.DataFrame | None = None, year: int | None = None,
-              objectivity: pd.DataFrame | None = None, objectivity_plan: pd.DataFrame | None = None) -> pd.DataFrame:
+              objectivity: pd.DataFrame | None = None, objectivity_plan: pd.DataFrame | None = None,
+              skills: pd.DataFrame | None = None) -> pd.DataFrame:
     """Addressed recommendations per school from the ``[[recommendations]]`` rules.
 
     A rule fires only on a reliable gap (see :func:`_condition_rows`); its conditions (AND) are
@@ -486,7 +487,11 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
     Then: one recommendation per rule, school, year and subject (the grades listed); a rule's
     ``supersedes`` drops the narrower rules it replaces; the rest ranked by score = certainty weight ×
     size of the gap × persistence (procedures and years, :mod:`msoko.priorities`) and capped at
-    ``[recommendation_settings] max_per_school``. ``text_ru`` = action + «Основание: …» + certainty."""
+    ``[recommendation_settings] max_per_school``. ``text_ru`` = action + «Основание: …» + certainty.
+    ``{skills}`` in a rule's text names the tasks of the school's works below their threshold with the skill
+    each checks (``skills``: :func:`msoko.skills.task_skills` of the specifications; compute's
+    ``vpr_task_completion`` rows with ``flag``; none for a specification that does not fit, which has no
+    task rows)."""
     from msoko import priorities as pr
 
     rs = rec_settings(config)
@@ -504,6 +509,7 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
     usable = indicators[(indicators["level"] == "school") & ~indicators["suppressed"] & indicators["value"].notna()]
     usable = usable[[c for c in dict.fromkeys(read) if c in usable.columns]]
     by_code = {code: part for code, part in usable.groupby("indicator", sort=False)}
+    unformed = _unformed_skills(by_code.get("vpr_task_completion"), skills)
     for rule in config.get("recommendations") or []:
         conds = rule.get("when") or []
         if not conds:
@@ -555,7 +561,10 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
                         "certainty": cert, "reference": r["_ref"], "gap": r["_gap"], "ci_low": r["ci_low"],
                         "ci_high": r["ci_high"], "n": r["n"],
                         "size": float(np.mean([r["_size"]] + [o["_size"] for o in others])),
-                        "procedures": 1 + len(others), "_look": "", "_grades": "", "_items": ""})
+                        "procedures": 1 + len(others), "_look": "", "_grades": "", "_items": "",
+                        "_skill_list": unformed.get((int(r["year"]), str(r["school_id"]),
+                                                     None if pd.isna(r["grade"]) else int(r["grade"]),
+                                                     r["subject"] if isinstance(r["subject"], str) else None), ())})
     if not out:
         return pd.DataFrame(columns=REC_COLUMNS)
     res = pd.DataFrame(out)
@@ -593,7 +602,8 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
         action = _format(r["_template"], r, r["school_name"], r["unit"],
                          {"grades": r["_grades"], "items": r["_items"], "subjects": r["_subjects"],
                           "next_year": int(r["year"]) + 1,
-                          "where": pr._cell(r["grade"], r["subject"]), "reason": r["reason_ru"]}).strip()
+                          "where": pr._cell(r["grade"], r["subject"]), "reason": r["reason_ru"],
+                          "skills": r.get("_skills") or ""}).strip()
         actions.append(action)
         t = action if "{reason}" in r["_template"] else \
             f"{action.rstrip('.')}. Основание: {r['reason_ru'].rstrip('.')}"
@@ -645,6 +655,7 @@ def _merge_breakdowns(res: pd.DataFrame, conf: dict) -> pd.DataFrame:
         by_subject = {}
         for sj, gr in pairs[:MAX_WORKS]:
             by_subject.setdefault(sj, set()).update([] if gr is None else [gr])
+        r["_skills"] = _skills_text([(x["grade"], x.get("_skill_list")) for x in recs])
         r["_subjects"] = ", ".join(f"{sj} ({', '.join(map(str, sorted(gs)))} кл.)" if gs else sj
                                    for sj, gs in by_subject.items()) + _more(len(pairs))
         if len(recs) > 1:
@@ -656,6 +667,61 @@ def _merge_breakdowns(res: pd.DataFrame, conf: dict) -> pd.DataFrame:
 
 
 MAX_WORKS = 3  # works an action or its reason names before «и ещё N»
+MAX_SKILLS = 4  # skills an action names before «и ещё N»
+SKILL_LEN = 50  # characters of a skill's name in an action (whole words, «…»)
+
+
+def _unformed_skills(tasks: pd.DataFrame | None, skills: pd.DataFrame | None) -> dict:
+    """(year, school, grade, subject) → the tasks below their threshold (``flag``), each «label «skill»», in
+    the specification's order; a task without a specification row is named by its number."""
+    if tasks is None or not len(tasks) or "flag" not in tasks:
+        return {}
+    t = tasks[tasks["flag"].fillna(False).astype(bool)]
+    if not len(t):
+        return {}
+    from msoko.skills import short
+    names = {}
+    order = {}
+    if skills is not None and len(skills):
+        for i, (g, sj, task, label, sk) in enumerate(zip(skills["grade"], skills["subject"], skills["task"],
+                                                          skills["label"], skills["skill"])):
+            names[(int(g), str(sj), str(task))] = (str(label), short(sk, SKILL_LEN) if sk else "")
+            order[(int(g), str(sj), str(task))] = i
+    out: dict = {}
+    for y, sid, g, sj, item in zip(t["year"], t["school_id"], t["grade"], t["subject"], t["item"]):
+        if pd.isna(g) or not isinstance(sj, str):
+            continue
+        k = (int(g), sj, str(item))
+        out.setdefault((int(y), str(sid), int(g), sj), []).append((order.get(k, 10 ** 6),
+                                                                   names.get(k, (str(item), ""))))
+    res = {}
+    for k, v in out.items():
+        # tasks checking the same skill (3К1, 3К2, 3К3) are named once: «3К1, 3К2, 3К3 «Говорение…»»
+        by_skill: dict = {}
+        for _, (label, skill) in sorted(v):
+            by_skill.setdefault(skill or label, []).append(label)
+        res[k] = tuple(f"{', '.join(labels)} «{skill}»" if skill != labels[0] else skill
+                       for skill, labels in by_skill.items())
+    return res
+
+
+def _skills_text(parts) -> str:
+    """«: 4 кл. — 1 «…», 5.1 «…»; 6 кл. — 3 «…» и ещё 2» for the merged works' unformed skills ("" when none);
+    the grade is named only when several works are merged."""
+    parts = [(None if g is None or pd.isna(g) else int(g), list(names)) for g, names in parts
+             if isinstance(names, (tuple, list)) and names]
+    if not parts:
+        return ""
+    several = len(parts) > 1
+    total = sum(len(n) for _, n in parts)
+    left, chunks = MAX_SKILLS, []
+    for g, names in sorted(parts, key=lambda x: (x[0] is None, x[0] or 0)):
+        if left <= 0:
+            break
+        named = ", ".join(names[:left])
+        left -= len(names[:left])
+        chunks.append(f"{g} кл. — {named}" if several and g is not None else named)
+    return ": " + "; ".join(chunks) + _more(total, MAX_SKILLS)
 
 
 def _more(total: int, shown: int = MAX_WORKS) -> str:
@@ -890,11 +956,13 @@ def management_cycle(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: 
                      measures: pd.DataFrame | None = None, meta: pd.DataFrame | None = None,
                      notes: pd.DataFrame | None = None,
                      objectivity: pd.DataFrame | None = None,
-                     objectivity_plan: pd.DataFrame | None = None) -> dict[int, SystemCycle]:
+                     objectivity_plan: pd.DataFrame | None = None,
+                     skills: pd.DataFrame | None = None) -> dict[int, SystemCycle]:
     """All eight systems. Returns ``{system: SystemCycle}`` (``objectivity``: for its recommendations)."""
     years = sorted(int(y) for y in indicators["year"].unique()) if len(indicators) else []
     an = analyse(indicators, catalogue, config, meta=meta)
-    rec = recommend(indicators, catalogue, config, meta=meta, objectivity=objectivity, objectivity_plan=objectivity_plan)
+    rec = recommend(indicators, catalogue, config, meta=meta, objectivity=objectivity, objectivity_plan=objectivity_plan,
+                    skills=skills)
     eff = effectiveness(measures, indicators, catalogue, meta=meta, config=config, as_of=as_of_date(config, years))
     mon = monitoring(indicators, catalogue, config)
     tg = targets_table(catalogue, config, years)

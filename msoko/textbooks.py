@@ -8,6 +8,7 @@ work); :func:`textbook_use` counts pupils per work and textbook, for each school
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 NOT_GIVEN = "не указан"
@@ -36,14 +37,7 @@ def textbook_use(pupils: pd.DataFrame, schools: pd.DataFrame | None) -> pd.DataF
     if pupils is None or not len(pupils):
         return pd.DataFrame(columns=COLUMNS)
     p = pupils.assign(school_id=pupils["school_id"].astype(str))
-    labels = {}
-    p["label"] = [labels.setdefault(k, textbook_label(*k)) for k in
-                  zip(p["textbook"], p["other_author"], p["other_title"])]
-    # «другое» naming a textbook of the list, word for word, is that textbook
-    listed = set(p["label"]) - {NOT_GIVEN, OTHER}
-    listed = {x for x in listed if not x.startswith(f"{OTHER}: ")}
-    title = p["other_title"].map(lambda v: " ".join(str(v).split()) if isinstance(v, str) else "")
-    p["label"] = p["label"].where(~(p["label"].str.startswith(f"{OTHER}: ") & title.isin(listed)), title)
+    p["label"] = _labelled(p)
     muni = (schools.assign(school_id=schools["school_id"].astype(str)).set_index("school_id")["municipality"]
             if schools is not None and len(schools) else pd.Series(dtype=object))
     p["municipality"] = p["school_id"].map(muni).fillna("Муниципалитет (не указан)").astype(str)
@@ -62,4 +56,119 @@ def textbook_use(pupils: pd.DataFrame, schools: pd.DataFrame | None) -> pd.DataF
     out = out.sort_values(["year", "grade", "subject", "level", "municipality", "school_id", "pupils"],
                           ascending=[True, True, True, False, True, True, False], na_position="first")
     return out[COLUMNS].astype({"year": "int64", "grade": "int64", "pupils": "int64", "work_pupils": "int64"}) \
+        .reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- results by textbook
+
+RESULT_COLUMNS = ["year", "grade", "subject", "level", "municipality", "school_id", "textbook", "schools", "pupils",
+                  "mean_pct", "mean_low", "mean_high", "marked", "fail_share", "fail_low", "fail_high",
+                  "quality_share", "quality_low", "quality_high", "ref_pupils", "ref_mean_pct", "ref_fail_share",
+                  "ref_quality_share", "compared", "vs_municipality", "note"]
+NOT_COMPARED_LABELS = (NOT_GIVEN, OTHER)
+
+
+def _labelled(pupils: pd.DataFrame) -> pd.Series:
+    """Each pupil's textbook label as :func:`textbook_use` names it."""
+    labels = {}
+    lab = pd.Series([labels.setdefault(k, textbook_label(*k)) for k in
+                     zip(pupils["textbook"], pupils["other_author"], pupils["other_title"])], index=pupils.index)
+    listed = {x for x in set(lab) - {NOT_GIVEN, OTHER} if not x.startswith(f"{OTHER}: ")}
+    title = pupils["other_title"].map(lambda v: " ".join(str(v).split()) if isinstance(v, str) else "")
+    return lab.where(~(lab.str.startswith(f"{OTHER}: ") & title.isin(listed)), title)
+
+
+def _stats(g: pd.DataFrame) -> dict:
+    """Pupils, mean share of the maximum (%), shares of «2» and «4»–«5» among pupils with a mark."""
+    pct = g["pct"].to_numpy(float)
+    mark = g["mark"]
+    marked = int(mark.notna().sum())
+    return {"pupils": len(g), "_s": pct.sum(), "_ss": (pct * pct).sum(), "marked": marked,
+            "_fail": int((mark == 2).sum()), "_quality": int(mark.isin([4, 5]).sum())}
+
+
+def textbook_results(vpr: pd.DataFrame, pupils: pd.DataFrame, schools: pd.DataFrame | None, *,
+                     suppress_below: int = 5, min_schools: int = 2, confidence: float = 0.95) -> pd.DataFrame:
+    """``textbook_results``: the ВПР results of the pupils of each textbook, per work (year, grade, subject),
+    in each municipality and in each school, against the municipality's whole work (``ref_*``).
+
+    Per pupil: the share of the work's maximum (``primary_score / max_score × 100``) and the mark. A group's
+    mean share has the bounded-mean interval (:func:`msoko.stats.bounded_mean_ci`), the shares of «2» and
+    «4»–«5» (of the pupils with a mark) the Wilson interval. Schools choose their textbooks, so a textbook's
+    result is the result of the schools that chose it: a textbook is compared with the municipality
+    (``compared``) only when it is named and used by at least ``min_schools`` schools with at least
+    ``suppress_below`` pupils in all; ``vs_municipality`` says whether the interval of its mean share lies
+    above («выше») or below («ниже») the municipality's mean, or covers it («не отличается»). The interval
+    counts pupils, not schools: pupils of one school are alike, so it is narrower than the spread of schools.
+    A school's row under ``suppress_below`` pupils keeps its count and no result."""
+    from msoko.stats import bounded_mean_ci, wilson_ci
+
+    if vpr is None or pupils is None or not len(vpr) or not len(pupils):
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    key = ["year", "grade", "subject", "school_id", "student_code"]
+    v = vpr[~vpr["absent"].astype(bool)] if "absent" in vpr else vpr
+    v = v[v["primary_score"].notna() & (v["max_score"] > 0)]
+    v = v.assign(school_id=v["school_id"].astype(str), student_code=v["student_code"].astype(str),
+                 year=v["year"].astype(int), grade=v["grade"].astype(int))
+    p = pupils.assign(school_id=pupils["school_id"].astype(str), student_code=pupils["student_code"].astype(str),
+                      year=pupils["year"].astype(int), grade=pupils["grade"].astype(int))
+    p = p.assign(label=_labelled(p)).drop_duplicates(key)
+    d = v[key + ["primary_score", "max_score", "mark"]].merge(p[key + ["label"]], on=key, how="inner")
+    if not len(d):
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    d["pct"] = d["primary_score"].astype(float) / d["max_score"].astype(float) * 100
+    d["mark"] = pd.to_numeric(d["mark"], errors="coerce")
+    muni = (schools.assign(school_id=schools["school_id"].astype(str)).set_index("school_id")["municipality"]
+            if schools is not None and len(schools) else pd.Series(dtype=object))
+    d["municipality"] = d["school_id"].map(muni).fillna("Муниципалитет (не указан)").astype(str)
+    work = ["year", "grade", "subject", "municipality"]
+
+    rows = []
+    for wk, w in d.groupby(work, sort=True):
+        ref = _stats(w)
+        ref_mean = ref["_s"] / ref["pupils"]
+        ref_fail = ref["_fail"] / ref["marked"] * 100 if ref["marked"] else float("nan")
+        ref_quality = ref["_quality"] / ref["marked"] * 100 if ref["marked"] else float("nan")
+        base = dict(zip(work, wk), ref_pupils=ref["pupils"], ref_mean_pct=ref_mean, ref_fail_share=ref_fail,
+                    ref_quality_share=ref_quality)
+        for label, t in w.groupby("label", sort=False):
+            s = _stats(t)
+            n_schools = int(t["school_id"].nunique())
+            if label in NOT_COMPARED_LABELS:
+                note = "учебник не указан" if label == NOT_GIVEN else "учебник не назван («другое» без названия)"
+            elif n_schools < min_schools:
+                note = "учебник одной школы (сравнение было бы сравнением этой школы)"
+            elif s["pupils"] < suppress_below:
+                note = f"меньше {suppress_below} обучающихся — результат не показывается"
+            else:
+                note = ""
+            rows.append({**base, "level": "municipality", "school_id": None, "textbook": label,
+                         "schools": n_schools, **s, "compared": not note, "note": note or None})
+            for sid, u in t.groupby("school_id", sort=True):
+                su = _stats(u)
+                small = su["pupils"] < suppress_below
+                rows.append({**base, "level": "school", "school_id": sid, "textbook": label, "schools": 1, **su,
+                             "compared": False,
+                             "note": f"меньше {suppress_below} обучающихся — результат не показывается" if small else None})
+    r = pd.DataFrame(rows)
+    mean, lo, hi = bounded_mean_ci(r["_s"], r["_ss"], r["pupils"], 0.0, 100.0, confidence)
+    r["mean_pct"], r["mean_low"], r["mean_high"] = mean, lo, hi
+    for name, col in (("fail", "_fail"), ("quality", "_quality")):
+        low, high = wilson_ci(r[col], r["marked"], confidence)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r[f"{name}_share"] = np.where(r["marked"] > 0, r[col] / r["marked"] * 100, np.nan)
+        r[f"{name}_low"], r[f"{name}_high"] = low * 100, high * 100
+    hide = r["pupils"] < suppress_below      # a group under the threshold keeps its count only
+    stat_cols = ["mean_pct", "mean_low", "mean_high", "fail_share", "fail_low", "fail_high", "quality_share",
+                 "quality_low", "quality_high"]
+    r.loc[hide, stat_cols] = np.nan
+    comp = r["compared"].astype(bool)
+    r["vs_municipality"] = None
+    r.loc[comp, "vs_municipality"] = np.where(r.loc[comp, "mean_low"] > r.loc[comp, "ref_mean_pct"], "выше",
+                                              np.where(r.loc[comp, "mean_high"] < r.loc[comp, "ref_mean_pct"],
+                                                       "ниже", "не отличается"))
+    r = r.sort_values(["year", "grade", "subject", "municipality", "level", "school_id", "pupils"],
+                      ascending=[True, True, True, True, True, True, False], na_position="first", kind="stable")
+    return r[RESULT_COLUMNS].astype({"year": "int64", "grade": "int64", "schools": "int64", "pupils": "int64",
+                                     "marked": "int64", "ref_pupils": "int64", "compared": "bool"}) \
         .reset_index(drop=True)

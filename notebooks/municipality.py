@@ -50,6 +50,12 @@ show_municipal_conclusions(data, municipality, year)
 R.show_municipal_system(data, municipality, year, 1)
 
 # %% [markdown]
+# ### Учебники (УМК) и результаты ВПР по учебникам
+
+# %%
+R.show_municipal_textbooks(data, municipality, year)
+
+# %% [markdown]
 # ## 2. Система работы со школами с низкими результатами обучения и/или школами, функционирующими в неблагоприятных социальных условиях
 
 # %%

@@ -60,6 +60,12 @@ R.show_school_system(data, school_id, year, 1)
 R.show_vpr_views(data, school_id, year, detail=vpr_detail)
 
 # %% [markdown]
+# ### Учебники (УМК)
+
+# %%
+R.show_school_textbooks(data, school_id, year)
+
+# %% [markdown]
 # ### ГИА
 
 # %%

@@ -315,7 +315,8 @@ def test_built_school_page_has_no_code_english_or_msoko_prefix(built_page, data)
     sid, page = built_page
     text = _visible_text(page)
     logins = set(data.schools["school_id"].astype(str))
-    words = {w for w in _LATIN.findall(text) if w not in logins}
+    # Roman numerals are Russian text too: the specifications' skills name centuries («XVI–XVII вв.»)
+    words = {w for w in _LATIN.findall(text) if w not in logins and not re.fullmatch(r"[IVXLC]+", w)}
     assert not words, sorted(words)[:40]
     for bad in ("msoko:", "school_id", "выполните ноутбук", "выполните show_", "ВПР vs", "detail=",
                 ".parquet", "Параметры отчёта", " SD", "p=", "e-1"):

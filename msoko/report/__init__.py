@@ -9,7 +9,7 @@ The notebooks stay thin: each cell calls one ``show_*`` function, which returns 
 Modules: :mod:`.data` (loading, parameters, comparison groups), :mod:`.fmt` (numbers, plurals,
 HTML pieces), :mod:`.indicators`, :mod:`.vpr`, :mod:`.signs` (queries), :mod:`.section`,
 :mod:`.common`, :mod:`.evidence`, and one module per report — :mod:`.school`,
-:mod:`.municipality`, :mod:`.objectivity`.
+:mod:`.municipality`, :mod:`.objectivity`; :mod:`.textbooks` (УМК, both reports).
 
 Rules every function follows: groups under ``[informativeness] suppress_below`` participants (of the
 configuration compute used, ``config_used.json``) are suppressed, under ``limited_below`` marked as
@@ -58,6 +58,9 @@ from msoko.report.municipality import (  # noqa: F401
     municipal_headline, municipal_trend, municipal_vpr_marks, show_municipal_system, show_municipal_summary,
     show_municipal_conclusions, show_municipal_appendix, show_municipal_appendices, show_municipal_data_quality,
     spec_quality_table,
+)
+from msoko.report.textbooks import (  # noqa: F401
+    municipal_textbook_table, show_municipal_textbooks, school_textbook_table, show_school_textbooks,
 )
 from msoko.report.objectivity import (  # noqa: F401
     show_objectivity_official, show_objectivity_msoko, show_objectivity_cards, show_plan_of_work,

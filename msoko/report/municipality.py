@@ -1054,11 +1054,9 @@ def mkdo_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
 
 
 def _clean_skill(s) -> str:
-    if s is None or (not isinstance(s, str) and pd.isna(s)):
-        return "—"
-    s = re.sub(r"(\w)-\s+(\w)", r"\1\2", str(s))
-    s = re.sub(r"\s+", " ", s).strip()
-    return s if len(s) <= 160 else s[:157].rstrip() + "…"
+    """The specification's skill in one line, at most 160 characters (msoko.skills)."""
+    from msoko.skills import short
+    return short(s, 160) or "—"
 
 
 def weak_tasks_table(data: ReportData, municipality: str, year: int, *, per_work: int = 2) -> pd.DataFrame:
@@ -1073,7 +1071,9 @@ def weak_tasks_table(data: ReportData, municipality: str, year: int, *, per_work
         for _, r in w.nsmallest(per_work, "value").iterrows():
             sk = spec[(spec["grade"] == g) & (spec["subject"] == s) & (spec["task"].astype(str) == str(r["item"]))] \
                 if not spec.empty else spec
-            rows.append({"Работа": f"{int(g)} класс, {s}", "Задание": str(r["item"]),
+            label = sk["task_label"].iloc[0] if len(sk) and "task_label" in sk and pd.notna(sk["task_label"].iloc[0]) \
+                else r["item"]
+            rows.append({"Работа": f"{int(g)} класс, {s}", "Задание": str(label),
                          "Уровень": str(sk["level"].iloc[0]) if len(sk) and pd.notna(sk["level"].iloc[0]) else "—",
                          "Проверяемое умение": _clean_skill(sk["skill"].iloc[0]) if len(sk) else "—",
                          "Выполнили, %": fmt(r["value"])})

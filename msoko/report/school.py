@@ -29,6 +29,7 @@ from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
 from msoko.report.section import Section
+from msoko.report.skills import show_folded_works, show_work_skills
 from msoko.seasons import season_note, work_title
 from msoko.vocabulary import SYSTEM_SHORT
 
@@ -240,6 +241,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
     standout = _standout_works(data, school_id, year)
     thr = sufficiency_thresholds(data, year)
     shown = 0
+    folded = []   # every work not detailed is still reachable, folded (msoko.report.skills)
     if detail == "all":
         chosen = list(zip(taken["grade"].astype(int), taken["subject"].astype(str)))
     else:
@@ -250,6 +252,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
     for _, r in taken.iterrows():
         grade, subject, n = int(r["grade"]), str(r["subject"]), int(r["n"])
         if (grade, subject) not in chosen:
+            folded.append((grade, subject, n))
             continue
         shown += 1
         sec.html(html_heading(work_title(year, grade, subject, data.config), 3))
@@ -272,12 +275,13 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
             boundaries=mark_boundaries(data, year, grade, subject), max_score=max_score(data, year, grade, subject),
             thresholds=thr, source=_vpr_source(year))
         sec.figure(fig)
+        sec.extend(show_work_skills(data, school_id, year, grade, subject))
     if shown < len(taken):
         sec.html(html_para(
-            f"Подробно показаны {shown} из {len(taken)} работ: русский язык, математика и работы, где доля «2», "
-            "качество или средний процент выполнения школы хуже муниципальных за пределами погрешности либо есть "
-            f"официальный признак необъективности (не более {MAX_DETAILED_WORKS}); "
-            "числа по остальным работам — в таблице «Все ВПР» выше.", "msoko-note"))
+            f"Подробно, с рисунками, показаны {shown} из {len(taken)} работ: русский язык, математика и работы, где "
+            "доля «2», качество или средний процент выполнения школы хуже муниципальных за пределами погрешности либо "
+            f"есть официальный признак необъективности (не более {MAX_DETAILED_WORKS}).", "msoko-note"))
+    sec.extend(show_folded_works(data, school_id, year, folded, vpr_summary_table))
     return sec
 
 
@@ -660,6 +664,23 @@ def _shnor(data: ReportData, school_id: str, year: int) -> str:
     return plain(str(s["reason"].iloc[0]))
 
 
+SHNOR_UNASSESSED = "ШНОР: не оценивалась (мало участников{detail})"
+
+
+def shnor_unassessed(data: ReportData, school_id: str, year: int) -> str:
+    """«ШНОР: не оценивалась (мало участников)» with compute's reason when the rule could not judge the school
+    (``shnor_list.assessed`` false: no pooled unit large enough); "" otherwise (docs/shnor.md)."""
+    s = data.table("shnor_list")
+    if s.empty or not {"year", "school_id", "assessed"} <= set(s):
+        return ""
+    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id)]
+    if s.empty or bool(s["assessed"].fillna(True).iloc[0]):
+        return ""
+    reason = s["reason"].iloc[0] if "reason" in s else None
+    detail = plain(str(reason)).rstrip(".").partition(": ")[2] if isinstance(reason, str) else ""
+    return SHNOR_UNASSESSED.format(detail=f": {detail}" if detail else "")
+
+
 def summary_status(data: ReportData, school_id: str, year: int) -> str:
     """The school's status in one sentence: ШНОР, ШНСУ, the «500+» risk profile and the context index."""
     d = _school_overall(data, school_id, year)
@@ -676,6 +697,8 @@ def summary_status(data: ReportData, school_id: str, year: int) -> str:
             parts.append(yes)
         elif f is False and no:
             parts.append(no)
+        elif f is None and code == "shnor_flag" and (unassessed := shnor_unassessed(data, school_id, year)):
+            parts.append(unassessed)
     if "risk_factors_count" in d.index and pd.notna(d.loc["risk_factors_count", "value"]):
         parts.append(f"факторов риска «500+»: {fmt(int(round(float(d.loc['risk_factors_count', 'value']))))}")
     if "context_index" in d.index and pd.notna(d.loc["context_index", "value"]):
