@@ -7,6 +7,7 @@ The tiny project of test_runner (two municipalities: «Город» with s1, s2 
 """
 from __future__ import annotations
 
+import json
 import re
 
 import nbformat
@@ -152,3 +153,36 @@ def test_manifest_has_each_reports_cpu_time_and_kernel_memory(project):
     # a kernel with pandas loaded holds tens of MB at least, and not gigabytes here
     assert 30 < busy["kernel_peak_rss_mb"] < 2000
     assert 30 < m["run"]["peak_rss_mb"] < 5000
+
+
+def _content(html: str) -> str:
+    """A report page without anything that may name the moment it was built."""
+    return re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:?\d\d|Z)?", "<время>", html)
+
+
+def test_dask_cluster_of_two_worker_processes_builds_the_same_reports(demo_processed, tmp_path):
+    """The report stage on a Dask LocalCluster of two worker processes (the way a cluster runs it: the
+    notebook travels with the task, the page comes back) gives the same pages as the local executor."""
+    distributed = pytest.importorskip("distributed")
+    from pathlib import Path
+
+    import pandas as pd
+
+    repo = Path(__file__).resolve().parents[1]
+    schools = pd.read_parquet(demo_processed / "schools.parquet")
+    ids = sorted(schools.loc[~schools["is_preschool"].astype(bool), "school_id"].astype(str))[:3]
+    common = dict(processed=str(demo_processed), notebooks=str(repo / "notebooks"), schools=ids,
+                  exporter="auto")
+    assert runner.run(_args(tmp_path, reports=str(tmp_path / "local"), jobs=1, **common)) == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  local_directory=str(tmp_path / "dask-space")) as cluster:
+        assert runner.run(_args(tmp_path, reports=str(tmp_path / "dask"), executor="dask",
+                                scheduler=cluster.scheduler_address, **common)) == 0
+    m = json.loads((tmp_path / "dask/manifest.json").read_text(encoding="utf-8"))
+    assert m["run"]["executor"] == "dask" and m["run"]["built"] == 3
+    assert len({e["worker"] for e in m["reports"]}) == 2          # both workers built reports
+    for sid in ids:
+        local = (tmp_path / f"local/{m['run']['year']}/schools/{sid}.html").read_text(encoding="utf-8")
+        dask = (tmp_path / f"dask/{m['run']['year']}/schools/{sid}.html").read_text(encoding="utf-8")
+        assert sid in dask and len(dask) > 10_000
+        assert _content(dask) == _content(local), sid
