@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import statistics
@@ -137,9 +138,11 @@ class TreeMonitor(threading.Thread):
 
 
 def timed_run(cmd: list[str], env: dict[str, str], logfile: Path) -> tuple[float, int, TreeMonitor]:
+    """Run in the log's folder: ``python -m`` puts the current folder ahead of PYTHONPATH, and a
+    checkout there would shadow the variant's msoko."""
     t0 = time.perf_counter()
     with open(logfile, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=logfile.parent)
         mon = TreeMonitor(proc.pid)
         mon.start()
         rc = proc.wait()
@@ -171,7 +174,7 @@ def measure(name: str, wall: float, rc: int, mon: TreeMonitor, reports: Path) ->
     report_cpu = sum(r["cpu_s"] for r in mon.procs.values() if r["role"] in ("kernel", "worker"))
     main_peak = run.get("peak_rss_mb") or (mon.of("main")[0]["peak_mb"] if mon.of("main") else None)
     return {
-        "variant": name, "wall_s": wall, "rc": rc, "reports": len(entries), "built": len(built),
+        "variant": name, "lib": (m.get("library_hash") or "")[:10], "wall_s": wall, "rc": rc, "reports": len(entries), "built": len(built),
         "failed": run.get("failed"), "schools": len(schools),
         "ingest_s": run.get("ingest_s"), "compute_s": run.get("compute_s"), "reports_s": run.get("reports_s"),
         "school_cpu_median_s": med([e.get("cpu_s") for e in schools]),
@@ -185,7 +188,7 @@ def measure(name: str, wall: float, rc: int, mon: TreeMonitor, reports: Path) ->
     }
 
 
-ROWS = [("Код завершения", "rc", "{}"), ("Отчётов (построено / с ошибками)", None, None),
+ROWS = [("Версия msoko (хэш библиотеки)", "lib", "{}"), ("Код завершения", "rc", "{}"), ("Отчётов (построено / с ошибками)", None, None),
         ("Всего, с", "wall_s", "{:.1f}"), ("  загрузка, с", "ingest_s", "{:.1f}"),
         ("  расчёт, с", "compute_s", "{:.1f}"), ("  отчёты, с", "reports_s", "{:.1f}"),
         ("Отчёт школы: CPU, медиана, с (manifest)", "school_cpu_median_s", "{:.2f}"),
@@ -200,7 +203,7 @@ ROWS = [("Код завершения", "rc", "{}"), ("Отчётов (пост�
 
 def table(results: list[dict]) -> str:
     w = max(len(r[0]) for r in ROWS) + 2
-    lines = [" " * w + "".join(f"{r['variant']:>16}" for r in results)]
+    lines = [" " * w + "".join(f"{r['variant']:>24}" for r in results)]
     for label, key, fmt in ROWS:
         cells = []
         for r in results:
@@ -212,7 +215,7 @@ def table(results: list[dict]) -> str:
                 v = f"{r[key] / 1e6:.1f}"
             else:
                 v = fmt.format(r[key])
-            cells.append(f"{v:>16}")
+            cells.append(f"{v:>24}")
         lines.append(f"{label:<{w}}" + "".join(cells))
     return "\n".join(lines)
 
@@ -224,7 +227,10 @@ def dask_scaling(src: Path, env: dict[str, str], work: Path, raw: Path, processe
 
     out = []
     old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = env["PYTHONPATH"]     # the cluster's worker processes import this msoko
+    # the cluster's worker processes (spawned: they get this process's sys.path) and their kernels
+    # (started with this environment) import the variant's msoko
+    os.environ["PYTHONPATH"] = env["PYTHONPATH"]
+    sys.path.insert(0, str(src))
     try:
         for n in workers_list:
             with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -245,6 +251,7 @@ def dask_scaling(src: Path, env: dict[str, str], work: Path, raw: Path, processe
                 log(f"  Dask, исполнителей {n}: этап отчётов {m['run'].get('reports_s'):.1f} с "
                     f"({len(built)} отч., код {rc})")
     finally:
+        sys.path.remove(str(src))
         if old is None:
             os.environ.pop("PYTHONPATH", None)
         else:
@@ -252,13 +259,15 @@ def dask_scaling(src: Path, env: dict[str, str], work: Path, raw: Path, processe
     return out
 
 
-def projection(cpu: float, efficiency: float) -> str:
-    lines = [f"Проекция на страну ({COUNTRY:,} школ; CPU на отчёт школы {cpu:.2f} с; эффективность "
-             f"масштабирования {efficiency:.0%}):".replace(",", " "),
-             f"{'исполнителей':>14}{'часов':>10}{'минут':>10}"]
+def projection(cpu: float, efficiency: float | None) -> str:
+    """Hours of the school reports of a country: CPU per report × schools ÷ workers, at perfect scaling
+    and at the measured 1 → 2 efficiency (on a busy machine that one mostly measures the others' load)."""
+    lines = [f"Проекция на страну ({COUNTRY:,} школ; CPU на отчёт школы {cpu:.2f} с):".replace(",", " "),
+             f"{'исполнителей':>14}{'часов, 100 %':>16}"
+             + (f"{f'часов, {efficiency:.0%}':>16}" if efficiency else "")]
     for w in (2, 16, 64, 256, 1024):
-        s = cpu * COUNTRY / w / max(efficiency, 0.05)
-        lines.append(f"{w:>14}{s / 3600:>10.1f}{s / 60:>10.0f}")
+        s = cpu * COUNTRY / w
+        lines.append(f"{w:>14}{s / 3600:>16.2f}" + (f"{s / 3600 / max(efficiency, 0.05):>16.2f}" if efficiency else ""))
     return "\n".join(lines)
 
 
@@ -279,7 +288,7 @@ def main() -> int:
     work = Path(a.work or tempfile.mkdtemp(prefix="msoko-region-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     log(f"Рабочая папка: {work}; ядер: {os.cpu_count()}; регион: {a.schools} школ в {a.municipalities} "
-        f"муниципалитетах; --jobs {a.jobs}")
+        f"муниципалитетах; --jobs {a.jobs}; средняя загрузка машины: {os.getloadavg()[0]:.1f}")
     variants: list[tuple[str, Path]] = []
     if a.before:
         rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", a.before], check=True,
@@ -293,7 +302,7 @@ def main() -> int:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "msoko", "demo", "--out", str(raw), "--schools", str(a.schools),
                         "--municipalities", str(a.municipalities), "--seed", str(a.seed)],
-                       check=True, env=env_for(after_src), stdout=subprocess.DEVNULL)
+                       check=True, env=env_for(after_src), stdout=subprocess.DEVNULL, cwd=work)
         log(f"подготовка: msoko demo {time.perf_counter() - t:.1f} с")
 
     results = []
@@ -324,14 +333,17 @@ def main() -> int:
         first = sorted(sch["municipality"].dropna().astype(str).unique())[0]
         scope = f"отчёты муниципалитета «{first}» и региональный" if a.dask_scope == "one" else "все отчёты"
         log(f"\nDask LocalCluster (процессы, по 1 потоку), этап отчётов — {scope}:")
+        logging.getLogger("distributed").setLevel(logging.ERROR)   # «worker still alive … killing» at close
         dk = dask_scaling(after_src, env_for(after_src), work, raw, processed, a.dask_scope, first)
+        eff = None
         if len(dk) == 2 and dk[0]["reports_s"] and dk[1]["reports_s"]:
             speed = dk[0]["reports_s"] / dk[1]["reports_s"]
-            eff = speed / 2
-            log(f"  ускорение 1 → 2 исполнителя: {speed:.2f}× (эффективность {eff:.0%})")
-            cpu = results[-1]["school_cpu_median_s"] or dk[-1]["school_cpu_median_s"]
-            if cpu:
-                log("\n" + projection(cpu, min(1.0, eff)))
+            eff = min(1.0, speed / 2)
+            log(f"  ускорение 1 → 2 исполнителя: {speed:.2f}× (эффективность {speed / 2:.0%}; "
+                f"средняя загрузка машины за минуту: {os.getloadavg()[0]:.1f} при {os.cpu_count()} ядрах)")
+        cpu = results[-1]["school_cpu_median_s"] or (dk[-1]["school_cpu_median_s"] if dk else None)
+        if cpu:
+            log("\n" + projection(cpu, eff))
     return 0
 
 

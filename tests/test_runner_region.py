@@ -153,6 +153,11 @@ def test_manifest_has_each_reports_cpu_time_and_kernel_memory(project):
     # a kernel with pandas loaded holds tens of MB at least, and not gigabytes here
     assert 30 < busy["kernel_peak_rss_mb"] < 2000
     assert 30 < m["run"]["peak_rss_mb"] < 5000
+    # an unchanged re-run keeps what the reports cost when they were built
+    assert runner.run(_args(project, schools=["s1", "s2"])) == 0
+    again = {e["key"]: e for e in _manifest(project)["reports"]}
+    assert again["school:2023:s1"]["status"] == "unchanged"
+    assert again["school:2023:s1"]["kernel_cpu_s"] == busy["kernel_cpu_s"]
 
 
 def _content(html: str) -> str:

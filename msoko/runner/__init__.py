@@ -48,6 +48,9 @@ COMPUTE_STATE = ".msoko_compute_state.json"
 COMPUTE_FAILED = "выполнен с ошибками"   # run_compute's status when a step of compute failed
 INGEST_FAILED = "выполнена с ошибками"   # run_ingest's: a file unread or unbalanced
 DEFAULT_CELL_TIMEOUT = 1800
+# what a report cost, from its worker (manifest.json, per report): CPU s (worker + kernel), kernel's CPU s
+# and its kernel's peak resident memory, MB
+USAGE_KEYS = ("cpu_s", "kernel_cpu_s", "kernel_peak_rss_mb")
 
 
 def _now() -> str:
@@ -221,7 +224,7 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
                       and (reports_dir / j.html_rel).exists() and (reports_dir / j.executed_rel).exists())
         if up_to_date:
             entry.update(status="unchanged", built_at=prev.get("built_at"), duration_s=prev.get("duration_s"),
-                         worker=prev.get("worker"))
+                         worker=prev.get("worker"), **{k: prev[k] for k in USAGE_KEYS if k in prev})
         else:
             todo.append(j)
         entries[j.key] = entry
@@ -239,6 +242,7 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
     def on_result(res: dict[str, Any]) -> None:
         j = by_key[res["key"]]
         e = entries[j.key]
+        e.update({k: res[k] for k in USAGE_KEYS if res.get(k) is not None})   # kept for unchanged re-runs
         if res.get("executed"):
             atomic_write(reports_dir / j.executed_rel, res["executed"])
         html_path = reports_dir / j.html_rel
@@ -276,9 +280,6 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
             state[j.key] = {"fingerprint": j.fingerprint, "status": "failed", "last_good": last_good}
             log.error("ошибка в %s: %s (блокнот: %s)", j.key, res.get("error"), j.executed_rel)
         e.update(duration_s=res.get("duration"), worker=res.get("worker"))
-        for k in ("cpu_s", "kernel_cpu_s", "kernel_peak_rss_mb"):
-            if res.get(k) is not None:
-                e[k] = res[k]
         if bar is not None:
             bar.update(1)
         groups.done(j, res["status"] == "ok")
