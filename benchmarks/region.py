@@ -11,7 +11,7 @@ every variant):
   notebooks (copied first: edits made meanwhile do not leak in) — and, with ``--before REV``, with
   another git revision, exported by ``git archive`` into the working folder (no worktree is
   registered) and run with ``PYTHONPATH`` pointing there;
-* for each: total time and the stages' times (the run's manifest), CPU per school report (median; from
+* for each: total time and the stages' times (the run's manifest), a no-change re-run's time, CPU per school report (median; from
   the manifest's ``cpu_s`` when the revision records it, and for every revision the mean CPU of the
   report processes — workers and kernels — per report built), peak memory (VmHWM) of the main process
   and of each kernel (max and median over kernels, polled from /proc every half second), output size
@@ -194,6 +194,7 @@ ROWS = [("Версия msoko (хэш библиотеки)", "lib", "{}"), ("К�
         ("Отчёт школы: CPU, медиана, с (manifest)", "school_cpu_median_s", "{:.2f}"),
         ("Отчёт школы: время, медиана, с", "school_wall_median_s", "{:.2f}"),
         ("Отчёт: CPU исполнителей и ядер / отчёт, с", "report_cpu_mean_s", "{:.2f}"),
+        ("Повтор без изменений, с", "rerun_s", "{:.1f}"), ("  перестроено при повторе", "rerun_built", "{}"),
         ("Память главного процесса, пик, МБ", "main_peak_mb", "{:.0f}"),
         ("Память ядра, пик: максимум, МБ", "kernel_peak_max_mb", "{:.0f}"),
         ("Память ядра, пик: медиана, МБ", "kernel_peak_median_mb", "{:.0f}"),
@@ -315,6 +316,9 @@ def main() -> int:
         log(f"{name}: msoko run …")
         wall, rc, mon = timed_run(cmd, env_for(src), work / f"{tag}.log")
         r = measure(name, wall, rc, mon, reports)
+        again, _, _ = timed_run(cmd, env_for(src), work / f"{tag}-again.log")   # nothing changed
+        r["rerun_s"] = again
+        r["rerun_built"] = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))["run"].get("built")
         results.append(r)
         log(f"{name}: {wall:.1f} с, код {rc}, отчётов {r['reports']} (с ошибками {r['failed']})")
 
