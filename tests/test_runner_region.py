@@ -191,3 +191,11 @@ def test_dask_cluster_of_two_worker_processes_builds_the_same_reports(demo_proce
         dask = (tmp_path / f"dask/{m['run']['year']}/schools/{sid}.html").read_text(encoding="utf-8")
         assert sid in dask and len(dask) > 10_000
         assert _content(dask) == _content(local), sid
+
+
+def test_index_lists_numbered_municipalities_in_number_order():
+    reports = [_entry(f"municipality:2023:Округ № {n}", "municipality", f"Округ № {n}", f"Округ № {n}", f"m/{n}.html")
+               for n in (10, 2, 1)]
+    page = render_index({"run": {"year": 2023, "finished": None}, "versions": {"msoko": "0"}, "reports": reports})
+    assert re.findall(r'<h2 id="m\d">([^<]+)</h2>', page) == ["Округ № 1", "Округ № 2", "Округ № 10"]
+    assert "<h3>Отчёт муниципалитета</h3>" in page

@@ -2,6 +2,7 @@
 external hosts), every name escaped."""
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -36,7 +37,7 @@ def _when(ts: str | None) -> str:
 GROUPED = ("municipality", "school", "dou")   # the kinds of report that belong to one municipality
 HEADS = {"school": "Отчёты школ", "municipality": "Муниципалитет",
          "objectivity": KIND_TITLES["objectivity"], "dou": "Отчёты детских садов"}
-GROUP_HEADS = {"school": "Школы", "municipality": "Муниципалитет", "dou": "Детские сады"}
+GROUP_HEADS = {"school": "Школы", "municipality": "Отчёт муниципалитета", "dou": "Детские сады"}
 
 
 def report_group(r: dict[str, Any]) -> str:
@@ -46,6 +47,11 @@ def report_group(r: dict[str, Any]) -> str:
     if g is None and r.get("kind") == "municipality":
         g = (r.get("params") or {}).get("municipality")
     return str(g or "")
+
+
+def _natural(name: str) -> list:
+    """Sort key: «округ № 2» before «округ № 10»."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t.casefold()) for t in re.split(r"(\d+)", name)]
 
 
 def _anchor(i: int) -> str:
@@ -143,7 +149,7 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
             out.append("<tr>" + "".join(f"<td>{escape(str(r.get(c, '')))}</td>" for c in cols) + "</tr>")
         out.append("</tbody></table>")
     listed = ok + earlier
-    groups = sorted({report_group(r) for r in listed if r["kind"] in GROUPED} - {""})
+    groups = sorted({report_group(r) for r in listed if r["kind"] in GROUPED} - {""}, key=_natural)
     if len(groups) > 1:
         # several municipalities: the regional reports, then each municipality — its municipal report,
         # then its schools and kindergartens — with a list of the municipalities to jump to
