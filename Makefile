@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 JOBS   ?=
 
-.PHONY: report test test-fast lab install install-dev demo clean-reports bench-run
+.PHONY: report test test-fast lab install install-dev demo clean-reports bench-run bench-region
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,9 @@ clean-reports:
 ## Time `msoko run` against the naive papermill + nbconvert loop on the demo municipality.
 bench-run: $(STAMP)
 	$(PY) benchmarks/run.py $(if $(JOBS),--jobs $(JOBS),)
+
+## A region-sized run (600 schools in 60 municipalities; SCHOOLS=60 MUNIS=6 for a small one), side by side
+## with another git revision (BEFORE=main), and its Dask scaling (benchmarks/region.py).
+bench-region: $(STAMP)
+	$(PY) benchmarks/region.py $(if $(SCHOOLS),--schools $(SCHOOLS),) $(if $(MUNIS),--municipalities $(MUNIS),) \
+		$(if $(BEFORE),--before $(BEFORE),)

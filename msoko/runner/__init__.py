@@ -48,6 +48,9 @@ COMPUTE_STATE = ".msoko_compute_state.json"
 COMPUTE_FAILED = "выполнен с ошибками"   # run_compute's status when a step of compute failed
 INGEST_FAILED = "выполнена с ошибками"   # run_ingest's: a file unread or unbalanced
 DEFAULT_CELL_TIMEOUT = 1800
+# what a report cost, from its worker (manifest.json, per report): CPU s (worker + kernel), kernel's CPU s
+# and its kernel's peak resident memory, MB
+USAGE_KEYS = ("cpu_s", "kernel_cpu_s", "kernel_peak_rss_mb")
 
 
 def _now() -> str:
@@ -161,6 +164,42 @@ def run_compute(processed: Path, config: str | None, lib_hash: str, cache: HashC
 
 
 # ---------------------------------------------------------------- reports
+class GroupProgress:
+    """Progress per municipality on a run of several: a line when all of a municipality's reports to
+    build are done (in the log, and above the progress bar when it is shown), and the bar names the
+    municipality being built. A run of one municipality (or none) shows the bar alone, as before."""
+
+    def __init__(self, todo: list[ReportJob], bar: Any = None):
+        self.bar = bar
+        self.left: dict[str, int] = {}
+        self.failed: dict[str, int] = {}
+        self.total: dict[str, int] = {}
+        for j in todo:
+            if j.group:
+                self.total[j.group] = self.total.get(j.group, 0) + 1
+        self.left = dict(self.total)
+        self.finished = 0
+        self.on = len(self.total) > 1
+
+    def done(self, job: ReportJob, ok: bool) -> None:
+        if not self.on or not job.group:
+            return
+        g = job.group
+        self.left[g] -= 1
+        self.failed[g] = self.failed.get(g, 0) + (not ok)
+        if self.bar is not None and not self.bar.disable:
+            self.bar.set_postfix_str(f"{g}: {self.total[g] - self.left[g]} из {self.total[g]}", refresh=False)
+        if self.left[g]:
+            return
+        self.finished += 1
+        bad = self.failed[g]
+        line = (f"Муниципалитет {self.finished} из {len(self.total)} готов — «{g}»: отчётов {self.total[g]}"
+                + (f", с ошибками {bad}" if bad else ""))
+        log.info(line)
+        if self.bar is not None and not self.bar.disable:
+            self.bar.write(line, file=sys.stderr)
+
+
 def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "local",
                   n_jobs: int | None = None, scheduler: Any = None, force: bool = False,
                   fresh_kernel: bool = False, timeout: float | None = DEFAULT_CELL_TIMEOUT,
@@ -177,7 +216,7 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
     todo: list[ReportJob] = []
     for j in jobs:
         prev = state.get(j.key) or {}
-        entry = {"key": j.key, "kind": j.kind, "title": j.title, "label": j.label,
+        entry = {"key": j.key, "kind": j.kind, "title": j.title, "label": j.label, "group": j.group,
                  "notebook": str(j.notebook), "notebook_hash": j.notebook_hash, "params": j.params,
                  "inputs": sorted(j.inputs), "data_version": j.data_version, "fingerprint": j.fingerprint,
                  "html": j.html_rel, "executed": j.executed_rel}
@@ -185,7 +224,7 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
                       and (reports_dir / j.html_rel).exists() and (reports_dir / j.executed_rel).exists())
         if up_to_date:
             entry.update(status="unchanged", built_at=prev.get("built_at"), duration_s=prev.get("duration_s"),
-                         worker=prev.get("worker"))
+                         worker=prev.get("worker"), **{k: prev[k] for k in USAGE_KEYS if k in prev})
         else:
             todo.append(j)
         entries[j.key] = entry
@@ -198,10 +237,12 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
 
         bar = tqdm(total=len(todo), desc="Отчёты", unit="отч.", file=sys.stderr,
                    disable=(None if progress is None else not progress), dynamic_ncols=True)
+    groups = GroupProgress(todo, bar)
 
     def on_result(res: dict[str, Any]) -> None:
         j = by_key[res["key"]]
         e = entries[j.key]
+        e.update({k: res[k] for k in USAGE_KEYS if res.get(k) is not None})   # kept for unchanged re-runs
         if res.get("executed"):
             atomic_write(reports_dir / j.executed_rel, res["executed"])
         html_path = reports_dir / j.html_rel
@@ -241,6 +282,7 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
         e.update(duration_s=res.get("duration"), worker=res.get("worker"))
         if bar is not None:
             bar.update(1)
+        groups.done(j, res["status"] == "ok")
 
     payloads = [j.payload(timeout=timeout, cwd=str(j.notebook.parent), fresh_kernel=fresh_kernel,
                           exporter=exporter) for j in todo]
@@ -319,6 +361,24 @@ def summary_text(manifest: dict[str, Any], reports_dir: Path) -> str:
             lines.append(f"    блокнот с ошибкой: {reports_dir / r['executed']}")
     lines.append(f"Оглавление: {reports_dir / 'index.html'}")
     return "\n".join(lines)
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process, MB (None where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(kb / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)   # bytes on macOS, KB on Linux
+
+
+def _run_municipality(given: str | None, jobs: list[ReportJob]) -> str | None:
+    """The municipality of a ``--municipality`` run as loaded (the option may name it up to case or a part)."""
+    if not given:
+        return None
+    named = {j.group for j in jobs if j.group}
+    return named.pop() if len(named) == 1 else given
 
 
 def _check_reports_folder(raw: Path, reports: Path, raw_arg, reports_arg) -> None:
@@ -404,7 +464,8 @@ def run(args: argparse.Namespace) -> int:
                 "format": 1,
                 "run": {"started": started, "finished": _now(),
                         "duration_s": round(time.perf_counter() - t0, 3), **stages,
-                        "year": year, "municipality": args.municipality, "schools": args.schools,
+                        "year": year, "municipality": _run_municipality(args.municipality, jobs),
+                        "schools": args.schools, "peak_rss_mb": peak_rss_mb(),
                         "executor": executor, "scheduler": getattr(args, "scheduler", None),
                         "jobs": n_jobs, "raw": str(raw.resolve()), "processed": str(processed),
                         "notebooks": str(notebooks_dir), "ingest": ingest_status, "compute": compute_status,

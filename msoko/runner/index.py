@@ -2,6 +2,7 @@
 external hosts), every name escaped."""
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +34,57 @@ def _when(ts: str | None) -> str:
     return escape((ts or "")[:16].replace("T", " "))
 
 
+GROUPED = ("municipality", "school", "dou")   # the kinds of report that belong to one municipality
+HEADS = {"school": "Отчёты школ", "municipality": "Муниципалитет",
+         "objectivity": KIND_TITLES["objectivity"], "dou": "Отчёты детских садов"}
+GROUP_HEADS = {"school": "Школы", "municipality": "Отчёт муниципалитета", "dou": "Детские сады"}
+
+
+def report_group(r: dict[str, Any]) -> str:
+    """The municipality a report belongs to (the run's plan says; a municipal report of an older run
+    by its parameter), "" for a regional report or one of unknown municipality."""
+    g = r.get("group")
+    if g is None and r.get("kind") == "municipality":
+        g = (r.get("params") or {}).get("municipality")
+    return str(g or "")
+
+
+def _natural(name: str) -> list:
+    """Sort key: «округ № 2» before «округ № 10»."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t.casefold()) for t in re.split(r"(\d+)", name)]
+
+
+def _anchor(i: int) -> str:
+    return f"m{i}"
+
+
+def _tables(rows_all: list[dict[str, Any]], facts: dict[str, dict[str, str]],
+            heads: dict[str, str] = HEADS) -> list[str]:
+    """One table per kind of report, in the order municipal, objectivity, schools, kindergartens."""
+    out: list[str] = []
+    for kind in ("municipality", "objectivity", "school", "dou"):
+        rows = sorted([r for r in rows_all if r["kind"] == kind], key=lambda r: r["key"])
+        if not rows:
+            continue
+        head = heads.get(kind, HEADS[kind])
+        school = kind == "school"
+        h = "h3" if heads is GROUP_HEADS else "h2"   # under the municipality's own heading
+        out += [f"<{h}>{escape(head)}</{h}>",
+                "<table><thead><tr><th>Отчёт</th><th>Код</th>"
+                + ("<th>Зон внимания на первом экране</th><th>Объективность</th>" if school else "")
+                + "<th>Построен (UTC)</th><th>Версия данных</th></tr></thead><tbody>"]
+        for r in rows:
+            f = facts.get(str(r["label"]), {})
+            extra = (f'<td>{escape(f.get("concerns", "—"))}</td>'
+                     f'<td>{escape(f.get("objectivity", "не рассчитана"))}</td>') if school else ""
+            out.append(f'<tr><td><a href="{_href(r["html"])}">{escape(r["title"])}</a></td>'
+                       f'<td>{escape(r["label"])}</td>{extra}<td>{_when(r.get("built_at"))}'
+                       f'{" (ранее)" if r["status"] == "earlier" else ""}</td>'
+                       f'<td><code>{escape(r.get("data_version", ""))}</code></td></tr>')
+        out.append("</tbody></table>")
+    return out
+
+
 def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None = None,
                  facts: dict[str, dict[str, str]] | None = None,
                  municipalities: list[dict[str, str]] | None = None) -> str:
@@ -47,9 +99,10 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
     failed = [r for r in reports if r["status"] == "failed"]
     ok = [r for r in reports if r["status"] != "failed"]
     # the scope in the title: the run's municipality, the only one loaded, or all of them
-    munis = sorted({str(r.get("params", {}).get("municipality")) for r in reports
-                    if r.get("kind") == "municipality" and (r.get("params") or {}).get("municipality")})
-    scope = run.get("municipality") or (munis[0] if len(munis) == 1 else "все муниципалитеты")
+    # (a run of one municipality beside the others built earlier lists them all: «все муниципалитеты»)
+    munis = sorted({report_group(r) for r in reports + earlier if r.get("kind") in GROUPED} - {""})
+    scope = (munis[0] if len(munis) == 1 else "все муниципалитеты" if munis
+             else run.get("municipality") or "все муниципалитеты")
     title = f"Отчёты МСОКО — {scope}, {run.get('year')} год"
     out = ["<!DOCTYPE html>", '<html lang="ru"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -95,26 +148,26 @@ def render_index(manifest: dict[str, Any], earlier: list[dict[str, Any]] | None 
         for r in municipalities:
             out.append("<tr>" + "".join(f"<td>{escape(str(r.get(c, '')))}</td>" for c in cols) + "</tr>")
         out.append("</tbody></table>")
-    for kind in ("municipality", "objectivity", "school", "dou"):
-        rows = sorted([r for r in ok + earlier if r["kind"] == kind], key=lambda r: r["key"])
-        if not rows:
-            continue
-        head = {"school": "Отчёты школ", "municipality": "Муниципалитет",
-                "objectivity": KIND_TITLES["objectivity"], "dou": "Отчёты детских садов"}[kind]
-        school = kind == "school"
-        out += [f"<h2>{escape(head)}</h2>",
-                "<table><thead><tr><th>Отчёт</th><th>Код</th>"
-                + ("<th>Зон внимания на первом экране</th><th>Объективность</th>" if school else "")
-                + "<th>Построен (UTC)</th><th>Версия данных</th></tr></thead><tbody>"]
-        for r in rows:
-            f = facts.get(str(r["label"]), {})
-            extra = (f'<td>{escape(f.get("concerns", "—"))}</td>'
-                     f'<td>{escape(f.get("objectivity", "не рассчитана"))}</td>') if school else ""
-            out.append(f'<tr><td><a href="{_href(r["html"])}">{escape(r["title"])}</a></td>'
-                       f'<td>{escape(r["label"])}</td>{extra}<td>{_when(r.get("built_at"))}'
-                       f'{" (ранее)" if r["status"] == "earlier" else ""}</td>'
-                       f'<td><code>{escape(r.get("data_version", ""))}</code></td></tr>')
-        out.append("</tbody></table>")
+    listed = ok + earlier
+    groups = sorted({report_group(r) for r in listed if r["kind"] in GROUPED} - {""}, key=_natural)
+    if len(groups) > 1:
+        # several municipalities: the regional reports, then each municipality — its municipal report,
+        # then its schools and kindergartens — with a list of the municipalities to jump to
+        out += _tables([r for r in listed if r["kind"] not in GROUPED], facts)
+        out += ["<h2>Отчёты по муниципалитетам</h2>",
+                f'<p class="meta">Муниципалитетов: {len(groups)}. '
+                + " · ".join(f'<a href="#{_anchor(i)}">{escape(g)}</a>' for i, g in enumerate(groups, 1))
+                + "</p>"]
+        rest = [r for r in listed if r["kind"] in GROUPED and not report_group(r)]
+        for i, g in enumerate(groups, 1):
+            mine = [r for r in listed if r["kind"] in GROUPED and report_group(r) == g]
+            out.append(f'<h2 id="{_anchor(i)}">{escape(g)}</h2>')
+            out += _tables(mine, facts, heads=GROUP_HEADS)
+        if rest:
+            out.append("<h2>Муниципалитет не указан</h2>")
+            out += _tables(rest, facts, heads=GROUP_HEADS)
+    else:
+        out += _tables(listed, facts)
     if not reports:
         out.append("<p>Отчётов нет: не найдено ни одного блокнота отчёта или ни одной школы.</p>")
     out.append('<p class="meta">Журнал прогона: run.log · сведения о версиях и входных данных: '

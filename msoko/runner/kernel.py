@@ -251,6 +251,30 @@ class WarmKernel:
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
         return proc is not None and proc.poll() is None
 
+    def usage(self) -> tuple[float, float] | None:
+        """The kernel process's CPU time so far (user + system, s) and its peak resident memory (MB:
+        VmHWM on Linux, else the current RSS); None when not known (no process, no psutil)."""
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        pid = getattr(proc, "pid", None)
+        if pid is None:
+            return None
+        try:
+            import psutil
+
+            p = psutil.Process(pid)
+            t = p.cpu_times()
+            peak = None
+            try:
+                with open(f"/proc/{pid}/status", encoding="ascii") as f:
+                    peak = next((int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:")), None)
+            except OSError:
+                pass
+            if peak is None:
+                peak = p.memory_info().rss / (1 << 20)
+            return t.user + t.system, peak
+        except Exception:  # noqa: BLE001 - a measurement, never a reason to fail a report
+            return None
+
     def shutdown(self) -> None:
         """Stop the kernel. From a thread with a running event loop (e.g. ``client.run`` on a
         Dask worker) it kills the process directly instead of the graceful path."""

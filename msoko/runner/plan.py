@@ -39,6 +39,7 @@ class ReportJob:
     notebook_hash: str = ""
     fingerprint: str = ""
     label: str = ""          # school_id / municipality name, for the index
+    group: str = ""          # the report's municipality ("" for regional reports): index and progress
 
     @property
     def data_version(self) -> str:
@@ -143,6 +144,31 @@ def select_preschools(processed_dir: Path, municipality: str | None):
     return df.sort_values("school_id").drop_duplicates("school_id")
 
 
+def _norm(name: str) -> str:
+    return " ".join(str(name).replace("ё", "е").replace("Ё", "Е").split()).casefold()
+
+
+def resolve_municipality(given: str, known: list[str]) -> str:
+    """The municipality ``--municipality`` names: its exact name, the same name up to case, «ё» and
+    spaces, or a part of one name only (``--municipality Алейский`` for «Алейский район»). An unknown or
+    ambiguous name is a Russian :class:`MsokoError` that lists the municipalities there are."""
+    if given in known:
+        return given
+    want = _norm(given)
+    same = [m for m in known if _norm(m) == want]
+    if len(same) == 1:
+        return same[0]
+    part = [m for m in known if want and want in _norm(m)]
+    if len(part) == 1:
+        return part[0]
+    listed = "; ".join(f"«{m}»" for m in known) or "нет ни одного"
+    if len(part) > 1:
+        raise MsokoError(f"Муниципалитету «{given}» соответствуют несколько загруженных: "
+                         f"{'; '.join(f'«{m}»' for m in part)}. Укажите название полностью.")
+    raise MsokoError(f"Муниципалитет «{given}» не найден среди загруженных школ (schools.parquet). "
+                     f"Загружены ({len(known)}): {listed}.")
+
+
 def select_schools(processed_dir: Path, municipality: str | None,
                    schools: list[str] | None):
     """Non-preschool schools from schools.parquet, filtered."""
@@ -161,9 +187,7 @@ def select_schools(processed_dir: Path, municipality: str | None,
     df = df[keep]
     if municipality:
         known = sorted(df["municipality"].dropna().astype(str).unique()) if "municipality" in df else []
-        if municipality not in known:
-            raise MsokoError(f"Муниципалитет «{municipality}» не найден в schools.parquet. "
-                             f"Есть: {', '.join(known) or 'нет ни одного'}.")
+        municipality = resolve_municipality(municipality, known)
         df = df[df["municipality"].astype(str) == municipality]
     if schools:
         unknown = [s for s in schools if s not in set(df["school_id"])]
@@ -190,6 +214,8 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
     warnings: list[str] = []
     jobs: list[ReportJob] = []
     sch = select_schools(processed_dir, municipality, schools)
+    if municipality:   # the name as loaded (--municipality may give it up to case or a part of it)
+        municipality = str(sch["municipality"].iloc[0]) if len(sch) else municipality
     munis = ([municipality] if municipality else
              sorted(sch["municipality"].dropna().astype(str).unique()) if "municipality" in sch else [])
     for kind in kinds:
@@ -200,13 +226,13 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
         nb_hash = sha256_bytes(nb.read_bytes())
         inputs = {t: hashes[t] for t in notebook_inputs(nb, available)}
         base = {"processed_dir": str(processed_dir), "year": int(year)}
-        items: list[tuple[str, str, dict]] = []
+        items: list[tuple[str, str, dict, str]] = []
         if kind == "school":
             for row in sch.itertuples(index=False):
                 sid = str(row.school_id)
                 name = getattr(row, "name", None)
                 name = sid if name is None or str(name) in ("", "nan", "<NA>", "None") else str(name)
-                items.append((sid, f"{KIND_TITLES[kind]}: {name}", {"school_id": sid, **base}))
+                items.append((sid, f"{KIND_TITLES[kind]}: {name}", {"school_id": sid, **base}, _group(row)))
         elif kind == "dou":
             if schools:   # a run for some schools only does not rebuild the kindergartens' reports
                 continue
@@ -214,23 +240,30 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
                 did = str(row.school_id)
                 name = getattr(row, "name", None)
                 name = did if name is None or str(name) in ("", "nan", "<NA>", "None") else str(name)
-                items.append((did, f"{KIND_TITLES[kind]}: {name}", {"dou_id": did, **base}))
+                items.append((did, f"{KIND_TITLES[kind]}: {name}", {"dou_id": did, **base}, _group(row)))
         elif kind == "municipality":
             if schools:   # a run for some schools only does not rebuild municipal reports
                 continue
             for m in munis:
-                items.append((m, f"{KIND_TITLES[kind]}: {m}", {"municipality": m, **base}))
+                items.append((m, f"{KIND_TITLES[kind]}: {m}", {"municipality": m, **base}, m))
         else:
             if schools:
                 continue
-            items.append((f"{year}", f"{KIND_TITLES[kind]}, {year}", dict(base)))
-        for label, title, params in items:
+            items.append((f"{year}", f"{KIND_TITLES[kind]}, {year}", dict(base), ""))
+        for label, title, params, group in items:
             rel = f"{year}/{KIND_DIRS[kind]}/{slug(label)}"
             job = ReportJob(key=f"{kind}:{year}:{label}", kind=kind, title=title, notebook=nb,
                             params=params, html_rel=f"{rel}.html", executed_rel=f"_executed/{rel}.ipynb",
-                            inputs=inputs, notebook_hash=nb_hash, label=label)
+                            inputs=inputs, notebook_hash=nb_hash, label=label, group=group)
             job.fingerprint = sha256_json({"v": FORMAT_VERSION, "nb": nb_hash, "params": params,
                                            "lib": lib_hash, "inputs": inputs, "env": env_versions or {}})
             jobs.append(job)
-    jobs.sort(key=lambda j: (KIND_ORDER[j.kind], j.key))
+    # the municipal (heavier) reports first, then the schools municipality by municipality: each
+    # municipality's reports are done together (progress per municipality) and the load stays balanced
+    jobs.sort(key=lambda j: (j.kind != "municipality", j.group, KIND_ORDER[j.kind], j.key))
     return jobs, warnings
+
+
+def _group(row) -> str:
+    m = getattr(row, "municipality", None)
+    return "" if m is None or str(m) in ("", "nan", "<NA>", "None") else str(m)

@@ -279,7 +279,7 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     from nbclient.exceptions import CellExecutionError, DeadKernelError, CellTimeoutError
 
     _quiet()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()   # thread: a Dask worker runs several
     res: dict[str, Any] = {"key": job["key"], "status": "failed", "executed": None, "html": None,
                            "error": None, "worker": f"{os.uname().nodename if hasattr(os, 'uname') else ''}:{os.getpid()}"}
     nb = nbformat.reads(job["notebook"], as_version=4)
@@ -288,7 +288,13 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     kernel = None
     try:
         kernel = WarmKernel(stderr_path=None).start() if job.get("fresh_kernel") else _kernel()
-        kernel.execute(nb, cwd=job.get("cwd"), timeout=job.get("timeout"))
+        u0 = kernel.usage()
+        try:
+            kernel.execute(nb, cwd=job.get("cwd"), timeout=job.get("timeout"))
+        finally:
+            u1 = kernel.usage()
+            if u0 and u1:   # the report's CPU in its kernel, and the kernel's peak memory so far
+                res["kernel_cpu_s"], res["kernel_peak_rss_mb"] = round(u1[0] - u0[0], 3), round(u1[1], 1)
     except CellExecutionError:
         failed = "cell"
     except (DeadKernelError, CellTimeoutError) as exc:
@@ -322,4 +328,6 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
             _add_workbook(res, nb, job)
     res["executed"] = nbformat.writes(nb)
     res["duration"] = round(time.perf_counter() - t0, 3)
+    # CPU of the report: this worker's (parameters, export, workbook) plus its kernel's
+    res["cpu_s"] = round(time.thread_time() - cpu0 + (res.get("kernel_cpu_s") or 0.0), 3)
     return res
