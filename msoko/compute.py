@@ -332,7 +332,7 @@ def _org_scope(tables: dict, config: dict, processed: Path, result: ComputeResul
     return scope
 
 
-def _municipalities(tables: dict, config: dict, scope, obj, shnor, processed: Path, result: ComputeResult,
+def _municipalities(tables: dict, config: dict, scope, obj, plan, shnor, processed: Path, result: ComputeResult,
                     log: list[dict], say) -> None:
     """municipalities_summary.parquet and reject_findings.parquet (msoko.municipalities)."""
     from msoko.municipalities import municipalities_summary, read_rejects, reject_findings
@@ -341,7 +341,7 @@ def _municipalities(tables: dict, config: dict, scope, obj, shnor, processed: Pa
     try:
         if scope is not None:
             frames["municipalities_summary"] = municipalities_summary(
-                scope, tables["schools"], tables.get("vpr"), obj, shnor, OFFICIAL_SIGNS, config)
+                scope, tables["schools"], tables.get("vpr"), obj, shnor, OFFICIAL_SIGNS, config, plan)
         frames["reject_findings"] = reject_findings(read_rejects(processed), tables.get("vpr"), config)
     except Exception as exc:  # noqa: BLE001 - the other outputs are written
         message = f"Сводка по муниципалитетам не рассчитана: {_describe(exc)}."
@@ -362,7 +362,8 @@ def _municipalities(tables: dict, config: dict, scope, obj, shnor, processed: Pa
         say("  municipalities_summary.parquet: " + "; ".join(
             f"{r.label_ru} — показатель объективности "
             + ("—" if pd.isna(r.objectivity_index) else ru.number(float(r.objectivity_index), 1))
-            + f" ({r.objectivity_marked} из {r.objectivity_assessed}), ШНОР {r.shnor}" for r in last.itertuples()))
+            + f" ({r.objectivity_marked} из {r.objectivity_assessed}), план работы: меры {r.plan_measures}, "
+            f"самоанализ {r.plan_tier3}; ШНОР {r.shnor}" for r in last.itertuples()))
     rf = frames.get("reject_findings")
     if rf is not None and len(rf):
         say(f"  reject_findings.parquet: {len(rf)} школ × работ с сосредоточенными отклонёнными строками")
@@ -419,7 +420,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             say(f"  ПРЕДУПРЕЖДЕНИЕ: {message}")
             log.append(_row("spec_quality", "vpr_task_completion", "качество данных", WARNING, message))
     say(f"  indicators.parquet: {res.summary()} ({time.perf_counter() - t:.1f} с)")
-    _municipalities(tables, config, scope, obj, res.details.get("shnor"), processed, result, log, say)
+    _municipalities(tables, config, scope, obj, plan, res.details.get("shnor"), processed, result, log, say)
     result.notes = res.notes
     failed = {}
     for f in getattr(res, "failures", []):

@@ -37,7 +37,7 @@ def _cells(obj: pd.DataFrame) -> pd.DataFrame:
     if obj is None or len(obj) == 0:
         return pd.DataFrame(columns=["year", "school_id", "grade", "subject", "sign", "p_value", "flagged", "n"])
     r = obj.loc[obj["school_id"].notna() & obj["p_value"].notna()]
-    return r.loc[~r["sign"].isin(["objectivity_index", "objectivity_index_msoko"])]
+    return r.loc[~r["sign"].isin(["objectivity_index"])]
 
 
 def _pct(x: float) -> str:

@@ -464,18 +464,17 @@ def _objectivity_reasons(data: ReportData, year: int, detail: bool = True) -> di
 
 
 def plan_tier_counts(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
-    """Schools of the municipality per tier of the plan of work (``objectivity_plan.parquet``)."""
-    from msoko.report.signs import TIER_NAMES, plan_rows
+    """Schools of the municipality per tier of the plan of work, as compute counted them
+    (``municipalities_summary``, msoko.municipalities.plan_by_unit)."""
+    from msoko.report.signs import TIER_NAMES, plan_counts
 
-    p = plan_rows(data, year)
-    ids = set(_ids(data, municipality))
-    if p.empty:
+    pc = plan_counts(data, year, municipality)
+    if pc is None or not pc["plan_assessed"]:
         return pd.DataFrame()
-    p = p[p["school_id"].isin(ids)]
-    k = p["tier"].value_counts()
-    return pd.DataFrame([{"Уровень плана работы": TIER_NAMES[t], "Школ": fmt(int(k.get(t, 0))),
-                          "Из них только официальные признаки": fmt(int(p.loc[p["tier"] == t, "official_only"].sum()))}
-                         for t in (1, 2, 3)])
+    return pd.DataFrame([{"Уровень плана работы": TIER_NAMES[t], "Школ": fmt(int(pc[f"plan_tier{t}"]))}
+                         for t in (1, 2, 3)]
+                        + [{"Уровень плана работы": "оценено школ", "Школ": fmt(int(pc["plan_assessed"]))}]) \
+        .assign(**{"Из них только официальные признаки": ["—", "—", fmt(int(pc["plan_official_only"])), "—"]})
 
 
 def support_table(data: ReportData, municipality: str, year: int, *, detail: bool = False) -> pd.DataFrame:
@@ -697,8 +696,9 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
         sec.table(sup, caption=f"Основания для поддержки, {year}",
                   note="ШНОР — число процедур с низким результатом из всех процедур школы (" + _shnor_rule_note(data)
                        + "); ШНСУ — индекс контекста; рисковый профиль — "
-                       "факторы риска «500+»; признаки необъективности — число работ с признаком, повод присмотреться к "
-                       "проведению и проверке работ, а не обвинение. Полные основания — в приложении 2. Это факты об "
+                       "факторы риска «500+»; признаки необъективности — уровень плана работы по объективности (1–2: меры по "
+                       "находкам, подтверждённым на уровне школы) и основания, повод присмотреться к проведению и "
+                       "проверке работ, а не обвинение. Полные основания — в приложении 2. Это факты об "
                        "организациях, а не сведения о людях; школы перечислены по названию.")
     if unassessed:
         sec.para("; ".join(unassessed)[:1].upper() + "; ".join(unassessed)[1:] + ".", "msoko-note")

@@ -13,7 +13,7 @@ import pandas as pd
 from msoko.vocabulary import OFFICIAL_SIGNS
 from msoko.report.fmt import LIMITED_N, _plural, chance, fmt, html_heading, html_para, informativeness, plain
 from msoko.report.data import ReportData, school_name, suppress_below
-from msoko.report.signs import flagged_signs, objectivity_index, plan_of_work, plan_rows, sign_name
+from msoko.report.signs import flagged_signs, objectivity_index, plan_counts, plan_of_work, plan_rows, sign_name
 from msoko.report.evidence import MAX_CARDS, _evidence_charts, _picture_cells
 
 from msoko.report import municipalities as MU
@@ -51,7 +51,15 @@ def official_coverage(data: ReportData, year: int) -> tuple[int, list[str]]:
     return len(cells), sorted({f"{sign_title(r['sign'])}: {_work(r)}" for _, r in cells.iterrows()})
 
 
+PLAN_NOTE = (" Школы плана работы — с мерами (уровни 1–2: находки, подтверждённые на уровне школы с поправкой на "
+             "число её работ) и для самоанализа (уровень 3); это число msoko, а не отдельные работы с признаками.")
+
+
 def _index_note(data: ReportData, year: int) -> str:
+    return _official_note(data, year) + (PLAN_NOTE if plan_counts(data, year) is not None else "")
+
+
+def _official_note(data: ReportData, year: int) -> str:
     k, _ = official_coverage(data, year)
     if k >= OFFICIAL_TOTAL:
         return (f"Показатель = 100 − доля (%) школ, у которых выявлен хотя бы один из {OFFICIAL_TOTAL} официальных "
@@ -62,10 +70,7 @@ def _index_note(data: ReportData, year: int) -> str:
 
 
 def index_table(data: ReportData) -> pd.DataFrame:
-    t = objectivity_index(data)
-    if t.empty:
-        return t
-    return t.rename(columns={c: "Показатель по совокупности дополнительных признаков" for c in t.columns if "msoko" in c})
+    return objectivity_index(data)
 
 
 def signs_frame(data: ReportData, year: int, school_id: str | None = None, *, official: bool | None = None,
@@ -143,15 +148,14 @@ def objectivity_key_messages(data: ReportData, year: int) -> list[str]:
         k, _ = official_coverage(data, year)
         out.append(s + f": официальные признаки выявлены у {x.loc[str(year), 'Школ с хотя бы одним признаком']} из "
                        f"{x.loc[str(year), 'Школ оценено']} школ (рассчитано {fmt(k)} из {OFFICIAL_TOTAL} признаков).")
-    plan = plan_rows(data, year)
-    if len(plan):
-        k = plan["tier"].value_counts()
-        t12 = int(k.get(1, 0) + k.get(2, 0))
-        n_off = int(plan["official_only"].sum())
-        out.append(f"План работы на {year + 1} год: {fmt(t12)} {_plural(t12, 'школа', 'школы', 'школ')} с мерами — "
-                   f"наблюдатели или перепроверка у {fmt(int(k.get(1, 0)))}, экспертиза КИМ и сопоставление отметок у "
-                   f"{fmt(int(k.get(2, 0)))}; самоанализ без внешних мер — у {fmt(int(k.get(3, 0)))}, из них "
-                   f"{fmt(n_off)} только с официальными признаками, которые похожие школы не подтверждают.")
+    pc = plan_counts(data, year)   # compute's count of the plan's schools (municipalities_summary)
+    if pc is not None:
+        t12 = int(pc["plan_measures"])
+        out.append(f"План работы на {year + 1} год: {fmt(t12)} {_plural(t12, 'школа', 'школы', 'школ')} с мерами из "
+                   f"{fmt(int(pc['plan_assessed']))} оценённых — наблюдатели или перепроверка у "
+                   f"{fmt(int(pc['plan_tier1']))}, экспертиза КИМ и сопоставление отметок у {fmt(int(pc['plan_tier2']))}; "
+                   f"самоанализ без внешних мер — у {fmt(int(pc['plan_tier3']))}, из них {fmt(int(pc['plan_official_only']))} "
+                   "только с официальными признаками, которые похожие школы не подтверждают.")
     c = calibration_frame(data, year)
     if not c.empty:
         bad = c[c["Вывод"].str.startswith("в ")]
