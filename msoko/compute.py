@@ -6,6 +6,8 @@ reported as not computable, with the reason in Russian), writes beside them:
 - ``indicators.parquet`` and ``indicator_catalogue.csv`` (the catalogue plus
   ``computed`` and ``note_ru`` columns);
 - ``objectivity.parquet`` (msoko.objectivity, when that module is available);
+- ``objectivity_calibration_years``, ``objectivity_pvalue_bins``, ``objectivity_flag_rates`` — the
+  calibration section's pictures per year (msoko.objectivity.calibration.calibration_pictures);
 - ``objectivity_calibration.parquet`` — per sign, the share of p < 0.001 / 0.01 against nominal
   (a warning in the output and the log when a sign is over 5× nominal at 0.001);
 - ``objectivity_evidence.parquet`` — the picture data (score counts with the bunching expectation,
@@ -285,6 +287,20 @@ def _olympiad(tables, config, processed: Path, result, log, say) -> None:
     _tables_step(["objectivity_olympiad"], build, processed, result, log, say, "Объективность школьного этапа ВсОШ")
 
 
+CALIBRATION_PICTURES = ["objectivity_calibration_years", "objectivity_pvalue_bins", "objectivity_flag_rates"]
+
+
+def _calibration_pictures(obj, tables, processed: Path, result, log, say) -> None:
+    """The calibration section's tables per year (msoko.objectivity.calibration.calibration_pictures)."""
+    def build():
+        if obj is None:
+            return None
+        from msoko.objectivity.calibration import calibration_pictures
+        return calibration_pictures(obj, tables.get("vpr_tasks"))
+
+    _tables_step(CALIBRATION_PICTURES, build, processed, result, log, say, "Проверка калибровки по годам")
+
+
 def _plan_document(plan, recheck, observed, tables, config, processed: Path, result, log, say) -> None:
     """The plan as a document (objectivity_plan_document) and last year's plan schools this year (objectivity_review)."""
     def build():
@@ -386,6 +402,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             result.outputs["objectivity_calibration"] = cal
     else:
         _remove_stale(processed, ["objectivity", "objectivity_calibration"], say)
+    _calibration_pictures(obj, tables, processed, result, log, say)
     plan = _plan(obj, tables, config, processed, result, log, say)
     _evidence(obj, tables, config, processed, result, log, say)
     recheck = _recheck(tables, config, obj, processed, result, log, say)
