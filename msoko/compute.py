@@ -431,7 +431,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             path = _write(df.reset_index(drop=True), processed, name, log, say, "indicators")
             if path is not None:
                 result.outputs[name] = path
-    if res.details.get("spec_quality") is not None:   # specifications that do not fit the scores (issue 22)
+    if res.details.get("spec_quality") is not None:   # specifications that do not fit the scores
         from msoko.spec_quality import warnings_ru
         for message in warnings_ru(res.details["spec_quality"]):
             say(f"  ПРЕДУПРЕЖДЕНИЕ: {message}")

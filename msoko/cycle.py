@@ -637,7 +637,7 @@ def _merge_breakdowns(res: pd.DataFrame, conf: dict) -> pd.DataFrame:
              "subject": [x["subject"] for x in recs]}
         grades = sorted({int(x) for x in g["grade"] if x is not None and not pd.isna(x)})
         items = list(dict.fromkeys(x for x in g["item"] if isinstance(x, str)))
-        # an action names at most MAX_WORKS works, then «и ещё N» (issue 20: one action listed 19 works)
+        # an action names at most MAX_WORKS works, then «и ещё N» (one action once listed 19 works)
         r["_grades"] = (f"{', '.join(map(str, grades[:MAX_WORKS]))} кл." + _more(len(grades))) if grades else ""
         r["_items"] = ", ".join(f"«{x}»" for x in items[:MAX_WORKS]) + _more(len(items))
         pairs = list(dict.fromkeys((sj, None if gr is None or pd.isna(gr) else int(gr))

@@ -70,7 +70,7 @@ def test_a_run_plans_one_report_per_kindergarten(tmp_path):
 
 
 def test_index_counts_the_concerns_the_first_screen_shows(tmp_path):
-    """With first_screen.parquet (issue 20) the index counts the concerns the first screen shows, of the
+    """With first_screen.parquet the index counts the concerns the first screen shows, of the
     school's ranked zones outside objectivity (which has its own column)."""
     pd.DataFrame({"year": [2023] * 4, "school_id": ["A"] * 4,
                   "topic": ["results:*", "shnor", "objectivity", "results:Математика"],

@@ -455,7 +455,7 @@ def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dic
             if kind == "flag":  # at the municipality a fact is a share of schools
                 sim = f"{sim} организаций" if sim != "—" else sim
                 muni = f"{muni} организаций" if muni != "—" else muni
-            if kind != "flag" and standing is not None:  # compute's arrows (issue 20: the evidence rule)
+            if kind != "flag" and standing is not None:  # compute's arrows (the evidence rule)
                 vm = int(standing.get((code, "municipality"), 0))
                 vs = int(standing.get((code, "similar"), 0))
             rows.append(dict(system=system, code=code, name=_indicator_label(meta), school=school, similar=sim,
@@ -528,7 +528,7 @@ def _arrows(r: dict) -> list[str]:
 
 
 def _first_screen_part(data: ReportData, school_id: str, year: int, part: str) -> pd.DataFrame | None:
-    """The rows of ``first_screen.parquet`` (compute's decisions, issue 20) for one part of one school's
+    """The rows of ``first_screen.parquet`` (compute's decisions) for one part of one school's
     first screen, in rank order; ``None`` when the table is absent (an older processed folder)."""
     fs = data.table("first_screen")
     if fs.empty or not {"year", "school_id", "part"} <= set(fs):
@@ -891,7 +891,7 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
         p = p[p["year"] == year]
         shown = {}
         fsp = processed / "first_screen.parquet"
-        if fsp.exists():  # the concerns the first screen shows (issue 20: the index says what the report says)
+        if fsp.exists():  # the concerns the first screen shows: the index says what the report says
             f = pd.read_parquet(fsp, columns=["year", "school_id", "part"])
             f = f[(f["year"] == year) & (f["part"] == "concern")]
             shown = f.groupby(f["school_id"].astype(str)).size().to_dict()
