@@ -448,6 +448,9 @@ FACTOR_SHORT = {
 }
 
 
+OBJECTIVITY_COLUMN = "Объективность (план работы)"
+
+
 def _objectivity_reasons(data: ReportData, year: int, detail: bool = True) -> dict[str, str]:
     """Schools of the plan of work with measures (``objectivity_plan.parquet``, tiers 1–2) → the tier
     and the measures, with the plan's reasons in the detailed list. An official sign that msoko's
@@ -525,8 +528,8 @@ def support_table(data: ReportData, municipality: str, year: int, *, detail: boo
             put(sid, "Рисковый профиль «500+»",
                 (f"{_count(k, 'фактор', 'фактора', 'факторов')}: " + ("; " if detail else ", ").join(names)) if k else "высокий")
     for sid, text in _objectivity_reasons(data, year, detail).items():
-        put(sid, "Признаки необъективности", text)
-    cols = ["ШНОР", "ШНСУ", "Рисковый профиль «500+»", "Признаки необъективности"]
+        put(sid, OBJECTIVITY_COLUMN, text)
+    cols = ["ШНОР", "ШНСУ", "Рисковый профиль «500+»", OBJECTIVITY_COLUMN]
     if not reasons:
         return pd.DataFrame(columns=["Школа", "Оснований"] + cols)
     names = _names(data)
@@ -632,7 +635,7 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
     if len(sup):
         parts = []
         for col, label in (("ШНОР", "ШНОР"), ("ШНСУ", "ШНСУ"), ("Рисковый профиль «500+»", "высокий рисковый профиль «500+»"),
-                           ("Признаки необъективности", "признаки необъективности")):
+                           (OBJECTIVITY_COLUMN, "меры по плану работы по объективности")):
             if col in sup:
                 parts.append(f"{label} — {fmt(int((sup[col] != '—').sum()))}")
         multi = int((pd.to_numeric(sup["Оснований"], errors="coerce") >= 2).sum())
@@ -685,19 +688,20 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
     if sup.empty:
         st = {t: _status(data, municipality, year, 2, t) for t in ("shnor", "shnsu", "risk_profile")}
         if all(v is None for v in st.values()):
-            sec.para("Ни одна школа не отнесена к ШНОР или ШНСУ, нет высоких рисковых профилей и признаков необъективности.")
+            sec.para("Ни одна школа не отнесена к ШНОР или ШНСУ, нет высоких рисковых профилей и школ с мерами по плану "
+                     "работы по объективности.")
         else:
             said = [w for t, w in (("shnor", "ни одна школа не отнесена к ШНОР"), ("shnsu", "к ШНСУ — ни одна"),
                                    ("risk_profile", "высоких рисковых профилей «500+» нет"))
                     if st[t] is not None and bool(st[t]["assessed"])]
-            said.append("признаков необъективности нет")
+            said.append("школ с мерами по плану работы по объективности нет")
             sec.para("; ".join(said)[:1].upper() + "; ".join(said)[1:] + ".")
     else:
         sec.table(sup, caption=f"Основания для поддержки, {year}",
                   note="ШНОР — число процедур с низким результатом из всех процедур школы (" + _shnor_rule_note(data)
                        + "); ШНСУ — индекс контекста; рисковый профиль — "
-                       "факторы риска «500+»; признаки необъективности — уровень плана работы по объективности (1–2: меры по "
-                       "находкам, подтверждённым на уровне школы) и основания, повод присмотреться к проведению и "
+                       "факторы риска «500+»; объективность — уровень плана работы (1–2: меры по находкам, подтверждённым на "
+                       "уровне школы с поправкой на число её работ) и основания, повод присмотреться к проведению и "
                        "проверке работ, а не обвинение. Полные основания — в приложении 2. Это факты об "
                        "организациях, а не сведения о людях; школы перечислены по названию.")
     if unassessed:
@@ -1227,7 +1231,7 @@ def show_municipal_appendix(data: ReportData, municipality: str, year: int, syst
         sec.table(support_table(data, municipality, year, detail=True),
                   caption=f"Школы, которым нужна адресная поддержка, с полными основаниями ({year})",
                   note="Все процедуры, по которым школа отнесена к ШНОР; составляющие индекса контекста; факторы риска "
-                       "«500+»; признаки необъективности по работам. Школы перечислены по названию.")
+                       "«500+»; объективность — уровень плана работы, меры и их основания. Школы перечислены по названию.")
     if system == 1:
         sec.table(level_table(data, municipality, year),
                   caption=f"Процент выполнения заданий по уровню сложности (Б/П/В), муниципалитет, {year}")
