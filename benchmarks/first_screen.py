@@ -1,4 +1,4 @@
-"""Count what the first screens of built school reports rest on (issue 20).
+"""Count what the first screens of built school reports rest on (the evidence rule of msoko.priorities).
 
 Reads every ``*.html`` school report under a folder, takes its first screen (``<section
 class="first-screen">``) and counts:
@@ -15,7 +15,7 @@ class="first-screen">``) and counts:
 
     python benchmarks/first_screen.py /tmp/real/reports/2021/schools [--processed /tmp/real/processed]
 
-Real sample, 2021, 90 school first screens (issue 20), before → after the evidence rule:
+Real sample, 2021, 90 school first screens, before → after the evidence rule:
 concerns 231 → 190 (from n < 20: 78 → 0); strengths 111 → 68; actions 278 → 104 (from n < 20: 112 → 0,
 n < 10: 65 → 0, n = 5: 12 → 0; a fact such as ШНОР, n = 1, is not a group); schools with an action
 76 → 52; indicator both strength and concern 11 → 0; arrow against the lists 3 → 0; arrow naming no

@@ -122,7 +122,7 @@ def report(obj: pd.DataFrame, truth: pd.DataFrame) -> dict:
     t = truth.copy()
     t["official"] = hits(t, off_fl, cohort_partner=True)
     t["combined"] = hits(t, comb_fl, cohort_partner=False)
-    signs = [s for s in obj["sign"].unique() if s not in ("objectivity_index", "objectivity_index_msoko")]
+    signs = [s for s in obj["sign"].unique() if s not in ("objectivity_index",)]
     for s in signs:
         t[s] = hits(t, flagged_cells(obj, [s]), cohort_partner=s.startswith("cohort"))
     order = {"weak": 0, "moderate": 1, "strong": 2}
@@ -394,7 +394,7 @@ def persistence(obj: pd.DataFrame, level: float | None = None) -> pd.DataFrame:
     schools (flagged on at least one of their works of the year).
     """
     r = _assessed(obj, level=level)
-    r = r[~r["sign"].isin(["objectivity_index", "objectivity_index_msoko"])]
+    r = r[~r["sign"].isin(["objectivity_index"])]
     years = sorted(r["year"].unique())
     rows = []
     for y0, y1 in zip(years[:-1], years[1:]):

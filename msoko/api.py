@@ -501,7 +501,12 @@ class Signs(_View):
             return f"{self.title}: нет отмеченных признаков"
         by = d.groupby("title").size().sort_values(ascending=False)
         parts = "; ".join(f"{k} — {v}" for k, v in by.items())
-        return f"{self.title}: {len(d)} отметок у {d['school_id'].nunique()} школ ({parts})"
+        out = f"{self.title}: {len(d)} отметок у {d['school_id'].nunique()} школ ({parts})"
+        pc = rsigns.plan_counts(self.m.data, self.year) if self.school is None else None
+        if pc is not None:   # the flags are works; what is decided about schools is the plan of work
+            out += (f". Это отдельные работы; по плану работы (m.plan()) меры — у {int(pc['plan_measures'])} школ, "
+                    f"самоанализ — у {int(pc['plan_tier3'])}")
+        return out
 
     def explain(self, grade: int, subject: str) -> pd.DataFrame:
         """Every sign computed for one work of the school (flagged or not): what lies behind a flag."""

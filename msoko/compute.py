@@ -6,6 +6,8 @@ reported as not computable, with the reason in Russian), writes beside them:
 - ``indicators.parquet`` and ``indicator_catalogue.csv`` (the catalogue plus
   ``computed`` and ``note_ru`` columns);
 - ``objectivity.parquet`` (msoko.objectivity, when that module is available);
+- ``objectivity_calibration_years``, ``objectivity_pvalue_bins``, ``objectivity_flag_rates`` — the
+  calibration section's pictures per year (msoko.objectivity.calibration.calibration_pictures);
 - ``objectivity_calibration.parquet`` — per sign, the share of p < 0.001 / 0.01 against nominal
   (a warning in the output and the log when a sign is over 5× nominal at 0.001);
 - ``objectivity_evidence.parquet`` — the picture data (score counts with the bunching expectation,
@@ -318,6 +320,20 @@ def _medals(tables, config, processed: Path, result, log, say) -> None:
                  "Объективность отметок претендентов на медаль")
 
 
+CALIBRATION_PICTURES = ["objectivity_calibration_years", "objectivity_pvalue_bins", "objectivity_flag_rates"]
+
+
+def _calibration_pictures(obj, tables, processed: Path, result, log, say) -> None:
+    """The calibration section's tables per year (msoko.objectivity.calibration.calibration_pictures)."""
+    def build():
+        if obj is None:
+            return None
+        from msoko.objectivity.calibration import calibration_pictures
+        return calibration_pictures(obj, tables.get("vpr_tasks"))
+
+    _tables_step(CALIBRATION_PICTURES, build, processed, result, log, say, "Проверка калибровки по годам")
+
+
 def _plan_document(plan, recheck, observed, tables, config, processed: Path, result, log, say,
                    visits=None) -> None:
     """The plan as a document (objectivity_plan_document) and last year's plan schools this year (objectivity_review)."""
@@ -366,7 +382,7 @@ def _org_scope(tables: dict, config: dict, processed: Path, result: ComputeResul
     return scope
 
 
-def _municipalities(tables: dict, config: dict, scope, obj, shnor, processed: Path, result: ComputeResult,
+def _municipalities(tables: dict, config: dict, scope, obj, plan, shnor, processed: Path, result: ComputeResult,
                     log: list[dict], say) -> None:
     """municipalities_summary.parquet and reject_findings.parquet (msoko.municipalities)."""
     from msoko.municipalities import municipalities_summary, read_rejects, reject_findings
@@ -375,7 +391,7 @@ def _municipalities(tables: dict, config: dict, scope, obj, shnor, processed: Pa
     try:
         if scope is not None:
             frames["municipalities_summary"] = municipalities_summary(
-                scope, tables["schools"], tables.get("vpr"), obj, shnor, OFFICIAL_SIGNS, config)
+                scope, tables["schools"], tables.get("vpr"), obj, shnor, OFFICIAL_SIGNS, config, plan)
         frames["reject_findings"] = reject_findings(read_rejects(processed), tables.get("vpr"), config)
     except Exception as exc:  # noqa: BLE001 - the other outputs are written
         message = f"Сводка по муниципалитетам не рассчитана: {_describe(exc)}."
@@ -396,7 +412,8 @@ def _municipalities(tables: dict, config: dict, scope, obj, shnor, processed: Pa
         say("  municipalities_summary.parquet: " + "; ".join(
             f"{r.label_ru} — показатель объективности "
             + ("—" if pd.isna(r.objectivity_index) else ru.number(float(r.objectivity_index), 1))
-            + f" ({r.objectivity_marked} из {r.objectivity_assessed}), ШНОР {r.shnor}" for r in last.itertuples()))
+            + f" ({r.objectivity_marked} из {r.objectivity_assessed}), план работы: меры {r.plan_measures}, "
+            f"самоанализ {r.plan_tier3}; ШНОР {r.shnor}" for r in last.itertuples()))
     rf = frames.get("reject_findings")
     if rf is not None and len(rf):
         say(f"  reject_findings.parquet: {len(rf)} школ × работ с сосредоточенными отклонёнными строками")
@@ -419,6 +436,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             result.outputs["objectivity_calibration"] = cal
     else:
         _remove_stale(processed, ["objectivity", "objectivity_calibration"], say)
+    _calibration_pictures(obj, tables, processed, result, log, say)
     plan = _plan(obj, tables, config, processed, result, log, say)
     _evidence(obj, tables, config, processed, result, log, say)
     recheck = _recheck(tables, config, obj, processed, result, log, say)
@@ -449,13 +467,13 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             path = _write(df.reset_index(drop=True), processed, name, log, say, "indicators")
             if path is not None:
                 result.outputs[name] = path
-    if res.details.get("spec_quality") is not None:   # specifications that do not fit the scores (issue 22)
+    if res.details.get("spec_quality") is not None:   # specifications that do not fit the scores
         from msoko.spec_quality import warnings_ru
         for message in warnings_ru(res.details["spec_quality"]):
             say(f"  ПРЕДУПРЕЖДЕНИЕ: {message}")
             log.append(_row("spec_quality", "vpr_task_completion", "качество данных", WARNING, message))
     say(f"  indicators.parquet: {res.summary()} ({time.perf_counter() - t:.1f} с)")
-    _municipalities(tables, config, scope, obj, res.details.get("shnor"), processed, result, log, say)
+    _municipalities(tables, config, scope, obj, plan, res.details.get("shnor"), processed, result, log, say)
     result.notes = res.notes
     failed = {}
     for f in getattr(res, "failures", []):

@@ -497,7 +497,31 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
     rs = rec_settings(config)
     conf = pr.settings(config)
     cat = catalogue.set_index("code")
+    out = _fired_rules(indicators, cat, config, rs, conf, objectivity, objectivity_plan, skills)
+    if not out:
+        return pd.DataFrame(columns=REC_COLUMNS)
+    res = _supersede(_merge_breakdowns(pd.DataFrame(out), conf))
+    res = _ranked(res, cat, config, rs, conf, year)
     names = _names(meta)
+    res["school_name"] = [names.get(s) or s for s in res["school_id"]]
+    res["action_ru"], res["text_ru"] = _rec_texts(res, conf)
+    res["grade"] = pd.to_numeric(res["grade"], errors="coerce").astype("Int8")
+    for c in ("subject", "item"):
+        res[c] = res[c].astype(object).where(res[c].notna(), None)
+    for c in ("value", "reference", "gap", "ci_low", "ci_high", "n", "size", "score"):
+        res[c] = pd.to_numeric(res[c], errors="coerce").astype(float)
+    res["system"] = res["system"].astype(int)
+    res["rank"] = res["rank"].astype(int)
+    return res[REC_COLUMNS].reset_index(drop=True)
+
+
+def _fired_rules(indicators: pd.DataFrame, cat: pd.DataFrame, config: dict, rs: dict, conf: dict,
+                 objectivity: pd.DataFrame | None, objectivity_plan: pd.DataFrame | None,
+                 skills: pd.DataFrame | None = None) -> list[dict]:
+    """One row per rule that fires on a school, year (and matched column): the rules on indicators through
+    :func:`_condition_rows` (all conditions, AND), the objectivity rules through the plan's findings."""
+    from msoko import priorities as pr
+
     found = None
     out = []
     # the school rows a condition can use, split by indicator once (each condition reads only its own)
@@ -515,63 +539,74 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
         if not conds:
             continue
         _validate_rule(rule)
-        rid = rule.get("id", "")
-        base = {"rule": rid, "addressee": rule.get("addressee", ""), "_template": rule["text"],
+        base = {"rule": rule.get("id", ""), "addressee": rule.get("addressee", ""), "_template": rule["text"],
                 "_supersedes": tuple(rule.get("supersedes") or ()),
                 "_per_school": rule.get("merge") == "school" or any("objectivity" in c for c in conds),
                 "_group": rule.get("group")}
         if any("objectivity" in c for c in conds):
             if found is None:
                 found = pr.objectivity_findings(objectivity, conf, objectivity_plan)
-            for f in _objectivity_rule(rule, found):
-                reason = f["text"]
-                out.append({**base, "year": int(f["year"]), "system": int(rule.get("system", 1)),
-                            "school_id": f["school_id"], "indicator": f["kind"], "grade": f["grade"],
-                            "subject": f["subject"], "item": None, "value": np.nan, "unit": "",
-                            "reason_ru": reason, "certainty": f["certainty"], "reference": np.nan, "gap": np.nan,
-                            "ci_low": np.nan, "ci_high": np.nan, "n": f["n"], "size": f["size"],
-                            "procedures": max(1, len(f["cells"].split(", "))), "_look": pr.LOOK[f["kind"]],
-                            "_grades": "", "_items": ""})
+            out += [{**base, "year": int(f["year"]), "system": int(rule.get("system", 1)),
+                     "school_id": f["school_id"], "indicator": f["kind"], "grade": f["grade"],
+                     "subject": f["subject"], "item": None, "value": np.nan, "unit": "",
+                     "reason_ru": f["text"], "certainty": f["certainty"], "reference": np.nan, "gap": np.nan,
+                     "ci_low": np.nan, "ci_high": np.nan, "n": f["n"], "size": f["size"],
+                     "procedures": max(1, len(f["cells"].split(", "))), "_look": pr.LOOK[f["kind"]],
+                     "_grades": "", "_items": ""} for f in _objectivity_rule(rule, found)]
             continue
-        match = ["year", "school_id"] + list(rule.get("match") or [])
         matched = [_condition_rows(by_code.get(c["indicator"], usable.iloc[:0]),
                                    {"size": rule.get("size", rs["fact_size"]), **c}, config, cat, rs)
                    for c in conds]
-        first = matched[0]
-        if first.empty or any(m.empty for m in matched):
+        out += _joined_conditions(rule, base, matched, cat, unformed)
+    return out
+
+
+def _joined_conditions(rule: dict, base: dict, matched: list[pd.DataFrame], cat: pd.DataFrame,
+                       unformed: dict) -> list[dict]:
+    """The rows of a rule whose every condition holds on the same school, year (and ``match`` columns): the
+    first condition's row with the strongest row of each other condition; certainty of the least certain;
+    ``unformed``: the work's tasks below their threshold with their skills (:func:`_unformed_skills`)."""
+    from msoko import priorities as pr
+
+    first = matched[0]
+    if first.empty or any(m.empty for m in matched):
+        return []
+    match = ["year", "school_id"] + list(rule.get("match") or [])
+    extra = []
+    for mrows in matched[1:]:
+        best = mrows.assign(_s=mrows["_size"]).sort_values("_s", ascending=False).drop_duplicates(match)
+        extra.append(best.set_index(match))
+    code = rule["when"][0]["indicator"]
+    unit = cat.loc[code, "unit"] if code in cat.index else ""
+    out = []
+    for r in first.to_dict("records"):
+        k = tuple(r[c] for c in match)
+        others = [e.loc[k] for e in extra if k in e.index]
+        if len(others) < len(extra):
             continue
-        extra = []
-        for mrows in matched[1:]:
-            best = mrows.assign(_s=mrows["_size"]).sort_values("_s", ascending=False).drop_duplicates(match)
-            extra.append(best.set_index(match))
-        code = conds[0]["indicator"]
-        unit = cat.loc[code, "unit"] if code in cat.index else ""
-        for r in first.to_dict("records"):
-            k = tuple(r[c] for c in match)
-            others = [e.loc[k] for e in extra if k in e.index]
-            if len(others) < len(extra):
-                continue
-            certs = [r["_cert"]] + [o["_cert"] for o in others]
-            cert = max(certs, key=lambda c: pr.CERTAINTY.index(c))  # the least certain condition
-            out.append({**base, "year": int(r["year"]),
-                        "system": int(rule.get("system", cat.loc[code, "system"] if code in cat.index else 1)),
-                        "school_id": r["school_id"], "indicator": code, "grade": r["grade"],
-                        "subject": r["subject"], "item": r["item"], "value": r["value"], "unit": unit,
-                        "reason_ru": _joined_reason(r, others),
-                        "certainty": cert, "reference": r["_ref"], "gap": r["_gap"], "ci_low": r["ci_low"],
-                        "ci_high": r["ci_high"], "n": r["n"],
-                        "size": float(np.mean([r["_size"]] + [o["_size"] for o in others])),
-                        "procedures": 1 + len(others), "_look": "", "_grades": "", "_items": "",
-                        "_skill_list": unformed.get((int(r["year"]), str(r["school_id"]),
-                                                     None if pd.isna(r["grade"]) else int(r["grade"]),
-                                                     r["subject"] if isinstance(r["subject"], str) else None), ())})
-    if not out:
-        return pd.DataFrame(columns=REC_COLUMNS)
-    res = pd.DataFrame(out)
-    res = _merge_breakdowns(res, conf)
-    res = _supersede(res)
-    # persistence: procedures combined + earlier years (within the window) in which the rule fired too
-    # (ВПР-based indicators: only years of the same ВПР season, msoko.seasons)
+        certs = [r["_cert"]] + [o["_cert"] for o in others]
+        cert = max(certs, key=lambda c: pr.CERTAINTY.index(c))  # the least certain condition
+        out.append({**base, "year": int(r["year"]),
+                    "system": int(rule.get("system", cat.loc[code, "system"] if code in cat.index else 1)),
+                    "school_id": r["school_id"], "indicator": code, "grade": r["grade"],
+                    "subject": r["subject"], "item": r["item"], "value": r["value"], "unit": unit,
+                    "reason_ru": _joined_reason(r, others),
+                    "certainty": cert, "reference": r["_ref"], "gap": r["_gap"], "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"], "n": r["n"],
+                    "size": float(np.mean([r["_size"]] + [o["_size"] for o in others])),
+                    "procedures": 1 + len(others), "_look": "", "_grades": "", "_items": "",
+                    "_skill_list": unformed.get((int(r["year"]), str(r["school_id"]),
+                                                 None if pd.isna(r["grade"]) else int(r["grade"]),
+                                                 r["subject"] if isinstance(r["subject"], str) else None), ())})
+    return out
+
+
+def _ranked(res: pd.DataFrame, cat: pd.DataFrame, config: dict, rs: dict, conf: dict, year: int | None) -> pd.DataFrame:
+    """Persistence (procedures combined + earlier years of the window in which the rule fired too; ВПР-based
+    indicators only in years of the same season), score, the decay within a group of rules, the rank per
+    school and year and the cap ``max_per_school``."""
+    from msoko import priorities as pr
+
     fired = set(zip(res["year"], res["school_id"], res["rule"], res["_subj"]))
     win = int(conf["years"])
     src = res["indicator"].map(cat["source"]) if "source" in cat.columns else pd.Series("", index=res.index)
@@ -594,8 +629,14 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
     res = res.sort_values(["year", "school_id", "score", "system", "rule"], ascending=[False, True, False, True, True],
                           kind="stable")
     res["rank"] = res.groupby(["year", "school_id"]).cumcount() + 1
-    res = res[res["rank"] <= int(rs["max_per_school"])].copy()
-    res["school_name"] = [names.get(s) or s for s in res["school_id"]]
+    return res[res["rank"] <= int(rs["max_per_school"])].copy()
+
+
+def _rec_texts(res: pd.DataFrame, conf: dict) -> tuple[list[str], list[str]]:
+    """The action of each recommendation and its full text: action, «Основание: …», the years in a row, what
+    to look at, the certainty in words."""
+    from msoko import priorities as pr
+
     texts, actions = [], []
     for r in res.to_dict("records"):
         years = int(r["_before"])
@@ -612,15 +653,7 @@ def recommend(indicators: pd.DataFrame, catalogue: pd.DataFrame, config: dict, *
         if r["_look"]:
             t += f". {r['_look']}"
         texts.append(f"{t.rstrip('.')}. {pr.certainty_sentence(r['certainty'], r['indicator'] in conf['rule_flags'])}")
-    res["action_ru"], res["text_ru"] = actions, texts
-    res["grade"] = pd.to_numeric(res["grade"], errors="coerce").astype("Int8")
-    for c in ("subject", "item"):
-        res[c] = res[c].astype(object).where(res[c].notna(), None)
-    for c in ("value", "reference", "gap", "ci_low", "ci_high", "n", "size", "score"):
-        res[c] = pd.to_numeric(res[c], errors="coerce").astype(float)
-    res["system"] = res["system"].astype(int)
-    res["rank"] = res["rank"].astype(int)
-    return res[REC_COLUMNS].reset_index(drop=True)
+    return actions, texts
 
 
 def _merge_breakdowns(res: pd.DataFrame, conf: dict) -> pd.DataFrame:
@@ -647,7 +680,7 @@ def _merge_breakdowns(res: pd.DataFrame, conf: dict) -> pd.DataFrame:
              "subject": [x["subject"] for x in recs]}
         grades = sorted({int(x) for x in g["grade"] if x is not None and not pd.isna(x)})
         items = list(dict.fromkeys(x for x in g["item"] if isinstance(x, str)))
-        # an action names at most MAX_WORKS works, then «и ещё N» (issue 20: one action listed 19 works)
+        # an action names at most MAX_WORKS works, then «и ещё N» (one action once listed 19 works)
         r["_grades"] = (f"{', '.join(map(str, grades[:MAX_WORKS]))} кл." + _more(len(grades))) if grades else ""
         r["_items"] = ", ".join(f"«{x}»" for x in items[:MAX_WORKS]) + _more(len(items))
         pairs = list(dict.fromkeys((sj, None if gr is None or pd.isna(gr) else int(gr))

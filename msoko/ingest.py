@@ -227,145 +227,55 @@ def _nonempty_rows(df: pd.DataFrame) -> np.ndarray:
 
 
 # ====================================================================== per-kind parsers
+class _VprSheet:
+    """The non-empty rows of one ВПР sheet and its columns by layout field (read once, cached)."""
+
+    def __init__(self, table, lay):
+        keep = table.nonempty()
+        self.table, self.lay, self.header = table, lay, table.header
+        self.rows = (np.flatnonzero(keep) + table.first_data_row).astype(np.int32)
+        self.n = len(self.rows)
+        self.pos = np.arange(self.n)
+        self._kept = table.kept_rows(keep)
+        self._cache: dict[int, pd.Series] = {}
+
+    def by_index(self, ci) -> pd.Series:
+        if ci not in self._cache:
+            self._cache[ci] = pd.Series(self.table.column_of(self._kept, ci), dtype=object)
+        return self._cache[ci]
+
+    def col(self, f) -> pd.Series:
+        return self.by_index(self.lay.columns[f]) if f in self.lay.columns else pd.Series([""] * self.n, dtype=object)
+
+    def head(self, f) -> str:
+        return self.header[self.lay.columns[f]] if f in self.lay.columns else f
+
+
 def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
+    """One ВПР sheet → its works, task scores, textbooks, rejects and cleaning log, in named steps: the
+    file's contradictions, key columns and total, task scores, journal mark, sex and class."""
     year, grade, subject = layouts.vpr_identity(table.path, raw_root)
-    keep = table.nonempty()
-    rows = (np.flatnonzero(keep) + table.first_data_row).astype(np.int32)
-    n = len(rows)
+    sh = _VprSheet(table, lay)
+    n, rows, pos = sh.n, sh.rows, sh.pos
     rej = _Rejects(rel, n)
     cleaning: list[tuple] = []
-    header = table.header
-    pos = np.arange(n)
-    cache: dict[int, pd.Series] = {}
-    kept = table.kept_rows(keep)
-
-    def by_index(ci):
-        if ci not in cache:
-            cache[ci] = pd.Series(table.column_of(kept, ci), dtype=object)
-        return cache[ci]
-
-    def col(f):
-        return by_index(lay.columns[f]) if f in lay.columns else pd.Series([""] * n, dtype=object)
-
-    def head(f):
-        return header[lay.columns[f]] if f in lay.columns else f
-
-    # contradictions, not merges: every row of the file is refused (counted, named), none is loaded
-    # into another year/grade/subject or with one task twice
-    warnings: list[str] = []
-    conflicts = layouts.vpr_identity_conflicts(table.path, raw_root)
-    if conflicts and n:
-        what = "; ".join(conflicts)
-        rej.add(pos, rows, "имя файла и папка", [Path(rel).name] * n,
-                f"имя файла и папка расходятся ({what}) — неясно, к какой работе отнести строку; "
-                "переименуйте файл или перенесите его в нужную папку")
-        warnings.append(f"«{rel}»: имя файла и папка расходятся ({what}) — все {n} строк файла отклонены "
-                        "(см. rejects.csv), ни одна не загружена в другой год, класс или предмет.")
-    for label, cis in lay.duplicate_tasks().items():
-        from openpyxl.utils import get_column_letter
-
-        letters = ", ".join(get_column_letter(ci + 1) for ci in cis)
-        rej.add(pos, rows, header[cis[0]], [f"столбцы {letters}"] * n,
-                f"столбец «{header[cis[0]]}» повторяется (столбцы {letters}) — неясно, какой из них задание "
-                f"{label}; строка не загружена, исправьте заголовок")
-        if n:
-            warnings.append(f"«{rel}»: столбец «{header[cis[0]]}» повторяется (столбцы {letters}) — задание {label} "
-                            f"не загружено дважды: все {n} строк файла отклонены (см. rejects.csv).")
-
-    school = _text(col("school_id"))
-    code = _text(col("student_code"))
-    variant = _text(col("variant"))
+    warnings = _vpr_contradictions(sh, rej, rel, raw_root)
+    school = _text(sh.col("school_id"))
+    code = _text(sh.col("student_code"))
+    variant = _text(sh.col("variant"))
     var_l = np.char.lower(variant.astype(str)) if n else np.array([], dtype=str)
     absent = var_l == ABSENT
-    total, total_nd, total_bad = _numbers(col("total"))
+    total, total_nd, total_bad = _numbers(sh.col("total"))
     if lay.kind == "vpr2020":
         absent = absent | (np.isnan(total) & ~total_bad & ~total_nd)
-
-    # --- key columns
-    m = school == ""
-    rej.add(pos[m], rows[m], head("school_id"), school[m], "пустой логин школы")
-    m = code == ""
-    rej.add(pos[m], rows[m], head("student_code"), code[m], "пустой код обучающегося")
-
-    # --- total
-    m = total_bad | total_nd
-    raw_total = col("total").to_numpy(dtype=object)
-    rej.add(pos[m & ~absent], rows[m & ~absent], head("total"), [cell_text(v) for v in raw_total[m & ~absent]],
-            "«всего баллов» — не число")
-    m = ~absent & np.isnan(total) & ~total_bad & ~total_nd
-    rej.add(pos[m], rows[m], head("total"), [""] * int(m.sum()),
-            "пустое «всего баллов» у участника с указанным вариантом (не отмечен как отсутствовавший)")
-    m = ~absent & (total < 0)
-    rej.add(pos[m], rows[m], head("total"), total[m], "отрицательный общий балл")
-
-    # --- tasks
-    task_cols = lay.tasks
-    k = len(task_cols)
-    scores = np.full((n, k), np.nan)
-    used = np.zeros(k, dtype=bool)
-    for j, (label, ci) in enumerate(task_cols):
-        s = by_index(ci)
-        num, nd, bad = _numbers(s)
-        used[j] = bool((~np.isnan(num) | nd | bad).any())
-        scores[:, j] = np.where(nd, np.nan, num)
-        mb = bad & ~absent
-        if mb.any():
-            raw = s.to_numpy(dtype=object)
-            rej.add(pos[mb], rows[mb], header[ci], [cell_text(v) for v in raw[mb]],
-                    "балл за задание — не число (допустимы число, «X» — задание не выполнено, пусто)")
-        mneg = (num < 0) & ~absent
-        if mneg.any():
-            rej.add(pos[mneg], rows[mneg], header[ci], num[mneg], "отрицательный балл за задание")
-    if lay.kind == "vpr2020":
-        keep_tasks = used
-    else:
-        keep_tasks = np.ones(k, dtype=bool)
-    task_labels = [t for (t, _), u in zip(task_cols, keep_tasks) if u]
-    task_heads = [header[ci] for (_, ci), u in zip(task_cols, keep_tasks) if u]
-    scores = scores[:, keep_tasks]
+    _vpr_check_keys_and_total(sh, rej, school, code, absent, total, total_nd, total_bad)
+    scores, task_labels, task_heads = _vpr_task_scores(sh, rej, absent)
     task_sum = np.nansum(scores, axis=1)
     m = ~absent & ~np.isnan(total) & (np.abs(task_sum - total) > 1e-6)
-    rej.add(pos[m], rows[m], head("total"), total[m],
+    rej.add(pos[m], rows[m], sh.head("total"), total[m],
             [f"«всего баллов» = {t:g} не равно сумме баллов за задания = {s:g}" for t, s in zip(total[m], task_sum[m])])
-
-    # --- journal mark
-    jm_text = _text(col("journal_mark"))
-    uniq = pd.unique(jm_text)
-    jmap, jnote = {}, {}
-    for u in uniq:
-        t = str(u).strip().lower()
-        try:
-            v = float(t.replace(",", "."))
-        except ValueError:
-            v = None
-        if v is not None and v.is_integer() and 2 <= v <= 5:
-            jmap[u] = int(v)
-        else:
-            jmap[u] = None
-            if t not in MARK_MISSING:
-                jnote[u] = True
-    jcodes, juniq = pd.factorize(jm_text, use_na_sentinel=False)
-    jvals = np.array([np.nan if jmap[u] is None else jmap[u] for u in juniq] + [np.nan], dtype="float64")[:-1]
-    journal = pd.array(jvals[jcodes], dtype="Int8")
-    jflag = np.array([u in jnote for u in juniq] + [False], dtype=bool)[:-1]
-    for i in np.flatnonzero(jflag[jcodes]):
-        cleaning.append((rel, int(rows[i]), head("journal_mark"), str(jm_text[i]),
-                         "отметка за четверть вне 2–5 или не отметка — записан пропуск"))
-
-    # --- sex
-    sx = _text(col("sex"))
-    sx_l = np.char.lower(sx.astype(str)) if n else np.array([], dtype=str)
-    sex = np.where(np.isin(sx_l, ["м", "ж"]), sx_l, None).astype(object)
-    for i in np.flatnonzero(~np.isin(sx_l, ["м", "ж", ""])):
-        cleaning.append((rel, int(rows[i]), head("sex"), str(sx[i]), "пол не «м»/«ж» — записан пропуск"))
-
-    # --- class letter
-    cl = _text(col("class"))
-    cl_l = np.char.lower(cl.astype(str)) if n else np.array([], dtype=str)
-    klass = np.where(np.isin(cl_l, list(CLASS_NONE)), None, cl_l).astype(object)
-
-    variant_out = np.where(absent | (variant == ""), None, variant).astype(object)
-    primary = np.where(absent, np.nan, total)
+    journal = _vpr_journal_marks(sh, rel, cleaning)
+    sex, klass = _vpr_sex_and_class(sh, rel, cleaning)
 
     cols = {
         "year": pa.array(np.full(n, year, dtype="int16")),
@@ -376,56 +286,29 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
         "journal_mark": pa.array(journal, type=pa.int8()),
         "sex": pa.array(sex, type=pa.string()),
         "class": pa.array(klass, type=pa.string()),
-        "variant": pa.array(variant_out, type=pa.string()),
+        "variant": pa.array(np.where(absent | (variant == ""), None, variant).astype(object), type=pa.string()),
         "absent": pa.array(absent.astype(bool)),
-        "primary_score": pa.array(primary, type=pa.float64()),
+        "primary_score": pa.array(np.where(absent, np.nan, total), type=pa.float64()),
         "max_score": pa.array(np.full(n, np.nan), type=pa.float64()),
         "mark": pa.nulls(n, type=pa.int8()),
         "source_file": pa.array(np.full(n, rel, dtype=object), type=pa.string()),
         "source_row": pa.array(rows, type=pa.int32()),
     }
     if "export_mark" in lay.columns:
-        em = pd.to_numeric(pd.Series(_text(col("export_mark"))), errors="coerce")
+        em = pd.to_numeric(pd.Series(_text(sh.col("export_mark"))), errors="coerce")
         cols["export_mark"] = pa.array(em.where(em.between(2, 5)).to_numpy(dtype="float64", na_value=np.nan),
                                        type=pa.float64())
     good = ~rej.mask
     vpr = pa.table(cols).filter(pa.array(good))
-
     present = good & ~absent
     idx = np.flatnonzero(present)
-    kk = len(task_labels)
-    m_rows = len(idx) * kk
-
-    def dict_array(values: np.ndarray) -> pa.DictionaryArray:
-        codes, uniq = pd.factorize(values)
-        return pa.DictionaryArray.from_arrays(pa.array(np.repeat(codes.astype("int32"), kk)),
-                                              pa.array(list(uniq), type=pa.string()))
-
-    tasks = pa.table({
-        "year": pa.array(np.full(m_rows, year, dtype="int16")),
-        "grade": pa.array(np.full(m_rows, grade, dtype="int8")),
-        "subject": pa.DictionaryArray.from_arrays(pa.array(np.zeros(m_rows, dtype="int32")),
-                                                  pa.array([subject], type=pa.string())),
-        "school_id": dict_array(school[idx]),
-        "student_code": dict_array(code[idx]),
-        "task": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(kk, dtype="int32"), len(idx))),
-                                               pa.array(task_labels, type=pa.string())),
-        "score": pa.array(scores[idx].ravel(), from_pandas=True),
-        "source_row": pa.array(np.repeat(rows[idx], kk)),
-    })
-    # distinct scores per task with counts: the spec check of stage 2 needs no re-read of the rows
-    hist = {}
-    for j, label in enumerate(task_labels):
-        col_scores = scores[idx, j]
-        col_scores = col_scores[~np.isnan(col_scores)]
-        vals, cnts = np.unique(col_scores, return_counts=True)
-        hist[label] = [[float(a), int(b)] for a, b in zip(vals, cnts)]
+    tasks, hist = _vpr_task_table(year, grade, subject, school[idx], code[idx], scores[idx], rows[idx], task_labels)
     rejected = rej.frame()
     # the school of a rejected row, where its login cell is readable (msoko.municipalities.reject_findings)
     rejected["school_id"] = rejected["row"].map(dict(zip(rows.tolist(), school.tolist()))).replace("", None)
     frames = {"rejects": rejected, "cleaning": pd.DataFrame(cleaning, columns=CLEANING_COLUMNS)}
     if lay.textbook:   # each pupil's textbook (2021 layout), kept beside the work
-        tb = {f: _text(by_index(ci)) for f, ci in lay.textbook.items()}
+        tb = {f: _text(sh.by_index(ci)) for f, ci in lay.textbook.items()}
         blank = np.full(n, "", dtype=object)
         frames["textbooks"] = pd.DataFrame({
             "school_id": school, "student_code": code,
@@ -440,6 +323,151 @@ def _parse_vpr(table, lay, rel: str, raw_root: Path) -> dict:
         "meta": {"year": year, "grade": grade, "subject": subject, "tasks": task_labels, "task_headers": task_heads,
                  "score_hist": hist, "n_present": int(len(idx))},
     }
+
+
+def _vpr_contradictions(sh: _VprSheet, rej: _Rejects, rel: str, raw_root: Path) -> list[str]:
+    """Contradictions, not merges: every row of the file is refused (counted, named), none is loaded into
+    another year/grade/subject or with one task twice."""
+    n, rows, pos, header = sh.n, sh.rows, sh.pos, sh.header
+    warnings: list[str] = []
+    conflicts = layouts.vpr_identity_conflicts(sh.table.path, raw_root)
+    if conflicts and n:
+        what = "; ".join(conflicts)
+        rej.add(pos, rows, "имя файла и папка", [Path(rel).name] * n,
+                f"имя файла и папка расходятся ({what}) — неясно, к какой работе отнести строку; "
+                "переименуйте файл или перенесите его в нужную папку")
+        warnings.append(f"«{rel}»: имя файла и папка расходятся ({what}) — все {n} строк файла отклонены "
+                        "(см. rejects.csv), ни одна не загружена в другой год, класс или предмет.")
+    for label, cis in sh.lay.duplicate_tasks().items():
+        from openpyxl.utils import get_column_letter
+
+        letters = ", ".join(get_column_letter(ci + 1) for ci in cis)
+        rej.add(pos, rows, header[cis[0]], [f"столбцы {letters}"] * n,
+                f"столбец «{header[cis[0]]}» повторяется (столбцы {letters}) — неясно, какой из них задание "
+                f"{label}; строка не загружена, исправьте заголовок")
+        if n:
+            warnings.append(f"«{rel}»: столбец «{header[cis[0]]}» повторяется (столбцы {letters}) — задание {label} "
+                            f"не загружено дважды: все {n} строк файла отклонены (см. rejects.csv).")
+    return warnings
+
+
+def _vpr_check_keys_and_total(sh: _VprSheet, rej: _Rejects, school, code, absent, total, total_nd, total_bad) -> None:
+    """Rows without a school login or a pupil's code, and with a total that is not a number, missing for a
+    participant, or negative."""
+    rows, pos = sh.rows, sh.pos
+    m = school == ""
+    rej.add(pos[m], rows[m], sh.head("school_id"), school[m], "пустой логин школы")
+    m = code == ""
+    rej.add(pos[m], rows[m], sh.head("student_code"), code[m], "пустой код обучающегося")
+    m = total_bad | total_nd
+    raw_total = sh.col("total").to_numpy(dtype=object)
+    rej.add(pos[m & ~absent], rows[m & ~absent], sh.head("total"), [cell_text(v) for v in raw_total[m & ~absent]],
+            "«всего баллов» — не число")
+    m = ~absent & np.isnan(total) & ~total_bad & ~total_nd
+    rej.add(pos[m], rows[m], sh.head("total"), [""] * int(m.sum()),
+            "пустое «всего баллов» у участника с указанным вариантом (не отмечен как отсутствовавший)")
+    m = ~absent & (total < 0)
+    rej.add(pos[m], rows[m], sh.head("total"), total[m], "отрицательный общий балл")
+
+
+def _vpr_task_scores(sh: _VprSheet, rej: _Rejects, absent) -> tuple[np.ndarray, list[str], list[str]]:
+    """Task scores (rows × tasks; «X» and empty → NaN) with the rows whose score is not a number or negative
+    rejected; the 2020 layout keeps only the task columns that hold anything. Returns the scores, the task
+    labels and their headers."""
+    rows, pos, header = sh.rows, sh.pos, sh.header
+    task_cols = sh.lay.tasks
+    k = len(task_cols)
+    scores = np.full((sh.n, k), np.nan)
+    used = np.zeros(k, dtype=bool)
+    for j, (label, ci) in enumerate(task_cols):
+        s = sh.by_index(ci)
+        num, nd, bad = _numbers(s)
+        used[j] = bool((~np.isnan(num) | nd | bad).any())
+        scores[:, j] = np.where(nd, np.nan, num)
+        mb = bad & ~absent
+        if mb.any():
+            raw = s.to_numpy(dtype=object)
+            rej.add(pos[mb], rows[mb], header[ci], [cell_text(v) for v in raw[mb]],
+                    "балл за задание — не число (допустимы число, «X» — задание не выполнено, пусто)")
+        mneg = (num < 0) & ~absent
+        if mneg.any():
+            rej.add(pos[mneg], rows[mneg], header[ci], num[mneg], "отрицательный балл за задание")
+    keep_tasks = used if sh.lay.kind == "vpr2020" else np.ones(k, dtype=bool)
+    task_labels = [t for (t, _), u in zip(task_cols, keep_tasks) if u]
+    task_heads = [header[ci] for (_, ci), u in zip(task_cols, keep_tasks) if u]
+    return scores[:, keep_tasks], task_labels, task_heads
+
+
+def _vpr_journal_marks(sh: _VprSheet, rel: str, cleaning: list) -> pd.arrays.IntegerArray:
+    """The journal mark 2–5 (Int8); anything else is set to missing, noted in the cleaning log unless it is
+    one of the words for «no mark»."""
+    jm_text = _text(sh.col("journal_mark"))
+    jmap, jnote = {}, {}
+    for u in pd.unique(jm_text):
+        t = str(u).strip().lower()
+        try:
+            v = float(t.replace(",", "."))
+        except ValueError:
+            v = None
+        if v is not None and v.is_integer() and 2 <= v <= 5:
+            jmap[u] = int(v)
+        else:
+            jmap[u] = None
+            if t not in MARK_MISSING:
+                jnote[u] = True
+    jcodes, juniq = pd.factorize(jm_text, use_na_sentinel=False)
+    jvals = np.array([np.nan if jmap[u] is None else jmap[u] for u in juniq] + [np.nan], dtype="float64")[:-1]
+    jflag = np.array([u in jnote for u in juniq] + [False], dtype=bool)[:-1]
+    for i in np.flatnonzero(jflag[jcodes]):
+        cleaning.append((rel, int(sh.rows[i]), sh.head("journal_mark"), str(jm_text[i]),
+                         "отметка за четверть вне 2–5 или не отметка — записан пропуск"))
+    return pd.array(jvals[jcodes], dtype="Int8")
+
+
+def _vpr_sex_and_class(sh: _VprSheet, rel: str, cleaning: list) -> tuple[np.ndarray, np.ndarray]:
+    """Sex «м»/«ж» (anything else missing, noted) and the class letter (the words for «no class» missing)."""
+    n = sh.n
+    sx = _text(sh.col("sex"))
+    sx_l = np.char.lower(sx.astype(str)) if n else np.array([], dtype=str)
+    sex = np.where(np.isin(sx_l, ["м", "ж"]), sx_l, None).astype(object)
+    for i in np.flatnonzero(~np.isin(sx_l, ["м", "ж", ""])):
+        cleaning.append((rel, int(sh.rows[i]), sh.head("sex"), str(sx[i]), "пол не «м»/«ж» — записан пропуск"))
+    cl = _text(sh.col("class"))
+    cl_l = np.char.lower(cl.astype(str)) if n else np.array([], dtype=str)
+    klass = np.where(np.isin(cl_l, list(CLASS_NONE)), None, cl_l).astype(object)
+    return sex, klass
+
+
+def _vpr_task_table(year, grade, subject, school, code, scores, rows, task_labels) -> tuple[pa.Table, dict]:
+    """The long task table of the present participants (dictionary-encoded) and the distinct scores per task
+    with counts (the spec check of stage 2 needs no re-read of the rows)."""
+    kk = len(task_labels)
+    m_rows = len(rows) * kk
+
+    def dict_array(values: np.ndarray) -> pa.DictionaryArray:
+        codes, uniq = pd.factorize(values)
+        return pa.DictionaryArray.from_arrays(pa.array(np.repeat(codes.astype("int32"), kk)),
+                                              pa.array(list(uniq), type=pa.string()))
+
+    tasks = pa.table({
+        "year": pa.array(np.full(m_rows, year, dtype="int16")),
+        "grade": pa.array(np.full(m_rows, grade, dtype="int8")),
+        "subject": pa.DictionaryArray.from_arrays(pa.array(np.zeros(m_rows, dtype="int32")),
+                                                  pa.array([subject], type=pa.string())),
+        "school_id": dict_array(school),
+        "student_code": dict_array(code),
+        "task": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(kk, dtype="int32"), len(rows))),
+                                               pa.array(task_labels, type=pa.string())),
+        "score": pa.array(scores.ravel(), from_pandas=True),
+        "source_row": pa.array(np.repeat(rows, kk)),
+    })
+    hist = {}
+    for j, label in enumerate(task_labels):
+        col_scores = scores[:, j]
+        col_scores = col_scores[~np.isnan(col_scores)]
+        vals, cnts = np.unique(col_scores, return_counts=True)
+        hist[label] = [[float(a), int(b)] for a, b in zip(vals, cnts)]
+    return tasks, hist
 
 
 def _norm_task(value) -> str:
@@ -1242,169 +1270,220 @@ def _first_logins(logins: pd.DataFrame, rejects: list[pd.DataFrame], warnings: l
     return logins[~dup]
 
 
+@dataclass
+class _Assembly:
+    """What the steps of :func:`assemble` share: the parsed fragments, where they go, and what they found."""
+    metas: list[dict]
+    cache: Path
+    processed: Path
+    ok: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extra_rejects: list[pd.DataFrame] = field(default_factory=list)
+    reject_rows: dict[str, set] = field(default_factory=dict)   # ВПР file → rows rejected after parsing
+
+    def frags(self, kind=None, table=None) -> list[dict]:
+        return [m for m in self.ok if (kind is None or m["kind"] == kind) and (table is None or m["table"] == table)]
+
+    def cat(self, kind, name, table=None) -> pd.DataFrame | None:
+        fs = [_read_frag(self.cache, m["key"], name) for m in self.frags(kind, table)]
+        return pd.concat(fs, ignore_index=True) if fs else None
+
+    def reject(self, rdf: pd.DataFrame, vpr_file: str | None = None) -> None:
+        self.extra_rejects.append(rdf)
+        if vpr_file is not None:
+            self.reject_rows.setdefault(vpr_file, set()).update(int(r) for r in rdf["row"])
+
+    def drop_table(self, name: str) -> None:
+        """A table of the last run that this run does not make (not left for compute to read as current)."""
+        if table_path(self.processed, name).exists():
+            table_path(self.processed, name).unlink()
+
+
 def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) -> tuple[list[FileReport], list[str]]:
-    from msoko.dictionary import empty_frame, load_dictionary
-    from msoko.marks import assign_marks, load_scales
+    """Every parsed fragment into the processed tables, in named steps: task specifications, the registry
+    (schools), the ВПР works (checked against the specifications and the registry, repeats rejected, marks
+    given), textbooks, task scores, msoko templates, then rejects, the cleaning log and the balance."""
+    a = _Assembly(metas, cache, processed, ok=sorted((m for m in metas if m["status"] == "ok"), key=lambda m: m["file"]))
+    specs = _assemble_specs(a)
+    spec_max = {k: dict(zip(g["task"], g["max_score"])) for k, g in specs.groupby(["grade", "subject"])} \
+        if len(specs) else {}
+    known, have_registry, registry = _assemble_schools(a)
+    vpr_metas = sorted(a.frags("vpr2020") + a.frags("vpr2021"), key=lambda m: m["file"])
+    parts = [_vpr_file(a, m, spec_max, known, have_registry) for m in vpr_metas]
+    vpr = pd.concat(parts, ignore_index=True) if parts else \
+        pd.DataFrame({c: pd.Series([], dtype=object) for c in VPR_COLUMNS})
+    if len(vpr):
+        vpr = _vpr_marks(a, _vpr_repeats(a, vpr))
+    write_table(_vpr_typed(vpr), processed, "vpr")
+    _write_textbooks(a, vpr_metas)
+    _write_tasks(a, vpr_metas)
+    spec_out = specs.reindex(columns=SPEC_COLUMNS) if len(specs) else pd.DataFrame(
+        {c: pd.Series([], dtype=object) for c in SPEC_COLUMNS})
+    write_table(spec_out.astype({"grade": "int8", "max_score": "float64"}).reset_index(drop=True), processed,
+                "task_specs")
+    _assemble_templates(a, known, have_registry or registry is not None)
+    return _rejects_and_balance(a, vpr), a.warnings
 
-    warnings: list[str] = []
-    extra_rejects: list[pd.DataFrame] = []
-    extra_count: dict[str, int] = {}
-    ok = [m for m in metas if m["status"] == "ok"]
 
-    ok.sort(key=lambda m: m["file"])
-
-    def frags(kind=None, table=None):
-        return [m for m in ok if (kind is None or m["kind"] == kind) and (table is None or m["table"] == table)]
-
-    # ---------------- task specs
-    spec_frames = [_read_frag(cache, m["key"], "task_specs") for m in frags("task_specs")]
+def _assemble_specs(a: _Assembly) -> pd.DataFrame:
+    """Task specifications of every grade × subject (a repeated task: the first file wins), in task order."""
+    spec_frames = [_read_frag(a.cache, m["key"], "task_specs") for m in a.frags("task_specs")]
     specs = pd.concat(spec_frames, ignore_index=True) if spec_frames else pd.DataFrame(columns=SPEC_COLUMNS)
     if len(specs):
         dup = specs.duplicated(["grade", "subject", "task"], keep="first")
         if dup.any():
-            warnings.append(f"Спецификации заданий: {int(dup.sum())} повторов (класс, предмет, задание) — взяты первые.")
+            a.warnings.append(f"Спецификации заданий: {int(dup.sum())} повторов (класс, предмет, задание) — взяты первые.")
             specs = specs[~dup]
     if len(specs):
         specs = specs.astype({"grade": "int8", "max_score": "float64"})
         order = pd.to_numeric(specs["task"], errors="coerce")
         specs = specs.assign(_o=order).sort_values(["grade", "subject", "_o", "task"], kind="stable") \
             .drop(columns="_o").reset_index(drop=True)
-    spec_max = {k: dict(zip(g["task"], g["max_score"])) for k, g in specs.groupby(["grade", "subject"])} \
-        if len(specs) else {}
+    return specs
 
-    # ---------------- registry: logins + context + registry template
-    def cat(kind, name, table=None):
-        fs = [_read_frag(cache, m["key"], name) for m in frags(kind, table)]
-        return pd.concat(fs, ignore_index=True) if fs else None
 
-    logins = cat("logins", "logins")
-    context = cat("context", "context")
-    registry = cat("template", "template", "registry")
+def _assemble_schools(a: _Assembly) -> tuple[set, bool, pd.DataFrame | None]:
+    """schools.parquet from logins, the context questionnaires and the registry template (and
+    context_questionnaire.parquet); returns the known logins, whether a registry was given, the registry."""
+    logins = a.cat("logins", "logins")
+    context = a.cat("context", "context")
+    registry = a.cat("template", "template", "registry")
     if logins is not None:
-        logins = _first_logins(logins, extra_rejects, warnings)
+        logins = _first_logins(logins, a.extra_rejects, a.warnings)
     if context is not None:  # several questionnaires (context_2021, context_2022, …): the last file wins
         context = context.drop_duplicates("school_id", keep="last")
-    questionnaires = cat("context", "context_questionnaire")
+    questionnaires = a.cat("context", "context_questionnaire")
     if questionnaires is not None:  # every year kept; one row per (year, school): the last file wins
         questionnaires = questionnaires.drop_duplicates(["year", "school_id"], keep="last").reset_index(drop=True)
-        write_table(questionnaires, processed, "context_questionnaire")
-    elif table_path(processed, "context_questionnaire").exists():   # not last run's questionnaire
-        table_path(processed, "context_questionnaire").unlink()
+        write_table(questionnaires, a.processed, "context_questionnaire")
+    else:
+        a.drop_table("context_questionnaire")
     if registry is not None:
         d = registry.duplicated("school_id")
-        if d.any():
-            for r in registry[d].itertuples():
-                extra_rejects.append(pd.DataFrame([(r.source_file, r.source_row, "Логин ОО", r.school_id,
-                                                    "повтор ключа: логин уже есть в реестре")], columns=REJECT_COLUMNS))
-                extra_count[r.source_file] = extra_count.get(r.source_file, 0) + 1
-            registry = registry[~d]
+        for r in registry[d].itertuples():
+            a.reject(pd.DataFrame([(r.source_file, r.source_row, "Логин ОО", r.school_id,
+                                    "повтор ключа: логин уже есть в реестре")], columns=REJECT_COLUMNS))
+        registry = registry[~d]
     schools = build_schools(logins, context, registry)
     known = set(schools["school_id"]) if len(schools) else set()
     have_registry = logins is not None or registry is not None
-    if not have_registry and frags("vpr2020") + frags("vpr2021"):
-        warnings.append("Нет реестра школ (logins.xlsx или шаблон «Реестр образовательных организаций»): "
-                        "проверка неизвестных логинов пропущена, названия и муниципалитеты школ неизвестны.")
-    write_table(schools, processed, "schools")
+    if not have_registry and a.frags("vpr2020") + a.frags("vpr2021"):
+        a.warnings.append("Нет реестра школ (logins.xlsx или шаблон «Реестр образовательных организаций»): "
+                          "проверка неизвестных логинов пропущена, названия и муниципалитеты школ неизвестны.")
+    write_table(schools, a.processed, "schools")
+    return known, have_registry, registry
 
-    # ---------------- ВПР
-    vpr_metas = sorted(frags("vpr2020") + frags("vpr2021"), key=lambda m: m["file"])
-    vpr_parts = []
-    reject_rows: dict[str, set] = {}
-    for m in vpr_metas:
-        v = _read_frag(cache, m["key"], "vpr")
-        info = m["info"]
-        rel = m["file"]
-        rej_recs = []
-        key = (info["grade"], info["subject"])
-        spec = spec_max.get(key)
-        if spec is not None and set(info["tasks"]) == set(spec):
-            eff = dict(spec)
-            hist = info.get("score_hist", {})
-            counts = {tk: sum(c for sc, c in hist.get(tk, []) if sc > spec[tk] + 1e-9) for tk in spec}
-            counts = {tk: c for tk, c in counts.items() if c}
-            over = pd.DataFrame(columns=["task", "score", "source_row"])
-            if counts:
-                # A maximum exceeded by many participants is an error of the specification, not of
-                # the rows (the real specs have a few): keep the rows, use the observed maximum, warn.
-                limit = max(SPEC_SUSPECT_MIN_ROWS, SPEC_SUSPECT_SHARE * info.get("n_present", 0))
-                suspect = [tk for tk, c in counts.items() if c > limit]
-                for tk in suspect:
-                    obs = max(sc for sc, _ in hist[tk])
-                    eff[tk] = obs
-                    warnings.append(
-                        f"«{rel}»: балл за задание {tk} выше максимума спецификации ({spec[tk]:g}) у {int(counts[tk])} "
-                        f"участников — вероятно, ошибка спецификации ({info['grade']} класс, {info['subject']}); "
-                        f"строки не отклонены, принят наблюдаемый максимум {obs:g}.")
-                if set(counts) - set(suspect):   # rare: read this file's task scores to find the rows
-                    t = pq.read_table(cache / m["key"] / "tasks.parquet",
-                                      columns=["task", "score", "source_row"]).to_pandas()
-                    t["task"] = t["task"].astype(str)
-                    mx = t["task"].map(spec).astype("float64")
-                    over = t[(t["score"] > mx + 1e-9) & ~t["task"].isin(suspect)]
-            v["max_score"] = float(sum(eff.values()))
-            if len(over):
-                over = over.drop_duplicates("source_row")
-                heads = dict(zip(info["tasks"], info["task_headers"]))
-                for r in over.itertuples(index=False):
-                    rej_recs.append((rel, int(r.source_row), heads.get(r.task, r.task), f"{r.score:g}",
-                                     f"балл за задание {r.task} = {r.score:g} больше максимума "
-                                     f"{spec[r.task]:g} по спецификации"))
-        elif not len(v):
-            pass
-        elif spec is not None:
-            warnings.append(f"«{rel}»: задания выгрузки ({len(info['tasks'])}) не совпадают со спецификацией "
-                            f"{info['grade']} класс, {info['subject']} ({len(spec)}) — проверка максимального балла "
-                            "пропущена, max_score не заполнен.")
-        elif len(v):
-            warnings.append(f"«{rel}»: нет спецификации заданий для {info['grade']} класс, {info['subject']} — "
-                            "проверка максимального балла пропущена, max_score не заполнен.")
-        if have_registry:
-            unk = ~v["school_id"].isin(known)
-            for r in v[unk].itertuples(index=False):
-                rej_recs.append((rel, int(r.source_row), "логин школы", r.school_id,
-                                 f"логин ОО «{r.school_id}» не найден в реестре школ (logins.xlsx / шаблон registry)"))
-        if rej_recs:
-            rdf = pd.DataFrame(rej_recs, columns=REJECT_COLUMNS).drop_duplicates("row")
-            # the school of each rejected ВПР row: a concentration on one school is a finding (msoko.municipalities)
-            rdf["school_id"] = rdf["row"].map(v.drop_duplicates("source_row").set_index("source_row")["school_id"])
-            extra_rejects.append(rdf)
-            reject_rows.setdefault(rel, set()).update(rdf["row"].tolist())
-            v = v[~v["source_row"].isin(rdf["row"])]
-        vpr_parts.append(v)
-    if vpr_parts:
-        vpr = pd.concat(vpr_parts, ignore_index=True)
+
+def _vpr_over_max(a: _Assembly, m: dict, v: pd.DataFrame, spec: dict) -> list[tuple]:
+    """The maximum score of one ВПР file by its specification: sets ``max_score`` of ``v`` and returns the
+    rejects of task scores above the maximum. A maximum exceeded by many participants is an error of the
+    specification, not of the rows (the real specs have a few): the rows are kept, the observed maximum
+    used and a warning given."""
+    info, rel = m["info"], m["file"]
+    eff = dict(spec)
+    hist = info.get("score_hist", {})
+    counts = {tk: sum(c for sc, c in hist.get(tk, []) if sc > spec[tk] + 1e-9) for tk in spec}
+    counts = {tk: c for tk, c in counts.items() if c}
+    over = pd.DataFrame(columns=["task", "score", "source_row"])
+    if counts:
+        limit = max(SPEC_SUSPECT_MIN_ROWS, SPEC_SUSPECT_SHARE * info.get("n_present", 0))
+        suspect = [tk for tk, c in counts.items() if c > limit]
+        for tk in suspect:
+            obs = max(sc for sc, _ in hist[tk])
+            eff[tk] = obs
+            a.warnings.append(
+                f"«{rel}»: балл за задание {tk} выше максимума спецификации ({spec[tk]:g}) у {int(counts[tk])} "
+                f"участников — вероятно, ошибка спецификации ({info['grade']} класс, {info['subject']}); "
+                f"строки не отклонены, принят наблюдаемый максимум {obs:g}.")
+        if set(counts) - set(suspect):   # rare: read this file's task scores to find the rows
+            t = pq.read_table(a.cache / m["key"] / "tasks.parquet", columns=["task", "score", "source_row"]).to_pandas()
+            t["task"] = t["task"].astype(str)
+            mx = t["task"].map(spec).astype("float64")
+            over = t[(t["score"] > mx + 1e-9) & ~t["task"].isin(suspect)]
+    v["max_score"] = float(sum(eff.values()))
+    if not len(over):
+        return []
+    heads = dict(zip(info["tasks"], info["task_headers"]))
+    return [(rel, int(r.source_row), heads.get(r.task, r.task), f"{r.score:g}",
+             f"балл за задание {r.task} = {r.score:g} больше максимума {spec[r.task]:g} по спецификации")
+            for r in over.drop_duplicates("source_row").itertuples(index=False)]
+
+
+def _vpr_file(a: _Assembly, m: dict, spec_max: dict, known: set, have_registry: bool) -> pd.DataFrame:
+    """One ВПР file's works: checked against the specification (maximum score) and the registry (known
+    logins); the rows that fail are rejected with their school."""
+    v = _read_frag(a.cache, m["key"], "vpr")
+    info, rel = m["info"], m["file"]
+    rej_recs: list[tuple] = []
+    spec = spec_max.get((info["grade"], info["subject"]))
+    if spec is not None and set(info["tasks"]) == set(spec):
+        rej_recs += _vpr_over_max(a, m, v, spec)
+    elif not len(v):
+        pass
+    elif spec is not None:
+        a.warnings.append(f"«{rel}»: задания выгрузки ({len(info['tasks'])}) не совпадают со спецификацией "
+                          f"{info['grade']} класс, {info['subject']} ({len(spec)}) — проверка максимального балла "
+                          "пропущена, max_score не заполнен.")
     else:
-        vpr = pd.DataFrame({c: pd.Series([], dtype=object) for c in VPR_COLUMNS})
-    if len(vpr):
-        keycols = ["year", "grade", "subject", "school_id", "student_code"]
-        dup = vpr.duplicated(keycols, keep="first")
-        if dup.any():
-            first = vpr[vpr.duplicated(keycols, keep=False) & ~dup].set_index(keycols)[["source_file", "source_row"]]
-            d = vpr[dup]
-            ref = first.reindex(pd.MultiIndex.from_frame(d[keycols]))
-            recs = [(f, int(r), "код обучающегося", code,
-                     f"повтор ключа (год, класс, предмет, школа, код): та же работа уже загружена из строки {int(fr)} файла «{ff}»")
-                    for f, r, code, ff, fr in zip(d["source_file"], d["source_row"], d["student_code"],
-                                                  ref["source_file"], ref["source_row"])]
-            rdf = pd.DataFrame(recs, columns=REJECT_COLUMNS).assign(school_id=d["school_id"].to_numpy())
-            extra_rejects.append(rdf)
-            for f, r in zip(rdf["file"], rdf["row"]):
-                reject_rows.setdefault(f, set()).add(int(r))
-            vpr = vpr[~dup].reset_index(drop=True)
-        scales = load_scales()
-        raw_scales = [_read_frag(cache, m["key"], "mark_scales") for m in frags("mark_scales")]
-        raw_scales = [r for r in raw_scales if len(r)]
-        if raw_scales:
-            extra = pd.concat(raw_scales, ignore_index=True).astype({"year": "int16", "grade": "int8"})
-            extra = extra.drop_duplicates(["year", "grade", "subject"], keep="last")
-            scales = pd.concat([scales, extra], ignore_index=True).drop_duplicates(
-                ["year", "grade", "subject"], keep="last")     # the raw folder's scales win
-        marks, no_scale = assign_marks(vpr, scales)
-        vpr["mark"] = marks.to_numpy()
-        vpr["max_score"] = _max_from_scales(vpr, scales, warnings)
-        for y, g, s in no_scale:
-            warnings.append(f"Нет шкалы перевода в отметку для ВПР {y}, {g} класс, {s} — отметка не рассчитана "
-                            "(добавьте шкалу в msoko/resources/mark_scales.csv).")
+        a.warnings.append(f"«{rel}»: нет спецификации заданий для {info['grade']} класс, {info['subject']} — "
+                          "проверка максимального балла пропущена, max_score не заполнен.")
+    if have_registry:
+        unk = ~v["school_id"].isin(known)
+        for r in v[unk].itertuples(index=False):
+            rej_recs.append((rel, int(r.source_row), "логин школы", r.school_id,
+                             f"логин ОО «{r.school_id}» не найден в реестре школ (logins.xlsx / шаблон registry)"))
+    if rej_recs:
+        rdf = pd.DataFrame(rej_recs, columns=REJECT_COLUMNS).drop_duplicates("row")
+        # the school of each rejected ВПР row: a concentration on one school is a finding (msoko.municipalities)
+        rdf["school_id"] = rdf["row"].map(v.drop_duplicates("source_row").set_index("source_row")["school_id"])
+        a.reject(rdf, rel)
+        v = v[~v["source_row"].isin(rdf["row"])]
+    return v
+
+
+def _vpr_repeats(a: _Assembly, vpr: pd.DataFrame) -> pd.DataFrame:
+    """A work loaded twice (year, grade, subject, school, pupil's code): the later rows rejected, naming the first."""
+    keycols = ["year", "grade", "subject", "school_id", "student_code"]
+    dup = vpr.duplicated(keycols, keep="first")
+    if not dup.any():
+        return vpr
+    first = vpr[vpr.duplicated(keycols, keep=False) & ~dup].set_index(keycols)[["source_file", "source_row"]]
+    d = vpr[dup]
+    ref = first.reindex(pd.MultiIndex.from_frame(d[keycols]))
+    recs = [(f, int(r), "код обучающегося", code,
+             f"повтор ключа (год, класс, предмет, школа, код): та же работа уже загружена из строки {int(fr)} файла «{ff}»")
+            for f, r, code, ff, fr in zip(d["source_file"], d["source_row"], d["student_code"],
+                                          ref["source_file"], ref["source_row"])]
+    rdf = pd.DataFrame(recs, columns=REJECT_COLUMNS).assign(school_id=d["school_id"].to_numpy())
+    a.extra_rejects.append(rdf)
+    for f, r in zip(rdf["file"], rdf["row"]):
+        a.reject_rows.setdefault(f, set()).add(int(r))
+    return vpr[~dup].reset_index(drop=True)
+
+
+def _vpr_marks(a: _Assembly, vpr: pd.DataFrame) -> pd.DataFrame:
+    """Marks and maximum scores from the mark scales (the raw folder's scales win over the built-in ones)."""
+    from msoko.marks import assign_marks, load_scales
+
+    scales = load_scales()
+    raw_scales = [_read_frag(a.cache, m["key"], "mark_scales") for m in a.frags("mark_scales")]
+    raw_scales = [r for r in raw_scales if len(r)]
+    if raw_scales:
+        extra = pd.concat(raw_scales, ignore_index=True).astype({"year": "int16", "grade": "int8"})
+        extra = extra.drop_duplicates(["year", "grade", "subject"], keep="last")
+        scales = pd.concat([scales, extra], ignore_index=True).drop_duplicates(
+            ["year", "grade", "subject"], keep="last")     # the raw folder's scales win
+    marks, no_scale = assign_marks(vpr, scales)
+    vpr["mark"] = marks.to_numpy()
+    vpr["max_score"] = _max_from_scales(vpr, scales, a.warnings)
+    for y, g, s in no_scale:
+        a.warnings.append(f"Нет шкалы перевода в отметку для ВПР {y}, {g} класс, {s} — отметка не рассчитана "
+                          "(добавьте шкалу в msoko/resources/mark_scales.csv).")
+    return vpr
+
+
+def _vpr_typed(vpr: pd.DataFrame) -> pd.DataFrame:
+    """vpr.parquet's columns and types (docs/architecture.md)."""
     vpr = vpr.reindex(columns=VPR_COLUMNS)
     vpr = vpr.astype({"year": "int16", "grade": "int8", "absent": "bool", "primary_score": "float64",
                       "max_score": "float64", "source_row": "int32"})
@@ -1412,15 +1491,17 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     vpr["mark"] = vpr["mark"].astype("Int8")
     for c in ["subject", "school_id", "student_code", "sex", "class", "variant", "source_file"]:
         vpr[c] = vpr[c].astype(object).where(vpr[c].notna(), None)
-    write_table(vpr, processed, "vpr")
+    return vpr
 
-    # each pupil's textbook (2021 layout), rows of the loaded works only
+
+def _write_textbooks(a: _Assembly, vpr_metas: list[dict]) -> None:
+    """Each pupil's textbook (2021 layout), rows of the loaded works only."""
     tb_parts = []
     for m in vpr_metas:
         if "textbooks" not in m.get("fragments", []):
             continue
-        tb = _read_frag(cache, m["key"], "textbooks")
-        bad = reject_rows.get(m["file"])
+        tb = _read_frag(a.cache, m["key"], "textbooks")
+        bad = a.reject_rows.get(m["file"])
         if bad:
             tb = tb[~tb["source_row"].isin(bad)]
         info = m["info"]
@@ -1428,12 +1509,15 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     if tb_parts:
         tbs = pd.concat(tb_parts, ignore_index=True)
         tbs = tbs[["year", "grade", "subject", "school_id", "student_code", "textbook", "other_author", "other_title"]]
-        write_table(tbs.astype({"year": "int16", "grade": "int8"}).reset_index(drop=True), processed, "vpr_textbooks")
-    elif table_path(processed, "vpr_textbooks").exists():
-        table_path(processed, "vpr_textbooks").unlink()
+        write_table(tbs.astype({"year": "int16", "grade": "int8"}).reset_index(drop=True), a.processed, "vpr_textbooks")
+    else:
+        a.drop_table("vpr_textbooks")
 
-    # tasks: stream fragment by fragment (tens of millions of rows on a region)
-    out = table_path(processed, "vpr_tasks")
+
+def _write_tasks(a: _Assembly, vpr_metas: list[dict]) -> None:
+    """vpr_tasks.parquet streamed fragment by fragment (tens of millions of rows on a region), without the
+    rows rejected after parsing."""
+    out = table_path(a.processed, "vpr_tasks")
     dict_schema = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), pa.string()))
                              if f.type == pa.string() else f for f in TASK_SCHEMA])
     # dictionary-encoded columns are written as they are (fast); without the stored Arrow schema
@@ -1441,8 +1525,8 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
     with atomic_path(out) as tmp, pq.ParquetWriter(tmp, dict_schema, compression="snappy",
                                                     store_schema=False) as writer:
         for m in vpr_metas:
-            t = pq.read_table(cache / m["key"] / "tasks.parquet")
-            bad = reject_rows.get(m["file"])
+            t = pq.read_table(a.cache / m["key"] / "tasks.parquet")
+            bad = a.reject_rows.get(m["file"])
             if bad:
                 import pyarrow.compute as pc
                 mask = pc.invert(pc.is_in(t["source_row"], value_set=pa.array(sorted(bad), type=t["source_row"].type)))
@@ -1450,83 +1534,85 @@ def assemble(metas: list[dict], cache: Path, processed: Path, progress: bool) ->
             if t.num_rows:
                 writer.write_table(t.drop_columns(["source_row"]).cast(dict_schema))
 
-    spec_out = specs.reindex(columns=SPEC_COLUMNS) if len(specs) else pd.DataFrame(
-        {c: pd.Series([], dtype=object) for c in SPEC_COLUMNS})
-    spec_out = spec_out.astype({"grade": "int8", "max_score": "float64"})
-    write_table(spec_out.reset_index(drop=True), processed, "task_specs")
 
-    # ---------------- msoko templates
-    d = load_dictionary()
-    for tdef in d.tables:
-        fs = [(m, _read_frag(cache, m["key"], "template")) for m in frags("template", tdef.id)]
+def _template_rejects(tdef, df: pd.DataFrame, known: set, check_logins: bool) -> tuple[pd.DataFrame, list[tuple]]:
+    """One msoko template's rows checked: unknown logins, unknown indicator codes, repeated keys."""
+    recs = []
+    if tdef.id != "registry" and tdef.school_ref and check_logins:
+        col = tdef.school_ref
+        unk = df[col].notna() & ~df[col].isin(known)
+        header = tdef.column(col).header
+        for r in df[unk].itertuples(index=False):
+            recs.append((r.source_file, int(r.source_row), header, getattr(r, col),
+                         f"логин «{getattr(r, col)}» не найден в реестре (logins.xlsx / шаблон registry)"))
+        df = df[~unk]
+    if "indicator" in {c.id for c in tdef.columns}:   # measures: the code must be in the catalogue
+        codes = indicator_codes()
+        header = tdef.column("indicator").header
+        unk = df["indicator"].notna() & ~df["indicator"].isin(codes)
+        for r in df[unk].itertuples(index=False):
+            recs.append((r.source_file, int(r.source_row), header, r.indicator,
+                         _unknown_indicator(str(r.indicator), codes)))
+        df = df[~unk]
+    if tdef.key and tdef.id != "registry":
+        dup = df.duplicated(tdef.key, keep="first")
+        keyh = ", ".join(tdef.column(k).header for k in tdef.key)
+        for r in df[dup].itertuples(index=False):
+            recs.append((r.source_file, int(r.source_row), keyh,
+                         " | ".join(str(getattr(r, k)) for k in tdef.key),
+                         f"повтор ключа ({keyh}) — строка с таким ключом уже загружена"))
+        df = df[~dup]
+    return df, recs
+
+
+def _assemble_templates(a: _Assembly, known: set, check_logins: bool) -> None:
+    """Every table of the data dictionary (an empty one when no template was given)."""
+    from msoko.dictionary import empty_frame, load_dictionary
+
+    for tdef in load_dictionary().tables:
+        fs = [_read_frag(a.cache, m["key"], "template") for m in a.frags("template", tdef.id)]
         if not fs:
-            write_table(empty_frame(tdef), processed, tdef.id)
+            write_table(empty_frame(tdef), a.processed, tdef.id)
             continue
-        df = pd.concat([f for _, f in fs], ignore_index=True)
-        recs = []
-        if tdef.id != "registry" and tdef.school_ref and (have_registry or registry is not None):
-            col = tdef.school_ref
-            unk = df[col].notna() & ~df[col].isin(known)
-            header = tdef.column(col).header
-            for r in df[unk].itertuples(index=False):
-                recs.append((r.source_file, int(r.source_row), header, getattr(r, col),
-                             f"логин «{getattr(r, col)}» не найден в реестре (logins.xlsx / шаблон registry)"))
-            df = df[~unk]
-        if "indicator" in {c.id for c in tdef.columns}:   # measures: the code must be in the catalogue
-            codes = indicator_codes()
-            header = tdef.column("indicator").header
-            unk = df["indicator"].notna() & ~df["indicator"].isin(codes)
-            for r in df[unk].itertuples(index=False):
-                recs.append((r.source_file, int(r.source_row), header, r.indicator,
-                             _unknown_indicator(str(r.indicator), codes)))
-            df = df[~unk]
-        if tdef.key and tdef.id != "registry":
-            dup = df.duplicated(tdef.key, keep="first")
-            keyh = ", ".join(tdef.column(k).header for k in tdef.key)
-            for r in df[dup].itertuples(index=False):
-                recs.append((r.source_file, int(r.source_row), keyh,
-                             " | ".join(str(getattr(r, k)) for k in tdef.key),
-                             f"повтор ключа ({keyh}) — строка с таким ключом уже загружена"))
-            df = df[~dup]
+        df, recs = _template_rejects(tdef, pd.concat(fs, ignore_index=True), known, check_logins)
         if recs:
-            rdf = pd.DataFrame(recs, columns=REJECT_COLUMNS)
-            extra_rejects.append(rdf)
-        write_table(df.reset_index(drop=True), processed, tdef.id)
+            a.reject(pd.DataFrame(recs, columns=REJECT_COLUMNS))
+        write_table(df.reset_index(drop=True), a.processed, tdef.id)
 
-    # ---------------- rejects, cleaning log, balance
-    rej_parts = [_read_frag(cache, m["key"], "rejects") for m in metas
+
+def _rejects_and_balance(a: _Assembly, vpr: pd.DataFrame) -> list[FileReport]:
+    """rejects.csv, cleaning_log.csv and the balance per file, cross-checked against the ВПР rows written
+    (rows are never lost silently)."""
+    rej_parts = [_read_frag(a.cache, m["key"], "rejects") for m in a.metas
                  if m["status"] in ("ok", "refused") and "rejects" in m["fragments"]]
-    rej_parts += extra_rejects
+    rej_parts += a.extra_rejects
     rejects = pd.concat([r for r in rej_parts if len(r)], ignore_index=True) if any(len(r) for r in rej_parts) \
         else pd.DataFrame(columns=REJECT_COLUMNS)
     # ``school_id``: known for the ВПР rows rejected after parsing (over the maximum, unknown login, repeats)
     rejects = rejects.reindex(columns=REJECT_COLUMNS + ["school_id"]).sort_values(["file", "row"], kind="stable")
-    write_csv(rejects, processed / "rejects.csv")
-    cl_parts = [_read_frag(cache, m["key"], "cleaning") for m in ok if "cleaning" in m["fragments"]]
+    write_csv(rejects, a.processed / "rejects.csv")
+    cl_parts = [_read_frag(a.cache, m["key"], "cleaning") for m in a.ok if "cleaning" in m["fragments"]]
     cleaning = pd.concat([c for c in cl_parts if len(c)], ignore_index=True) if any(len(c) for c in cl_parts) \
         else pd.DataFrame(columns=CLEANING_COLUMNS)
-    write_csv(cleaning, processed / "cleaning_log.csv")
+    write_csv(cleaning, a.processed / "cleaning_log.csv")
 
     rej_count = rejects.groupby("file").size().to_dict() if len(rejects) else {}
     reports = []
-    for m in sorted(metas, key=lambda m: m["file"]):
+    for m in sorted(a.metas, key=lambda m: m["file"]):
         rr = int(rej_count.get(m["file"], 0))
         read = int(m["rows_read"])
         parsed = int(m.get("rows_parsed", read))  # less than read: rows no parser saw (swallowed by a quote)
         reports.append(FileReport(file=m["file"], kind=m["kind"], table=m.get("table"), rows_read=read,
                                   rows_written=parsed - rr if m["status"] == "ok" else 0,
                                   rows_rejected=rr, status=m["status"], message=m.get("message", "")))
-    # cross-check the balance against what was actually written (rows are never lost silently)
-    written = {}
-    if len(vpr):
-        written.update(vpr.groupby("source_file").size().to_dict())
+    written = vpr.groupby("source_file").size().to_dict() if len(vpr) else {}
     for r in reports:
         if r.kind in ("vpr2020", "vpr2021") and r.status == "ok":
             actual = int(written.get(r.file, 0))
             if actual != r.rows_written:
-                warnings.append(f"«{r.file}»: баланс не сходится: записано {actual}, ожидалось {r.rows_written}.")
+                a.warnings.append(f"«{r.file}»: баланс не сходится: записано {actual}, ожидалось {r.rows_written}.")
                 r.rows_written = actual
-    return reports, warnings
+    return reports
 
 
 def indicator_codes() -> set[str]:

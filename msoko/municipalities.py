@@ -9,7 +9,8 @@ Compute writes three tables from here (``msoko compute``, docs/outputs.md):
   name or login), and the ВПР works it wrote per year;
 - ``municipalities_summary.parquet`` — per year, one row per municipality and one for all loaded:
   schools, pupils, ВПР works, the official objectivity index (100 − % of marked schools among the
-  assessed schools of that unit), ШНОР;
+  assessed schools of that unit), the schools of the plan of work on objectivity per tier (the one count
+  of «schools with signs» msoko acts on: tiers 1–2 measures, tier 3 to watch), ШНОР;
 - ``reject_findings.parquet`` — a school × work whose rows were rejected at ingest in a number that
   matters (``rejects.csv``): a reason to look at the protocol, not a verdict.
 
@@ -163,16 +164,58 @@ def objectivity_by_unit(objectivity: pd.DataFrame | None, scope: pd.DataFrame,
     return agg[cols]
 
 
+PLAN_COLUMNS = ["plan_assessed", "plan_tier1", "plan_tier2", "plan_tier3", "plan_measures", "plan_official_only",
+                "plan_index"]
+
+
+def plan_by_unit(plan: pd.DataFrame | None, objectivity: pd.DataFrame | None, scope: pd.DataFrame) -> pd.DataFrame:
+    """``year, municipality`` + :data:`PLAN_COLUMNS` — the schools of the plan of work on objectivity
+    (``objectivity_plan.parquet``, msoko.objectivity.plan) per municipality and for all loaded
+    (``municipality = ALL``), over the counted schools. A school is assessed when at least one sign was
+    assessed for it that year; ``plan_tier1..3`` count its plan row's tier (a school is in the plan once a
+    year); ``plan_measures`` = tiers 1–2 (measures), tier 3 is «to watch» (self-check);
+    ``plan_official_only`` the plan rows resting on official signs that similar schools do not confirm;
+    ``plan_index`` = 100 − % of the assessed schools with measures."""
+    cols = ["year", "municipality"] + PLAN_COLUMNS
+    if objectivity is None or not len(objectivity):
+        return pd.DataFrame(columns=cols)
+    sc = scope[scope["counted"] & scope["municipality"].notna()].set_index("school_id")["municipality"]
+    o = objectivity[objectivity["school_id"].notna() & objectivity["flagged"].notna()]
+    per = pd.DataFrame({"year": o["year"].astype(int), "school_id": o["school_id"].astype(str)}).drop_duplicates()
+    per = per[per["school_id"].isin(sc.index)]
+    if not len(per):
+        return pd.DataFrame(columns=cols)
+    if plan is not None and len(plan):
+        p = pd.DataFrame({"year": plan["year"].astype(int), "school_id": plan["school_id"].astype(str),
+                          "tier": plan["tier"].astype(int), "off": plan["official_only"].fillna(False).astype(bool)})
+        per = per.merge(p.drop_duplicates(["year", "school_id"]), on=["year", "school_id"], how="left")
+    else:
+        per = per.assign(tier=np.nan, off=False)
+    per["municipality"] = per["school_id"].map(sc)
+    per = pd.concat([per, per.assign(municipality=ALL)])
+    per = per.assign(t1=per["tier"].eq(1), t2=per["tier"].eq(2), t3=per["tier"].eq(3),
+                     off=per["off"].fillna(False).astype(bool))
+    agg = per.groupby(["year", "municipality"]).agg(
+        plan_assessed=("school_id", "size"), plan_tier1=("t1", "sum"), plan_tier2=("t2", "sum"),
+        plan_tier3=("t3", "sum"), plan_official_only=("off", "sum")).reset_index()
+    agg["plan_measures"] = agg["plan_tier1"] + agg["plan_tier2"]
+    agg["plan_index"] = 100.0 - 100.0 * agg["plan_measures"] / agg["plan_assessed"]
+    return agg[cols]
+
+
 def municipalities_summary(scope: pd.DataFrame, schools: pd.DataFrame, vpr: pd.DataFrame | None,
                            objectivity: pd.DataFrame | None, shnor: pd.DataFrame | None,
-                           official_signs, config: dict | None = None) -> pd.DataFrame:
+                           official_signs, config: dict | None = None,
+                           plan: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per year (of ВПР), one row per municipality and one for all loaded (``level`` «all»), over the
     counted schools: ``schools`` (general schools), ``schools_vpr`` (with ВПР works that year), ``pupils``
     (sum of the registry's ``students_total`` where known; ``pupils_known`` schools), ``works`` (ВПР works
-    written), ``objectivity_assessed/_marked/_index``, ``shnor`` and ``shnor_assessed``; ``label_ru`` the name
-    of the unit (the all-loaded one from :func:`all_loaded_label`)."""
+    written), ``objectivity_assessed/_marked/_index`` (the official ФИОКО index), the plan of work per tier
+    (:func:`plan_by_unit`, ``plan_*``), ``shnor`` and ``shnor_assessed``; ``label_ru`` the name of the unit
+    (the all-loaded one from :func:`all_loaded_label`)."""
     cols = ["year", "level", "municipality", "label_ru", "schools", "schools_vpr", "pupils", "pupils_known",
-            "works", "objectivity_assessed", "objectivity_marked", "objectivity_index", "shnor", "shnor_assessed"]
+            "works", "objectivity_assessed", "objectivity_marked", "objectivity_index", *PLAN_COLUMNS,
+            "shnor", "shnor_assessed"]
     sc = scope[scope["counted"] & scope["municipality"].notna() & (scope["reason"].fillna("") != "preschool")]
     munis = sorted(sc["municipality"].unique())
     if not munis:
@@ -189,6 +232,7 @@ def municipalities_summary(scope: pd.DataFrame, schools: pd.DataFrame, vpr: pd.D
         w = w[w["school_id"].isin(muni_of.index)]
         years = sorted(w["year"].unique())
     obj = objectivity_by_unit(objectivity, scope, official_signs).set_index(["year", "municipality"])
+    pl = plan_by_unit(plan, objectivity, scope).set_index(["year", "municipality"])
     sh = pd.DataFrame(columns=["year", "school_id", "shnor"])
     if shnor is not None and len(shnor) and {"year", "school_id", "shnor"} <= set(shnor):
         sh = shnor.assign(school_id=shnor["school_id"].astype(str))
@@ -202,6 +246,7 @@ def municipalities_summary(scope: pd.DataFrame, schools: pd.DataFrame, vpr: pd.D
             ids = list(muni_of.index) if m == ALL else list(muni_of[muni_of == m].index)
             pupils = students.reindex(ids)
             ob = obj.loc[(y, m)] if (y, m) in obj.index else None
+            pu = pl.loc[(y, m)] if (y, m) in pl.index else None
             shm = shy[shy["school_id"].isin(ids)]
             rows.append({
                 "year": int(y), "level": "all" if m == ALL else "municipality", "municipality": m,
@@ -213,6 +258,8 @@ def municipalities_summary(scope: pd.DataFrame, schools: pd.DataFrame, vpr: pd.D
                 "objectivity_assessed": int(ob["assessed"]) if ob is not None else 0,
                 "objectivity_marked": int(ob["marked"]) if ob is not None else 0,
                 "objectivity_index": float(ob["index"]) if ob is not None else np.nan,
+                **{c: (int(pu[c]) if pu is not None else 0) for c in PLAN_COLUMNS if c != "plan_index"},
+                "plan_index": float(pu["plan_index"]) if pu is not None else np.nan,
                 "shnor": int(shm["shnor"].fillna(False).astype(bool).sum()) if len(shm) else 0,
                 "shnor_assessed": int(len(shm)),
             })

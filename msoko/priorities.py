@@ -794,126 +794,147 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
     s_by = {k: g for k, g in std.groupby([std["year"].astype(int), std["school_id"].astype(str)])} if len(std) else {}
     for key in sorted(keys):
         y, sid = key
-        # concerns
-        p = p_by.get(key)
-        concerns = []
-        if p is not None:
-            p = p[~p["topic"].isin(list(OBJECTIVITY_INDICATORS))]
-            # the ШНОР status is the municipality's own decision about the school (its rule already asks for
-            # intervals and groups of 20): a listed school's first concern, whatever else ranks above it
-            pinned = p[p["indicator"] == "shnor_flag"].sort_values("rank").head(1)
-            rest = p[p["top"].astype(bool) & (p["indicator"] != "shnor_flag")].sort_values("rank")
-            concerns = pd.concat([pinned, rest]).head(FIRST_SCREEN_POINTS).to_dict("records")
+        concerns = _fs_concerns(p_by.get(key))
         for k, c in enumerate(concerns, 1):
             rows.append(dict(year=y, school_id=sid, part="concern", rank=k, indicator=c["indicator"], grade=c["grade"],
                              subject=c["subject"], comparator=str(c["reason"]).split(",")[0], side=-1,
                              value=c["value"], reference=c["reference"], n=c["n"], certainty=c["certainty"],
                              follows=c["topic"], addressee=None, text_ru=c["text_ru"], reason_ru=None))
-        concern_families = {family(c["indicator"]) for c in concerns}
-        concern_overall = {c["indicator"] for c in concerns if _nan(c["grade"]) and not isinstance(c["subject"], str)}
-        # strengths
         s = s_by.get(key)
-        strengths = []
         if s is not None and len(s):
-            cand = s[((s["side_municipality"] > 0) | (s["side_similar"] > 0)) & ~s["worse_any"]
-                     & ~s["indicator"].isin(STRENGTH_SKIP) & ~s["indicator"].str.startswith(("risk_", "context"))
-                     & (s["kind"] != "flag")]
-            fam = cand["indicator"].map(family).isin(concern_families)
-            withheld_family = bool(fam.any())
-            cand = cand[~fam]
-            rev = review.get(key, set())
-            if rev:
-                vpr = cand["indicator"].str.startswith("vpr_")
-                hit = cand["subject"].isna() | cand["subject"].isin([x for x in rev if x is not None])
-                withheld_review = bool((vpr & hit).any())
-                cand = cand[~(vpr & hit)]
-            else:
-                withheld_review = False
-            if len(cand):
-                both = (cand["side_municipality"] > 0) & (cand["side_similar"] > 0)
-                ref = np.where(cand["side_municipality"] > 0, cand["municipality_value"], cand["similar_value"])
-                size = [effect_size(v, r_, u, cap=float(conf["max_size"])) for v, r_, u in
-                        zip(cand["value"], ref, cand["unit"])]
-                cand = cand.assign(_size=np.nan_to_num(np.asarray(size, float)) * np.where(both, 1.5, 1.0),
-                                   _both=both.to_numpy(), _ref=ref)
-                cand = cand.sort_values(["_size", "indicator"], ascending=[False, True], kind="stable")
-                seen = set()
-                for r in cand.to_dict("records"):
-                    if family(r["indicator"]) in seen:
-                        continue
-                    seen.add(family(r["indicator"]))
-                    strengths.append(r)
-                    if len(strengths) >= FIRST_SCREEN_POINTS:
-                        break
-        for k, r in enumerate(strengths, 1):
-            comp = "municipality" if r["side_municipality"] > 0 else "similar"
-            rows.append(dict(year=y, school_id=sid, part="strength", rank=k, indicator=r["indicator"], grade=None,
-                             subject=r["subject"], comparator=comp, side=1, value=r["value"], reference=r["_ref"],
-                             n=r["n"], certainty="высокая" if r["_both"] else "достаточная", follows=None,
-                             addressee=None, text_ru=_strength_text(r, cat), reason_ru=None))
-        if s is not None and len(s) and (withheld_review or (withheld_family and not strengths)):
-            # a better result the screen does not call a strength says why (the table still shows it)
-            note = ("Результаты ВПР школы лучше муниципальных или похожих школ, но не выносятся в сильные стороны, "
-                    "пока работы школы на проверке объективности (см. «Объективность»)." if withheld_review else
-                    "Лучшие, чем в муниципалитете или у похожих школ, значения не выносятся в сильные стороны: по тем "
-                    "же показателям есть зоны внимания.")
-            rows.append(dict(year=y, school_id=sid, part="strength_note", rank=1, indicator=None, grade=None,
-                             subject=None, comparator=None, side=0, value=np.nan, reference=np.nan, n=np.nan,
-                             certainty=None, follows=None, addressee=None, text_ru=note, reason_ru=None))
-        strength_overall = {r["indicator"] for r in strengths if not isinstance(r["subject"], str)}
-        # the arrows of the table
-        if s is not None and len(s):
-            for r in s[s["subject"].isna()].to_dict("records"):
-                for comp in ("municipality", "similar"):
-                    side = int(r[f"side_{comp}"])
-                    if side == 0 or (side > 0 and r["indicator"] in concern_overall) or \
-                            (side < 0 and r["indicator"] in strength_overall):
-                        continue
-                    rows.append(dict(year=y, school_id=sid, part="standing", rank=0, indicator=r["indicator"],
-                                     grade=None, subject=None, comparator=comp, side=side, value=r["value"],
-                                     reference=r["municipality_value" if comp == "municipality" else "similar_value"],
-                                     n=r["n"], certainty=None, follows=None, addressee=None, text_ru="",
-                                     reason_ru=None))
-        # actions
-        rc = r_by.get(key)
-        if rc is None:
-            continue
-        rc = rc.sort_values("rank") if "rank" in rc else rc
-        topics = {c["topic"]: k for k, c in reversed(list(enumerate(concerns, 1)))}
-        codes = {c["indicator"]: k for k, c in reversed(list(enumerate(concerns, 1)))}
-        k_act = 0
-        for a in rc.to_dict("records"):
-            if k_act >= FIRST_SCREEN_ACTIONS:
+            strengths = _fs_strengths(s, concerns, review.get(key, set()), conf, cat, y, sid, rows)
+            _fs_standing(s, concerns, strengths, y, sid, rows)
+        if r_by.get(key) is not None:
+            _fs_actions(r_by[key], concerns, cat, min_n, y, sid, rows)
+    return _fs_frame(rows)
+
+
+def _fs_concerns(p: pd.DataFrame | None) -> list[dict]:
+    """A school's concerns: its top priorities outside objectivity (which has its own box), the ШНОР status
+    first — the municipality's own decision about the school (its rule already asks for intervals and groups
+    of 20), whatever else ranks above it; at most :data:`FIRST_SCREEN_POINTS`."""
+    if p is None:
+        return []
+    p = p[~p["topic"].isin(list(OBJECTIVITY_INDICATORS))]
+    pinned = p[p["indicator"] == "shnor_flag"].sort_values("rank").head(1)
+    rest = p[p["top"].astype(bool) & (p["indicator"] != "shnor_flag")].sort_values("rank")
+    return pd.concat([pinned, rest]).head(FIRST_SCREEN_POINTS).to_dict("records")
+
+
+def _fs_strengths(s: pd.DataFrame, concerns: list[dict], rev: set, conf: dict, cat: pd.DataFrame, y: int, sid: str,
+                  rows: list[dict]) -> list[dict]:
+    """The strengths (better on the rule, worse on no comparison, not of a concern's family, not from ВПР
+    results under objectivity review; one per family, largest first) appended to ``rows`` with the note that
+    says why a better result is withheld; returns them."""
+    concern_families = {family(c["indicator"]) for c in concerns}
+    strengths: list[dict] = []
+    cand = s[((s["side_municipality"] > 0) | (s["side_similar"] > 0)) & ~s["worse_any"]
+             & ~s["indicator"].isin(STRENGTH_SKIP) & ~s["indicator"].str.startswith(("risk_", "context"))
+             & (s["kind"] != "flag")]
+    fam = cand["indicator"].map(family).isin(concern_families)
+    withheld_family = bool(fam.any())
+    cand = cand[~fam]
+    withheld_review = False
+    if rev:
+        vpr = cand["indicator"].str.startswith("vpr_")
+        hit = cand["subject"].isna() | cand["subject"].isin([x for x in rev if x is not None])
+        withheld_review = bool((vpr & hit).any())
+        cand = cand[~(vpr & hit)]
+    if len(cand):
+        both = (cand["side_municipality"] > 0) & (cand["side_similar"] > 0)
+        ref = np.where(cand["side_municipality"] > 0, cand["municipality_value"], cand["similar_value"])
+        size = [effect_size(v, r_, u, cap=float(conf["max_size"])) for v, r_, u in zip(cand["value"], ref, cand["unit"])]
+        cand = cand.assign(_size=np.nan_to_num(np.asarray(size, float)) * np.where(both, 1.5, 1.0),
+                           _both=both.to_numpy(), _ref=ref)
+        cand = cand.sort_values(["_size", "indicator"], ascending=[False, True], kind="stable")
+        seen = set()
+        for r in cand.to_dict("records"):
+            if family(r["indicator"]) in seen:
+                continue
+            seen.add(family(r["indicator"]))
+            strengths.append(r)
+            if len(strengths) >= FIRST_SCREEN_POINTS:
                 break
-            ind = str(a["indicator"])
-            unit = cat.loc[ind, "unit"] if ind in cat.index else ""
-            if ind in OBJECTIVITY_INDICATORS:
-                if _nan(a["n"]) or float(a["n"]) < min_n:
-                    continue
-                follows, why = "objectivity", "к разделу «Объективность»"
-            else:
-                ev = evidence(a["value"], a["ci_low"], a["ci_high"], a["reference"], a["n"], unit, min_n=min_n)
-                if a.get("certainty") == "факт":
-                    ev = "факт"
-                if ev not in FIRST_SCREEN_STRONG:
-                    continue
-                t = topic_of(ind, a["subject"])
-                k = topics.get(t, codes.get(ind))
-                if k is None:
-                    continue
-                c = concerns[k - 1]
-                follows = f"concern:{k}"
-                why = f"к пункту {k} («{c['name_ru']}{_where(c)}»)"
-                head = f"«{c['name_ru']}»{_where(c)}"
-                if str(a["reason_ru"]).startswith(head):  # the concern's own value: not named twice
-                    a = {**a, "reason_ru": str(a["reason_ru"])[len(head):]}
-            k_act += 1
-            rows.append(dict(year=y, school_id=sid, part="action", rank=k_act, indicator=ind, grade=a["grade"],
-                             subject=a["subject"], comparator=None, side=-1, value=a["value"], reference=a["reference"],
-                             n=a["n"], certainty=a["certainty"], follows=follows, addressee=a.get("addressee"),
-                             text_ru=str(a.get("action_ru") or "").strip(),
-                             reason_ru=why + (a["reason_ru"] if str(a["reason_ru"]).startswith((" — ", " (")) else
-                                              f": {str(a['reason_ru']).lstrip(': ')}" if a["reason_ru"] else "")))
+    for k, r in enumerate(strengths, 1):
+        comp = "municipality" if r["side_municipality"] > 0 else "similar"
+        rows.append(dict(year=y, school_id=sid, part="strength", rank=k, indicator=r["indicator"], grade=None,
+                         subject=r["subject"], comparator=comp, side=1, value=r["value"], reference=r["_ref"],
+                         n=r["n"], certainty="высокая" if r["_both"] else "достаточная", follows=None,
+                         addressee=None, text_ru=_strength_text(r, cat), reason_ru=None))
+    if withheld_review or (withheld_family and not strengths):
+        # a better result the screen does not call a strength says why (the table still shows it)
+        note = ("Результаты ВПР школы лучше муниципальных или похожих школ, но не выносятся в сильные стороны, "
+                "пока работы школы на проверке объективности (см. «Объективность»)." if withheld_review else
+                "Лучшие, чем в муниципалитете или у похожих школ, значения не выносятся в сильные стороны: по тем "
+                "же показателям есть зоны внимания.")
+        rows.append(dict(year=y, school_id=sid, part="strength_note", rank=1, indicator=None, grade=None,
+                         subject=None, comparator=None, side=0, value=np.nan, reference=np.nan, n=np.nan,
+                         certainty=None, follows=None, addressee=None, text_ru=note, reason_ru=None))
+    return strengths
+
+
+def _fs_standing(s: pd.DataFrame, concerns: list[dict], strengths: list[dict], y: int, sid: str,
+                 rows: list[dict]) -> None:
+    """The arrows of the «where the school stands» table: per overall indicator and comparator where the
+    rule holds, no ▲ on a concern and no ▼ on a strength."""
+    concern_overall = {c["indicator"] for c in concerns if _nan(c["grade"]) and not isinstance(c["subject"], str)}
+    strength_overall = {r["indicator"] for r in strengths if not isinstance(r["subject"], str)}
+    for r in s[s["subject"].isna()].to_dict("records"):
+        for comp in ("municipality", "similar"):
+            side = int(r[f"side_{comp}"])
+            if side == 0 or (side > 0 and r["indicator"] in concern_overall) or \
+                    (side < 0 and r["indicator"] in strength_overall):
+                continue
+            rows.append(dict(year=y, school_id=sid, part="standing", rank=0, indicator=r["indicator"],
+                             grade=None, subject=None, comparator=comp, side=side, value=r["value"],
+                             reference=r["municipality_value" if comp == "municipality" else "similar_value"],
+                             n=r["n"], certainty=None, follows=None, addressee=None, text_ru="", reason_ru=None))
+
+
+def _fs_actions(rc: pd.DataFrame, concerns: list[dict], cat: pd.DataFrame, min_n: int, y: int, sid: str,
+                rows: list[dict]) -> None:
+    """The actions: recommendations in compute's rank whose basis passes the evidence rule and that follow a
+    concern of the same screen («к пункту k») or the objectivity finding; at most :data:`FIRST_SCREEN_ACTIONS`."""
+    rc = rc.sort_values("rank") if "rank" in rc else rc
+    topics = {c["topic"]: k for k, c in reversed(list(enumerate(concerns, 1)))}
+    codes = {c["indicator"]: k for k, c in reversed(list(enumerate(concerns, 1)))}
+    k_act = 0
+    for a in rc.to_dict("records"):
+        if k_act >= FIRST_SCREEN_ACTIONS:
+            break
+        ind = str(a["indicator"])
+        unit = cat.loc[ind, "unit"] if ind in cat.index else ""
+        if ind in OBJECTIVITY_INDICATORS:
+            if _nan(a["n"]) or float(a["n"]) < min_n:
+                continue
+            follows, why = "objectivity", "к разделу «Объективность»"
+        else:
+            ev = evidence(a["value"], a["ci_low"], a["ci_high"], a["reference"], a["n"], unit, min_n=min_n)
+            if a.get("certainty") == "факт":
+                ev = "факт"
+            if ev not in FIRST_SCREEN_STRONG:
+                continue
+            t = topic_of(ind, a["subject"])
+            k = topics.get(t, codes.get(ind))
+            if k is None:
+                continue
+            c = concerns[k - 1]
+            follows = f"concern:{k}"
+            why = f"к пункту {k} («{c['name_ru']}{_where(c)}»)"
+            head = f"«{c['name_ru']}»{_where(c)}"
+            if str(a["reason_ru"]).startswith(head):  # the concern's own value: not named twice
+                a = {**a, "reason_ru": str(a["reason_ru"])[len(head):]}
+        k_act += 1
+        rows.append(dict(year=y, school_id=sid, part="action", rank=k_act, indicator=ind, grade=a["grade"],
+                         subject=a["subject"], comparator=None, side=-1, value=a["value"], reference=a["reference"],
+                         n=a["n"], certainty=a["certainty"], follows=follows, addressee=a.get("addressee"),
+                         text_ru=str(a.get("action_ru") or "").strip(),
+                         reason_ru=why + (a["reason_ru"] if str(a["reason_ru"]).startswith((" — ", " (")) else
+                                          f": {str(a['reason_ru']).lstrip(': ')}" if a["reason_ru"] else "")))
+
+
+def _fs_frame(rows: list[dict]) -> pd.DataFrame:
+    """first_screen.parquet's columns and types, in the order concern, strength, note, action, standing."""
     if not rows:
         return pd.DataFrame(columns=FIRST_SCREEN_COLUMNS)
     out = pd.DataFrame(rows)

@@ -158,7 +158,7 @@ def atomic_path(path: str | Path):
     try:
         yield Path(tmp)
         # mkstemp makes 0600; the file gets the mode any program would give it (umask), and is always
-        # readable by the group — an analyst's colleague reads the processed tables (issue 23)
+        # readable by the group — an analyst's colleague reads the processed tables
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:

@@ -3,7 +3,7 @@
 The 2021 ФИС ОКО layout names each pupil's textbook («Учебник»; «другое» with «Др.уч. автор» and
 «Др.уч. название»). Ingest keeps them (``vpr_textbooks.parquet``, one row per pupil who wrote the
 work); :func:`textbook_use` counts pupils per work and textbook, for each school and municipality
-(``textbook_use.parquet``). Seed 003: «Анализ обеспеченности обучающихся учебниками и используемых
+(``textbook_use.parquet``). A municipal МСОКО plan of measures asks for it: «Анализ обеспеченности обучающихся учебниками и используемых
 УМК». A count of pupils is not a comparison of books: schools choose their textbooks.
 """
 from __future__ import annotations

@@ -109,6 +109,13 @@ def test_signs_flagged_and_explained(small):
     sg = m.signs()
     assert len(sg.to_frame()) == 1 and sg.to_frame()["sign"].iloc[0] == "bunching"
     assert sg.summary().startswith("Признаки необъективности, 2023 год — все школы: 1 отметок у 1 школ")
+    assert "план" not in sg.summary()       # no plan computed: nothing is said about it
+    # with compute's count of the plan of work the summary says the flags are works and the plan decides
+    pd.DataFrame({"year": [2023], "level": ["municipality"], "municipality": [MUNI], "plan_assessed": [2],
+                  "plan_tier1": [0], "plan_tier2": [0], "plan_tier3": [1], "plan_measures": [0]}
+                 ).to_parquet(small / "municipalities_summary.parquet")
+    assert msoko.open(small).signs().summary().endswith(
+        "Это отдельные работы; по плану работы (m.plan()) меры — у 0 школ, самоанализ — у 1")
     ev = m.signs(school="s1", flagged=False).explain(6, "Математика")
     assert set(ev["sign"]) == {"bunching", "marks_lower"}
     assert ev.set_index("sign").loc["bunching", "p_value"] == pytest.approx(0.0004)

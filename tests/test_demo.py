@@ -19,7 +19,7 @@ from msoko.demo.vpr import spec_rows, tasks_of
 YEARS = (2021, 2023)
 VPR_FIXED = ["логин школы", "регион", "номер обучающегося", "код обучающегося",
              "отметка за предыдущую четверть/триместр", "пол", "класс", "вариант", "всего баллов"]
-# domain.md §5 (2021 scales), independent of msoko/resources/mark_scales.csv
+# the 2021 ВПР mark scales (ФИОКО), independent of msoko/resources/mark_scales.csv
 SCALES = {(4, "Математика"): (6, 10, 15), (5, "Математика"): (7, 11, 15), (6, "Математика"): (6, 10, 14),
           (7, "Математика"): (7, 12, 16), (8, "Математика"): (8, 15, 21),
           (4, "Русский язык"): (14, 24, 33), (5, "Русский язык"): (18, 29, 39), (6, "Русский язык"): (25, 35, 45),
@@ -96,7 +96,7 @@ def test_vpr_header_is_the_2021_export_layout(demo_raw):
 
 
 def test_task_specs_match_the_real_counts_and_maxima():
-    # sums of task maxima of the real ALL.xlsx = the scale maxima of domain.md §5
+    # sums of task maxima of the real ALL.xlsx = the 2021 scale maxima
     for (g, s), expected in {(4, "Математика"): 20, (4, "Русский язык"): 38, (5, "Математика"): 20,
                              (5, "Русский язык"): 45, (6, "Математика"): 16, (8, "Математика"): 28}.items():
         assert tasks_of(g, s).max_score.sum() == expected, (g, s)

@@ -20,7 +20,7 @@ from python_calamine import CalamineWorkbook
 
 from msoko.demo.subjects import vpr_file_name
 
-# domain.md §5 (2021): min primary score for «3», «4», «5»; and the maxima
+# the 2021 ВПР scales: min primary score for «3», «4», «5»; and the maxima
 SCALES = {(4, "Математика"): (6, 10, 15, 20), (5, "Математика"): (7, 11, 15, 20),
           (4, "Русский язык"): (14, 24, 33, 38), (5, "Русский язык"): (18, 29, 39, 45)}
 CELLS = list(SCALES)

@@ -255,7 +255,7 @@ def test_output_schema_breach_is_named_and_the_other_tables_written(processed, m
     log = _log(processed)
     errors = log.loc[log["level"] == "ошибка"]
     assert list(errors["item"]) == ["recommendations"] and list(errors["step"]) == ["cycle"]
-    # issue 23: last run's table is removed, not left for the reports to show as current
+    # last run's table is removed, not left for the reports to show as current
     assert not (processed / "recommendations.parquet").exists()
     assert "удалена устаревшая таблица recommendations.parquet" in out
     assert len(pd.read_parquet(processed / "cycle_analysis.parquet"))

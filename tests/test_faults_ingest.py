@@ -376,7 +376,7 @@ def test_csv_whose_unclosed_quote_swallows_rows_does_not_balance(tmp_path, capsy
     rep = pd.read_csv(tmp_path / "p" / "ingest_report.csv", encoding="utf-8-sig", dtype=str,
                       keep_default_na=False).set_index("file")
     assert rep.loc[rel, ["rows_read", "rows_written", "rows_rejected"]].tolist() == ["17", "3", "1"]
-    # off a terminal the balance table is not printed (issue 23): the file that does not balance is an error line
+    # off a terminal the balance table is not printed: the file that does not balance is an error line
     assert f"ОШИБКА: «{rel}»: баланс строк не сходится: прочитано 17, записано 3, отклонено 1." in err
     assert f"Предупреждение: «{rel}»: незакрытая кавычка в строке 5 (столбец «Логин ОО») поглотила " \
            "строки 6–18 файла (13 стр.)" in err

@@ -36,7 +36,7 @@ def test_pupils_a_gap_is_worth():
 @pytest.mark.parametrize("args, word", [
     # (value, ci_low, ci_high, reference, n, unit), min_n 20
     ((100.0, NA, NA, 30.0, 1, "%"), "факт"),                       # an institution's yes/no
-    ((10.0, 1.8, 40.4, 0.6, 10, "%"), "малоинформативно"),        # one pupil of ten (issue 20)
+    ((10.0, 1.8, 40.4, 0.6, 10, "%"), "малоинформативно"),        # one pupil of ten
     ((45.0, NA, NA, 50.0, 30, "%"), "нет интервала"),             # a share of tasks without interval
     ((30.0, 18.0, 45.0, 25.0, 40, "%"), "в пределах погрешности"),  # 25 inside 18–45
     ((14.0, 10.5, 18.5, 10.0, 50, "%"), "1–2 обучающихся"),       # 4 p.p. · 50 / 100 = 2,0 ≤ 2
@@ -141,7 +141,7 @@ def recs():
         rec_row(6, "objectivity_observers", "objectivity", NA, NA, NA, NA, 12, "низкая", subject="Математика", grade=6),
         rec_row(7, "objectivity_marks", "objectivity_marks", NA, NA, NA, NA, 40, "достаточная",
                 subject="Математика", grade=5),
-        # an ОГЭ action without an ОГЭ concern on the screen (issue 20: one school's only action)
+        # an ОГЭ action without an ОГЭ concern on the screen (once one school's only action)
         rec_row(8, "gia_below_min", "gia_below_min", 30.0, 20.0, 42.0, 10.0, 60, "высокая", subject="Физика",
                 grade=9),
     ])
@@ -185,7 +185,7 @@ def test_no_strength_from_results_under_review_nor_of_a_concerns_family():
     assert (fs["part"] == "strength").sum() == 0
     note = fs.loc[fs["part"] == "strength_note", "text_ru"]
     assert len(note) == 1 and "на проверке объективности" in note.iloc[0]
-    # one official «Завышенный средний балл» that similar schools explain is no review (issue 20)
+    # one official «Завышенный средний балл» that similar schools explain is no review
     weak = pd.DataFrame([sign("inflated_mean", 6), sign("inflated_mean_similar", 6, flagged=False)])
     fs = first_screen(prio(), recs(), indicators(), CAT, CFG, objectivity=weak)
     assert list(fs.loc[fs["part"] == "strength", "indicator"]) == ["vpr_quality"]

@@ -7,19 +7,24 @@ from msoko.runner.index import render_index
 
 
 def test_index_shows_concerns_and_objectivity_per_school(tmp_path):
+    """The objectivity column is the school's tier of the plan of work (objectivity_plan.parquet), not a
+    count of cell-level signs: a flagged `combined` cell of a school the plan puts at tier 3 reads «присмотреться»."""
     pd.DataFrame({"year": [2023, 2023, 2023, 2022], "school_id": ["A", "A", "A", "B"],
                   "top": [True, True, False, True]}).to_parquet(tmp_path / "priorities.parquet")
-    pd.DataFrame({"year": [2023, 2023, 2023, 2023, 2023], "school_id": ["A", "A", "B", "B", "D"],
-                  "sign": ["inflated_mean", "combined", "bunching", "inflated_mean", "inflated_mean"],
-                  "flagged": pd.array([True, True, True, False, False], dtype="boolean")}
+    pd.DataFrame({"year": [2023] * 6, "school_id": ["A", "A", "B", "B", "D", "E"],
+                  "sign": ["inflated_mean", "combined", "bunching", "inflated_mean", "inflated_mean", "combined"],
+                  "flagged": pd.array([True, True, True, False, False, True], dtype="boolean")}
                  ).to_parquet(tmp_path / "objectivity.parquet")
+    pd.DataFrame({"year": [2023, 2023, 2023, 2022], "school_id": ["A", "B", "E", "D"], "tier": [3, 1, 2, 1],
+                  "official_only": [True, False, False, False]}).to_parquet(tmp_path / "objectivity_plan.parquet")
     facts = index_facts(tmp_path, 2023)
-    assert facts["A"] == {"concerns": "2 из 3", "objectivity": "признаков: 1 (официальных — 1); сводная оценка msoko"}
+    assert facts["A"] == {"concerns": "2 из 3",
+                          "objectivity": "присмотреться: самоанализ (план работы, уровень 3), только официальные признаки"}
     assert "concerns" not in facts.get("B", {})            # B's priorities are of 2022
-    # a msoko sign alone: the report says «Выявлено 1 признак … (все — дополнительные)», so does the index
-    assert facts["B"]["objectivity"] == "признаков: 1 (все — дополнительные)"
-    assert facts["D"]["objectivity"] == "признаков не выявлено"      # assessed, nothing flagged
-    assert "C" not in facts                                            # not assessed: «не рассчитана»
+    assert facts["B"]["objectivity"] == "меры: наблюдатели или перепроверка (план работы, уровень 1)"
+    assert facts["E"]["objectivity"] == "меры: экспертиза КИМ и сопоставление отметок (план работы, уровень 2)"
+    assert facts["D"]["objectivity"] == "находок нет"      # assessed in 2023, its plan row is of 2022
+    assert "C" not in facts                                 # not assessed: «не рассчитана»
     manifest = {"run": {"year": 2023, "finished": "2024-01-01T00:00"}, "versions": {"msoko": "0"},
                 "reports": [{"key": "s/A", "kind": "school", "title": "Отчёт школы A", "label": "A",
                              "status": "built", "html": "2023/schools/A.html"},
@@ -29,8 +34,9 @@ def test_index_shows_concerns_and_objectivity_per_school(tmp_path):
                              "status": "built", "html": "2023/schools/C.html"}]}
     page = render_index(manifest, [], facts)
     assert "<th>Зон внимания на первом экране</th>" in page
-    assert "<td>2 из 3</td><td>признаков: 1 (официальных — 1); сводная оценка msoko</td>" in page
-    assert "<td>B</td><td>—</td><td>признаков: 1 (все — дополнительные)</td>" in page
+    assert ("<td>2 из 3</td><td>присмотреться: самоанализ (план работы, уровень 3), только официальные "
+            "признаки</td>") in page
+    assert "<td>B</td><td>—</td><td>меры: наблюдатели или перепроверка (план работы, уровень 1)</td>" in page
     # the school report says «Диагностика объективности … не рассчитана»: so does the index, never «признаков нет»
     assert "<td>C</td><td>—</td><td>не рассчитана</td>" in page
     assert "признаков нет" not in page
@@ -64,7 +70,7 @@ def test_a_run_plans_one_report_per_kindergarten(tmp_path):
 
 
 def test_index_counts_the_concerns_the_first_screen_shows(tmp_path):
-    """With first_screen.parquet (issue 20) the index counts the concerns the first screen shows, of the
+    """With first_screen.parquet the index counts the concerns the first screen shows, of the
     school's ranked zones outside objectivity (which has its own column)."""
     pd.DataFrame({"year": [2023] * 4, "school_id": ["A"] * 4,
                   "topic": ["results:*", "shnor", "objectivity", "results:Математика"],

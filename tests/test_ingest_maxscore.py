@@ -41,6 +41,6 @@ def test_real_autumn_2020_grade4_russian_gets_its_maximum(real_data, tmp_path):
     ingest(raw_dir=real_data, processed_dir=tmp_path, jobs=2, progress=False)
     v = pd.read_parquet(tmp_path / "vpr.parquet")
     ru4 = v[(v.year == 2020) & (v.grade == 4) & (v.subject == "Русский язык") & ~v.absent]
-    # domain.md §5: grade-4 Russian «5» is 33–38, so the work's maximum is 38.
+    # the 2021 scale: grade-4 Russian «5» is 33–38, so the work's maximum is 38.
     assert (ru4.max_score == 38).all()
     assert ru4.primary_score.max() <= 38

@@ -1,4 +1,4 @@
-"""The ФИС ОКО context questionnaire read by header and used by systems 2 and 6 (issue 22)."""
+"""The ФИС ОКО context questionnaire read by header and used by systems 2 and 6."""
 from __future__ import annotations
 
 from pathlib import Path

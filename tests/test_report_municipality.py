@@ -225,8 +225,7 @@ def test_objectivity_calibration_per_sign(demo, demo_processed):
     data, _, year = demo
     c = O.calibration_frame(data, year)
     o = pd.read_parquet(demo_processed / "objectivity.parquet")
-    with_p = set(o.loc[(o["year"] == year) & o["school_id"].notna() & o["p_value"].notna(), "sign"]) - {
-        "objectivity_index", "objectivity_index_msoko"}
+    with_p = set(o.loc[(o["year"] == year) & o["school_id"].notna() & o["p_value"].notna(), "sign"]) - {"objectivity_index"}
     assert len(c) == len(with_p) > 0
     assert c["Распределение p-значений (от 0 до 1)"].str.len().eq(20).all()
     f = O.flag_rate_frame(data, year)

@@ -133,7 +133,7 @@ def test_planted_low_result_schools_reach_the_first_screen(data, truth):
                 assert "ШНОР" in concerns, (sid, year)
             else:
                 assert worse, (sid, year)
-    # not finding any planted low-result school is the failure (issue 20), not a reason to skip
+    # not finding any planted low-result school is the failure, not a reason to skip
     assert checked, "compute found none of the planted low-result schools in this demo"
 
 
@@ -201,8 +201,8 @@ def test_planted_weak_spots_reach_the_first_screen(data, truth):
 
 
 def test_every_first_screen_of_the_demo_tells_one_story(data):
-    """Every school's first screen of every year, parsed as benchmarks/first_screen.py parses built pages
-    (issue 20): no item from a group under min_n, no indicator both a strength and a concern, no arrow
+    """Every school's first screen of every year, parsed as benchmarks/first_screen.py parses built pages:
+    no item from a group under min_n, no indicator both a strength and a concern, no arrow
     against the lists or without its comparator, every action names a concern of the same screen (or the
     objectivity box, which found something), at most three works per action, and the box never calls
     journal-mark findings «работы ВПР»."""

@@ -282,7 +282,21 @@ def test_plan_of_work(synth):
     assert list(p["Меры"]) == list(plan.measures)
     o = synth.objectivity
     idx = o[(o.sign == "objectivity_index")].sort_values("year")
-    assert report.objectivity_index(synth)["Показатель объективности"].tolist() == [report.fmt(v) for v in idx.value]
+    t = report.objectivity_index(synth)
+    assert t["Показатель объективности"].tolist() == [report.fmt(v) for v in idx.value]
+    # the official count of schools from compute's index row equals the schools with an official flagged sign
+    off = o[o.sign.isin(["inflated_mean", "journal_mismatch", "cohort_fall", "cohort_rise"])
+            & o.flagged.fillna(False).astype(bool)]
+    assert t["Школ с хотя бы одним признаком"].tolist() == [
+        report.fmt(off.loc[off.year == y, "school_id"].nunique()) for y in idx.year]
+    # msoko's count of schools is the plan's (tiers 1–2 measures, tier 3 self-check), never the cells of `combined`
+    from msoko.report.signs import PLAN_MEASURES, PLAN_WATCH
+    allp = pd.read_parquet(synth.processed_dir / "objectivity_plan.parquet")
+    schools = set(synth.schools.loc[~synth.schools.is_preschool, "school_id"])
+    allp = allp[allp.school_id.isin(schools)]
+    assert t[PLAN_MEASURES].tolist() == [report.fmt(int(((allp.year == y) & (allp.tier <= 2)).sum())) for y in idx.year]
+    assert t[PLAN_WATCH].tolist() == [report.fmt(int(((allp.year == y) & (allp.tier == 3)).sum())) for y in idx.year]
+    assert not any("совокупности" in c for c in t.columns)
 
 
 def test_gia_table_from_compute_by_hand(synth):

@@ -1,4 +1,4 @@
-"""Task specifications checked against the scores (issue 22): spec_quality and no task verdict from a misfit."""
+"""Task specifications checked against the scores: spec_quality and no task verdict from a misfit."""
 from __future__ import annotations
 
 import numpy as np

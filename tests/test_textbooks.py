@@ -1,4 +1,4 @@
-"""Each pupil's textbook kept from the 2021 layout and counted per work (issue 22, seed 003)."""
+"""Each pupil's textbook kept from the 2021 layout and counted per work."""
 from __future__ import annotations
 
 from pathlib import Path

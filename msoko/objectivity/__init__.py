@@ -191,10 +191,10 @@ def run_objectivity(tables: dict[str, pd.DataFrame], config: dict | None = None,
     rows = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else empty_frame()
     comb = _guard("combined", combined_rows, rows, prep.cells, cfg, eg, esub)
     rows = pd.concat([rows, comb], ignore_index=True) if len(comb) else rows
+    # the official index only: msoko's count of schools is the plan of work's (msoko.objectivity.plan, per
+    # municipality in municipalities_summary), never a count of cell-level `combined` flags
     idx = off.index_rows(rows, OFFICIAL_SIGNS)
-    idx_m = off.index_rows(rows, ("combined",), name="objectivity_index_msoko", official=False,
-                           label="совокупности признаков msoko")
-    out = pd.concat([x for x in (rows, idx, idx_m) if len(x)], ignore_index=True) if len(rows) else empty_frame()
+    out = pd.concat([x for x in (rows, idx) if len(x)], ignore_index=True) if len(rows) else empty_frame()
     out = finish(out, cfg)
     out = out.sort_values(["year", "sign", "school_id", "grade", "subject"], na_position="first",
                           kind="stable").reset_index(drop=True)

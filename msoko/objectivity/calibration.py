@@ -9,9 +9,10 @@ should see it. Every ``msoko compute`` writes :func:`calibration_table` as
 ``objectivity_calibration.parquet`` and warns (:func:`calibration_warnings`) when a sign
 exceeds ``CALIBRATION_RATIO`` × nominal at p < 0.001.
 
-For the objectivity report: :func:`pvalue_histogram` (each sign's p-value histogram against
-the uniform) and :func:`flag_rate_by_size` (the flag rate by class size and number of tasks,
-with :func:`tasks_per_test` giving the number of tasks of each work).
+For the objectivity report, compute writes :func:`calibration_pictures` per year (the report reads the
+tables, never this module): :func:`pvalue_histogram` (each sign's p-value histogram against the uniform),
+:func:`flag_rate_by_size` (the flag rate by class size and number of tasks, with :func:`tasks_per_test`
+giving the number of tasks of each work), the year's warning and the size bias of each sign.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _cells(obj: pd.DataFrame) -> pd.DataFrame:
     if obj is None or len(obj) == 0:
         return pd.DataFrame(columns=["year", "school_id", "grade", "subject", "sign", "p_value", "flagged", "n"])
     r = obj.loc[obj["school_id"].notna() & obj["p_value"].notna()]
-    return r.loc[~r["sign"].isin(["objectivity_index", "objectivity_index_msoko"])]
+    return r.loc[~r["sign"].isin(["objectivity_index"])]
 
 
 def _pct(x: float) -> str:
@@ -159,3 +160,81 @@ def flag_rate_by_size(obj: pd.DataFrame, tasks: pd.DataFrame | None = None, sign
     torder = {lab: i for i, (_, _, lab) in enumerate(TASK_BANDS)}
     out = out.assign(_a=out["size_band"].map(order).fillna(99), _b=out["tasks_band"].map(torder).fillna(99))
     return out.sort_values(["sign", "_a", "_b"]).drop(columns=["_a", "_b"]).reset_index(drop=True)[cols]
+
+
+# ======================================================================================
+# the calibration pictures of the objectivity report, per year (written by compute)
+# ======================================================================================
+
+SMALL_BANDS = ("до 9", "10–19", "20–49")      # works under 50 participants
+LARGE_BANDS = ("50–99", "100 и более")        # works of 50 and more
+SIZE_BIAS_MIN_WORKS = 10       # works needed on each side before a size bias is said
+SIZE_BIAS_MIN_GAP = 0.05       # the flag rate of large works at least 5 points above that of small ones ...
+SIZE_BIAS_MIN_RATIO = 3.0      # ... and at least 3 times it
+
+CALIBRATION_YEAR_COLUMNS = ["year", "sign", "cells", "below_001", "share_001", "warning", "assessed_small",
+                            "flagged_small", "assessed_large", "flagged_large", "size_bias"]
+PVALUE_BIN_COLUMNS = ["year", "sign", "bin", "p_low", "p_high", "cells", "share", "expected"]
+FLAG_RATE_COLUMNS = ["year", "sign", "kind", "band", "band_order", "assessed", "flagged", "rate"]
+
+
+def _size_bias(rates: pd.DataFrame) -> dict:
+    """Flag counts of works under 50 and of 50+ participants and whether the sign flags the large ones
+    much more often (:data:`SIZE_BIAS_MIN_GAP`, :data:`SIZE_BIAS_MIN_RATIO`, each side with at least
+    :data:`SIZE_BIAS_MIN_WORKS` works)."""
+    small = rates[rates["size_band"].isin(SMALL_BANDS)]
+    large = rates[rates["size_band"].isin(LARGE_BANDS)]
+    a_s, f_s = int(small["assessed"].sum()), int(small["flagged"].sum())
+    a_l, f_l = int(large["assessed"].sum()), int(large["flagged"].sum())
+    bias = False
+    if a_s >= SIZE_BIAS_MIN_WORKS and a_l >= SIZE_BIAS_MIN_WORKS:
+        rs, rl = f_s / a_s, f_l / a_l
+        bias = rl - rs >= SIZE_BIAS_MIN_GAP and rl >= SIZE_BIAS_MIN_RATIO * max(rs, 1e-9)
+    return {"assessed_small": a_s, "flagged_small": f_s, "assessed_large": a_l, "flagged_large": f_l,
+            "size_bias": bool(bias)}
+
+
+def _marginal(rates: pd.DataFrame, year: int, column: str, kind: str, bands) -> list[dict]:
+    by = rates.groupby(["sign", column], sort=False)[["assessed", "flagged"]].sum()
+    order = {lab: i for i, (_, _, lab) in enumerate(bands)}
+    return [{"year": int(year), "sign": sign, "kind": kind, "band": band, "band_order": order.get(band, len(bands)),
+             "assessed": int(r["assessed"]), "flagged": int(r["flagged"]), "rate": r["flagged"] / r["assessed"]}
+            for (sign, band), r in by.iterrows() if r["assessed"]]
+
+
+def calibration_pictures(obj: pd.DataFrame | None, vpr_tasks: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """What the objectivity report's calibration section draws, per year (one definition, here):
+
+    - ``objectivity_calibration_years`` — per year × sign: cells with a p-value, those below 0.001, their
+      share, ``warning`` (the rule of :func:`calibration_table`: above :data:`CALIBRATION_RATIO` × nominal
+      in at least :data:`CALIBRATION_MIN_CELLS` cells), the works assessed and flagged under 50 and at 50+
+      participants and ``size_bias`` (large works flagged much more often);
+    - ``objectivity_pvalue_bins`` — :func:`pvalue_histogram` per year (20 bins);
+    - ``objectivity_flag_rates`` — per year × sign, the flag rate by band of participants (``kind`` «size»)
+      and by band of the work's number of tasks (``kind`` «tasks», from ``vpr_tasks``; works without task
+      data left out)."""
+    years, bins, rates = [], [], []
+    r = _cells(obj)
+    tasks = tasks_per_test(vpr_tasks)
+    if obj is not None and len(obj):
+        for y in sorted(obj["year"].dropna().unique()):
+            oy = obj[obj["year"] == y]
+            h = pvalue_histogram(oy)
+            if len(h):
+                bins.append(h.assign(year=int(y))[PVALUE_BIN_COLUMNS])
+            fr = flag_rate_by_size(oy[oy["grade"].notna()], tasks)
+            rates += _marginal(fr, y, "size_band", "size", SIZE_BANDS)
+            rates += _marginal(fr[fr["tasks_band"] != "нет данных"], y, "tasks_band", "tasks", TASK_BANDS)
+            ry = r[r["year"] == y]
+            for sign in sorted(set(ry["sign"]) | set(fr["sign"])):
+                p = ry.loc[ry["sign"] == sign, "p_value"].to_numpy(dtype=float)
+                k = int((p < NOMINAL[0]).sum())
+                share = k / len(p) if len(p) else np.nan
+                years.append({"year": int(y), "sign": sign, "cells": len(p), "below_001": k, "share_001": share,
+                              "warning": bool(len(p) and share > CALIBRATION_RATIO * NOMINAL[0]
+                                              and k >= CALIBRATION_MIN_CELLS),
+                              **_size_bias(fr[fr["sign"] == sign])})
+    return {"objectivity_calibration_years": pd.DataFrame(years, columns=CALIBRATION_YEAR_COLUMNS),
+            "objectivity_pvalue_bins": (pd.concat(bins, ignore_index=True) if bins
+                                        else pd.DataFrame(columns=PVALUE_BIN_COLUMNS)),
+            "objectivity_flag_rates": pd.DataFrame(rates, columns=FLAG_RATE_COLUMNS)}

@@ -185,29 +185,48 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
     On the real sample (Altai 2020–2021) they flag 0.51 % and 0.13 % of cells with n ≥ 20 there
     (0.51 % and 0.04 % at 0.001).
     """
-    from msoko.stats import betabinom_fit_offset, betabinom_tails
+    agg = _marks_counts(students, grades, subjects)
+    if agg is None:
+        return finish(pd.DataFrame())
+    groups = list(agg.groupby(TEST_KEYS, observed=True, sort=False).indices.values())
+    return pd.concat([_marks_finding(agg, key, groups, cfg) for key in MARKS_WORDS], ignore_index=True)
 
+
+# finding → (sign, its words); what its expected share is conditioned on: the findings on the journal
+# given the ВПР mark, those on the ВПР (feeding the combined picture) against the work's share of all pupils
+MARKS_WORDS = {"lower": ("marks_lower", "ВПР ниже отметки за четверть («понизили»; вопрос к объективности "
+                                        "текущего оценивания, не к ВПР)"),
+               "higher": ("marks_higher", "ВПР выше отметки за четверть («повысили»)"),
+               "far": ("marks_far", "отметка ВПР выше отметки за четверть на 2 балла и более"),
+               "far_below": ("marks_far_below", "отметка за четверть выше отметки ВПР на 2 балла и более "
+                                                "(вопрос к объективности текущего оценивания, не к ВПР)")}
+MARKS_GIVEN = {"lower": "mark", "far_below": "mark", "higher": "_all", "far": "_all"}
+MARKS_REF_WORDS = {"mark": "доля по школам этой работы при тех же отметках ВПР", "_all": "доля по школам этой работы"}
+
+
+def _marks_counts(students: pd.DataFrame, grades, subjects) -> pd.DataFrame | None:
+    """Per school × work: pupils with both marks (``n``), the count of each finding and its expected count
+    ``e_<finding>`` (per pupil the rate among the other schools' pupils of the work with the same ВПР mark,
+    or of all pupils; shrunk towards the work's rate among the pupils for whom it is possible)."""
     s = students.loc[in_scope(students, grades, subjects) & students["journal_mark"].notna().to_numpy()
                      & students["mark"].notna().to_numpy(), CELL_KEYS + ["journal_mark", "mark"]].copy()
     if len(s) == 0:
-        return finish(pd.DataFrame())
+        return None
     d = s["mark"].astype(float) - s["journal_mark"].astype(float)
     kinds = {"lower": d < 0, "higher": d > 0, "far": d >= 2, "far_below": d <= -2}
-    # what a finding is conditioned on: the findings on the journal given the ВПР mark; those on the
-    # ВПР (feeding the combined picture) against the work's share of all pupils ("_all")
-    given = {"lower": "mark", "far_below": "mark", "higher": "_all", "far": "_all"}
     s["_all"] = 0
     for key, m in kinds.items():
         s[key] = m.astype(float)
     agg = s.groupby(CELL_KEYS, observed=True).agg(n=("mark", "size"), **{k: (k, "sum") for k in kinds}).reset_index()
     for key in kinds:
+        given = MARKS_GIVEN[key]
         # expected count: per pupil the rate of the finding among the *other* schools' pupils of the
         # work with the same ВПР mark (for "_all": all pupils) — leave-one-school-out, so that a school with
         # many pupils of a mark does not set its own yardstick
-        by = s.groupby(CELL_KEYS + [given[key]], observed=True)[key].agg(["sum", "size"]).reset_index()
-        tot = by.groupby(TEST_KEYS + [given[key]], observed=True)[["sum", "size"]].transform("sum")
+        by = s.groupby(CELL_KEYS + [given], observed=True)[key].agg(["sum", "size"]).reset_index()
+        tot = by.groupby(TEST_KEYS + [given], observed=True)[["sum", "size"]].transform("sum")
         # pupils for whom the finding is possible at all (ВПР marks are 2–5: «5» cannot be 2 below)
-        elig = (by[given[key]].astype(float) <= MARK_ROOM.get(key, np.inf)).to_numpy()
+        elig = (by[given].astype(float) <= MARK_ROOM.get(key, np.inf)).to_numpy()
         # the work's rate among such pupils: a prior of MARKS_PRIOR_PUPILS pupils for each mark, so that
         # a mark few other pupils have (a rate of 0 from 3 pupils) does not make one pupil a finding
         eh = by["sum"].where(elig, 0.0).groupby([by[k] for k in TEST_KEYS], observed=True).transform("sum")
@@ -218,57 +237,53 @@ def marks_rows(students: pd.DataFrame, cells: pd.DataFrame, cfg: dict, grades=No
         by["e"] = by["size"] * np.where(elig, rate, 0.0)
         e = by.groupby(CELL_KEYS, observed=True)["e"].sum().rename(f"e_{key}").reset_index()
         agg = agg.merge(e, on=CELL_KEYS, how="left")
-    min_n = int(cfg["min_n"])
-    alpha = float(cfg["alpha"])
+    return agg
+
+
+def _marks_finding(agg: pd.DataFrame, key: str, groups: list, cfg: dict) -> pd.DataFrame:
+    """The rows of one finding: φ and ρ fitted over the assessed schools of each work, the beta-binomial
+    p-value, the flag (level, practical margin, at least ``marks_min_count`` pupils) and the sentence."""
+    from msoko.stats import betabinom_fit_offset, betabinom_tails
+
+    sign, text = MARKS_WORDS[key]
     gap = float(cfg["marks_min_gap"]) / 100.0
     gap_rare = float(cfg.get("marks_min_gap_rare", 5.0)) / 100.0
     min_count = float(cfg["marks_min_count"])
-    words = {"lower": ("marks_lower", "ВПР ниже отметки за четверть («понизили»; вопрос к объективности "
-                                    "текущего оценивания, не к ВПР)"),
-             "higher": ("marks_higher", "ВПР выше отметки за четверть («повысили»)"),
-             "far": ("marks_far", "отметка ВПР выше отметки за четверть на 2 балла и более"),
-             "far_below": ("marks_far_below", "отметка за четверть выше отметки ВПР на 2 балла и более "
-                                              "(вопрос к объективности текущего оценивания, не к ВПР)")}
-    groups = list(agg.groupby(TEST_KEYS, observed=True, sort=False).indices.values())
     nn = agg["n"].to_numpy(dtype=float)
-    ok = nn >= min_n
-    out = []
-    ref_words = {"mark": "доля по школам этой работы при тех же отметках ВПР", "_all": "доля по школам этой работы"}
-    for key, (sign, text) in words.items():
-        k = agg[key].to_numpy(dtype=float)
-        # the school's expected share given the marks of its pupils (weak schools have more «2»
-        # in the ВПР and so, with any journal, more ВПР marks far below the journal)
-        e0 = agg[f"e_{key}"].to_numpy(dtype=float) / nn
-        p0 = np.full(len(agg), np.nan)
-        rho = np.full(len(agg), np.nan)
-        for idx in groups:
-            use = idx[ok[idx]]
-            # φ (the others' rates include the school we look for: a common factor) and ρ (the usual
-            # variation between schools) from the schools of the work that are assessed
-            phi, rr = betabinom_fit_offset(k[use], nn[use], e0[use]) if len(use) else (np.nan, np.nan)
-            p0[idx], rho[idx] = phi * e0[idx], rr
-        pc = np.clip(p0, 1e-4, 1 - 1e-4)
-        ab = 1.0 / np.clip(rho, 1e-6, 0.5) - 1.0
-        # the findings on current marks (not combined) have their own, lower-stakes level
-        lev = float(cfg["current_marks_alpha"]) if sign in CURRENT_MARKS else alpha
-        pv, _, _, crit = betabinom_tails(k, nn, pc * ab, (1 - pc) * ab, lev)
-        a = agg[CELL_KEYS + ["n"]].copy()
-        share = k / nn
-        a["value"] = 100 * share
-        margin = np.minimum(gap, np.maximum(gap_rare, pc))   # relative (×2) for a rare finding
-        a["threshold"] = 100 * np.maximum(np.maximum(pc + margin, crit / nn), min_count / nn)
-        a["p_value"] = np.where(ok, pv, np.nan)
-        a["flagged"] = _flag(ok, (pv < lev) & (share - pc >= margin - 1e-12) & (k >= min_count))
-        lo, hi = wilson_ci(k, nn)
-        a["ci_low"], a["ci_high"] = 100 * lo, 100 * hi
-        a["detail"] = [(f"msoko: {text}: {int(kk)} из {int(n)} ({_fmt(100 * v)} %) при ожидаемых "
-                        f"{_fmt(100 * r, 2 if r < 0.01 else 1)} % "
-                        f"({ref_words[given[key]]}, с учётом обычного разброса "
-                        "между школами)") if o_ else
-                       f"не оценивается: мало участников; {text}: {int(kk)} из {int(n)}"
-                       for kk, n, v, r, o_ in zip(k, nn, share, pc, ok)]
-        out.append(_rows(a, sign))
-    return pd.concat(out, ignore_index=True)
+    ok = nn >= int(cfg["min_n"])
+    k = agg[key].to_numpy(dtype=float)
+    # the school's expected share given the marks of its pupils (weak schools have more «2»
+    # in the ВПР and so, with any journal, more ВПР marks far below the journal)
+    e0 = agg[f"e_{key}"].to_numpy(dtype=float) / nn
+    p0 = np.full(len(agg), np.nan)
+    rho = np.full(len(agg), np.nan)
+    for idx in groups:
+        use = idx[ok[idx]]
+        # φ (the others' rates include the school we look for: a common factor) and ρ (the usual
+        # variation between schools) from the schools of the work that are assessed
+        phi, rr = betabinom_fit_offset(k[use], nn[use], e0[use]) if len(use) else (np.nan, np.nan)
+        p0[idx], rho[idx] = phi * e0[idx], rr
+    pc = np.clip(p0, 1e-4, 1 - 1e-4)
+    ab = 1.0 / np.clip(rho, 1e-6, 0.5) - 1.0
+    # the findings on current marks (not combined) have their own, lower-stakes level
+    lev = float(cfg["current_marks_alpha"]) if sign in CURRENT_MARKS else float(cfg["alpha"])
+    pv, _, _, crit = betabinom_tails(k, nn, pc * ab, (1 - pc) * ab, lev)
+    a = agg[CELL_KEYS + ["n"]].copy()
+    share = k / nn
+    a["value"] = 100 * share
+    margin = np.minimum(gap, np.maximum(gap_rare, pc))   # relative (×2) for a rare finding
+    a["threshold"] = 100 * np.maximum(np.maximum(pc + margin, crit / nn), min_count / nn)
+    a["p_value"] = np.where(ok, pv, np.nan)
+    a["flagged"] = _flag(ok, (pv < lev) & (share - pc >= margin - 1e-12) & (k >= min_count))
+    lo, hi = wilson_ci(k, nn)
+    a["ci_low"], a["ci_high"] = 100 * lo, 100 * hi
+    a["detail"] = [(f"msoko: {text}: {int(kk)} из {int(n)} ({_fmt(100 * v)} %) при ожидаемых "
+                    f"{_fmt(100 * r, 2 if r < 0.01 else 1)} % "
+                    f"({MARKS_REF_WORDS[MARKS_GIVEN[key]]}, с учётом обычного разброса "
+                    "между школами)") if o_ else
+                   f"не оценивается: мало участников; {text}: {int(kk)} из {int(n)}"
+                   for kk, n, v, r, o_ in zip(k, nn, share, pc, ok)]
+    return _rows(a, sign)
 
 
 def betabinom_tail(k, n, a, b, alpha: float, chunk: int = 4000):

@@ -244,9 +244,8 @@ def cohort_rows(cells: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     return finish(pd.concat(out, ignore_index=True))
 
 
-def index_rows(rows: pd.DataFrame, signs: tuple[str, ...], name: str = "objectivity_index",
-               official: bool = True, label: str = "официальных признаков") -> pd.DataFrame:
-    """Index per year: 100 − % of assessed schools with ≥ 1 flagged sign among ``signs``.
+def index_rows(rows: pd.DataFrame, signs: tuple[str, ...]) -> pd.DataFrame:
+    """The official ФИОКО index per year: 100 − % of assessed schools with ≥ 1 flagged sign among ``signs``.
 
     A school counts as assessed in a year when at least one of the signs was assessed for it.
     """
@@ -257,9 +256,10 @@ def index_rows(rows: pd.DataFrame, signs: tuple[str, ...], name: str = "objectiv
     per = r.assign(f=r["flagged"].astype(bool)).groupby(["year", "school_id"])["f"].any().reset_index()
     agg = per.groupby("year")["f"].agg(marked="sum", n="size").reset_index()
     agg["value"] = 100.0 - 100.0 * agg["marked"] / agg["n"]
-    agg["sign"] = name
-    agg["official"] = official
-    agg["procedure"] = "ВПР" if name != "objectivity_index" else "ВПР, ОГЭ"
-    agg["detail"] = [f"школ хотя бы с одним из {label}: {int(m)} из {int(n)}" for m, n in zip(agg["marked"], agg["n"])]
+    agg["sign"] = "objectivity_index"
+    agg["official"] = True
+    agg["procedure"] = "ВПР, ОГЭ"
+    agg["detail"] = [f"школ хотя бы с одним из официальных признаков: {int(m)} из {int(n)}"
+                     for m, n in zip(agg["marked"], agg["n"])]
     agg["school_id"] = None
     return finish(agg[["year", "school_id", "sign", "value", "n", "procedure", "official", "detail"]])

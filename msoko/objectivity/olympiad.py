@@ -1,7 +1,7 @@
 """Objectivity of the school stage of the olympiad (ВсОШ): do a school's school-stage awardees hold up at the
 municipal stage?
 
-Seed 001 (§5–6) asks for the objectivity of the school olympiad. A school stage judged leniently makes
+A municipal МСОКО regulation asks for the objectivity of the school olympiad. A school stage judged leniently makes
 many «призёры» and «победители» who then do not place at the municipal stage, marked by the municipality's
 jury. Per school and year this module counts its school-stage awardees (prize-winners and winners) who took
 part in the municipal stage in the same subject, and how many of them were awarded there; it compares that

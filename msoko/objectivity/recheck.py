@@ -1,8 +1,8 @@
 """Re-checks of ВПР works (перепроверка) taken in: what they say about a school's work, and about msoko's
 own evidence.
 
-A municipal commission re-marks a school's works (seed 002: «перепроверка работ», «справка по итогам
-перепроверки»). The template ``recheck`` holds one row per pupil and task: the score as first marked
+A municipal commission re-marks a school's works (as in a city department's plan of work with schools showing signs of
+non-objectivity: «перепроверка работ», «справка по итогам перепроверки»). The template ``recheck`` holds one row per pupil and task: the score as first marked
 (``score_first``) and as re-checked (``score_recheck``). Per school and work this module computes
 
 - the works re-checked, the share whose mark changed (and lowered), with Wilson intervals;

@@ -72,6 +72,9 @@ def objectivity_line(data: ReportData, municipality: str, year: int) -> tuple[st
     prev = unit_row(data, year - 1, municipality)
     if prev is not None and prev["objectivity_assessed"]:
         parts.append(f"в {year - 1} году — {_index_text(prev)}")
+    plan = plan_text(r)
+    if plan:
+        parts.append(f"план работы по объективности: {plan}")
     return _index_text(r), "; ".join(parts)
 
 
@@ -92,6 +95,9 @@ def objectivity_message(data: ReportData, municipality: str, year: int) -> str |
     if a is not None:
         name = all_loaded_name(data)
         s += f" ({name[:1].lower() + name[1:]} — {_index_text(a)})"
+    plan = plan_text(r)
+    if plan:
+        s += (f". План работы по объективности (находки, подтверждённые на уровне школы): {plan}")
     return s + "."
 
 
@@ -117,11 +123,30 @@ def side_by_side(data: ReportData, year: int) -> pd.DataFrame:
             "Обучающихся": pupils,
             "Работ ВПР": fmt(int(r["works"])),
             "Показатель объективности (ФИОКО)": _index_text(r),
-            "Школ с признаками / оценено": (f"{fmt(int(r['objectivity_marked']))} / {fmt(int(r['objectivity_assessed']))}"
-                                            if r["objectivity_assessed"] else "—"),
+            "Школ с официальными признаками / оценено": (
+                f"{fmt(int(r['objectivity_marked']))} / {fmt(int(r['objectivity_assessed']))}"
+                if r["objectivity_assessed"] else "—"),
+            **_plan_cells(r),
             "ШНОР": (f"{fmt(int(r['shnor']))} из {fmt(int(r['shnor_assessed']))}" if r["shnor_assessed"] else "—"),
         })
     return pd.DataFrame(rows)
+
+
+def plan_text(r: dict | None) -> str | None:
+    """«меры — 2, самоанализ — 5 из 17 оценённых школ»: the plan of work of a unit as compute counted it
+    (``plan_*`` of municipalities_summary); None when not computed."""
+    if r is None or "plan_measures" not in r or pd.isna(r.get("plan_assessed")) or not r["plan_assessed"]:
+        return None
+    return (f"меры — {fmt(int(r['plan_measures']))}, самоанализ — {fmt(int(r['plan_tier3']))} "
+            f"из {fmt(int(r['plan_assessed']))} оценённых школ")
+
+
+def _plan_cells(r: dict) -> dict[str, str]:
+    if "plan_measures" not in r:
+        return {}
+    if pd.isna(r.get("plan_assessed")) or not r["plan_assessed"]:
+        return {"План работы: меры / самоанализ": "—"}
+    return {"План работы: меры / самоанализ": f"{fmt(int(r['plan_measures']))} / {fmt(int(r['plan_tier3']))}"}
 
 
 def odd_organisations(data: ReportData, municipality: str | None = None) -> pd.DataFrame:

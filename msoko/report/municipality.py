@@ -448,6 +448,9 @@ FACTOR_SHORT = {
 }
 
 
+OBJECTIVITY_COLUMN = "Объективность (план работы)"
+
+
 def _objectivity_reasons(data: ReportData, year: int, detail: bool = True) -> dict[str, str]:
     """Schools of the plan of work with measures (``objectivity_plan.parquet``, tiers 1–2) → the tier
     and the measures, with the plan's reasons in the detailed list. An official sign that msoko's
@@ -464,18 +467,17 @@ def _objectivity_reasons(data: ReportData, year: int, detail: bool = True) -> di
 
 
 def plan_tier_counts(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
-    """Schools of the municipality per tier of the plan of work (``objectivity_plan.parquet``)."""
-    from msoko.report.signs import TIER_NAMES, plan_rows
+    """Schools of the municipality per tier of the plan of work, as compute counted them
+    (``municipalities_summary``, msoko.municipalities.plan_by_unit)."""
+    from msoko.report.signs import TIER_NAMES, plan_counts
 
-    p = plan_rows(data, year)
-    ids = set(_ids(data, municipality))
-    if p.empty:
+    pc = plan_counts(data, year, municipality)
+    if pc is None or not pc["plan_assessed"]:
         return pd.DataFrame()
-    p = p[p["school_id"].isin(ids)]
-    k = p["tier"].value_counts()
-    return pd.DataFrame([{"Уровень плана работы": TIER_NAMES[t], "Школ": fmt(int(k.get(t, 0))),
-                          "Из них только официальные признаки": fmt(int(p.loc[p["tier"] == t, "official_only"].sum()))}
-                         for t in (1, 2, 3)])
+    return pd.DataFrame([{"Уровень плана работы": TIER_NAMES[t], "Школ": fmt(int(pc[f"plan_tier{t}"]))}
+                         for t in (1, 2, 3)]
+                        + [{"Уровень плана работы": "оценено школ", "Школ": fmt(int(pc["plan_assessed"]))}]) \
+        .assign(**{"Из них только официальные признаки": ["—", "—", fmt(int(pc["plan_official_only"])), "—"]})
 
 
 def support_table(data: ReportData, municipality: str, year: int, *, detail: bool = False) -> pd.DataFrame:
@@ -526,8 +528,8 @@ def support_table(data: ReportData, municipality: str, year: int, *, detail: boo
             put(sid, "Рисковый профиль «500+»",
                 (f"{_count(k, 'фактор', 'фактора', 'факторов')}: " + ("; " if detail else ", ").join(names)) if k else "высокий")
     for sid, text in _objectivity_reasons(data, year, detail).items():
-        put(sid, "Признаки необъективности", text)
-    cols = ["ШНОР", "ШНСУ", "Рисковый профиль «500+»", "Признаки необъективности"]
+        put(sid, OBJECTIVITY_COLUMN, text)
+    cols = ["ШНОР", "ШНСУ", "Рисковый профиль «500+»", OBJECTIVITY_COLUMN]
     if not reasons:
         return pd.DataFrame(columns=["Школа", "Оснований"] + cols)
     names = _names(data)
@@ -633,7 +635,7 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
     if len(sup):
         parts = []
         for col, label in (("ШНОР", "ШНОР"), ("ШНСУ", "ШНСУ"), ("Рисковый профиль «500+»", "высокий рисковый профиль «500+»"),
-                           ("Признаки необъективности", "признаки необъективности")):
+                           (OBJECTIVITY_COLUMN, "меры по плану работы по объективности")):
             if col in sup:
                 parts.append(f"{label} — {fmt(int((sup[col] != '—').sum()))}")
         multi = int((pd.to_numeric(sup["Оснований"], errors="coerce") >= 2).sum())
@@ -686,19 +688,21 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
     if sup.empty:
         st = {t: _status(data, municipality, year, 2, t) for t in ("shnor", "shnsu", "risk_profile")}
         if all(v is None for v in st.values()):
-            sec.para("Ни одна школа не отнесена к ШНОР или ШНСУ, нет высоких рисковых профилей и признаков необъективности.")
+            sec.para("Ни одна школа не отнесена к ШНОР или ШНСУ, нет высоких рисковых профилей и школ с мерами по плану "
+                     "работы по объективности.")
         else:
             said = [w for t, w in (("shnor", "ни одна школа не отнесена к ШНОР"), ("shnsu", "к ШНСУ — ни одна"),
                                    ("risk_profile", "высоких рисковых профилей «500+» нет"))
                     if st[t] is not None and bool(st[t]["assessed"])]
-            said.append("признаков необъективности нет")
+            said.append("школ с мерами по плану работы по объективности нет")
             sec.para("; ".join(said)[:1].upper() + "; ".join(said)[1:] + ".")
     else:
         sec.table(sup, caption=f"Основания для поддержки, {year}",
                   note="ШНОР — число процедур с низким результатом из всех процедур школы (" + _shnor_rule_note(data)
                        + "); ШНСУ — индекс контекста; рисковый профиль — "
-                       "факторы риска «500+»; признаки необъективности — число работ с признаком, повод присмотреться к "
-                       "проведению и проверке работ, а не обвинение. Полные основания — в приложении 2. Это факты об "
+                       "факторы риска «500+»; объективность — уровень плана работы (1–2: меры по находкам, подтверждённым на "
+                       "уровне школы с поправкой на число её работ) и основания, повод присмотреться к проведению и "
+                       "проверке работ, а не обвинение. Полные основания — в приложении 2. Это факты об "
                        "организациях, а не сведения о людях; школы перечислены по названию.")
     if unassessed:
         sec.para("; ".join(unassessed)[:1].upper() + "; ".join(unassessed)[1:] + ".", "msoko-note")
@@ -1227,7 +1231,7 @@ def show_municipal_appendix(data: ReportData, municipality: str, year: int, syst
         sec.table(support_table(data, municipality, year, detail=True),
                   caption=f"Школы, которым нужна адресная поддержка, с полными основаниями ({year})",
                   note="Все процедуры, по которым школа отнесена к ШНОР; составляющие индекса контекста; факторы риска "
-                       "«500+»; признаки необъективности по работам. Школы перечислены по названию.")
+                       "«500+»; объективность — уровень плана работы, меры и их основания. Школы перечислены по названию.")
     if system == 1:
         sec.table(level_table(data, municipality, year),
                   caption=f"Процент выполнения заданий по уровню сложности (Б/П/В), муниципалитет, {year}")

@@ -13,7 +13,7 @@ import pandas as pd
 from msoko.vocabulary import OFFICIAL_SIGNS
 from msoko.report.fmt import LIMITED_N, _plural, chance, fmt, html_heading, html_para, informativeness, plain
 from msoko.report.data import ReportData, school_name, suppress_below
-from msoko.report.signs import flagged_signs, objectivity_index, plan_of_work, plan_rows, sign_name
+from msoko.report.signs import flagged_signs, objectivity_index, plan_counts, plan_of_work, plan_rows, sign_name
 from msoko.report.evidence import MAX_CARDS, _evidence_charts, _picture_cells
 
 from msoko.report import municipalities as MU
@@ -51,7 +51,15 @@ def official_coverage(data: ReportData, year: int) -> tuple[int, list[str]]:
     return len(cells), sorted({f"{sign_title(r['sign'])}: {_work(r)}" for _, r in cells.iterrows()})
 
 
+PLAN_NOTE = (" Школы плана работы — с мерами (уровни 1–2: находки, подтверждённые на уровне школы с поправкой на "
+             "число её работ) и для самоанализа (уровень 3); это число msoko, а не отдельные работы с признаками.")
+
+
 def _index_note(data: ReportData, year: int) -> str:
+    return _official_note(data, year) + (PLAN_NOTE if plan_counts(data, year) is not None else "")
+
+
+def _official_note(data: ReportData, year: int) -> str:
     k, _ = official_coverage(data, year)
     if k >= OFFICIAL_TOTAL:
         return (f"Показатель = 100 − доля (%) школ, у которых выявлен хотя бы один из {OFFICIAL_TOTAL} официальных "
@@ -62,10 +70,7 @@ def _index_note(data: ReportData, year: int) -> str:
 
 
 def index_table(data: ReportData) -> pd.DataFrame:
-    t = objectivity_index(data)
-    if t.empty:
-        return t
-    return t.rename(columns={c: "Показатель по совокупности дополнительных признаков" for c in t.columns if "msoko" in c})
+    return objectivity_index(data)
 
 
 def signs_frame(data: ReportData, year: int, school_id: str | None = None, *, official: bool | None = None,
@@ -143,15 +148,14 @@ def objectivity_key_messages(data: ReportData, year: int) -> list[str]:
         k, _ = official_coverage(data, year)
         out.append(s + f": официальные признаки выявлены у {x.loc[str(year), 'Школ с хотя бы одним признаком']} из "
                        f"{x.loc[str(year), 'Школ оценено']} школ (рассчитано {fmt(k)} из {OFFICIAL_TOTAL} признаков).")
-    plan = plan_rows(data, year)
-    if len(plan):
-        k = plan["tier"].value_counts()
-        t12 = int(k.get(1, 0) + k.get(2, 0))
-        n_off = int(plan["official_only"].sum())
-        out.append(f"План работы на {year + 1} год: {fmt(t12)} {_plural(t12, 'школа', 'школы', 'школ')} с мерами — "
-                   f"наблюдатели или перепроверка у {fmt(int(k.get(1, 0)))}, экспертиза КИМ и сопоставление отметок у "
-                   f"{fmt(int(k.get(2, 0)))}; самоанализ без внешних мер — у {fmt(int(k.get(3, 0)))}, из них "
-                   f"{fmt(n_off)} только с официальными признаками, которые похожие школы не подтверждают.")
+    pc = plan_counts(data, year)   # compute's count of the plan's schools (municipalities_summary)
+    if pc is not None:
+        t12 = int(pc["plan_measures"])
+        out.append(f"План работы на {year + 1} год: {fmt(t12)} {_plural(t12, 'школа', 'школы', 'школ')} с мерами из "
+                   f"{fmt(int(pc['plan_assessed']))} оценённых — наблюдатели или перепроверка у "
+                   f"{fmt(int(pc['plan_tier1']))}, экспертиза КИМ и сопоставление отметок у {fmt(int(pc['plan_tier2']))}; "
+                   f"самоанализ без внешних мер — у {fmt(int(pc['plan_tier3']))}, из них {fmt(int(pc['plan_official_only']))} "
+                   "только с официальными признаками, которые похожие школы не подтверждают.")
     c = calibration_frame(data, year)
     if not c.empty:
         bad = c[c["Вывод"].str.startswith("в ")]
@@ -271,103 +275,84 @@ def _spark(shares) -> str:
     return "".join(_BARS[min(len(_BARS) - 1, int(round(v / top * (len(_BARS) - 1))))] for v in vals)
 
 
+def _year_rows(data: ReportData, name: str, year: int | None) -> pd.DataFrame:
+    t = data.table(name)
+    if t.empty or year is None:
+        return t
+    return t[t["year"] == int(year)]
+
+
 def calibration_frame(data: ReportData, year: int | None = None) -> pd.DataFrame:
     """Per sign: cells with a p-value, the share with p < 0,001 against the nominal 0,1 %, the p-value
-    histogram (20 bins from 0 to 1) and a verdict in words. Empty without the calibration functions."""
-    try:
-        from msoko.objectivity.calibration import CALIBRATION_MIN_CELLS, CALIBRATION_RATIO, pvalue_histogram
-    except ImportError:
+    histogram (20 bins from 0 to 1) and a verdict in words — as compute wrote them
+    (``objectivity_calibration_years``, ``objectivity_pvalue_bins``). Empty when not computed."""
+    c = _year_rows(data, "objectivity_calibration_years", year)
+    h = _year_rows(data, "objectivity_pvalue_bins", year)
+    if c.empty or h.empty:
         return pd.DataFrame()
-    o = data.objectivity
-    if o.empty:
-        return pd.DataFrame()
-    if year is not None:
-        o = o[o["year"] == year]
-    h = pvalue_histogram(o)
-    if h.empty:
-        return pd.DataFrame()
+    c = c[c["cells"] > 0]
     rows = []
-    for sign, x in h.groupby("sign", sort=False):
-        p = o.loc[(o["sign"] == sign) & o["p_value"].notna() & o["school_id"].notna(), "p_value"].astype(float)
-        n = len(p)
-        k = int((p < 0.001).sum())
-        share = k / n if n else 0.0
-        if share > CALIBRATION_RATIO * 0.001 and k >= CALIBRATION_MIN_CELLS:
+    for r in c.to_dict("records"):
+        x = h[(h["sign"] == r["sign"]) & (h["year"] == r["year"])].sort_values("bin")
+        k, share = int(r["below_001"]), float(r["share_001"])
+        if r["warning"]:
             verdict = (f"в {fmt(round(share / 0.001))} раз больше ожидаемого: либо много настоящих отклонений, "
                        "либо модель признака не подходит к этим данным — читать с осторожностью")
         elif k:
             verdict = "близко к ожидаемому"
         else:
             verdict = "ни одной ячейки с p < 0,001"
-        rows.append({"Признак": sign_title(sign), "Чей признак": "официальный (ФИОКО)" if sign in OFFICIAL_SIGNS else ADDITIONAL,
-                     "Ячеек": fmt(n), "p < 0,001": f"{fmt(k)} ({fmt(100 * share, 2)} % при ожидаемых 0,1 %)",
-                     "Распределение p-значений (от 0 до 1)": _spark(x.sort_values("bin")["share"]),
+        rows.append({"Признак": sign_title(r["sign"]),
+                     "Чей признак": "официальный (ФИОКО)" if r["sign"] in OFFICIAL_SIGNS else ADDITIONAL,
+                     "Ячеек": fmt(int(r["cells"])), "p < 0,001": f"{fmt(k)} ({fmt(100 * share, 2)} % при ожидаемых 0,1 %)",
+                     "Распределение p-значений (от 0 до 1)": _spark(x["share"]),
                      "Вывод": verdict})
+    if not rows:
+        return pd.DataFrame()
     return pd.DataFrame(rows).sort_values(["Чей признак", "Признак"], ascending=[False, True]).reset_index(drop=True)
 
 
 def flag_rate_frame(data: ReportData, year: int | None = None) -> pd.DataFrame:
     """The flag rate of each sign by the number of participants of the school's work and by the number
-    of tasks of the work (a sign that flags big classes or short works more often is not calibrated there)."""
-    try:
-        from msoko.objectivity.calibration import SIZE_BANDS, flag_rate_by_size, tasks_per_test
-    except ImportError:
-        return pd.DataFrame()
-    o = data.objectivity
-    if o.empty:
-        return pd.DataFrame()
-    if year is not None:
-        o = o[o["year"] == year]
-    path = data.processed_dir / "vpr_tasks.parquet"
-    cols = ["year", "grade", "subject", "task"]
-    tasks = tasks_per_test(data.memo(("_objectivity_tasks",), lambda: pd.read_parquet(path, columns=cols)
-                                     .drop_duplicates()) if path.exists() else None)
-    r = flag_rate_by_size(o[o["grade"].notna()], tasks)
+    of tasks of the work, as compute wrote it (``objectivity_flag_rates``): a sign that flags big classes
+    or short works more often is not calibrated there."""
+    r = _year_rows(data, "objectivity_flag_rates", year)
     if r.empty:
         return pd.DataFrame()
+    size = r[r["kind"] == "size"].groupby(["sign", "band", "band_order"])[["assessed", "flagged"]].sum().reset_index()
+    tasks = r[r["kind"] == "tasks"].groupby(["sign", "band", "band_order"])[["assessed", "flagged"]].sum().reset_index()
+    bands = size.drop_duplicates("band").sort_values("band_order")["band"].tolist()
     out = []
-    for (sign, title), x in r.groupby(["sign", "title"], sort=False):
-        by = x.groupby("size_band", sort=False)[["assessed", "flagged"]].sum()
+    for sign in sorted(set(r["sign"])):
+        by = size[size["sign"] == sign].set_index("band")
         row = {"Признак": sign_title(sign)}
-        for _, _, lab in SIZE_BANDS:
+        for lab in bands:
             if lab in by.index and by.loc[lab, "assessed"]:
                 a, f = int(by.loc[lab, "assessed"]), int(by.loc[lab, "flagged"])
                 row[f"{lab} участников"] = f"{fmt(100 * f / a)} % ({fmt(f)} из {fmt(a)})"
             else:
                 row[f"{lab} участников"] = "—"
-        bt = x.groupby("tasks_band", sort=False)[["assessed", "flagged"]].sum()
+        bt = tasks[tasks["sign"] == sign].sort_values("band_order")
         row["По числу заданий в работе"] = "; ".join(
-            f"{lab} заданий: "
-            f"{fmt(100 * bt.loc[lab, 'flagged'] / bt.loc[lab, 'assessed'])} %"
-            for lab in bt.index if bt.loc[lab, "assessed"] and lab != "нет данных") or "—"
+            f"{b} заданий: {fmt(100 * f / a)} %" for b, a, f in zip(bt["band"], bt["assessed"], bt["flagged"]) if a) or "—"
         out.append(row)
     return pd.DataFrame(out).sort_values("Признак").reset_index(drop=True)
 
 
 def size_bias(data: ReportData, year: int) -> list[str]:
-    """Signs whose flag rate climbs with the number of participants: a sentence per sign (the rate in
-    works of 50 and more participants at least 5 percentage points and 3 times that in works under 50)."""
-    try:
-        from msoko.objectivity.calibration import flag_rate_by_size
-    except ImportError:
+    """Signs whose flag rate climbs with the number of participants (compute's ``size_bias`` of
+    ``objectivity_calibration_years``): a sentence per sign."""
+    c = _year_rows(data, "objectivity_calibration_years", year)
+    if c.empty:
         return []
-    o = data.objectivity
-    if o.empty:
-        return []
-    r = flag_rate_by_size(o[(o["year"] == year) & o["grade"].notna()])
     out = []
-    for sign, x in r.groupby("sign", sort=True):
-        big = x[x["size_band"].isin(["50–99", "100 и более"])]
-        small = x[x["size_band"].isin(["до 9", "10–19", "20–49"])]
-        if big["assessed"].sum() < 10 or small["assessed"].sum() < 10:
-            continue
-        rb = big["flagged"].sum() / big["assessed"].sum()
-        rs = small["flagged"].sum() / small["assessed"].sum()
-        if rb - rs >= 0.05 and rb >= 3 * max(rs, 1e-9):
-            out.append(f"«{sign_title(sign)}» отмечает большие работы намного чаще: {fmt(100 * rb)} % работ с 50 и более "
-                       f"участниками против {fmt(100 * rs)} % — у меньших. Правило зависит от числа участников "
-                       "(при большом числе участников узкий интервал отделяет от эталона даже небольшое превышение); "
-                       "его отметки у крупных школ — повод сравнить с похожими школами, а не вывод.")
+    for r in c[c["size_bias"].astype(bool)].sort_values("sign").to_dict("records"):
+        rb = r["flagged_large"] / r["assessed_large"]
+        rs = r["flagged_small"] / r["assessed_small"]
+        out.append(f"«{sign_title(r['sign'])}» отмечает большие работы намного чаще: {fmt(100 * rb)} % работ с 50 и более "
+                   f"участниками против {fmt(100 * rs)} % — у меньших. Правило зависит от числа участников "
+                   "(при большом числе участников узкий интервал отделяет от эталона даже небольшое превышение); "
+                   "его отметки у крупных школ — повод сравнить с похожими школами, а не вывод.")
     return out
 
 

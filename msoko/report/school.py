@@ -459,7 +459,7 @@ def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dic
             if kind == "flag":  # at the municipality a fact is a share of schools
                 sim = f"{sim} организаций" if sim != "—" else sim
                 muni = f"{muni} организаций" if muni != "—" else muni
-            if kind != "flag" and standing is not None:  # compute's arrows (issue 20: the evidence rule)
+            if kind != "flag" and standing is not None:  # compute's arrows (the evidence rule)
                 vm = int(standing.get((code, "municipality"), 0))
                 vs = int(standing.get((code, "similar"), 0))
             rows.append(dict(system=system, code=code, name=_indicator_label(meta), school=school, similar=sim,
@@ -532,7 +532,7 @@ def _arrows(r: dict) -> list[str]:
 
 
 def _first_screen_part(data: ReportData, school_id: str, year: int, part: str) -> pd.DataFrame | None:
-    """The rows of ``first_screen.parquet`` (compute's decisions, issue 20) for one part of one school's
+    """The rows of ``first_screen.parquet`` (compute's decisions) for one part of one school's
     first screen, in rank order; ``None`` when the table is absent (an older processed folder)."""
     fs = data.table("first_screen")
     if fs.empty or not {"year", "school_id", "part"} <= set(fs):
@@ -903,10 +903,8 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
 def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
     """What the runs' index shows beside each school report: the attention zones on its first screen
     (of all ranked ones) and its objectivity status in a few words — read from ``priorities.parquet``
-    and ``objectivity.parquet``; ``{}`` when they are absent."""
+    and ``objectivity_plan.parquet``; ``{}`` when they are absent."""
     from pathlib import Path
-
-    from msoko.vocabulary import OFFICIAL_SIGNS
 
     processed = Path(processed_dir)
     out: dict[str, dict[str, str]] = {}
@@ -916,7 +914,7 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
         p = p[p["year"] == year]
         shown = {}
         fsp = processed / "first_screen.parquet"
-        if fsp.exists():  # the concerns the first screen shows (issue 20: the index says what the report says)
+        if fsp.exists():  # the concerns the first screen shows: the index says what the report says
             f = pd.read_parquet(fsp, columns=["year", "school_id", "part"])
             f = f[(f["year"] == year) & (f["part"] == "concern")]
             shown = f.groupby(f["school_id"].astype(str)).size().to_dict()
@@ -924,23 +922,9 @@ def index_facts(processed_dir, year: int) -> dict[str, dict[str, str]]:
         for sid, x in p.groupby(p["school_id"].astype(str)):
             k = int(shown.get(sid, 0)) if fsp.exists() else int(x["top"].sum())
             out.setdefault(sid, {})["concerns"] = f"{k} из {len(x)}"
-    ob = processed / "objectivity.parquet"
-    if ob.exists():
-        # the same reading as the report's objectivity line (summary_objectivity): not computed for the
-        # school, no signs, or the signs found (official among them, the combined evidence)
-        o = pd.read_parquet(ob, columns=["year", "school_id", "sign", "flagged"])
-        o = o[(o["year"] == year) & o["school_id"].notna()]
-        for sid in o["school_id"].astype(str).unique():
-            out.setdefault(sid, {})["objectivity"] = "признаков не выявлено"
-        o = o[o["flagged"].fillna(False).astype(bool) & ~o["sign"].astype(str).str.startswith("objectivity_index")]
-        for sid, x in o.groupby(o["school_id"].astype(str)):
-            k = int(x["sign"].isin(list(OFFICIAL_SIGNS)).sum())
-            n = int((x["sign"] != "combined").sum())
-            words = [f"признаков: {n}" + (f" (официальных — {k})" if k else " (все — дополнительные)")] if n else []
-            if (x["sign"] == "combined").any():
-                words.append("сводная оценка msoko")
-            if words:
-                out.setdefault(sid, {})["objectivity"] = "; ".join(words)
+    from msoko.report.signs import index_objectivity   # the school's tier of the plan of work
+    for sid, words in index_objectivity(processed, year).items():
+        out.setdefault(sid, {})["objectivity"] = words
     sc = processed / "org_scope.parquet"
     if sc.exists():   # an organisation with no ВПР that year was not assessed: never «признаков нет»
         s = pd.read_parquet(sc, columns=["school_id", "vpr_years"])

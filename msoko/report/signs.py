@@ -3,7 +3,6 @@ their evidence in words, the plan of work and the «зоны внимания».
 """
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 
@@ -29,23 +28,43 @@ def is_official(sign: str) -> bool:
     return sign in OFFICIAL_SIGNS
 
 
+def plan_counts(data: ReportData, year: int, municipality: str | None = None) -> dict | None:
+    """The schools of the plan of work on objectivity as compute counted them (``municipalities_summary``,
+    ``plan_*`` columns, msoko.municipalities.plan_by_unit): one municipality's row, or with ``None`` the
+    all-loaded row (the only municipality's when one is loaded). None when not computed."""
+    s = data.table("municipalities_summary")
+    if s.empty or "plan_measures" not in s:
+        return None
+    d = s[s["year"] == int(year)]
+    if municipality is not None:
+        d = d[d["municipality"].astype(str) == str(municipality)]
+    elif (d["level"] == "all").any():
+        d = d[d["level"] == "all"]
+    return d.iloc[0].to_dict() if len(d) == 1 else None
+
+
+PLAN_MEASURES = "Школ с мерами по плану работы (уровни 1–2)"
+PLAN_WATCH = "Школ для самоанализа (уровень 3)"
+
+
 def objectivity_index(data: ReportData) -> pd.DataFrame:
-    """«Год / Показатель объективности»: the official index per year (100 − % of marked schools)."""
+    """«Год / Показатель объективности»: the official index per year (100 − % of marked schools, compute's
+    row) and, beside it, the schools of the plan of work per tier (compute's counts, :func:`plan_counts`)."""
     o = data.objectivity
     if o.empty:
         return pd.DataFrame()
     idx = o[o["sign"] == INDEX_SIGN].sort_values("year")
-    own = o[o["sign"] == INDEX_SIGN + "_msoko"].set_index("year")["value"]
     rows = []
     for _, r in idx.iterrows():
         y = int(r["year"])
-        off = o[(o["year"] == y) & o["sign"].isin(OFFICIAL_SIGNS)]
-        assessed = off.dropna(subset=["flagged"])["school_id"].nunique()
-        marked = off[off["flagged"].fillna(False).astype(bool)]["school_id"].nunique()
+        assessed = int(r["n"])
+        marked = int(round(assessed * (100.0 - float(r["value"])) / 100.0))
         row = {"Год": str(y), "Показатель объективности": fmt(r["value"]),
-               "Школ с хотя бы одним признаком": fmt(int(marked)), "Школ оценено": fmt(int(assessed))}
-        if len(own):
-            row["Показатель по совокупности признаков (msoko)"] = fmt(own.get(r["year"], math.nan))
+               "Школ с хотя бы одним признаком": fmt(marked), "Школ оценено": fmt(assessed)}
+        pc = plan_counts(data, y)
+        if pc is not None:
+            row[PLAN_MEASURES] = fmt(int(pc["plan_measures"]))
+            row[PLAN_WATCH] = fmt(int(pc["plan_tier3"]))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -222,6 +241,33 @@ def plan_of_work(data: ReportData, year: int) -> pd.DataFrame:
         "Работы": p["works"].replace("", "—"),
         "Лет с находками": p["persistence"].map(lambda v: fmt(int(v)) if int(v) else "—"),
     })
+
+
+INDEX_TIER_WORDS = {1: "меры: наблюдатели или перепроверка (план работы, уровень 1)",
+                    2: "меры: экспертиза КИМ и сопоставление отметок (план работы, уровень 2)",
+                    3: "присмотреться: самоанализ (план работы, уровень 3)"}
+
+
+def index_objectivity(processed_dir, year: int) -> dict[str, str]:
+    """Per school, its objectivity status in a few words for the runs' index: its tier of the plan of work
+    (``objectivity_plan.parquet``; tiers 1–2 measures, tier 3 to watch), «находок нет» for an assessed
+    school outside the plan (``objectivity.parquet``: a sign assessed that year); schools with neither are
+    left out (the index says «не рассчитана»)."""
+    from pathlib import Path
+
+    processed = Path(processed_dir)
+    out: dict[str, str] = {}
+    ob = processed / "objectivity.parquet"
+    if ob.exists():
+        o = pd.read_parquet(ob, columns=["year", "school_id", "flagged"])
+        o = o[(o["year"] == year) & o["school_id"].notna() & o["flagged"].notna()]
+        out.update({sid: "находок нет" for sid in o["school_id"].astype(str).unique()})
+    pl = processed / "objectivity_plan.parquet"
+    if pl.exists():
+        p = pd.read_parquet(pl, columns=["year", "school_id", "tier", "official_only"])
+        for sid, tier, off in zip(*(p.loc[p["year"] == year, c] for c in ("school_id", "tier", "official_only"))):
+            out[str(sid)] = INDEX_TIER_WORDS[int(tier)] + (", только официальные признаки" if bool(off) else "")
+    return out
 
 
 def plan_tier(data: ReportData, school_id: str, year: int) -> dict | None:
