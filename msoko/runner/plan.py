@@ -45,10 +45,10 @@ class ReportJob:
         return sha256_json(self.inputs)[:12]
 
     def payload(self, *, timeout: float | None, cwd: str | None, fresh_kernel: bool = False,
-                exporter: str = "auto") -> dict:
+                exporter: str = "auto", keep_notebook: bool = True) -> dict:
         return {"key": self.key, "notebook": self.notebook.read_text(encoding="utf-8"),
                 "params": self.params, "title": self.title, "timeout": timeout, "cwd": cwd,
-                "fresh_kernel": fresh_kernel, "exporter": exporter,
+                "fresh_kernel": fresh_kernel, "exporter": exporter, "keep_notebook": keep_notebook,
                 "executed": self.executed_rel, "html_rel": self.html_rel}
 
 
@@ -201,12 +201,15 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
         inputs = {t: hashes[t] for t in notebook_inputs(nb, available)}
         base = {"processed_dir": str(processed_dir), "year": int(year)}
         items: list[tuple[str, str, dict]] = []
+        # a school's or kindergarten's report gets its municipality: its kernel reads that municipality's
+        # rows only (msoko.report.load), and the reports of one municipality follow one another
         if kind == "school":
             for row in sch.itertuples(index=False):
                 sid = str(row.school_id)
                 name = getattr(row, "name", None)
                 name = sid if name is None or str(name) in ("", "nan", "<NA>", "None") else str(name)
-                items.append((sid, f"{KIND_TITLES[kind]}: {name}", {"school_id": sid, **base}))
+                items.append((sid, f"{KIND_TITLES[kind]}: {name}",
+                              {"school_id": sid, "municipality": _municipality_of(row), **base}))
         elif kind == "dou":
             if schools:   # a run for some schools only does not rebuild the kindergartens' reports
                 continue
@@ -214,7 +217,8 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
                 did = str(row.school_id)
                 name = getattr(row, "name", None)
                 name = did if name is None or str(name) in ("", "nan", "<NA>", "None") else str(name)
-                items.append((did, f"{KIND_TITLES[kind]}: {name}", {"dou_id": did, **base}))
+                items.append((did, f"{KIND_TITLES[kind]}: {name}",
+                              {"dou_id": did, "municipality": _municipality_of(row), **base}))
         elif kind == "municipality":
             if schools:   # a run for some schools only does not rebuild municipal reports
                 continue
@@ -232,5 +236,12 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
             job.fingerprint = sha256_json({"v": FORMAT_VERSION, "nb": nb_hash, "params": params,
                                            "lib": lib_hash, "inputs": inputs, "env": env_versions or {}})
             jobs.append(job)
-    jobs.sort(key=lambda j: (KIND_ORDER[j.kind], j.key))
+    # by municipality within a kind: a warm kernel keeps the slice it loaded for the next report
+    jobs.sort(key=lambda j: (KIND_ORDER[j.kind], str(j.params.get("municipality") or ""), j.key))
     return jobs, warnings
+
+
+def _municipality_of(row) -> str | None:
+    """A registry row's municipality (None when it has none: its report then reads the whole folder)."""
+    m = getattr(row, "municipality", None)
+    return None if m is None or str(m) in ("", "nan", "<NA>", "None") else str(m)

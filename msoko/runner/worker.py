@@ -320,6 +320,8 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
             res["error"] = f"ошибка экспорта в HTML: {type(exc).__name__}: {exc}"
         if res["status"] == "ok":
             _add_workbook(res, nb, job)
-    res["executed"] = nbformat.writes(nb)
+    # the executed notebook goes back only when it is kept: always for a failed report (diagnosis)
+    if res["status"] != "ok" or job.get("keep_notebook", True):
+        res["executed"] = nbformat.writes(nb)
     res["duration"] = round(time.perf_counter() - t0, 3)
     return res
