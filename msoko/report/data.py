@@ -249,12 +249,14 @@ def load(processed_dir: str | Path, *, municipality: str | None = None, school_i
 def _slice_of(schools: pd.DataFrame, municipality: str | None, school_id: str | None) -> str | None:
     """The municipality whose slice is loaded: ``municipality``, else that of ``school_id``; None (the
     whole folder) when neither is given or the school is not in the registry (its report then says so)."""
+    own = schools.loc[schools["school_id"] == str(school_id), "municipality"].dropna() if school_id is not None \
+        else pd.Series(dtype=object)
     if municipality is not None:
+        if len(own) and str(own.iloc[0]) != str(municipality):
+            raise MsokoError(f"Организация «{school_id}» — из муниципалитета «{own.iloc[0]}», а не из муниципалитета "
+                             f"«{municipality}»: укажите её муниципалитет или не указывайте его вовсе.")
         return str(municipality)
-    if school_id is None:
-        return None
-    m = schools.loc[schools["school_id"] == str(school_id), "municipality"].dropna()
-    return str(m.iloc[0]) if len(m) else None
+    return str(own.iloc[0]) if len(own) else None
 
 
 def _load(processed: Path, municipality: str | None = None, school_id: str | None = None) -> ReportData:
