@@ -68,9 +68,11 @@ def child(processed: str, school_id: str, mode: str) -> None:
 
     from sections import notebook_cells   # benchmarks/sections.py: the notebook's code cells
 
+    from msoko import plots, report  # noqa: F401 - what a warm kernel imports before its first report
     from msoko.report import data as D
 
     t_imports = time.process_time()
+    rss_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if mode == "whole":
         D._slice_of = lambda *a: None   # as every kernel loaded before issue 25
     cells = notebook_cells("school")
@@ -90,10 +92,19 @@ def child(processed: str, school_id: str, mode: str) -> None:
             exec(compile(tree, "<cell>", "exec"), ns)
     r = resource.getrusage(resource.RUSAGE_SELF)
     data = ns["data"]
+    import pandas as pd
+
+    frames = {"indicators": data.indicators, "indicator_items": data.indicator_items,
+              "objectivity": data.objectivity, "schools": data.schools,
+              **{k: v for k, v in data.tables.items() if isinstance(k, str) and isinstance(v, pd.DataFrame)}}
+    sizes = sorted(((k, v.memory_usage(deep=True).sum() / 2**20) for k, v in frames.items()), key=lambda x: -x[1])
     print(json.dumps({"peak_rss_mb": round(r.ru_maxrss / 1024, 1), "cpu_s": round(r.ru_utime + r.ru_stime, 2),
                       "report_cpu_s": round(time.process_time() - t0, 2), "imports_cpu_s": round(t_imports, 2),
+                      "imports_rss_mb": round(rss_imports, 1),
                       "indicator_rows": int(len(data.indicators) + len(data.indicator_items)),
-                      "objectivity_rows": int(len(data.objectivity)), "html": html.hexdigest()[:12]}))
+                      "objectivity_rows": int(len(data.objectivity)), "html": html.hexdigest()[:12],
+                      "tables_mb": round(sum(v for _, v in sizes), 1),
+                      "largest": {k: round(v, 1) for k, v in sizes[:5]}}))
 
 
 def measure(processed: Path, school_id: str, mode: str) -> dict:
@@ -135,16 +146,19 @@ def main() -> None:
         sid, muni = first_school(processed)
         res = {mode: measure(processed, sid, mode) for mode in ("whole", "slice")}
         rows.append((f"{n} школ / {m} мун.", timing, sid, res))
-        print(f"  отчёт школы {sid} ({muni}): " + "; ".join(
-            f"{k}: пик {v['peak_rss_mb']} МБ, CPU {v['cpu_s']} с" for k, v in res.items()), flush=True)
+        for k, v in res.items():
+            print(f"  отчёт школы {sid} ({muni}), {k}: пик {v['peak_rss_mb']} МБ, CPU {v['cpu_s']} с; таблицы "
+                  f"{v.get('tables_mb')} МБ, крупнейшие: {v.get('largest')}", flush=True)
     print()
-    head = ["регион", "загрузка+расчёт, с", "пик RSS: всё, МБ", "пик RSS: срез, МБ", "CPU: всё, с", "CPU: срез, с",
-            "CPU отчёта: всё / срез, с", "строк показателей: всё / срез", "HTML одинаков"]
+    head = ["регион", "загрузка+расчёт, с", "RSS после импортов, МБ", "пик RSS: всё, МБ", "пик RSS: срез, МБ",
+            "таблицы в памяти: всё / срез, МБ", "CPU: всё, с", "CPU: срез, с", "CPU отчёта: всё / срез, с",
+            "строк показателей: всё / срез", "HTML одинаков"]
     print(" | ".join(head))
     for name, timing, sid, res in rows:
         w, s = res["whole"], res["slice"]
         print(" | ".join(map(str, [name, f"{timing['ingest']['wall_s']} + {timing['compute']['wall_s']}",
-                                   w["peak_rss_mb"], s["peak_rss_mb"], w["cpu_s"], s["cpu_s"],
+                                   w["imports_rss_mb"], w["peak_rss_mb"], s["peak_rss_mb"],
+                                   f"{w['tables_mb']} / {s['tables_mb']}", w["cpu_s"], s["cpu_s"],
                                    f"{w['report_cpu_s']} / {s['report_cpu_s']}",
                                    f"{w['indicator_rows']} / {s['indicator_rows']}",
                                    "да" if w["html"] == s["html"] else "НЕТ"])))
