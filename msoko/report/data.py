@@ -235,15 +235,23 @@ def load(processed_dir: str | Path, *, municipality: str | None = None, school_i
             f"В папке {processed} нет обработанных данных (schools.parquet). "
             "Выполните: msoko ingest и msoko compute (или make report)."
         )
+    schools = _read_schools(processed)
+    part = _slice_of(schools, municipality, school_id)
     if not cache:
-        return _load(processed, municipality, school_id)
-    key = (_load_key(processed), municipality, None if municipality is not None else school_id)
+        return _load(processed, part, schools)
+    key = (_load_key(processed), part)
     data = _LOAD_CACHE.get(key)
     if data is None:
         _LOAD_CACHE.clear()   # one loaded data per kernel: the previous slice is let go before the next is read
-        data = _load(processed, municipality, school_id)
+        data = _load(processed, part, schools)
         _LOAD_CACHE[key] = data
     return data
+
+
+def _read_schools(processed: Path) -> pd.DataFrame:
+    schools = pd.read_parquet(processed / "schools.parquet")
+    schools["school_id"] = schools["school_id"].astype(str)
+    return schools
 
 
 def _slice_of(schools: pd.DataFrame, municipality: str | None, school_id: str | None) -> str | None:
@@ -259,10 +267,9 @@ def _slice_of(schools: pd.DataFrame, municipality: str | None, school_id: str | 
     return str(own.iloc[0]) if len(own) else None
 
 
-def _load(processed: Path, municipality: str | None = None, school_id: str | None = None) -> ReportData:
-    schools = pd.read_parquet(processed / "schools.parquet")
-    schools["school_id"] = schools["school_id"].astype(str)
-    municipality = _slice_of(schools, municipality, school_id)
+def _load(processed: Path, municipality: str | None, schools: pd.DataFrame) -> ReportData:
+    """The tables of ``processed`` (one municipality's slice of those compute writes by municipality, or all
+    of them when ``municipality`` is None) beside the registry ``schools``."""
     cat_path = processed / "indicator_catalogue.csv"
     catalogue = _normalise_catalogue(pd.read_csv(cat_path, encoding="utf-8-sig")) if cat_path.exists() \
         else _normalise_catalogue(pd.DataFrame(columns=["code"]))
