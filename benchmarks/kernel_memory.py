@@ -108,15 +108,26 @@ def child(processed: str, school_id: str, mode: str) -> None:
 
 
 def measure(processed: Path, school_id: str, mode: str) -> dict:
+    from msoko.runner.kernel import KERNEL_ENV   # the environment of msoko run's report kernels
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "ARROW_DEFAULT_MEMORY_POOL": KERNEL_ENV["ARROW_DEFAULT_MEMORY_POOL"]}
     out = subprocess.run([sys.executable, __file__, "--child", str(processed), school_id, mode],
-                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+                         capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f"отчёт {school_id} ({mode}): код {out.returncode}\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def first_school(processed: Path) -> tuple[str, str]:
-    """The first school (by login) of the first municipality that wrote ВПР."""
+    """The first school (by login) of the first municipality that wrote ВПР, found in a subprocess: a child's
+    peak RSS on Linux starts from its parent's RSS at the fork, so the parent reads no table itself."""
+    out = subprocess.run([sys.executable, __file__, "--pick", str(processed)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)
+    sid, muni = json.loads(out.stdout.strip().splitlines()[-1])
+    return sid, muni
+
+
+def _pick(processed: Path) -> tuple[str, str]:
     import pandas as pd
 
     s = pd.read_parquet(processed / "schools.parquet")
@@ -130,6 +141,9 @@ def first_school(processed: Path) -> tuple[str, str]:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(*sys.argv[2:5])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--pick":
+        print(json.dumps(_pick(Path(sys.argv[2]))))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", required=True, help="рабочая папка (демо-регионы и их обработанные данные)")
