@@ -162,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="перестроить все отчёты, даже если ничего не изменилось")
     p.add_argument("--progress", action="store_true", default=None, help=PROGRESS_HELP)
+    p.add_argument("--keep-notebooks", action="store_true",
+                   help="сохранять выполненные блокноты всех отчётов в <reports>/_executed/ (по умолчанию — "
+                        "только отчётов с ошибками: HTML и книги Excel пишутся всегда)")
     p.add_argument("--only-reports", action="store_true",
                    help="только отчёты: без загрузки и расчёта (обработанные таблицы уже готовы)")
     p.epilog = ("Коды завершения: 0 — все отчёты построены; 1 — часть отчётов с ошибками или часть "

@@ -56,7 +56,8 @@ from msoko.errors import MsokoError
 from msoko.indicators import compute_indicators, load_catalogue
 from msoko.outputs import OutputSchemaError
 from msoko.outputs import validate as validate_output
-from msoko.store import read_table, table_path, write_csv, write_table
+from msoko.store import (SLICE_COLUMN, SLICED_TABLES, read_table, row_municipality, table_path, write_csv,
+                         write_table)
 
 INPUT_TABLES = ["vpr", "vpr_tasks", "task_specs", "schools", "contingent", "context",
                 "context_questionnaire", "vpr_textbooks", "gia", "olympiad",
@@ -210,7 +211,12 @@ def _write(df: pd.DataFrame, processed: Path, name: str, log: list[dict] | None 
 
     With ``log`` a breach is named (``say``) and logged as an error of ``step``, the last good table
     is removed (reports must not show last run's table as current) and None is returned, so that the
-    other outputs are still written."""
+    other outputs are still written.
+
+    A table the reports read by municipality (:data:`msoko.store.SLICED_TABLES`) gets the municipality
+    of each row from the registry when it has none of its own (:func:`msoko.store.row_municipality`)."""
+    if name in SLICED_TABLES and SLICE_COLUMN not in df and "school_id" in df:
+        df = df.assign(**{SLICE_COLUMN: row_municipality(df, read_table(processed, "schools", missing_ok=True))})
     if log is None:
         return write_table(validate_output(name, df), processed, name)
     try:
@@ -439,6 +445,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     _calibration_pictures(obj, tables, processed, result, log, say)
     plan = _plan(obj, tables, config, processed, result, log, say)
     _evidence(obj, tables, config, processed, result, log, say)
+    _cohort(obj, processed, result, log, say)
     recheck = _recheck(tables, config, obj, processed, result, log, say)
     observed = _observed(tables, config, processed, result, log, say)
     visits = _visits(plan, tables, processed, result, log, say)
@@ -580,6 +587,19 @@ def _evidence(obj, tables, config, processed, result, log, say) -> None:
     path = _write(ev, processed, "objectivity_evidence", log, say, "objectivity")
     if path is not None:
         result.outputs["objectivity_evidence"] = path
+
+
+def _cohort(obj, processed, result, log, say) -> None:
+    """objectivity_cohort.parquet: every school's cohort ratio K with the fences (msoko.objectivity.cohort_points),
+    the reference a school report draws its school against without reading other municipalities' signs."""
+    if obj is None:
+        _remove_stale(processed, ["objectivity_cohort"], say)
+        return
+    from msoko.objectivity import cohort_points
+
+    path = _write(cohort_points(obj), processed, "objectivity_cohort", log, say, "objectivity")
+    if path is not None:
+        result.outputs["objectivity_cohort"] = path
 
 
 def _plan(obj, tables, config, processed, result, log, say) -> pd.DataFrame | None:

@@ -146,10 +146,16 @@ def validate(name: str, df: pd.DataFrame, schemas: dict[str, OutputTable] | None
 
 def docs_markdown() -> str:
     """``docs/outputs.md``: every output table with its key and columns."""
+    from msoko.store import SLICED_TABLES
+
     lines = ["# Выходные таблицы `msoko compute`", "",
              "Создано из `msoko/resources/output_schema.toml` (`python -m msoko.outputs docs/outputs.md`); "
              "не редактируйте вручную. Расчёт проверяет каждую таблицу по этой схеме перед записью; "
-             "отчёты читают только эти таблицы.", ""]
+             "отчёты читают только эти таблицы.", "",
+             "Таблицы " + ", ".join(f"`{t}`" for t in SLICED_TABLES) + " записаны по муниципалитетам: у каждой строки "
+             "столбец `municipality` (муниципалитет школы; у строки муниципалитета — он сам; пусто у строки всех "
+             "загруженных данных), строки упорядочены по нему группами Parquet, так что отчёт школы или "
+             "муниципалитета читает фильтром только строки своего муниципалитета (`msoko.report.load`).", ""]
     for table in load_schemas().values():
         lines += [f"## `{table.name}.parquet`", "", table.description, "",
                   f"Ключ: {', '.join(f'`{k}`' for k in table.key) or '—'}.", "",

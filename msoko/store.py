@@ -176,10 +176,13 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     return Path(path)
 
 
-def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
+def write_parquet(df: pd.DataFrame, path: str | Path, *, row_group_size: int | None = None) -> Path:
     """Write a frame to a Parquet file atomically."""
     with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
+        if row_group_size is None:
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False, row_group_size=row_group_size)
     return Path(path)
 
 
@@ -215,6 +218,80 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
+# ---------------------------------------------------------------- tables read by municipality
+# The large tables a report reads (issue 25): each row carries its ``municipality`` (the school's, or the
+# municipality's own for municipality-level rows; missing for a row of all the loaded data), and the file is
+# written sorted by it in row groups of at most SLICE_ROW_GROUP rows. A report kernel then reads the rows
+# of its municipality (and the region-wide ones) with a Parquet filter that skips the other row groups
+# (:func:`read_slice`): its memory follows the municipality, not the number of municipalities loaded.
+SLICE_COLUMN = "municipality"
+SLICED_TABLES = ("indicators", "objectivity", "objectivity_evidence", "cycle_analysis", "vpr_score_counts",
+                 "priorities", "first_screen", "recommendations")
+SLICE_ROW_GROUP = 50_000
+
+
+def row_municipality(df: pd.DataFrame, schools: pd.DataFrame | None) -> pd.Series:
+    """The municipality of each row of a table keyed by ``school_id``: the registry's municipality of a
+    school, the name itself where ``school_id`` names a municipality (municipality-level rows), missing
+    otherwise (rows of all the loaded data, e.g. the region's objectivity index)."""
+    ids = df["school_id"].astype("string") if "school_id" in df else pd.Series(pd.NA, index=df.index, dtype="string")
+    if schools is None or schools.empty or "municipality" not in schools:
+        return pd.Series(pd.NA, index=df.index, dtype="string")
+    reg = schools.assign(school_id=schools["school_id"].astype(str)).drop_duplicates("school_id") \
+        .set_index("school_id")["municipality"].astype("string")
+    out = ids.map(reg)
+    munis = set(reg.dropna())
+    named = ids.isin(munis) & out.isna()
+    if "level" in df:   # a municipality-level row names its municipality in school_id
+        named |= (df["level"].astype("string") == "municipality") & ids.notna() & out.isna()
+    out = out.mask(named, ids)
+    return out.astype("string")
+
+
+def sort_for_slices(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows grouped by municipality (rows of all the loaded data first), each municipality's rows in
+    their order: a filter on one municipality then reads few row groups."""
+    if SLICE_COLUMN not in df or len(df) < 2:
+        return df
+    return df.sort_values(SLICE_COLUMN, kind="stable", na_position="first").reset_index(drop=True)
+
+
+def slice_filter(municipality: str):
+    """The Parquet filter of one municipality's slice: its rows and the rows of all the loaded data."""
+    import pyarrow.compute as pc
+
+    col = pc.field(SLICE_COLUMN)
+    return (col == str(municipality)) | col.is_null()
+
+
+def is_sliced(path: str | Path) -> bool:
+    """Whether a table file carries the municipality of each row (see :data:`SLICED_TABLES`)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return SLICE_COLUMN in pq.read_schema(path).names
+    except (OSError, ValueError):
+        return False
+
+
+def read_slice(path: str | Path, municipality: str | None, *, filters=None) -> pd.DataFrame:
+    """A table file, only the rows of ``municipality`` and of all the loaded data when the table is
+    sliced (:data:`SLICED_TABLES`; the whole file when ``municipality`` is None), ``filters``
+    (an Arrow expression) applied as well."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    expr = filters
+    if municipality is not None and path.stem in SLICED_TABLES and is_sliced(path):
+        expr = slice_filter(municipality) if expr is None else (expr & slice_filter(municipality))
+    if expr is None:
+        return pd.read_parquet(path)
+    return pd.read_parquet(path, filters=expr)
+
+
 def write_table(df: pd.DataFrame, processed_dir: str | Path, name: str) -> Path:
-    """Write a table atomically (temporary file, then rename)."""
+    """Write a table atomically (temporary file, then rename); a table read by municipality
+    (:data:`SLICED_TABLES`) sorted by it, in row groups of :data:`SLICE_ROW_GROUP` rows."""
+    if name in SLICED_TABLES and SLICE_COLUMN in df:
+        return write_parquet(sort_for_slices(df), table_path(processed_dir, name), row_group_size=SLICE_ROW_GROUP)
     return write_parquet(df, table_path(processed_dir, name))

@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (msoko)
 #     language: python
@@ -26,7 +26,7 @@ processed_dir = "data/processed"  # папка обработанных данн
 from msoko import report as R
 from msoko.report.municipality import show_municipal_appendices, show_municipal_conclusions
 
-data = R.load(processed_dir)
+data = R.load(processed_dir, municipality=municipality)
 year = R.resolve_year(data, year)
 municipality = R.resolve_municipality(data, municipality)
 R.show_title(data, kind="municipality", year=year, municipality=municipality)

@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (msoko)
 #     language: python
@@ -15,6 +15,7 @@
 # %% tags=["parameters"]
 # Аналитику: чтобы построить отчёт другой школы или года, задайте параметры и выполните блокнот заново.
 school_id = None  # логин школы; None — первая по логину школа, писавшая ВПР
+municipality = None  # муниципалитет школы: отчёт читает только его данные; None — по реестру школ
 year = None  # учебный год; None — последний в данных
 processed_dir = "data/processed"  # папка обработанных данных
 vpr_detail = "auto"  # "all" — подробные виды ФИС ОКО для всех работ, а не только для ключевых
@@ -22,7 +23,7 @@ vpr_detail = "auto"  # "all" — подробные виды ФИС ОКО дл�
 # %%
 from msoko import report as R
 
-data = R.load(processed_dir)
+data = R.load(processed_dir, municipality=municipality, school_id=school_id)
 year = R.resolve_year(data, year)
 school_id = R.resolve_school(data, school_id, year)
 R.show_title(data, kind="school", year=year, school_id=school_id)

@@ -117,9 +117,10 @@ def test_failing_school_is_isolated_and_exit_code_nonzero(project):
                   "objectivity:2023:2023": "built", "school:2023:s1": "built",
                   "school:2023:s2": "failed", "school:2023:s3": "built"}
     # the others are built and hold their hand-computed values (1.5 + 2.0; 8.0)
-    assert "ШКОЛА s1 2023 СУММА 3.50" in _executed_stdout(rep / "_executed/2023/schools/s1.ipynb")
-    assert "ШКОЛА s3 2023 СУММА 8.00" in _executed_stdout(rep / "_executed/2023/schools/s3.ipynb")
-    assert "СУММА 3.50" in (rep / "2023/schools/s1.html").read_text(encoding="utf-8")
+    assert "ШКОЛА s1 2023 СУММА 3.50" in (rep / "2023/schools/s1.html").read_text(encoding="utf-8")
+    assert "ШКОЛА s3 2023 СУММА 8.00" in (rep / "2023/schools/s3.html").read_text(encoding="utf-8")
+    # executed notebooks only of the failed report (not asked to keep the others)
+    assert sorted(p.name for p in (rep / "_executed").rglob("*.ipynb")) == ["s2.ipynb"]
     assert "МУНИЦИПАЛИТЕТ Село 20" in (rep / "2023/municipality/Село.html").read_text(encoding="utf-8")
     # the failing one: no HTML, executed copy with the error, error banner first
     assert not (rep / "2023/schools/s2.html").exists()
@@ -128,7 +129,7 @@ def test_failing_school_is_isolated_and_exit_code_nonzero(project):
     errs = [o for c in bad.cells if c.cell_type == "code" for o in c.get("outputs", [])
             if o.output_type == "error"]
     assert [(e.ename, e.evalue) for e in errs] == [("ValueError", "сломанная школа s2")]
-    assert bad.metadata.papermill.parameters == {"school_id": "s2", "year": 2023,
+    assert bad.metadata.papermill.parameters == {"school_id": "s2", "municipality": "Город", "year": 2023,
                                                  "processed_dir": str((project / "processed").resolve())}
     # listed on the index, escaped
     index = (rep / "index.html").read_text(encoding="utf-8")
@@ -195,6 +196,40 @@ def test_unchanged_rerun_rebuilds_nothing_and_changes_rebuild_dependents(project
     assert index.count("(ранее)") == 5
 
 
+def test_executed_notebooks_only_when_asked(project):
+    """By default a run writes the HTML of a report built, not its executed notebook; --keep-notebooks keeps
+    them; a re-run finds the reports unchanged with or without the notebooks on disk."""
+    nb = nbformat.read(project / "notebooks/school.ipynb", as_version=4)
+    nb.cells[3].source = "pass"   # s2 succeeds: every report is built
+    nbformat.write(nb, project / "notebooks/school.ipynb")
+    rep = project / "reports"
+    assert runner.run(_args(project)) == 0
+    assert set(_status(project).values()) == {"built"}
+    assert not list(rep.rglob("*.ipynb"))
+    assert "ШКОЛА s1 2023 СУММА 3.50" in (rep / "2023/schools/s1.html").read_text(encoding="utf-8")
+    assert {r["executed"] for r in _manifest(project)["reports"]} == {None}
+    # no notebook on disk, none asked for: nothing to rebuild
+    assert runner.run(_args(project)) == 0
+    assert set(_status(project).values()) == {"unchanged"}
+    # asked for: the reports without their notebook are built again, and the notebooks kept
+    assert cli_main(["run", "--raw", str(project / "raw"), "--processed", str(project / "processed"),
+                     "--reports", str(rep), "--notebooks", str(project / "notebooks"), "--only-reports",
+                     "--jobs", "1", "--keep-notebooks"]) == 0
+    assert set(_status(project).values()) == {"built"}
+    assert "ШКОЛА s1 2023 СУММА 3.50" in _executed_stdout(rep / "_executed/2023/schools/s1.ipynb")
+    assert len(list((rep / "_executed").rglob("*.ipynb"))) == 6
+    assert _manifest(project)["run"]["keep_notebooks"] is True
+    assert runner.run(_args(project, keep_notebooks=True)) == 0
+    assert set(_status(project).values()) == {"unchanged"}
+    # the notebooks of unchanged reports stay (they are of the same report); a report built again without
+    # the flag drops its older notebook, which would not match the new page
+    assert runner.run(_args(project)) == 0
+    assert len(list((rep / "_executed").rglob("*.ipynb"))) == 6
+    assert runner.run(_args(project, schools=["s1"], force=True)) == 0
+    assert not (rep / "_executed/2023/schools/s1.ipynb").exists()
+    assert (rep / "_executed/2023/schools/s3.ipynb").exists()
+
+
 def test_manifest_records_versions_inputs_params(project):
     runner.run(_args(project, schools=["s1", "s3"], year=2023))
     m = _manifest(project)
@@ -206,7 +241,8 @@ def test_manifest_records_versions_inputs_params(project):
     r = {x["key"]: x for x in m["reports"]}
     # --schools builds school reports only
     assert set(r) == {"school:2023:s1", "school:2023:s3"}
-    assert r["school:2023:s1"]["params"] == {"school_id": "s1", "year": 2023, "processed_dir": str(proc.resolve())}
+    assert r["school:2023:s1"]["params"] == {"school_id": "s1", "municipality": "Город", "year": 2023,
+                                             "processed_dir": str(proc.resolve())}
     assert r["school:2023:s1"]["inputs"] == ["schools", "vpr"]
     assert r["school:2023:s1"]["duration_s"] > 0
     assert (project / "reports/run.log").read_text(encoding="utf-8").count("построен school:2023:s") == 2
@@ -305,12 +341,12 @@ def _executed_stdout_from_str(s: str) -> str:
 
 def test_dask_executor_builds_same_reports_as_local(project, tmp_path):
     distributed = pytest.importorskip("distributed")
-    local = _args(project, reports=str(tmp_path / "local"), schools=["s1", "s3"], jobs=1)
+    local = _args(project, reports=str(tmp_path / "local"), schools=["s1", "s3"], jobs=1, keep_notebooks=True)
     assert runner.run(local) == 0
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster:
         dask_args = _args(project, reports=str(tmp_path / "dask"), schools=["s1", "s3"],
-                          executor="dask", scheduler=cluster.scheduler_address)
+                          executor="dask", scheduler=cluster.scheduler_address, keep_notebooks=True)
         assert runner.run(dask_args) == 0
     for rel in ("2023/schools/s1.html", "2023/schools/s3.html",
                 "_executed/2023/schools/s1.ipynb", "_executed/2023/schools/s3.ipynb"):
@@ -331,8 +367,7 @@ def test_end_to_end_on_demo(demo_processed, tmp_path):
     args = _args(tmp_path, processed=str(demo_processed), reports=str(tmp_path / "reports"),
                  notebooks=str(repo / "notebooks"), schools=[sid], exporter="auto", jobs=1)
     assert runner.run(args) == 0
-    html = (tmp_path / "reports" / "_executed").rglob("*.ipynb")
-    assert len(list(html)) == 1
+    assert not list((tmp_path / "reports").rglob("*.ipynb"))   # executed notebooks only when asked
     # every table of the report beside it as one Excel workbook, linked from the page
     page = next((tmp_path / "reports").rglob(f"{sid}.html"))
     book = page.with_suffix(".xlsx")
@@ -425,7 +460,7 @@ def test_report_that_kills_its_worker_is_named_and_the_others_rebuilt(project):
     err = {r["key"]: r.get("error") for r in _manifest(project)["reports"]}["school:2023:s2"]
     assert "аварийно завершился дважды" in err
     rep = project / "reports"
-    assert "ШКОЛА s3 2023 СУММА 8.00" in _executed_stdout(rep / "_executed/2023/schools/s3.ipynb")
+    assert "ШКОЛА s3 2023 СУММА 8.00" in (rep / "2023/schools/s3.html").read_text(encoding="utf-8")
 
 
 def _stuck_ignoring_sigterm(seconds: float) -> int:

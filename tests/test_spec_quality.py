@@ -122,11 +122,17 @@ def test_municipal_report_lists_the_works_of_its_municipality(table, tmp_path):
     from msoko import report as R
 
     table.to_parquet(tmp_path / "spec_quality.parquet", index=False)
-    pd.DataFrame({"school_id": ["s1", "s2"], "name": ["Школа 1", "Школа 2"], "municipality": ["А", "Б"],
-                  "is_preschool": [False, False]}).to_parquet(tmp_path / "schools.parquet", index=False)
-    pd.DataFrame({"year": [2021, 2021, 2021], "grade": [7, 7, 8], "subject": ["Немецкий язык", "Биология", "Физика"],
-                  "school_id": ["s1", "s1", "s2"], "student_code": ["a", "b", "c"], "absent": [False] * 3}
-                 ).to_parquet(tmp_path / "vpr.parquet", index=False)
+    from msoko.vpr_views import vpr_score_counts
+
+    schools = pd.DataFrame({"school_id": ["s1", "s2"], "name": ["Школа 1", "Школа 2"], "municipality": ["А", "Б"],
+                            "is_preschool": [False, False]})
+    schools.to_parquet(tmp_path / "schools.parquet", index=False)
+    vpr = pd.DataFrame({"year": [2021, 2021, 2021], "grade": [7, 7, 8], "subject": ["Немецкий язык", "Биология", "Физика"],
+                        "school_id": ["s1", "s1", "s2"], "student_code": ["a", "b", "c"], "absent": [False] * 3,
+                        "primary_score": [3.0, 4.0, 5.0]})
+    vpr.to_parquet(tmp_path / "vpr.parquet", index=False)
+    # the works written in each municipality: compute's score counts (the report reads no pupil rows)
+    vpr_score_counts(vpr, schools).to_parquet(tmp_path / "vpr_score_counts.parquet", index=False)
     data = R.load(tmp_path, cache=False)
     t = R.spec_quality_table(data, "А", 2021)
     assert list(t["Работа"]) == ["Биология, 7 класс", "Немецкий язык, 7 класс"]   # physics is Б's only

@@ -302,6 +302,39 @@ def picture_cells(objectivity: pd.DataFrame) -> pd.DataFrame:
     return f.drop_duplicates().sort_values(["year", "school_id", "grade", "subject"]).reset_index(drop=True)
 
 
+COHORT_COLUMNS = ["year", "subject", "school_id", "k", "flagged", "fence_low", "fence_high"]
+
+
+def cohort_points(objectivity: pd.DataFrame | None) -> pd.DataFrame:
+    """``objectivity_cohort.parquet``: the cohort ratio K (grade 4 in Y−1 → grade 5 in Y) of every school, one row
+    per year × subject × school (``k``: the signs' value, ``flagged``: either cohort sign flagged), with the
+    outlier fences of its year and subject (``fence_low``: the threshold of «cohort_rise», ``fence_high``: of
+    «cohort_fall»). A school report draws its school among all of them; this small table lets a report that
+    reads one municipality's rows of ``objectivity`` still draw every school's point."""
+    empty = pd.DataFrame({c: [] for c in COHORT_COLUMNS}).astype(
+        {"year": "int64", "subject": object, "school_id": object, "k": "float64", "flagged": bool,
+         "fence_low": "float64", "fence_high": "float64"})
+    if objectivity is None or objectivity.empty:
+        return empty
+    o = objectivity
+    d = o[o["sign"].isin(["cohort_fall", "cohort_rise"]) & o["school_id"].notna() & o["subject"].notna()]
+    if d.empty:
+        return empty
+    g = d.groupby(["year", "subject", "school_id"]).agg(
+        k=("value", "first"), flagged=("flagged", lambda s: bool(s.fillna(False).any()))).reset_index()
+
+    def fence(sign: str, name: str) -> pd.DataFrame:
+        t = d[d["sign"] == sign].dropna(subset=["threshold"]).groupby(["year", "subject"])["threshold"].first()
+        return t.rename(name).reset_index()
+
+    g = g.merge(fence("cohort_rise", "fence_low"), on=["year", "subject"], how="left") \
+        .merge(fence("cohort_fall", "fence_high"), on=["year", "subject"], how="left")
+    g["year"] = g["year"].astype("int64")
+    g["school_id"] = g["school_id"].astype(str)
+    g["flagged"] = g["flagged"].astype(bool)
+    return g[COHORT_COLUMNS].sort_values(["year", "subject", "school_id"]).reset_index(drop=True)
+
+
 def picture_evidence(tables: dict[str, pd.DataFrame], config: dict | None, objectivity: pd.DataFrame) -> pd.DataFrame:
     """``objectivity_evidence.parquet``: the picture data of every work of :func:`picture_cells`, so that
     the reports draw without recomputing. Long format, :data:`EVIDENCE_COLUMNS`: ``kind`` «scores» — the

@@ -27,6 +27,11 @@ class ReportData:
     ``vpr`` and ``vpr_tasks`` are large on regional data: they are read lazily, and the
     report functions ask for one year (:meth:`vpr_year`) or one work (:meth:`tasks_cell`)
     with Parquet filters instead of the whole table.
+
+    ``municipality``: the slice loaded (:func:`load`) — the tables compute writes by municipality
+    (:data:`msoko.store.SLICED_TABLES`) hold only the rows of this municipality and of all the loaded
+    data, and the pupil-level tables only the works of its schools; None when the whole folder is loaded.
+    The registry (``schools``) is always whole.
     """
     processed_dir: Path
     schools: pd.DataFrame
@@ -37,6 +42,7 @@ class ReportData:
     indicator_items: pd.DataFrame = field(default_factory=pd.DataFrame)
     tables: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    municipality: str | None = None
 
     def memo(self, key: tuple, build):
         """``build()`` once per loaded data, kept under ``key`` in :attr:`tables`: the loaded data
@@ -46,17 +52,35 @@ class ReportData:
         return self.tables[key]
 
     def table(self, name: str) -> pd.DataFrame:
-        """An optional table (template or cycle output); empty frame when absent."""
+        """An optional table (template or cycle output); empty frame when absent. A table compute
+        writes by municipality holds the loaded slice's rows only (see :attr:`municipality`)."""
         if name not in self.tables:
-            path = self.processed_dir / f"{name}.parquet"
-            self.tables[name] = pd.read_parquet(path) if path.exists() else pd.DataFrame()
+            self.tables[name] = _read(self.processed_dir, name, self.municipality)
         return self.tables[name]
 
+    def _slice_schools(self):
+        """The schools' logins of the loaded slice as a Parquet filter (None: the whole folder)."""
+        if self.municipality is None:
+            return None
+        import pyarrow.compute as pc
+
+        ids = self.schools.loc[self.schools["municipality"].astype("string") == self.municipality, "school_id"]
+        return pc.field("school_id").isin(sorted(ids.astype(str)))
+
     def _read_filtered(self, name: str, filters: list | None) -> pd.DataFrame:
+        """A pupil-level table (``vpr``, ``vpr_tasks``), ``filters`` applied, only the works of the
+        slice's schools when a municipality is loaded."""
+        import pyarrow.parquet as pq
+
         path = self.processed_dir / f"{name}.parquet"
         if not path.exists():
             return pd.DataFrame()
-        df = pd.read_parquet(path, filters=filters) if filters else pd.read_parquet(path)
+        mine = self._slice_schools()
+        if mine is not None:
+            expr = pq.filters_to_expression(filters) & mine if filters else mine
+            df = pd.read_parquet(path, filters=expr)
+        else:
+            df = pd.read_parquet(path, filters=filters) if filters else pd.read_parquet(path)
         if "absent" in df:
             df = df[~df["absent"].astype(bool)]
         if "school_id" in df:
@@ -99,10 +123,31 @@ class ReportData:
         for df in (self.indicators, self.objectivity):
             if not df.empty and "year" in df:
                 ys |= {int(y) for y in df["year"].dropna().unique()}
-        path = self.processed_dir / "vpr.parquet"
-        if path.exists():
-            ys |= {int(y) for y in pd.read_parquet(path, columns=["year"])["year"].dropna().unique()}
+        ys |= _parquet_years(self.processed_dir / "vpr.parquet")
         return sorted(ys)
+
+
+def _parquet_years(path: Path) -> set[int]:
+    """The years of a table file, from its row groups' statistics when they have them (a region's ВПР
+    is millions of rows: their ``year`` column is not read for a handful of values)."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return set()
+    try:
+        meta = pq.ParquetFile(path).metadata
+        col = meta.schema.names.index("year")
+        ys: set[int] = set()
+        for i in range(meta.num_row_groups):
+            st = meta.row_group(i).column(col).statistics
+            if meta.row_group(i).num_rows == 0:
+                continue
+            if st is None or not st.has_min_max or int(st.max) - int(st.min) > 1:
+                raise ValueError("no usable statistics")
+            ys |= {int(st.min), int(st.max)}
+        return ys
+    except (ValueError, KeyError, TypeError):
+        return {int(y) for y in pd.read_parquet(path, columns=["year"])["year"].dropna().unique()}
 
 
 # compute's indicator_catalogue.csv → the names the report uses
@@ -122,9 +167,13 @@ def _normalise_catalogue(cat: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _read(processed: Path, name: str) -> pd.DataFrame:
+def _read(processed: Path, name: str, municipality: str | None = None) -> pd.DataFrame:
+    """A table, empty when absent; one municipality's slice of a table compute writes by municipality
+    (:func:`msoko.store.read_slice`) when ``municipality`` is given."""
+    from msoko.store import read_slice
+
     path = processed / f"{name}.parquet"
-    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+    return read_slice(path, municipality) if path.exists() else pd.DataFrame()
 
 
 # The last loaded data, reused while its files are unchanged: `msoko run` executes one report
@@ -161,14 +210,22 @@ def _locate_processed(path: Path) -> Path:
     return path
 
 
-def load(processed_dir: str | Path, *, cache: bool = True) -> ReportData:
+def load(processed_dir: str | Path, *, municipality: str | None = None, school_id: str | None = None,
+         cache: bool = True) -> ReportData:
     """Read the processed tables for a report. Only ``schools`` is required.
+
+    ``municipality`` (or, without it, the municipality of ``school_id``): read only that municipality's
+    slice — the rows of the tables compute writes by municipality that belong to it or to all the loaded
+    data (:data:`msoko.store.SLICED_TABLES`), the ВПР works of its schools — instead of the whole folder.
+    A report of a school or of a municipality shows the same with either; what it compares with beyond
+    the municipality (the region, similar schools elsewhere) compute wrote into its rows or into small
+    tables. Neither given: the whole folder (the objectivity report, interactive work).
 
     The configuration is the one compute used (``config_used.json`` beside the tables,
     :func:`msoko.config.load_used_config`): a report never reads a configuration of its own.
     With ``cache`` (the default) the same ``ReportData`` is returned again while no file of
-    ``processed_dir`` changed; report functions never modify it. Applies the charts' theme
-    (:func:`msoko.plots.use_theme`)."""
+    ``processed_dir`` changed and the slice is the same; report functions never modify it. Applies the
+    charts' theme (:func:`msoko.plots.use_theme`)."""
     from msoko.plots import use_theme
 
     use_theme()   # the reports draw: their charts in msoko's theme (importing msoko.plots sets nothing)
@@ -178,24 +235,45 @@ def load(processed_dir: str | Path, *, cache: bool = True) -> ReportData:
             f"В папке {processed} нет обработанных данных (schools.parquet). "
             "Выполните: msoko ingest и msoko compute (или make report)."
         )
+    schools = _read_schools(processed)
+    part = _slice_of(schools, municipality, school_id)
     if not cache:
-        return _load(processed)
-    key = _load_key(processed)
+        return _load(processed, part, schools)
+    key = (_load_key(processed), part)
     data = _LOAD_CACHE.get(key)
     if data is None:
-        data = _load(processed)
-        _LOAD_CACHE.clear()
+        _LOAD_CACHE.clear()   # one loaded data per kernel: the previous slice is let go before the next is read
+        data = _load(processed, part, schools)
         _LOAD_CACHE[key] = data
     return data
 
 
-def _load(processed: Path) -> ReportData:
+def _read_schools(processed: Path) -> pd.DataFrame:
     schools = pd.read_parquet(processed / "schools.parquet")
     schools["school_id"] = schools["school_id"].astype(str)
+    return schools
+
+
+def _slice_of(schools: pd.DataFrame, municipality: str | None, school_id: str | None) -> str | None:
+    """The municipality whose slice is loaded: ``municipality``, else that of ``school_id``; None (the
+    whole folder) when neither is given or the school is not in the registry (its report then says so)."""
+    own = schools.loc[schools["school_id"] == str(school_id), "municipality"].dropna() if school_id is not None \
+        else pd.Series(dtype=object)
+    if municipality is not None:
+        if len(own) and str(own.iloc[0]) != str(municipality):
+            raise MsokoError(f"Организация «{school_id}» — из муниципалитета «{own.iloc[0]}», а не из муниципалитета "
+                             f"«{municipality}»: укажите её муниципалитет или не указывайте его вовсе.")
+        return str(municipality)
+    return str(own.iloc[0]) if len(own) else None
+
+
+def _load(processed: Path, municipality: str | None, schools: pd.DataFrame) -> ReportData:
+    """The tables of ``processed`` (one municipality's slice of those compute writes by municipality, or all
+    of them when ``municipality`` is None) beside the registry ``schools``."""
     cat_path = processed / "indicator_catalogue.csv"
     catalogue = _normalise_catalogue(pd.read_csv(cat_path, encoding="utf-8-sig")) if cat_path.exists() \
         else _normalise_catalogue(pd.DataFrame(columns=["code"]))
-    indicators = _read(processed, "indicators")
+    indicators = _read(processed, "indicators", municipality)
     items = indicators.iloc[0:0]
     if not indicators.empty:
         indicators["school_id"] = indicators["school_id"].astype(str)
@@ -204,12 +282,12 @@ def _load(processed: Path) -> ReportData:
         has_item = indicators["item"].notna()
         items = indicators[has_item].reset_index(drop=True)
         indicators = indicators[~has_item].reset_index(drop=True)
-    objectivity = _read(processed, "objectivity")
+    objectivity = _read(processed, "objectivity", municipality)
     if not objectivity.empty:
         objectivity["school_id"] = objectivity["school_id"].astype("string")
     return ReportData(processed_dir=processed, schools=schools, task_specs=_read(processed, "task_specs"),
                       indicators=indicators, catalogue=catalogue, objectivity=objectivity,
-                      indicator_items=items, config=load_used_config(processed))
+                      indicator_items=items, config=load_used_config(processed), municipality=municipality)
 
 
 def sufficiency_thresholds(data: ReportData, year: int) -> dict[str, float]:

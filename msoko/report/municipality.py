@@ -1279,10 +1279,13 @@ def spec_quality_table(data: ReportData, municipality: str, year: int) -> pd.Dat
         return pd.DataFrame()
     sq = sq[sq["year"] == year]
     works = sq[sq["task"].isna() & sq["verdict"].isin(["misfit", "partial", "tasks_mismatch"])]
-    v = data.vpr_year(year)
-    if not v.empty and len(works):
+    # the works written in the municipality: its schools' score counts (compute's vpr_score_counts), not the
+    # pupils' rows of the whole region
+    c = data.table("vpr_score_counts")
+    if not c.empty and len(works):
         ids = set(_ids(data, municipality, preschool=None))
-        mine = v[v["school_id"].isin(ids)][["grade", "subject"]].drop_duplicates()
+        mine = c[(c["year"] == year) & (c["level"] == "school") & c["school_id"].astype(str).isin(ids)]
+        mine = mine[["grade", "subject"]].drop_duplicates()
         works = works.merge(mine.astype({"grade": "int64"}), on=["grade", "subject"], how="inner")
     rows = []
     for w in works.sort_values(["grade", "subject"]).itertuples(index=False):

@@ -185,26 +185,30 @@ def bunching_data(data: ReportData, school_id: str, year: int, grade: int, subje
     return sc.rename(columns={"observed": "count"})[["score", "count", "expected"]].reset_index(drop=True)
 
 
+def _cohort_rows(data: ReportData, year: int, subject: str) -> pd.DataFrame:
+    """Every school's rows of compute's ``objectivity_cohort.parquet`` for one year and subject (the whole
+    table whatever slice is loaded: it is the reference the school is drawn against)."""
+    c = data.table("objectivity_cohort")
+    if c.empty:
+        return c
+    return c[(c["year"] == year) & (c["subject"] == subject)]
+
+
 def cohort_k_data(data: ReportData, year: int, subject: str) -> pd.DataFrame:
-    """``school_id, k, flagged`` for the cohort sign (grade 4 in Y−1 → grade 5 in Y) from ``objectivity.parquet``."""
-    o = data.objectivity
-    if o.empty:
-        return pd.DataFrame(columns=["school_id", "k", "flagged"])
-    d = o[(o["year"] == year) & (o["subject"] == subject) & o["sign"].isin(["cohort_fall", "cohort_rise"])]
+    """``school_id, k, flagged`` of every school for the cohort sign (grade 4 in Y−1 → grade 5 in Y), from
+    compute's ``objectivity_cohort.parquet``."""
+    d = _cohort_rows(data, year, subject)
     if d.empty:
         return pd.DataFrame(columns=["school_id", "k", "flagged"])
-    g = d.groupby("school_id").agg(k=("value", "first"), flagged=("flagged", lambda s: bool(s.fillna(False).any())))
-    return g.reset_index()
+    return d[["school_id", "k", "flagged"]].astype({"school_id": str, "flagged": bool}) \
+        .sort_values("school_id").reset_index(drop=True)
 
 
 def cohort_fences(data: ReportData, year: int, subject: str) -> tuple[float, float] | None:
-    o = data.objectivity
-    if o.empty:
-        return None
-    d = o[(o["year"] == year) & (o["subject"] == subject)]
-    lo = d.loc[d["sign"] == "cohort_rise", "threshold"].dropna()
-    hi = d.loc[d["sign"] == "cohort_fall", "threshold"].dropna()
-    if lo.empty or hi.empty:
+    """The outlier fences (low: «cohort_rise», high: «cohort_fall») of a year and subject, or None."""
+    d = _cohort_rows(data, year, subject)
+    lo, hi = (d["fence_low"].dropna(), d["fence_high"].dropna()) if not d.empty else ((), ())
+    if not len(lo) or not len(hi):
         return None
     return float(lo.iloc[0]), float(hi.iloc[0])
 

@@ -16,7 +16,8 @@ Layout of ``<reports>``::
     <year>/schools/<school_id>.html    one per school
     <year>/municipality/<name>.html
     <year>/objectivity/<year>.html
-    _executed/<same path>.ipynb        executed notebooks (provenance; failed ones hold the error)
+    _executed/<same path>.ipynb        executed notebooks: of a failed report always (the error is in it),
+                                       of the others only with --keep-notebooks
     _state/                            hash cache and per-report fingerprints (incremental runs)
 
 A report is rebuilt only when its fingerprint changes: notebook file, parameters,
@@ -204,9 +205,14 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
                   n_jobs: int | None = None, scheduler: Any = None, force: bool = False,
                   fresh_kernel: bool = False, timeout: float | None = DEFAULT_CELL_TIMEOUT,
                   progress: bool | None = None, exporter: str = "auto",
-                  pool: Any = None) -> list[dict[str, Any]]:
+                  pool: Any = None, keep_notebooks: bool = False) -> list[dict[str, Any]]:
     """Build the reports whose fingerprint changed; return one manifest entry per job.
-    ``pool``: a started :class:`executors.LocalPool` to use (local executor)."""
+    ``pool``: a started :class:`executors.LocalPool` to use (local executor).
+
+    The executed notebook of a failed report is always written (``_executed/``, for diagnosis); of a
+    report built, only with ``keep_notebooks`` — otherwise an older copy is removed, and its manifest
+    entry has ``executed`` None. A report is up to date without its executed notebook unless
+    ``keep_notebooks`` asks for it."""
     from msoko.runner import executors
 
     reports_dir = Path(reports_dir)
@@ -220,11 +226,14 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
                  "notebook": str(j.notebook), "notebook_hash": j.notebook_hash, "params": j.params,
                  "inputs": sorted(j.inputs), "data_version": j.data_version, "fingerprint": j.fingerprint,
                  "html": j.html_rel, "executed": j.executed_rel}
+        kept = (reports_dir / j.executed_rel).exists()
         up_to_date = (not force and prev.get("fingerprint") == j.fingerprint and prev.get("status") == "ok"
-                      and (reports_dir / j.html_rel).exists() and (reports_dir / j.executed_rel).exists())
+                      and (reports_dir / j.html_rel).exists() and (kept or not keep_notebooks))
         if up_to_date:
             entry.update(status="unchanged", built_at=prev.get("built_at"), duration_s=prev.get("duration_s"),
                          worker=prev.get("worker"), **{k: prev[k] for k in USAGE_KEYS if k in prev})
+            if not kept:
+                entry["executed"] = None
         else:
             todo.append(j)
         entries[j.key] = entry
@@ -243,8 +252,11 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
         j = by_key[res["key"]]
         e = entries[j.key]
         e.update({k: res[k] for k in USAGE_KEYS if res.get(k) is not None})   # kept for unchanged re-runs
-        if res.get("executed"):
+        if res.get("executed") and (keep_notebooks or res["status"] != "ok"):
             atomic_write(reports_dir / j.executed_rel, res["executed"])
+        elif res["status"] == "ok":   # not asked for: an older copy would not match the new report
+            (reports_dir / j.executed_rel).unlink(missing_ok=True)
+            e["executed"] = None
         html_path = reports_dir / j.html_rel
         if res["status"] == "ok":
             atomic_write(html_path, res["html"])
@@ -285,7 +297,7 @@ def build_reports(jobs: list[ReportJob], reports_dir: Path, *, executor: str = "
         groups.done(j, res["status"] == "ok")
 
     payloads = [j.payload(timeout=timeout, cwd=str(j.notebook.parent), fresh_kernel=fresh_kernel,
-                          exporter=exporter) for j in todo]
+                          exporter=exporter, keep_notebook=keep_notebooks) for j in todo]
     try:
         if executor == "dask":
             if scheduler is None:
@@ -455,7 +467,8 @@ def run(args: argparse.Namespace) -> int:
                                     scheduler=getattr(args, "scheduler", None),
                                     force=bool(getattr(args, "force", False)),
                                     exporter=getattr(args, "exporter", "auto") or "auto",
-                                    progress=getattr(args, "progress", None), pool=pool)
+                                    progress=getattr(args, "progress", None), pool=pool,
+                                    keep_notebooks=bool(getattr(args, "keep_notebooks", False)))
             pool = None  # handed over: build_reports shuts it down
             stages["reports_s"] = round(time.perf_counter() - t, 3)
             inputs = {name: cache.file(p) for name, p in data_files(processed).items()}
@@ -467,6 +480,7 @@ def run(args: argparse.Namespace) -> int:
                         "year": year, "municipality": _run_municipality(args.municipality, jobs),
                         "schools": args.schools, "peak_rss_mb": peak_rss_mb(),
                         "executor": executor, "scheduler": getattr(args, "scheduler", None),
+                        "keep_notebooks": bool(getattr(args, "keep_notebooks", False)),
                         "jobs": n_jobs, "raw": str(raw.resolve()), "processed": str(processed),
                         "notebooks": str(notebooks_dir), "ingest": ingest_status, "compute": compute_status,
                         "built": sum(e["status"] == "built" for e in entries),

@@ -38,6 +38,10 @@ KERNEL_ENV = {
     "SOURCE_DATE_EPOCH": "0",         # matplotlib: no creation dates in SVG/PDF metadata
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning",
+    # Arrow through the C library's allocator: its default pool (jemalloc/mimalloc) keeps the decoded row
+    # groups of every table a report reads, a third of a kernel's peak (600-school demo region, one school
+    # report of its municipality's slice: 380–406 MB → 297 MB; benchmarks/kernel_memory.py)
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
 }
 
 # Imported once per kernel: the expensive part of every report.

@@ -46,10 +46,10 @@ class ReportJob:
         return sha256_json(self.inputs)[:12]
 
     def payload(self, *, timeout: float | None, cwd: str | None, fresh_kernel: bool = False,
-                exporter: str = "auto") -> dict:
+                exporter: str = "auto", keep_notebook: bool = True) -> dict:
         return {"key": self.key, "notebook": self.notebook.read_text(encoding="utf-8"),
                 "params": self.params, "title": self.title, "timeout": timeout, "cwd": cwd,
-                "fresh_kernel": fresh_kernel, "exporter": exporter,
+                "fresh_kernel": fresh_kernel, "exporter": exporter, "keep_notebook": keep_notebook,
                 "executed": self.executed_rel, "html_rel": self.html_rel}
 
 
@@ -227,12 +227,15 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
         inputs = {t: hashes[t] for t in notebook_inputs(nb, available)}
         base = {"processed_dir": str(processed_dir), "year": int(year)}
         items: list[tuple[str, str, dict, str]] = []
+        # a school's or kindergarten's report gets its municipality: its kernel reads that municipality's
+        # rows only (msoko.report.load), and the reports of one municipality follow one another
         if kind == "school":
             for row in sch.itertuples(index=False):
                 sid = str(row.school_id)
                 name = getattr(row, "name", None)
                 name = sid if name is None or str(name) in ("", "nan", "<NA>", "None") else str(name)
-                items.append((sid, f"{KIND_TITLES[kind]}: {name}", {"school_id": sid, **base}, _group(row)))
+                items.append((sid, f"{KIND_TITLES[kind]}: {name}",
+                              {"school_id": sid, "municipality": _municipality_of(row), **base}, _group(row)))
         elif kind == "dou":
             if schools:   # a run for some schools only does not rebuild the kindergartens' reports
                 continue
@@ -240,7 +243,8 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
                 did = str(row.school_id)
                 name = getattr(row, "name", None)
                 name = did if name is None or str(name) in ("", "nan", "<NA>", "None") else str(name)
-                items.append((did, f"{KIND_TITLES[kind]}: {name}", {"dou_id": did, **base}, _group(row)))
+                items.append((did, f"{KIND_TITLES[kind]}: {name}",
+                              {"dou_id": did, "municipality": _municipality_of(row), **base}, _group(row)))
         elif kind == "municipality":
             if schools:   # a run for some schools only does not rebuild municipal reports
                 continue
@@ -259,11 +263,17 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
                                            "lib": lib_hash, "inputs": inputs, "env": env_versions or {}})
             jobs.append(job)
     # the municipal (heavier) reports first, then the schools municipality by municipality: each
-    # municipality's reports are done together (progress per municipality) and the load stays balanced
+    # municipality's reports are done together (progress per municipality), the load stays balanced and a
+    # warm kernel keeps the slice it loaded for the next report
     jobs.sort(key=lambda j: (j.kind != "municipality", j.group, KIND_ORDER[j.kind], j.key))
     return jobs, warnings
 
 
-def _group(row) -> str:
+def _municipality_of(row) -> str | None:
+    """A registry row's municipality (None when it has none: its report then reads the whole folder)."""
     m = getattr(row, "municipality", None)
-    return "" if m is None or str(m) in ("", "nan", "<NA>", "None") else str(m)
+    return None if m is None or str(m) in ("", "nan", "<NA>", "None") else str(m)
+
+
+def _group(row) -> str:
+    return _municipality_of(row) or ""

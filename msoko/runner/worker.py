@@ -326,7 +326,9 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
             res["error"] = f"ошибка экспорта в HTML: {type(exc).__name__}: {exc}"
         if res["status"] == "ok":
             _add_workbook(res, nb, job)
-    res["executed"] = nbformat.writes(nb)
+    # the executed notebook goes back only when it is kept: always for a failed report (diagnosis)
+    if res["status"] != "ok" or job.get("keep_notebook", True):
+        res["executed"] = nbformat.writes(nb)
     res["duration"] = round(time.perf_counter() - t0, 3)
     # CPU of the report: this worker's (parameters, export, workbook) plus its kernel's
     res["cpu_s"] = round(time.thread_time() - cpu0 + (res.get("kernel_cpu_s") or 0.0), 3)
