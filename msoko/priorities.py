@@ -787,23 +787,36 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
         keys |= set(zip(recs["year"].astype(int), recs["school_id"].astype(str)))
     if len(std):
         keys |= set(zip(std["year"].astype(int), std["school_id"].astype(str)))
-    p_by = {k: g for k, g in prio.groupby([prio["year"].astype(int), prio["school_id"].astype(str)])} \
-        if prio is not None and len(prio) else {}
-    r_by = {k: g for k, g in recs.groupby([recs["year"].astype(int), recs["school_id"].astype(str)])} \
-        if recs is not None and len(recs) else {}
-    s_by = {k: g for k, g in std.groupby([std["year"].astype(int), std["school_id"].astype(str)])} if len(std) else {}
+    # one pass over each table, then plain lists per school: per-school frames cost more than the rules
+    if prio is not None and len(prio):
+        prio = prio[~prio["topic"].isin(list(OBJECTIVITY_INDICATORS))]
+        prio = prio.assign(_pin=(prio["indicator"] == "shnor_flag").to_numpy(bool),
+                           _rest=(prio["top"].astype(bool) & (prio["indicator"] != "shnor_flag")).to_numpy(bool))
+    p_by = _records_by_school(prio)
+    r_by = _records_by_school(recs)
+    if len(std):
+        cand_rule = (((std["side_municipality"] > 0) | (std["side_similar"] > 0)) & ~std["worse_any"]
+                     & ~std["indicator"].isin(STRENGTH_SKIP) & ~std["indicator"].str.startswith(("risk_", "context"))
+                     & (std["kind"] != "flag"))
+        both = (std["side_municipality"] > 0) & (std["side_similar"] > 0)
+        ref = np.where(std["side_municipality"] > 0, std["municipality_value"], std["similar_value"])
+        size = [effect_size(v, r_, u, cap=float(conf["max_size"])) if c else math.nan for v, r_, u, c in
+                zip(std["value"], ref, std["unit"], cand_rule)]
+        std = std.assign(_cand=cand_rule.to_numpy(bool), _overall=std["subject"].isna().to_numpy(bool),
+                         _size=np.nan_to_num(np.asarray(size, float)) * np.where(both, 1.5, 1.0),
+                         _both=both.to_numpy(), _ref=ref)
+    s_by = _records_by_school(std)
     for key in sorted(keys):
         y, sid = key
         # concerns
         p = p_by.get(key)
         concerns = []
         if p is not None:
-            p = p[~p["topic"].isin(list(OBJECTIVITY_INDICATORS))]
             # the ШНОР status is the municipality's own decision about the school (its rule already asks for
             # intervals and groups of 20): a listed school's first concern, whatever else ranks above it
-            pinned = p[p["indicator"] == "shnor_flag"].sort_values("rank").head(1)
-            rest = p[p["top"].astype(bool) & (p["indicator"] != "shnor_flag")].sort_values("rank")
-            concerns = pd.concat([pinned, rest]).head(FIRST_SCREEN_POINTS).to_dict("records")
+            pinned = sorted((c for c in p if c["_pin"]), key=lambda c: c["rank"])[:1]
+            rest = sorted((c for c in p if c["_rest"]), key=lambda c: c["rank"])
+            concerns = (pinned + rest)[:FIRST_SCREEN_POINTS]
         for k, c in enumerate(concerns, 1):
             rows.append(dict(year=y, school_id=sid, part="concern", rank=k, indicator=c["indicator"], grade=c["grade"],
                              subject=c["subject"], comparator=str(c["reason"]).split(",")[0], side=-1,
@@ -814,44 +827,33 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
         # strengths
         s = s_by.get(key)
         strengths = []
-        if s is not None and len(s):
-            cand = s[((s["side_municipality"] > 0) | (s["side_similar"] > 0)) & ~s["worse_any"]
-                     & ~s["indicator"].isin(STRENGTH_SKIP) & ~s["indicator"].str.startswith(("risk_", "context"))
-                     & (s["kind"] != "flag")]
-            fam = cand["indicator"].map(family).isin(concern_families)
-            withheld_family = bool(fam.any())
-            cand = cand[~fam]
+        withheld_family = withheld_review = False
+        if s:
+            cand = [r for r in s if r["_cand"]]
+            withheld_family = any(family(r["indicator"]) in concern_families for r in cand)
+            cand = [r for r in cand if family(r["indicator"]) not in concern_families]
             rev = review.get(key, set())
             if rev:
-                vpr = cand["indicator"].str.startswith("vpr_")
-                hit = cand["subject"].isna() | cand["subject"].isin([x for x in rev if x is not None])
-                withheld_review = bool((vpr & hit).any())
-                cand = cand[~(vpr & hit)]
-            else:
-                withheld_review = False
-            if len(cand):
-                both = (cand["side_municipality"] > 0) & (cand["side_similar"] > 0)
-                ref = np.where(cand["side_municipality"] > 0, cand["municipality_value"], cand["similar_value"])
-                size = [effect_size(v, r_, u, cap=float(conf["max_size"])) for v, r_, u in
-                        zip(cand["value"], ref, cand["unit"])]
-                cand = cand.assign(_size=np.nan_to_num(np.asarray(size, float)) * np.where(both, 1.5, 1.0),
-                                   _both=both.to_numpy(), _ref=ref)
-                cand = cand.sort_values(["_size", "indicator"], ascending=[False, True], kind="stable")
-                seen = set()
-                for r in cand.to_dict("records"):
-                    if family(r["indicator"]) in seen:
-                        continue
-                    seen.add(family(r["indicator"]))
-                    strengths.append(r)
-                    if len(strengths) >= FIRST_SCREEN_POINTS:
-                        break
+                named = {x for x in rev if x is not None}
+                held = [r["indicator"].startswith("vpr_") and (_nan(r["subject"]) or r["subject"] in named)
+                        for r in cand]
+                withheld_review = any(held)
+                cand = [r for r, h in zip(cand, held) if not h]
+            seen = set()
+            for r in sorted(cand, key=lambda r: (-r["_size"], r["indicator"])):
+                if family(r["indicator"]) in seen:
+                    continue
+                seen.add(family(r["indicator"]))
+                strengths.append(r)
+                if len(strengths) >= FIRST_SCREEN_POINTS:
+                    break
         for k, r in enumerate(strengths, 1):
             comp = "municipality" if r["side_municipality"] > 0 else "similar"
             rows.append(dict(year=y, school_id=sid, part="strength", rank=k, indicator=r["indicator"], grade=None,
                              subject=r["subject"], comparator=comp, side=1, value=r["value"], reference=r["_ref"],
                              n=r["n"], certainty="высокая" if r["_both"] else "достаточная", follows=None,
                              addressee=None, text_ru=_strength_text(r, cat), reason_ru=None))
-        if s is not None and len(s) and (withheld_review or (withheld_family and not strengths)):
+        if s and (withheld_review or (withheld_family and not strengths)):
             # a better result the screen does not call a strength says why (the table still shows it)
             note = ("Результаты ВПР школы лучше муниципальных или похожих школ, но не выносятся в сильные стороны, "
                     "пока работы школы на проверке объективности (см. «Объективность»)." if withheld_review else
@@ -862,8 +864,10 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
                              certainty=None, follows=None, addressee=None, text_ru=note, reason_ru=None))
         strength_overall = {r["indicator"] for r in strengths if not isinstance(r["subject"], str)}
         # the arrows of the table
-        if s is not None and len(s):
-            for r in s[s["subject"].isna()].to_dict("records"):
+        if s:
+            for r in s:
+                if not r["_overall"]:
+                    continue
                 for comp in ("municipality", "similar"):
                     side = int(r[f"side_{comp}"])
                     if side == 0 or (side > 0 and r["indicator"] in concern_overall) or \
@@ -878,11 +882,11 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
         rc = r_by.get(key)
         if rc is None:
             continue
-        rc = rc.sort_values("rank") if "rank" in rc else rc
+        rc = sorted(rc, key=lambda a: a["rank"]) if "rank" in recs else rc
         topics = {c["topic"]: k for k, c in reversed(list(enumerate(concerns, 1)))}
         codes = {c["indicator"]: k for k, c in reversed(list(enumerate(concerns, 1)))}
         k_act = 0
-        for a in rc.to_dict("records"):
+        for a in rc:
             if k_act >= FIRST_SCREEN_ACTIONS:
                 break
             ind = str(a["indicator"])
@@ -929,6 +933,17 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
     out = out.sort_values(["year", "school_id", "part", "rank"], key=lambda x: x.map(order) if x.name == "part" else x,
                           kind="stable")
     return out[FIRST_SCREEN_COLUMNS].reset_index(drop=True)
+
+
+def _records_by_school(d: pd.DataFrame | None) -> dict[tuple[int, str], list[dict]]:
+    """(year, school) → the rows of ``d`` as dicts, in the frame's order (``groupby`` + ``to_dict`` per group,
+    in one ``to_dict``)."""
+    out: dict[tuple[int, str], list[dict]] = {}
+    if d is None or not len(d):
+        return out
+    for k, r in zip(zip(d["year"].astype(int).tolist(), d["school_id"].astype(str).tolist()), d.to_dict("records")):
+        out.setdefault(k, []).append(r)
+    return out
 
 
 def _strength_text(r: dict, cat: pd.DataFrame) -> str:
