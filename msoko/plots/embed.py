@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 
 import matplotlib.colors as mcolors
 
+from msoko.plots import svg_backend
 from msoko.plots.theme import MUTED, fmt_num
 
 _PRINT_EXACT = "-webkit-print-color-adjust:exact;print-color-adjust:exact;"
@@ -86,7 +87,7 @@ _ELEM_RE = re.compile(r"<(use|path)\b[^>]*?/>", re.S)
 def svg(fig, *, label: str = "") -> str:
     """The figure as inline SVG (see the module docstring); ``label`` is its accessible name."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata=_METADATA)
+    fig.savefig(buf, format="svg", metadata=_METADATA, backend=svg_backend.BACKEND)  # sizes of texts cached
     s = buf.getvalue()
     m = _HEAD_RE.match(s)
     if m is None:  # pragma: no cover - matplotlib changed its SVG header
