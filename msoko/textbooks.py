@@ -8,6 +8,7 @@ work); :func:`textbook_use` counts pupils per work and textbook, for each school
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 NOT_GIVEN = "не указан"
@@ -36,9 +37,14 @@ def textbook_use(pupils: pd.DataFrame, schools: pd.DataFrame | None) -> pd.DataF
     if pupils is None or not len(pupils):
         return pd.DataFrame(columns=COLUMNS)
     p = pupils.assign(school_id=pupils["school_id"].astype(str))
-    labels = {}
-    p["label"] = [labels.setdefault(k, textbook_label(*k)) for k in
-                  zip(p["textbook"], p["other_author"], p["other_title"])]
+    # one label per distinct (textbook, author, title): a few hundred, for tens of thousands of pupils
+    cols = ["textbook", "other_author", "other_title"]
+    code = p.groupby(cols, dropna=False, sort=False, observed=True).ngroup().to_numpy()
+    first = np.unique(code, return_index=True)[1]
+    u = p[cols].iloc[first]
+    labels = np.array([textbook_label(*k) for k in zip(u["textbook"], u["other_author"], u["other_title"])],
+                      dtype=object)
+    p["label"] = labels[code]
     # «другое» naming a textbook of the list, word for word, is that textbook
     listed = set(p["label"]) - {NOT_GIVEN, OTHER}
     listed = {x for x in listed if not x.startswith(f"{OTHER}: ")}
