@@ -401,3 +401,25 @@ def test_shared_text_measuring_and_reused_axes_change_no_byte():
     ax.figure.savefig(a, format="svg", metadata={"Date": None})
     ax.figure.savefig(b, format="svg", metadata={"Date": None}, backend=svg_backend.BACKEND)
     assert a.getvalue() == b.getvalue() and "<text" in a.getvalue()
+
+
+def test_kept_axes_give_the_bytes_of_the_whole_drawing():
+    """A chart whose axes were drawn before (same kind, scale, ticks, titles) is drawn without them and the
+    kept axes put back: the same SVG as drawing it whole, the groups after the axes numbered as matplotlib
+    numbers them."""
+    from msoko.plots import embed
+
+    d = pd.DataFrame({"group": ["Школа"] * 3 + ["Муниципалитет"] * 3, "score": [0, 1, 2] * 2,
+                      "share": [10.0, 20.0, 70.0, 30.0, 30.0, 40.0], "n": [40] * 3 + [900] * 3})
+    other = d.assign(share=[70.0, 20.0, 10.0, 40.0, 30.0, 30.0])  # the same axes, other bars and points
+    embed._AXES_SVG.clear()
+    plots.score_histogram_chart(d, boundaries={3: 1}, max_score=2)
+    assert len(embed._AXES_SVG) == 1
+    kept = str(plots.score_histogram_chart(other, boundaries={3: 1}, max_score=2))
+    assert len(embed._AXES_SVG) == 1  # the second chart used the first one's axes
+    embed._AXES_SVG.clear()
+    whole = str(plots.score_histogram_chart(other, boundaries={3: 1}, max_score=2))
+    assert kept == whole and 'role="img"' in kept
+    # other ticks are other axes: drawn whole and kept apart
+    plots.score_histogram_chart(d, boundaries={3: 1}, max_score=4)
+    assert len(embed._AXES_SVG) == 2

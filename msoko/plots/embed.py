@@ -86,9 +86,7 @@ _ELEM_RE = re.compile(r"<(use|path)\b[^>]*?/>", re.S)
 
 def svg(fig, *, label: str = "") -> str:
     """The figure as inline SVG (see the module docstring); ``label`` is its accessible name."""
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata=_METADATA, backend=svg_backend.BACKEND)  # sizes of texts cached
-    s = buf.getvalue()
+    s = _svg_text(fig)
     m = _HEAD_RE.match(s)
     if m is None:  # pragma: no cover - matplotlib changed its SVG header
         raise RuntimeError("внутренняя ошибка msoko: неожиданный заголовок SVG от matplotlib")
@@ -124,6 +122,136 @@ def svg(fig, *, label: str = "") -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{vbox}" width="{width:g}" height="{height:g}" '
             f'role="img" aria-label="{esc(label)}" stroke-linejoin="round" '
             f'style="max-width:100%;height:auto;display:block">{body.strip()}')
+
+
+def _savefig(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata=_METADATA, backend=svg_backend.BACKEND)  # sizes of texts cached
+    return buf.getvalue()
+
+
+# The axes of a report chart (grid lines, tick labels, axis titles) are most of its drawing, and charts of
+# one kind share them: the same work's histogram for every school, the same 0–100 % scale. So the
+# axes' SVG is kept per what decides it (:func:`_axes_key`) and a chart whose axes are known is drawn
+# without them, the kept SVG put where matplotlib draws them (first in the axes: ``axes.axisbelow``).
+# The bytes are those of the whole drawing (tests/test_plots.py; benchmarks/charts.py on the demo).
+_AXES_SVG: dict = {}
+_AXES_SVG_MAX = 512
+_AXES_START = '<g id="matplotlib.axis_1">'
+_AXES_RC = ("svg.fonttype", "svg.hashsalt", "font.family", "font.sans-serif", "path.simplify", "path.snap",
+            "lines.scale_dashes", "text.parse_math", "axes.unicode_minus")
+_AUTO_ID_RE = re.compile(r'<g id="([A-Za-z0-9.]+)_\d+"')
+_AUTO_NUM_RE = re.compile(r'<g id="([A-Za-z0-9.]+)_(\d+)"')
+
+
+def _group_end(s: str, start: int) -> int:
+    """The index just past the ``</g>`` that closes the ``<g`` at ``start``."""
+    depth, i = 0, start
+    while True:
+        o, c = s.find("<g", i), s.find("</g>", i)
+        if c < 0:
+            return -1
+        if 0 <= o < c:
+            depth, i = depth + 1, o + 2
+        else:
+            depth, i = depth - 1, c + 4
+            if depth == 0:
+                return i
+
+
+def _text_key(t) -> tuple:
+    return (t.get_text(), t.get_visible(), t.get_fontsize(), str(t.get_fontfamily()), t.get_fontweight(),
+            mcolors.to_hex(t.get_color(), keep_alpha=True), t.get_rotation(), t.get_ha(), t.get_va(),
+            t.get_linespacing(), t.get_alpha())
+
+
+def _line_key(ln) -> tuple:
+    return (ln.get_visible(), mcolors.to_hex(ln.get_color(), keep_alpha=True), ln.get_linewidth(),
+            ln.get_linestyle(), ln.get_alpha(), str(ln.get_marker()), ln.get_markersize(), ln.get_zorder())
+
+
+def _axis_key(axis) -> tuple | None:
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    if not axis.get_visible():
+        return ("hidden",)
+    loc, fmt = axis.get_major_locator(), axis.get_major_formatter()
+    if not isinstance(loc, FixedLocator) or axis.get_scale() != "linear" \
+            or not isinstance(axis.get_minor_locator(), NullLocator) \
+            or not isinstance(axis.get_minor_formatter(), NullFormatter):
+        return None  # the theme's fixed ticks only: anything else is drawn as it is
+    ticks = axis.get_major_ticks()
+    if not ticks:
+        return None
+    t = ticks[0]  # tick_params and grid() set every tick alike; new ticks copy them
+    locs = tuple(float(x) for x in loc.locs)
+    return (locs, tuple(fmt.format_ticks(list(locs))), _text_key(t.label1), _text_key(t.label2), t.get_pad(),
+            _line_key(t.gridline), _line_key(t.tick1line), _line_key(t.tick2line), t.get_zorder(),
+            _text_key(axis.label), tuple(axis.label.get_position()), axis.label.get_transform() is not None
+            and tuple(axis.label.get_transform().get_matrix().ravel()), axis.get_zorder(),
+            _text_key(axis.get_offset_text()))
+
+
+def _axes_key(fig):
+    """What decides the SVG of the one axes of ``fig`` (``None``: not a chart whose axes can be shared)."""
+    if len(fig.axes) != 1:
+        return None
+    ax = fig.axes[0]
+    if not ax.get_axisbelow() is True or ax.get_title() or ax.get_title("left") or ax.get_title("right") \
+            or ax.get_xscale() != "linear" or ax.get_yscale() != "linear":
+        return None
+    z = min(ax.xaxis.get_zorder(), ax.yaxis.get_zorder())
+    if any(a.get_zorder() <= z for a in ax.get_children() if a not in (ax.xaxis, ax.yaxis, ax.patch)):
+        return None  # something drawn under the axes: draw it all as it is
+    kx, ky = _axis_key(ax.xaxis), _axis_key(ax.yaxis)
+    if kx is None or ky is None or kx == ("hidden",) or ky == ("hidden",):
+        return None
+    import matplotlib as mpl
+
+    rc = tuple(str(mpl.rcParams[k]) for k in _AXES_RC)  # draw-time settings of the text and lines
+    return (tuple(fig.get_size_inches()), fig.dpi, tuple(ax.get_position().bounds), ax.get_xlim(), ax.get_ylim(),
+            kx, ky, rc)
+
+
+def _svg_text(fig) -> str:
+    """matplotlib's SVG of ``fig``, its axes taken from :data:`_AXES_SVG` when the same axes were drawn before."""
+    key = _axes_key(fig)
+    if key is None:
+        return _savefig(fig)
+    kept = _AXES_SVG.get(key)
+    if kept is None:
+        s = _savefig(fig)
+        a = s.find(_AXES_START)
+        b = _group_end(s, a) if a >= 0 else -1
+        b = _group_end(s, s.find("<g", b)) if b >= 0 and s.startswith('<g id="matplotlib.axis_2">', s.find("<g", b)) \
+            else -1
+        if b >= 0:
+            if len(_AXES_SVG) >= _AXES_SVG_MAX:
+                _AXES_SVG.clear()
+            _AXES_SVG[key] = s[a:b]
+        return s
+    ax = fig.axes[0]
+    ax.xaxis.set_visible(False)
+    ax.yaxis.set_visible(False)
+    try:
+        s = _savefig(fig)
+    finally:
+        ax.xaxis.set_visible(True)
+        ax.yaxis.set_visible(True)
+    at = s.find('<g id="patch_2">')
+    end = _group_end(s, at) if at >= 0 else -1
+    if end < 0:  # pragma: no cover - matplotlib changed its SVG layout: draw it all
+        return _savefig(fig)
+    # matplotlib writes the axes after the background as "\n   <g id=…": the kept text starts at «<g»
+    ws = s[end:s.find("<g", end)]
+    # matplotlib numbers the groups of unnamed artists per kind (text_1, text_2, …) in drawing order: the
+    # groups after the axes continue the numbers of the kept axes, as in the whole drawing
+    shift: dict = {}
+    for kind in _AUTO_ID_RE.findall(kept):
+        shift[kind] = shift.get(kind, 0) + 1
+    rest = _AUTO_NUM_RE.sub(lambda mo: f'<g id="{mo.group(1)}_{int(mo.group(2)) + shift[mo.group(1)]}"'
+                            if mo.group(1) in shift else mo.group(0), s[end:])
+    return s[:end] + ws + kept + rest
 
 
 def _element_tips(body: str, gid: str, tips: list) -> str:
