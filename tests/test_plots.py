@@ -404,9 +404,9 @@ def test_shared_text_measuring_and_reused_axes_change_no_byte():
 
 
 def test_kept_axes_give_the_bytes_of_the_whole_drawing():
-    """A chart whose axes were drawn before (same kind, scale, ticks, titles) is drawn without them and the
-    kept axes put back: the same SVG as drawing it whole, the groups after the axes numbered as matplotlib
-    numbers them."""
+    """A chart whose axes were drawn before (same box, limits, ticks, titles) is drawn without them and the
+    kept axes put back: the same SVG as drawing it whole, the groups numbered as matplotlib numbers them;
+    an axis is kept on its own (x and y apart)."""
     from msoko.plots import embed
 
     d = pd.DataFrame({"group": ["Школа"] * 3 + ["Муниципалитет"] * 3, "score": [0, 1, 2] * 2,
@@ -414,12 +414,15 @@ def test_kept_axes_give_the_bytes_of_the_whole_drawing():
     other = d.assign(share=[70.0, 20.0, 10.0, 40.0, 30.0, 30.0])  # the same axes, other bars and points
     embed._AXES_SVG.clear()
     plots.score_histogram_chart(d, boundaries={3: 1}, max_score=2)
-    assert len(embed._AXES_SVG) == 1
+    assert len(embed._AXES_SVG) == 2  # its x and its y axis
     kept = str(plots.score_histogram_chart(other, boundaries={3: 1}, max_score=2))
-    assert len(embed._AXES_SVG) == 1  # the second chart used the first one's axes
+    assert len(embed._AXES_SVG) == 2  # the second chart used the first one's axes
     embed._AXES_SVG.clear()
     whole = str(plots.score_histogram_chart(other, boundaries={3: 1}, max_score=2))
     assert kept == whole and 'role="img"' in kept
-    # other ticks are other axes: drawn whole and kept apart
-    plots.score_histogram_chart(d, boundaries={3: 1}, max_score=4)
-    assert len(embed._AXES_SVG) == 2
+    # another score scale: the x axis drawn (and kept), the y axis taken; the same bytes as drawn whole
+    four = d.assign(score=[0, 2, 4] * 2)
+    half = str(plots.score_histogram_chart(four, boundaries={3: 1}, max_score=4))
+    assert len(embed._AXES_SVG) == 3
+    embed._AXES_SVG.clear()
+    assert half == str(plots.score_histogram_chart(four, boundaries={3: 1}, max_score=4))

@@ -131,16 +131,15 @@ def _savefig(fig) -> str:
 
 
 # The axes of a report chart (grid lines, tick labels, axis titles) are most of its drawing, and charts of
-# one kind share them: the same work's histogram for every school, the same 0–100 % scale. So the
-# axes' SVG is kept per what decides it (:func:`_axes_key`) and a chart whose axes are known is drawn
-# without them, the kept SVG put where matplotlib draws them (first in the axes: ``axes.axisbelow``).
-# The bytes are those of the whole drawing (tests/test_plots.py; benchmarks/charts.py on the demo).
+# one kind share them: the same work's histogram for every school, the same 0–100 % scale. So each
+# axis's SVG is kept per what decides it (:func:`_axes_keys`) and a chart is drawn without the axes
+# already known, their kept SVG put where matplotlib draws them (first in the axes: ``axes.axisbelow``)
+# and the groups numbered as matplotlib numbers them. The bytes are those of the whole drawing
+# (tests/test_plots.py; all charts of the demo's school, municipal and objectivity reports compared).
 _AXES_SVG: dict = {}
 _AXES_SVG_MAX = 512
-_AXES_START = '<g id="matplotlib.axis_1">'
 _AXES_RC = ("svg.fonttype", "svg.hashsalt", "font.family", "font.sans-serif", "path.simplify", "path.snap",
             "lines.scale_dashes", "text.parse_math", "axes.unicode_minus")
-_AUTO_ID_RE = re.compile(r'<g id="([A-Za-z0-9.]+)_\d+"')
 _AUTO_NUM_RE = re.compile(r'<g id="([A-Za-z0-9.]+)_(\d+)"')
 
 
@@ -192,66 +191,77 @@ def _axis_key(axis) -> tuple | None:
             _text_key(axis.get_offset_text()))
 
 
-def _axes_key(fig):
-    """What decides the SVG of the one axes of ``fig`` (``None``: not a chart whose axes can be shared)."""
+def _axes_keys(fig) -> tuple | None:
+    """What decides the SVG of the x axis and of the y axis of the one axes of ``fig`` (each ``None`` when
+    that axis is not one to share); ``None``: not a chart whose axes can be shared."""
     if len(fig.axes) != 1:
         return None
     ax = fig.axes[0]
     if not ax.get_axisbelow() is True or ax.get_title() or ax.get_title("left") or ax.get_title("right") \
-            or ax.get_xscale() != "linear" or ax.get_yscale() != "linear":
+            or ax.get_xscale() != "linear" or ax.get_yscale() != "linear" \
+            or not ax.xaxis.get_visible() or not ax.yaxis.get_visible():
         return None
     z = min(ax.xaxis.get_zorder(), ax.yaxis.get_zorder())
     if any(a.get_zorder() <= z for a in ax.get_children() if a not in (ax.xaxis, ax.yaxis, ax.patch)):
         return None  # something drawn under the axes: draw it all as it is
-    kx, ky = _axis_key(ax.xaxis), _axis_key(ax.yaxis)
-    if kx is None or ky is None or kx == ("hidden",) or ky == ("hidden",):
-        return None
     import matplotlib as mpl
 
-    rc = tuple(str(mpl.rcParams[k]) for k in _AXES_RC)  # draw-time settings of the text and lines
-    return (tuple(fig.get_size_inches()), fig.dpi, tuple(ax.get_position().bounds), ax.get_xlim(), ax.get_ylim(),
-            kx, ky, rc)
+    # an axis is drawn in the axes' box, its ticks placed by its own limits; and the draw-time settings
+    base = (tuple(fig.get_size_inches()), fig.dpi, tuple(ax.get_position().bounds),
+            tuple(str(mpl.rcParams[k]) for k in _AXES_RC))
+    kx, ky = _axis_key(ax.xaxis), _axis_key(ax.yaxis)
+    return (("x", base, ax.get_xlim(), kx) if kx is not None else None,
+            ("y", base, ax.get_ylim(), ky) if ky is not None else None)
+
+
+def _renumber(s: str) -> str:
+    """matplotlib's numbers of the groups of unnamed artists (text_1, text_2, … per kind, in drawing order)."""
+    count: dict = {}
+
+    def one(mo: re.Match) -> str:
+        k = count[mo.group(1)] = count.get(mo.group(1), 0) + 1
+        return f'<g id="{mo.group(1)}_{k}"'
+
+    return _AUTO_NUM_RE.sub(one, s)
 
 
 def _svg_text(fig) -> str:
-    """matplotlib's SVG of ``fig``, its axes taken from :data:`_AXES_SVG` when the same axes were drawn before."""
-    key = _axes_key(fig)
-    if key is None:
+    """matplotlib's SVG of ``fig``, an axis taken from :data:`_AXES_SVG` when the same axis was drawn before."""
+    keys = _axes_keys(fig)
+    if keys is None:
         return _savefig(fig)
-    kept = _AXES_SVG.get(key)
-    if kept is None:
-        s = _savefig(fig)
-        a = s.find(_AXES_START)
-        b = _group_end(s, a) if a >= 0 else -1
-        b = _group_end(s, s.find("<g", b)) if b >= 0 and s.startswith('<g id="matplotlib.axis_2">', s.find("<g", b)) \
-            else -1
-        if b >= 0:
-            if len(_AXES_SVG) >= _AXES_SVG_MAX:
-                _AXES_SVG.clear()
-            _AXES_SVG[key] = s[a:b]
-        return s
     ax = fig.axes[0]
-    ax.xaxis.set_visible(False)
-    ax.yaxis.set_visible(False)
+    axes = (ax.xaxis, ax.yaxis)  # drawn in this order (the same zorder): x first
+    kept = [_AXES_SVG.get(k) if k is not None else None for k in keys]
+    for axis, frag in zip(axes, kept):
+        if frag is not None:
+            axis.set_visible(False)
     try:
         s = _savefig(fig)
     finally:
-        ax.xaxis.set_visible(True)
-        ax.yaxis.set_visible(True)
+        for axis in axes:
+            axis.set_visible(True)
     at = s.find('<g id="patch_2">')
-    end = _group_end(s, at) if at >= 0 else -1
-    if end < 0:  # pragma: no cover - matplotlib changed its SVG layout: draw it all
-        return _savefig(fig)
-    # matplotlib writes the axes after the background as "\n   <g id=…": the kept text starts at «<g»
-    ws = s[end:s.find("<g", end)]
-    # matplotlib numbers the groups of unnamed artists per kind (text_1, text_2, …) in drawing order: the
-    # groups after the axes continue the numbers of the kept axes, as in the whole drawing
-    shift: dict = {}
-    for kind in _AUTO_ID_RE.findall(kept):
-        shift[kind] = shift.get(kind, 0) + 1
-    rest = _AUTO_NUM_RE.sub(lambda mo: f'<g id="{mo.group(1)}_{int(mo.group(2)) + shift[mo.group(1)]}"'
-                            if mo.group(1) in shift else mo.group(0), s[end:])
-    return s[:end] + ws + kept + rest
+    pos = _group_end(s, at) if at >= 0 else -1
+    if pos < 0:  # pragma: no cover - matplotlib changed its SVG layout: draw it all
+        return _savefig(fig) if any(f is not None for f in kept) else s
+    ws = s[pos:s.find("<g", pos)]  # "\n   " between the groups of the axes
+    out = [s[:pos]]
+    for key, frag in zip(keys, kept):
+        if frag is None:  # drawn here: the next group is this axis (keep it for the next chart)
+            start = s.find("<g", pos)
+            end = _group_end(s, start)
+            if not s.startswith('<g id="matplotlib.axis_', start) or end < 0:  # pragma: no cover
+                return _savefig(fig) if any(f is not None for f in kept) else s
+            frag = s[start:end]
+            pos = end
+            if key is not None:
+                if len(_AXES_SVG) >= _AXES_SVG_MAX:
+                    _AXES_SVG.clear()
+                _AXES_SVG[key] = frag
+        out.append(ws + frag)
+    out.append(s[pos:])
+    return _renumber("".join(out)) if any(f is not None for f in kept) else s
 
 
 def _element_tips(body: str, gid: str, tips: list) -> str:
