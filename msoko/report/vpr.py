@@ -221,18 +221,18 @@ def gia_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     for r in rows.sort_values(["grade", "subject"]).itertuples():
         exam, mean_code = GIA_EXAMS[int(r.grade)]
         row = {"Экзамен": exam, "Предмет": r.subject}
-        below = indicator_groups(data, school_id, year, "gia_below_min", r.grade, r.subject).set_index("group")
-        mean = indicator_groups(data, school_id, year, mean_code, r.grade, r.subject).set_index("group")
+        below = {x["group"]: x for x in _groups(data, school_id, year, "gia_below_min", r.grade, r.subject)}
+        mean = {x["group"]: x for x in _groups(data, school_id, year, mean_code, r.grade, r.subject)}
         for grp in (GROUP_SCHOOL, GROUP_MUNI):
-            if grp not in below.index:
+            if grp not in below:
                 continue
-            b = below.loc[grp]
+            b = below[grp]
             row[f"{grp}: участников"] = fmt(int(b["n"])) if pd.notna(b["n"]) else "—"
             if b["suppressed"]:
                 row[f"{grp}: средний результат"] = f"скрыто (n < {suppress_below(data)})"
                 row[f"{grp}: ниже минимума"] = "—"
                 continue
-            m = mean.loc[grp, "value"] if grp in mean.index else float("nan")
+            m = mean[grp]["value"] if grp in mean else float("nan")
             row[f"{grp}: средний результат"] = fmt(m) if pd.notna(m) else "—"
             row[f"{grp}: ниже минимума"] = (f"{fmt(b['value'], 0)} % [{fmt(b['ci_low'], 0)}–{fmt(b['ci_high'], 0)}]"
                                            if pd.notna(b["ci_low"]) else f"{fmt(b['value'], 0)} %")
