@@ -179,20 +179,20 @@ SUMMARY_INDICATORS = {"Доля «2»": "vpr_fail_share", "Успеваемос�
 def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """Participants, mean score, успеваемость, качество and the share of «2» per group, with intervals
     — the values of ``indicators.parquet`` for this work."""
-    mean = indicator_groups(data, school_id, year, "vpr_mean_score", grade, subject).set_index("group")
-    shares = {label: indicator_groups(data, school_id, year, code, grade, subject).set_index("group")
+    mean = {x["group"]: x for x in _groups(data, school_id, year, "vpr_mean_score", grade, subject)}
+    shares = {label: {x["group"]: x for x in _groups(data, school_id, year, code, grade, subject)}
               for label, code in SUMMARY_INDICATORS.items()}
     rows = []
-    for g in mean.index:
-        n = mean.loc[g, "n"]
+    for g, me in mean.items():
+        n = me["n"]
         row = {"Группа": g, "Участников": fmt(int(n)) if pd.notna(n) else "—"}
-        if mean.loc[g, "suppressed"]:
+        if me["suppressed"]:
             row["Средний балл"] = f"скрыто (n < {suppress_below(data)})"
             rows.append(row)
             continue
-        row["Средний балл"] = fmt(mean.loc[g, "value"])
+        row["Средний балл"] = fmt(me["value"])
         for label, t in shares.items():
-            r = t.loc[g] if g in t.index else None
+            r = t.get(g)
             if r is None or r["suppressed"] or pd.isna(r["value"]):
                 row[label] = "—"
             elif pd.notna(r["ci_low"]):
