@@ -2,6 +2,8 @@
 """
 from __future__ import annotations
 
+import math
+import re
 from typing import Sequence
 
 import numpy as np
@@ -144,7 +146,7 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
     res = _item_groups(data, school_id, year, "vpr_task_completion", grade, subject, "task")
     if res.empty:
         return pd.DataFrame(columns=cols)
-    res = res.assign(task=lambda x: x["task"].astype(str))
+
     def work_spec():
         spec = data.task_specs
         spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
@@ -152,13 +154,35 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
                            label=spec["task_label"].astype(str) if "task_label" in spec else spec["task"].astype(str))
         return spec.drop_duplicates("task")[["task", "label", "level"]]
 
-    # the work's specification is the same for every school of a run
-    res = res.merge(data.memo(("_work_spec", int(grade), str(subject)), work_spec), on="task", how="left")
-    res["label"] = res["label"].fillna(res["task"])
-    key = res["task"].str.extract(r"^(\d+)")[0].astype(float)
-    order = {g: i for i, g in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI))}
-    res = res.assign(_k=key, _g=res["group"].map(order)).sort_values(["_g", "_k", "task"], kind="stable")
-    return res.drop(columns=["_k", "_g"])[cols].reset_index(drop=True)
+    # the work's specification is the same for every school of a run: its labels and levels by task, once
+    def spec_maps():
+        spec = data.memo(("_work_spec", int(grade), str(subject)), work_spec)
+        return {c: (dict(zip(spec["task"], spec[c])), spec[c].dtype) for c in ("label", "level")}
+
+    maps = data.memo(("_work_spec_maps", int(grade), str(subject)), spec_maps)
+    task = [str(t) for t in res["task"].tolist()]
+    label = [maps["label"][0].get(t, t) for t in task]
+    label = [t if lab is None or (isinstance(lab, float) and np.isnan(lab)) else lab for t, lab in zip(task, label)]
+    level = [maps["level"][0].get(t, np.nan) for t in task]
+    group, value, n = res["group"].tolist(), res["value"].to_numpy(float), res["n"].to_numpy(float)
+    # school, similar schools, municipality; within each, tasks by their number («3.1» after «3»), then name
+    rank = {g: i for i, g in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI))}
+    num = [_task_number(t) for t in task]
+    order = sorted(range(len(task)), key=lambda i: (rank.get(group[i], 3), math.isnan(num[i]),
+                                                   0.0 if math.isnan(num[i]) else num[i], task[i]))
+    return pd.DataFrame({"task": pd.array([task[i] for i in order], dtype=res["task"].astype(str).dtype),
+                         "label": pd.array([label[i] for i in order], dtype=maps["label"][1]),
+                         "level": pd.array([level[i] for i in order], dtype=maps["level"][1]),
+                         "group": pd.array([group[i] for i in order], dtype=res["group"].dtype),
+                         "value": value[order] if len(order) else value, "n": n[order] if len(order) else n})
+
+
+_TASK_NUMBER = re.compile(r"^(\d+)")
+
+
+def _task_number(task: str) -> float:
+    m = _TASK_NUMBER.match(task)
+    return float(m.group(1)) if m else math.nan
 
 
 def level_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
