@@ -119,11 +119,23 @@ def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: 
         return pd.DataFrame(columns=cols)
     muni = str(school_row(data, school_id)["municipality"])
     m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
-    sim = me[me["similar_value"].notna() & (me["similar_n"] >= suppress_below(data))]
-    parts = [(me if not me["suppressed"].any() else me.iloc[0:0], GROUP_SCHOOL, "value", "n"),
-             (sim, GROUP_SIMILAR, "similar_value", "similar_n"), (m, GROUP_MUNI, "value", "n")]
-    parts = [pd.DataFrame({column: d["item"], "group": g, "value": d[v], "n": d[n]}) for d, g, v, n in parts if len(d)]
-    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    sim = (me["similar_value"].notna() & (me["similar_n"] >= suppress_below(data))).to_numpy(bool)
+    parts = [(me, None if not me["suppressed"].any() else np.zeros(len(me), bool), GROUP_SCHOOL, "value", "n"),
+             (me, sim, GROUP_SIMILAR, "similar_value", "similar_n"), (m, None, GROUP_MUNI, "value", "n")]
+    items, groups, values, ns = [], [], [], []
+    for d, keep, g, v, n in parts:  # plain arrays, one frame at the end (a frame per part cost more than the rows)
+        if keep is None:
+            keep = np.ones(len(d), bool)
+        if not keep.any():
+            continue
+        items.extend(np.asarray(d["item"].to_numpy(dtype=object))[keep].tolist())
+        groups.extend([g] * int(keep.sum()))
+        values.append(d[v].to_numpy(float)[keep])
+        ns.append(d[n].to_numpy(float)[keep])
+    if not items:
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame({column: pd.array(items, dtype=me["item"].dtype), "group": groups,
+                         "value": np.concatenate(values), "n": np.concatenate(ns)})
 
 
 def spec_note(data: ReportData, year: int, grade: int, subject: str) -> str | None:
