@@ -97,6 +97,9 @@ def main() -> None:
     per_report = [sum(ts[k][0] for ts in times) for k in range(n)]
     print(f"{'sum of medians':<62}{tot_w:>9.3f}{tot_c:>9.3f}{sum(f[0] for f in first):>8.2f}")
     print(f"report wall time: median {statistics.median(per_report):.3f} s (min {min(per_report):.3f})")
+    cpu_report = [sum(ts[k][1] for ts in times) for k in range(n)]
+    print(f"report CPU time: median {statistics.median(cpu_report):.3f} s (min {min(cpu_report):.3f}, "
+          f"max {max(cpu_report):.3f})")
     if prof is not None:
         prof.dump_stats(args.profile)
 

@@ -787,11 +787,10 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
         keys |= set(zip(recs["year"].astype(int), recs["school_id"].astype(str)))
     if len(std):
         keys |= set(zip(std["year"].astype(int), std["school_id"].astype(str)))
-    p_by = {k: g for k, g in prio.groupby([prio["year"].astype(int), prio["school_id"].astype(str)])} \
-        if prio is not None and len(prio) else {}
-    r_by = {k: g for k, g in recs.groupby([recs["year"].astype(int), recs["school_id"].astype(str)])} \
-        if recs is not None and len(recs) else {}
-    s_by = {k: g for k, g in std.groupby([std["year"].astype(int), std["school_id"].astype(str)])} if len(std) else {}
+    # one pass over each table, then plain lists per school: per-school frames cost more than the rules
+    p_by = _records_by_school(_fs_concern_rows(prio))
+    r_by = _records_by_school(recs)
+    s_by = _records_by_school(_fs_strength_rows(std, conf))
     for key in sorted(keys):
         y, sid = key
         concerns = _fs_concerns(p_by.get(key))
@@ -801,60 +800,88 @@ def first_screen(prio: pd.DataFrame, recs: pd.DataFrame, indicators: pd.DataFram
                              value=c["value"], reference=c["reference"], n=c["n"], certainty=c["certainty"],
                              follows=c["topic"], addressee=None, text_ru=c["text_ru"], reason_ru=None))
         s = s_by.get(key)
-        if s is not None and len(s):
-            strengths = _fs_strengths(s, concerns, review.get(key, set()), conf, cat, y, sid, rows)
+        if s:
+            strengths = _fs_strengths(s, concerns, review.get(key, set()), cat, y, sid, rows)
             _fs_standing(s, concerns, strengths, y, sid, rows)
         if r_by.get(key) is not None:
             _fs_actions(r_by[key], concerns, cat, min_n, y, sid, rows)
     return _fs_frame(rows)
 
 
-def _fs_concerns(p: pd.DataFrame | None) -> list[dict]:
+def _records_by_school(d: pd.DataFrame | None) -> dict[tuple[int, str], list[dict]]:
+    """(year, school) → the rows of ``d`` as dicts, in the frame's order (``groupby`` + ``to_dict`` per group,
+    in one ``to_dict``)."""
+    out: dict[tuple[int, str], list[dict]] = {}
+    if d is None or not len(d):
+        return out
+    for k, r in zip(zip(d["year"].astype(int).tolist(), d["school_id"].astype(str).tolist()), d.to_dict("records")):
+        out.setdefault(k, []).append(r)
+    return out
+
+
+def _fs_concern_rows(prio: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The priorities a concern can come from (objectivity has its own box), with ``_pin`` (the ШНОР status)
+    and ``_rest`` (the other top priorities)."""
+    if prio is None or not len(prio):
+        return prio
+    prio = prio[~prio["topic"].isin(list(OBJECTIVITY_INDICATORS))]
+    return prio.assign(_pin=(prio["indicator"] == "shnor_flag").to_numpy(bool),
+                       _rest=(prio["top"].astype(bool) & (prio["indicator"] != "shnor_flag")).to_numpy(bool))
+
+
+def _fs_strength_rows(std: pd.DataFrame, conf: dict) -> pd.DataFrame:
+    """The standing rows with what the strengths need, once for all schools: ``_cand`` (better on the rule,
+    worse on no comparison, not a skipped indicator), ``_overall``, ``_size`` (×1,5 when better than both),
+    ``_both`` and ``_ref``."""
+    if not len(std):
+        return std
+    cand_rule = (((std["side_municipality"] > 0) | (std["side_similar"] > 0)) & ~std["worse_any"]
+                 & ~std["indicator"].isin(STRENGTH_SKIP) & ~std["indicator"].str.startswith(("risk_", "context"))
+                 & (std["kind"] != "flag"))
+    both = (std["side_municipality"] > 0) & (std["side_similar"] > 0)
+    ref = np.where(std["side_municipality"] > 0, std["municipality_value"], std["similar_value"])
+    size = [effect_size(v, r_, u, cap=float(conf["max_size"])) if c else math.nan for v, r_, u, c in
+            zip(std["value"], ref, std["unit"], cand_rule)]
+    return std.assign(_cand=cand_rule.to_numpy(bool), _overall=std["subject"].isna().to_numpy(bool),
+                      _size=np.nan_to_num(np.asarray(size, float)) * np.where(both, 1.5, 1.0),
+                      _both=both.to_numpy(), _ref=ref)
+
+
+def _fs_concerns(p: list[dict] | None) -> list[dict]:
     """A school's concerns: its top priorities outside objectivity (which has its own box), the ШНОР status
     first — the municipality's own decision about the school (its rule already asks for intervals and groups
     of 20), whatever else ranks above it; at most :data:`FIRST_SCREEN_POINTS`."""
-    if p is None:
+    if not p:
         return []
-    p = p[~p["topic"].isin(list(OBJECTIVITY_INDICATORS))]
-    pinned = p[p["indicator"] == "shnor_flag"].sort_values("rank").head(1)
-    rest = p[p["top"].astype(bool) & (p["indicator"] != "shnor_flag")].sort_values("rank")
-    return pd.concat([pinned, rest]).head(FIRST_SCREEN_POINTS).to_dict("records")
+    pinned = sorted((c for c in p if c["_pin"]), key=lambda c: c["rank"])[:1]
+    rest = sorted((c for c in p if c["_rest"]), key=lambda c: c["rank"])
+    return (pinned + rest)[:FIRST_SCREEN_POINTS]
 
 
-def _fs_strengths(s: pd.DataFrame, concerns: list[dict], rev: set, conf: dict, cat: pd.DataFrame, y: int, sid: str,
+def _fs_strengths(s: list[dict], concerns: list[dict], rev: set, cat: pd.DataFrame, y: int, sid: str,
                   rows: list[dict]) -> list[dict]:
     """The strengths (better on the rule, worse on no comparison, not of a concern's family, not from ВПР
     results under objectivity review; one per family, largest first) appended to ``rows`` with the note that
     says why a better result is withheld; returns them."""
     concern_families = {family(c["indicator"]) for c in concerns}
     strengths: list[dict] = []
-    cand = s[((s["side_municipality"] > 0) | (s["side_similar"] > 0)) & ~s["worse_any"]
-             & ~s["indicator"].isin(STRENGTH_SKIP) & ~s["indicator"].str.startswith(("risk_", "context"))
-             & (s["kind"] != "flag")]
-    fam = cand["indicator"].map(family).isin(concern_families)
-    withheld_family = bool(fam.any())
-    cand = cand[~fam]
+    cand = [r for r in s if r["_cand"]]
+    withheld_family = any(family(r["indicator"]) in concern_families for r in cand)
+    cand = [r for r in cand if family(r["indicator"]) not in concern_families]
     withheld_review = False
     if rev:
-        vpr = cand["indicator"].str.startswith("vpr_")
-        hit = cand["subject"].isna() | cand["subject"].isin([x for x in rev if x is not None])
-        withheld_review = bool((vpr & hit).any())
-        cand = cand[~(vpr & hit)]
-    if len(cand):
-        both = (cand["side_municipality"] > 0) & (cand["side_similar"] > 0)
-        ref = np.where(cand["side_municipality"] > 0, cand["municipality_value"], cand["similar_value"])
-        size = [effect_size(v, r_, u, cap=float(conf["max_size"])) for v, r_, u in zip(cand["value"], ref, cand["unit"])]
-        cand = cand.assign(_size=np.nan_to_num(np.asarray(size, float)) * np.where(both, 1.5, 1.0),
-                           _both=both.to_numpy(), _ref=ref)
-        cand = cand.sort_values(["_size", "indicator"], ascending=[False, True], kind="stable")
-        seen = set()
-        for r in cand.to_dict("records"):
-            if family(r["indicator"]) in seen:
-                continue
-            seen.add(family(r["indicator"]))
-            strengths.append(r)
-            if len(strengths) >= FIRST_SCREEN_POINTS:
-                break
+        named = {x for x in rev if x is not None}
+        held = [r["indicator"].startswith("vpr_") and (_nan(r["subject"]) or r["subject"] in named) for r in cand]
+        withheld_review = any(held)
+        cand = [r for r, h in zip(cand, held) if not h]
+    seen = set()
+    for r in sorted(cand, key=lambda r: (-r["_size"], r["indicator"])):
+        if family(r["indicator"]) in seen:
+            continue
+        seen.add(family(r["indicator"]))
+        strengths.append(r)
+        if len(strengths) >= FIRST_SCREEN_POINTS:
+            break
     for k, r in enumerate(strengths, 1):
         comp = "municipality" if r["side_municipality"] > 0 else "similar"
         rows.append(dict(year=y, school_id=sid, part="strength", rank=k, indicator=r["indicator"], grade=None,
@@ -873,13 +900,15 @@ def _fs_strengths(s: pd.DataFrame, concerns: list[dict], rev: set, conf: dict, c
     return strengths
 
 
-def _fs_standing(s: pd.DataFrame, concerns: list[dict], strengths: list[dict], y: int, sid: str,
+def _fs_standing(s: list[dict], concerns: list[dict], strengths: list[dict], y: int, sid: str,
                  rows: list[dict]) -> None:
     """The arrows of the «where the school stands» table: per overall indicator and comparator where the
     rule holds, no ▲ on a concern and no ▼ on a strength."""
     concern_overall = {c["indicator"] for c in concerns if _nan(c["grade"]) and not isinstance(c["subject"], str)}
     strength_overall = {r["indicator"] for r in strengths if not isinstance(r["subject"], str)}
-    for r in s[s["subject"].isna()].to_dict("records"):
+    for r in s:
+        if not r["_overall"]:
+            continue
         for comp in ("municipality", "similar"):
             side = int(r[f"side_{comp}"])
             if side == 0 or (side > 0 and r["indicator"] in concern_overall) or \
@@ -891,15 +920,15 @@ def _fs_standing(s: pd.DataFrame, concerns: list[dict], strengths: list[dict], y
                              n=r["n"], certainty=None, follows=None, addressee=None, text_ru="", reason_ru=None))
 
 
-def _fs_actions(rc: pd.DataFrame, concerns: list[dict], cat: pd.DataFrame, min_n: int, y: int, sid: str,
+def _fs_actions(rc: list[dict], concerns: list[dict], cat: pd.DataFrame, min_n: int, y: int, sid: str,
                 rows: list[dict]) -> None:
     """The actions: recommendations in compute's rank whose basis passes the evidence rule and that follow a
     concern of the same screen («к пункту k») or the objectivity finding; at most :data:`FIRST_SCREEN_ACTIONS`."""
-    rc = rc.sort_values("rank") if "rank" in rc else rc
+    rc = sorted(rc, key=lambda a: a["rank"]) if rc and "rank" in rc[0] else rc
     topics = {c["topic"]: k for k, c in reversed(list(enumerate(concerns, 1)))}
     codes = {c["indicator"]: k for k, c in reversed(list(enumerate(concerns, 1)))}
     k_act = 0
-    for a in rc.to_dict("records"):
+    for a in rc:
         if k_act >= FIRST_SCREEN_ACTIONS:
             break
         ind = str(a["indicator"])

@@ -70,9 +70,14 @@ NOT_COMPARED_LABELS = (NOT_GIVEN, OTHER)
 
 def _labelled(pupils: pd.DataFrame) -> pd.Series:
     """Each pupil's textbook label as :func:`textbook_use` names it."""
-    labels = {}
-    lab = pd.Series([labels.setdefault(k, textbook_label(*k)) for k in
-                     zip(pupils["textbook"], pupils["other_author"], pupils["other_title"])], index=pupils.index)
+    # one label per distinct (textbook, author, title): a few hundred, for tens of thousands of pupils
+    cols = ["textbook", "other_author", "other_title"]
+    code = pupils.groupby(cols, dropna=False, sort=False, observed=True).ngroup().to_numpy()
+    first = np.unique(code, return_index=True)[1]
+    u = pupils[cols].iloc[first]
+    labels = np.array([textbook_label(*k) for k in zip(u["textbook"], u["other_author"], u["other_title"])],
+                      dtype=object)
+    lab = pd.Series(labels[code], index=pupils.index)
     listed = {x for x in set(lab) - {NOT_GIVEN, OTHER} if not x.startswith(f"{OTHER}: ")}
     title = pupils["other_title"].map(lambda v: " ".join(str(v).split()) if isinstance(v, str) else "")
     return lab.where(~(lab.str.startswith(f"{OTHER}: ") & title.isin(listed)), title)

@@ -3,6 +3,7 @@ thresholds and boundaries where they belong, the same colour for the same meanin
 builders embed it as deterministic, self-contained SVG with text as text and tooltips where declared."""
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 
@@ -372,16 +373,56 @@ def test_evidence_panel_and_detail_rows():
 
 
 def test_shared_text_measuring_and_reused_axes_change_no_byte():
-    from msoko.plots import theme
+    """msoko's SVG backend (texts measured once per process) writes matplotlib's own bytes, and a reused
+    axes draws a chart as a fresh one does; no matplotlib function is patched."""
+    import matplotlib.text as mtext
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    from msoko.plots import svg_backend
 
     d = pd.DataFrame({"group": ["Школа"] * 3 + ["Муниципалитет"] * 3, "score": [0, 1, 2] * 2,
                       "share": [10.0, 20.0, 70.0, 30.0, 30.0, 40.0], "n": [40] * 3 + [900] * 3})
     tasks = pd.DataFrame({"task": ["1", "2"], "level": ["Б", "П"], "group": "Школа", "value": [60.0, 20.0], "n": 30})
-    theme._matplotlib_measuring(True)
+    measure = mtext._get_text_metrics_with_cache
+    saved = svg_backend.BACKEND
+    svg_backend.BACKEND = None  # matplotlib's own SVG backend
     try:
         fresh = str(plots.vpr_detail_chart(scores=d, tasks=tasks, boundaries={3: 1}, max_score=2))
     finally:
-        theme._matplotlib_measuring(False)
+        svg_backend.BACKEND = saved
     other = d.assign(share=[5.0, 5.0, 90.0] * 2)
     plots.vpr_detail_chart(scores=other, tasks=tasks.assign(value=[90.0, 1.0]), boundaries={3: 2, 4: 3}, max_score=3)
     assert str(plots.vpr_detail_chart(scores=d, tasks=tasks, boundaries={3: 1}, max_score=2)) == fresh
+    assert svg_backend._text_metrics.cache_info().hits > 0  # the second drawing measured no text again
+    assert mtext._get_text_metrics_with_cache is measure and "_get_font_height_metrics" not in RendererSVG.__dict__
+    # an analyst's savefig of the same figure, with either backend, gives the same file
+    ax = plots.plot_score_histogram(d, max_score=2)
+    a, b = io.StringIO(), io.StringIO()
+    ax.figure.savefig(a, format="svg", metadata={"Date": None})
+    ax.figure.savefig(b, format="svg", metadata={"Date": None}, backend=svg_backend.BACKEND)
+    assert a.getvalue() == b.getvalue() and "<text" in a.getvalue()
+
+
+def test_kept_axes_give_the_bytes_of_the_whole_drawing():
+    """A chart whose axes were drawn before (same box, limits, ticks, titles) is drawn without them and the
+    kept axes put back: the same SVG as drawing it whole, the groups numbered as matplotlib numbers them;
+    an axis is kept on its own (x and y apart)."""
+    from msoko.plots import embed
+
+    d = pd.DataFrame({"group": ["Школа"] * 3 + ["Муниципалитет"] * 3, "score": [0, 1, 2] * 2,
+                      "share": [10.0, 20.0, 70.0, 30.0, 30.0, 40.0], "n": [40] * 3 + [900] * 3})
+    other = d.assign(share=[70.0, 20.0, 10.0, 40.0, 30.0, 30.0])  # the same axes, other bars and points
+    embed._AXES_SVG.clear()
+    plots.score_histogram_chart(d, boundaries={3: 1}, max_score=2)
+    assert len(embed._AXES_SVG) == 2  # its x and its y axis
+    kept = str(plots.score_histogram_chart(other, boundaries={3: 1}, max_score=2))
+    assert len(embed._AXES_SVG) == 2  # the second chart used the first one's axes
+    embed._AXES_SVG.clear()
+    whole = str(plots.score_histogram_chart(other, boundaries={3: 1}, max_score=2))
+    assert kept == whole and 'role="img"' in kept
+    # another score scale: the x axis drawn (and kept), the y axis taken; the same bytes as drawn whole
+    four = d.assign(score=[0, 2, 4] * 2)
+    half = str(plots.score_histogram_chart(four, boundaries={3: 1}, max_score=4))
+    assert len(embed._AXES_SVG) == 3
+    embed._AXES_SVG.clear()
+    assert half == str(plots.score_histogram_chart(four, boundaries={3: 1}, max_score=4))

@@ -695,8 +695,15 @@ def school_bunching_curve(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict
         if len(s) == 0:
             return pd.DataFrame(columns=["score", "observed", "expected", "window", "boundary"])
         m = int(round(s["test_max"].max()))
-        bnd = mark_boundaries(s, tests.loc[(tests["year"] == year) & (tests["grade"] == grade)
-                                           & (tests["subject"] == subject)])
+        if cache is not None:
+            # the boundaries of every work at once (a work's rows are those mark_boundaries gives it alone)
+            allb = cache.get("_boundaries")
+            if allb is None:
+                allb = cache["_boundaries"] = mark_boundaries(students, tests)
+            bnd = allb.loc[(allb["year"] == year) & (allb["grade"] == grade) & (allb["subject"] == subject)]
+        else:
+            bnd = mark_boundaries(s, tests.loc[(tests["year"] == year) & (tests["grade"] == grade)
+                                               & (tests["subject"] == subject)])
         bounds = [bnd.iloc[0].get(f"min{k}", np.nan) for k in cfg["bunching_marks"]] if len(bnd) else []
         wins = _windows(bounds, m, cfg)
         sc = s["primary_score"].round().clip(0, m).astype(int)

@@ -18,7 +18,8 @@ the palette, the theme and Russian numbers in :mod:`~msoko.plots.theme`.
 Speed (a school report holds about thirty charts; ``benchmarks/charts.py`` measures them against the
 hand-written SVG engine this package replaced): fixed figure sizes and axes positions (no tight box,
 no layout engine), ticks chosen in advance, one figure per chart kind and size reused between charts
-(:func:`~msoko.plots.theme.report_axes`), one text-metrics cache for all SVG figures, bars and marks
+(:func:`~msoko.plots.theme.report_axes`), one text-metrics cache for all SVG figures (the backend
+:mod:`~msoko.plots.svg_backend`, no patched matplotlib function), bars and marks
 drawn as one element per series (split per mark for the tooltips). The two overviews of every work
 (sixty rows of 100 % bars) are embedded as HTML bars; ``chart.plot()`` draws them in matplotlib.
 Importing ``msoko.plots`` changes nothing: the caller that draws applies the theme —

@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 
 import matplotlib.colors as mcolors
 
+from msoko.plots import svg_backend
 from msoko.plots.theme import MUTED, fmt_num
 
 _PRINT_EXACT = "-webkit-print-color-adjust:exact;print-color-adjust:exact;"
@@ -85,9 +86,7 @@ _ELEM_RE = re.compile(r"<(use|path)\b[^>]*?/>", re.S)
 
 def svg(fig, *, label: str = "") -> str:
     """The figure as inline SVG (see the module docstring); ``label`` is its accessible name."""
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata=_METADATA)
-    s = buf.getvalue()
+    s = _svg_text(fig)
     m = _HEAD_RE.match(s)
     if m is None:  # pragma: no cover - matplotlib changed its SVG header
         raise RuntimeError("внутренняя ошибка msoko: неожиданный заголовок SVG от matplotlib")
@@ -123,6 +122,146 @@ def svg(fig, *, label: str = "") -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{vbox}" width="{width:g}" height="{height:g}" '
             f'role="img" aria-label="{esc(label)}" stroke-linejoin="round" '
             f'style="max-width:100%;height:auto;display:block">{body.strip()}')
+
+
+def _savefig(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata=_METADATA, backend=svg_backend.BACKEND)  # sizes of texts cached
+    return buf.getvalue()
+
+
+# The axes of a report chart (grid lines, tick labels, axis titles) are most of its drawing, and charts of
+# one kind share them: the same work's histogram for every school, the same 0–100 % scale. So each
+# axis's SVG is kept per what decides it (:func:`_axes_keys`) and a chart is drawn without the axes
+# already known, their kept SVG put where matplotlib draws them (first in the axes: ``axes.axisbelow``)
+# and the groups numbered as matplotlib numbers them. The bytes are those of the whole drawing
+# (tests/test_plots.py; all charts of the demo's school, municipal and objectivity reports compared).
+_AXES_SVG: dict = {}
+_AXES_SVG_MAX = 512
+_AXES_RC = ("svg.fonttype", "svg.hashsalt", "font.family", "font.sans-serif", "path.simplify", "path.snap",
+            "lines.scale_dashes", "text.parse_math", "axes.unicode_minus")
+_AUTO_NUM_RE = re.compile(r'<g id="([A-Za-z0-9.]+)_(\d+)"')
+
+
+def _group_end(s: str, start: int) -> int:
+    """The index just past the ``</g>`` that closes the ``<g`` at ``start``."""
+    depth, i = 0, start
+    while True:
+        o, c = s.find("<g", i), s.find("</g>", i)
+        if c < 0:
+            return -1
+        if 0 <= o < c:
+            depth, i = depth + 1, o + 2
+        else:
+            depth, i = depth - 1, c + 4
+            if depth == 0:
+                return i
+
+
+def _text_key(t) -> tuple:
+    return (t.get_text(), t.get_visible(), t.get_fontsize(), str(t.get_fontfamily()), t.get_fontweight(),
+            mcolors.to_hex(t.get_color(), keep_alpha=True), t.get_rotation(), t.get_ha(), t.get_va(),
+            t.get_linespacing(), t.get_alpha())
+
+
+def _line_key(ln) -> tuple:
+    return (ln.get_visible(), mcolors.to_hex(ln.get_color(), keep_alpha=True), ln.get_linewidth(),
+            ln.get_linestyle(), ln.get_alpha(), str(ln.get_marker()), ln.get_markersize(), ln.get_zorder())
+
+
+def _axis_key(axis) -> tuple | None:
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    if not axis.get_visible():
+        return ("hidden",)
+    loc, fmt = axis.get_major_locator(), axis.get_major_formatter()
+    if not isinstance(loc, FixedLocator) or axis.get_scale() != "linear" \
+            or not isinstance(axis.get_minor_locator(), NullLocator) \
+            or not isinstance(axis.get_minor_formatter(), NullFormatter):
+        return None  # the theme's fixed ticks only: anything else is drawn as it is
+    ticks = axis.get_major_ticks()
+    if not ticks:
+        return None
+    t = ticks[0]  # tick_params and grid() set every tick alike; new ticks copy them
+    locs = tuple(float(x) for x in loc.locs)
+    return (locs, tuple(fmt.format_ticks(list(locs))), _text_key(t.label1), _text_key(t.label2), t.get_pad(),
+            _line_key(t.gridline), _line_key(t.tick1line), _line_key(t.tick2line), t.get_zorder(),
+            _text_key(axis.label), tuple(axis.label.get_position()), axis.label.get_transform() is not None
+            and tuple(axis.label.get_transform().get_matrix().ravel()), axis.get_zorder(),
+            _text_key(axis.get_offset_text()))
+
+
+def _axes_keys(fig) -> tuple | None:
+    """What decides the SVG of the x axis and of the y axis of the one axes of ``fig`` (each ``None`` when
+    that axis is not one to share); ``None``: not a chart whose axes can be shared."""
+    if len(fig.axes) != 1:
+        return None
+    ax = fig.axes[0]
+    if not ax.get_axisbelow() is True or ax.get_title() or ax.get_title("left") or ax.get_title("right") \
+            or ax.get_xscale() != "linear" or ax.get_yscale() != "linear" \
+            or not ax.xaxis.get_visible() or not ax.yaxis.get_visible():
+        return None
+    z = min(ax.xaxis.get_zorder(), ax.yaxis.get_zorder())
+    if any(a.get_zorder() <= z for a in ax.get_children() if a not in (ax.xaxis, ax.yaxis, ax.patch)):
+        return None  # something drawn under the axes: draw it all as it is
+    import matplotlib as mpl
+
+    # an axis is drawn in the axes' box, its ticks placed by its own limits; and the draw-time settings
+    base = (tuple(fig.get_size_inches()), fig.dpi, tuple(ax.get_position().bounds),
+            tuple(str(mpl.rcParams[k]) for k in _AXES_RC))
+    kx, ky = _axis_key(ax.xaxis), _axis_key(ax.yaxis)
+    return (("x", base, ax.get_xlim(), kx) if kx is not None else None,
+            ("y", base, ax.get_ylim(), ky) if ky is not None else None)
+
+
+def _renumber(s: str) -> str:
+    """matplotlib's numbers of the groups of unnamed artists (text_1, text_2, … per kind, in drawing order)."""
+    count: dict = {}
+
+    def one(mo: re.Match) -> str:
+        k = count[mo.group(1)] = count.get(mo.group(1), 0) + 1
+        return f'<g id="{mo.group(1)}_{k}"'
+
+    return _AUTO_NUM_RE.sub(one, s)
+
+
+def _svg_text(fig) -> str:
+    """matplotlib's SVG of ``fig``, an axis taken from :data:`_AXES_SVG` when the same axis was drawn before."""
+    keys = _axes_keys(fig)
+    if keys is None:
+        return _savefig(fig)
+    ax = fig.axes[0]
+    axes = (ax.xaxis, ax.yaxis)  # drawn in this order (the same zorder): x first
+    kept = [_AXES_SVG.get(k) if k is not None else None for k in keys]
+    for axis, frag in zip(axes, kept):
+        if frag is not None:
+            axis.set_visible(False)
+    try:
+        s = _savefig(fig)
+    finally:
+        for axis in axes:
+            axis.set_visible(True)
+    at = s.find('<g id="patch_2">')
+    pos = _group_end(s, at) if at >= 0 else -1
+    if pos < 0:  # pragma: no cover - matplotlib changed its SVG layout: draw it all
+        return _savefig(fig) if any(f is not None for f in kept) else s
+    ws = s[pos:s.find("<g", pos)]  # "\n   " between the groups of the axes
+    out = [s[:pos]]
+    for key, frag in zip(keys, kept):
+        if frag is None:  # drawn here: the next group is this axis (keep it for the next chart)
+            start = s.find("<g", pos)
+            end = _group_end(s, start)
+            if not s.startswith('<g id="matplotlib.axis_', start) or end < 0:  # pragma: no cover
+                return _savefig(fig) if any(f is not None for f in kept) else s
+            frag = s[start:end]
+            pos = end
+            if key is not None:
+                if len(_AXES_SVG) >= _AXES_SVG_MAX:
+                    _AXES_SVG.clear()
+                _AXES_SVG[key] = frag
+        out.append(ws + frag)
+    out.append(s[pos:])
+    return _renumber("".join(out)) if any(f is not None for f in kept) else s
 
 
 def _element_tips(body: str, gid: str, tips: list) -> str:

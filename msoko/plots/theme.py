@@ -98,7 +98,6 @@ def use_theme() -> None:
 
     sns.set_theme(style="whitegrid", palette=[GROUP_COLORS[g] for g in GROUP_ORDER], rc=RC)
     mpl.rcParams.update(RC)  # set_theme's style resets a few of them (spines, tick sizes)
-    _share_svg_text_metrics()
 
 
 def group_color(group) -> str:
@@ -232,78 +231,6 @@ def report_axes(kind: str, width: float, height: float, *, left: float, right: f
     ax.set_ylabel("")
     ax.figure.__dict__["_msoko_marks"] = {}
     return ax
-
-
-_ORIGINAL: dict = {}
-
-
-def _share_svg_text_metrics() -> None:
-    """One text-metrics cache for every SVG figure of the process.
-
-    matplotlib caches a text's size per renderer, and every ``savefig`` makes a new renderer, so each
-    chart measured its tick labels again, and looked the font's line heights up for every text it
-    laid out (together a third of a chart's time). For the SVG renderer both depend only on the
-    string and the font (``TextToPath`` at the fixed 72 dpi of vector output, whatever renderer
-    asks), so one cache serves all of them; other renderers keep matplotlib's own path.
-    tests/test_plots.py checks that a chart's bytes are the same with matplotlib's own measuring."""
-    import functools
-
-    import matplotlib.text as mtext
-    from matplotlib.backends.backend_svg import RendererSVG
-    from matplotlib.font_manager import fontManager, get_font
-    from matplotlib.textpath import TextToPath
-
-    orig = getattr(mtext, "_get_text_metrics_with_cache", None)
-    if orig is None or getattr(orig, "_msoko", False):
-        return
-    t2p = TextToPath()
-
-    @functools.lru_cache(maxsize=16384)
-    def svg_metrics(text, fontprop, ismath, dpi):
-        return t2p.get_text_width_height_descent(text, fontprop, ismath)
-
-    def metrics(renderer, text, fontprop, ismath, dpi):
-        # savefig(format="svg") draws through a MixedModeRenderer holding the SVG renderer
-        if type(getattr(renderer, "_renderer", renderer)) is RendererSVG and ismath is False:
-            return svg_metrics(text, fontprop.copy(), ismath, dpi)
-        return orig(renderer, text, fontprop, ismath, dpi)
-
-    @functools.lru_cache(maxsize=256)
-    def heights(prop):
-        # what Text._get_layout computes when a renderer has no such method, at 72 dpi
-        font = get_font(fontManager._find_fonts_by_props(prop))
-        for table_name, gap_key, ascent_key, descent_key in (
-                ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"), ("hhea", "lineGap", "ascent", "descent")):
-            table = font.get_sfnt_table(table_name)
-            if table is None:
-                continue
-            scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * prop.get_size_in_points() * 72 / 72
-            return table[ascent_key] * scale, -table[descent_key] * scale, table[gap_key] * scale
-        return None, None, None
-
-    def font_height_metrics(self, prop):
-        return heights(prop.copy())
-
-    _ORIGINAL["metrics"] = orig
-    metrics._msoko = True
-    mtext._get_text_metrics_with_cache = metrics
-    if not hasattr(RendererSVG, "_get_font_height_metrics"):
-        _ORIGINAL["heights"] = True
-        RendererSVG._get_font_height_metrics = font_height_metrics
-
-
-def _matplotlib_measuring(on: bool) -> None:
-    """Switch matplotlib's own text measuring back (``on=True``) or msoko's shared cache (tests)."""
-    import matplotlib.text as mtext
-    from matplotlib.backends.backend_svg import RendererSVG
-
-    if on:
-        mtext._get_text_metrics_with_cache = _ORIGINAL["metrics"]
-        if _ORIGINAL.get("heights") and "_get_font_height_metrics" in RendererSVG.__dict__:
-            del RendererSVG._get_font_height_metrics
-    else:
-        _share_svg_text_metrics()
-    _POOL.clear()
 
 
 def mark(artist, cls: str, tip: str | None = None):

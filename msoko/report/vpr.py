@@ -2,6 +2,8 @@
 """
 from __future__ import annotations
 
+import math
+import re
 from typing import Sequence
 
 import numpy as np
@@ -117,11 +119,23 @@ def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: 
         return pd.DataFrame(columns=cols)
     muni = str(school_row(data, school_id)["municipality"])
     m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
-    sim = me[me["similar_value"].notna() & (me["similar_n"] >= suppress_below(data))]
-    parts = [(me if not me["suppressed"].any() else me.iloc[0:0], GROUP_SCHOOL, "value", "n"),
-             (sim, GROUP_SIMILAR, "similar_value", "similar_n"), (m, GROUP_MUNI, "value", "n")]
-    parts = [pd.DataFrame({column: d["item"], "group": g, "value": d[v], "n": d[n]}) for d, g, v, n in parts if len(d)]
-    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    sim = (me["similar_value"].notna() & (me["similar_n"] >= suppress_below(data))).to_numpy(bool)
+    parts = [(me, None if not me["suppressed"].any() else np.zeros(len(me), bool), GROUP_SCHOOL, "value", "n"),
+             (me, sim, GROUP_SIMILAR, "similar_value", "similar_n"), (m, None, GROUP_MUNI, "value", "n")]
+    items, groups, values, ns = [], [], [], []
+    for d, keep, g, v, n in parts:  # plain arrays, one frame at the end (a frame per part cost more than the rows)
+        if keep is None:
+            keep = np.ones(len(d), bool)
+        if not keep.any():
+            continue
+        items.extend(np.asarray(d["item"].to_numpy(dtype=object))[keep].tolist())
+        groups.extend([g] * int(keep.sum()))
+        values.append(d[v].to_numpy(float)[keep])
+        ns.append(d[n].to_numpy(float)[keep])
+    if not items:
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame({column: pd.array(items, dtype=me["item"].dtype), "group": groups,
+                         "value": np.concatenate(values), "n": np.concatenate(ns)})
 
 
 def spec_note(data: ReportData, year: int, grade: int, subject: str) -> str | None:
@@ -144,7 +158,7 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
     res = _item_groups(data, school_id, year, "vpr_task_completion", grade, subject, "task")
     if res.empty:
         return pd.DataFrame(columns=cols)
-    res = res.assign(task=lambda x: x["task"].astype(str))
+
     def work_spec():
         spec = data.task_specs
         spec = spec[(spec["grade"] == grade) & (spec["subject"] == subject)]
@@ -152,13 +166,35 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
                            label=spec["task_label"].astype(str) if "task_label" in spec else spec["task"].astype(str))
         return spec.drop_duplicates("task")[["task", "label", "level"]]
 
-    # the work's specification is the same for every school of a run
-    res = res.merge(data.memo(("_work_spec", int(grade), str(subject)), work_spec), on="task", how="left")
-    res["label"] = res["label"].fillna(res["task"])
-    key = res["task"].str.extract(r"^(\d+)")[0].astype(float)
-    order = {g: i for i, g in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI))}
-    res = res.assign(_k=key, _g=res["group"].map(order)).sort_values(["_g", "_k", "task"], kind="stable")
-    return res.drop(columns=["_k", "_g"])[cols].reset_index(drop=True)
+    # the work's specification is the same for every school of a run: its labels and levels by task, once
+    def spec_maps():
+        spec = data.memo(("_work_spec", int(grade), str(subject)), work_spec)
+        return {c: (dict(zip(spec["task"], spec[c])), spec[c].dtype) for c in ("label", "level")}
+
+    maps = data.memo(("_work_spec_maps", int(grade), str(subject)), spec_maps)
+    task = [str(t) for t in res["task"].tolist()]
+    label = [maps["label"][0].get(t, t) for t in task]
+    label = [t if lab is None or (isinstance(lab, float) and np.isnan(lab)) else lab for t, lab in zip(task, label)]
+    level = [maps["level"][0].get(t, np.nan) for t in task]
+    group, value, n = res["group"].tolist(), res["value"].to_numpy(float), res["n"].to_numpy(float)
+    # school, similar schools, municipality; within each, tasks by their number («3.1» after «3»), then name
+    rank = {g: i for i, g in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI))}
+    num = [_task_number(t) for t in task]
+    order = sorted(range(len(task)), key=lambda i: (rank.get(group[i], 3), math.isnan(num[i]),
+                                                   0.0 if math.isnan(num[i]) else num[i], task[i]))
+    return pd.DataFrame({"task": pd.array([task[i] for i in order], dtype=res["task"].astype(str).dtype),
+                         "label": pd.array([label[i] for i in order], dtype=maps["label"][1]),
+                         "level": pd.array([level[i] for i in order], dtype=maps["level"][1]),
+                         "group": pd.array([group[i] for i in order], dtype=res["group"].dtype),
+                         "value": value[order] if len(order) else value, "n": n[order] if len(order) else n})
+
+
+_TASK_NUMBER = re.compile(r"^(\d+)")
+
+
+def _task_number(task: str) -> float:
+    m = _TASK_NUMBER.match(task)
+    return float(m.group(1)) if m else math.nan
 
 
 def level_completion(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
@@ -179,20 +215,20 @@ SUMMARY_INDICATORS = {"Доля «2»": "vpr_fail_share", "Успеваемос�
 def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """Participants, mean score, успеваемость, качество and the share of «2» per group, with intervals
     — the values of ``indicators.parquet`` for this work."""
-    mean = indicator_groups(data, school_id, year, "vpr_mean_score", grade, subject).set_index("group")
-    shares = {label: indicator_groups(data, school_id, year, code, grade, subject).set_index("group")
+    mean = {x["group"]: x for x in _groups(data, school_id, year, "vpr_mean_score", grade, subject)}
+    shares = {label: {x["group"]: x for x in _groups(data, school_id, year, code, grade, subject)}
               for label, code in SUMMARY_INDICATORS.items()}
     rows = []
-    for g in mean.index:
-        n = mean.loc[g, "n"]
+    for g, me in mean.items():
+        n = me["n"]
         row = {"Группа": g, "Участников": fmt(int(n)) if pd.notna(n) else "—"}
-        if mean.loc[g, "suppressed"]:
+        if me["suppressed"]:
             row["Средний балл"] = f"скрыто (n < {suppress_below(data)})"
             rows.append(row)
             continue
-        row["Средний балл"] = fmt(mean.loc[g, "value"])
+        row["Средний балл"] = fmt(me["value"])
         for label, t in shares.items():
-            r = t.loc[g] if g in t.index else None
+            r = t.get(g)
             if r is None or r["suppressed"] or pd.isna(r["value"]):
                 row[label] = "—"
             elif pd.notna(r["ci_low"]):
@@ -221,18 +257,18 @@ def gia_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     for r in rows.sort_values(["grade", "subject"]).itertuples():
         exam, mean_code = GIA_EXAMS[int(r.grade)]
         row = {"Экзамен": exam, "Предмет": r.subject}
-        below = indicator_groups(data, school_id, year, "gia_below_min", r.grade, r.subject).set_index("group")
-        mean = indicator_groups(data, school_id, year, mean_code, r.grade, r.subject).set_index("group")
+        below = {x["group"]: x for x in _groups(data, school_id, year, "gia_below_min", r.grade, r.subject)}
+        mean = {x["group"]: x for x in _groups(data, school_id, year, mean_code, r.grade, r.subject)}
         for grp in (GROUP_SCHOOL, GROUP_MUNI):
-            if grp not in below.index:
+            if grp not in below:
                 continue
-            b = below.loc[grp]
+            b = below[grp]
             row[f"{grp}: участников"] = fmt(int(b["n"])) if pd.notna(b["n"]) else "—"
             if b["suppressed"]:
                 row[f"{grp}: средний результат"] = f"скрыто (n < {suppress_below(data)})"
                 row[f"{grp}: ниже минимума"] = "—"
                 continue
-            m = mean.loc[grp, "value"] if grp in mean.index else float("nan")
+            m = mean[grp]["value"] if grp in mean else float("nan")
             row[f"{grp}: средний результат"] = fmt(m) if pd.notna(m) else "—"
             row[f"{grp}: ниже минимума"] = (f"{fmt(b['value'], 0)} % [{fmt(b['ci_low'], 0)}–{fmt(b['ci_high'], 0)}]"
                                            if pd.notna(b["ci_low"]) else f"{fmt(b['value'], 0)} %")
