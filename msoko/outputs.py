@@ -104,7 +104,10 @@ def violations(name: str, df: pd.DataFrame, schemas: dict[str, OutputTable] | No
     table = schemas[name]
     declared = [c.name for c in table.columns]
     problems = []
-    missing = [c for c in declared if c not in df.columns]
+    # the municipality of a table the reports read by municipality is added when compute writes it
+    # (msoko.compute._write): a frame as a function returns it may lack that column
+    from msoko.store import SLICE_COLUMN, SLICED_TABLES
+    missing = [c for c in declared if c not in df.columns and not (name in SLICED_TABLES and c == SLICE_COLUMN)]
     if missing:
         problems.append(f"таблица «{name}»: нет объявленных столбцов {_sample(missing)}")
     extra = [c for c in df.columns if c not in declared]
