@@ -74,15 +74,20 @@ def skills_table(data: ReportData, school_id: str, year: int, grade: int, subjec
     specification does not fit."""
     sk = work_skills(data, grade, subject)
     rows = _indicator_rows(data, year, "vpr_task_completion", "school", school_id, grade, subject, items=True)
+    used = ["item", "value", "ci_low", "ci_high", "suppressed", "similar_value", "municipality_value", "threshold",
+            "flag", "vs_municipality", "vs_similar"]
+    rows = rows[[c for c in used if c in rows.columns]] if len(rows) else rows
     vals = {str(r["item"]): r for r in rows.to_dict("records")} if len(rows) else {}
     if sk.empty and not vals:
         return pd.DataFrame()
     fits = spec_fits(data, year, grade, subject)
     tasks = list(sk["task"]) if len(sk) else sorted(vals, key=lambda x: (len(x), x))
-    by_task = sk.set_index("task") if len(sk) else None
+    # the specification's rows as dicts, once per work (a row lookup per task costs more than the table)
+    by_task = data.memo(("_work_skills_by_task", int(grade), str(subject)),
+                        lambda: {str(t): r for t, r in zip(sk["task"], sk.to_dict("records"))})
     out = []
     for task in tasks:
-        s = by_task.loc[task] if by_task is not None and task in by_task.index else None
+        s = by_task.get(str(task))
         r = vals.get(task, {})
         hidden = bool(r.get("suppressed")) if r else True
         row = {"Задание": str(s["label"]) if s is not None else task,
@@ -117,8 +122,8 @@ def unformed_skills(table: pd.DataFrame) -> list[str]:
     """«5.1 (Умение исследовать…)» for each task of :func:`skills_table` the school did not reach."""
     if table.empty:
         return []
-    t = table[table["Вывод"].str.startswith("ниже порога")]
-    return [f"{a} ({b})" for a, b in zip(t["Задание"], t["Проверяемое умение"])]
+    return [f"{a} ({b})" for a, b, v in zip(table["Задание"], table["Проверяемое умение"], table["Вывод"])
+            if str(v).startswith("ниже порога")]
 
 
 def show_work_skills(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> Section:
@@ -139,14 +144,22 @@ def show_work_skills(data: ReportData, school_id: str, year: int, grade: int, su
     sec.table(t, caption=f"Задания и проверяемые умения — {work}",
               note="«Школа» — % от максимального балла задания, в квадратных скобках — 95 % доверительный интервал; "
                    "порог — порог достаточности уровня сложности; «ниже/выше» — за пределами погрешности.")
-    full = skills_full_table(data, grade, subject)
-    if not full.empty:
-        sec.html("<details class=\"more skills\"><summary>Полный текст умений из спецификации "
-                 f"(планируемые результаты, КЭС, КТ) — {esc(work)}</summary>")
-        # the same for every school: shown, not repeated in each school's workbook
-        sec.html(html_table(full, caption=f"Спецификация: умения полностью — {work}"))
-        sec.html("</details>")
+    # the same for every school: drawn once per loaded data, shown, not repeated in each school's workbook
+    full = data.memo(("_skills_full_html", int(grade), str(subject)), lambda: _full_spec_html(data, grade, subject))
+    if full:
+        sec.html(full)
     return sec
+
+
+def _full_spec_html(data: ReportData, grade: int, subject: str) -> str:
+    """The folded block with the specification's full text of a work's skills ("" without a specification)."""
+    full = skills_full_table(data, grade, subject)
+    if full.empty:
+        return ""
+    work = f"{subject}, {grade} класс"
+    return ("<details class=\"more skills\"><summary>Полный текст умений из спецификации "
+            f"(планируемые результаты, КЭС, КТ) — {esc(work)}</summary>"
+            + html_table(full, caption=f"Спецификация: умения полностью — {work}") + "</details>")
 
 
 def show_folded_works(data: ReportData, school_id: str, year: int, works, summary_table) -> Section:
