@@ -67,7 +67,24 @@ def evaluate(processed: Path, truth: Path) -> dict:
         "moderate_by_kind": moderate,
         "clean_cells": len(clean),
         "fp": {c: clean[c].mean() for c in ("combined", "current_marks", "either")},
+        "fp_ordinary_journal": _ordinary_journal_fp(clean, truth),
     }
+
+
+def _ordinary_journal_fp(clean: pd.DataFrame, truth: Path) -> dict:
+    """The false positives again, in schools whose journal leniency (a latent school parameter of the demo,
+    ``schools.csv``, not a planted cell) is within one SD: a current-marks finding in a school whose journal
+    marks are lenient or strict by construction is a true finding that ``objectivity_cells.csv`` does not list."""
+    f = truth / "schools.csv"
+    if not f.exists():
+        return {}
+    s = pd.read_csv(f, dtype={"school_id": str})
+    if "journal_leniency" not in s:
+        return {}
+    lim = s["journal_leniency"].std()
+    ordinary = set(s.loc[(s["journal_leniency"] - s["journal_leniency"].mean()).abs() <= lim, "school_id"])
+    c = clean[clean["school_id"].isin(ordinary)]
+    return {"cells": len(c), **{k: c[k].mean() for k in ("combined", "current_marks", "either")}}
 
 
 def main() -> None:
@@ -87,6 +104,10 @@ def main() -> None:
     print(r["moderate_by_kind"].round(3).to_string())
     print("\nclean cells flagged (goal ≤ 0.01): "
           + ", ".join(f"{k} {v:.4f}" for k, v in r["fp"].items()))
+    o = r["fp_ordinary_journal"]
+    if o:
+        print(f"  in schools with ordinary journal leniency (within 1 SD; {o['cells']} clean cells): "
+              + ", ".join(f"{k} {o[k]:.4f}" for k in ("combined", "current_marks", "either")))
 
 
 if __name__ == "__main__":
