@@ -41,6 +41,7 @@ _CELL = re.compile(rf"^(?P<v>{_NUM})\s*(?P<u>{_UNIT})?"
                    rf"(?:\s*\[(?P<lo>{_NUM})\s*(?:{_UNIT})?\s*[–-]\s*(?P<hi>{_NUM})\s*(?:{_UNIT})?\])?"
                    r"\s*(?P<mark>[▲▼])?$")
 MISSING = {"", "—", "-", "нет данных"}
+_NA = float("nan")   # an empty cell of a typed column (as pandas fills an object column)
 LOW, HIGH, NOTE = "нижняя граница 95 % ДИ", "верхняя граница 95 % ДИ", "примечание"
 
 
@@ -64,38 +65,43 @@ def typed(df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
             out[name] = x
             about.append((name, "число"))
             continue
-        text = x.map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
-        filled = text[text.notna() & ~text.isin(MISSING)]
-        parsed = filled.map(lambda v: _CELL.match(v))
-        ok = parsed.map(bool)
-        if not len(filled) or ok.mean() < 0.5:
+        # plain lists: a report's workbook has a few hundred small columns, and a Series per step costs
+        # more than the parsing
+        n = len(x)
+        text = [None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip() for v in x.tolist()]
+        matches = [(i, t, _CELL.match(t)) for i, t in enumerate(text) if t is not None and t not in MISSING]
+        good = [(i, m) for i, _, m in matches if m]
+        if not matches or len(good) / len(matches) < 0.5:
             out[name] = x
             about.append((name, "текст"))
             continue
-        good = parsed[ok]
-        value = pd.Series(None, index=x.index, dtype=object)
-        value[good.index] = [_number(m["v"]) for m in good]
-        out[name] = value
-        units = sorted({m["u"] for m in good if m["u"]})
+        value: list = [_NA] * n
+        for i, m in good:
+            value[i] = _number(m["v"])
+        out[name] = pd.Series(value, index=x.index, dtype=object)
+        units = sorted({m["u"] for _, m in good if m["u"]})
         unit = f"; единица: {', '.join(units)}" if units else ""
         about.append((name, f"число{unit}"))
-        with_ci = [i for i, m in good.items() if m["lo"]]
+        with_ci = [(i, m) for i, m in good if m["lo"]]
         if with_ci:
-            lo = pd.Series(None, index=x.index, dtype=object)
-            hi = pd.Series(None, index=x.index, dtype=object)
-            lo[with_ci] = [_number(good[i]["lo"]) for i in with_ci]
-            hi[with_ci] = [_number(good[i]["hi"]) for i in with_ci]
-            out[f"{name}: {LOW}"], out[f"{name}: {HIGH}"] = lo, hi
+            lo: list = [_NA] * n
+            hi: list = [_NA] * n
+            for i, m in with_ci:
+                lo[i], hi[i] = _number(m["lo"]), _number(m["hi"])
+            out[f"{name}: {LOW}"] = pd.Series(lo, index=x.index, dtype=object)
+            out[f"{name}: {HIGH}"] = pd.Series(hi, index=x.index, dtype=object)
             about += [(f"{name}: {LOW}", f"число: нижняя граница 95 % доверительного интервала «{name}»"),
                       (f"{name}: {HIGH}", f"число: верхняя граница 95 % доверительного интервала «{name}»")]
-        notes = pd.Series(None, index=x.index, dtype=object)
-        notes[filled.index[~ok.to_numpy()]] = filled[~ok]
-        marks = {i: m["mark"] for i, m in good.items() if m["mark"]}
-        for i, mk in marks.items():
-            notes[i] = {"▲": "▲ лучше (различие за пределами 95 % ДИ)",
-                        "▼": "▼ хуже (различие за пределами 95 % ДИ)"}.get(mk, mk)
-        if notes.notna().any():
-            out[f"{name}: {NOTE}"] = notes
+        notes: list = [_NA] * n
+        for i, t, m in matches:
+            if not m:
+                notes[i] = t
+        for i, m in good:
+            if m["mark"]:
+                notes[i] = {"▲": "▲ лучше (различие за пределами 95 % ДИ)",
+                            "▼": "▼ хуже (различие за пределами 95 % ДИ)"}.get(m["mark"], m["mark"])
+        if any(v is not _NA for v in notes):
+            out[f"{name}: {NOTE}"] = pd.Series(notes, index=x.index, dtype=object)
             about.append((f"{name}: {NOTE}", f"текст: почему в «{name}» нет числа («скрыто» — группа "
                                               "меньше порога, значение не показывается) или отметка ▲/▼"))
     return pd.DataFrame(out, index=df.index), about
