@@ -231,25 +231,48 @@ def _write(df: pd.DataFrame, processed: Path, name: str, log: list[dict] | None 
     return write_table(checked, processed, name)
 
 
-def _tables_step(names: list[str], build, processed: Path, result, log, say, what_ru: str) -> dict | None:
+def _tables_step(names: list[str], build, processed: Path, result, log, say, what_ru: str,
+                 step: tuple[str, str] = ("objectivity", "объективность")) -> dict | None:
     """Write the frames ``build()`` returns (name → frame, in the order of ``names``). ``build`` returning None
-    means «no input»: the previous outputs are removed. A failure is named and logged; the previous outputs
-    are removed too (no stale table is shown as current) and the rest of compute goes on."""
+    means «no input»: the previous outputs are removed. A failure is named and logged under ``step`` (code,
+    Russian topic); the previous outputs are removed too (no stale table is shown as current) and the rest of
+    compute goes on."""
     try:
         frames = build()
     except Exception as exc:  # noqa: BLE001 - one step must not stop the others
         message = f"{what_ru} не рассчитано: {_describe(exc)}."
         say(f"  ОШИБКА: {message}")
-        log.append(_row("objectivity", names[0], "объективность", ERROR, message))
+        log.append(_row(step[0], names[0], step[1], ERROR, message))
         frames = None
     if frames is None:
         _remove_stale(processed, names, say)
         return None
     for name in names:
-        path = _write(frames[name], processed, name, log, say, "objectivity")
+        path = _write(frames[name], processed, name, log, say, step[0])
         if path is not None:
             result.outputs[name] = path
     return frames
+
+
+def _textbooks(tables, config, processed: Path, result, log, say) -> None:
+    """Textbooks (УМК) in use per work with pupil counts (``textbook_use``) and results by textbook against the
+    municipality (``textbook_results``); each table a step of its own."""
+    books = tables.get("vpr_textbooks")
+    info = config.get("informativeness") or {}
+
+    def use():
+        from msoko.textbooks import textbook_use
+        return None if books is None else {"textbook_use": textbook_use(books, tables.get("schools"))}
+
+    def results():
+        from msoko.textbooks import textbook_results
+        return None if books is None else {"textbook_results": textbook_results(
+            tables.get("vpr"), books, tables.get("schools"), suppress_below=int(info.get("suppress_below", 5)))}
+
+    _tables_step(["textbook_use"], use, processed, result, log, say, "Учебники (УМК): таблица textbook_use",
+                 step=("textbooks", "учебники"))
+    _tables_step(["textbook_results"], results, processed, result, log, say,
+                 "Учебники (УМК): таблица textbook_results", step=("textbooks", "учебники"))
 
 
 def _recheck(tables, config, obj, processed: Path, result, log, say) -> pd.DataFrame | None:
@@ -502,31 +525,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
                 log.append(_row("indicators", r.indicator, f"система {system}", WARNING,
                                 f"Показатель «{r.name_ru}» не рассчитан: {r.reason}."))
 
-    if tables.get("vpr_textbooks") is not None:   # textbooks (УМК) in use per work, with pupil counts
-        from msoko.textbooks import textbook_use
-        try:
-            path = _write(textbook_use(tables["vpr_textbooks"], tables.get("schools")), processed, "textbook_use",
-                          log, say, "textbooks")
-            if path is not None:
-                result.outputs["textbook_use"] = path
-        except Exception as exc:  # noqa: BLE001 - the rest of compute still runs
-            message = f"Учебники (УМК): таблица textbook_use не построена: {_describe(exc)}."
-            say(f"  ОШИБКА: {message}")
-            log.append(_row("textbooks", "textbook_use", "учебники", ERROR, message))
-        from msoko.textbooks import textbook_results   # results by textbook against the municipality
-        try:
-            info = config.get("informativeness") or {}
-            path = _write(textbook_results(tables.get("vpr"), tables["vpr_textbooks"], tables.get("schools"),
-                                           suppress_below=int(info.get("suppress_below", 5))),
-                          processed, "textbook_results", log, say, "textbooks")
-            if path is not None:
-                result.outputs["textbook_results"] = path
-        except Exception as exc:  # noqa: BLE001 - the rest of compute still runs
-            message = f"Учебники (УМК): таблица textbook_results не построена: {_describe(exc)}."
-            say(f"  ОШИБКА: {message}")
-            log.append(_row("textbooks", "textbook_results", "учебники", ERROR, message))
-    else:
-        _remove_stale(processed, ["textbook_use", "textbook_results"], say)
+    _textbooks(tables, config, processed, result, log, say)
 
     say("Управленческий цикл: анализ, рекомендации, эффективность мер…")
     t = time.perf_counter()
