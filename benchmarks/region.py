@@ -3,6 +3,12 @@
     .venv/bin/python benchmarks/region.py                                 # 600 schools in 60 municipalities
     .venv/bin/python benchmarks/region.py --schools 60 --municipalities 6 --before main
     .venv/bin/python benchmarks/region.py --schools 60 --municipalities 6 --no-dask
+    .venv/bin/python benchmarks/region.py --work W --no-dask --save before.json     # one sitting …
+    .venv/bin/python benchmarks/region.py --work W --compare before.json             # … and a later one
+
+A 600-school run takes a quarter of an hour or more per variant on 2 cores; ``--save``/``--compare`` put a
+variant measured earlier (same ``--work``: the same raw region) beside the current one, with the date and
+the machine's load of each, so that a load difference between the sittings is visible in the table.
 
 What it does, on one generated demo region (``msoko demo --municipalities``: the same raw folder for
 every variant):
@@ -188,7 +194,8 @@ def measure(name: str, wall: float, rc: int, mon: TreeMonitor, reports: Path) ->
     }
 
 
-ROWS = [("Версия msoko (хэш библиотеки)", "lib", "{}"), ("Код завершения", "rc", "{}"), ("Отчётов (построено / с ошибками)", None, None),
+ROWS = [("Версия msoko (хэш библиотеки)", "lib", "{}"), ("Замер (время окончания)", "when", "{}"),
+        ("Средняя загрузка машины: начало → конец", "load", "{}"), ("Код завершения", "rc", "{}"), ("Отчётов (построено / с ошибками)", None, None),
         ("Всего, с", "wall_s", "{:.1f}"), ("  загрузка, с", "ingest_s", "{:.1f}"),
         ("  расчёт, с", "compute_s", "{:.1f}"), ("  отчёты, с", "reports_s", "{:.1f}"),
         ("Отчёт школы: CPU, медиана, с (manifest)", "school_cpu_median_s", "{:.2f}"),
@@ -282,6 +289,11 @@ def main() -> int:
     ap.add_argument("--before", default=None, metavar="REV", help="also run git revision REV, side by side")
     ap.add_argument("--work", default=None, help="working folder (default: a temporary one, kept)")
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask scaling")
+    ap.add_argument("--save", default=None, metavar="FILE", help="write the variants' measures as JSON")
+    ap.add_argument("--compare", default=None, metavar="FILE",
+                    help="put the variants saved by an earlier run (--save) first in the table, with their date "
+                         "and the machine's load during them: a region-sized before and after that do not fit "
+                         "in one sitting")
     ap.add_argument("--dask-scope", choices=["one", "all"], default="one",
                     help="Dask scaling on the first municipality's reports (default) or on all")
     a = ap.parse_args()
@@ -314,15 +326,21 @@ def main() -> int:
         cmd = [sys.executable, "-m", "msoko", "run", "--raw", str(raw), "--processed", str(processed),
                "--reports", str(reports), "--notebooks", str(src / "notebooks"), "--jobs", str(a.jobs)]
         log(f"{name}: msoko run …")
+        load0 = os.getloadavg()[0]
         wall, rc, mon = timed_run(cmd, env_for(src), work / f"{tag}.log")
         r = measure(name, wall, rc, mon, reports)
+        r["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        r["load"] = f"{load0:.1f} → {os.getloadavg()[0]:.1f}"
         again, _, _ = timed_run(cmd, env_for(src), work / f"{tag}-again.log")   # nothing changed
         r["rerun_s"] = again
         r["rerun_built"] = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))["run"].get("built")
         results.append(r)
         log(f"{name}: {wall:.1f} с, код {rc}, отчётов {r['reports']} (с ошибками {r['failed']})")
 
-    log("\n" + table(results))
+    if a.save:
+        Path(a.save).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    earlier = json.loads(Path(a.compare).read_text(encoding="utf-8")) if a.compare else []
+    log("\n" + table(earlier + results))
 
     if not a.no_dask:
         try:
