@@ -285,7 +285,10 @@ def _recheck(tables, config, obj, processed: Path, result, log, say) -> pd.DataF
         summary = recheck_summary(tables["recheck"], scales_from_vpr(tables["vpr"]), config)
         say(f"  перепроверка: {len(summary)} работ школ, подтверждено "
             f"{int((summary['verdict'] == 'подтверждено').sum())}")
-        return {"objectivity_recheck": summary, "objectivity_recheck_precision": recheck_precision(summary, obj)}
+        from msoko.objectivity.visits import visit_rows
+
+        visits = visit_rows(tables["visits"]) if tables.get("visits") is not None else None
+        return {"objectivity_recheck": summary, "objectivity_recheck_precision": recheck_precision(summary, obj, visits)}
 
     out = _tables_step(["objectivity_recheck", "objectivity_recheck_precision"], build, processed, result, log, say,
                        "Итоги перепроверки работ")

@@ -411,3 +411,37 @@ def test_never_writes_over_foreign_files(tmp_path):
     generate(d, seed=1, n_schools=3, years=(2021, 2021), n_kindergartens=3)
     generate(d, seed=1, n_schools=3, years=(2021, 2021), n_kindergartens=3)
     assert (d / "_truth" / "objectivity_cells.csv").is_file()
+
+
+def test_journal_cells_are_the_lenient_and_strict_schools(demo_raw, vpr):
+    """journal_cells.csv lists every written ВПР cell of the schools whose latent journal leniency
+    (schools.csv) is at least 1 SD (0,25) from 0 — kind by its sign, strength by 1 / 1,5 / 2 SD — and
+    their journal marks really are shifted: the residual of the journal mark on the ВПР total (OLS per
+    work) is higher in the lenient cells than in the strict ones (Welch t-test)."""
+    jc = pd.read_csv(demo_raw / "_truth" / "journal_cells.csv")
+    sch = pd.read_csv(demo_raw / "_truth" / "schools.csv").set_index("school_id")["journal_leniency"]
+    z = sch / 0.25
+    written = vpr.loc[~vpr.absent, ["year", "school_id", "grade", "subject"]].drop_duplicates()
+    want = written[written.school_id.map(z).abs() >= 1].copy()
+    want["kind"] = np.where(want.school_id.map(z) > 0, "lenient_journal", "strict_journal")
+    a = want.school_id.map(z).abs()
+    want["strength"] = np.where(a >= 2, "strong", np.where(a >= 1.5, "moderate", "weak"))
+    key = ["year", "school_id", "grade", "subject"]
+    got = jc.sort_values(key).reset_index(drop=True)
+    want = want.sort_values(key).reset_index(drop=True)
+    assert len(got) > 0 and set(got.kind) == {"lenient_journal", "strict_journal"}
+    pd.testing.assert_frame_equal(got[key + ["kind", "strength"]], want[key + ["kind", "strength"]],
+                                  check_dtype=False)
+    assert np.allclose(got.leniency_sd, got.school_id.map(z), atol=5e-3)
+
+    p = vpr[~vpr.absent].copy()
+    p["journal"] = pd.to_numeric(p.journal)
+    p["resid"] = np.nan
+    for _, g in p.groupby(["year", "grade", "subject"]):
+        b = np.polyfit(g.total.astype(float), g.journal.astype(float), 1)
+        p.loc[g.index, "resid"] = g.journal - np.polyval(b, g.total.astype(float))
+    p = p.merge(jc[key + ["kind"]], on=key, how="left")
+    len_r, str_r = p.loc[p.kind == "lenient_journal", "resid"], p.loc[p.kind == "strict_journal", "resid"]
+    ordinary = p.loc[p.kind.isna(), "resid"]
+    assert len_r.mean() > ordinary.mean() > str_r.mean()
+    assert stats.ttest_ind(len_r, str_r, equal_var=False, alternative="greater").pvalue < 1e-6

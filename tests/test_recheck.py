@@ -90,6 +90,47 @@ def test_precision_by_family(recheck):
     assert "marks" not in p.index
 
 
+def test_precision_by_family_with_visits(recheck):
+    """Visits of 2023 against the flags of 2022 (the plan made on 2022 is carried out in 2023): per family, the
+    schools visited with a work flagged by it, those whose visit found remarks or violations, and that share with
+    the Wilson interval of statsmodels. A school flagged only in 2023, or never, counts under «none»; a row «визит
+    не проводился» (visits = 0) is not a visit."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from msoko.objectivity.visits import NOT_VISITED
+
+    s = recheck_summary(recheck, scales_from_vpr(VPR))
+    obj = pd.DataFrame({"year": [2022, 2022, 2022, 2022, 2023], "school_id": ["S1", "S1", "S2", "S3", "S4"],
+                        "grade": [8] * 5, "subject": ["Математика"] * 5,
+                        "sign": ["bunching", "combined", "inflated_mean", "marks_unrelated", "bunching"],
+                        "flagged": [True, True, True, False, True]})
+    visits = pd.DataFrame({"year": [2023] * 6, "school_id": ["S1", "S2", "S3", "S4", "S5", "S6"],
+                           "visits": [1, 2, 1, 1, 0, 1],
+                           "finding": ["нарушения", "нарушений нет", "замечания", "нарушений нет", NOT_VISITED,
+                                       "замечания"]})
+    p = recheck_precision(s, obj, visits).set_index("family")
+    cols = ["schools_visited", "visits_findings", "visits_violations"]
+    assert p.loc["results", cols].tolist() == [1, 1, 1] and p.loc["results", "share_visits_findings"] == 100.0
+    assert p.loc["combined", cols].tolist() == [1, 1, 1]
+    assert p.loc["official", cols].tolist() == [1, 0, 0] and p.loc["official", "share_visits_findings"] == 0.0
+    # S3 (its 2022 sign not flagged), S4 (flagged only in 2023) and S6: 2 of 3 with remarks; S5 was not visited
+    assert p.loc["none", cols].tolist() == [3, 2, 0]
+    assert p.loc["none", "share_visits_findings"] == pytest.approx(200 / 3)
+    lo, hi = proportion_confint(2, 3, method="wilson")
+    assert (p.loc["none", "visits_ci_low"], p.loc["none", "visits_ci_high"]) == pytest.approx((100 * lo, 100 * hi))
+    lo, hi = proportion_confint(0, 1, method="wilson")
+    assert (p.loc["official", "visits_ci_low"], p.loc["official", "visits_ci_high"]) == pytest.approx((0.0, 100 * hi))
+    # the re-check columns are those of the table without visits (every 2023 work unflagged but S4's: none)
+    assert p.loc["none", ["works_rechecked", "with_verdict", "confirmed"]].tolist() == [4, 3, 1]
+    assert "marks" not in p.index
+    # a year with visits and no re-checks has rows of its own; without visits the columns are empty
+    # (in 2024 only S4's 2023 flag counts: S1, S2, S3 and S6 are «none»)
+    p2 = recheck_precision(s, obj, visits.assign(year=2024)).set_index(["year", "family"])
+    assert p2.loc[(2024, "none"), ["works_rechecked", "schools_visited"]].tolist() == [0, 4]
+    assert p2.loc[(2024, "results"), ["works_rechecked", "schools_visited", "visits_findings"]].tolist() == [0, 1, 0]
+    assert recheck_precision(s, obj)["schools_visited"].eq(0).all()
+
+
 def test_template_through_ingest_rejects_a_bad_row(tmp_path):
     from msoko.compute import compute
     from msoko.ingest import ingest
@@ -131,3 +172,35 @@ def test_demo_rechecks_follow_the_planted_truth(demo_raw, demo_processed):
     assert (judged.loc[judged["kind"].isna(), "verdict"] == "подтверждено").sum() == 0
     prec = pd.read_parquet(demo_processed / "objectivity_recheck_precision.parquet")
     assert {"none"} <= set(prec["family"]) and prec["works_rechecked"].sum() >= len(s)
+    # the demo visits every school with a planted manipulation the year before (remarks more often): the schools
+    # msoko's combined picture flagged that year are visited, and most visits found something
+    comb = prec[prec["family"] == "combined"]
+    assert comb["schools_visited"].sum() > 0
+    assert comb["visits_findings"].sum() / comb["schools_visited"].sum() >= 0.5
+
+
+def test_precision_table_shows_the_visits_when_there_are_some(recheck, tmp_path):
+    """The report's precision table: the visit columns «k из n: share [interval]» (whole %) appear only when the
+    year has visits."""
+    from msoko.report.data import ReportData
+    from msoko.report.recheck import precision_table
+
+    s = recheck_summary(recheck, scales_from_vpr(VPR))
+    obj = pd.DataFrame({"year": [2022], "school_id": ["S1"], "grade": [8], "subject": ["Математика"],
+                        "sign": ["combined"], "flagged": [True]})
+    visits = pd.DataFrame({"year": [2023, 2023, 2023], "school_id": ["S1", "S2", "S3"], "visits": [1, 1, 1],
+                           "finding": ["нарушения", "нарушений нет", "замечания"]})
+
+    def table(v):
+        d = ReportData(processed_dir=tmp_path, schools=pd.DataFrame({"school_id": ["S1"]}),
+                       task_specs=pd.DataFrame(), indicators=pd.DataFrame(), catalogue=pd.DataFrame(),
+                       objectivity=pd.DataFrame(), config={})
+        d.tables["objectivity_recheck_precision"] = recheck_precision(s, obj, v)
+        return precision_table(d, 2023).set_index("Работы")
+
+    t = table(visits)
+    col = "С замечаниями или нарушениями, % [95 % ДИ]"
+    assert t.loc["совокупность признаков msoko", col] == "1 из 1: 100 [21–100]"   # Wilson 1/1: 0,2065…1
+    assert t.loc["работы без признаков", col] == "1 из 2: 50 [9–91]"             # Wilson 1/2: 0,0945…0,9055
+    assert t.loc["работы без признаков", "Школ посещено (признаки — в прошлом году)"] == 2
+    assert col not in table(None)

@@ -176,8 +176,10 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
 
     rechecks = Rechecks(seed, y2, cells, schools)
     observers = Observers(seed, y2, cells, schools)
+    written: set = set()   # (year, school index, grade, subject) of every ВПР cell with a writer
     try:
         for cell in vpr.generate_vpr(rng, schools, pop, years, cells, params):
+            written.update((cell.year, int(i), cell.grade, cell.subject) for i in np.unique(cell.school[~cell.absent]))
             rechecks.take(cell)
             observers.take(cell)
             path = out / "vpr" / str(cell.year) / str(cell.grade) / vpr_file_name(cell.grade, cell.subject, cell.year)
@@ -219,6 +221,8 @@ def generate(out_dir, seed: int = 2021, n_schools: int = 40, years: tuple[int, i
                        context_index=round(s.ctx, 4), ability_effect=round(s.effect, 4),
                        journal_leniency=round(s.leniency, 4), low_result=s.low_result) for s in schools]).to_csv(
         truth / "schools.csv", index=False, encoding="utf-8", lineterminator="\n")
+    journal_leniency_cells(written, schools).to_csv(truth / "journal_cells.csv", index=False, encoding="utf-8",
+                                                    lineterminator="\n")
     (truth / "README.md").write_text(_TRUTH_README, encoding="utf-8")
     return {"vpr_rows": n_vpr, "vpr_files": len(vpr_files), "cells": len(cells_out),
             "schools": len(schools), "kindergartens": len(kgs),
@@ -360,7 +364,30 @@ _TRUTH_README = """# Planted truth of the demo municipality (never read by the a
 - templates/medals.xlsx (made from the truth): medal candidates among the ЕГЭ/ОГЭ writers; a school with a planted
   inflated_journal cell names weaker pupils as candidates (cut 0,5 SD instead of 1,2 SD of the two exams).
 - schools.csv — latent school parameters: context index, ability effect, journal leniency.
+- journal_cells.csv — (year, school_id, grade, subject) ВПР cells of the schools whose journal marks are lenient
+  or strict by construction (the latent leniency, not a planted manipulation): kind lenient_journal | strict_journal,
+  strength weak (1–1,5 SD of the schools' leniency), moderate (1,5–2 SD), strong (≥ 2 SD), leniency_sd. A
+  current-marks finding there is true; these cells are not clean, nor planted manipulations.
 """
+
+# |leniency| / LENIENCY_SD at which a school's journal marks count as lenient/strict, by strength
+LENIENCY_STRENGTHS = ((2.0, "strong"), (1.5, "moderate"), (1.0, "weak"))
+
+
+def journal_leniency_cells(written, schools) -> pd.DataFrame:
+    """The ВПР cells (year, school index, grade, subject) in ``written`` of schools whose latent journal
+    leniency is at least 1 SD of the schools' leniency from 0, with kind (lenient/strict) and strength."""
+    from msoko.demo.model import LENIENCY_SD
+
+    rows = []
+    for year, i, grade, subject in sorted(written):
+        z = schools[i].leniency / LENIENCY_SD
+        strength = next((s for cut, s in LENIENCY_STRENGTHS if abs(z) >= cut), None)
+        if strength:
+            rows.append(dict(year=year, school_id=schools[i].school_id, grade=grade, subject=subject,
+                             kind="lenient_journal" if z > 0 else "strict_journal", strength=strength,
+                             leniency_sd=round(z, 3)))
+    return pd.DataFrame(rows, columns=["year", "school_id", "grade", "subject", "kind", "strength", "leniency_sd"])
 
 
 def _weak_picker(rng, schools):

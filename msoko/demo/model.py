@@ -21,6 +21,9 @@ import pandas as pd
 
 MUNICIPALITY = "Демонстрационный муниципальный округ"
 
+# SD of the schools' journal leniency (latent shift of the journal mark, in ability units)
+LENIENCY_SD = 0.25
+
 
 def municipality_name(k: int, n: int) -> str:
     """The k-th (0-based) of ``n`` demo municipalities: one is «Демонстрационный муниципальный округ»,
@@ -137,7 +140,7 @@ def make_schools(rng: np.random.Generator, n: int) -> list[School]:
             idx=i, school_id=f"sch{220101 + i}", name=name, full_name=full, org_type=t,
             settlement_type=st, settlement=settlement, ctx=ctx,
             effect=float(0.25 * ctx + eff + rng.normal(0, 0.27)),
-            leniency=float(rng.normal(0, 0.25)), grade_lo=lo, grade_hi=hi,
+            leniency=float(rng.normal(0, LENIENCY_SD)), grade_lo=lo, grade_hi=hi,
             n_classes=int(rng.integers(lo_c, hi_c + 1)),
             class_size=float(csize * (0.8 if st == "село" and t == "СОШ" else 1.0) * rng.uniform(0.8, 1.15)),
             upper_case_letters=bool(rng.random() < 0.3), no_letter=bool(rng.random() < 0.6),

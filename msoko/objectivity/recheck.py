@@ -186,27 +186,47 @@ def families_of(objectivity: pd.DataFrame) -> pd.DataFrame:
     return o[KEY + ["family"]].drop_duplicates().reset_index(drop=True)
 
 
-def recheck_precision(summary: pd.DataFrame, objectivity: pd.DataFrame | None) -> pd.DataFrame:
-    """``year, family, title, works_rechecked, with_verdict, confirmed, share_confirmed, ci_low, ci_high``: of the
-    re-checked works flagged by each family (and of those flagged by none), how many the re-check confirmed.
-    Works with too few re-checked papers («мало работ») count in ``works_rechecked`` only."""
+def recheck_precision(summary: pd.DataFrame, objectivity: pd.DataFrame | None,
+                      visits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``year, family, title, works_rechecked, with_verdict, confirmed, share_confirmed, ci_low, ci_high`` and
+    ``schools_visited, visits_findings, visits_violations, share_visits_findings, visits_ci_low, visits_ci_high``.
+
+    Re-checks: of the re-checked works of the year flagged by each family (and of those flagged by none), how
+    many the re-check confirmed. Works with too few re-checked papers («мало работ») count in
+    ``works_rechecked`` only.
+
+    Monitoring visits (``visits``: the rows of :func:`msoko.objectivity.visits.visit_rows`; school-years with
+    no visit do not count): the plan made on the results of year Y − 1 is carried out in Y, so a visit of year
+    Y is set against the flags of Y − 1 — of the schools visited in Y with a work flagged by the family in
+    Y − 1 (and of those with no flagged work), how many visits found remarks or violations, and violations.
+    Shares in %, Wilson intervals."""
     cols = ["year", "family", "title", "works_rechecked", "with_verdict", "confirmed", "share_confirmed",
-            "ci_low", "ci_high"]
-    if summary is None or summary.empty:
+            "ci_low", "ci_high"] + VISIT_COLUMNS
+    s = (summary.assign(school_id=summary["school_id"].astype(str), grade=summary["grade"].astype(int))
+         if summary is not None and not summary.empty else pd.DataFrame(columns=KEY + ["verdict"]))
+    v = visits[visits["visits"] > 0].assign(school_id=lambda d: d["school_id"].astype(str)) \
+        if visits is not None and len(visits) else pd.DataFrame(columns=["year", "school_id", "finding"])
+    years = sorted({int(y) for y in s["year"]} | {int(y) for y in v["year"]})
+    if not years:
         return pd.DataFrame(columns=cols)
-    s = summary.assign(school_id=summary["school_id"].astype(str), grade=summary["grade"].astype(int))
     fam = families_of(objectivity)
     rows = []
-    for year, sy in s.groupby("year", sort=True):
+    for year in years:
+        sy = s[s["year"] == year]
         f = fam[fam["year"] == year]
         flagged_keys = set(map(tuple, f[KEY].itertuples(index=False, name=None)))
+        vy = v[v["year"] == year]
+        before = fam[fam["year"] == year - 1]
         for family in list(FAMILIES) + ["none"]:
             if family == "none":
                 keys = {k for k in map(tuple, sy[KEY].itertuples(index=False, name=None)) if k not in flagged_keys}
+                vis = vy[~vy["school_id"].isin(set(before["school_id"]))]
             else:
                 keys = set(map(tuple, f.loc[f["family"] == family, KEY].itertuples(index=False, name=None)))
-            part = sy[[k in keys for k in map(tuple, sy[KEY].itertuples(index=False, name=None))]]
-            if part.empty:
+                vis = vy[vy["school_id"].isin(set(before.loc[before["family"] == family, "school_id"]))]
+            part = sy.loc[np.array([k in keys for k in map(tuple, sy[KEY].itertuples(index=False, name=None))],
+                                   dtype=bool)]
+            if part.empty and vis.empty:
                 continue
             judged = part[part["verdict"] != VERDICTS["too_few"]]
             conf = int((judged["verdict"] == VERDICTS["confirmed"]).sum())
@@ -215,5 +235,22 @@ def recheck_precision(summary: pd.DataFrame, objectivity: pd.DataFrame | None) -
             rows.append(dict(year=int(year), family=family, title=FAMILY_TITLES[family], works_rechecked=len(part),
                              with_verdict=m, confirmed=conf, share_confirmed=100.0 * conf / m if m else np.nan,
                              ci_low=round(float(np.asarray(lo)) * 100, 6) if m else np.nan,
-                             ci_high=round(float(np.asarray(hi)) * 100, 6) if m else np.nan))
+                             ci_high=round(float(np.asarray(hi)) * 100, 6) if m else np.nan,
+                             **_visit_share(vis)))
     return pd.DataFrame(rows, columns=cols)
+
+
+VISIT_COLUMNS = ["schools_visited", "visits_findings", "visits_violations", "share_visits_findings",
+                 "visits_ci_low", "visits_ci_high"]
+
+
+def _visit_share(vis: pd.DataFrame) -> dict:
+    """Schools visited, with remarks or violations, with violations; the share with findings (%) and its
+    Wilson interval (NaN without visits)."""
+    n = len(vis)
+    k = int(vis["finding"].isin(["замечания", "нарушения"]).sum())
+    lo, hi = wilson_ci(k, n) if n else (np.nan, np.nan)
+    return dict(schools_visited=n, visits_findings=k, visits_violations=int((vis["finding"] == "нарушения").sum()),
+                share_visits_findings=100.0 * k / n if n else np.nan,
+                visits_ci_low=round(float(np.asarray(lo)) * 100, 6) if n else np.nan,
+                visits_ci_high=round(float(np.asarray(hi)) * 100, 6) if n else np.nan)

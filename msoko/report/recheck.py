@@ -57,7 +57,7 @@ def precision_table(data: ReportData, year: int) -> pd.DataFrame:
     if p.empty:
         return pd.DataFrame()
     p = p[p["year"] == year]
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "Работы": p["title"],
         "Перепроверено": p["works_rechecked"].astype(int),
         "С выводом": p["with_verdict"].astype(int),
@@ -65,7 +65,14 @@ def precision_table(data: ReportData, year: int) -> pd.DataFrame:
         "Доля подтверждённых, % [95 % ДИ]": [
             "—" if pd.isna(v) else f"{fmt(v, 0)} [{fmt(lo, 0)}–{fmt(hi, 0)}]"
             for v, lo, hi in zip(p["share_confirmed"], p["ci_low"], p["ci_high"])],
-    }).reset_index(drop=True)
+    })
+    if "schools_visited" in p and p["schools_visited"].fillna(0).sum() > 0:
+        out["Школ посещено (признаки — в прошлом году)"] = p["schools_visited"].fillna(0).astype(int).to_numpy()
+        out["С замечаниями или нарушениями, % [95 % ДИ]"] = [
+            "—" if pd.isna(v) else f"{int(k)} из {int(n)}: {fmt(v, 0)} [{fmt(lo, 0)}–{fmt(hi, 0)}]"
+            for k, n, v, lo, hi in zip(p["visits_findings"], p["schools_visited"], p["share_visits_findings"],
+                                       p["visits_ci_low"], p["visits_ci_high"])]
+    return out.reset_index(drop=True)
 
 
 def show_recheck(data: ReportData, year: int) -> Section:
@@ -88,10 +95,16 @@ def show_recheck(data: ReportData, year: int) -> Section:
              for r in s.sort_values(["school_id", "grade", "subject"]).itertuples(index=False)])
     p = precision_table(data, year)
     if not p.empty:
-        sec.heading("Насколько признаки подтверждаются перепроверкой", 4)
-        sec.table(p, caption="Точность признаков по данным перепроверки этого муниципалитета",
+        visited = "Школ посещено (признаки — в прошлом году)" in p
+        sec.heading("Насколько признаки подтверждаются перепроверкой" + (" и визитами" if visited else ""), 4)
+        sec.table(p, caption="Точность признаков по данным перепроверки"
+                  + (" и мониторинговых визитов" if visited else "") + " этого муниципалитета",
                   note="Работа может входить в несколько строк (несколько семейств признаков). Малое число "
-                       "перепроверенных работ даёт широкий интервал.")
+                       "перепроверенных работ даёт широкий интервал."
+                       + (" Визиты этого года сопоставлены с признаками прошлого года (план работы, составленный "
+                          "по итогам года, выполняется в следующем): из посещённых школ с работой, отмеченной "
+                          "признаками семейства, — у скольких визит выявил замечания или нарушения; строка «работы "
+                          "без признаков» — посещённые школы без отмеченных работ." if visited else ""))
     return sec
 
 
