@@ -120,29 +120,33 @@ def test_summary_side_by_side(scope, config):
     assert m[["shnor", "shnor_assessed"]].loc[ALL].tolist() == [2, 4]
 
 
-# The plan of work (objectivity_plan.parquet): A1 tier 3 on an official sign alone, B1 tier 2, B3 tier 1,
-# X1 (another region) tier 1 — counted nowhere; A2 was at tier 1 in 2020 only. A2 has a flagged `combined`
-# cell in 2021 that the plan did not keep: the count of schools is the plan's, not the cells'.
+# The plan of work (objectivity_plan.parquet): B1 tier 2, B3 tier 1, B2 tier 3, X1 (another region) tier 1 —
+# counted nowhere; A2 was at tier 1 in 2020 only. Its notes (objectivity_plan_notes.parquet): A1 an official
+# sign alone, A2 a flagged `combined` cell that did not survive the school-level control — both beside the
+# plan, never in it: the count of schools with measures is the plan's, not the cells'.
 PLAN = pd.DataFrame({"year": [2021, 2021, 2021, 2021, 2020],
-                     "school_id": ["sch220001", "sch221001", "sch221003", "sch529999", "sch220002"],
-                     "tier": [3, 2, 1, 1, 1], "official_only": [True, False, False, False, False]})
+                     "school_id": ["sch221002", "sch221001", "sch221003", "sch529999", "sch220002"],
+                     "tier": [3, 2, 1, 1, 1]})
+NOTES = pd.DataFrame({"year": [2021, 2021], "school_id": ["sch220001", "sch220002"], "official_only": [True, False]})
 
 
 def test_plan_counts_per_municipality_by_hand(scope, config):
     obj = pd.concat([OBJ, pd.DataFrame([_sign("sch220002", "combined", True)])], ignore_index=True)
-    t = plan_by_unit(PLAN, obj, scope).set_index(["year", "municipality"]).loc[2021]
-    cols = ["plan_assessed", "plan_tier1", "plan_tier2", "plan_tier3", "plan_measures", "plan_official_only"]
-    assert t.loc["Город", cols].tolist() == [2, 0, 0, 1, 0, 1]      # A1, A2 assessed; A3 never
-    assert t.loc["Район", cols].tolist() == [3, 1, 1, 0, 2, 0]
-    assert t.loc[ALL, cols].tolist() == [5, 1, 1, 1, 2, 1]
+    t = plan_by_unit(PLAN, obj, scope, NOTES).set_index(["year", "municipality"]).loc[2021]
+    cols = ["plan_assessed", "plan_tier1", "plan_tier2", "plan_tier3", "plan_measures", "plan_notes",
+            "plan_official_only"]
+    assert t.loc["Город", cols].tolist() == [2, 0, 0, 0, 0, 2, 1]      # A1, A2 assessed; A3 never
+    assert t.loc["Район", cols].tolist() == [3, 1, 1, 1, 2, 0, 0]
+    assert t.loc[ALL, cols].tolist() == [5, 1, 1, 1, 2, 2, 1]
     assert t.loc["Город", "plan_index"] == pytest.approx(100.0)
     assert t.loc["Район", "plan_index"] == pytest.approx(100 - 200 / 3)
     assert t.loc[ALL, "plan_index"] == pytest.approx(60.0)
-    m = municipalities_summary(scope, SCHOOLS, VPR, obj, SHNOR, OFFICIAL_SIGNS, config, PLAN).set_index("municipality")
-    assert m.loc["Район", "plan_measures"] == 2 and m.loc[ALL, "plan_tier3"] == 1
+    m = municipalities_summary(scope, SCHOOLS, VPR, obj, SHNOR, OFFICIAL_SIGNS, config, PLAN,
+                               NOTES).set_index("municipality")
+    assert m.loc["Район", "plan_measures"] == 2 and m.loc[ALL, "plan_tier3"] == 1 and m.loc[ALL, "plan_notes"] == 2
     # without a plan every count is 0 over the assessed schools, never the flagged cells
     m0 = municipalities_summary(scope, SCHOOLS, VPR, obj, SHNOR, OFFICIAL_SIGNS, config).set_index("municipality")
-    assert m0.loc[ALL, ["plan_assessed", "plan_measures", "plan_tier3"]].tolist() == [5, 0, 0]
+    assert m0.loc[ALL, ["plan_assessed", "plan_measures", "plan_tier3", "plan_notes"]].tolist() == [5, 0, 0, 0]
 
 
 def test_all_loaded_is_named_honestly(config):

@@ -752,13 +752,16 @@ def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
         where = f" в {len(cells)} {_plural(len(cells), 'работе', 'работах', 'работах')}: {works}" if len(cells) else ""
         text = f"{what} ({how}){where}"
         parts.append(text)
-    from msoko.report.signs import plan_tier
+    from msoko.report.signs import plan_note, plan_tier
     plan = plan_tier(data, school_id, year)
+    note = plan_note(data, school_id, year) if plan is None else None
     if plan is not None:
-        parts.append(f"план работы по объективности: уровень {int(plan['tier'])} — {plan['measures']}"
-                     + (" (официальные признаки похожие школы не подтверждают)" if plan["official_only"] else ""))
-    elif (d["sign"] == "combined").any():
-        parts.append("на уровне школы с поправкой на число её работ находки не подтверждаются")
+        parts.append(f"план работы по объективности: уровень {int(plan['tier'])} — {plan['measures']}")
+    elif note is not None or (d["sign"] == "combined").any():   # the plan's note: information, not a measure
+        parts.append("на уровне школы с поправкой на число её работ находки не подтверждаются, в план работы "
+                     "по объективности школа не входит"
+                     + (" (официальные признаки похожие школы не подтверждают; они отмечены по методике ФИОКО "
+                        "и видны региону)" if note is not None and bool(note["official_only"]) else ""))
     txt = "; ".join(parts)
     return plain(txt[0].upper() + txt[1:] + ". Это повод внимательно посмотреть на проведение и проверку работ и "
                  "на текущее оценивание, а не вывод о нарушениях." if any(d["sign"].isin(MARK_SIGNS))
