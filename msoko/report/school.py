@@ -652,16 +652,45 @@ def summary_strengths(data: ReportData, school_id: str, year: int, k: int = MAX_
     return [_point_sentence(x, True) for x in _comparison_points(data, school_id, year, +1)[:k]]
 
 
+def _shnor_row(data: ReportData, school_id: str, year: int) -> dict | None:
+    """The school's row of ``shnor_list`` when it is on the ШНОР list with a reason; None otherwise."""
+    s = data.table("shnor_list")
+    if s.empty or not {"year", "school_id", "shnor", "reason"} <= set(s):
+        return None
+    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id) & s["shnor"].fillna(False).astype(bool)]
+    if s.empty or pd.isna(s["reason"].iloc[0]):
+        return None
+    return s.iloc[0].to_dict()
+
+
 def _shnor(data: ReportData, school_id: str, year: int) -> str:
     """Compute's reason why the school is on the ШНОР list (the units, their shares with intervals and n,
     the margin over the threshold); empty when it is not."""
-    s = data.table("shnor_list")
-    if s.empty or not {"year", "school_id", "shnor", "reason"} <= set(s):
+    r = _shnor_row(data, school_id, year)
+    return plain(str(r["reason"])) if r is not None else ""
+
+
+def shnor_short(data: ReportData, school_id: str, year: int) -> str:
+    """«ШНОР по региональным критериям: 4 из 7 процедур; запас над порогом — 5,9 п. п.»: the counts of
+    compute's ``shnor_list`` row for the first screen (the procedures with their intervals are folded
+    under it, :func:`shnor_details_html`); "" when the school is not on the list."""
+    from msoko.report.municipality import _shnor_reason
+    r = _shnor_row(data, school_id, year)
+    if r is None:
         return ""
-    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id) & s["shnor"].fillna(False).astype(bool)]
-    if s.empty or pd.isna(s["reason"].iloc[0]):
+    margin = r.get("strength")
+    return plain("ШНОР по региональным критериям: " + _shnor_reason(r, detail=False)
+                 + (f"; запас над порогом — {fmt(float(margin))} п. п." if margin is not None and pd.notna(margin)
+                    else "."))
+
+
+def shnor_details_html(data: ReportData, school_id: str, year: int) -> str:
+    """The ШНОР reason in full (each procedure with its share, interval and n), folded: «» when not ШНОР."""
+    full = _shnor(data, school_id, year)
+    if not full:
         return ""
-    return plain(str(s["reason"].iloc[0]))
+    return ("<details class=\"more shnor\"><summary>Процедуры ШНОР: доли результатов ниже «3» с интервалами"
+            f"</summary><p>{esc(full)}</p></details>")
 
 
 SHNOR_UNASSESSED = "ШНОР: не оценивалась (мало участников{detail})"
@@ -705,7 +734,7 @@ def summary_status(data: ReportData, school_id: str, year: int) -> str:
         m = d.loc["context_index", "municipality_value"]
         parts.append(f"индекс контекста {fmt(float(d.loc['context_index', 'value']))}"
                      + (f" (в среднем по муниципалитету {fmt(float(m))})" if pd.notna(m) else ""))
-    shnor = _shnor(data, school_id, year)
+    shnor = shnor_short(data, school_id, year)   # the counts; the procedures are folded under the status
     return (("Статус школы в " + f"{year} году: " + "; ".join(parts) + ".") if parts else "") \
         + (f" {shnor}" if shnor and parts else shnor)
 
@@ -856,7 +885,7 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
     sec.sentences += strengths + concerns
     parts = ["<section class=\"first-screen\">"]
     if status:
-        parts.append(f"<p class=\"status\">{esc(status)}</p>")
+        parts.append(f"<p class=\"status\">{esc(status)}</p>" + shnor_details_html(data, school_id, year))
     parts.append("<div class=\"fs-grid\">")
     rule = (f"группа от {_evidence_min_n(data)} обучающихся, различие за пределами погрешности и больше чем на "
             "двух обучающихся")
