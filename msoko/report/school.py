@@ -671,15 +671,18 @@ def _shnor(data: ReportData, school_id: str, year: int) -> str:
 
 
 def shnor_short(data: ReportData, school_id: str, year: int) -> str:
-    """«ШНОР по региональным критериям: 4 из 7 процедур; запас над порогом — 5,9 п. п.»: the counts of
+    """«ШНОР по региональным критериям (доля результатов ниже «3» не менее 30 %): 4 из 7 процедур; запас над
+    порогом — 5,9 п. п.»: the counts of
     compute's ``shnor_list`` row for the first screen (the procedures with their intervals are folded
     under it, :func:`shnor_details_html`); "" when the school is not on the list."""
-    from msoko.report.municipality import _shnor_reason
+    from msoko.report.municipality import _shnor_low_share, _shnor_reason
     r = _shnor_row(data, school_id, year)
     if r is None:
         return ""
     margin = r.get("strength")
-    return plain("ШНОР по региональным критериям: " + _shnor_reason(r, detail=False)
+    from msoko.ru import short
+    rule = f"доля результатов ниже «3» не менее {short(_shnor_low_share(data, year))} %"
+    return plain(f"ШНОР по региональным критериям ({rule}): " + _shnor_reason(r, detail=False)
                  + (f"; запас над порогом — {fmt(float(margin))} п. п." if margin is not None and pd.notna(margin)
                     else "."))
 
