@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -264,3 +265,46 @@ def test_objectivity_tables_carry_login_and_municipality(report_data):
     assert sorted(zip(one["Муниципалитет"], one["Логин"])) == [("Город", "sch220001"), ("Район", "sch221001")]
     assert list(t.columns[:3]) == ["Школа", "Муниципалитет", "Логин"]
     assert t["Муниципалитет"].tolist() == sorted(t["Муниципалитет"].tolist())
+
+
+def test_the_plans_notes_are_information_in_every_report(tmp_path, scope, config):
+    """A school of the plan's notes (A1: an official sign alone; A2: a cell flag that did not survive the
+    school-level control) is never a school to act on: the school's report says it is not in the plan,
+    the municipal and objectivity reports give the notes as a count «для сведения», the plan table does
+    not list it, and its official sign is still shown where the region sees it."""
+    from msoko.objectivity.plan import SELF_CHECK
+    from msoko.report import municipality as M, objectivity as O
+    from msoko.report.data import ReportData
+    from msoko.report.school import summary_objectivity
+    from msoko.store import write_table
+
+    obj = pd.concat([OBJ, pd.DataFrame([_sign("sch220002", "combined", True)])], ignore_index=True)
+    idx = obj["sign"] == "objectivity_index"   # the official index row (value, n) the key messages start from
+    obj = obj.assign(value=np.where(idx, 60.0, np.nan), n=np.where(idx, 5.0, np.nan), procedure="ВПР")
+    plan = PLAN.assign(measures=SELF_CHECK, reasons="основание", works="", persistence=1, score=1.0,
+                       families="journal")
+    write_table(scope, tmp_path, "org_scope")
+    write_table(municipalities_summary(scope, SCHOOLS, VPR, obj, SHNOR, OFFICIAL_SIGNS, config, PLAN, NOTES),
+                tmp_path, "municipalities_summary")
+    plan.to_parquet(tmp_path / "objectivity_plan.parquet")
+    NOTES.assign(reasons="официальный признак").to_parquet(tmp_path / "objectivity_plan_notes.parquet")
+    data = ReportData(processed_dir=tmp_path, schools=SCHOOLS.copy(), task_specs=pd.DataFrame(),
+                      indicators=pd.DataFrame(), catalogue=pd.DataFrame(),
+                      objectivity=obj.assign(year=obj["year"].astype("int64")), config=config)
+    s = summary_objectivity(data, "sch220001", 2021)
+    assert "в план работы по объективности школа не входит" in s and "официальные признаки похожие школы не " \
+        "подтверждают" in s and s.endswith("а не основание для мер.") and "уровень" not in s
+    # the counts: Город has no plan school, two schools of the notes, one of them official only
+    t = M.plan_tier_counts(data, "Город", 2021).set_index("Уровень плана работы")["Школ"]
+    assert t["3 — самоанализ по одной находке"] == "0"
+    assert t["вне плана, для сведения: признаки не подтвердились на уровне школы (из них только официальные — 1)"] == "2"
+    msgs = " ".join(O.objectivity_key_messages(data, 2021))
+    assert "самоанализ без внешних мер (одна находка на уровне школы) — у 1." in msgs
+    assert ("Для сведения: ещё у 2 школ признаки отмечены в отдельных работах, но не подтвердились на уровне школы "
+            "с поправкой на число её работ (у 1 из них — только официальные признаки ФИОКО") in msgs
+    plan_html = O.show_plan_of_work(data, 2021)._repr_html_()
+    assert "МБОУ СОШ №1" in plan_html and "sch220001" not in plan_html.split("Для сведения")[0]
+    assert "Для сведения: ещё у 2 школ" in plan_html
+    # the official sign itself is still shown to the region, with the school named
+    off = O.signs_frame(data, 2021, official=True)
+    assert ("sch220001", "Завышенный средний балл") in set(zip(off["Логин"], off["Признак"]))

@@ -795,6 +795,8 @@ def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
                      + (" (официальные признаки похожие школы не подтверждают; они отмечены по методике ФИОКО "
                         "и видны региону)" if note is not None and bool(note["official_only"]) else ""))
     txt = "; ".join(parts)
+    if plan is None and note is not None:   # the plan's note: information, no measure
+        return plain(txt[0].upper() + txt[1:] + ". Это сведения для самой школы, а не основание для мер.")
     return plain(txt[0].upper() + txt[1:] + ". Это повод внимательно посмотреть на проведение и проверку работ и "
                  "на текущее оценивание, а не вывод о нарушениях." if any(d["sign"].isin(MARK_SIGNS))
                  else txt[0].upper() + txt[1:] + ". Это повод внимательно посмотреть на проведение и проверку работ, "
