@@ -281,6 +281,13 @@ def show_plan_of_work(data: ReportData, year: int) -> Section:
     return sec
 
 
+# ======================================================================================
+# calibration: are the signs honest on these data?
+# ======================================================================================
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
 def _spark(shares) -> str:
     """A p-value histogram as a row of bars (one per bin, the highest bin full)."""
     vals = [float(v) for v in shares]
