@@ -6,7 +6,8 @@ Prints, per year (and per municipality where asked with ``--by-municipality``):
 
 - ШНОР: schools listed / assessed (the support list a УО acts on; domain §8 sizes it);
 - the plan of work on objectivity: schools per tier / schools with ВПР (tiers 1–2 cost the school:
-  observers, a re-check, an expertise of its tests);
+  observers, a re-check, an expertise of its tests), and beside it the notes (schools with flagged signs
+  but no school-level finding, ``objectivity_plan_notes``);
 - first screens: items (concerns, strengths, actions) resting on a group under the configured minimum;
 - indicator intervals outside their scale (a share outside 0…100 %, a mean below 0 or above its maximum);
 - principals' composites shown although fewer than half of their components exist.
@@ -57,6 +58,13 @@ def plan(p: Path) -> pd.DataFrame:
     t["schools with ВПР"] = with_vpr.reindex(t.index)
     heavy = [c for c in ("tier 1", "tier 2") if c in t]
     t["tiers 1–2, %"] = (100 * t[heavy].sum(axis=1) / t["schools with ВПР"]).round(1)
+    t["plan (tiers 1–3), %"] = (100 * t[[c for c in t if c.startswith("tier ")]].sum(axis=1)
+                                / t["schools with ВПР"]).round(1)
+    notes = _read(p, "objectivity_plan_notes")   # beside the plan: information, not acted on
+    if not notes.empty:
+        t["notes (not the plan)"] = notes.groupby("year")["school_id"].nunique().reindex(t.index).fillna(0).astype(int)
+        t["of them official only"] = notes[notes["official_only"]].groupby("year")["school_id"].nunique() \
+            .reindex(t.index).fillna(0).astype(int)
     return t
 
 

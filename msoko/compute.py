@@ -14,7 +14,8 @@ reported as not computable, with the reason in Russian), writes beside them:
   mean intervals) of the works with a flagged official sign or ``combined``, drawn by the reports;
 - ``objectivity_plan.parquet`` — the plan of work on objectivity, tiered by evidence with
   school-level error control (msoko.objectivity.plan); the priorities, the recommendations and the
-  principal's composite read it;
+  principal's composite read it; ``objectivity_plan_notes.parquet`` — the schools with flagged signs
+  but no school-level finding (information beside the plan, never acted on);
 - ``shnor_list.parquet``, ``shnor_procedures.parquet``, ``risk_profile.parquet``,
   ``context_metrics.parquet``, ``principal_components.parquet`` — the details behind
   system 2 and 5 indicators;
@@ -415,7 +416,7 @@ def _org_scope(tables: dict, config: dict, processed: Path, result: ComputeResul
 
 
 def _municipalities(tables: dict, config: dict, scope, obj, plan, shnor, processed: Path, result: ComputeResult,
-                    log: list[dict], say) -> None:
+                    log: list[dict], say, plan_notes=None) -> None:
     """municipalities_summary.parquet and reject_findings.parquet (msoko.municipalities)."""
     from msoko.municipalities import municipalities_summary, read_rejects, reject_findings
     from msoko.objectivity.core import OFFICIAL_SIGNS
@@ -423,7 +424,7 @@ def _municipalities(tables: dict, config: dict, scope, obj, plan, shnor, process
     try:
         if scope is not None:
             frames["municipalities_summary"] = municipalities_summary(
-                scope, tables["schools"], tables.get("vpr"), obj, shnor, OFFICIAL_SIGNS, config, plan)
+                scope, tables["schools"], tables.get("vpr"), obj, shnor, OFFICIAL_SIGNS, config, plan, plan_notes)
         frames["reject_findings"] = reject_findings(read_rejects(processed), tables.get("vpr"), config)
     except Exception as exc:  # noqa: BLE001 - the other outputs are written
         message = f"Сводка по муниципалитетам не рассчитана: {_describe(exc)}."
@@ -445,7 +446,7 @@ def _municipalities(tables: dict, config: dict, scope, obj, plan, shnor, process
             f"{r.label_ru} — показатель объективности "
             + ("—" if pd.isna(r.objectivity_index) else ru.number(float(r.objectivity_index), 1))
             + f" ({r.objectivity_marked} из {r.objectivity_assessed}), план работы: меры {r.plan_measures}, "
-            f"самоанализ {r.plan_tier3}; ШНОР {r.shnor}" for r in last.itertuples()))
+            f"самоанализ {r.plan_tier3}, для сведения {r.plan_notes}; ШНОР {r.shnor}" for r in last.itertuples()))
     rf = frames.get("reject_findings")
     if rf is not None and len(rf):
         say(f"  reject_findings.parquet: {len(rf)} школ × работ с сосредоточенными отклонёнными строками")
@@ -469,7 +470,7 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
     else:
         _remove_stale(processed, ["objectivity", "objectivity_calibration"], say)
     _calibration_pictures(obj, tables, processed, result, log, say)
-    plan = _plan(obj, tables, config, processed, result, log, say)
+    plan, plan_notes = _plan(obj, tables, config, processed, result, log, say)
     _evidence(obj, tables, config, processed, result, log, say)
     _cohort(obj, processed, result, log, say)
     recheck = _recheck(tables, config, obj, processed, result, log, say)
@@ -506,7 +507,8 @@ def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeRes
             say(f"  ПРЕДУПРЕЖДЕНИЕ: {message}")
             log.append(_row("spec_quality", "vpr_task_completion", "качество данных", WARNING, message))
     say(f"  indicators.parquet: {res.summary()} ({time.perf_counter() - t:.1f} с)")
-    _municipalities(tables, config, scope, obj, plan, res.details.get("shnor"), processed, result, log, say)
+    _municipalities(tables, config, scope, obj, plan, res.details.get("shnor"), processed, result, log, say,
+                    plan_notes=plan_notes)
     result.notes = res.notes
     failed = {}
     for f in getattr(res, "failures", []):
@@ -604,28 +606,36 @@ def _cohort(obj, processed, result, log, say) -> None:
         result.outputs["objectivity_cohort"] = path
 
 
-def _plan(obj, tables, config, processed, result, log, say) -> pd.DataFrame | None:
+def _plan(obj, tables, config, processed, result, log, say) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """objectivity_plan.parquet: the plan of work, tiered by evidence (msoko.objectivity.plan) — the one
-    definition the reports, the priorities and the principal's composite read."""
+    definition the reports, the priorities and the principal's composite read; and
+    objectivity_plan_notes.parquet: the schools with flagged signs but no school-level finding (shown as
+    information, not acted on)."""
+    names = ["objectivity_plan", "objectivity_plan_notes"]
     if obj is None:
-        _remove_stale(processed, ["objectivity_plan"], say)
-        return None
+        _remove_stale(processed, names, say)
+        return None, None
     try:
-        from msoko.objectivity.plan import max_scores_of, plan_of_work
-        plan = plan_of_work(obj, config, max_scores_of(tables.get("vpr")))
+        from msoko.objectivity.plan import max_scores_of, plan_and_notes
+        plan, notes = plan_and_notes(obj, config, max_scores_of(tables.get("vpr")))
     except Exception as exc:  # noqa: BLE001 - the signs are already written
         message = f"План работы по объективности не построен: {_describe(exc)}."
         say(f"  ОШИБКА: {message}")
         log.append(_row("objectivity", "objectivity_plan", "объективность", ERROR, message))
-        _remove_stale(processed, ["objectivity_plan"], say)
-        return None
+        _remove_stale(processed, names, say)
+        return None, None
     path = _write(plan, processed, "objectivity_plan", log, say, "objectivity")
     if path is not None:
         result.outputs["objectivity_plan"] = path
         counts = plan["tier"].value_counts().to_dict()
         say("  objectivity_plan.parquet: " + ", ".join(f"уровень {t} — {counts.get(t, 0)}" for t in (1, 2, 3))
             + " (школа × год)")
-    return plan
+    path = _write(notes, processed, "objectivity_plan_notes", log, say, "objectivity")
+    if path is not None:
+        result.outputs["objectivity_plan_notes"] = path
+        say(f"  objectivity_plan_notes.parquet: для сведения, вне плана — {len(notes)} (школа × год), из них "
+            f"только официальные признаки — {int(notes['official_only'].sum())}")
+    return plan, notes
 
 
 def _vpr_views(tables, processed, result, log, say) -> None:

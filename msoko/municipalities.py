@@ -10,7 +10,8 @@ Compute writes three tables from here (``msoko compute``, docs/outputs.md):
 - ``municipalities_summary.parquet`` — per year, one row per municipality and one for all loaded:
   schools, pupils, ВПР works, the official objectivity index (100 − % of marked schools among the
   assessed schools of that unit), the schools of the plan of work on objectivity per tier (the one count
-  of «schools with signs» msoko acts on: tiers 1–2 measures, tier 3 to watch), ШНОР;
+  of «schools with signs» msoko acts on: tiers 1–2 measures, tier 3 a self-check) and beside it the
+  schools with a note only (signs not confirmed at the school level), ШНОР;
 - ``reject_findings.parquet`` — a school × work whose rows were rejected at ingest in a number that
   matters (``rejects.csv``): a reason to look at the protocol, not a verdict.
 
@@ -165,17 +166,19 @@ def objectivity_by_unit(objectivity: pd.DataFrame | None, scope: pd.DataFrame,
 
 
 PLAN_COLUMNS = ["plan_assessed", "plan_tier1", "plan_tier2", "plan_tier3", "plan_measures", "plan_official_only",
-                "plan_index"]
+                "plan_notes", "plan_index"]
 
 
-def plan_by_unit(plan: pd.DataFrame | None, objectivity: pd.DataFrame | None, scope: pd.DataFrame) -> pd.DataFrame:
+def plan_by_unit(plan: pd.DataFrame | None, objectivity: pd.DataFrame | None, scope: pd.DataFrame,
+                 notes: pd.DataFrame | None = None) -> pd.DataFrame:
     """``year, municipality`` + :data:`PLAN_COLUMNS` — the schools of the plan of work on objectivity
     (``objectivity_plan.parquet``, msoko.objectivity.plan) per municipality and for all loaded
     (``municipality = ALL``), over the counted schools. A school is assessed when at least one sign was
     assessed for it that year; ``plan_tier1..3`` count its plan row's tier (a school is in the plan once a
-    year); ``plan_measures`` = tiers 1–2 (measures), tier 3 is «to watch» (self-check);
-    ``plan_official_only`` the plan rows resting on official signs that similar schools do not confirm;
-    ``plan_index`` = 100 − % of the assessed schools with measures."""
+    year); ``plan_measures`` = tiers 1–2 (measures), tier 3 a self-check on one school-level finding;
+    ``plan_notes`` the schools outside the plan with a note (``objectivity_plan_notes.parquet``: flagged
+    signs with no school-level finding — information, not acted on), ``plan_official_only`` those of them
+    with official ФИОКО signs only; ``plan_index`` = 100 − % of the assessed schools with measures."""
     cols = ["year", "municipality"] + PLAN_COLUMNS
     if objectivity is None or not len(objectivity):
         return pd.DataFrame(columns=cols)
@@ -187,17 +190,25 @@ def plan_by_unit(plan: pd.DataFrame | None, objectivity: pd.DataFrame | None, sc
         return pd.DataFrame(columns=cols)
     if plan is not None and len(plan):
         p = pd.DataFrame({"year": plan["year"].astype(int), "school_id": plan["school_id"].astype(str),
-                          "tier": plan["tier"].astype(int), "off": plan["official_only"].fillna(False).astype(bool)})
+                          "tier": plan["tier"].astype(int)})
         per = per.merge(p.drop_duplicates(["year", "school_id"]), on=["year", "school_id"], how="left")
     else:
-        per = per.assign(tier=np.nan, off=False)
+        per = per.assign(tier=np.nan)
+    if notes is not None and len(notes):
+        n = pd.DataFrame({"year": notes["year"].astype(int), "school_id": notes["school_id"].astype(str),
+                          "note": True, "off": notes["official_only"].fillna(False).astype(bool)})
+        per = per.merge(n.drop_duplicates(["year", "school_id"]), on=["year", "school_id"], how="left")
+    else:
+        per = per.assign(note=False, off=False)
     per["municipality"] = per["school_id"].map(sc)
     per = pd.concat([per, per.assign(municipality=ALL)])
-    per = per.assign(t1=per["tier"].eq(1), t2=per["tier"].eq(2), t3=per["tier"].eq(3),
-                     off=per["off"].fillna(False).astype(bool))
+    # a school is in the plan or in its notes, never both (msoko.objectivity.plan.plan_and_notes)
+    note = per["note"].fillna(False).astype(bool) & per["tier"].isna()
+    per = per.assign(t1=per["tier"].eq(1), t2=per["tier"].eq(2), t3=per["tier"].eq(3), note=note,
+                     off=note & per["off"].fillna(False).astype(bool))
     agg = per.groupby(["year", "municipality"]).agg(
         plan_assessed=("school_id", "size"), plan_tier1=("t1", "sum"), plan_tier2=("t2", "sum"),
-        plan_tier3=("t3", "sum"), plan_official_only=("off", "sum")).reset_index()
+        plan_tier3=("t3", "sum"), plan_official_only=("off", "sum"), plan_notes=("note", "sum")).reset_index()
     agg["plan_measures"] = agg["plan_tier1"] + agg["plan_tier2"]
     agg["plan_index"] = 100.0 - 100.0 * agg["plan_measures"] / agg["plan_assessed"]
     return agg[cols]
@@ -206,7 +217,7 @@ def plan_by_unit(plan: pd.DataFrame | None, objectivity: pd.DataFrame | None, sc
 def municipalities_summary(scope: pd.DataFrame, schools: pd.DataFrame, vpr: pd.DataFrame | None,
                            objectivity: pd.DataFrame | None, shnor: pd.DataFrame | None,
                            official_signs, config: dict | None = None,
-                           plan: pd.DataFrame | None = None) -> pd.DataFrame:
+                           plan: pd.DataFrame | None = None, plan_notes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per year (of ВПР), one row per municipality and one for all loaded (``level`` «all»), over the
     counted schools: ``schools`` (general schools), ``schools_vpr`` (with ВПР works that year), ``pupils``
     (sum of the registry's ``students_total`` where known; ``pupils_known`` schools), ``works`` (ВПР works
@@ -232,7 +243,7 @@ def municipalities_summary(scope: pd.DataFrame, schools: pd.DataFrame, vpr: pd.D
         w = w[w["school_id"].isin(muni_of.index)]
         years = sorted(w["year"].unique())
     obj = objectivity_by_unit(objectivity, scope, official_signs).set_index(["year", "municipality"])
-    pl = plan_by_unit(plan, objectivity, scope).set_index(["year", "municipality"])
+    pl = plan_by_unit(plan, objectivity, scope, plan_notes).set_index(["year", "municipality"])
     sh = pd.DataFrame(columns=["year", "school_id", "shnor"])
     if shnor is not None and len(shnor) and {"year", "school_id", "shnor"} <= set(shnor):
         sh = shnor.assign(school_id=shnor["school_id"].astype(str))

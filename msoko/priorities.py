@@ -574,7 +574,8 @@ def _reason_words(code, ref, unit) -> str:
 # --------------------------------------------------------------------------- the evidence rule
 
 MAX_PUPILS = 2  # a gap worth this many pupils or fewer never reaches the first screen
-FIRST_SCREEN_STRONG = ("факт", "достаточно")
+RULE_EVIDENCE = "по правилу региона"   # the evidence word of a rule-made list (``rule_flags``: ШНОР)
+FIRST_SCREEN_STRONG = ("факт", "достаточно", RULE_EVIDENCE)
 
 
 from msoko.config import evidence_min_n  # noqa: E402,F401 - one definition for compute and the reports
@@ -649,11 +650,15 @@ def evidence_note(word: str, min_n: int) -> str:
 
 
 def concern_evidence(r: dict, conf: dict) -> str:
-    """The evidence word of a finding cell (a row of :func:`_cells`): «факт»; else its group must reach
+    """The evidence word of a finding cell (a row of :func:`_cells`): «факт»; «по правилу региона» for a
+    flag set by the region's rule over intervals (ШНОР, ``rule_flags``: pinned on the first screen, so never
+    «малоинформативно … на первый экран не выносится»); else its group must reach
     ``evidence_min_n`` and at least one of its reasons must be beyond the interval («достоверно» in the
     analysis) with a gap worth more than two pupils against that reason's comparison value."""
     if r.get("certainty") == "факт":
         return "факт"
+    if r.get("indicator") in conf["rule_flags"]:   # a list made by the region's rule (ШНОР): the rule itself
+        return RULE_EVIDENCE                        # asks for intervals and groups, its n is the school (1)
     min_n = int(conf["evidence_min_n"])
     n = r.get("n")
     if _nan(n) or float(n) < min_n:

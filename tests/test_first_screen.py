@@ -79,6 +79,22 @@ def test_concern_evidence_per_reason():
     assert concern_evidence(cell(certainty="факт", n=1), conf) == "факт"
 
 
+def test_the_shnor_flag_pinned_on_the_first_screen_never_says_it_is_not_shown():
+    """The ШНОР flag is a list made by the region's rule over intervals and groups (``rule_flags``): its n
+    is the school (1), yet it is no small group — «по правилу региона», a first-screen word, with no
+    «Малоинформативно … на первый экран не выносится» beside the concern the first screen pins."""
+    from msoko.priorities import FIRST_SCREEN_STRONG, RULE_EVIDENCE, evidence_note
+    conf = settings(CFG)
+    shnor = cell(indicator="shnor_flag", certainty="высокая", n=1, value=100.0, ci_low=NA, ci_high=NA,
+                 has_flag=True, sure_flag=True, ref_flag=0.0)
+    assert concern_evidence(shnor, conf) == RULE_EVIDENCE == "по правилу региона"
+    assert RULE_EVIDENCE in FIRST_SCREEN_STRONG and evidence_note(RULE_EVIDENCE, 20) == ""
+    # the same row of another indicator (not a rule's list) with one member is still «малоинформативно»
+    other = {**shnor, "indicator": "vpr_fail_share"}
+    assert concern_evidence(other, conf) == "малоинформативно"
+    assert evidence_note("малоинформативно", 20).endswith("на первый экран не выносится.")
+
+
 # --------------------------------------------------------------------------- first_screen on a fixed school
 
 def ind_row(indicator, value, ci_low, ci_high, n, muni, vs_m, similar, vs_s, subject=None):

@@ -8,18 +8,21 @@ from msoko.runner.index import render_index
 
 def test_index_shows_concerns_and_objectivity_per_school(tmp_path):
     """The objectivity column is the school's tier of the plan of work (objectivity_plan.parquet), not a
-    count of cell-level signs: a flagged `combined` cell of a school the plan puts at tier 3 reads «присмотреться»."""
+    count of cell-level signs: a school with flagged cells but no school-level finding (the plan's notes,
+    objectivity_plan_notes.parquet) reads «находок на уровне школы нет; для сведения — …», never a measure."""
     pd.DataFrame({"year": [2023, 2023, 2023, 2022], "school_id": ["A", "A", "A", "B"],
                   "top": [True, True, False, True]}).to_parquet(tmp_path / "priorities.parquet")
     pd.DataFrame({"year": [2023] * 6, "school_id": ["A", "A", "B", "B", "D", "E"],
                   "sign": ["inflated_mean", "combined", "bunching", "inflated_mean", "inflated_mean", "combined"],
                   "flagged": pd.array([True, True, True, False, False, True], dtype="boolean")}
                  ).to_parquet(tmp_path / "objectivity.parquet")
-    pd.DataFrame({"year": [2023, 2023, 2023, 2022], "school_id": ["A", "B", "E", "D"], "tier": [3, 1, 2, 1],
-                  "official_only": [True, False, False, False]}).to_parquet(tmp_path / "objectivity_plan.parquet")
+    pd.DataFrame({"year": [2023, 2023, 2022], "school_id": ["B", "E", "D"], "tier": [1, 2, 1]}
+                 ).to_parquet(tmp_path / "objectivity_plan.parquet")
+    pd.DataFrame({"year": [2023, 2022], "school_id": ["A", "E"], "official_only": [True, False]}
+                 ).to_parquet(tmp_path / "objectivity_plan_notes.parquet")
     facts = index_facts(tmp_path, 2023)
     assert facts["A"] == {"concerns": "2 из 3",
-                          "objectivity": "присмотреться: самоанализ (план работы, уровень 3), только официальные признаки"}
+                          "objectivity": "находок на уровне школы нет; для сведения — официальные признаки ФИОКО"}
     assert "concerns" not in facts.get("B", {})            # B's priorities are of 2022
     assert facts["B"]["objectivity"] == "меры: наблюдатели или перепроверка (план работы, уровень 1)"
     assert facts["E"]["objectivity"] == "меры: экспертиза КИМ и сопоставление отметок (план работы, уровень 2)"
@@ -34,8 +37,8 @@ def test_index_shows_concerns_and_objectivity_per_school(tmp_path):
                              "status": "built", "html": "2023/schools/C.html"}]}
     page = render_index(manifest, [], facts)
     assert "<th>Зон внимания на первом экране</th>" in page
-    assert ("<td>2 из 3</td><td>присмотреться: самоанализ (план работы, уровень 3), только официальные "
-            "признаки</td>") in page
+    assert ("<td>2 из 3</td><td>находок на уровне школы нет; для сведения — официальные признаки ФИОКО"
+            "</td>") in page
     assert "<td>B</td><td>—</td><td>меры: наблюдатели или перепроверка (план работы, уровень 1)</td>" in page
     # the school report says «Диагностика объективности … не рассчитана»: so does the index, never «признаков нет»
     assert "<td>C</td><td>—</td><td>не рассчитана</td>" in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -120,29 +121,33 @@ def test_summary_side_by_side(scope, config):
     assert m[["shnor", "shnor_assessed"]].loc[ALL].tolist() == [2, 4]
 
 
-# The plan of work (objectivity_plan.parquet): A1 tier 3 on an official sign alone, B1 tier 2, B3 tier 1,
-# X1 (another region) tier 1 — counted nowhere; A2 was at tier 1 in 2020 only. A2 has a flagged `combined`
-# cell in 2021 that the plan did not keep: the count of schools is the plan's, not the cells'.
+# The plan of work (objectivity_plan.parquet): B1 tier 2, B3 tier 1, B2 tier 3, X1 (another region) tier 1 —
+# counted nowhere; A2 was at tier 1 in 2020 only. Its notes (objectivity_plan_notes.parquet): A1 an official
+# sign alone, A2 a flagged `combined` cell that did not survive the school-level control — both beside the
+# plan, never in it: the count of schools with measures is the plan's, not the cells'.
 PLAN = pd.DataFrame({"year": [2021, 2021, 2021, 2021, 2020],
-                     "school_id": ["sch220001", "sch221001", "sch221003", "sch529999", "sch220002"],
-                     "tier": [3, 2, 1, 1, 1], "official_only": [True, False, False, False, False]})
+                     "school_id": ["sch221002", "sch221001", "sch221003", "sch529999", "sch220002"],
+                     "tier": [3, 2, 1, 1, 1]})
+NOTES = pd.DataFrame({"year": [2021, 2021], "school_id": ["sch220001", "sch220002"], "official_only": [True, False]})
 
 
 def test_plan_counts_per_municipality_by_hand(scope, config):
     obj = pd.concat([OBJ, pd.DataFrame([_sign("sch220002", "combined", True)])], ignore_index=True)
-    t = plan_by_unit(PLAN, obj, scope).set_index(["year", "municipality"]).loc[2021]
-    cols = ["plan_assessed", "plan_tier1", "plan_tier2", "plan_tier3", "plan_measures", "plan_official_only"]
-    assert t.loc["Город", cols].tolist() == [2, 0, 0, 1, 0, 1]      # A1, A2 assessed; A3 never
-    assert t.loc["Район", cols].tolist() == [3, 1, 1, 0, 2, 0]
-    assert t.loc[ALL, cols].tolist() == [5, 1, 1, 1, 2, 1]
+    t = plan_by_unit(PLAN, obj, scope, NOTES).set_index(["year", "municipality"]).loc[2021]
+    cols = ["plan_assessed", "plan_tier1", "plan_tier2", "plan_tier3", "plan_measures", "plan_notes",
+            "plan_official_only"]
+    assert t.loc["Город", cols].tolist() == [2, 0, 0, 0, 0, 2, 1]      # A1, A2 assessed; A3 never
+    assert t.loc["Район", cols].tolist() == [3, 1, 1, 1, 2, 0, 0]
+    assert t.loc[ALL, cols].tolist() == [5, 1, 1, 1, 2, 2, 1]
     assert t.loc["Город", "plan_index"] == pytest.approx(100.0)
     assert t.loc["Район", "plan_index"] == pytest.approx(100 - 200 / 3)
     assert t.loc[ALL, "plan_index"] == pytest.approx(60.0)
-    m = municipalities_summary(scope, SCHOOLS, VPR, obj, SHNOR, OFFICIAL_SIGNS, config, PLAN).set_index("municipality")
-    assert m.loc["Район", "plan_measures"] == 2 and m.loc[ALL, "plan_tier3"] == 1
+    m = municipalities_summary(scope, SCHOOLS, VPR, obj, SHNOR, OFFICIAL_SIGNS, config, PLAN,
+                               NOTES).set_index("municipality")
+    assert m.loc["Район", "plan_measures"] == 2 and m.loc[ALL, "plan_tier3"] == 1 and m.loc[ALL, "plan_notes"] == 2
     # without a plan every count is 0 over the assessed schools, never the flagged cells
     m0 = municipalities_summary(scope, SCHOOLS, VPR, obj, SHNOR, OFFICIAL_SIGNS, config).set_index("municipality")
-    assert m0.loc[ALL, ["plan_assessed", "plan_measures", "plan_tier3"]].tolist() == [5, 0, 0]
+    assert m0.loc[ALL, ["plan_assessed", "plan_measures", "plan_tier3", "plan_notes"]].tolist() == [5, 0, 0, 0]
 
 
 def test_all_loaded_is_named_honestly(config):
@@ -260,3 +265,46 @@ def test_objectivity_tables_carry_login_and_municipality(report_data):
     assert sorted(zip(one["Муниципалитет"], one["Логин"])) == [("Город", "sch220001"), ("Район", "sch221001")]
     assert list(t.columns[:3]) == ["Школа", "Муниципалитет", "Логин"]
     assert t["Муниципалитет"].tolist() == sorted(t["Муниципалитет"].tolist())
+
+
+def test_the_plans_notes_are_information_in_every_report(tmp_path, scope, config):
+    """A school of the plan's notes (A1: an official sign alone; A2: a cell flag that did not survive the
+    school-level control) is never a school to act on: the school's report says it is not in the plan,
+    the municipal and objectivity reports give the notes as a count «для сведения», the plan table does
+    not list it, and its official sign is still shown where the region sees it."""
+    from msoko.objectivity.plan import SELF_CHECK
+    from msoko.report import municipality as M, objectivity as O
+    from msoko.report.data import ReportData
+    from msoko.report.school import summary_objectivity
+    from msoko.store import write_table
+
+    obj = pd.concat([OBJ, pd.DataFrame([_sign("sch220002", "combined", True)])], ignore_index=True)
+    idx = obj["sign"] == "objectivity_index"   # the official index row (value, n) the key messages start from
+    obj = obj.assign(value=np.where(idx, 60.0, np.nan), n=np.where(idx, 5.0, np.nan), procedure="ВПР")
+    plan = PLAN.assign(measures=SELF_CHECK, reasons="основание", works="", persistence=1, score=1.0,
+                       families="journal")
+    write_table(scope, tmp_path, "org_scope")
+    write_table(municipalities_summary(scope, SCHOOLS, VPR, obj, SHNOR, OFFICIAL_SIGNS, config, PLAN, NOTES),
+                tmp_path, "municipalities_summary")
+    plan.to_parquet(tmp_path / "objectivity_plan.parquet")
+    NOTES.assign(reasons="официальный признак").to_parquet(tmp_path / "objectivity_plan_notes.parquet")
+    data = ReportData(processed_dir=tmp_path, schools=SCHOOLS.copy(), task_specs=pd.DataFrame(),
+                      indicators=pd.DataFrame(), catalogue=pd.DataFrame(),
+                      objectivity=obj.assign(year=obj["year"].astype("int64")), config=config)
+    s = summary_objectivity(data, "sch220001", 2021)
+    assert "в план работы по объективности школа не входит" in s and "официальные признаки похожие школы не " \
+        "подтверждают" in s and s.endswith("а не основание для мер.") and "уровень" not in s
+    # the counts: Город has no plan school, two schools of the notes, one of them official only
+    t = M.plan_tier_counts(data, "Город", 2021).set_index("Уровень плана работы")["Школ"]
+    assert t["3 — самоанализ по одной находке"] == "0"
+    assert t["вне плана, для сведения: признаки не подтвердились на уровне школы (из них только официальные — 1)"] == "2"
+    msgs = " ".join(O.objectivity_key_messages(data, 2021))
+    assert "самоанализ без внешних мер (одна находка на уровне школы) — у 1." in msgs
+    assert ("Для сведения: ещё у 2 школ признаки отмечены в отдельных работах, но не подтвердились на уровне школы "
+            "с поправкой на число её работ (у 1 из них — только официальные признаки ФИОКО") in msgs
+    plan_html = O.show_plan_of_work(data, 2021)._repr_html_()
+    assert "МБОУ СОШ №1" in plan_html and "sch220001" not in plan_html.split("Для сведения")[0]
+    assert "Для сведения: ещё у 2 школ" in plan_html
+    # the official sign itself is still shown to the region, with the school named
+    off = O.signs_frame(data, 2021, official=True)
+    assert ("sch220001", "Завышенный средний балл") in set(zip(off["Логин"], off["Признак"]))

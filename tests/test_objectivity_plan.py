@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msoko.objectivity.plan import (EXPERTISE, OBSERVERS, RECHECK, SELF_CHECK, holm, plan_of_work, school_tests,
-                                    plan_settings)
+from msoko.objectivity.plan import (EXPERTISE, OBSERVERS, RECHECK, SELF_CHECK, holm, plan_and_notes, plan_of_work,
+                                    school_tests, plan_settings)
 
 SUBJECTS = ("Математика", "Русский язык", "История")
 MAX = pd.DataFrame({"year": [2020, 2021], "grade": [4, 4], "subject": ["Математика"] * 2, "max_score": [20.0, 20.0]})
@@ -69,28 +69,66 @@ def test_holm_over_a_schools_works_decides_the_tier():
             "случайно такое бывает реже чем в 1 случае из 1000") in p["reasons"]
 
 
-def test_a_cell_flag_that_does_not_survive_holm_is_a_self_check():
-    # one of 30 works at p = 0.0008 (flagged at the cell level, alpha 0.001): ×30 = 0.024 ≥ 0.005 → tier 3
+def test_a_cell_flag_that_does_not_survive_holm_is_a_note_not_the_plan():
+    # one of 30 works at p = 0.0008 (flagged at the cell level, alpha 0.001): ×30 = 0.024 ≥ 0.005 → no
+    # school-level finding: not in the plan, a note (information)
     o = frame(school(2021, "B", "bunching", {(6, "История"): 0.0008}))
-    p = plan_of_work(o).iloc[0]
-    assert (p["tier"], p["measures"], p["official_only"]) == (3, SELF_CHECK, False)
-    assert p["p_school"] == pytest.approx(0.024) and p["families"] == ""
-    assert "ВПР, 6 кл. История" in p["reasons"] and "не подтверждаются на уровне школы" in p["reasons"]
+    plan, notes = plan_and_notes(o)
+    assert plan.empty and len(plan_of_work(o)) == 0
+    n = notes.iloc[0]
+    assert (n["school_id"], bool(n["official_only"])) == ("B", False)
+    assert n["p_school"] == pytest.approx(0.024)
+    assert (n["grade"], n["subject"], n["n"]) == (6, "История", 40)
+    assert "ВПР, 6 кл. История" in n["reasons"] and "не подтверждаются на уровне школы" in n["reasons"]
 
 
-def test_official_inflated_mean_alone_is_a_self_check():
+def test_official_inflated_mean_alone_is_a_note_not_the_plan():
     # ФИОКО's inflated mean: school mean 12.0, reference upper bound 11.5 → 0.5 point of 20 (2.5 % < 5 %),
-    # similar schools assessed and not confirming it; nothing else found → tier 3, self-check, official only
+    # similar schools assessed and not confirming it; nothing else found → not in the plan; a note, official only
     rows = [row(2021, "C", 4, "Математика", "inflated_mean", flagged=True, value=12.0, threshold=11.5),
             row(2021, "C", 4, "Математика", "inflated_mean_similar", p=0.3),
             *school(2021, "C", "combined", {})]
-    p = plan_of_work(frame(rows), None, MAX)
-    assert len(p) == 1
-    r = p.iloc[0]
-    assert (r["tier"], r["measures"], bool(r["official_only"])) == (3, SELF_CHECK, True)
+    plan, notes = plan_and_notes(frame(rows), None, MAX)
+    assert plan.empty
+    assert len(notes) == 1
+    r = notes.iloc[0]
+    assert (r["school_id"], bool(r["official_only"])) == ("C", True)
     assert "(ВПР, 4 кл. Математика: похожие школы его не подтверждают" in r["reasons"]
     assert "лишь на 0,5 балла из 20 (меньше 5 % максимума)" in r["reasons"]
-    assert OBSERVERS not in r["measures"]
+
+
+def test_the_plan_holds_only_school_level_findings_and_the_notes_the_rest():
+    # Four schools of one year, 30 works each, worked by hand:
+    #   S1 bunching p 1e-6 in one work → Holm ×30 = 3e-5 < 0.001 (strong) → tier 1, observers;
+    #   S2 marks_higher p 1e-5 in one work → 3e-4 (strong journal) → tier 2, expertise;
+    #   S3 bunching p 1e-4 in one work → 3e-3: found (< 0.005), not strong, alone → tier 3, self-check;
+    #   S4 an official inflated mean only (0.5 of 20 above, similar schools p 0.3) → a note, official only;
+    #   S5 bunching p 0.0005 in one work (flagged at the cell) → 0.015 ≥ 0.005 → a note, not official only;
+    #   S6 nothing flagged → neither.
+    rows = school(2021, "S1", "bunching", {(4, "Математика"): 1e-6})
+    rows += school(2021, "S2", "marks_higher", {(5, "Математика"): 1e-5})
+    rows += school(2021, "S3", "bunching", {(6, "История"): 1e-4})
+    rows += [row(2021, "S4", 4, "Математика", "inflated_mean", flagged=True, value=12.0, threshold=11.5),
+             row(2021, "S4", 4, "Математика", "inflated_mean_similar", p=0.3), *school(2021, "S4", "combined", {})]
+    rows += school(2021, "S5", "bunching", {(7, "Русский язык"): 0.0005})
+    rows += school(2021, "S6", "bunching", {})
+    plan, notes = plan_and_notes(frame(rows), None, MAX)
+    assert list(zip(plan["school_id"], plan["tier"])) == [("S1", 1), ("S2", 2), ("S3", 3)]
+    assert list(plan["measures"]) == [OBSERVERS, EXPERTISE, SELF_CHECK]
+    assert "на уровне школы находка одна" in plan.set_index("school_id").loc["S3", "reasons"]
+    assert plan["p_school"].tolist() == pytest.approx([3e-5, 3e-4, 3e-3])
+    assert list(zip(notes["school_id"], notes["official_only"])) == [("S4", True), ("S5", False)]
+    assert notes.set_index("school_id").loc["S5", "p_school"] == pytest.approx(0.015)
+    assert "official_only" not in plan.columns
+    assert not set(plan["school_id"]) & set(notes["school_id"])   # a school is in one of them at most
+
+    # the municipalities' counts (compute's municipalities_summary): measures 2, self-check 1, notes 2
+    # (1 official only), assessed 6 — S4 is counted beside the plan, never in it
+    from msoko.municipalities import ALL, plan_by_unit
+    scope = pd.DataFrame({"school_id": [f"S{i}" for i in range(1, 7)], "counted": True, "municipality": "Район"})
+    u = plan_by_unit(plan, frame(rows), scope, notes).set_index("municipality").loc["Район"]
+    assert [int(u[c]) for c in ("plan_assessed", "plan_tier1", "plan_tier2", "plan_tier3", "plan_measures",
+                                "plan_notes", "plan_official_only")] == [6, 1, 1, 1, 2, 2, 1]
 
 
 def test_official_inflated_mean_confirmed_by_similar_schools_is_evidence():
@@ -98,8 +136,9 @@ def test_official_inflated_mean_confirmed_by_similar_schools_is_evidence():
     # assessed work): level_peers found at the school level, strong → tier 1, observers; not «official only»
     rows = [row(2021, "D", 4, "Математика", "inflated_mean", flagged=True, value=14.5, threshold=11.5),
             row(2021, "D", 4, "Математика", "inflated_mean_similar", p=1e-5, flagged=True)]
-    r = plan_of_work(frame(rows), None, MAX).iloc[0]
-    assert (r["tier"], r["measures"], bool(r["official_only"])) == (1, OBSERVERS, False)
+    plan, notes = plan_and_notes(frame(rows), None, MAX)
+    r = plan.iloc[0]
+    assert (r["tier"], r["measures"]) == (1, OBSERVERS) and notes.empty
     assert "Завышенный средний балл" not in r["reasons"]   # confirmed: no note
 
 
@@ -190,8 +229,10 @@ def test_demo_plan_against_planted_truth(demo_raw, demo_processed):
     precision = len(got & planted) / len(got)
     assert recall >= 0.8, (recall, sorted(want - got))
     assert precision >= 0.6, (precision, sorted(got - planted))
-    # the tier-3 rows with only official signs never carry an external measure
-    assert (plan.loc[plan["official_only"], "measures"] == SELF_CHECK).all()
+    # every plan row has a school-level finding; the notes (official-only or cell-level flags) are apart
+    assert (plan["families"].fillna("") != "").all()
+    notes = pd.read_parquet(demo_processed / "objectivity_plan_notes.parquet")
+    assert not set(zip(plan["year"], plan["school_id"])) & set(zip(notes["year"], notes["school_id"]))
 
 
 def test_combined_beside_another_family_is_no_year_of_persistence():

@@ -147,6 +147,13 @@ def test_task_completion_thresholds_by_level():
         assert y == value and x0 < task < x1  # the step sits over its own task only
         assert thr.get_color() == plots.LEVEL_COLORS[level]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1\nБ", "2\nП", "3\nВ"]
+    # a principal does not know «П»: the axis, the legend and the chart's note say what the letters mean
+    assert ax.get_xlabel() == "Задание (уровень: Б — базовый, П — повышенный, В — высокий)"
+    (thr_p,) = _coll(ax, "threshold level-П")
+    assert thr_p.get_label() == "Порог П (повышенный уровень) — 30 %"
+    html = str(plots.task_completion_chart(d, thresholds={"Б": 50, "П": 30, "В": 15}))
+    assert "под номером задания — его уровень: Б — базовый, П — повышенный, В — высокий" in html
+    assert "пороги достаточности: Б — 50 %, П — 30 %, В — 15 %" in html
 
 
 def test_task_levels_bars_and_labels():

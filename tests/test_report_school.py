@@ -348,3 +348,28 @@ def test_kindergarten_one_page_report(data, year):
     if actions is not None:
         assert len(actions) <= 5 and actions["Почему"].str.len().gt(0).all()
         assert actions["Уверенность"].isin(["факт", "высокая", "достаточная", "низкая"]).all()
+
+
+def test_shnor_status_gives_the_count_and_folds_the_procedures(data):
+    """A ШНОР school's status line names the count of low procedures (compute's ``shnor_list``:
+    ``low_procedures`` of ``procedures``) and its margin, not every procedure with its interval; the full
+    reason (each procedure, share, interval, n) is folded under it, once. Its ШНОР concern, pinned on the
+    first screen, never says «на первый экран не выносится»."""
+    sl = data.table("shnor_list")
+    on = sl[sl["shnor"].fillna(False).astype(bool) & sl["by_count"].fillna(False).astype(bool)]
+    assert len(on), "the demo plants low-result schools the ШНОР rule lists"
+    for r in on.to_dict("records"):
+        sid, year = str(r["school_id"]), int(r["year"])
+        html = R.show_school_summary(data, sid, year)._repr_html_()
+        status = _text(re.search(r"<p class=\"status\">(.*?)</p>", html, re.S).group(1))
+        k, n = int(r["low_procedures"]), int(r["procedures"])
+        assert re.search(rf"ШНОР по региональным критериям \(доля результатов ниже «3» не менее \d+ %\): {k} из {n} "
+                         "процедур", status), (sid, year, status)
+        assert "запас над порогом" in status and "[" not in status and "n =" not in status, status
+        folded = re.findall(r"<details class=\"more shnor\"><summary>(.*?)</summary>(.*?)</details>", html, re.S)
+        assert len(folded) == 1, (sid, year)
+        from msoko.report.fmt import plain
+        assert _text(folded[0][1]).strip() == plain(r["reason"])      # compute's reason, each procedure once
+        assert "%" in _text(folded[0][1]) and "n =" in _text(folded[0][1])
+        concerns = _text(html.split("Что требует внимания", 1)[1].split("Сильные стороны")[0])
+        assert "ШНОР" in concerns and "на первый экран не выносится" not in concerns, (sid, year, concerns)

@@ -1,11 +1,12 @@
-"""The plan of work on objectivity: one row per school × year with a finding, tiered by evidence.
+"""The plan of work on objectivity: one row per school × year with a school-level finding, tiered by
+evidence; and the notes beside it (signs that did not survive the school-level control).
 
 This is the only definition of msoko's plan of work (written by compute as
 ``objectivity_plan.parquet``; the reports, the priorities, the principal's composite and the
-«адресная поддержка» list read it). It follows the Omsk plan (a year of graded measures for the
-schools with signs of non-objectivity): the heaviest measures for the few schools with the strongest
-evidence, a review of their own tests for schools whose current marks disagree with the ВПР, and a
-self-check for the rest.
+«адресная поддержка» list read it) and of its notes (``objectivity_plan_notes.parquet``). It follows the
+Omsk plan (a year of graded measures for the schools with signs of non-objectivity): the heaviest
+measures for the few schools with the strongest evidence, a review of their own tests for schools whose
+current marks disagree with the ВПР, and a self-check for a school with one finding of its own.
 
 **School-level error control.** A school writes about 30 works a year, and every cell-level sign is
 a test at its own level: even at 2 % a third of the schools would be named by chance. The plan
@@ -25,26 +26,34 @@ Why Holm and not Simes/BH: the plan's question is «is there at least one work o
 real trace» — a family-wise question, not a false-discovery share — and the works of a school share
 teachers and pupils, so a rule valid under arbitrary dependence is the safe one.
 
-**Tiers.** A family is *found* when its school-level p < ``plan_alpha`` (0.01) and *strong* when
-< ``plan_strong_alpha`` (0.001). The real sample's p-values have heavier tails than nominal
-(objectivity_calibration.parquet), so a single found family in one year is not enough for a measure
-that costs the school:
+**Tiers.** A family is *found* when its school-level p < ``plan_alpha`` (0.005) and *strong* when
+< ``plan_strong_alpha`` (0.001). Only a school with a found family is in the plan. The real sample's
+p-values have heavier tails than nominal (objectivity_calibration.parquet), so a single found family
+in one year is not enough for a measure that costs the school:
 
 - tier 1 (observers at the next ВПР / a re-check of the works): a family about the ВПР results
   (all but ``journal``) that is strong, or found together with another family the same year, or
   found in two years or more (persistence);
 - tier 2 (expertise of the school's КИМ and a comparison of current marks with the ВПР): the journal
   family strong, or found with another family, or found in two years;
-- tier 3 (self-check, no external measures): everything else that was found in a work — a family
-  found only once at the school level, cell-level flags that do not survive the school-level
-  control, and official ФИОКО signs that msoko's evidence does not confirm.
+- tier 3 (self-check, no external measures): one family found at the school level, not strong and
+  not confirmed by another family or another year.
+
+**Notes, not the plan.** A school without a found family is not in the plan, whatever its cells show:
+cell-level flags that do not survive the school-level control, and official ФИОКО signs that msoko's
+evidence does not confirm. On the real sample these were 36–38 of 83 schools a year (half of them on the
+official «Завышенный средний балл» alone) — a census, not a decision. Such a school gets a row of
+:func:`plan_and_notes`' notes (``objectivity_plan_notes.parquet``): what was flagged and why it is not
+a finding, shown as information (the official signs themselves stay computed and shown as the region
+sees them), never as a school to act on.
 
 **Official signs.** The official «Завышенный средний балл» (``inflated_mean``) stays computed exactly
-(:mod:`msoko.objectivity.official`), but in the plan it counts only where similar schools confirm it
-(``inflated_mean_similar`` flagged for the same work) *and* the school's mean is above the
-reference interval by at least ``plan_min_gap_share`` of the work's maximum score (5 %). Otherwise it
-gets a note and tier 3 at most. The other official signs (journal mismatch, cohort rise or fall) are
-members of their families and count through them; alone they are a tier-3 note.
+(:mod:`msoko.objectivity.official`), but it counts as evidence only where similar schools confirm it
+(``inflated_mean_similar`` flagged for the same work — a member of the ``level_peers`` family, so it
+acts through that family's school-level test) *and* the school's mean is above the reference interval
+by at least ``plan_min_gap_share`` of the work's maximum score (5 %). Otherwise the row (plan or note)
+says why. The other official signs (journal mismatch, cohort rise or fall) are members of their families
+and count through them; alone they are a note.
 
 **Measures** fit what was found: journal marks → «экспертиза КИМ и сопоставление текущих отметок с
 результатами ВПР»; identical answer strings → «перепроверка этих работ»; bunching at the mark
@@ -65,7 +74,9 @@ from msoko import ru
 from msoko.ru import chance, plural
 
 PLAN_COLUMNS = ["year", "school_id", "tier", "measures", "reasons", "families", "works", "n_works_flagged",
-                "persistence", "official_only", "p_school", "score", "grade", "subject", "n"]
+                "persistence", "p_school", "score", "grade", "subject", "n"]
+# the notes beside the plan: schools with flagged signs but no school-level finding (information only)
+NOTE_COLUMNS = ["year", "school_id", "official_only", "reasons", "p_school", "grade", "subject", "n"]
 
 JOURNAL = "journal"
 COMBINED = "combined"
@@ -89,7 +100,7 @@ MEASURE_KEYS = {"observers": OBSERVERS, "recheck": RECHECK, "expertise": EXPERTI
 MEASURE_OF = {"journal": EXPERTISE, "strings": RECHECK, "distribution": OBSERVERS, "level_peers": OBSERVERS,
               "level_time": OBSERVERS, "tasks": OBSERVERS, "combined": OBSERVERS}
 TIER_WORDS = {1: "уровень 1 — наблюдатели или перепроверка", 2: "уровень 2 — экспертиза КИМ и сопоставление отметок",
-              3: "уровень 3 — самоанализ"}
+              3: "уровень 3 — самоанализ по одной находке"}
 
 
 def holm(p) -> np.ndarray:
@@ -197,19 +208,32 @@ def _official(o: pd.DataFrame, cfg: dict, max_scores: pd.DataFrame | None) -> pd
 
 def plan_of_work(objectivity: pd.DataFrame | None, config: dict | None = None,
                  max_scores: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The plan of work (see the module docstring): one row per year × school with any finding.
+    """The plan of work (see the module docstring): one row per year × school with a school-level finding
+    (the first frame of :func:`plan_and_notes`)."""
+    return plan_and_notes(objectivity, config, max_scores)[0]
+
+
+def plan_and_notes(objectivity: pd.DataFrame | None, config: dict | None = None,
+                   max_scores: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The plan of work and its notes (see the module docstring).
 
     ``objectivity`` is the objectivity.parquet frame; ``max_scores`` (``year, grade, subject,
     max_score`` of the ВПР works) gives the practical size of an official inflated mean (without it
-    only the similar-schools check applies). Columns: :data:`PLAN_COLUMNS` — ``tier`` (1 strongest),
-    ``measures`` and ``reasons`` (Russian), ``families`` (codes, «; »), ``works`` (the works of the
-    findings, Russian), ``n_works_flagged``, ``persistence`` (years with a found family; 0 when none),
-    ``official_only`` (only official ФИОКО signs, not confirmed), ``p_school`` (the smallest
-    school-level p of a found family, else of any family), ``score``; ``grade, subject, n`` of the
-    strongest work. Sorted by year, tier, score
-    (descending)."""
+    only the similar-schools check applies).
+
+    The plan: one row per year × school with a found family, columns :data:`PLAN_COLUMNS` — ``tier``
+    (1 strongest), ``measures`` and ``reasons`` (Russian), ``families`` (codes, «; »), ``works`` (the
+    works of the findings, Russian), ``n_works_flagged``, ``persistence`` (years with a found family),
+    ``p_school`` (the smallest school-level p of a found family), ``score``; ``grade, subject, n`` of the
+    strongest work. Sorted by year, tier, score (descending).
+
+    The notes: one row per year × school with a flagged sign (official or msoko's) but no found family,
+    columns :data:`NOTE_COLUMNS` — ``official_only`` (only official ФИОКО signs were flagged),
+    ``reasons`` (what was flagged and why it is not a finding, Russian), ``p_school`` (the smallest
+    school-level p of any family; NaN when none was tested), ``grade, subject, n`` of the work with the
+    smallest p. Sorted by year, school."""
     if objectivity is None or not len(objectivity):
-        return _empty()
+        return _empty(), _empty_notes()
     cfg = plan_settings(config)
     alpha, strong = float(cfg["plan_alpha"]), float(cfg["plan_strong_alpha"])
     o = objectivity.loc[objectivity["school_id"].notna()]
@@ -233,7 +257,7 @@ def plan_of_work(objectivity: pd.DataFrame | None, config: dict | None = None,
     keys |= set(zip(off["year"].astype(int), off["school_id"]))
     keys |= set(zip(cell_flags["year"].astype(int), cell_flags["school_id"]))
     if not keys:
-        return _empty()
+        return _empty(), _empty_notes()
     fam_by = {k: g for k, g in fam_p.groupby(["year", "school_id"])} if len(fam_p) else {}
     tests_by = {k: g for k, g in tests.groupby(["year", "school_id", "family"])} if len(tests) else {}
     off_by = {k: g for k, g in off.groupby(["year", "school_id"])} if len(off) else {}
@@ -242,7 +266,7 @@ def plan_of_work(objectivity: pd.DataFrame | None, config: dict | None = None,
     nn = o.loc[o["grade"].notna() & o["n"].notna(), ["year", "school_id", "grade", "subject", "n"]]
     n_of = dict(zip(zip(nn["year"].astype(int), nn["school_id"], nn["grade"].astype(float), nn["subject"]),
                     nn["n"].astype(float)))
-    rows = []
+    rows, notes = [], []
     for y, sid in sorted(keys):
         fp = fam_by.get((y, sid))
         fp = fp.sort_values("p_f") if fp is not None else pd.DataFrame(columns=["family", "p_f"])
@@ -292,17 +316,6 @@ def plan_of_work(objectivity: pd.DataFrame | None, config: dict | None = None,
                 reasons.append(f"признаки в отдельных работах ({', '.join(cells)}) не подтверждаются на уровне школы "
                                "с поправкой на число её работ")
                 official_only = False
-        if tier == 1:
-            measures = list(dict.fromkeys(MEASURE_OF[f] for f in families
-                                          if f in tier1 or (f == JOURNAL and journal_ok)))
-        elif tier == 2:
-            measures = [EXPERTISE]
-        else:
-            measures = [SELF_CHECK]
-        all_works = sorted({w for f in families for w in works[f]})
-        persistence = int(school_years.get(sid, 0))
-        score = float(sum(-np.log10(max(p, 1e-300)) for p in pf.values()))
-        score += bonus * max(persistence - 1, 0) if families else 0.0
         p_school = float(min(pf.values())) if pf else (float(fp["p_f"].min()) if len(fp) else np.nan)
         top = (np.nan, None)   # the strongest work of a found family (else of any flagged sign or official sign)
         if families:
@@ -315,22 +328,49 @@ def plan_of_work(objectivity: pd.DataFrame | None, config: dict | None = None,
                 t = src.sort_values("p_value", kind="stable").iloc[0]
                 top = (t["grade"], t["subject"])
         n_top = n_of.get((int(y), sid, float(top[0]) if pd.notna(top[0]) else np.nan, top[1]), np.nan)
+        where = {"grade": top[0] if pd.notna(top[0]) else np.nan, "subject": top[1], "n": n_top}
+        if not families:   # no school-level finding: a note, not the plan
+            notes.append({"year": int(y), "school_id": str(sid), "official_only": official_only,
+                          "reasons": "; ".join(reasons), "p_school": p_school, **where})
+            continue
+        if tier == 1:
+            measures = list(dict.fromkeys(MEASURE_OF[f] for f in families
+                                          if f in tier1 or (f == JOURNAL and journal_ok)))
+        elif tier == 2:
+            measures = [EXPERTISE]
+        else:
+            measures = [SELF_CHECK]
+        all_works = sorted({w for f in families for w in works[f]})
+        persistence = int(school_years.get(sid, 0))
+        score = float(sum(-np.log10(max(p, 1e-300)) for p in pf.values()))
+        score += bonus * max(persistence - 1, 0)
         rows.append({"year": int(y), "school_id": str(sid), "tier": tier, "measures": "; ".join(measures),
                      "reasons": "; ".join(reasons), "families": "; ".join(families), "works": "; ".join(all_works),
-                     "n_works_flagged": len(all_works), "persistence": persistence, "official_only": official_only,
-                     "p_school": p_school, "score": round(score, 6),
-                     "grade": top[0] if pd.notna(top[0]) else np.nan, "subject": top[1], "n": n_top})
-    out = pd.DataFrame(rows, columns=PLAN_COLUMNS)
-    out["grade"] = pd.array(pd.to_numeric(out["grade"]), dtype="Int64")
-    out["n"] = pd.array(pd.to_numeric(out["n"]).round(), dtype="Int64")
-    return out.sort_values(["year", "tier", "score", "school_id"], ascending=[True, True, False, True],
-                           kind="stable").reset_index(drop=True)
+                     "n_works_flagged": len(all_works), "persistence": persistence,
+                     "p_school": p_school, "score": round(score, 6), **where})
+    out = _typed(pd.DataFrame(rows, columns=PLAN_COLUMNS)) if rows else _empty()
+    out = out.sort_values(["year", "tier", "score", "school_id"], ascending=[True, True, False, True],
+                          kind="stable").reset_index(drop=True)
+    nt = _typed(pd.DataFrame(notes, columns=NOTE_COLUMNS)) if notes else _empty_notes()
+    nt["official_only"] = nt["official_only"].astype(bool)
+    return out, nt.sort_values(["year", "school_id"], kind="stable").reset_index(drop=True)
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    df["grade"] = pd.array(pd.to_numeric(df["grade"]), dtype="Int64")
+    df["n"] = pd.array(pd.to_numeric(df["n"]).round(), dtype="Int64")
+    return df
 
 
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(
-        PLAN_COLUMNS, ["int64", object, "int64", object, object, object, object, "int64", "int64", bool,
+        PLAN_COLUMNS, ["int64", object, "int64", object, object, object, object, "int64", "int64",
                        "float64", "float64", "Int64", object, "Int64"])})
+
+
+def _empty_notes() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(
+        NOTE_COLUMNS, ["int64", object, bool, object, "float64", "Int64", object, "Int64"])})
 
 
 def max_scores_of(vpr: pd.DataFrame | None) -> pd.DataFrame:

@@ -295,7 +295,7 @@ def plot_task_completion(data: pd.DataFrame, *, thresholds: Mapping[str, float] 
         idx = [i for i, lvl in enumerate(lv) if lvl == level]
         segments(ax, x[idx] - 0.45, x[idx] + 0.45, [thresholds[level]] * len(idx), LEVEL_COLORS[level],
                  cls=f"threshold level-{level}", width=1.3, dashes=(1.5, 2), zorder=5,
-                 label=f"Порог {level} — {fmt_num(thresholds[level])} %")
+                 label=f"Порог {level} ({LEVEL_NAMES[level]} уровень) — {fmt_num(thresholds[level])} %")
     ax.set_xlim(-0.6, len(tasks) - 0.4)
     ax.set_ylim(0, 105)
     set_yticks(ax, [0, 20, 40, 60, 80, 100])
@@ -318,7 +318,9 @@ def task_completion_chart(data: pd.DataFrame, *, thresholds: Mapping[str, float]
     draw(ax=ax)
     n = data.loc[data["group"] == order(data["group"])[0], "n"].max() if "n" in data else None
     return embed(ax, title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None,
-                 note="пороги: " + ", ".join(f"{k} — {fmt_num(v)} %" for k, v in thr.items()), draw=draw)
+                 note="под номером задания — его уровень: " + ", ".join(f"{k} — {v}" for k, v in LEVEL_NAMES.items())
+                      + "; пороги достаточности: " + ", ".join(f"{k} — {fmt_num(v)} %" for k, v in thr.items()),
+                 draw=draw)
 
 
 _LEVELS_BOX = box(400, 240, left=52, right=8, top=16, bottom=40)

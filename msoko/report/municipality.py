@@ -474,10 +474,14 @@ def plan_tier_counts(data: ReportData, municipality: str, year: int) -> pd.DataF
     pc = plan_counts(data, year, municipality)
     if pc is None or not pc["plan_assessed"]:
         return pd.DataFrame()
+    notes = int(pc.get("plan_notes", 0) or 0)
     return pd.DataFrame([{"Уровень плана работы": TIER_NAMES[t], "Школ": fmt(int(pc[f"plan_tier{t}"]))}
                          for t in (1, 2, 3)]
-                        + [{"Уровень плана работы": "оценено школ", "Школ": fmt(int(pc["plan_assessed"]))}]) \
-        .assign(**{"Из них только официальные признаки": ["—", "—", fmt(int(pc["plan_official_only"])), "—"]})
+                        + [{"Уровень плана работы": "вне плана, для сведения: признаки не подтвердились на уровне "
+                                                    "школы" + (f" (из них только официальные — "
+                                                               f"{fmt(int(pc['plan_official_only']))})" if notes else ""),
+                            "Школ": fmt(notes)},
+                           {"Уровень плана работы": "оценено школ", "Школ": fmt(int(pc["plan_assessed"]))}])
 
 
 def support_table(data: ReportData, municipality: str, year: int, *, detail: bool = False) -> pd.DataFrame:
@@ -719,9 +723,10 @@ def show_municipal_summary(data: ReportData, municipality: str, year: int) -> Se
     if not tiers.empty:
         sec.table(tiers, caption=f"План работы по объективности: школ по уровням, {year}",
                   note="Уровни 1–2 — меры (наблюдатели, перепроверка, экспертиза КИМ) по находкам, подтверждённым на "
-                       "уровне школы с поправкой на число её работ; уровень 3 — самоанализ без внешних мер, в том числе "
-                       "по официальным признакам, которые похожие школы не подтверждают. Перечень — в отчёте об "
-                       "объективности.")
+                       "уровне школы с поправкой на число её работ; уровень 3 — самоанализ без внешних мер по одной "
+                       "такой находке. Школы, у которых признаки отмечены лишь в отдельных работах или только "
+                       "официальные (например, «завышенный средний балл», который похожие школы не подтверждают), в "
+                       "план не входят: это сведения, а не перечень для мер. Перечень плана — в отчёте об объективности.")
     sec.heading("Системы МСОКО в цифрах", 3)
     sec.table(systems_overview(data, municipality, year), caption=f"Восемь систем: цели, изменения, отставания ({year})",
               note="«Достоверно» — 95 % интервал изменения не включает ноль; отставание подтверждено, если показатель "

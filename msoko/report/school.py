@@ -652,16 +652,48 @@ def summary_strengths(data: ReportData, school_id: str, year: int, k: int = MAX_
     return [_point_sentence(x, True) for x in _comparison_points(data, school_id, year, +1)[:k]]
 
 
+def _shnor_row(data: ReportData, school_id: str, year: int) -> dict | None:
+    """The school's row of ``shnor_list`` when it is on the ШНОР list with a reason; None otherwise."""
+    s = data.table("shnor_list")
+    if s.empty or not {"year", "school_id", "shnor", "reason"} <= set(s):
+        return None
+    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id) & s["shnor"].fillna(False).astype(bool)]
+    if s.empty or pd.isna(s["reason"].iloc[0]):
+        return None
+    return s.iloc[0].to_dict()
+
+
 def _shnor(data: ReportData, school_id: str, year: int) -> str:
     """Compute's reason why the school is on the ШНОР list (the units, their shares with intervals and n,
     the margin over the threshold); empty when it is not."""
-    s = data.table("shnor_list")
-    if s.empty or not {"year", "school_id", "shnor", "reason"} <= set(s):
+    r = _shnor_row(data, school_id, year)
+    return plain(str(r["reason"])) if r is not None else ""
+
+
+def shnor_short(data: ReportData, school_id: str, year: int) -> str:
+    """«ШНОР по региональным критериям (доля результатов ниже «3» не менее 30 %): 4 из 7 процедур; запас над
+    порогом — 5,9 п. п.»: the counts of
+    compute's ``shnor_list`` row for the first screen (the procedures with their intervals are folded
+    under it, :func:`shnor_details_html`); "" when the school is not on the list."""
+    from msoko.report.municipality import _shnor_low_share, _shnor_reason
+    r = _shnor_row(data, school_id, year)
+    if r is None:
         return ""
-    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id) & s["shnor"].fillna(False).astype(bool)]
-    if s.empty or pd.isna(s["reason"].iloc[0]):
+    margin = r.get("strength")
+    from msoko.ru import short
+    rule = f"доля результатов ниже «3» не менее {short(_shnor_low_share(data, year))} %"
+    return plain(f"ШНОР по региональным критериям ({rule}): " + _shnor_reason(r, detail=False)
+                 + (f"; запас над порогом — {fmt(float(margin))} п. п." if margin is not None and pd.notna(margin)
+                    else "."))
+
+
+def shnor_details_html(data: ReportData, school_id: str, year: int) -> str:
+    """The ШНОР reason in full (each procedure with its share, interval and n), folded: «» when not ШНОР."""
+    full = _shnor(data, school_id, year)
+    if not full:
         return ""
-    return plain(str(s["reason"].iloc[0]))
+    return ("<details class=\"more shnor\"><summary>Процедуры ШНОР: доли результатов ниже «3» с интервалами"
+            f"</summary><p>{esc(full)}</p></details>")
 
 
 SHNOR_UNASSESSED = "ШНОР: не оценивалась (мало участников{detail})"
@@ -705,7 +737,7 @@ def summary_status(data: ReportData, school_id: str, year: int) -> str:
         m = d.loc["context_index", "municipality_value"]
         parts.append(f"индекс контекста {fmt(float(d.loc['context_index', 'value']))}"
                      + (f" (в среднем по муниципалитету {fmt(float(m))})" if pd.notna(m) else ""))
-    shnor = _shnor(data, school_id, year)
+    shnor = shnor_short(data, school_id, year)   # the counts; the procedures are folded under the status
     return (("Статус школы в " + f"{year} году: " + "; ".join(parts) + ".") if parts else "") \
         + (f" {shnor}" if shnor and parts else shnor)
 
@@ -752,14 +784,19 @@ def summary_objectivity(data: ReportData, school_id: str, year: int) -> str:
         where = f" в {len(cells)} {_plural(len(cells), 'работе', 'работах', 'работах')}: {works}" if len(cells) else ""
         text = f"{what} ({how}){where}"
         parts.append(text)
-    from msoko.report.signs import plan_tier
+    from msoko.report.signs import plan_note, plan_tier
     plan = plan_tier(data, school_id, year)
+    note = plan_note(data, school_id, year) if plan is None else None
     if plan is not None:
-        parts.append(f"план работы по объективности: уровень {int(plan['tier'])} — {plan['measures']}"
-                     + (" (официальные признаки похожие школы не подтверждают)" if plan["official_only"] else ""))
-    elif (d["sign"] == "combined").any():
-        parts.append("на уровне школы с поправкой на число её работ находки не подтверждаются")
+        parts.append(f"план работы по объективности: уровень {int(plan['tier'])} — {plan['measures']}")
+    elif note is not None or (d["sign"] == "combined").any():   # the plan's note: information, not a measure
+        parts.append("на уровне школы с поправкой на число её работ находки не подтверждаются, в план работы "
+                     "по объективности школа не входит"
+                     + (" (официальные признаки похожие школы не подтверждают; они отмечены по методике ФИОКО "
+                        "и видны региону)" if note is not None and bool(note["official_only"]) else ""))
     txt = "; ".join(parts)
+    if plan is None and note is not None:   # the plan's note: information, no measure
+        return plain(txt[0].upper() + txt[1:] + ". Это сведения для самой школы, а не основание для мер.")
     return plain(txt[0].upper() + txt[1:] + ". Это повод внимательно посмотреть на проведение и проверку работ и "
                  "на текущее оценивание, а не вывод о нарушениях." if any(d["sign"].isin(MARK_SIGNS))
                  else txt[0].upper() + txt[1:] + ". Это повод внимательно посмотреть на проведение и проверку работ, "
@@ -853,7 +890,7 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
     sec.sentences += strengths + concerns
     parts = ["<section class=\"first-screen\">"]
     if status:
-        parts.append(f"<p class=\"status\">{esc(status)}</p>")
+        parts.append(f"<p class=\"status\">{esc(status)}</p>" + shnor_details_html(data, school_id, year))
     parts.append("<div class=\"fs-grid\">")
     rule = (f"группа от {_evidence_min_n(data)} обучающихся, различие за пределами погрешности и больше чем на "
             "двух обучающихся")

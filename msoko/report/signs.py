@@ -44,7 +44,7 @@ def plan_counts(data: ReportData, year: int, municipality: str | None = None) ->
 
 
 PLAN_MEASURES = "Школ с мерами по плану работы (уровни 1–2)"
-PLAN_WATCH = "Школ для самоанализа (уровень 3)"
+PLAN_WATCH = "Школ для самоанализа по одной находке (уровень 3)"
 
 
 def objectivity_index(data: ReportData) -> pd.DataFrame:
@@ -214,7 +214,7 @@ def cohort_fences(data: ReportData, year: int, subject: str) -> tuple[float, flo
 
 
 TIER_NAMES = {1: "1 — наблюдатели или перепроверка", 2: "2 — экспертиза КИМ и сопоставление отметок",
-              3: "3 — самоанализ"}
+              3: "3 — самоанализ по одной находке"}
 
 
 def plan_rows(data: ReportData, year: int) -> pd.DataFrame:
@@ -249,14 +249,18 @@ def plan_of_work(data: ReportData, year: int) -> pd.DataFrame:
 
 INDEX_TIER_WORDS = {1: "меры: наблюдатели или перепроверка (план работы, уровень 1)",
                     2: "меры: экспертиза КИМ и сопоставление отметок (план работы, уровень 2)",
-                    3: "присмотреться: самоанализ (план работы, уровень 3)"}
+                    3: "самоанализ: одна находка на уровне школы (план работы, уровень 3)"}
+# a school of the plan's notes: flagged signs, no school-level finding — information, not a measure
+INDEX_NOTE_WORDS = "находок на уровне школы нет; для сведения — признаки в отдельных работах"
+INDEX_NOTE_OFFICIAL_WORDS = "находок на уровне школы нет; для сведения — официальные признаки ФИОКО"
 
 
 def index_objectivity(processed_dir, year: int) -> dict[str, str]:
     """Per school, its objectivity status in a few words for the runs' index: its tier of the plan of work
-    (``objectivity_plan.parquet``; tiers 1–2 measures, tier 3 to watch), «находок нет» for an assessed
-    school outside the plan (``objectivity.parquet``: a sign assessed that year); schools with neither are
-    left out (the index says «не рассчитана»)."""
+    (``objectivity_plan.parquet``; tiers 1–2 measures, tier 3 a self-check on one finding), «находок на
+    уровне школы нет; для сведения — …» for a school of the plan's notes (``objectivity_plan_notes``),
+    «находок нет» for another assessed school (``objectivity.parquet``: a sign assessed that year);
+    schools with none of these are left out (the index says «не рассчитана»)."""
     from pathlib import Path
 
     processed = Path(processed_dir)
@@ -266,11 +270,16 @@ def index_objectivity(processed_dir, year: int) -> dict[str, str]:
         o = pd.read_parquet(ob, columns=["year", "school_id", "flagged"])
         o = o[(o["year"] == year) & o["school_id"].notna() & o["flagged"].notna()]
         out.update({sid: "находок нет" for sid in o["school_id"].astype(str).unique()})
+    nt = processed / "objectivity_plan_notes.parquet"
+    if nt.exists():
+        n = pd.read_parquet(nt, columns=["year", "school_id", "official_only"])
+        for sid, off in zip(*(n.loc[n["year"] == year, c] for c in ("school_id", "official_only"))):
+            out[str(sid)] = INDEX_NOTE_OFFICIAL_WORDS if bool(off) else INDEX_NOTE_WORDS
     pl = processed / "objectivity_plan.parquet"
     if pl.exists():
-        p = pd.read_parquet(pl, columns=["year", "school_id", "tier", "official_only"])
-        for sid, tier, off in zip(*(p.loc[p["year"] == year, c] for c in ("school_id", "tier", "official_only"))):
-            out[str(sid)] = INDEX_TIER_WORDS[int(tier)] + (", только официальные признаки" if bool(off) else "")
+        p = pd.read_parquet(pl, columns=["year", "school_id", "tier"])
+        for sid, tier in zip(*(p.loc[p["year"] == year, c] for c in ("school_id", "tier"))):
+            out[str(sid)] = INDEX_TIER_WORDS[int(tier)]
     return out
 
 
@@ -280,6 +289,16 @@ def plan_tier(data: ReportData, school_id: str, year: int) -> dict | None:
     if p.empty:
         return None
     r = p[p["school_id"] == str(school_id)]
+    return None if r.empty else r.iloc[0].to_dict()
+
+
+def plan_note(data: ReportData, school_id: str, year: int) -> dict | None:
+    """The school's row of the plan's notes (``objectivity_plan_notes``: flagged signs without a
+    school-level finding; official_only, reasons) or None."""
+    n = data.table("objectivity_plan_notes")
+    if n.empty:
+        return None
+    r = n[(n["year"] == year) & (n["school_id"].astype(str) == str(school_id))]
     return None if r.empty else r.iloc[0].to_dict()
 
 

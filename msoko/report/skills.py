@@ -91,7 +91,8 @@ def skills_table(data: ReportData, school_id: str, year: int, grade: int, subjec
         r = vals.get(task, {})
         hidden = bool(r.get("suppressed")) if r else True
         row = {"Задание": str(s["label"]) if s is not None else task,
-               "Уровень": str(s["level"]) if s is not None and isinstance(s["level"], str) else "—",
+               "Уровень": LEVEL_WORD.get(s["level"], str(s["level"])) if s is not None and isinstance(s["level"], str)
+               else "—",
                "Проверяемое умение": str(s["skill_short"]) if s is not None and s["skill_short"] else "не указано в спецификации",
                "Школа, %": (f"скрыто (n < {suppress_below(data)})" if r and hidden else
                             _ci(r.get("value"), r.get("ci_low"), r.get("ci_high")) if r else "—"),
