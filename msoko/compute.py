@@ -442,14 +442,20 @@ def _municipalities(tables: dict, config: dict, scope, obj, plan, shnor, process
     ms = frames.get("municipalities_summary")
     if ms is not None and len(ms):
         last = ms[ms["year"] == ms["year"].max()]
+        units = last[last["level"] != "municipality"] if len(last) > SUMMARY_UNITS_SHOWN + 1 else last
+        more = len(last) - len(units)
         say("  municipalities_summary.parquet: " + "; ".join(
             f"{r.label_ru} — показатель объективности "
             + ("—" if pd.isna(r.objectivity_index) else ru.number(float(r.objectivity_index), 1))
             + f" ({r.objectivity_marked} из {r.objectivity_assessed}), план работы: меры {r.plan_measures}, "
-            f"самоанализ {r.plan_tier3}, для сведения {r.plan_notes}; ШНОР {r.shnor}" for r in last.itertuples()))
+            f"самоанализ {r.plan_tier3}, для сведения {r.plan_notes}; ШНОР {r.shnor}" for r in units.itertuples())
+            + (f"; по каждому из {more} муниципалитетов — в этой таблице" if more else ""))
     rf = frames.get("reject_findings")
     if rf is not None and len(rf):
         say(f"  reject_findings.parquet: {len(rf)} школ × работ с сосредоточенными отклонёнными строками")
+
+
+SUMMARY_UNITS_SHOWN = 6    # the log names the municipalities one by one up to this many, then only the total
 
 
 def _compute_all(processed: Path, config: dict, tables: dict, result: ComputeResult, log: list[dict], say,
