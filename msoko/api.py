@@ -546,14 +546,29 @@ class Plan(_View):
             return p.assign(name=p["school_id"].astype(str).map(self.m.name)).reset_index(drop=True)
         return rsigns.plan_of_work(self.m.data, self.year)
 
+    def notes(self) -> pd.DataFrame:
+        """Schools outside the plan with flags that do not hold at the school level (official ФИОКО signs
+        that similar schools do not confirm, cell flags that school-level control does not keep): compute's
+        ``objectivity_plan_notes`` of the year, with the school's name. Information, not a list to act on."""
+        n = self.m.data.table("objectivity_plan_notes")
+        if n.empty:
+            return n
+        n = n[n["year"] == self.year]
+        return n.assign(name=n["school_id"].astype(str).map(self.m.name)).reset_index(drop=True)
+
     def summary(self) -> str:
-        d = self.to_frame()
+        d, n = self.to_frame(), self.notes()
+        extra = ""
+        if len(n):
+            official = (n.groupby("school_id")["official_only"].all().sum()) if "official_only" in n else 0
+            extra = (f"; вне плана, для сведения (m.plan().notes()) — {n['school_id'].nunique()}"
+                     + (f", из них только официальные признаки ФИОКО — {official}" if official else ""))
         if d.empty:
-            return f"{self.title}: школ нет"
+            return f"{self.title}: школ нет" + extra
         if "tier" in d:
             tiers = "; ".join(f"уровень {int(t)} — {k}" for t, k in d.groupby("tier").size().items())
-            return f"{self.title}: школ {len(d)} ({tiers})"
-        return f"{self.title}: школ {len(d)}"
+            return f"{self.title}: школ {len(d)} ({tiers})" + extra
+        return f"{self.title}: школ {len(d)}" + extra
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt

@@ -153,3 +153,18 @@ def test_explore_notebook_on_the_demo(demo_processed, tmp_path):
     assert set(book) == {"Задания", "Качество по школам", "Признаки"}
     assert book["Качество по школам"]["value"].dtype.kind == "f"
     assert not math.isnan(book["Задания"]["value"].max())
+
+
+def test_plan_summary_counts_the_notes_outside_the_plan(small):
+    """Compute's plan and its notes: one school in the plan, one school outside it with two works flagged
+    only by the official sign; the summary counts schools (not works) and the notes carry the names."""
+    pd.DataFrame({"year": [2023], "school_id": ["s1"], "tier": [3], "measures": ["а"],
+                  "reasons": ["x"]}).to_parquet(small / "objectivity_plan.parquet")
+    pd.DataFrame({"year": [2023, 2023, 2022], "school_id": ["s2", "s2", "s1"], "official_only": [True, True, False],
+                  "reasons": ["оф.", "оф.", "ячейки"], "p_school": [0.3, 0.3, 0.05]}
+                 ).to_parquet(small / "objectivity_plan_notes.parquet")
+    p = msoko.open(small).plan(2023)
+    assert list(p.notes()["name"]) == ["Школа Б", "Школа Б"]
+    assert p.summary() == ("План работы по объективности, 2023 год: школ 1 (уровень 3 — 1); "
+                           "вне плана, для сведения (m.plan().notes()) — 1, из них только официальные признаки ФИОКО — 1")
+    assert msoko.open(small).plan(2022).summary().endswith("для сведения (m.plan().notes()) — 1")
