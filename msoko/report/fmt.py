@@ -220,13 +220,64 @@ def html_table(df: pd.DataFrame, *, caption: str | None = None, note: str | None
     """A frame as an escaped HTML table (every cell and header escaped)."""
     if df is None or df.empty:
         return f'<p class="msoko-empty">{esc(caption + ": " if caption else "")}нет данных</p>'
-    body = df.to_html(index=False, escape=True, na_rep="—", border=0, classes=classes)
+    body = _html_body(df, classes)
     out = ""
     if caption:
         out += f'<p class="msoko-caption">{esc(caption)}</p>'
     out += f'<div class="table-wrap">{body}</div>'
     if note:
         out += f'<p class="msoko-note">{esc(note)}</p>'
+    return out
+
+
+_TABLE_NA = "—"
+
+
+def _html_body(df: pd.DataFrame, classes: str) -> str:
+    """``df.to_html(index=False, escape=True, na_rep="—", border=0, classes=classes)``, the same text,
+    written directly when every column holds text (or missing cells) or integers — a report table's cells
+    are already formatted — else by pandas. A school report has ~100 tables; pandas' formatter machinery
+    costs more than the cells."""
+    cols = _plain_columns(df)
+    if cols is None:
+        return df.to_html(index=False, escape=True, na_rep=_TABLE_NA, border=0, classes=classes)
+    head = "".join(f"\n      <th>{_html_cell(str(c))}</th>" for c in df.columns)
+    rows = "".join("\n    <tr>" + "".join(f"\n      <td>{v}</td>" for v in row) + "\n    </tr>"
+                   for row in zip(*cols))
+    return (f'<table class="dataframe {classes}">\n  <thead>\n    <tr style="text-align: right;">'
+            f"{head}\n    </tr>\n  </thead>\n  <tbody>{rows}\n  </tbody>\n</table>")
+
+
+def _html_cell(text: str) -> str:
+    """A cell's text as pandas writes it: stripped, ``&<>`` escaped, double spaces as ``&nbsp;&nbsp;``."""
+    return text.strip().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+        "  ", "&nbsp;&nbsp;")
+
+
+def _plain_columns(df: pd.DataFrame) -> list[list[str]] | None:
+    """Each column's cells as pandas' HTML shows them, or ``None`` when a column is not plain text (or missing)
+    or int64 (floats, booleans, dates … and text with tabs or line breaks are left to pandas)."""
+    if df.columns.nlevels != 1 or df.columns.name is not None or not len(df.columns) or not len(df):
+        return None
+    if any(not isinstance(c, str) or "\t" in c or "\n" in c or "\r" in c for c in df.columns):
+        return None
+    out = []
+    for j in range(df.shape[1]):
+        x = df.iloc[:, j]
+        if x.dtype == "int64":
+            out.append([str(v) for v in x.tolist()])
+            continue
+        if not (pd.api.types.is_object_dtype(x) or pd.api.types.is_string_dtype(x)):
+            return None
+        cells = []
+        for v in x.tolist():
+            if v is None or (type(v) is float and v != v):
+                cells.append(_TABLE_NA)
+            elif type(v) is str and "\t" not in v and "\n" not in v and "\r" not in v:
+                cells.append(_html_cell(v))
+            else:
+                return None
+        out.append(cells)
     return out
 
 
