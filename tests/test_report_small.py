@@ -137,7 +137,7 @@ def test_html_table_is_the_text_pandas_to_html_writes():
     """A report table's HTML is written directly for text and integer columns, and is the same text as
     ``DataFrame.to_html`` (escaping, stripping, double spaces, missing cells, long text); other columns
     (numbers with decimals, mixed cells, line breaks) are left to pandas."""
-    from msoko.report.fmt import _html_body, _plain_columns
+    from msoko.report.fmt import _html_body, _plain_rows
 
     plain = [
         pd.DataFrame({"Школа": ["СОШ № 1", None, "a & b <c>"], "n": [1, 2, -3]}),
@@ -148,8 +148,8 @@ def test_html_table_is_the_text_pandas_to_html_writes():
              pd.DataFrame({"A": [True, False]})]
     for df in plain + other:
         assert _html_body(df, "msoko-table") == df.to_html(**_TO_HTML)
-    assert all(_plain_columns(df) is not None for df in plain)
-    assert all(_plain_columns(df) is None for df in other)
+    assert all(_plain_rows(df) is not None for df in plain)
+    assert all(_plain_rows(df) is None for df in other)
 
 
 def test_every_table_of_a_demo_school_report_is_the_pandas_text(demo_processed, monkeypatch):
@@ -167,7 +167,7 @@ def test_every_table_of_a_demo_school_report_is_the_pandas_text(demo_processed, 
     def checked(df, classes):
         out = body(df, classes)
         assert out == df.to_html(index=False, escape=True, na_rep="—", border=0, classes=classes)
-        seen.append(F._plain_columns(df) is not None)
+        seen.append(F._plain_rows(df) is not None)
         return out
 
     monkeypatch.setattr(F, "_html_body", checked)

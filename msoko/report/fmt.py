@@ -238,12 +238,12 @@ def _html_body(df: pd.DataFrame, classes: str) -> str:
     written directly when every column holds text (or missing cells) or integers — a report table's cells
     are already formatted — else by pandas. A school report has ~100 tables; pandas' formatter machinery
     costs more than the cells."""
-    cols = _plain_columns(df)
-    if cols is None:
+    rows = _plain_rows(df)
+    if rows is None:
         return df.to_html(index=False, escape=True, na_rep=_TABLE_NA, border=0, classes=classes)
     head = "".join(f"\n      <th>{_html_cell(str(c))}</th>" for c in df.columns)
     rows = "".join("\n    <tr>" + "".join(f"\n      <td>{v}</td>" for v in row) + "\n    </tr>"
-                   for row in zip(*cols))
+                   for row in rows)
     return (f'<table class="dataframe {classes}">\n  <thead>\n    <tr style="text-align: right;">'
             f"{head}\n    </tr>\n  </thead>\n  <tbody>{rows}\n  </tbody>\n</table>")
 
@@ -254,31 +254,35 @@ def _html_cell(text: str) -> str:
         "  ", "&nbsp;&nbsp;")
 
 
-def _plain_columns(df: pd.DataFrame) -> list[list[str]] | None:
-    """Each column's cells as pandas' HTML shows them, or ``None`` when a column is not plain text (or missing)
-    or int64 (floats, booleans, dates … and text with tabs or line breaks are left to pandas)."""
+def _plain_rows(df: pd.DataFrame) -> list[list[str]] | None:
+    """Each row's cells as pandas' HTML shows them, or ``None`` when a column is not plain text (or missing)
+    or integers (floats, booleans, dates … and text with tabs or line breaks are left to pandas)."""
     if df.columns.nlevels != 1 or df.columns.name is not None or not len(df.columns) or not len(df):
         return None
     if any(not isinstance(c, str) or "\t" in c or "\n" in c or "\r" in c for c in df.columns):
         return None
-    out = []
-    for j in range(df.shape[1]):
-        x = df.iloc[:, j]
-        if x.dtype == "int64":
-            out.append([str(v) for v in x.tolist()])
-            continue
-        if not (pd.api.types.is_object_dtype(x) or pd.api.types.is_string_dtype(x)):
+    ints = []
+    for dt in df.dtypes:
+        if isinstance(dt, np.dtype) and dt.kind in "iu":
+            ints.append(True)
+        elif (isinstance(dt, np.dtype) and dt.kind == "O") or isinstance(dt, pd.StringDtype):
+            ints.append(False)
+        else:
             return None
+    rows = []
+    for row in df.to_numpy(dtype=object):
         cells = []
-        for v in x.tolist():
-            if v is None or (type(v) is float and v != v):
+        for is_int, v in zip(ints, row):
+            if is_int:
+                cells.append(str(v))
+            elif v is None or (type(v) is float and v != v):
                 cells.append(_TABLE_NA)
             elif type(v) is str and "\t" not in v and "\n" not in v and "\r" not in v:
                 cells.append(_html_cell(v))
             else:
                 return None
-        out.append(cells)
-    return out
+        rows.append(cells)
+    return rows
 
 
 def html_sentences(sentences: Iterable[str], *, empty: str = "Нет замечаний.") -> str:
