@@ -41,17 +41,6 @@ def old_engine(rev: str):
     return mod
 
 
-def notebook_cells(name: str) -> list[str]:
-    """The code cells of a percent-format notebook, the parameters cell first."""
-    text = (REPO / "notebooks" / f"{name}.py").read_text(encoding="utf-8")
-    cells = []
-    for chunk in text.split("\n# %%")[1:]:
-        head, _, body = chunk.partition("\n")
-        if "[markdown]" not in head:
-            cells.append(body)
-    return cells
-
-
 def record(report: str, processed: str, params: dict) -> list[tuple[str, tuple, dict]]:
     """The builder calls one report makes (name, args, kwargs), in order."""
     from msoko import plots
@@ -68,12 +57,10 @@ def record(report: str, processed: str, params: dict) -> list[tuple[str, tuple, 
     for n, fn in saved.items():
         setattr(plots, n, wrap(n, fn))
     try:
-        ns: dict = {}
-        cells = notebook_cells(report)
-        exec(cells[0], ns)
-        ns.update(params, processed_dir=processed)
-        for c in cells[1:]:
-            exec(c, ns)
+        from msoko.runner.inprocess import run_cells
+
+        for _ in run_cells(report, {**params, "processed_dir": processed}):
+            pass
     finally:
         for n, fn in saved.items():
             setattr(plots, n, fn)

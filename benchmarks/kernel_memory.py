@@ -64,32 +64,19 @@ def prepare(work: Path, schools: int, munis: int, years: str, seed: int) -> tupl
 
 def child(processed: str, school_id: str, mode: str) -> None:
     """One school report in this (fresh) process: the school notebook's cells, the whole folder or the slice."""
-    import ast
-
-    from sections import notebook_cells   # benchmarks/sections.py: the notebook's code cells
-
     from msoko import plots, report  # noqa: F401 - what a warm kernel imports before its first report
     from msoko.report import data as D
+    from msoko.runner.inprocess import run_cells, shown_html
 
     t_imports = time.process_time()
     rss_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if mode == "whole":
         D._slice_of = lambda *a: None   # as every kernel loaded before issue 25
-    cells = notebook_cells("school")
     ns: dict = {}
-    exec(cells[0], ns)
-    ns.update(processed_dir=processed, school_id=school_id)
     html = hashlib.sha256()
     t0 = time.process_time()
-    for c in cells[1:]:
-        tree = ast.parse(c)
-        last = tree.body[-1] if tree.body else None
-        if isinstance(last, ast.Expr):
-            exec(compile(ast.Module(tree.body[:-1], []), "<cell>", "exec"), ns)
-            v = eval(compile(ast.Expression(last.value), "<cell>", "eval"), ns)
-            html.update((v._repr_html_() if hasattr(v, "_repr_html_") else repr(v)).encode())
-        else:
-            exec(compile(tree, "<cell>", "exec"), ns)
+    for _, v in run_cells("school", {"processed_dir": processed, "school_id": school_id}, ns=ns):
+        html.update(shown_html(v).encode())
     r = resource.getrusage(resource.RUSAGE_SELF)
     data = ns["data"]
     import pandas as pd

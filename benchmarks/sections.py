@@ -17,21 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
 
-
-
-def notebook_cells(name: str) -> list[str]:
-    """The code cells of a percent-format notebook from its ``parameters`` cell on (empty cells left out)."""
-    text = (REPO / "notebooks" / f"{name}.py").read_text(encoding="utf-8")
-    cells = []
-    for chunk in text.split("\n# %%")[1:]:
-        head, _, body = chunk.partition("\n")
-        if 'tags=["parameters"]' in head:
-            cells = []
-        if "[markdown]" not in head and body.strip():
-            cells.append(body)
-    return cells
 
 
 def main() -> None:
@@ -46,6 +32,7 @@ def main() -> None:
     import pandas as pd
 
     from msoko import report as R
+    from msoko.runner.inprocess import notebook_cells, run_cells
 
     data = R.load(args.processed)
     year = R.resolve_year(data, None)
@@ -70,13 +57,10 @@ def main() -> None:
     prof = cProfile.Profile() if args.profile else None
 
     def one(params: dict, sink) -> None:
-        ns: dict = {}
-        exec(cells[0], ns)
-        ns.update(params, processed_dir=args.processed)
-        for i, c in enumerate(cells[1:]):
-            t, p = time.perf_counter(), time.process_time()
-            exec(c, ns)
+        t, p = time.perf_counter(), time.process_time()
+        for i, _ in enumerate(run_cells(args.report, {**params, "processed_dir": args.processed})):
             sink(i, (time.perf_counter() - t, time.process_time() - p))
+            t, p = time.perf_counter(), time.process_time()
 
     one(runs[0], lambda i, v: first.append(v))
     for r in range(args.rounds):

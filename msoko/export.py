@@ -19,6 +19,8 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
+from msoko.report.section import TABLES_MIME
+
 _HEADING_RE = re.compile(r"<h([1-3])([^>]*)>(.*?)</h\1>", re.S | re.I)
 _ANCHOR_RE = re.compile(r'<a class="anchor-link"[^>]*?(?:/>|>.*?</a>)', re.S)
 _NUMERIC_REF_RE = re.compile(r"&#(\d{3,7});")
@@ -35,13 +37,25 @@ def _strip_stderr(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     consecutive stdout chunks into one output (nbconvert's CoalesceStreamsPreprocessor): where the
     kernel flushes inside one ``print`` is a matter of timing, and the page must be the same bytes
     on every run."""
-    nb = nbformat.from_dict(nb)
-    for cell in nb.cells:
+    cells = []
+    for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code":
-            cell["outputs"] = [o for o in cell.get("outputs", [])
-                               if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            cell = {**cell, "outputs": [_without_tables(o) for o in cell.get("outputs", [])
+                                        if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]}
+        cells.append(cell)
+    nb = nbformat.from_dict({**nb, "cells": cells})
     nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     return nb
+
+
+def _without_tables(output: dict) -> dict:
+    """An output without the sections' tables as JSON (:data:`msoko.report.section.TABLES_MIME`, for the
+    workbook): the page does not show them, and nbconvert copies and validates the notebook several times
+    (a school report's tables are thousands of small lists: ~half of its export)."""
+    data = output.get("data")
+    if not data or TABLES_MIME not in data:
+        return output
+    return {**output, "data": {k: v for k, v in data.items() if k != TABLES_MIME}}
 
 
 def _add_toc(body: str) -> tuple[str, str]:

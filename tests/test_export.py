@@ -115,3 +115,19 @@ def test_stream_split_by_a_flush_gives_the_same_page():
                           new_output("stream", name="stdout", text=" Село 20\n")]), title="т")
     assert one == two
     assert one.count("<pre>") == 1 and "МУНИЦИПАЛИТЕТ Село 20" in one
+
+
+def test_the_sections_tables_json_does_not_reach_the_page_and_stays_in_the_notebook():
+    """The export leaves the sections' tables (JSON for the workbook) out of its copy — the page is the same
+    as without them — and does not touch the notebook the workbook is read from afterwards."""
+    from msoko.report.section import TABLES_MIME
+
+    nb = _nb()
+    bare = nbformat.from_dict(nb)   # the same cells (and cell ids), without the tables
+    tables = [{"title": "Таблица <1>", "columns": ["a"], "rows": [[f"<td>{i}</td>"] for i in range(50)]}]
+    nb.cells[2].outputs[2]["data"][TABLES_MIME] = tables
+    page = export_html(nb, title="Отчёт")
+    assert page == export_html(bare, title="Отчёт")
+    assert "Таблица &lt;1&gt;" not in page and "Таблица <1>" not in page
+    assert nb.cells[2].outputs[2]["data"][TABLES_MIME] == tables
+    assert any(o.get("name") == "stderr" for o in nb.cells[2].outputs)   # the notebook itself keeps its stderr

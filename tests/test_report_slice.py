@@ -2,7 +2,6 @@
 processed folder or one municipality's slice; the slice holds only that municipality's rows."""
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +11,9 @@ import pytest
 
 from msoko import report as R
 from msoko.report import data as D
+from msoko.runner.inprocess import run_cells, shown_html
 from msoko.store import SLICE_COLUMN, SLICED_TABLES, read_slice, row_municipality, write_table
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 # ---------------------------------------------------------------- writing and reading by municipality
@@ -86,36 +85,10 @@ def test_cohort_points_are_every_school_with_the_fences():
 
 # ---------------------------------------------------------------- the same report either way
 
-def _cells(name: str) -> list[str]:
-    """The notebook's code cells from its parameters cell on (as benchmarks/sections.py reads them)."""
-    text = (REPO / "notebooks" / f"{name}.py").read_text(encoding="utf-8")
-    cells: list[str] = []
-    for chunk in text.split("\n# %%")[1:]:
-        head, _, body = chunk.partition("\n")
-        if 'tags=["parameters"]' in head:
-            cells = []
-        if "[markdown]" not in head and body.strip():
-            cells.append(body)
-    return cells
-
-
 def render(name: str, params: dict) -> tuple[list[str], dict]:
     """Run a report notebook's cells in this process with ``params``: the HTML of each cell's value."""
-    cells = _cells(name)
     ns: dict = {}
-    exec(cells[0], ns)
-    ns.update(params)
-    out = []
-    for c in cells[1:]:
-        tree = ast.parse(c)
-        last = tree.body[-1] if tree.body else None
-        if isinstance(last, ast.Expr):
-            exec(compile(ast.Module(tree.body[:-1], []), "<cell>", "exec"), ns)
-            v = eval(compile(ast.Expression(last.value), "<cell>", "eval"), ns)
-            out.append(v._repr_html_() if hasattr(v, "_repr_html_") else repr(v))
-        else:
-            exec(compile(tree, "<cell>", "exec"), ns)
-    return out, ns
+    return [shown_html(v) for _, v in run_cells(name, params, ns=ns)], ns
 
 
 def both_ways(monkeypatch, name: str, params: dict) -> tuple[list[str], list[str], R.ReportData, R.ReportData]:

@@ -2,6 +2,7 @@
 and one output per report section."""
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -125,3 +126,52 @@ def test_source_names_never_show_code():
     assert source_words("teachers, contingent") == "кадры, контингент"
     assert source_words("vpr") == "ВПР (ФИС ОКО)"
     assert source_words("some_table") == ""
+
+
+# ---------------------------------------------------------------- tables written as pandas writes them
+
+_TO_HTML = dict(index=False, escape=True, na_rep="—", border=0, classes="msoko-table")
+
+
+def test_html_table_is_the_text_pandas_to_html_writes():
+    """A report table's HTML is written directly for text and integer columns, and is the same text as
+    ``DataFrame.to_html`` (escaping, stripping, double spaces, missing cells, long text); other columns
+    (numbers with decimals, mixed cells, line breaks) are left to pandas."""
+    from msoko.report.fmt import _html_body, _plain_rows
+
+    plain = [
+        pd.DataFrame({"Школа": ["СОШ № 1", None, "a & b <c>"], "n": [1, 2, -3]}),
+        pd.DataFrame({"A": ["  с пробелом", "два  пробела", "x" * 120], "Б": ["д", "", "ё"]}),
+        pd.DataFrame({"A": pd.array(["x", None, "y"], dtype="str"), "<B>": [np.nan, "&amp;", "z"]}),
+    ]
+    other = [pd.DataFrame({"A": [1.5, 2.25]}), pd.DataFrame({"A": ["x", 1, None]}), pd.DataFrame({"A": ["a\nb"]}),
+             pd.DataFrame({"A": [True, False]})]
+    for df in plain + other:
+        assert _html_body(df, "msoko-table") == df.to_html(**_TO_HTML)
+    assert all(_plain_rows(df) is not None for df in plain)
+    assert all(_plain_rows(df) is None for df in other)
+
+
+def test_every_table_of_a_demo_school_report_is_the_pandas_text(demo_processed, monkeypatch):
+    """Each table a whole school report of the demo shows (run in this process) is written as pandas
+    wrote it; most of them by the direct path."""
+    import importlib
+
+    from msoko.runner.inprocess import run_cells
+
+    F = importlib.import_module("msoko.report.fmt")   # msoko.report.fmt is also a function of msoko.report
+
+    seen = []
+    body = F._html_body
+
+    def checked(df, classes):
+        out = body(df, classes)
+        assert out == df.to_html(index=False, escape=True, na_rep="—", border=0, classes=classes)
+        seen.append(F._plain_rows(df) is not None)
+        return out
+
+    monkeypatch.setattr(F, "_html_body", checked)
+    school = sorted(pd.read_parquet(demo_processed / "vpr.parquet", columns=["school_id"])["school_id"].unique())[0]
+    for _ in run_cells("school", {"processed_dir": str(demo_processed), "school_id": school}):
+        pass
+    assert len(seen) >= 30 and sum(seen) >= 0.8 * len(seen)

@@ -2,13 +2,14 @@
 text kept as text (no formula, no link), the same bytes on every run."""
 import io
 import time
+from pathlib import Path
 
 import nbformat
 import openpyxl
 import pandas as pd
 
 from msoko.report.section import TABLES_MIME, Section
-from msoko.report.workbook import notebook_tables, workbook_bytes
+from msoko.report.workbook import notebook_tables, report_tables, workbook_bytes
 
 
 def _notebook(*sections: Section):
@@ -86,3 +87,57 @@ def test_a_text_column_with_few_numbers_stays_text():
     out, about = typed(t)
     assert out["Работы"].tolist() == t["Работы"].tolist() and dict(about)["Работы"] == "текст"
     assert out["Код"].tolist() == ["2023", "=1+1", "x"]                   # 1 of 3 a number: text
+
+
+# ---------------------------------------------------------------- the same workbook as pandas' to_excel wrote
+
+def _members(data: bytes) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def _as_reference(nb) -> bytes:
+    """The workbook the previous code (pandas DataFrames and ``to_excel``, tests/_workbook_reference.py) wrote."""
+    import _workbook_reference as ref
+
+    return ref.workbook_bytes(ref.notebook_tables(nb), title="Отчёт")
+
+
+def test_same_sheets_cells_and_widths_as_the_pandas_writer():
+    """Every kind of column a section's JSON can hold (ints, numbers with a missing cell, yes/no with and
+    without a gap, text with gaps, an empty column, mixed cells, Russian numbers with intervals and notes,
+    an empty table, a long text): the workbook written from the JSON cells holds the same parts, byte for
+    byte, as the one pandas' ``to_excel`` wrote from DataFrames (only the zip's entry dates differ)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    a = Section().table(pd.DataFrame({"Школа": ["СОШ № 1", None, "СОШ № 3"], "n": [25, 3, 1108],
+                                      "доля": [0.5, None, 0.25], "есть": [True, False, True],
+                                      "было": [True, None, False], "пусто": [None, None, None],
+                                      "смесь": [1, "два", 3.5], "=формула": ["=1+1", "", "x" * 40_000]}),
+                        caption="Первая — Математика, 5 класс")
+    b = Section().table(pd.DataFrame({"Доля «2»": ["6,1 % [5,1–7,5 %]", "скрыто (n < 5)", "20 % [15–27 %] ▼"],
+                                      "n": ["62", "1\u202f108", "—"], "Средний балл": ["72,6 балла", "\u22123,5", None],
+                                      "большое": [2 ** 40, -5, 0], "дробь": [1.0, 2.0, 1e16]}),
+                        caption="Вторая").table(pd.DataFrame({"x": [], "y": []}), caption="Пустая")
+    nb = nbformat.reads(nbformat.writes(_notebook(a, b)), as_version=4)
+    new = workbook_bytes(report_tables(nb), title="Отчёт")
+    assert _members(new) == _members(_as_reference(nb))
+    assert workbook_bytes(notebook_tables(nb), title="Отчёт") == new      # from DataFrames: the same
+
+
+def test_a_demo_school_report_workbook_is_the_same_as_the_pandas_writer(demo_processed):
+    """A whole school report of the demo (~60 tables from every section), run in this process."""
+    import sys
+
+    from msoko.runner.inprocess import run_cells
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    school = sorted(pd.read_parquet(demo_processed / "vpr.parquet", columns=["school_id"])["school_id"].unique())[0]
+    values = [v for _, v in run_cells("school", {"processed_dir": str(demo_processed), "school_id": school})]
+    nb = _notebook(*[v for v in values if isinstance(v, Section)])
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    assert len(report_tables(nb)) >= 30
+    assert _members(workbook_bytes(report_tables(nb), title="Отчёт")) == _members(_as_reference(nb))

@@ -220,7 +220,7 @@ def html_table(df: pd.DataFrame, *, caption: str | None = None, note: str | None
     """A frame as an escaped HTML table (every cell and header escaped)."""
     if df is None or df.empty:
         return f'<p class="msoko-empty">{esc(caption + ": " if caption else "")}нет данных</p>'
-    body = df.to_html(index=False, escape=True, na_rep="—", border=0, classes=classes)
+    body = _html_body(df, classes)
     out = ""
     if caption:
         out += f'<p class="msoko-caption">{esc(caption)}</p>'
@@ -228,6 +228,61 @@ def html_table(df: pd.DataFrame, *, caption: str | None = None, note: str | None
     if note:
         out += f'<p class="msoko-note">{esc(note)}</p>'
     return out
+
+
+_TABLE_NA = "—"
+
+
+def _html_body(df: pd.DataFrame, classes: str) -> str:
+    """``df.to_html(index=False, escape=True, na_rep="—", border=0, classes=classes)``, the same text,
+    written directly when every column holds text (or missing cells) or integers — a report table's cells
+    are already formatted — else by pandas. A school report has ~100 tables; pandas' formatter machinery
+    costs more than the cells."""
+    rows = _plain_rows(df)
+    if rows is None:
+        return df.to_html(index=False, escape=True, na_rep=_TABLE_NA, border=0, classes=classes)
+    head = "".join(f"\n      <th>{_html_cell(str(c))}</th>" for c in df.columns)
+    rows = "".join("\n    <tr>" + "".join(f"\n      <td>{v}</td>" for v in row) + "\n    </tr>"
+                   for row in rows)
+    return (f'<table class="dataframe {classes}">\n  <thead>\n    <tr style="text-align: right;">'
+            f"{head}\n    </tr>\n  </thead>\n  <tbody>{rows}\n  </tbody>\n</table>")
+
+
+def _html_cell(text: str) -> str:
+    """A cell's text as pandas writes it: stripped, ``&<>`` escaped, double spaces as ``&nbsp;&nbsp;``."""
+    return text.strip().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+        "  ", "&nbsp;&nbsp;")
+
+
+def _plain_rows(df: pd.DataFrame) -> list[list[str]] | None:
+    """Each row's cells as pandas' HTML shows them, or ``None`` when a column is not plain text (or missing)
+    or integers (floats, booleans, dates … and text with tabs or line breaks are left to pandas)."""
+    if df.columns.nlevels != 1 or df.columns.name is not None or not len(df.columns) or not len(df):
+        return None
+    if any(not isinstance(c, str) or "\t" in c or "\n" in c or "\r" in c for c in df.columns):
+        return None
+    ints = []
+    for dt in df.dtypes:
+        if isinstance(dt, np.dtype) and dt.kind in "iu":
+            ints.append(True)
+        elif (isinstance(dt, np.dtype) and dt.kind == "O") or isinstance(dt, pd.StringDtype):
+            ints.append(False)
+        else:
+            return None
+    rows = []
+    for row in df.to_numpy(dtype=object):
+        cells = []
+        for is_int, v in zip(ints, row):
+            if is_int:
+                cells.append(str(v))
+            elif v is None or (type(v) is float and v != v):
+                cells.append(_TABLE_NA)
+            elif type(v) is str and "\t" not in v and "\n" not in v and "\r" not in v:
+                cells.append(_html_cell(v))
+            else:
+                return None
+        rows.append(cells)
+    return rows
 
 
 def html_sentences(sentences: Iterable[str], *, empty: str = "Нет замечаний.") -> str:

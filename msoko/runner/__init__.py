@@ -51,7 +51,7 @@ INGEST_FAILED = "выполнена с ошибками"   # run_ingest's: a fil
 DEFAULT_CELL_TIMEOUT = 1800
 # what a report cost, from its worker (manifest.json, per report): CPU s (worker + kernel), kernel's CPU s
 # and its kernel's peak resident memory, MB
-USAGE_KEYS = ("cpu_s", "kernel_cpu_s", "kernel_peak_rss_mb")
+USAGE_KEYS = ("cpu_s", "kernel_cpu_s", "kernel_peak_rss_mb", "stage_cpu_s")
 
 
 def _now() -> str:

@@ -236,10 +236,10 @@ def _md_escape(text: str) -> str:
 def _add_workbook(res: dict, nb, job: dict) -> None:
     """Every table of the report as an Excel workbook beside the page (``res["xlsx"]``), linked from
     the page's header. A report whose workbook fails is still built (the reason is logged)."""
-    from msoko.report.workbook import notebook_tables, workbook_bytes
+    from msoko.report.workbook import report_tables, workbook_bytes
 
     try:
-        data = workbook_bytes(notebook_tables(nb), title=job["title"])
+        data = workbook_bytes(report_tables(nb), title=job["title"])
     except Exception as exc:  # noqa: BLE001 - the HTML page is the report; the workbook a convenience
         res["xlsx_error"] = f"{type(exc).__name__}: {exc}"
         return
@@ -273,6 +273,20 @@ def export_html(nb, title: str, exporter: str = "auto") -> str:
     return body
 
 
+class _Laps:
+    """CPU of this thread per stage of a report (``res["stage_cpu_s"]``, kept in manifest.json):
+    where a report's worker-side time goes, beside its kernel's (``kernel_cpu_s``)."""
+
+    def __init__(self, res: dict[str, Any]):
+        self.stages = res["stage_cpu_s"] = {}
+        self.last = time.thread_time()
+
+    def __call__(self, stage: str) -> None:
+        now = time.thread_time()
+        self.stages[stage] = round(self.stages.get(stage, 0.0) + now - self.last, 4)
+        self.last = now
+
+
 def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run one report. Never raises for a notebook error: the result says so."""
     import nbformat
@@ -282,12 +296,15 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     t0, cpu0 = time.perf_counter(), time.thread_time()   # thread: a Dask worker runs several
     res: dict[str, Any] = {"key": job["key"], "status": "failed", "executed": None, "html": None,
                            "error": None, "worker": f"{os.uname().nodename if hasattr(os, 'uname') else ''}:{os.getpid()}"}
+    lap = _Laps(res)
     nb = nbformat.reads(job["notebook"], as_version=4)
     nb = parameterize(nb, job["params"])
+    lap("prepare")
     failed = None
     kernel = None
     try:
         kernel = WarmKernel(stderr_path=None).start() if job.get("fresh_kernel") else _kernel()
+        lap("kernel_start")
         u0 = kernel.usage()
         try:
             kernel.execute(nb, cwd=job.get("cwd"), timeout=job.get("timeout"))
@@ -306,6 +323,7 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
         res["error"] = f"{type(exc).__name__}: {exc}"
         shutdown_worker_kernel()
     finally:
+        lap("execute")
         if job.get("fresh_kernel") and kernel is not None:
             kernel.shutdown()
     _normalise(nb)
@@ -324,11 +342,14 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
             res["status"] = "ok"
         except Exception as exc:
             res["error"] = f"ошибка экспорта в HTML: {type(exc).__name__}: {exc}"
+        lap("export")
         if res["status"] == "ok":
             _add_workbook(res, nb, job)
+            lap("workbook")
     # the executed notebook goes back only when it is kept: always for a failed report (diagnosis)
     if res["status"] != "ok" or job.get("keep_notebook", True):
         res["executed"] = nbformat.writes(nb)
+        lap("serialise")
     res["duration"] = round(time.perf_counter() - t0, 3)
     # CPU of the report: this worker's (parameters, export, workbook) plus its kernel's
     res["cpu_s"] = round(time.thread_time() - cpu0 + (res.get("kernel_cpu_s") or 0.0), 3)
