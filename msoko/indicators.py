@@ -1403,11 +1403,13 @@ def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame,
     out = []
     thr = ru.short(low_share)
     by_interval = bool(rule["require_interval"])
+    # each school's units once (a lookup per school in the whole index grew with the square of the schools)
+    rep_of = {sid: part.droplevel(0) for sid, part in rep_margin.groupby(level=0, sort=False)}
     for sid, u in cur.groupby("school_id", sort=True):
         v = u[u["valid"]].sort_values("margin", ascending=False)
         low = v[v["low"]]
         count_margin = float(v["margin"].iloc[mp - 1]) if len(v) >= mp else np.nan
-        rm = rep_margin.xs(sid, level=0) if sid in rep_margin.index.get_level_values(0) else pd.Series(dtype=float)
+        rm = rep_of[sid] if sid in rep_of else pd.Series(dtype=float)
         rm = rm.dropna()
         rep = rm[rm >= -1e-9]
         repeat_margin = float(rm.max()) if len(rm) else np.nan
