@@ -6,7 +6,7 @@
 ``P`` is a processed folder as ingest left it (no compute outputs); ``REF`` is the same folder after a
 compute of the reference code (the base checkout). Each run copies ``P`` into a fresh temporary folder and
 runs ``python -m msoko compute`` there in a subprocess, alternating the base checkout (``--base``, default
-/work/main) and this one, ``--runs`` times each; wall and CPU (user + system of the child) are printed per
+/work/main) and this one (``--this``, e.g. a ``git archive`` of a commit), ``--runs`` times each; wall and CPU (user + system of the child) are printed per
 run with the medians. Then the last output of this checkout is compared with ``REF``: every Parquet table
 with ``pandas.testing.assert_frame_equal`` (exact), the CSV outputs (compute_log.csv,
 indicator_catalogue.csv) and config_used.json byte for byte. Exits 1 on any difference or missing table.
@@ -87,13 +87,14 @@ def main(argv=None) -> int:
     ap.add_argument("--input", required=True, help="processed folder after ingest, before compute")
     ap.add_argument("--ref", required=True, help="the same folder after the base checkout's compute")
     ap.add_argument("--base", default="/work/main", help="the base checkout (default /work/main)")
+    ap.add_argument("--this", default=str(REPO), help="the checkout measured against it (default: this one)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", help="scratch folder (default: a temporary one)")
     a = ap.parse_args(argv)
     src, ref = Path(a.input), Path(a.ref)
     work = Path(a.work or tempfile.mkdtemp(prefix="msoko-compute-ab-"))
     work.mkdir(parents=True, exist_ok=True)
-    checkouts = {"base": Path(a.base), "this": REPO}
+    checkouts = {"base": Path(a.base), "this": Path(a.this)}
     times: dict[str, list[tuple[float, float]]] = {k: [] for k in checkouts}
     for i in range(a.runs):
         for label, checkout in checkouts.items():
@@ -108,7 +109,7 @@ def main(argv=None) -> int:
         ratio = statistics.median(w for w, _ in times["base"]) / statistics.median(w for w, _ in times["this"])
         print(f"speed-up (wall): {ratio:.2f}×")
     else:
-        run_compute(REPO, src, work / "this")
+        run_compute(Path(a.this), src, work / "this")
     status = compare(work / "this", ref)
     if not a.work:
         shutil.rmtree(work, ignore_errors=True)
