@@ -11,14 +11,14 @@ run with the medians. Then the last output of this checkout is compared with ``R
 with ``pandas.testing.assert_frame_equal`` (exact), the CSV outputs (compute_log.csv,
 indicator_catalogue.csv) and config_used.json byte for byte. Exits 1 on any difference or missing table.
 
-Measured 2026-12-07 (branch fastcompute against main 3a6a430; 2 cores shared with other sessions, load 1–12,
-so wall times move with the load; CPU is the steadier figure):
+Measured 2026-12-07, branch fastcompute (ee07a02..7db938d) against its base 3a6a430 (``--base`` a ``git archive``
+of it: /work/main moved during the day), 2 cores shared with other sessions (load 3–5), so wall times move with
+the load; CPU is the steadier figure:
 
-| input | runs | main wall / CPU, s | fastcompute wall / CPU, s | identity |
+| input | runs | base wall / CPU, s | fastcompute wall / CPU, s | identity |
 |---|---|---|---|---|
-| demo, 40 schools, load ≈ 10 | 3 | 181.1 / 35.8 | 141.2 / 28.6 | 68 of 68 tables equal |
-| demo, load 1–4 | 2 | 50.2 / 29.4 | 37.6 / 24.6 | 68 of 68 tables equal |
-| real Altai sample, 90 schools | 3 | 71.9 / 29.1 | 58.3 / 25.0 | 61 of 61 tables equal |
+| demo, 40 schools | 2 | 61.6 / 32.9 | 38.6 / 25.1 | 68 of 68 tables equal |
+| real Altai sample, 90 schools | 2 | 42.6 / 25.6 | 30.3 / 21.4 | 61 of 61 tables equal |
 """
 from __future__ import annotations
 
