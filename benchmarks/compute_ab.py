@@ -19,6 +19,10 @@ the load; CPU is the steadier figure:
 |---|---|---|---|---|
 | demo, 40 schools | 2 | 61.6 / 32.9 | 38.6 / 25.1 | 68 of 68 tables equal |
 | real Altai sample, 90 schools | 2 | 42.6 / 25.6 | 30.3 / 21.4 | 61 of 61 tables equal |
+| demo region, 200 schools in 10 municipalities | 1 | 145.1 / 103.4 | 110.3 / 78.3 | 68 of 68 tables equal |
+
+From 40 to 200 schools the CPU grows 3.1× on both (25.1 → 78.3 s here): nothing in compute grows much faster
+than the schools now (the ШНОР list looked each school up in the whole index of units — fixed).
 """
 from __future__ import annotations
 
