@@ -188,18 +188,17 @@ class Codes:
         return self._map(values, self.word_index, self.words, grow=True)
 
     def encode(self, df: pd.DataFrame) -> pd.DataFrame:
-        out = pd.DataFrame(index=df.index)
-        out["year"] = pd.to_numeric(df["year"]).to_numpy().astype("int16")
-        out["school_id"] = self.school(df["school_id"])
+        # the columns gathered first and the frame made once (a frame grown column by column copies more)
+        out = {"year": pd.to_numeric(df["year"]).to_numpy().astype("int16"), "school_id": self.school(df["school_id"])}
         g = pd.to_numeric(df["grade"], errors="coerce") if "grade" in df.columns else None
-        out["grade"] = ALL_GRADE if g is None else g.fillna(ALL_GRADE).to_numpy().astype("int16")
+        out["grade"] = np.full(len(df), ALL_GRADE, dtype="int64") if g is None \
+            else g.fillna(ALL_GRADE).to_numpy().astype("int16")
         for c in ("subject", "item"):
-            out[c] = 0 if c not in df.columns else self.word(df[c])
-            out[c] = out[c].astype("int32")
+            out[c] = (np.zeros(len(df), dtype="int64") if c not in df.columns else self.word(df[c])).astype("int32")
         for c in df.columns:
             if c not in KEYS:
-                out[c] = df[c]
-        return out
+                out[c] = df[c]   # with copy=False a lazy (copy-on-write) copy, as a column set one by one
+        return pd.DataFrame(out, index=df.index, copy=False)
 
     def decode(self, df: pd.DataFrame) -> pd.DataFrame:
         df = df.copy()
@@ -1403,11 +1402,13 @@ def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame,
     out = []
     thr = ru.short(low_share)
     by_interval = bool(rule["require_interval"])
+    # each school's units once (a lookup per school in the whole index grew with the square of the schools)
+    rep_of = {sid: part.droplevel(0) for sid, part in rep_margin.groupby(level=0, sort=False)}
     for sid, u in cur.groupby("school_id", sort=True):
         v = u[u["valid"]].sort_values("margin", ascending=False)
         low = v[v["low"]]
         count_margin = float(v["margin"].iloc[mp - 1]) if len(v) >= mp else np.nan
-        rm = rep_margin.xs(sid, level=0) if sid in rep_margin.index.get_level_values(0) else pd.Series(dtype=float)
+        rm = rep_of[sid] if sid in rep_of else pd.Series(dtype=float)
         rm = rm.dropna()
         rep = rm[rm >= -1e-9]
         repeat_margin = float(rm.max()) if len(rm) else np.nan
@@ -1418,7 +1419,7 @@ def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame,
         assessed = len(v) > 0
         shnor = bool(assessed and (by_count or repeated))
         rep_names = sorted(rep.index)
-        low_detail = "; ".join(_unit_text(r) for r in low.to_dict("records"))
+        low_detail = "; ".join(_unit_text(r) for r in low.to_dict("records")) if len(low) else ""
         level = ru.short(float(rule['confidence']) * 100)
         rule_text = f"доля результатов ниже «3» не менее {thr} %" + (
             f" (нижняя граница {level} % интервала)" if by_interval else "")

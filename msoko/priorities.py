@@ -461,15 +461,20 @@ def _contradicted(out: pd.DataFrame, indicators: pd.DataFrame | None, catalogue:
     good = np.where(direction == "lower", -1.0, np.where(direction == "higher", 1.0, 0.0))
     unit = out.loc[m.index, "indicator"].map(catalogue.set_index("code")["unit"]).fillna("")
     min_n = int(conf["evidence_min_n"])
-    for i, g, u in zip(m.index, good, unit):
-        r, o = m.loc[i], out.loc[i]
+    # plain columns instead of a row Series per cell (m.loc[i], out.loc[i]): the same values
+    mc = {c: (m[c].to_numpy(dtype=object) if c in m.columns else np.full(len(m), None, dtype=object)) for c in cols}
+    oc = {c: out.loc[m.index, c].to_numpy(dtype=object) for c in ("value", "ci_low", "ci_high", "n")}
+    hit = []
+    for k, (i, g, u) in enumerate(zip(m.index, good, unit)):
         for vs, ref in (("vs_municipality", "municipality_value"), ("vs_similar", "similar_value")):
-            v = r.get(vs)
+            v = mc[vs][k]
             if _nan(v) or g == 0 or float(v) * g <= 0:
                 continue
-            if evidence(o["value"], o["ci_low"], o["ci_high"], r.get(ref), o["n"], u, min_n=min_n,
+            if evidence(oc["value"][k], oc["ci_low"][k], oc["ci_high"][k], mc[ref][k], oc["n"][k], u, min_n=min_n,
                         beyond=True) == "достаточно":
-                ev.loc[i] = "противоречиво"
+                hit.append(i)
+    if hit:
+        ev.loc[hit] = "противоречиво"
     return ev
 
 

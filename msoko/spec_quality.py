@@ -76,7 +76,8 @@ def assess(cells: pd.DataFrame, specs: pd.DataFrame, scale_max: pd.DataFrame | N
     for (y, g, s), d in cells.groupby(["year", "grade", "subject"], sort=True):
         y, g, s = int(y), int(g), str(s)
         d = d.assign(task=d["task"].astype(str))
-        d = d.iloc[sorted(range(len(d)), key=lambda i: _task_order(d["task"].iloc[i]))]
+        names = d["task"].tolist()
+        d = d.iloc[sorted(range(len(d)), key=lambda i: _task_order(names[i]))]
         sp = spec.get((g, s))
         n_work = int(d["n"].max()) if len(d) else 0
         obs_sum = float(d["observed_max"].sum())

@@ -198,9 +198,15 @@ def betabinom_tails(k, n, a, b, alpha: float | None = None, chunk: int = 4000):
         aa, bb = a[sl][:, None], b[sl][:, None]
         jj = np.minimum(j, nn)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            # scipy.stats.betabinom's log-pmf written out (its logpmf has a large per-call cost)
-            lp = (gammaln(nn + 1) - gammaln(jj + 1) - gammaln(nn - jj + 1)
-                  + betaln(jj + aa, nn - jj + bb) - betaln(aa, bb))
+            # scipy.stats.betabinom's log-pmf written out (its logpmf has a large per-call cost); with whole n
+            # the log-factorials are looked up in one table (the same gammaln values, once per integer)
+            if np.array_equal(n[sl], np.floor(n[sl])):
+                lf = gammaln(np.arange(nmax + 1) + 1.0)
+                ji, ni = jj.astype(np.int64), nn.astype(np.int64)
+                lp = (lf[ni] - lf[ji] - lf[ni - ji] + betaln(jj + aa, nn - jj + bb) - betaln(aa, bb))
+            else:
+                lp = (gammaln(nn + 1) - gammaln(jj + 1) - gammaln(nn - jj + 1)
+                      + betaln(jj + aa, nn - jj + bb) - betaln(aa, bb))
             pmf = np.where(j <= nn, np.exp(lp), 0.0)
         tail = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]          # tail[:, j] = P(X ≥ j)
         kk = np.clip(np.round(k[sl]), 0, nmax).astype(int)

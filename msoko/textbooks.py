@@ -83,13 +83,53 @@ def _labelled(pupils: pd.DataFrame) -> pd.Series:
     return lab.where(~(lab.str.startswith(f"{OTHER}: ") & title.isin(listed)), title)
 
 
-def _stats(g: pd.DataFrame) -> dict:
-    """Pupils, mean share of the maximum (%), shares of «2» and «4»–«5» among pupils with a mark."""
-    pct = g["pct"].to_numpy(float)
-    mark = g["mark"]
-    marked = int(mark.notna().sum())
-    return {"pupils": len(g), "_s": pct.sum(), "_ss": (pct * pct).sum(), "marked": marked,
-            "_fail": int((mark == 2).sum()), "_quality": int(mark.isin([4, 5]).sum())}
+def _stats(pct: np.ndarray, mark: np.ndarray) -> dict:
+    """Pupils, mean share of the maximum (%), shares of «2» and «4»–«5» among pupils with a mark (``mark`` a
+    float array, NaN for no mark)."""
+    return {"pupils": len(pct), "_s": pct.sum(), "_ss": (pct * pct).sum(),
+            "marked": int(np.count_nonzero(~np.isnan(mark))), "_fail": int(np.count_nonzero(mark == 2)),
+            "_quality": int(np.count_nonzero((mark == 4) | (mark == 5)))}
+
+
+def _runs(codes: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of equal values of a sorted code array."""
+    cut = np.flatnonzero(np.diff(codes)) + 1
+    starts = np.concatenate([[0], cut]).astype(int)
+    ends = np.concatenate([cut, [len(codes)]]).astype(int)
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def _groups(d: pd.DataFrame, work: list[str]):
+    """For each work (``work`` sorted), each textbook label in the order of its first pupil: the work's
+    reference row (``base``), the label, its :func:`_stats`, its number of schools and the (school_id, stats)
+    of each of its schools in school order. Each group's pupils keep their order in ``d``, so that the sums
+    are those of the group's own rows (one stable sort over factorized codes instead of nested groupbys)."""
+    pct = d["pct"].to_numpy(float)
+    mark = d["mark"].to_numpy(dtype=float, na_value=np.nan)
+    wcode = d.groupby(work, sort=True).ngroup().to_numpy()
+    lcode = d.groupby(work + ["label"], sort=False).ngroup().to_numpy()     # first appearance
+    scode, snames = pd.factorize(d["school_id"], sort=True)
+    labels = d["label"].to_numpy(dtype=object)
+    keys = [d[c].to_numpy(dtype=object) for c in work]
+    by_work = np.argsort(wcode, kind="stable")
+    order = np.lexsort((scode, lcode, wcode))
+    lsorted, ssorted = lcode[order], scode[order]
+    label_runs = iter(_runs(lsorted))
+    a, b = 0, 0
+    for ws, we in _runs(wcode[by_work]):
+        iw = by_work[ws:we]
+        ref = _stats(pct[iw], mark[iw])
+        first = iw[0]
+        base = dict(zip(work, (k[first] for k in keys)), ref_pupils=ref["pupils"],
+                    ref_mean_pct=ref["_s"] / ref["pupils"],
+                    ref_fail_share=ref["_fail"] / ref["marked"] * 100 if ref["marked"] else float("nan"),
+                    ref_quality_share=ref["_quality"] / ref["marked"] * 100 if ref["marked"] else float("nan"))
+        while b < we:
+            a, b = next(label_runs)
+            il = order[a:b]
+            school_runs = [(a + x, a + y) for x, y in _runs(ssorted[a:b])]
+            schools_of = [(snames[ssorted[x]], _stats(pct[order[x:y]], mark[order[x:y]])) for x, y in school_runs]
+            yield base, labels[il[0]], _stats(pct[il], mark[il]), len(school_runs), schools_of
 
 
 def textbook_results(vpr: pd.DataFrame, pupils: pd.DataFrame, schools: pd.DataFrame | None, *,
@@ -129,32 +169,22 @@ def textbook_results(vpr: pd.DataFrame, pupils: pd.DataFrame, schools: pd.DataFr
     work = ["year", "grade", "subject", "municipality"]
 
     rows = []
-    for wk, w in d.groupby(work, sort=True):
-        ref = _stats(w)
-        ref_mean = ref["_s"] / ref["pupils"]
-        ref_fail = ref["_fail"] / ref["marked"] * 100 if ref["marked"] else float("nan")
-        ref_quality = ref["_quality"] / ref["marked"] * 100 if ref["marked"] else float("nan")
-        base = dict(zip(work, wk), ref_pupils=ref["pupils"], ref_mean_pct=ref_mean, ref_fail_share=ref_fail,
-                    ref_quality_share=ref_quality)
-        for label, t in w.groupby("label", sort=False):
-            s = _stats(t)
-            n_schools = int(t["school_id"].nunique())
-            if label in NOT_COMPARED_LABELS:
-                note = "учебник не указан" if label == NOT_GIVEN else "учебник не назван («другое» без названия)"
-            elif n_schools < min_schools:
-                note = "учебник одной школы (сравнение было бы сравнением этой школы)"
-            elif s["pupils"] < suppress_below:
-                note = f"меньше {suppress_below} обучающихся — результат не показывается"
-            else:
-                note = ""
-            rows.append({**base, "level": "municipality", "school_id": None, "textbook": label,
-                         "schools": n_schools, **s, "compared": not note, "note": note or None})
-            for sid, u in t.groupby("school_id", sort=True):
-                su = _stats(u)
-                small = su["pupils"] < suppress_below
-                rows.append({**base, "level": "school", "school_id": sid, "textbook": label, "schools": 1, **su,
-                             "compared": False,
-                             "note": f"меньше {suppress_below} обучающихся — результат не показывается" if small else None})
+    for base, label, s, n_schools, schools_of in _groups(d, work):
+        if label in NOT_COMPARED_LABELS:
+            note = "учебник не указан" if label == NOT_GIVEN else "учебник не назван («другое» без названия)"
+        elif n_schools < min_schools:
+            note = "учебник одной школы (сравнение было бы сравнением этой школы)"
+        elif s["pupils"] < suppress_below:
+            note = f"меньше {suppress_below} обучающихся — результат не показывается"
+        else:
+            note = ""
+        rows.append({**base, "level": "municipality", "school_id": None, "textbook": label,
+                     "schools": n_schools, **s, "compared": not note, "note": note or None})
+        for sid, su in schools_of:
+            small = su["pupils"] < suppress_below
+            rows.append({**base, "level": "school", "school_id": sid, "textbook": label, "schools": 1, **su,
+                         "compared": False,
+                         "note": f"меньше {suppress_below} обучающихся — результат не показывается" if small else None})
     r = pd.DataFrame(rows)
     mean, lo, hi = bounded_mean_ci(r["_s"], r["_ss"], r["pupils"], 0.0, 100.0, confidence)
     r["mean_pct"], r["mean_low"], r["mean_high"] = mean, lo, hi

@@ -353,13 +353,14 @@ def picture_evidence(tables: dict[str, pd.DataFrame], config: dict | None, objec
     z = float(cfg["z"])
     cix = prep.cells.set_index(CELL_KEYS)
     tix = prep.tests.set_index(["year", "grade", "subject"])
-    parts = []
+    parts, keys = [], []   # keys: (kind, year, school, grade, subject) of each part, set once after the concat
     curves: dict = {}   # per work: what every school's picture of it shares
     for y, sid, g, subj in zip(cells["year"].astype(int), cells["school_id"], cells["grade"].astype(int),
                                cells["subject"]):
         sc = ev.school_bunching_curve(prep.students, prep.tests, cfg, y, g, subj, sid, cache=curves)
         if len(sc):
-            parts.append(sc.assign(kind="scores", year=y, school_id=sid, grade=g, subject=subj))
+            parts.append(sc)
+            keys += [("scores", y, sid, g, subj)] * len(sc)
         rows = []
         if (y, g, subj, sid) in cix.index:
             r = cix.loc[(y, g, subj, sid)]
@@ -370,9 +371,14 @@ def picture_evidence(tables: dict[str, pd.DataFrame], config: dict | None, objec
             h = z * r["sd"] / np.sqrt(r["n"])
             rows.append(("эталон (все школы)", r["mean"], r["mean"] - h, r["mean"] + h, int(r["n"])))
         if rows:
-            parts.append(pd.DataFrame(rows, columns=["group", "mean", "ci_low", "ci_high", "n"])
-                         .assign(kind="intervals", year=y, school_id=sid, grade=g, subject=subj))
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=EVIDENCE_COLUMNS)
+            parts.append(pd.DataFrame(rows, columns=["group", "mean", "ci_low", "ci_high", "n"]))
+            keys += [("intervals", y, sid, g, subj)] * len(rows)
+    if parts:
+        out = pd.concat(parts, ignore_index=True)
+        out = out.assign(**{c: [k[i] for k in keys] for i, c in enumerate(["kind", "year", "school_id", "grade",
+                                                                          "subject"])})
+    else:
+        out = pd.DataFrame(columns=EVIDENCE_COLUMNS)
     out = out.reindex(columns=EVIDENCE_COLUMNS)
     for c in ("score", "observed", "expected", "mean", "ci_low", "ci_high", "n"):
         out[c] = pd.to_numeric(out[c]).astype("float64")

@@ -862,6 +862,7 @@ class TaskMatrix:
         if sp is not None and len(sp) and {"grade", "subject", "task"} <= set(sp.columns):
             g = pd.to_numeric(sp["grade"], errors="coerce")
             by_work = {key: q for key, q in sp.assign(_g=g).groupby(["_g", "subject"], observed=True, sort=False)}
+        unique_tasks = {}   # a work's specification once for all its years
         for (year, grade, subject), idx in self.info.groupby(TEST_KEYS, sort=True).indices.items():
             cols = np.flatnonzero(self.present[idx].any(axis=0))
             if len(cols) == 0:
@@ -873,7 +874,10 @@ class TaskMatrix:
             if by_work:
                 q = by_work.get((grade, subject))
                 if q is not None and len(q):
-                    q = q.drop_duplicates("task").set_index(q.drop_duplicates("task")["task"].astype(str))
+                    if (grade, subject) not in unique_tasks:
+                        u = q.drop_duplicates("task")
+                        unique_tasks[(grade, subject)] = u.set_index(u["task"].astype(str))
+                    q = unique_tasks[(grade, subject)]
                     if "max_score" in q.columns:
                         smx = q["max_score"].reindex(names).to_numpy(dtype="float64", na_value=np.nan)
                         mx = np.where(np.isfinite(smx) & (smx > 0), smx, mx)
@@ -1293,17 +1297,16 @@ def similarity_rows(tm: TaskMatrix, cfg: dict, exclude: dict | None = None) -> p
         cls = _string_counts(C[keep], C[keep].sum(axis=1), sid[keep], g2, prior)
         ns = len(scodes)
         sch = cls["school"].to_numpy()
-        a = pd.DataFrame({k: np.bincount(sch, weights=cls[k].to_numpy(dtype=float), minlength=ns)
-                          for k in ("D", "O", "E", "in_groups", "groups", "tuples")})
+        a = {k: np.bincount(sch, weights=cls[k].to_numpy(dtype=float), minlength=ns)
+             for k in ("D", "O", "E", "in_groups", "groups", "tuples")}
         largest = np.zeros(ns)
         np.maximum.at(largest, sch, cls["largest"].to_numpy(dtype=float))
         a["largest"] = largest
         a["n"] = n_all
         a["template"] = np.bincount(sid, weights=~keep, minlength=len(scodes)) > 0
         a["school_id"] = np.asarray(tm.school_names)[scodes]
-        a["year"], a["grade"], a["subject"], a["J"] = year, grade, subject, J
-        a["test"] = len(cells)
-        cells.append(a.reset_index(drop=True))
+        a.update(year=year, grade=grade, subject=subject, J=J, test=len(cells))   # scalars: one value per row
+        cells.append(pd.DataFrame(a))
     if not cells:
         return finish(pd.DataFrame())
     c = pd.concat(cells, ignore_index=True)
