@@ -14,6 +14,8 @@ the few schools we look for do not widen the yardstick.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy import stats as st
@@ -27,9 +29,16 @@ from msoko.stats import wilson_ci
 
 def _fmt(x, nd=1) -> str:
     try:
-        return ru.number(float(x), nd)
+        return _number(float(x), nd)
     except (TypeError, ValueError):
         return ru.MISSING
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _number(x: float, nd: int) -> str:
+    """:func:`msoko.ru.number` of a float, once per value: the sentences of a region repeat the same
+    shares (k of n) a million times."""
+    return ru.number(x, nd)
 
 
 def _zcrit(cfg) -> float:
