@@ -700,7 +700,17 @@ def school_bunching_curve(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict
     key = (year, grade, subject)
     work = cache.get(key) if cache is not None else None
     if work is None:
-        s = students.loc[(students["year"] == year) & (students["grade"] == grade) & (students["subject"] == subject)]
+        if cache is not None:
+            # the rows of every work at once: a comparison of the whole frame per work (and per school of a
+            # work without pupils, which is not kept) grew with works × pupils on a region
+            rows = cache.get("_rows")
+            if rows is None:
+                rows = cache["_rows"] = students.groupby(["year", "grade", "subject"], observed=True,
+                                                         sort=False).indices
+            s = students.iloc[rows.get(key, np.array([], dtype=np.int64))]
+        else:
+            s = students.loc[(students["year"] == year) & (students["grade"] == grade)
+                             & (students["subject"] == subject)]
         if len(s) == 0:
             return pd.DataFrame(columns=["score", "observed", "expected", "window", "boundary"])
         m = int(round(s["test_max"].max()))
