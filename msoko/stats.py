@@ -175,6 +175,20 @@ def informativeness(n, suppress_below: int = 5, limited_below: int = 20):
     return nn < suppress_below, nn < limited_below
 
 
+def _n_chunks(order, n_sorted, chunk: int):
+    """``order`` (units sorted by n) cut into chunks of 48 to ``chunk`` units whose largest n is, past
+    the first 48, at most ¼ (or 16) above their smallest: the pmf matrix of a chunk is as wide as its
+    largest n, and the cells beyond a unit's own n (zeros) were most of the work where schools of 5 and
+    of 150 pupils shared one. The tails of a unit do not depend on its chunk (those zeros add nothing)."""
+    s = 0
+    while s < len(order):
+        lo = n_sorted[s]
+        e = int(np.searchsorted(n_sorted, max(1.25 * lo, lo + 16), side="right"))
+        e = min(max(e, s + 48), s + chunk)          # a few dozen units at least: a chunk has its own cost
+        yield order[s:e]
+        s = e
+
+
 def betabinom_tails(k, n, a, b, alpha: float | None = None, chunk: int = 4000):
     """Exact beta-binomial tails, vectorised: ``(P(X ≥ k), P(X = k), P(X ≤ k), crit)``.
 
@@ -190,8 +204,7 @@ def betabinom_tails(k, n, a, b, alpha: float | None = None, chunk: int = 4000):
     ge, eq, le, crit = (np.full(len(k), np.nan) for _ in range(4))
     good = np.isfinite(k) & np.isfinite(n) & (n >= 0) & np.isfinite(a) & (a > 0) & np.isfinite(b) & (b > 0)
     order = np.flatnonzero(good)[np.argsort(n[good], kind="stable")]   # similar n per chunk
-    for s in range(0, len(order), chunk):
-        sl = order[s:s + chunk]
+    for sl in _n_chunks(order, n[order], chunk):
         nmax = int(n[sl].max())
         j = np.arange(nmax + 1)[None, :]
         nn = n[sl][:, None]

@@ -125,6 +125,22 @@ def test_tails_match_scipy():
     np.testing.assert_array_equal(crit, st.betabinom.isf(0.001, n, a, b) + 1)
 
 
+
+def test_tails_of_a_unit_do_not_depend_on_the_others():
+    # units of 1 to 300 pupils are cut into chunks of similar n (stats._n_chunks): each unit's tails and
+    # critical count are exactly those it has alone (where its pmf matrix is as wide as its own n)
+    rng = np.random.default_rng(11)
+    n = rng.integers(1, 301, size=500).astype(float)
+    k = np.floor(rng.random(500) * (n + 1))
+    a, b = rng.uniform(0.05, 3, 500), rng.uniform(5, 300, 500)
+    n[7] = np.nan
+    together = betabinom_tails(k, n, a, b, 0.001)
+    for i in list(range(0, 500, 37)) + [7, int(np.nanargmax(n)), int(np.nanargmin(n))]:
+        alone = betabinom_tails(k[i:i + 1], n[i:i + 1], a[i:i + 1], b[i:i + 1], 0.001)
+        for x, y in zip(together, alone):
+            assert x[i] == y[0] or (np.isnan(x[i]) and np.isnan(y[0])), i
+
+
 # ---------------------------------------------------------------- end to end through marks_rows
 
 def _students(seed=1, schools=80, plant_vpr=None, plant_journal=None):

@@ -117,7 +117,16 @@ def tasks_per_test(vpr_tasks: pd.DataFrame | None) -> pd.DataFrame:
     cols = ["year", "grade", "subject", "tasks"]
     if vpr_tasks is None or len(vpr_tasks) == 0 or not {"year", "grade", "subject", "task"} <= set(vpr_tasks.columns):
         return pd.DataFrame(columns=cols)
-    t = vpr_tasks.groupby(["year", "grade", "subject"], observed=True)["task"].nunique().rename("tasks").reset_index()
+    # distinct (work, task code) pairs counted on integer codes: groupby.nunique sorted a region's ten
+    # million pupil × task rows by their task strings
+    g = vpr_tasks.groupby(["year", "grade", "subject"], observed=True)
+    codes, uniques = pd.factorize(vpr_tasks["task"])
+    gid = g.ngroup().to_numpy(dtype="float64", na_value=np.nan)   # NaN: a row without its work
+    ok = (codes >= 0) & np.isfinite(gid)
+    pairs = np.unique(gid[ok].astype(np.int64) * max(len(uniques), 1) + codes[ok])
+    t = g.size()
+    t[:] = np.bincount(pairs // max(len(uniques), 1), minlength=len(t))
+    t = t.rename("tasks").reset_index()
     return t.astype({"year": "int64", "grade": "int64", "tasks": "int64"})[cols]
 
 

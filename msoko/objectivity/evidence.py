@@ -14,6 +14,8 @@ the few schools we look for do not widen the yardstick.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy import stats as st
@@ -27,9 +29,16 @@ from msoko.stats import wilson_ci
 
 def _fmt(x, nd=1) -> str:
     try:
-        return ru.number(float(x), nd)
+        return _number(float(x), nd)
     except (TypeError, ValueError):
         return ru.MISSING
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _number(x: float, nd: int) -> str:
+    """:func:`msoko.ru.number` of a float, once per value: the sentences of a region repeat the same
+    shares (k of n) a million times."""
+    return ru.number(x, nd)
 
 
 def _zcrit(cfg) -> float:
@@ -691,7 +700,17 @@ def school_bunching_curve(students: pd.DataFrame, tests: pd.DataFrame, cfg: dict
     key = (year, grade, subject)
     work = cache.get(key) if cache is not None else None
     if work is None:
-        s = students.loc[(students["year"] == year) & (students["grade"] == grade) & (students["subject"] == subject)]
+        if cache is not None:
+            # the rows of every work at once: a comparison of the whole frame per work (and per school of a
+            # work without pupils, which is not kept) grew with works × pupils on a region
+            rows = cache.get("_rows")
+            if rows is None:
+                rows = cache["_rows"] = students.groupby(["year", "grade", "subject"], observed=True,
+                                                         sort=False).indices
+            s = students.iloc[rows.get(key, np.array([], dtype=np.int64))]
+        else:
+            s = students.loc[(students["year"] == year) & (students["grade"] == grade)
+                             & (students["subject"] == subject)]
         if len(s) == 0:
             return pd.DataFrame(columns=["score", "observed", "expected", "window", "boundary"])
         m = int(round(s["test_max"].max()))
