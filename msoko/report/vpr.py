@@ -70,12 +70,19 @@ def _shares(data: ReportData, school_id: str, year: int, grade: int, subject: st
             column: str) -> pd.DataFrame:
     """``group, <column>, share (%), n`` from ``indicators.parquet``: one row per group and category
     (``codes``: category → indicator); groups under 5 participants left out."""
+    return pd.DataFrame(share_records(data, school_id, year, grade, subject, codes, column),
+                        columns=["group", column, "share", "n"])
+
+
+def share_records(data: ReportData, school_id: str, year: int, grade: int, subject: str, codes: dict,
+                  column: str) -> list[dict]:
+    """The rows of :func:`_shares` as dicts (a report joins the works' rows into one frame)."""
     out = [{"group": r["group"], column: cat, "share": float(r["value"]), "n": r["n"]}
            for cat, code in codes.items() for r in _groups(data, school_id, year, code, grade, subject)
            if not r["suppressed"] and pd.notna(r["value"])]
     order = {grp: i for i, grp in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI, GROUP_REGION))}
     out.sort(key=lambda r: order.get(r["group"], 9))  # stable: categories keep their order
-    return pd.DataFrame(out, columns=["group", column, "share", "n"])
+    return out
 
 
 def marks_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
@@ -237,7 +244,16 @@ def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, s
                 row[label] = f"{fmt(r['value'], 0)} %"
         row["Информативность"] = informativeness(n, suppress_below(data)) if pd.notna(n) else "—"
         rows.append(row)
-    return pd.DataFrame(rows).fillna("—")
+    return filled_frame(rows)
+
+
+def filled_frame(rows: list[dict], fill: str = "—") -> pd.DataFrame:
+    """``pd.DataFrame(rows).fillna(fill)`` for rows of text cells: the columns in the order they first
+    appear, a cell a row lacks filled (the constructor's record path and ``fillna`` cost ~3 ms a table)."""
+    if not rows:
+        return pd.DataFrame(rows).fillna(fill)
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    return pd.DataFrame({c: [r.get(c, fill) for r in rows] for c in cols})
 
 
 # ======================================================================================
