@@ -122,8 +122,9 @@ def unformed_skills(table: pd.DataFrame) -> list[str]:
     """«5.1 (Умение исследовать…)» for each task of :func:`skills_table` the school did not reach."""
     if table.empty:
         return []
-    return [f"{a} ({b})" for a, b, v in zip(table["Задание"], table["Проверяемое умение"], table["Вывод"])
-            if str(v).startswith("ниже порога")]
+    # as lists: iterating over Arrow-backed columns cell by cell cost ~1 ms a work
+    return [f"{a} ({b})" for a, b, v in zip(table["Задание"].tolist(), table["Проверяемое умение"].tolist(),
+                                            table["Вывод"].tolist()) if str(v).startswith("ниже порога")]
 
 
 def show_work_skills(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> Section:

@@ -147,13 +147,22 @@ def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: 
 
 def spec_note(data: ReportData, year: int, grade: int, subject: str) -> str | None:
     """Why a work's tasks carry no verdict (``spec_quality.parquet``, decided in compute), or None."""
-    sq = data.table("spec_quality")
-    if sq.empty:
+    def build():   # the first work-level row of each work, once per load (four masks per work cost ~3 ms)
+        sq = data.table("spec_quality")
+        if sq.empty:
+            return {}
+        w = sq[sq["task"].isna()]
+        out: dict = {}
+        for y, g, s, v, r in zip(w["year"].tolist(), w["grade"].tolist(), w["subject"].tolist(),
+                                 w["verdict"].tolist(), w["reason"].tolist()):
+            out.setdefault((y, g, s), (v, r))
+        return out
+
+    first = data.memo(("_spec_note_rows",), build)
+    hit = first.get((year, grade, subject))
+    if hit is None or hit[0] not in ("misfit", "partial"):
         return None
-    w = sq[(sq["year"] == year) & (sq["grade"] == grade) & (sq["subject"] == subject) & sq["task"].isna()]
-    if w.empty or w.iloc[0]["verdict"] not in ("misfit", "partial"):
-        return None
-    reason = str(w.iloc[0]["reason"])
+    reason = str(hit[1])
     return reason[:1].upper() + reason[1:] + " (см. раздел «Качество данных» муниципального отчёта)."
 
 
