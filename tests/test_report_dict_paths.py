@@ -41,13 +41,34 @@ def test_filled_frame_is_the_frame_of_records_with_missing_cells_filled():
     pd.testing.assert_frame_equal(filled_frame([]), pd.DataFrame([]).fillna("—"))
 
 
+def _item_groups_frames(data, school_id, year, code, grade, subject, column):
+    """The frame path ``msoko.report.vpr._item_groups`` replaced: ``_indicator_rows`` frames per part."""
+    from msoko.report.data import school_row, suppress_below
+    from msoko.report.indicators import _indicator_rows
+
+    cols = [column, "group", "value", "n"]
+    me = _indicator_rows(data, year, code, "school", school_id, grade, subject, items=True)
+    if me.empty:
+        return pd.DataFrame(columns=cols)
+    muni = str(school_row(data, school_id)["municipality"])
+    m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
+    sim = (me["similar_value"].notna() & (me["similar_n"] >= suppress_below(data))).to_numpy(bool)
+    out = [pd.DataFrame({column: me["item"], "group": GROUP_SCHOOL, "value": me["value"], "n": me["n"]})
+           [np.zeros(len(me), bool) if me["suppressed"].any() else np.ones(len(me), bool)],
+           pd.DataFrame({column: me["item"], "group": GROUP_SIMILAR, "value": me["similar_value"],
+                         "n": me["similar_n"]})[sim],
+           pd.DataFrame({column: m["item"], "group": GROUP_MUNI, "value": m["value"], "n": m["n"]})]
+    out = pd.concat([x for x in out if len(x)], ignore_index=True) if any(len(x) for x in out) else None
+    return pd.DataFrame(columns=cols) if out is None else out
+
+
 def test_dict_paths_equal_the_frame_paths_on_the_demo(demo_processed):
     """On every ВПР of a few demo schools: the item records equal ``_indicator_rows(...).to_dict("records")``
     and the overview of marks and journal equals the concatenation of each work's frame."""
     from msoko import report as R
     from msoko.report.indicators import _indicator_rows, _item_records
     from msoko.report.school import vpr_overview_journal, vpr_overview_marks
-    from msoko.report.vpr import journal_comparison, marks_distribution
+    from msoko.report.vpr import _item_groups, journal_comparison, marks_distribution
     from msoko.report.indicators import school_vpr_counts
 
     data = R.load(demo_processed)
@@ -55,6 +76,7 @@ def test_dict_paths_equal_the_frame_paths_on_the_demo(demo_processed):
     schools = sorted(pd.read_parquet(demo_processed / "vpr.parquet", columns=["school_id"])["school_id"].unique())
     cols = ["item", "value", "ci_low", "ci_high", "suppressed", "similar_value", "flag", "vs_similar", "no_such"]
     checked = 0
+    groups_seen: set = set()
     for sid in schools[:4]:
         taken = school_vpr_counts(data, sid, year)
         assert len(taken)
@@ -68,6 +90,12 @@ def test_dict_paths_equal_the_frame_paths_on_the_demo(demo_processed):
                 for k in a:
                     assert (pd.isna(a[k]) and pd.isna(b[k])) or a[k] == b[k], (sid, g, s, k)
             checked += len(new)
+            for code, column in (("vpr_task_completion", "task"), ("vpr_level_completion", "level")):
+                got = _item_groups(data, sid, year, code, g, s, column)
+                want = _item_groups_frames(data, sid, year, code, g, s, column)
+                groups_seen.update((column, x) for x in got["group"].tolist())
+                pd.testing.assert_frame_equal(got, want, check_dtype=False)
+                assert got.dtypes.tolist() == want.dtypes.tolist() or not len(got)
         for fn, query, column in ((vpr_overview_marks, marks_distribution, "mark"),
                                   (vpr_overview_journal, journal_comparison, "category")):
             frames = []
@@ -82,3 +110,5 @@ def test_dict_paths_equal_the_frame_paths_on_the_demo(demo_processed):
             assert len(got) == len(want) > 0
             pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
     assert checked > 20
+    # task and level rows of the school and the municipality were compared, not only empty frames
+    assert {(c, g) for c in ("task", "level") for g in (GROUP_SCHOOL, GROUP_MUNI)} <= groups_seen

@@ -12,7 +12,8 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import fmt, informativeness
 from msoko.report.data import ReportData, school_row, suppress_below
-from msoko.report.indicators import _groups, _indicator_rows, indicator_groups, school_year_rows
+from msoko.report.indicators import (_cell_key, _groups, _indicator_rows, _row_index, indicator_groups,
+                                     school_year_rows)
 
 
 # ФИС ОКО views of one ВПР
@@ -121,27 +122,34 @@ def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: 
     """``<column>, group, value, n``: the items (tasks, levels) of one indicator for the school, similar
     schools and the municipality, as compute wrote them; a suppressed school shows only the others."""
     cols = [column, "group", "value", "n"]
-    me = _indicator_rows(data, year, code, "school", school_id, grade, subject, items=True)
-    if me.empty:
+    frame = data.indicator_items
+    cells = _row_index(data, True)[1] if not frame.empty else {}
+    me = cells.get((int(year), str(code), "school", str(school_id), _cell_key(grade), _cell_key(subject)))
+    if me is None or not len(me):
         return pd.DataFrame(columns=cols)
     muni = str(school_row(data, school_id)["municipality"])
-    m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
-    sim = (me["similar_value"].notna() & (me["similar_n"] >= suppress_below(data))).to_numpy(bool)
-    parts = [(me, None if not me["suppressed"].any() else np.zeros(len(me), bool), GROUP_SCHOOL, "value", "n"),
+    m = cells.get((int(year), str(code), "municipality", muni, _cell_key(grade), _cell_key(subject)))
+    m = np.zeros(0, int) if m is None else m
+    # the item rows' columns as arrays once per load; positions instead of a frame per part and school
+    a = data.memo(("_item_group_arrays",), lambda: {
+        "item": frame["item"].to_numpy(dtype=object), "suppressed": frame["suppressed"].fillna(False).to_numpy(bool),
+        **{c: frame[c].to_numpy(float) for c in ("value", "n", "similar_value", "similar_n")}})
+    sim = ~np.isnan(a["similar_value"][me]) & (a["similar_n"][me] >= suppress_below(data))
+    parts = [(me, None if not a["suppressed"][me].any() else np.zeros(len(me), bool), GROUP_SCHOOL, "value", "n"),
              (me, sim, GROUP_SIMILAR, "similar_value", "similar_n"), (m, None, GROUP_MUNI, "value", "n")]
     items, groups, values, ns = [], [], [], []
-    for d, keep, g, v, n in parts:  # plain arrays, one frame at the end (a frame per part cost more than the rows)
+    for pos, keep, g, v, n in parts:  # plain arrays, one frame at the end (a frame per part cost more than the rows)
         if keep is None:
-            keep = np.ones(len(d), bool)
+            keep = np.ones(len(pos), bool)
         if not keep.any():
             continue
-        items.extend(np.asarray(d["item"].to_numpy(dtype=object))[keep].tolist())
+        items.extend(a["item"][pos][keep].tolist())
         groups.extend([g] * int(keep.sum()))
-        values.append(d[v].to_numpy(float)[keep])
-        ns.append(d[n].to_numpy(float)[keep])
+        values.append(a[v][pos][keep])
+        ns.append(a[n][pos][keep])
     if not items:
         return pd.DataFrame(columns=cols)
-    return pd.DataFrame({column: pd.array(items, dtype=me["item"].dtype), "group": groups,
+    return pd.DataFrame({column: pd.array(items, dtype=frame["item"].dtype), "group": groups,
                          "value": np.concatenate(values), "n": np.concatenate(ns)})
 
 
