@@ -12,7 +12,8 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import fmt, informativeness
 from msoko.report.data import ReportData, school_row, suppress_below
-from msoko.report.indicators import _groups, _indicator_rows, indicator_groups, school_year_rows
+from msoko.report.indicators import (_cell_key, _groups, _indicator_rows, _row_index, indicator_groups,
+                                     school_year_rows)
 
 
 # ФИС ОКО views of one ВПР
@@ -70,12 +71,19 @@ def _shares(data: ReportData, school_id: str, year: int, grade: int, subject: st
             column: str) -> pd.DataFrame:
     """``group, <column>, share (%), n`` from ``indicators.parquet``: one row per group and category
     (``codes``: category → indicator); groups under 5 participants left out."""
+    return pd.DataFrame(share_records(data, school_id, year, grade, subject, codes, column),
+                        columns=["group", column, "share", "n"])
+
+
+def share_records(data: ReportData, school_id: str, year: int, grade: int, subject: str, codes: dict,
+                  column: str) -> list[dict]:
+    """The rows of :func:`_shares` as dicts (a report joins the works' rows into one frame)."""
     out = [{"group": r["group"], column: cat, "share": float(r["value"]), "n": r["n"]}
            for cat, code in codes.items() for r in _groups(data, school_id, year, code, grade, subject)
            if not r["suppressed"] and pd.notna(r["value"])]
     order = {grp: i for i, grp in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI, GROUP_REGION))}
     out.sort(key=lambda r: order.get(r["group"], 9))  # stable: categories keep their order
-    return pd.DataFrame(out, columns=["group", column, "share", "n"])
+    return out
 
 
 def marks_distribution(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
@@ -114,39 +122,55 @@ def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: 
     """``<column>, group, value, n``: the items (tasks, levels) of one indicator for the school, similar
     schools and the municipality, as compute wrote them; a suppressed school shows only the others."""
     cols = [column, "group", "value", "n"]
-    me = _indicator_rows(data, year, code, "school", school_id, grade, subject, items=True)
-    if me.empty:
+    frame = data.indicator_items
+    cells = _row_index(data, True)[1] if not frame.empty else {}
+    me = cells.get((int(year), str(code), "school", str(school_id), _cell_key(grade), _cell_key(subject)))
+    if me is None or not len(me):
         return pd.DataFrame(columns=cols)
     muni = str(school_row(data, school_id)["municipality"])
-    m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
-    sim = (me["similar_value"].notna() & (me["similar_n"] >= suppress_below(data))).to_numpy(bool)
-    parts = [(me, None if not me["suppressed"].any() else np.zeros(len(me), bool), GROUP_SCHOOL, "value", "n"),
+    m = cells.get((int(year), str(code), "municipality", muni, _cell_key(grade), _cell_key(subject)))
+    m = np.zeros(0, int) if m is None else m
+    # the item rows' columns as arrays once per load; positions instead of a frame per part and school
+    a = data.memo(("_item_group_arrays",), lambda: {
+        "item": frame["item"].to_numpy(dtype=object), "suppressed": frame["suppressed"].fillna(False).to_numpy(bool),
+        **{c: frame[c].to_numpy(float) for c in ("value", "n", "similar_value", "similar_n")}})
+    sim = ~np.isnan(a["similar_value"][me]) & (a["similar_n"][me] >= suppress_below(data))
+    parts = [(me, None if not a["suppressed"][me].any() else np.zeros(len(me), bool), GROUP_SCHOOL, "value", "n"),
              (me, sim, GROUP_SIMILAR, "similar_value", "similar_n"), (m, None, GROUP_MUNI, "value", "n")]
     items, groups, values, ns = [], [], [], []
-    for d, keep, g, v, n in parts:  # plain arrays, one frame at the end (a frame per part cost more than the rows)
+    for pos, keep, g, v, n in parts:  # plain arrays, one frame at the end (a frame per part cost more than the rows)
         if keep is None:
-            keep = np.ones(len(d), bool)
+            keep = np.ones(len(pos), bool)
         if not keep.any():
             continue
-        items.extend(np.asarray(d["item"].to_numpy(dtype=object))[keep].tolist())
+        items.extend(a["item"][pos][keep].tolist())
         groups.extend([g] * int(keep.sum()))
-        values.append(d[v].to_numpy(float)[keep])
-        ns.append(d[n].to_numpy(float)[keep])
+        values.append(a[v][pos][keep])
+        ns.append(a[n][pos][keep])
     if not items:
         return pd.DataFrame(columns=cols)
-    return pd.DataFrame({column: pd.array(items, dtype=me["item"].dtype), "group": groups,
+    return pd.DataFrame({column: pd.array(items, dtype=frame["item"].dtype), "group": groups,
                          "value": np.concatenate(values), "n": np.concatenate(ns)})
 
 
 def spec_note(data: ReportData, year: int, grade: int, subject: str) -> str | None:
     """Why a work's tasks carry no verdict (``spec_quality.parquet``, decided in compute), or None."""
-    sq = data.table("spec_quality")
-    if sq.empty:
+    def build():   # the first work-level row of each work, once per load (four masks per work cost ~3 ms)
+        sq = data.table("spec_quality")
+        if sq.empty:
+            return {}
+        w = sq[sq["task"].isna()]
+        out: dict = {}
+        for y, g, s, v, r in zip(w["year"].tolist(), w["grade"].tolist(), w["subject"].tolist(),
+                                 w["verdict"].tolist(), w["reason"].tolist()):
+            out.setdefault((y, g, s), (v, r))
+        return out
+
+    first = data.memo(("_spec_note_rows",), build)
+    hit = first.get((year, grade, subject))
+    if hit is None or hit[0] not in ("misfit", "partial"):
         return None
-    w = sq[(sq["year"] == year) & (sq["grade"] == grade) & (sq["subject"] == subject) & sq["task"].isna()]
-    if w.empty or w.iloc[0]["verdict"] not in ("misfit", "partial"):
-        return None
-    reason = str(w.iloc[0]["reason"])
+    reason = str(hit[1])
     return reason[:1].upper() + reason[1:] + " (см. раздел «Качество данных» муниципального отчёта)."
 
 
@@ -237,7 +261,16 @@ def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, s
                 row[label] = f"{fmt(r['value'], 0)} %"
         row["Информативность"] = informativeness(n, suppress_below(data)) if pd.notna(n) else "—"
         rows.append(row)
-    return pd.DataFrame(rows).fillna("—")
+    return filled_frame(rows)
+
+
+def filled_frame(rows: list[dict], fill: str = "—") -> pd.DataFrame:
+    """``pd.DataFrame(rows).fillna(fill)`` for rows of text cells: the columns in the order they first
+    appear, a cell a row lacks filled (the constructor's record path and ``fillna`` cost ~3 ms a table)."""
+    if not rows:
+        return pd.DataFrame(rows).fillna(fill)
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    return pd.DataFrame({c: [r.get(c, fill) for r in rows] for c in cols})
 
 
 # ======================================================================================

@@ -1,0 +1,114 @@
+"""The school report's dict paths (built for speed) give what the pandas paths they replace gave."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
+
+
+def test_first_values_are_the_cells_of_pivot_table_first():
+    """``_first_values`` holds exactly the non-missing cells of ``pivot_table(aggfunc="first")``: the first
+    non-missing value of a pair, a pair whose values are all missing absent, a missing key left out."""
+    from msoko.report.school import _first_values
+
+    lv = pd.DataFrame({
+        "level": pd.array(["Б", "Б", "П", "П", "В", "Б", "П", None, "В"], dtype="str"),
+        "group": [GROUP_SCHOOL, GROUP_SCHOOL, GROUP_SCHOOL, GROUP_MUNI, GROUP_MUNI, GROUP_SIMILAR, GROUP_SIMILAR,
+                  GROUP_MUNI, GROUP_SIMILAR],
+        "value": [np.nan, 61.5, 40.0, 45.25, np.nan, np.nan, np.nan, 99.0, np.nan],
+    })
+    w = lv.pivot_table(index="level", columns="group", values="value", aggfunc="first")
+    got = _first_values(lv["level"], lv["group"], lv["value"])
+    want = {(i, c): w.loc[i, c] for i in w.index for c in w.columns if pd.notna(w.loc[i, c])}
+    assert got == want == {("Б", GROUP_SCHOOL): 61.5, ("П", GROUP_SCHOOL): 40.0, ("П", GROUP_MUNI): 45.25}
+    # the similar schools hold no value: pandas drops the column, the dict has no pair of it;
+    # «В» holds no value: pandas drops the row, the dict has no pair of it
+    assert GROUP_SIMILAR not in w.columns and "В" not in w.index
+
+
+def test_filled_frame_is_the_frame_of_records_with_missing_cells_filled():
+    from msoko.report.vpr import filled_frame
+
+    rows = [{"Группа": "Школа", "Участников": "12", "Средний балл": "скрыто (n < 5)"},
+            {"Группа": "Муниципалитет", "Участников": "340", "Средний балл": "14,2", "Доля «2»": "8 %",
+             "Информативность": "высокая"},
+            {"Группа": "Регион", "Доля «2»": "7 %", "Участников": "—", "Средний балл": "13,0"}]
+    pd.testing.assert_frame_equal(filled_frame(rows), pd.DataFrame(rows).fillna("—"))
+    assert list(filled_frame(rows).columns) == ["Группа", "Участников", "Средний балл", "Доля «2»",
+                                                "Информативность"]
+    assert filled_frame(rows).iloc[0, 3] == "—"
+    pd.testing.assert_frame_equal(filled_frame([]), pd.DataFrame([]).fillna("—"))
+
+
+def _item_groups_frames(data, school_id, year, code, grade, subject, column):
+    """The frame path ``msoko.report.vpr._item_groups`` replaced: ``_indicator_rows`` frames per part."""
+    from msoko.report.data import school_row, suppress_below
+    from msoko.report.indicators import _indicator_rows
+
+    cols = [column, "group", "value", "n"]
+    me = _indicator_rows(data, year, code, "school", school_id, grade, subject, items=True)
+    if me.empty:
+        return pd.DataFrame(columns=cols)
+    muni = str(school_row(data, school_id)["municipality"])
+    m = _indicator_rows(data, year, code, "municipality", muni, grade, subject, items=True)
+    sim = (me["similar_value"].notna() & (me["similar_n"] >= suppress_below(data))).to_numpy(bool)
+    out = [pd.DataFrame({column: me["item"], "group": GROUP_SCHOOL, "value": me["value"], "n": me["n"]})
+           [np.zeros(len(me), bool) if me["suppressed"].any() else np.ones(len(me), bool)],
+           pd.DataFrame({column: me["item"], "group": GROUP_SIMILAR, "value": me["similar_value"],
+                         "n": me["similar_n"]})[sim],
+           pd.DataFrame({column: m["item"], "group": GROUP_MUNI, "value": m["value"], "n": m["n"]})]
+    out = pd.concat([x for x in out if len(x)], ignore_index=True) if any(len(x) for x in out) else None
+    return pd.DataFrame(columns=cols) if out is None else out
+
+
+def test_dict_paths_equal_the_frame_paths_on_the_demo(demo_processed):
+    """On every ВПР of a few demo schools: the item records equal ``_indicator_rows(...).to_dict("records")``
+    and the overview of marks and journal equals the concatenation of each work's frame."""
+    from msoko import report as R
+    from msoko.report.indicators import _indicator_rows, _item_records
+    from msoko.report.school import vpr_overview_journal, vpr_overview_marks
+    from msoko.report.vpr import _item_groups, journal_comparison, marks_distribution
+    from msoko.report.indicators import school_vpr_counts
+
+    data = R.load(demo_processed)
+    year = R.resolve_year(data, None)
+    schools = sorted(pd.read_parquet(demo_processed / "vpr.parquet", columns=["school_id"])["school_id"].unique())
+    cols = ["item", "value", "ci_low", "ci_high", "suppressed", "similar_value", "flag", "vs_similar", "no_such"]
+    checked = 0
+    groups_seen: set = set()
+    for sid in schools[:4]:
+        taken = school_vpr_counts(data, sid, year)
+        assert len(taken)
+        for g, s in zip(taken["grade"].astype(int), taken["subject"].astype(str)):
+            old = _indicator_rows(data, year, "vpr_task_completion", "school", sid, g, s, items=True)
+            old = old[[c for c in cols if c in old.columns]].to_dict("records") if len(old) else []
+            new = _item_records(data, year, "vpr_task_completion", "school", sid, g, s, cols)
+            assert len(new) == len(old)
+            for a, b in zip(new, old):
+                assert a.keys() == b.keys()
+                for k in a:
+                    assert (pd.isna(a[k]) and pd.isna(b[k])) or a[k] == b[k], (sid, g, s, k)
+            checked += len(new)
+            for code, column in (("vpr_task_completion", "task"), ("vpr_level_completion", "level")):
+                got = _item_groups(data, sid, year, code, g, s, column)
+                want = _item_groups_frames(data, sid, year, code, g, s, column)
+                groups_seen.update((column, x) for x in got["group"].tolist())
+                pd.testing.assert_frame_equal(got, want, check_dtype=False)
+                assert got.dtypes.tolist() == want.dtypes.tolist() or not len(got)
+        for fn, query, column in ((vpr_overview_marks, marks_distribution, "mark"),
+                                  (vpr_overview_journal, journal_comparison, "category")):
+            frames = []
+            for g, s in zip(taken["grade"].astype(int), taken["subject"].astype(str)):
+                d = query(data, sid, year, g, s)
+                d = d[d["group"].isin([GROUP_SCHOOL, GROUP_MUNI])]
+                d = d.assign(group=[f"{g} кл., {s}" + (": школа" if x == GROUP_SCHOOL else ": муниципалитет")
+                                    for x in d["group"]])
+                frames.append(d)
+            want = pd.concat(frames, ignore_index=True)
+            got = fn(data, sid, year)
+            assert len(got) == len(want) > 0
+            pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+    assert checked > 20
+    # task and level rows of the school and the municipality were compared, not only empty frames
+    assert {(c, g) for c in ("task", "level") for g in (GROUP_SCHOOL, GROUP_MUNI)} <= groups_seen
