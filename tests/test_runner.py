@@ -541,3 +541,33 @@ def test_a_worker_death_the_pool_missed_is_treated_as_a_broken_pool():
     assert pool.has_dead_worker()  # whether or not the pool's own thread has noticed yet
     pool.discard_broken()
     assert pool.pool is None
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="VmHWM reset is Linux-only")
+def test_reset_peak_rss_gives_the_peak_since_the_reset(tmp_path):
+    """A process that held ~300 MB and freed it: its VmHWM stays high until reset_peak_rss, then is near its
+    current RSS — what a warm kernel's report records as its own peak."""
+    import subprocess
+    import sys
+    import time as _t
+
+    from msoko.runner.kernel import reset_peak_rss
+
+    code = "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]); del b; import time; time.sleep(30)"
+    p = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        def hwm_rss():
+            st = Path(f"/proc/{p.pid}/status").read_text()
+            get = lambda k: int(next(l for l in st.splitlines() if l.startswith(k)).split()[1]) / 1024
+            return get("VmHWM:"), get("VmRSS:")
+        for _ in range(100):            # until the buffer has been touched and freed
+            hwm, rss = hwm_rss()
+            if hwm > 290 and rss < 150:
+                break
+            _t.sleep(0.1)
+        assert hwm > 290 and rss < 150
+        assert reset_peak_rss(p.pid)
+        hwm2, rss2 = hwm_rss()
+        assert hwm2 < 150 and hwm2 >= rss2 - 1
+    finally:
+        p.kill()

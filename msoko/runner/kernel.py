@@ -32,6 +32,19 @@ from msoko.runner.lifetime import preexec_die_with_parent
 
 log = logging.getLogger("msoko.runner")
 
+def reset_peak_rss(pid: int | None) -> bool:
+    """Reset the peak resident memory (VmHWM) of process ``pid`` to its current RSS; False where the system
+    cannot (not Linux, no permission): the peak then stays the process's lifetime peak."""
+    if pid is None:
+        return False
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 KERNEL_ENV = {
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     "PYTHONHASHSEED": "0",            # stable set/dict-of-str ordering → same report content
@@ -254,6 +267,13 @@ class WarmKernel:
     def alive(self) -> bool:
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
         return proc is not None and proc.poll() is None
+
+    def reset_peak(self) -> None:
+        """Start the kernel's peak-memory count afresh (Linux: ``5`` to ``/proc/PID/clear_refs`` sets VmHWM to
+        the current RSS), so that :meth:`usage` after a report gives that report's peak, not the largest
+        report this warm kernel has run (the objectivity report reads every table)."""
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        reset_peak_rss(getattr(proc, "pid", None))
 
     def usage(self) -> tuple[float, float] | None:
         """The kernel process's CPU time so far (user + system, s) and its peak resident memory (MB:

@@ -305,12 +305,13 @@ def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     try:
         kernel = WarmKernel(stderr_path=None).start() if job.get("fresh_kernel") else _kernel()
         lap("kernel_start")
+        kernel.reset_peak()
         u0 = kernel.usage()
         try:
             kernel.execute(nb, cwd=job.get("cwd"), timeout=job.get("timeout"))
         finally:
             u1 = kernel.usage()
-            if u0 and u1:   # the report's CPU in its kernel, and the kernel's peak memory so far
+            if u0 and u1:   # the report's CPU in its kernel, and the kernel's peak memory during it
                 res["kernel_cpu_s"], res["kernel_peak_rss_mb"] = round(u1[0] - u0[0], 3), round(u1[1], 1)
     except CellExecutionError:
         failed = "cell"
