@@ -1,12 +1,19 @@
 """Time per section of the report notebooks, in one process (as a warm `msoko run` worker sees it).
 
-Runs each code cell of ``notebooks/<report>.py`` for a few schools (or ДОУ) in this process, several
-rounds, and prints the median wall and CPU time of each cell; ``--profile FILE`` writes a cProfile
-of the last round. The first report warms the per-run memo (as the first report of a worker does):
-its times are printed apart and left out of the medians.
+Runs each code cell of ``notebooks/<report>.py`` for a few schools (or ДОУ, or municipalities) in
+this process, several rounds, and prints the median wall and CPU time of each cell; ``--profile FILE``
+writes a cProfile of the last round. The first report warms the per-run memo (as the first report of a
+worker does): its times are printed apart and left out of the medians.
+
+The municipal report runs, as ``msoko run`` runs it, with its ``municipality`` parameter: each report
+loads its municipality's slice (``R.load(processed, municipality=...)``; one loaded slice per kernel,
+so every report of another municipality reads its own). ``--units K``: the first K + 1 municipalities
+of the registry (by name), the first one apart as warm-up. ``--whole``: the report run without a
+municipality on the whole folder (as before; one report measured again and again).
 
     .venv/bin/python benchmarks/sections.py --processed /tmp/b/p --schools 4 --rounds 2
     .venv/bin/python benchmarks/sections.py --processed /tmp/b/p --report dou
+    .venv/bin/python benchmarks/sections.py --processed /tmp/b/p --report municipality --units 4 --profile /tmp/m.prof
 """
 from __future__ import annotations
 
@@ -25,6 +32,8 @@ def main() -> None:
     ap.add_argument("--processed", required=True)
     ap.add_argument("--report", choices=["school", "dou", "municipality", "objectivity"], default="school")
     ap.add_argument("--schools", type=int, default=4)
+    ap.add_argument("--units", type=int, help="reports measured (schools, ДОУ or municipalities); overrides --schools")
+    ap.add_argument("--whole", action="store_true", help="municipality: the whole folder without a municipality")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--profile", help="cProfile output of the last round (pstats file)")
     args = ap.parse_args()
@@ -34,19 +43,24 @@ def main() -> None:
     from msoko import report as R
     from msoko.runner.inprocess import notebook_cells, run_cells
 
+    k = args.units if args.units is not None else args.schools
     data = R.load(args.processed)
     year = R.resolve_year(data, None)
     s = data.schools
     if args.report == "school":
         vpr_ids = set(pd.read_parquet(Path(args.processed) / "vpr.parquet", columns=["school_id"])["school_id"]
                       .astype(str))
-        ids = sorted(vpr_ids)[: args.schools + 1]
+        ids = sorted(vpr_ids)[: k + 1]
         runs = [{"school_id": i, "year": year} for i in ids]
     elif args.report == "dou":
-        ids = sorted(s.loc[s["is_preschool"].fillna(False).astype(bool), "school_id"])[: args.schools + 1]
+        ids = sorted(s.loc[s["is_preschool"].fillna(False).astype(bool), "school_id"])[: k + 1]
         runs = [{"dou_id": i, "year": year} for i in ids]
+    elif args.report == "municipality" and not args.whole:
+        munis = sorted(s["municipality"].dropna().astype(str).unique())[: k + 1]
+        runs = [{"municipality": m, "year": year} for m in munis]
     else:
         runs = [{"year": year}] * 2
+    del data   # the whole folder was read for the year and the ids only: a report loads its own
     cells = notebook_cells(args.report)
     labels = []
     for c in cells[1:]:
