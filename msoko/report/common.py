@@ -74,11 +74,28 @@ def how_to_read(data: ReportData, *, school: bool = True) -> str:
 
 def latest_effectiveness(data: ReportData, year: int, **where) -> tuple[pd.DataFrame, int]:
     """The effectiveness of last year's measures; when none were recorded, of the latest earlier
-    year that has any (returned as the report year ``y`` in which they were judged)."""
-    t = effectiveness_table(data, year, **where)
-    if not t.empty:
-        return t, year
-    for y in range(year - 1, year - 6, -1):
+    year that has any (returned as the report year ``y`` in which they were judged).
+
+    Once per load and arguments (a municipal report asks for each system's twice): the frame is shared —
+    read it, never modify it. A year without any measure of the year before is not looked into
+    (:func:`effectiveness_table` is empty for it)."""
+    return data.memo(("_latest_effectiveness", int(year), tuple(sorted(where.items()))),
+                     lambda: _latest_effectiveness(data, year, **where))
+
+
+def _measure_years(data: ReportData) -> set[int]:
+    """The years of the measures compute judged (``effectiveness``), once per load."""
+    def build() -> set[int]:
+        e = data.table("effectiveness")
+        return set() if e.empty or "year" not in e else {int(y) for y in e["year"].dropna().unique()}
+    return data.memo(("_measure_years",), build)
+
+
+def _latest_effectiveness(data: ReportData, year: int, **where) -> tuple[pd.DataFrame, int]:
+    known = _measure_years(data)
+    for y in range(year, year - 6, -1):
+        if y - 1 not in known:   # effectiveness_table(data, y) reads the measures of y − 1: none
+            continue
         t = effectiveness_table(data, y, **where)
         if not t.empty:
             return t, y

@@ -164,8 +164,10 @@ def _rows_by_key(data: ReportData) -> dict:
         ind = data.indicators
         if ind.empty:
             return {}
-        keys = zip(ind["year"].astype(int), ind["indicator"].astype(str), ind["level"].astype(str),
-                   ind["school_id"].astype(str), ind["grade"].map(_key), ind["subject"].map(_key))
+        # plain lists: iterating Arrow-backed columns element by element cost ~0.2 s a load
+        keys = zip(ind["year"].astype(int).tolist(), ind["indicator"].astype(str).tolist(),
+                   ind["level"].astype(str).tolist(), ind["school_id"].astype(str).tolist(),
+                   map(_key, ind["grade"].tolist()), map(_key, ind["subject"].tolist()))
         out: dict = {}
         for i, k in enumerate(keys):
             out.setdefault(k, i)
@@ -205,26 +207,56 @@ def _item_rows(data: ReportData, municipality: str) -> pd.DataFrame:
 
 def _ids(data: ReportData, municipality: str, *, preschool: bool | None = False) -> list[str]:
     """The municipality's organisations; those compute does not count as its schools (another region, not a
-    school: ``org_scope.parquet``) are left out."""
-    s = data.schools[data.schools["municipality"] == municipality]
-    s = s[~s["school_id"].astype(str).isin(MU.not_counted(data))]
-    if preschool is not None:
-        pre = s.get("is_preschool", pd.Series(False, index=s.index)).fillna(False).astype(bool)
-        s = s[pre] if preschool else s[~pre]
-    return sorted(s["school_id"].astype(str))
+    school: ``org_scope.parquet``) are left out. Once per load and municipality (a new list each call)."""
+    def build() -> list[str]:
+        s = data.schools[data.schools["municipality"] == municipality]
+        s = s[~s["school_id"].astype(str).isin(MU.not_counted(data))]
+        if preschool is not None:
+            pre = s.get("is_preschool", pd.Series(False, index=s.index)).fillna(False).astype(bool)
+            s = s[pre] if preschool else s[~pre]
+        return sorted(s["school_id"].astype(str))
+    return list(data.memo(("_muni_ids", municipality, preschool), build))
 
 
 def _names(data: ReportData) -> pd.Series:
-    return data.schools.set_index("school_id")["name"]
+    """School names by login, once per load (read it, never modify it)."""
+    return data.memo(("_muni_names",), lambda: data.schools.set_index("school_id")["name"])
+
+
+def _muni_rows(data: ReportData, municipality: str) -> pd.DataFrame:
+    """The municipality's own rows of ``indicators`` (level «municipality», every year), in table order, once
+    per load: the report's tables filter these ~10³ rows instead of the whole table (~10⁴–10⁵ rows)."""
+    def build() -> pd.DataFrame:
+        ind = data.indicators
+        return ind[(ind["level"] == "municipality") & (ind["school_id"] == municipality)]
+    return data.memo(("_muni_rows", municipality), build)
+
+
+def _school_overall_codes(data: ReportData, year: int) -> set:
+    """The indicators some school has an overall row of (grade and subject null) in ``year``."""
+    def build() -> set:
+        ind = data.indicators
+        return set(ind.loc[(ind["year"] == year) & (ind["level"] == "school") & ind["grade"].isna()
+                           & ind["subject"].isna(), "indicator"])
+    return data.memo(("_school_overall_codes", int(year)), build)
+
+
+def _memo_call(data: ReportData, fn, *args, **kw):
+    """``fn(data, *args, **kw)`` once per load and arguments: a section and its appendix (or the summary and
+    the conclusions) ask for the same table; the frame is shared — read it, never modify it."""
+    return data.memo(("_muni_call", fn.__module__, fn.__name__, args, tuple(sorted(kw.items()))),
+                     lambda: fn(data, *args, **kw))
 
 
 def _monitoring(data: ReportData, municipality: str, year: int, system: int | None = None) -> pd.DataFrame:
+    """The municipality's rows of ``cycle_monitoring`` for ``year`` (one ``system``'s), once per load."""
     m = data.table("cycle_monitoring")
     if m.empty:
         return m
-    m = m[(m["year"] == year) & (m["municipality"].astype(str) == municipality)]
+    m = data.memo(("_muni_monitoring", municipality, int(year), None), lambda: m[
+        (m["year"] == year) & (m["municipality"].astype(str) == municipality)])
     if system is not None:
-        m = m[m["system"] == system]
+        m = data.memo(("_muni_monitoring", municipality, int(year), int(system)), lambda: m[m["system"] == system])
     return m
 
 
@@ -234,9 +266,22 @@ def _status(data: ReportData, municipality: str, year: int, system: int, topic: 
     st = data.table("system_status")
     if st.empty:
         return None
-    x = st[(st["year"] == year) & (st["municipality"].astype(str) == municipality) & (st["system"] == system)
-           & (st["topic"] == topic)]
-    return x.iloc[0].to_dict() if len(x) else None
+    return _status_index(data).get((int(year), str(municipality), int(system), str(topic)))
+
+
+def _status_index(data: ReportData) -> dict:
+    """``system_status`` rows as dicts by (year, municipality, system, topic), the first row of a key (as
+    ``x.iloc[0].to_dict()`` of the filter), once per load."""
+    def build() -> dict:
+        st = data.table("system_status")
+        out: dict = {}
+        keep = st[st["year"].notna() & st["municipality"].notna() & st["system"].notna() & st["topic"].notna()]
+        for k, r in zip(zip(keep["year"].astype(int).tolist(), keep["municipality"].astype(str).tolist(),
+                            keep["system"].astype(int).tolist(), keep["topic"].astype(str).tolist()),
+                        keep.to_dict("records")):
+            out.setdefault(k, r)
+        return out
+    return data.memo(("_muni_status_index",), build)
 
 
 def _not_assessed(data: ReportData, municipality: str, year: int, system: int, topic: str = "system") -> str:
@@ -487,7 +532,13 @@ def plan_tier_counts(data: ReportData, municipality: str, year: int) -> pd.DataF
 def support_table(data: ReportData, municipality: str, year: int, *, detail: bool = False) -> pd.DataFrame:
     """The schools that need support and why, one row per school, sorted by name: ШНОР (the procedures
     below the threshold), ШНСУ (the context index), the risk profile «500+» (its factors), objectivity
-    (the official signs or the combined judgement). A fact about a school is shown, not suppressed."""
+    (the official signs or the combined judgement). A fact about a school is shown, not suppressed.
+    Once per load (the summary, the key messages, the conclusions ask for it): read it, never modify it."""
+    return data.memo(("_muni_support", municipality, int(year), bool(detail)),
+                     lambda: _support_table(data, municipality, year, detail=detail))
+
+
+def _support_table(data: ReportData, municipality: str, year: int, *, detail: bool = False) -> pd.DataFrame:
     ids = set(_ids(data, municipality))
     reasons: dict[str, dict[str, str]] = {}
 
@@ -497,7 +548,9 @@ def support_table(data: ReportData, municipality: str, year: int, *, detail: boo
 
     sl = data.table("shnor_list")
     if not sl.empty and {"year", "school_id", "shnor"} <= set(sl):
-        for _, r in sl[(sl["year"] == year) & sl["shnor"].fillna(False).astype(bool)].iterrows():
+        # the municipality's schools only (put() keeps no other): the table is the whole region's
+        for _, r in sl[(sl["year"] == year) & sl["shnor"].fillna(False).astype(bool)
+                       & sl["school_id"].astype(str).isin(ids)].iterrows():
             put(str(r["school_id"]), "ШНОР", _shnor_reason(r, detail))
     ind = data.indicators
     thr = float((data.config.get("context_index", {}) or {}).get("shnsu_threshold", 50.0))
@@ -522,10 +575,13 @@ def support_table(data: ReportData, municipality: str, year: int, *, detail: boo
         hi = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["indicator"] == "risk_profile_high")
                  & ind["grade"].isna() & ind["subject"].isna() & (ind["value"] > 0)]
         rp = data.table("risk_profile")
+        if not rp.empty:   # the year's flagged factors once, not a scan of the region's table per school
+            rp = rp[(rp["year"] == year) & rp["flagged"].fillna(False).astype(bool)]
+            rp_ids = rp["school_id"].astype(str)
         for sid in hi["school_id"].astype(str):
             names = []
             if not rp.empty:
-                x = rp[(rp["year"] == year) & (rp["school_id"].astype(str) == sid) & rp["flagged"].fillna(False).astype(bool)]
+                x = rp[rp_ids == sid]
                 names = ([str(n)[:1].lower() + str(n)[1:] for n in x["name"].dropna()] if detail else
                          [FACTOR_SHORT.get(str(f), str(n)) for f, n in zip(x["factor"], x["name"])])
             k = len(names)
@@ -559,17 +615,26 @@ def confirmed_gaps(data: ReportData, municipality: str, year: int, system: int |
     cols = ["system", "school_id", "indicator", "name_ru"]
     if an.empty or not {"reason", "certainty", "level"} <= set(an):
         return pd.DataFrame(columns=cols)
-    ids = set(_ids(data, municipality, preschool=None))
-    a = an[(an["year"] == year) & (an["level"] == "school") & an["school_id"].astype(str).isin(ids)
-           & an["grade"].isna() & an["subject"].isna() & an["certainty"].eq("достоверно")]
-    if "item" in a:
-        a = a[a["item"].isna()]
-    if system is not None:
-        a = a[a["system"] == system]
-    a = a.assign(school_id=a["school_id"].astype(str))
-    m = a[a["reason"] == "below_municipality"]
-    s = a[a["reason"] == "below_similar"][["school_id", "indicator"]]
-    return m.merge(s, on=["school_id", "indicator"])[cols + ["value", "reference"]].drop_duplicates(["school_id", "indicator"])
+
+    def year_rows() -> pd.DataFrame:
+        ids = set(_ids(data, municipality, preschool=None))
+        a = an[(an["year"] == year) & (an["level"] == "school") & an["school_id"].astype(str).isin(ids)
+               & an["grade"].isna() & an["subject"].isna() & an["certainty"].eq("достоверно")]
+        if "item" in a:
+            a = a[a["item"].isna()]
+        return a
+
+    def build() -> pd.DataFrame:
+        a = data.memo(("_muni_gap_rows", municipality, int(year)), year_rows)
+        if system is not None:
+            a = a[a["system"] == system]
+        a = a.assign(school_id=a["school_id"].astype(str))
+        m = a[a["reason"] == "below_municipality"]
+        s = a[a["reason"] == "below_similar"][["school_id", "indicator"]]
+        return m.merge(s, on=["school_id", "indicator"])[cols + ["value", "reference"]] \
+            .drop_duplicates(["school_id", "indicator"])
+    # the summary, the conclusions, the chapter and the appendix of a system ask for the same: once per load
+    return data.memo(("_muni_gaps", municipality, int(year), None if system is None else int(system)), build)
 
 
 def confirmed_gaps_table(data: ReportData, municipality: str, year: int, system: int) -> pd.DataFrame:
@@ -594,8 +659,9 @@ def systems_overview(data: ReportData, municipality: str, year: int) -> pd.DataF
         m = m[m["value"].notna()] if not m.empty else m
         tg = m[m["target"].notna()] if not m.empty else m
         met = len(_target_split(tg)[0]) if not tg.empty else 0
-        better = sum(_changed(r, True) for _, r in m.iterrows()) if not m.empty else 0
-        worse = sum(_changed(r, False) for _, r in m.iterrows()) if not m.empty else 0
+        recs = m.to_dict("records") if not m.empty else []
+        better = sum(_changed(r, True) for r in recs)
+        worse = sum(_changed(r, False) for r in recs)
         schools = confirmed_gaps(data, municipality, year, s)["school_id"].nunique()
         if (no := _not_assessed(data, municipality, year, s)):
             rows.append({"Система": f"{s}. {SYSTEM_SHORT[s]}", "Показателей": no, "Цели достигнуты": "—",
@@ -624,13 +690,14 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
             s = f"Целевые значения достигнуты по {fmt(len(met))} из {_count(len(tg), 'показателя', 'показателей', 'показателей')}, для которых они заданы"
             if len(miss):
                 s += "; не достигнуты (интервал целиком хуже цели): " + _list(
-                    [_target_item(r) for _, r in miss.iterrows()], 3)
+                    [_target_item(r) for r in miss.to_dict("records")], 3)
             if len(unclear):
                 s += "; от цели достоверно не отличаются: " + _list(
-                    [_target_item(r) for _, r in unclear.iterrows()], 3)
+                    [_target_item(r) for r in unclear.to_dict("records")], 3)
             out.append(s + ".")
+        recs = m.to_dict("records")
         for better, word in ((False, "Достоверно ухудшились за год"), (True, "Достоверно улучшились за год")):
-            x = [r for _, r in m.iterrows() if _changed(r, better)]
+            x = [r for r in recs if _changed(r, better)]
             if x:
                 x.sort(key=lambda r: -abs(float(r["change"]) / max(float(r["change_ci_high"] - r["change_ci_low"]), 1e-9)))
                 out.append(f"{word}: " + _list([f"«{muni_name(r['indicator'], r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → "
@@ -773,18 +840,19 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
         tg = m[m["target"].notna()]
         met, miss, unclear = _target_split(tg)
         if len(met):
-            concl.append("Достигнуты целевые значения: " + _list([_target_item(r) for _, r in met.iterrows()], 3) + ".")
+            concl.append("Достигнуты целевые значения: " + _list([_target_item(r) for r in met.to_dict("records")], 3) + ".")
         if len(miss):
             concl.append("Не достигнуты целевые значения (интервал целиком хуже цели): " + _list(
-                [_target_item(r) for _, r in miss.iterrows()], 3) + ".")
-            for _, r in miss.head(3).iterrows():
+                [_target_item(r) for r in miss.to_dict("records")], 3) + ".")
+            for r in miss.head(3).to_dict("records"):
                 tasks.append(f"Довести показатель «{muni_name(r['indicator'], r['name_ru'])}» до целевого значения "
                              f"{_unit_value(r['target'], r['unit'])} (в {year} году — {_unit_value(r['value'], r['unit'])}).")
         if len(unclear):
             concl.append("От целевого значения достоверно не отличаются: " + _list(
-                [_target_item(r) for _, r in unclear.iterrows()], 3) + ".")
-        good = [r for _, r in m.iterrows() if _changed(r, True)]
-        bad = [r for _, r in m.iterrows() if _changed(r, False)]
+                [_target_item(r) for r in unclear.to_dict("records")], 3) + ".")
+        recs = m.to_dict("records")
+        good = [r for r in recs if _changed(r, True)]
+        bad = [r for r in recs if _changed(r, False)]
         if good:
             concl.append("Достоверно улучшились за год: " + _list(
                 [f"«{muni_name(r['indicator'], r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → {_unit_value(r['value'], r['unit'])})"
@@ -880,17 +948,17 @@ def municipal_headline(data: ReportData, municipality: str, year: int, system: i
     ind = data.indicators
     if cat.empty or ind.empty:
         return []
-    d = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == municipality)
-            & ind["grade"].isna() & ind["subject"].isna() & ind["value"].notna()]
-    s = ind[(ind["year"] == year) & (ind["level"] == "school") & ind["grade"].isna() & ind["subject"].isna()]
-    have = set(d["indicator"]) & set(s["indicator"])
+    def build() -> set:
+        d = _muni_rows(data, municipality)
+        d = d[(d["year"] == year) & d["grade"].isna() & d["subject"].isna() & d["value"].notna()]
+        return set(d["indicator"]) & _school_overall_codes(data, year)
+    have = data.memo(("_muni_headline_codes", municipality, int(year)), build)
     return [c for c in _headline_order(data, system) if c in have][:k]
 
 
 def municipal_trend(data: ReportData, municipality: str, code: str, year: int) -> pd.DataFrame:
-    ind = data.indicators
-    d = ind[(ind["level"] == "municipality") & (ind["school_id"] == municipality) & (ind["indicator"] == code)
-            & ind["grade"].isna() & ind["subject"].isna() & ind["year"].between(year - 2, year)]
+    ind = _muni_rows(data, municipality)
+    d = ind[(ind["indicator"] == code) & ind["grade"].isna() & ind["subject"].isna() & ind["year"].between(year - 2, year)]
     return d.assign(group=GROUP_MUNI)[["year", "group", "value", "ci_low", "ci_high", "n"]]
 
 
@@ -924,14 +992,15 @@ def monitoring_table(data: ReportData, municipality: str, year: int, system: int
     ind = data.indicators
     if cat.empty or ind.empty:
         return pd.DataFrame()
-    d = ind[(ind["level"] == "municipality") & (ind["school_id"] == municipality) & ind["indicator"].isin(cat["code"])
-            & ind["subject"].isna() & ind["year"].between(year - 2, year)]
+    d = _muni_rows(data, municipality)
+    d = d[d["indicator"].isin(cat["code"]) & d["subject"].isna() & d["year"].between(year - 2, year)]
+    by_code = dict(tuple(d.groupby("indicator", sort=False))) if len(d) else {}   # rows in table order
     mon = _monitoring(data, municipality, year, system)
     mon = mon.set_index("indicator") if not mon.empty else mon
     rows = []
-    for _, c in cat.iterrows():
-        x = d[d["indicator"] == c["code"]]
-        if x.empty:
+    for c in cat.to_dict("records"):
+        x = by_code.get(c["code"])
+        if x is None or x.empty:
             continue
         overall = x[x["grade"].isna()]
         grades = [None] if len(overall) else sorted(int(g) for g in x["grade"].dropna().unique())
@@ -981,12 +1050,13 @@ def gia_tables(data: ReportData, municipality: str, year: int) -> tuple[pd.DataF
     ind = data.indicators
     if ind.empty:
         return pd.DataFrame(), pd.DataFrame()
-    d = ind[(ind["year"] == year) & (ind["level"] == "municipality") & (ind["school_id"] == municipality)
-            & ind["subject"].notna() & ind["grade"].isin([9, 11])]
+    d = _muni_rows(data, municipality)
+    d = d[(d["year"] == year) & d["subject"].notna() & d["grade"].isin([9, 11])]
+    first = _first_records(d, ["indicator", "grade", "subject"])
 
     def get(code, g, s, col="value"):
-        x = d[(d["indicator"] == code) & (d["grade"] == g) & (d["subject"] == s)]
-        return x[col].iloc[0] if len(x) and pd.notna(x[col].iloc[0]) else math.nan
+        r = first.get((code, g, s))
+        return r[col] if r is not None and pd.notna(r[col]) else math.nan
 
     oge, ege = [], []
     for s in sorted(d.loc[d["grade"] == 9, "subject"].unique()):
@@ -1008,6 +1078,15 @@ def gia_tables(data: ReportData, municipality: str, year: int) -> tuple[pd.DataF
                     "80 баллов и выше": f"{fmt(int(k80))} ({_num(p80, '%')} %)" if pd.notna(k80) else "—",
                     "100 баллов": fmt(int(k100)) if pd.notna(k100) else "—"})
     return pd.DataFrame(oge), pd.DataFrame(ege)
+
+
+def _first_records(df: pd.DataFrame, keys: list[str]) -> dict:
+    """The first row (in table order) of each combination of ``keys`` as a dict of the row's values, by the
+    tuple of its key values: a dict lookup instead of a filter of ``df`` per cell."""
+    out: dict = {}
+    for k, r in zip(zip(*(df[c].tolist() for c in keys)), df.to_dict("records")):
+        out.setdefault(k, r)
+    return out
 
 
 def olympiad_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
@@ -1074,19 +1153,33 @@ def weak_tasks_table(data: ReportData, municipality: str, year: int, *, per_work
     x = it[(it["indicator"] == "vpr_task_completion") & (it["year"] == year)] if not it.empty else it
     if x.empty:
         return pd.DataFrame()
-    spec = data.task_specs
+    specs = _task_spec_index(data)
     rows = []
     for (g, s), w in x.groupby(["grade", "subject"], sort=True):
         for _, r in w.nsmallest(per_work, "value").iterrows():
-            sk = spec[(spec["grade"] == g) & (spec["subject"] == s) & (spec["task"].astype(str) == str(r["item"]))] \
-                if not spec.empty else spec
-            label = sk["task_label"].iloc[0] if len(sk) and "task_label" in sk and pd.notna(sk["task_label"].iloc[0]) \
+            sk = specs.get((g, s, str(r["item"])))   # the first matching row of the specifications
+            label = sk["task_label"] if sk is not None and "task_label" in sk and pd.notna(sk["task_label"]) \
                 else r["item"]
             rows.append({"Работа": f"{int(g)} класс, {s}", "Задание": str(label),
-                         "Уровень": str(sk["level"].iloc[0]) if len(sk) and pd.notna(sk["level"].iloc[0]) else "—",
-                         "Проверяемое умение": _clean_skill(sk["skill"].iloc[0]) if len(sk) else "—",
+                         "Уровень": str(sk["level"]) if sk is not None and pd.notna(sk["level"]) else "—",
+                         "Проверяемое умение": _clean_skill(sk["skill"]) if sk is not None else "—",
                          "Выполнили, %": fmt(r["value"])})
     return pd.DataFrame(rows)
+
+
+def _task_spec_index(data: ReportData) -> dict:
+    """The first row of ``task_specs`` of each (grade, subject, task as text), as a dict of the row's values, once
+    per load: a filter of the specifications per task cost ~1 ms."""
+    def build() -> dict:
+        spec = data.task_specs
+        if spec.empty:
+            return {}
+        out: dict = {}
+        for k, r in zip(zip(spec["grade"].tolist(), spec["subject"].tolist(), spec["task"].astype(str).tolist()),
+                        spec.to_dict("records")):
+            out.setdefault(k, r)
+        return out
+    return data.memo(("_task_spec_index",), build)
 
 
 def level_table(data: ReportData, municipality: str, year: int) -> pd.DataFrame:

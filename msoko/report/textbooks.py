@@ -27,6 +27,15 @@ def _results(data: ReportData) -> pd.DataFrame:
     return data.table("textbook_results")
 
 
+def _municipal_rows(data: ReportData, level: str, municipality: str, year: int) -> pd.DataFrame:
+    """The rows of one level («municipality» or «school») of the municipality's year, in table order, once per
+    load: each work filters these instead of the whole region's table."""
+    def build() -> pd.DataFrame:
+        t = _results(data)
+        return t[(t["level"] == level) & (t["municipality"] == municipality) & (t["year"] == year)]
+    return data.memo(("_textbook_rows", level, municipality, int(year)), build)
+
+
 def _ci(value, low, high, digits: int = 0) -> str:
     if pd.isna(value):
         return "—"
@@ -47,13 +56,13 @@ def municipal_textbook_table(data: ReportData, municipality: str, year: int, gra
     t = _results(data)
     if t.empty:
         return pd.DataFrame()
-    w = t[(t["level"] == "municipality") & (t["municipality"] == municipality) & (t["year"] == year)
-          & (t["grade"] == grade) & (t["subject"] == subject)]
+    w = _municipal_rows(data, "municipality", municipality, year)
+    w = w[(w["grade"] == grade) & (w["subject"] == subject)]
     if w.empty:
         return pd.DataFrame()
     ref = w.iloc[0]
-    schools = t[(t["level"] == "school") & (t["municipality"] == municipality) & (t["year"] == year)
-                & (t["grade"] == grade) & (t["subject"] == subject)]["school_id"].nunique()
+    sc = _municipal_rows(data, "school", municipality, year)
+    schools = sc[(sc["grade"] == grade) & (sc["subject"] == subject)]["school_id"].nunique()
     rows = [{"Учебник": "Вся работа муниципалитета", "Школ": fmt(int(schools)),
              "Обучающихся": fmt(int(ref["ref_pupils"])), "Средний % от максимума": fmt(ref["ref_mean_pct"], 0),
              "Доля «2», %": fmt(ref["ref_fail_share"], 0), "Доля «4»–«5», %": fmt(ref["ref_quality_share"], 0),
@@ -72,8 +81,7 @@ def show_municipal_textbooks(data: ReportData, municipality: str, year: int) -> 
     """Textbooks in use and the results by textbook, one folded block per work (seed 003 items 3, 34)."""
     sec = Section()
     t = _results(data)
-    m = t[(t["level"] == "municipality") & (t["municipality"] == municipality) & (t["year"] == year)] \
-        if not t.empty else t
+    m = _municipal_rows(data, "municipality", municipality, year) if not t.empty else t
     if m.empty:
         sec.para(NO_DATA.format(year=year), "msoko-empty")
         return sec
