@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pandas as pd
 
 from msoko.config import section
@@ -266,22 +267,23 @@ def _status(data: ReportData, municipality: str, year: int, system: int, topic: 
     st = data.table("system_status")
     if st.empty:
         return None
-    return _status_index(data).get((int(year), str(municipality), int(system), str(topic)))
+    return _status_index(data, municipality).get((int(year), str(municipality), int(system), str(topic)))
 
 
-def _status_index(data: ReportData) -> dict:
-    """``system_status`` rows as dicts by (year, municipality, system, topic), the first row of a key (as
-    ``x.iloc[0].to_dict()`` of the filter), once per load."""
+def _status_index(data: ReportData, municipality: str) -> dict:
+    """The municipality's ``system_status`` rows as dicts by (year, municipality, system, topic), the first row of
+    a key (as ``x.iloc[0].to_dict()`` of the filter), once per load and municipality."""
     def build() -> dict:
         st = data.table("system_status")
         out: dict = {}
-        keep = st[st["year"].notna() & st["municipality"].notna() & st["system"].notna() & st["topic"].notna()]
+        keep = st[st["year"].notna() & (st["municipality"].astype(str) == str(municipality)) & st["system"].notna()
+                  & st["topic"].notna()]
         for k, r in zip(zip(keep["year"].astype(int).tolist(), keep["municipality"].astype(str).tolist(),
                             keep["system"].astype(int).tolist(), keep["topic"].astype(str).tolist()),
                         keep.to_dict("records")):
             out.setdefault(k, r)
         return out
-    return data.memo(("_muni_status_index",), build)
+    return data.memo(("_muni_status_index", municipality), build)
 
 
 def _not_assessed(data: ReportData, municipality: str, year: int, system: int, topic: str = "system") -> str:
@@ -626,15 +628,38 @@ def confirmed_gaps(data: ReportData, municipality: str, year: int, system: int |
 
     def build() -> pd.DataFrame:
         a = data.memo(("_muni_gap_rows", municipality, int(year)), year_rows)
-        if system is not None:
-            a = a[a["system"] == system]
-        a = a.assign(school_id=a["school_id"].astype(str))
-        m = a[a["reason"] == "below_municipality"]
-        s = a[a["reason"] == "below_similar"][["school_id", "indicator"]]
-        return m.merge(s, on=["school_id", "indicator"])[cols + ["value", "reference"]] \
-            .drop_duplicates(["school_id", "indicator"])
-    # the summary, the conclusions, the chapter and the appendix of a system ask for the same: once per load
-    return data.memo(("_muni_gaps", municipality, int(year), None if system is None else int(system)), build)
+        return _gaps(a, cols)
+    if system is None:
+        return data.memo(("_muni_gaps", municipality, int(year), None), build)
+
+    def by_system() -> dict:
+        # every system's gaps in one merge (the system a key of it, as each system's own merge matches
+        # only its own rows): the summary, the conclusions, the chapter and the appendix ask for each
+        a = data.memo(("_muni_gap_rows", municipality, int(year)), year_rows)
+        return _gaps_by_system(a, cols)
+    got = data.memo(("_muni_gaps_by_system", municipality, int(year)), by_system).get(system)
+    return got if got is not None else _gaps(data.memo(("_muni_gap_rows", municipality, int(year)), year_rows)
+                                             .iloc[0:0], cols)
+
+
+def _gaps(a: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """Rows of ``a`` (cycle_analysis) below the municipality whose (school, indicator) is also below similar schools."""
+    a = a.assign(school_id=a["school_id"].astype(str))
+    m = a[a["reason"] == "below_municipality"]
+    s = a[a["reason"] == "below_similar"][["school_id", "indicator"]]
+    return m.merge(s, on=["school_id", "indicator"])[cols + ["value", "reference"]] \
+        .drop_duplicates(["school_id", "indicator"])
+
+
+def _gaps_by_system(a: pd.DataFrame, cols: list[str]) -> dict:
+    """``{system: _gaps(a[a["system"] == system], cols)}`` for every system of ``a`` in one merge, each frame
+    with a fresh index (as the merge of that system's rows alone gives it)."""
+    a = a.assign(school_id=a["school_id"].astype(str))
+    m = a[a["reason"] == "below_municipality"]
+    s = a[a["reason"] == "below_similar"][["school_id", "indicator", "system"]]
+    g = m.merge(s, on=["school_id", "indicator", "system"])[cols + ["value", "reference"]] \
+        .drop_duplicates(["school_id", "indicator", "system"])
+    return {k: x.reset_index(drop=True) for k, x in g.groupby("system", sort=False)}
 
 
 def confirmed_gaps_table(data: ReportData, municipality: str, year: int, system: int) -> pd.DataFrame:
@@ -994,36 +1019,40 @@ def monitoring_table(data: ReportData, municipality: str, year: int, system: int
         return pd.DataFrame()
     d = _muni_rows(data, municipality)
     d = d[d["indicator"].isin(cat["code"]) & d["subject"].isna() & d["year"].between(year - 2, year)]
-    by_code = dict(tuple(d.groupby("indicator", sort=False))) if len(d) else {}   # rows in table order
+    by_code: dict = {}   # each indicator's rows as dicts, in table order
+    for r in d[["indicator", "year", "grade", "value", "ci_low", "ci_high", "n"]].to_dict("records"):
+        by_code.setdefault(r["indicator"], []).append(r)
     mon = _monitoring(data, municipality, year, system)
-    mon = mon.set_index("indicator") if not mon.empty else mon
+    mon_first: dict = {}   # each indicator's first monitoring row (as ``mon.set_index("indicator").loc[code]``)
+    if not mon.empty:
+        for r in mon.to_dict("records"):
+            mon_first.setdefault(r["indicator"], r)
     rows = []
     for c in cat.to_dict("records"):
         x = by_code.get(c["code"])
-        if x is None or x.empty:
+        if not x:
             continue
-        overall = x[x["grade"].isna()]
-        grades = [None] if len(overall) else sorted(int(g) for g in x["grade"].dropna().unique())
+        overall = [r for r in x if pd.isna(r["grade"])]
+        grades = [None] if overall else sorted({int(r["grade"]) for r in x if pd.notna(r["grade"])})
         for g in grades:
-            y_ = (overall if g is None else x[x["grade"] == g]).set_index("year")
+            y_ = _by_year(overall if g is None else [r for r in x if pd.notna(r["grade"]) and int(r["grade"]) == g])
             label = muni_name(c["code"], c["name"]) + (f" — {g} класс" if g is not None and len(grades) > 1 else "")
             row = {"Показатель": label, "Ед.": c["unit"] or "—"}
             for yy in range(year - 2, year + 1):
-                if yy in y_.index:
-                    r = y_.loc[yy]
+                if yy in y_:
+                    r = y_[yy]
                     cell = _num(r["value"], c["unit"])
                     if yy == year and pd.notna(r.get("ci_low")) and pd.notna(r.get("ci_high")):
                         cell += f" [{_num(r['ci_low'], c['unit'])}–{_num(r['ci_high'], c['unit'])}]"
                     row[str(yy)] = cell
                 else:
                     row[str(yy)] = "—"
-            r = y_.loc[year] if year in y_.index else None
+            r = y_.get(year)
             row[f"n ({year})"] = fmt(int(r["n"])) if r is not None and pd.notna(r.get("n")) else "—"
             verdict = []
             tgt = math.nan
-            if g is None and not mon.empty and c["code"] in mon.index:
-                mr = mon.loc[c["code"]]
-                mr = mr.iloc[0] if isinstance(mr, pd.DataFrame) else mr
+            if g is None and c["code"] in mon_first:
+                mr = mon_first[c["code"]]
                 tgt = mr.get("target", math.nan)
                 if pd.notna(tgt):
                     st = mr.get("target_status")
@@ -1033,7 +1062,7 @@ def monitoring_table(data: ReportData, municipality: str, year: int, system: int
                     verdict.append({"достигнуто": "цель достигнута", "не достигнуто": "цель не достигнута",
                                     "не отличается от цели достоверно": "от цели достоверно не отличается"}.get(st, "")
                                    or "цель: нет вердикта")
-                mrd = mr.to_dict()
+                mrd = mr
                 if _changed(mrd, True):
                     verdict.append("достоверное улучшение")
                 elif _changed(mrd, False):
@@ -1042,6 +1071,14 @@ def monitoring_table(data: ReportData, municipality: str, year: int, system: int
             row["Оценка"] = "; ".join(verdict) or "—"
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _by_year(recs: list[dict]) -> dict:
+    """Rows (dicts) by their year, the first of a year (a year names one row of an indicator × grade)."""
+    out: dict = {}
+    for r in recs:
+        out.setdefault(int(r["year"]), r)
+    return out
 
 
 def gia_tables(data: ReportData, municipality: str, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -1156,7 +1193,7 @@ def weak_tasks_table(data: ReportData, municipality: str, year: int, *, per_work
     specs = _task_spec_index(data)
     rows = []
     for (g, s), w in x.groupby(["grade", "subject"], sort=True):
-        for _, r in w.nsmallest(per_work, "value").iterrows():
+        for r in _smallest(w, per_work, "value"):
             sk = specs.get((g, s, str(r["item"])))   # the first matching row of the specifications
             label = sk["task_label"] if sk is not None and "task_label" in sk and pd.notna(sk["task_label"]) \
                 else r["item"]
@@ -1165,6 +1202,18 @@ def weak_tasks_table(data: ReportData, municipality: str, year: int, *, per_work
                          "Проверяемое умение": _clean_skill(sk["skill"]) if sk is not None else "—",
                          "Выполнили, %": fmt(r["value"])})
     return pd.DataFrame(rows)
+
+
+def _smallest(df: pd.DataFrame, k: int, column: str) -> list[dict]:
+    """``df.nsmallest(k, column)`` as dicts of the rows: the non-missing values in a stable sort (ties in table
+    order), then the rows without a value in table order, the first ``k`` of them (``nsmallest`` cost ~5 ms a
+    frame)."""
+    v = df[column].to_numpy(dtype=float, na_value=np.nan)
+    known = np.isnan(v)
+    keep = np.flatnonzero(~known)
+    pos = np.concatenate([keep[np.argsort(v[keep], kind="stable")], np.flatnonzero(known)])[:k]
+    recs = df.to_dict("records")
+    return [recs[i] for i in pos.tolist()]
 
 
 def _task_spec_index(data: ReportData) -> dict:

@@ -36,6 +36,14 @@ def _municipal_rows(data: ReportData, level: str, municipality: str, year: int) 
     return data.memo(("_textbook_rows", level, municipality, int(year)), build)
 
 
+def _works(data: ReportData, level: str, municipality: str, year: int) -> dict:
+    """:func:`_municipal_rows` split by work: (grade, subject) → its rows in table order, once per load."""
+    def build() -> dict:
+        t = _municipal_rows(data, level, municipality, year)
+        return dict(tuple(t.groupby(["grade", "subject"], sort=False))) if len(t) else {}
+    return data.memo(("_textbook_works", level, municipality, int(year)), build)
+
+
 def _ci(value, low, high, digits: int = 0) -> str:
     if pd.isna(value):
         return "—"
@@ -56,18 +64,18 @@ def municipal_textbook_table(data: ReportData, municipality: str, year: int, gra
     t = _results(data)
     if t.empty:
         return pd.DataFrame()
-    w = _municipal_rows(data, "municipality", municipality, year)
-    w = w[(w["grade"] == grade) & (w["subject"] == subject)]
-    if w.empty:
+    w = _works(data, "municipality", municipality, year).get((grade, subject))
+    if w is None or w.empty:
         return pd.DataFrame()
+    recs = w.sort_values(["compared", "pupils"], ascending=[False, False], kind="stable").to_dict("records")
     ref = w.iloc[0]
-    sc = _municipal_rows(data, "school", municipality, year)
-    schools = sc[(sc["grade"] == grade) & (sc["subject"] == subject)]["school_id"].nunique()
+    sc = _works(data, "school", municipality, year).get((grade, subject))
+    schools = 0 if sc is None else sc["school_id"].nunique()
     rows = [{"Учебник": "Вся работа муниципалитета", "Школ": fmt(int(schools)),
              "Обучающихся": fmt(int(ref["ref_pupils"])), "Средний % от максимума": fmt(ref["ref_mean_pct"], 0),
              "Доля «2», %": fmt(ref["ref_fail_share"], 0), "Доля «4»–«5», %": fmt(ref["ref_quality_share"], 0),
              "Против муниципалитета": ""}]
-    for _, r in w.sort_values(["compared", "pupils"], ascending=[False, False], kind="stable").iterrows():
+    for r in recs:
         rows.append({"Учебник": str(r["textbook"]), "Школ": fmt(int(r["schools"])),
                      "Обучающихся": fmt(int(r["pupils"])),
                      "Средний % от максимума": _ci(r["mean_pct"], r["mean_low"], r["mean_high"]),
@@ -94,8 +102,9 @@ def show_municipal_textbooks(data: ReportData, municipality: str, year: int) -> 
              "выполнения выше "
              f"муниципального за пределами интервала — {fmt(int((diff['vs_municipality'] == 'выше').sum()))}, "
              f"ниже — {fmt(int((diff['vs_municipality'] == 'ниже').sum()))}.")
+    by_work = _works(data, "municipality", municipality, year)
     for g, s in works.itertuples(index=False):
-        w = m[(m["grade"] == g) & (m["subject"] == s)]
+        w = by_work.get((g, s), m.iloc[0:0])
         c = w[w["compared"].astype(bool)]
         up, down = (c["vs_municipality"] == "выше").sum(), (c["vs_municipality"] == "ниже").sum()
         summary = (f"{work_title(year, g, s, data.config)} — {count(len(w), ('учебник', 'учебника', 'учебников'))}, "
