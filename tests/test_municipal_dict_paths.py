@@ -31,12 +31,15 @@ def test_smallest_is_nsmallest(k):
 
     df = pd.DataFrame({"item": list("abcdefg"), "value": [30.0, np.nan, 10.0, 30.0, 10.0, np.nan, 55.5]},
                       index=[7, 3, 5, 1, 0, 2, 9])
-    want = df.nsmallest(k, "value").to_dict("records")
-    got = _smallest(df, k, "value")
+    cols = ["item", "value"]
+    want = df.nsmallest(k, "value")[cols].to_dict("records")
+    got = _smallest(df, k, "value", cols)
     assert [r["item"] for r in got] == [r["item"] for r in want]
-    assert [r["item"] for r in _smallest(df, 3, "value")] == ["c", "e", "a"]
+    assert all(g["value"] == w["value"] or (np.isnan(g["value"]) and np.isnan(w["value"])) for g, w in zip(got, want))
+    assert [r["item"] for r in _smallest(df, 3, "value", cols)] == ["c", "e", "a"]
     none = df.assign(value=np.nan)
-    assert [r["item"] for r in _smallest(none, k, "value")] == [r["item"] for r in none.nsmallest(k, "value").to_dict("records")]
+    assert [r["item"] for r in _smallest(none, k, "value", cols)] == \
+        [r["item"] for r in none.nsmallest(k, "value").to_dict("records")]
 
 
 def test_first_records_are_the_first_rows_of_each_filter():
@@ -319,8 +322,28 @@ def test_municipal_textbook_table_equals_the_frame_path():
     assert got.loc[0, "Школ"] == "2"
 
 
+def test_records_are_to_dict_records():
+    """``records`` gives the values and types ``to_dict("records")`` gives: None for a missing nullable integer or
+    boolean, NaN for a missing float or text, Python scalars."""
+    from msoko.report.common import records
+
+    df = pd.DataFrame({"a": pd.array([1, None, 3], dtype="Int8"), "b": [1.5, np.nan, 2.0],
+                       "c": pd.array(["x", None, "z"], dtype="str"), "d": pd.array([True, None, False], dtype="boolean"),
+                       "e": [True, False, True], "f": np.array([1, 2, 3], dtype="int16")})
+    want, got = df.to_dict("records"), records(df)
+    assert len(got) == len(want) == 3
+    for w, g in zip(want, got):
+        assert list(w) == list(g)
+        for k in w:
+            assert type(w[k]) is type(g[k]), k
+            assert (w[k] == g[k]) or (pd.isna(w[k]) and pd.isna(g[k])), k
+    assert got[1]["a"] is None and got[1]["d"] is None and records(df, ["c", "a"])[2] == {"c": "z", "a": 3}
+    assert records(df.iloc[0:0]) == [] and records(df, []) == [{}, {}, {}]
+
+
 def test_rows_by_key_is_the_old_index():
-    """``_rows_by_key`` (from plain lists) holds the positions the per-element build held."""
+    """``_rows_by_key`` of each (level, unit), from plain lists, holds the positions the build over the whole table
+    held: the first row of each key, its position in the whole table."""
     from msoko.report.municipality import _key, _rows_by_key
 
     ind = pd.DataFrame({"year": pd.array([2023, 2023, 2022, 2023, 2023], dtype="int16"),
@@ -333,5 +356,9 @@ def test_rows_by_key_is_the_old_index():
                ind["school_id"].astype(str), ind["grade"].map(_key), ind["subject"].map(_key))
     for i, k in enumerate(keys):
         old.setdefault(k, i)
-    assert _rows_by_key(_data(ind)) == old
+    data = _data(ind)
+    units = {(k[2], k[3]) for k in old} | {("school", "s3")}
+    new = {k: i for level, unit in units for k, i in _rows_by_key(data, level, unit).items()}
+    assert new == old
+    assert _rows_by_key(data, "school", "s3") == {}
     assert old[(2023, "a", "school", "s1", "", "")] == 0 and old[(2022, "a", "school", "s1", "9", "Математика")] == 2

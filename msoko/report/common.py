@@ -72,6 +72,23 @@ def how_to_read(data: ReportData, *, school: bool = True) -> str:
         "<span style=\"color:#e08214\">■</span> муниципалитет, <span style=\"color:#7f7f7f\">■</span> все загруженные муниципалитеты (регион).</p>")
 
 
+def records(df: pd.DataFrame, columns: list[str] | None = None) -> list[dict]:
+    """``df[columns].to_dict("records")`` (all columns by default) from each column's ``tolist()``: the same
+    values, without boxing every cell of Arrow-backed columns one by one (~25 ms for 30 rows × 26 columns)."""
+    cols = list(df.columns) if columns is None else list(columns)
+    if not cols:
+        return [{} for _ in range(len(df))]
+    return [dict(zip(cols, row)) for row in zip(*(_cells(df[c]) for c in cols))]
+
+
+def _cells(s: pd.Series) -> list:
+    """A column's values as ``to_dict`` gives them: a missing value of a nullable column (Int8, boolean) is None."""
+    vals = s.tolist()
+    if getattr(s.dtype, "na_value", None) is pd.NA:
+        vals = [None if v is pd.NA else v for v in vals]
+    return vals
+
+
 def latest_effectiveness(data: ReportData, year: int, **where) -> tuple[pd.DataFrame, int]:
     """The effectiveness of last year's measures; when none were recorded, of the latest earlier
     year that has any (returned as the report year ``y`` in which they were judged).

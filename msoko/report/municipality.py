@@ -28,7 +28,7 @@ from msoko.report.indicators import (
 )
 from msoko.report.vpr import mkdo_areas
 from msoko.report import municipalities as MU
-from msoko.report.common import _show_effectiveness, _vpr_source, latest_effectiveness
+from msoko.report.common import _show_effectiveness, _vpr_source, latest_effectiveness, records
 
 from msoko.report.section import Section
 from msoko.seasons import season_note
@@ -159,25 +159,28 @@ def _key(v) -> str:
     return str(v)
 
 
-def _rows_by_key(data: ReportData) -> dict:
-    """Row positions of ``indicators`` by (year, indicator, level, unit, grade, subject), built once per load."""
+def _rows_by_key(data: ReportData, level: str, unit: str) -> dict:
+    """Row positions in ``indicators`` of one ``level`` and unit (a municipality or a school) by (year, indicator,
+    level, unit, grade, subject), the first row of a key; built once per load and unit, when first asked (an index
+    of the whole table cost ~0.1 s a load, for a few dozen look-ups)."""
     def build() -> dict:
         ind = data.indicators
         if ind.empty:
             return {}
-        # plain lists: iterating Arrow-backed columns element by element cost ~0.2 s a load
-        keys = zip(ind["year"].astype(int).tolist(), ind["indicator"].astype(str).tolist(),
-                   ind["level"].astype(str).tolist(), ind["school_id"].astype(str).tolist(),
-                   map(_key, ind["grade"].tolist()), map(_key, ind["subject"].tolist()))
+        pos = np.flatnonzero(((ind["level"].astype(str) == level) & (ind["school_id"].astype(str) == unit)).to_numpy(bool))
+        d = ind.iloc[pos]
+        keys = zip(d["year"].astype(int).tolist(), d["indicator"].astype(str).tolist(),
+                   d["level"].astype(str).tolist(), d["school_id"].astype(str).tolist(),
+                   map(_key, d["grade"].tolist()), map(_key, d["subject"].tolist()))
         out: dict = {}
-        for i, k in enumerate(keys):
+        for i, k in zip(pos.tolist(), keys):
             out.setdefault(k, i)
         return out
-    return data.memo(("_municipality_rows_by_key",), build)
+    return data.memo(("_municipality_rows_by_key", str(level), str(unit)), build)
 
 
 def _row(data: ReportData, level: str, unit: str, year: int, code: str, grade=None, subject=None) -> dict | None:
-    i = _rows_by_key(data).get((int(year), str(code), level, str(unit), _key(grade), _key(subject)))
+    i = _rows_by_key(data, level, str(unit)).get((int(year), str(code), level, str(unit), _key(grade), _key(subject)))
     if i is None:
         return None
     r = data.indicators.iloc[i]
@@ -280,7 +283,7 @@ def _status_index(data: ReportData, municipality: str) -> dict:
                   & st["topic"].notna()]
         for k, r in zip(zip(keep["year"].astype(int).tolist(), keep["municipality"].astype(str).tolist(),
                             keep["system"].astype(int).tolist(), keep["topic"].astype(str).tolist()),
-                        keep.to_dict("records")):
+                        records(keep)):
             out.setdefault(k, r)
         return out
     return data.memo(("_muni_status_index", municipality), build)
@@ -510,7 +513,7 @@ def _objectivity_reasons(data: ReportData, year: int, detail: bool = True) -> di
     p = p[p["tier"] <= 2]
     return {str(r["school_id"]): (f"уровень {int(r['tier'])}: {r['measures']}"
                                   + (f" — {plain(r['reasons'])}" if detail else f" ({r['works']})"))
-            for r in p.to_dict("records")}
+            for r in records(p)}
 
 
 def plan_tier_counts(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
@@ -684,7 +687,7 @@ def systems_overview(data: ReportData, municipality: str, year: int) -> pd.DataF
         m = m[m["value"].notna()] if not m.empty else m
         tg = m[m["target"].notna()] if not m.empty else m
         met = len(_target_split(tg)[0]) if not tg.empty else 0
-        recs = m.to_dict("records") if not m.empty else []
+        recs = records(m) if not m.empty else []
         better = sum(_changed(r, True) for r in recs)
         worse = sum(_changed(r, False) for r in recs)
         schools = confirmed_gaps(data, municipality, year, s)["school_id"].nunique()
@@ -715,12 +718,12 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
             s = f"Целевые значения достигнуты по {fmt(len(met))} из {_count(len(tg), 'показателя', 'показателей', 'показателей')}, для которых они заданы"
             if len(miss):
                 s += "; не достигнуты (интервал целиком хуже цели): " + _list(
-                    [_target_item(r) for r in miss.to_dict("records")], 3)
+                    [_target_item(r) for r in records(miss)], 3)
             if len(unclear):
                 s += "; от цели достоверно не отличаются: " + _list(
-                    [_target_item(r) for r in unclear.to_dict("records")], 3)
+                    [_target_item(r) for r in records(unclear)], 3)
             out.append(s + ".")
-        recs = m.to_dict("records")
+        recs = records(m)
         for better, word in ((False, "Достоверно ухудшились за год"), (True, "Достоверно улучшились за год")):
             x = [r for r in recs if _changed(r, better)]
             if x:
@@ -865,17 +868,17 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
         tg = m[m["target"].notna()]
         met, miss, unclear = _target_split(tg)
         if len(met):
-            concl.append("Достигнуты целевые значения: " + _list([_target_item(r) for r in met.to_dict("records")], 3) + ".")
+            concl.append("Достигнуты целевые значения: " + _list([_target_item(r) for r in records(met)], 3) + ".")
         if len(miss):
             concl.append("Не достигнуты целевые значения (интервал целиком хуже цели): " + _list(
-                [_target_item(r) for r in miss.to_dict("records")], 3) + ".")
-            for r in miss.head(3).to_dict("records"):
+                [_target_item(r) for r in records(miss)], 3) + ".")
+            for r in records(miss.head(3)):
                 tasks.append(f"Довести показатель «{muni_name(r['indicator'], r['name_ru'])}» до целевого значения "
                              f"{_unit_value(r['target'], r['unit'])} (в {year} году — {_unit_value(r['value'], r['unit'])}).")
         if len(unclear):
             concl.append("От целевого значения достоверно не отличаются: " + _list(
-                [_target_item(r) for r in unclear.to_dict("records")], 3) + ".")
-        recs = m.to_dict("records")
+                [_target_item(r) for r in records(unclear)], 3) + ".")
+        recs = records(m)
         good = [r for r in recs if _changed(r, True)]
         bad = [r for r in recs if _changed(r, False)]
         if good:
@@ -982,8 +985,13 @@ def municipal_headline(data: ReportData, municipality: str, year: int, system: i
 
 
 def municipal_trend(data: ReportData, municipality: str, code: str, year: int) -> pd.DataFrame:
-    ind = _muni_rows(data, municipality)
-    d = ind[(ind["indicator"] == code) & ind["grade"].isna() & ind["subject"].isna() & ind["year"].between(year - 2, year)]
+    def build() -> dict:
+        ind = _muni_rows(data, municipality)
+        d = ind[ind["grade"].isna() & ind["subject"].isna()]
+        return dict(tuple(d.groupby("indicator", sort=False))) if len(d) else {}
+    d = data.memo(("_muni_overall_by_code", municipality), build).get(code)
+    d = _muni_rows(data, municipality).iloc[0:0] if d is None else d
+    d = d[d["year"].between(year - 2, year)]
     return d.assign(group=GROUP_MUNI)[["year", "group", "value", "ci_low", "ci_high", "n"]]
 
 
@@ -1020,15 +1028,15 @@ def monitoring_table(data: ReportData, municipality: str, year: int, system: int
     d = _muni_rows(data, municipality)
     d = d[d["indicator"].isin(cat["code"]) & d["subject"].isna() & d["year"].between(year - 2, year)]
     by_code: dict = {}   # each indicator's rows as dicts, in table order
-    for r in d[["indicator", "year", "grade", "value", "ci_low", "ci_high", "n"]].to_dict("records"):
+    for r in records(d, ["indicator", "year", "grade", "value", "ci_low", "ci_high", "n"]):
         by_code.setdefault(r["indicator"], []).append(r)
     mon = _monitoring(data, municipality, year, system)
     mon_first: dict = {}   # each indicator's first monitoring row (as ``mon.set_index("indicator").loc[code]``)
     if not mon.empty:
-        for r in mon.to_dict("records"):
+        for r in records(mon):
             mon_first.setdefault(r["indicator"], r)
     rows = []
-    for c in cat.to_dict("records"):
+    for c in records(cat, ["code", "name", "unit"]):
         x = by_code.get(c["code"])
         if not x:
             continue
@@ -1121,7 +1129,7 @@ def _first_records(df: pd.DataFrame, keys: list[str]) -> dict:
     """The first row (in table order) of each combination of ``keys`` as a dict of the row's values, by the
     tuple of its key values: a dict lookup instead of a filter of ``df`` per cell."""
     out: dict = {}
-    for k, r in zip(zip(*(df[c].tolist() for c in keys)), df.to_dict("records")):
+    for k, r in zip(zip(*(df[c].tolist() for c in keys)), records(df)):
         out.setdefault(k, r)
     return out
 
@@ -1193,7 +1201,7 @@ def weak_tasks_table(data: ReportData, municipality: str, year: int, *, per_work
     specs = _task_spec_index(data)
     rows = []
     for (g, s), w in x.groupby(["grade", "subject"], sort=True):
-        for r in _smallest(w, per_work, "value"):
+        for r in _smallest(w, per_work, "value", ["item", "value"]):
             sk = specs.get((g, s, str(r["item"])))   # the first matching row of the specifications
             label = sk["task_label"] if sk is not None and "task_label" in sk and pd.notna(sk["task_label"]) \
                 else r["item"]
@@ -1204,16 +1212,15 @@ def weak_tasks_table(data: ReportData, municipality: str, year: int, *, per_work
     return pd.DataFrame(rows)
 
 
-def _smallest(df: pd.DataFrame, k: int, column: str) -> list[dict]:
-    """``df.nsmallest(k, column)`` as dicts of the rows: the non-missing values in a stable sort (ties in table
-    order), then the rows without a value in table order, the first ``k`` of them (``nsmallest`` cost ~5 ms a
-    frame)."""
+def _smallest(df: pd.DataFrame, k: int, column: str, columns: list[str]) -> list[dict]:
+    """``df.nsmallest(k, column)[columns]`` as dicts of the rows: the non-missing values in a stable sort (ties in
+    table order), then the rows without a value in table order, the first ``k`` of them (``nsmallest`` cost ~5 ms
+    a frame)."""
     v = df[column].to_numpy(dtype=float, na_value=np.nan)
     known = np.isnan(v)
     keep = np.flatnonzero(~known)
     pos = np.concatenate([keep[np.argsort(v[keep], kind="stable")], np.flatnonzero(known)])[:k]
-    recs = df.to_dict("records")
-    return [recs[i] for i in pos.tolist()]
+    return records(df.iloc[pos], columns)
 
 
 def _task_spec_index(data: ReportData) -> dict:
@@ -1225,7 +1232,7 @@ def _task_spec_index(data: ReportData) -> dict:
             return {}
         out: dict = {}
         for k, r in zip(zip(spec["grade"].tolist(), spec["subject"].tolist(), spec["task"].astype(str).tolist()),
-                        spec.to_dict("records")):
+                        records(spec)):
             out.setdefault(k, r)
         return out
     return data.memo(("_task_spec_index",), build)
@@ -1340,7 +1347,7 @@ def show_municipal_system(data: ReportData, municipality: str, year: int, system
                  f"по организациям — {APPENDIX} {system}, полностью — в отчётах школ.")
 
     sec.html(html_heading("Меры и управленческие решения", 3))
-    ms = measures_table(data, year, system=system, municipality=municipality)
+    ms = _memo_call(data, measures_table, year, system=system, municipality=municipality)
     sec.para(f"Мер, принятых в {year} году: {fmt(len(ms))}; перечень — {APPENDIX} {system}." if len(ms) else
              f"Меры {year} года по этой системе не зарегистрированы.", None if len(ms) else "msoko-empty")
     late = overdue_measures(data, year, system=system, municipality=municipality)
@@ -1392,7 +1399,8 @@ def show_municipal_appendix(data: ReportData, municipality: str, year: int, syst
     sec.table(recommendations_table(data, year, system=system, municipality=municipality, per_school=3),
               caption=f"Рекомендации по итогам {year} года",
               note="Организации перечислены по названию; у каждой — не более трёх рекомендаций, полный список в её отчёте.")
-    sec.table(measures_table(data, year, system=system, municipality=municipality), caption=f"Меры, принятые в {year} году")
+    sec.table(_memo_call(data, measures_table, year, system=system, municipality=municipality),
+              caption=f"Меры, принятые в {year} году")
     return sec
 
 

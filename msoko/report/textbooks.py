@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from msoko.report.common import records
 from msoko.report.data import ReportData, school_row, suppress_below
 from msoko.report.fmt import count, esc, fmt
 from msoko.report.section import Section
@@ -67,7 +68,9 @@ def municipal_textbook_table(data: ReportData, municipality: str, year: int, gra
     w = _works(data, "municipality", municipality, year).get((grade, subject))
     if w is None or w.empty:
         return pd.DataFrame()
-    recs = w.sort_values(["compared", "pupils"], ascending=[False, False], kind="stable").to_dict("records")
+    recs = records(w.sort_values(["compared", "pupils"], ascending=[False, False], kind="stable"),
+                   ["textbook", "schools", "pupils", "mean_pct", "mean_low", "mean_high", "fail_share", "fail_low",
+                    "fail_high", "quality_share", "quality_low", "quality_high", "compared", "vs_municipality", "note"])
     ref = w.iloc[0]
     sc = _works(data, "school", municipality, year).get((grade, subject))
     schools = 0 if sc is None else sc["school_id"].nunique()
