@@ -308,6 +308,22 @@ def _target_split(tg: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
             tg[st == "не отличается от цели достоверно"])
 
 
+def _monitoring_parts(data: ReportData, municipality: str, year: int, system: int | None) -> dict:
+    """The monitoring rows with a value (``m``), those with a target (``tg``) and their records: all (``recs``),
+    met, missed, not reliably different (:func:`_target_split`) — once per load: the summary, the overview and the
+    conclusions read the same rows."""
+    def build() -> dict:
+        m = _monitoring(data, municipality, year, system)
+        m = m[m["value"].notna()] if not m.empty else m
+        if m.empty:
+            return {"m": m, "tg": m, "recs": [], "met": [], "miss": [], "unclear": [], "missed": set()}
+        tg = m[m["target"].notna()]
+        met, miss, unclear = _target_split(tg)
+        return {"m": m, "tg": tg, "recs": records(m), "met": records(met), "miss": records(miss),
+                "unclear": records(unclear), "missed": set(miss["indicator"])}
+    return data.memo(("_muni_monitoring_parts", municipality, int(year), None if system is None else int(system)), build)
+
+
 def _target_item(r) -> str:
     return (f"«{muni_name(r['indicator'], r['name_ru'])}» — {_unit_value(r['value'], r['unit'])} "
             f"при цели {_unit_value(r['target'], r['unit'])}")
@@ -641,8 +657,8 @@ def confirmed_gaps(data: ReportData, municipality: str, year: int, system: int |
         a = data.memo(("_muni_gap_rows", municipality, int(year)), year_rows)
         return _gaps_by_system(a, cols)
     got = data.memo(("_muni_gaps_by_system", municipality, int(year)), by_system).get(system)
-    return got if got is not None else _gaps(data.memo(("_muni_gap_rows", municipality, int(year)), year_rows)
-                                             .iloc[0:0], cols)
+    return got if got is not None else data.memo(("_muni_gaps_none", municipality, int(year)), lambda: _gaps(
+        data.memo(("_muni_gap_rows", municipality, int(year)), year_rows).iloc[0:0], cols))
 
 
 def _gaps(a: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -680,14 +696,12 @@ def confirmed_gaps_table(data: ReportData, municipality: str, year: int, system:
 def systems_overview(data: ReportData, municipality: str, year: int) -> pd.DataFrame:
     """Per system: indicators computed, targets met of set, reliable changes, schools with reliable
     shortfalls — the eight systems at a glance."""
-    mon = _monitoring(data, municipality, year)
     rows = []
     for s, name in SYSTEM_NAMES.items():
-        m = mon[mon["system"] == s] if not mon.empty else mon
-        m = m[m["value"].notna()] if not m.empty else m
-        tg = m[m["target"].notna()] if not m.empty else m
-        met = len(_target_split(tg)[0]) if not tg.empty else 0
-        recs = records(m) if not m.empty else []
+        # the system's rows of the municipality's year (as ``mon[mon["system"] == s]``), once per load
+        parts = _monitoring_parts(data, municipality, year, s)
+        m, tg, recs = parts["m"], parts["tg"], parts["recs"]
+        met = len(parts["met"])
         better = sum(_changed(r, True) for r in recs)
         worse = sum(_changed(r, False) for r in recs)
         schools = confirmed_gaps(data, municipality, year, s)["school_id"].nunique()
@@ -711,19 +725,16 @@ def municipal_key_messages(data: ReportData, municipality: str, year: int) -> li
     out: list[str] = []
     mon = _monitoring(data, municipality, year)
     if not mon.empty:
-        m = mon[mon["value"].notna()]
-        tg = m[m["target"].notna()]
+        parts = _monitoring_parts(data, municipality, year, None)
+        tg, met, miss, unclear = parts["tg"], parts["met"], parts["miss"], parts["unclear"]
         if len(tg):
-            met, miss, unclear = _target_split(tg)
             s = f"Целевые значения достигнуты по {fmt(len(met))} из {_count(len(tg), 'показателя', 'показателей', 'показателей')}, для которых они заданы"
             if len(miss):
-                s += "; не достигнуты (интервал целиком хуже цели): " + _list(
-                    [_target_item(r) for r in records(miss)], 3)
+                s += "; не достигнуты (интервал целиком хуже цели): " + _list([_target_item(r) for r in miss], 3)
             if len(unclear):
-                s += "; от цели достоверно не отличаются: " + _list(
-                    [_target_item(r) for r in records(unclear)], 3)
+                s += "; от цели достоверно не отличаются: " + _list([_target_item(r) for r in unclear], 3)
             out.append(s + ".")
-        recs = records(m)
+        recs = parts["recs"]
         for better, word in ((False, "Достоверно ухудшились за год"), (True, "Достоверно улучшились за год")):
             x = [r for r in recs if _changed(r, better)]
             if x:
@@ -862,23 +873,22 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
                     if tables else "") + ", чтобы оценить её по итогам следующего года."])
     if st is not None and int(st["indicators_computed"]) < int(st["indicators_total"]):
         concl.append(f"Оценка системы неполная: {st['text_ru']}.")
-    m = _monitoring(data, municipality, year, system)
-    m = m[m["value"].notna()] if not m.empty else m
+    parts = _monitoring_parts(data, municipality, year, system)
+    m = parts["m"]
     if not m.empty:
-        tg = m[m["target"].notna()]
-        met, miss, unclear = _target_split(tg)
+        tg, met, miss, unclear = parts["tg"], parts["met"], parts["miss"], parts["unclear"]
         if len(met):
-            concl.append("Достигнуты целевые значения: " + _list([_target_item(r) for r in records(met)], 3) + ".")
+            concl.append("Достигнуты целевые значения: " + _list([_target_item(r) for r in met], 3) + ".")
         if len(miss):
             concl.append("Не достигнуты целевые значения (интервал целиком хуже цели): " + _list(
-                [_target_item(r) for r in records(miss)], 3) + ".")
-            for r in records(miss.head(3)):
+                [_target_item(r) for r in miss], 3) + ".")
+            for r in miss[:3]:
                 tasks.append(f"Довести показатель «{muni_name(r['indicator'], r['name_ru'])}» до целевого значения "
                              f"{_unit_value(r['target'], r['unit'])} (в {year} году — {_unit_value(r['value'], r['unit'])}).")
         if len(unclear):
             concl.append("От целевого значения достоверно не отличаются: " + _list(
-                [_target_item(r) for r in records(unclear)], 3) + ".")
-        recs = records(m)
+                [_target_item(r) for r in unclear], 3) + ".")
+        recs = parts["recs"]
         good = [r for r in recs if _changed(r, True)]
         bad = [r for r in recs if _changed(r, False)]
         if good:
@@ -889,7 +899,7 @@ def system_conclusions(data: ReportData, municipality: str, year: int, system: i
             concl.append("Достоверно ухудшились за год: " + _list(
                 [f"«{muni_name(r['indicator'], r['name_ru'])}» ({_unit_value(r['value'] - r['change'], r['unit'])} → {_unit_value(r['value'], r['unit'])})"
                  for r in bad], 3) + ".")
-            missed = set(miss["indicator"]) if len(tg) else set()
+            missed = parts["missed"] if len(tg) else set()
             for r in [r for r in bad if r["indicator"] not in missed][:2]:
                 tasks.append(f"Остановить ухудшение показателя «{muni_name(r['indicator'], r['name_ru'])}»: "
                              f"{_unit_value(r['value'] - r['change'], r['unit'])} в {year - 1} году, "
