@@ -362,3 +362,24 @@ def test_rows_by_key_is_the_old_index():
     assert new == old
     assert _rows_by_key(data, "school", "s3") == {}
     assert old[(2023, "a", "school", "s1", "", "")] == 0 and old[(2022, "a", "school", "s1", "9", "Математика")] == 2
+
+
+def test_count_rows_in_arrow_is_the_pandas_count(tmp_path):
+    """The teachers of the municipality's schools in a year, counted from two Parquet columns in Arrow, equal the
+    count over the table read into pandas; an absent table or column gives None (the row is not shown)."""
+    from msoko.report.municipality import _count_rows
+
+    t = pd.DataFrame({"year": [2023, 2023, 2022, 2023, 2023, 2023], "school_id": ["s1", "s1", "s1", "s2", None, "t1"],
+                      "teacher_code": list("abcdef")})
+    t.to_parquet(tmp_path / "teachers.parquet")
+    pd.DataFrame({"year": [2023], "teacher_code": ["a"]}).to_parquet(tmp_path / "bad.parquet")
+    data = _data()
+    data.processed_dir = tmp_path
+    for year in (2021, 2022, 2023):
+        for ids in (["s1", "s2"], ["s1"], ["t1", "s3"], []):
+            old = int(((t["year"] == year) & t["school_id"].astype(str).isin(ids)).sum())
+            assert _count_rows(data, "teachers", year, ids) == old, (year, ids)
+    assert _count_rows(data, "teachers", 2023, ["s1", "s2"]) == 3
+    assert _count_rows(data, "absent", 2023, ["s1"]) is None and _count_rows(data, "bad", 2023, ["s1"]) is None
+    data.tables["teachers"] = t   # already read whole: counted there, the same
+    assert _count_rows(data, "teachers", 2023, ["s1", "s2"]) == 3
