@@ -70,10 +70,12 @@ def test_reports_go_to_workers_in_batches_of_one_municipality():
     big = run([f"m{k}" for k in range(60) for _ in range(19)])
     bs = batches(big, 2)
     assert len(bs) == 60 and {len(b) for b in bs} == {19} and 19 <= MAX_BATCH
-    # one municipality of 60: ⌈60 / 8⌉ = 8 per batch
-    assert [len(b) for b in batches(run(["A"] * 60), 2)] == [8] * 7 + [4]
+    # two municipalities of 30: ⌈60 / 8⌉ = 8 per batch
+    assert [len(b) for b in batches(run(["A"] * 30 + ["B"] * 30), 2)] == [8, 8, 8, 6, 8, 8, 8, 6]
+    # one municipality (and the regional report): every worker keeps its slice anyway, report by report
+    assert [len(b) for b in batches(run([""] + ["A"] * 60), 2)] == [1] * 61
     # one report per batch when there are fewer reports than 4 per worker; order and reports kept
-    assert [len(b) for b in batches(run(["A"] * 5), 2)] == [1] * 5
+    assert [len(b) for b in batches(run(["A"] * 3 + ["B"] * 2), 2)] == [1] * 5
     assert [p for b in bs for p in b] == big
 
 

@@ -175,8 +175,8 @@ def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
 # that municipality: the reports go to the workers in batches of one municipality, so that on a region each
 # slice is loaded (and its indices built) by one worker once, not by every worker for every kind of report
 # (600-school region: ~1 s of a school report's CPU is the first report of a slice in a kernel). Batches are
-# small enough to keep the workers evenly busy and the progress moving: at most MAX_BATCH reports and
-# about BATCHES_PER_WORKER batches per worker on a run of one municipality.
+# small enough to keep the workers evenly busy and the progress moving: at most MAX_BATCH reports and at
+# least BATCHES_PER_WORKER batches per worker; a run of one municipality goes report by report.
 MAX_BATCH = 24
 BATCHES_PER_WORKER = 4
 
@@ -184,9 +184,14 @@ BATCHES_PER_WORKER = 4
 def batches(payloads: list[dict], n: int) -> list[list[dict]]:
     """``payloads`` (in the plan's order: a municipality's reports together) cut into batches of
     consecutive reports of one municipality (``payload["group"]``), each of at most
-    ``min(MAX_BATCH, ⌈len / (BATCHES_PER_WORKER · n)⌉)`` reports."""
+    ``min(MAX_BATCH, ⌈len / (BATCHES_PER_WORKER · n)⌉)`` reports; one report per batch when the reports
+    are of one municipality (and the regional ones)."""
     import math
 
+    if len({p.get("group", "") for p in payloads if p.get("group", "")}) <= 1:
+        # one municipality: every worker keeps its slice anyway; one report at a time keeps the progress
+        # moving report by report
+        return [[p] for p in payloads]
     size = max(1, min(MAX_BATCH, math.ceil(len(payloads) / (BATCHES_PER_WORKER * max(1, n)))))
     out: list[list[dict]] = []
     for p in payloads:
