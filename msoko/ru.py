@@ -32,12 +32,6 @@ def _missing(x) -> bool:
 def number(x, digits: int = 1) -> str:
     """Russian number: decimal comma, thousands with a thin space from 10 000 on («1000», «12 345»),
     the minus sign (−); integers whole; «—» for a missing or infinite value; «да»/«нет» for a bool."""
-    if type(x) is float:   # the common case (a report formats thousands of them) without the checks below
-        if not math.isfinite(x):
-            return MISSING
-        v = round(x, digits) + 0.0
-        s = f"{v:{',' if abs(v) >= 10_000 else ''}.{digits}f}".replace(",", THIN).replace(".", ",")
-        return s.replace("-", MINUS)
     if _missing(x):
         return MISSING
     if isinstance(x, (bool, np.bool_)):
