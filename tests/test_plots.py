@@ -433,3 +433,20 @@ def test_kept_axes_give_the_bytes_of_the_whole_drawing():
     assert len(embed._AXES_SVG) == 3
     embed._AXES_SVG.clear()
     assert half == str(plots.score_histogram_chart(four, boundaries={3: 1}, max_score=4))
+
+
+def test_svg_clean_up_without_leading_whitespace_patterns_is_the_regex():
+    """embed's literal-led clean-up does what the ``\\s*``-led regular expressions did (each match removed
+    with the whitespace before it; indentation after a newline dropped), on the awkward cases."""
+    from msoko.plots import embed
+
+    s = ("<svg>\n <defs>\n  <style>x</style>\n </defs>\n\t\r\n <metadata>m</metadata>  <g>\xa0<defs><clipPath id='a'>"
+         "</clipPath>\n </defs>\n<defs><path id='m'/></defs>\n  \n \u2028 \n<defs>\n<clipPath id='b'>r</clipPath>"
+         "<clipPath id='c'/>\n</defs> x \n  ")
+    for pat, count in ((embed._STYLE_RE, 1), (embed._META_RE, 1), (embed._CLIPDEF_RE, 0)):
+        want = re.sub(r"\s*" + pat.pattern, "", s, count=count, flags=pat.flags)
+        assert embed._cut(s, pat, count) == want and want != s
+    assert embed._cut("<g/>", embed._META_RE, 1) == "<g/>"
+    for text in (s, "a", "\n", "a\n  \n\tb \n c\n", " \n\xa0x\n\n\ny\n \n"):
+        assert embed._collapse_indent(text).replace(" \n", " ").strip() == \
+            re.sub(r"\n\s*", "\n", text).replace(" \n", " ").strip()

@@ -1,0 +1,134 @@
+"""Chart CPU per school report, two source trees side by side, and the bytes of every chart compared.
+
+``record`` runs the school report's cells for a few schools in this process (the tree on PYTHONPATH) with
+the ``msoko.plots`` builders a report calls wrapped to keep their inputs, and pickles them. ``ab`` replays
+those calls in fresh processes, alternating tree A and tree B (``PYTHONPATH`` set to each), as a warm
+report kernel draws them: school after school in one process, the first school a warm-up left out of the
+figures. Each replay writes every chart's HTML; ``ab`` says whether A and B gave the same bytes.
+
+    python benchmarks/charts_ab.py record --processed /tmp/region/w/after/processed --schools 13 --out /tmp/c/calls.pkl
+    python benchmarks/charts_ab.py ab --calls /tmp/c/calls.pkl --a /work/main --b . --pairs 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUILDERS = ("indicator_chart", "trend_chart", "marks_chart", "vpr_vs_journal_chart", "vpr_detail_chart",
+            "evidence_panel", "mkdo_areas_chart", "score_histogram_chart", "task_completion_chart",
+            "task_levels_chart", "interval_chart", "bunching_chart", "cohort_k_chart")
+
+
+def record(processed: str, schools: int, out: str) -> None:
+    import pandas as pd
+
+    from msoko import plots
+    from msoko import report as R
+    from msoko.runner.inprocess import run_cells
+
+    data = R.load(processed)
+    year = R.resolve_year(data, None)
+    ids = sorted(set(pd.read_parquet(Path(processed) / "vpr.parquet", columns=["school_id"])["school_id"]
+                     .astype(str)))[:schools]
+    saved = {n: getattr(plots, n) for n in BUILDERS if hasattr(plots, n)}
+    per_school: list = []
+
+    def wrap(name, fn):
+        def inner(*a, **k):
+            per_school[-1].append((name, a, k))
+            return fn(*a, **k)
+        return inner
+
+    for n, fn in saved.items():
+        setattr(plots, n, wrap(n, fn))
+    try:
+        for sid in ids:
+            per_school.append([])
+            for _ in run_cells("school", {"school_id": sid, "year": year, "processed_dir": processed}):
+                pass
+    finally:
+        for n, fn in saved.items():
+            setattr(plots, n, fn)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as fh:
+        pickle.dump({"schools": ids, "calls": per_school}, fh)
+    print(f"{len(ids)} schools, {sum(len(c) for c in per_school)} builder calls → {out}")
+
+
+def replay(calls_path: str, out: str) -> None:
+    """One warm kernel: every school's charts in order; CPU per school to ``out`` (JSON) and the charts' HTML."""
+    from msoko import plots
+
+    plots.use_theme()
+    with open(calls_path, "rb") as fh:
+        rec = pickle.load(fh)
+    cpu, html = [], []
+    for calls in rec["calls"]:
+        c = time.process_time()
+        got = [str(getattr(plots, n)(*a, **k) or "") for n, a, k in calls]
+        cpu.append(time.process_time() - c)
+        html.append(got)
+    Path(out).write_text(json.dumps({"cpu": cpu, "html": html, "file": plots.__file__}), encoding="utf-8")
+
+
+def ab(calls: str, a: str, b: str, pairs: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="charts_ab."))
+    res: dict = {"A": [], "B": []}
+    outs: dict = {}
+    for i in range(pairs):
+        for key, tree in (("A", a), ("B", b)) if i % 2 == 0 else (("B", b), ("A", a)):
+            o = tmp / f"{key}{i}.json"
+            env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
+            subprocess.run([sys.executable, __file__, "replay", "--calls", calls, "--out", str(o)], env=env,
+                           check=True)
+            r = json.loads(o.read_text(encoding="utf-8"))
+            res[key].extend(r["cpu"][1:])  # the first school warms the process's caches
+            outs[key] = r
+    n = len(outs["A"]["cpu"]) - 1
+    print(f"charts of a school report: {n} schools × {pairs} processes per tree (first school of each left out)")
+    for key, tree in (("A", a), ("B", b)):
+        v = res[key]
+        print(f"{key} {outs[key]['file']}: CPU s/school median {statistics.median(v):.3f}, "
+              f"mean {statistics.mean(v):.3f}, min–max {min(v):.3f}–{max(v):.3f}")
+    ha, hb = outs["A"]["html"], outs["B"]["html"]
+    diff = [(s, j) for s, (xa, xb) in enumerate(zip(ha, hb)) for j, (ca, cb) in enumerate(zip(xa, xb)) if ca != cb]
+    total = sum(len(x) for x in ha)
+    print(f"same bytes: {total - len(diff)} of {total} builder outputs" + (f"; differ: {diff[:10]}" if diff else ""))
+    (tmp / "diff.json").write_text(json.dumps(diff), encoding="utf-8")
+    print(f"outputs in {tmp}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("record")
+    r.add_argument("--processed", required=True)
+    r.add_argument("--schools", type=int, default=13)
+    r.add_argument("--out", required=True)
+    p = sub.add_parser("replay")
+    p.add_argument("--calls", required=True)
+    p.add_argument("--out", required=True)
+    x = sub.add_parser("ab")
+    x.add_argument("--calls", required=True)
+    x.add_argument("--a", required=True)
+    x.add_argument("--b", required=True)
+    x.add_argument("--pairs", type=int, default=3)
+    args = ap.parse_args()
+    if args.cmd == "record":
+        record(args.processed, args.schools, args.out)
+    elif args.cmd == "replay":
+        replay(args.calls, args.out)
+    else:
+        ab(args.calls, args.a, args.b, args.pairs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
