@@ -98,6 +98,10 @@ def ab(calls: str, a: str, b: str, pairs: int) -> None:
         v = res[key]
         print(f"{key} {outs[key]['file']}: CPU s/school median {statistics.median(v):.3f}, "
               f"mean {statistics.mean(v):.3f}, min–max {min(v):.3f}–{max(v):.3f}")
+    a_, b_ = res["A"], res["B"]  # the same schools in the same order: paired
+    print(f"B − A: {statistics.mean(b_) - statistics.mean(a_):+.3f} s CPU per school "
+          f"(B/A of the totals {sum(b_) / sum(a_):.3f}; per school B/A median "
+          f"{statistics.median(y / x for x, y in zip(a_, b_)):.3f})")
     ha, hb = outs["A"]["html"], outs["B"]["html"]
     diff = [(s, j) for s, (xa, xb) in enumerate(zip(ha, hb)) for j, (ca, cb) in enumerate(zip(xa, xb)) if ca != cb]
     total = sum(len(x) for x in ha)

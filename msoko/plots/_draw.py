@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 from matplotlib.axis import GRIDLINE_INTERPOLATION_STEPS
+from matplotlib.collections import FillBetweenPolyCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
@@ -94,6 +95,28 @@ def points(ax, x: Sequence[float], y: Sequence[float], color: str, *, cls: str =
     ax.add_artist(ln)
     mark(ln, cls, list(tips) if tips is not None else None)
     return ln
+
+
+def line(ax, x: Sequence[float], y: Sequence[float], color: str, *, cls: str, width: float, label: str | None = None,
+         zorder: float = 2) -> Line2D:
+    """A line through the points: the line ``ax.plot`` makes, added without its data-limit update and
+    autoscale request (every chart sets its limits afterwards)."""
+    ln = Line2D(np.asarray(x, dtype=float), np.asarray(y, dtype=float), color=color, linewidth=width, zorder=zorder,
+                label=label if label is not None else "_nolegend_")
+    ax.add_artist(ln)
+    mark(ln, cls)
+    return ln
+
+
+def band(ax, x: Sequence[float], lo: Sequence[float], hi: Sequence[float], color: str, *, cls: str = "band",
+         alpha: float | None = None, zorder: float = 2) -> FillBetweenPolyCollection:
+    """The area between ``lo`` and ``hi`` over ``x``: the collection ``ax.fill_between`` makes, added without
+    its data-limit update (~1 ms a band; every chart sets its limits afterwards)."""
+    coll = FillBetweenPolyCollection("x", np.asarray(x, dtype=float), np.asarray(lo, dtype=float),
+                                     np.asarray(hi, dtype=float), color=color, alpha=alpha, linewidth=0, zorder=zorder)
+    ax.add_collection(coll, autolim=False)
+    mark(coll, cls)
+    return coll
 
 
 def vline(ax, x: float, *, cls: str, label: str | None = None, text: str | None = None, dash=(4, 3),

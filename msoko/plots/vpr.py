@@ -14,11 +14,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import aligned, bars, box, points, rows_by, segments, text_color, vline
+from msoko.plots._draw import aligned, bars, box, line, points, rows_by, segments, text_color, vline
 from msoko.plots.embed import _PRINT_EXACT, Chart, embed, no_data, row
 from msoko.plots.embed import legend as html_legend
 from msoko.plots.theme import (DEFAULT_THRESHOLDS, FS, JOURNAL_COLORS, JOURNAL_ORDER, LEVEL_COLORS, LEVEL_NAMES,
-                               MARK_COLORS, domain, fmt_num, group_color, mark, n_label, new_axes, nice_ticks, order,
+                               MARK_COLORS, domain, fmt_num, group_color, n_label, new_axes, nice_ticks, order,
                                report_axes, set_xticks, set_yticks, text_width)
 
 _HEX_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?\Z")
@@ -225,8 +225,7 @@ def plot_score_histogram(data: pd.DataFrame, *, boundaries: Mapping[int, float] 
         if i == 0:
             bars(ax, s - 0.4, s + 0.4, np.zeros(len(s)), v, col, label=lab, tips=tips, alpha=0.85)
         else:
-            (ln,) = ax.plot(s, v, color=col, linewidth=1.5, label=lab, zorder=4)
-            mark(ln, "line")
+            line(ax, s, v, col, cls="line", width=1.5, label=lab, zorder=4)
             points(ax, s, v, col, size=3.4, tips=tips)
     for m, low in sorted((boundaries or {}).items()):
         vline(ax, low - 0.5, cls="boundary", text=f"«{m}» от {fmt_num(low)}", ha="left")
