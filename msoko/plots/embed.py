@@ -158,7 +158,10 @@ def svg(fig, *, label: str = "") -> str:
 
 def _savefig(fig) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata=_METADATA, backend=svg_backend.BACKEND)  # sizes of texts cached
+    # sizes of texts cached (svg_backend); a report figure (72 dpi, theme.report_axes) saved at its own dpi,
+    # the SVG's, so that no transform is invalidated (the dpi of a raster image: none in a report chart)
+    fig.savefig(buf, format="svg", metadata=_METADATA, backend=svg_backend.BACKEND,
+                dpi=72 if fig.dpi == 72 else None)
     return buf.getvalue()
 
 
