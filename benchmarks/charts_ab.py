@@ -27,7 +27,7 @@ BUILDERS = ("indicator_chart", "trend_chart", "marks_chart", "vpr_vs_journal_cha
             "task_levels_chart", "interval_chart", "bunching_chart", "cohort_k_chart")
 
 
-def record(processed: str, schools: int, out: str) -> None:
+def record(processed: str, schools: int, out: str, report: str = "school") -> None:
     import pandas as pd
 
     from msoko import plots
@@ -36,8 +36,16 @@ def record(processed: str, schools: int, out: str) -> None:
 
     data = R.load(processed)
     year = R.resolve_year(data, None)
-    ids = sorted(set(pd.read_parquet(Path(processed) / "vpr.parquet", columns=["school_id"])["school_id"]
-                     .astype(str)))[:schools]
+    if report == "school":
+        ids = sorted(set(pd.read_parquet(Path(processed) / "vpr.parquet", columns=["school_id"])["school_id"]
+                         .astype(str)))[:schools]
+        runs = [{"school_id": i} for i in ids]
+    elif report == "dou":
+        s = data.schools
+        ids = sorted(s.loc[s["is_preschool"].fillna(False).astype(bool), "school_id"])[:schools]
+        runs = [{"dou_id": i} for i in ids]
+    else:  # municipality, objectivity: one report
+        ids, runs = [report], [{}]
     saved = {n: getattr(plots, n) for n in BUILDERS if hasattr(plots, n)}
     per_school: list = []
 
@@ -50,9 +58,9 @@ def record(processed: str, schools: int, out: str) -> None:
     for n, fn in saved.items():
         setattr(plots, n, wrap(n, fn))
     try:
-        for sid in ids:
+        for params in runs:
             per_school.append([])
-            for _ in run_cells("school", {"school_id": sid, "year": year, "processed_dir": processed}):
+            for _ in run_cells(report, {**params, "year": year, "processed_dir": processed}):
                 pass
     finally:
         for n, fn in saved.items():
@@ -90,10 +98,11 @@ def ab(calls: str, a: str, b: str, pairs: int) -> None:
             subprocess.run([sys.executable, __file__, "replay", "--calls", calls, "--out", str(o)], env=env,
                            check=True)
             r = json.loads(o.read_text(encoding="utf-8"))
-            res[key].extend(r["cpu"][1:])  # the first school warms the process's caches
+            skip = 1 if len(r["cpu"]) > 1 else 0  # the first report warms the process's caches
+            res[key].extend(r["cpu"][skip:])
             outs[key] = r
-    n = len(outs["A"]["cpu"]) - 1
-    print(f"charts of a school report: {n} schools × {pairs} processes per tree (first school of each left out)")
+    n = len(res["A"]) // pairs
+    print(f"charts of a report: {n} reports × {pairs} processes per tree (the first of several left out)")
     for key, tree in (("A", a), ("B", b)):
         v = res[key]
         print(f"{key} {outs[key]['file']}: CPU s/school median {statistics.median(v):.3f}, "
@@ -103,7 +112,7 @@ def ab(calls: str, a: str, b: str, pairs: int) -> None:
           f"(B/A of the totals {sum(b_) / sum(a_):.3f}; per school B/A median "
           f"{statistics.median(y / x for x, y in zip(a_, b_)):.3f})")
     # each school's least CPU over the processes: contention on a shared machine only adds time
-    n_s = len(outs["A"]["cpu"]) - 1
+    n_s = n
     mins = {k: [min(v[i::n_s]) for i in range(n_s)] for k, v in res.items()}
     print(f"least of each school, summed over {n_s} schools: A {sum(mins['A']):.3f} s, B {sum(mins['B']):.3f} s "
           f"(B/A {sum(mins['B']) / sum(mins['A']):.3f}; per school A {sum(mins['A']) / n_s:.3f}, "
@@ -122,6 +131,7 @@ def main() -> None:
     r = sub.add_parser("record")
     r.add_argument("--processed", required=True)
     r.add_argument("--schools", type=int, default=13)
+    r.add_argument("--report", choices=["school", "dou", "municipality", "objectivity"], default="school")
     r.add_argument("--out", required=True)
     p = sub.add_parser("replay")
     p.add_argument("--calls", required=True)
@@ -133,7 +143,7 @@ def main() -> None:
     x.add_argument("--pairs", type=int, default=3)
     args = ap.parse_args()
     if args.cmd == "record":
-        record(args.processed, args.schools, args.out)
+        record(args.processed, args.schools, args.out, args.report)
     elif args.cmd == "replay":
         replay(args.calls, args.out)
     else:
