@@ -8,6 +8,10 @@ figures. Each replay writes every chart's HTML; ``ab`` says whether A and B gave
 
     python benchmarks/charts_ab.py record --processed /tmp/region/w/after/processed --schools 13 --out /tmp/c/calls.pkl
     python benchmarks/charts_ab.py ab --calls /tmp/c/calls.pkl --a /work/main --b . --pairs 3
+    python benchmarks/charts_ab.py interleaved --calls /tmp/c/calls.pkl --a /work/main --b . --rounds 3
+
+``interleaved`` keeps one warm kernel per tree alive and alternates them school by school (the figure to
+trust on a loaded machine); it compares no bytes (``ab`` does).
 """
 from __future__ import annotations
 
@@ -87,6 +91,58 @@ def replay(calls_path: str, out: str) -> None:
     Path(out).write_text(json.dumps({"cpu": cpu, "html": html, "file": plots.__file__}), encoding="utf-8")
 
 
+def serve(calls_path: str) -> None:
+    """A warm kernel that draws the school it is told (an index on stdin) and answers its CPU seconds."""
+    from msoko import plots
+
+    plots.use_theme()
+    with open(calls_path, "rb") as fh:
+        rec = pickle.load(fh)
+    print(plots.__file__, flush=True)
+    for line in sys.stdin:
+        calls = rec["calls"][int(line)]
+        c = time.process_time()
+        for n, a, k in calls:
+            getattr(plots, n)(*a, **k)
+        print(time.process_time() - c, flush=True)
+
+
+def ab_interleaved(calls: str, a: str, b: str, rounds: int) -> None:
+    """Two warm kernels, one per tree, alive together; each school drawn by A then B (B then A the next
+    round): load that changes from second to second weighs on both alike."""
+    with open(calls, "rb") as fh:
+        n = len(pickle.load(fh)["calls"])
+    procs = {}
+    for key, tree in (("A", a), ("B", b)):
+        env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
+        procs[key] = subprocess.Popen([sys.executable, __file__, "serve", "--calls", calls], env=env, text=True,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        print(key, procs[key].stdout.readline().strip())
+
+    def draw(key: str, i: int) -> float:
+        procs[key].stdin.write(f"{i}\n")
+        procs[key].stdin.flush()
+        return float(procs[key].stdout.readline())
+
+    for key in procs:  # the first school warms each kernel's caches
+        draw(key, 0)
+    cpu: dict = {"A": [], "B": []}
+    for r in range(rounds):
+        for i in range(1, n):
+            for key in ("A", "B") if (r + i) % 2 == 0 else ("B", "A"):
+                cpu[key].append(draw(key, i))
+    for p in procs.values():
+        p.stdin.close()
+        p.wait()
+    ra = [y / x for x, y in zip(cpu["A"], cpu["B"])]
+    print(f"{n - 1} schools × {rounds} rounds, A and B alternated per school in two warm kernels")
+    for key in ("A", "B"):
+        print(f"{key}: CPU s/school median {statistics.median(cpu[key]):.3f}, mean {statistics.mean(cpu[key]):.3f}")
+    print(f"B/A per school: median {statistics.median(ra):.3f} (quartiles "
+          f"{statistics.quantiles(ra, n=4)[0]:.3f}–{statistics.quantiles(ra, n=4)[2]:.3f}); "
+          f"B/A of the totals {sum(cpu['B']) / sum(cpu['A']):.3f}")
+
+
 def ab(calls: str, a: str, b: str, pairs: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="charts_ab."))
     res: dict = {"A": [], "B": []}
@@ -141,11 +197,22 @@ def main() -> None:
     x.add_argument("--a", required=True)
     x.add_argument("--b", required=True)
     x.add_argument("--pairs", type=int, default=3)
+    v = sub.add_parser("serve")
+    v.add_argument("--calls", required=True)
+    w = sub.add_parser("interleaved")
+    w.add_argument("--calls", required=True)
+    w.add_argument("--a", required=True)
+    w.add_argument("--b", required=True)
+    w.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     if args.cmd == "record":
         record(args.processed, args.schools, args.out, args.report)
     elif args.cmd == "replay":
         replay(args.calls, args.out)
+    elif args.cmd == "serve":
+        serve(args.calls)
+    elif args.cmd == "interleaved":
+        ab_interleaved(args.calls, args.a, args.b, args.rounds)
     else:
         ab(args.calls, args.a, args.b, args.pairs)
 
