@@ -501,3 +501,19 @@ def test_report_figure_at_72_dpi_gives_the_bytes_of_a_96_dpi_figure():
     ax72 = theme.report_axes("trend", **_TREND_BOX)
     plots.plot_trend(d, unit="%", ax=ax72)
     assert embed._savefig(ax72.figure) == embed._savefig(ax96.figure)
+
+
+def test_caption_n_of_the_first_group_from_numpy_rows():
+    """The caption's n (the school's, or the first group's) read from row positions, as the pandas selection
+    gave it: the largest n of the group's rows, NaN rows skipped, None when the group has no n."""
+    from msoko.plots._draw import max_n, n_of
+
+    d = pd.DataFrame({"group": pd.array(["Школа", "Регион", "Школа", None, "Школа"], dtype="string"),
+                      "n": [30.0, 9000.0, np.nan, 5.0, 32.0]})
+    assert list(n_of(d, "Школа")[[0, 2]]) == [30.0, 32.0] and np.isnan(n_of(d, "Школа")[1])
+    assert max_n(d, "Школа") == 32 and max_n(d, "Регион") == 9000
+    assert max_n(d, "Муниципалитет") is None and max_n(d.assign(n=np.nan), "Школа") is None
+    assert max_n(d.drop(columns="n"), "Школа") is None
+    tr = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
+                       "value": [1.0, 2, 3, 2, 2, 2], "n": [12000.0, 31, 32, 9000, 9000, 9000]})
+    assert "n = 12\u202f000 / 31 / 32;" in _caption(plots.trend_chart(tr))  # the school's rows, in their order

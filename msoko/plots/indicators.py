@@ -6,7 +6,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import band, box, line, points, rows_by, segments, vline
+from msoko.plots._draw import band, box, line, n_of, points, rows_by, segments, vline
 from msoko.plots.embed import Chart, embed, no_data
 from msoko.plots.theme import (FS, domain, fmt_num, group_color, n_label, new_axes, order, report_axes,
                                set_xticks, set_yticks, text_width)
@@ -133,6 +133,6 @@ def trend_chart(data: pd.DataFrame, *, unit: str = "", source: str = "msoko, п�
     draw = partial(plot_trend, data, unit=unit)
     ax = report_axes("trend", **_TREND_BOX)
     draw(ax=ax)
-    n = data.loc[data["group"] == "Школа", "n"] if "n" in data else pd.Series(dtype=float)
+    n = n_of(data, "Школа") if "n" in data else ()
     return embed(ax, title=title, source=source, n=" / ".join(fmt_num(v) for v in n) if len(n) else None,
                  note="полоса — 95 % ДИ", draw=draw)

@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import aligned, bars, box, line, points, rows_by, segments, text_color, vline
+from msoko.plots._draw import aligned, bars, box, line, max_n, points, rows_by, segments, text_color, vline
 from msoko.plots.embed import _PRINT_EXACT, Chart, embed, no_data, row
 from msoko.plots.embed import legend as html_legend
 from msoko.plots.theme import (DEFAULT_THRESHOLDS, FS, JOURNAL_COLORS, JOURNAL_ORDER, LEVEL_COLORS, LEVEL_NAMES,
@@ -248,8 +248,7 @@ def score_histogram_chart(data: pd.DataFrame, *, boundaries: Mapping[int, float]
     draw = partial(plot_score_histogram, data, boundaries=boundaries, max_score=max_score)
     ax = report_axes("histogram", **_HIST_BOX)
     draw(ax=ax)
-    n = data.loc[data["group"] == order(data["group"])[0], "n"].max()
-    return embed(ax, title=title, source=source, n=int(n) if pd.notna(n) else None,
+    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"])[0]),
                  note="пунктир — границы отметок", draw=draw)
 
 
@@ -316,8 +315,7 @@ def task_completion_chart(data: pd.DataFrame, *, thresholds: Mapping[str, float]
     draw = partial(plot_task_completion, data, thresholds=thr)
     ax = report_axes("tasks", **_tasks_box(data))
     draw(ax=ax)
-    n = data.loc[data["group"] == order(data["group"])[0], "n"].max() if "n" in data else None
-    return embed(ax, title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None,
+    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"])[0]),
                  note="под номером задания — его уровень: " + ", ".join(f"{k} — {v}" for k, v in LEVEL_NAMES.items())
                       + "; пороги достаточности: " + ", ".join(f"{k} — {fmt_num(v)} %" for k, v in thr.items()),
                  draw=draw)
@@ -368,8 +366,7 @@ def task_levels_chart(data: pd.DataFrame, *, thresholds: Mapping[str, float] | N
     draw = partial(plot_task_levels, data, thresholds=thresholds)
     ax = report_axes("levels", **_LEVELS_BOX)
     draw(ax=ax)
-    n = data.loc[data["group"] == order(data["group"])[0], "n"].max() if "n" in data else None
-    return embed(ax, title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None,
+    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"])[0]),
                  note="точки — порог достаточности", draw=draw)
 
 
