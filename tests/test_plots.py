@@ -433,3 +433,87 @@ def test_kept_axes_give_the_bytes_of_the_whole_drawing():
     assert len(embed._AXES_SVG) == 3
     embed._AXES_SVG.clear()
     assert half == str(plots.score_histogram_chart(four, boundaries={3: 1}, max_score=4))
+
+
+def test_svg_clean_up_without_leading_whitespace_patterns_is_the_regex():
+    """embed's literal-led clean-up does what the ``\\s*``-led regular expressions did (each match removed
+    with the whitespace before it; indentation after a newline dropped), on the awkward cases."""
+    from msoko.plots import embed
+
+    s = ("<svg>\n <defs>\n  <style>x</style>\n </defs>\n\t\r\n <metadata>m</metadata>  <g>\xa0<defs><clipPath id='a'>"
+         "</clipPath>\n </defs>\n<defs><path id='m'/></defs>\n  \n \u2028 \n<defs>\n<clipPath id='b'>r</clipPath>"
+         "<clipPath id='c'/>\n</defs> x \n  ")
+    for pat, count in ((embed._STYLE_RE, 1), (embed._META_RE, 1), (embed._CLIPDEF_RE, 0)):
+        want = re.sub(r"\s*" + pat.pattern, "", s, count=count, flags=pat.flags)
+        assert embed._cut(s, pat, count) == want and want != s
+    assert embed._cut("<g/>", embed._META_RE, 1) == "<g/>"
+    for text in (s, "a", "\n", "a\n  \n\tb \n c\n", " \n\xa0x\n\n\ny\n \n"):
+        assert embed._collapse_indent(text).replace(" \n", " ").strip() == \
+            re.sub(r"\n\s*", "\n", text).replace(" \n", " ").strip()
+
+
+def test_line_and_band_draw_what_plot_and_fill_between_draw():
+    """_draw.line and _draw.band (no data-limit update) give the SVG of ax.plot and ax.fill_between on a
+    chart whose limits are set afterwards, and keep the legend entry of a labelled line."""
+    from msoko.plots import _draw, embed, theme
+
+    def drawn(use_helpers: bool) -> tuple[str, list]:
+        ax = theme.new_axes(380, 230, left=56, right=16, top=12, bottom=36)
+        x, lo, v, hi = np.array([0.0, 1, 2]), np.array([1.0, 2, 1.5]), np.array([2.0, 3, 2.5]), np.array([3.0, 4, 4])
+        if use_helpers:
+            _draw.band(ax, x, lo, hi, "#1f4e79", alpha=0.12, zorder=2)
+            _draw.line(ax, x, v, "#1f4e79", cls="line", width=1.8, label="Школа", zorder=3)
+        else:
+            plots.theme.mark(ax.fill_between(x, lo, hi, color="#1f4e79", alpha=0.12, linewidth=0, zorder=2), "band")
+            (ln,) = ax.plot(x, v, color="#1f4e79", linewidth=1.8, label="Школа", zorder=3)
+            plots.theme.mark(ln, "line")
+        ax.set_xlim(-0.3, 2.3)
+        ax.set_ylim(0, 5)
+        return embed._savefig(ax.figure), embed.legend_items(ax)
+
+    helpers, plain = drawn(True), drawn(False)
+    assert helpers == plain and "fill-opacity: 0.12" in helpers[0] and helpers[1] == [("Школа", "#1f4e79", "line")]
+
+
+def test_report_figure_at_72_dpi_gives_the_bytes_of_a_96_dpi_figure():
+    """A report figure is made at the SVG's 72 dpi and saved at it (no dpi change, no transform invalidated):
+    the SVG is the one a 96-dpi figure saved at savefig.dpi gives; a trend drawn after other charts of its
+    kind (a reused figure) is the trend drawn alone."""
+    from msoko.plots import embed, theme
+    from msoko.plots.indicators import _TREND_BOX
+
+    d = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Муниципалитет"] * 3 + ["Школа"] * 3,
+                      "value": [20.0, 25, 30, 10, 40, 35], "ci_low": [np.nan] * 3 + [5.0, 30, 20],
+                      "ci_high": [np.nan] * 3 + [15.0, 50, 50], "n": [900] * 3 + [30, 31, 32]})
+    other = d.assign(value=[60.0, 50, 40, 70, 30, 55], group=["Регион"] * 3 + ["Школа"] * 3)
+    theme._POOL.clear()
+    embed._AXES_SVG.clear()
+    alone = str(plots.trend_chart(d, unit="%"))
+    (ax,) = [a for k, a in theme._POOL.items() if k[0] == "trend"]
+    assert ax.figure.dpi == 72
+    plots.trend_chart(other, unit="%")
+    assert str(plots.trend_chart(d, unit="%")) == alone  # nothing of the other chart leaks into this one
+    ax96 = theme.new_axes(**_TREND_BOX)
+    assert ax96.figure.dpi == 96
+    plots.plot_trend(d, unit="%", ax=ax96)
+    embed._AXES_SVG.clear()
+    theme._POOL.clear()
+    ax72 = theme.report_axes("trend", **_TREND_BOX)
+    plots.plot_trend(d, unit="%", ax=ax72)
+    assert embed._savefig(ax72.figure) == embed._savefig(ax96.figure)
+
+
+def test_caption_n_of_the_first_group_from_numpy_rows():
+    """The caption's n (the school's, or the first group's) read from row positions, as the pandas selection
+    gave it: the largest n of the group's rows, NaN rows skipped, None when the group has no n."""
+    from msoko.plots._draw import max_n, n_of
+
+    d = pd.DataFrame({"group": pd.array(["Школа", "Регион", "Школа", None, "Школа"], dtype="string"),
+                      "n": [30.0, 9000.0, np.nan, 5.0, 32.0]})
+    assert list(n_of(d, "Школа")[[0, 2]]) == [30.0, 32.0] and np.isnan(n_of(d, "Школа")[1])
+    assert max_n(d, "Школа") == 32 and max_n(d, "Регион") == 9000
+    assert max_n(d, "Муниципалитет") is None and max_n(d.assign(n=np.nan), "Школа") is None
+    assert max_n(d.drop(columns="n"), "Школа") is None
+    tr = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
+                       "value": [1.0, 2, 3, 2, 2, 2], "n": [12000.0, 31, 32, 9000, 9000, 9000]})
+    assert "n = 12\u202f000 / 31 / 32;" in _caption(plots.trend_chart(tr))  # the school's rows, in their order

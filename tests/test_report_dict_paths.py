@@ -112,3 +112,36 @@ def test_dict_paths_equal_the_frame_paths_on_the_demo(demo_processed):
     assert checked > 20
     # task and level rows of the school and the municipality were compared, not only empty frames
     assert {(c, g) for c in ("task", "level") for g in (GROUP_SCHOOL, GROUP_MUNI)} <= groups_seen
+
+
+def test_table_json_is_the_rows_of_itertuples_with_missing_as_null():
+    """``table_json`` (column by column) gives, cell for cell, what the row-by-row form it replaced gave:
+    numbers as Python numbers, every kind of missing (None, NaN, NA, NaT) as null, other objects as text."""
+    from msoko.report.section import table_json
+
+    n = 4
+    df = pd.DataFrame({
+        "str": pd.array(["x", None, "y", "z"], dtype="str"), "obj": [1, "x", 2.5, None],
+        "f": [1.5, np.nan, np.inf, -0.0], "F": pd.array([0.5, None, 2.0, 3.0], dtype="Float64"),
+        "I": pd.array([1, None, 3, 4], dtype="Int64"), "i8": np.array([1, 2, 3, 4], dtype="int8"),
+        "b": [True, False, True, False], "B": pd.array([True, None, False, True], dtype="boolean"),
+        "cat": pd.Categorical(["u", None, "v", "u"]),
+        "t": pd.to_datetime(["2021-01-01", None, "2022-01-01", "2023-05-05"]),
+    })
+    df.insert(1, "dup", range(n), allow_duplicates=True)
+    df.insert(2, "dup", list("abcd"), allow_duplicates=True)
+
+    def cell(v):  # the row-by-row form
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            return None
+        if hasattr(v, "item"):
+            v = v.item()
+        return v if isinstance(v, (int, float, bool, str)) else str(v)
+
+    want = [[cell(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    got = table_json("T", df)
+    assert got["rows"] == want and got["columns"] == [str(c) for c in df.columns]
+    assert [[type(v) for v in r] for r in got["rows"]] == [[type(v) for v in r] for r in want]
+    assert got["rows"][1] == [None, 1, "b", "x", None, None, None, 2, False, None, None, None]
+    assert got["rows"][0][-1] == "2021-01-01 00:00:00" and got["rows"][2][4] == float("inf")
+    assert table_json("E", df.iloc[0:0])["rows"] == [] and table_json("C", df[[]])["rows"] == [[]] * n

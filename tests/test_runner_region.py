@@ -45,12 +45,38 @@ def test_plan_orders_each_municipalitys_reports_together(project):
     nbformat.write(nbformat.v4.new_notebook(), project / "notebooks/dou.ipynb")
     jobs, _ = plan(project / "processed", project / "notebooks", year=2023, municipality=None, schools=None,
                    lib_hash="x", cache=HashCache(None))
-    # municipal reports first (heaviest), the regional one, then the schools and kindergartens of
-    # «Город», then those of «Село»
+    # the regional report first (the heaviest), then «Город»: its municipal report, schools and
+    # kindergartens, then «Село»
     assert [j.key for j in jobs] == [
-        "municipality:2023:Город", "municipality:2023:Село", "objectivity:2023:2023",
-        "school:2023:s1", "school:2023:s2", "dou:2023:d1", "school:2023:s3"]
-    assert [j.group for j in jobs] == ["Город", "Село", "", "Город", "Город", "Город", "Село"]
+        "objectivity:2023:2023", "municipality:2023:Город", "school:2023:s1", "school:2023:s2",
+        "dou:2023:d1", "municipality:2023:Село", "school:2023:s3"]
+    assert [j.group for j in jobs] == ["", "Город", "Город", "Город", "Город", "Село", "Село"]
+
+
+def test_reports_go_to_workers_in_batches_of_one_municipality():
+    """A worker's kernel keeps the slice it loaded: a municipality's reports go to one worker together,
+    in batches small enough to keep every worker busy."""
+    from msoko.runner.executors import MAX_BATCH, batches
+
+    def run(groups):
+        return [{"key": f"{g}{i}", "group": g} for i, g in enumerate(groups)]
+
+    # a region: 3 municipalities of 5 reports, 2 workers → ⌈16 / 8⌉ = 2 per batch, never across two
+    region = run([""] + ["A"] * 5 + ["B"] * 5 + ["C"] * 5)
+    got = [[p["key"] for p in b] for b in batches(region, 2)]
+    assert got == [["0"], ["A1", "A2"], ["A3", "A4"], ["A5"], ["B6", "B7"], ["B8", "B9"], ["B10"],
+                   ["C11", "C12"], ["C13", "C14"], ["C15"]]
+    # a large region: a municipality is one batch up to MAX_BATCH reports
+    big = run([f"m{k}" for k in range(60) for _ in range(19)])
+    bs = batches(big, 2)
+    assert len(bs) == 60 and {len(b) for b in bs} == {19} and 19 <= MAX_BATCH
+    # two municipalities of 30: ⌈60 / 8⌉ = 8 per batch
+    assert [len(b) for b in batches(run(["A"] * 30 + ["B"] * 30), 2)] == [8, 8, 8, 6, 8, 8, 8, 6]
+    # one municipality (and the regional report): every worker keeps its slice anyway, report by report
+    assert [len(b) for b in batches(run([""] + ["A"] * 60), 2)] == [1] * 61
+    # one report per batch when there are fewer reports than 4 per worker; order and reports kept
+    assert [len(b) for b in batches(run(["A"] * 3 + ["B"] * 2), 2)] == [1] * 5
+    assert [p for b in bs for p in b] == big
 
 
 def test_one_municipality_rebuilt_alone_and_the_index_keeps_the_others(project):

@@ -16,11 +16,15 @@ By topic: :mod:`~msoko.plots.vpr` (marks, ВПР vs journal, primary scores, tas
 the palette, the theme and Russian numbers in :mod:`~msoko.plots.theme`.
 
 Speed (a school report holds about thirty charts; ``benchmarks/charts.py`` measures them against the
-hand-written SVG engine this package replaced): fixed figure sizes and axes positions (no tight box,
+hand-written SVG engine this package replaced, ``benchmarks/charts_ab.py`` two source trees against each
+other with every chart's bytes compared): fixed figure sizes and axes positions (no tight box,
 no layout engine), ticks chosen in advance, one figure per chart kind and size reused between charts
-(:func:`~msoko.plots.theme.report_axes`), one text-metrics cache for all SVG figures (the backend
-:mod:`~msoko.plots.svg_backend`, no patched matplotlib function), bars and marks
-drawn as one element per series (split per mark for the tooltips). The two overviews of every work
+(:func:`~msoko.plots.theme.report_axes`) at the SVG's 72 dpi and saved at it (a change of dpi
+invalidates every transform), each axis drawn once per scale and kept as SVG (:mod:`~msoko.plots.embed`),
+one text-metrics cache for all SVG figures (the backend :mod:`~msoko.plots.svg_backend`, no patched
+matplotlib function), lines, bands and marks added without a data-limit update (every chart sets its
+limits), bars and marks drawn as one element per series (split per mark for the tooltips), the SVG
+cleaned with patterns that begin with a literal. The two overviews of every work
 (sixty rows of 100 % bars) are embedded as HTML bars; ``chart.plot()`` draws them in matplotlib.
 Importing ``msoko.plots`` changes nothing: the caller that draws applies the theme —
 :func:`msoko.report.load` for the reports, ``msoko.plots.use_theme()`` for an analyst's own charts.

@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 from matplotlib.axis import GRIDLINE_INTERPOLATION_STEPS
+from matplotlib.collections import FillBetweenPolyCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
@@ -20,6 +21,20 @@ def rows_by(data, column: str = "group") -> dict:
     for i, v in enumerate(data[column].to_numpy(dtype=object)):
         out.setdefault(v, []).append(i)
     return {k: np.asarray(v) for k, v in out.items()}
+
+
+def n_of(data, group) -> np.ndarray:
+    """``n`` of the rows of ``group`` (numpy, not a pandas selection: ~0.8 ms on an Arrow-backed frame)."""
+    return data["n"].to_numpy(dtype=float, na_value=np.nan)[data["group"].to_numpy(dtype=object, na_value=None) == group]
+
+
+def max_n(data, group) -> int | None:
+    """The largest ``n`` of the rows of ``group`` (``None``: no row, or none with an ``n``), as the caption says it."""
+    if "n" not in data:
+        return None
+    v = n_of(data, group)
+    v = v[~np.isnan(v)]
+    return int(v.max()) if len(v) else None
 
 
 def aligned(keys: Sequence, row_keys, values, rows) -> np.ndarray:
@@ -94,6 +109,28 @@ def points(ax, x: Sequence[float], y: Sequence[float], color: str, *, cls: str =
     ax.add_artist(ln)
     mark(ln, cls, list(tips) if tips is not None else None)
     return ln
+
+
+def line(ax, x: Sequence[float], y: Sequence[float], color: str, *, cls: str, width: float, label: str | None = None,
+         zorder: float = 2) -> Line2D:
+    """A line through the points: the line ``ax.plot`` makes, added without its data-limit update and
+    autoscale request (every chart sets its limits afterwards)."""
+    ln = Line2D(np.asarray(x, dtype=float), np.asarray(y, dtype=float), color=color, linewidth=width, zorder=zorder,
+                label=label if label is not None else "_nolegend_")
+    ax.add_artist(ln)
+    mark(ln, cls)
+    return ln
+
+
+def band(ax, x: Sequence[float], lo: Sequence[float], hi: Sequence[float], color: str, *, cls: str = "band",
+         alpha: float | None = None, zorder: float = 2) -> FillBetweenPolyCollection:
+    """The area between ``lo`` and ``hi`` over ``x``: the collection ``ax.fill_between`` makes, added without
+    its data-limit update (~1 ms a band; every chart sets its limits afterwards)."""
+    coll = FillBetweenPolyCollection("x", np.asarray(x, dtype=float), np.asarray(lo, dtype=float),
+                                     np.asarray(hi, dtype=float), color=color, alpha=alpha, linewidth=0, zorder=zorder)
+    ax.add_collection(coll, autolim=False)
+    mark(coll, cls)
+    return coll
 
 
 def vline(ax, x: float, *, cls: str, label: str | None = None, text: str | None = None, dash=(4, 3),

@@ -6,7 +6,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import bars, box, vline
+from msoko.plots._draw import bars, box, max_n, vline
 from msoko.plots.embed import Chart, embed, no_data
 from msoko.plots.theme import (FS, MUTED, fmt_num, group_color, new_axes, order, report_axes, set_xticks,
                                text_width)
@@ -60,6 +60,4 @@ def mkdo_areas_chart(data: pd.DataFrame, *, source: str = "МКДО", title: str
     draw = partial(plot_mkdo_areas, data)
     ax = report_axes("mkdo", **_mkdo_box(data))
     draw(ax=ax)
-    groups = order(data["group"])
-    n = data.loc[data["group"] == groups[0], "n"].max() if "n" in data else None
-    return embed(ax, title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None, draw=draw)
+    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"])[0]), draw=draw)

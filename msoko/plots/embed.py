@@ -74,14 +74,41 @@ def esc(s) -> str:
 # --- figure → SVG -----------------------------------------------------------------------------
 
 _HEAD_RE = re.compile(r'\A.*?<svg\b[^>]*?width="([0-9.]+)pt" height="([0-9.]+)pt" viewBox="([^"]+)"[^>]*>', re.S)
-_STYLE_RE = re.compile(r"\s*<defs>\s*<style\b[^>]*>.*?</style>\s*</defs>", re.S)
-_META_RE = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+# the patterns begin with a literal (the whitespace before an element is taken apart, :func:`_cut`): a
+# pattern that begins with ``\s*`` is tried at every character of the SVG, ~0.2 ms a chart each
+_STYLE_RE = re.compile(r"<defs>\s*<style\b[^>]*>.*?</style>\s*</defs>", re.S)
+_META_RE = re.compile(r"<metadata>.*?</metadata>", re.S)
 _CLIP_RE = re.compile(r' clip-path="url\(#[^)"]*\)"')
-_CLIPDEF_RE = re.compile(r"\s*<defs>\s*(?:<clipPath\b.*?</clipPath>\s*)+</defs>", re.S)
+_CLIPDEF_RE = re.compile(r"<defs>\s*(?:<clipPath\b.*?</clipPath>\s*)+</defs>", re.S)
 _GID_RE = re.compile(r'<g id="([^"]+)">')
 _ID_RE = re.compile(r' id="([^"]+)"')
 _REF_RE = re.compile(r'(url\(#|href="#)([^")]+)')
+_HREF_RE = re.compile(r'(href="#)([^")]+)')  # _REF_RE where the SVG holds no «url(#»
 _ELEM_RE = re.compile(r"<(use|path)\b[^>]*?/>", re.S)
+
+
+def _cut(s: str, pattern: re.Pattern, count: int = 0) -> str:
+    """``re.sub(r"\\s*" + pattern, "", s, count)``: each match removed with the whitespace before it."""
+    out, pos, n = [], 0, 0
+    for mo in pattern.finditer(s):
+        start = mo.start()
+        while start > pos and s[start - 1].isspace():  # what ``\s`` matches in a str pattern
+            start -= 1
+        out.append(s[pos:start])
+        pos = mo.end()
+        n += 1
+        if n == count:
+            break
+    if not n:
+        return s
+    out.append(s[pos:])
+    return "".join(out)
+
+
+def _collapse_indent(s: str) -> str:
+    """``re.sub(r"\\n\\s*", "\\n", s)`` but for whitespace at the very end (the caller strips it)."""
+    lines = s.split("\n")
+    return "\n".join([lines[0], *(ln.lstrip() for ln in lines[1:] if ln and not ln.isspace())])
 
 
 def svg(fig, *, label: str = "") -> str:
@@ -91,14 +118,18 @@ def svg(fig, *, label: str = "") -> str:
     if m is None:  # pragma: no cover - matplotlib changed its SVG header
         raise RuntimeError("внутренняя ошибка msoko: неожиданный заголовок SVG от matplotlib")
     w_pt, h_pt, vbox = float(m.group(1)), float(m.group(2)), m.group(3)
-    body = _META_RE.sub("", _STYLE_RE.sub("", s[m.end():], count=1), count=1)
+    body = _cut(_cut(s[m.end():], _STYLE_RE, 1), _META_RE, 1)
     body = body.replace("xlink:href=", "href=")
     # no clip paths: every chart sets limits that hold its data, and the report's checks refuse any
     # «url(» in a page (the CSS form of an external resource)
-    body = _CLIPDEF_RE.sub("", _CLIP_RE.sub("", body))
+    if "clip-path=" in body:
+        body = _CLIP_RE.sub("", body)
+    if "<clipPath" in body:
+        body = _cut(body, _CLIPDEF_RE)
     uid = "c" + hashlib.sha1(body.encode()).hexdigest()[:8] + "-"
     marks: dict = fig.__dict__.get("_msoko_marks", {})
-    referenced = {r for _, r in _REF_RE.findall(body)}
+    ref_re = _REF_RE if "url(#" in body else _HREF_RE
+    referenced = {r for _, r in ref_re.findall(body)}
 
     def group(mo: re.Match) -> str:
         gid = mo.group(1)
@@ -113,11 +144,12 @@ def svg(fig, *, label: str = "") -> str:
 
     body = _GID_RE.sub(group, body)
     body = _ID_RE.sub(lambda mo: f' id="{uid}{mo.group(1)}"' if mo.group(1) in referenced else "", body)
-    body = _REF_RE.sub(lambda mo: f"{mo.group(1)}{uid}{mo.group(2)}", body)
+    if referenced:
+        body = ref_re.sub(lambda mo: f"{mo.group(1)}{uid}{mo.group(2)}", body)
     for gid, (cls, tip) in marks.items():  # one tooltip per element of a collection
         if tip is not None and not isinstance(tip, str):
             body = _element_tips(body, gid, list(tip))
-    body = re.sub(r"\n\s*", "\n", body).replace(" \n", " ")
+    body = _collapse_indent(body).replace(" \n", " ")
     width, height = round(w_pt * 4 / 3, 2), round(h_pt * 4 / 3, 2)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{vbox}" width="{width:g}" height="{height:g}" '
             f'role="img" aria-label="{esc(label)}" stroke-linejoin="round" '
@@ -126,7 +158,10 @@ def svg(fig, *, label: str = "") -> str:
 
 def _savefig(fig) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata=_METADATA, backend=svg_backend.BACKEND)  # sizes of texts cached
+    # sizes of texts cached (svg_backend); a report figure (72 dpi, theme.report_axes) saved at its own dpi,
+    # the SVG's, so that no transform is invalidated (the dpi of a raster image: none in a report chart)
+    fig.savefig(buf, format="svg", metadata=_METADATA, backend=svg_backend.BACKEND,
+                dpi=72 if fig.dpi == 72 else None)
     return buf.getvalue()
 
 

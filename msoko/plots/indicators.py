@@ -6,9 +6,9 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import box, points, rows_by, segments, vline
+from msoko.plots._draw import band, box, line, n_of, points, rows_by, segments, vline
 from msoko.plots.embed import Chart, embed, no_data
-from msoko.plots.theme import (FS, domain, fmt_num, group_color, mark, n_label, new_axes, order, report_axes,
+from msoko.plots.theme import (FS, domain, fmt_num, group_color, n_label, new_axes, order, report_axes,
                                set_xticks, set_yticks, text_width)
 
 
@@ -109,9 +109,8 @@ def plot_trend(data: pd.DataFrame, *, unit: str = "", ax=None):
         if has_ci:
             ok = ~np.isnan(lo) & ~np.isnan(hi)
             if ok.sum() >= 2:
-                mark(ax.fill_between(x[ok], lo[ok], hi[ok], color=col, alpha=0.12, linewidth=0, zorder=2), "band")
-        (ln,) = ax.plot(x, v, color=col, linewidth=1.8, label=g, zorder=3)
-        mark(ln, "line")
+                band(ax, x[ok], lo[ok], hi[ok], col, alpha=0.12, zorder=2)
+        line(ax, x, v, col, cls="line", width=1.8, label=g, zorder=3)
         tips = [f"{g}, {int(y)}: {fmt_num(a, 1)}" + (f" [{fmt_num(b, 1)}–{fmt_num(c, 1)}]"
                                                     if pd.notna(b) and pd.notna(c) else "")
                 for y, a, b, c in zip(year[r], v, lo, hi)]
@@ -134,6 +133,6 @@ def trend_chart(data: pd.DataFrame, *, unit: str = "", source: str = "msoko, п�
     draw = partial(plot_trend, data, unit=unit)
     ax = report_axes("trend", **_TREND_BOX)
     draw(ax=ax)
-    n = data.loc[data["group"] == "Школа", "n"] if "n" in data else pd.Series(dtype=float)
+    n = n_of(data, "Школа") if "n" in data else ()
     return embed(ax, title=title, source=source, n=" / ".join(fmt_num(v) for v in n) if len(n) else None,
                  note="полоса — 95 % ДИ", draw=draw)

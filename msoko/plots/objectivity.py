@@ -8,7 +8,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import bars, box, points, segments, vline
+from msoko.plots._draw import bars, box, line, points, segments, vline
 from msoko.plots.embed import Chart, embed, no_data, row
 from msoko.plots.theme import (FLAG_COLOR, FS, INK, NEUTRAL_COLOR, domain, fmt_num, group_color, mark, n_label,
                                new_axes, nice_ticks, order, report_axes, set_xticks, set_yticks, text_width)
@@ -44,8 +44,7 @@ def plot_interval_vs_reference(data: pd.DataFrame, *, ax=None):
         col = group_color(g)
         segments(ax, [a], [b], [yy], col, cls="ci", width=8, alpha=0.55, zorder=3,
                  tips=[f"{g}: {fmt_num(m, 1)} [{fmt_num(a, 1)}–{fmt_num(b, 1)}]"])
-        (tick,) = ax.plot([m, m], [yy - 0.27, yy + 0.27], color=col, linewidth=2.2, zorder=4)
-        mark(tick, "mean")
+        line(ax, [m, m], [yy - 0.27, yy + 0.27], col, cls="mean", width=2.2, zorder=4)
     for a, b, yy in zip(lo, hi, y):
         ax.text(b, yy, f"  {fmt_num(a, 1)}–{fmt_num(b, 1)}", va="center", fontsize=FS - 1, clip_on=False)
     ax.set_xlim(xt[0], xt[-1])
@@ -94,9 +93,8 @@ def plot_bunching(data: pd.DataFrame, *, boundaries: Mapping[int, float] | None 
                  label=lab, tips=[f"{fmt_num(a)} б.: {fmt_num(b)} работ" for a, b in zip(s[sel], v[sel])])
     if has_exp:
         e = d[d["expected"].notna()]
-        (ln,) = ax.plot(e["score"].to_numpy(float), e["expected"].to_numpy(float), color=INK, linewidth=1.4,
-                        label=expected_label or "Ожидаемое без скачков у границ", zorder=4)
-        mark(ln, "expected")
+        line(ax, e["score"].to_numpy(float), e["expected"].to_numpy(float), INK, cls="expected", width=1.4,
+             label=expected_label or "Ожидаемое без скачков у границ", zorder=4)
     for m, low in sorted((boundaries or {}).items()):
         vline(ax, low - 0.5, cls="boundary", text=f"«{m}»", ha="left")
     x0, x1 = float(s.min()), float(s.max())

@@ -180,7 +180,7 @@ def text_width(s: str, size: float = FS) -> float:
 # --- figures and marks -------------------------------------------------------------------
 
 def new_axes(width: float, height: float, *, left: float, right: float, top: float, bottom: float,
-             xlabel: float = 24.0, pyplot: bool = False):
+             xlabel: float = 24.0, pyplot: bool = False, dpi: float = 96):
     """An axes at a fixed place in a figure of ``width`` × ``height`` px (margins in px).
 
     No layout engine and no tight box: the place is computed, not measured, which is what
@@ -188,7 +188,8 @@ def new_axes(width: float, height: float, *, left: float, right: float, top: flo
     registers the figure with pyplot so that JupyterLab shows it; the reports' figures are
     plain :class:`~matplotlib.figure.Figure` objects that pyplot never holds. The axis titles sit
     at fixed places too (``xlabel`` px under the plot area, the y title at the figure's left edge):
-    matplotlib would otherwise measure every tick label again to place them.
+    matplotlib would otherwise measure every tick label again to place them. ``dpi``: the figure's
+    resolution (:func:`report_axes` makes them at the 72 dpi of the SVG; the place is the same).
     """
     size = (width * PX, height * PX)
     if pyplot:
@@ -196,7 +197,7 @@ def new_axes(width: float, height: float, *, left: float, right: float, top: flo
 
         fig = plt.figure(figsize=size)
     else:
-        fig = Figure(figsize=size, dpi=96)
+        fig = Figure(figsize=size, dpi=dpi)
     aw, ah = max(1.0, width - left - right), max(1.0, height - top - bottom)
     ax = fig.add_axes((left / width, bottom / height, aw / width, ah / height))
     ax.xaxis.set_label_coords(0.5, -xlabel / ah)
@@ -216,13 +217,18 @@ def report_axes(kind: str, width: float, height: float, *, left: float, right: f
     so each (kind, size) keeps one figure whose drawn artists are removed between charts. The ticks,
     spines and axis labels are set again by every chart of the kind; what a chart adds (bars, lines,
     texts, marks) is removed here, so a chart's bytes do not depend on the charts before it
-    (tests/test_plots.py draws one chart fresh and after others and compares)."""
+    (tests/test_plots.py draws one chart fresh and after others and compares).
+
+    The figure is at 72 dpi, the resolution the SVG is drawn at (:mod:`msoko.plots.svg_backend`), and
+    :func:`msoko.plots.embed.svg` saves it at that dpi: a change of dpi invalidates every transform of
+    the figure, and saving at 96 (or ``savefig.dpi``) changed it twice there and twice back."""
     key = (kind, float(width), float(height), float(left), float(right), float(top), float(bottom), float(xlabel))
     ax = _POOL.get(key)
     if ax is None:
         if len(_POOL) > 256:  # sizes follow the data (rows, tasks): bound the pool
             _POOL.clear()
-        ax = _POOL[key] = new_axes(width, height, left=left, right=right, top=top, bottom=bottom, xlabel=xlabel)
+        ax = _POOL[key] = new_axes(width, height, left=left, right=right, top=top, bottom=bottom, xlabel=xlabel,
+                                   dpi=72)
         return ax
     for a in (*ax.collections, *ax.lines, *ax.texts, *ax.patches, *ax.images, *ax.artists):
         a.remove()

@@ -14,11 +14,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from msoko.plots._draw import aligned, bars, box, points, rows_by, segments, text_color, vline
+from msoko.plots._draw import aligned, bars, box, line, max_n, points, rows_by, segments, text_color, vline
 from msoko.plots.embed import _PRINT_EXACT, Chart, embed, no_data, row
 from msoko.plots.embed import legend as html_legend
 from msoko.plots.theme import (DEFAULT_THRESHOLDS, FS, JOURNAL_COLORS, JOURNAL_ORDER, LEVEL_COLORS, LEVEL_NAMES,
-                               MARK_COLORS, domain, fmt_num, group_color, mark, n_label, new_axes, nice_ticks, order,
+                               MARK_COLORS, domain, fmt_num, group_color, n_label, new_axes, nice_ticks, order,
                                report_axes, set_xticks, set_yticks, text_width)
 
 _HEX_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?\Z")
@@ -225,8 +225,7 @@ def plot_score_histogram(data: pd.DataFrame, *, boundaries: Mapping[int, float] 
         if i == 0:
             bars(ax, s - 0.4, s + 0.4, np.zeros(len(s)), v, col, label=lab, tips=tips, alpha=0.85)
         else:
-            (ln,) = ax.plot(s, v, color=col, linewidth=1.5, label=lab, zorder=4)
-            mark(ln, "line")
+            line(ax, s, v, col, cls="line", width=1.5, label=lab, zorder=4)
             points(ax, s, v, col, size=3.4, tips=tips)
     for m, low in sorted((boundaries or {}).items()):
         vline(ax, low - 0.5, cls="boundary", text=f"«{m}» от {fmt_num(low)}", ha="left")
@@ -249,8 +248,7 @@ def score_histogram_chart(data: pd.DataFrame, *, boundaries: Mapping[int, float]
     draw = partial(plot_score_histogram, data, boundaries=boundaries, max_score=max_score)
     ax = report_axes("histogram", **_HIST_BOX)
     draw(ax=ax)
-    n = data.loc[data["group"] == order(data["group"])[0], "n"].max()
-    return embed(ax, title=title, source=source, n=int(n) if pd.notna(n) else None,
+    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"])[0]),
                  note="пунктир — границы отметок", draw=draw)
 
 
@@ -317,8 +315,7 @@ def task_completion_chart(data: pd.DataFrame, *, thresholds: Mapping[str, float]
     draw = partial(plot_task_completion, data, thresholds=thr)
     ax = report_axes("tasks", **_tasks_box(data))
     draw(ax=ax)
-    n = data.loc[data["group"] == order(data["group"])[0], "n"].max() if "n" in data else None
-    return embed(ax, title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None,
+    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"])[0]),
                  note="под номером задания — его уровень: " + ", ".join(f"{k} — {v}" for k, v in LEVEL_NAMES.items())
                       + "; пороги достаточности: " + ", ".join(f"{k} — {fmt_num(v)} %" for k, v in thr.items()),
                  draw=draw)
@@ -369,8 +366,7 @@ def task_levels_chart(data: pd.DataFrame, *, thresholds: Mapping[str, float] | N
     draw = partial(plot_task_levels, data, thresholds=thresholds)
     ax = report_axes("levels", **_LEVELS_BOX)
     draw(ax=ax)
-    n = data.loc[data["group"] == order(data["group"])[0], "n"].max() if "n" in data else None
-    return embed(ax, title=title, source=source, n=int(n) if n is not None and pd.notna(n) else None,
+    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"])[0]),
                  note="точки — порог достаточности", draw=draw)
 
 

@@ -84,14 +84,21 @@ class Section:
 def table_json(title: str, df: pd.DataFrame) -> dict:
     """A table as JSON: its title, column names and cells (numbers kept as numbers, missing as null)."""
     def cell(v):
+        t = type(v)
+        if t is str or t is int or t is bool:   # the common cells first: no pd.isna per cell
+            return v
+        if t is float:
+            return None if v != v else v
         if v is None or (not isinstance(v, str) and pd.isna(v)):
             return None
         if hasattr(v, "item"):  # numpy scalar
             v = v.item()
         return v if isinstance(v, (int, float, bool, str)) else str(v)
 
+    # column by column (Series.tolist gives the values row iteration gives), then turned into rows
+    cols = [[cell(v) for v in df.iloc[:, k].tolist()] for k in range(df.shape[1])]
     return {"title": str(title), "columns": [str(c) for c in df.columns],
-            "rows": [[cell(v) for v in row] for row in df.itertuples(index=False, name=None)]}
+            "rows": [list(r) for r in zip(*cols)] if cols else [[] for _ in range(len(df))]}
 
 
 def _unique(d: dict, key: str) -> str:

@@ -171,41 +171,73 @@ def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,
     own.shutdown()
 
 
+# A worker's kernel keeps the municipality's slice it loaded (msoko.report.data.load) for the next report of
+# that municipality: the reports go to the workers in batches of one municipality, so that on a region each
+# slice is loaded (and its indices built) by one worker once, not by every worker for every kind of report
+# (600-school region: ~1 s of a school report's CPU is the first report of a slice in a kernel). Batches are
+# small enough to keep the workers evenly busy and the progress moving: at most MAX_BATCH reports and at
+# least BATCHES_PER_WORKER batches per worker; a run of one municipality goes report by report.
+MAX_BATCH = 24
+BATCHES_PER_WORKER = 4
+
+
+def batches(payloads: list[dict], n: int) -> list[list[dict]]:
+    """``payloads`` (in the plan's order: a municipality's reports together) cut into batches of
+    consecutive reports of one municipality (``payload["group"]``), each of at most
+    ``min(MAX_BATCH, ⌈len / (BATCHES_PER_WORKER · n)⌉)`` reports; one report per batch when the reports
+    are of one municipality (and the regional ones)."""
+    import math
+
+    if len({p.get("group", "") for p in payloads if p.get("group", "")}) <= 1:
+        # one municipality: every worker keeps its slice anyway; one report at a time keeps the progress
+        # moving report by report
+        return [[p] for p in payloads]
+    size = max(1, min(MAX_BATCH, math.ceil(len(payloads) / (BATCHES_PER_WORKER * max(1, n)))))
+    out: list[list[dict]] = []
+    for p in payloads:
+        if out and len(out[-1]) < size and out[-1][0].get("group", "") == p.get("group", ""):
+            out[-1].append(p)
+        else:
+            out.append([p])
+    return out
+
+
 def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: LocalPool) -> None:
-    """At most ``n`` reports in flight. When a worker process dies (killed for memory, a crash
-    of the interpreter), the pool breaks and every report in flight is lost with it. The pool is
-    started afresh and those reports run again one at a time, alone, so that an innocent report
-    is rebuilt and the one that kills its worker is named: a report lost twice is failed."""
+    """At most ``n`` batches of reports (:func:`batches`) in flight. When a worker process dies (killed
+    for memory, a crash of the interpreter), the pool breaks and every report in flight is lost with it.
+    The pool is started afresh and those reports run again one at a time, alone, so that an innocent
+    report is rebuilt and the one that kills its worker is named: a report lost twice is failed."""
     from collections import deque
     from concurrent.futures import wait
     from concurrent.futures.process import BrokenProcessPool
 
     from msoko.runner import worker
 
-    queue, suspects = deque(payloads), deque()
+    queue, suspects = deque(batches(payloads, n)), deque()
     lost_once: set[str] = set()
     in_flight: dict = {}
 
-    def lost(p: dict, why: str) -> None:
-        """A report lost with a broken pool: run again alone, failed when lost twice."""
-        if p["key"] in lost_once:
-            on_result(_failed(p["key"], f"процесс-исполнитель аварийно завершился дважды на этом отчёте {why}"))
-        else:
-            lost_once.add(p["key"])
-            log.warning("процесс-исполнитель аварийно завершился; отчёт %s будет выполнен ещё раз", p["key"])
-            suspects.append(p)
+    def lost(batch: list[dict], why: str) -> None:
+        """Reports lost with a broken pool: each runs again alone, failed when lost twice."""
+        for p in batch:
+            if p["key"] in lost_once:
+                on_result(_failed(p["key"], f"процесс-исполнитель аварийно завершился дважды на этом отчёте {why}"))
+            else:
+                lost_once.add(p["key"])
+                log.warning("процесс-исполнитель аварийно завершился; отчёт %s будет выполнен ещё раз", p["key"])
+                suspects.append([p])
 
     while queue or suspects or in_flight:
         executor = own.start().pool
         with _SigintBlocked():   # a submit may spawn a worker
             if suspects:
                 if not in_flight:
-                    p = suspects.popleft()
-                    in_flight[executor.submit(worker.execute_job, p)] = p
+                    b = suspects.popleft()
+                    in_flight[executor.submit(worker.execute_batch, b)] = b
             else:
                 while queue and len(in_flight) < n:
-                    p = queue.popleft()
-                    in_flight[executor.submit(worker.execute_job, p)] = p
+                    b = queue.popleft()
+                    in_flight[executor.submit(worker.execute_batch, b)] = b
         own.remember_workers()
         done = _wait_some(in_flight, own)
         if not done or any(isinstance(f.exception(), BrokenProcessPool) for f in done):
@@ -218,15 +250,16 @@ def _run_on_pool(payloads: list[dict], n: int, on_result: ResultCallback, own: L
                 if fut not in done:  # pragma: no cover - a future the dead pool never settled
                     lost(in_flight.pop(fut), "(после аварии пула не ответил)")
         for fut in done:
-            p = in_flight.pop(fut)
-            key = p["key"]
+            b = in_flight.pop(fut)
             exc = fut.exception()
             if isinstance(exc, BrokenProcessPool):
-                lost(p, f"(нехватка памяти или сбой интерпретатора): {exc}")
+                lost(b, f"(нехватка памяти или сбой интерпретатора): {exc}")
             elif exc is not None:  # pragma: no cover - defensive
-                on_result(_failed(key, f"{type(exc).__name__}: {exc}"))
+                for p in b:
+                    on_result(_failed(p["key"], f"{type(exc).__name__}: {exc}"))
             else:
-                on_result(fut.result())
+                for res in fut.result():
+                    on_result(res)
 
 
 def _wait_some(in_flight: dict, own: LocalPool, poll: float = 10.0) -> set:
@@ -265,15 +298,22 @@ def run_dask(payloads: list[dict], scheduler: Any, on_result: ResultCallback) ->
     own = not isinstance(scheduler, Client)
     client = Client(scheduler, set_as_default=False) if own else scheduler
     try:
-        futs = client.map(worker.execute_job, payloads, pure=False,
-                          key=[f"msoko-report-{i}-{os.getpid()}" for i in range(len(payloads))])
-        keys = {f.key: p["key"] for f, p in zip(futs, payloads)}
+        try:
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        except Exception:  # noqa: BLE001 - a sizing hint only
+            n_workers = 1
+        work = batches(payloads, n_workers)   # a municipality's reports together: its slice read once
+        futs = client.map(worker.execute_batch, work, pure=False,
+                          key=[f"msoko-reports-{i}-{os.getpid()}" for i in range(len(work))])
+        keys = {f.key: b for f, b in zip(futs, work)}
         for fut in as_completed(futs, loop=client.loop):
             try:
-                res = fut.result()
+                results = fut.result()
             except Exception as exc:
-                res = _failed(keys[fut.key], f"ошибка исполнителя Dask: {type(exc).__name__}: {exc}")
-            on_result(res)
+                results = [_failed(p["key"], f"ошибка исполнителя Dask: {type(exc).__name__}: {exc}")
+                           for p in keys[fut.key]]
+            for res in results:
+                on_result(res)
         # Do not leave kernels with a possibly stale msoko on the workers.
         try:
             client.run(_shutdown_kernels_on_worker)

@@ -50,7 +50,7 @@ class ReportJob:
         return {"key": self.key, "notebook": self.notebook.read_text(encoding="utf-8"),
                 "params": self.params, "title": self.title, "timeout": timeout, "cwd": cwd,
                 "fresh_kernel": fresh_kernel, "exporter": exporter, "keep_notebook": keep_notebook,
-                "executed": self.executed_rel, "html_rel": self.html_rel}
+                "executed": self.executed_rel, "html_rel": self.html_rel, "group": self.group}
 
 
 _UNSAFE = re.compile(r'[^\w\-.]+', re.UNICODE)
@@ -262,10 +262,11 @@ def plan(processed_dir: Path, notebooks_dir: Path, *, year: int, municipality: s
             job.fingerprint = sha256_json({"v": FORMAT_VERSION, "nb": nb_hash, "params": params,
                                            "lib": lib_hash, "inputs": inputs, "env": env_versions or {}})
             jobs.append(job)
-    # the municipal (heavier) reports first, then the schools municipality by municipality: each
-    # municipality's reports are done together (progress per municipality), the load stays balanced and a
-    # warm kernel keeps the slice it loaded for the next report
-    jobs.sort(key=lambda j: (j.kind != "municipality", j.group, KIND_ORDER[j.kind], j.key))
+    # the regional reports (the heaviest: the whole folder) first, then municipality by municipality — its
+    # municipal report, its schools, its kindergartens: each municipality's reports are done together
+    # (progress per municipality), and they go to a worker in batches (msoko.runner.executors.batches)
+    # whose warm kernel keeps the slice it loaded for the next report
+    jobs.sort(key=lambda j: (j.group != "", j.group, KIND_ORDER[j.kind], j.key))
     return jobs, warnings
 
 

@@ -287,6 +287,12 @@ class _Laps:
         self.last = now
 
 
+def execute_batch(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run reports one after the other in this worker's kernel (a batch of one municipality: see
+    :func:`msoko.runner.executors.batches`); one result per report, in order."""
+    return [execute_job(j) for j in jobs]
+
+
 def execute_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run one report. Never raises for a notebook error: the result says so."""
     import nbformat
