@@ -1412,6 +1412,9 @@ def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame,
     by_interval = bool(rule["require_interval"])
     # each school's units once (a lookup per school in the whole index grew with the square of the schools)
     rep_of = {sid: part.droplevel(0) for sid, part in rep_margin.groupby(level=0, sort=False)}
+    # the school's rows are taken over and over below: plain object columns take them without Arrow's
+    # per-call cost (the same Python strings come out)
+    cur = cur.astype({c: object for c, t in cur.dtypes.items() if isinstance(t, pd.StringDtype)})
     for sid, u in cur.groupby("school_id", sort=True):
         v = u[u["valid"]].sort_values("margin", ascending=False)
         low = v[v["low"]]
