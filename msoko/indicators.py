@@ -482,7 +482,9 @@ def school_meta(tables: dict, config: dict) -> pd.DataFrame:
             continue
         for c in ("school_id", "dou_id"):
             if c in df.columns:
-                extra |= set(df[c].dropna().astype(str).unique())
+                # the distinct values first, then as text (the same set): a categorical column of a region's
+                # task table would otherwise become 28 million strings here
+                extra |= set(pd.Series(df[c].dropna().unique()).astype(str))
     extra -= ids
     if extra:
         meta = pd.concat([meta, pd.DataFrame({"school_id": sorted(extra)})], ignore_index=True)
