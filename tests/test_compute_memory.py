@@ -86,3 +86,14 @@ def test_labelled_by_hand():
     # no listed textbook: «другое: …» stays as labelled
     only_other = pupils.iloc[[2, 4]]
     assert _labelled(only_other).tolist() == ["другое: Своя книга (Петров П.П.)", "не указан"]
+
+
+def test_school_meta_same_for_categorical_school_ids():
+    from msoko.indicators import school_meta
+
+    schools = pd.DataFrame({"school_id": ["s1"], "name": ["Школа 1"], "municipality": ["М"]})
+    tasks = TASKS.assign(school_id=["s1", "s1", "s2", "s2", None, "s3", "s3", "s3", "s3"])
+    plain = school_meta({"schools": schools, "vpr_tasks": tasks}, {})
+    cat = school_meta({"schools": schools, "vpr_tasks": tasks.astype({"school_id": "category"})}, {})
+    assert plain["school_id"].tolist() == ["s1", "s2", "s3"]      # the registry's, then the others sorted
+    pd.testing.assert_frame_equal(plain, cat, check_exact=True)
