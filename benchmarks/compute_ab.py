@@ -6,8 +6,8 @@
 ``P`` is a processed folder as ingest left it (no compute outputs); ``REF`` is the same folder after a
 compute of the reference code (the base checkout). Each run copies ``P`` into a fresh temporary folder and
 runs ``python -m msoko compute`` there in a subprocess, alternating the base checkout (``--base``, default
-/work/main) and this one (``--this``, e.g. a ``git archive`` of a commit), ``--runs`` times each; wall and CPU (user + system of the child) are printed per
-run with the medians. Then the last output of this checkout is compared with ``REF``: every Parquet table
+/work/main) and this one (``--this``, e.g. a ``git archive`` of a commit), ``--runs`` times each; wall, CPU (user + system of the child) and
+the child's peak RSS (``os.wait4``) are printed per run with the medians; each child's output is kept in ``<work>/<label>.log``. Then the last output of this checkout is compared with ``REF``: every Parquet table
 with ``pandas.testing.assert_frame_equal`` (exact), the CSV outputs (compute_log.csv,
 indicator_catalogue.csv) and config_used.json byte for byte. Exits 1 on any difference or missing table.
 
