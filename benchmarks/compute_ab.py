@@ -6,8 +6,8 @@
 ``P`` is a processed folder as ingest left it (no compute outputs); ``REF`` is the same folder after a
 compute of the reference code (the base checkout). Each run copies ``P`` into a fresh temporary folder and
 runs ``python -m msoko compute`` there in a subprocess, alternating the base checkout (``--base``, default
-/work/main) and this one (``--this``, e.g. a ``git archive`` of a commit), ``--runs`` times each; wall and CPU (user + system of the child) are printed per
-run with the medians. Then the last output of this checkout is compared with ``REF``: every Parquet table
+/work/main) and this one (``--this``, e.g. a ``git archive`` of a commit), ``--runs`` times each; wall, CPU (user + system of the child) and
+the child's peak RSS (``os.wait4``) are printed per run with the medians; each child's output is kept in ``<work>/<label>.log``. Then the last output of this checkout is compared with ``REF``: every Parquet table
 with ``pandas.testing.assert_frame_equal`` (exact), the CSV outputs (compute_log.csv,
 indicator_catalogue.csv) and config_used.json byte for byte. Exits 1 on any difference or missing table.
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -44,23 +43,26 @@ REPO = HERE.parent
 BYTE_EQUAL = ("compute_log.csv", "indicator_catalogue.csv", "config_used.json")
 
 
-def run_compute(checkout: Path, src: Path, dst: Path) -> tuple[float, float]:
-    """(wall, cpu) of ``msoko compute`` of ``checkout`` on a fresh copy of ``src`` in ``dst``."""
+def run_compute(checkout: Path, src: Path, dst: Path) -> tuple[float, float, float]:
+    """(wall, cpu, peak RSS in MB) of ``msoko compute`` of ``checkout`` on a fresh copy of ``src`` in ``dst``
+    (the child's own rusage: ``os.wait4``)."""
     if dst.exists():
         shutil.rmtree(dst)
     shutil.copytree(src, dst)
     env = dict(os.environ, PYTHONPATH=str(checkout))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "msoko", "compute", "--processed", str(dst)], env=env,
-                          cwd=str(checkout), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = open(dst.parent / f"{dst.name}.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "msoko", "compute", "--processed", str(dst)], env=env,
+                            cwd=str(checkout), stdout=log, stderr=subprocess.STDOUT, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
-        print(proc.stdout[-3000:])
+        log.seek(0)
+        print(log.read()[-3000:])
         raise SystemExit(f"compute of {checkout} failed with code {proc.returncode}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    log.close()
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def compare(out: Path, ref: Path) -> int:
@@ -108,18 +110,18 @@ def main(argv=None) -> int:
     work = Path(a.work or tempfile.mkdtemp(prefix="msoko-compute-ab-"))
     work.mkdir(parents=True, exist_ok=True)
     checkouts = {"base": Path(a.base), "this": Path(a.this)}
-    times: dict[str, list[tuple[float, float]]] = {k: [] for k in checkouts}
+    times: dict[str, list[tuple[float, float, float]]] = {k: [] for k in checkouts}
     for i in range(a.runs):
         for label, checkout in checkouts.items():
-            wall, cpu = run_compute(checkout, src, work / label)
-            times[label].append((wall, cpu))
-            print(f"run {i + 1} {label:4s} wall {wall:6.1f} s  cpu {cpu:6.1f} s", flush=True)
+            wall, cpu, rss = run_compute(checkout, src, work / label)
+            times[label].append((wall, cpu, rss))
+            print(f"run {i + 1} {label:4s} wall {wall:6.1f} s  cpu {cpu:6.1f} s  peak RSS {rss:7.0f} MB", flush=True)
     if a.runs:
-        print(f"{'':6s} {'wall, s':>8s} {'cpu, s':>8s}   (median of {a.runs})")
+        print(f"{'':6s} {'wall, s':>8s} {'cpu, s':>8s} {'peak, MB':>9s}   (median of {a.runs})")
         for label, rows in times.items():
-            print(f"{label:6s} {statistics.median(w for w, _ in rows):8.1f} {statistics.median(c for _, c in rows):8.1f}"
-                  f"   {checkouts[label]}")
-        ratio = statistics.median(w for w, _ in times["base"]) / statistics.median(w for w, _ in times["this"])
+            print(f"{label:6s} {statistics.median(r[0] for r in rows):8.1f} {statistics.median(r[1] for r in rows):8.1f}"
+                  f" {statistics.median(r[2] for r in rows):9.0f}   {checkouts[label]}")
+        ratio = statistics.median(r[0] for r in times["base"]) / statistics.median(r[0] for r in times["this"])
         print(f"speed-up (wall): {ratio:.2f}×")
     else:
         run_compute(Path(a.this), src, work / "this")

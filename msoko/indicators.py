@@ -482,7 +482,9 @@ def school_meta(tables: dict, config: dict) -> pd.DataFrame:
             continue
         for c in ("school_id", "dou_id"):
             if c in df.columns:
-                extra |= set(df[c].dropna().astype(str).unique())
+                # the distinct values first, then as text (the same set): a categorical column of a region's
+                # task table would otherwise become 28 million strings here
+                extra |= set(pd.Series(df[c].dropna().unique()).astype(str))
     extra -= ids
     if extra:
         meta = pd.concat([meta, pd.DataFrame({"school_id": sorted(extra)})], ignore_index=True)
@@ -607,11 +609,16 @@ def _runs(work: np.ndarray, student) -> np.ndarray:
     import pyarrow.compute as pc
 
     n = len(work)
-    try:
-        arr = student.array.__arrow_array__()
-    except (AttributeError, TypeError):
-        arr = pa.chunked_array([pa.array(student.astype(object).to_numpy(), type=pa.string())])
-    diff_s = pc.fill_null(pc.not_equal(arr.slice(1), arr.slice(0, n - 1)), True).to_numpy(zero_copy_only=False)
+    if isinstance(student.dtype, pd.CategoricalDtype):
+        # codes compared; a missing code (−1) starts a run of its own, as a missing string does below
+        c = student.cat.codes.to_numpy()
+        diff_s = (c[1:] != c[:-1]) | (c[1:] < 0) | (c[:-1] < 0)
+    else:
+        try:
+            arr = student.array.__arrow_array__()
+        except (AttributeError, TypeError):
+            arr = pa.chunked_array([pa.array(student.astype(object).to_numpy(), type=pa.string())])
+        diff_s = pc.fill_null(pc.not_equal(arr.slice(1), arr.slice(0, n - 1)), True).to_numpy(zero_copy_only=False)
     change = np.empty(n, dtype=bool)
     change[0] = True
     change[1:] = (work[1:] != work[:-1]) | diff_s
@@ -742,10 +749,13 @@ def _tasks(tables, config, ctx) -> list[Base]:
     row_cell = ((yc.astype("int64") * ng + gc) * nb + bc) * nk + kc
     row_skey = (gc.astype("int64") * nb + bc) * nk + kc
     row_valid = valid[yc, gc, bc]
-    rl = np.where(row_valid & ~wh[row_cell], spec_lvl[row_skey], -1)
+    rl = np.where(row_valid & ~wh[row_cell], spec_lvl[row_skey], -1).astype("int8")   # level 0..2 or −1
     if (rl >= 0).any():
         row_spec = np.where(row_valid, spec_max[row_skey], np.nan)
-        row_max = np.where(row_spec > 0, np.fmax(row_spec, obs[row_cell]), obs[row_cell])
+        row_obs = obs[row_cell]
+        del row_cell, row_valid
+        row_max = np.where(row_spec > 0, np.fmax(row_spec, row_obs), row_obs)
+        del row_spec, row_obs, row_skey   # a region's table has tens of millions of rows: 8 bytes each
         run = _runs(w, t["student_code"])
         order = None
         if run is None:  # tasks of a work are not kept together: sort them together first
@@ -1404,6 +1414,9 @@ def _shnor_schools(cur: pd.DataFrame, rep_margin: pd.Series, past: pd.DataFrame,
     by_interval = bool(rule["require_interval"])
     # each school's units once (a lookup per school in the whole index grew with the square of the schools)
     rep_of = {sid: part.droplevel(0) for sid, part in rep_margin.groupby(level=0, sort=False)}
+    # the school's rows are taken over and over below: plain object columns take them without Arrow's
+    # per-call cost (the same Python strings come out)
+    cur = cur.astype({c: object for c, t in cur.dtypes.items() if isinstance(t, pd.StringDtype)})
     for sid, u in cur.groupby("school_id", sort=True):
         v = u[u["valid"]].sort_values("margin", ascending=False)
         low = v[v["low"]]

@@ -824,7 +824,10 @@ def _records_by_school(d: pd.DataFrame | None) -> dict[tuple[int, str], list[dic
     out: dict[tuple[int, str], list[dict]] = {}
     if d is None or not len(d):
         return out
-    for k, r in zip(zip(d["year"].astype(int).tolist(), d["school_id"].astype(str).tolist()), d.to_dict("records")):
+    # Arrow-backed string columns as object first: the same Python strings (NaN for a missing one), without
+    # Arrow's per-element iteration inside to_dict
+    plain = d.astype({c: object for c, t in d.dtypes.items() if isinstance(t, pd.StringDtype)})
+    for k, r in zip(zip(d["year"].astype(int).tolist(), d["school_id"].astype(str).tolist()), plain.to_dict("records")):
         out.setdefault(k, []).append(r)
     return out
 

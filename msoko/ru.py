@@ -32,6 +32,13 @@ def _missing(x) -> bool:
 def number(x, digits: int = 1) -> str:
     """Russian number: decimal comma, thousands with a thin space from 10 000 on («1000», «12 345»),
     the minus sign (−); integers whole; «—» for a missing or infinite value; «да»/«нет» for a bool."""
+    if type(x) is float or type(x) is np.float64:
+        # the common case first, the same steps as below (compute words over a million numbers on a region)
+        if not math.isfinite(x):
+            return MISSING
+        v = round(float(x), digits) + 0.0
+        s = f"{v:,.{digits}f}".replace(",", THIN) if abs(v) >= 10_000 else f"{v:.{digits}f}"
+        return s.replace(".", ",").replace("-", MINUS)
     if _missing(x):
         return MISSING
     if isinstance(x, (bool, np.bool_)):

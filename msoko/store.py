@@ -20,11 +20,12 @@ def table_path(processed_dir: str | Path, name: str) -> Path:
 
 
 def read_table(processed_dir: str | Path, name: str, *, columns: list[str] | None = None,
-               missing_ok: bool = False) -> pd.DataFrame | None:
+               missing_ok: bool = False, categories: list[str] | None = None) -> pd.DataFrame | None:
     """Read ``<processed_dir>/<name>.parquet``.
 
     A missing table raises a Russian :class:`MsokoError`, or returns ``None``
-    when ``missing_ok``.
+    when ``missing_ok``. The string columns named in ``categories`` (those of them the file has) are read
+    as categoricals (Arrow dictionaries): a code per row instead of a string per row.
     """
     path = table_path(processed_dir, name)
     if not path.exists():
@@ -34,6 +35,15 @@ def read_table(processed_dir: str | Path, name: str, *, columns: list[str] | Non
             f"Не найдена обработанная таблица «{name}» ({path}). "
             "Сначала выполните загрузку данных: msoko ingest --raw <папка> --processed <папка>."
         )
+    if categories:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+        categories = [c for c in categories if c in schema.names and (columns is None or c in columns)
+                      and (pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type))]
+        if categories:
+            return pd.read_parquet(path, columns=columns, read_dictionary=categories)
     return pd.read_parquet(path, columns=columns)
 
 

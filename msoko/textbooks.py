@@ -77,10 +77,19 @@ def _labelled(pupils: pd.DataFrame) -> pd.Series:
     u = pupils[cols].iloc[first]
     labels = np.array([textbook_label(*k) for k in zip(u["textbook"], u["other_author"], u["other_title"])],
                       dtype=object)
-    lab = pd.Series(labels[code], index=pupils.index)
-    listed = {x for x in set(lab) - {NOT_GIVEN, OTHER} if not x.startswith(f"{OTHER}: ")}
-    title = pupils["other_title"].map(lambda v: " ".join(str(v).split()) if isinstance(v, str) else "")
-    return lab.where(~(lab.str.startswith(f"{OTHER}: ") & title.isin(listed)), title)
+    # the listed textbooks and the «другое: …» labels are decided once per distinct label; only the pupils
+    # with a «другое: …» label have their own title looked at (a region has over a million pupils)
+    other = np.array([x.startswith(f"{OTHER}: ") for x in labels], dtype=bool)
+    listed = {x for x in set(labels) - {NOT_GIVEN, OTHER} if not x.startswith(f"{OTHER}: ")}
+    out = labels[code]
+    rows = np.flatnonzero(other[code])
+    if len(rows) and listed:
+        title = np.array([" ".join(str(v).split()) if isinstance(v, str) else ""
+                          for v in pupils["other_title"].to_numpy(dtype=object)[rows]], dtype=object)
+        hit = np.array([t in listed for t in title], dtype=bool)
+        out = out.copy()
+        out[rows[hit]] = title[hit]
+    return pd.Series(out, index=pupils.index)
 
 
 def _stats(pct: np.ndarray, mark: np.ndarray) -> dict:

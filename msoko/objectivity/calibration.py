@@ -112,13 +112,34 @@ def pvalue_histogram(obj: pd.DataFrame, bins: int = 20, signs=None) -> pd.DataFr
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
 
+def _distinct(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The distinct rows of ``df[cols]`` (missing values a value of their own) by Arrow's hash grouping, in
+    the dtypes of ``df`` — a categorical column in the dtype of its categories, so that a grouping of the
+    result sorts values, not category codes; ``df[cols]`` itself if Arrow cannot group them."""
+    part = df[cols]
+    cats = {c: part[c].cat.categories for c in cols if isinstance(part[c].dtype, pd.CategoricalDtype)}
+    if cats:     # grouped on the integer codes (−1 for a missing value)
+        part = part.assign(**{c: part[c].cat.codes for c in cats})
+    try:
+        import pyarrow as pa
+        table = pa.Table.from_pandas(part, preserve_index=False)
+        out = table.group_by(cols, use_threads=False).aggregate([]).to_pandas()
+        out = out[cols].astype(part.dtypes.to_dict())
+    except Exception:  # noqa: BLE001 - the general path gives the same counts
+        return df[cols]
+    for c, u in cats.items():
+        out[c] = pd.array(u.take(out[c].to_numpy(), allow_fill=True), dtype=u.dtype)
+    return out
+
+
 def tasks_per_test(vpr_tasks: pd.DataFrame | None) -> pd.DataFrame:
     """year, grade, subject, tasks: the number of distinct tasks of each work in ``vpr_tasks``."""
     cols = ["year", "grade", "subject", "tasks"]
     if vpr_tasks is None or len(vpr_tasks) == 0 or not {"year", "grade", "subject", "task"} <= set(vpr_tasks.columns):
         return pd.DataFrame(columns=cols)
-    # distinct (work, task code) pairs counted on integer codes: groupby.nunique sorted a region's ten
-    # million pupil × task rows by their task strings
+    # the distinct (year, grade, subject, task) rows first (Arrow's hash grouping, a few thousand rows out of
+    # a region's tens of millions), then distinct (work, task code) pairs counted on integer codes
+    vpr_tasks = _distinct(vpr_tasks, ["year", "grade", "subject", "task"])
     g = vpr_tasks.groupby(["year", "grade", "subject"], observed=True)
     codes, uniques = pd.factorize(vpr_tasks["task"])
     gid = g.ngroup().to_numpy(dtype="float64", na_value=np.nan)   # NaN: a row without its work

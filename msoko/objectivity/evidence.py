@@ -753,8 +753,9 @@ def _changes(s: pd.Series) -> np.ndarray:
     if n < 2:
         return out
     if isinstance(s.dtype, pd.CategoricalDtype):
+        # a missing code (−1) differs from its neighbour, as a missing string does below
         v = s.cat.codes.to_numpy()
-        out[1:] = v[1:] != v[:-1]
+        out[1:] = (v[1:] != v[:-1]) | (v[1:] < 0) | (v[:-1] < 0)
     elif pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         v = s.to_numpy(dtype="float64", na_value=np.nan)
         out[1:] = ~((v[1:] == v[:-1]) | (np.isnan(v[1:]) & np.isnan(v[:-1])))
@@ -775,6 +776,10 @@ def _take(s: pd.Series, idx: np.ndarray):
     """Values of ``s`` at positions ``idx`` as a plain array (Arrow take on combined chunks for strings)."""
     if pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
         return s.to_numpy()[idx]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # the values in the dtype of the categories (Arrow-backed strings as when read as strings)
+        cats = s.cat.categories
+        return pd.array(cats.take(s.cat.codes.to_numpy()[idx], allow_fill=True), dtype=cats.dtype)
     if hasattr(s.array, "__arrow_array__") and not isinstance(s.dtype, pd.CategoricalDtype):
         try:
             import pyarrow as pa

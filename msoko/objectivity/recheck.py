@@ -116,6 +116,10 @@ def recheck_summary(recheck: pd.DataFrame, scales: pd.DataFrame | None = None, c
     if recheck is None or recheck.empty:
         return pd.DataFrame(columns=cols)
     works = recheck_works(recheck, scales)
+    # each school × work's own rows of the re-check, found once (not by comparing every row for each work)
+    own = recheck.groupby(KEY, observed=True, sort=False).indices
+    used = recheck[[c for c in ("score_first", "score_recheck", "task", "checker") if c in recheck.columns]]
+    none = np.zeros(0, dtype=np.int64)
     rows = []
     for key, w in works.groupby(KEY, observed=True, sort=True):
         n = len(w)
@@ -129,7 +133,7 @@ def recheck_summary(recheck: pd.DataFrame, scales: pd.DataFrame | None = None, c
         lowered = int((w.loc[known, "mark_recheck"] < w.loc[known, "mark_first"]).sum())
         k = int(known.sum())
         clo, chi = wilson_ci(changed, k) if k else (np.nan, np.nan)
-        sub = recheck.loc[(recheck[KEY] == pd.Series(dict(zip(KEY, key)))).all(axis=1)]
+        sub = used.iloc[own.get(key, none)]
         checker = "; ".join(sorted({str(c) for c in sub.get("checker", pd.Series(dtype=object)).dropna()}))
         verdict = _verdict(n, mean, lo, hi, conf)
         rows.append(dict(zip(KEY, key), works=n, mean_first=float(w["first"].mean()), mean_change=mean,
