@@ -285,6 +285,36 @@ def test_kernel_is_current_env_and_quiet(tmp_path):
     assert out.cells[-1].outputs[-1].output_type == "display_data"  # the figure
 
 
+def test_a_kernel_over_the_memory_limit_is_replaced_before_the_next_report(monkeypatch):
+    """A warm kernel whose resident memory grew over MSOKO_KERNEL_MEMORY_MB (a report kept 400 MB) is
+    replaced by a fresh one before the next report; under the limit the same kernel goes on."""
+    from msoko.runner.worker import _kernel, execute_job, shutdown_worker_kernel
+
+    from msoko.runner import worker
+
+    monkeypatch.setattr(worker, "KERNEL_MIN_REPORTS", 3)
+    hold = _nb("", ["import numpy as np, builtins\nbuiltins._held = np.ones(400 * 2**20 // 8)"], None)
+    small = _nb("", ["x = 1"], None)
+    job = {"key": "k", "params": {}, "title": "t", "exporter": "nbconvert"}
+    try:
+        monkeypatch.setenv("MSOKO_KERNEL_MEMORY_MB", "100000")
+        assert execute_job({**job, "notebook": nbformat.writes(hold)})["status"] == "ok"
+        first = _kernel()
+        held = first.rss_mb()
+        assert held > 400
+        assert execute_job({**job, "notebook": nbformat.writes(small)})["status"] == "ok"
+        assert _kernel() is first                       # under the limit: the same warm kernel
+        monkeypatch.setenv("MSOKO_KERNEL_MEMORY_MB", "300")
+        assert execute_job({**job, "notebook": nbformat.writes(small)})["status"] == "ok"
+        assert worker._local.kernel is first            # over it, but only 2 reports run before: kept
+        res = execute_job({**job, "notebook": nbformat.writes(small)})
+        assert res["status"] == "ok", res["error"]
+        fresh = worker._local.kernel                    # 3 reports run, over the limit: replaced
+        assert fresh is not first and not first.alive() and fresh.rss_mb() < held - 300
+    finally:
+        shutdown_worker_kernel()
+
+
 def test_many_kernels_start_at_once():
     """Eight kernels started together (the papermill/jupyter_client port race) all come up."""
     from concurrent.futures import ThreadPoolExecutor

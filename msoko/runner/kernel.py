@@ -275,6 +275,19 @@ class WarmKernel:
         proc = getattr(getattr(self.km, "provisioner", None), "process", None)
         reset_peak_rss(getattr(proc, "pid", None))
 
+    def rss_mb(self) -> float | None:
+        """The kernel process's resident memory now (MB); None when not known."""
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        pid = getattr(proc, "pid", None)
+        if pid is None:
+            return None
+        try:
+            import psutil
+
+            return psutil.Process(pid).memory_info().rss / (1 << 20)
+        except Exception:  # noqa: BLE001 - a measurement, never a reason to fail a report
+            return None
+
     def usage(self) -> tuple[float, float] | None:
         """The kernel process's CPU time so far (user + system, s) and its peak resident memory (MB:
         VmHWM on Linux, else the current RSS); None when not known (no process, no psutil)."""

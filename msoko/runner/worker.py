@@ -70,10 +70,32 @@ def ready() -> int:
     return os.getpid()
 
 
+# A warm kernel's resident memory climbs with the municipalities it has drawn (~25 MB each on the 600-school
+# region: from ~400 MB to ~1 400 MB over thirty; the one that built the regional report holds ~2 200 MB
+# after it): a kernel over this limit before a report is replaced by a fresh one (a few seconds), so that
+# a worker's memory stays bounded whatever the number of municipalities. MSOKO_KERNEL_MEMORY_MB sets it.
+# A kernel that has run fewer than KERNEL_MIN_REPORTS reports is kept whatever it holds: one municipality
+# whose slice alone is over the limit must not cost a kernel start and a slice read per report.
+KERNEL_MEMORY_MB = 1024.0
+KERNEL_MIN_REPORTS = 8
+
+
+def kernel_memory_limit() -> float:
+    try:
+        return float(os.environ.get("MSOKO_KERNEL_MEMORY_MB", KERNEL_MEMORY_MB))
+    except ValueError:
+        return KERNEL_MEMORY_MB
+
+
 def _kernel() -> WarmKernel:
     k = getattr(_local, "kernel", None)
     if k is not None and k.alive():
-        return k
+        rss = k.rss_mb() if k.runs >= KERNEL_MIN_REPORTS else None
+        if rss is None or rss <= kernel_memory_limit():
+            return k
+        log.info("ядро занимает %.0f МБ (предел %.0f МБ): запускается новое", rss, kernel_memory_limit())
+        shutdown_worker_kernel()
+        k = None
     if k is not None:
         k.shutdown()
     path = getattr(_local, "kernel_log", None)
