@@ -264,21 +264,26 @@ class WarmKernel:
             self.run_code(WARMUP_CODE)
         return self
 
+    def _process(self):
+        """The kernel's process (``subprocess.Popen`` of its provisioner), None before start."""
+        return getattr(getattr(self.km, "provisioner", None), "process", None)
+
+    def _pid(self) -> int | None:
+        return getattr(self._process(), "pid", None)
+
     def alive(self) -> bool:
-        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        proc = self._process()
         return proc is not None and proc.poll() is None
 
     def reset_peak(self) -> None:
         """Start the kernel's peak-memory count afresh (Linux: ``5`` to ``/proc/PID/clear_refs`` sets VmHWM to
         the current RSS), so that :meth:`usage` after a report gives that report's peak, not the largest
         report this warm kernel has run (the objectivity report reads every table)."""
-        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
-        reset_peak_rss(getattr(proc, "pid", None))
+        reset_peak_rss(self._pid())
 
     def rss_mb(self) -> float | None:
         """The kernel process's resident memory now (MB); None when not known."""
-        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
-        pid = getattr(proc, "pid", None)
+        pid = self._pid()
         if pid is None:
             return None
         try:
@@ -291,8 +296,7 @@ class WarmKernel:
     def usage(self) -> tuple[float, float] | None:
         """The kernel process's CPU time so far (user + system, s) and its peak resident memory (MB:
         VmHWM on Linux, else the current RSS); None when not known (no process, no psutil)."""
-        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
-        pid = getattr(proc, "pid", None)
+        pid = self._pid()
         if pid is None:
             return None
         try:
@@ -315,7 +319,7 @@ class WarmKernel:
     def shutdown(self) -> None:
         """Stop the kernel. From a thread with a running event loop (e.g. ``client.run`` on a
         Dask worker) it kills the process directly instead of the graceful path."""
-        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        proc = self._process()
         try:
             if self.kc is not None:
                 self.kc.stop_channels()
