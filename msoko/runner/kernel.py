@@ -135,6 +135,13 @@ def __msoko_reset(cwd):
         hm.output_hist.clear()
     if isinstance(getattr(hm, "output_hist_reprs", None), dict):
         hm.output_hist_reprs.clear()
+    # IPython >= 9 also keeps every cell's mime bundles (`outputs`, a class-level dict
+    # shared by all instances) and tracebacks (`exceptions`) for %notebook; they are
+    # cleared only by HistoryManager.reset, so a warm kernel grew by each report's output.
+    for name in ("outputs", "exceptions"):
+        kept = getattr(hm, name, None)
+        if isinstance(kept, dict):
+            kept.clear()
     dh = ip.displayhook
     dh._, dh.__, dh.___ = "", "", ""
     for k in ("_", "__", "___"):
