@@ -70,10 +70,11 @@ def ready() -> int:
     return os.getpid()
 
 
-# A warm kernel's resident memory climbs with the municipalities it has drawn (~25 MB each on the 600-school
-# region: from ~400 MB to ~1 400 MB over thirty; the one that built the regional report holds ~2 200 MB
-# after it): a kernel over this limit before a report is replaced by a fresh one (a few seconds), so that
-# a worker's memory stays bounded whatever the number of municipalities. MSOKO_KERNEL_MEMORY_MB sets it.
+# A warm kernel's memory must not climb with the municipalities it draws. It did (~25 MB each on the
+# 600-school region) until the reset between reports cleared IPython's history of outputs (kernel.RESET_CODE);
+# what is left: after the regional and objectivity reports (they read every table) a kernel keeps ~1.3 GB
+# that the allocator does not give back. A kernel over this limit before a report is replaced by a fresh one
+# (a few seconds), so that a worker's memory stays bounded whatever the data. MSOKO_KERNEL_MEMORY_MB sets it.
 # A kernel that has run fewer than KERNEL_MIN_REPORTS reports is kept whatever it holds: one municipality
 # whose slice alone is over the limit must not cost a kernel start and a slice read per report.
 KERNEL_MEMORY_MB = 1024.0
