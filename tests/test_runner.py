@@ -481,14 +481,22 @@ def test_workers_warm_up_while_compute_runs(project, monkeypatch):
     assert multiprocessing.active_children() == []
 
 
-def test_report_that_kills_its_worker_is_named_and_the_others_rebuilt(project):
+def test_report_that_kills_its_worker_is_named_and_the_others_rebuilt(project, monkeypatch):
     """A notebook that kills its worker process (as the OOM killer would) breaks the process
-    pool: the reports lost with it run again one at a time; only the guilty one fails."""
+    pool: the reports lost with it run again one at a time; only the guilty one fails. The killed
+    worker's kernel files (connection file with its key, sockets) do not stay behind."""
+    import tempfile
+
     nb = nbformat.read(project / "notebooks/school.ipynb", as_version=4)
     nb.cells[3].source = ("import os, signal\n"
                           "if school_id == 's2':\n    os.kill(os.getppid(), signal.SIGKILL)")
     nbformat.write(nb, project / "notebooks/school.ipynb")
+    tmp = tempfile.mkdtemp(prefix="t")   # short: a kernel's socket paths must stay under 108 characters
+    monkeypatch.setenv("TMPDIR", tmp)     # the workers' system temporary folder
+    monkeypatch.setattr(tempfile, "tempdir", tmp)
     rc = runner.run(_args(project, jobs=2))
+    assert [p.name for p in Path(tmp).iterdir()] == []
+    os.rmdir(tmp)
     assert rc == runner.EXIT_FAILED
     st = _status(project)
     assert st.pop("school:2023:s2") == "failed"

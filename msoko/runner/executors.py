@@ -4,7 +4,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import time
 from typing import Any, Callable
 
@@ -47,6 +49,9 @@ class LocalPool:
         self.kernel_log = kernel_log
         self.pool = None
         self._workers: dict = {}
+        # the workers' kernels keep their connection files and sockets here: removed with the pool, also
+        # when a worker was killed and could not remove its own (the files hold the kernel's key)
+        self.kernel_tmp: str | None = None
 
     def remember_workers(self) -> None:
         """Note the pool's worker processes (called after each submit): once the pool has seen
@@ -63,8 +68,9 @@ class LocalPool:
 
         if self.pool is None:
             ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent; same on Windows
+            self.kernel_tmp = self.kernel_tmp or tempfile.mkdtemp(prefix="msoko-run-")
             self.pool = ProcessPoolExecutor(max_workers=self.n, mp_context=ctx, initializer=worker.init_worker,
-                                            initargs=(self.kernel_log,))
+                                            initargs=(self.kernel_log, True, self.kernel_tmp))
             with _SigintBlocked():
                 for _ in range(self.n if warm is None else max(0, min(warm, self.n))):
                     self.pool.submit(worker.ready)  # one task per worker: the pool spawns it now
@@ -81,6 +87,12 @@ class LocalPool:
             self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self.pool = None
             self._workers = {}
+        self._remove_kernel_tmp()
+
+    def _remove_kernel_tmp(self) -> None:
+        if self.kernel_tmp:
+            shutil.rmtree(self.kernel_tmp, ignore_errors=True)
+            self.kernel_tmp = None
 
     def has_dead_worker(self) -> bool:
         """A worker process of the pool has exited. The pool notices a dead worker through the
@@ -138,6 +150,7 @@ class LocalPool:
                 except (OSError, ValueError, AttributeError, AssertionError):  # pragma: no cover
                     pass
         self.pool = None
+        self._remove_kernel_tmp()
 
 
 def run_local(payloads: list[dict], n_jobs: int, on_result: ResultCallback,

@@ -208,8 +208,9 @@ class WarmKernel:
     """One long-lived kernel owned by one worker (process or thread)."""
 
     def __init__(self, *, startup_timeout: float = 120, retries: int = 5,
-                 stderr_path: str | None = None, warm: bool = True):
+                 stderr_path: str | None = None, warm: bool = True, tmp_root: str | None = None):
         self.startup_timeout = startup_timeout
+        self.tmp_root = tmp_root   # where the connection file and sockets go (default: the system's)
         self.retries = retries
         self.stderr_path = stderr_path
         self.warm = warm
@@ -242,7 +243,8 @@ class WarmKernel:
         delay = 0.5
         last: Exception | None = None
         for attempt in range(1, self.retries + 1):
-            self.workdir = tempfile.mkdtemp(prefix="msoko-k-")
+            root = self.tmp_root if self.tmp_root and os.path.isdir(self.tmp_root) else None
+            self.workdir = tempfile.mkdtemp(prefix="msoko-k-", dir=root)
             try:
                 self.km = _make_manager(transport, self.workdir)
                 kw: dict[str, Any] = {"env": {**os.environ, **KERNEL_ENV}}

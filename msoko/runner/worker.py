@@ -38,9 +38,10 @@ def _quiet() -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 
-def init_worker(kernel_log: str | None = None, prestart: bool = True) -> None:
+def init_worker(kernel_log: str | None = None, prestart: bool = True, kernel_tmp: str | None = None) -> None:
     """Process-pool initializer: start the warm kernel right away (in parallel
-    with the other workers) so the first report does not pay for it.
+    with the other workers) so the first report does not pay for it. ``kernel_tmp``: the folder the
+    kernels' connection files go to (the pool's: removed with it, even when this worker is killed).
 
     In a worker process Ctrl-C is ignored: the terminal sends it to every process of the group,
     and the run (the parent) is the one to stop — it kills its workers — instead of each worker
@@ -58,6 +59,8 @@ def init_worker(kernel_log: str | None = None, prestart: bool = True) -> None:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _quiet()
     _local.kernel_log = kernel_log
+    global _kernel_tmp
+    _kernel_tmp = kernel_tmp
     if prestart:
         try:
             _kernel()
@@ -102,7 +105,7 @@ def _kernel() -> WarmKernel:
     path = getattr(_local, "kernel_log", None)
     if path and not os.path.isdir(os.path.dirname(path) or "."):
         path = None
-    k = WarmKernel(stderr_path=path).start()
+    k = WarmKernel(stderr_path=path, tmp_root=_kernel_tmp).start()
     _local.kernel = k
     with _all_lock:
         _all_kernels.append(k)
@@ -118,6 +121,7 @@ def _kernel() -> WarmKernel:
 
 
 _finalizer = None
+_kernel_tmp: str | None = None   # this process's pool's folder for kernel files (init_worker)
 
 
 def shutdown_worker_kernel() -> None:
