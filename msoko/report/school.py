@@ -21,7 +21,7 @@ from msoko.report.indicators import (
 )
 from msoko.report.vpr import (
     JOURNAL_SHARES, MARK_SHARES, gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution,
-    max_score, score_distribution, share_records, spec_note, task_completion, vpr_summary_table,
+    _item_parts, max_score, score_distribution, share_records, spec_note, task_completion, vpr_summary_table,
 )
 from msoko.report.signs import attention_zones, flagged_signs, signs_table
 from msoko.report import municipalities as MU
@@ -202,7 +202,7 @@ def _first_values(index, columns, values) -> dict:
     with no value are absent there too); pairs with a missing key left out. A dict: the pivot cost
     ~20 ms per work."""
     out: dict = {}
-    for i, c, v in zip(index.tolist(), columns.tolist(), values.to_numpy(float).tolist()):
+    for i, c, v in zip(list(index), list(columns), np.asarray(values, dtype=float).tolist()):
         if pd.isna(i) or pd.isna(c) or v != v or (i, c) in out:
             continue
         out[(i, c)] = v
@@ -211,11 +211,11 @@ def _first_values(index, columns, values) -> dict:
 
 def level_table(data: ReportData, school_id: str, year: int, grade: int, subject: str, tasks: pd.DataFrame) -> pd.DataFrame:
     """Completion by difficulty level (Б/П/В), school beside the comparison groups, with the threshold."""
-    lv = level_completion(data, school_id, year, grade, subject)
-    if lv.empty:
+    lv = _item_parts(data, school_id, year, "vpr_level_completion", grade, subject)   # level_completion's columns
+    if lv is None:
         return pd.DataFrame()
     thr = sufficiency_thresholds(data, year)
-    w = _first_values(lv["level"], lv["group"], lv["value"])
+    w = _first_values(lv[0], lv[1], lv[2])
     groups = {g for _, g in w}
     rows = []
     for level in [x for x in ("Б", "П", "В") if any(lv_ == x for lv_, _ in w)]:
