@@ -22,13 +22,14 @@ from msoko.report.indicators import (
 from msoko.report.vpr import (
     JOURNAL_SHARES, MARK_SHARES, gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution,
     _item_parts, max_score, score_distribution, share_records, spec_note, task_completion, vpr_summary_table,
+    vpr_summary_text,
 )
 from msoko.report.signs import attention_zones, flagged_signs, signs_table
 from msoko.report import municipalities as MU
 from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
-from msoko.report.section import Section
+from msoko.report.section import Section, TextTable
 from msoko.report.skills import show_folded_works, show_work_skills
 from msoko.seasons import season_note, work_title
 from msoko.vocabulary import SYSTEM_SHORT
@@ -211,9 +212,21 @@ def _first_values(index, columns, values) -> dict:
 
 def level_table(data: ReportData, school_id: str, year: int, grade: int, subject: str, tasks: pd.DataFrame) -> pd.DataFrame:
     """Completion by difficulty level (Б/П/В), school beside the comparison groups, with the threshold."""
+    rows = _level_records(data, school_id, year, grade, subject)
+    return pd.DataFrame() if rows is None else pd.DataFrame(rows)
+
+
+def _level_text(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> TextTable | pd.DataFrame:
+    """:func:`level_table` as a :class:`TextTable` (its frame built when read)."""
+    rows = _level_records(data, school_id, year, grade, subject)
+    return pd.DataFrame() if rows is None else TextTable.of_records(rows, lambda: pd.DataFrame(rows))
+
+
+def _level_records(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> list[dict] | None:
+    """The rows of :func:`level_table` as dicts; None without level rows."""
     lv = _item_parts(data, school_id, year, "vpr_level_completion", grade, subject)   # level_completion's columns
     if lv is None:
-        return pd.DataFrame()
+        return None
     thr = sufficiency_thresholds(data, year)
     w = _first_values(lv[0], lv[1], lv[2])
     groups = {g for _, g in w}
@@ -225,7 +238,7 @@ def level_table(data: ReportData, school_id: str, year: int, grade: int, subject
                 row[f"{grp}, %"] = fmt(w.get((level, grp), math.nan), 0)
         row["Порог достаточности, %"] = fmt(thr.get(level), 0) if level in thr else "—"
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
 
 
 def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str = "auto") -> Section:
@@ -277,12 +290,12 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
         if n < limited_below(data):
             sec.html(html_para(f"Участников {n}: информативность ограничена, выводы предварительные.", "msoko-note"))
         work = f"{subject}, {grade} класс"   # the caption names the work: it is the sheet's title in Excel too
-        sec.table(vpr_summary_table(data, school_id, year, grade, subject), caption=f"Основные показатели — {work}")
+        sec.table(vpr_summary_text(data, school_id, year, grade, subject), caption=f"Основные показатели — {work}")
         tasks = task_completion(data, school_id, year, grade, subject)
         note = spec_note(data, year, grade, subject)
         if note:
             sec.html(html_para(note, "msoko-note"))
-        sec.table(level_table(data, school_id, year, grade, subject, tasks),
+        sec.table(_level_text(data, school_id, year, grade, subject),
                    caption=f"Выполнение по уровням сложности (% от максимального балла) — {work}")
         fig = plots.vpr_detail_chart(
             scores=score_distribution(data, school_id, year, grade, subject), tasks=tasks,
@@ -295,7 +308,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
             f"Подробно, с рисунками, показаны {shown} из {len(taken)} работ: русский язык, математика и работы, где "
             "доля «2», качество или средний процент выполнения школы хуже муниципальных за пределами погрешности либо "
             f"есть официальный признак необъективности (не более {MAX_DETAILED_WORKS}).", "msoko-note"))
-    sec.extend(show_folded_works(data, school_id, year, folded, vpr_summary_table))
+    sec.extend(show_folded_works(data, school_id, year, folded, vpr_summary_text))
     return sec
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import fmt, informativeness
 from msoko.report.data import ReportData, school_row, suppress_below
+from msoko.report.section import TextTable
 from msoko.report.indicators import (_cell_key, _groups, _indicator_rows, _row_index, indicator_groups,
                                      school_year_rows)
 
@@ -267,6 +268,17 @@ SUMMARY_INDICATORS = {"Доля «2»": "vpr_fail_share", "Успеваемос�
 def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """Participants, mean score, успеваемость, качество and the share of «2» per group, with intervals
     — the values of ``indicators.parquet`` for this work."""
+    return filled_frame(_summary_records(data, school_id, year, grade, subject))
+
+
+def vpr_summary_text(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> TextTable:
+    """:func:`vpr_summary_table` as a :class:`~msoko.report.section.TextTable` (its frame built when read)."""
+    rows = _summary_records(data, school_id, year, grade, subject)
+    return TextTable.of_records(rows, lambda: filled_frame(rows), fill="—")
+
+
+def _summary_records(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> list[dict]:
+    """The rows of :func:`vpr_summary_table` as dicts (a cell a row lacks: «—»)."""
     mean = {x["group"]: x for x in _groups(data, school_id, year, "vpr_mean_score", grade, subject)}
     shares = {label: {x["group"]: x for x in _groups(data, school_id, year, code, grade, subject)}
               for label, code in SUMMARY_INDICATORS.items()}
@@ -289,7 +301,7 @@ def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, s
                 row[label] = f"{fmt(r['value'], 0)} %"
         row["Информативность"] = informativeness(n, suppress_below(data)) if pd.notna(n) else "—"
         rows.append(row)
-    return filled_frame(rows)
+    return rows
 
 
 def filled_frame(rows: list[dict], fill: str = "—") -> pd.DataFrame:
