@@ -24,7 +24,7 @@ from msoko.report.vpr import (
     _item_parts, max_score, score_distribution, share_records, spec_note, task_completion, vpr_summary_table,
     vpr_summary_text,
 )
-from msoko.report.signs import attention_zones, flagged_signs, signs_table
+from msoko.report.signs import attention_zones, flagged_signs, official_sign_works, signs_table
 from msoko.report import municipalities as MU
 from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
@@ -120,21 +120,42 @@ def show_school_system(data: ReportData, school_id: str, year: int, system: int)
 def _standout_works(data: ReportData, school_id: str, year: int) -> set[tuple[int, str]]:
     """Works where the school's interval lies on the worse side of the municipality, or a sign fires."""
     out: set[tuple[int, str]] = set()
-    ind, cat = data.indicators, data.catalogue.set_index("code")
-    if not ind.empty:
-        muni = str(school_row(data, school_id)["municipality"])
-        d = unit_year_rows(data, year, "school", school_id)
-        d = d[d["grade"].notna() & d["subject"].notna() & d["ci_low"].notna()
-              & ~d["suppressed"].fillna(False).astype(bool)]
+    if not data.indicators.empty:
+        out |= _worse_than_municipality(data, school_id, year)
+    return out | official_sign_works(data, year, school_id)
+
+
+def _worse_than_municipality(data: ReportData, school_id: str, year: int) -> set[tuple[int, str]]:
+    """(grade, subject) of the school's rows of a key indicator whose interval (not suppressed) lies on the
+    worse side (the catalogue's direction) of a municipality's value of the same indicator, grade and subject.
+    Dicts instead of a merge and masks (~10 ms a school); the municipality's values once per load."""
+    muni = str(school_row(data, school_id)["municipality"])
+    keys = ["indicator", "grade", "subject"]
+
+    def muni_values():
         m = unit_year_rows(data, year, "municipality", muni)
-        keys = ["indicator", "grade", "subject"]
-        d = d.merge(m[keys + ["value"]].rename(columns={"value": "muni"}), on=keys)
-        d = d[d["indicator"].isin(KEY_BREAKDOWN_INDICATORS)]
-        dirn = d["indicator"].map(cat["direction"]) if len(cat) else pd.Series("", index=d.index)
-        worse = ((dirn == "higher") & (d["ci_high"] < d["muni"])) | ((dirn == "lower") & (d["ci_low"] > d["muni"]))
-        out |= {(int(g), str(s)) for g, s in zip(d.loc[worse, "grade"], d.loc[worse, "subject"])}
-    f = flagged_signs(data, year, school_id, official=True).dropna(subset=["grade", "subject"])
-    out |= {(int(g), str(s)) for g, s in zip(f["grade"], f["subject"])}
+        out: dict = {}
+        for k, v in zip(zip(*(m[c].to_numpy(dtype=object, na_value=None).tolist() for c in keys)),
+                        m["value"].to_numpy(dtype=float, na_value=np.nan).tolist()):
+            out.setdefault(k, []).append(v)
+        return out
+
+    mv = data.memo(("_standout_muni_values", int(year), muni), muni_values)
+    cat = data.catalogue
+    direction = data.memo(("_catalogue_direction",), lambda: dict(zip(cat["code"].tolist(), cat["direction"].tolist()))
+                          if len(cat) else {})
+    d = unit_year_rows(data, year, "school", school_id)
+    d = d[d["grade"].notna() & d["subject"].notna() & d["ci_low"].notna() & ~d["suppressed"].fillna(False).astype(bool)]
+    out: set[tuple[int, str]] = set()
+    cols = [d[c].to_numpy(dtype=object, na_value=None).tolist() for c in keys]
+    lo, hi = (d[c].to_numpy(dtype=float, na_value=np.nan).tolist() for c in ("ci_low", "ci_high"))
+    for (ind, g, subj), low, high in zip(zip(*cols), lo, hi):
+        if ind not in KEY_BREAKDOWN_INDICATORS:
+            continue
+        dirn = direction.get(ind)
+        for v in mv.get((ind, g, subj), ()):
+            if (dirn == "higher" and high < v) or (dirn == "lower" and low > v):
+                out.add((int(g), str(subj)))
     return out
 
 
