@@ -19,7 +19,7 @@ from msoko.plots.embed import _PRINT_EXACT, Chart, embed, no_data, row
 from msoko.plots.embed import legend as html_legend
 from msoko.plots.theme import (DEFAULT_THRESHOLDS, FS, JOURNAL_COLORS, JOURNAL_ORDER, LEVEL_COLORS, LEVEL_NAMES,
                                MARK_COLORS, domain, fmt_num, group_color, n_label, new_axes, nice_ticks, order,
-                               report_axes, set_xticks, set_yticks, text_width)
+                               report_axes, set_xticks, set_yticks, settle, text_width)
 
 _HEX_RE = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?\Z")
 MARK_LABELS = {m: f"«{m}»" for m in (2, 3, 4, 5)}
@@ -256,7 +256,7 @@ def plot_score_histogram(data: pd.DataFrame, *, boundaries: Mapping[int, float] 
     ax.set_ylim(0, yt[-1])
     set_yticks(ax, yt)
     set_xticks(ax, [t for t in nice_ticks(0, hi_score, 8, integer=True) if t <= hi_score])
-    ax.grid(axis="x", visible=False)
+    settle(ax, "histogram", lambda: ax.grid(axis="x", visible=False))
     ax.set_xlabel("Первичный балл")
     ax.set_ylabel("Доля участников, %")
     return ax
@@ -322,8 +322,8 @@ def plot_task_completion(data: pd.DataFrame, *, thresholds: Mapping[str, float] 
     ax.set_ylim(0, 105)
     set_yticks(ax, [0, 20, 40, 60, 80, 100])
     set_xticks(ax, x, [f"{lab}\n{lvl if isinstance(lvl, str) else ''}" for lab, lvl in zip(labels, lv)])
-    ax.tick_params(axis="x", labelsize=FS - 1.5, bottom=False)  # categories: no tick marks
-    ax.grid(axis="x", visible=False)
+    settle(ax, "tasks", lambda: (ax.tick_params(axis="x", labelsize=FS - 1.5, bottom=False),  # categories: no tick marks
+                                 ax.grid(axis="x", visible=False)))
     ax.set_xlabel("Задание (уровень: Б — базовый, П — повышенный, В — высокий)")
     ax.set_ylabel("% от макс. балла")
     return ax
