@@ -185,15 +185,16 @@ def html_stacked_bars(data: pd.DataFrame, *, categories: Sequence, colors: Mappi
 def _shares_by_group(data: pd.DataFrame, key: str, cats: list) -> tuple[list, dict, list]:
     """The groups in order of appearance; per category of ``cats`` present, each group's summed share (NaN: no
     share) — ``pivot_table(index="group", columns=key, values="share", aggfunc="sum").reindex(groups)``; each
-    group's largest ``n`` (``groupby("group")["n"].max()``, its dtype). Dicts: the pivot cost ~5 ms a chart."""
+    group's largest ``n`` (``groupby("group")["n"].max()``, its dtype). Dicts: the pivot cost ~5 ms a chart.
+    (A share of 0 and no share are alike to the bars: neither is drawn.)"""
     group = data["group"].tolist()
     groups = list(dict.fromkeys(group))
     share = data["share"].to_numpy(dtype=float, na_value=np.nan)
     sums: dict = {}
     for g, c, v in zip(group, data[key].tolist(), share.tolist()):
-        if pd.isna(g) or pd.isna(c) or v != v:
+        if pd.isna(g) or pd.isna(c):
             continue
-        sums[(g, c)] = sums.get((g, c), 0.0) + v
+        sums[(g, c)] = sums.get((g, c), 0.0) + (v if v == v else 0.0)   # a pair's sum skips NaN: 0 if all are
     present = {c for _, c in sums}
     cols = {c: np.array([sums.get((g, c), np.nan) for g in groups]) for c in cats if c in present}
     n = data["n"].to_numpy()
@@ -205,7 +206,7 @@ def _shares_by_group(data: pd.DataFrame, key: str, cats: list) -> tuple[list, di
     for g in groups:
         v = n[rows[g]] if g in rows else n[:0]
         v = v[~pd.isna(v)] if v.dtype.kind in "fO" else v
-        ns.append(v.max() if len(v) else np.nan)
+        ns.append(v.max().item() if len(v) and hasattr(v.max(), "item") else v.max() if len(v) else np.nan)
     return groups, cols, ns
 
 
