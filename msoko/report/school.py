@@ -162,11 +162,22 @@ def _worse_than_municipality(data: ReportData, school_id: str, year: int) -> set
 def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """One row per ВПР the school wrote: participants, «2», «4»–«5» — school beside similar schools and
     the municipality (``indicators.parquet``)."""
-    taken = school_vpr_counts(data, school_id, year)
+    rows, cols = _overview_records(data, school_id, year)
+    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame()
+
+
+def _overview_text(data: ReportData, school_id: str, year: int) -> TextTable:
+    """:func:`vpr_overview_table` as a :class:`TextTable` (its frame built when read)."""
+    rows, cols = _overview_records(data, school_id, year)
+    return TextTable(cols, [[r[c] for c in cols] for r in rows],
+                     lambda: pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame())
+
+
+def _overview_records(data: ReportData, school_id: str, year: int) -> tuple[list[dict], list[str]]:
+    """The rows of :func:`vpr_overview_table` as dicts, and its columns."""
     rows = []
-    for _, r in taken.iterrows():
-        g, subj = int(r["grade"]), str(r["subject"])
-        row = {"Работа": f"{g} кл., {subj}", "Участников": fmt(int(r["n"]))}
+    for g, subj, n in _taken_works(data, school_id, year):
+        row = {"Работа": f"{g} кл., {subj}", "Участников": fmt(n)}
         for code, label in (("vpr_fail_share", "«2», %"), ("vpr_quality", "«4»–«5», %")):
             t = {x["group"]: x for x in _groups(data, school_id, year, code, g, subj)}
             for grp, short in ((GROUP_SCHOOL, "школа"), (GROUP_SIMILAR, "похожие"), (GROUP_MUNI, "муниц.")):
@@ -177,11 +188,22 @@ def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFr
                     row[f"{label} ({short})"] = f"{fmt(x['value'], 0)} [{fmt(x['ci_low'], 0)}–{fmt(x['ci_high'], 0)}]"
                 else:
                     row[f"{label} ({short})"] = fmt(x["value"], 0)
-        row["Информативность"] = informativeness(int(r["n"]), suppress_below(data))
+        row["Информативность"] = informativeness(n, suppress_below(data))
         rows.append(row)
     cols = ["Работа", "Участников"] + [f"{label} ({short})" for label in ("«2», %", "«4»–«5», %")
                                        for short in ("школа", "похожие", "муниц.")] + ["Информативность"]
-    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame()
+    return rows, cols
+
+
+def _taken_works(data: ReportData, school_id: str, year: int) -> list[tuple[int, str, int]]:
+    """(grade, subject, participants) of each ВПР the school wrote, in the order of :func:`school_vpr_counts`
+    (its columns as lists: ``iterrows`` boxed every row)."""
+    def build():
+        t = school_vpr_counts(data, school_id, year)
+        if t.empty:
+            return []
+        return [(int(g), str(x), int(n)) for g, x, n in zip(t["grade"].tolist(), t["subject"].tolist(), t["n"].tolist())]
+    return data.memo(("_taken_works", str(school_id), int(year)), build)
 
 
 def _overview_long(data: ReportData, school_id: str, year: int, codes: dict, column: str) -> pd.DataFrame:
@@ -189,10 +211,8 @@ def _overview_long(data: ReportData, school_id: str, year: int, codes: dict, col
     # the works' rows as dicts and one frame for all works (a frame per work, a concatenation, a filter
     # and an assign per work and group cost ~0.2 s per overview); the school's rows come before the
     # municipality's
-    taken = school_vpr_counts(data, school_id, year)
     recs, works = [], []
-    for g, subj in zip(taken["grade"], taken["subject"]) if len(taken) else ():
-        g, subj = int(g), str(subj)
+    for g, subj, _ in _taken_works(data, school_id, year):
         d = share_records(data, school_id, year, g, subj, codes, column)
         recs.extend(d)
         works.extend([f"{g} кл., {subj}"] * len(d))
@@ -276,7 +296,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
         return sec
     if season_note(year, data.config):
         sec.para(season_note(year, data.config), "msoko-note")
-    sec.table(vpr_overview_table(data, school_id, year), caption=f"Все ВПР {year} года: школа и группы сравнения",
+    sec.table(_overview_text(data, school_id, year), caption=f"Все ВПР {year} года: школа и группы сравнения",
                note="Для школы в квадратных скобках — 95 % доверительный интервал; «похожие» — школы того же типа "
                     "и типа населённого пункта.")
     ov = vpr_overview_marks(data, school_id, year)
@@ -291,14 +311,13 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
     shown = 0
     folded = []   # every work not detailed is still reachable, folded (msoko.report.skills)
     if detail == "all":
-        chosen = list(zip(taken["grade"].astype(int), taken["subject"].astype(str)))
+        chosen = [(g, x) for g, x, _ in _taken_works(data, school_id, year)]
     else:
-        core = [(int(g), str(x)) for g, x in zip(taken["grade"], taken["subject"]) if x in CORE_SUBJECTS]
-        other = [(int(g), str(x)) for g, x in zip(taken["grade"], taken["subject"])
-                 if x not in CORE_SUBJECTS and (int(g), str(x)) in standout]
+        works = _taken_works(data, school_id, year)
+        core = [(g, x) for g, x, _ in works if x in CORE_SUBJECTS]
+        other = [(g, x) for g, x, _ in works if x not in CORE_SUBJECTS and (g, x) in standout]
         chosen = set((core + other)[:MAX_DETAILED_WORKS])
-    for _, r in taken.iterrows():
-        grade, subject, n = int(r["grade"]), str(r["subject"]), int(r["n"])
+    for grade, subject, n in _taken_works(data, school_id, year):
         if (grade, subject) not in chosen:
             folded.append((grade, subject, n))
             continue

@@ -86,7 +86,8 @@ def _skills_records(data: ReportData, school_id: str, year: int, grade: int, sub
     if sk.empty and not vals:
         return None
     fits = spec_fits(data, year, grade, subject)
-    tasks = list(sk["task"]) if len(sk) else sorted(vals, key=lambda x: (len(x), x))
+    tasks = data.memo(("_work_skill_tasks", int(grade), str(subject)), lambda: list(sk["task"])) if len(sk) \
+        else sorted(vals, key=lambda x: (len(x), x))
     # the specification's rows as dicts, once per work (a row lookup per task costs more than the table)
     by_task = data.memo(("_work_skills_by_task", int(grade), str(subject)),
                         lambda: {str(t): r for t, r in zip(sk["task"], sk.to_dict("records"))})
