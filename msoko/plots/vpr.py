@@ -272,14 +272,14 @@ def score_histogram_chart(data: pd.DataFrame, *, boundaries: Mapping[int, float]
     draw = partial(plot_score_histogram, data, boundaries=boundaries, max_score=max_score)
     ax = report_axes("histogram", **_HIST_BOX)
     draw(ax=ax)
-    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"])[0]),
+    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"].tolist())[0]),
                  note="пунктир — границы отметок", draw=draw)
 
 
 # --- tasks and levels ---------------------------------------------------------------------------
 
 def _tasks_box(data: pd.DataFrame) -> dict:
-    n = max(1, data["task"].nunique())
+    n = max(1, len({t for t in data["task"].tolist() if not pd.isna(t)}))   # nunique(): ~0.5 ms on Arrow text
     return box(max(420.0, 24.0 * n + 70), 260, left=52, right=8, top=10, bottom=58, xlabel=36)
 
 
@@ -339,7 +339,7 @@ def task_completion_chart(data: pd.DataFrame, *, thresholds: Mapping[str, float]
     draw = partial(plot_task_completion, data, thresholds=thr)
     ax = report_axes("tasks", **_tasks_box(data))
     draw(ax=ax)
-    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"])[0]),
+    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"].tolist())[0]),
                  note="под номером задания — его уровень: " + ", ".join(f"{k} — {v}" for k, v in LEVEL_NAMES.items())
                       + "; пороги достаточности: " + ", ".join(f"{k} — {fmt_num(v)} %" for k, v in thr.items()),
                  draw=draw)
@@ -390,7 +390,7 @@ def task_levels_chart(data: pd.DataFrame, *, thresholds: Mapping[str, float] | N
     draw = partial(plot_task_levels, data, thresholds=thresholds)
     ax = report_axes("levels", **_LEVELS_BOX)
     draw(ax=ax)
-    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"])[0]),
+    return embed(ax, title=title, source=source, n=max_n(data, order(data["group"].tolist())[0]),
                  note="точки — порог достаточности", draw=draw)
 
 
