@@ -154,7 +154,7 @@ def test_html_table_is_the_text_pandas_to_html_writes():
 
 def test_every_table_of_a_demo_school_report_is_the_pandas_text(demo_processed, monkeypatch):
     """Each table a whole school report of the demo shows (run in this process) is written as pandas
-    wrote it; most of them by the direct path."""
+    wrote it; most of them by the direct paths (text and integer columns, tables written from their rows)."""
     import importlib
 
     from msoko.runner.inprocess import run_cells
@@ -171,6 +171,17 @@ def test_every_table_of_a_demo_school_report_is_the_pandas_text(demo_processed, 
         return out
 
     monkeypatch.setattr(F, "_html_body", checked)
+    S = importlib.import_module("msoko.report.section")
+    text = S.html_text_table
+
+    def checked_text(columns, rows, **kw):   # a table written from its rows (report.section.TextTable)
+        out = text(columns, rows, **kw)
+        df = pd.DataFrame(rows, columns=columns)
+        assert df.to_html(index=False, escape=True, na_rep="—", border=0, classes="msoko-table") in out
+        seen.append(True)
+        return out
+
+    monkeypatch.setattr(S, "html_text_table", checked_text)
     school = sorted(pd.read_parquet(demo_processed / "vpr.parquet", columns=["school_id"])["school_id"].unique())[0]
     for _ in run_cells("school", {"processed_dir": str(demo_processed), "school_id": school}):
         pass

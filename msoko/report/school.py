@@ -21,14 +21,15 @@ from msoko.report.indicators import (
 )
 from msoko.report.vpr import (
     JOURNAL_SHARES, MARK_SHARES, gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution,
-    max_score, score_distribution, share_records, spec_note, task_completion, vpr_summary_table,
+    _item_parts, max_score, score_distribution, share_records, spec_note, task_completion, vpr_summary_table,
+    vpr_summary_text,
 )
-from msoko.report.signs import attention_zones, flagged_signs, signs_table
+from msoko.report.signs import attention_zones, flagged_signs, official_sign_works, signs_table
 from msoko.report import municipalities as MU
 from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
-from msoko.report.section import Section
+from msoko.report.section import Section, TextTable
 from msoko.report.skills import show_folded_works, show_work_skills
 from msoko.seasons import season_note, work_title
 from msoko.vocabulary import SYSTEM_SHORT
@@ -119,32 +120,64 @@ def show_school_system(data: ReportData, school_id: str, year: int, system: int)
 def _standout_works(data: ReportData, school_id: str, year: int) -> set[tuple[int, str]]:
     """Works where the school's interval lies on the worse side of the municipality, or a sign fires."""
     out: set[tuple[int, str]] = set()
-    ind, cat = data.indicators, data.catalogue.set_index("code")
-    if not ind.empty:
-        muni = str(school_row(data, school_id)["municipality"])
-        d = unit_year_rows(data, year, "school", school_id)
-        d = d[d["grade"].notna() & d["subject"].notna() & d["ci_low"].notna()
-              & ~d["suppressed"].fillna(False).astype(bool)]
+    if not data.indicators.empty:
+        out |= _worse_than_municipality(data, school_id, year)
+    return out | official_sign_works(data, year, school_id)
+
+
+def _worse_than_municipality(data: ReportData, school_id: str, year: int) -> set[tuple[int, str]]:
+    """(grade, subject) of the school's rows of a key indicator whose interval (not suppressed) lies on the
+    worse side (the catalogue's direction) of a municipality's value of the same indicator, grade and subject.
+    Dicts instead of a merge and masks (~10 ms a school); the municipality's values once per load."""
+    muni = str(school_row(data, school_id)["municipality"])
+    keys = ["indicator", "grade", "subject"]
+
+    def muni_values():
         m = unit_year_rows(data, year, "municipality", muni)
-        keys = ["indicator", "grade", "subject"]
-        d = d.merge(m[keys + ["value"]].rename(columns={"value": "muni"}), on=keys)
-        d = d[d["indicator"].isin(KEY_BREAKDOWN_INDICATORS)]
-        dirn = d["indicator"].map(cat["direction"]) if len(cat) else pd.Series("", index=d.index)
-        worse = ((dirn == "higher") & (d["ci_high"] < d["muni"])) | ((dirn == "lower") & (d["ci_low"] > d["muni"]))
-        out |= {(int(g), str(s)) for g, s in zip(d.loc[worse, "grade"], d.loc[worse, "subject"])}
-    f = flagged_signs(data, year, school_id, official=True).dropna(subset=["grade", "subject"])
-    out |= {(int(g), str(s)) for g, s in zip(f["grade"], f["subject"])}
+        out: dict = {}
+        for k, v in zip(zip(*(m[c].to_numpy(dtype=object, na_value=None).tolist() for c in keys)),
+                        m["value"].to_numpy(dtype=float, na_value=np.nan).tolist()):
+            out.setdefault(k, []).append(v)
+        return out
+
+    mv = data.memo(("_standout_muni_values", int(year), muni), muni_values)
+    cat = data.catalogue
+    direction = data.memo(("_catalogue_direction",), lambda: dict(zip(cat["code"].tolist(), cat["direction"].tolist()))
+                          if len(cat) else {})
+    d = unit_year_rows(data, year, "school", school_id)
+    d = d[d["grade"].notna() & d["subject"].notna() & d["ci_low"].notna() & ~d["suppressed"].fillna(False).astype(bool)]
+    out: set[tuple[int, str]] = set()
+    cols = [d[c].to_numpy(dtype=object, na_value=None).tolist() for c in keys]
+    lo, hi = (d[c].to_numpy(dtype=float, na_value=np.nan).tolist() for c in ("ci_low", "ci_high"))
+    for (ind, g, subj), low, high in zip(zip(*cols), lo, hi):
+        if ind not in KEY_BREAKDOWN_INDICATORS:
+            continue
+        dirn = direction.get(ind)
+        for v in mv.get((ind, g, subj), ()):
+            if (dirn == "higher" and high < v) or (dirn == "lower" and low > v):
+                out.add((int(g), str(subj)))
     return out
 
 
 def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """One row per ВПР the school wrote: participants, «2», «4»–«5» — school beside similar schools and
     the municipality (``indicators.parquet``)."""
-    taken = school_vpr_counts(data, school_id, year)
+    rows, cols = _overview_records(data, school_id, year)
+    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame()
+
+
+def _overview_text(data: ReportData, school_id: str, year: int) -> TextTable:
+    """:func:`vpr_overview_table` as a :class:`TextTable` (its frame built when read)."""
+    rows, cols = _overview_records(data, school_id, year)
+    return TextTable(cols, [[r[c] for c in cols] for r in rows],
+                     lambda: pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame())
+
+
+def _overview_records(data: ReportData, school_id: str, year: int) -> tuple[list[dict], list[str]]:
+    """The rows of :func:`vpr_overview_table` as dicts, and its columns."""
     rows = []
-    for _, r in taken.iterrows():
-        g, subj = int(r["grade"]), str(r["subject"])
-        row = {"Работа": f"{g} кл., {subj}", "Участников": fmt(int(r["n"]))}
+    for g, subj, n in _taken_works(data, school_id, year):
+        row = {"Работа": f"{g} кл., {subj}", "Участников": fmt(n)}
         for code, label in (("vpr_fail_share", "«2», %"), ("vpr_quality", "«4»–«5», %")):
             t = {x["group"]: x for x in _groups(data, school_id, year, code, g, subj)}
             for grp, short in ((GROUP_SCHOOL, "школа"), (GROUP_SIMILAR, "похожие"), (GROUP_MUNI, "муниц.")):
@@ -155,11 +188,22 @@ def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFr
                     row[f"{label} ({short})"] = f"{fmt(x['value'], 0)} [{fmt(x['ci_low'], 0)}–{fmt(x['ci_high'], 0)}]"
                 else:
                     row[f"{label} ({short})"] = fmt(x["value"], 0)
-        row["Информативность"] = informativeness(int(r["n"]), suppress_below(data))
+        row["Информативность"] = informativeness(n, suppress_below(data))
         rows.append(row)
     cols = ["Работа", "Участников"] + [f"{label} ({short})" for label in ("«2», %", "«4»–«5», %")
                                        for short in ("школа", "похожие", "муниц.")] + ["Информативность"]
-    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame()
+    return rows, cols
+
+
+def _taken_works(data: ReportData, school_id: str, year: int) -> list[tuple[int, str, int]]:
+    """(grade, subject, participants) of each ВПР the school wrote, in the order of :func:`school_vpr_counts`
+    (its columns as lists: ``iterrows`` boxed every row)."""
+    def build():
+        t = school_vpr_counts(data, school_id, year)
+        if t.empty:
+            return []
+        return [(int(g), str(x), int(n)) for g, x, n in zip(t["grade"].tolist(), t["subject"].tolist(), t["n"].tolist())]
+    return data.memo(("_taken_works", str(school_id), int(year)), build)
 
 
 def _overview_long(data: ReportData, school_id: str, year: int, codes: dict, column: str) -> pd.DataFrame:
@@ -167,10 +211,8 @@ def _overview_long(data: ReportData, school_id: str, year: int, codes: dict, col
     # the works' rows as dicts and one frame for all works (a frame per work, a concatenation, a filter
     # and an assign per work and group cost ~0.2 s per overview); the school's rows come before the
     # municipality's
-    taken = school_vpr_counts(data, school_id, year)
     recs, works = [], []
-    for g, subj in zip(taken["grade"], taken["subject"]) if len(taken) else ():
-        g, subj = int(g), str(subj)
+    for g, subj, _ in _taken_works(data, school_id, year):
         d = share_records(data, school_id, year, g, subj, codes, column)
         recs.extend(d)
         works.extend([f"{g} кл., {subj}"] * len(d))
@@ -202,7 +244,7 @@ def _first_values(index, columns, values) -> dict:
     with no value are absent there too); pairs with a missing key left out. A dict: the pivot cost
     ~20 ms per work."""
     out: dict = {}
-    for i, c, v in zip(index.tolist(), columns.tolist(), values.to_numpy(float).tolist()):
+    for i, c, v in zip(list(index), list(columns), np.asarray(values, dtype=float).tolist()):
         if pd.isna(i) or pd.isna(c) or v != v or (i, c) in out:
             continue
         out[(i, c)] = v
@@ -211,11 +253,23 @@ def _first_values(index, columns, values) -> dict:
 
 def level_table(data: ReportData, school_id: str, year: int, grade: int, subject: str, tasks: pd.DataFrame) -> pd.DataFrame:
     """Completion by difficulty level (Б/П/В), school beside the comparison groups, with the threshold."""
-    lv = level_completion(data, school_id, year, grade, subject)
-    if lv.empty:
-        return pd.DataFrame()
+    rows = _level_records(data, school_id, year, grade, subject)
+    return pd.DataFrame() if rows is None else pd.DataFrame(rows)
+
+
+def _level_text(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> TextTable | pd.DataFrame:
+    """:func:`level_table` as a :class:`TextTable` (its frame built when read)."""
+    rows = _level_records(data, school_id, year, grade, subject)
+    return pd.DataFrame() if rows is None else TextTable.of_records(rows, lambda: pd.DataFrame(rows))
+
+
+def _level_records(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> list[dict] | None:
+    """The rows of :func:`level_table` as dicts; None without level rows."""
+    lv = _item_parts(data, school_id, year, "vpr_level_completion", grade, subject)   # level_completion's columns
+    if lv is None:
+        return None
     thr = sufficiency_thresholds(data, year)
-    w = _first_values(lv["level"], lv["group"], lv["value"])
+    w = _first_values(lv[0], lv[1], lv[2])
     groups = {g for _, g in w}
     rows = []
     for level in [x for x in ("Б", "П", "В") if any(lv_ == x for lv_, _ in w)]:
@@ -225,7 +279,7 @@ def level_table(data: ReportData, school_id: str, year: int, grade: int, subject
                 row[f"{grp}, %"] = fmt(w.get((level, grp), math.nan), 0)
         row["Порог достаточности, %"] = fmt(thr.get(level), 0) if level in thr else "—"
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
 
 
 def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str = "auto") -> Section:
@@ -242,7 +296,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
         return sec
     if season_note(year, data.config):
         sec.para(season_note(year, data.config), "msoko-note")
-    sec.table(vpr_overview_table(data, school_id, year), caption=f"Все ВПР {year} года: школа и группы сравнения",
+    sec.table(_overview_text(data, school_id, year), caption=f"Все ВПР {year} года: школа и группы сравнения",
                note="Для школы в квадратных скобках — 95 % доверительный интервал; «похожие» — школы того же типа "
                     "и типа населённого пункта.")
     ov = vpr_overview_marks(data, school_id, year)
@@ -257,14 +311,13 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
     shown = 0
     folded = []   # every work not detailed is still reachable, folded (msoko.report.skills)
     if detail == "all":
-        chosen = list(zip(taken["grade"].astype(int), taken["subject"].astype(str)))
+        chosen = [(g, x) for g, x, _ in _taken_works(data, school_id, year)]
     else:
-        core = [(int(g), str(x)) for g, x in zip(taken["grade"], taken["subject"]) if x in CORE_SUBJECTS]
-        other = [(int(g), str(x)) for g, x in zip(taken["grade"], taken["subject"])
-                 if x not in CORE_SUBJECTS and (int(g), str(x)) in standout]
+        works = _taken_works(data, school_id, year)
+        core = [(g, x) for g, x, _ in works if x in CORE_SUBJECTS]
+        other = [(g, x) for g, x, _ in works if x not in CORE_SUBJECTS and (g, x) in standout]
         chosen = set((core + other)[:MAX_DETAILED_WORKS])
-    for _, r in taken.iterrows():
-        grade, subject, n = int(r["grade"]), str(r["subject"]), int(r["n"])
+    for grade, subject, n in _taken_works(data, school_id, year):
         if (grade, subject) not in chosen:
             folded.append((grade, subject, n))
             continue
@@ -277,12 +330,12 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
         if n < limited_below(data):
             sec.html(html_para(f"Участников {n}: информативность ограничена, выводы предварительные.", "msoko-note"))
         work = f"{subject}, {grade} класс"   # the caption names the work: it is the sheet's title in Excel too
-        sec.table(vpr_summary_table(data, school_id, year, grade, subject), caption=f"Основные показатели — {work}")
+        sec.table(vpr_summary_text(data, school_id, year, grade, subject), caption=f"Основные показатели — {work}")
         tasks = task_completion(data, school_id, year, grade, subject)
         note = spec_note(data, year, grade, subject)
         if note:
             sec.html(html_para(note, "msoko-note"))
-        sec.table(level_table(data, school_id, year, grade, subject, tasks),
+        sec.table(_level_text(data, school_id, year, grade, subject),
                    caption=f"Выполнение по уровням сложности (% от максимального балла) — {work}")
         fig = plots.vpr_detail_chart(
             scores=score_distribution(data, school_id, year, grade, subject), tasks=tasks,
@@ -295,7 +348,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
             f"Подробно, с рисунками, показаны {shown} из {len(taken)} работ: русский язык, математика и работы, где "
             "доля «2», качество или средний процент выполнения школы хуже муниципальных за пределами погрешности либо "
             f"есть официальный признак необъективности (не более {MAX_DETAILED_WORKS}).", "msoko-note"))
-    sec.extend(show_folded_works(data, school_id, year, folded, vpr_summary_table))
+    sec.extend(show_folded_works(data, school_id, year, folded, vpr_summary_text))
     return sec
 
 

@@ -8,19 +8,64 @@ each would be a kernel message and a schema validation in the runner). In Jupyte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 TABLES_MIME = "application/vnd.msoko.tables+json"  # a section's tables inside the executed notebook
 
 import pandas as pd
 
-from msoko.report.fmt import html_heading, html_para, html_sentences, html_table
+from msoko.report.fmt import html_heading, html_para, html_sentences, html_table, html_text_table, plain_text_rows
+
+
+class TextTable:
+    """A table of text cells (str or None) as rows under ``columns``, and ``build()``: its DataFrame, built
+    when it is read. :meth:`Section.table` writes such a table's HTML and workbook table from the rows — the
+    text it writes for the frame (a frame of text cells and its ``to_numpy`` cost ~1 ms a table)."""
+    __slots__ = ("columns", "rows", "build")
+
+    def __init__(self, columns: list, rows: list[list], build: Callable[[], pd.DataFrame]):
+        self.columns, self.rows, self.build = list(columns), rows, build
+
+    @classmethod
+    def of_records(cls, records: list[dict], build: Callable[[], pd.DataFrame], fill=None) -> "TextTable":
+        """The rows of ``records`` (columns in order of first appearance, a cell a record lacks ``fill``)."""
+        cols = list(dict.fromkeys(k for r in records for k in r))
+        return cls(cols, [[r.get(c, fill) for c in cols] for r in records], build)
+
+
+class Tables(dict):
+    """A section's tables by name: each a DataFrame when read (a table given as rows is built on first read;
+    a report run only writes its rows to the page and the workbook)."""
+
+    def __getitem__(self, key):
+        v = dict.__getitem__(self, key)
+        if isinstance(v, TextTable):
+            v = v.build()
+            dict.__setitem__(self, key, v)
+        return v
+
+    def __iter__(self):   # not dict's own: ``dict(tables)`` and ``{**tables}`` read through __getitem__
+        return iter(list(self.keys()))
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def values(self):
+        return [self[k] for k in self.keys()]
+
+    def items(self):
+        return [(k, self[k]) for k in self.keys()]
+
+    def raw_items(self):
+        """The tables as kept (rows not built into frames)."""
+        return dict.items(self)
 
 
 @dataclass
 class Section:
     """The parts of one report section, in display order."""
     parts: list[str] = field(default_factory=list)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: Tables = field(default_factory=Tables)
     figures: dict[str, object] = field(default_factory=dict)
     sentences: list[str] = field(default_factory=list)
 
@@ -41,10 +86,16 @@ class Section:
         self.sentences += sentences
         return self.html(html_sentences(sentences, empty=empty))
 
-    def table(self, df: pd.DataFrame, *, caption: str | None = None, note: str | None = None,
+    def table(self, df: "pd.DataFrame | TextTable", *, caption: str | None = None, note: str | None = None,
               key: str | None = None) -> "Section":
-        """A table: shown as HTML, kept as a DataFrame under ``key`` (default: its caption)."""
-        self.tables[_unique(self.tables, key or caption or f"Таблица {len(self.tables) + 1}")] = df
+        """A table: shown as HTML, kept as a DataFrame under ``key`` (default: its caption). A
+        :class:`TextTable` whose cells are all text is written from its rows, its frame built when read."""
+        if isinstance(df, TextTable) and not plain_text_rows(df.columns, df.rows):
+            df = df.build()
+        name = _unique(self.tables, key or caption or f"Таблица {len(self.tables) + 1}")
+        dict.__setitem__(self.tables, name, df)
+        if isinstance(df, TextTable):
+            return self.html(html_text_table(df.columns, df.rows, caption=caption, note=note))
         return self.html(html_table(df, caption=caption, note=note))
 
     def figure(self, chart, *, key: str | None = None) -> "Section":
@@ -56,8 +107,8 @@ class Section:
     def extend(self, other: "Section") -> "Section":
         """Append another section's parts (a nested section joins this one)."""
         self.parts += other.parts
-        for k, v in other.tables.items():
-            self.tables[_unique(self.tables, k)] = v
+        for k, v in _raw_items(other.tables):
+            dict.__setitem__(self.tables, _unique(self.tables, k), v)
         for k, v in other.figures.items():
             self.figures[_unique(self.figures, k)] = v
         self.sentences += other.sentences
@@ -71,7 +122,7 @@ class Section:
         (:mod:`msoko.report.workbook`; the HTML exporter ignores this type)."""
         bundle = {"text/html": self._repr_html_(), "text/plain": repr(self)}
         if self.tables:
-            bundle[TABLES_MIME] = [table_json(k, v) for k, v in self.tables.items()]
+            bundle[TABLES_MIME] = [table_json(k, v) for k, v in _raw_items(self.tables)]
         return bundle
 
     def __str__(self) -> str:
@@ -81,8 +132,14 @@ class Section:
         return f"<Раздел отчёта: таблиц {len(self.tables)}, рисунков {len(self.figures)}>"
 
 
+def _raw_items(tables: dict):
+    return tables.raw_items() if isinstance(tables, Tables) else tables.items()
+
+
 def table_json(title: str, df: pd.DataFrame) -> dict:
     """A table as JSON: its title, column names and cells (numbers kept as numbers, missing as null)."""
+    if isinstance(df, TextTable):   # text cells or None: as the frame's columns give them
+        return {"title": str(title), "columns": [str(c) for c in df.columns], "rows": [list(r) for r in df.rows]}
     def cell(v):
         t = type(v)
         if t is str or t is int or t is bool:   # the common cells first: no pd.isna per cell

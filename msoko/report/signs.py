@@ -95,6 +95,22 @@ def flagged_signs(data: ReportData, year: int, school_id: str | None = None, *, 
     return d.sort_values(["_name", "school_id", "grade", "subject", "sign"]).drop(columns="_name").reset_index(drop=True)
 
 
+def official_sign_works(data: ReportData, year: int, school_id: str) -> set[tuple[int, str]]:
+    """(grade, subject) of the school's works with a flagged official sign: those of
+    ``flagged_signs(data, year, school_id, official=True)`` with a grade and a subject, without the frame,
+    its names and its sorting (~5 ms)."""
+    o = data.objectivity
+    if o.empty:
+        return set()
+    base, pos = data.memo(("_flagged_year", int(year)), lambda: _flagged_year(o, year))
+    p = pos.get(str(school_id))
+    if p is None:
+        return set()
+    sign, grade, subject = (base[c].to_numpy(dtype=object, na_value=None)[p] for c in ("sign", "grade", "subject"))
+    return {(int(g), str(x)) for s, g, x in zip(sign.tolist(), grade.tolist(), subject.tolist())
+            if s in OFFICIAL_SIGNS and g is not None and x is not None}
+
+
 def _flagged_year(o: pd.DataFrame, year: int) -> tuple[pd.DataFrame, dict]:
     """The flagged sign rows of a year (index signs left out) and their positions by school."""
     d = o[(o["year"] == year) & ~o["sign"].astype(str).str.startswith(INDEX_SIGN)

@@ -15,7 +15,7 @@ import pandas as pd
 from msoko.report.data import ReportData, suppress_below
 from msoko.report.fmt import esc, fmt, html_para, html_table
 from msoko.report.indicators import _item_records
-from msoko.report.section import Section
+from msoko.report.section import Section, TextTable
 from msoko.seasons import work_title
 from msoko.skills import task_skills
 
@@ -72,15 +72,22 @@ def skills_table(data: ReportData, school_id: str, year: int, grade: int, subjec
     """One row per task: its label and level, the skill (short), the school's completion [interval] beside
     similar schools and the municipality, the threshold, and compute's verdict — none where the
     specification does not fit."""
+    out = _skills_records(data, school_id, year, grade, subject)
+    return pd.DataFrame() if out is None else pd.DataFrame(out)
+
+
+def _skills_records(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> list[dict] | None:
+    """The rows of :func:`skills_table` as dicts (None: neither a specification nor a value)."""
     sk = work_skills(data, grade, subject)
     used = ["item", "value", "ci_low", "ci_high", "suppressed", "similar_value", "municipality_value", "threshold",
             "flag", "vs_municipality", "vs_similar"]
     rows = _item_records(data, year, "vpr_task_completion", "school", school_id, grade, subject, used)
     vals = {str(r["item"]): r for r in rows}
     if sk.empty and not vals:
-        return pd.DataFrame()
+        return None
     fits = spec_fits(data, year, grade, subject)
-    tasks = list(sk["task"]) if len(sk) else sorted(vals, key=lambda x: (len(x), x))
+    tasks = data.memo(("_work_skill_tasks", int(grade), str(subject)), lambda: list(sk["task"])) if len(sk) \
+        else sorted(vals, key=lambda x: (len(x), x))
     # the specification's rows as dicts, once per work (a row lookup per task costs more than the table)
     by_task = data.memo(("_work_skills_by_task", int(grade), str(subject)),
                         lambda: {str(t): r for t, r in zip(sk["task"], sk.to_dict("records"))})
@@ -105,7 +112,7 @@ def skills_table(data: ReportData, school_id: str, year: int, grade: int, subjec
         else:
             row["Вывод"] = _verdict(r)
         out.append(row)
-    return pd.DataFrame(out)
+    return out
 
 
 def skills_full_table(data: ReportData, grade: int, subject: str) -> pd.DataFrame:
@@ -131,13 +138,15 @@ def show_work_skills(data: ReportData, school_id: str, year: int, grade: int, su
     """The tasks of one work with the skills they check (short), the school against similar schools and the
     municipality, and the full specification text folded."""
     sec = Section()
-    t = skills_table(data, school_id, year, grade, subject)
-    if t.empty:
+    out = _skills_records(data, school_id, year, grade, subject)
+    if not out:   # skills_table(...).empty
         sec.para("Спецификация работы не загружена: проверяемые умения не названы.", "msoko-empty")
         return sec
+    t = TextTable.of_records(out, lambda: pd.DataFrame(out))   # the frame of skills_table, built when read
     work = f"{subject}, {grade} класс"
     fits = spec_fits(data, year, grade, subject)
-    unformed = unformed_skills(t)
+    unformed = [f"{r['Задание']} ({r['Проверяемое умение']})" for r in out   # unformed_skills(skills_table(…))
+                if str(r["Вывод"]).startswith("ниже порога")]
     if not fits:
         sec.para("Спецификация не подходит к баллам выгрузки: умения названы, вывода о них нет.", "msoko-note")
     elif unformed:

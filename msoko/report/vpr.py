@@ -12,6 +12,7 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_REGION, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import fmt, informativeness
 from msoko.report.data import ReportData, school_row, suppress_below
+from msoko.report.section import TextTable
 from msoko.report.indicators import (_cell_key, _groups, _indicator_rows, _row_index, indicator_groups,
                                      school_year_rows)
 
@@ -99,34 +100,62 @@ def score_distribution(data: ReportData, school_id: str, year: int, grade: int, 
     top = max_score(data, year, grade, subject)
     if counts.empty or top is None:
         return pd.DataFrame(columns=cols)
-    pos = data.memo(("_score_counts_pos",), lambda: counts.groupby(
-        ["year", "level", "school_id", "grade", "subject"], sort=False, observed=True).indices)
     muni = str(school_row(data, school_id)["municipality"])
     scores = np.arange(0, int(top) + 1)
-    out = []
+    groups, shares, ns = [], [], []
     for g, level, unit in ((GROUP_SCHOOL, "school", str(school_id)), (GROUP_MUNI, "municipality", muni)):
-        p = pos.get((int(year), level, unit, int(grade), str(subject)))
-        if p is None:
+        hit = _score_counts(data, counts, (int(year), level, unit, int(grade), str(subject)))
+        if hit is None or hit[1] < suppress_below(data):
             continue
-        x = counts.iloc[p]
-        n = int(x["n"].iloc[0])
-        if n < suppress_below(data):
-            continue
-        c = pd.Series(x["count"].to_numpy(), index=x["score"].to_numpy()).reindex(scores, fill_value=0)
-        out.append(pd.DataFrame(dict(group=g, score=scores, share=100 * c.to_numpy() / n, n=n)))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
+        by_score, n = hit
+        # the counts reindexed on 0…maximum (a score outside left out, a score not seen counts 0)
+        c = np.array([by_score.get(k, 0) for k in scores.tolist()], dtype=np.int64)
+        groups.append(g)
+        shares.append(100 * c / n)
+        ns.append(n)
+    if not groups:
+        return pd.DataFrame(columns=cols)
+    k = len(scores)
+    return pd.DataFrame({"group": [g for g in groups for _ in range(k)], "score": np.tile(scores, len(groups)),
+                         "share": np.concatenate(shares), "n": np.repeat(np.asarray(ns, dtype=np.int64), k)})
+
+
+def _score_counts(data: ReportData, counts: pd.DataFrame, key: tuple) -> tuple[dict, int] | None:
+    """``({score: count}, n)`` of one group of ``vpr_score_counts`` (``key``: year, level, unit, grade, subject),
+    ``n`` its first row's; None when absent. The rows' positions and columns once per load, each group's
+    dict once: a frame per group and school, a reindex and a concatenation cost ~3 ms a work."""
+    def index():
+        pos = counts.groupby(["year", "level", "school_id", "grade", "subject"], sort=False, observed=True).indices
+        return {(int(y), str(lv), str(u), int(g), str(sj)): p for (y, lv, u, g, sj), p in pos.items()}, \
+            tuple(counts[c].to_numpy() for c in ("score", "count", "n")), {}
+
+    pos, (score, count, n), done = data.memo(("_score_counts",), index)
+    if key not in done:
+        p = pos.get(key)
+        done[key] = None if p is None else (dict(zip(score[p].tolist(), count[p].tolist())), int(n[p[0]]))
+    return done[key]
 
 
 def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: int, subject: str,
                  column: str) -> pd.DataFrame:
     """``<column>, group, value, n``: the items (tasks, levels) of one indicator for the school, similar
     schools and the municipality, as compute wrote them; a suppressed school shows only the others."""
-    cols = [column, "group", "value", "n"]
+    parts = _item_parts(data, school_id, year, code, grade, subject)
+    if parts is None:
+        return pd.DataFrame(columns=[column, "group", "value", "n"])
+    items, groups, values, ns = parts
+    return pd.DataFrame({column: pd.array(items, dtype=data.indicator_items["item"].dtype), "group": groups,
+                         "value": values, "n": ns})
+
+
+def _item_parts(data: ReportData, school_id: str, year: int, code: str, grade: int, subject: str):
+    """The columns of :func:`_item_groups` as ``(items, groups, values, ns)`` (lists, float arrays), or None
+    when it is empty: plain arrays, one frame (if any) at the end — a frame per part cost more than the rows."""
     frame = data.indicator_items
     cells = _row_index(data, True)[1] if not frame.empty else {}
     me = cells.get((int(year), str(code), "school", str(school_id), _cell_key(grade), _cell_key(subject)))
     if me is None or not len(me):
-        return pd.DataFrame(columns=cols)
+        return None
     muni = str(school_row(data, school_id)["municipality"])
     m = cells.get((int(year), str(code), "municipality", muni, _cell_key(grade), _cell_key(subject)))
     m = np.zeros(0, int) if m is None else m
@@ -138,7 +167,7 @@ def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: 
     parts = [(me, None if not a["suppressed"][me].any() else np.zeros(len(me), bool), GROUP_SCHOOL, "value", "n"),
              (me, sim, GROUP_SIMILAR, "similar_value", "similar_n"), (m, None, GROUP_MUNI, "value", "n")]
     items, groups, values, ns = [], [], [], []
-    for pos, keep, g, v, n in parts:  # plain arrays, one frame at the end (a frame per part cost more than the rows)
+    for pos, keep, g, v, n in parts:
         if keep is None:
             keep = np.ones(len(pos), bool)
         if not keep.any():
@@ -148,9 +177,8 @@ def _item_groups(data: ReportData, school_id: str, year: int, code: str, grade: 
         values.append(a[v][pos][keep])
         ns.append(a[n][pos][keep])
     if not items:
-        return pd.DataFrame(columns=cols)
-    return pd.DataFrame({column: pd.array(items, dtype=frame["item"].dtype), "group": groups,
-                         "value": np.concatenate(values), "n": np.concatenate(ns)})
+        return None
+    return items, groups, np.concatenate(values), np.concatenate(ns)
 
 
 def spec_note(data: ReportData, year: int, grade: int, subject: str) -> str | None:
@@ -179,8 +207,8 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
     municipality — compute's ``vpr_task_completion`` rows (a task not done counts as 0); labels and
     levels from the task specification."""
     cols = ["task", "label", "level", "group", "value", "n"]
-    res = _item_groups(data, school_id, year, "vpr_task_completion", grade, subject, "task")
-    if res.empty:
+    res = _item_parts(data, school_id, year, "vpr_task_completion", grade, subject)
+    if res is None:
         return pd.DataFrame(columns=cols)
 
     def work_spec():
@@ -196,20 +224,21 @@ def task_completion(data: ReportData, school_id: str, year: int, grade: int, sub
         return {c: (dict(zip(spec["task"], spec[c])), spec[c].dtype) for c in ("label", "level")}
 
     maps = data.memo(("_work_spec_maps", int(grade), str(subject)), spec_maps)
-    task = [str(t) for t in res["task"].tolist()]
+    items, group, value, n = res
+    task = [str(t) for t in items]
     label = [maps["label"][0].get(t, t) for t in task]
     label = [t if lab is None or (isinstance(lab, float) and np.isnan(lab)) else lab for t, lab in zip(task, label)]
     level = [maps["level"][0].get(t, np.nan) for t in task]
-    group, value, n = res["group"].tolist(), res["value"].to_numpy(float), res["n"].to_numpy(float)
     # school, similar schools, municipality; within each, tasks by their number («3.1» after «3»), then name
     rank = {g: i for i, g in enumerate((GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI))}
     num = [_task_number(t) for t in task]
     order = sorted(range(len(task)), key=lambda i: (rank.get(group[i], 3), math.isnan(num[i]),
                                                    0.0 if math.isnan(num[i]) else num[i], task[i]))
-    return pd.DataFrame({"task": pd.array([task[i] for i in order], dtype=res["task"].astype(str).dtype),
+    task_dtype = data.memo(("_item_str_dtype",), lambda: data.indicator_items["item"].iloc[:0].astype(str).dtype)
+    return pd.DataFrame({"task": pd.array([task[i] for i in order], dtype=task_dtype),
                          "label": pd.array([label[i] for i in order], dtype=maps["label"][1]),
                          "level": pd.array([level[i] for i in order], dtype=maps["level"][1]),
-                         "group": pd.array([group[i] for i in order], dtype=res["group"].dtype),
+                         "group": [group[i] for i in order],
                          "value": value[order] if len(order) else value, "n": n[order] if len(order) else n})
 
 
@@ -239,6 +268,17 @@ SUMMARY_INDICATORS = {"Доля «2»": "vpr_fail_share", "Успеваемос�
 def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """Participants, mean score, успеваемость, качество and the share of «2» per group, with intervals
     — the values of ``indicators.parquet`` for this work."""
+    return filled_frame(_summary_records(data, school_id, year, grade, subject))
+
+
+def vpr_summary_text(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> TextTable:
+    """:func:`vpr_summary_table` as a :class:`~msoko.report.section.TextTable` (its frame built when read)."""
+    rows = _summary_records(data, school_id, year, grade, subject)
+    return TextTable.of_records(rows, lambda: filled_frame(rows), fill="—")
+
+
+def _summary_records(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> list[dict]:
+    """The rows of :func:`vpr_summary_table` as dicts (a cell a row lacks: «—»)."""
     mean = {x["group"]: x for x in _groups(data, school_id, year, "vpr_mean_score", grade, subject)}
     shares = {label: {x["group"]: x for x in _groups(data, school_id, year, code, grade, subject)}
               for label, code in SUMMARY_INDICATORS.items()}
@@ -261,7 +301,7 @@ def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, s
                 row[label] = f"{fmt(r['value'], 0)} %"
         row["Информативность"] = informativeness(n, suppress_below(data)) if pd.notna(n) else "—"
         rows.append(row)
-    return filled_frame(rows)
+    return rows
 
 
 def filled_frame(rows: list[dict], fill: str = "—") -> pd.DataFrame:
