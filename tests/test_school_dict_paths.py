@@ -192,3 +192,42 @@ def test_indicator_trend_is_the_concatenated_frames():
     t = indicator_trend(_data(), "s1", "a_share", 2023)
     assert list(t["year"]) == [2021] * 3 + [2022] * 3 + [2023] * 3   # the region's rows left out
     assert list(t["group"][:3]) == [GROUP_SCHOOL, GROUP_SIMILAR, GROUP_MUNI] and list(t.index[:4]) == [0, 1, 2, 4]
+
+
+def test_school_overall_and_first_screen_parts_are_the_filters_they_replace():
+    """The summary's school rows by indicator and its first-screen parts, read from positions indexed once per
+    load, are the frames the filters of the whole tables gave (item rows and duplicates left out as before)."""
+    from msoko.report.school import _first_screen_part, _school_overall
+
+    ind = _indicators()
+    ind["item"] = pd.array([None] * len(ind), dtype="str")
+    extra = ind[(ind["school_id"] == "s1") & ind["grade"].isna()].head(2).assign(item="задание 1", value=1.0)
+    dup = ind[(ind["school_id"] == "s1") & ind["grade"].isna()].head(1).assign(value=-5.0)
+    ind = pd.concat([ind, extra, dup], ignore_index=True)
+    fs = pd.DataFrame({"year": [2023, 2023, 2023, 2022, 2023, 2023, 2023],
+                       "school_id": ["s1", "s1", "s2", "s1", "s1", "s1", "t1"],
+                       "part": ["concern", "strength", "concern", "concern", "concern", "action", "concern"],
+                       "rank": [2, 1, 1, 1, 1, 1, 1], "text_ru": list("abcdefg")})
+
+    def data():
+        d = _data()
+        d.indicators = ind
+        d.tables["first_screen"] = fs
+        return d
+
+    for school in ("s1", "s2", "t1", "zz"):
+        for year in (2021, 2022, 2023, 2019):
+            x = ind[(ind["year"] == year) & (ind["level"] == "school") & (ind["school_id"] == school)
+                    & ind["grade"].isna() & ind["subject"].isna()]
+            old = x[x["item"].isna()].drop_duplicates("indicator").set_index("indicator")
+            d = data()
+            new = _school_overall(d, school, year)
+            pd.testing.assert_frame_equal(new, old)
+            assert _school_overall(d, school, year) is new   # once per school
+            for part in ("concern", "strength", "action", "strength_note"):
+                old = fs[(fs["year"] == year) & (fs["school_id"].astype(str) == school) & (fs["part"] == part)] \
+                    .sort_values("rank", kind="stable")
+                pd.testing.assert_frame_equal(_first_screen_part(d, school, year, part), old)
+    assert list(_first_screen_part(data(), "s1", 2023, "concern")["text_ru"]) == ["e", "a"]
+    assert _school_overall(data(), "s1", 2023).loc["d_count", "value"] == 12.0   # the first of a duplicate
+    assert len(_school_overall(data(), "s1", 2023)) == 5                          # item rows left out
