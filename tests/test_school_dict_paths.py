@@ -231,3 +231,23 @@ def test_school_overall_and_first_screen_parts_are_the_filters_they_replace():
     assert list(_first_screen_part(data(), "s1", 2023, "concern")["text_ru"]) == ["e", "a"]
     assert _school_overall(data(), "s1", 2023).loc["d_count", "value"] == 12.0   # the first of a duplicate
     assert len(_school_overall(data(), "s1", 2023)) == 5                          # item rows left out
+
+
+def test_headline_indicators_are_the_filter_of_the_schools_rows():
+    """The headline indicators from the school's set of shown indicators (once per school) are those the filter
+    of its overall rows per system gave, in the chapter's order."""
+    from msoko.report.indicators import HEADLINE, _school_overall_rows, catalogue_for, headline_indicators
+
+    for school in ("s1", "s2", "t1", "zz"):
+        for year in (2021, 2023, 2019):
+            data = _data()
+            for system in (1, 2, 3):
+                for k in (1, 2, 9):
+                    d = _school_overall_rows(_data(), year, school)
+                    d = d[d["value"].notna() & ~d["suppressed"].fillna(False).astype(bool)]
+                    codes = list(catalogue_for(data, system)["code"])
+                    first = [c for c in HEADLINE.get(system, []) if c in codes]
+                    old = [c for c in first + [c for c in codes if c not in first] if c in set(d["indicator"])][:k]
+                    assert headline_indicators(data, school, year, system, k=k) == old
+    assert headline_indicators(_data(), "s1", 2023, 1, k=9) == ["a_share", "b_mean", "c_flag", "d_count"]
+    assert headline_indicators(_data(), "s2", 2023, 1, k=9) == ["b_mean"]   # a_share suppressed (n = 4)
