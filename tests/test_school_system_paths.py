@@ -1,6 +1,7 @@
-"""The school report's fast paths of its system sections (records and dicts instead of ``iterrows``, one frame
-instead of a frame per year) give what the pandas paths they replace gave, on small fixed frames: the old paths
-are written out here as they were."""
+"""The school report's fast paths of its system sections and its summary (records and dicts instead of
+``iterrows``, one frame instead of a frame per year, positions indexed once per load instead of filters of
+whole tables) give what the pandas paths they replace gave, on small fixed frames: the old paths are written
+out here as they were. (The ВПР sections' dict paths: tests/test_report_dict_paths.py.)"""
 from __future__ import annotations
 
 import math
