@@ -435,6 +435,46 @@ def test_kept_axes_give_the_bytes_of_the_whole_drawing():
     assert half == str(plots.score_histogram_chart(four, boundaries={3: 1}, max_score=4))
 
 
+def test_axis_with_other_tick_labels_is_stamped_with_the_bytes_of_the_whole_drawing():
+    """An indicator chart's row labels carry each school's n («Школа (n = 31)»): its y axis is kept once per
+    layout and the labels' texts stamped into it. A chart drawn after another school's (other n, other values)
+    is the chart drawn alone; a label of another height or an empty one is not stamped over a kept one."""
+    from msoko.plots import embed, theme
+
+    theme.use_theme()
+
+    def frame(n_school, n_muni=900.0, value=50.0, groups=("Школа", "Похожие школы", "Муниципалитет", "Регион")):
+        return pd.DataFrame({"group": list(groups), "value": [value, 55.0, 60.0, 58.0][:len(groups)],
+                             "ci_low": [value - 5, 52.0, np.nan, np.nan][:len(groups)],
+                             "ci_high": [value + 5, 58.0, np.nan, np.nan][:len(groups)],
+                             "n": [n_school, 3000.0, n_muni, np.nan][:len(groups)]})
+
+    first, second = frame(120.0), frame(345.0, value=48.0)   # labels of the same length: the same layout
+    embed._AXES_SVG.clear()
+    str(plots.indicator_chart(first, unit="%", title="Доля"))
+    kept = [k for k in embed._AXES_SVG if k[0] == "y"]
+    assert len(kept) == 1 and isinstance(embed._AXES_SVG[kept[0]], tuple)   # a template cut at the labels
+    stamped = str(plots.indicator_chart(second, unit="%", title="Доля"))
+    assert [k for k in embed._AXES_SVG if k[0] == "y"] == kept               # the second chart took the kept axis
+    assert "Школа (n = 345)" in stamped and "Школа (n = 120)" not in stamped
+    embed._AXES_SVG.clear()
+    assert stamped == str(plots.indicator_chart(second, unit="%", title="Доля"))
+    # a label with a descender («ц» of «Муниципалитет» against «Регион»), a different count, a text to escape
+    for other in (frame(345.0, groups=("Школа", "Похожие школы", "Регион", "Муниципалитет")),
+                  frame(12.0, groups=("Школа", "Похожие школы", "Муниципалитет")),
+                  frame(345.0, groups=("Школа", "Похожие <школы> & co", "Муниципалитет", "Регион"))):
+        embed._AXES_SVG.clear()
+        str(plots.indicator_chart(first, unit="%", title="Доля"))
+        after = str(plots.indicator_chart(other, unit="%", title="Доля"))
+        embed._AXES_SVG.clear()
+        assert after == str(plots.indicator_chart(other, unit="%", title="Доля"))
+    assert "Похожие &lt;школы&gt; &amp; co (n = 3000)" in after
+    # an axis whose texts are not its labels in order is not kept as a template
+    assert embed._label_template('<g><text x="1">a</text><text>b</text></g>', ("b", "a"), ("",)) is None
+    assert embed._stamped(embed._label_template('<g><text x="1">a</text><text>b</text></g>', ("a", "", "b"), ("",)),
+                          ("x&", "", "y")) == '<g><text x="1">x&amp;</text><text>y</text></g>'
+
+
 def test_svg_clean_up_without_leading_whitespace_patterns_is_the_regex():
     """embed's literal-led clean-up does what the ``\\s*``-led regular expressions did (each match removed
     with the whitespace before it; indentation after a newline dropped), on the awkward cases."""

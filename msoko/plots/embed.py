@@ -204,11 +204,12 @@ def _line_key(ln) -> tuple:
             ln.get_linestyle(), ln.get_alpha(), str(ln.get_marker()), ln.get_markersize(), ln.get_zorder())
 
 
-def _axis_key(axis) -> tuple | None:
+def _axis_key(axis) -> tuple[tuple, tuple | None] | None:
+    """What decides the SVG of ``axis`` and the tick labels to stamp into it (None: the labels are in the key)."""
     from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
     if not axis.get_visible():
-        return ("hidden",)
+        return ("hidden",), None
     loc, fmt = axis.get_major_locator(), axis.get_major_formatter()
     if not isinstance(loc, FixedLocator) or axis.get_scale() != "linear" \
             or not isinstance(axis.get_minor_locator(), NullLocator) \
@@ -219,16 +220,73 @@ def _axis_key(axis) -> tuple | None:
         return None
     t = ticks[0]  # tick_params and grid() set every tick alike; new ticks copy them
     locs = tuple(float(x) for x in loc.locs)
-    return (locs, tuple(fmt.format_ticks(list(locs))), _text_key(t.label1), _text_key(t.label2), t.get_pad(),
-            _line_key(t.gridline), _line_key(t.tick1line), _line_key(t.tick2line), t.get_zorder(),
-            _text_key(axis.label), tuple(axis.label.get_position()), axis.label.get_transform() is not None
-            and tuple(axis.label.get_transform().get_matrix().ravel()), axis.get_zorder(),
-            _text_key(axis.get_offset_text()))
+    labels = tuple(fmt.format_ticks(list(locs)))
+    stamp = _stamp_labels(t, fmt, labels)
+    rest = (t.get_pad(), _line_key(t.gridline), _line_key(t.tick1line), _line_key(t.tick2line),
+            t.get_zorder(), _text_key(axis.label), tuple(axis.label.get_position()),
+            axis.label.get_transform() is not None and tuple(axis.label.get_transform().get_matrix().ravel()),
+            axis.get_zorder(), _text_key(axis.get_offset_text()))
+    if stamp is None:
+        return (locs, labels, _text_key(t.label1), _text_key(t.label2), *rest), None
+    # the labels' texts left out (the hidden label2 holds them too): stamped into the kept SVG
+    return (locs, ("stamped", stamp), _text_key(t.label1)[1:], _text_key(t.label2)[1:], *rest), labels
+
+
+def _stamp_labels(tick, fmt, labels: tuple) -> tuple | None:
+    """What of the tick labels decides where matplotlib puts them, when their text can be stamped into an axis
+    drawn with other labels (None: it cannot). An unrotated one-line label is drawn at its tick's anchor point
+    (``text-anchor`` does the horizontal alignment): its width does not matter, its height and descent do (the
+    vertical alignment); an empty label is not drawn at all. So the row labels «Школа (n = 31)» of every
+    school's indicator chart share one axis."""
+    lab = tick.label1
+    if fmt.get_offset() or tick.label2.get_visible() \
+            or lab.get_rotation() != 0 or lab.get_usetex() or lab.get_wrap() or lab.get_path_effects() \
+            or lab.get_bbox_patch() is not None or any("\n" in x or "\r" in x for x in labels) \
+            or (lab.get_parse_math() and any("$" in x for x in labels)):
+        return None
+    from msoko.plots.svg_backend import _text_metrics
+
+    prop = lab.get_fontproperties()
+    return tuple(("",) if x == "" else _text_metrics(x, prop.copy())[1:] for x in labels)
+
+
+_TEXT_RE = re.compile(r"(<text\b[^>]*>)(.*?)(</text>)", re.S)
+
+
+def _label_template(frag: str, labels: tuple, axis_texts: tuple) -> tuple | None:
+    """The kept SVG of an axis cut at its tick labels' texts (the pieces between them), or None when its
+    texts are not the labels, in order, then the axis's own texts (title, offset): then it is not kept."""
+    drawn = [_escape_text(x) for x in labels if x != ""]
+    found = _TEXT_RE.findall(frag)
+    if [m[1] for m in found] != drawn + [_escape_text(x) for x in axis_texts if x != ""]:
+        return None
+    pieces, pos = [], 0
+    for k, mo in enumerate(_TEXT_RE.finditer(frag)):
+        if k == len(drawn):
+            break
+        pieces.append(frag[pos:mo.start(2)])
+        pos = mo.end(2)
+    pieces.append(frag[pos:])
+    return tuple(pieces)
+
+
+def _stamped(template: tuple, labels: tuple) -> str:
+    drawn = [_escape_text(x) for x in labels if x != ""]
+    out = [template[0]]
+    for text, piece in zip(drawn, template[1:]):
+        out += [text, piece]
+    return "".join(out)
+
+
+def _escape_text(s: str) -> str:
+    """A text as matplotlib's SVG writer escapes it."""
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _axes_keys(fig) -> tuple | None:
     """What decides the SVG of the x axis and of the y axis of the one axes of ``fig`` (each ``None`` when
-    that axis is not one to share); ``None``: not a chart whose axes can be shared."""
+    that axis is not one to share), and the tick labels of each to stamp into its kept SVG (None: its labels
+    are in its key); ``None``: not a chart whose axes can be shared."""
     if len(fig.axes) != 1:
         return None
     ax = fig.axes[0]
@@ -245,8 +303,9 @@ def _axes_keys(fig) -> tuple | None:
     base = (tuple(fig.get_size_inches()), fig.dpi, tuple(ax.get_position().bounds),
             tuple(str(mpl.rcParams[k]) for k in _AXES_RC))
     kx, ky = _axis_key(ax.xaxis), _axis_key(ax.yaxis)
-    return (("x", base, ax.get_xlim(), kx) if kx is not None else None,
-            ("y", base, ax.get_ylim(), ky) if ky is not None else None)
+    return (("x", base, ax.get_xlim(), kx[0]) if kx is not None else None,
+            ("y", base, ax.get_ylim(), ky[0]) if ky is not None else None), \
+        (kx[1] if kx is not None else None, ky[1] if ky is not None else None)
 
 
 def _renumber(s: str) -> str:
@@ -262,12 +321,14 @@ def _renumber(s: str) -> str:
 
 def _svg_text(fig) -> str:
     """matplotlib's SVG of ``fig``, an axis taken from :data:`_AXES_SVG` when the same axis was drawn before."""
-    keys = _axes_keys(fig)
-    if keys is None:
+    found = _axes_keys(fig)
+    if found is None:
         return _savefig(fig)
+    keys, stamps = found
     ax = fig.axes[0]
     axes = (ax.xaxis, ax.yaxis)  # drawn in this order (the same zorder): x first
     kept = [_AXES_SVG.get(k) if k is not None else None for k in keys]
+    kept = [_stamped(f, lab) if isinstance(f, tuple) else f for f, lab in zip(kept, stamps)]
     for axis, frag in zip(axes, kept):
         if frag is not None:
             axis.set_visible(False)
@@ -282,7 +343,7 @@ def _svg_text(fig) -> str:
         return _savefig(fig) if any(f is not None for f in kept) else s
     ws = s[pos:s.find("<g", pos)]  # "\n   " between the groups of the axes
     out = [s[:pos]]
-    for key, frag in zip(keys, kept):
+    for axis, key, labels, frag in zip(axes, keys, stamps, kept):
         if frag is None:  # drawn here: the next group is this axis (keep it for the next chart)
             start = s.find("<g", pos)
             end = _group_end(s, start)
@@ -290,10 +351,12 @@ def _svg_text(fig) -> str:
                 return _savefig(fig) if any(f is not None for f in kept) else s
             frag = s[start:end]
             pos = end
-            if key is not None:
+            keep = frag if labels is None else \
+                _label_template(frag, labels, (axis.label.get_text(), axis.get_offset_text().get_text()))
+            if key is not None and keep is not None:
                 if len(_AXES_SVG) >= _AXES_SVG_MAX:
                     _AXES_SVG.clear()
-                _AXES_SVG[key] = frag
+                _AXES_SVG[key] = keep
         out.append(ws + frag)
     out.append(s[pos:])
     return _renumber("".join(out)) if any(f is not None for f in kept) else s

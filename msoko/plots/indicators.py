@@ -21,8 +21,8 @@ def _indicator_frame(data: pd.DataFrame) -> tuple[list[str], dict]:
                     for c in ("value", "ci_low", "ci_high", "n")}
 
 
-def _indicator_box(data: pd.DataFrame) -> dict:
-    groups, d = _indicator_frame(data)
+def _indicator_box(data: pd.DataFrame, frame: tuple[list[str], dict] | None = None) -> dict:
+    groups, d = frame if frame is not None else _indicator_frame(data)
     left = max(text_width(n_label(g, k)) for g, k in zip(groups, d["n"])) + 14
     return box(left + 330, 26 + 30 * len(groups) + 40, left=left, right=14, top=26, bottom=40)
 
@@ -72,10 +72,10 @@ def indicator_chart(data: pd.DataFrame, *, unit: str = "", source: str = "msoko,
     if data.empty or data["value"].isna().all():
         return no_data(title=title)
     draw = partial(plot_indicator, data, unit=unit, target=target)
-    ax = report_axes("indicator", **_indicator_box(data))
+    frame = _indicator_frame(data)   # once for the box and the caption (the drawing makes its own)
+    ax = report_axes("indicator", **_indicator_box(data, frame))
     draw(ax=ax)
-    _, d = _indicator_frame(data)
-    n0 = d["n"][0]
+    n0 = frame[1]["n"][0]
     return embed(ax, title=title, source=source, n=n0 if pd.notna(n0) else None,
                  note="линии — 95 % доверительный интервал", draw=draw)
 
