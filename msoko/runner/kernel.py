@@ -161,7 +161,8 @@ def __msoko_reset(cwd):
     warnings.filters[:] = st["filters"]
     warnings._filters_mutated()
     for m in list(sys.modules.values()):
-        reg = getattr(m, "__warningregistry__", None)
+        # the module's own dict: getattr would call a lazy module's __getattr__ (4 ms for ~1 450 modules)
+        reg = getattr(m, "__dict__", {}).get("__warningregistry__")
         if isinstance(reg, dict):
             reg.clear()
     sys.path[:] = st["path"]
