@@ -631,3 +631,29 @@ def test_reset_peak_rss_gives_the_peak_since_the_reset(tmp_path):
             assert hwm2 > 290
     finally:
         p.kill()
+
+
+def test_one_print_split_by_a_flush_gives_the_same_notebook_as_unsplit():
+    """Where the kernel's output thread flushes inside one ``print`` is a matter of timing (the Dask
+    and local runs of one report once differed by it under load): the executed notebook and its page
+    hold one stdout output either way; a stderr chunk between two stdout chunks keeps them apart."""
+    from msoko.runner.worker import _normalise
+
+    def nb_with(outputs):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell("print('ШКОЛА')", outputs=outputs, execution_count=7)]
+        nb.cells[0]["id"] = "c0"
+        return nb
+
+    stream = nbformat.v4.new_output
+    split = nb_with([stream("stream", name="stdout", text="ШКОЛА s3"), stream("stream", name="stdout", text="\n")])
+    whole = nb_with([stream("stream", name="stdout", text="ШКОЛА s3\n")])
+    apart = nb_with([stream("stream", name="stdout", text="a"), stream("stream", name="stderr", text="w\n"),
+                     stream("stream", name="stdout", text="b\n")])
+    for nb in (split, whole, apart):
+        _normalise(nb)
+    assert nbformat.writes(split) == nbformat.writes(whole)
+    assert [o["text"] for o in split.cells[0].outputs] == ["ШКОЛА s3\n"]
+    assert split.cells[0].execution_count == 1
+    assert [(o["name"], o["text"]) for o in apart.cells[0].outputs] == [("stdout", "a"), ("stderr", "w\n"),
+                                                                        ("stdout", "b\n")]

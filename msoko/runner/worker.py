@@ -167,7 +167,14 @@ def parameterize(nb, params: dict[str, Any]):
 
 
 def _normalise(nb) -> None:
-    """Stable execution counts (a warm kernel must look like a fresh one)."""
+    """Stable execution counts (a warm kernel must look like a fresh one) and stream outputs: one
+    ``print`` reaches the notebook as one output or as two (its text, then its newline), as the kernel's
+    output thread happens to flush in between (seen on a loaded machine), so consecutive chunks of one
+    stream are merged (nbconvert's CoalesceStreamsPreprocessor) before the page and the kept notebook are
+    written."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
     n = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
