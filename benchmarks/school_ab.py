@@ -33,12 +33,10 @@ def tree(spec: str, work: Path, name: str) -> Path:
     p = Path(spec)
     if (p / "msoko").is_dir() and (p / "notebooks").is_dir():
         return p.resolve()
-    dest = work / name
-    dest.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", spec, "msoko", "notebooks"],
-                             check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from region import export_revision   # benchmarks/region.py: the same export for its --before
+
+    return export_revision(spec, work / name)
 
 
 def school_ids(processed: Path, municipalities: int, skip: int) -> list[str]:
