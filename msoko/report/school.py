@@ -162,8 +162,7 @@ def _worse_than_municipality(data: ReportData, school_id: str, year: int) -> set
 def vpr_overview_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """One row per ВПР the school wrote: participants, «2», «4»–«5» — school beside similar schools and
     the municipality (``indicators.parquet``)."""
-    rows, cols = _overview_records(data, school_id, year)
-    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame()
+    return _overview_text(data, school_id, year).build()
 
 
 def _overview_text(data: ReportData, school_id: str, year: int) -> TextTable:
@@ -253,8 +252,8 @@ def _first_values(index, columns, values) -> dict:
 
 def level_table(data: ReportData, school_id: str, year: int, grade: int, subject: str, tasks: pd.DataFrame) -> pd.DataFrame:
     """Completion by difficulty level (Б/П/В), school beside the comparison groups, with the threshold."""
-    rows = _level_records(data, school_id, year, grade, subject)
-    return pd.DataFrame() if rows is None else pd.DataFrame(rows)
+    t = _level_text(data, school_id, year, grade, subject)
+    return t.build() if isinstance(t, TextTable) else t
 
 
 def _level_text(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> TextTable | pd.DataFrame:

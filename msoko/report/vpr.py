@@ -268,7 +268,7 @@ SUMMARY_INDICATORS = {"Доля «2»": "vpr_fail_share", "Успеваемос�
 def vpr_summary_table(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> pd.DataFrame:
     """Participants, mean score, успеваемость, качество and the share of «2» per group, with intervals
     — the values of ``indicators.parquet`` for this work."""
-    return filled_frame(_summary_records(data, school_id, year, grade, subject))
+    return vpr_summary_text(data, school_id, year, grade, subject).build()
 
 
 def vpr_summary_text(data: ReportData, school_id: str, year: int, grade: int, subject: str) -> TextTable:
