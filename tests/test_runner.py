@@ -657,3 +657,101 @@ def test_one_print_split_by_a_flush_gives_the_same_notebook_as_unsplit():
     assert split.cells[0].execution_count == 1
     assert [(o["name"], o["text"]) for o in apart.cells[0].outputs] == [("stdout", "a"), ("stderr", "w\n"),
                                                                         ("stdout", "b\n")]
+
+
+def _cells_nb(sources: list, tags: dict[int, list[str]] | None = None):
+    nb = nbformat.v4.new_notebook()
+    for i, src in enumerate(sources):
+        cell = nbformat.v4.new_markdown_cell(src[1:]) if src.startswith("#") else nbformat.v4.new_code_cell(src)
+        if tags and i in tags:
+            cell.metadata["tags"] = tags[i]
+        nb.cells.append(cell)
+    return nb
+
+
+REQUEST_IDS = "import sys\nsys._msoko_test_ids = getattr(sys, '_msoko_test_ids', []) + [get_ipython().parent_header['header']['msg_id']]"
+
+
+def test_one_request_per_notebook_gives_the_notebook_nbclient_gives(tmp_path):
+    """WarmKernel.execute sends the reset and all code cells as one request; the executed notebook is
+    the one nbclient's request per cell gives: streams, display, results, clear_output, display ids
+    updated from a later cell, an allowed error, the error that stops the run and the cells not run."""
+    import copy
+
+    from nbclient.exceptions import CellExecutionError
+
+    from msoko.runner.kernel import WarmKernel
+    from msoko.runner.worker import _normalise
+
+    nb = _cells_nb([
+        "print('a'); import sys; print('b', file=sys.stderr); print('c')",
+        "from IPython.display import display, HTML, clear_output\ndisplay(HTML('<b>x</b>'))\n40 + 2",
+        "print('before clear'); clear_output(wait=True); print('after clear')",
+        "   ",
+        "#Заголовок",
+        "h = display(HTML('1'), display_id='d')",
+        "h.update(HTML('2')); print('updated')",
+        "1 / 0",
+        "x = 5\nx",
+        "raise ValueError('стоп')",
+        "print('never')",
+    ], tags={7: ["raises-exception"]})
+    k = WarmKernel(stderr_path=None).start()
+    try:
+        one, each = copy.deepcopy(nb), copy.deepcopy(nb)
+        with pytest.raises(CellExecutionError, match="стоп"):
+            k.execute(one, cwd=str(tmp_path))
+        with pytest.raises(CellExecutionError, match="стоп"):
+            k._execute_nbclient(each, str(tmp_path), None)
+        ids = _cells_nb(["import sys; sys._msoko_test_ids = []", REQUEST_IDS, REQUEST_IDS,
+                         "print(len(set(sys._msoko_test_ids)))"])
+        batched, separate = copy.deepcopy(ids), copy.deepcopy(ids)
+        k.execute(batched, cwd=str(tmp_path))
+        k._execute_nbclient(separate, str(tmp_path), None)
+    finally:
+        k.shutdown()
+    for x in (one, each):
+        _normalise(x)
+    assert nbformat.writes(one) == nbformat.writes(each)
+    outs = [c.get("outputs", []) for c in one.cells]
+    assert outs[0][0]["text"] == "a\nc\n" and outs[0][1]["text"] == "b\n"
+    assert outs[1][0]["data"]["text/html"] == "<b>x</b>" and outs[1][1]["data"]["text/plain"] == "42"
+    assert [o["text"] for o in outs[2]] == ["after clear\n"]
+    assert outs[5][0]["data"]["text/html"] == "2"          # updated by the next cell
+    assert outs[7][0]["ename"] == "ZeroDivisionError"       # allowed: the run went on
+    assert outs[9][0]["ename"] == "ValueError"
+    assert outs[10] == [] and one.cells[10].execution_count is None
+    assert [c.execution_count for c in one.cells if c.cell_type == "code"] == [1, 2, 3, None, 4, 5, 6, 7, 8, None]
+    # one request for the whole notebook (the reset and its cells), one per cell through nbclient
+    assert batched.cells[-1].outputs[0]["text"] == "1\n"
+    assert separate.cells[-1].outputs[0]["text"] == "2\n"
+
+
+def test_one_request_falls_back_for_await_and_fails_like_nbclient(tmp_path):
+    """A notebook with top-level ``await`` runs a request per cell; a cell over the timeout and a kernel
+    that dies raise what nbclient raises (the worker then replaces the kernel)."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    from msoko.runner.kernel import WarmKernel
+
+    k = WarmKernel(stderr_path=None).start()
+    try:
+        nb = _cells_nb(["import sys; sys._msoko_test_ids = []", REQUEST_IDS,
+                        "import asyncio\nawait asyncio.sleep(0)\n" + REQUEST_IDS,
+                        "print(len(set(sys._msoko_test_ids)))"])
+        k.execute(nb, cwd=str(tmp_path))
+        assert nb.cells[-1].outputs[0]["text"] == "2\n"
+        slow = _cells_nb(["print('first')", "import time; time.sleep(30)", "print('never')"])
+        t0 = time.monotonic()
+        with pytest.raises(CellTimeoutError):
+            k.execute(slow, cwd=str(tmp_path), timeout=1)
+        assert time.monotonic() - t0 < 10
+        assert slow.cells[0].outputs[0]["text"] == "first\n" and slow.cells[2].outputs == []
+    finally:
+        k.shutdown()
+    k = WarmKernel(stderr_path=None).start()
+    try:
+        with pytest.raises(DeadKernelError):
+            k.execute(_cells_nb(["print('a')", "import os; os._exit(1)", "print('b')"]), cwd=str(tmp_path))
+    finally:
+        k.shutdown()
