@@ -62,6 +62,37 @@ def test_sliced_table_is_written_by_municipality_and_read_by_filter(tmp_path, mo
     assert pd.read_parquet(tmp_path / "schools_extra.parquet")["value"].tolist() == df["value"].tolist()
 
 
+def test_row_groups_end_where_a_municipality_ends():
+    from msoko.store import slice_row_groups
+
+    keys = [None, None] + ["A"] * 7 + ["B"] + ["C"] * 4
+    # at most 5 rows; a group ends at a municipality's end once it has 3
+    assert slice_row_groups(keys, least=3, most=5) == [(0, 5), (5, 9), (9, 14)]
+    assert slice_row_groups(keys, least=1, most=50) == [(0, 2), (2, 9), (9, 10), (10, 14)]
+    assert slice_row_groups([], least=1, most=5) == []
+
+
+def test_a_slice_reads_only_the_row_groups_of_its_municipality(tmp_path, monkeypatch):
+    import pyarrow.dataset as ds
+
+    from msoko.store import slice_filter
+
+    monkeypatch.setattr("msoko.store.SLICE_MIN_ROW_GROUP", 3)
+    monkeypatch.setattr("msoko.store.SLICE_ROW_GROUP", 50)
+    df = pd.DataFrame({"school_id": [f"s{i}" for i in range(20)], "value": np.arange(20.0),
+                       SLICE_COLUMN: pd.array([None] * 2 + ["М1"] * 4 + ["М2"] * 5 + ["М3"] * 9, dtype="string")})
+    write_table(df.sample(frac=1, random_state=3), tmp_path, "indicators")
+    path = tmp_path / "indicators.parquet"
+    meta = pq.ParquetFile(path).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [6, 5, 9]
+    frags = list(ds.dataset(path).get_fragments())[0].split_by_row_group(filter=slice_filter("М2"))
+    # М2's own group and the first (the rows of all the loaded data, and М1's beside them)
+    assert sorted(f.row_groups[0].id for f in frags) == [0, 1]
+    got = read_slice(path, "М2")
+    assert sorted(got["value"]) == [0.0, 1.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    assert pd.read_parquet(path).dtypes.to_dict() == df.dtypes.to_dict()
+
+
 def test_cohort_points_are_every_school_with_the_fences():
     from msoko.objectivity import cohort_points
 
