@@ -131,3 +131,35 @@ def test_the_sections_tables_json_does_not_reach_the_page_and_stays_in_the_noteb
     assert "Таблица &lt;1&gt;" not in page and "Таблица <1>" not in page
     assert nb.cells[2].outputs[2]["data"][TABLES_MIME] == tables
     assert any(o.get("name") == "stderr" for o in nb.cells[2].outputs)   # the notebook itself keeps its stderr
+
+
+def test_markdown_rendered_once_per_process_gives_the_same_page(monkeypatch):
+    """The markdown filter keeps each text's HTML: a second report reuses it and its page is the one
+    nbconvert's own filter gives; a cell with attachments is rendered every time."""
+    from nbconvert.exporters.html import HTMLExporter
+
+    from msoko import export as E
+
+    import copy
+
+    base = _nb()
+    monkeypatch.setattr(E._ReportExporter, "_markdown", {})
+    first = export_html(copy.deepcopy(base), title="t")
+    assert any(k[0] == "## Вторая глава\n\nТекст со ссылкой на [раздел](#sec-2)." for k in E._ReportExporter._markdown)
+    calls = []
+    real = HTMLExporter.markdown2html
+
+    def counted(self, context, source):
+        calls.append(source)
+        return real(self, context, source)
+
+    monkeypatch.setattr(HTMLExporter, "markdown2html", counted)
+    assert export_html(copy.deepcopy(base), title="t") == first and calls == []
+    monkeypatch.setattr(E._ReportExporter, "_markdown", {})
+    assert export_html(copy.deepcopy(base), title="t") == first and len(calls) == 3
+    nb = copy.deepcopy(base)
+    nb.cells[0].attachments = {"a.png": {"image/png": PNG_1PX}}
+    calls.clear()
+    export_html(nb, title="t")
+    export_html(nb, title="t")
+    assert calls.count("# Заголовок\n\nВступление.") == 2
