@@ -145,3 +145,35 @@ def test_table_json_is_the_rows_of_itertuples_with_missing_as_null():
     assert got["rows"][1] == [None, 1, "b", "x", None, None, None, 2, False, None, None, None]
     assert got["rows"][0][-1] == "2021-01-01 00:00:00" and got["rows"][2][4] == float("inf")
     assert table_json("E", df.iloc[0:0])["rows"] == [] and table_json("C", df[[]])["rows"] == [[]] * n
+
+
+def test_cell_positions_index_every_row_by_its_cell_and_level():
+    """The indicator rows' position index (one factorise per column, one sort): each cell's rows in table
+    order, keyed as the report asks (year −1 when missing, grade 4 and 4.0 alike, '' for no grade or
+    subject), and each (year, indicator, level)'s rows sorted."""
+    from msoko.report.indicators import _cell_positions
+
+    f = pd.DataFrame({
+        "year": pd.array([2023, 2023, 2022, 2023, None, 2023, 2023], dtype="Int16"),
+        "indicator": pd.array(["a", "a", "a", "b", "a", "a", "a"], dtype="string"),
+        "level": pd.array(["school", "municipality", "school", "school", "school", "school", "school"], dtype="string"),
+        "school_id": pd.array(["s1", "M", "s1", "s1", "s1", "s2", "s1"], dtype="string"),
+        "grade": pd.array([4, None, 4, 5, 4, 4, 4], dtype="Int8"),
+        "subject": pd.array(["Математика", None, "Математика", None, None, "Математика", "Математика"], dtype="string"),
+    })
+    by_level, cells = _cell_positions(f)
+    got = {k: v.tolist() for k, v in cells.items()}
+    assert got == {
+        (2023, "a", "school", "s1", "4", "Математика"): [0, 6],
+        (2023, "a", "municipality", "M", "", ""): [1],
+        (2022, "a", "school", "s1", "4", "Математика"): [2],
+        (2023, "b", "school", "s1", "5", ""): [3],
+        (-1, "a", "school", "s1", "4", ""): [4],
+        (2023, "a", "school", "s2", "4", "Математика"): [5],
+    }
+    assert {k: v.tolist() for k, v in by_level.items()} == {
+        (2023, "a", "school"): [0, 5, 6], (2023, "a", "municipality"): [1], (2022, "a", "school"): [2],
+        (2023, "b", "school"): [3], (-1, "a", "school"): [4]}
+    # an empty table: empty indexes
+    empty_levels, empty_cells = _cell_positions(f.iloc[0:0])
+    assert empty_levels == {} and empty_cells == {}

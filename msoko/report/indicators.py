@@ -99,19 +99,43 @@ def _row_index(data: ReportData, items: bool) -> tuple[dict, dict]:
     cell key, built once per load."""
     frame = data.indicator_items if items else data.indicators
 
-    def build():
-        # positions only (``groupby.indices``): materialising ~10⁴ small frames up front costs seconds
-        by_cell = frame.groupby(["year", "indicator", "level", "school_id", "grade", "subject"],
-                                          sort=False, observed=True, dropna=False).indices
-        by_level: dict = {}
-        cells: dict = {}
-        for (y, c, lv, u, g, sj), pos in by_cell.items():
-            y, c, lv, u = _int(y), str(c), str(lv), str(u)
-            by_level.setdefault((y, c, lv), []).append(pos)
-            cells[(y, c, lv, u, _cell_key(g), _cell_key(sj))] = pos
-        return {k: np.sort(np.concatenate(v)) for k, v in by_level.items()}, cells
+    return data.memo(("_indicator_rows", items), lambda: _cell_positions(frame))
 
-    return data.memo(("_indicator_rows", items), build)
+
+def _cell_positions(frame: pd.DataFrame) -> tuple[dict, dict]:
+    """``(by_level, cells)``: the ascending row positions of ``frame`` by ``(year, indicator, level)`` and by
+    the full cell key ``(year, indicator, level, unit, grade, subject)`` (the keys as :func:`_indicator_rows`
+    asks: ``-1`` for a missing year, ``str`` of the others, :func:`_cell_key` of grade and subject).
+
+    Positions only — materialising ~10⁴ small frames up front costs seconds. Each column is factorised and
+    its distinct values turned into keys once; the rows are ordered by their combined code once, and each
+    cell's positions are a slice of that order (a region slice's ~17 000 rows are as many cells: a groupby's
+    ``indices`` and a loop over its groups cost ~0.15 s per municipality)."""
+    names = ("year", "indicator", "level", "school_id", "grade", "subject")
+    keyers = (_int, str, str, str, _cell_key, _cell_key)
+    n = len(frame)
+    combined = np.zeros(n, dtype=np.int64)
+    columns = []
+    for name, keyer in zip(names, keyers):
+        col = frame[name]
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        # code -1: the missing value, keyed as the column's own missing value
+        keys = [keyer(u) for u in uniques] + [keyer(getattr(col.dtype, "na_value", np.nan))]
+        columns.append((codes, keys))
+        combined = combined * (len(uniques) + 1) + (codes + 1)
+    order = np.argsort(combined, kind="stable")
+    ordered = combined[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if n else np.zeros(0, dtype=np.intp)
+    stops = np.r_[starts[1:], n] if n else starts
+    firsts = order[starts]
+    parts = [[keys[c] for c in codes[firsts].tolist()] for codes, keys in columns]
+    cells: dict = {}
+    by_level: dict = {}
+    for key, a, b in zip(zip(*parts), starts.tolist(), stops.tolist()):
+        pos = order[a:b]
+        cells[key] = pos
+        by_level.setdefault(key[:3], []).append(pos)
+    return {k: np.sort(np.concatenate(v)) for k, v in by_level.items()}, cells
 
 
 def _int(y):
