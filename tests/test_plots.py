@@ -557,3 +557,73 @@ def test_caption_n_of_the_first_group_from_numpy_rows():
     tr = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
                        "value": [1.0, 2, 3, 2, 2, 2], "n": [12000.0, 31, 32, 9000, 9000, 9000]})
     assert "n = 12\u202f000 / 31 / 32;" in _caption(plots.trend_chart(tr))  # the school's rows, in their order
+
+
+def _charts_of_every_mark() -> list[str]:
+    """One report chart of each kind, with real-looking values: points (filled, ringed, translucent), clipped
+    texts (values, a gap), bands, bars, segments, dashed reference lines with their names."""
+    from msoko.plots import embed
+
+    groups = ["Школа", "Похожие школы", "Муниципалитет", "Регион"]
+    ind = pd.DataFrame({"group": groups, "value": [61.3, 55.2, 58.9, 57.4], "ci_low": [52.1, 51.0, np.nan, np.nan],
+                        "ci_high": [70.2, 59.6, np.nan, np.nan], "n": [31.0, 2840.0, 912.0, np.nan]})
+    trend = pd.DataFrame({"year": [2021, 2022, 2023] * 3, "group": ["Школа"] * 3 + ["Муниципалитет"] * 3 + ["Регион"] * 3,
+                          "value": [48.0, 52.5, 61.3, 55.1, 56.0, 58.9, 57.0, 57.2, 57.4],
+                          "ci_low": [40.2, 44.0, 52.1] + [np.nan] * 6, "ci_high": [55.8, 61.0, 70.2] + [np.nan] * 6,
+                          "n": [29, 33, 31, 900, 905, 912, 0, 0, 0]})
+    scores = pd.DataFrame({"group": ["Школа"] * 6 + ["Муниципалитет"] * 6, "score": list(range(6)) * 2,
+                           "share": [3.2, 9.7, 22.6, 29.0, 25.8, 9.7, 5.1, 12.2, 25.0, 27.3, 20.1, 10.3],
+                           "n": [31] * 6 + [912] * 6})
+    iv = pd.DataFrame({"group": ["Школа", "Регион"], "mean": [15.1, 10.2], "ci_low": [14.0, 9.9],
+                       "ci_high": [16.2, 10.5], "n": [40, 5120]})
+    bunch = pd.DataFrame({"score": [8.0, 9.0, 10.0, 11.0, 12.0], "count": [4, 3, 11, 5, 4],
+                          "expected": [4.1, 4.6, 5.0, 5.1, 4.9]})
+    cohort = pd.DataFrame({"school_id": [f"s{i}" for i in range(12)],
+                           "k": [0.92, 1.01, 0.97, 1.05, 0.88, 1.10, 0.95, 1.02, 1.60, 0.99, 1.03, 0.94],
+                           "flagged": [False] * 8 + [True] + [False] * 3})
+    levels = pd.DataFrame({"level": ["Б", "П", "В"] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
+                           "value": [64.0, 35.5, 12.0, 60.2, 31.0, 14.8], "n": [31] * 3 + [5120] * 3})
+    tasks = pd.DataFrame({"task": ["1", "2", "3"] * 2, "level": ["Б", "П", "В"] * 2,
+                          "group": ["Школа"] * 3 + ["Регион"] * 3, "value": [71.0, 38.7, 9.7, 66.0, 30.1, 12.2],
+                          "n": [31] * 3 + [5120] * 3})
+    out = []
+    for draw in (lambda: plots.indicator_chart(ind, unit="%", target=60.0, title="Доля"),
+                 lambda: plots.trend_chart(trend, unit="%"),
+                 lambda: plots.score_histogram_chart(scores, boundaries={3: 2, 4: 4}, max_score=5),
+                 lambda: plots.task_completion_chart(tasks),
+                 lambda: plots.interval_chart(iv),
+                 lambda: plots.bunching_chart(bunch, boundaries={4: 10}),
+                 lambda: plots.cohort_k_chart(cohort, highlight="s3"),
+                 lambda: plots.task_levels_chart(levels)):
+        embed._AXES_SVG.clear()   # each chart drawn whole
+        out.append(str(draw()))
+    return out
+
+
+def test_report_renderer_gives_the_bytes_of_matplotlibs_svg_backend():
+    """The renderer of a report chart (svg_backend.RendererSVGReport: a line's markers styled once, clips marked
+    with one id and not defined) gives, once embedded, the bytes matplotlib's own SVG backend gives."""
+    from msoko.plots import svg_backend
+
+    ours = _charts_of_every_mark()
+    saved = svg_backend.BACKEND
+    svg_backend.BACKEND = None  # matplotlib's own SVG backend
+    try:
+        theirs = _charts_of_every_mark()
+    finally:
+        svg_backend.BACKEND = saved
+    assert ours == theirs
+    assert sum(c.count("<use ") for c in ours) >= 20 and all("url(" not in c for c in ours)
+    # the report renderer's raw SVG: clipped elements marked (embed removes the marks), no clip defined
+    ax = plots.plot_indicator(pd.DataFrame({"group": ["Школа", "Регион"], "value": [61.3, 57.4],
+                                            "ci_low": [52.1, np.nan], "ci_high": [70.2, np.nan], "n": [31.0, np.nan]}))
+    raw = {}
+    for report in (False, True):
+        buf = io.StringIO()
+        ax.figure.savefig(buf, format="svg", metadata={"Date": None}, backend=svg_backend.MODULE, report=report)
+        raw[report] = buf.getvalue()
+    assert "<clipPath" in raw[False] and "<clipPath" not in raw[True]
+    assert raw[True].count('clip-path="url(#p)"') == len(re.findall(r' clip-path="url\(#', raw[False])) > 3
+    assert re.sub(r' clip-path="url\(#[^)"]*\)"', "", raw[True]) == \
+        re.sub(r'\s*<defs>\s*(?:<clipPath\b.*?</clipPath>\s*)+</defs>', "",
+               re.sub(r' clip-path="url\(#[^)"]*\)"', "", raw[False]), flags=re.S)
