@@ -627,3 +627,42 @@ def test_report_renderer_gives_the_bytes_of_matplotlibs_svg_backend():
     assert re.sub(r' clip-path="url\(#[^)"]*\)"', "", raw[True]) == \
         re.sub(r'\s*<defs>\s*(?:<clipPath\b.*?</clipPath>\s*)+</defs>', "",
                re.sub(r' clip-path="url\(#[^)"]*\)"', "", raw[False]), flags=re.S)
+
+
+def test_axes_settled_by_an_earlier_chart_draw_a_chart_as_new_axes_do():
+    """tick_params and grid are applied once per reused axes (theme.settle): a chart with more rows, years or
+    levels than the first one of its axes (ticks made after the settings) is the chart drawn on new axes."""
+    from msoko.plots import embed, theme
+
+    groups = ["Школа", "Похожие школы", "Муниципалитет", "Регион"]
+    ind = pd.DataFrame({"group": groups, "value": [61.3, 55.2, 58.9, 57.4], "ci_low": [52.1, 51.0, np.nan, np.nan],
+                        "ci_high": [70.2, 59.6, np.nan, np.nan], "n": [31.0, 2840.0, 912.0, np.nan]})
+    trend = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
+                          "value": [48.0, 52.5, 61.3, 57.0, 57.2, 57.4], "n": [29, 33, 31, 0, 0, 0]})
+    iv = pd.DataFrame({"group": ["Школа", "Похожие школы", "Регион"], "mean": [15.1, 12.0, 10.2],
+                       "ci_low": [14.0, 11.1, 9.9], "ci_high": [16.2, 12.9, 10.5], "n": [40, 800, 5120]})
+    levels = pd.DataFrame({"level": ["Б", "П", "В"] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
+                           "value": [64.0, 35.5, 12.0, 60.2, 31.0, 14.8], "n": [31] * 3 + [5120] * 3})
+    bunch = pd.DataFrame({"score": np.arange(4.0, 19.0), "count": [1, 2, 2, 3, 4, 3, 9, 4, 4, 3, 2, 2, 1, 1, 1]})
+    big = [lambda: plots.indicator_chart(ind, unit="%", target=60.0), lambda: plots.trend_chart(trend, unit="%"),
+           lambda: plots.interval_chart(iv), lambda: plots.task_levels_chart(levels),
+           lambda: plots.bunching_chart(bunch, boundaries={4: 10})]
+    small = [lambda: plots.indicator_chart(ind.iloc[:2], unit="%"),
+             lambda: plots.trend_chart(trend[trend["year"] > 2021]),
+             lambda: plots.interval_chart(iv.iloc[[0, 2]]),
+             lambda: plots.task_levels_chart(levels[levels["level"] == "Б"]),
+             lambda: plots.bunching_chart(bunch.iloc[:3])]
+
+    def drawn(draw) -> str:
+        embed._AXES_SVG.clear()   # the axes drawn, not taken from a kept one
+        return str(draw())
+
+    theme._POOL.clear()
+    fresh = [drawn(d) for d in big]
+    theme._POOL.clear()
+    for d in small:
+        drawn(d)
+    assert [drawn(d) for d in big] == fresh
+    # and the settings are there: grid lines only across the values' axis (x: 50, 55, …, 75; y: 45, 50, …, 65)
+    grid = [len(re.findall(r'<path d="[^"]*" style="fill: none; stroke: #e6e6e6', c)) for c in fresh[:2]]
+    assert grid == [6, 5]
