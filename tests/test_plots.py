@@ -666,3 +666,50 @@ def test_axes_settled_by_an_earlier_chart_draw_a_chart_as_new_axes_do():
     # and the settings are there: grid lines only across the values' axis (x: 50, 55, …, 75; y: 45, 50, …, 65)
     grid = [len(re.findall(r'<path d="[^"]*" style="fill: none; stroke: #e6e6e6', c)) for c in fresh[:2]]
     assert grid == [6, 5]
+
+
+def test_report_axes_draw_the_bytes_of_matplotlibs_axes():
+    """A report chart's axes (theme.ReportAxes: its axes do not measure their tick labels while drawing, the
+    axis titles being placed by hand and no offset drawn) give the SVG of matplotlib's own Axes, the axes drawn
+    whole; a tight bounding box still measures the labels."""
+    from msoko.plots import embed, indicators, objectivity, theme, vpr
+
+    groups = ["Школа", "Похожие школы", "Муниципалитет", "Регион"]
+    ind = pd.DataFrame({"group": groups, "value": [61.3, 55.2, 58.9, 57.4], "ci_low": [52.1, 51.0, np.nan, np.nan],
+                        "ci_high": [70.2, 59.6, np.nan, np.nan], "n": [31.0, 2840.0, 912.0, np.nan]})
+    trend = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
+                          "value": [48.0, 52.5, 61.3, 57.0, 57.2, 57.4], "n": [29, 33, 31, 0, 0, 0]})
+    scores = pd.DataFrame({"group": ["Школа"] * 6 + ["Регион"] * 6, "score": list(range(6)) * 2,
+                           "share": [3.2, 9.7, 22.6, 29.0, 25.8, 9.7, 5.1, 12.2, 25.0, 27.3, 20.1, 10.3],
+                           "n": [31] * 6 + [5120] * 6})
+    tasks = pd.DataFrame({"task": ["1", "2", "3"] * 2, "level": ["Б", "П", "В"] * 2,
+                          "group": ["Школа"] * 3 + ["Регион"] * 3, "value": [71.0, 38.7, 9.7, 66.0, 30.1, 12.2],
+                          "n": [31] * 3 + [5120] * 3})
+    iv = pd.DataFrame({"group": ["Школа", "Регион"], "mean": [15.1, 10.2], "ci_low": [14.0, 9.9],
+                       "ci_high": [16.2, 10.5], "n": [40, 5120]})
+    bunch = pd.DataFrame({"score": np.arange(4.0, 19.0), "count": [1, 2, 2, 3, 4, 3, 9, 4, 4, 3, 2, 2, 1, 1, 1]})
+    cases = [(lambda: plots.indicator_chart(ind, unit="%", title="Доля"), indicators._indicator_box(ind),
+              lambda ax: plots.plot_indicator(ind, unit="%", ax=ax), "Доля"),
+             (lambda: plots.trend_chart(trend, unit="%"), indicators._TREND_BOX,
+              lambda ax: plots.plot_trend(trend, unit="%", ax=ax), "Динамика за три года"),
+             (lambda: plots.score_histogram_chart(scores, max_score=5), vpr._HIST_BOX,
+              lambda ax: plots.plot_score_histogram(scores, max_score=5, ax=ax), "Распределение первичных баллов"),
+             (lambda: plots.task_completion_chart(tasks), vpr._tasks_box(tasks),
+              lambda ax: plots.plot_task_completion(tasks, ax=ax), "Выполнение заданий"),
+             (lambda: plots.interval_chart(iv), objectivity._interval_box(iv),
+              lambda ax: plots.plot_interval_vs_reference(iv, ax=ax), "Интервал школы и интервал сравнения"),
+             (lambda: plots.bunching_chart(bunch), objectivity._BUNCHING_BOX,
+              lambda ax: plots.plot_bunching(bunch, ax=ax), "Скопление баллов у границ отметок")]
+    for chart, box, draw, title in cases:
+        embed._AXES_SVG.clear()
+        ours = re.search(r"<svg xmlns=.*</svg>", str(chart()), re.S).group(0)
+        ax = theme.new_axes(**box, dpi=72)   # matplotlib's Axes
+        assert type(ax.xaxis).__name__ == "XAxis"
+        draw(ax)
+        embed._AXES_SVG.clear()
+        assert ours == embed.svg(ax.figure, label=title), title
+        report_ax = next(a for k, a in theme._POOL.items() if a.figure.__dict__.get("_msoko_marks") is not None
+                         and k[1:] == tuple(box.values()))
+        assert isinstance(report_ax.xaxis, theme._ReportXAxis) and isinstance(report_ax.yaxis, theme._ReportYAxis)
+    draw(report_ax)  # the last case drawn again on its report axes: a tight box measures the tick labels
+    assert report_ax.get_tightbbox().bounds == pytest.approx(ax.get_tightbbox().bounds)
