@@ -557,3 +557,159 @@ def test_caption_n_of_the_first_group_from_numpy_rows():
     tr = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
                        "value": [1.0, 2, 3, 2, 2, 2], "n": [12000.0, 31, 32, 9000, 9000, 9000]})
     assert "n = 12\u202f000 / 31 / 32;" in _caption(plots.trend_chart(tr))  # the school's rows, in their order
+
+
+def _charts_of_every_mark() -> list[str]:
+    """One report chart of each kind, with real-looking values: points (filled, ringed, translucent), clipped
+    texts (values, a gap), bands, bars, segments, dashed reference lines with their names."""
+    from msoko.plots import embed
+
+    groups = ["Школа", "Похожие школы", "Муниципалитет", "Регион"]
+    ind = pd.DataFrame({"group": groups, "value": [61.3, 55.2, 58.9, 57.4], "ci_low": [52.1, 51.0, np.nan, np.nan],
+                        "ci_high": [70.2, 59.6, np.nan, np.nan], "n": [31.0, 2840.0, 912.0, np.nan]})
+    trend = pd.DataFrame({"year": [2021, 2022, 2023] * 3, "group": ["Школа"] * 3 + ["Муниципалитет"] * 3 + ["Регион"] * 3,
+                          "value": [48.0, 52.5, 61.3, 55.1, 56.0, 58.9, 57.0, 57.2, 57.4],
+                          "ci_low": [40.2, 44.0, 52.1] + [np.nan] * 6, "ci_high": [55.8, 61.0, 70.2] + [np.nan] * 6,
+                          "n": [29, 33, 31, 900, 905, 912, 0, 0, 0]})
+    scores = pd.DataFrame({"group": ["Школа"] * 6 + ["Муниципалитет"] * 6, "score": list(range(6)) * 2,
+                           "share": [3.2, 9.7, 22.6, 29.0, 25.8, 9.7, 5.1, 12.2, 25.0, 27.3, 20.1, 10.3],
+                           "n": [31] * 6 + [912] * 6})
+    iv = pd.DataFrame({"group": ["Школа", "Регион"], "mean": [15.1, 10.2], "ci_low": [14.0, 9.9],
+                       "ci_high": [16.2, 10.5], "n": [40, 5120]})
+    bunch = pd.DataFrame({"score": [8.0, 9.0, 10.0, 11.0, 12.0], "count": [4, 3, 11, 5, 4],
+                          "expected": [4.1, 4.6, 5.0, 5.1, 4.9]})
+    cohort = pd.DataFrame({"school_id": [f"s{i}" for i in range(12)],
+                           "k": [0.92, 1.01, 0.97, 1.05, 0.88, 1.10, 0.95, 1.02, 1.60, 0.99, 1.03, 0.94],
+                           "flagged": [False] * 8 + [True] + [False] * 3})
+    levels = pd.DataFrame({"level": ["Б", "П", "В"] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
+                           "value": [64.0, 35.5, 12.0, 60.2, 31.0, 14.8], "n": [31] * 3 + [5120] * 3})
+    tasks = pd.DataFrame({"task": ["1", "2", "3"] * 2, "level": ["Б", "П", "В"] * 2,
+                          "group": ["Школа"] * 3 + ["Регион"] * 3, "value": [71.0, 38.7, 9.7, 66.0, 30.1, 12.2],
+                          "n": [31] * 3 + [5120] * 3})
+    out = []
+    for draw in (lambda: plots.indicator_chart(ind, unit="%", target=60.0, title="Доля"),
+                 lambda: plots.trend_chart(trend, unit="%"),
+                 lambda: plots.score_histogram_chart(scores, boundaries={3: 2, 4: 4}, max_score=5),
+                 lambda: plots.task_completion_chart(tasks),
+                 lambda: plots.interval_chart(iv),
+                 lambda: plots.bunching_chart(bunch, boundaries={4: 10}),
+                 lambda: plots.cohort_k_chart(cohort, highlight="s3"),
+                 lambda: plots.task_levels_chart(levels)):
+        embed._AXES_SVG.clear()   # each chart drawn whole
+        out.append(str(draw()))
+    return out
+
+
+def test_report_renderer_gives_the_bytes_of_matplotlibs_svg_backend():
+    """The renderer of a report chart (svg_backend.RendererSVGReport: a line's markers styled once, clips marked
+    with one id and not defined) gives, once embedded, the bytes matplotlib's own SVG backend gives."""
+    from msoko.plots import svg_backend
+
+    ours = _charts_of_every_mark()
+    saved = svg_backend.BACKEND
+    svg_backend.BACKEND = None  # matplotlib's own SVG backend
+    try:
+        theirs = _charts_of_every_mark()
+    finally:
+        svg_backend.BACKEND = saved
+    assert ours == theirs
+    assert sum(c.count("<use ") for c in ours) >= 20 and all("url(" not in c for c in ours)
+    # the report renderer's raw SVG: clipped elements marked (embed removes the marks), no clip defined
+    ax = plots.plot_indicator(pd.DataFrame({"group": ["Школа", "Регион"], "value": [61.3, 57.4],
+                                            "ci_low": [52.1, np.nan], "ci_high": [70.2, np.nan], "n": [31.0, np.nan]}))
+    raw = {}
+    for report in (False, True):
+        buf = io.StringIO()
+        ax.figure.savefig(buf, format="svg", metadata={"Date": None}, backend=svg_backend.MODULE, report=report)
+        raw[report] = buf.getvalue()
+    assert "<clipPath" in raw[False] and "<clipPath" not in raw[True]
+    assert raw[True].count('clip-path="url(#p)"') == len(re.findall(r' clip-path="url\(#', raw[False])) > 3
+    assert re.sub(r' clip-path="url\(#[^)"]*\)"', "", raw[True]) == \
+        re.sub(r'\s*<defs>\s*(?:<clipPath\b.*?</clipPath>\s*)+</defs>', "",
+               re.sub(r' clip-path="url\(#[^)"]*\)"', "", raw[False]), flags=re.S)
+
+
+def test_axes_settled_by_an_earlier_chart_draw_a_chart_as_new_axes_do():
+    """tick_params and grid are applied once per reused axes (theme.settle): a chart with more rows, years or
+    levels than the first one of its axes (ticks made after the settings) is the chart drawn on new axes."""
+    from msoko.plots import embed, theme
+
+    groups = ["Школа", "Похожие школы", "Муниципалитет", "Регион"]
+    ind = pd.DataFrame({"group": groups, "value": [61.3, 55.2, 58.9, 57.4], "ci_low": [52.1, 51.0, np.nan, np.nan],
+                        "ci_high": [70.2, 59.6, np.nan, np.nan], "n": [31.0, 2840.0, 912.0, np.nan]})
+    trend = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
+                          "value": [48.0, 52.5, 61.3, 57.0, 57.2, 57.4], "n": [29, 33, 31, 0, 0, 0]})
+    iv = pd.DataFrame({"group": ["Школа", "Похожие школы", "Регион"], "mean": [15.1, 12.0, 10.2],
+                       "ci_low": [14.0, 11.1, 9.9], "ci_high": [16.2, 12.9, 10.5], "n": [40, 800, 5120]})
+    levels = pd.DataFrame({"level": ["Б", "П", "В"] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
+                           "value": [64.0, 35.5, 12.0, 60.2, 31.0, 14.8], "n": [31] * 3 + [5120] * 3})
+    bunch = pd.DataFrame({"score": np.arange(4.0, 19.0), "count": [1, 2, 2, 3, 4, 3, 9, 4, 4, 3, 2, 2, 1, 1, 1]})
+    big = [lambda: plots.indicator_chart(ind, unit="%", target=60.0), lambda: plots.trend_chart(trend, unit="%"),
+           lambda: plots.interval_chart(iv), lambda: plots.task_levels_chart(levels),
+           lambda: plots.bunching_chart(bunch, boundaries={4: 10})]
+    small = [lambda: plots.indicator_chart(ind.iloc[:2], unit="%"),
+             lambda: plots.trend_chart(trend[trend["year"] > 2021]),
+             lambda: plots.interval_chart(iv.iloc[[0, 2]]),
+             lambda: plots.task_levels_chart(levels[levels["level"] == "Б"]),
+             lambda: plots.bunching_chart(bunch.iloc[:3])]
+
+    def drawn(draw) -> str:
+        embed._AXES_SVG.clear()   # the axes drawn, not taken from a kept one
+        return str(draw())
+
+    theme._POOL.clear()
+    fresh = [drawn(d) for d in big]
+    theme._POOL.clear()
+    for d in small:
+        drawn(d)
+    assert [drawn(d) for d in big] == fresh
+    # and the settings are there: grid lines only across the values' axis (x: 50, 55, …, 75; y: 45, 50, …, 65)
+    grid = [len(re.findall(r'<path d="[^"]*" style="fill: none; stroke: #e6e6e6', c)) for c in fresh[:2]]
+    assert grid == [6, 5]
+
+
+def test_report_axes_draw_the_bytes_of_matplotlibs_axes():
+    """A report chart's axes (theme.ReportAxes: its axes do not measure their tick labels while drawing, the
+    axis titles being placed by hand and no offset drawn) give the SVG of matplotlib's own Axes, the axes drawn
+    whole; a tight bounding box still measures the labels."""
+    from msoko.plots import embed, indicators, objectivity, theme, vpr
+
+    groups = ["Школа", "Похожие школы", "Муниципалитет", "Регион"]
+    ind = pd.DataFrame({"group": groups, "value": [61.3, 55.2, 58.9, 57.4], "ci_low": [52.1, 51.0, np.nan, np.nan],
+                        "ci_high": [70.2, 59.6, np.nan, np.nan], "n": [31.0, 2840.0, 912.0, np.nan]})
+    trend = pd.DataFrame({"year": [2021, 2022, 2023] * 2, "group": ["Школа"] * 3 + ["Регион"] * 3,
+                          "value": [48.0, 52.5, 61.3, 57.0, 57.2, 57.4], "n": [29, 33, 31, 0, 0, 0]})
+    scores = pd.DataFrame({"group": ["Школа"] * 6 + ["Регион"] * 6, "score": list(range(6)) * 2,
+                           "share": [3.2, 9.7, 22.6, 29.0, 25.8, 9.7, 5.1, 12.2, 25.0, 27.3, 20.1, 10.3],
+                           "n": [31] * 6 + [5120] * 6})
+    tasks = pd.DataFrame({"task": ["1", "2", "3"] * 2, "level": ["Б", "П", "В"] * 2,
+                          "group": ["Школа"] * 3 + ["Регион"] * 3, "value": [71.0, 38.7, 9.7, 66.0, 30.1, 12.2],
+                          "n": [31] * 3 + [5120] * 3})
+    iv = pd.DataFrame({"group": ["Школа", "Регион"], "mean": [15.1, 10.2], "ci_low": [14.0, 9.9],
+                       "ci_high": [16.2, 10.5], "n": [40, 5120]})
+    bunch = pd.DataFrame({"score": np.arange(4.0, 19.0), "count": [1, 2, 2, 3, 4, 3, 9, 4, 4, 3, 2, 2, 1, 1, 1]})
+    cases = [(lambda: plots.indicator_chart(ind, unit="%", title="Доля"), indicators._indicator_box(ind),
+              lambda ax: plots.plot_indicator(ind, unit="%", ax=ax), "Доля"),
+             (lambda: plots.trend_chart(trend, unit="%"), indicators._TREND_BOX,
+              lambda ax: plots.plot_trend(trend, unit="%", ax=ax), "Динамика за три года"),
+             (lambda: plots.score_histogram_chart(scores, max_score=5), vpr._HIST_BOX,
+              lambda ax: plots.plot_score_histogram(scores, max_score=5, ax=ax), "Распределение первичных баллов"),
+             (lambda: plots.task_completion_chart(tasks), vpr._tasks_box(tasks),
+              lambda ax: plots.plot_task_completion(tasks, ax=ax), "Выполнение заданий"),
+             (lambda: plots.interval_chart(iv), objectivity._interval_box(iv),
+              lambda ax: plots.plot_interval_vs_reference(iv, ax=ax), "Интервал школы и интервал сравнения"),
+             (lambda: plots.bunching_chart(bunch), objectivity._BUNCHING_BOX,
+              lambda ax: plots.plot_bunching(bunch, ax=ax), "Скопление баллов у границ отметок")]
+    for chart, box, draw, title in cases:
+        embed._AXES_SVG.clear()
+        ours = re.search(r"<svg xmlns=.*</svg>", str(chart()), re.S).group(0)
+        ax = theme.new_axes(**box, dpi=72)   # matplotlib's Axes
+        assert type(ax.xaxis).__name__ == "XAxis"
+        draw(ax)
+        embed._AXES_SVG.clear()
+        assert ours == embed.svg(ax.figure, label=title), title
+        report_ax = next(a for k, a in theme._POOL.items() if a.figure.__dict__.get("_msoko_marks") is not None
+                         and k[1:] == tuple(box.values()))
+        assert isinstance(report_ax.xaxis, theme._ReportXAxis) and isinstance(report_ax.yaxis, theme._ReportYAxis)
+    draw(report_ax)  # the last case drawn again on its report axes: a tight box measures the tick labels
+    assert report_ax.get_tightbbox().bounds == pytest.approx(ax.get_tightbbox().bounds)

@@ -160,8 +160,10 @@ def _savefig(fig) -> str:
     buf = io.StringIO()
     # sizes of texts cached (svg_backend); a report figure (72 dpi, theme.report_axes) saved at its own dpi,
     # the SVG's, so that no transform is invalidated (the dpi of a raster image: none in a report chart)
+    # ``report``: clips marked with one id and not defined (:class:`svg_backend.RendererSVGReport`; removed below)
+    extra = {"report": True} if svg_backend.BACKEND == svg_backend.MODULE else {}
     fig.savefig(buf, format="svg", metadata=_METADATA, backend=svg_backend.BACKEND,
-                dpi=72 if fig.dpi == 72 else None)
+                dpi=72 if fig.dpi == 72 else None, **extra)
     return buf.getvalue()
 
 

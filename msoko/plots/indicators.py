@@ -9,7 +9,7 @@ import pandas as pd
 from msoko.plots._draw import band, box, line, n_of, points, rows_by, segments, vline
 from msoko.plots.embed import Chart, embed, no_data
 from msoko.plots.theme import (FS, domain, fmt_num, group_color, n_label, new_axes, order, report_axes,
-                               set_xticks, set_yticks, text_width)
+                               set_xticks, set_yticks, settle, text_width)
 
 
 def _indicator_frame(data: pd.DataFrame) -> tuple[list[str], dict]:
@@ -61,8 +61,7 @@ def plot_indicator(data: pd.DataFrame, *, unit: str = "", target: float | None =
     ax.set_ylim(len(groups) - 0.5, -0.5)
     set_xticks(ax, xt)
     ax.set_yticks(y, [n_label(g, k) for g, k in zip(groups, d["n"])], fontsize=FS, color="#222222")
-    ax.tick_params(axis="y", length=0)
-    ax.grid(axis="y", visible=False)
+    settle(ax, "indicator", lambda: (ax.tick_params(axis="y", length=0), ax.grid(axis="y", visible=False)))
     ax.set_xlabel(unit or "значение")
     return ax
 
@@ -119,8 +118,7 @@ def plot_trend(data: pd.DataFrame, *, unit: str = "", ax=None):
     ax.set_ylim(yt[0], yt[-1])
     set_yticks(ax, yt)
     set_xticks(ax, range(len(years)), [str(y) for y in years])
-    ax.tick_params(axis="x", bottom=False)
-    ax.grid(axis="x", visible=False)
+    settle(ax, "trend", lambda: (ax.tick_params(axis="x", bottom=False), ax.grid(axis="x", visible=False)))
     ax.set_ylabel(unit or "значение")
     return ax
 

@@ -11,7 +11,7 @@ import pandas as pd
 from msoko.plots._draw import bars, box, line, points, segments, vline
 from msoko.plots.embed import Chart, embed, no_data, row
 from msoko.plots.theme import (FLAG_COLOR, FS, INK, NEUTRAL_COLOR, domain, fmt_num, group_color, mark, n_label,
-                               new_axes, nice_ticks, order, report_axes, set_xticks, set_yticks, text_width)
+                               new_axes, nice_ticks, order, report_axes, set_xticks, set_yticks, settle, text_width)
 from msoko.plots.vpr import plot_vpr_vs_journal, task_levels_chart, vpr_vs_journal_chart
 
 
@@ -51,8 +51,7 @@ def plot_interval_vs_reference(data: pd.DataFrame, *, ax=None):
     ax.set_ylim(len(groups) - 0.5, -0.5)
     set_xticks(ax, xt)
     ax.set_yticks(y, [n_label(g, k) for g, k in zip(groups, d["n"])], fontsize=FS, color="#222222")
-    ax.tick_params(axis="y", length=0)
-    ax.grid(axis="y", visible=False)
+    settle(ax, "interval", lambda: (ax.tick_params(axis="y", length=0), ax.grid(axis="y", visible=False)))
     ax.set_xlabel("Средний первичный балл (95 % ДИ)")
     return ax
 
@@ -102,7 +101,7 @@ def plot_bunching(data: pd.DataFrame, *, boundaries: Mapping[int, float] | None 
     ax.set_ylim(0, yt[-1])
     set_yticks(ax, yt)
     set_xticks(ax, [t for t in nice_ticks(x0, x1, 8, integer=True) if x0 - 0.7 <= t <= x1 + 0.7])
-    ax.grid(axis="x", visible=False)
+    settle(ax, "bunching", lambda: ax.grid(axis="x", visible=False))
     ax.set_xlabel("Первичный балл")
     ax.set_ylabel("Число работ")
     return ax

@@ -17,7 +17,9 @@ import math
 from typing import Iterable, Sequence
 
 import matplotlib as mpl
+import matplotlib.axis as maxis
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from msoko import ru
@@ -207,7 +209,7 @@ def text_width(s: str, size: float = FS) -> float:
 # --- figures and marks -------------------------------------------------------------------
 
 def new_axes(width: float, height: float, *, left: float, right: float, top: float, bottom: float,
-             xlabel: float = 24.0, pyplot: bool = False, dpi: float = 96):
+             xlabel: float = 24.0, pyplot: bool = False, dpi: float = 96, axes_class=None):
     """An axes at a fixed place in a figure of ``width`` × ``height`` px (margins in px).
 
     No layout engine and no tight box: the place is computed, not measured, which is what
@@ -216,7 +218,8 @@ def new_axes(width: float, height: float, *, left: float, right: float, top: flo
     plain :class:`~matplotlib.figure.Figure` objects that pyplot never holds. The axis titles sit
     at fixed places too (``xlabel`` px under the plot area, the y title at the figure's left edge):
     matplotlib would otherwise measure every tick label again to place them. ``dpi``: the figure's
-    resolution (:func:`report_axes` makes them at the 72 dpi of the SVG; the place is the same).
+    resolution (:func:`report_axes` makes them at the 72 dpi of the SVG; the place is the same); ``axes_class``:
+    an :class:`~matplotlib.axes.Axes` subclass (:func:`report_axes`: :class:`ReportAxes`).
     """
     size = (width * PX, height * PX)
     if pyplot:
@@ -226,10 +229,59 @@ def new_axes(width: float, height: float, *, left: float, right: float, top: flo
     else:
         fig = Figure(figsize=size, dpi=dpi)
     aw, ah = max(1.0, width - left - right), max(1.0, height - top - bottom)
-    ax = fig.add_axes((left / width, bottom / height, aw / width, ah / height))
+    ax = fig.add_axes((left / width, bottom / height, aw / width, ah / height),
+                      **({"axes_class": axes_class} if axes_class is not None else {}))
     ax.xaxis.set_label_coords(0.5, -xlabel / ah)
     ax.yaxis.set_label_coords((15.0 - left) / aw, 0.5)
     return ax
+
+
+class _HandPlacedAxis:
+    """An axis whose drawing does not measure its tick labels when nothing drawn depends on them.
+
+    matplotlib's ``Axis.draw`` takes every tick label's extent (a layout of the text, ~0.2 ms each; the drawing
+    lays it out again) for two things: the axis title's place when matplotlib places it, and the offset text's
+    («×10³») place. A report axis has its title placed by hand (:func:`new_axes`: ``set_label_coords``) and
+    fixed ticks with fixed labels (no offset: the offset text is empty and not drawn), so neither is drawn
+    from them: the same SVG (tests/test_plots.py), ~4 ms less for each axis a report draws (a dozen a school
+    report: the axes not kept by :mod:`msoko.plots.embed`). Only while drawing: a tight bounding box
+    (``get_tightbbox``) measures the labels as matplotlib does."""
+
+    _msoko_drawing = False
+
+    def draw(self, renderer):
+        self._msoko_drawing = True
+        try:
+            super().draw(renderer)
+        finally:
+            self._msoko_drawing = False
+
+    def _get_ticklabel_bboxes(self, ticks, renderer):
+        if self._msoko_drawing and not self._autolabelpos and not self.major.formatter.get_offset():
+            return [], []
+        return super()._get_ticklabel_bboxes(ticks, renderer)
+
+
+class _ReportXAxis(_HandPlacedAxis, maxis.XAxis):
+    pass
+
+
+class _ReportYAxis(_HandPlacedAxis, maxis.YAxis):
+    pass
+
+
+class ReportAxes(Axes):
+    """The axes of a report chart (:func:`report_axes`): matplotlib's, with axes that skip measuring their tick
+    labels where nothing depends on it (:class:`_HandPlacedAxis`); made as matplotlib's own axes classes make
+    their axes (``_init_axis``, as polar axes do)."""
+
+    def _init_axis(self):
+        self.xaxis = _ReportXAxis(self, clear=False)
+        self.spines.bottom.register_axis(self.xaxis)
+        self.spines.top.register_axis(self.xaxis)
+        self.yaxis = _ReportYAxis(self, clear=False)
+        self.spines.left.register_axis(self.yaxis)
+        self.spines.right.register_axis(self.yaxis)
 
 
 _POOL: dict = {}
@@ -255,7 +307,7 @@ def report_axes(kind: str, width: float, height: float, *, left: float, right: f
         if len(_POOL) > 256:  # sizes follow the data (rows, tasks): bound the pool
             _POOL.clear()
         ax = _POOL[key] = new_axes(width, height, left=left, right=right, top=top, bottom=bottom, xlabel=xlabel,
-                                   dpi=72)
+                                   dpi=72, axes_class=ReportAxes)
         return ax
     for a in (*ax.collections, *ax.lines, *ax.texts, *ax.patches, *ax.images, *ax.artists):
         a.remove()

@@ -376,8 +376,7 @@ def plot_task_levels(data: pd.DataFrame, *, thresholds: Mapping[str, float] | No
     ax.set_ylim(0, 110)
     set_yticks(ax, [0, 20, 40, 60, 80, 100])
     set_xticks(ax, range(len(levels)), [f"{lv} — {LEVEL_NAMES[lv]}" for lv in levels])
-    ax.tick_params(axis="x", bottom=False)
-    ax.grid(axis="x", visible=False)
+    settle(ax, "levels", lambda: (ax.tick_params(axis="x", bottom=False), ax.grid(axis="x", visible=False)))
     ax.set_ylabel("% от макс. балла")
     return ax
 
