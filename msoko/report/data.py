@@ -127,6 +127,19 @@ class ReportData:
         return sorted(ys)
 
 
+def year_school_rows(data: ReportData, name: str, year: int, school_id: str) -> pd.DataFrame:
+    """The rows of table ``name`` (``"objectivity"``: :attr:`ReportData.objectivity`) of one year and one school,
+    in table order: what ``t[(t["year"] == year) & (t["school_id"].astype(str) == str(school_id))]`` gives, from
+    positions indexed once per load (such a mask over the slice's table cost ~1 ms, and a school report asks
+    a dozen tables). The table must have ``year`` and ``school_id``. Shared: read it, never modify it."""
+    t = data.objectivity if name == "objectivity" else data.table(name)
+    pos = data.memo(("_year_school_pos", name), lambda: t.groupby(
+        [t["year"], t["school_id"].astype(str)], sort=False, observed=True, dropna=True).indices)
+    key = (year, str(school_id))
+    return data.memo(("_year_school_rows", name, key),
+                     lambda: t.iloc[np.sort(pos[key])] if key in pos else t.iloc[0:0])
+
+
 def _parquet_years(path: Path) -> set[int]:
     """The years of a table file, from its row groups' statistics when they have them (a region's ВПР
     is millions of rows: their ``year`` column is not read for a handful of values)."""

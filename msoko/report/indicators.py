@@ -12,7 +12,7 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
 from msoko.report.data import (ReportData, all_loaded_group, limited_below, many_municipalities, school_row,
-                               similar_schools, suppress_below, target_value)
+                               similar_schools, suppress_below, target_value, year_school_rows)
 
 
 # context
@@ -34,7 +34,7 @@ def school_context(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
             rows.append((label, row[col]))
     cont = data.table("contingent")
     if not cont.empty and {"year", "school_id", "students"} <= set(cont):
-        c = cont[(cont["year"] == year) & (cont["school_id"].astype(str) == school_id)]
+        c = year_school_rows(data, "contingent", year, school_id)
         if len(c):
             rows.append((f"Обучающихся в {year} г. (контингент)", int(c["students"].sum())))
             if "students_ovz" in c and c["students"].sum() > 0:
@@ -285,7 +285,7 @@ def composite_note(data: ReportData, school_id: str, year: int) -> str:
     pc = data.table("principal_components")
     if pc.empty or "composite_note" not in pc.columns:
         return ""
-    x = pc[(pc["year"] == year) & (pc["school_id"].astype(str) == str(school_id))]
+    x = year_school_rows(data, "principal_components", year, school_id)
     return str(x["composite_note"].iloc[0]) if len(x) and pd.notna(x["composite_note"].iloc[0]) else ""
 
 

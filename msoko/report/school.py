@@ -13,7 +13,7 @@ from msoko.report.fmt import (
     subject_phrase, agree, source_words, html_table,
 )
 from msoko.report.data import (ReportData, limited_below, school_row, suppress_below, sufficiency_thresholds,
-                               target_value)
+                               target_value, year_school_rows)
 from msoko.report.indicators import (
     CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, headline_indicators, indicator_groups,
     indicator_meta, indicator_trend, measures_table, not_computed, recommendations_table, school_context, school_vpr_counts,
@@ -366,7 +366,7 @@ def show_school_objectivity(data: ReportData, school_id: str, year: int) -> Sect
     t = signs_table(data, year, school_id)
     if t.empty:
         o = data.objectivity
-        assessed = (not o.empty) and ((o["year"] == year) & (o["school_id"].astype(str) == school_id)).any()
+        assessed = (not o.empty) and not year_school_rows(data, "objectivity", year, school_id).empty
         sec.html(html_para(f"Объективность {MU.NO_VPR} {year} года." if MU.has_vpr(data, school_id, year) is False else
                            "Признаков необъективности за год не выявлено." if assessed else
                            "Диагностика объективности за этот год не рассчитана.", "msoko-note"))
@@ -702,8 +702,11 @@ def _priorities(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     p = data.table("priorities")
     if p.empty or not {"year", "school_id"} <= set(p):
         return pd.DataFrame()
-    p = p[(p["year"] == year) & (p["school_id"].astype(str) == school_id)]
-    return p.sort_values("rank") if "rank" in p else p
+
+    def build():   # once per school: the attention zones and the concerns ask
+        x = year_school_rows(data, "priorities", year, school_id)
+        return x.sort_values("rank") if "rank" in x else x
+    return data.memo(("_priorities", int(year), str(school_id)), build)
 
 
 def summary_concerns(data: ReportData, school_id: str, year: int, k: int = MAX_POINTS) -> list[str]:
@@ -735,14 +738,19 @@ def summary_strengths(data: ReportData, school_id: str, year: int, k: int = MAX_
 
 
 def _shnor_row(data: ReportData, school_id: str, year: int) -> dict | None:
-    """The school's row of ``shnor_list`` when it is on the ШНОР list with a reason; None otherwise."""
+    """The school's row of ``shnor_list`` when it is on the ШНОР list with a reason; None otherwise (once per
+    school: the status, the concerns and the details ask; read it, never modify it)."""
     s = data.table("shnor_list")
     if s.empty or not {"year", "school_id", "shnor", "reason"} <= set(s):
         return None
-    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id) & s["shnor"].fillna(False).astype(bool)]
-    if s.empty or pd.isna(s["reason"].iloc[0]):
-        return None
-    return s.iloc[0].to_dict()
+
+    def build():
+        x = year_school_rows(data, "shnor_list", year, school_id)
+        x = x[x["shnor"].fillna(False).astype(bool)]
+        if x.empty or pd.isna(x["reason"].iloc[0]):
+            return None
+        return x.iloc[0].to_dict()
+    return data.memo(("_shnor_row", int(year), str(school_id)), build)
 
 
 def _shnor(data: ReportData, school_id: str, year: int) -> str:
@@ -787,7 +795,7 @@ def shnor_unassessed(data: ReportData, school_id: str, year: int) -> str:
     s = data.table("shnor_list")
     if s.empty or not {"year", "school_id", "assessed"} <= set(s):
         return ""
-    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id)]
+    s = year_school_rows(data, "shnor_list", year, school_id)
     if s.empty or bool(s["assessed"].fillna(True).iloc[0]):
         return ""
     reason = s["reason"].iloc[0] if "reason" in s else None

@@ -12,7 +12,7 @@ from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
     INDEX_SIGN, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,
 )
-from msoko.report.data import ReportData, all_loaded_group, school_row, suppress_below
+from msoko.report.data import ReportData, all_loaded_group, school_row, suppress_below, year_school_rows
 from msoko.report.indicators import KEY_BREAKDOWN_INDICATORS, indicator_groups
 
 
@@ -325,7 +325,7 @@ def plan_note(data: ReportData, school_id: str, year: int) -> dict | None:
     n = data.table("objectivity_plan_notes")
     if n.empty:
         return None
-    r = n[(n["year"] == year) & (n["school_id"].astype(str) == str(school_id))]
+    r = year_school_rows(data, "objectivity_plan_notes", year, school_id)
     return None if r.empty else r.iloc[0].to_dict()
 
 
