@@ -20,7 +20,7 @@ from msoko.report.indicators import (
     system_goal, system_indicator_table, unit_year_rows,
 )
 from msoko.report.vpr import (
-    JOURNAL_SHARES, MARK_SHARES, gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution,
+    JOURNAL_SHARES, MARK_SHARES, gia_text, journal_comparison, level_completion, mark_boundaries, marks_distribution,
     _item_parts, max_score, score_distribution, share_records, spec_note, task_completion, vpr_summary_table,
     vpr_summary_text,
 )
@@ -353,7 +353,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
 
 def show_gia(data: ReportData, school_id: str, year: int) -> Section:
     sec = Section()
-    t = gia_table(data, school_id, year)
+    t = gia_text(data, school_id, year)
     sec.table(t, caption=f"ГИА {year}: школа и муниципалитет",
                note="Средний результат: отметка для ОГЭ, тестовый балл для ЕГЭ; «ниже минимума» — доля участников "
                     "ниже минимального порога, в скобках 95 % ДИ.")
