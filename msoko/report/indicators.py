@@ -133,12 +133,17 @@ def unit_year_rows(data: ReportData, year: int, level: str, unit: str) -> pd.Dat
     ind = data.indicators
     if ind.empty:
         return ind
-    pos = data.memo(("_unit_year_pos",), lambda: {
-        (_int(y), str(lv), str(u)): p for (y, lv, u), p in
-        ind.groupby(["year", "level", "school_id"], sort=False, observed=True, dropna=False).indices.items()})
-    p = pos.get((int(year), str(level), str(unit)))
+    p = _unit_year_pos(data).get((int(year), str(level), str(unit)))
     return data.memo(("_unit_year_rows", int(year), str(level), str(unit)),
                      lambda: ind.iloc[np.sort(p)] if p is not None else ind.iloc[0:0])
+
+
+def _unit_year_pos(data: ReportData) -> dict:
+    """Positions of the rows of ``indicators`` by (year, level, unit), once per load."""
+    ind = data.indicators
+    return data.memo(("_unit_year_pos",), lambda: {
+        (_int(y), str(lv), str(u)): p for (y, lv, u), p in
+        ind.groupby(["year", "level", "school_id"], sort=False, observed=True, dropna=False).indices.items()})
 
 
 def school_year_rows(data: ReportData, year: int, school_id: str) -> pd.DataFrame:

@@ -15,7 +15,8 @@ from msoko.report.fmt import (
 from msoko.report.data import (ReportData, limited_below, school_row, suppress_below, sufficiency_thresholds,
                                target_value, year_school_rows)
 from msoko.report.indicators import (
-    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, headline_indicators, indicator_groups,
+    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, _unit_year_pos, headline_indicators,
+    indicator_groups,
     indicator_meta, indicator_trend, measures_table, not_computed, recommendations_table, school_context, school_vpr_counts,
     system_goal, system_indicator_table, unit_year_rows,
 )
@@ -448,6 +449,47 @@ def _school_overall(data: ReportData, school_id: str, year: int) -> pd.DataFrame
     return data.memo(("_school_overall_by_code", int(year), str(school_id)), build)
 
 
+# the columns of the school's overall rows the first screen reads
+_OVERALL_COLUMNS = ("value", "ci_low", "ci_high", "n", "suppressed", "similar_value", "municipality_value",
+                    "vs_municipality", "vs_similar")
+
+
+def _school_overall_records(data: ReportData, school_id: str, year: int) -> dict[str, dict]:
+    """:func:`_school_overall` as records by indicator (:data:`_OVERALL_COLUMNS`, the values ``.loc[code]`` of the
+    frame gives, a missing value of a nullable column ``pd.NA``), read from column arrays made once per load: the
+    school's frame and a ``.loc`` row per indicator cost ~5 ms a school."""
+    ind = data.indicators
+    if ind.empty:
+        return {}
+
+    def arrays() -> dict:
+        overall = ind["grade"].isna().to_numpy() & ind["subject"].isna().to_numpy()
+        if "item" in ind:
+            overall &= ind["item"].isna().to_numpy()
+        return {"_overall": overall, "_code": ind["indicator"].to_numpy(dtype=object),
+                **{c: ind[c].to_numpy(dtype=object) for c in _OVERALL_COLUMNS if c in ind}}
+
+    def build() -> dict:
+        p = _unit_year_pos(data).get((int(year), "school", str(school_id)))
+        if p is None:
+            return {}
+        a = data.memo(("_overall_arrays",), arrays)
+        cols = [c for c in _OVERALL_COLUMNS if c in ind]
+        out: dict = {}
+        for i in np.sort(p)[a["_overall"][np.sort(p)]].tolist():
+            code = a["_code"][i]
+            if code not in out:
+                out[code] = {c: a[c][i] for c in cols}
+        return out
+    return data.memo(("_school_overall_records", int(year), str(school_id)), build)
+
+
+def _catalogue_directions(data: ReportData) -> dict:
+    """code → direction of the loaded catalogue, once per load."""
+    return data.memo(("_catalogue_directions",), lambda: dict(zip(data.catalogue["code"], data.catalogue["direction"]))
+                     if len(data.catalogue) else {})
+
+
 def _num(x) -> float:
     try:
         return float(x) if x is not None and not pd.isna(x) else math.nan
@@ -497,10 +539,10 @@ def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dic
                  per_system: int = SUMMARY_PER_SYSTEM) -> list[dict]:
     """The first-screen table: per system its headline indicators — the school with its interval,
     similar schools, the municipality, and the verdict (+1 better / −1 worse beyond the interval, 0 not)."""
-    d = _school_overall(data, school_id, year)
-    if d.empty:
+    d = _school_overall_records(data, school_id, year)
+    if not d:
         return []
-    cat = data.catalogue.set_index("code") if len(data.catalogue) else pd.DataFrame()
+    cat = _catalogue_directions(data)
     kinds = _catalogue_column(data, "kind")
     st = _first_screen_part(data, school_id, year, "standing")
     standing = None if st is None else {(i, c): sd for i, c, sd in zip(st["indicator"], st["comparator"], st["side"])}
@@ -508,13 +550,13 @@ def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dic
     for system, codes in (indicators or SUMMARY_INDICATORS).items():
         shown = 0
         for code in codes:
-            if shown >= per_system or code not in d.index or code not in cat.index:
+            if shown >= per_system or code not in d or code not in cat:
                 continue
-            r = d.loc[code]
+            r = d[code]
             if pd.isna(r.get("value")) or bool(r.get("suppressed")) is True:
                 continue
             meta = indicator_meta(data, code)
-            unit, direction, kind = str(meta.get("unit") or ""), str(cat.loc[code, "direction"]), kinds.get(code, "")
+            unit, direction, kind = str(meta.get("unit") or ""), str(cat[code]), kinds.get(code, "")
             vm, vs = _verdict(r.get("vs_municipality"), direction), _verdict(r.get("vs_similar"), direction)
             if kind == "flag":
                 vm = vs = _fact_verdict(r.get("value"), direction, kind)
@@ -555,10 +597,12 @@ def _catalogue_column(data: ReportData, column: str) -> dict:
         except Exception:  # noqa: BLE001 — the first screen degrades, it does not fail
             return pd.DataFrame(columns=["code"])
         return cat
-    cat = data.memo(("_catalogue_raw",), build)
-    if column not in cat or "code" not in cat:
-        return {}
-    return dict(zip(cat["code"].astype(str), cat[column].astype(str)))
+    def column_dict() -> dict:
+        cat = data.memo(("_catalogue_raw",), build)
+        if column not in cat or "code" not in cat:
+            return {}
+        return dict(zip(cat["code"].astype(str), cat[column].astype(str)))
+    return data.memo(("_catalogue_column", column), column_dict)
 
 
 _VERDICT_WORD = {1: "лучше", -1: "хуже", 0: "не отличается"}
@@ -613,12 +657,19 @@ def _first_screen_part(data: ReportData, school_id: str, year: int, part: str) -
         (int(y), str(sc)): p for (y, sc), p in
         fs.groupby([fs["year"], fs["school_id"].astype(str)], sort=False, observed=True, dropna=True).indices.items()})
 
-    def build():   # the school's rows by part, each in rank order
+    def build():   # the school's rows by part, each in rank order (ties in table order)
         p = pos.get((int(year), str(school_id)))
-        d = fs.iloc[np.sort(p)] if p is not None else fs.iloc[0:0]
-        parts = {k: d.iloc[i].sort_values("rank", kind="stable")
-                 for k, i in d.groupby("part", sort=False, observed=True).indices.items()}
-        return parts, d.iloc[0:0]
+        if p is None:
+            return {}, fs.iloc[0:0]
+        part, rank = data.memo(("_first_screen_arrays",), lambda: (fs["part"].to_numpy(dtype=object),
+                                                                    fs["rank"].to_numpy()))
+        p = np.sort(p)
+        parts = {}
+        for k in dict.fromkeys(part[p].tolist()):
+            if isinstance(k, str):
+                q = p[part[p] == k]
+                parts[k] = fs.iloc[q[np.argsort(rank[q], kind="stable")]]
+        return parts, fs.iloc[p[:0]]
     parts, none = data.memo(("_first_screen_parts", int(year), str(school_id)), build)
     return parts.get(part, none)
 
@@ -805,11 +856,11 @@ def shnor_unassessed(data: ReportData, school_id: str, year: int) -> str:
 
 def summary_status(data: ReportData, school_id: str, year: int) -> str:
     """The school's status in one sentence: ШНОР, ШНСУ, the «500+» risk profile and the context index."""
-    d = _school_overall(data, school_id, year)
+    d = _school_overall_records(data, school_id, year)
     parts = []
 
     def flag(code):
-        return None if code not in d.index or pd.isna(d.loc[code, "value"]) else float(d.loc[code, "value"]) >= 50
+        return None if code not in d or pd.isna(d[code]["value"]) else float(d[code]["value"]) >= 50
 
     for code, yes, no in (("shnor_flag", "школа с низкими результатами (ШНОР)", "не ШНОР"),
                           ("shnsu_flag", "в неблагоприятных социальных условиях (ШНСУ)", "не ШНСУ"),
@@ -821,11 +872,11 @@ def summary_status(data: ReportData, school_id: str, year: int) -> str:
             parts.append(no)
         elif f is None and code == "shnor_flag" and (unassessed := shnor_unassessed(data, school_id, year)):
             parts.append(unassessed)
-    if "risk_factors_count" in d.index and pd.notna(d.loc["risk_factors_count", "value"]):
-        parts.append(f"факторов риска «500+»: {fmt(int(round(float(d.loc['risk_factors_count', 'value']))))}")
-    if "context_index" in d.index and pd.notna(d.loc["context_index", "value"]):
-        m = d.loc["context_index", "municipality_value"]
-        parts.append(f"индекс контекста {fmt(float(d.loc['context_index', 'value']))}"
+    if "risk_factors_count" in d and pd.notna(d["risk_factors_count"]["value"]):
+        parts.append(f"факторов риска «500+»: {fmt(int(round(float(d['risk_factors_count']['value']))))}")
+    if "context_index" in d and pd.notna(d["context_index"]["value"]):
+        m = d["context_index"]["municipality_value"]
+        parts.append(f"индекс контекста {fmt(float(d['context_index']['value']))}"
                      + (f" (в среднем по муниципалитету {fmt(float(m))})" if pd.notna(m) else ""))
     shnor = shnor_short(data, school_id, year)   # the counts; the procedures are folded under the status
     return (("Статус школы в " + f"{year} году: " + "; ".join(parts) + ".") if parts else "") \
