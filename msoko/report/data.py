@@ -415,6 +415,11 @@ def _schools_by_id(data: ReportData) -> pd.DataFrame:
     return data.memo(("_schools_by_id",), lambda: data.schools.set_index("school_id"))
 
 
+def names_by_id(data: ReportData) -> pd.Series:
+    """``data.schools.set_index("school_id")["name"]`` (to map logins to names), once per load."""
+    return data.memo(("_names_by_id",), lambda: data.schools.set_index("school_id")["name"])
+
+
 def school_row(data: ReportData, school_id: str) -> pd.Series:
     """The school's registry row (memoised: a school report asks for it ~400 times, and ``.loc`` of a
     mixed-dtype row builds a Series each time, about a millisecond). Read it, never modify it."""

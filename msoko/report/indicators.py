@@ -11,8 +11,8 @@ import pandas as pd
 
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
-from msoko.report.data import (ReportData, all_loaded_group, limited_below, many_municipalities, school_row,
-                               similar_schools, suppress_below, target_value, year_school_rows)
+from msoko.report.data import (ReportData, all_loaded_group, limited_below, many_municipalities, names_by_id,
+                               school_row, similar_schools, suppress_below, target_value, year_school_rows)
 
 
 # context
@@ -620,6 +620,9 @@ def recommendations_table(data: ReportData, year: int, *, school_id: str | None 
     r = data.table("recommendations")
     if r.empty:
         return pd.DataFrame()
+    if school_id is not None and municipality is None and per_school is None:
+        rows = school_recommendation_rows(data, year, school_id, system=system)
+        return pd.DataFrame(rows) if rows else pd.DataFrame()
     r = r[r["year"] == year].assign(school_id=lambda x: x["school_id"].astype(str))
     if school_id is not None:
         r = r[r["school_id"] == school_id]
@@ -629,7 +632,7 @@ def recommendations_table(data: ReportData, year: int, *, school_id: str | None 
         r = r[r["system"] == system]
     if r.empty:
         return pd.DataFrame()
-    names = data.schools.set_index("school_id")["name"]
+    names = names_by_id(data)
     r = r.assign(_name=r["school_id"].map(names).fillna(r["school_id"]).astype(str))
     r = r.sort_values(["_name", "school_id", "rank"], kind="stable")
     rows = []
@@ -639,11 +642,7 @@ def recommendations_table(data: ReportData, year: int, *, school_id: str | None 
             row = {}
             if school_id is None:
                 row["Школа"] = y["_name"]
-            if system is None:
-                row["Система"] = str(int(y["system"])) if pd.notna(y["system"]) else "—"
-            row["Рекомендация"] = y["text_ru"] if pd.notna(y["text_ru"]) else "—"
-            row["Адресат"] = y["addressee"] if pd.notna(y["addressee"]) else "—"
-            rows.append(row)
+            rows.append(_recommendation_row(row, y, system))
         if per_school is not None and len(x) > per_school:
             row = {"Рекомендация": f"…и ещё {len(x) - per_school} (см. отчёт школы)", "Адресат": ""}
             if school_id is None:
@@ -654,6 +653,34 @@ def recommendations_table(data: ReportData, year: int, *, school_id: str | None 
     return pd.DataFrame(rows)
 
 
+def _recommendation_row(row: dict, y, system: int | None) -> dict:
+    """A row of :func:`recommendations_table` after its school (``y``: the recommendation's row or record)."""
+    if system is None:
+        row["Система"] = str(int(y["system"])) if pd.notna(y["system"]) else "—"
+    row["Рекомендация"] = y["text_ru"] if pd.notna(y["text_ru"]) else "—"
+    row["Адресат"] = y["addressee"] if pd.notna(y["addressee"]) else "—"
+    return row
+
+
+def school_recommendation_rows(data: ReportData, year: int, school_id: str, *, system: int | None = None) -> list[dict]:
+    """The rows of ``recommendations_table(data, year, school_id=school_id, system=system)``, in compute's order,
+    from the school's rows (positions indexed once per load) and their records: a scan of the year, a sort by
+    name, a groupby and ``iterrows`` per school cost ~5 ms."""
+    from msoko.report.common import records
+
+    r = data.table("recommendations")
+    if r.empty:
+        return []
+    x = year_school_rows(data, "recommendations", year, school_id)
+    if system is not None:
+        x = x[x["system"] == system]
+    if x.empty:
+        return []
+    x = x.sort_values("rank", kind="stable")   # one school: the table's order by name, login, rank
+    cols = [c for c in ("system", "text_ru", "addressee") if c in x]
+    return [_recommendation_row({}, y, system) for y in records(x, cols)]
+
+
 def measures_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
                    municipality: str | None = None) -> pd.DataFrame:
     """Measures and management decisions recorded for a year, with their deadline and status — compute's
@@ -661,7 +688,8 @@ def measures_table(data: ReportData, year: int, *, school_id: str | None = None,
     m = data.table("effectiveness")
     if m.empty:
         return pd.DataFrame()
-    m = m[m["year"] == year].copy()
+    m = (year_school_rows(data, "effectiveness", year, school_id) if school_id is not None
+         else m[m["year"] == year]).copy()
     m["school_id"] = m["school_id"].astype(str)
     if school_id is not None:
         m = m[m["school_id"] == school_id]
@@ -672,7 +700,7 @@ def measures_table(data: ReportData, year: int, *, school_id: str | None = None,
         m = m[m["system"] == system]
     if m.empty:
         return pd.DataFrame()
-    names = data.schools.set_index("school_id")["name"]
+    names = names_by_id(data)
 
     def col(name):
         return m[name] if name in m else pd.Series(None, index=m.index, dtype=object)
@@ -715,9 +743,10 @@ def effectiveness_table(data: ReportData, year: int, *, school_id: str | None = 
     e = data.table("effectiveness")
     if e.empty:
         return pd.DataFrame()
-    names = data.schools.set_index("school_id")["name"]
+    names = names_by_id(data)
     # a measure of year Y is judged by Y + 1: the report of ``year`` shows the measures of year − 1
-    e = e[e["year"] == year - 1].assign(school_id=lambda x: x["school_id"].astype(str))
+    e = (year_school_rows(data, "effectiveness", year - 1, school_id) if school_id is not None
+         else e[e["year"] == year - 1]).assign(school_id=lambda x: x["school_id"].astype(str))
     if school_id is not None:
         e = e[e["school_id"] == school_id]
     if system is not None:

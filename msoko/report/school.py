@@ -17,7 +17,8 @@ from msoko.report.data import (ReportData, limited_below, school_row, suppress_b
 from msoko.report.indicators import (
     CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, _unit_year_pos, headline_indicators,
     indicator_groups,
-    indicator_meta, indicator_trend, measures_table, not_computed, recommendations_table, school_context, school_vpr_counts,
+    indicator_meta, indicator_trend, measures_table, not_computed, school_context, school_recommendation_rows,
+    school_vpr_counts,
     system_goal, system_indicator_table, unit_year_rows,
 )
 from msoko.report.vpr import (
@@ -27,7 +28,7 @@ from msoko.report.vpr import (
 )
 from msoko.report.signs import attention_zones, flagged_signs, official_sign_works, signs_table
 from msoko.report import municipalities as MU
-from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
+from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read, records
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
 from msoko.report.section import Section, TextTable
@@ -61,8 +62,9 @@ def show_attention(data: ReportData, school_id: str, year: int) -> Section:
         sec.say([plain(t) for t in p["text_ru"].head(MAX_ATTENTION)])
         rest = p.iloc[MAX_ATTENTION:]
         if len(rest):
+            where = records(rest, [c for c in ("grade", "subject") if c in rest])
             t = pd.DataFrame({"Зона внимания": [plain(x).split(" — ")[0] + (f" ({_where(r)})" if _where(r) else "")
-                                               for x, (_, r) in zip(rest["text_ru"], rest.iterrows())],
+                                               for x, r in zip(rest["text_ru"], where)],
                               "Уверенность": rest.get("certainty", pd.Series("—", index=rest.index)).fillna("—")})
             sec.tables["Остальные зоны внимания"] = t
             sec.html(f"<details class=\"more\"><summary>Ещё {count(len(rest), ('зона', 'зоны', 'зон'))} внимания "
@@ -391,10 +393,14 @@ def show_school_objectivity(data: ReportData, school_id: str, year: int) -> Sect
 
 def show_school_recommendations(data: ReportData, school_id: str, year: int) -> Section:
     sec = Section()
-    t = recommendations_table(data, year, school_id=school_id)
-    if not t.empty:
-        t = t.assign(**{c: t[c].map(lambda v: plain(v) if isinstance(v, str) else v) for c in t.columns})
-    sec.table(t, caption=f"Адресные рекомендации по итогам {year} года")
+    rows = school_recommendation_rows(data, year, school_id)
+
+    def frame():   # recommendations_table(data, year, school_id=school_id) with its text in plain words
+        t = pd.DataFrame(rows) if rows else pd.DataFrame()
+        return t.assign(**{c: t[c].map(lambda v: plain(v) if isinstance(v, str) else v) for c in t.columns}) \
+            if not t.empty else t
+    sec.table(TextTable.of_records([{k: plain(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows],
+                                   frame), caption=f"Адресные рекомендации по итогам {year} года")
     m = measures_table(data, year, school_id=school_id)
     if not m.empty:
         sec.table(m, caption=f"Меры и управленческие решения {year} года")

@@ -12,7 +12,8 @@ from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
     INDEX_SIGN, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,
 )
-from msoko.report.data import ReportData, all_loaded_group, school_row, suppress_below, year_school_rows
+from msoko.report.data import (ReportData, all_loaded_group, names_by_id, school_row, suppress_below,
+                               year_school_rows)
 from msoko.report.indicators import KEY_BREAKDOWN_INDICATORS, indicator_groups
 
 
@@ -82,11 +83,6 @@ def flagged_signs(data: ReportData, year: int, school_id: str | None = None, *, 
     return _flagged_signs(data, year, None, official, include_combined)
 
 
-def _school_names(data: ReportData) -> pd.Series:
-    """``data.schools.set_index("school_id")["name"]``, once per load."""
-    return data.memo(("_school_names",), lambda: data.schools.set_index("school_id")["name"])
-
-
 def _flagged_signs(data: ReportData, year: int, school_id: str | None, official: bool | None,
                    include_combined: bool) -> pd.DataFrame:
     o = data.objectivity
@@ -105,7 +101,7 @@ def _flagged_signs(data: ReportData, year: int, school_id: str | None, official:
     if not include_combined:
         d = d[d["sign"] != "combined"]
     d["school_id"] = d["school_id"].astype(str)
-    d["_name"] = d["school_id"].map(_school_names(data)).astype(str)
+    d["_name"] = d["school_id"].map(names_by_id(data)).astype(str)
     return d.sort_values(["_name", "school_id", "grade", "subject", "sign"]).drop(columns="_name").reset_index(drop=True)
 
 
@@ -159,7 +155,7 @@ def signs_table(data: ReportData, year: int, school_id: str | None = None, *, of
     d = flagged_signs(data, year, school_id, official=official, include_combined=include_combined)
     if d.empty:
         return pd.DataFrame()
-    names = _school_names(data)
+    names = names_by_id(data)
     out = pd.DataFrame({
         "Школа": d["school_id"].map(names).fillna(d["school_id"]),
         "Логин": d["school_id"],
