@@ -376,3 +376,42 @@ def test_school_recommendations_are_the_frame_path():
     from msoko.report.fmt import html_table
     assert html_table(want, caption=cap) in sec._repr_html_()
     assert "нет данных" in show_school_recommendations(data, "s3", 2023)._repr_html_()
+
+
+def test_first_screen_records_are_the_parts_records():
+    """The first screen reads each part's records from column arrays: the values ``to_dict("records")`` of the
+    part's frame gives (rank order, ties in table order, a missing text left as it is)."""
+    from msoko.report.school import _first_screen_part, _first_screen_records, summary_concerns
+
+    fs = pd.DataFrame({"year": [2023, 2023, 2023, 2022, 2023, 2023, 2023, 2023],
+                       "school_id": ["s1", "s1", "s2", "s1", "s1", "s1", "t1", "s1"],
+                       "part": ["concern", "strength", "concern", "concern", "concern", "action", "concern", "concern"],
+                       "rank": [2, 1, 1, 1, 1, 1, 1, 2],
+                       "text_ru": pd.array(["e", "a", "c", "d", None, "f", "g", "h"], dtype="str"),
+                       "side": [1, -1, 0, 1, 1, 0, 0, -1]})
+    data = _data(first_screen=fs)
+    for sid in ("s1", "s2", "zz"):
+        for year in (2023, 2022):
+            for part in ("concern", "strength", "action", "standing"):
+                want = _first_screen_part(data, sid, year, part)[["text_ru", "side"]].to_dict("records")
+                got = _first_screen_records(data, sid, year, part, ("text_ru", "side"))
+                assert len(got) == len(want)
+                for a, b in zip(got, want):
+                    assert a["side"] == b["side"] and (a["text_ru"] == b["text_ru"] or
+                                                       (pd.isna(a["text_ru"]) and pd.isna(b["text_ru"])))
+    assert [r["text_ru"] for r in _first_screen_records(data, "s1", 2023, "concern", ("text_ru",))][1:] == ["e", "h"]
+    assert summary_concerns(data, "s1", 2023) == ["e", "h"]          # the missing text left out, rank order kept
+    assert _first_screen_records(_data(), "s1", 2023, "concern", ("text_ru",)) is None   # no table: the old way
+
+
+def test_summary_workbook_tables_are_text_rows_or_their_frame():
+    from msoko.report.school import _text_table
+    from msoko.report.section import TextTable, table_json
+
+    recs = [{"Система": "Оценка", "Показатель": "Доля", "Школа": "61 %"}, {"Система": None, "Показатель": "Б",
+                                                                          "Школа": "—"}]
+    t = _text_table(recs)
+    assert isinstance(t, TextTable) and t.rows == [["Оценка", "Доля", "61 %"], [None, "Б", "—"]]
+    assert table_json("x", t) == table_json("x", pd.DataFrame(recs))
+    pd.testing.assert_frame_equal(t.build(), pd.DataFrame(recs))
+    assert isinstance(_text_table([{"a": 1.5}]), pd.DataFrame)

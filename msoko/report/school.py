@@ -10,7 +10,7 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
     _plural, count, esc, fmt, html_heading, html_para, html_sentences, informativeness, plain,
-    subject_phrase, agree, source_words, html_table,
+    subject_phrase, agree, source_words, html_table, plain_text_rows,
 )
 from msoko.report.data import (ReportData, limited_below, school_row, suppress_below, sufficiency_thresholds,
                                target_value, year_school_rows)
@@ -550,8 +550,8 @@ def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dic
         return []
     cat = _catalogue_directions(data)
     kinds = _catalogue_column(data, "kind")
-    st = _first_screen_part(data, school_id, year, "standing")
-    standing = None if st is None else {(i, c): sd for i, c, sd in zip(st["indicator"], st["comparator"], st["side"])}
+    st = _first_screen_records(data, school_id, year, "standing", ("indicator", "comparator", "side"))
+    standing = None if st is None else {(r["indicator"], r["comparator"]): r["side"] for r in st}
     rows = []
     for system, codes in (indicators or SUMMARY_INDICATORS).items():
         shown = 0
@@ -658,15 +658,23 @@ def _first_screen_part(data: ReportData, school_id: str, year: int, part: str) -
     fs = data.table("first_screen")
     if fs.empty or not {"year", "school_id", "part"} <= set(fs):
         return None
-    # the rows' positions by (year, school) once per load: a scan of the whole table per part cost ~2 ms
+    p = _first_screen_positions(data, school_id, year).get(part)
+    return fs.iloc[p] if p is not None else fs.iloc[0:0]
+
+
+def _first_screen_positions(data: ReportData, school_id: str, year: int) -> dict:
+    """part → the positions in ``first_screen.parquet`` of one school's rows of that part, in rank order (ties in
+    table order), once per school; the rows' positions by (year, school) once per load (a scan of the whole table
+    per part cost ~2 ms)."""
+    fs = data.table("first_screen")
     pos = data.memo(("_first_screen_pos",), lambda: {
         (int(y), str(sc)): p for (y, sc), p in
         fs.groupby([fs["year"], fs["school_id"].astype(str)], sort=False, observed=True, dropna=True).indices.items()})
 
-    def build():   # the school's rows by part, each in rank order (ties in table order)
+    def build():
         p = pos.get((int(year), str(school_id)))
         if p is None:
-            return {}, fs.iloc[0:0]
+            return {}
         part, rank = data.memo(("_first_screen_arrays",), lambda: (fs["part"].to_numpy(dtype=object),
                                                                     fs["rank"].to_numpy()))
         p = np.sort(p)
@@ -674,10 +682,26 @@ def _first_screen_part(data: ReportData, school_id: str, year: int, part: str) -
         for k in dict.fromkeys(part[p].tolist()):
             if isinstance(k, str):
                 q = p[part[p] == k]
-                parts[k] = fs.iloc[q[np.argsort(rank[q], kind="stable")]]
-        return parts, fs.iloc[p[:0]]
-    parts, none = data.memo(("_first_screen_parts", int(year), str(school_id)), build)
-    return parts.get(part, none)
+                parts[k] = q[np.argsort(rank[q], kind="stable")]
+        return parts
+    return data.memo(("_first_screen_parts", int(year), str(school_id)), build)
+
+
+def _first_screen_records(data: ReportData, school_id: str, year: int, part: str,
+                          columns: tuple[str, ...]) -> list[dict] | None:
+    """:func:`_first_screen_part` as records of ``columns`` (the values its ``to_dict("records")`` gives), read from
+    column arrays made once per load: the part's frame cost ~1 ms, and the first screen reads five parts."""
+    fs = data.table("first_screen")
+    if fs.empty or not {"year", "school_id", "part"} <= set(fs):
+        return None
+    p = _first_screen_positions(data, school_id, year).get(part)
+    if p is None:
+        return []
+    arrays = data.memo(("_first_screen_columns",), dict)
+    for c in columns:
+        if c not in arrays:
+            arrays[c] = fs[c].to_numpy(dtype=object)
+    return [{c: arrays[c][i] for c in columns} for i in p.tolist()]
 
 
 def _gap_size(r: dict) -> float:
@@ -766,12 +790,17 @@ def _priorities(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     return data.memo(("_priorities", int(year), str(school_id)), build)
 
 
+def _texts(records: list[dict]) -> list:
+    """The ``text_ru`` of records, missing ones left out (``dropna``)."""
+    return [t for t in (r["text_ru"] for r in records) if not (t is None or (not isinstance(t, str) and pd.isna(t)))]
+
+
 def summary_concerns(data: ReportData, school_id: str, year: int, k: int = MAX_POINTS) -> list[str]:
     """The school's top concerns: from ``priorities.parquet`` (ranked by compute) when present, else the
     indicators worse than the municipality beyond the interval; objectivity has its own line."""
-    fs = _first_screen_part(data, school_id, year, "concern")
+    fs = _first_screen_records(data, school_id, year, "concern", ("text_ru",))
     if fs is not None:
-        return [plain(t) for t in fs["text_ru"].dropna().head(k)]
+        return [plain(t) for t in _texts(fs)[:k]]
     p = _priorities(data, school_id, year)
     if len(p) and "text_ru" in p:
         topic = p["topic"].astype(str) if "topic" in p else pd.Series("", index=p.index)
@@ -788,9 +817,9 @@ def summary_concerns(data: ReportData, school_id: str, year: int, k: int = MAX_P
 def summary_strengths(data: ReportData, school_id: str, year: int, k: int = MAX_POINTS) -> list[str]:
     """The school's strengths as compute decided them (``first_screen.parquet``: the evidence rule, no
     indicator of a concern, nothing from works under objectivity review)."""
-    fs = _first_screen_part(data, school_id, year, "strength")
+    fs = _first_screen_records(data, school_id, year, "strength", ("text_ru",))
     if fs is not None:
-        return [plain(t) for t in fs["text_ru"].dropna().head(k)]
+        return [plain(t) for t in _texts(fs)[:k]]
     return [_point_sentence(x, True) for x in _comparison_points(data, school_id, year, +1)[:k]]
 
 
@@ -973,11 +1002,12 @@ def _certainty_of(data: ReportData, school_id: str, year: int, r: dict) -> str:
 def summary_actions(data: ReportData, school_id: str, year: int, k: int = MAX_ACTIONS) -> list[dict]:
     """The 3–5 actions that matter most (``recommendations.parquet``, in compute's rank order): each with
     its addressee, reason and certainty."""
-    fs = _first_screen_part(data, school_id, year, "action")
+    fs = _first_screen_records(data, school_id, year, "action",
+                               ("text_ru", "reason_ru", "addressee", "certainty", "follows"))
     if fs is not None:
         out = []
         first: dict[str, int] = {}
-        for i, x in enumerate(fs.head(k).to_dict("records"), 1):
+        for i, x in enumerate(fs[:k], 1):
             reason = plain(str(x["reason_ru"])).rstrip(".")
             head, _, rest = reason.partition(": ")
             if rest and rest in first:  # one reason behind several actions is written out once
@@ -1021,6 +1051,13 @@ def summary_actions(data: ReportData, school_id: str, year: int, k: int = MAX_AC
     return out
 
 
+def _text_table(records: list[dict]) -> "TextTable | pd.DataFrame":
+    """A workbook table of ``records`` kept as their rows when every cell is text (its frame built when read), else
+    the frame: the workbook writes the same cells either way (a frame of text and its JSON cost ~1 ms a table)."""
+    t = TextTable.of_records(records, lambda: pd.DataFrame(records))
+    return t if plain_text_rows(t.columns, t.rows) else t.build()
+
+
 def _li(items) -> str:
     return "<ul class=\"msoko-list\">" + "".join(f"<li>{esc(x)}</li>" for x in items) + "</ul>"
 
@@ -1045,9 +1082,8 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
     concerns_html = ("<ol class=\"msoko-list\">" + "".join(f"<li>{esc(x)}</li>" for x in concerns) + "</ol>") \
         if concerns else f"<p>Ни один показатель школы не хуже муниципального или похожих школ достоверно ({rule}).</p>"
     parts.append("<div class=\"fs-box concerns\"><h3>Что требует внимания</h3>" + concerns_html + "</div>")
-    note = _first_screen_part(data, school_id, year, "strength_note")
-    note_html = "".join(f"<p class=\"msoko-note\">{esc(plain(t))}</p>" for t in note["text_ru"]) \
-        if note is not None and len(note) else ""
+    note = _first_screen_records(data, school_id, year, "strength_note", ("text_ru",))
+    note_html = "".join(f"<p class=\"msoko-note\">{esc(plain(r['text_ru']))}</p>" for r in note) if note else ""
     parts.append("<div class=\"fs-box strengths\"><h3>Сильные стороны</h3>"
                  + (_li(strengths) if strengths else "" if note_html else
                     f"<p>Ни один показатель школы не лучше муниципального или похожих школ достоверно ({rule}).</p>")
@@ -1062,7 +1098,7 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
             f"<span class=\"sure sure-{esc(a['certainty'])}\">Уверенность: {esc(a['certainty'])}.</span></li>"
             for a in actions)
         parts.append(f"<ol class=\"actions\">{items}</ol>")
-        sec.tables["Что сделать в первую очередь"] = pd.DataFrame(
+        sec.tables["Что сделать в первую очередь"] = _text_table(
             [{"Действие": a["action"], "Кому": a["addressee"], "Почему": a["reason"], "Уверенность": a["certainty"]}
              for a in actions])
     else:
@@ -1074,7 +1110,7 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
                      f"стрелкой и цветом отмечены только различия, на которых стоят выводы первого экрана: {rule}. "
                      "В квадратных скобках — 95 % доверительный интервал. Для фактов об организации (да/нет) у "
                      "муниципалитета и похожих школ — доля таких организаций.</p>")
-        sec.tables["Где школа стоит"] = pd.DataFrame(
+        sec.tables["Где школа стоит"] = _text_table(
             [{"Система": SYSTEM_SHORT.get(r["system"]), "Показатель": r["name"], "Школа": r["school"],
               "Похожие школы": r["similar"], "Муниципалитет": r["municipality"],
               "Сравнение с похожими": _VERDICT_WORD[r["vs_similar"]],
