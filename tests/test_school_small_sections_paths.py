@@ -415,3 +415,54 @@ def test_summary_workbook_tables_are_text_rows_or_their_frame():
     assert table_json("x", t) == table_json("x", pd.DataFrame(recs))
     pd.testing.assert_frame_equal(t.build(), pd.DataFrame(recs))
     assert isinstance(_text_table([{"a": 1.5}]), pd.DataFrame)
+
+
+def test_a_schools_flagged_signs_are_its_rows_of_every_schools_sorted_frame():
+    """One school's flagged signs, cut from all the schools' frame sorted once, are the frame its own filter, names
+    and sort gave (ties of a sign in table order), for each filter of official and combined signs."""
+    from msoko.report.fmt import INDEX_SIGN
+    from msoko.report.signs import flagged_signs
+    from msoko.vocabulary import OFFICIAL_SIGNS
+
+    rows = [  # school, grade, subject, sign, flagged, value
+        ("s1", 5, "Математика", "bunching", True, 1.0), ("s1", 4, "Математика", "inflated_mean", True, 2.0),
+        ("s2", 4, "Математика", "inflated_mean", True, 3.0), ("s1", 4, "Математика", "combined", True, 4.0),
+        ("s1", 4, "Математика", "inflated_mean", True, 5.0), ("s1", 4, "Русский язык", "bunching", False, 6.0),
+        ("s3", None, None, "combined", True, 7.0), ("s1", None, None, INDEX_SIGN, True, 8.0),
+        ("s2", 4, "История", "journal_mismatch", True, 9.0), ("t1", 6, "Математика", "bunching", None, 10.0),
+    ]
+    o = pd.DataFrame(rows, columns=["school_id", "grade", "subject", "sign", "flagged", "value"])
+    o.insert(0, "year", 2023)
+    o = pd.concat([o, o.assign(year=2022, value=-o["value"])], ignore_index=True)
+    o = o.astype({"school_id": "string", "grade": "Int8", "subject": "str", "sign": "str", "flagged": "boolean"})
+    data = _data(objectivity=o)
+
+    def old(school_id, year, official, include_combined):
+        d = o[(o["year"] == year) & ~o["sign"].astype(str).str.startswith(INDEX_SIGN)
+              & o["flagged"].fillna(False).astype(bool)].copy()
+        d = d[d["school_id"].astype(str) == school_id]
+        if official is True:
+            d = d[d["sign"].isin(OFFICIAL_SIGNS)]
+        elif official is False:
+            d = d[~d["sign"].isin(OFFICIAL_SIGNS)]
+        if not include_combined:
+            d = d[d["sign"] != "combined"]
+        d["school_id"] = d["school_id"].astype(str)
+        d["_name"] = d["school_id"].map(data.schools.set_index("school_id")["name"]).astype(str)
+        return d.sort_values(["_name", "school_id", "grade", "subject", "sign"]).drop(columns="_name") \
+            .reset_index(drop=True)
+
+    for sid in ("s1", "s2", "s3", "t1", "zz"):
+        for year in (2023, 2022):
+            for official in (None, True, False):
+                for comb in (True, False):
+                    new = flagged_signs(data, year, sid, official=official, include_combined=comb)
+                    pd.testing.assert_frame_equal(new, old(sid, year, official, comb), check_index_type=True)
+                    assert flagged_signs(data, year, sid, official=official, include_combined=comb) is new
+    d = flagged_signs(data, 2023, "s1")
+    assert list(zip(d["grade"], d["subject"], d["sign"], d["value"])) == [
+        (4, "Математика", "combined", 4.0), (4, "Математика", "inflated_mean", 2.0),
+        (4, "Математика", "inflated_mean", 5.0), (5, "Математика", "bunching", 1.0)]
+    assert "_name" not in flagged_signs(data, 2023)
+    base = data.tables[("_flagged_year", 2023)][0]   # the year's rows kept for every call: never written to
+    assert "_name" not in base and base["school_id"].dtype == o["school_id"].dtype

@@ -72,28 +72,32 @@ def objectivity_index(data: ReportData) -> pd.DataFrame:
 
 def flagged_signs(data: ReportData, year: int, school_id: str | None = None, *, official: bool | None = None,
                   include_combined: bool = True) -> pd.DataFrame:
-    """Flagged signs of a year (one school or all), sorted by school name, grade, subject. One school's once per
-    load and arguments (a school report asks four times; ~3 ms each): read it, never modify it."""
+    """Flagged signs of a year (one school or all), sorted by school name, grade, subject. One school's: its rows
+    of all the schools' frame (sorted once per load and arguments: the multi-column sort is stable, so a school's
+    rows keep the order a sort of its own gave), once per load — a school report asks four times, and a school's
+    own filters, names and sort cost ~3 ms. Read it, never modify it."""
     o = data.objectivity
     if o.empty:
         return pd.DataFrame(columns=["year", "school_id", "grade", "subject", "sign", "value", "threshold", "n"])
-    if school_id is not None:
-        return data.memo(("_flagged_signs", int(year), str(school_id), official, include_combined),
-                         lambda: _flagged_signs(data, year, school_id, official, include_combined))
-    return _flagged_signs(data, year, None, official, include_combined)
+    if school_id is None:
+        return _flagged_signs(data, year, official, include_combined)
 
+    def every():
+        d = _flagged_signs(data, year, official, include_combined)
+        return d, d.groupby("school_id", sort=False).indices
 
-def _flagged_signs(data: ReportData, year: int, school_id: str | None, official: bool | None,
-                   include_combined: bool) -> pd.DataFrame:
-    o = data.objectivity
-    if school_id is not None:
-        # the year's flagged rows and their positions by school, once per load: a scan of the whole
-        # table per call cost ~15 ms
-        base, pos = data.memo(("_flagged_year", int(year)), lambda: _flagged_year(o, year))
+    def build():
+        d, pos = data.memo(("_flagged_all", int(year), official, include_combined), every)
         p = pos.get(str(school_id))
-        d = base.iloc[p] if p is not None else base.iloc[0:0]
-    else:
-        d = _flagged_year(o, year)[0]
+        return (d.iloc[p] if p is not None else d.iloc[0:0]).reset_index(drop=True)
+    return data.memo(("_flagged_signs", int(year), str(school_id), official, include_combined), build)
+
+
+def _flagged_signs(data: ReportData, year: int, official: bool | None, include_combined: bool) -> pd.DataFrame:
+    """Every school's flagged signs of a year (:func:`flagged_signs` without a school)."""
+    # the year's flagged rows once per load (a scan of the whole table per call cost ~15 ms), copied: columns are
+    # set below
+    d = data.memo(("_flagged_year", int(year)), lambda: _flagged_year(data.objectivity, year))[0].copy()
     if official is True:
         d = d[d["sign"].isin(OFFICIAL_SIGNS)]
     elif official is False:
