@@ -466,3 +466,18 @@ def test_a_schools_flagged_signs_are_its_rows_of_every_schools_sorted_frame():
     assert "_name" not in flagged_signs(data, 2023)
     base = data.tables[("_flagged_year", 2023)][0]   # the year's rows kept for every call: never written to
     assert "_name" not in base and base["school_id"].dtype == o["school_id"].dtype
+
+
+def test_take_rows_is_iloc():
+    """Consecutive positions are sliced, others taken: the same rows, labels, index class and dtypes."""
+    from msoko.report.data import take_rows
+
+    t = pd.DataFrame({"a": np.arange(8), "s": pd.array(list("abcdefgh"), dtype="str"),
+                      "n": pd.array([1, None, 3, 4, 5, None, 7, 8], dtype="Int8")})
+    for frame in (t, t.set_axis([10, 11, 12, 20, 21, 22, 30, 31])):
+        for p in ([2, 3, 4], [0], [5, 6, 7], [1, 3, 4], [], [0, 1, 2, 3, 4, 5, 6, 7]):
+            p = np.array(p, dtype=np.intp)
+            got, want = take_rows(frame, p), frame.iloc[p]
+            pd.testing.assert_frame_equal(got, want, check_index_type=True)
+            assert type(got.index) is type(want.index)
+    assert take_rows(t, np.array([2, 3, 4]))["s"].tolist() == ["c", "d", "e"]

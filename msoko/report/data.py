@@ -130,6 +130,16 @@ class ReportData:
         return list(self.memo(("_years",), build))
 
 
+def take_rows(frame: pd.DataFrame, positions) -> pd.DataFrame:
+    """``frame.iloc[positions]`` (ascending positions): a slice when they are consecutive — the same rows, labels
+    and dtypes (pandas keeps a range index of a take as a range), without a take of every column (a school's rows
+    of a wide table: ~1 ms as a take, ~0.15 ms as a slice)."""
+    n = len(positions)
+    if n and int(positions[-1]) - int(positions[0]) + 1 == n:
+        return frame.iloc[int(positions[0]):int(positions[-1]) + 1]
+    return frame.iloc[positions]
+
+
 def year_school_rows(data: ReportData, name: str, year: int, school_id: str) -> pd.DataFrame:
     """The rows of table ``name`` (``"objectivity"``: :attr:`ReportData.objectivity`) of one year and one school,
     in table order: what ``t[(t["year"] == year) & (t["school_id"].astype(str) == str(school_id))]`` gives, from
@@ -140,7 +150,7 @@ def year_school_rows(data: ReportData, name: str, year: int, school_id: str) -> 
         [t["year"], t["school_id"].astype(str)], sort=False, observed=True, dropna=True).indices)
     key = (year, str(school_id))
     return data.memo(("_year_school_rows", name, key),
-                     lambda: t.iloc[np.sort(pos[key])] if key in pos else t.iloc[0:0])
+                     lambda: take_rows(t, np.sort(pos[key])) if key in pos else t.iloc[0:0])
 
 
 def _parquet_years(path: Path) -> set[int]:

@@ -12,7 +12,8 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
 from msoko.report.data import (ReportData, all_loaded_group, limited_below, many_municipalities, names_by_id,
-                               school_row, similar_schools, suppress_below, target_value, year_school_rows)
+                               school_row, similar_schools, suppress_below, take_rows, target_value,
+                               year_school_rows)
 
 
 # context
@@ -68,7 +69,7 @@ def school_vpr_counts(data: ReportData, school_id: str, year: int) -> pd.DataFra
             return (d.groupby(["grade", "subject"])["n"].first().astype("int64").reset_index()
                     .sort_values(["grade", "subject"]).reset_index(drop=True))
         # the school's groups, in (grade, subject) order as the whole groupby sorted them
-        return g.iloc[np.sort(p)][["grade", "subject", "n"]].astype({"n": "int64"}).reset_index(drop=True)
+        return take_rows(g, np.sort(p))[["grade", "subject", "n"]].astype({"n": "int64"}).reset_index(drop=True)
 
     return data.memo(("_vpr_counts", str(school_id), int(year)), build)
 
@@ -104,7 +105,7 @@ def _indicator_rows(data: ReportData, year: int, code: str, level: str, unit: st
         pos = cells.get(k)
     if pos is None:
         return frame.iloc[0:0]
-    return data.memo(("_indicator_frame", items, k), lambda: frame.iloc[pos])
+    return data.memo(("_indicator_frame", items, k), lambda: take_rows(frame, pos))
 
 
 def _row_index(data: ReportData, items: bool) -> tuple[dict, dict]:
@@ -148,7 +149,7 @@ def unit_year_rows(data: ReportData, year: int, level: str, unit: str) -> pd.Dat
         return ind
     p = _unit_year_pos(data).get((int(year), str(level), str(unit)))
     return data.memo(("_unit_year_rows", int(year), str(level), str(unit)),
-                     lambda: ind.iloc[np.sort(p)] if p is not None else ind.iloc[0:0])
+                     lambda: take_rows(ind, np.sort(p)) if p is not None else ind.iloc[0:0])
 
 
 def _unit_year_pos(data: ReportData) -> dict:

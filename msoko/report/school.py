@@ -13,7 +13,7 @@ from msoko.report.fmt import (
     subject_phrase, agree, source_words, html_table, plain_text_rows,
 )
 from msoko.report.data import (ReportData, limited_below, school_row, suppress_below, sufficiency_thresholds,
-                               target_value, year_school_rows)
+                               take_rows, target_value, year_school_rows)
 from msoko.report.indicators import (
     CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, _unit_year_pos, headline_indicators,
     indicator_groups,
@@ -659,7 +659,7 @@ def _first_screen_part(data: ReportData, school_id: str, year: int, part: str) -
     if fs.empty or not {"year", "school_id", "part"} <= set(fs):
         return None
     p = _first_screen_positions(data, school_id, year).get(part)
-    return fs.iloc[p] if p is not None else fs.iloc[0:0]
+    return take_rows(fs, p) if p is not None else fs.iloc[0:0]
 
 
 def _first_screen_positions(data: ReportData, school_id: str, year: int) -> dict:

@@ -13,7 +13,7 @@ from msoko.report.fmt import (
     INDEX_SIGN, _value_with_unit, fmt, informativeness, plain, reliability_phrase, subject_phrase,
 )
 from msoko.report.data import (ReportData, all_loaded_group, names_by_id, school_row, suppress_below,
-                               year_school_rows)
+                               take_rows, year_school_rows)
 from msoko.report.indicators import KEY_BREAKDOWN_INDICATORS, indicator_groups
 
 
@@ -89,7 +89,7 @@ def flagged_signs(data: ReportData, year: int, school_id: str | None = None, *, 
     def build():
         d, pos = data.memo(("_flagged_all", int(year), official, include_combined), every)
         p = pos.get(str(school_id))
-        return (d.iloc[p] if p is not None else d.iloc[0:0]).reset_index(drop=True)
+        return (take_rows(d, p) if p is not None else d.iloc[0:0]).reset_index(drop=True)
     return data.memo(("_flagged_signs", int(year), str(school_id), official, include_combined), build)
 
 
