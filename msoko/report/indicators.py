@@ -11,8 +11,9 @@ import pandas as pd
 
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import MIN_N, agree, fmt, fmt_pct, informativeness, subject_phrase
-from msoko.report.data import (ReportData, all_loaded_group, limited_below, many_municipalities, school_row,
-                               similar_schools, suppress_below, target_value)
+from msoko.report.data import (ReportData, all_loaded_group, limited_below, many_municipalities, names_by_id,
+                               school_row, similar_schools, suppress_below, take_rows, target_value,
+                               year_school_rows)
 
 
 # context
@@ -34,7 +35,7 @@ def school_context(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
             rows.append((label, row[col]))
     cont = data.table("contingent")
     if not cont.empty and {"year", "school_id", "students"} <= set(cont):
-        c = cont[(cont["year"] == year) & (cont["school_id"].astype(str) == school_id)]
+        c = year_school_rows(data, "contingent", year, school_id)
         if len(c):
             rows.append((f"Обучающихся в {year} г. (контингент)", int(c["students"].sum())))
             if "students_ovz" in c and c["students"].sum() > 0:
@@ -47,15 +48,28 @@ def school_context(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
 def school_vpr_counts(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """ВПР written by the school in the year: class, subject, participants (``n`` of compute's
     ``vpr_score_counts.parquet``: the pupils who wrote the work)."""
+    def firsts():   # every school's works and first n, grouped once per load (a scan and a groupby per school ~5 ms)
+        c = data.table("vpr_score_counts")
+        g = c[c["level"] == "school"].groupby(["year", "school_id", "grade", "subject"])["n"].first().reset_index()
+        return g, g.groupby([g["year"], g["school_id"]], sort=False).indices
+
     def build():
         c = data.table("vpr_score_counts")
         if c.empty:
             return pd.DataFrame()
-        d = c[(c["year"] == int(year)) & (c["level"] == "school") & (c["school_id"] == str(school_id))]
-        if d.empty:
-            return pd.DataFrame()
-        return (d.groupby(["grade", "subject"])["n"].first().astype("int64").reset_index()
-                .sort_values(["grade", "subject"]).reset_index(drop=True))
+        g, pos = data.memo(("_vpr_counts_firsts",), firsts)
+        p = pos.get((int(year), str(school_id)))
+        if p is None:   # no work with a grade and a subject: the school's rows, if any, as they were
+            rows = data.memo(("_vpr_counts_pos",), lambda: c.groupby(
+                [c["year"], c["level"], c["school_id"]], sort=False, observed=True, dropna=True).indices)
+            r = rows.get((int(year), "school", str(school_id)))
+            if r is None:
+                return pd.DataFrame()
+            d = c.iloc[np.sort(r)]
+            return (d.groupby(["grade", "subject"])["n"].first().astype("int64").reset_index()
+                    .sort_values(["grade", "subject"]).reset_index(drop=True))
+        # the school's groups, in (grade, subject) order as the whole groupby sorted them
+        return take_rows(g, np.sort(p))[["grade", "subject", "n"]].astype({"n": "int64"}).reset_index(drop=True)
 
     return data.memo(("_vpr_counts", str(school_id), int(year)), build)
 
@@ -91,7 +105,7 @@ def _indicator_rows(data: ReportData, year: int, code: str, level: str, unit: st
         pos = cells.get(k)
     if pos is None:
         return frame.iloc[0:0]
-    return data.memo(("_indicator_frame", items, k), lambda: frame.iloc[pos])
+    return data.memo(("_indicator_frame", items, k), lambda: take_rows(frame, pos))
 
 
 def _row_index(data: ReportData, items: bool) -> tuple[dict, dict]:
@@ -157,12 +171,17 @@ def unit_year_rows(data: ReportData, year: int, level: str, unit: str) -> pd.Dat
     ind = data.indicators
     if ind.empty:
         return ind
-    pos = data.memo(("_unit_year_pos",), lambda: {
+    p = _unit_year_pos(data).get((int(year), str(level), str(unit)))
+    return data.memo(("_unit_year_rows", int(year), str(level), str(unit)),
+                     lambda: take_rows(ind, np.sort(p)) if p is not None else ind.iloc[0:0])
+
+
+def _unit_year_pos(data: ReportData) -> dict:
+    """Positions of the rows of ``indicators`` by (year, level, unit), once per load."""
+    ind = data.indicators
+    return data.memo(("_unit_year_pos",), lambda: {
         (_int(y), str(lv), str(u)): p for (y, lv, u), p in
         ind.groupby(["year", "level", "school_id"], sort=False, observed=True, dropna=False).indices.items()})
-    p = pos.get((int(year), str(level), str(unit)))
-    return data.memo(("_unit_year_rows", int(year), str(level), str(unit)),
-                     lambda: ind.iloc[np.sort(p)] if p is not None else ind.iloc[0:0])
 
 
 def school_year_rows(data: ReportData, year: int, school_id: str) -> pd.DataFrame:
@@ -309,7 +328,7 @@ def composite_note(data: ReportData, school_id: str, year: int) -> str:
     pc = data.table("principal_components")
     if pc.empty or "composite_note" not in pc.columns:
         return ""
-    x = pc[(pc["year"] == year) & (pc["school_id"].astype(str) == str(school_id))]
+    x = year_school_rows(data, "principal_components", year, school_id)
     return str(x["composite_note"].iloc[0]) if len(x) and pd.notna(x["composite_note"].iloc[0]) else ""
 
 
@@ -626,6 +645,9 @@ def recommendations_table(data: ReportData, year: int, *, school_id: str | None 
     r = data.table("recommendations")
     if r.empty:
         return pd.DataFrame()
+    if school_id is not None and municipality is None and per_school is None:
+        rows = school_recommendation_rows(data, year, school_id, system=system)
+        return pd.DataFrame(rows) if rows else pd.DataFrame()
     r = r[r["year"] == year].assign(school_id=lambda x: x["school_id"].astype(str))
     if school_id is not None:
         r = r[r["school_id"] == school_id]
@@ -635,7 +657,7 @@ def recommendations_table(data: ReportData, year: int, *, school_id: str | None 
         r = r[r["system"] == system]
     if r.empty:
         return pd.DataFrame()
-    names = data.schools.set_index("school_id")["name"]
+    names = names_by_id(data)
     r = r.assign(_name=r["school_id"].map(names).fillna(r["school_id"]).astype(str))
     r = r.sort_values(["_name", "school_id", "rank"], kind="stable")
     rows = []
@@ -645,11 +667,7 @@ def recommendations_table(data: ReportData, year: int, *, school_id: str | None 
             row = {}
             if school_id is None:
                 row["Школа"] = y["_name"]
-            if system is None:
-                row["Система"] = str(int(y["system"])) if pd.notna(y["system"]) else "—"
-            row["Рекомендация"] = y["text_ru"] if pd.notna(y["text_ru"]) else "—"
-            row["Адресат"] = y["addressee"] if pd.notna(y["addressee"]) else "—"
-            rows.append(row)
+            rows.append(_recommendation_row(row, y, system))
         if per_school is not None and len(x) > per_school:
             row = {"Рекомендация": f"…и ещё {len(x) - per_school} (см. отчёт школы)", "Адресат": ""}
             if school_id is None:
@@ -660,6 +678,34 @@ def recommendations_table(data: ReportData, year: int, *, school_id: str | None 
     return pd.DataFrame(rows)
 
 
+def _recommendation_row(row: dict, y, system: int | None) -> dict:
+    """A row of :func:`recommendations_table` after its school (``y``: the recommendation's row or record)."""
+    if system is None:
+        row["Система"] = str(int(y["system"])) if pd.notna(y["system"]) else "—"
+    row["Рекомендация"] = y["text_ru"] if pd.notna(y["text_ru"]) else "—"
+    row["Адресат"] = y["addressee"] if pd.notna(y["addressee"]) else "—"
+    return row
+
+
+def school_recommendation_rows(data: ReportData, year: int, school_id: str, *, system: int | None = None) -> list[dict]:
+    """The rows of ``recommendations_table(data, year, school_id=school_id, system=system)``, in compute's order,
+    from the school's rows (positions indexed once per load) and their records: a scan of the year, a sort by
+    name, a groupby and ``iterrows`` per school cost ~5 ms."""
+    from msoko.report.common import records
+
+    r = data.table("recommendations")
+    if r.empty:
+        return []
+    x = year_school_rows(data, "recommendations", year, school_id)
+    if system is not None:
+        x = x[x["system"] == system]
+    if x.empty:
+        return []
+    x = x.sort_values("rank", kind="stable")   # one school: the table's order by name, login, rank
+    cols = [c for c in ("system", "text_ru", "addressee") if c in x]
+    return [_recommendation_row({}, y, system) for y in records(x, cols)]
+
+
 def measures_table(data: ReportData, year: int, *, school_id: str | None = None, system: int | None = None,
                    municipality: str | None = None) -> pd.DataFrame:
     """Measures and management decisions recorded for a year, with their deadline and status — compute's
@@ -667,7 +713,8 @@ def measures_table(data: ReportData, year: int, *, school_id: str | None = None,
     m = data.table("effectiveness")
     if m.empty:
         return pd.DataFrame()
-    m = m[m["year"] == year].copy()
+    m = (year_school_rows(data, "effectiveness", year, school_id) if school_id is not None
+         else m[m["year"] == year]).copy()
     m["school_id"] = m["school_id"].astype(str)
     if school_id is not None:
         m = m[m["school_id"] == school_id]
@@ -678,7 +725,7 @@ def measures_table(data: ReportData, year: int, *, school_id: str | None = None,
         m = m[m["system"] == system]
     if m.empty:
         return pd.DataFrame()
-    names = data.schools.set_index("school_id")["name"]
+    names = names_by_id(data)
 
     def col(name):
         return m[name] if name in m else pd.Series(None, index=m.index, dtype=object)
@@ -721,9 +768,10 @@ def effectiveness_table(data: ReportData, year: int, *, school_id: str | None = 
     e = data.table("effectiveness")
     if e.empty:
         return pd.DataFrame()
-    names = data.schools.set_index("school_id")["name"]
+    names = names_by_id(data)
     # a measure of year Y is judged by Y + 1: the report of ``year`` shows the measures of year − 1
-    e = e[e["year"] == year - 1].assign(school_id=lambda x: x["school_id"].astype(str))
+    e = (year_school_rows(data, "effectiveness", year - 1, school_id) if school_id is not None
+         else e[e["year"] == year - 1]).assign(school_id=lambda x: x["school_id"].astype(str))
     if school_id is not None:
         e = e[e["school_id"] == school_id]
     if system is not None:

@@ -10,23 +10,25 @@ import pandas as pd
 from msoko.report.fmt import GROUP_MUNI, GROUP_SCHOOL, GROUP_SIMILAR
 from msoko.report.fmt import (
     _plural, count, esc, fmt, html_heading, html_para, html_sentences, informativeness, plain,
-    subject_phrase, agree, source_words, html_table,
+    subject_phrase, agree, source_words, html_table, plain_text_rows,
 )
 from msoko.report.data import (ReportData, limited_below, school_row, suppress_below, sufficiency_thresholds,
-                               target_value)
+                               take_rows, target_value, year_school_rows)
 from msoko.report.indicators import (
-    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, headline_indicators, indicator_groups,
-    indicator_meta, indicator_trend, measures_table, not_computed, recommendations_table, school_context, school_vpr_counts,
+    CORE_SUBJECTS, KEY_BREAKDOWN_INDICATORS, MAX_DETAILED_WORKS, _groups, _unit_year_pos, headline_indicators,
+    indicator_groups,
+    indicator_meta, indicator_trend, measures_table, not_computed, school_context, school_recommendation_rows,
+    school_vpr_counts,
     system_goal, system_indicator_table, unit_year_rows,
 )
 from msoko.report.vpr import (
-    JOURNAL_SHARES, MARK_SHARES, gia_table, journal_comparison, level_completion, mark_boundaries, marks_distribution,
+    JOURNAL_SHARES, MARK_SHARES, gia_text, journal_comparison, level_completion, mark_boundaries, marks_distribution,
     _item_parts, max_score, score_distribution, share_records, spec_note, task_completion, vpr_summary_table,
     vpr_summary_text,
 )
 from msoko.report.signs import attention_zones, flagged_signs, official_sign_works, signs_table
 from msoko.report import municipalities as MU
-from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read
+from msoko.report.common import _show_effectiveness, _vpr_source, how_to_read, records
 from msoko.report.evidence import MAX_EVIDENCE_CELLS, _evidence_charts, _picture_cells
 
 from msoko.report.section import Section, TextTable
@@ -60,8 +62,9 @@ def show_attention(data: ReportData, school_id: str, year: int) -> Section:
         sec.say([plain(t) for t in p["text_ru"].head(MAX_ATTENTION)])
         rest = p.iloc[MAX_ATTENTION:]
         if len(rest):
+            where = records(rest, [c for c in ("grade", "subject") if c in rest])
             t = pd.DataFrame({"Зона внимания": [plain(x).split(" — ")[0] + (f" ({_where(r)})" if _where(r) else "")
-                                               for x, (_, r) in zip(rest["text_ru"], rest.iterrows())],
+                                               for x, r in zip(rest["text_ru"], where)],
                               "Уверенность": rest.get("certainty", pd.Series("—", index=rest.index)).fillna("—")})
             sec.tables["Остальные зоны внимания"] = t
             sec.html(f"<details class=\"more\"><summary>Ещё {count(len(rest), ('зона', 'зоны', 'зон'))} внимания "
@@ -353,7 +356,7 @@ def show_vpr_views(data: ReportData, school_id: str, year: int, *, detail: str =
 
 def show_gia(data: ReportData, school_id: str, year: int) -> Section:
     sec = Section()
-    t = gia_table(data, school_id, year)
+    t = gia_text(data, school_id, year)
     sec.table(t, caption=f"ГИА {year}: школа и муниципалитет",
                note="Средний результат: отметка для ОГЭ, тестовый балл для ЕГЭ; «ниже минимума» — доля участников "
                     "ниже минимального порога, в скобках 95 % ДИ.")
@@ -366,7 +369,7 @@ def show_school_objectivity(data: ReportData, school_id: str, year: int) -> Sect
     t = signs_table(data, year, school_id)
     if t.empty:
         o = data.objectivity
-        assessed = (not o.empty) and ((o["year"] == year) & (o["school_id"].astype(str) == school_id)).any()
+        assessed = (not o.empty) and not year_school_rows(data, "objectivity", year, school_id).empty
         sec.html(html_para(f"Объективность {MU.NO_VPR} {year} года." if MU.has_vpr(data, school_id, year) is False else
                            "Признаков необъективности за год не выявлено." if assessed else
                            "Диагностика объективности за этот год не рассчитана.", "msoko-note"))
@@ -390,10 +393,14 @@ def show_school_objectivity(data: ReportData, school_id: str, year: int) -> Sect
 
 def show_school_recommendations(data: ReportData, school_id: str, year: int) -> Section:
     sec = Section()
-    t = recommendations_table(data, year, school_id=school_id)
-    if not t.empty:
-        t = t.assign(**{c: t[c].map(lambda v: plain(v) if isinstance(v, str) else v) for c in t.columns})
-    sec.table(t, caption=f"Адресные рекомендации по итогам {year} года")
+    rows = school_recommendation_rows(data, year, school_id)
+
+    def frame():   # recommendations_table(data, year, school_id=school_id) with its text in plain words
+        t = pd.DataFrame(rows) if rows else pd.DataFrame()
+        return t.assign(**{c: t[c].map(lambda v: plain(v) if isinstance(v, str) else v) for c in t.columns}) \
+            if not t.empty else t
+    sec.table(TextTable.of_records([{k: plain(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows],
+                                   frame), caption=f"Адресные рекомендации по итогам {year} года")
     m = measures_table(data, year, school_id=school_id)
     if not m.empty:
         sec.table(m, caption=f"Меры и управленческие решения {year} года")
@@ -448,6 +455,47 @@ def _school_overall(data: ReportData, school_id: str, year: int) -> pd.DataFrame
     return data.memo(("_school_overall_by_code", int(year), str(school_id)), build)
 
 
+# the columns of the school's overall rows the first screen reads
+_OVERALL_COLUMNS = ("value", "ci_low", "ci_high", "n", "suppressed", "similar_value", "municipality_value",
+                    "vs_municipality", "vs_similar")
+
+
+def _school_overall_records(data: ReportData, school_id: str, year: int) -> dict[str, dict]:
+    """:func:`_school_overall` as records by indicator (:data:`_OVERALL_COLUMNS`, the values ``.loc[code]`` of the
+    frame gives, a missing value of a nullable column ``pd.NA``), read from column arrays made once per load: the
+    school's frame and a ``.loc`` row per indicator cost ~5 ms a school."""
+    ind = data.indicators
+    if ind.empty:
+        return {}
+
+    def arrays() -> dict:
+        overall = ind["grade"].isna().to_numpy() & ind["subject"].isna().to_numpy()
+        if "item" in ind:
+            overall &= ind["item"].isna().to_numpy()
+        return {"_overall": overall, "_code": ind["indicator"].to_numpy(dtype=object),
+                **{c: ind[c].to_numpy(dtype=object) for c in _OVERALL_COLUMNS if c in ind}}
+
+    def build() -> dict:
+        p = _unit_year_pos(data).get((int(year), "school", str(school_id)))
+        if p is None:
+            return {}
+        a = data.memo(("_overall_arrays",), arrays)
+        cols = [c for c in _OVERALL_COLUMNS if c in ind]
+        out: dict = {}
+        for i in np.sort(p)[a["_overall"][np.sort(p)]].tolist():
+            code = a["_code"][i]
+            if code not in out:
+                out[code] = {c: a[c][i] for c in cols}
+        return out
+    return data.memo(("_school_overall_records", int(year), str(school_id)), build)
+
+
+def _catalogue_directions(data: ReportData) -> dict:
+    """code → direction of the loaded catalogue, once per load."""
+    return data.memo(("_catalogue_directions",), lambda: dict(zip(data.catalogue["code"], data.catalogue["direction"]))
+                     if len(data.catalogue) else {})
+
+
 def _num(x) -> float:
     try:
         return float(x) if x is not None and not pd.isna(x) else math.nan
@@ -497,24 +545,24 @@ def summary_rows(data: ReportData, school_id: str, year: int, *, indicators: dic
                  per_system: int = SUMMARY_PER_SYSTEM) -> list[dict]:
     """The first-screen table: per system its headline indicators — the school with its interval,
     similar schools, the municipality, and the verdict (+1 better / −1 worse beyond the interval, 0 not)."""
-    d = _school_overall(data, school_id, year)
-    if d.empty:
+    d = _school_overall_records(data, school_id, year)
+    if not d:
         return []
-    cat = data.catalogue.set_index("code") if len(data.catalogue) else pd.DataFrame()
+    cat = _catalogue_directions(data)
     kinds = _catalogue_column(data, "kind")
-    st = _first_screen_part(data, school_id, year, "standing")
-    standing = None if st is None else {(i, c): sd for i, c, sd in zip(st["indicator"], st["comparator"], st["side"])}
+    st = _first_screen_records(data, school_id, year, "standing", ("indicator", "comparator", "side"))
+    standing = None if st is None else {(r["indicator"], r["comparator"]): r["side"] for r in st}
     rows = []
     for system, codes in (indicators or SUMMARY_INDICATORS).items():
         shown = 0
         for code in codes:
-            if shown >= per_system or code not in d.index or code not in cat.index:
+            if shown >= per_system or code not in d or code not in cat:
                 continue
-            r = d.loc[code]
+            r = d[code]
             if pd.isna(r.get("value")) or bool(r.get("suppressed")) is True:
                 continue
             meta = indicator_meta(data, code)
-            unit, direction, kind = str(meta.get("unit") or ""), str(cat.loc[code, "direction"]), kinds.get(code, "")
+            unit, direction, kind = str(meta.get("unit") or ""), str(cat[code]), kinds.get(code, "")
             vm, vs = _verdict(r.get("vs_municipality"), direction), _verdict(r.get("vs_similar"), direction)
             if kind == "flag":
                 vm = vs = _fact_verdict(r.get("value"), direction, kind)
@@ -555,10 +603,12 @@ def _catalogue_column(data: ReportData, column: str) -> dict:
         except Exception:  # noqa: BLE001 — the first screen degrades, it does not fail
             return pd.DataFrame(columns=["code"])
         return cat
-    cat = data.memo(("_catalogue_raw",), build)
-    if column not in cat or "code" not in cat:
-        return {}
-    return dict(zip(cat["code"].astype(str), cat[column].astype(str)))
+    def column_dict() -> dict:
+        cat = data.memo(("_catalogue_raw",), build)
+        if column not in cat or "code" not in cat:
+            return {}
+        return dict(zip(cat["code"].astype(str), cat[column].astype(str)))
+    return data.memo(("_catalogue_column", column), column_dict)
 
 
 _VERDICT_WORD = {1: "лучше", -1: "хуже", 0: "не отличается"}
@@ -608,19 +658,50 @@ def _first_screen_part(data: ReportData, school_id: str, year: int, part: str) -
     fs = data.table("first_screen")
     if fs.empty or not {"year", "school_id", "part"} <= set(fs):
         return None
-    # the rows' positions by (year, school) once per load: a scan of the whole table per part cost ~2 ms
+    p = _first_screen_positions(data, school_id, year).get(part)
+    return take_rows(fs, p) if p is not None else fs.iloc[0:0]
+
+
+def _first_screen_positions(data: ReportData, school_id: str, year: int) -> dict:
+    """part → the positions in ``first_screen.parquet`` of one school's rows of that part, in rank order (ties in
+    table order), once per school; the rows' positions by (year, school) once per load (a scan of the whole table
+    per part cost ~2 ms)."""
+    fs = data.table("first_screen")
     pos = data.memo(("_first_screen_pos",), lambda: {
         (int(y), str(sc)): p for (y, sc), p in
         fs.groupby([fs["year"], fs["school_id"].astype(str)], sort=False, observed=True, dropna=True).indices.items()})
 
-    def build():   # the school's rows by part, each in rank order
+    def build():
         p = pos.get((int(year), str(school_id)))
-        d = fs.iloc[np.sort(p)] if p is not None else fs.iloc[0:0]
-        parts = {k: d.iloc[i].sort_values("rank", kind="stable")
-                 for k, i in d.groupby("part", sort=False, observed=True).indices.items()}
-        return parts, d.iloc[0:0]
-    parts, none = data.memo(("_first_screen_parts", int(year), str(school_id)), build)
-    return parts.get(part, none)
+        if p is None:
+            return {}
+        part, rank = data.memo(("_first_screen_arrays",), lambda: (fs["part"].to_numpy(dtype=object),
+                                                                    fs["rank"].to_numpy()))
+        p = np.sort(p)
+        parts = {}
+        for k in dict.fromkeys(part[p].tolist()):
+            if isinstance(k, str):
+                q = p[part[p] == k]
+                parts[k] = q[np.argsort(rank[q], kind="stable")]
+        return parts
+    return data.memo(("_first_screen_parts", int(year), str(school_id)), build)
+
+
+def _first_screen_records(data: ReportData, school_id: str, year: int, part: str,
+                          columns: tuple[str, ...]) -> list[dict] | None:
+    """:func:`_first_screen_part` as records of ``columns`` (the values its ``to_dict("records")`` gives), read from
+    column arrays made once per load: the part's frame cost ~1 ms, and the first screen reads five parts."""
+    fs = data.table("first_screen")
+    if fs.empty or not {"year", "school_id", "part"} <= set(fs):
+        return None
+    p = _first_screen_positions(data, school_id, year).get(part)
+    if p is None:
+        return []
+    arrays = data.memo(("_first_screen_columns",), dict)
+    for c in columns:
+        if c not in arrays:
+            arrays[c] = fs[c].to_numpy(dtype=object)
+    return [{c: arrays[c][i] for c in columns} for i in p.tolist()]
 
 
 def _gap_size(r: dict) -> float:
@@ -702,16 +783,24 @@ def _priorities(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     p = data.table("priorities")
     if p.empty or not {"year", "school_id"} <= set(p):
         return pd.DataFrame()
-    p = p[(p["year"] == year) & (p["school_id"].astype(str) == school_id)]
-    return p.sort_values("rank") if "rank" in p else p
+
+    def build():   # once per school: the attention zones and the concerns ask
+        x = year_school_rows(data, "priorities", year, school_id)
+        return x.sort_values("rank") if "rank" in x else x
+    return data.memo(("_priorities", int(year), str(school_id)), build)
+
+
+def _texts(records: list[dict]) -> list:
+    """The ``text_ru`` of records, missing ones left out (``dropna``)."""
+    return [t for t in (r["text_ru"] for r in records) if not (t is None or (not isinstance(t, str) and pd.isna(t)))]
 
 
 def summary_concerns(data: ReportData, school_id: str, year: int, k: int = MAX_POINTS) -> list[str]:
     """The school's top concerns: from ``priorities.parquet`` (ranked by compute) when present, else the
     indicators worse than the municipality beyond the interval; objectivity has its own line."""
-    fs = _first_screen_part(data, school_id, year, "concern")
+    fs = _first_screen_records(data, school_id, year, "concern", ("text_ru",))
     if fs is not None:
-        return [plain(t) for t in fs["text_ru"].dropna().head(k)]
+        return [plain(t) for t in _texts(fs)[:k]]
     p = _priorities(data, school_id, year)
     if len(p) and "text_ru" in p:
         topic = p["topic"].astype(str) if "topic" in p else pd.Series("", index=p.index)
@@ -728,21 +817,26 @@ def summary_concerns(data: ReportData, school_id: str, year: int, k: int = MAX_P
 def summary_strengths(data: ReportData, school_id: str, year: int, k: int = MAX_POINTS) -> list[str]:
     """The school's strengths as compute decided them (``first_screen.parquet``: the evidence rule, no
     indicator of a concern, nothing from works under objectivity review)."""
-    fs = _first_screen_part(data, school_id, year, "strength")
+    fs = _first_screen_records(data, school_id, year, "strength", ("text_ru",))
     if fs is not None:
-        return [plain(t) for t in fs["text_ru"].dropna().head(k)]
+        return [plain(t) for t in _texts(fs)[:k]]
     return [_point_sentence(x, True) for x in _comparison_points(data, school_id, year, +1)[:k]]
 
 
 def _shnor_row(data: ReportData, school_id: str, year: int) -> dict | None:
-    """The school's row of ``shnor_list`` when it is on the ШНОР list with a reason; None otherwise."""
+    """The school's row of ``shnor_list`` when it is on the ШНОР list with a reason; None otherwise (once per
+    school: the status, the concerns and the details ask; read it, never modify it)."""
     s = data.table("shnor_list")
     if s.empty or not {"year", "school_id", "shnor", "reason"} <= set(s):
         return None
-    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id) & s["shnor"].fillna(False).astype(bool)]
-    if s.empty or pd.isna(s["reason"].iloc[0]):
-        return None
-    return s.iloc[0].to_dict()
+
+    def build():
+        x = year_school_rows(data, "shnor_list", year, school_id)
+        x = x[x["shnor"].fillna(False).astype(bool)]
+        if x.empty or pd.isna(x["reason"].iloc[0]):
+            return None
+        return x.iloc[0].to_dict()
+    return data.memo(("_shnor_row", int(year), str(school_id)), build)
 
 
 def _shnor(data: ReportData, school_id: str, year: int) -> str:
@@ -787,7 +881,7 @@ def shnor_unassessed(data: ReportData, school_id: str, year: int) -> str:
     s = data.table("shnor_list")
     if s.empty or not {"year", "school_id", "assessed"} <= set(s):
         return ""
-    s = s[(s["year"] == year) & (s["school_id"].astype(str) == school_id)]
+    s = year_school_rows(data, "shnor_list", year, school_id)
     if s.empty or bool(s["assessed"].fillna(True).iloc[0]):
         return ""
     reason = s["reason"].iloc[0] if "reason" in s else None
@@ -797,11 +891,11 @@ def shnor_unassessed(data: ReportData, school_id: str, year: int) -> str:
 
 def summary_status(data: ReportData, school_id: str, year: int) -> str:
     """The school's status in one sentence: ШНОР, ШНСУ, the «500+» risk profile and the context index."""
-    d = _school_overall(data, school_id, year)
+    d = _school_overall_records(data, school_id, year)
     parts = []
 
     def flag(code):
-        return None if code not in d.index or pd.isna(d.loc[code, "value"]) else float(d.loc[code, "value"]) >= 50
+        return None if code not in d or pd.isna(d[code]["value"]) else float(d[code]["value"]) >= 50
 
     for code, yes, no in (("shnor_flag", "школа с низкими результатами (ШНОР)", "не ШНОР"),
                           ("shnsu_flag", "в неблагоприятных социальных условиях (ШНСУ)", "не ШНСУ"),
@@ -813,11 +907,11 @@ def summary_status(data: ReportData, school_id: str, year: int) -> str:
             parts.append(no)
         elif f is None and code == "shnor_flag" and (unassessed := shnor_unassessed(data, school_id, year)):
             parts.append(unassessed)
-    if "risk_factors_count" in d.index and pd.notna(d.loc["risk_factors_count", "value"]):
-        parts.append(f"факторов риска «500+»: {fmt(int(round(float(d.loc['risk_factors_count', 'value']))))}")
-    if "context_index" in d.index and pd.notna(d.loc["context_index", "value"]):
-        m = d.loc["context_index", "municipality_value"]
-        parts.append(f"индекс контекста {fmt(float(d.loc['context_index', 'value']))}"
+    if "risk_factors_count" in d and pd.notna(d["risk_factors_count"]["value"]):
+        parts.append(f"факторов риска «500+»: {fmt(int(round(float(d['risk_factors_count']['value']))))}")
+    if "context_index" in d and pd.notna(d["context_index"]["value"]):
+        m = d["context_index"]["municipality_value"]
+        parts.append(f"индекс контекста {fmt(float(d['context_index']['value']))}"
                      + (f" (в среднем по муниципалитету {fmt(float(m))})" if pd.notna(m) else ""))
     shnor = shnor_short(data, school_id, year)   # the counts; the procedures are folded under the status
     return (("Статус школы в " + f"{year} году: " + "; ".join(parts) + ".") if parts else "") \
@@ -908,11 +1002,12 @@ def _certainty_of(data: ReportData, school_id: str, year: int, r: dict) -> str:
 def summary_actions(data: ReportData, school_id: str, year: int, k: int = MAX_ACTIONS) -> list[dict]:
     """The 3–5 actions that matter most (``recommendations.parquet``, in compute's rank order): each with
     its addressee, reason and certainty."""
-    fs = _first_screen_part(data, school_id, year, "action")
+    fs = _first_screen_records(data, school_id, year, "action",
+                               ("text_ru", "reason_ru", "addressee", "certainty", "follows"))
     if fs is not None:
         out = []
         first: dict[str, int] = {}
-        for i, x in enumerate(fs.head(k).to_dict("records"), 1):
+        for i, x in enumerate(fs[:k], 1):
             reason = plain(str(x["reason_ru"])).rstrip(".")
             head, _, rest = reason.partition(": ")
             if rest and rest in first:  # one reason behind several actions is written out once
@@ -956,6 +1051,13 @@ def summary_actions(data: ReportData, school_id: str, year: int, k: int = MAX_AC
     return out
 
 
+def _text_table(records: list[dict]) -> "TextTable | pd.DataFrame":
+    """A workbook table of ``records`` kept as their rows when every cell is text (its frame built when read), else
+    the frame: the workbook writes the same cells either way (a frame of text and its JSON cost ~1 ms a table)."""
+    t = TextTable.of_records(records, lambda: pd.DataFrame(records))
+    return t if plain_text_rows(t.columns, t.rows) else t.build()
+
+
 def _li(items) -> str:
     return "<ul class=\"msoko-list\">" + "".join(f"<li>{esc(x)}</li>" for x in items) + "</ul>"
 
@@ -980,9 +1082,8 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
     concerns_html = ("<ol class=\"msoko-list\">" + "".join(f"<li>{esc(x)}</li>" for x in concerns) + "</ol>") \
         if concerns else f"<p>Ни один показатель школы не хуже муниципального или похожих школ достоверно ({rule}).</p>"
     parts.append("<div class=\"fs-box concerns\"><h3>Что требует внимания</h3>" + concerns_html + "</div>")
-    note = _first_screen_part(data, school_id, year, "strength_note")
-    note_html = "".join(f"<p class=\"msoko-note\">{esc(plain(t))}</p>" for t in note["text_ru"]) \
-        if note is not None and len(note) else ""
+    note = _first_screen_records(data, school_id, year, "strength_note", ("text_ru",))
+    note_html = "".join(f"<p class=\"msoko-note\">{esc(plain(r['text_ru']))}</p>" for r in note) if note else ""
     parts.append("<div class=\"fs-box strengths\"><h3>Сильные стороны</h3>"
                  + (_li(strengths) if strengths else "" if note_html else
                     f"<p>Ни один показатель школы не лучше муниципального или похожих школ достоверно ({rule}).</p>")
@@ -997,7 +1098,7 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
             f"<span class=\"sure sure-{esc(a['certainty'])}\">Уверенность: {esc(a['certainty'])}.</span></li>"
             for a in actions)
         parts.append(f"<ol class=\"actions\">{items}</ol>")
-        sec.tables["Что сделать в первую очередь"] = pd.DataFrame(
+        sec.tables["Что сделать в первую очередь"] = _text_table(
             [{"Действие": a["action"], "Кому": a["addressee"], "Почему": a["reason"], "Уверенность": a["certainty"]}
              for a in actions])
     else:
@@ -1009,7 +1110,7 @@ def show_school_summary(data: ReportData, school_id: str, year: int) -> Section:
                      f"стрелкой и цветом отмечены только различия, на которых стоят выводы первого экрана: {rule}. "
                      "В квадратных скобках — 95 % доверительный интервал. Для фактов об организации (да/нет) у "
                      "муниципалитета и похожих школ — доля таких организаций.</p>")
-        sec.tables["Где школа стоит"] = pd.DataFrame(
+        sec.tables["Где школа стоит"] = _text_table(
             [{"Система": SYSTEM_SHORT.get(r["system"]), "Показатель": r["name"], "Школа": r["school"],
               "Похожие школы": r["similar"], "Муниципалитет": r["municipality"],
               "Сравнение с похожими": _VERDICT_WORD[r["vs_similar"]],

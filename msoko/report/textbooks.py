@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 
 from msoko.report.common import records
-from msoko.report.data import ReportData, school_row, suppress_below
+from msoko.report.data import ReportData, school_row, suppress_below, year_school_rows
 from msoko.report.fmt import count, esc, fmt
-from msoko.report.section import Section
+from msoko.report.section import Section, TextTable
 from msoko.seasons import work_title
 
 CAUTION = ("Школы выбирают учебники сами, поэтому результат учебника — это результат школ, которые его выбрали "
@@ -126,19 +126,36 @@ def show_municipal_textbooks(data: ReportData, municipality: str, year: int) -> 
 def school_textbook_table(data: ReportData, school_id: str, year: int) -> pd.DataFrame:
     """One row per work and textbook of the school: its pupils and result beside the municipality's on the same
     textbook (schools, result, comparison) and the municipality's whole work."""
+    return pd.DataFrame(_school_textbook_rows(data, school_id, year))
+
+
+def _municipal_textbooks(data: ReportData, municipality: str, year: int) -> dict:
+    """The municipality's rows of a year as records by (grade, subject, textbook), once per load (a frame indexed
+    per school and its ``.loc`` per row cost ~5 ms a school)."""
+    def build() -> dict:
+        m = _municipal_rows(data, "municipality", municipality, year)
+        out: dict = {}
+        for r in records(m):
+            out.setdefault((r["grade"], r["subject"], r["textbook"]), r)
+        return out
+    return data.memo(("_municipal_textbooks", municipality, int(year)), build)
+
+
+def _school_textbook_rows(data: ReportData, school_id: str, year: int) -> list[dict]:
+    """The rows of :func:`school_textbook_table` (text cells), from the school's rows and the municipality's
+    records by textbook."""
     t = _results(data)
     if t.empty:
-        return pd.DataFrame()
+        return []
     muni = str(school_row(data, school_id)["municipality"])
-    s = t[(t["level"] == "school") & (t["school_id"].astype(str) == school_id) & (t["year"] == year)]
+    s = year_school_rows(data, "textbook_results", year, school_id)
+    s = s[s["level"] == "school"]
     if s.empty:
-        return pd.DataFrame()
-    m = t[(t["level"] == "municipality") & (t["municipality"] == muni) & (t["year"] == year)] \
-        .set_index(["grade", "subject", "textbook"])
+        return []
+    m = _municipal_textbooks(data, muni, year)
     rows = []
-    for _, r in s.sort_values(["grade", "subject", "pupils"], ascending=[True, True, False], kind="stable").iterrows():
-        k = (r["grade"], r["subject"], r["textbook"])
-        x = m.loc[k] if k in m.index else None
+    for r in records(s.sort_values(["grade", "subject", "pupils"], ascending=[True, True, False], kind="stable")):
+        x = m.get((r["grade"], r["subject"], r["textbook"]))
         school = (f"скрыто (меньше {suppress_below(data)})" if pd.isna(r["mean_pct"]) else
                   _ci(r["mean_pct"], r["mean_low"], r["mean_high"]))
         rows.append({"Работа": f"{int(r['grade'])} кл., {r['subject']}", "Учебник": str(r["textbook"]),
@@ -148,7 +165,7 @@ def school_textbook_table(data: ReportData, school_id: str, year: int) -> pd.Dat
                                                                   if x is not None else "—"),
                      "Учебник против муниципалитета": _verdict(x) if x is not None else "—",
                      "Вся работа муниципалитета: средний %": fmt(r["ref_mean_pct"], 0)})
-    return pd.DataFrame(rows)
+    return rows
 
 
 def show_school_textbooks(data: ReportData, school_id: str, year: int) -> Section:
@@ -156,17 +173,18 @@ def show_school_textbooks(data: ReportData, school_id: str, year: int) -> Sectio
     textbook (folded)."""
     sec = Section()
     t = _results(data)
-    if t.empty or not (t["year"] == year).any():
+    if t.empty or year not in data.memo(("_textbook_years",), lambda: set(t["year"].tolist())):
         sec.para(NO_DATA.format(year=year), "msoko-empty")
         return sec
-    tab = school_textbook_table(data, school_id, year)
-    if tab.empty:
+    rows = _school_textbook_rows(data, school_id, year)
+    if not rows:
         sec.para(f"Учебники школы за {year} год в выгрузках ВПР не указаны.", "msoko-empty")
         return sec
-    works = tab["Работа"].nunique()
+    tab = TextTable.of_records(rows, lambda: pd.DataFrame(rows))
+    works = len({r["Работа"] for r in rows})
     sec.para(CAUTION.format(min_n=suppress_below(data)), "msoko-note")
     sec.html(f"<details class=\"more textbooks\"><summary>Учебники школы и результаты рядом с муниципалитетом "
-             f"(работ — {esc(fmt(works))}, пар «работа — учебник» — {esc(fmt(len(tab)))})</summary>")
+             f"(работ — {esc(fmt(works))}, пар «работа — учебник» — {esc(fmt(len(rows)))})</summary>")
     sec.table(tab, caption=f"Учебники (УМК) школы и результаты ВПР {year}",
               note="В квадратных скобках — 95 % доверительный интервал. «Муниципалитет по этому учебнику» — все "
                    "обучающиеся муниципалитета по тому же учебнику, включая школу.")
