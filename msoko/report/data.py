@@ -396,18 +396,14 @@ def resolve_school(data: ReportData, school_id: str | None, year: int | None = N
         return str(school_id)
     ids = sorted(data.schools.loc[~data.schools.get("is_preschool", pd.Series(False, index=data.schools.index))
                                   .fillna(False).astype(bool), "school_id"])
-    if school_id is None:
-        if not ids:
-            raise MsokoError("В реестре нет ни одной школы.")
-        if year is not None:
-            v = data.vpr_year(year)
-            with_vpr = sorted(set(ids) & set(v["school_id"])) if not v.empty else []
-            if with_vpr:
-                return with_vpr[0]  # the first school (by login) that wrote ВПР that year
-        return ids[0]
-    if str(school_id) not in set(data.schools["school_id"]):
-        raise MsokoError(f"Школа с логином «{school_id}» не найдена в реестре (schools.parquet).")
-    return str(school_id)
+    if not ids:
+        raise MsokoError("В реестре нет ни одной школы.")
+    if year is not None:
+        v = data.vpr_year(year)
+        with_vpr = sorted(set(ids) & set(v["school_id"])) if not v.empty else []
+        if with_vpr:
+            return with_vpr[0]  # the first school (by login) that wrote ВПР that year
+    return ids[0]
 
 
 def resolve_municipality(data: ReportData, municipality: str | None) -> str:
