@@ -21,7 +21,7 @@ from msoko.config import section
 from msoko.vocabulary import SYSTEM_NAMES, SYSTEM_SHORT
 from msoko.report.fmt import GROUP_MUNI, _plural
 from msoko.report.fmt import esc, fmt, html_heading, html_para, html_sentences, plain, source_words
-from msoko.report.data import ReportData, suppress_below
+from msoko.report.data import ReportData, names_by_id, suppress_below
 from msoko.report.indicators import (
     _headline_order, catalogue_for, goals_table, indicator_meta,
     measures_table, overdue_measures, municipal_findings, recommendations_table, school_comparison_table, system_goal,
@@ -220,11 +220,6 @@ def _ids(data: ReportData, municipality: str, *, preschool: bool | None = False)
             s = s[pre] if preschool else s[~pre]
         return sorted(s["school_id"].astype(str))
     return list(data.memo(("_muni_ids", municipality, preschool), build))
-
-
-def _names(data: ReportData) -> pd.Series:
-    """School names by login, once per load (read it, never modify it)."""
-    return data.memo(("_muni_names",), lambda: data.schools.set_index("school_id")["name"])
 
 
 def _muni_rows(data: ReportData, municipality: str) -> pd.DataFrame:
@@ -644,7 +639,7 @@ def _support_table(data: ReportData, municipality: str, year: int, *, detail: bo
     cols = ["ШНОР", "ШНСУ", "Рисковый профиль «500+»", OBJECTIVITY_COLUMN]
     if not reasons:
         return pd.DataFrame(columns=["Школа", "Оснований"] + cols)
-    names = _names(data)
+    names = names_by_id(data)
     rows = []
     for sid, why in reasons.items():
         row = {"Школа": str(names.get(sid, sid)), "Оснований": fmt(len(why))}
@@ -717,7 +712,7 @@ def confirmed_gaps_table(data: ReportData, municipality: str, year: int, system:
     g = confirmed_gaps(data, municipality, year, system)
     if g.empty:
         return pd.DataFrame()
-    names = _names(data)
+    names = names_by_id(data)
     rows = [{"Организация": str(names.get(sid, sid)),
              "Показатели, по которым отставание подтверждено": "; ".join(sorted(ru_name(n) for n in x["name_ru"].astype(str)))}
             for sid, x in g.groupby("school_id")]
@@ -1457,7 +1452,7 @@ def priorities_table(data: ReportData, municipality: str, year: int, *, per_scho
         p = p[p["top"].fillna(False).astype(bool)]
     if p.empty:
         return pd.DataFrame()
-    names = _names(data)
+    names = names_by_id(data)
     p = p.assign(_name=p["school_id"].astype(str).map(names).fillna(p["school_id"].astype(str)))
     p = p.sort_values(["_name", "rank"]).groupby("school_id", sort=False).head(per_school)
     return pd.DataFrame({"Организация": p["_name"].astype(str), "№": p["rank"].map(lambda r: fmt(int(r))),
